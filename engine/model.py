@@ -1,0 +1,100 @@
+"""The small interface the stepper drives, so that any implementation can be stepped.
+
+A model is three functions with the notebook's signatures. The built-in one is the
+NumPy network; fault drills and a user's own file (loaded elsewhere) are others.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from engine import network
+from engine.network import Array, Params, Tensors
+
+
+class Model(Protocol):
+    name: str
+    #: True when the vectorised gradient check computes exactly this model's loss.
+    fast_gradcheck: bool
+
+    def forward(self, x: Array, params: Params, y: float) -> tuple[Tensors, float]: ...
+
+    def backward(self, x: Array, y: float, params: Params, cache: Tensors) -> Tensors: ...
+
+    def update(self, params: Params, grads: Tensors, lr: float) -> Params: ...
+
+
+@dataclass(frozen=True)
+class BuiltinModel:
+    """The notebook's network, computed by engine.network."""
+
+    name: str = "built-in"
+    fast_gradcheck: bool = True
+
+    def forward(self, x: Array, params: Params, y: float) -> tuple[Tensors, float]:
+        return network.forward(x, params, y)
+
+    def backward(self, x: Array, y: float, params: Params, cache: Tensors) -> Tensors:
+        return network.backward(x, y, params, cache)
+
+    def update(self, params: Params, grads: Tensors, lr: float) -> Params:
+        return network.sgd_update(params, grads, lr)
+
+
+def _relu_grad_bug(x: Array, y: float, params: Params, cache: Tensors) -> Tensors:
+    """The ReLU derivative taken as 1 everywhere: dead units still pass gradient."""
+    dz2 = cache["a2"] - y
+    da1 = params["W2"][0] * dz2[0]
+    dz1 = da1
+    return {"dW1": np.outer(dz1, x), "db1": dz1.copy(), "dW2": np.outer(dz2, cache["a1"]),
+            "db2": dz2.copy(), "dz2": dz2, "da1": da1, "dz1": dz1}
+
+
+def _bias_grad_bug(x: Array, y: float, params: Params, cache: Tensors) -> Tensors:
+    """The biases forgotten: db1 and db2 returned as zeros."""
+    grads = network.backward(x, y, params, cache)
+    return grads | {"db1": np.zeros_like(grads["db1"]), "db2": np.zeros_like(grads["db2"])}
+
+
+def _sign_bug(x: Array, y: float, params: Params, cache: Tensors) -> Tensors:
+    """dz2 = y - a2: every gradient points uphill."""
+    grads = network.backward(x, y, params, cache)
+    return {name: -value for name, value in grads.items()}
+
+
+def _cache_bug(x: Array, y: float, params: Params, cache: Tensors) -> Tensors:
+    """dW2 computed from the pre-activation z1 instead of the activation a1."""
+    grads = network.backward(x, y, params, cache)
+    return grads | {"dW2": np.outer(grads["dz2"], cache["z1"])}
+
+
+BUGS = {
+    "relu-grad": _relu_grad_bug,
+    "bias-grad": _bias_grad_bug,
+    "sign": _sign_bug,
+    "cache": _cache_bug,
+}
+BUG_DESCRIPTIONS = {name: (fn.__doc__ or "").strip() for name, fn in BUGS.items()}
+
+
+@dataclass(frozen=True)
+class BuggyModel(BuiltinModel):
+    """The built-in network with a known-broken backward, for fault drills.
+
+    The forward pass is the built-in one, so the vectorised check still measures the
+    true gradient and catches the broken analytic one.
+    """
+
+    bug: str = "relu-grad"
+
+    def backward(self, x: Array, y: float, params: Params, cache: Tensors) -> Tensors:
+        return BUGS[self.bug](x, y, params, cache)
+
+
+def make_model(bug: str | None = None) -> Model:
+    if bug is None:
+        return BuiltinModel()
+    return BuggyModel(name=f"built-in with bug {bug!r}", bug=bug)

@@ -1,0 +1,217 @@
+"""The state machine over the four phases, with exact undo to any depth.
+
+Each phase is a pure function of the current State that returns the next State; no
+array is ever changed in place (stored arrays are made read-only), so the undo history
+is simply the stack of earlier States. Consecutive States share every array a phase
+did not touch, which is why the history keeps only what each phase changed.
+
+Computing a phase (`compute`) and committing it (`commit`) are separate so that a
+slow phase can run in a worker and be cancelled without touching the state.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass, replace
+from enum import StrEnum
+from typing import Any
+
+import numpy as np
+
+from engine.config import Config, param_count
+from engine.gradcheck import GradCheck, Progress, gradient_check
+from engine.model import Model, make_model
+from engine.network import PARAM_NAMES, Array, Params, Tensors, init_params
+
+#: Bytes of undo history the stepper may hold; bounds the history of large networks.
+HISTORY_BUDGET = 512 * 2**20
+MAX_HISTORY = 100_000
+
+
+class Phase(StrEnum):
+    FORWARD = "forward"
+    BACKWARD = "backward"
+    GRADCHECK = "gradcheck"
+    UPDATE = "update"
+
+
+PHASES = tuple(Phase)
+
+
+@dataclass(frozen=True)
+class Forward:
+    cache: Tensors  # whatever the model's forward caches: x, z1, a1, z2, a2 for the built-in
+    loss: float
+
+
+@dataclass(frozen=True)
+class Update:
+    before: Params
+    after: Params
+    loss_after: float  # the loss of the same sample with the new parameters
+
+
+@dataclass(frozen=True)
+class State:
+    """Everything on screen: the parameters and what this step's phases computed."""
+
+    step: int  # the step shown, from 1; forward after a finished update starts the next
+    params: Params
+    next_phase: Phase
+    last_phase: Phase | None = None
+    forward: Forward | None = None
+    backward: Tensors | None = None
+    gradcheck: GradCheck | None = None
+    update: Update | None = None
+    losses: tuple[float, ...] = ()  # the loss at each step's forward pass, in order
+
+    def nonfinite(self) -> list[str]:
+        """Names of the tensors or losses holding inf or NaN: the run has diverged."""
+        found = [n for n in PARAM_NAMES if not np.all(np.isfinite(self.params[n]))]
+        if self.forward is not None and not math.isfinite(self.forward.loss):
+            found.append("loss")
+        if self.update is not None and not math.isfinite(self.update.loss_after):
+            found.append("loss_after")
+        return found
+
+
+def _frozen(tensors: dict[str, Any]) -> dict[str, Any]:
+    """Read-only views, so no later code can change a tensor the history relies on."""
+    out = {}
+    for name, value in tensors.items():
+        if isinstance(value, np.ndarray):
+            value = value.view()
+            value.setflags(write=False)
+        out[name] = value
+    return out
+
+
+def history_limit(inputs: int, hidden: int) -> int:
+    """Phases of undo kept: about three parameter-sized arrays a phase, within the budget."""
+    per_phase = 3 * 8 * param_count(inputs, hidden) + 4096
+    return max(16, min(MAX_HISTORY, HISTORY_BUDGET // per_phase))
+
+
+class Stepper:
+    """forward -> backward -> gradcheck -> update -> forward of the next step."""
+
+    def __init__(self, config: Config, model: Model | None = None,
+                 max_history: int | None = None) -> None:
+        self.config = config.resolved()
+        self.model = model if model is not None else make_model(config.inject_bug)
+        self.x: Array = np.array(self.config.x, dtype=np.float64)
+        self.x.setflags(write=False)
+        self.gradcheck_enabled = self.config.gradcheck
+        self.max_history = max_history or history_limit(self.config.inputs, self.config.hidden)
+        self.initial = State(step=1, next_phase=Phase.FORWARD, params=_frozen(
+            init_params(self.config.inputs, self.config.hidden, self.config.seed)))
+        self._history: deque[State] = deque(maxlen=self.max_history)
+        self.state = self.initial
+        #: Phases forgotten at the history bound; back cannot reach before them.
+        self.forgotten = 0
+
+    # ---- reading -------------------------------------------------------------
+    @property
+    def depth(self) -> int:
+        return len(self._history)
+
+    @property
+    def can_back(self) -> bool:
+        return bool(self._history)
+
+    def phase_after(self, phase: Phase) -> Phase:
+        if phase is Phase.BACKWARD:
+            return Phase.GRADCHECK if self.gradcheck_enabled else Phase.UPDATE
+        return PHASES[(PHASES.index(phase) + 1) % len(PHASES)]
+
+    # ---- the phases ------------------------------------------------------------
+    def compute(self, progress: Progress | None = None) -> State:
+        """The state after the next phase, without committing it."""
+        state = self.state
+        phase = state.next_phase
+        if phase is Phase.FORWARD:
+            new = self._forward(state)
+        elif phase is Phase.BACKWARD:
+            new = self._backward(state)
+        elif phase is Phase.GRADCHECK:
+            new = self._gradcheck(state, progress)
+        else:
+            new = self._update(state)
+        # A gradcheck toggled on or off since the last phase takes effect from here.
+        return replace(new, last_phase=phase, next_phase=self.phase_after(phase))
+
+    def _forward(self, state: State) -> State:
+        with np.errstate(all="ignore"):
+            cache, loss = self.model.forward(self.x, state.params, self.config.y)
+        step = state.step + 1 if state.forward is not None else state.step
+        return State(step=step, params=state.params, next_phase=state.next_phase,
+                     forward=Forward(_frozen(cache), float(loss)), losses=state.losses + (float(loss),))
+
+    def _backward(self, state: State) -> State:
+        assert state.forward is not None
+        with np.errstate(all="ignore"):
+            grads = self.model.backward(self.x, self.config.y, state.params, state.forward.cache)
+        return replace(state, backward=_frozen(grads))
+
+    def _gradcheck(self, state: State, progress: Progress | None) -> State:
+        assert state.backward is not None
+        check = gradient_check(self.model, state.params, self.x, self.config.y, state.backward,
+                               self.config.eps, self.config.gradcheck_method, progress)
+        return replace(state, gradcheck=check)
+
+    def _update(self, state: State) -> State:
+        assert state.backward is not None
+        with np.errstate(all="ignore"):
+            after = self.model.update(state.params, state.backward, self.config.lr)
+            _, loss_after = self.model.forward(self.x, after, self.config.y)
+        after = _frozen(after)
+        return replace(state, params=after,
+                       update=Update(state.params, after, float(loss_after)))
+
+    # ---- moving ------------------------------------------------------------
+    def commit(self, new: State) -> None:
+        if len(self._history) == self._history.maxlen:
+            self.forgotten += 1
+        self._history.append(self.state)
+        self.state = new
+
+    def next(self, progress: Progress | None = None) -> Phase:
+        """Run the next phase; return the phase that ran."""
+        phase = self.state.next_phase
+        self.commit(self.compute(progress))
+        return phase
+
+    def finish_step(self) -> list[Phase]:
+        """Run phases up to and including this step's update (at least one phase).
+
+        Stops early if the run diverges, so a non-finite state is shown, not skipped past.
+        """
+        ran = [self.next()]
+        while ran[-1] is not Phase.UPDATE and not self.state.nonfinite():
+            ran.append(self.next())
+        return ran
+
+    def run_steps(self, steps: int) -> list[State]:
+        """Whole steps from here, for the headless report: the state after each update."""
+        finished = []
+        for _ in range(steps):
+            while True:
+                phase = self.next()
+                if phase is Phase.UPDATE:
+                    break
+            finished.append(self.state)
+        return finished
+
+    def back(self) -> bool:
+        """Undo the last phase exactly; False when there is nothing left to undo."""
+        if not self._history:
+            return False
+        self.state = self._history.pop()
+        return True
+
+    def reset(self) -> None:
+        """Back to the initial parameters. The reset is itself undoable: back returns to
+        where it was, so a stray keypress never loses a long session."""
+        if self.state is not self.initial:
+            self.commit(self.initial)

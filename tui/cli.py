@@ -1,0 +1,174 @@
+"""The command line: flags and an optional TOML file, turned into a validated Config.
+
+Nothing here imports Textual. Every error is a UsageError naming the flag, key or
+file, which the entry point prints in at most three lines with exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tomllib
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any, NoReturn
+
+from engine.config import Config, ConfigError, validate
+from engine.gradcheck import METHODS
+from engine.model import BUGS
+
+PROG = "backprop-stepper"
+FORMATS = ("text", "json")
+#: Keys a TOML file may set: the long flag names.
+FILE_KEYS = {f.name.replace("_", "-") for f in fields(Config)} | {"format"}
+
+
+class UsageError(Exception):
+    """Bad input from the user: printed without a traceback, exit status 2."""
+
+
+@dataclass(frozen=True)
+class Options:
+    config: Config
+    headless: bool
+    format: str
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message)
+
+
+def _number_list(text: str) -> list[float]:
+    try:
+        return [float(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated numbers like 0.2,-0.4,0.1, got {text!r}") from None
+
+
+def _int(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+
+
+def _float(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog=PROG, description="Step a 2-layer network through backpropagation, one "
+                "phase at a time: forward, backward, gradient check, SGD update.")
+    p.add_argument("--headless", action="store_true", help="print a report instead of opening the app")
+    p.add_argument("--config", metavar="FILE", help="TOML file of settings; flags override it")
+    p.add_argument("--inputs", type=_int, metavar="N", help="input size (default 3)")
+    p.add_argument("--hidden", type=_int, metavar="N", help="hidden units (default 4)")
+    p.add_argument("--seed", type=_int, metavar="N", help="initialisation seed (default 42)")
+    p.add_argument("--x", type=_number_list, metavar="V,V,...",
+                   help="the input sample (default 0.2,-0.4,0.1 for 3 inputs, else drawn from the seed)")
+    p.add_argument("--y", type=_int, metavar="0|1", help="the label (default 1)")
+    p.add_argument("--lr", type=_float, metavar="F", help="SGD learning rate (default 0.1)")
+    p.add_argument("--eps", type=_float, metavar="F", help="gradient-check step (default 1e-5)")
+    p.add_argument("--steps", type=_int, metavar="N", help="headless: full steps to run (default 1)")
+    p.add_argument("--format", metavar="text|json", help="headless: report format (default text)")
+    p.add_argument("--no-gradcheck", dest="gradcheck", action="store_const", const=False,
+                   help="skip the gradient-check phase")
+    p.add_argument("--gradcheck-method", metavar="|".join(METHODS),
+                   help="numerical gradients: fast (vectorised, default) or loop (two forward passes an element)")
+    p.add_argument("--inject-bug", metavar="NAME",
+                   help=f"fault drill: use a known-broken backward ({', '.join(BUGS)})")
+    return p
+
+
+def _join_negative_values(argv: list[str], parser: argparse.ArgumentParser) -> list[str]:
+    """`--x -0.5,1,2` as typed: argparse alone takes '-0.5,1,2' for a flag."""
+    takes_value = {o for a in parser._actions if a.nargs is None and a.const is None
+                   for o in a.option_strings}
+    out: list[str] = []
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg in takes_value and i + 1 < len(argv) and argv[i + 1].startswith("-") \
+                and argv[i + 1] not in takes_value and not argv[i + 1].startswith("--"):
+            out.append(f"{arg}={argv[i + 1]}")
+            i += 2
+        else:
+            out.append(arg)
+            i += 1
+    return out
+
+
+def read_config_file(path_text: str) -> dict[str, Any]:
+    """The TOML file's settings, keyed as the long flags, with clear errors."""
+    path = Path(path_text)
+    if not path.exists():
+        raise UsageError(f"--config: no such file: {path_text}")
+    if path.is_dir():
+        raise UsageError(f"--config: {path_text} is a directory, not a TOML file")
+    try:
+        text = path.read_bytes().decode("utf-8")
+        data = tomllib.loads(text)
+    except UnicodeDecodeError:
+        raise UsageError(f"--config: {path_text} is not a text file (not UTF-8)") from None
+    except tomllib.TOMLDecodeError as error:
+        raise UsageError(f"--config: {path_text} is not valid TOML: {error}") from None
+    except OSError as error:
+        raise UsageError(f"--config: cannot read {path_text}: {error.strerror}") from None
+    unknown = sorted(set(data) - FILE_KEYS - {"no-gradcheck"})
+    if unknown:
+        raise UsageError(f"--config: unknown key {unknown[0]!r} in {path_text}; "
+                         f"known keys: {', '.join(sorted(FILE_KEYS))}")
+    return data
+
+
+_KINDS: dict[str, tuple[type, ...]] = {
+    "inputs": (int,), "hidden": (int,), "seed": (int,), "y": (int,), "steps": (int,),
+    "lr": (int, float), "eps": (int, float), "x": (list,), "gradcheck": (bool,),
+    "gradcheck-method": (str,), "inject-bug": (str,), "format": (str,),
+}
+
+
+def _check_file_types(data: dict[str, Any], path: str) -> None:
+    for key, value in data.items():
+        kinds = _KINDS.get(key, ())
+        bad = not isinstance(value, kinds) or (bool not in kinds and isinstance(value, bool))
+        if key == "x" and not bad:
+            bad = not all(isinstance(v, int | float) and not isinstance(v, bool) for v in value)
+        if bad:
+            want = {"x": "an array of numbers", "gradcheck": "true or false"}.get(
+                key, " or ".join("a whole number" if k is int else "a number" if k is float
+                                 else "a string" for k in kinds))
+            raise UsageError(f"--config: key {key!r} in {path} must be {want}, got {value!r}")
+
+
+def parse(argv: list[str]) -> Options:
+    """Flags (and the TOML file they name) to validated options, or a UsageError."""
+    parser = build_parser()
+    args = parser.parse_args(_join_negative_values(argv, parser))
+    settings: dict[str, Any] = {}
+    if args.config is not None:
+        settings = read_config_file(args.config)
+        _check_file_types(settings, args.config)
+    for key, value in vars(args).items():
+        if value is not None and key not in ("headless", "config"):
+            settings[key.replace("_", "-")] = value
+    output_format = settings.pop("format", "text")
+    if output_format not in FORMATS:
+        raise UsageError(f"--format: must be one of {', '.join(FORMATS)}, got {output_format!r}")
+    kwargs = {key.replace("-", "_"): value for key, value in settings.items()}
+    if "x" in kwargs:
+        kwargs["x"] = tuple(float(v) for v in kwargs["x"])
+    for key in ("lr", "eps"):
+        if key in kwargs and isinstance(kwargs[key], int):
+            kwargs[key] = float(kwargs[key])
+    try:
+        config = validate(Config(**kwargs))
+    except ConfigError as error:
+        raise UsageError(f"--{error.key}: {error.message}") from None
+    except OverflowError:
+        raise UsageError("--x: values must be finite numbers") from None
+    return Options(config=config, headless=args.headless, format=output_format)

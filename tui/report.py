@@ -1,0 +1,149 @@
+"""The headless report: the notebook's printout, and the JSON trace, of a run.
+
+Imports no Textual, so a script or CI job pays only for NumPy.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import numpy as np
+
+from engine.config import Config
+from engine.gradcheck import ATOL, RTOL, GradCheck
+from engine.network import PARAM_NAMES
+from engine.stepper import State, Stepper
+
+
+def _shape(value: np.ndarray) -> str:
+    return "x".join(str(n) for n in value.shape) if value.ndim > 1 else f"{value.shape[0]},"
+
+
+def _matrix(label: str, value: np.ndarray) -> str:
+    # print(label + ":\n", array) in the notebook: a newline, a space, NumPy's str.
+    return f"\n{label} ({_shape(value)}):\n {value}"
+
+
+def _verdict_line(check: GradCheck) -> str:
+    if check.passed:
+        return f"Gradient check passed ({check.method} method, atol {ATOL:g}, rtol {RTOL:g})."
+    worst = []
+    for name in check.failed_names:
+        t = check.tensors[name]
+        worst.append(f"{name}{list(t.worst_index or ())}: analytic {t.worst_analytic!r}, "
+                     f"numerical {t.worst_numerical!r}")
+    return (f"Gradient check FAILED on {', '.join(check.failed_names)} ({check.method} method, "
+            f"atol {ATOL:g}, rtol {RTOL:g}). Worst elements: " + "; ".join(worst))
+
+
+def text_report(config: Config, stepper: Stepper, finished: list[State]) -> str:
+    """The notebook's report for each step, with b1 and b2 added and a verdict line."""
+    lines: list[str] = []
+    if stepper.model.name != "built-in":
+        lines.append(f"Model: {stepper.model.name}")
+    several = len(finished) > 1
+    for state in finished:
+        assert state.forward is not None and state.backward is not None and state.update is not None
+        if several:
+            lines.append(f"{'' if state.step == 1 else chr(10)}=== Step {state.step} ===")
+        label = "Initial loss:" if state.step == 1 else f"Loss before step {state.step}:"
+        lines.append(f"{label} {state.forward.loss!r}")
+        for name in ("dW1", "dW2", "db1", "db2"):
+            lines.append(_matrix(f"Analytic gradient {name}", np.asarray(state.backward[name])))
+        if state.gradcheck is not None:
+            lines.append("\nMax absolute difference between analytic and numerical gradients:")
+            for name, t in state.gradcheck.tensors.items():
+                kinks = f" ({t.kink_count} kink element(s) left out)" if t.kink_count else ""
+                lines.append(f"{name}: {t.max_abs_diff!r}{kinks}")
+            lines.append(_verdict_line(state.gradcheck))
+            lines.extend(state.gradcheck.notes)
+        for name in ("W1", "W2", "b1", "b2"):
+            lines.append(_matrix(f"Updated {name}", np.asarray(state.update.after[name])))
+        after = state.update.loss_after
+        which = "one SGD step" if not several else f"SGD step {state.step}"
+        lines.append(f"\nFinal loss after {which}: {after!r}")
+        if after < state.forward.loss:
+            lines.append("Loss decreased after the SGD update.")
+        else:
+            lines.append("Loss did not decrease after the SGD update. (Possible with a single step)")
+        if state.nonfinite():
+            lines.append(f"Diverged: non-finite values in {', '.join(state.nonfinite())}.")
+    return "\n".join(lines)
+
+
+class _Json:
+    """Turns arrays and floats into strict JSON values, recording every non-finite one."""
+
+    def __init__(self) -> None:
+        self.warnings: list[str] = []
+
+    def value(self, value: Any, where: str) -> Any:
+        if isinstance(value, np.ndarray | np.generic) or isinstance(value, float):
+            array = np.asarray(value)
+            if array.dtype == bool:
+                return array.tolist()
+            finite = np.isfinite(array)
+            if not finite.all():
+                self.warnings.append(f"{where}: {int((~finite).sum())} non-finite value(s) "
+                                     "written as null (the run overflowed or diverged)")
+                return np.where(finite, array, None).tolist() if array.ndim else None
+            return array.tolist()
+        return value
+
+    def tensors(self, tensors: dict[str, Any], where: str) -> dict[str, Any]:
+        return {name: self.value(v, f"{where}.{name}") for name, v in tensors.items()}
+
+
+def _gradcheck_json(check: GradCheck, out: _Json, where: str) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for name, t in check.tensors.items():
+        here = f"{where}.{name}"
+        result[name] = {
+            "numerical": out.value(t.numerical, f"{here}.numerical"),
+            "max_abs_diff": out.value(t.max_abs_diff, f"{here}.max_abs_diff"),
+            "max_rel_error": out.value(t.max_rel_error, f"{here}.max_rel_error"),
+            "passed": t.passed,
+            "worst_index": list(t.worst_index) if t.worst_index is not None else None,
+            "worst_analytic": out.value(t.worst_analytic, f"{here}.worst_analytic"),
+            "worst_numerical": out.value(t.worst_numerical, f"{here}.worst_numerical"),
+            "kinks": t.kink_count,
+            "failing": int(t.failing.sum()),
+        }
+    return result | {"method": check.method, "eps": check.eps, "passed": check.passed,
+                     "notes": list(check.notes)}
+
+
+def json_report(config: Config, stepper: Stepper, finished: list[State]) -> str:
+    """One strict JSON object (RFC 8259): NaN and infinity become null, with a warning."""
+    out = _Json()
+    steps = []
+    for state in finished:
+        assert state.forward is not None and state.backward is not None and state.update is not None
+        where = f"steps[{state.step - 1}]"
+        steps.append({
+            "step": state.step,
+            "forward": out.tensors(state.forward.cache, f"{where}.forward")
+            | {"loss": out.value(state.forward.loss, f"{where}.forward.loss")},
+            "backward": out.tensors(state.backward, f"{where}.backward"),
+            "gradcheck": None if state.gradcheck is None
+            else _gradcheck_json(state.gradcheck, out, f"{where}.gradcheck"),
+            "update": out.tensors(dict(state.update.after), f"{where}.update")
+            | {"loss_after": out.value(state.update.loss_after, f"{where}.update.loss_after")},
+        })
+    document = {
+        "config": config.as_dict(),
+        "model": stepper.model.name,
+        "gradcheck_rule": {"atol": ATOL, "rtol": RTOL,
+                           "rule": "|a - n| <= atol + rtol * max(|a|, |n|)"},
+        "initial_params": out.tensors({n: stepper.initial.params[n] for n in PARAM_NAMES},
+                                      "initial_params"),
+        "steps": steps,
+        "warnings": out.warnings,
+    }
+    return json.dumps(document, allow_nan=False)
+
+
+def is_finite_number(value: float) -> bool:
+    return math.isfinite(value)
