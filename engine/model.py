@@ -16,9 +16,13 @@ from engine.network import Array, Params, Tensors
 
 
 class Model(Protocol):
-    name: str
-    #: True when the vectorised gradient check computes exactly this model's loss.
-    fast_gradcheck: bool
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def fast_gradcheck(self) -> bool:
+        """True when the vectorised gradient check computes exactly this model's loss."""
+        ...
 
     def forward(self, x: Array, params: Params, y: float) -> tuple[Tensors, float]: ...
 

@@ -146,7 +146,7 @@ class Stepper:
             cache, loss = self.model.forward(self.x, state.params, self.config.y)
         step = state.step + 1 if state.forward is not None else state.step
         return State(step=step, params=state.params, next_phase=state.next_phase,
-                     forward=Forward(_frozen(cache), float(loss)), losses=state.losses + (float(loss),))
+                     forward=Forward(_frozen(cache), float(loss)), losses=(*state.losses, float(loss)))
 
     def _backward(self, state: State) -> State:
         assert state.forward is not None

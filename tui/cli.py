@@ -78,7 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-gradcheck", dest="gradcheck", action="store_const", const=False,
                    help="skip the gradient-check phase")
     p.add_argument("--gradcheck-method", metavar="|".join(METHODS),
-                   help="numerical gradients: fast (vectorised, default) or loop (two forward passes an element)")
+                   help="numerical gradients: fast (vectorised, default) or loop "
+                   "(two forward passes an element)")
     p.add_argument("--inject-bug", metavar="NAME",
                    help=f"fault drill: use a known-broken backward ({', '.join(BUGS)})")
     return p

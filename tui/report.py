@@ -6,7 +6,6 @@ Imports no Textual, so a script or CI job pays only for NumPy.
 from __future__ import annotations
 
 import json
-import math
 from typing import Any
 
 import numpy as np
@@ -80,7 +79,7 @@ class _Json:
         self.warnings: list[str] = []
 
     def value(self, value: Any, where: str) -> Any:
-        if isinstance(value, np.ndarray | np.generic) or isinstance(value, float):
+        if isinstance(value, np.ndarray | np.generic | float):
             array = np.asarray(value)
             if array.dtype == bool:
                 return array.tolist()
@@ -144,6 +143,3 @@ def json_report(config: Config, stepper: Stepper, finished: list[State]) -> str:
     }
     return json.dumps(document, allow_nan=False)
 
-
-def is_finite_number(value: float) -> bool:
-    return math.isfinite(value)
