@@ -58,8 +58,7 @@ class State:
 
     step: int  # the step shown, from 1; forward after a finished update starts the next
     params: Params
-    next_phase: Phase
-    last_phase: Phase | None = None
+    last_phase: Phase | None = None  # the phase that produced this state
     forward: Forward | None = None
     backward: Tensors | None = None
     gradcheck: GradCheck | None = None
@@ -104,7 +103,7 @@ class Stepper:
         self.x.setflags(write=False)
         self.gradcheck_enabled = self.config.gradcheck
         self.max_history = max_history or history_limit(self.config.inputs, self.config.hidden)
-        self.initial = State(step=1, next_phase=Phase.FORWARD, params=_frozen(
+        self.initial = State(step=1, params=_frozen(
             init_params(self.config.inputs, self.config.hidden, self.config.seed)))
         self._history: deque[State] = deque(maxlen=self.max_history)
         self.state = self.initial
@@ -120,6 +119,12 @@ class Stepper:
     def can_back(self) -> bool:
         return bool(self._history)
 
+    @property
+    def next_phase(self) -> Phase:
+        """Derived, not stored, so toggling the gradient check re-plans a pending phase."""
+        last = self.state.last_phase
+        return Phase.FORWARD if last is None else self.phase_after(last)
+
     def phase_after(self, phase: Phase) -> Phase:
         if phase is Phase.BACKWARD:
             return Phase.GRADCHECK if self.gradcheck_enabled else Phase.UPDATE
@@ -129,7 +134,7 @@ class Stepper:
     def compute(self, progress: Progress | None = None) -> State:
         """The state after the next phase, without committing it."""
         state = self.state
-        phase = state.next_phase
+        phase = self.next_phase
         if phase is Phase.FORWARD:
             new = self._forward(state)
         elif phase is Phase.BACKWARD:
@@ -138,14 +143,13 @@ class Stepper:
             new = self._gradcheck(state, progress)
         else:
             new = self._update(state)
-        # A gradcheck toggled on or off since the last phase takes effect from here.
-        return replace(new, last_phase=phase, next_phase=self.phase_after(phase))
+        return replace(new, last_phase=phase)
 
     def _forward(self, state: State) -> State:
         with np.errstate(all="ignore"):
             cache, loss = self.model.forward(self.x, state.params, self.config.y)
         step = state.step + 1 if state.forward is not None else state.step
-        return State(step=step, params=state.params, next_phase=state.next_phase,
+        return State(step=step, params=state.params,
                      forward=Forward(_frozen(cache), float(loss)), losses=(*state.losses, float(loss)))
 
     def _backward(self, state: State) -> State:
@@ -178,7 +182,7 @@ class Stepper:
 
     def next(self, progress: Progress | None = None) -> Phase:
         """Run the next phase; return the phase that ran."""
-        phase = self.state.next_phase
+        phase = self.next_phase
         self.commit(self.compute(progress))
         return phase
 

@@ -1,0 +1,143 @@
+"""The app, driven by keys through Textual's Pilot: every key flow, and the screen it leaves."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from engine.config import Config
+from engine.stepper import Phase, Stepper
+from tests.test_stepper import snapshot
+from tui.app import StepperApp
+from tui.screens.help import HelpScreen
+
+SIZE = (120, 40)
+
+
+def make_app(**config: object) -> StepperApp:
+    return StepperApp(Stepper(Config(**config)))  # type: ignore[arg-type]
+
+
+
+def bar(app: StepperApp) -> str:
+    return str(app.query_one("#phase-bar").render())
+
+
+async def test_next_runs_one_whole_step_and_shows_the_losses() -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        assert "▶ forward" in bar(app) and "loss —" in bar(app)
+        await pilot.press("n")
+        assert "loss 1.1733" in bar(app) and "▶ backward" in bar(app)
+        await pilot.press("space", "right")
+        assert app.stepper.state.last_phase is Phase.GRADCHECK
+        await pilot.press("n")
+        assert "loss 0.9036" in bar(app) and "▶ forward" in bar(app)
+        assert app.stepper.state.update is not None
+        assert app.query_one("#parameters").has_class("-fresh")
+
+
+async def test_back_to_the_start_restores_every_tensor() -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        states = [snapshot(app.stepper.state)]
+        for _ in range(6):
+            await pilot.press("n")
+            states.append(snapshot(app.stepper.state))
+        for expected in reversed(states[:-1]):
+            await pilot.press("b")
+            assert snapshot(app.stepper.state) == expected
+        await pilot.press("left")  # nothing left to undo: a notice, no crash
+        assert app.stepper.state is app.stepper.initial
+        assert "loss —" in bar(app)
+
+
+async def test_finish_step_and_reset() -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("n", "s")
+        assert app.stepper.state.update is not None and app.stepper.state.step == 1
+        await pilot.press("s")
+        assert app.stepper.state.step == 2 and app.stepper.state.update is not None
+        await pilot.press("r")
+        assert app.stepper.state is app.stepper.initial
+        np.testing.assert_array_equal(app.stepper.state.params["W1"], app.stepper.initial.params["W1"])
+        await pilot.press("b")  # the reset itself is undoable
+        assert app.stepper.state.step == 2
+
+
+async def test_toggle_gradcheck_skips_the_phase() -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("g")
+        assert not app.stepper.gradcheck_enabled
+        await pilot.press("n", "n", "n")
+        assert app.stepper.state.last_phase is Phase.UPDATE and app.stepper.state.gradcheck is None
+        assert "off" in str(app.query_one("#gradcheck").render())
+        await pilot.press("g", "n", "n")
+        assert app.stepper.state.last_phase is Phase.BACKWARD and app.stepper.next_phase is Phase.GRADCHECK
+
+
+async def test_help_screen_lists_every_key_and_closes() -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        text = str(app.screen.query_one("#help-body Static").render())
+        for key in ("n, space, →", "b, ←", "s", "r", "g", "tab", "shift+tab", "q", "ctrl+p"):
+            assert key in text, key
+        await pilot.press("n")  # keys of the main screen do not leak through the modal
+        assert app.stepper.state is app.stepper.initial
+        await pilot.press("escape")
+        assert not isinstance(app.screen, HelpScreen)
+
+
+async def test_tab_moves_between_panels() -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("tab")
+        first = app.focused
+        await pilot.press("tab")
+        assert app.focused is not first and app.focused is not None
+        await pilot.press("shift+tab")
+        assert app.focused is first
+
+
+async def test_quit_exits_cleanly() -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("q")
+    assert app.return_code == 0
+
+
+async def test_bindings_can_be_remapped_by_id() -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        app.set_keymap({"next": "j", "back": "k"})
+        await pilot.press("j", "j")
+        assert app.stepper.state.last_phase is Phase.BACKWARD
+        await pilot.press("k")
+        assert app.stepper.state.last_phase is Phase.FORWARD
+
+
+async def test_dead_units_are_marked() -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("n", "n")
+        forward = str(app.query_one("#forward").render())
+        gradients = str(app.query_one("#gradients").render())
+        assert "1 of 4 units dead" in forward
+        assert "← dead unit: row zeroed" in gradients
+
+
+@pytest.mark.parametrize("presses", [0, 1, 2, 3, 4])
+def test_snapshot_after_each_phase(snap_compare, presses: int) -> None:
+    assert snap_compare(make_app(), press=["n"] * presses, terminal_size=SIZE)
+
+
+def test_snapshot_help_screen(snap_compare) -> None:
+    assert snap_compare(make_app(), press=["question_mark"], terminal_size=SIZE)
+
+
+def test_snapshot_wide_terminal_after_gradcheck(snap_compare) -> None:
+    assert snap_compare(make_app(), press=["n", "n", "n"], terminal_size=(200, 60))

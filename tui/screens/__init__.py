@@ -1,0 +1,1 @@
+"""Modal screens: help, tensor zoom, configuration form."""

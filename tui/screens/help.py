@@ -1,0 +1,47 @@
+"""The help screen: every key (as currently mapped) and what each phase computes."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.content import Content
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+from engine.stepper import PHASES
+from tui.widgets.panels import FORMULAS
+
+INTRO = ("backprop-stepper runs one phase of backpropagation per keypress and shows every tensor it "
+         "computes. The highlighted panel is the one the last phase filled; red marks dead ReLU units "
+         "(z1 ≤ 0) and failing gradient-check elements.")
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,question_mark,q", "dismiss", "Close help", id="close-help"),
+    ]
+
+    def __init__(self, keys: list[tuple[str, str]]) -> None:
+        super().__init__()
+        self.keys = keys
+
+    def compose(self) -> ComposeResult:
+        width = max(len(k) for k, _ in self.keys)
+        rows = [Content.assemble((f"  {key:<{width}}", "bold $text-accent"), f"  {what}")
+                for key, what in self.keys]
+        phases = [Content.assemble((f"  {phase.value}", "bold"), "\n",
+                                   Content.styled("    " + FORMULAS[phase].replace("\n", "\n    "),
+                                                  "$text-muted"))
+                  for phase in PHASES]
+        body = Content("\n").join([
+            Content.styled("Keys", "bold underline"), *rows, Content(""),
+            Content.styled("Phases", "bold underline"), *phases, Content(""),
+            Content(INTRO), Content.styled("Press escape or ? to close.", "$text-muted")])
+        with VerticalScroll(id="help-body"):
+            yield Static(body)
+
+    def on_mount(self) -> None:
+        self.query_one("#help-body").border_title = "Help"

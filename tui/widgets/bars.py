@@ -1,0 +1,51 @@
+"""The two lines at the top: where the stepper is, and what network it steps."""
+
+from __future__ import annotations
+
+from textual.content import Content
+from textual.widgets import Static
+
+from engine.stepper import PHASES, Phase, Stepper
+from tui.widgets.tensor import FAIL, MUTED
+
+
+class PhaseBar(Static):
+    """forward › backward › gradcheck › update, the next phase highlighted; step and loss."""
+
+    def show(self, stepper: Stepper) -> None:
+        state = stepper.state
+        parts: list[str | tuple[str, str]] = []
+        for i, phase in enumerate(PHASES):
+            if i:
+                parts.append((" › ", MUTED))
+            label = f" {phase.value} "
+            if phase is Phase.GRADCHECK and not stepper.gradcheck_enabled:
+                parts.append((label, "strike $text-muted"))
+            elif phase is stepper.next_phase:
+                parts.append((f"▶{label}", "bold reverse $accent"))
+            elif phase is state.last_phase:
+                parts.append((label, "bold $text-accent"))
+            else:
+                parts.append((label, ""))
+        parts.append(("   step ", MUTED))
+        parts.append((str(state.step), "bold"))
+        loss = state.update.loss_after if state.update else state.forward.loss if state.forward else None
+        parts.append(("   loss ", MUTED))
+        parts.append((f"{loss:.4f}" if loss is not None else "—", "bold"))
+        if stepper.forgotten:
+            parts.append((f"   undo history: last {stepper.max_history} phases", MUTED))
+        self.update(Content.assemble(*parts))
+
+
+class NetworkLine(Static):
+    """x(3) -> W1(4x3), b1 -> ReLU -> W2(1x4), b2 -> sigmoid -> BCE, with y, lr and eps."""
+
+    def show(self, stepper: Stepper) -> None:
+        c = stepper.config
+        net = (f"x({c.inputs}) → W1({c.hidden}×{c.inputs}), b1 → ReLU → W2(1×{c.hidden}), b2 "
+               f"→ sigmoid → BCE")
+        parts: list[str | tuple[str, str]] = [net, (f"   y={c.y}  lr={c.lr:g}  eps={c.eps:g}  seed={c.seed}",
+                                                     MUTED)]
+        if stepper.model.name != "built-in":
+            parts.append((f"   model: {stepper.model.name}", FAIL))
+        self.update(Content.assemble(*parts))

@@ -1,0 +1,267 @@
+"""The panels: one job each, all drawn from the stepper's current State.
+
+A panel belongs to the phase that fills it; when that phase is the one that just ran,
+the panel is marked fresh so the eye goes where the numbers changed.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numpy as np
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.content import Content
+from textual.widgets import Sparkline, Static
+
+from engine.gradcheck import ATOL, RTOL, TensorCheck
+from engine.network import PARAM_NAMES
+from engine.stepper import Phase, State, Stepper
+from tui.widgets.tensor import (
+    DEAD,
+    FAIL,
+    FRESH,
+    MUTED,
+    PASS,
+    number_format,
+    pending,
+    side_by_side,
+    tensor_block,
+)
+
+FORMULAS = {
+    Phase.FORWARD: "z1 = W1·x + b1        a1 = relu(z1)\n"
+                   "z2 = W2·a1 + b2       a2 = σ(z2)\n"
+                   "L  = −[y·log a2 + (1−y)·log(1−a2)]",
+    Phase.BACKWARD: "dz2 = a2 − y          dW2 = dz2·a1ᵀ    db2 = dz2\n"
+                    "da1 = W2ᵀ·dz2         dz1 = da1 ⊙ relu′(z1)\n"
+                    "dW1 = dz1·xᵀ          db1 = dz1",
+    Phase.GRADCHECK: "n = (L(θ+ε) − L(θ−ε)) / 2ε, element by element\n"
+                     f"pass: |a − n| ≤ {ATOL:g} + {RTOL:g}·max(|a|, |n|)\n"
+                     "⚡ kink: the nudge flips a ReLU; shown, not judged",
+    Phase.UPDATE: "W ← W − lr·dW          for W1, b1, W2, b2",
+}
+
+
+def dead_units(state: State) -> np.ndarray | None:
+    """Hidden units whose ReLU is off (z1 <= 0) in this step's forward pass."""
+    if state.forward is None or "z1" not in state.forward.cache:
+        return None
+    return np.asarray(state.forward.cache["z1"]) <= 0
+
+
+def dead_note(dead: np.ndarray) -> str:
+    return f"{int(dead.sum())} of {dead.size} units dead" if dead.any() else ""
+
+
+class Panel(Static, can_focus=True):
+    """A bordered, focusable panel; subclasses build its content from the state."""
+
+    phase: ClassVar[Phase | None] = None
+    title: ClassVar[str] = ""
+
+    def on_mount(self) -> None:
+        self.border_title = self.title
+
+    def show(self, stepper: Stepper) -> None:
+        state = stepper.state
+        self.set_class(self.phase is not None and state.last_phase is self.phase, "-fresh")
+        self.update(self.build(stepper, state))
+
+    def build(self, stepper: Stepper, state: State) -> Content:
+        raise NotImplementedError
+
+    def formula(self) -> Content:
+        assert self.phase is not None
+        return Content.styled(FORMULAS[self.phase], MUTED)
+
+    def fresh(self, state: State) -> bool:
+        return state.last_phase is self.phase
+
+
+def _join(blocks: list[Content]) -> Content:
+    return Content("\n\n").join(blocks)
+
+
+class ParametersPanel(Panel):
+    phase = Phase.UPDATE
+    title = "Parameters"
+
+    def build(self, stepper: Stepper, state: State) -> Content:
+        fresh = self.fresh(state)
+        note = "updated" if fresh else ""
+        return _join([tensor_block(n, state.params[n], fresh=fresh, note=note) for n in PARAM_NAMES])
+
+
+class ForwardPanel(Panel):
+    phase = Phase.FORWARD
+    title = "Forward cache"
+
+    def build(self, stepper: Stepper, state: State) -> Content:
+        blocks = [self.formula()]
+        if state.forward is None:
+            blocks.append(pending("x, z1, a1, z2, a2, loss",
+                                  f"not computed yet in step {state.step}: press n to run forward"))
+            return _join(blocks)
+        fresh = self.fresh(state)
+        dead = dead_units(state)
+        plain = FRESH if fresh else ""
+        for name, value in state.forward.cache.items():
+            value = np.asarray(value)
+            if dead is not None and name in ("z1", "a1") and value.shape == dead.shape:
+                blocks.append(tensor_block(name, value, fresh=fresh, note=dead_note(dead),
+                                           style_of=lambda i: DEAD if dead[i[-1]] else plain))
+            else:
+                blocks.append(tensor_block(name, value, fresh=fresh,
+                                           style_of=(lambda _i: plain) if fresh else None))
+        blocks.append(Content.assemble(("loss", FRESH if fresh else "bold"),
+                                       f"  {state.forward.loss!r}"))
+        return _join(blocks)
+
+
+class GradientsPanel(Panel):
+    phase = Phase.BACKWARD
+    title = "Gradients"
+    ORDER = ("dz2", "dW2", "db2", "da1", "dz1", "dW1", "db1")
+    #: Gradients a dead unit zeroes: per unit (dz1, db1) and per row (dW1).
+    PER_UNIT = ("dz1", "db1")
+
+    def build(self, stepper: Stepper, state: State) -> Content:
+        blocks = [self.formula()]
+        if stepper.model.name != "built-in":
+            blocks.append(Content.styled(f"model: {stepper.model.name}", FAIL))
+        if state.backward is None:
+            blocks.append(pending("dW1, db1, dW2, db2",
+                                  f"not computed yet in step {state.step}: backward runs after forward"))
+            return _join(blocks)
+        fresh = self.fresh(state)
+        dead = dead_units(state)
+        names = [n for n in self.ORDER if n in state.backward]
+        names += [n for n in state.backward if n not in names]
+        for name in names:
+            value = np.asarray(state.backward[name])
+            blocks.append(self._gradient(name, value, dead, fresh))
+        return _join(blocks)
+
+    def _gradient(self, name: str, value: np.ndarray, dead: np.ndarray | None, fresh: bool) -> Content:
+        plain = FRESH if fresh else ""
+        if dead is not None and name in self.PER_UNIT and value.shape == dead.shape:
+            return tensor_block(name, value, fresh=fresh, note=dead_note(dead),
+                                style_of=lambda i: DEAD if dead[i[-1]] else plain)
+        if dead is not None and name == "dW1" and value.ndim == 2 and value.shape[0] == dead.size:
+            return tensor_block(name, value, fresh=fresh, note=dead_note(dead),
+                                style_of=lambda i: DEAD if dead[i[0]] else plain,
+                                row_note=lambda r: ("← dead unit: row zeroed", DEAD) if dead[r] else None)
+        return tensor_block(name, value, fresh=fresh, style_of=(lambda _i: plain) if fresh else None)
+
+
+def _check_line(check: TensorCheck) -> Content:
+    verdict = ("✓ pass", PASS) if check.passed else (f"✗ FAIL ({int(check.failing.sum())} element(s))", FAIL)
+    parts: list[str | tuple[str, str]] = [
+        (f"{check.name:<3}", "bold"), "  ", verdict,
+        (f"   max|a−n| {check.max_abs_diff:.2e}   max rel {check.max_rel_error:.2e}", MUTED),
+    ]
+    if check.worst_index is not None:
+        parts.append((f"\n     worst {list(check.worst_index)}: a {check.worst_analytic:.6g}  "
+                      f"n {check.worst_numerical:.6g}", "" if check.passed else FAIL))
+    if check.kink_count:
+        parts.append((f"\n     ⚡ {check.kink_count} kink element(s), excluded", "$text-warning"))
+    return Content.assemble(*parts)
+
+
+def _check_grids(check: TensorCheck) -> Content:
+    def style_of(index: tuple[int, ...]) -> str:
+        index = index[-check.analytic.ndim:] if check.analytic.ndim else index
+        if check.kinks[index]:
+            return "$text-warning"
+        return FAIL if check.failing[index] else ""
+
+    analytic = tensor_block(f"{check.name} analytic", check.analytic, style_of=style_of)
+    numerical = tensor_block(f"{check.name} numerical", check.numerical, style_of=style_of)
+    return side_by_side(analytic, numerical)
+
+
+class GradcheckPanel(Panel):
+    phase = Phase.GRADCHECK
+    title = "Gradient check"
+
+    def build(self, stepper: Stepper, state: State) -> Content:
+        blocks = [self.formula()]
+        bug = getattr(stepper.model, "bug", None)
+        if bug:
+            blocks.append(Content.styled(f"fault drill: injected bug {bug!r}", FAIL))
+        if not stepper.gradcheck_enabled:
+            blocks.append(Content.styled("gradient check is off (press g to turn it on)", MUTED))
+        check = state.gradcheck
+        if check is None:
+            blocks.append(pending("numerical gradients", f"not computed yet in step {state.step}"))
+            return _join(blocks)
+        summary = ("all four tensors pass", PASS) if check.passed else \
+            (f"FAILED: {', '.join(check.failed_names)}", FAIL)
+        blocks.append(Content.assemble((f"{check.method} method, eps {check.eps:g}: ", "bold"), summary))
+        blocks.append(Content("\n").join([_check_line(t) for t in check.tensors.values()]))
+        for note in check.notes:
+            blocks.append(Content.styled(note, "$text-warning"))
+        blocks.extend(_check_grids(t) for t in check.tensors.values())
+        return _join(blocks)
+
+
+class UpdatePanel(Panel):
+    phase = Phase.UPDATE
+    title = "Update"
+
+    def build(self, stepper: Stepper, state: State) -> Content:
+        blocks = [self.formula(), Content.styled(f"lr = {stepper.config.lr:g}", MUTED)]
+        if state.update is None:
+            blocks.append(pending("W1, b1, W2, b2", f"not updated yet in step {state.step}"))
+            return _join(blocks)
+        fresh = self.fresh(state)
+        before = state.forward.loss if state.forward else float("nan")
+        after = state.update.loss_after
+        change = after - before
+        blocks.append(Content.assemble(("loss ", "bold"), f"{before:.6g} → ",
+                                       (f"{after:.6g}", FRESH if fresh else "bold"),
+                                       (f"  ({change:+.4g})", PASS if change < 0 else FAIL)))
+        for name in PARAM_NAMES:
+            old, new = state.update.before[name], state.update.after[name]
+            with np.errstate(all="ignore"):
+                delta = new - old
+            blocks.append(Content.assemble(
+                tensor_block(f"{name} before", old), "\n",
+                tensor_block(f"{name} after", new, fresh=fresh), "\n",
+                tensor_block(f"Δ{name} = −lr·d{name}", delta)))
+        return _join(blocks)
+
+
+class LossPanel(Vertical, can_focus=True):
+    """The loss at each step's forward pass, and after the latest update."""
+
+    def compose(self) -> ComposeResult:
+        yield Sparkline([], id="sparkline")
+        yield Static(id="loss-values")
+
+    def on_mount(self) -> None:
+        self.border_title = "Loss history"
+
+    def show(self, stepper: Stepper) -> None:
+        state = stepper.state
+        losses = list(state.losses)
+        if state.update is not None:
+            losses.append(state.update.loss_after)
+        finite = [v for v in losses if np.isfinite(v)]
+        sparkline = self.query_one(Sparkline)
+        sparkline.display = len(finite) >= 2
+        sparkline.data = finite
+        if not losses:
+            self.query_one("#loss-values", Static).update(
+                Content.styled("no loss yet: the first forward pass computes it", MUTED))
+            return
+        fmt = number_format(np.array(losses))
+        shown = list(enumerate(state.losses, start=1))[-8:]
+        lines = [Content.assemble((f"step {k:>3}", MUTED), f"  {fmt(v)}") for k, v in shown]
+        if state.update is not None:
+            lines.append(Content.assemble((f"after {state.step:>2}", MUTED),
+                                          (f"  {fmt(state.update.loss_after)}", "bold")))
+        if len(state.losses) > 8:
+            lines.insert(0, Content.styled(f"… {len(state.losses) - 8} earlier step(s)", MUTED))
+        self.query_one("#loss-values", Static).update(Content("\n").join(lines))

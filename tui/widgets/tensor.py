@@ -1,0 +1,117 @@
+"""Tensors as text: name, shape, dtype and values, with the marks a learner needs.
+
+Small tensors are printed in full, one row a line, in one number format per tensor (as
+NumPy does) so columns line up. Large tensors are summarised (statistics and NumPy-style
+corners) because rendering a 784x128 matrix cell by cell costs seconds a frame; the zoom
+screen shows their exact values a window at a time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+from textual.content import Content
+
+#: Tensors with more elements, rows or columns than these are summarised.
+FULL_ELEMENTS = 96
+FULL_ROWS = 16
+FULL_COLUMNS = 8
+
+FRESH = "bold $text-accent"
+DEAD = "$text-error"
+MUTED = "$text-muted"
+FAIL = "bold $text-error"
+PASS = "$text-success"
+
+
+def number_format(values: np.ndarray) -> Callable[[float], str]:
+    """One format for a whole tensor: fixed point when the values allow it, else scientific."""
+    finite = values[np.isfinite(values)]
+    big = float(np.max(np.abs(finite))) if finite.size else 0.0
+    nonzero = np.abs(finite[finite != 0])
+    small = float(np.min(nonzero)) if nonzero.size else 1.0
+    if big >= 1e5 or small < 1e-4:
+        return lambda v: f"{v: .3e}"
+    return lambda v: f"{v: .4f}"
+
+
+def shape_label(value: np.ndarray) -> str:
+    return "(" + ", ".join(str(n) for n in value.shape) + ("," if value.ndim == 1 else "") + ")"
+
+
+def is_large(value: np.ndarray) -> bool:
+    rows = value.shape[0] if value.ndim >= 1 else 1
+    cols = value.shape[-1] if value.ndim >= 2 else (value.shape[0] if value.ndim == 1 else 1)
+    return value.size > FULL_ELEMENTS or (value.ndim >= 2 and (rows > FULL_ROWS or cols > FULL_COLUMNS)) \
+        or (value.ndim == 1 and cols > FULL_ELEMENTS)
+
+
+def header(name: str, value: np.ndarray, style: str = "bold", note: str = "") -> Content:
+    parts: list[str | tuple[str, str]] = [(name, style), (f"  {shape_label(value)} {value.dtype}", MUTED)]
+    if note:
+        parts.append((f"  {note}", MUTED))
+    return Content.assemble(*parts)
+
+
+def summary(value: np.ndarray) -> Content:
+    """Statistics and NumPy's own corner view, for tensors too big to print."""
+    finite = value[np.isfinite(value)]
+    lines: list[str | tuple[str, str]] = []
+    if finite.size:
+        with np.errstate(all="ignore"):
+            stats = (f"min {finite.min(): .4g}  max {finite.max(): .4g}  mean {finite.mean(): .4g}  "
+                     f"norm {np.linalg.norm(finite):.4g}")
+        lines.append((stats, MUTED))
+    bad = value.size - finite.size
+    if bad:
+        lines.append((f"  {bad} non-finite", FAIL))
+    corners = np.array2string(value, threshold=0, edgeitems=2, precision=4, max_line_width=72)
+    lines.append("\n" + corners)
+    return Content.assemble(*lines)
+
+
+def grid(value: np.ndarray, style_of: Callable[[tuple[int, ...]], str] | None = None,
+         row_note: Callable[[int], tuple[str, str] | None] | None = None) -> Content:
+    """Every value, a row a line; style_of picks a style per element, row_note annotates a row."""
+    matrix = value.reshape(1, -1) if value.ndim <= 1 else value.reshape(value.shape[0], -1)
+    fmt = number_format(matrix)
+    parts: list[str | tuple[str, str]] = []
+    for r, row in enumerate(matrix):
+        parts.append("[" if r == 0 else " ")
+        for c, v in enumerate(row):
+            index = (c,) if value.ndim <= 1 else (r, c)
+            parts.append((f" {fmt(float(v))}", style_of(index) if style_of else ""))
+        parts.append(" ]" if r == len(matrix) - 1 else "")
+        if row_note is not None:
+            note = row_note(r)
+            if note:
+                parts.append((f"  {note[0]}", note[1]))
+        if r < len(matrix) - 1:
+            parts.append("\n")
+    return Content.assemble(*parts)
+
+
+def tensor_block(name: str, value: np.ndarray, *, fresh: bool = False, note: str = "",
+                 style_of: Callable[[tuple[int, ...]], str] | None = None,
+                 row_note: Callable[[int], tuple[str, str] | None] | None = None) -> Content:
+    """A tensor's header and its values (or its summary when it is large)."""
+    value = np.asarray(value)
+    head = header(name, value, FRESH if fresh else "bold", note)
+    body = summary(value) if is_large(value) else grid(value, style_of, row_note)
+    return Content.assemble(head, "\n", body)
+
+
+def pending(name: str, why: str) -> Content:
+    return Content.assemble((name, "bold"), (f"  {why}", MUTED))
+
+
+def side_by_side(left: Content, right: Content, gap: int = 3) -> Content:
+    """Two blocks in columns, line by line: analytic beside numerical reads at a glance."""
+    left_lines, right_lines = left.split("\n"), right.split("\n")
+    width = max(line.cell_length for line in left_lines) + gap
+    rows = max(len(left_lines), len(right_lines))
+    left_lines += [Content("")] * (rows - len(left_lines))
+    right_lines += [Content("")] * (rows - len(right_lines))
+    return Content("\n").join(a.pad_right(width - a.cell_length) + b
+                              for a, b in zip(left_lines, right_lines, strict=True))
