@@ -214,6 +214,13 @@ class Stepper:
         self.state = self._history.pop()
         return True
 
+    def use_model(self, model: Model) -> None:
+        """Swap the model (a fault drill on or off) and step back to this step's forward
+        pass, so the next backward and gradient check run with the new model."""
+        self.model = model
+        while self.state.last_phase not in (None, Phase.FORWARD) and self.back():
+            pass
+
     def reset(self) -> None:
         """Back to the initial parameters. The reset is itself undoable: back returns to
         where it was, so a stray keypress never loses a long session."""

@@ -141,3 +141,34 @@ def test_snapshot_help_screen(snap_compare) -> None:
 
 def test_snapshot_wide_terminal_after_gradcheck(snap_compare) -> None:
     assert snap_compare(make_app(), press=["n", "n", "n"], terminal_size=(200, 60))
+
+
+async def test_injected_bug_is_caught_and_named_in_the_gradcheck_panel() -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("n", "n", "n")
+        app.action_inject_bug("cache")
+        assert app.stepper.state.last_phase is Phase.FORWARD  # rewound to re-run backward
+        await pilot.press("n", "n")
+        panel = str(app.query_one("#gradcheck").render())
+        assert "injected bug 'cache'" in panel and "FAILED: W2" in panel
+        assert app.stepper.state.gradcheck.failed_names == ["W2"]
+        app.action_inject_bug("")
+        await pilot.press("n", "n")
+        assert app.stepper.state.gradcheck.passed
+
+
+async def test_command_palette_offers_the_actions() -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        for title in ("Run the next phase", "Undo the last phase exactly", "Inject bug: relu-grad"):
+            assert title in titles
+        await pilot.press("ctrl+p")
+        await pilot.press(*"next phase", "enter")
+        assert app.stepper.state.last_phase is Phase.FORWARD
+
+
+def test_snapshot_fault_drill(snap_compare) -> None:
+    app = StepperApp(Stepper(Config(inject_bug="relu-grad")))
+    assert snap_compare(app, press=["n", "n", "n"], terminal_size=(120, 60))

@@ -7,6 +7,7 @@ calls the stepper, then `show_state` redraws the widgets from `stepper.state`.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import partial
 from typing import ClassVar
 
 from textual.app import App, ComposeResult, SystemCommand
@@ -15,6 +16,7 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+from engine.model import BUG_DESCRIPTIONS, make_model
 from engine.stepper import Stepper
 from tui.screens.help import HelpScreen
 from tui.widgets.bars import NetworkLine, PhaseBar
@@ -118,6 +120,16 @@ class StepperApp(App[None]):
         self.notify(f"Gradient check {'on' if self.stepper.gradcheck_enabled else 'off'}.", timeout=2)
         self.show_state()
 
+    def action_inject_bug(self, bug: str) -> None:
+        """Fault drill: break the backward pass and rewind to this step's forward pass."""
+        self.stepper.use_model(make_model(bug or None))
+        if bug:
+            self.notify(f"Injected bug {bug!r}: {BUG_DESCRIPTIONS[bug]} Press n to watch the "
+                        "gradient check catch it.", timeout=6)
+        else:
+            self.notify("Bug removed: the correct backward pass is back.", timeout=3)
+        self.show_state()
+
     def action_help(self) -> None:
         self.push_screen(HelpScreen(self.key_table()))
 
@@ -141,3 +153,9 @@ class StepperApp(App[None]):
             title = self.DESCRIPTIONS[action].split(" (")[0]
             yield SystemCommand(title, f"Same as the key for {action.replace('_', ' ')}",
                                 getattr(self, f"action_{action}"))
+        for bug, description in BUG_DESCRIPTIONS.items():
+            yield SystemCommand(f"Inject bug: {bug}", f"Fault drill. {description}",
+                                partial(self.action_inject_bug, bug))
+        if getattr(self.stepper.model, "bug", None):
+            yield SystemCommand("Remove injected bug", "Back to the correct backward pass",
+                                partial(self.action_inject_bug, ""))

@@ -25,16 +25,16 @@ def _matrix(label: str, value: np.ndarray) -> str:
     return f"\n{label} ({_shape(value)}):\n {value}"
 
 
-def _verdict_line(check: GradCheck) -> str:
+def _verdict_lines(check: GradCheck) -> list[str]:
+    rule = f"{check.method} method, eps {check.eps:g}, atol {ATOL:g}, rtol {RTOL:g}"
     if check.passed:
-        return f"Gradient check passed ({check.method} method, atol {ATOL:g}, rtol {RTOL:g})."
-    worst = []
+        return [f"Gradient check passed ({rule})."]
+    lines = [f"Gradient check FAILED on {', '.join(check.failed_names)} ({rule})."]
     for name in check.failed_names:
         t = check.tensors[name]
-        worst.append(f"{name}{list(t.worst_index or ())}: analytic {t.worst_analytic!r}, "
-                     f"numerical {t.worst_numerical!r}")
-    return (f"Gradient check FAILED on {', '.join(check.failed_names)} ({check.method} method, "
-            f"atol {ATOL:g}, rtol {RTOL:g}). Worst elements: " + "; ".join(worst))
+        lines.append(f"  worst {name}{list(t.worst_index or ())}: analytic {t.worst_analytic!r}, "
+                     f"numerical {t.worst_numerical!r} ({int(t.failing.sum())} failing element(s))")
+    return lines
 
 
 def text_report(config: Config, stepper: Stepper, finished: list[State]) -> str:
@@ -56,7 +56,7 @@ def text_report(config: Config, stepper: Stepper, finished: list[State]) -> str:
             for name, t in state.gradcheck.tensors.items():
                 kinks = f" ({t.kink_count} kink element(s) left out)" if t.kink_count else ""
                 lines.append(f"{name}: {t.max_abs_diff!r}{kinks}")
-            lines.append(_verdict_line(state.gradcheck))
+            lines.extend(_verdict_lines(state.gradcheck))
             lines.extend(state.gradcheck.notes)
         for name in ("W1", "W2", "b1", "b2"):
             lines.append(_matrix(f"Updated {name}", np.asarray(state.update.after[name])))

@@ -46,6 +46,9 @@ class NetworkLine(Static):
                f"→ sigmoid → BCE")
         parts: list[str | tuple[str, str]] = [net, (f"   y={c.y}  lr={c.lr:g}  eps={c.eps:g}  seed={c.seed}",
                                                      MUTED)]
-        if stepper.model.name != "built-in":
+        bug = getattr(stepper.model, "bug", None)
+        if bug:
+            parts.append((f"   bug: {bug}", FAIL))
+        elif stepper.model.name != "built-in":
             parts.append((f"   model: {stepper.model.name}", FAIL))
         self.update(Content.assemble(*parts))

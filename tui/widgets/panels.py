@@ -64,9 +64,15 @@ class Panel(Static, can_focus=True):
         self.border_title = self.title
 
     def show(self, stepper: Stepper) -> None:
+        self.stepper = stepper
         state = stepper.state
         self.set_class(self.phase is not None and state.last_phase is self.phase, "-fresh")
         self.update(self.build(stepper, state))
+
+    def on_resize(self) -> None:
+        """Layouts that depend on the width (side-by-side columns) are rebuilt."""
+        if hasattr(self, "stepper"):
+            self.update(self.build(self.stepper, self.stepper.state))
 
     def build(self, stepper: Stepper, state: State) -> Content:
         raise NotImplementedError
@@ -149,17 +155,23 @@ class GradientsPanel(Panel):
             return tensor_block(name, value, fresh=fresh, note=dead_note(dead),
                                 style_of=lambda i: DEAD if dead[i[-1]] else plain)
         if dead is not None and name == "dW1" and value.ndim == 2 and value.shape[0] == dead.size:
+            def row_note(r: int) -> tuple[str, str] | None:
+                if not dead[r]:
+                    return None
+                if np.any(value[r] != 0):  # a correct backward zeroes it: point at the bug
+                    return "← dead, yet nonzero: relu′?", FAIL
+                return "← dead unit: row zeroed", DEAD
+
             return tensor_block(name, value, fresh=fresh, note=dead_note(dead),
-                                style_of=lambda i: DEAD if dead[i[0]] else plain,
-                                row_note=lambda r: ("← dead unit: row zeroed", DEAD) if dead[r] else None)
+                                style_of=lambda i: DEAD if dead[i[0]] else plain, row_note=row_note)
         return tensor_block(name, value, fresh=fresh, style_of=(lambda _i: plain) if fresh else None)
 
 
 def _check_line(check: TensorCheck) -> Content:
-    verdict = ("✓ pass", PASS) if check.passed else (f"✗ FAIL ({int(check.failing.sum())} element(s))", FAIL)
+    verdict = ("✓ pass", PASS) if check.passed else (f"✗ FAIL ×{int(check.failing.sum())}", FAIL)
     parts: list[str | tuple[str, str]] = [
-        (f"{check.name:<3}", "bold"), "  ", verdict,
-        (f"   max|a−n| {check.max_abs_diff:.2e}   max rel {check.max_rel_error:.2e}", MUTED),
+        (f"{check.name:<3}", "bold"), " ", verdict,
+        (f"  max|a−n| {check.max_abs_diff:.1e}  rel {check.max_rel_error:.1e}", MUTED),
     ]
     if check.worst_index is not None:
         parts.append((f"\n     worst {list(check.worst_index)}: a {check.worst_analytic:.6g}  "
@@ -169,7 +181,7 @@ def _check_line(check: TensorCheck) -> Content:
     return Content.assemble(*parts)
 
 
-def _check_grids(check: TensorCheck) -> Content:
+def _check_grids(check: TensorCheck, width: int) -> Content:
     def style_of(index: tuple[int, ...]) -> str:
         index = index[-check.analytic.ndim:] if check.analytic.ndim else index
         if check.kinks[index]:
@@ -178,7 +190,7 @@ def _check_grids(check: TensorCheck) -> Content:
 
     analytic = tensor_block(f"{check.name} analytic", check.analytic, style_of=style_of)
     numerical = tensor_block(f"{check.name} numerical", check.numerical, style_of=style_of)
-    return side_by_side(analytic, numerical)
+    return side_by_side(analytic, numerical, width)
 
 
 class GradcheckPanel(Panel):
@@ -202,7 +214,7 @@ class GradcheckPanel(Panel):
         blocks.append(Content("\n").join([_check_line(t) for t in check.tensors.values()]))
         for note in check.notes:
             blocks.append(Content.styled(note, "$text-warning"))
-        blocks.extend(_check_grids(t) for t in check.tensors.values())
+        blocks.extend(_check_grids(t, self.content_size.width) for t in check.tensors.values())
         return _join(blocks)
 
 

@@ -106,10 +106,13 @@ def pending(name: str, why: str) -> Content:
     return Content.assemble((name, "bold"), (f"  {why}", MUTED))
 
 
-def side_by_side(left: Content, right: Content, gap: int = 3) -> Content:
-    """Two blocks in columns, line by line: analytic beside numerical reads at a glance."""
+def side_by_side(left: Content, right: Content, available: int, gap: int = 3) -> Content:
+    """Two blocks in columns when they fit the width, else one above the other:
+    analytic beside numerical reads at a glance."""
     left_lines, right_lines = left.split("\n"), right.split("\n")
     width = max(line.cell_length for line in left_lines) + gap
+    if width + max(line.cell_length for line in right_lines) > available:
+        return Content.assemble(left, "\n", right)
     rows = max(len(left_lines), len(right_lines))
     left_lines += [Content("")] * (rows - len(left_lines))
     right_lines += [Content("")] * (rows - len(right_lines))

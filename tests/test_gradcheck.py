@@ -1,0 +1,168 @@
+"""The gradient check: verdict rule, kinks, the two methods, and the fault drills."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from engine.gradcheck import ATOL, gradient_check, judge
+from engine.model import BUGS, BuiltinModel, make_model
+from engine.network import Params, backward, forward, init_params
+
+EXPECTED_FLAGS = {"relu-grad": {"W1", "b1"}, "bias-grad": {"b1", "b2"},
+                  "sign": {"W1", "b1", "W2", "b2"}, "cache": {"W2"}}
+NOTEBOOK_X = np.array([0.2, -0.4, 0.1])
+
+
+def check(params: Params, x: np.ndarray, y: int, bug: str | None = None, method: str = "fast",
+          eps: float = 1e-5):
+    model = make_model(bug)
+    cache, _ = model.forward(x, params, y)
+    grads = model.backward(x, y, params, cache)
+    return gradient_check(model, params, x, y, grads, eps, method)
+
+
+# ---- the verdict rule ----------------------------------------------------------------
+
+def test_tiny_correct_gradient_passes_where_a_naive_relative_error_would_not() -> None:
+    analytic = np.array([2e-9])
+    numerical = np.array([2e-9 + 2e-12])
+    t = judge("W1", analytic, numerical, np.zeros(1, dtype=bool))
+    assert t.max_rel_error == pytest.approx(1e-3, rel=1e-2)  # looks alarming...
+    assert t.passed  # ...but the absolute error is 2e-12
+
+
+def test_a_wrong_element_fails_and_is_reported_as_the_worst() -> None:
+    analytic = np.array([[0.5, -0.2], [0.1, 0.3]])
+    numerical = analytic.copy()
+    numerical[1, 0] = 0.1 + 1e-3
+    t = judge("W1", analytic, numerical, np.zeros((2, 2), dtype=bool))
+    assert not t.passed and t.worst_index == (1, 0)
+    assert t.worst_analytic == 0.1 and t.worst_numerical == pytest.approx(0.101)
+    assert t.max_abs_diff == pytest.approx(1e-3) and int(t.failing.sum()) == 1
+
+
+def test_nan_never_passes_and_kinks_are_excluded() -> None:
+    kinks = np.array([False, True])
+    assert not judge("b1", np.array([np.nan, 0.0]), np.array([0.0, 0.0]), kinks).passed
+    t = judge("b1", np.array([0.0, 5.0]), np.array([0.0, 0.0]), kinks)
+    assert t.passed and t.kink_count == 1 and t.max_abs_diff == 0.0
+
+
+# ---- kinks -----------------------------------------------------------------------
+
+def kinked_params() -> tuple[Params, np.ndarray]:
+    """The notebook's network with unit 0 moved to sit 1.5e-6 above its ReLU kink."""
+    params = {k: v.copy() for k, v in init_params(3, 4, 42).items()}
+    z1 = params["W1"] @ NOTEBOOK_X
+    params["b1"][0] = -z1[0] + 1.5e-6
+    return params, NOTEBOOK_X
+
+
+@pytest.mark.parametrize("method", ["fast", "loop"])
+def test_kinks_are_detected_marked_and_explained(method: str) -> None:
+    params, x = kinked_params()
+    result = check(params, x, 1, method=method)
+    assert result.tensors["b1"].kinks.tolist() == [True, False, False, False]
+    assert result.tensors["W1"].kinks[0].tolist() == [True, True, False]  # eps*|x_j| > 1.5e-6 for j=0,1 only
+    assert not result.tensors["W2"].kinks.any()
+    assert result.passed  # the kink elements are shown but not judged
+    assert any("kink" in note and "smaller eps" in note for note in result.notes)
+    assert not check(params, x, 1, method=method, eps=1e-9).tensors["b1"].kinks.any()
+
+
+def test_float32_parameters_get_a_warning() -> None:
+    params = {k: v.astype(np.float32) for k, v in init_params(3, 4, 42).items()}
+    result = check(params, NOTEBOOK_X.astype(np.float32), 1, method="loop")
+    assert any("float64" in note for note in result.notes)
+
+
+# ---- the two methods -----------------------------------------------------------------
+
+sizes = st.tuples(st.integers(1, 10), st.integers(1, 10), st.integers(0, 2**32 - 1),
+                  st.integers(0, 1), st.floats(0.05, 4.0))
+
+
+def random_case(inputs: int, hidden: int, seed: int, scale: float) -> tuple[Params, np.ndarray]:
+    params = init_params(inputs, hidden, seed)
+    x = np.random.default_rng(seed + 1).normal(size=inputs) * scale
+    return params, x
+
+
+def kink_free(params: Params, x: np.ndarray, eps: float = 1e-5) -> bool:
+    z1 = params["W1"] @ x + params["b1"]
+    return bool(np.min(np.abs(z1)) > 10 * eps * max(1.0, float(np.max(np.abs(x)))))
+
+
+@settings(max_examples=100, deadline=None)
+@given(sizes)
+def test_fast_and_loop_agree(case) -> None:
+    inputs, hidden, seed, y, scale = case
+    params, x = random_case(inputs, hidden, seed, scale)
+    fast, loop = check(params, x, y, method="fast"), check(params, x, y, method="loop")
+    for name in ("W1", "b1", "W2", "b2"):
+        np.testing.assert_allclose(fast.tensors[name].numerical, loop.tensors[name].numerical,
+                                   rtol=1e-6, atol=1e-8)
+        assert (fast.tensors[name].kinks == loop.tensors[name].kinks).all()
+    assert fast.method == "fast" and loop.method == "loop"
+
+
+def test_progress_is_reported_and_can_cancel() -> None:
+    params, x = init_params(3, 4, 42), NOTEBOOK_X
+    seen: list[tuple[int, int]] = []
+    check_grads = backward(x, 1, params, forward(x, params, 1)[0])
+    gradient_check(BuiltinModel(), params, x, 1, check_grads, 1e-5, "loop",
+                   progress=lambda done, total: seen.append((done, total)))
+    assert seen[-1] == (21, 21) and all(total == 21 for _, total in seen)
+
+    class Cancelled(Exception):
+        pass
+
+    def cancel(done: int, total: int) -> None:
+        raise Cancelled
+
+    with pytest.raises(Cancelled):
+        gradient_check(BuiltinModel(), params, x, 1, check_grads, 1e-5, "loop", progress=cancel)
+
+
+# ---- fault drills -----------------------------------------------------------------------
+
+@pytest.mark.parametrize("method", ["fast", "loop"])
+@pytest.mark.parametrize("bug", sorted(BUGS))
+def test_each_bug_is_flagged_on_exactly_its_tensors_on_the_default_config(bug: str, method: str) -> None:
+    result = check(init_params(3, 4, 42), NOTEBOOK_X, 1, bug=bug, method=method)
+    assert set(result.failed_names) == EXPECTED_FLAGS[bug]
+
+
+def bug_is_visible(bug: str, params: Params, x: np.ndarray, y: int) -> bool:
+    """Whether the bug changes each of its tensors by far more than the tolerance.
+
+    A bug that leaves a gradient unchanged (relu-grad with no dead unit) cannot be
+    seen by any check, so random cases where that happens are set aside.
+    """
+    cache, _ = forward(x, params, y)
+    true = backward(x, y, params, cache)
+    broken = BUGS[bug](x, y, params, cache)
+    return all(float(np.max(np.abs(true["d" + n] - broken["d" + n]))) > 1e3 * ATOL
+               for n in EXPECTED_FLAGS[bug])
+
+
+@settings(max_examples=60, deadline=None)
+@given(sizes, st.sampled_from(sorted(BUGS)))
+def test_each_bug_is_flagged_on_exactly_its_tensors_on_random_kink_free_configs(case, bug: str) -> None:
+    inputs, hidden, seed, y, scale = case
+    params, x = random_case(inputs, hidden, seed, scale)
+    assume(kink_free(params, x) and bug_is_visible(bug, params, x, y))
+    assert set(check(params, x, y, bug=bug).failed_names) == EXPECTED_FLAGS[bug]
+
+
+@settings(max_examples=150, deadline=None)
+@given(sizes)
+def test_no_false_alarm_with_the_correct_backward(case) -> None:
+    inputs, hidden, seed, y, scale = case
+    params, x = random_case(inputs, hidden, seed, scale)
+    assume(kink_free(params, x))
+    result = check(params, x, y)
+    assert result.passed, {n: t.max_abs_diff for n, t in result.tensors.items()}
