@@ -166,3 +166,13 @@ def test_no_false_alarm_with_the_correct_backward(case) -> None:
     assume(kink_free(params, x))
     result = check(params, x, y)
     assert result.passed, {n: t.max_abs_diff for n, t in result.tensors.items()}
+
+
+def test_tiny_eps_raises_the_tolerance_to_the_rounding_floor_and_says_so() -> None:
+    params = init_params(3, 4, 42)
+    result = check(params, NOTEBOOK_X, 1, eps=1e-12)
+    assert result.atol > 1e-4 and result.passed  # rounding noise of ~1e-4 is not a bug...
+    assert any("rounding floor" in note and "eps near 1e-5" in note for note in result.notes)
+    assert set(check(params, NOTEBOOK_X, 1, bug="relu-grad", eps=1e-12).failed_names) == {"W1", "b1"}
+    default = check(params, NOTEBOOK_X, 1)
+    assert default.atol == ATOL and not default.notes  # ...and the usual case is untouched

@@ -26,7 +26,7 @@ def _matrix(label: str, value: np.ndarray) -> str:
 
 
 def _verdict_lines(check: GradCheck) -> list[str]:
-    rule = f"{check.method} method, eps {check.eps:g}, atol {ATOL:g}, rtol {RTOL:g}"
+    rule = f"{check.method} method, eps {check.eps:g}, atol {check.atol:g}, rtol {RTOL:g}"
     if check.passed:
         return [f"Gradient check passed ({rule})."]
     lines = [f"Gradient check FAILED on {', '.join(check.failed_names)} ({rule})."]
@@ -110,8 +110,8 @@ def _gradcheck_json(check: GradCheck, out: _Json, where: str) -> dict[str, Any]:
             "kinks": t.kink_count,
             "failing": int(t.failing.sum()),
         }
-    return result | {"method": check.method, "eps": check.eps, "passed": check.passed,
-                     "notes": list(check.notes)}
+    return result | {"method": check.method, "eps": check.eps, "atol": check.atol,
+                     "passed": check.passed, "notes": list(check.notes)}
 
 
 def json_report(config: Config, stepper: Stepper, finished: list[State]) -> str:
