@@ -48,12 +48,14 @@ def relu_derivative(z: Array) -> Array:
 def bce_from_logit(z2: Array, y: float) -> Array:
     """Binary cross-entropy of sigmoid(z2) against y, computed from the logit.
 
-    -log(a) = log(1 + e^-z) and -log(1 - a) = log(1 + e^z); logaddexp(0, t) is log(1 + e^t)
-    without overflow or cancellation, so the loss is finite and accurate for every finite
-    logit. It agrees with the notebook's clipped formula to about 1e-16 (the last printed
-    digit may differ). Works elementwise: a batch of perturbed logits costs one call.
+    For y in {0, 1}: -log(a) = log(1 + e^-z) when y = 1 and -log(1 - a) = log(1 + e^z) when
+    y = 0, i.e. log(1 + e^((1 - 2y) z)). logaddexp(0, t) is log(1 + e^t) without overflow or
+    cancellation, so the loss is finite and accurate for every finite logit (and +inf, not
+    NaN, for a logit that has overflowed the wrong way). It agrees with the notebook's
+    clipped formula to about 1e-16 (the last printed digit may differ). Works elementwise:
+    a batch of perturbed logits costs one call.
     """
-    return y * np.logaddexp(0.0, -z2) + (1 - y) * np.logaddexp(0.0, z2)
+    return np.logaddexp(0.0, (1 - 2 * y) * z2)
 
 
 def forward(x: Array, params: Params, y: float) -> tuple[Tensors, float]:

@@ -11,7 +11,6 @@ slow phase can run in a worker and be cancelled without touching the state.
 
 from __future__ import annotations
 
-import math
 from collections import deque
 from dataclasses import dataclass, replace
 from enum import StrEnum
@@ -22,7 +21,7 @@ import numpy as np
 from engine.config import Config, param_count
 from engine.gradcheck import GradCheck, Progress, gradient_check
 from engine.model import Model, make_model
-from engine.network import PARAM_NAMES, Array, Params, Tensors, init_params
+from engine.network import Array, Params, Tensors, init_params
 
 #: Bytes of undo history the stepper may hold; bounds the history of large networks.
 HISTORY_BUDGET = 512 * 2**20
@@ -50,6 +49,8 @@ class Update:
     before: Params
     after: Params
     loss_after: float  # the loss of the same sample with the new parameters
+    #: Tensors of that forward pass that overflowed (a diverging step shows at once).
+    overflow: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -66,12 +67,18 @@ class State:
     losses: tuple[float, ...] = ()  # the loss at each step's forward pass, in order
 
     def nonfinite(self) -> list[str]:
-        """Names of the tensors or losses holding inf or NaN: the run has diverged."""
-        found = [n for n in PARAM_NAMES if not np.all(np.isfinite(self.params[n]))]
-        if self.forward is not None and not math.isfinite(self.forward.loss):
-            found.append("loss")
-        if self.update is not None and not math.isfinite(self.update.loss_after):
-            found.append("loss_after")
+        """Names of the tensors or losses holding inf or NaN: the run has overflowed."""
+        tensors: dict[str, Any] = dict(self.params)
+        if self.forward is not None:
+            tensors |= self.forward.cache | {"loss": self.forward.loss}
+        if self.backward is not None:
+            tensors |= self.backward
+        if self.update is not None:
+            tensors["loss_after"] = self.update.loss_after
+        found = [name for name, value in tensors.items()
+                 if isinstance(value, np.ndarray | float) and not np.all(np.isfinite(value))]
+        if self.update is not None:
+            found += [f"{name} after the update" for name in self.update.overflow]
         return found
 
 
@@ -168,10 +175,12 @@ class Stepper:
         assert state.backward is not None
         with np.errstate(all="ignore"):
             after = self.model.update(state.params, state.backward, self.config.lr)
-            _, loss_after = self.model.forward(self.x, after, self.config.y)
+            cache_after, loss_after = self.model.forward(self.x, after, self.config.y)
+        overflow = tuple(name for name, value in cache_after.items()
+                         if isinstance(value, np.ndarray) and not np.all(np.isfinite(value)))
         after = _frozen(after)
         return replace(state, params=after,
-                       update=Update(state.params, after, float(loss_after)))
+                       update=Update(state.params, after, float(loss_after), overflow))
 
     # ---- moving ------------------------------------------------------------
     def commit(self, new: State) -> None:

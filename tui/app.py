@@ -1,7 +1,10 @@
 """StepperApp: keys -> actions -> the stepper -> a fresh render of its state.
 
-The app holds no maths and no state of its own beyond what is on screen: every action
-calls the stepper, then `show_state` redraws the widgets from `stepper.state`.
+The app holds no maths: every action calls the stepper, then `show_state` redraws the
+widgets from `stepper.state`. A phase that may take more than a moment (the loop gradient
+check of a big network, any phase of a user's model) runs in a worker thread with a
+progress bar; escape cancels it and the state stays exactly as it was, because the
+stepper computes a phase before committing it.
 """
 
 from __future__ import annotations
@@ -10,24 +13,38 @@ from collections.abc import Iterable
 from functools import partial
 from typing import ClassVar
 
+from textual import work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
-from textual.containers import VerticalScroll
+from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Footer, ProgressBar, Static
+from textual.worker import Worker, get_current_worker
 
+from engine.config import Config, param_count
 from engine.model import BUG_DESCRIPTIONS, make_model
-from engine.stepper import Stepper
+from engine.stepper import Phase, State, Stepper
+from tui.keys import KEYS
+from tui.screens.config import ConfigScreen
 from tui.screens.help import HelpScreen
+from tui.screens.zoom import ZoomScreen
 from tui.widgets.bars import NetworkLine, PhaseBar
 from tui.widgets.panels import (
     ForwardPanel,
     GradcheckPanel,
     GradientsPanel,
     LossPanel,
+    Panel,
     ParametersPanel,
     UpdatePanel,
 )
+
+#: A loop gradient check of more parameters than this runs in a worker (about 0.1 s here).
+WORKER_PARAMS = 2_000
+
+
+class Cancelled(Exception):
+    """Raised from the progress callback when the user cancels a running phase."""
 
 
 class StepperApp(App[None]):
@@ -36,38 +53,23 @@ class StepperApp(App[None]):
     HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-narrow"), (110, "-wide"),
                                                                (170, "-very-wide")]
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("n,space,right", "next", "Next phase", id="next"),
-        Binding("b,left", "back", "Back", id="back"),
-        Binding("s", "finish_step", "Finish step", id="finish-step"),
-        Binding("r", "reset", "Reset", id="reset"),
-        Binding("g", "toggle_gradcheck", "Gradcheck on/off", id="toggle-gradcheck"),
-        Binding("question_mark", "help", "Help", id="help"),
-        Binding("q", "quit", "Quit", id="quit"),
-        Binding("tab", "app.focus_next", "Next panel", show=False, id="focus-next"),
-        Binding("shift+tab", "app.focus_previous", "Previous panel", show=False, id="focus-previous"),
+        Binding(k.keys, k.action, k.footer or k.description, show=bool(k.footer), id=k.id) for k in KEYS
     ]
-    #: What each action does, for the help screen and the command palette.
-    DESCRIPTIONS: ClassVar[dict[str, str]] = {
-        "next": "Run the next phase",
-        "back": "Undo the last phase exactly (any depth)",
-        "finish_step": "Run to the end of this step's update",
-        "reset": "Back to the initial parameters (b undoes the reset)",
-        "toggle_gradcheck": "Turn the gradient-check phase on or off",
-        "help": "Show this help",
-        "quit": "Quit",
-        "app.focus_next": "Move to the next panel",
-        "app.focus_previous": "Move to the previous panel",
-        "command_palette": "The command palette: every action by name",
-    }
 
-    def __init__(self, stepper: Stepper) -> None:
+    def __init__(self, stepper: Stepper, keymap: dict[str, str] | None = None) -> None:
         super().__init__()
         self.stepper = stepper
+        self.keymap = keymap or {}
+        self.running: Worker[None] | None = None
+        self.finishing = False  # s was pressed: keep running phases to the end of update
 
     def compose(self) -> ComposeResult:
         yield PhaseBar(id="phase-bar")
         yield NetworkLine(id="network")
         yield Static(id="banner")
+        with Horizontal(id="progress"):
+            yield Static(id="progress-label")
+            yield ProgressBar(id="progress-bar", show_eta=False)
         with VerticalScroll(id="panels"):
             yield ParametersPanel(id="parameters")
             yield ForwardPanel(id="forward")
@@ -78,50 +80,130 @@ class StepperApp(App[None]):
         yield Footer()
 
     def on_mount(self) -> None:
+        if self.keymap:
+            self.set_keymap(self.keymap)
         self.show_state()
 
     def show_state(self) -> None:
         """Redraw every widget from the stepper's state."""
-        for widget in (self.query_one(PhaseBar), self.query_one(NetworkLine), *self.panels()):
-            widget.show(self.stepper)
-        self.show_banner()
-
-    def panels(self) -> list:  # type: ignore[type-arg]
-        return [*self.query("#panels > *")]
-
-    def show_banner(self) -> None:
-        banner = self.query_one("#banner", Static)
+        self.query_one(PhaseBar).show(self.stepper)
+        self.query_one(NetworkLine).show(self.stepper)
+        for panel in self.query("#panels > *"):
+            panel.show(self.stepper)  # type: ignore[attr-defined]
         nonfinite = self.stepper.state.nonfinite()
+        banner = self.query_one("#banner", Static)
         if nonfinite:
-            banner.update(f"Diverged: non-finite values in {', '.join(nonfinite)}. "
-                          "s and the auto-run stop here; press b to go back or r to reset.")
+            banner.update(f"⚠ Diverged: non-finite values in {', '.join(nonfinite)}. Auto-advance (s) "
+                          "stops here; b goes back, r resets, c changes lr.")
         banner.display = bool(nonfinite)
 
-    # ---- actions -------------------------------------------------------------
-    def action_next(self) -> None:
-        self.stepper.next()
+    # ---- running phases -------------------------------------------------------------
+    def needs_worker(self) -> bool:
+        stepper = self.stepper
+        if not stepper.model.fast_gradcheck:
+            return True  # a user's model: any phase may be slow
+        c = stepper.config
+        return (stepper.next_phase is Phase.GRADCHECK and c.gradcheck_method == "loop"
+                and param_count(c.inputs, c.hidden) > WORKER_PARAMS)
+
+    def busy(self) -> bool:
+        if self.running is not None:
+            self.notify("A phase is still running: wait, or press escape to cancel it.", timeout=2)
+            return True
+        return False
+
+    def advance(self) -> None:
+        """Run the next phase, in a worker if it may be slow."""
+        if self.needs_worker():
+            self.running = self.run_in_worker(self.stepper.next_phase)
+        else:
+            self.stepper.next()
+            self.after_phase()
+
+    def after_phase(self) -> None:
+        state = self.stepper.state
+        if self.finishing and state.last_phase is not Phase.UPDATE and not state.nonfinite():
+            self.advance()
+            if self.running is not None:
+                self.show_state()
+            return
+        self.finishing = False
         self.show_state()
 
+    @work(thread=True, exclusive=True, group="phase")
+    def run_in_worker(self, phase: Phase) -> None:
+        worker = get_current_worker()
+
+        def progress(done: int, total: int) -> None:
+            if worker.is_cancelled:
+                raise Cancelled
+            self.call_from_thread(self.show_progress, phase, done, total)
+
+        self.call_from_thread(self.show_progress, phase, 0, 0)
+        try:
+            new = self.stepper.compute(progress)
+        except Cancelled:
+            return
+        if not worker.is_cancelled:
+            self.call_from_thread(self.commit, new)
+
+    def show_progress(self, phase: Phase, done: int, total: int) -> None:
+        self.query_one("#progress").display = True
+        what = f"{phase.value} ({self.stepper.config.gradcheck_method})" if phase is Phase.GRADCHECK \
+            else phase.value
+        count = f" {done:,} / {total:,} elements" if total else ""
+        self.query_one("#progress-label", Static).update(f"running {what}{count}   escape cancels ")
+        self.query_one(ProgressBar).update(total=total or None, progress=done)
+
+    def commit(self, new: State) -> None:
+        self.running = None
+        self.query_one("#progress").display = False
+        self.stepper.commit(new)
+        self.after_phase()
+
+    def action_cancel(self) -> None:
+        if self.running is None:
+            return
+        self.running.cancel()
+        self.running = None
+        self.finishing = False
+        self.query_one("#progress").display = False
+        self.notify("Cancelled: the state is as it was before the phase.", timeout=3)
+        self.show_state()
+
+    # ---- actions -------------------------------------------------------------------
+    def action_next(self) -> None:
+        if not self.busy():
+            self.advance()
+
+    def action_finish_step(self) -> None:
+        if not self.busy():
+            self.finishing = True
+            self.advance()
+
     def action_back(self) -> None:
+        if self.busy():
+            return
         if not self.stepper.back():
             self.notify("Already at the start: nothing to undo.", timeout=2)
         self.show_state()
 
-    def action_finish_step(self) -> None:
-        self.stepper.finish_step()
-        self.show_state()
-
     def action_reset(self) -> None:
-        self.stepper.reset()
-        self.show_state()
+        if not self.busy():
+            self.stepper.reset()
+            self.show_state()
 
     def action_toggle_gradcheck(self) -> None:
+        if self.busy():
+            return
         self.stepper.gradcheck_enabled = not self.stepper.gradcheck_enabled
         self.notify(f"Gradient check {'on' if self.stepper.gradcheck_enabled else 'off'}.", timeout=2)
         self.show_state()
 
     def action_inject_bug(self, bug: str) -> None:
         """Fault drill: break the backward pass and rewind to this step's forward pass."""
+        if self.busy():
+            return
         self.stepper.use_model(make_model(bug or None))
         if bug:
             self.notify(f"Injected bug {bug!r}: {BUG_DESCRIPTIONS[bug]} Press n to watch the "
@@ -130,29 +212,61 @@ class StepperApp(App[None]):
             self.notify("Bug removed: the correct backward pass is back.", timeout=3)
         self.show_state()
 
+    def action_edit_config(self) -> None:
+        if not self.busy():
+            self.push_screen(ConfigScreen(self.stepper.config), self.apply_config)
+
+    def apply_config(self, config: Config | None) -> None:
+        if config is None:
+            return
+        old = self.stepper
+        model = old.model if not old.model.fast_gradcheck else make_model(config.inject_bug)
+        self.stepper = Stepper(config, model=model)
+        self.stepper.gradcheck_enabled = old.gradcheck_enabled
+        self.notify(f"Applied: a {config.shape_label} network, seed {config.seed}, lr {config.lr:g}.",
+                    timeout=3)
+        self.show_state()
+
+    def action_zoom(self) -> None:
+        """Exact values of the focused panel's tensors (or of every tensor in this state)."""
+        state = self.stepper.state
+        tensors = {f"param {n}": v for n, v in state.params.items()}
+        if state.forward is not None:
+            tensors |= {f"cache {n}": v for n, v in state.forward.cache.items()}
+        if state.backward is not None:
+            tensors |= {f"grad {n}": v for n, v in state.backward.items()}
+        if state.gradcheck is not None:
+            tensors |= {f"numerical {n}": t.numerical for n, t in state.gradcheck.tensors.items()}
+        if state.update is not None:
+            tensors |= {f"before update {n}": v for n, v in state.update.before.items()}
+        focused = self.focused
+        prefix = {ForwardPanel: "cache", GradientsPanel: "grad", GradcheckPanel: "numerical",
+                  UpdatePanel: "before update"}.get(type(focused), "param") if isinstance(focused, Panel) \
+            else "param"
+        first = next((name for name in tensors if name.startswith(prefix)), None)
+        self.push_screen(ZoomScreen(tensors, first))
+
     def action_help(self) -> None:
         self.push_screen(HelpScreen(self.key_table()))
 
-    # ---- discoverability ---------------------------------------------------------
+    # ---- discoverability -------------------------------------------------------------
     def key_table(self) -> list[tuple[str, str]]:
         """(keys, description) for every binding, as currently mapped (keymaps included)."""
-        rows = []
-        for key, binding in self._bindings.key_to_bindings.items():
-            for b in binding:
-                rows.append((b.action, key))
-        keys: dict[str, list[str]] = {}
-        for action, key in rows:
-            keys.setdefault(action, []).append(self.get_key_display(Binding(key, action)))
-        table = [(", ".join(k), self.DESCRIPTIONS.get(a, a)) for a, k in keys.items()]
-        table.append(("ctrl+p", self.DESCRIPTIONS["command_palette"]))
+        keymap = self._keymap
+        table = []
+        for k in KEYS:
+            keys = keymap.get(k.id, k.keys).split(",")
+            table.append((", ".join(self.get_key_display(Binding(key.strip(), k.action))
+                                    for key in keys), k.description))
+        table.append(("ctrl+p", "The command palette: every action by name"))
         return table
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
-        for action in ("next", "back", "finish_step", "reset", "toggle_gradcheck", "help"):
-            title = self.DESCRIPTIONS[action].split(" (")[0]
-            yield SystemCommand(title, f"Same as the key for {action.replace('_', ' ')}",
-                                getattr(self, f"action_{action}"))
+        for k in KEYS:
+            if k.action not in ("quit", "cancel", "app.focus_next", "app.focus_previous"):
+                yield SystemCommand(k.description.split(" (")[0], f"Key: {k.keys.replace(',', ', ')}",
+                                    getattr(self, f"action_{k.action}"))
         for bug, description in BUG_DESCRIPTIONS.items():
             yield SystemCommand(f"Inject bug: {bug}", f"Fault drill. {description}",
                                 partial(self.action_inject_bug, bug))

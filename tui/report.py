@@ -63,12 +63,12 @@ def text_report(config: Config, stepper: Stepper, finished: list[State]) -> str:
         after = state.update.loss_after
         which = "one SGD step" if not several else f"SGD step {state.step}"
         lines.append(f"\nFinal loss after {which}: {after!r}")
-        if after < state.forward.loss:
+        if state.nonfinite():
+            lines.append(f"Diverged: non-finite values in {', '.join(state.nonfinite())}.")
+        elif after < state.forward.loss:
             lines.append("Loss decreased after the SGD update.")
         else:
             lines.append("Loss did not decrease after the SGD update. (Possible with a single step)")
-        if state.nonfinite():
-            lines.append(f"Diverged: non-finite values in {', '.join(state.nonfinite())}.")
     return "\n".join(lines)
 
 
@@ -121,6 +121,9 @@ def json_report(config: Config, stepper: Stepper, finished: list[State]) -> str:
     for state in finished:
         assert state.forward is not None and state.backward is not None and state.update is not None
         where = f"steps[{state.step - 1}]"
+        if state.nonfinite():
+            out.warnings.append(f"step {state.step} diverged: non-finite values in "
+                                f"{', '.join(state.nonfinite())}")
         steps.append({
             "step": state.step,
             "forward": out.tensors(state.forward.cache, f"{where}.forward")

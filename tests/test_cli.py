@@ -1,0 +1,153 @@
+"""The command line: every bad value gets exit 2, a short message naming it, nothing on
+stdout and no traceback; every legal value, however extreme, runs."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tui.__main__ import main
+
+
+def run(argv: list[str], capsys) -> tuple[int, str, str]:
+    status = main(argv)
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def assert_refused(argv: list[str], capsys, *words: str) -> str:
+    status, out, err = run(argv, capsys)
+    assert status == 2, err
+    assert out == ""
+    assert "Traceback" not in err and len(err.strip().splitlines()) <= 3
+    for word in words:
+        assert word in err, (word, err)
+    return err
+
+
+# (argv, words the message must contain); each rule also has a passing case below.
+REFUSED = [
+    (["--inputs", "0"], ["--inputs", "between 1 and"]),
+    (["--inputs", "2.5"], ["--inputs", "whole number"]),
+    (["--hidden", "-3"], ["--hidden", "between 1 and"]),
+    (["--hidden", "100001"], ["--hidden", "100,000"]),
+    (["--inputs", "1000000", "--hidden", "100"], ["--hidden", "parameters", "10,000,000"]),
+    (["--seed", "-1"], ["--seed", "0 to 4294967295"]),
+    (["--seed", "4294967296"], ["--seed"]),
+    (["--x", "1,2"], ["--x", "exactly 3 values"]),
+    (["--x", "1,nan,2"], ["--x", "finite"]),
+    (["--x", "1,inf,2"], ["--x", "finite"]),
+    (["--x", "1,two,3"], ["--x", "comma-separated numbers"]),
+    (["--y", "2"], ["--y", "0 or 1"]),
+    (["--lr", "0"], ["--lr", "finite and > 0"]),
+    (["--lr", "-0.1"], ["--lr", "finite and > 0"]),
+    (["--lr", "inf"], ["--lr", "finite and > 0"]),
+    (["--eps", "nan"], ["--eps", "finite and > 0"]),
+    (["--steps", "0"], ["--steps", "between 1 and"]),
+    (["--format", "xml"], ["--format", "text, json"]),
+    (["--gradcheck-method", "slow"], ["--gradcheck-method", "fast, loop"]),
+    (["--inject-bug", "typo"], ["--inject-bug", "relu-grad"]),
+    (["--bogus"], ["unrecognized arguments: --bogus"]),
+    (["--lr"], ["--lr", "expected one argument"]),
+]
+
+ACCEPTED = [
+    ["--inputs", "1", "--x", "0.5"], ["--hidden", "1"], ["--seed", "0"], ["--seed", "4294967295"],
+    ["--x", "-0.5,1,2"], ["--x=-0.5,1,2"], ["--y", "0"], ["--lr", "1e-300"], ["--eps", "1e-3"],
+    ["--steps", "2"], ["--format", "json"], ["--gradcheck-method", "loop"], ["--inject-bug", "sign"],
+    ["--no-gradcheck"],
+]
+
+
+@pytest.mark.parametrize(("argv", "words"), REFUSED)
+def test_bad_values_are_refused_clearly(argv: list[str], words: list[str], capsys) -> None:
+    assert_refused(["--headless", *argv], capsys, *words)
+
+
+@pytest.mark.parametrize("argv", ACCEPTED)
+def test_good_values_run(argv: list[str], capsys) -> None:
+    status, out, err = run(["--headless", *argv], capsys)
+    assert status == 0 and out and err == ""
+
+
+def test_bad_values_are_refused_before_the_app_opens(capsys) -> None:
+    assert_refused(["--lr", "0"], capsys, "--lr")  # no --headless: would open the app
+
+
+def test_negative_x_as_typed_in_a_real_shell() -> None:
+    done = subprocess.run([sys.executable, "-m", "tui", "--headless", "--format", "json",
+                           "--x", "-0.5,1,2"], capture_output=True, text=True, check=True)
+    assert json.loads(done.stdout)["config"]["x"] == [-0.5, 1.0, 2.0]
+
+
+# ---- the TOML file ------------------------------------------------------------------
+
+def write(tmp_path: Path, text: str | bytes) -> str:
+    path = tmp_path / "run.toml"
+    path.write_bytes(text if isinstance(text, bytes) else text.encode())
+    return str(path)
+
+
+def test_config_file_sets_values_and_flags_override(tmp_path: Path, capsys) -> None:
+    path = write(tmp_path, 'inputs = 2\nhidden = 3\nx = [1, -2.5]\ny = 0\nlr = 0.5\n'
+                           'steps = 2\nformat = "json"\ngradcheck-method = "loop"\n')
+    status, out, _ = run(["--headless", "--config", path, "--lr", "0.25"], capsys)
+    config = json.loads(out)["config"]
+    assert status == 0 and len(json.loads(out)["steps"]) == 2
+    assert (config["inputs"], config["hidden"], config["x"], config["y"], config["lr"]) == \
+        (2, 3, [1.0, -2.5], 0, 0.25)
+    assert json.loads(out)["steps"][0]["gradcheck"]["method"] == "loop"
+
+
+@pytest.mark.parametrize(("text", "words"), [
+    ("colour = 3\n", ["unknown key 'colour'", "run.toml"]),
+    ('hidden = "four"\n', ["'hidden'", "whole number"]),
+    ("hidden = 4.0\n", ["'hidden'", "whole number"]),
+    ("lr = true\n", ["'lr'", "a number"]),
+    ('x = [1, "b", 3]\n', ["'x'", "array of numbers"]),
+    ("x = 0.5\n", ["'x'", "array of numbers"]),
+    ("hidden = 4\nhidden = 5\n", ["not valid TOML"]),
+    ("inputs = = 3\n", ["not valid TOML", "line 1"]),
+    (b"\x89PNG\r\n\x1a\n\x00\x00\xff\xfe", ["not a text file"]),
+    ("y = 3\n", ["y", "0 or 1"]),
+])
+def test_bad_config_files_are_refused(tmp_path: Path, capsys, text: str | bytes, words: list[str]) -> None:
+    assert_refused(["--headless", "--config", write(tmp_path, text)], capsys, "--config" if
+                   "0 or 1" not in words else "--y", *words)
+
+
+def test_missing_file_and_directory(tmp_path: Path, capsys) -> None:
+    assert_refused(["--config", str(tmp_path / "nope.toml")], capsys, "--config", "no such file")
+    assert_refused(["--config", str(tmp_path)], capsys, "--config", "is a directory")
+
+
+# ---- extreme but legal values ---------------------------------------------------------
+
+@pytest.mark.parametrize("argv", [
+    ["--lr", "1e6", "--steps", "50"],
+    ["--x", "1e150,1e150,-1e150"],
+    ["--eps", "1e-12"],
+    ["--lr", "1e300", "--steps", "3"],
+    ["--x", "1e-300,0,-1e-300", "--y", "0"],
+])
+def test_extreme_values_run_without_warnings_and_give_strict_json(argv: list[str], capsys) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with np.errstate(all="raise"):
+            status, out, err = run(["--headless", "--format", "json", *argv], capsys)
+    assert status == 0 and err == ""
+    trace = json.loads(out, parse_constant=lambda name: pytest.fail(f"non-strict JSON: {name}"))
+    assert trace["steps"]
+
+
+def test_divergence_is_reported_as_null_with_warnings(capsys) -> None:
+    status, out, _ = run(["--headless", "--format", "json", "--lr", "1e300", "--steps", "2"], capsys)
+    trace = json.loads(out)
+    assert status == 0 and trace["steps"][1]["forward"]["z2"] == [None]
+    assert any("diverged" in w and "z2" in w for w in trace["warnings"])

@@ -1,0 +1,35 @@
+"""The app's key bindings as plain data: id, default keys, action, description.
+
+Kept free of Textual so that the command line can validate a keymap from a TOML file
+without paying for Textual's import; the app builds its BINDINGS from this table.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+
+class Key(NamedTuple):
+    id: str  # stable: what a keymap names
+    keys: str  # Textual key names, comma-separated
+    action: str
+    description: str
+    footer: str = ""  # label in the footer; empty hides it there
+
+
+KEYS = (
+    Key("next", "n,space,right", "next", "Run the next phase", "Next phase"),
+    Key("back", "b,left", "back", "Undo the last phase exactly (any depth)", "Back"),
+    Key("finish-step", "s", "finish_step", "Run to the end of this step's update", "Finish step"),
+    Key("reset", "r", "reset", "Back to the initial parameters (b undoes the reset)", "Reset"),
+    Key("toggle-gradcheck", "g", "toggle_gradcheck", "Turn the gradient-check phase on or off",
+        "Gradcheck on/off"),
+    Key("edit-config", "c", "edit_config", "Edit x, y, lr, eps, seed and the sizes", "Config"),
+    Key("zoom", "z", "zoom", "Zoom: every exact value of a tensor, scrollable", "Zoom"),
+    Key("cancel", "escape", "cancel", "Cancel a phase that is still running"),
+    Key("help", "question_mark", "help", "Show this help", "Help"),
+    Key("quit", "q", "quit", "Quit", "Quit"),
+    Key("focus-next", "tab", "app.focus_next", "Move to the next panel"),
+    Key("focus-previous", "shift+tab", "app.focus_previous", "Move to the previous panel"),
+)
+IDS = frozenset(k.id for k in KEYS)

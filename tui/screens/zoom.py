@@ -1,0 +1,57 @@
+"""Zoom: pick any tensor of the current state and scroll through its exact values."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numpy as np
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import OptionList, Static
+from textual.widgets.option_list import Option
+
+from tui.widgets.grid import TensorGrid
+from tui.widgets.tensor import shape_label
+
+
+class ZoomScreen(ModalScreen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,z,q", "dismiss", "Close zoom", id="close-zoom"),
+    ]
+
+    def __init__(self, tensors: dict[str, np.ndarray], first: str | None = None) -> None:
+        super().__init__()
+        self.tensors = tensors
+        self.first = first if first in tensors else next(iter(tensors))
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="zoom-body"):
+            yield OptionList(*[Option(f"{name} {shape_label(v)}", id=name)
+                               for name, v in self.tensors.items()], id="zoom-list")
+            with Vertical(id="zoom-view"):
+                yield Static(id="zoom-stats")
+                yield TensorGrid(self.tensors[self.first], id="zoom-grid")
+
+    def on_mount(self) -> None:
+        self.query_one("#zoom-body").border_title = "Zoom: exact values (escape closes)"
+        options = self.query_one(OptionList)
+        options.highlighted = list(self.tensors).index(self.first)
+        self.show(self.first)
+
+    def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        if event.option.id is not None:
+            self.show(event.option.id)
+
+    def show(self, name: str) -> None:
+        value = np.asarray(self.tensors[name], dtype=np.float64)
+        finite = value[np.isfinite(value)]
+        stats = f"{name}  {shape_label(value)} {value.dtype}  {value.size:,} values"
+        if finite.size:
+            stats += (f"\nmin {finite.min()!r}  max {finite.max()!r}  mean {finite.mean():.6g}  "
+                      f"norm {np.linalg.norm(finite):.6g}")
+        if finite.size < value.size:
+            stats += f"\n{value.size - finite.size:,} non-finite value(s)"
+        self.query_one("#zoom-stats", Static).update(stats)
+        self.query_one(TensorGrid).show(value)
