@@ -8,7 +8,7 @@ from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
@@ -73,17 +73,21 @@ class ConfigScreen(ModalScreen[Config | None]):
         with VerticalScroll(id="config-body"):
             yield Static("Applying resets the stepper with the new settings.", classes="hint")
             for key, label, hint in FIELDS:
-                with Horizontal(classes="field"):
-                    yield Label(label, classes="field-label")
-                    yield Input(_shown(self.config, key), placeholder=hint, id=f"field-{key}",
-                                select_on_focus=False)
-                yield Static("", id=f"error-{key}", classes="field-error")
+                with Vertical(classes="field"):
+                    with Horizontal():
+                        yield Label(label, classes="field-label")
+                        yield Input(_shown(self.config, key), placeholder=hint, id=f"field-{key}",
+                                    select_on_focus=False, compact=True)
+                    yield Static("", id=f"error-{key}", classes="field-error")
             with Horizontal(id="config-buttons"):
-                yield Button("Apply", variant="primary", id="apply")
-                yield Button("Cancel", id="cancel")
+                yield Button("Apply", variant="primary", id="apply", compact=True)
+                yield Button("Cancel", id="cancel", compact=True)
 
     def on_mount(self) -> None:
-        self.query_one("#config-body").border_title = "Configuration"
+        body = self.query_one("#config-body")
+        body.border_title = "Configuration"
+        body.can_focus = False
+        self.query_one("#field-inputs", Input).focus()
 
     def values(self) -> dict[str, str]:
         return {key: self.query_one(f"#field-{key}", Input).value for key, _, _ in FIELDS}

@@ -49,7 +49,8 @@ class ZoomScreen(ModalScreen[None]):
         finite = value[np.isfinite(value)]
         stats = f"{name}  {shape_label(value)} {value.dtype}  {value.size:,} values"
         if finite.size:
-            stats += (f"\nmin {finite.min()!r}  max {finite.max()!r}  mean {finite.mean():.6g}  "
+            low, high = float(finite.min()), float(finite.max())
+            stats += (f"\nmin {low!r}  max {high!r}  mean {finite.mean():.6g}  "
                       f"norm {np.linalg.norm(finite):.6g}")
         if finite.size < value.size:
             stats += f"\n{value.size - finite.size:,} non-finite value(s)"

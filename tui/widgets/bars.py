@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import numpy as np
 from textual.content import Content
 from textual.widgets import Static
 
 from engine.stepper import PHASES, Phase, Stepper
-from tui.widgets.tensor import FAIL, MUTED
+from tui.widgets.tensor import FAIL, MUTED, number_format
 
 
 class PhaseBar(Static):
@@ -31,7 +32,7 @@ class PhaseBar(Static):
         parts.append((str(state.step), "bold"))
         loss = state.update.loss_after if state.update else state.forward.loss if state.forward else None
         parts.append(("   loss ", MUTED))
-        parts.append((f"{loss:.4f}" if loss is not None else "—", "bold"))
+        parts.append((number_format(np.array([loss]))(loss).strip() if loss is not None else "—", "bold"))
         if stepper.forgotten:
             parts.append((f"   undo history: last {stepper.max_history} phases", MUTED))
         self.update(Content.assemble(*parts))
