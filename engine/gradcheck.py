@@ -194,8 +194,11 @@ def gradient_check(model: Model, params: Params, x: Array, y: float, grads: Tens
                    eps: float, method: str = "fast", progress: Progress | None = None,
                    atol: float = ATOL, rtol: float = RTOL) -> GradCheck:
     """Numerical gradients of the model's loss for all four parameters, and verdicts."""
+    notes: list[str] = []
     if method == "fast" and not model.fast_gradcheck:
         method = "loop"
+        notes.append(f"loop method used: the fast method computes the built-in network's "
+                     f"loss, not {model.name}'s")
     with np.errstate(all="ignore"):
         if method == "fast":
             numerical = _fast_numerical(params, x, y, eps)
@@ -205,7 +208,6 @@ def gradient_check(model: Model, params: Params, x: Array, y: float, grads: Tens
             numerical = _loop_numerical(model, params, x, y, eps, progress)
         tensors = {name: judge(name, grads["d" + name], num, kinks, atol, rtol)
                    for name, (num, kinks) in numerical.items()}
-    notes: list[str] = []
     kinks_total = sum(check.kink_count for check in tensors.values())
     if kinks_total:
         notes.append(f"{kinks_total} element(s) straddle a ReLU kink at eps={eps:g}: "
