@@ -202,9 +202,9 @@ def gradient_check(model: Model, params: Params, x: Array, y: float, grads: Tens
                    eps: float, method: str = "fast", progress: Progress | None = None,
                    atol: float = ATOL, rtol: float = RTOL) -> GradCheck:
     """Numerical gradients of the model's loss for all four parameters, and verdicts."""
+    notes: list[str] = []
     if method == "fast" and not model.fast_gradcheck:
         method = "loop"
-    notes: list[str] = []
     with np.errstate(all="ignore"):
         _, loss = model.forward(x, params, y)
         floor = NOISE_ULPS * float(np.finfo(np.float64).eps) * abs(float(loss)) / eps

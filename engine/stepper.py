@@ -182,6 +182,16 @@ class Stepper:
         return replace(state, params=after,
                        update=Update(state.params, after, float(loss_after), overflow))
 
+    def dry_run(self) -> None:
+        """Forward, backward and update once from the current state, committing nothing.
+
+        Calls each of the model's functions once, so a user's model that breaks its
+        contract fails here, before an app opens, instead of at the first keypress. The
+        gradient check is left out: it only calls forward again. Raises whatever the
+        model raises (ModelError for a user's model); the state is untouched either way.
+        """
+        self._update(self._backward(self._forward(self.state)))
+
     # ---- moving ------------------------------------------------------------
     def commit(self, new: State) -> None:
         if len(self._history) == self._history.maxlen:

@@ -1,15 +1,48 @@
 """Entry point: `backprop-stepper` and `python -m tui`.
 
 Parses and validates everything before doing anything, so bad input gets one clear
-message and exit status 2, with nothing printed on stdout. Textual is imported only
-when the app is opened.
+message and exit status 2, with nothing printed on stdout. A user's model file (--model)
+is loaded before the app starts, so a file that fails to load gets the same treatment.
+Textual is imported only when the app is opened.
 """
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from tui.cli import PROG, UsageError, parse
+
+if TYPE_CHECKING:
+    from engine.usermodel import Captured, ModelError
+
+
+def _model_error(error: ModelError) -> int:
+    """A broken model: the user's traceback lines, then one line naming the problem, last
+    where the eye lands (what the model printed is already on stderr)."""
+    if error.user_traceback:
+        print(error.user_traceback, file=sys.stderr)
+    print(f"{PROG}: error: {error.message}", file=sys.stderr)
+    return 2
+
+
+def _echo_to_stderr(name: str) -> Callable[[Captured], None]:
+    """Headless: show what the model prints on stderr (stdout is the report), each line
+    marked "  | " so it is not mistaken for the report, under a header whenever the
+    printing function changes (a chatty forward in the loop gradient check gets one
+    header, not one per call)."""
+    last: list[str] = []
+
+    def echo(captured: Captured) -> None:
+        if last != [captured.source]:
+            during = "while being imported" if captured.source == "import" else f"in {captured.source}"
+            print(f"{PROG}: {name} printed {during}:", file=sys.stderr)
+            last[:] = [captured.source]
+        for line in captured.text.rstrip("\n").split("\n"):
+            print(f"  | {line}", file=sys.stderr)
+
+    return echo
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -19,15 +52,43 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{PROG}: error: {error}\nTry '{PROG} --help' for the flags.", file=sys.stderr)
         return 2
     from engine.stepper import Stepper
+    from engine.usermodel import Captured, ModelError, UserModel, load_model
 
-    stepper = Stepper(options.config)
+    model: UserModel | None = None
+    if options.model is not None:
+        try:
+            model = load_model(options.model)
+        except ModelError as error:
+            if error.output:
+                _echo_to_stderr(options.model.name)(Captured("import", error.output))
+            return _model_error(error)
+    stepper = Stepper(options.config, model=model)
     if options.headless:
         from tui.report import json_report, text_report
 
-        finished = stepper.run_steps(options.config.steps)
+        if model is not None:
+            model.on_output = _echo_to_stderr(model.name)
+            if model.import_output:
+                model.on_output(Captured("import", model.import_output))
+        try:
+            finished = stepper.run_steps(options.config.steps)
+        except ModelError as error:
+            return _model_error(error)
         render = json_report if options.format == "json" else text_report
         print(render(options.config, stepper, finished))
         return 0
+    if model is not None:
+        # A broken contract fails here, like a load error, rather than inside the app.
+        kept = list(model.log)
+        try:
+            stepper.dry_run()
+        except ModelError as error:
+            echo = _echo_to_stderr(model.name)
+            for captured in list(model.log)[len(kept):]:
+                echo(captured)
+            return _model_error(error)
+        model.log.clear()  # the app's log starts with the import, not with the rehearsal
+        model.log.extend(kept)
     from tui.app import StepperApp
 
     StepperApp(stepper).run()

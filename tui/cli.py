@@ -19,7 +19,7 @@ from engine.model import BUGS
 PROG = "backprop-stepper"
 FORMATS = ("text", "json")
 #: Keys a TOML file may set: the long flag names.
-FILE_KEYS = {f.name.replace("_", "-") for f in fields(Config)} | {"format"}
+FILE_KEYS = {f.name.replace("_", "-") for f in fields(Config)} | {"format", "model"}
 
 
 class UsageError(Exception):
@@ -31,6 +31,7 @@ class Options:
     config: Config
     headless: bool
     format: str
+    model: Path | None = None  # a user's model file (--model), loaded by the entry point
 
 
 class _Parser(argparse.ArgumentParser):
@@ -82,6 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "(two forward passes an element)")
     p.add_argument("--inject-bug", metavar="NAME",
                    help=f"fault drill: use a known-broken backward ({', '.join(BUGS)})")
+    p.add_argument("--model", metavar="FILE.py",
+                   help="step your own forward/backward from this Python file (it runs as code "
+                   "with your rights)")
     return p
 
 
@@ -129,7 +133,7 @@ def read_config_file(path_text: str) -> dict[str, Any]:
 _KINDS: dict[str, tuple[type, ...]] = {
     "inputs": (int,), "hidden": (int,), "seed": (int,), "y": (int,), "steps": (int,),
     "lr": (int, float), "eps": (int, float), "x": (list,), "gradcheck": (bool,),
-    "gradcheck-method": (str,), "inject-bug": (str,), "format": (str,),
+    "gradcheck-method": (str,), "inject-bug": (str,), "format": (str,), "model": (str,),
 }
 
 
@@ -154,9 +158,15 @@ def parse(argv: list[str]) -> Options:
     if args.config is not None:
         settings = read_config_file(args.config)
         _check_file_types(settings, args.config)
+        if "model" in settings:  # relative to the TOML file, as a path written in it reads
+            settings["model"] = str(Path(args.config).parent / settings["model"])
     for key, value in vars(args).items():
         if value is not None and key not in ("headless", "config"):
             settings[key.replace("_", "-")] = value
+    model = settings.pop("model", None)
+    if model is not None and settings.get("inject-bug") is not None:
+        raise UsageError("--model and --inject-bug cannot be used together: --inject-bug breaks "
+                         "the built-in network, --model replaces it")
     output_format = settings.pop("format", "text")
     if output_format not in FORMATS:
         raise UsageError(f"--format: must be one of {', '.join(FORMATS)}, got {output_format!r}")
@@ -172,4 +182,5 @@ def parse(argv: list[str]) -> Options:
         raise UsageError(f"--{error.key}: {error.message}") from None
     except OverflowError:
         raise UsageError("--x: values must be finite numbers") from None
-    return Options(config=config, headless=args.headless, format=output_format)
+    return Options(config=config, headless=args.headless, format=output_format,
+                   model=None if model is None else Path(model))

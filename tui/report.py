@@ -79,7 +79,7 @@ class _Json:
         self.warnings: list[str] = []
 
     def value(self, value: Any, where: str) -> Any:
-        if isinstance(value, np.ndarray | np.generic | float):
+        if isinstance(value, np.ndarray | np.generic | float) and np.asarray(value).dtype.kind in "biuf":
             array = np.asarray(value)
             if array.dtype == bool:
                 return array.tolist()
@@ -89,6 +89,13 @@ class _Json:
                                      "written as null (the run overflowed or diverged)")
                 return np.where(finite, array, None).tolist() if array.ndim else None
             return array.tolist()
+        if value is None or isinstance(value, str | int | bool):
+            return value
+        try:  # a user model's cache may hold anything; the trace must stay valid JSON
+            json.dumps(value, allow_nan=False)
+        except (TypeError, ValueError):
+            self.warnings.append(f"{where}: not a number or array; written as its repr")
+            return repr(value)
         return value
 
     def tensors(self, tensors: dict[str, Any], where: str) -> dict[str, Any]:
