@@ -172,3 +172,54 @@ async def test_command_palette_offers_the_actions() -> None:
 def test_snapshot_fault_drill(snap_compare) -> None:
     app = StepperApp(Stepper(Config(inject_bug="relu-grad")))
     assert snap_compare(app, press=["n", "n", "n"], terminal_size=(120, 60))
+
+
+# ---- a user's own model ------------------------------------------------------------------
+
+async def press_and_wait(app: StepperApp, pilot, *keys: str) -> None:
+    """Press keys one by one, letting any worker that a key starts finish first."""
+    for key in keys:
+        await pilot.press(key)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+
+
+async def test_user_model_steps_like_the_builtin_and_shows_its_output() -> None:
+    from engine.usermodel import load_model
+    from tests.conftest import FIXTURES
+
+    app = StepperApp(Stepper(Config(), model=load_model(FIXTURES / "notebook.py")))
+    builtin = Stepper(Config())
+    builtin.run_steps(1)
+    async with app.run_test(size=SIZE) as pilot:
+        log = str(app.query_one("#log").render())
+        assert "printed while being imported" in log and "Initial loss: 1.1732865037089109" in log
+        await press_and_wait(app, pilot, "n", "n", "n", "n")
+        state = app.stepper.state
+        assert state.update is not None and state.gradcheck is not None
+        assert state.gradcheck.method == "loop" and state.gradcheck.passed
+        np.testing.assert_allclose(state.params["W1"], builtin.state.params["W1"], atol=1e-12)
+        assert "loss 0.9036" in bar(app)
+
+
+async def test_user_model_error_is_logged_and_the_app_stays_alive(tmp_path) -> None:
+    from engine.usermodel import load_model
+    from tests.conftest import FIXTURES
+
+    source = (FIXTURES / "notebook.py").read_text().replace(
+        "    grads = {'dW1': dW1, 'db1': db1, 'dW2': dW2, 'db2': db2}",
+        "    grads = {'dW1': dW1, 'db1': db1, 'dW2': dW2, 'db2': db2}\n"
+        "    if cache['a2'][0] > 0.35:\n        raise ValueError('a2 too large')")
+    path = tmp_path / "fragile.py"
+    path.write_text(source)
+    app = StepperApp(Stepper(Config(), model=load_model(path)))
+    async with app.run_test(size=SIZE) as pilot:
+        await press_and_wait(app, pilot, "s", "n")  # step 1 fine (a2 = 0.31); step 2 forward
+        assert app.stepper.state.step == 2 and app.stepper.state.last_phase is Phase.FORWARD
+        before = app.stepper.state
+        await press_and_wait(app, pilot, "n")  # backward raises: a2 = 0.41
+        assert app.stepper.state is before
+        log = str(app.query_one("#log").render())
+        assert "ValueError: a2 too large" in log and "fragile.py" in log and "in backward" in log
+        await press_and_wait(app, pilot, "b")
+        assert app.stepper.state.last_phase is Phase.UPDATE  # still responsive

@@ -24,6 +24,7 @@ from textual.worker import Worker, get_current_worker
 from engine.config import Config, param_count
 from engine.model import BUG_DESCRIPTIONS, make_model
 from engine.stepper import Phase, State, Stepper
+from engine.usermodel import Captured, ModelError
 from tui.keys import KEYS
 from tui.screens.config import ConfigScreen
 from tui.screens.help import HelpScreen
@@ -33,6 +34,7 @@ from tui.widgets.panels import (
     ForwardPanel,
     GradcheckPanel,
     GradientsPanel,
+    LogPanel,
     LossPanel,
     Panel,
     ParametersPanel,
@@ -77,6 +79,7 @@ class StepperApp(App[None]):
             yield GradcheckPanel(id="gradcheck")
             yield UpdatePanel(id="update")
             yield LossPanel(id="loss")
+            yield LogPanel(id="log")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -144,6 +147,9 @@ class StepperApp(App[None]):
             new = self.stepper.compute(progress)
         except Cancelled:
             return
+        except ModelError as error:
+            self.call_from_thread(self.phase_failed, phase, error)
+            return
         if not worker.is_cancelled:
             self.call_from_thread(self.commit, new)
 
@@ -160,6 +166,18 @@ class StepperApp(App[None]):
         self.query_one("#progress").display = False
         self.stepper.commit(new)
         self.after_phase()
+
+    def phase_failed(self, phase: Phase, error: ModelError) -> None:
+        """A user's model broke its contract: say where, keep the app and the state as they were."""
+        self.running = None
+        self.finishing = False
+        self.query_one("#progress").display = False
+        log = getattr(self.stepper.model, "log", None)
+        if log is not None:
+            log.append(Captured("error", "\n".join(filter(None, [error.message, error.user_traceback]))))
+        self.notify(f"{phase.value} failed: {error.message}", severity="error", timeout=8)
+        self.show_state()
+        self.query_one("#log").scroll_visible()
 
     def action_cancel(self) -> None:
         if self.running is None:

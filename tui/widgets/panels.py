@@ -43,6 +43,14 @@ FORMULAS = {
 }
 
 
+def is_numeric(value: object) -> bool:
+    """Arrays and numbers are drawn as tensors; anything else a user caches as its repr."""
+    try:
+        return np.asarray(value).dtype.kind in "biuf"
+    except (ValueError, TypeError):
+        return False
+
+
 def dead_units(state: State) -> np.ndarray | None:
     """Hidden units whose ReLU is off (z1 <= 0) in this step's forward pass."""
     if state.forward is None or "z1" not in state.forward.cache:
@@ -113,6 +121,10 @@ class ForwardPanel(Panel):
         dead = dead_units(state)
         plain = FRESH if fresh else ""
         for name, value in state.forward.cache.items():
+            if not is_numeric(value):
+                blocks.append(Content.assemble((name, "bold"), (f"  {type(value).__name__}  ", MUTED),
+                                               repr(value)[:200]))
+                continue
             value = np.asarray(value)
             if dead is not None and name in ("z1", "a1") and value.shape == dead.shape:
                 blocks.append(tensor_block(name, value, fresh=fresh, note=dead_note(dead),
@@ -277,3 +289,31 @@ class LossPanel(Vertical, can_focus=True):
         if len(state.losses) > 8:
             lines.insert(0, Content.styled(f"… {len(state.losses) - 8} earlier step(s)", MUTED))
         self.query_one("#loss-values", Static).update(Content("\n").join(lines))
+
+
+class LogPanel(Panel):
+    """What a user's model printed (at import and in each call), and the errors it raised,
+    with the user's own traceback lines: the app stays alive so the code can be fixed."""
+
+    title = "Model log"
+
+    def build(self, stepper: Stepper, state: State) -> Content:
+        log = getattr(stepper.model, "log", None)
+        self.display = log is not None
+        if not log:
+            return Content.styled(f"{stepper.model.name} has printed nothing yet", MUTED)
+        entries = list(log)[-12:]
+        blocks = []
+        if len(log) > len(entries):
+            blocks.append(Content.styled(f"… {len(log) - len(entries)} earlier entries", MUTED))
+        for entry in entries:
+            error = entry.source == "error"
+            head = "error" if error else \
+                "printed while being imported" if entry.source == "import" else f"printed by {entry.source}"
+            text = entry.text.rstrip("\n")
+            lines = text.split("\n")
+            if len(lines) > 40:
+                lines = [*lines[:20], f"… {len(lines) - 40} more lines …", *lines[-20:]]
+            blocks.append(Content.assemble((head, FAIL if error else "bold"), "\n",
+                                           (("\n".join(lines)), FAIL if error else "")))
+        return _join(blocks)
