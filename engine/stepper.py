@@ -54,6 +54,23 @@ class Update:
 
 
 @dataclass(frozen=True)
+class LossTrail:
+    """The loss at each step's forward pass, as a chain that each step extends in O(1):
+    a tuple copied at every step would make a long session's history quadratic."""
+
+    loss: float
+    previous: LossTrail | None = None
+
+    def values(self) -> list[float]:
+        out: list[float] = []
+        node: LossTrail | None = self
+        while node is not None:
+            out.append(node.loss)
+            node = node.previous
+        return out[::-1]
+
+
+@dataclass(frozen=True)
 class State:
     """Everything on screen: the parameters and what this step's phases computed."""
 
@@ -64,7 +81,12 @@ class State:
     backward: Tensors | None = None
     gradcheck: GradCheck | None = None
     update: Update | None = None
-    losses: tuple[float, ...] = ()  # the loss at each step's forward pass, in order
+    trail: LossTrail | None = None  # the loss at each step's forward pass
+
+    @property
+    def losses(self) -> list[float]:
+        """The loss at each step's forward pass, in order."""
+        return self.trail.values() if self.trail is not None else []
 
     def nonfinite(self) -> list[str]:
         """Names of the tensors or losses holding inf or NaN: the run has overflowed."""
@@ -94,8 +116,11 @@ def _frozen(tensors: dict[str, Any]) -> dict[str, Any]:
 
 
 def history_limit(inputs: int, hidden: int) -> int:
-    """Phases of undo kept: about three parameter-sized arrays a phase, within the budget."""
-    per_phase = 3 * 8 * param_count(inputs, hidden) + 4096
+    """Phases of undo kept within the budget. A phase holds about one parameter-sized float64
+    array on average (backward a gradient, the check its numerical gradient and masks,
+    the update new parameters, forward almost nothing), plus ~2 KiB of Python objects;
+    bench/memory.py measures it."""
+    per_phase = 8 * param_count(inputs, hidden) + 4096
     return max(16, min(MAX_HISTORY, HISTORY_BUDGET // per_phase))
 
 
@@ -157,7 +182,7 @@ class Stepper:
             cache, loss = self.model.forward(self.x, state.params, self.config.y)
         step = state.step + 1 if state.forward is not None else state.step
         return State(step=step, params=state.params,
-                     forward=Forward(_frozen(cache), float(loss)), losses=(*state.losses, float(loss)))
+                     forward=Forward(_frozen(cache), float(loss)), trail=LossTrail(float(loss), state.trail))
 
     def _backward(self, state: State) -> State:
         assert state.forward is not None

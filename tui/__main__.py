@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
         model.log.extend(kept)
     from tui.app import StepperApp
 
-    StepperApp(stepper).run()
+    StepperApp(stepper, keymap=options.keymap).run()
     return 0
 
 

@@ -64,6 +64,7 @@ class StepperApp(App[None]):
         self.keymap = keymap or {}
         self.running: Worker[None] | None = None
         self.finishing = False  # s was pressed: keep running phases to the end of update
+        self.queued = 0  # n pressed while a phase ran in a worker: typed ahead, run next
 
     def compose(self) -> ComposeResult:
         yield PhaseBar(id="phase-bar")
@@ -118,6 +119,7 @@ class StepperApp(App[None]):
     def advance(self) -> None:
         """Run the next phase, in a worker if it may be slow."""
         if self.needs_worker():
+            self.show_progress(self.stepper.next_phase, 0, 0)
             self.running = self.run_in_worker(self.stepper.next_phase)
         else:
             self.stepper.next()
@@ -125,12 +127,17 @@ class StepperApp(App[None]):
 
     def after_phase(self) -> None:
         state = self.stepper.state
-        if self.finishing and state.last_phase is not Phase.UPDATE and not state.nonfinite():
+        more = self.finishing and state.last_phase is not Phase.UPDATE
+        if not more and self.queued:
+            self.queued -= 1
+            more = True
+        if more and not state.nonfinite():
             self.advance()
             if self.running is not None:
                 self.show_state()
             return
         self.finishing = False
+        self.queued = 0
         self.show_state()
 
     @work(thread=True, exclusive=True, group="phase")
@@ -142,7 +149,6 @@ class StepperApp(App[None]):
                 raise Cancelled
             self.call_from_thread(self.show_progress, phase, done, total)
 
-        self.call_from_thread(self.show_progress, phase, 0, 0)
         try:
             new = self.stepper.compute(progress)
         except Cancelled:
@@ -171,6 +177,7 @@ class StepperApp(App[None]):
         """A user's model broke its contract: say where, keep the app and the state as they were."""
         self.running = None
         self.finishing = False
+        self.queued = 0
         self.query_one("#progress").display = False
         log = getattr(self.stepper.model, "log", None)
         if log is not None:
@@ -185,13 +192,16 @@ class StepperApp(App[None]):
         self.running.cancel()
         self.running = None
         self.finishing = False
+        self.queued = 0
         self.query_one("#progress").display = False
         self.notify("Cancelled: the state is as it was before the phase.", timeout=3)
         self.show_state()
 
     # ---- actions -------------------------------------------------------------------
     def action_next(self) -> None:
-        if not self.busy():
+        if self.running is not None:
+            self.queued += 1  # typed ahead: runs when the current phase is done
+        else:
             self.advance()
 
     def action_finish_step(self) -> None:
@@ -268,15 +278,15 @@ class StepperApp(App[None]):
         self.push_screen(HelpScreen(self.key_table()))
 
     # ---- discoverability -------------------------------------------------------------
-    def key_table(self) -> list[tuple[str, str]]:
-        """(keys, description) for every binding, as currently mapped (keymaps included)."""
+    def key_table(self) -> list[tuple[str, str, str]]:
+        """(keys, description, binding id) for every binding, as currently mapped."""
         keymap = self._keymap
         table = []
         for k in KEYS:
             keys = keymap.get(k.id, k.keys).split(",")
             table.append((", ".join(self.get_key_display(Binding(key.strip(), k.action))
-                                    for key in keys), k.description))
-        table.append(("ctrl+p", "The command palette: every action by name"))
+                                    for key in keys), k.description, k.id))
+        table.append(("ctrl+p", "The command palette: every action by name", ""))
         return table
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:

@@ -8,18 +8,19 @@ from __future__ import annotations
 
 import argparse
 import tomllib
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, NoReturn
 
 from engine.config import Config, ConfigError, validate
 from engine.gradcheck import METHODS
 from engine.model import BUGS
+from tui.keys import IDS as KEY_IDS
 
 PROG = "backprop-stepper"
 FORMATS = ("text", "json")
 #: Keys a TOML file may set: the long flag names.
-FILE_KEYS = {f.name.replace("_", "-") for f in fields(Config)} | {"format", "model"}
+FILE_KEYS = {f.name.replace("_", "-") for f in fields(Config)} | {"format", "model", "keymap"}
 
 
 class UsageError(Exception):
@@ -32,6 +33,7 @@ class Options:
     headless: bool
     format: str
     model: Path | None = None  # a user's model file (--model), loaded by the entry point
+    keymap: dict[str, str] = field(default_factory=dict)  # binding id -> keys, from [keymap]
 
 
 class _Parser(argparse.ArgumentParser):
@@ -134,7 +136,20 @@ _KINDS: dict[str, tuple[type, ...]] = {
     "inputs": (int,), "hidden": (int,), "seed": (int,), "y": (int,), "steps": (int,),
     "lr": (int, float), "eps": (int, float), "x": (list,), "gradcheck": (bool,),
     "gradcheck-method": (str,), "inject-bug": (str,), "format": (str,), "model": (str,),
+    "keymap": (dict,),
 }
+
+
+def _check_keymap(keymap: dict[str, Any], path: str) -> dict[str, str]:
+    """[keymap] maps binding ids (see the help screen) to comma-separated Textual key names."""
+    for binding_id, keys in keymap.items():
+        if binding_id not in KEY_IDS:
+            raise UsageError(f"--config: unknown binding id {binding_id!r} in [keymap] of {path}; "
+                             f"known ids: {', '.join(sorted(KEY_IDS))}")
+        if not isinstance(keys, str) or not keys.strip():
+            raise UsageError(f"--config: [keymap] {binding_id} in {path} must be a string of keys "
+                             f"such as \"j\" or \"j,down\", got {keys!r}")
+    return dict(keymap)
 
 
 def _check_file_types(data: dict[str, Any], path: str) -> None:
@@ -155,9 +170,11 @@ def parse(argv: list[str]) -> Options:
     parser = build_parser()
     args = parser.parse_args(_join_negative_values(argv, parser))
     settings: dict[str, Any] = {}
+    keymap: dict[str, str] = {}
     if args.config is not None:
         settings = read_config_file(args.config)
         _check_file_types(settings, args.config)
+        keymap = _check_keymap(settings.pop("keymap", {}), args.config)
         if "model" in settings:  # relative to the TOML file, as a path written in it reads
             settings["model"] = str(Path(args.config).parent / settings["model"])
     for key, value in vars(args).items():
@@ -183,4 +200,4 @@ def parse(argv: list[str]) -> Options:
     except OverflowError:
         raise UsageError("--x: values must be finite numbers") from None
     return Options(config=config, headless=args.headless, format=output_format,
-                   model=None if model is None else Path(model))
+                   model=None if model is None else Path(model), keymap=keymap)

@@ -24,22 +24,28 @@ class HelpScreen(ModalScreen[None]):
         Binding("escape,question_mark,q", "dismiss", "Close help", id="close-help"),
     ]
 
-    def __init__(self, keys: list[tuple[str, str]]) -> None:
+    def __init__(self, keys: list[tuple[str, str, str]]) -> None:
         super().__init__()
         self.keys = keys
 
     def compose(self) -> ComposeResult:
-        width = max(len(k) for k, _ in self.keys)
-        rows = [Content.assemble((f"  {key:<{width}}", "bold $text-accent"), f"  {what}")
-                for key, what in self.keys]
+        width = max(len(k) for k, _, _ in self.keys)
+        id_width = max(len(i) for _, _, i in self.keys)
+        rows = [Content.assemble((f"  {key:<{width}}", "bold $text-accent"),
+                                 (f"  {binding_id:<{id_width}}", "$text-muted"), f"  {what}")
+                for key, what, binding_id in self.keys]
         phases = [Content.assemble((f"  {phase.value}", "bold"), "\n",
                                    Content.styled("    " + FORMULAS[phase].replace("\n", "\n    "),
                                                   "$text-muted"))
                   for phase in PHASES]
         body = Content("\n").join([
-            Content.styled("Keys", "bold underline"), *rows, Content(""),
+            Content.assemble(("Keys", "bold underline"), (" " * width + "binding id", "$text-muted")),
+            *rows, Content(""),
             Content.styled("Phases", "bold underline"), *phases, Content(""),
-            Content(INTRO), Content.styled("Press escape or ? to close.", "$text-muted")])
+            Content(INTRO),
+            Content.styled("Keys can be remapped by binding id in a TOML file given with --config:\n"
+                           "  [keymap]\n  next = \"j,down\"", "$text-muted"),
+            Content.styled("Press escape or ? to close.", "$text-muted")])
         with VerticalScroll(id="help-body"):
             yield Static(body)
 

@@ -171,7 +171,7 @@ class GradientsPanel(Panel):
                 if not dead[r]:
                     return None
                 if np.any(value[r] != 0):  # a correct backward zeroes it: point at the bug
-                    return "← dead, yet nonzero: relu′?", FAIL
+                    return "← dead: should be 0", FAIL
                 return "← dead unit: row zeroed", DEAD
 
             return tensor_block(name, value, fresh=fresh, note=dead_note(dead),

@@ -1,0 +1,53 @@
+"""Memory held by the undo history: what 10,000 phases cost at 3-4-1, and what the
+bounded history of 784-128-1 costs at its bound.
+
+Measured with tracemalloc (NumPy reports its array buffers to it), as the growth of traced
+memory from the stepper's start to after the phases; median of a few runs.
+
+    python bench/memory.py [--phases 10000] [--runs 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tracemalloc
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from engine.config import Config, param_count
+from engine.stepper import Stepper
+
+
+def held(inputs: int, hidden: int, phases: int) -> tuple[int, Stepper]:
+    tracemalloc.start()
+    stepper = Stepper(Config(inputs=inputs, hidden=hidden))
+    start = tracemalloc.get_traced_memory()[0]
+    for _ in range(phases):
+        stepper.next()
+    used = tracemalloc.get_traced_memory()[0] - start
+    tracemalloc.stop()
+    return used, stepper
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--phases", type=int, default=10_000)
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    for inputs, hidden, phases in [(3, 4, args.phases), (784, 128, 800)]:
+        results = [held(inputs, hidden, phases) for _ in range(args.runs)]
+        used = statistics.median(r[0] for r in results)
+        stepper = results[0][1]
+        kept = stepper.depth
+        one_copy = 8 * param_count(inputs, hidden)
+        print(f"{inputs}-{hidden}-1 {phases:,} phases: {used / 2**20:.1f} MiB held "
+              f"({used / max(kept, 1) / 1024:.1f} KiB per kept phase; {kept:,} phases kept, "
+              f"bound {stepper.max_history:,}, {stepper.forgotten:,} forgotten; "
+              f"one copy of the parameters is {one_copy / 1024:.1f} KiB)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,219 @@
+"""Robustness: random key sequences keep the stepper's invariants; every size renders;
+the form, the zoom, the worker and the divergence banner behave."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+
+from engine.config import Config
+from engine.stepper import PHASES, Phase, Stepper
+from tests.test_stepper import snapshot
+from tui.app import StepperApp
+from tui.cli import parse
+from tui.screens.config import ConfigScreen
+from tui.screens.zoom import ZoomScreen
+
+KEYS = ["n", "n", "n", "space", "right", "b", "left", "s", "r", "g"]
+
+
+class Shadow:
+    """What the stepper must look like, kept independently of it."""
+
+    def __init__(self, stepper: Stepper) -> None:
+        self.stepper = stepper
+        self.stack = []  # snapshots of every state that a back must restore, oldest first
+
+    def check_transition(self, before, after, toggle_on: bool) -> None:
+        """One committed phase: it follows the last in order, and the step counter with it."""
+        expected = Phase.FORWARD if before.last_phase is None else \
+            (Phase.GRADCHECK if toggle_on else Phase.UPDATE) if before.last_phase is Phase.BACKWARD \
+            else PHASES[(PHASES.index(before.last_phase) + 1) % 4]
+        assert after.last_phase is expected
+        step = before.step + (1 if expected is Phase.FORWARD and before.forward is not None else 0)
+        assert after.step == step
+
+
+async def fuzz(app: StepperApp, pilot, keys: list[str]) -> None:
+    stepper = app.stepper
+    shadow = Shadow(stepper)
+    for key in keys:
+        before = stepper.state
+        depth = stepper.depth
+        snap = snapshot(before)
+        toggle_on = stepper.gradcheck_enabled
+        await pilot.press(key)
+        after = stepper.state
+        if key in ("n", "space", "right"):
+            shadow.check_transition(before, after, toggle_on)
+            shadow.stack.append(snap)
+            assert stepper.depth == depth + 1
+        elif key == "s":
+            committed = stepper.depth - depth
+            assert committed >= 1 and after.last_phase is Phase.UPDATE
+            shadow.stack.append(snap)
+            # The intermediate states are checked on the way back.
+            shadow.stack.extend([None] * (committed - 1))
+        elif key in ("b", "left"):
+            if shadow.stack:
+                expected = shadow.stack.pop()
+                if expected is not None:
+                    assert snapshot(after) == expected
+            else:
+                assert after is before is stepper.initial
+        elif key == "r":
+            assert after is stepper.initial
+            if before is not stepper.initial:
+                shadow.stack.append(snap)
+        elif key == "g":
+            assert stepper.gradcheck_enabled is not toggle_on and after is before
+        assert len(shadow.stack) == stepper.depth
+    while stepper.back():  # everything undoes, to the very start
+        pass
+    assert snapshot(stepper.state) == snapshot(stepper.initial)
+
+
+async def test_a_thousand_random_keys_keep_the_invariants() -> None:
+    rng = random.Random(1234)
+    keys = [rng.choice(KEYS) for _ in range(1000)]
+    app = StepperApp(Stepper(Config()))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await fuzz(app, pilot, keys)
+
+
+SIZES = [(20, 8), (32, 10), (60, 16), (80, 24), (120, 40), (170, 50), (300, 100)]
+
+
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("shape", [(3, 4), (784, 128)])
+async def test_every_size_renders(size: tuple[int, int], shape: tuple[int, int]) -> None:
+    app = StepperApp(Stepper(Config(inputs=shape[0], hidden=shape[1])))
+    async with app.run_test(size=size) as pilot:
+        for key in ["n", "n", "n", "n", "tab", "question_mark", "escape", "z", "tab", "down", "escape",
+                    "c", "escape", "b"]:
+            await pilot.press(key)
+            assert app.export_screenshot()  # renders the whole screen without an exception
+        assert app.stepper.state.last_phase is Phase.GRADCHECK
+
+
+# ---- the configuration form ------------------------------------------------------------
+
+async def test_form_shows_errors_inline_and_applies_only_valid_values() -> None:
+    app = StepperApp(Stepper(Config()))
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.press("n", "n", "c")
+        form = app.screen
+        assert isinstance(form, ConfigScreen)
+        form.query_one("#field-lr").value = "-1"
+        form.query_one("#field-hidden").value = "2"
+        await pilot.pause()
+        await pilot.click("#apply")
+        assert isinstance(app.screen, ConfigScreen)  # nothing applied
+        error = form.query_one("#error-lr")
+        assert error.display and "finite and > 0" in str(error.render())
+        assert app.stepper.config.lr == 0.1 and app.stepper.state.last_phase is Phase.BACKWARD
+        form.query_one("#field-lr").value = "abc"
+        await pilot.pause()
+        assert "expected a number" in str(form.query_one("#error-lr").render())
+        form.query_one("#field-lr").value = "0.5"
+        form.query_one("#field-inputs").value = "5"
+        await pilot.pause()
+        assert not form.query_one("#error-lr").display
+        await pilot.click("#apply")
+        assert not isinstance(app.screen, ConfigScreen)
+        config = app.stepper.config
+        assert (config.lr, config.inputs, config.hidden) == (0.5, 5, 2)
+        assert len(config.x) == 5  # the new size's default x
+        assert app.stepper.state is app.stepper.initial and app.stepper.state.params["W1"].shape == (2, 5)
+
+
+async def test_form_escape_changes_nothing() -> None:
+    app = StepperApp(Stepper(Config()))
+    async with app.run_test(size=(100, 40)) as pilot:
+        stepper = app.stepper
+        await pilot.press("c")
+        app.screen.query_one("#field-seed").value = "7"
+        await pilot.press("escape")
+        assert app.stepper is stepper and stepper.config.seed == 42
+
+
+# ---- zoom ---------------------------------------------------------------------------
+
+async def test_zoom_shows_exact_values_of_a_large_tensor() -> None:
+    app = StepperApp(Stepper(Config(inputs=784, hidden=128)))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("n", "n", "z")
+        assert isinstance(app.screen, ZoomScreen)
+        stats = str(app.screen.query_one("#zoom-stats").render())
+        assert "param W1" in stats and "100,352 values" in stats
+        w1 = app.stepper.state.params["W1"]
+        text = app.export_screenshot()
+        assert repr(float(w1[0, 0])) in text and repr(float(w1[0, 1])) in text
+        grid = app.screen.query_one("#zoom-grid")
+        grid.scroll_to(24 * 700, 120, animate=False)
+        await pilot.pause()
+        assert repr(float(w1[127, 701])) in app.export_screenshot()
+        await pilot.press("escape")
+        assert not isinstance(app.screen, ZoomScreen)
+
+
+# ---- long work in a worker --------------------------------------------------------------
+
+async def test_a_slow_phase_runs_in_a_worker_and_escape_cancels_it() -> None:
+    app = StepperApp(Stepper(Config(inputs=784, hidden=128, gradcheck_method="loop")))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("n", "n")
+        before = snapshot(app.stepper.state)
+        # The loop check of 100,609 parameters: seconds of work. (Not pilot.press: it waits
+        # for the app to go idle, which a busy worker's progress reports delay.)
+        app.action_next()
+        assert app.running is not None and app.query_one("#progress").display
+        await pilot.press("b")  # refused while running: the state is not touched
+        await pilot.press("escape")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.running is None and not app.query_one("#progress").display
+        assert snapshot(app.stepper.state) == before and app.stepper.state.last_phase is Phase.BACKWARD
+
+
+async def test_a_worker_phase_commits_when_done() -> None:
+    app = StepperApp(Stepper(Config(inputs=60, hidden=40, gradcheck_method="loop")))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("n", "n", "n")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        check = app.stepper.state.gradcheck
+        assert check is not None and check.method == "loop" and check.passed
+
+
+# ---- divergence -------------------------------------------------------------------------
+
+async def test_divergence_shows_a_banner_and_stops_the_auto_run() -> None:
+    app = StepperApp(Stepper(Config(lr=1e300)))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("s")
+        banner = app.query_one("#banner")
+        assert banner.display and "Diverged" in str(banner.render())
+        await pilot.press("s")  # would run a whole step; stops after the overflowing forward
+        assert app.stepper.state.last_phase is Phase.FORWARD
+        assert not np.isfinite(app.stepper.state.forward.cache["z2"]).all()
+        await pilot.press("r")
+        assert not banner.display
+
+
+def test_keymap_from_a_config_file_reaches_the_help(tmp_path) -> None:
+    path = tmp_path / "keys.toml"
+    path.write_text('[keymap]\nnext = "j,down"\n')
+    options = parse(["--config", str(path)])
+    assert options.keymap == {"next": "j,down"}
+
+
+async def test_remapped_keys_show_in_the_help() -> None:
+    app = StepperApp(Stepper(Config()), keymap={"next": "j,down"})
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("j")
+        assert app.stepper.state.last_phase is Phase.FORWARD
+        keys = {binding_id: key for key, _, binding_id in app.key_table()}
+        assert keys["next"] == "j, ↓"
