@@ -94,6 +94,8 @@ class StepperApp(App[None]):
         self.query_one(NetworkLine).show(self.stepper)
         for panel in self.query("#panels > *"):
             panel.show(self.stepper)  # type: ignore[attr-defined]
+            if panel.has_class("-fresh") and not isinstance(self.focused, Panel | LossPanel):
+                panel.scroll_visible(animate=False)  # follow the phase, unless the user is reading
         nonfinite = self.stepper.state.nonfinite()
         banner = self.query_one("#banner", Static)
         if nonfinite:
