@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import numpy as np
 
 from engine.config import Config
-from engine.gradcheck import gradient_check
+from engine.gradcheck import central_difference, gradient_check
 from engine.model import BuiltinModel
 from engine.network import backward, forward, init_params
 
@@ -42,29 +42,16 @@ def median_time(fn: Callable[[], object], runs: int) -> float:
 
 
 def loop_sample_time(params, x, y, eps: float, sample: int) -> float:  # type: ignore[no-untyped-def]
-    """Seconds per element of the loop method, from a random sample of elements."""
+    """Seconds per element of the loop method, timed on a random sample of its elements."""
     model = BuiltinModel()
     work = {k: v.copy() for k, v in params.items()}
-    names = list(work)
-    sizes = np.array([work[n].size for n in names])
+    elements = [(name, idx) for name in work for idx in np.ndindex(work[name].shape)]
     rng = np.random.default_rng(0)
-    flat = rng.choice(int(sizes.sum()), size=min(sample, int(sizes.sum())), replace=False)
-    picks = []
-    for f in flat:
-        i = int(np.searchsorted(np.cumsum(sizes), f, side="right"))
-        offset = int(f - (np.cumsum(sizes)[i - 1] if i else 0))
-        picks.append((names[i], np.unravel_index(offset, work[names[i]].shape)))
+    picks = [elements[i] for i in rng.choice(len(elements), size=min(sample, len(elements)),
+                                             replace=False)]
     start = time.perf_counter()
     for name, idx in picks:
-        tensor = work[name]
-        orig = tensor[idx]
-        tensor[idx] = orig + eps
-        cache_plus, loss_plus = model.forward(x, work, y)
-        tensor[idx] = orig - eps
-        cache_minus, loss_minus = model.forward(x, work, y)
-        tensor[idx] = orig
-        _ = (loss_plus - loss_minus) / (2 * eps)
-        _ = np.any((cache_plus["z1"] > 0) != (cache_minus["z1"] > 0))
+        central_difference(model, work, name, idx, x, y, eps)
     return (time.perf_counter() - start) / len(picks)
 
 

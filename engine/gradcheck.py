@@ -162,33 +162,36 @@ def _fast_numerical(params: Params, x: Array, y: float, eps: float) -> dict[str,
     }
 
 
+def central_difference(model: Model, work: Params, name: str, idx: tuple[int, ...], x: Array,
+                       y: float, eps: float) -> tuple[float, bool]:
+    """One element of the notebook's black-box method: two forward passes with the element
+    nudged by +-eps (restored after), and whether the nudge crossed a ReLU kink, i.e. the
+    two evaluations see a different sign pattern in the cached z1 (when the model caches one)."""
+    tensor = work[name]
+    orig = tensor[idx]
+    tensor[idx] = orig + eps
+    cache_plus, loss_plus = model.forward(x, work, y)
+    tensor[idx] = orig - eps
+    cache_minus, loss_minus = model.forward(x, work, y)
+    tensor[idx] = orig
+    kink = "z1" in cache_plus and "z1" in cache_minus and bool(
+        np.any((np.asarray(cache_plus["z1"]) > 0) != (np.asarray(cache_minus["z1"]) > 0)))
+    return (loss_plus - loss_minus) / (2.0 * eps), kink
+
+
 def _loop_numerical(model: Model, params: Params, x: Array, y: float, eps: float,
                     progress: Progress | None) -> dict[str, tuple[Array, Mask]]:
-    """The notebook's black-box method: two forward passes per element.
-
-    Works for any model. A kink is an element whose two evaluations see a different
-    sign pattern in the cached z1 (when the model caches one).
-    """
+    """The notebook's method, element by element: works for any model."""
     work = {name: np.array(value, dtype=np.float64, copy=True) for name, value in params.items()}
     total = sum(work[name].size for name in PARAM_NAMES)
     every = max(1, total // 200)
     done = 0
     result: dict[str, tuple[Array, Mask]] = {}
     for name in PARAM_NAMES:
-        tensor = work[name]
-        num = np.zeros_like(tensor)
-        kinks = np.zeros(tensor.shape, dtype=bool)
-        for idx in np.ndindex(tensor.shape):
-            orig = tensor[idx]
-            tensor[idx] = orig + eps
-            cache_plus, loss_plus = model.forward(x, work, y)
-            tensor[idx] = orig - eps
-            cache_minus, loss_minus = model.forward(x, work, y)
-            tensor[idx] = orig
-            num[idx] = (loss_plus - loss_minus) / (2.0 * eps)
-            if "z1" in cache_plus and "z1" in cache_minus:
-                kinks[idx] = bool(np.any((np.asarray(cache_plus["z1"]) > 0)
-                                         != (np.asarray(cache_minus["z1"]) > 0)))
+        num = np.zeros_like(work[name])
+        kinks = np.zeros(num.shape, dtype=bool)
+        for idx in np.ndindex(num.shape):
+            num[idx], kinks[idx] = central_difference(model, work, name, idx, x, y, eps)
             done += 1
             if progress is not None and done % every == 0:
                 progress(done, total)
