@@ -223,3 +223,22 @@ async def test_user_model_error_is_logged_and_the_app_stays_alive(tmp_path) -> N
         assert "ValueError: a2 too large" in log and "fragile.py" in log and "in backward" in log
         await press_and_wait(app, pilot, "b")
         assert app.stepper.state.last_phase is Phase.UPDATE  # still responsive
+
+
+def test_snapshot_light_theme(snap_compare) -> None:
+    app = make_app()
+
+    async def light(pilot) -> None:
+        app.theme = "textual-light"
+
+    assert snap_compare(app, press=["n", "n", "n"], terminal_size=SIZE, run_before=light)
+
+
+def test_snapshot_config_form_with_an_error(snap_compare) -> None:
+    async def bad_lr(pilot) -> None:
+        await pilot.press("c")
+        for field in pilot.app.screen.query("Input"):
+            field.cursor_blink = False  # a blinking cursor would make the picture random
+        pilot.app.screen.query_one("#field-lr").value = "-0.1"
+
+    assert snap_compare(make_app(), run_before=bad_lr, terminal_size=(100, 30))

@@ -135,3 +135,45 @@ def test_headless_json_is_the_stepper_trace(capsys) -> None:
             assert np.shape(check["numerical"]) == np.shape(state.params[name])
     assert trace["steps"][0]["forward"]["loss"] == pytest.approx(INITIAL_LOSS, abs=1e-12)
     assert trace["steps"][0]["update"]["loss_after"] == pytest.approx(FINAL_LOSS, abs=1e-12)
+
+
+def test_headless_does_not_import_textual() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys; from tui.__main__ import main; import contextlib, io\n"
+            "with contextlib.redirect_stdout(io.StringIO()): main(['--headless'])\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'rich')))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("seed", [0, 1, 7, 1234, 2**32 - 1])
+def test_json_trace_equals_the_notebook_math_on_random_configs(notebook, seed: int, capsys) -> None:
+    """Random sizes, inputs, labels and learning rates, several steps, every tensor."""
+    rng = np.random.default_rng(seed)
+    inputs, hidden, y = int(rng.integers(1, 9)), int(rng.integers(1, 9)), int(rng.integers(0, 2))
+    x = rng.normal(size=inputs) * float(rng.uniform(0.1, 3))
+    lr = float(rng.uniform(0.01, 1.0))
+    argv = ["--headless", "--format", "json", "--steps", "4", "--seed", str(seed), "--inputs", str(inputs),
+            "--hidden", str(hidden), "--y", str(y), "--lr", repr(lr), "--x", ",".join(repr(float(v)) for v in x)]
+    assert main(argv) == 0
+    trace = json.loads(capsys.readouterr().out)
+    rs = np.random.RandomState(seed)
+    params = {"W1": rs.randn(hidden, inputs), "b1": np.zeros(hidden), "W2": rs.randn(1, hidden),
+              "b2": np.zeros(1)}
+    for name, value in params.items():
+        np.testing.assert_array_equal(trace["initial_params"][name], value)
+    for record in trace["steps"]:
+        cache, loss = notebook.forward(x, params, y)
+        for name in ("x", "z1", "a1", "z2", "a2"):
+            np.testing.assert_allclose(record["forward"][name], cache[name], rtol=1e-12, atol=1e-14)
+        assert record["forward"]["loss"] == pytest.approx(loss, rel=1e-12, abs=1e-12)
+        grads = notebook.backward(x, y, params, cache)
+        for name, value in grads.items():
+            np.testing.assert_allclose(record["backward"][name], value, rtol=1e-12, atol=1e-14)
+        notebook.sgd_update(params, grads, lr=lr)
+        for name, value in params.items():
+            np.testing.assert_allclose(record["update"][name], value, rtol=1e-12, atol=1e-14)
+        _, loss_after = notebook.forward(x, params, y)
+        assert record["update"]["loss_after"] == pytest.approx(loss_after, rel=1e-12, abs=1e-12)
