@@ -156,7 +156,8 @@ def test_json_trace_equals_the_notebook_math_on_random_configs(notebook, seed: i
     x = rng.normal(size=inputs) * float(rng.uniform(0.1, 3))
     lr = float(rng.uniform(0.01, 1.0))
     argv = ["--headless", "--format", "json", "--steps", "4", "--seed", str(seed),
-            "--inputs", str(inputs), "--hidden", str(hidden), "--y", str(y), "--lr", repr(lr), "--x", ",".join(repr(float(v)) for v in x)]
+            "--inputs", str(inputs), "--hidden", str(hidden), "--y", str(y), "--lr", repr(lr),
+            "--x", ",".join(repr(float(v)) for v in x)]
     assert main(argv) == 0
     trace = json.loads(capsys.readouterr().out)
     rs = np.random.RandomState(seed)
