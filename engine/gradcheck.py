@@ -14,8 +14,10 @@ The absolute term is what keeps a tiny correct gradient (2e-9 with an error of
 Rounding floor: the loss itself carries a rounding error of a few ulp, so no central
 difference can resolve gradients finer than about NOISE_ULPS * 2.2e-16 * |L| / eps. When
 that floor exceeds ATOL (a huge loss, or a tiny eps such as 1e-12) the absolute tolerance
-is raised to it and a note says so: the check then admits what it cannot see instead of
-failing correct gradients.
+is raised to it and a note says so, and elements whose analytic and numerical values are
+both below the floor are "unresolved": neither passed nor failed, since a bug could hide
+there. The check then admits what it cannot see instead of failing correct gradients or
+passing broken ones.
 
 Kinks: ReLU is not differentiable at 0. When an element's +-eps nudge moves some z1
 across 0, the central difference straddles the kink and measures an average of
@@ -59,8 +61,13 @@ class TensorCheck:
     max_abs_diff: float  # over the elements the verdict counts (not kinks)
     max_rel_error: float
     worst_index: tuple[int, ...] | None  # the element furthest past its tolerance
-    failing: Mask  # elements that break the rule (kinks excluded)
-    passed: bool
+    failing: Mask  # elements that break the rule (kinks and unresolved elements excluded)
+    unresolved: Mask  # elements below the rounding floor: the check cannot judge them
+    verdict: str  # "pass", "fail", or "unresolved" (nothing fails, but something is unjudged)
+
+    @property
+    def passed(self) -> bool:
+        return self.verdict == "pass"
 
     @property
     def kink_count(self) -> int:
@@ -89,19 +96,27 @@ class GradCheck:
 
     @property
     def failed_names(self) -> list[str]:
-        return [name for name, check in self.tensors.items() if not check.passed]
+        return [name for name, check in self.tensors.items() if check.verdict == "fail"]
+
+    @property
+    def unresolved_names(self) -> list[str]:
+        return [name for name, check in self.tensors.items() if check.verdict == "unresolved"]
 
 
 def judge(name: str, analytic: Array, numerical: Array, kinks: Mask,
-          atol: float = ATOL, rtol: float = RTOL) -> TensorCheck:
-    """Apply the verdict rule to one tensor, kinks left out but kept for display."""
+          atol: float = ATOL, rtol: float = RTOL, floor: float = 0.0) -> TensorCheck:
+    """Apply the verdict rule to one tensor, kinks left out but kept for display.
+
+    `floor` is the rounding floor when it has raised atol: elements smaller than it on
+    both sides are unresolved rather than judged."""
     analytic = np.asarray(analytic, dtype=np.float64).reshape(numerical.shape)
     with np.errstate(invalid="ignore", over="ignore"):
         diff = np.abs(analytic - numerical)
         scale = np.maximum(np.abs(analytic), np.abs(numerical))
         tolerance = atol + rtol * scale
+        unresolved = (scale < floor) & ~kinks
         # NaN never passes: "not <=" is True for NaN.
-        failing = ~(diff <= tolerance) & ~kinks
+        failing = ~(diff <= tolerance) & ~kinks & ~unresolved
         counted = ~kinks
         rel = diff / np.maximum(scale, REL_FLOOR)
         excess = np.where(counted, np.nan_to_num(diff / tolerance, nan=np.inf), -np.inf)
@@ -116,7 +131,8 @@ def judge(name: str, analytic: Array, numerical: Array, kinks: Mask,
         max_rel_error=float(np.max(rel[counted])) if has_counted else 0.0,
         worst_index=worst if has_counted else None,
         failing=failing,
-        passed=not bool(failing.any()),
+        unresolved=unresolved,
+        verdict="fail" if failing.any() else "unresolved" if unresolved.any() else "pass",
     )
 
 
@@ -209,27 +225,33 @@ def gradient_check(model: Model, params: Params, x: Array, y: float, grads: Tens
     if method == "fast" and not model.fast_gradcheck:
         method = "loop"
     with np.errstate(all="ignore"):
-        _, loss = model.forward(x, params, y)
+        cache, loss = model.forward(x, params, y)
         floor = NOISE_ULPS * float(np.finfo(np.float64).eps) * abs(float(loss)) / eps
         if floor > atol:
             notes.append(f"rounding floor: with |L| = {abs(float(loss)):.3g} and eps = {eps:g}, central "
-                         f"differences cannot resolve errors below {floor:.2g}; atol raised from "
-                         f"{atol:g} to it" + (" (try eps near 1e-5)" if eps < 1e-7 else ""))
+                         f"differences cannot resolve gradients below {floor:.2g}; atol raised to "
+                         "it, and elements below it on both sides are unresolved, not passed"
+                         + (" (try eps near 1e-5)" if eps < 1e-7 else ""))
             atol = floor
+        else:
+            floor = 0.0
         if method == "fast":
             numerical = _fast_numerical(params, x, y, eps)
             if progress is not None:
                 progress(1, 1)
         else:
             numerical = _loop_numerical(model, params, x, y, eps, progress)
-        tensors = {name: judge(name, grads["d" + name], num, kinks, atol, rtol)
+        tensors = {name: judge(name, grads["d" + name], num, kinks, atol, rtol, floor)
                    for name, (num, kinks) in numerical.items()}
     kinks_total = sum(check.kink_count for check in tensors.values())
     if kinks_total:
         notes.append(f"{kinks_total} element(s) straddle a ReLU kink at eps={eps:g}: "
                      f"left out of the verdict; try a smaller eps, e.g. {eps / 100:g}")
-    dtypes = {np.asarray(value).dtype for value in params.values()}
-    if dtypes != {np.dtype(np.float64)}:
-        notes.append("parameters are not float64: central differences are unreliable "
-                     "(float32 gives relative errors near 1e-1 at eps 1e-5)")
+    # The stepper's parameters are float64; a model may still compute in lower precision.
+    computed = [*params.values(), *cache.values(), loss]
+    dtypes = {v.dtype for v in computed if isinstance(v, np.ndarray | np.generic) and v.dtype.kind in "fc"}
+    if dtypes - {np.dtype(np.float64)}:
+        notes.append(f"the model computes in {', '.join(sorted(str(d) for d in dtypes))}, not only "
+                     "float64: central differences are unreliable there (float32 gives relative "
+                     "errors near 1e-1 at eps 1e-5), so failures may be precision, not bugs")
     return GradCheck(method=method, eps=eps, tensors=tensors, atol=atol, notes=tuple(notes))

@@ -11,7 +11,9 @@ slow phase can run in a worker and be cancelled without touching the state.
 
 from __future__ import annotations
 
+import math
 from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
@@ -97,11 +99,20 @@ class State:
             tensors |= self.backward
         if self.update is not None:
             tensors["loss_after"] = self.update.loss_after
-        found = [name for name, value in tensors.items()
-                 if isinstance(value, np.ndarray | float) and not np.all(np.isfinite(value))]
+        found = [name for name, value in tensors.items() if not all_finite(value)]
         if self.update is not None:
             found += [f"{name} after the update" for name in self.update.overflow]
         return found
+
+
+def all_finite(value: object) -> bool:
+    """False for a number or numeric array holding inf or NaN; anything else a user's
+    model caches (strings, lists, object arrays) is not a number and counts as finite."""
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, np.ndarray) and value.dtype.kind in "fc":
+        return bool(np.all(np.isfinite(value)))
+    return True
 
 
 def _frozen(tensors: dict[str, Any]) -> dict[str, Any]:
@@ -201,8 +212,7 @@ class Stepper:
         with np.errstate(all="ignore"):
             after = self.model.update(state.params, state.backward, self.config.lr)
             cache_after, loss_after = self.model.forward(self.x, after, self.config.y)
-        overflow = tuple(name for name, value in cache_after.items()
-                         if isinstance(value, np.ndarray) and not np.all(np.isfinite(value)))
+        overflow = tuple(name for name, value in cache_after.items() if not all_finite(value))
         after = _frozen(after)
         return replace(state, params=after,
                        update=Update(state.params, after, float(loss_after), overflow))
@@ -240,16 +250,19 @@ class Stepper:
             ran.append(self.next())
         return ran
 
-    def run_steps(self, steps: int) -> list[State]:
-        """Whole steps from here, for the headless report: the state after each update."""
-        finished = []
+    def iter_steps(self, steps: int) -> Iterator[State]:
+        """Whole steps from here, for the headless report: the state after each update,
+        yielded as it is reached so a long run is reported in constant memory."""
         for _ in range(steps):
-            while True:
-                phase = self.next()
-                if phase is Phase.UPDATE:
-                    break
-            finished.append(self.state)
-        return finished
+            while self.next() is not Phase.UPDATE:
+                pass
+            yield self.state
+
+    def run_steps(self, steps: int) -> State:
+        """Run whole steps from here; the state after the last update."""
+        for _ in self.iter_steps(steps):
+            pass
+        return self.state
 
     def back(self) -> bool:
         """Undo the last phase exactly; False when there is nothing left to undo."""

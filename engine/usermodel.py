@@ -28,6 +28,7 @@ only the file the user names, and its directory is not added to sys.path.
 
 from __future__ import annotations
 
+import copy
 import inspect
 import io
 import itertools
@@ -123,8 +124,11 @@ def _all_finite(values: Any) -> bool:
 
 
 def _writable(tensors: dict[str, Any]) -> dict[str, Any]:
-    """A new dict with a private writable copy of every array."""
-    return {k: np.array(v, copy=True) if isinstance(v, np.ndarray) else v for k, v in tensors.items()}
+    """A private deep copy, with every array writable: lists or dicts in a user's cache must
+    not be shared with the stepper's history either (a backward that pops from a cached list
+    would otherwise change a stored state and break exact undo)."""
+    return {k: np.array(v, copy=True) if isinstance(v, np.ndarray) else copy.deepcopy(v)
+            for k, v in tensors.items()}
 
 
 def _exit_words(error: SystemExit) -> str:
@@ -351,10 +355,13 @@ def load_model(path: str | PathLike[str]) -> UserModel:
     """
     given = Path(path)
     file = given.name or str(given)
-    if not given.exists():
-        raise ModelError(f"no such model file: {given}")
-    if given.is_dir():
-        raise ModelError(f"{given} is a directory, not a Python model file")
+    try:
+        if not given.exists():
+            raise ModelError(f"no such model file: {given}")
+        if given.is_dir():
+            raise ModelError(f"{given} is a directory, not a Python model file")
+    except OSError as error:  # e.g. a name too long for the file system
+        raise ModelError(f"cannot open model file: {error.strerror}") from None
     try:
         source = given.read_bytes()
     except OSError as error:

@@ -73,10 +73,29 @@ def test_kinks_are_detected_marked_and_explained(method: str) -> None:
     assert not check(params, x, 1, method=method, eps=1e-9).tensors["b1"].kinks.any()
 
 
-def test_float32_parameters_get_a_warning() -> None:
-    params = {k: v.astype(np.float32) for k, v in init_params(3, 4, 42).items()}
-    result = check(params, NOTEBOOK_X.astype(np.float32), 1, method="loop")
-    assert any("float64" in note for note in result.notes)
+def test_a_model_computing_in_float32_gets_a_warning() -> None:
+    class Float32Model(BuiltinModel):
+        def forward(self, x, params, y):  # type: ignore[no-untyped-def]
+            low = {k: v.astype(np.float32) for k, v in params.items()}
+            cache, loss = forward(x.astype(np.float32), low, y)
+            return cache, float(np.float32(loss))
+
+    model = Float32Model(name="float32", fast_gradcheck=False)
+    params = init_params(3, 4, 42)  # float64, as the stepper always makes them
+    grads = backward(NOTEBOOK_X, 1, params, forward(NOTEBOOK_X, params, 1)[0])
+    result = gradient_check(model, params, NOTEBOOK_X, 1, grads, 1e-5, "loop")
+    assert any("float32" in note and "precision" in note for note in result.notes)
+    assert not any("float32" in note for note in check(params, NOTEBOOK_X, 1).notes)
+
+
+def test_huge_loss_leaves_small_gradients_unresolved_instead_of_passing_a_bug() -> None:
+    params, x = init_params(3, 4, 42), np.array([1e150, 1e150, 1e150])
+    result = check(params, x, 1, bug="bias-grad")
+    # |L| ~ 5e150: the bias gradients (~1) are far below the floor, so the zeros the bug returns
+    # can be neither confirmed nor refuted; the huge W gradients are resolved and agree.
+    assert {"b1", "b2"} <= set(result.unresolved_names) and not result.passed
+    assert result.failed_names == [] and not result.tensors["b1"].failing.any()
+    assert not result.tensors["W1"].unresolved[~(params["W1"] @ x <= 0)].any()
 
 
 # ---- the two methods -----------------------------------------------------------------
@@ -171,7 +190,9 @@ def test_no_false_alarm_with_the_correct_backward(case) -> None:
 def test_tiny_eps_raises_the_tolerance_to_the_rounding_floor_and_says_so() -> None:
     params = init_params(3, 4, 42)
     result = check(params, NOTEBOOK_X, 1, eps=1e-12)
-    assert result.atol > 1e-4 and result.passed  # rounding noise of ~1e-4 is not a bug...
+    assert result.atol > 1e-4 and result.failed_names == []  # rounding noise of ~1e-4 is not a bug...
+    # ...but the dead unit's zero gradients are below the floor: a bug there would be invisible.
+    assert result.unresolved_names == ["W1", "b1", "W2"] and result.tensors["b2"].passed
     assert any("rounding floor" in note and "eps near 1e-5" in note for note in result.notes)
     assert set(check(params, NOTEBOOK_X, 1, bug="relu-grad", eps=1e-12).failed_names) == {"W1", "b1"}
     default = check(params, NOTEBOOK_X, 1)

@@ -121,7 +121,7 @@ def test_headless_json_is_the_stepper_trace(capsys) -> None:
     trace = json.loads(capsys.readouterr().out)
     assert trace["config"]["x"] == [0.2, -0.4, 0.1] and trace["warnings"] == []
     stepper = Stepper(Config())
-    states = stepper.run_steps(3)
+    states = list(stepper.iter_steps(3))
     assert [s["step"] for s in trace["steps"]] == [1, 2, 3]
     for record, state in zip(trace["steps"], states, strict=True):
         assert record["forward"]["loss"] == state.forward.loss

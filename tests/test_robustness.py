@@ -172,7 +172,7 @@ async def test_a_slow_phase_runs_in_a_worker_and_escape_cancels_it() -> None:
         assert app.running is not None and app.query_one("#progress").display
         await pilot.press("b")  # refused while running: the state is not touched
         await pilot.press("escape")
-        await app.workers.wait_for_complete()
+        await app.idle.wait()
         await pilot.pause()
         assert app.running is None and not app.query_one("#progress").display
         assert snapshot(app.stepper.state) == before and app.stepper.state.last_phase is Phase.BACKWARD
@@ -182,7 +182,7 @@ async def test_a_worker_phase_commits_when_done() -> None:
     app = StepperApp(Stepper(Config(inputs=60, hidden=40, gradcheck_method="loop")))
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("n", "n", "n")
-        await app.workers.wait_for_complete()
+        await app.idle.wait()
         await pilot.pause()
         check = app.stepper.state.gradcheck
         assert check is not None and check.method == "loop" and check.passed

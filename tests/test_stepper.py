@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pickle
+
 import numpy as np
 import pytest
 
@@ -13,7 +15,8 @@ def snapshot(state: State) -> dict[str, bytes]:
     """Every tensor of a state as raw bytes, so comparisons are bit for bit."""
     out: dict[str, bytes] = {f"param.{k}": v.tobytes() for k, v in state.params.items()}
     if state.forward is not None:
-        out |= {f"cache.{k}": np.asarray(v).tobytes() for k, v in state.forward.cache.items()}
+        out |= {f"cache.{k}": v.tobytes() if isinstance(v, np.ndarray) else pickle.dumps(v)
+                for k, v in state.forward.cache.items()}
         out["loss"] = np.float64(state.forward.loss).tobytes()
     if state.backward is not None:
         out |= {f"grad.{k}": v.tobytes() for k, v in state.backward.items()}

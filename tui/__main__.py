@@ -70,12 +70,19 @@ def main(argv: list[str] | None = None) -> int:
             model.on_output = _echo_to_stderr(model.name)
             if model.import_output:
                 model.on_output(Captured("import", model.import_output))
-        try:
-            finished = stepper.run_steps(options.config.steps)
+        render = json_report if options.format == "json" else text_report
+        chunks = render(options.config, stepper, stepper.iter_steps(options.config.steps))
+        if model is None:  # the built-in network cannot fail mid-run: stream, in constant memory
+            separator = "" if options.format == "json" else "\n"
+            for i, chunk in enumerate(chunks):
+                sys.stdout.write((separator if i else "") + chunk)
+            sys.stdout.write("\n")
+            return 0
+        try:  # a user's model may break its contract at any step: nothing half-done on stdout
+            report = list(chunks)
         except ModelError as error:
             return _model_error(error)
-        render = json_report if options.format == "json" else text_report
-        print(render(options.config, stepper, finished))
+        print(("" if options.format == "json" else "\n").join(report))
         return 0
     if model is not None:
         # A broken contract fails here, like a load error, rather than inside the app.

@@ -2,24 +2,27 @@
 
 The app holds no maths: every action calls the stepper, then `show_state` redraws the
 widgets from `stepper.state`. A phase that may take more than a moment (the loop gradient
-check of a big network, any phase of a user's model) runs in a worker thread with a
-progress bar; escape cancels it and the state stays exactly as it was, because the
-stepper computes a phase before committing it.
+check of a big network, any phase of a user's model) runs on a thread with a progress
+bar; escape cancels it and the state stays exactly as it was, because the stepper
+computes a phase before committing it.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import threading
 from collections.abc import Iterable
+from dataclasses import dataclass
 from functools import partial
 from typing import ClassVar
 
-from textual import work
+import numpy as np
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, ProgressBar, Static
-from textual.worker import Worker, get_current_worker
 
 from engine.config import Config, param_count
 from engine.model import BUG_DESCRIPTIONS, make_model
@@ -39,6 +42,7 @@ from tui.widgets.panels import (
     Panel,
     ParametersPanel,
     UpdatePanel,
+    is_numeric,
 )
 
 #: A loop gradient check of more parameters than this runs in a worker (about 0.1 s here).
@@ -47,6 +51,14 @@ WORKER_PARAMS = 2_000
 
 class Cancelled(Exception):
     """Raised from the progress callback when the user cancels a running phase."""
+
+
+@dataclass
+class Job:
+    """A phase computing on a thread; `cancelled` is set from the app's thread."""
+
+    phase: Phase
+    cancelled: bool = False
 
 
 class StepperApp(App[None]):
@@ -62,7 +74,10 @@ class StepperApp(App[None]):
         super().__init__()
         self.stepper = stepper
         self.keymap = keymap or {}
-        self.running: Worker[None] | None = None
+        self.running: Job | None = None
+        #: Set while no phase is computing on a thread; tests and benchmarks await it.
+        self.idle = asyncio.Event()
+        self.idle.set()
         self.finishing = False  # s was pressed: keep running phases to the end of update
         self.queued = 0  # n pressed while a phase ran in a worker: typed ahead, run next
 
@@ -121,8 +136,7 @@ class StepperApp(App[None]):
     def advance(self) -> None:
         """Run the next phase, in a worker if it may be slow."""
         if self.needs_worker():
-            self.show_progress(self.stepper.next_phase, 0, 0)
-            self.running = self.run_in_worker(self.stepper.next_phase)
+            self.start_phase(self.stepper.next_phase)
         else:
             self.stepper.next()
             self.after_phase()
@@ -142,24 +156,46 @@ class StepperApp(App[None]):
         self.queued = 0
         self.show_state()
 
-    @work(thread=True, exclusive=True, group="phase")
-    def run_in_worker(self, phase: Phase) -> None:
-        worker = get_current_worker()
+    def start_phase(self, phase: Phase) -> None:
+        """Compute the next phase on a daemon thread: the screen stays live, and quitting
+        never waits for a user's code that does not return."""
+        job = Job(phase)
+        self.running = job
+        self.idle.clear()
+        self.show_progress(phase, 0, 0)
+        threading.Thread(target=self.compute_in_thread, args=(job,), name=f"phase-{phase.value}",
+                         daemon=True).start()
 
+    def compute_in_thread(self, job: Job) -> None:
         def progress(done: int, total: int) -> None:
-            if worker.is_cancelled:
+            if job.cancelled:
                 raise Cancelled
-            self.call_from_thread(self.show_progress, phase, done, total)
+            self.call_from_thread(self.show_progress, job.phase, done, total)
 
+        outcome: State | ModelError | None
         try:
-            new = self.stepper.compute(progress)
+            outcome = self.stepper.compute(progress)
         except Cancelled:
-            return
+            outcome = None
         except ModelError as error:
-            self.call_from_thread(self.phase_failed, phase, error)
-            return
-        if not worker.is_cancelled:
-            self.call_from_thread(self.commit, new)
+            outcome = error
+        with contextlib.suppress(RuntimeError):  # the app may have quit meanwhile
+            self.call_from_thread(self.phase_done, job, outcome)
+
+    def phase_done(self, job: Job, outcome: State | ModelError | None) -> None:
+        """Back on the app's thread: commit the phase, report the error, or, if it was
+        cancelled, drop whatever it produced, so the state is exactly as before."""
+        self.running = None
+        self.query_one("#progress").display = False
+        if job.cancelled or outcome is None:
+            self.show_state()
+        elif isinstance(outcome, ModelError):
+            self.phase_failed(job.phase, outcome)
+        else:
+            self.stepper.commit(outcome)
+            self.after_phase()  # may start the next phase of `s` or of keys typed ahead
+        if self.running is None:
+            self.idle.set()
 
     def show_progress(self, phase: Phase, done: int, total: int) -> None:
         self.query_one("#progress").display = True
@@ -169,18 +205,10 @@ class StepperApp(App[None]):
         self.query_one("#progress-label", Static).update(f"running {what}{count}   escape cancels ")
         self.query_one(ProgressBar).update(total=total or None, progress=done)
 
-    def commit(self, new: State) -> None:
-        self.running = None
-        self.query_one("#progress").display = False
-        self.stepper.commit(new)
-        self.after_phase()
-
     def phase_failed(self, phase: Phase, error: ModelError) -> None:
         """A user's model broke its contract: say where, keep the app and the state as they were."""
-        self.running = None
         self.finishing = False
         self.queued = 0
-        self.query_one("#progress").display = False
         log = getattr(self.stepper.model, "log", None)
         if log is not None:
             log.append(Captured("error", "\n".join(filter(None, [error.message, error.user_traceback]))))
@@ -189,22 +217,26 @@ class StepperApp(App[None]):
         self.query_one("#log").scroll_visible()
 
     def action_cancel(self) -> None:
-        if self.running is None:
+        job = self.running
+        if job is None or job.cancelled:
             return
-        self.running.cancel()
-        self.running = None
+        job.cancelled = True
         self.finishing = False
         self.queued = 0
-        self.query_one("#progress").display = False
+        # The loop check stops at its next progress report; a user's forward or backward
+        # cannot be interrupted, so its result is dropped when it returns.
+        self.query_one("#progress-label", Static).update(
+            "cancelling: the state stays as it was; waiting for the running code to return ")
         self.notify("Cancelled: the state is as it was before the phase.", timeout=3)
-        self.show_state()
 
     # ---- actions -------------------------------------------------------------------
     def action_next(self) -> None:
-        if self.running is not None:
+        if self.running is None:
+            self.advance()
+        elif not self.running.cancelled:
             self.queued += 1  # typed ahead: runs when the current phase is done
         else:
-            self.advance()
+            self.busy()
 
     def action_finish_step(self) -> None:
         if not self.busy():
@@ -234,6 +266,9 @@ class StepperApp(App[None]):
         """Fault drill: break the backward pass and rewind to this step's forward pass."""
         if self.busy():
             return
+        if not self.stepper.model.fast_gradcheck:
+            self.notify("Fault drills break the built-in network; your own model is loaded.", timeout=3)
+            return
         self.stepper.use_model(make_model(bug or None))
         if bug:
             self.notify(f"Injected bug {bug!r}: {BUG_DESCRIPTIONS[bug]} Press n to watch the "
@@ -250,7 +285,9 @@ class StepperApp(App[None]):
         if config is None:
             return
         old = self.stepper
-        model = old.model if not old.model.fast_gradcheck else make_model(config.inject_bug)
+        # The model stays what it is now: a user's model, or the built-in one with the
+        # fault drill currently injected (which the form does not show).
+        model = old.model if not old.model.fast_gradcheck else make_model(getattr(old.model, "bug", None))
         self.stepper = Stepper(config, model=model)
         self.stepper.gradcheck_enabled = old.gradcheck_enabled
         self.notify(f"Applied: a {config.shape_label} network, seed {config.seed}, lr {config.lr:g}.",
@@ -262,7 +299,8 @@ class StepperApp(App[None]):
         state = self.stepper.state
         tensors = {f"param {n}": v for n, v in state.params.items()}
         if state.forward is not None:
-            tensors |= {f"cache {n}": v for n, v in state.forward.cache.items()}
+            tensors |= {f"cache {n}": np.asarray(v) for n, v in state.forward.cache.items()
+                        if is_numeric(v)}
         if state.backward is not None:
             tensors |= {f"grad {n}": v for n, v in state.backward.items()}
         if state.gradcheck is not None:
@@ -297,6 +335,8 @@ class StepperApp(App[None]):
             if k.action not in ("quit", "cancel", "app.focus_next", "app.focus_previous"):
                 yield SystemCommand(k.description.split(" (")[0], f"Key: {k.keys.replace(',', ', ')}",
                                     getattr(self, f"action_{k.action}"))
+        if not self.stepper.model.fast_gradcheck:
+            return  # a user's model: the drills break the built-in backward, not theirs
         for bug, description in BUG_DESCRIPTIONS.items():
             yield SystemCommand(f"Inject bug: {bug}", f"Fault drill. {description}",
                                 partial(self.action_inject_bug, bug))

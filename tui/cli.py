@@ -112,10 +112,13 @@ def _join_negative_values(argv: list[str], parser: argparse.ArgumentParser) -> l
 def read_config_file(path_text: str) -> dict[str, Any]:
     """The TOML file's settings, keyed as the long flags, with clear errors."""
     path = Path(path_text)
-    if not path.exists():
-        raise UsageError(f"--config: no such file: {path_text}")
-    if path.is_dir():
-        raise UsageError(f"--config: {path_text} is a directory, not a TOML file")
+    try:
+        if not path.exists():
+            raise UsageError(f"--config: no such file: {path_text}")
+        if path.is_dir():
+            raise UsageError(f"--config: {path_text} is a directory, not a TOML file")
+    except OSError as error:  # e.g. a name too long for the file system
+        raise UsageError(f"--config: cannot open the file: {error.strerror}") from None
     try:
         text = path.read_bytes().decode("utf-8")
         data = tomllib.loads(text)
@@ -125,7 +128,7 @@ def read_config_file(path_text: str) -> dict[str, Any]:
         raise UsageError(f"--config: {path_text} is not valid TOML: {error}") from None
     except OSError as error:
         raise UsageError(f"--config: cannot read {path_text}: {error.strerror}") from None
-    unknown = sorted(set(data) - FILE_KEYS - {"no-gradcheck"})
+    unknown = sorted(set(data) - FILE_KEYS)
     if unknown:
         raise UsageError(f"--config: unknown key {unknown[0]!r} in {path_text}; "
                          f"known keys: {', '.join(sorted(FILE_KEYS))}")
@@ -146,7 +149,7 @@ def _check_keymap(keymap: dict[str, Any], path: str) -> dict[str, str]:
         if binding_id not in KEY_IDS:
             raise UsageError(f"--config: unknown binding id {binding_id!r} in [keymap] of {path}; "
                              f"known ids: {', '.join(sorted(KEY_IDS))}")
-        if not isinstance(keys, str) or not keys.strip():
+        if not isinstance(keys, str) or not any(key.strip() for key in keys.split(",")):
             raise UsageError(f"--config: [keymap] {binding_id} in {path} must be a string of keys "
                              f"such as \"j\" or \"j,down\", got {keys!r}")
     return dict(keymap)
@@ -159,7 +162,8 @@ def _check_file_types(data: dict[str, Any], path: str) -> None:
         if key == "x" and not bad:
             bad = not all(isinstance(v, int | float) and not isinstance(v, bool) for v in value)
         if bad:
-            want = {"x": "an array of numbers", "gradcheck": "true or false"}.get(
+            want = {"x": "an array of numbers", "gradcheck": "true or false",
+                    "keymap": "a table such as [keymap] next = \"j\""}.get(
                 key, " or ".join("a whole number" if k is int else "a number" if k is float
                                  else "a string" for k in kinds))
             raise UsageError(f"--config: key {key!r} in {path} must be {want}, got {value!r}")

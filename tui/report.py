@@ -6,6 +6,7 @@ Imports no Textual, so a script or CI job pays only for NumPy.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import numpy as np
@@ -29,7 +30,12 @@ def _verdict_lines(check: GradCheck) -> list[str]:
     rule = f"{check.method} method, eps {check.eps:g}, atol {check.atol:g}, rtol {RTOL:g}"
     if check.passed:
         return [f"Gradient check passed ({rule})."]
-    lines = [f"Gradient check FAILED on {', '.join(check.failed_names)} ({rule})."]
+    lines = []
+    if check.failed_names:
+        lines.append(f"Gradient check FAILED on {', '.join(check.failed_names)} ({rule}).")
+    if check.unresolved_names:
+        lines.append(f"Gradient check could not resolve {', '.join(check.unresolved_names)}: "
+                     f"gradients below the rounding floor ({rule}).")
     for name in check.failed_names:
         t = check.tensors[name]
         lines.append(f"  worst {name}{list(t.worst_index or ())}: analytic {t.worst_analytic!r}, "
@@ -37,14 +43,14 @@ def _verdict_lines(check: GradCheck) -> list[str]:
     return lines
 
 
-def text_report(config: Config, stepper: Stepper, finished: list[State]) -> str:
-    """The notebook's report for each step, with b1 and b2 added and a verdict line."""
-    lines: list[str] = []
+def text_report(config: Config, stepper: Stepper, finished: Iterable[State]) -> Iterator[str]:
+    """The notebook's report, a step at a time, with b1 and b2 added and a verdict line."""
     if stepper.model.name != "built-in":
-        lines.append(f"Model: {stepper.model.name}")
-    several = len(finished) > 1
+        yield f"Model: {stepper.model.name}"
+    several = config.steps > 1
     for state in finished:
         assert state.forward is not None and state.backward is not None and state.update is not None
+        lines: list[str] = []
         if several:
             lines.append(f"{'' if state.step == 1 else chr(10)}=== Step {state.step} ===")
         label = "Initial loss:" if state.step == 1 else f"Loss before step {state.step}:"
@@ -68,15 +74,28 @@ def text_report(config: Config, stepper: Stepper, finished: list[State]) -> str:
         elif after < state.forward.loss:
             lines.append("Loss decreased after the SGD update.")
         else:
-            lines.append("Loss did not decrease after the SGD update. (Possible with a single step)")
-    return "\n".join(lines)
+            lines.append("Loss did not decrease after the SGD update."
+                         + ("" if several else " (Possible with a single step)"))
+        yield "\n".join(lines)
 
 
 class _Json:
-    """Turns arrays and floats into strict JSON values, recording every non-finite one."""
+    """Turns arrays and floats into strict JSON values, and records every non-finite or
+    non-numeric value once per place (not once per step, so a long diverged run stays small)."""
 
     def __init__(self) -> None:
-        self.warnings: list[str] = []
+        self.problems: dict[str, list[int]] = {}  # message -> [count, first step]
+        self.step = 0
+
+    def warn(self, message: str) -> None:
+        seen = self.problems.setdefault(message, [0, self.step])
+        seen[0] += 1
+
+    @property
+    def warnings(self) -> list[str]:
+        return [message if not first else
+                f"{message} in {count} step(s), first in step {first}"
+                for message, (count, first) in self.problems.items()]
 
     def value(self, value: Any, where: str) -> Any:
         if isinstance(value, np.ndarray | np.generic | float) and np.asarray(value).dtype.kind in "biuf":
@@ -85,16 +104,17 @@ class _Json:
                 return array.tolist()
             finite = np.isfinite(array)
             if not finite.all():
-                self.warnings.append(f"{where}: {int((~finite).sum())} non-finite value(s) "
-                                     "written as null (the run overflowed or diverged)")
+                self.warn(f"{where}: non-finite values written as null (the run overflowed or diverged)")
                 return np.where(finite, array, None).tolist() if array.ndim else None
             return array.tolist()
         if value is None or isinstance(value, str | int | bool):
             return value
+        if isinstance(value, list | tuple):
+            return [self.value(v, where) for v in value]
         try:  # a user model's cache may hold anything; the trace must stay valid JSON
             json.dumps(value, allow_nan=False)
         except (TypeError, ValueError):
-            self.warnings.append(f"{where}: not a number or array; written as its repr")
+            self.warn(f"{where}: not a number or array; written as its repr")
             return repr(value)
         return value
 
@@ -102,54 +122,56 @@ class _Json:
         return {name: self.value(v, f"{where}.{name}") for name, v in tensors.items()}
 
 
-def _gradcheck_json(check: GradCheck, out: _Json, where: str) -> dict[str, Any]:
+def _gradcheck_json(check: GradCheck, out: _Json) -> dict[str, Any]:
     result: dict[str, Any] = {}
     for name, t in check.tensors.items():
-        here = f"{where}.{name}"
+        here = f"gradcheck.{name}"
         result[name] = {
             "numerical": out.value(t.numerical, f"{here}.numerical"),
             "max_abs_diff": out.value(t.max_abs_diff, f"{here}.max_abs_diff"),
             "max_rel_error": out.value(t.max_rel_error, f"{here}.max_rel_error"),
             "passed": t.passed,
+            "verdict": t.verdict,
             "worst_index": list(t.worst_index) if t.worst_index is not None else None,
             "worst_analytic": out.value(t.worst_analytic, f"{here}.worst_analytic"),
             "worst_numerical": out.value(t.worst_numerical, f"{here}.worst_numerical"),
             "kinks": t.kink_count,
             "failing": int(t.failing.sum()),
+            "unresolved": int(t.unresolved.sum()),
         }
     return result | {"method": check.method, "eps": check.eps, "atol": check.atol,
                      "passed": check.passed, "notes": list(check.notes)}
 
 
-def json_report(config: Config, stepper: Stepper, finished: list[State]) -> str:
-    """One strict JSON object (RFC 8259): NaN and infinity become null, with a warning."""
+def _step_json(state: State, out: _Json) -> dict[str, Any]:
+    assert state.forward is not None and state.backward is not None and state.update is not None
+    out.step = state.step
+    if state.nonfinite():
+        out.warn(f"the run diverged: non-finite values in {', '.join(state.nonfinite())}")
+    return {
+        "step": state.step,
+        "forward": out.tensors(state.forward.cache, "forward")
+        | {"loss": out.value(state.forward.loss, "forward.loss")},
+        "backward": out.tensors(state.backward, "backward"),
+        "gradcheck": None if state.gradcheck is None else _gradcheck_json(state.gradcheck, out),
+        "update": out.tensors(dict(state.update.after), "update")
+        | {"loss_after": out.value(state.update.loss_after, "update.loss_after")},
+    }
+
+
+def json_report(config: Config, stepper: Stepper, finished: Iterable[State]) -> Iterator[str]:
+    """One strict JSON object (RFC 8259), written a step at a time: NaN and infinity
+    become null, explained in "warnings", which comes last because it is known last."""
     out = _Json()
-    steps = []
-    for state in finished:
-        assert state.forward is not None and state.backward is not None and state.update is not None
-        where = f"steps[{state.step - 1}]"
-        if state.nonfinite():
-            out.warnings.append(f"step {state.step} diverged: non-finite values in "
-                                f"{', '.join(state.nonfinite())}")
-        steps.append({
-            "step": state.step,
-            "forward": out.tensors(state.forward.cache, f"{where}.forward")
-            | {"loss": out.value(state.forward.loss, f"{where}.forward.loss")},
-            "backward": out.tensors(state.backward, f"{where}.backward"),
-            "gradcheck": None if state.gradcheck is None
-            else _gradcheck_json(state.gradcheck, out, f"{where}.gradcheck"),
-            "update": out.tensors(dict(state.update.after), f"{where}.update")
-            | {"loss_after": out.value(state.update.loss_after, f"{where}.update.loss_after")},
-        })
-    document = {
+    head = {
         "config": config.as_dict(),
         "model": stepper.model.name,
         "gradcheck_rule": {"atol": ATOL, "rtol": RTOL,
                            "rule": "|a - n| <= atol + rtol * max(|a|, |n|)"},
         "initial_params": out.tensors({n: stepper.initial.params[n] for n in PARAM_NAMES},
                                       "initial_params"),
-        "steps": steps,
-        "warnings": out.warnings,
     }
-    return json.dumps(document, allow_nan=False)
-
+    yield json.dumps(head, allow_nan=False)[:-1] + ', "steps": ['
+    for i, state in enumerate(finished):
+        yield ("" if i == 0 else ", ") + json.dumps(_step_json(state, out), allow_nan=False)
+    yield "], " + json.dumps({"warnings": out.warnings}, allow_nan=False)[1:]

@@ -13,7 +13,7 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from tui.widgets.grid import TensorGrid
-from tui.widgets.tensor import shape_label
+from tui.widgets.tensor import mean, norm, shape_label
 
 
 class ZoomScreen(ModalScreen[None]):
@@ -50,8 +50,7 @@ class ZoomScreen(ModalScreen[None]):
         stats = f"{name}  {shape_label(value)} {value.dtype}  {value.size:,} values"
         if finite.size:
             low, high = float(finite.min()), float(finite.max())
-            stats += (f"\nmin {low!r}  max {high!r}  mean {finite.mean():.6g}  "
-                      f"norm {np.linalg.norm(finite):.6g}")
+            stats += f"\nmin {low!r}  max {high!r}  mean {mean(finite):.6g}  norm {norm(finite):.6g}"
         if finite.size < value.size:
             stats += f"\n{value.size - finite.size:,} non-finite value(s)"
         self.query_one("#zoom-stats", Static).update(stats)

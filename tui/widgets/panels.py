@@ -6,6 +6,7 @@ the panel is marked fresh so the eye goes where the numbers changed.
 
 from __future__ import annotations
 
+import re
 from typing import ClassVar
 
 import numpy as np
@@ -23,6 +24,7 @@ from tui.widgets.tensor import (
     FRESH,
     MUTED,
     PASS,
+    WARN,
     number_format,
     pending,
     side_by_side,
@@ -41,6 +43,18 @@ FORMULAS = {
                      "⚡ kink: the nudge flips a ReLU; shown, not judged",
     Phase.UPDATE: "W ← W − lr·dW          for W1, b1, W2, b2",
 }
+
+
+_ESCAPES = re.compile(r"\x1b(\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)|.)")
+_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def printable(text: str) -> str:
+    """A model's output as plain text: terminal escape sequences (colour loggers, screen
+    clears) and control characters would otherwise reach the terminal and break the app's
+    screen; a carriage return (progress bars) starts a new line."""
+    text = _ESCAPES.sub("", text).replace("\r\n", "\n").replace("\r", "\n")
+    return _CONTROLS.sub("", text)
 
 
 def is_numeric(value: object) -> bool:
@@ -180,7 +194,8 @@ class GradientsPanel(Panel):
 
 
 def _check_line(check: TensorCheck) -> Content:
-    verdict = ("✓ pass", PASS) if check.passed else (f"✗ FAIL ×{int(check.failing.sum())}", FAIL)
+    verdict = {"pass": ("✓ pass", PASS), "fail": (f"✗ FAIL ×{int(check.failing.sum())}", FAIL),
+               "unresolved": (f"? unresolved ×{int(check.unresolved.sum())}", WARN)}[check.verdict]
     parts: list[str | tuple[str, str]] = [
         (f"{check.name:<3}", "bold"), " ", verdict,
         (f"  max|a−n| {check.max_abs_diff:.1e}  rel {check.max_rel_error:.1e}", MUTED),
@@ -189,15 +204,15 @@ def _check_line(check: TensorCheck) -> Content:
         parts.append((f"\n     worst {list(check.worst_index)}: a {check.worst_analytic:.6g}  "
                       f"n {check.worst_numerical:.6g}", "" if check.passed else FAIL))
     if check.kink_count:
-        parts.append((f"\n     ⚡ {check.kink_count} kink element(s), excluded", "$text-warning"))
+        parts.append((f"\n     ⚡ {check.kink_count} kink element(s), excluded", WARN))
     return Content.assemble(*parts)
 
 
 def _check_grids(check: TensorCheck, width: int) -> Content:
     def style_of(index: tuple[int, ...]) -> str:
         index = index[-check.analytic.ndim:] if check.analytic.ndim else index
-        if check.kinks[index]:
-            return "$text-warning"
+        if check.kinks[index] or check.unresolved[index]:
+            return WARN
         return FAIL if check.failing[index] else ""
 
     analytic = tensor_block(f"{check.name} analytic", check.analytic, style_of=style_of)
@@ -220,12 +235,17 @@ class GradcheckPanel(Panel):
         if check is None:
             blocks.append(pending("numerical gradients", f"not computed yet in step {state.step}"))
             return _join(blocks)
-        summary = ("all four tensors pass", PASS) if check.passed else \
-            (f"FAILED: {', '.join(check.failed_names)}", FAIL)
-        blocks.append(Content.assemble((f"{check.method} method, eps {check.eps:g}: ", "bold"), summary))
+        summary: list[str | tuple[str, str]] = [(f"{check.method} method, eps {check.eps:g}: ", "bold")]
+        if check.passed:
+            summary.append(("all four tensors pass", PASS))
+        if check.failed_names:
+            summary.append((f"FAILED: {', '.join(check.failed_names)} ", FAIL))
+        if check.unresolved_names:
+            summary.append((f"unresolved: {', '.join(check.unresolved_names)}", WARN))
+        blocks.append(Content.assemble(*summary))
         blocks.append(Content("\n").join([_check_line(t) for t in check.tensors.values()]))
         for note in check.notes:
-            blocks.append(Content.styled(note, "$text-warning"))
+            blocks.append(Content.styled(note, WARN))
         blocks.extend(_check_grids(t, self.content_size.width) for t in check.tensors.values())
         return _join(blocks)
 
@@ -310,8 +330,7 @@ class LogPanel(Panel):
             error = entry.source == "error"
             head = "error" if error else \
                 "printed while being imported" if entry.source == "import" else f"printed by {entry.source}"
-            text = entry.text.rstrip("\n")
-            lines = text.split("\n")
+            lines = printable(entry.text).rstrip("\n").split("\n")
             if len(lines) > 40:
                 lines = [*lines[:20], f"… {len(lines) - 40} more lines …", *lines[-20:]]
             blocks.append(Content.assemble((head, FAIL if error else "bold"), "\n",

@@ -23,6 +23,7 @@ DEAD = "$text-error"
 MUTED = "$text-muted"
 FAIL = "bold $text-error"
 PASS = "$text-success"
+WARN = "$text-warning"
 
 
 def number_format(values: np.ndarray) -> Callable[[float], str]:
@@ -54,14 +55,24 @@ def header(name: str, value: np.ndarray, style: str = "bold", note: str = "") ->
     return Content.assemble(*parts)
 
 
+def norm(values: np.ndarray) -> float:
+    """The 2-norm of finite values without overflow: entries of 1e300 square to inf."""
+    scale = float(np.max(np.abs(values))) if values.size else 0.0
+    return scale * float(np.linalg.norm(values / scale)) if scale > 0 else 0.0
+
+
+def mean(values: np.ndarray) -> float:
+    """The mean of finite values without overflow of their sum (each halved first)."""
+    return 2.0 * float(np.mean(values / 2.0)) if values.size else 0.0
+
+
 def summary(value: np.ndarray) -> Content:
     """Statistics and NumPy's own corner view, for tensors too big to print."""
     finite = value[np.isfinite(value)]
     lines: list[str | tuple[str, str]] = []
     if finite.size:
-        with np.errstate(all="ignore"):
-            stats = (f"min {finite.min(): .4g}  max {finite.max(): .4g}  mean {finite.mean(): .4g}  "
-                     f"norm {np.linalg.norm(finite):.4g}")
+        stats = (f"min {finite.min(): .4g}  max {finite.max(): .4g}  mean {mean(finite): .4g}  "
+                 f"norm {norm(finite):.4g}")
         lines.append((stats, MUTED))
     bad = value.size - finite.size
     if bad:

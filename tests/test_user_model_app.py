@@ -1,0 +1,134 @@
+"""A user's model in the app and the headless report: the awkward cases a real model file
+brings (odd cache values, shared lists, slow or hanging code, noisy output)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from engine.config import Config
+from engine.stepper import Phase, Stepper
+from engine.usermodel import load_model
+from tests.test_stepper import snapshot
+from tests.test_usermodel import DEFINITIONS, GRADS_LINE, edit, write
+from tui.__main__ import main
+from tui.app import StepperApp
+from tui.screens.zoom import ZoomScreen
+
+SIZE = (120, 40)
+CACHE_LINE = "    cache = {'x': x, 'z1': z1, 'a1': a1, 'z2': z2, 'a2': a2}"
+
+
+def with_cache_extras(tmp_path: Path) -> Path:
+    """A model caching a float, a string array, an object array and a list it later edits."""
+    text = edit(DEFINITIONS, CACHE_LINE, CACHE_LINE + "\n    cache.update(note='hi', tag=np.array(['h']), "
+                "pair=np.array([{'z': 1}], dtype=object), scale=1.5, acts=[x, a1])")
+    text = edit(text, GRADS_LINE, GRADS_LINE + "\n    cache['acts'].pop(); cache['acts'].pop()")
+    return write(tmp_path, text)
+
+
+def test_odd_cache_values_run_headless_and_give_strict_json(tmp_path: Path, capsys) -> None:
+    assert main(["--headless", "--format", "json", "--steps", "2", "--model",
+                 str(with_cache_extras(tmp_path))]) == 0
+    trace = json.loads(capsys.readouterr().out)
+    forward = trace["steps"][1]["forward"]
+    assert forward["note"] == "hi" and forward["scale"] == 1.5
+    assert forward["tag"] == "array(['h'], dtype='<U1')"  # not a number: its repr, with a warning
+    assert len(forward["acts"]) == 2  # the backward's pops did not reach the stored cache
+
+
+async def test_odd_cache_values_show_zoom_and_undo_exactly(tmp_path: Path) -> None:
+    app = StepperApp(Stepper(Config(), model=load_model(with_cache_extras(tmp_path))))
+    async with app.run_test(size=SIZE) as pilot:
+        for key in ("n", "n"):
+            await pilot.press(key)
+            await app.idle.wait()
+            await pilot.pause()
+        assert len(app.stepper.state.forward.cache["acts"]) == 2
+        before_backward = snapshot(app.stepper._history[-1])
+        await pilot.press("b")
+        assert snapshot(app.stepper.state) == before_backward
+        await pilot.press("n")
+        await app.idle.wait()
+        await pilot.pause()
+        assert app.stepper.state.last_phase is Phase.BACKWARD  # the same backward runs again
+        await pilot.press("z")
+        assert isinstance(app.screen, ZoomScreen)
+        names = list(app.screen.tensors)
+        assert "cache z1" in names and "cache scale" in names and "cache note" not in names
+
+
+def gated(tmp_path: Path) -> StepperApp:
+    """A model whose backward waits for the test to open a gate, then fails the first time."""
+    text = "import threading\ngate = threading.Event()\ncalls = []\n" + edit(
+        DEFINITIONS, GRADS_LINE, GRADS_LINE + "\n    gate.wait()\n    calls.append(1)\n"
+        "    if len(calls) == 1:\n        raise RuntimeError('first backward fails')")
+    return StepperApp(Stepper(Config(), model=load_model(write(tmp_path, text))))
+
+
+async def test_cancelled_user_code_is_dropped_when_it_returns(tmp_path: Path) -> None:
+    app = gated(tmp_path)
+    gate = app.stepper.model._backward.__globals__["gate"]  # type: ignore[attr-defined]
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("n")
+        await app.idle.wait()
+        after_forward = app.stepper.state
+        await pilot.press("n")  # backward starts and blocks in the user's code
+        assert app.running is not None and app.running.phase is Phase.BACKWARD
+        await pilot.press("escape")
+        assert app.running.cancelled
+        await pilot.press("n", "b", "r")  # refused while the cancelled code still runs
+        assert app.stepper.state is after_forward and app.running is not None
+        gate.set()  # the user's code returns (with an error): dropped, not reported
+        await app.idle.wait()
+        await pilot.pause()
+        assert app.stepper.state is after_forward and app.running is None
+        assert "first backward fails" not in str(app.query_one("#log").render())
+        await pilot.press("n")  # the second call succeeds and commits
+        await app.idle.wait()
+        await pilot.pause()
+        assert app.stepper.state.last_phase is Phase.BACKWARD
+
+
+async def test_no_fault_drills_for_a_user_model(tmp_path: Path) -> None:
+    app = StepperApp(Stepper(Config(), model=load_model(write(tmp_path, DEFINITIONS))))
+    async with app.run_test(size=SIZE):
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        assert not any(t.startswith("Inject bug") for t in titles)
+        model = app.stepper.model
+        app.action_inject_bug("sign")
+        assert app.stepper.model is model
+
+
+async def test_the_form_keeps_an_injected_bug() -> None:
+    app = StepperApp(Stepper(Config()))
+    async with app.run_test(size=SIZE) as pilot:
+        app.action_inject_bug("cache")
+        await pilot.press("c", "enter")
+        assert getattr(app.stepper.model, "bug", None) == "cache"
+
+
+async def test_model_output_cannot_break_the_screen(tmp_path: Path) -> None:
+    text = "print('\\x1b[2J\\x1b[31mred\\x1b[0m 50%\\r100%')\n" + DEFINITIONS
+    app = StepperApp(Stepper(Config(), model=load_model(write(tmp_path, text))))
+    async with app.run_test(size=SIZE):
+        log = str(app.query_one("#log").render())
+        assert "red 50%\n100%" in log and "\x1b" not in log
+
+
+async def test_zoom_of_huge_values_shows_a_finite_norm() -> None:
+    app = StepperApp(Stepper(Config(lr=1e300)))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("s", "z")
+        stats = str(app.screen.query_one("#zoom-stats").render())
+        assert "norm inf" not in stats and "e+299" in stats
+
+
+def test_stepper_history_never_holds_a_mutable_user_list(tmp_path: Path) -> None:
+    stepper = Stepper(Config(), model=load_model(with_cache_extras(tmp_path)))
+    stepper.next()
+    acts = stepper.state.forward.cache["acts"]
+    stepper.next()
+    assert len(acts) == 2 and np.array_equal(acts[1], stepper.state.forward.cache["a1"])
