@@ -62,7 +62,8 @@ def main(argv: list[str] | None = None) -> int:
             if error.output:
                 _echo_to_stderr(options.model.name)(Captured("import", error.output))
             return _model_error(error)
-    stepper = Stepper(options.config, model=model)
+    # Headless never steps back: a few phases of history keep a long run in constant memory.
+    stepper = Stepper(options.config, model=model, max_history=8 if options.headless else None)
     if options.headless:
         from tui.report import json_report, text_report
 
