@@ -33,12 +33,12 @@ from tui.screens.config import ConfigScreen
 from tui.screens.help import HelpScreen
 from tui.screens.zoom import ZoomScreen
 from tui.widgets.bars import NetworkLine, PhaseBar
+from tui.widgets.log import LogPanel
+from tui.widgets.loss import LossPanel
 from tui.widgets.panels import (
     ForwardPanel,
     GradcheckPanel,
     GradientsPanel,
-    LogPanel,
-    LossPanel,
     Panel,
     ParametersPanel,
     UpdatePanel,

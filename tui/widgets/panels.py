@@ -6,14 +6,11 @@ the panel is marked fresh so the eye goes where the numbers changed.
 
 from __future__ import annotations
 
-import re
 from typing import ClassVar
 
 import numpy as np
-from textual.app import ComposeResult
-from textual.containers import Vertical
 from textual.content import Content
-from textual.widgets import Sparkline, Static
+from textual.widgets import Static
 
 from engine.gradcheck import ATOL, RTOL, TensorCheck
 from engine.network import PARAM_NAMES
@@ -25,7 +22,6 @@ from tui.widgets.tensor import (
     MUTED,
     PASS,
     WARN,
-    number_format,
     pending,
     side_by_side,
     tensor_block,
@@ -43,18 +39,6 @@ FORMULAS = {
                      "⚡ kink: the nudge flips a ReLU; shown, not judged",
     Phase.UPDATE: "W ← W − lr·dW          for W1, b1, W2, b2",
 }
-
-
-_ESCAPES = re.compile(r"\x1b(\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)|.)")
-_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-
-def printable(text: str) -> str:
-    """A model's output as plain text: terminal escape sequences (colour loggers, screen
-    clears) and control characters would otherwise reach the terminal and break the app's
-    screen; a carriage return (progress bars) starts a new line."""
-    text = _ESCAPES.sub("", text).replace("\r\n", "\n").replace("\r", "\n")
-    return _CONTROLS.sub("", text)
 
 
 def is_numeric(value: object) -> bool:
@@ -107,7 +91,7 @@ class Panel(Static, can_focus=True):
         return state.last_phase is self.phase
 
 
-def _join(blocks: list[Content]) -> Content:
+def join(blocks: list[Content]) -> Content:
     return Content("\n\n").join(blocks)
 
 
@@ -118,7 +102,7 @@ class ParametersPanel(Panel):
     def build(self, stepper: Stepper, state: State) -> Content:
         fresh = self.fresh(state)
         note = "updated" if fresh else ""
-        return _join([tensor_block(n, state.params[n], fresh=fresh, note=note) for n in PARAM_NAMES])
+        return join([tensor_block(n, state.params[n], fresh=fresh, note=note) for n in PARAM_NAMES])
 
 
 class ForwardPanel(Panel):
@@ -130,7 +114,7 @@ class ForwardPanel(Panel):
         if state.forward is None:
             blocks.append(pending("x, z1, a1, z2, a2, loss",
                                   f"not computed yet in step {state.step}: press n to run forward"))
-            return _join(blocks)
+            return join(blocks)
         fresh = self.fresh(state)
         dead = dead_units(state)
         plain = FRESH if fresh else ""
@@ -148,7 +132,7 @@ class ForwardPanel(Panel):
                                            style_of=(lambda _i: plain) if fresh else None))
         blocks.append(Content.assemble(("loss", FRESH if fresh else "bold"),
                                        f"  {state.forward.loss!r}"))
-        return _join(blocks)
+        return join(blocks)
 
 
 class GradientsPanel(Panel):
@@ -165,7 +149,7 @@ class GradientsPanel(Panel):
         if state.backward is None:
             blocks.append(pending("dW1, db1, dW2, db2",
                                   f"not computed yet in step {state.step}: backward runs after forward"))
-            return _join(blocks)
+            return join(blocks)
         fresh = self.fresh(state)
         dead = dead_units(state)
         names = [n for n in self.ORDER if n in state.backward]
@@ -173,7 +157,7 @@ class GradientsPanel(Panel):
         for name in names:
             value = np.asarray(state.backward[name])
             blocks.append(self._gradient(name, value, dead, fresh))
-        return _join(blocks)
+        return join(blocks)
 
     def _gradient(self, name: str, value: np.ndarray, dead: np.ndarray | None, fresh: bool) -> Content:
         plain = FRESH if fresh else ""
@@ -234,7 +218,7 @@ class GradcheckPanel(Panel):
         check = state.gradcheck
         if check is None:
             blocks.append(pending("numerical gradients", f"not computed yet in step {state.step}"))
-            return _join(blocks)
+            return join(blocks)
         summary: list[str | tuple[str, str]] = [(f"{check.method} method, eps {check.eps:g}: ", "bold")]
         if check.passed:
             summary.append(("all four tensors pass", PASS))
@@ -247,7 +231,7 @@ class GradcheckPanel(Panel):
         for note in check.notes:
             blocks.append(Content.styled(note, WARN))
         blocks.extend(_check_grids(t, self.content_size.width) for t in check.tensors.values())
-        return _join(blocks)
+        return join(blocks)
 
 
 class UpdatePanel(Panel):
@@ -258,7 +242,7 @@ class UpdatePanel(Panel):
         blocks = [self.formula(), Content.styled(f"lr = {stepper.config.lr:g}", MUTED)]
         if state.update is None:
             blocks.append(pending("W1, b1, W2, b2", f"not updated yet in step {state.step}"))
-            return _join(blocks)
+            return join(blocks)
         fresh = self.fresh(state)
         before = state.forward.loss if state.forward else float("nan")
         after = state.update.loss_after
@@ -274,65 +258,4 @@ class UpdatePanel(Panel):
                 tensor_block(f"{name} before", old), "\n",
                 tensor_block(f"{name} after", new, fresh=fresh), "\n",
                 tensor_block(f"Δ{name} = −lr·d{name}", delta)))
-        return _join(blocks)
-
-
-class LossPanel(Vertical, can_focus=True):
-    """The loss at each step's forward pass, and after the latest update."""
-
-    def compose(self) -> ComposeResult:
-        yield Sparkline([], id="sparkline")
-        yield Static(id="loss-values")
-
-    def on_mount(self) -> None:
-        self.border_title = "Loss history"
-
-    def show(self, stepper: Stepper) -> None:
-        state = stepper.state
-        losses = list(state.losses)
-        if state.update is not None:
-            losses.append(state.update.loss_after)
-        finite = [v for v in losses if np.isfinite(v)]
-        sparkline = self.query_one(Sparkline)
-        sparkline.display = len(finite) >= 2
-        sparkline.data = finite
-        if not losses:
-            self.query_one("#loss-values", Static).update(
-                Content.styled("no loss yet: the first forward pass computes it", MUTED))
-            return
-        fmt = number_format(np.array(losses))
-        shown = list(enumerate(state.losses, start=1))[-8:]
-        lines = [Content.assemble((f"step {k:>3}", MUTED), f"  {fmt(v)}") for k, v in shown]
-        if state.update is not None:
-            lines.append(Content.assemble((f"after {state.step:>2}", MUTED),
-                                          (f"  {fmt(state.update.loss_after)}", "bold")))
-        if len(state.losses) > 8:
-            lines.insert(0, Content.styled(f"… {len(state.losses) - 8} earlier step(s)", MUTED))
-        self.query_one("#loss-values", Static).update(Content("\n").join(lines))
-
-
-class LogPanel(Panel):
-    """What a user's model printed (at import and in each call), and the errors it raised,
-    with the user's own traceback lines: the app stays alive so the code can be fixed."""
-
-    title = "Model log"
-
-    def build(self, stepper: Stepper, state: State) -> Content:
-        log = getattr(stepper.model, "log", None)
-        self.display = log is not None
-        if not log:
-            return Content.styled(f"{stepper.model.name} has printed nothing yet", MUTED)
-        entries = list(log)[-12:]
-        blocks = []
-        if len(log) > len(entries):
-            blocks.append(Content.styled(f"… {len(log) - len(entries)} earlier entries", MUTED))
-        for entry in entries:
-            error = entry.source == "error"
-            head = "error" if error else \
-                "printed while being imported" if entry.source == "import" else f"printed by {entry.source}"
-            lines = printable(entry.text).rstrip("\n").split("\n")
-            if len(lines) > 40:
-                lines = [*lines[:20], f"… {len(lines) - 40} more lines …", *lines[-20:]]
-            blocks.append(Content.assemble((head, FAIL if error else "bold"), "\n",
-                                           (("\n".join(lines)), FAIL if error else "")))
-        return _join(blocks)
+        return join(blocks)

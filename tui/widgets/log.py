@@ -1,0 +1,49 @@
+"""The model log: what a user's model printed and the errors it raised."""
+
+from __future__ import annotations
+
+import re
+
+from textual.content import Content
+
+from engine.stepper import State, Stepper
+from tui.widgets.panels import Panel, join
+from tui.widgets.tensor import FAIL, MUTED
+
+_ESCAPES = re.compile(r"\x1b(\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)|.)")
+_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def printable(text: str) -> str:
+    """A model's output as plain text: terminal escape sequences (colour loggers, screen
+    clears) and control characters would otherwise reach the terminal and break the app's
+    screen; a carriage return (progress bars) starts a new line."""
+    text = _ESCAPES.sub("", text).replace("\r\n", "\n").replace("\r", "\n")
+    return _CONTROLS.sub("", text)
+
+
+class LogPanel(Panel):
+    """What a user's model printed (at import and in each call), and the errors it raised,
+    with the user's own traceback lines: the app stays alive so the code can be fixed."""
+
+    title = "Model log"
+
+    def build(self, stepper: Stepper, state: State) -> Content:
+        log = getattr(stepper.model, "log", None)
+        self.display = log is not None
+        if not log:
+            return Content.styled(f"{stepper.model.name} has printed nothing yet", MUTED)
+        entries = list(log)[-12:]
+        blocks = []
+        if len(log) > len(entries):
+            blocks.append(Content.styled(f"… {len(log) - len(entries)} earlier entries", MUTED))
+        for entry in entries:
+            error = entry.source == "error"
+            head = "error" if error else \
+                "printed while being imported" if entry.source == "import" else f"printed by {entry.source}"
+            lines = printable(entry.text).rstrip("\n").split("\n")
+            if len(lines) > 40:
+                lines = [*lines[:20], f"… {len(lines) - 40} more lines …", *lines[-20:]]
+            blocks.append(Content.assemble((head, FAIL if error else "bold"), "\n",
+                                           (("\n".join(lines)), FAIL if error else "")))
+        return join(blocks)
