@@ -47,6 +47,7 @@ from typing import Any
 import numpy as np
 
 from engine import network
+from engine.files import read_user_file
 from engine.network import GRAD_NAMES, PARAM_NAMES, Array, Params, Tensors
 
 #: Captured outputs kept in UserModel.log; a forward that prints, run by the loop gradient
@@ -356,16 +357,9 @@ def load_model(path: str | PathLike[str]) -> UserModel:
     given = Path(path)
     file = given.name or str(given)
     try:
-        if not given.exists():
-            raise ModelError(f"no such model file: {given}")
-        if given.is_dir():
-            raise ModelError(f"{given} is a directory, not a Python model file")
-    except OSError as error:  # e.g. a name too long for the file system
-        raise ModelError(f"cannot open model file: {error.strerror}") from None
-    try:
-        source = given.read_bytes()
+        source = read_user_file(given, "Python model file")
     except OSError as error:
-        raise ModelError(f"cannot read model file {given}: {error.strerror}") from None
+        raise ModelError(str(error)) from None
     resolved = given.resolve()
     try:
         code = compile(source, str(resolved), "exec", dont_inherit=True)

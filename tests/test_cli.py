@@ -123,7 +123,7 @@ def test_bad_config_files_are_refused(tmp_path: Path, capsys, text: str | bytes,
 
 
 def test_missing_file_and_directory(tmp_path: Path, capsys) -> None:
-    assert_refused(["--config", str(tmp_path / "nope.toml")], capsys, "--config", "no such file")
+    assert_refused(["--config", str(tmp_path / "nope.toml")], capsys, "--config", "no such TOML file")
     assert_refused(["--config", str(tmp_path)], capsys, "--config", "is a directory")
 
 

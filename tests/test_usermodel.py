@@ -118,7 +118,7 @@ def _raising_backward() -> str:
 
 BROKEN: dict[str, tuple[str | None, str]] = {
     # name: (file text, or None for no file; text the message must contain)
-    "missing file": (None, "no such model file: "),
+    "missing file": (None, "no such Python model file: "),
     "syntax error": ("import numpy as np\n\ndef forward(x, params, y=None:\n    pass\n",
                      "model.py, line 3: syntax error"),
     "sys.exit on import": ("import sys\nprint('bye')\nsys.exit(3)\n",

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from engine.config import Config, ConfigError, validate
+from engine.files import read_user_file
 from engine.gradcheck import METHODS
 from engine.model import BUGS
 from tui.keys import IDS as KEY_IDS
@@ -113,23 +114,16 @@ def _join_negative_values(argv: list[str], parser: argparse.ArgumentParser) -> l
 
 def read_config_file(path_text: str) -> dict[str, Any]:
     """The TOML file's settings, keyed as the long flags, with clear errors."""
-    path = Path(path_text)
     try:
-        if not path.exists():
-            raise UsageError(f"--config: no such file: {path_text}")
-        if path.is_dir():
-            raise UsageError(f"--config: {path_text} is a directory, not a TOML file")
-    except OSError as error:  # e.g. a name too long for the file system
-        raise UsageError(f"--config: cannot open the file: {error.strerror}") from None
+        raw = read_user_file(Path(path_text), "TOML file")
+    except OSError as error:
+        raise UsageError(f"--config: {error}") from None
     try:
-        text = path.read_bytes().decode("utf-8")
-        data = tomllib.loads(text)
+        data = tomllib.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
         raise UsageError(f"--config: {path_text} is not a text file (not UTF-8)") from None
     except tomllib.TOMLDecodeError as error:
         raise UsageError(f"--config: {path_text} is not valid TOML: {error}") from None
-    except OSError as error:
-        raise UsageError(f"--config: cannot read {path_text}: {error.strerror}") from None
     unknown = sorted(set(data) - FILE_KEYS)
     if unknown:
         raise UsageError(f"--config: unknown key {unknown[0]!r} in {path_text}; "
