@@ -159,10 +159,6 @@ class Stepper:
         return len(self._history)
 
     @property
-    def can_back(self) -> bool:
-        return bool(self._history)
-
-    @property
     def next_phase(self) -> Phase:
         """Derived, not stored, so toggling the gradient check re-plans a pending phase."""
         last = self.state.last_phase
