@@ -22,6 +22,11 @@ MAX_HIDDEN = 100_000
 MAX_PARAMS = 10_000_000
 MAX_STEPS = 1_000_000
 MAX_SEED = 2**32 - 1
+#: A user's model process: seconds a call may take, and its address space in MB.
+MODEL_TIMEOUT = 30.0
+MAX_MODEL_TIMEOUT = 86_400.0  # a day
+MODEL_MEMORY_MB = 4096
+MODEL_MEMORY_BOUNDS = (256, 1 << 20)  # below 256 MB NumPy itself may not load; 1 TB above
 
 
 class ConfigError(ValueError):

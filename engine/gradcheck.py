@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
@@ -48,6 +48,12 @@ METHODS = ("fast", "loop")
 #: Called as progress(done, total) while a check runs; it may raise to cancel.
 Progress = Callable[[int, int], None]
 Mask = NDArray[np.bool_]
+
+
+class Forward(Protocol):
+    """All the black-box method needs of a model: its forward pass."""
+
+    def forward(self, x: Array, params: Params, y: float) -> tuple[Tensors, float]: ...
 
 
 @dataclass(frozen=True)
@@ -178,7 +184,17 @@ def _fast_numerical(params: Params, x: Array, y: float, eps: float) -> dict[str,
     }
 
 
-def central_difference(model: Model, work: Params, name: str, idx: tuple[int, ...], x: Array,
+def _signs(cache: Tensors) -> NDArray[np.bool_] | None:
+    """Which units of a cached z1 are on, or None when the cache has no usable z1
+    (a user's model may cache anything under that name, or nothing)."""
+    try:
+        z1 = np.asarray(cache.get("z1"))
+        return z1 > 0 if z1.dtype.kind in "biuf" else None
+    except Exception:
+        return None
+
+
+def central_difference(model: Forward, work: Params, name: str, idx: tuple[int, ...], x: Array,
                        y: float, eps: float) -> tuple[float, bool]:
     """One element of the notebook's black-box method: two forward passes with the element
     nudged by +-eps (restored after), and whether the nudge crossed a ReLU kink, i.e. the
@@ -190,29 +206,32 @@ def central_difference(model: Model, work: Params, name: str, idx: tuple[int, ..
     tensor[idx] = orig - eps
     cache_minus, loss_minus = model.forward(x, work, y)
     tensor[idx] = orig
-    kink = "z1" in cache_plus and "z1" in cache_minus and bool(
-        np.any((np.asarray(cache_plus["z1"]) > 0) != (np.asarray(cache_minus["z1"]) > 0)))
+    plus, minus = _signs(cache_plus), _signs(cache_minus)
+    kink = plus is not None and minus is not None and plus.shape == minus.shape and bool(
+        np.any(plus != minus))
     return (loss_plus - loss_minus) / (2.0 * eps), kink
 
 
-def _loop_numerical(model: Model, params: Params, x: Array, y: float, eps: float,
-                    progress: Progress | None) -> dict[str, tuple[Array, Mask]]:
-    """The notebook's method, element by element: works for any model."""
+def loop_numerical(model: Forward, params: Params, x: Array, y: float, eps: float,
+                   progress: Progress | None, every: int | None = None) -> dict[str, tuple[Array, Mask]]:
+    """The notebook's method, element by element: works for any model. Progress is
+    reported every `every` elements (by default about 200 times in all)."""
     work = {name: np.array(value, dtype=np.float64, copy=True) for name, value in params.items()}
     total = sum(work[name].size for name in PARAM_NAMES)
-    every = max(1, total // 200)
+    every = every or max(1, total // 200)
     done = 0
     result: dict[str, tuple[Array, Mask]] = {}
-    for name in PARAM_NAMES:
-        num = np.zeros_like(work[name])
-        kinks = np.zeros(num.shape, dtype=bool)
-        for idx in np.ndindex(num.shape):
-            num[idx], kinks[idx] = central_difference(model, work, name, idx, x, y, eps)
-            done += 1
-            if progress is not None and done % every == 0:
-                progress(done, total)
-        result[name] = (num, kinks)
-    if progress is not None:
+    with np.errstate(all="ignore"):
+        for name in PARAM_NAMES:
+            num = np.zeros_like(work[name])
+            kinks = np.zeros(num.shape, dtype=bool)
+            for idx in np.ndindex(num.shape):
+                num[idx], kinks[idx] = central_difference(model, work, name, idx, x, y, eps)
+                done += 1
+                if progress is not None and done % every == 0:
+                    progress(done, total)
+            result[name] = (num, kinks)
+    if progress is not None and total % every:
         progress(total, total)
     return result
 
@@ -240,7 +259,7 @@ def gradient_check(model: Model, params: Params, x: Array, y: float, grads: Tens
             if progress is not None:
                 progress(1, 1)
         else:
-            numerical = _loop_numerical(model, params, x, y, eps, progress)
+            numerical = model.numerical_gradients(params, x, y, eps, progress)
         tensors = {name: judge(name, grads["d" + name], num, kinks, atol, rtol, floor)
                    for name, (num, kinks) in numerical.items()}
     kinks_total = sum(check.kink_count for check in tensors.values())

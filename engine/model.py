@@ -1,7 +1,9 @@
 """The small interface the stepper drives, so that any implementation can be stepped.
 
-A model is three functions with the notebook's signatures. The built-in one is the
-NumPy network; fault drills and a user's own file (loaded elsewhere) are others.
+A model is three functions with the notebook's signatures, plus the loop gradient
+check's numerical gradients (a model in another process computes them there, in one
+request) and a way to stop a call that is running. The built-in one is the NumPy
+network; fault drills and a user's own file (engine.usermodel) are others.
 """
 
 from __future__ import annotations
@@ -12,7 +14,12 @@ from typing import Protocol
 import numpy as np
 
 from engine import network
+from engine.gradcheck import Mask, Progress, loop_numerical
 from engine.network import Array, Params, Tensors
+
+
+class Cancelled(Exception):
+    """A phase stopped before it finished, at the user's request: nothing is committed."""
 
 
 class Model(Protocol):
@@ -30,6 +37,15 @@ class Model(Protocol):
 
     def update(self, params: Params, grads: Tensors, lr: float) -> Params: ...
 
+    def numerical_gradients(self, params: Params, x: Array, y: float, eps: float,
+                            progress: Progress | None) -> dict[str, tuple[Array, Mask]]:
+        """Central differences of every parameter element, and where a nudge crossed a kink."""
+        ...
+
+    def interrupt(self) -> None:
+        """Called from another thread: stop the running call, which then raises Cancelled."""
+        ...
+
 
 @dataclass(frozen=True)
 class BuiltinModel:
@@ -46,6 +62,14 @@ class BuiltinModel:
 
     def update(self, params: Params, grads: Tensors, lr: float) -> Params:
         return network.sgd_update(params, grads, lr)
+
+    def numerical_gradients(self, params: Params, x: Array, y: float, eps: float,
+                            progress: Progress | None) -> dict[str, tuple[Array, Mask]]:
+        return loop_numerical(self, params, x, y, eps, progress)
+
+    def interrupt(self) -> None:
+        """Nothing to do: the only slow call, the loop check, stops at its next progress
+        report when the caller's progress callback raises Cancelled."""
 
 
 def _relu_grad_bug(x: Array, y: float, params: Params, cache: Tensors) -> Tensors:

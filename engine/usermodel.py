@@ -1,139 +1,156 @@
-"""A user's own forward and backward, loaded from a Python file and stepped like the built-in.
+"""A user's model file, run in a process of its own and stepped like the built-in network.
 
-The file follows the seed notebook's conventions:
+Why a process: an engineer debugging their backprop is exactly the person whose code
+misbehaves. Code that loops forever in C, segfaults, calls os._exit, allocates 50 GB or
+writes to file descriptor 1 would take an in-process app, its history and the terminal
+with it. In a child process (engine.modelhost) each of these becomes a message, and the
+stepper keeps its state:
 
-    forward(x, params, y=None)      -> cache, or (cache, loss) when y is given
-    backward(x, y, params, cache)   -> {'dW1', 'db1', 'dW2', 'db2'}
-    sgd_update(params, grads, lr)   optional; may update params in place and return None
-                                    (as the notebook's does) or return the new params
+- a call that does not answer within `timeout` seconds is ended, and so is one the user
+  cancels (`interrupt`); the next call starts a fresh process, which imports the file again;
+- a process that dies is reported as what happened ("signal 11 (Segmentation fault)");
+- the process's address space is capped (`memory_mb`), so a runaway allocation is a
+  MemoryError in the user's code;
+- whatever it prints, by any route, arrives on a pipe that becomes the model log (and
+  stderr when headless), never stdout; its stdin is empty and it has no terminal.
 
-Why a wrapper checks so much: the point of stepping your own code is to find out what is
-wrong with it, so every way the code can break the contract is reported by name (the
-function, the key, the expected and the actual shape, your own traceback lines) instead of
-surfacing later as a confusing failure deep in the stepper or the report.
+The process is spawned (a fresh interpreter, never a fork of the app) by one long-lived
+thread, because Linux ties the child's parent-death signal to the thread that started it.
 
-The user's functions always get fresh writable copies, never the stepper's read-only
-arrays: the notebook's sgd_update mutates params in place, and a backward may well edit
-its cache, but the stepper's undo history relies on stored arrays never changing. What
-the functions return is copied too, so code that keeps a reference cannot change the
-history later either.
-
-The engine stays silent: whatever the file prints while being imported (the notebook calls
-run_demo() at import) and whatever its functions print later is captured, never written
-to stdout, and kept for the caller to show.
-
-A model file is Python code and runs with the user's rights. Nothing is loaded implicitly:
-only the file the user names, and its directory is not added to sys.path.
+The file is read once, here, and its source is sent to every process started, so a
+restart runs the same code even if the file has changed on disk meanwhile.
 """
 
 from __future__ import annotations
 
-import copy
-import inspect
-import io
-import itertools
-import math
+import contextlib
+import os
+import pickle
+import signal
+import subprocess
 import sys
-import traceback
-import types
+import threading
+import time
+from codecs import getincrementaldecoder
 from collections import deque
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from multiprocessing.connection import Connection, wait
 from os import PathLike
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from engine import network
+from engine.config import MODEL_MEMORY_MB, MODEL_TIMEOUT
+from engine.contract import ModelError
 from engine.files import read_user_file
-from engine.network import GRAD_NAMES, PARAM_NAMES, Array, Params, Tensors
+from engine.gradcheck import Mask, Progress
+from engine.model import Cancelled
+from engine.network import Array, Params, Tensors
+from engine.transport import dumps, loads
+
+__all__ = ["Captured", "ModelError", "UserModel", "load_model"]
 
 #: Captured outputs kept in UserModel.log; a forward that prints, run by the loop gradient
 #: check (two calls per parameter), would otherwise grow the log without bound.
 LOG_LIMIT = 10_000
+TEXT_LIMIT = 100_000  # characters of one call's output kept (the start and the end)
+EXIT_GRACE = 1.0  # seconds the process gets to run its atexit handlers when closed
 
-FORWARD_ARGS = ("x", "params", "y")
-BACKWARD_ARGS = ("x", "y", "params", "cache")
-UPDATE_ARGS = ("params", "grads", "lr")
-CONTRACT = "a model file needs forward(x, params, y=None) and backward(x, y, params, cache)"
-
-_module_ids = itertools.count(1)
-
-
-class ModelError(Exception):
-    """The user's model file broke its contract, failed to load, or raised.
-
-    `message` is one short line naming what is wrong. `user_traceback` holds the
-    traceback lines that come from the user's own file (none of ours), formatted as
-    Python prints them, or "" when the error is not an exception in the user's code.
-    `output` is what the user's code printed in the failing import or call (for a call it
-    is also in UserModel.log).
-    """
-
-    def __init__(self, message: str, user_traceback: str = "", output: str = "") -> None:
-        super().__init__(message)
-        self.message = message
-        self.user_traceback = user_traceback
-        self.output = output
+_spawner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="model-spawner")
+_HOST = "import sys; sys.path.insert(0, sys.argv[1]); from engine.modelhost import main; main(sys.argv[2:])"
 
 
 @dataclass(frozen=True)
 class Captured:
-    """Text the user's code printed (stdout and stderr together) in one import or call."""
+    """Text the user's code printed (stdout and stderr together) in one import or call.
 
-    source: str  # "import", "forward", "backward" or "sgd_update"
+    `source` is "import", "forward", "backward", "sgd_update", "background" (printed
+    between calls, by a thread of the user's) or "exit" (atexit handlers), or "error" for
+    an error the app logs."""
+
+    source: str
     text: str
 
 
-@contextmanager
-def _captured() -> Iterator[io.StringIO]:
-    """Route stdout and stderr into a buffer, and give stdin an empty one.
-
-    An empty stdin makes input() fail at once with EOFError instead of blocking the app
-    or a headless run; it also keeps the site module's exit(), which closes sys.stdin,
-    from closing the real one. The swap is process-wide, so calls must not overlap (the
-    stepper runs one phase at a time). Textual reads and writes the terminal through
-    sys.__stdin__ and sys.__stderr__, which are left alone.
-    """
-    buffer = io.StringIO()
-    saved = sys.stdin, sys.stdout, sys.stderr
-    sys.stdin, sys.stdout, sys.stderr = io.StringIO(), buffer, buffer
-    try:
-        yield buffer
-    finally:
-        sys.stdin, sys.stdout, sys.stderr = saved
+def _bounded(text: str) -> str:
+    if len(text) <= TEXT_LIMIT:
+        return text
+    half = TEXT_LIMIT // 2
+    return f"{text[:half]}\n… {len(text) - TEXT_LIMIT:,} characters left out …\n{text[-half:]}"
 
 
-def _describe(value: object) -> str:
-    if value is None:
-        return "None"
-    if isinstance(value, np.ndarray):
-        return f"an array of shape {value.shape} ({value.dtype})"
-    return f"a {type(value).__name__}"
+def exit_words(returncode: int) -> str:
+    """How a process ended, as a person reads it: "signal 11 (Segmentation fault)"."""
+    if returncode < 0:
+        number = -returncode
+        try:
+            name = signal.strsignal(number) or signal.Signals(number).name
+        except ValueError:
+            name = "unknown signal"
+        return f"signal {number} ({name})"
+    return f"exit status {returncode}"
 
 
-def _all_finite(values: Any) -> bool:
-    """True when every numeric array or number among the values is finite."""
-    for value in values:
-        if isinstance(value, np.ndarray | np.generic | float | int) and not isinstance(value, bool):
-            array = np.asarray(value)
-            if array.dtype.kind in "iufc" and not np.all(np.isfinite(array)):
-                return False
-    return True
+class _Process:
+    """One running model process: its pipes, and what it printed not yet collected."""
 
+    def __init__(self, memory_mb: int) -> None:
+        requests_read, self_requests = os.pipe()
+        self_replies, replies_write = os.pipe()
+        root = str(Path(__file__).resolve().parent.parent)  # where the engine package lives
+        argv = [sys.executable, "-u", "-P", "-c", _HOST, root, str(requests_read), str(replies_write),
+                str(memory_mb), str(os.getpid())]
+        try:
+            self.popen = _spawner.submit(
+                subprocess.Popen, argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT, pass_fds=(requests_read, replies_write),
+                start_new_session=True).result()
+        finally:
+            os.close(requests_read)
+            os.close(replies_write)
+        self.requests = Connection(self_requests, readable=False)
+        self.replies = Connection(self_replies, writable=False)
+        assert self.popen.stdout is not None
+        self.output_fd = self.popen.stdout.fileno()
+        os.set_blocking(self.output_fd, False)
+        self.output_open = True
+        self.decoder = getincrementaldecoder("utf-8")(errors="replace")
+        self.pending: list[str] = []
 
-def _writable(tensors: dict[str, Any]) -> dict[str, Any]:
-    """A private deep copy, with every array writable: lists or dicts in a user's cache must
-    not be shared with the stepper's history either (a backward that pops from a cached list
-    would otherwise change a stored state and break exact undo)."""
-    return {k: np.array(v, copy=True) if isinstance(v, np.ndarray) else copy.deepcopy(v)
-            for k, v in tensors.items()}
+    def collect(self) -> None:
+        """Read whatever the process has printed so far, without waiting."""
+        while self.output_open:
+            try:
+                data = os.read(self.output_fd, 1 << 16)
+            except BlockingIOError:
+                return
+            except OSError:
+                data = b""
+            if not data:
+                self.output_open = False
+            self.pending.append(self.decoder.decode(data, final=not data))
 
+    def take_output(self) -> str:
+        self.collect()
+        text = "".join(self.pending)
+        self.pending.clear()
+        return text
 
-def _exit_words(error: SystemExit) -> str:
-    return "exit() or sys.exit()" if error.code is None else f"sys.exit({error.code!r})"
+    def kill(self) -> None:
+        """End the process and anything it started (it leads a session of its own)."""
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.popen.pid, signal.SIGKILL)
+
+    def reap(self) -> int:
+        returncode = self.popen.wait()
+        self.collect()  # what it printed before it ended: the last lines say most
+        self.output_open = False
+        for end in (self.requests, self.replies, self.popen.stdout):
+            if end is not None:
+                end.close()
+        return returncode
 
 
 class UserModel:
@@ -146,252 +163,205 @@ class UserModel:
     - `fast_gradcheck`: always False. The vectorised check computes the built-in network's
       loss, which is not provably this model's, so the black-box loop method is used.
     - `own_update`: True when the file defines sgd_update; otherwise plain SGD is used.
-    - `import_output`: everything the file printed while being imported ("" if nothing).
+    - `import_output`: everything the file printed while first imported ("" if nothing).
     - `log`: every non-empty Captured output, oldest first, starting with the import's;
-      bounded to LOG_LIMIT entries (the oldest are dropped). `import_output` is kept apart
-      so it survives that bound.
-    - `on_output`: None, or a function called with each new Captured as it happens
-      (in the thread that ran the call: an app running phases in a worker must hop back
-      to its own thread).
+      bounded to LOG_LIMIT entries (the oldest are dropped).
+    - `on_output`: None, or a function called with each new Captured as it happens (in
+      the thread that made the call: an app calling from a worker must hop back to its own).
 
-    Every method raises ModelError when the user's code breaks the contract or raises;
-    the stepper computes a phase before committing it, so its state is then untouched.
+    Every call raises ModelError when the user's code breaks the contract, raises, runs
+    out of time or ends its process, and Cancelled when `interrupt` stopped it; the
+    stepper computes a phase before committing it, so its state is then untouched.
     """
 
     fast_gradcheck = False
 
-    def __init__(self, path: Path, forward: Callable[..., Any], backward: Callable[..., Any],
-                 sgd_update: Callable[..., Any] | None, import_output: str = "") -> None:
+    def __init__(self, path: Path, source: bytes, timeout: float = MODEL_TIMEOUT,
+                 memory_mb: int = MODEL_MEMORY_MB) -> None:
         self.path = path
         self.name = path.name
-        self._forward = forward
-        self._backward = backward
-        self._sgd_update = sgd_update
-        self.own_update = sgd_update is not None
-        self.import_output = import_output
+        self.timeout = timeout
+        self.memory_mb = memory_mb
+        self.own_update = False
+        self.import_output = ""
         self.log: deque[Captured] = deque(maxlen=LOG_LIMIT)
-        if import_output:
-            self.log.append(Captured("import", import_output))
         self.on_output: Callable[[Captured], None] | None = None
+        self._source = source
+        self._process: _Process | None = None
+        self._lock = threading.Lock()  # one request at a time
+        self._interrupted = False
+        self._imports = 0
 
     def __repr__(self) -> str:
         return f"UserModel({str(self.path)!r})"
 
     # ---- the Model protocol ---------------------------------------------------------
     def forward(self, x: Array, params: Params, y: float) -> tuple[Tensors, float]:
-        result = self._call("forward", self._forward, np.array(x, copy=True), _writable(params), y)
-        if not isinstance(result, tuple) or len(result) != 2:
-            got = "a tuple of length " + str(len(result)) if isinstance(result, tuple) else _describe(result)
-            raise self._error(f"forward(x, params, y) returned {got}; when y is given it must "
-                              "return (cache, loss)")
-        cache, loss = result
-        if not isinstance(cache, dict):
-            raise self._error(f"forward's cache must be a dict, got {_describe(cache)}")
-        bad_keys = [key for key in cache if not isinstance(key, str)]
-        if bad_keys:
-            raise self._error(f"forward's cache keys must be strings, got {bad_keys[0]!r}")
-        value = self._loss_value(loss)
-        if not math.isfinite(value) and _all_finite([x, *params.values()]):
-            raise self._error(f"forward returned a non-finite loss ({value}) although x and "
-                              "params are finite")
-        return _writable(cache), value
+        cache, loss = self._request("forward", ("forward", x, params, y))
+        return cache, loss
 
     def backward(self, x: Array, y: float, params: Params, cache: Tensors) -> Tensors:
-        grads = self._call("backward", self._backward, np.array(x, copy=True), y,
-                           _writable(params), _writable(cache))
-        if not isinstance(grads, dict):
-            raise self._error(f"backward must return a dict with keys {', '.join(GRAD_NAMES)}; "
-                              f"it returned {_describe(grads)}")
-        finite = _all_finite([x, *params.values(), *cache.values()])
-        return self._tensors("backward", grads, GRAD_NAMES, params, finite, "although x, params "
-                             "and cache are finite")
+        grads: Tensors = self._request("backward", ("backward", x, y, params, cache))
+        return grads
 
     def update(self, params: Params, grads: Tensors, lr: float) -> Params:
-        """The file's sgd_update if it has one, else W <- W - lr dW.
-
-        Its result is not checked for finiteness: a large lr makes W - lr dW overflow
-        honestly, and that divergence is the stepper's to show, not a broken contract.
-        """
-        if self._sgd_update is None:
+        if not self.own_update:
             return network.sgd_update(params, grads, lr)
-        work = _writable(params)
-        result = self._call("sgd_update", self._sgd_update, work, _writable(grads), lr)
-        if result is None:
-            result = work
-        elif not isinstance(result, dict):
-            raise self._error("sgd_update must update params in place and return None, or return "
-                              f"a dict of the new params; it returned {_describe(result)}")
-        return self._tensors("sgd_update", result, PARAM_NAMES, params, False, "")
+        after: Params = self._request("sgd_update", ("update", params, grads, lr))
+        return after
 
-    # ---- calling and checking ---------------------------------------------------------
-    def _call(self, source: str, function: Callable[..., Any], *args: Any) -> Any:
-        """Run one of the user's functions with its output captured and its errors named.
+    def numerical_gradients(self, params: Params, x: Array, y: float, eps: float,
+                            progress: Progress | None) -> dict[str, tuple[Array, Mask]]:
+        """The loop check runs in the model's process in one request, reporting progress
+        as it goes: one round trip per element would cost more than the element."""
+        numerical: dict[str, tuple[Array, Mask]] = self._request(
+            "forward", ("gradcheck", params, x, y, eps), progress)
+        return numerical
 
-        The output is recorded after the streams are restored, so an on_output callback
-        that writes to stderr reaches the real one.
-        """
-        text = ""
+    def interrupt(self) -> None:
+        """End the running call's process; the call raises Cancelled at once."""
+        self._interrupted = True
+        process = self._process
+        if process is not None:
+            process.kill()
+
+    # ---- the process ------------------------------------------------------------------
+    def start(self) -> None:
+        """Start the process and import the file, unless it is running already."""
+        with self._lock:
+            self._running()
+
+    def close(self) -> None:
+        """End the process. Between calls it gets EXIT_GRACE seconds to exit by itself, so
+        the file's atexit handlers run (their output is logged as "exit")."""
+        process = self._process
+        if process is None:
+            return
+        if self._lock.acquire(blocking=False):
+            try:
+                process.requests.close()  # end of requests: the process returns from main
+                deadline = time.monotonic() + EXIT_GRACE
+                while process.output_open and time.monotonic() < deadline:
+                    wait([process.output_fd], deadline - time.monotonic())
+                    process.collect()
+                self._record("exit", process.take_output())
+            finally:
+                self._lock.release()
+        process.kill()
+        process.reap()
+        self._process = None
+
+    def _running(self) -> _Process:
+        """The live process, started and loaded if there is none (the first call, or the
+        call after one that was ended)."""
+        self._interrupted = False
+        if self._process is not None:
+            if self._process.popen.poll() is None:
+                return self._process
+            ended = exit_words(self._end() or 0)  # it died between calls (a thread of the user's)
+            self._record("background", f"[the model's process had ended ({ended}); starting it again]\n")
+        self._process = _Process(self.memory_mb)
+        self._imports += 1
         try:
-            with _captured() as buffer:
+            self.own_update = self._exchange("import", ("load", str(self.path), self._source), None)
+        except BaseException:
+            self._end()
+            raise
+        return self._process
+
+    def _end(self) -> int | None:
+        process, self._process = self._process, None
+        if process is None:
+            return None
+        process.kill()
+        return process.reap()
+
+    def _request(self, source: str, request: tuple[Any, ...], progress: Progress | None = None) -> Any:
+        with self._lock:
+            self._running()
+            return self._exchange(source, request, progress)
+
+    def _exchange(self, source: str, request: tuple[Any, ...], progress: Progress | None) -> Any:
+        """Send one request and wait for its reply, reading what the process prints
+        meanwhile so that it never blocks on a full pipe."""
+        process = self._process
+        assert process is not None
+        self._record("background", process.take_output())
+        try:
+            reply = self._await(process, source, request, progress)
+        except ModelError as error:
+            raise ModelError(error.message, error.user_traceback, self._collect(process, source)) from None
+        except BaseException:
+            self._collect(process, source)
+            raise
+        text = self._collect(process, source)
+        if reply[0] == "ok":
+            return reply[1]
+        raise ModelError(reply[1], reply[2], text)  # the message names the file already
+
+    def _collect(self, process: _Process, source: str) -> str:
+        """What the call printed, into the log (and import_output for the first import)."""
+        text = process.take_output()
+        if source == "import" and self._imports == 1:
+            self.import_output = text
+        self._record(source, text)
+        return text
+
+    def _await(self, process: _Process, source: str, request: tuple[Any, ...],
+               progress: Progress | None) -> tuple[Any, ...]:
+        with contextlib.suppress(OSError):  # if the process has ended, its reply pipe says so below
+            process.requests.send_bytes(dumps(request))
+        deadline = time.monotonic() + self.timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                self._end()
+                raise ModelError(f"{self.name}: {source} did not return within {self.timeout:g} s "
+                                 "(--model-timeout), so the model's process was ended")
+            ready = wait([process.replies, *([process.output_fd] if process.output_open else [])], left)
+            if process.output_fd in ready:
+                process.collect()
+            if process.replies not in ready:
+                continue
+            try:
+                reply = loads(process.replies.recv_bytes())
+            except (EOFError, OSError):
+                returncode = self._end()
+                if self._interrupted:
+                    raise Cancelled from None
+                raise ModelError(f"{self.name}: {source} ended the model's process: "
+                                 f"{exit_words(returncode or 0)}") from None
+            except pickle.UnpicklingError as error:
+                self._end()
+                raise ModelError(f"{self.name}: the model's process sent something other than "
+                                 f"plain data ({error}); it was ended") from None
+            if reply[0] != "progress":
+                return tuple(reply)
+            deadline = time.monotonic() + self.timeout  # it is alive and working
+            if progress is not None:
                 try:
-                    return function(*args)
-                finally:
-                    text = buffer.getvalue()
-        except SystemExit as error:
-            raise self._error(f"{source} called {_exit_words(error)}", output=text) from error
-        except Exception as error:
-            message, user_traceback = _raised(f"{source} raised", error, self.path)
-            raise self._error(message, user_traceback, text) from error
-        finally:
-            self._record(source, text)
+                    progress(reply[1], reply[2])
+                except BaseException:
+                    self._end()  # cancelled: the rest of the check is not wanted
+                    raise
 
     def _record(self, source: str, text: str) -> None:
         if text:
-            captured = Captured(source, text)
+            captured = Captured(source, _bounded(text))
             self.log.append(captured)
             if self.on_output is not None:
                 self.on_output(captured)
 
-    def _error(self, message: str, user_traceback: str = "", output: str = "") -> ModelError:
-        return ModelError(f"{self.name}: {message}", user_traceback, output)
 
-    def _loss_value(self, loss: object) -> float:
-        """A real number, or a one-element real array (the notebook's z2 has shape (1,))."""
-        if isinstance(loss, int | float | np.integer | np.floating) and not isinstance(loss, bool):
-            try:
-                return float(loss)
-            except OverflowError:  # an int beyond float range
-                return math.inf
-        if isinstance(loss, np.ndarray) and loss.size == 1 and loss.dtype.kind in "iuf":
-            return float(loss.reshape(()))
-        raise self._error(f"forward's loss must be a real number, got {_describe(loss)}")
-
-    def _tensors(self, source: str, tensors: dict[Any, Any], names: tuple[str, ...], params: Params,
-                 finite_inputs: bool, why: str) -> dict[str, Any]:
-        """Exactly the named tensors, each in its parameter's shape, as new float64 arrays."""
-        missing = [name for name in names if name not in tensors]
-        extra = [repr(key) for key in tensors if key not in names]
-        if missing or extra:
-            parts = ([f"no {', '.join(missing)}"] if missing else []) + \
-                    ([f"unexpected key(s) {', '.join(extra)}"] if extra else [])
-            raise self._error(f"{source} returned {' and '.join(parts)}; expected exactly "
-                              f"{', '.join(names)}")
-        out: dict[str, Any] = {}
-        for name in names:
-            param = name.removeprefix("d") if name in GRAD_NAMES else name
-            try:
-                array = np.asarray(tensors[name])
-            except ValueError:
-                raise self._error(f"{source} returned {name} that is not an array of numbers") from None
-            if array.dtype.kind not in "iuf":
-                raise self._error(f"{source} returned {name} as {_describe(array)}; "
-                                  "it must hold real numbers")
-            expected = np.shape(params[param])
-            if array.shape != expected:
-                raise self._error(f"{source} returned {name} of shape {array.shape}; expected "
-                                  f"{expected}, the shape of {param}")
-            array = np.array(array, dtype=np.float64, copy=True)
-            if finite_inputs and not np.all(np.isfinite(array)):
-                count = int((~np.isfinite(array)).sum())
-                raise self._error(f"{source} returned a non-finite {name} ({count} of {array.size} "
-                                  f"element(s) NaN or inf) {why}")
-            out[name] = array
-        return out
-
-
-def _exception_line(error: BaseException) -> str:
-    """The exception's last line, e.g. "ZeroDivisionError: division by zero"."""
-    return traceback.format_exception_only(type(error), error)[-1].strip()
-
-
-def _user_frames(error: BaseException, path: Path) -> list[traceback.FrameSummary]:
-    """The traceback's frames from the user's file only: ours say nothing to them."""
-    return [frame for frame in traceback.extract_tb(error.__traceback__) if frame.filename == str(path)]
-
-
-def _raised(what: str, error: BaseException, path: Path) -> tuple[str, str]:
-    """A one-line message ending at the user's last line, and their traceback lines."""
-    frames = _user_frames(error, path)
-    where = f" (line {frames[-1].lineno}, in {frames[-1].name})" if frames else ""
-    message = f"{what} {_exception_line(error)}{where}"
-    return message, "".join(traceback.format_list(frames)).rstrip("\n")
-
-
-def _function(module: types.ModuleType, name: str, args: tuple[str, ...], required: bool,
-              file: str) -> Callable[..., Any] | None:
-    """The module's function `name`, checked up front to accept the stepper's arguments."""
-    found: object = getattr(module, name, None)
-    wanted = f"{name}({', '.join(args)})"
-    if found is None:
-        if required:
-            raise ModelError(f"{file} defines no {wanted} function; {CONTRACT}")
-        return None
-    if not callable(found):
-        raise ModelError(f"{file}: {name} must be a function {wanted}, "
-                         f"but it is {_describe(found)}")
-    function: Callable[..., Any] = found
-    try:
-        signature = inspect.signature(function)
-    except (TypeError, ValueError):
-        return function  # a builtin without a signature: it will tell at the call
-    try:
-        signature.bind(*args)
-    except TypeError as error:
-        raise ModelError(f"{file}: {name}{signature} cannot be called as {wanted}: {error}") from None
-    positional = [p.name for p in signature.parameters.values()
-                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)][:len(args)]
-    if sorted(positional) == sorted(args) and positional != list(args):
-        raise ModelError(f"{file}: {name}{signature} takes its arguments in another order; "
-                         f"the stepper calls {wanted}")
-    return function
-
-
-def load_model(path: str | PathLike[str]) -> UserModel:
-    """Import the user's model file and check its functions, or raise ModelError.
-
-    The file runs under a module name of its own (not "__main__", so a
-    `if __name__ == "__main__":` block stays out), with its output captured into
-    `import_output`. A SystemExit during the import (sys.exit, exit()) is a load failure,
-    never the end of this process.
-    """
+def load_model(path: str | PathLike[str], timeout: float = MODEL_TIMEOUT,
+               memory_mb: int = MODEL_MEMORY_MB) -> UserModel:
+    """Read the user's model file, start its process and import it there, or raise
+    ModelError naming what is wrong (with what the file printed, in `output`)."""
     given = Path(path)
-    file = given.name or str(given)
     try:
         source = read_user_file(given, "Python model file")
     except OSError as error:
         raise ModelError(str(error)) from None
-    resolved = given.resolve()
-    try:
-        code = compile(source, str(resolved), "exec", dont_inherit=True)
-    except SyntaxError as error:
-        where = f", line {error.lineno}" if error.lineno else ""
-        raise ModelError(f"{file}{where}: syntax error: {error.msg}") from None
-    except ValueError as error:  # e.g. a null byte: not Python source at all
-        raise ModelError(f"{file} is not Python source: {error}") from None
-
-    module_name = f"backprop_stepper_model_{next(_module_ids)}"
-    module = types.ModuleType(module_name)
-    module.__file__ = str(resolved)
-    # Registered while it runs, as an import would be: dataclasses and typing look it up.
-    sys.modules[module_name] = module
-    try:
-        with _captured() as buffer:
-            try:
-                exec(code, module.__dict__)
-            except SystemExit as error:
-                raise ModelError(f"{file} called {_exit_words(error)} while being imported; a model "
-                                 "file should only define functions (put demo code under "
-                                 "if __name__ == '__main__':)", output=buffer.getvalue()) from None
-            except Exception as error:
-                message, user_traceback = _raised(f"{file} failed while being imported:", error,
-                                                  resolved)
-                raise ModelError(message, user_traceback, buffer.getvalue()) from None
-    finally:
-        del sys.modules[module_name]
-    import_output = buffer.getvalue()
-
-    forward = _function(module, "forward", FORWARD_ARGS, True, file)
-    backward = _function(module, "backward", BACKWARD_ARGS, True, file)
-    sgd_update = _function(module, "sgd_update", UPDATE_ARGS, False, file)
-    assert forward is not None and backward is not None
-    return UserModel(resolved, forward, backward, sgd_update, import_output)
+    model = UserModel(given.resolve(), source, timeout, memory_mb)
+    model.start()
+    return model

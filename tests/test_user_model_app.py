@@ -61,32 +61,32 @@ async def test_odd_cache_values_show_zoom_and_undo_exactly(tmp_path: Path) -> No
 
 
 def gated(tmp_path: Path) -> StepperApp:
-    """A model whose backward waits for the test to open a gate, then fails the first time."""
-    text = "import threading\ngate = threading.Event()\ncalls = []\n" + edit(
-        DEFINITIONS, GRADS_LINE, GRADS_LINE + "\n    gate.wait()\n    calls.append(1)\n"
-        "    if len(calls) == 1:\n        raise RuntimeError('first backward fails')")
+    """A model whose backward waits while a file named "gate" exists."""
+    text = "import os, time\n" + edit(
+        DEFINITIONS, GRADS_LINE, GRADS_LINE + f"\n    while os.path.exists({str(tmp_path / 'gate')!r}):"
+        "\n        time.sleep(0.001)")
     return StepperApp(Stepper(Config(), model=load_model(write(tmp_path, text))))
 
 
-async def test_cancelled_user_code_is_dropped_when_it_returns(tmp_path: Path) -> None:
+async def test_escape_ends_the_running_user_code_and_keeps_the_state(tmp_path: Path) -> None:
     app = gated(tmp_path)
-    gate = app.stepper.model._backward.__globals__["gate"]  # type: ignore[attr-defined]
+    model = app.stepper.model
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("n")
         await app.idle.wait()
         after_forward = app.stepper.state
-        await pilot.press("n")  # backward starts and blocks in the user's code
+        (tmp_path / "gate").touch()
+        await pilot.press("n")  # backward starts and waits in the user's code
         assert app.running is not None and app.running.phase is Phase.BACKWARD
+        process = model._process.popen
         await pilot.press("escape")
-        assert app.running.cancelled
-        await pilot.press("n", "b", "r")  # refused while the cancelled code still runs
-        assert app.stepper.state is after_forward and app.running is not None
-        gate.set()  # the user's code returns (with an error): dropped, not reported
-        await app.idle.wait()
+        await app.idle.wait()  # at once: the process is ended, not waited for
         await pilot.pause()
         assert app.stepper.state is after_forward and app.running is None
-        assert "first backward fails" not in str(app.query_one("#log").render())
-        await pilot.press("n")  # the second call succeeds and commits
+        assert process.returncode is not None and model._process is None  # nothing left running
+        assert "failed" not in str(app.query_one("#log").render())
+        (tmp_path / "gate").unlink()
+        await pilot.press("n")  # a fresh process imports the file again and the phase commits
         await app.idle.wait()
         await pilot.pause()
         assert app.stepper.state.last_phase is Phase.BACKWARD

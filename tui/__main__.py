@@ -12,10 +12,10 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from tui.cli import PROG, UsageError, parse
+from tui.cli import PROG, Options, UsageError, parse
 
 if TYPE_CHECKING:
-    from engine.usermodel import Captured, ModelError
+    from engine.usermodel import Captured, ModelError, UserModel
 
 
 def _model_error(error: ModelError) -> int:
@@ -43,48 +43,68 @@ def _echo_to_stderr(name: str) -> Callable[[Captured], None]:
             print(f"  | {line}", file=sys.stderr)
 
     return echo
-
-
 def main(argv: list[str] | None = None) -> int:
     try:
         options = parse(sys.argv[1:] if argv is None else argv)
     except UsageError as error:
         print(f"{PROG}: error: {error}\nTry '{PROG} --help' for the flags.", file=sys.stderr)
         return 2
-    from engine.stepper import Stepper
-    from engine.usermodel import Captured, ModelError, UserModel, load_model
+    from engine.contract import ModelError
 
     model: UserModel | None = None
-    if options.model is not None:
-        try:
-            model = load_model(options.model)
-        except ModelError as error:
-            if error.output:
-                _echo_to_stderr(options.model.name)(Captured("import", error.output))
-            return _model_error(error)
-    # Headless never steps back: a few phases of history keep a long run in constant memory.
-    stepper = Stepper(options.config, model=model, max_history=8 if options.headless else None)
-    if options.headless:
-        from tui.report import json_report, text_report
+    try:
+        if options.model is not None:
+            from engine.usermodel import Captured, load_model  # only now: it costs start-up time
 
+            try:
+                model = load_model(options.model, options.model_timeout, options.model_memory)
+            except ModelError as error:
+                if error.output:
+                    _echo_to_stderr(options.model.name)(Captured("import", error.output))
+                return _model_error(error)
+        return _headless(options, model) if options.headless else _app(options, model)
+    except KeyboardInterrupt:  # ctrl+c while headless: the user knows why; no traceback
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+    finally:
         if model is not None:
-            model.on_output = _echo_to_stderr(model.name)
-            if model.import_output:
-                model.on_output(Captured("import", model.import_output))
-        render = json_report if options.format == "json" else text_report
-        chunks = render(options.config, stepper, stepper.iter_steps(options.config.steps))
-        if model is None:  # the built-in network cannot fail mid-run: stream, in constant memory
-            separator = "" if options.format == "json" else "\n"
-            for i, chunk in enumerate(chunks):
-                sys.stdout.write((separator if i else "") + chunk)
-            sys.stdout.write("\n")
-            return 0
-        try:  # a user's model may break its contract at any step: nothing half-done on stdout
-            report = list(chunks)
-        except ModelError as error:
-            return _model_error(error)
-        print(("" if options.format == "json" else "\n").join(report))
+            model.close()  # its atexit output, if any, reaches stderr (headless) too
+
+
+def _headless(options: Options, model: UserModel | None) -> int:
+    from engine.contract import ModelError
+    from engine.stepper import Stepper
+    from tui.report import json_report, text_report
+
+    # Headless never steps back: a few phases of history keep a long run in constant memory.
+    stepper = Stepper(options.config, model=model, max_history=8)
+    if model is not None:
+        from engine.usermodel import Captured
+
+        model.on_output = _echo_to_stderr(model.name)
+        if model.import_output:
+            model.on_output(Captured("import", model.import_output))
+    render = json_report if options.format == "json" else text_report
+    chunks = render(options.config, stepper, stepper.iter_steps(options.config.steps))
+    if model is None:  # the built-in network cannot fail mid-run: stream, in constant memory
+        separator = "" if options.format == "json" else "\n"
+        for i, chunk in enumerate(chunks):
+            sys.stdout.write((separator if i else "") + chunk)
+        sys.stdout.write("\n")
         return 0
+    try:  # a user's model may break its contract at any step: nothing half-done on stdout
+        report = list(chunks)
+    except ModelError as error:
+        return _model_error(error)
+    print(("" if options.format == "json" else "\n").join(report))
+    return 0
+
+
+def _app(options: Options, model: UserModel | None) -> int:
+    from engine.contract import ModelError
+    from engine.stepper import Stepper
+
+    stepper = Stepper(options.config, model=model)
     if model is not None:
         # A broken contract fails here, like a load error, rather than inside the app.
         kept = list(model.log)

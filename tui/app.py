@@ -25,7 +25,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, ProgressBar, Static
 
 from engine.config import Config, param_count
-from engine.model import BUG_DESCRIPTIONS, make_model
+from engine.model import BUG_DESCRIPTIONS, Cancelled, make_model
 from engine.stepper import Phase, State, Stepper
 from engine.usermodel import Captured, ModelError
 from tui.keys import KEYS
@@ -47,10 +47,6 @@ from tui.widgets.panels import (
 
 #: A loop gradient check of more parameters than this runs in a worker (about 0.1 s here).
 WORKER_PARAMS = 2_000
-
-
-class Cancelled(Exception):
-    """Raised from the progress callback when the user cancels a running phase."""
 
 
 @dataclass
@@ -223,10 +219,10 @@ class StepperApp(App[None]):
         job.cancelled = True
         self.finishing = False
         self.queued = 0
-        # The loop check stops at its next progress report; a user's forward or backward
-        # cannot be interrupted, so its result is dropped when it returns.
-        self.query_one("#progress-label", Static).update(
-            "cancelling: the state stays as it was; waiting for the running code to return ")
+        # A user's model: its process is ended now (the next call starts a fresh one). The
+        # built-in loop check stops at its next progress report.
+        self.stepper.model.interrupt()
+        self.query_one("#progress-label", Static).update("cancelling: the state stays as it was ")
         self.notify("Cancelled: the state is as it was before the phase.", timeout=3)
 
     # ---- actions -------------------------------------------------------------------

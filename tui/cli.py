@@ -12,7 +12,15 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, NoReturn
 
-from engine.config import Config, ConfigError, validate
+from engine.config import (
+    MAX_MODEL_TIMEOUT,
+    MODEL_MEMORY_BOUNDS,
+    MODEL_MEMORY_MB,
+    MODEL_TIMEOUT,
+    Config,
+    ConfigError,
+    validate,
+)
 from engine.files import read_user_file
 from engine.gradcheck import METHODS
 from engine.model import BUGS
@@ -21,7 +29,8 @@ from tui.keys import IDS as KEY_IDS
 PROG = "backprop-stepper"
 FORMATS = ("text", "json")
 #: Keys a TOML file may set: the long flag names.
-FILE_KEYS = {f.name.replace("_", "-") for f in fields(Config)} | {"format", "model", "keymap"}
+FILE_KEYS = {f.name.replace("_", "-") for f in fields(Config)} | {"format", "model", "keymap",
+                                                                  "model-timeout", "model-memory"}
 
 
 class UsageError(Exception):
@@ -34,6 +43,8 @@ class Options:
     headless: bool
     format: str
     model: Path | None = None  # a user's model file (--model), loaded by the entry point
+    model_timeout: float = MODEL_TIMEOUT  # seconds a call of the model may take
+    model_memory: int = MODEL_MEMORY_MB  # the model process's address space, in MB
     keymap: dict[str, str] = field(default_factory=dict)  # binding id -> keys, from [keymap]
 
 
@@ -91,6 +102,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", metavar="FILE.py",
                    help="step your own forward/backward from this Python file (it runs as code "
                    "with your rights)")
+    p.add_argument("--model-timeout", type=_float, metavar="SECONDS",
+                   help=f"end a call of your model that takes longer (default {MODEL_TIMEOUT:g})")
+    p.add_argument("--model-memory", type=_int, metavar="MB",
+                   help=f"your model's memory cap (default {MODEL_MEMORY_MB})")
     return p
 
 
@@ -135,7 +150,7 @@ _KINDS: dict[str, tuple[type, ...]] = {
     "inputs": (int,), "hidden": (int,), "seed": (int,), "y": (int,), "steps": (int,),
     "lr": (int, float), "eps": (int, float), "x": (list,), "gradcheck": (bool,),
     "gradcheck-method": (str,), "inject-bug": (str,), "format": (str,), "model": (str,),
-    "keymap": (dict,),
+    "keymap": (dict,), "model-timeout": (int, float), "model-memory": (int,),
 }
 
 
@@ -184,6 +199,14 @@ def parse(argv: list[str]) -> Options:
     if model is not None and settings.get("inject-bug") is not None:
         raise UsageError("--model and --inject-bug cannot be used together: --inject-bug breaks "
                          "the built-in network, --model replaces it")
+    model_timeout = float(settings.pop("model-timeout", MODEL_TIMEOUT))
+    if not 0 < model_timeout <= MAX_MODEL_TIMEOUT:  # NaN fails this too
+        raise UsageError(f"--model-timeout: must be a number of seconds above 0 and at most "
+                         f"{MAX_MODEL_TIMEOUT:,.0f}, got {model_timeout:g}")
+    model_memory = settings.pop("model-memory", MODEL_MEMORY_MB)
+    if not MODEL_MEMORY_BOUNDS[0] <= model_memory <= MODEL_MEMORY_BOUNDS[1]:
+        raise UsageError(f"--model-memory: must be between {MODEL_MEMORY_BOUNDS[0]} and "
+                         f"{MODEL_MEMORY_BOUNDS[1]:,} (MB), got {model_memory}")
     output_format = settings.pop("format", "text")
     if output_format not in FORMATS:
         raise UsageError(f"--format: must be one of {', '.join(FORMATS)}, got {output_format!r}")
@@ -200,4 +223,5 @@ def parse(argv: list[str]) -> Options:
     except OverflowError:
         raise UsageError("--x: values must be finite numbers") from None
     return Options(config=config, headless=args.headless, format=output_format,
-                   model=None if model is None else Path(model), keymap=keymap)
+                   model=None if model is None else Path(model), keymap=keymap,
+                   model_timeout=model_timeout, model_memory=model_memory)

@@ -1,0 +1,315 @@
+"""The contract a user's model file must keep, checked where the file runs.
+
+The file follows the seed notebook's conventions:
+
+    forward(x, params, y=None)      -> cache, or (cache, loss) when y is given
+    backward(x, y, params, cache)   -> {'dW1', 'db1', 'dW2', 'db2'}
+    sgd_update(params, grads, lr)   optional; may update params in place and return None
+                                    (as the notebook's does) or return the new params
+
+Why so much is checked: the point of stepping your own code is to find out what is wrong
+with it, so every way the code can break the contract is reported by name (the function,
+the key, the expected and the actual shape, your own traceback lines) instead of surfacing
+later as a confusing failure deep in the stepper or the report.
+
+This module runs inside the model's own process (engine.modelhost): it imports the file,
+calls its functions and checks what they return. The stepper's side of the pipe is
+engine.usermodel. The user's functions always get fresh writable copies of their
+arguments: the notebook's sgd_update mutates params in place, and the loop gradient check
+hands the same nudged parameters to forward again and again.
+"""
+
+from __future__ import annotations
+
+import copy
+import inspect
+import math
+import sys
+import traceback
+import types
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from engine import network
+from engine.network import GRAD_NAMES, PARAM_NAMES, Array, Params, Tensors
+
+FORWARD_ARGS = ("x", "params", "y")
+BACKWARD_ARGS = ("x", "y", "params", "cache")
+UPDATE_ARGS = ("params", "grads", "lr")
+CONTRACT = "a model file needs forward(x, params, y=None) and backward(x, y, params, cache)"
+
+
+class ModelError(Exception):
+    """The user's model file broke its contract, failed to load, raised, or its process
+    ended or ran out of time.
+
+    `message` is one short line naming what is wrong. `user_traceback` holds the
+    traceback lines that come from the user's own file (none of ours), formatted as
+    Python prints them, or "" when the error is not an exception in the user's code.
+    `output` is what the user's code printed in the failing import or call.
+    """
+
+    def __init__(self, message: str, user_traceback: str = "", output: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.user_traceback = user_traceback
+        self.output = output
+
+
+def _describe(value: object) -> str:
+    if value is None:
+        return "None"
+    if isinstance(value, np.ndarray):
+        return f"an array of shape {value.shape} ({value.dtype})"
+    return f"a {type(value).__name__}"
+
+
+def _all_finite(values: Any) -> bool:
+    """True when every numeric array or number among the values is finite."""
+    for value in values:
+        if isinstance(value, np.ndarray | np.generic | float | int) and not isinstance(value, bool):
+            array = np.asarray(value)
+            if array.dtype.kind in "iufc" and not np.all(np.isfinite(array)):
+                return False
+    return True
+
+
+def _private(value: Any) -> Any:
+    """A deep copy the user's function may change at will. Some values cannot be copied
+    (a generator, a lock): those are handed over as they are."""
+    if isinstance(value, np.ndarray):
+        return np.array(value, copy=True)
+    try:
+        return copy.deepcopy(value)
+    except Exception:
+        return value
+
+
+def _writable(tensors: dict[str, Any]) -> dict[str, Any]:
+    return {name: _private(value) for name, value in tensors.items()}
+
+
+def _exit_words(error: SystemExit) -> str:
+    return "exit() or sys.exit()" if error.code is None else f"sys.exit({error.code!r})"
+
+
+class Contract:
+    """A user's forward/backward (and optional sgd_update), called and checked.
+
+    `own_update` is True when the file defines sgd_update; otherwise plain SGD is used.
+    Every method raises ModelError when the user's code breaks the contract or raises,
+    whatever it raises: KeyboardInterrupt or a BaseException of the user's own included.
+    """
+
+    def __init__(self, path: Path, forward: Callable[..., Any], backward: Callable[..., Any],
+                 sgd_update: Callable[..., Any] | None) -> None:
+        self.path = path
+        self.name = path.name
+        self._forward = forward
+        self._backward = backward
+        self._sgd_update = sgd_update
+        self.own_update = sgd_update is not None
+
+    # ---- the Model protocol ---------------------------------------------------------
+    def forward(self, x: Array, params: Params, y: float) -> tuple[Tensors, float]:
+        result = self._call("forward", self._forward, np.array(x, copy=True), _writable(params), y)
+        if not isinstance(result, tuple) or len(result) != 2:
+            got = "a tuple of length " + str(len(result)) if isinstance(result, tuple) else _describe(result)
+            raise self._error(f"forward(x, params, y) returned {got}; when y is given it must "
+                              "return (cache, loss)")
+        cache, loss = result
+        if not isinstance(cache, dict):
+            raise self._error(f"forward's cache must be a dict, got {_describe(cache)}")
+        bad_keys = [key for key in cache if not isinstance(key, str)]
+        if bad_keys:
+            raise self._error(f"forward's cache keys must be strings, got {bad_keys[0]!r}")
+        value = self._loss_value(loss)
+        if not math.isfinite(value) and _all_finite([x, *params.values()]):
+            raise self._error(f"forward returned a non-finite loss ({value}) although x and "
+                              "params are finite")
+        return cache, value
+
+    def backward(self, x: Array, y: float, params: Params, cache: Tensors) -> Tensors:
+        grads = self._call("backward", self._backward, np.array(x, copy=True), y,
+                           _writable(params), _writable(cache))
+        if not isinstance(grads, dict):
+            raise self._error(f"backward must return a dict with keys {', '.join(GRAD_NAMES)}; "
+                              f"it returned {_describe(grads)}")
+        finite = _all_finite([x, *params.values(), *cache.values()])
+        return self._tensors("backward", grads, GRAD_NAMES, params, finite, "although x, params "
+                             "and cache are finite")
+
+    def update(self, params: Params, grads: Tensors, lr: float) -> Params:
+        """The file's sgd_update if it has one, else W <- W - lr dW.
+
+        Its result is not checked for finiteness: a large lr makes W - lr dW overflow
+        honestly, and that divergence is the stepper's to show, not a broken contract.
+        """
+        if self._sgd_update is None:
+            return network.sgd_update(params, grads, lr)
+        work = _writable(params)
+        result = self._call("sgd_update", self._sgd_update, work, _writable(grads), lr)
+        if result is None:
+            result = work
+        elif not isinstance(result, dict):
+            raise self._error("sgd_update must update params in place and return None, or return "
+                              f"a dict of the new params; it returned {_describe(result)}")
+        return self._tensors("sgd_update", result, PARAM_NAMES, params, False, "")
+
+    # ---- calling and checking ---------------------------------------------------------
+    def _call(self, source: str, function: Callable[..., Any], *args: Any) -> Any:
+        """Run one of the user's functions with its errors named. Whatever it raises becomes
+        a ModelError: exit(), KeyboardInterrupt and a BaseException of the user's own too,
+        since this process exists to survive the user's code."""
+        try:
+            result = function(*args)
+        except SystemExit as error:
+            raise self._error(f"{source} called {_exit_words(error)}") from None
+        except BaseException as error:
+            message, user_traceback = _raised(f"{source} raised", error, self.path)
+            raise self._error(message, user_traceback) from None
+        if inspect.isawaitable(result):  # a coroutine never runs unless awaited
+            close = getattr(result, "close", None)
+            if callable(close):
+                close()
+            raise self._error(f"{source} returned an awaitable (is it an async def?); the stepper "
+                              "calls plain functions")
+        return result
+
+    def _error(self, message: str, user_traceback: str = "", output: str = "") -> ModelError:
+        return ModelError(f"{self.name}: {message}", user_traceback, output)
+
+    def _loss_value(self, loss: object) -> float:
+        """A real number, or a one-element real array (the notebook's z2 has shape (1,))."""
+        if isinstance(loss, int | float | np.integer | np.floating) and not isinstance(loss, bool):
+            try:
+                return float(loss)
+            except OverflowError:  # an int beyond float range
+                return math.inf
+        if isinstance(loss, np.ndarray) and loss.size == 1 and loss.dtype.kind in "iuf":
+            return float(loss.reshape(()))
+        raise self._error(f"forward's loss must be a real number, got {_describe(loss)}")
+
+    def _tensors(self, source: str, tensors: dict[Any, Any], names: tuple[str, ...], params: Params,
+                 finite_inputs: bool, why: str) -> dict[str, Any]:
+        """Exactly the named tensors, each in its parameter's shape, as new float64 arrays."""
+        missing = [name for name in names if name not in tensors]
+        extra = [repr(key) for key in tensors if key not in names]
+        if missing or extra:
+            parts = ([f"no {', '.join(missing)}"] if missing else []) + \
+                    ([f"unexpected key(s) {', '.join(extra)}"] if extra else [])
+            raise self._error(f"{source} returned {' and '.join(parts)}; expected exactly "
+                              f"{', '.join(names)}")
+        out: dict[str, Any] = {}
+        for name in names:
+            param = name.removeprefix("d") if name in GRAD_NAMES else name
+            try:
+                array = np.asarray(tensors[name])
+            except Exception:
+                raise self._error(f"{source} returned {name} that is not an array of numbers") from None
+            if array.dtype.kind not in "iuf":
+                raise self._error(f"{source} returned {name} as {_describe(array)}; "
+                                  "it must hold real numbers")
+            expected = np.shape(params[param])
+            if array.shape != expected:
+                raise self._error(f"{source} returned {name} of shape {array.shape}; expected "
+                                  f"{expected}, the shape of {param}")
+            array = np.array(array, dtype=np.float64, copy=True)
+            if finite_inputs and not np.all(np.isfinite(array)):
+                count = int((~np.isfinite(array)).sum())
+                raise self._error(f"{source} returned a non-finite {name} ({count} of {array.size} "
+                                  f"element(s) NaN or inf) {why}")
+            out[name] = array
+        return out
+
+
+def _exception_line(error: BaseException) -> str:
+    """The exception's last line, e.g. "ZeroDivisionError: division by zero"."""
+    return traceback.format_exception_only(type(error), error)[-1].strip()
+
+
+def _user_frames(error: BaseException, path: Path) -> list[traceback.FrameSummary]:
+    """The traceback's frames from the user's file only: ours say nothing to them."""
+    return [frame for frame in traceback.extract_tb(error.__traceback__) if frame.filename == str(path)]
+
+
+def _raised(what: str, error: BaseException, path: Path) -> tuple[str, str]:
+    """A one-line message ending at the user's last line, and their traceback lines."""
+    frames = _user_frames(error, path)
+    where = f" (line {frames[-1].lineno}, in {frames[-1].name})" if frames else ""
+    message = f"{what} {_exception_line(error)}{where}"
+    return message, "".join(traceback.format_list(frames)).rstrip("\n")
+
+
+def _function(module: types.ModuleType, name: str, args: tuple[str, ...], required: bool,
+              file: str) -> Callable[..., Any] | None:
+    """The module's function `name`, checked up front to accept the stepper's arguments."""
+    wanted = f"{name}({', '.join(args)})"
+    try:
+        found: object = getattr(module, name, None)
+    except BaseException as error:  # a module-level __getattr__ may raise anything
+        raise ModelError(f"{file}: looking up {name} raised {_exception_line(error)}") from None
+    if found is None:
+        if required:
+            raise ModelError(f"{file} defines no {wanted} function; {CONTRACT}")
+        return None
+    if not callable(found):
+        raise ModelError(f"{file}: {name} must be a function {wanted}, "
+                         f"but it is {_describe(found)}")
+    function: Callable[..., Any] = found
+    if inspect.iscoroutinefunction(function):
+        raise ModelError(f"{file}: {name} is an async def; the stepper calls plain functions "
+                         f"{wanted}")
+    try:
+        signature = inspect.signature(function)
+    except Exception:
+        return function  # a builtin without a signature: it will tell at the call
+    try:
+        signature.bind(*args)
+    except TypeError as error:
+        raise ModelError(f"{file}: {name}{signature} cannot be called as {wanted}: {error}") from None
+    positional = [p.name for p in signature.parameters.values()
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)][:len(args)]
+    if sorted(positional) == sorted(args) and positional != list(args):
+        raise ModelError(f"{file}: {name}{signature} takes its arguments in another order; "
+                         f"the stepper calls {wanted}")
+    return function
+
+
+
+
+def load_source(path: Path, source: bytes) -> Contract:
+    """Run the model file's source as a module and check its functions, or raise ModelError.
+
+    The module gets a name of its own (not "__main__", so a `if __name__ == "__main__":`
+    block stays out). Whatever the import raises, exit() included, is a load failure.
+    """
+    file = path.name or str(path)
+    try:
+        code = compile(source, str(path), "exec", dont_inherit=True)
+    except SyntaxError as error:
+        where = f", line {error.lineno}" if error.lineno else ""
+        raise ModelError(f"{file}{where}: syntax error: {error.msg}") from None
+    except ValueError as error:  # e.g. a null byte: not Python source at all
+        raise ModelError(f"{file} is not Python source: {error}") from None
+    module = types.ModuleType("backprop_stepper_model")
+    module.__file__ = str(path)
+    # Registered while it runs, as an import would be: dataclasses and typing look it up.
+    sys.modules[module.__name__] = module
+    try:
+        exec(code, module.__dict__)
+    except SystemExit as error:
+        raise ModelError(f"{file} called {_exit_words(error)} while being imported; a model "
+                         "file should only define functions (put demo code under "
+                         "if __name__ == '__main__':)") from None
+    except BaseException as error:
+        message, user_traceback = _raised(f"{file} failed while being imported:", error, path)
+        raise ModelError(message, user_traceback) from None
+    forward = _function(module, "forward", FORWARD_ARGS, True, file)
+    backward = _function(module, "backward", BACKWARD_ARGS, True, file)
+    sgd_update = _function(module, "sgd_update", UPDATE_ARGS, False, file)
+    assert forward is not None and backward is not None
+    return Contract(path, forward, backward, sgd_update)

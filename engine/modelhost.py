@@ -1,0 +1,151 @@
+"""The process a user's model file runs in: it answers the stepper's requests over a pipe.
+
+Started by engine.usermodel as `python -u -P -c ...` with the two pipe ends, the memory
+cap and the stepper's process id on its command line. Why a process of its own: a
+user's code may loop forever in C (holding the interpreter lock), segfault, call
+os._exit, allocate without end or write to file descriptor 1; here none of that can
+freeze the app, corrupt the JSON on stdout, or take the terminal with it. This process
+has no terminal at all (a session of its own, stdin empty, stdout and stderr one pipe
+that the stepper reads into the model log).
+
+Requests and replies are tuples of plain data (engine.transport):
+    ("load", path, source)               -> ("ok", own_update)
+    ("forward", x, params, y)            -> ("ok", (cache, loss))
+    ("backward", x, y, params, cache)    -> ("ok", grads)
+    ("update", params, grads, lr)        -> ("ok", params)
+    ("gradcheck", params, x, y, eps)     -> ("progress", done, total)..., ("ok", numerical)
+and ("error", message, user_traceback) when the user's code breaks its contract.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import faulthandler
+import os
+import resource
+import signal
+import sys
+import time
+from collections import OrderedDict
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+from engine.contract import Contract, ModelError, load_source
+from engine.gradcheck import loop_numerical
+from engine.transport import Opaque, dumps, loads, plain
+
+#: Objects kept for Opaque references (what forward cached that cannot travel).
+KEPT_OBJECTS = 10_000
+PROGRESS_EVERY = 0.1  # seconds between progress reports of the gradient check
+
+
+def _die_with_parent(parent: int) -> None:
+    """Linux: the kernel kills this process when the stepper's process dies, even while the
+    user's code holds the interpreter lock (no Python-level watchdog could run then)."""
+    if sys.platform.startswith("linux"):
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:  # the stepper died before the line above took effect
+        os._exit(1)
+
+
+def _cap_memory(megabytes: int) -> None:
+    """A runaway allocation then fails here, as a MemoryError in the user's code, instead
+    of swapping the machine or waking the kernel's out-of-memory killer."""
+    limit = megabytes * 2**20
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+
+
+class Host:
+    """The loaded model and the objects its caches refer to."""
+
+    def __init__(self, replies: Connection) -> None:
+        self.replies = replies
+        self.model: Contract | None = None
+        self.kept: OrderedDict[int, object] = OrderedDict()
+        self.next_ref = 0
+
+    def keep(self, value: object) -> int:
+        self.next_ref += 1
+        self.kept[self.next_ref] = value
+        if len(self.kept) > KEPT_OBJECTS:
+            self.kept.popitem(last=False)
+        return self.next_ref
+
+    def resolve(self, value: Any) -> Any:
+        """Opaque references back to the objects they stand for."""
+        if isinstance(value, Opaque):
+            if value.ref is None or value.ref not in self.kept:
+                raise ModelError(f"backward needs a {value.type_name} that forward cached in an "
+                                 "earlier run of the model's process (it was restarted); run "
+                                 "forward again")
+            return self.kept[value.ref]
+        if type(value) in (list, tuple):
+            return type(value)(self.resolve(item) for item in value)
+        if type(value) is dict:
+            return {key: self.resolve(item) for key, item in value.items()}
+        return value
+
+    def send(self, reply: tuple[Any, ...]) -> None:
+        for stream in (sys.stdout, sys.stderr):  # what was printed arrives before the reply
+            with contextlib.suppress(Exception):
+                stream.flush()
+        self.replies.send_bytes(dumps(reply))
+
+    def handle(self, request: tuple[Any, ...]) -> Any:
+        kind, *args = request
+        if kind == "load":
+            path, source = args
+            self.model = load_source(Path(path), source)
+            return self.model.own_update
+        model = self.model
+        assert model is not None, "load comes first"
+        if kind == "forward":
+            cache, loss = model.forward(*args)
+            return plain(cache, self.keep), loss
+        if kind == "backward":
+            x, y, params, cache = args
+            return plain(model.backward(x, y, params, self.resolve(cache)))
+        if kind == "update":
+            return plain(model.update(*args))
+        if kind == "gradcheck":
+            params, x, y, eps = args
+            last = [time.monotonic()]
+
+            def progress(done: int, total: int) -> None:
+                now = time.monotonic()
+                if now - last[0] >= PROGRESS_EVERY or done == total:
+                    last[0] = now
+                    self.send(("progress", done, total))
+
+            return loop_numerical(model, params, x, y, eps, progress, every=1)
+        raise ValueError(f"unknown request {kind!r}")
+
+
+def serve(requests: Connection, replies: Connection) -> None:
+    host = Host(replies)
+    while True:
+        try:
+            request = loads(requests.recv_bytes())
+        except EOFError:  # the stepper closed the pipe: a normal end (atexit handlers run)
+            return
+        try:
+            reply: tuple[Any, ...] = ("ok", host.handle(request))
+        except ModelError as error:
+            reply = ("error", error.message, error.user_traceback)
+        except BaseException as error:  # ours, or the user's code outside any call (a __del__)
+            reply = ("error", f"the model's process failed: {type(error).__name__}: {error}", "")
+        host.send(reply)
+
+
+def main(argv: list[str]) -> None:
+    requests_fd, replies_fd, megabytes, parent = (int(a) for a in argv)
+    _die_with_parent(parent)
+    _cap_memory(megabytes)
+    faulthandler.enable()  # a segfault prints the Python lines it happened in, into the log
+    serve(Connection(requests_fd, writable=False), Connection(replies_fd, readable=False))

@@ -1,0 +1,305 @@
+"""A user's model runs in a process of its own: whatever its code does (loop forever in
+Python or in C, segfault, os._exit, allocate 50 GB, print by any route, raise
+KeyboardInterrupt) becomes a message, and the stepper, the app and stdout survive it."""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from engine.config import Config
+from engine.model import Cancelled
+from engine.stepper import Phase, Stepper
+from engine.transport import Opaque, dumps, loads, plain
+from engine.usermodel import ModelError, UserModel, load_model
+from tests.test_stepper import snapshot
+from tests.test_usermodel import DEFINITIONS, GRADS_LINE, edit, run, write
+from tui.app import StepperApp
+
+FORWARD_LINE = "    # Hidden pre-activation (4,)\n"
+SIZE = (120, 40)
+
+
+def misbehaving(tmp_path: Path, body: str, after: int = 0, header: str = "") -> Path:
+    """A model file whose forward runs `body` from its (after + 1)-th call on."""
+    code = textwrap.indent(textwrap.dedent(body).strip(), " " * 8)
+    text = ("import atexit, ctypes, os, sys, threading\n_calls = [0]\n" + header + edit(
+        DEFINITIONS, FORWARD_LINE, f"    _calls[0] += 1\n    if _calls[0] > {after}:\n{code}\n"
+        + FORWARD_LINE))
+    return write(tmp_path, text)
+
+
+def refused(capsys: pytest.CaptureFixture[str], path: Path, *words: str, timeout: float = 30) -> str:
+    status, out, err = run(capsys, "--headless", "--format", "json", "--model-timeout", timeout,
+                           "--model", path)
+    assert status == 2 and out == "", err
+    assert "Traceback" not in err
+    for word in words:
+        assert word in err, (word, err)
+    return err
+
+
+# ---- headless: each way of misbehaving is a message and exit 2 --------------------------------
+
+@pytest.mark.parametrize("loop", ["while True:\n    pass", "sum(range(10**12))"], ids=["python", "c"])
+def test_a_forward_that_never_returns_is_ended_at_the_timeout(tmp_path, capsys, loop: str) -> None:
+    refused(capsys, misbehaving(tmp_path, loop), "forward did not return within 0.5 s",
+            "--model-timeout", timeout=0.5)
+
+
+@pytest.mark.parametrize(("body", "words"), [
+    ("ctypes.string_at(0)", ["forward ended the model's process", "signal 11", "Segmentation fault"]),
+    ("os._exit(0)", ["forward ended the model's process", "exit status 0"]),
+    ("os.kill(os.getpid(), 9)", ["forward ended the model's process", "signal 9"]),
+])
+def test_a_process_that_dies_is_reported_as_what_happened(tmp_path, capsys, body: str,
+                                                          words: list[str]) -> None:
+    refused(capsys, misbehaving(tmp_path, body), *words)
+
+
+def test_os_exit_at_import_is_a_load_error(tmp_path, capsys) -> None:
+    refused(capsys, write(tmp_path, "import os\nos._exit(0)\n" + DEFINITIONS),
+            "import ended the model's process: exit status 0")
+
+
+def test_a_huge_allocation_fails_in_the_model_not_the_machine(tmp_path, capsys) -> None:
+    err = refused(capsys, misbehaving(tmp_path, "import numpy\nnumpy.ones(50 * 2**30 // 8)"),
+                  "forward raised", "MemoryError")
+    assert "line" in err  # the user's own line, as for any exception
+
+
+@pytest.mark.parametrize("raised", ["KeyboardInterrupt()", "Stop()"])
+def test_keyboard_interrupt_or_a_base_exception_is_a_contract_error(tmp_path, capsys, raised: str) -> None:
+    path = misbehaving(tmp_path, f"raise {raised}", after=3,
+                       header="class Stop(BaseException):\n    pass\n")
+    refused(capsys, path, "forward raised")
+
+
+def test_module_getattr_that_raises_is_a_load_error(tmp_path, capsys) -> None:
+    text = DEFINITIONS.replace("def sgd_update", "def _old_update") + \
+        "\ndef __getattr__(name):\n    raise KeyError(name)\n"
+    refused(capsys, write(tmp_path, text), "looking up sgd_update raised KeyError")
+
+
+def test_async_forward_is_refused_without_a_never_awaited_warning(tmp_path, capsys) -> None:
+    err = refused(capsys, write(tmp_path, DEFINITIONS.replace("def forward", "async def forward")),
+                  "forward is an async def")
+    assert "never awaited" not in err
+
+
+def test_output_by_any_route_reaches_stderr_never_stdout(tmp_path, capfd) -> None:
+    from tui.__main__ import main
+
+    body = """
+    print('plain print')
+    sys.__stdout__.write('dunder stdout\\n'); sys.__stdout__.flush()
+    os.write(1, b'fd one\\n')
+    os.write(2, b'fd two\\n')
+    t = threading.Thread(target=lambda: print('from a thread')); t.start(); t.join()
+    """
+    path = misbehaving(tmp_path, body, header="atexit.register(lambda: print('at exit'))\n")
+    assert main(["--headless", "--format", "json", "--model", str(path)]) == 0
+    out, err = capfd.readouterr()
+    trace = json.loads(out)  # stdout is the report alone
+    assert trace["steps"][0]["forward"]["loss"] == pytest.approx(1.1732865037089109)
+    for text in ("plain print", "dunder stdout", "fd one", "fd two", "from a thread", "at exit"):
+        assert text in err and text not in out, text
+
+
+def test_stdin_is_empty(tmp_path, capsys) -> None:
+    refused(capsys, misbehaving(tmp_path, "input('weights? ')"), "forward raised EOFError")
+
+
+def test_ctrl_c_while_headless_is_one_quiet_line(tmp_path) -> None:
+    started = tmp_path / "started"
+    path = misbehaving(tmp_path, f"open({str(started)!r}, 'w').close()\nwhile True:\n    pass")
+    process = subprocess.Popen([sys.executable, "-m", "tui", "--headless", "--model", str(path)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 30
+    while not started.exists() and time.monotonic() < deadline:  # a wait, not a timing
+        time.sleep(0.01)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=30)
+    assert process.returncode == 130 and out == ""
+    assert err.strip().splitlines()[-1] == "backprop-stepper: interrupted" and "Traceback" not in err
+
+
+# ---- caches that cannot travel stay in the model's process -------------------------------------
+
+def test_objects_that_cannot_travel_are_shown_and_handed_back(tmp_path, capsys) -> None:
+    cache_line = "    cache = {'x': x, 'z1': z1, 'a1': a1, 'z2': z2, 'a2': a2}"
+    text = edit(DEFINITIONS, cache_line, cache_line + "\n    cache.update(gen=(v for v in [7, 8]), "
+                "lock=threading.Lock())")
+    text = "import threading\n" + edit(text, GRADS_LINE, GRADS_LINE + "\n    assert next(cache['gen']) == 7"
+                                       "\n    assert cache['lock'].acquire(blocking=False)")
+    path = write(tmp_path, text)
+    status, out, err = run(capsys, "--headless", "--format", "json", "--steps", "2", "--model", path)
+    assert status == 0, err
+    forward = json.loads(out)["steps"][1]["forward"]
+    assert forward["gen"].startswith("<generator object") and forward["lock"].startswith("<unlocked")
+
+
+def test_odd_z1_values_do_not_break_the_loop_check(tmp_path, capsys) -> None:
+    """z1 that is not numeric, ragged, or changes shape between calls: no kinks, no crash."""
+    z1_line = "    z1 = W1.dot(x) + b1\n"
+    for odd in ("'text'", "[[1.0], [2.0, 3.0]]", "np.zeros(_calls[0] % 3 + 1)", "None"):
+        text = edit(DEFINITIONS, "    cache = {'x': x, 'z1': z1,", f"    cache = {{'x': x, 'z1': {odd},")
+        text = "_calls = [0]\n" + edit(text, z1_line, z1_line + "    _calls[0] += 1\n")
+        text = edit(text, "    z1, a1, z2, a2 = cache['z1'],", "    z1 = W1.dot(x) + b1\n    _, a1, z2, a2 = "
+                    "cache['z1'],")
+        status, out, err = run(capsys, "--headless", "--format", "json", "--model", write(tmp_path, text))
+        assert status == 0, (odd, err)
+        assert json.loads(out)["steps"][0]["gradcheck"]["passed"] is True, odd
+
+
+# ---- the stepper's side -----------------------------------------------------------------------
+
+def test_a_timed_out_call_leaves_the_state_and_the_next_call_starts_afresh(tmp_path) -> None:
+    path = misbehaving(tmp_path, "while os.path.exists(__file__ + '.hang'):\n    pass")
+    model = load_model(path, timeout=0.5)
+    try:
+        stepper = Stepper(Config(), model=model)
+        stepper.next()
+        stepper.next()
+        before = snapshot(stepper.state)
+        Path(str(path) + ".hang").touch()
+        with pytest.raises(ModelError, match="forward did not return within 0.5 s"):
+            stepper.next()  # the check's forward hangs
+        assert snapshot(stepper.state) == before and model._process is None
+        Path(str(path) + ".hang").unlink()
+        stepper.next()  # a fresh process, the same file
+        assert stepper.state.gradcheck is not None and stepper.state.gradcheck.passed
+    finally:
+        model.close()
+
+
+def test_interrupt_from_another_thread_cancels_the_call(tmp_path) -> None:
+    import threading
+
+    started = tmp_path / "started"
+    model = load_model(misbehaving(tmp_path, f"open({str(started)!r}, 'w').close()\nsum(range(10**12))"))
+    try:
+        def interrupt_when_started() -> None:
+            while not started.exists():
+                time.sleep(0.001)
+            model.interrupt()
+
+        threading.Thread(target=interrupt_when_started).start()
+        with pytest.raises(Cancelled):
+            model.forward(np.zeros(3), {"W1": np.zeros((4, 3)), "b1": np.zeros(4), "W2": np.zeros((1, 4)),
+                                        "b2": np.zeros(1)}, 1)
+        assert model._process is None
+    finally:
+        model.close()
+
+
+def test_the_loop_check_is_one_request_not_one_per_element(tmp_path, monkeypatch) -> None:
+    import engine.usermodel
+
+    model = load_model(write(tmp_path, DEFINITIONS))
+    sent: list[str] = []
+    real = engine.usermodel.dumps
+    monkeypatch.setattr(engine.usermodel, "dumps", lambda request: sent.append(request[0]) or real(request))
+    try:
+        stepper = Stepper(Config(inputs=20, hidden=30), model=model)
+        stepper.next()
+        stepper.next()
+        sent.clear()
+        stepper.next()  # the check: 661 elements, 1,322 forward calls
+        assert sent == ["forward", "gradcheck"]  # the loss for the rounding floor, then the check
+    finally:
+        model.close()
+
+
+# ---- the app: the model misbehaves, the app and its history stay ------------------------------
+
+@pytest.mark.parametrize("body", ["ctypes.string_at(0)", "os._exit(0)", "import numpy\nnumpy.ones(50 * 2**30 // 8)",
+                                  "raise KeyboardInterrupt"], ids=["segfault", "os-exit", "50gb", "ctrl-c"])
+async def test_the_app_survives_its_model(tmp_path, body: str) -> None:
+    model = load_model(misbehaving(tmp_path, body, after=2))  # the rehearsal's forwards pass
+    app = StepperApp(Stepper(Config(), model=model))
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            for _ in range(2):
+                await pilot.press("n")
+                await app.idle.wait()
+            before = snapshot(app.stepper.state)
+            await pilot.press("n")  # the check's forward misbehaves
+            await app.idle.wait()
+            await pilot.pause()
+            assert snapshot(app.stepper.state) == before and app.running is None
+            log = str(app.query_one("#log").render())
+            assert "error" in log and "forward" in log
+            await pilot.press("b")  # the history is all there
+            assert app.stepper.state.last_phase is Phase.FORWARD
+    finally:
+        model.close()
+
+
+async def test_escape_on_a_c_loop_returns_at_once(tmp_path) -> None:
+    model = load_model(misbehaving(tmp_path, "sum(range(10**12))", after=2))
+    app = StepperApp(Stepper(Config(), model=model))
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("n", "n")
+            await app.idle.wait()
+            before = snapshot(app.stepper.state)
+            app.action_next()
+            assert app.running is not None
+            await pilot.press("escape")
+            await app.idle.wait()
+            assert snapshot(app.stepper.state) == before and model._process is None
+    finally:
+        model.close()
+
+
+# ---- transport -----------------------------------------------------------------------------
+
+def test_only_plain_data_travels() -> None:
+    class Mine(dict):  # type: ignore[type-arg]
+        pass
+
+    value = plain({"a": np.arange(3.0), "b": [1, "s", None], "c": Mine(), "d": np.array([object()]),
+                   "e": np.longdouble(1.5)}, keep=lambda _v: 7)
+    assert isinstance(value["c"], Opaque) and value["c"].ref == 7 and value["c"].type_name == "Mine"
+    assert isinstance(value["d"], Opaque)
+    back = loads(dumps(value))
+    np.testing.assert_array_equal(back["a"], np.arange(3.0))
+    assert back["b"] == [1, "s", None] and back["e"] == np.longdouble(1.5)
+
+
+def test_the_stepper_never_unpickles_code() -> None:
+    class Evil:
+        def __reduce__(self):
+            return os.getcwd, ()  # any function outside the few allowed constructors
+
+    evil = pickle.dumps(Evil())
+    with pytest.raises(pickle.UnpicklingError):
+        loads(evil)
+    with pytest.raises(pickle.UnpicklingError):
+        loads(b"not a pickle")
+
+
+def test_bad_model_limits_are_refused(capsys) -> None:
+    for argv, words in ((["--model-timeout", "0"], "--model-timeout"), (["--model-timeout", "nan"], "--model-timeout"),
+                        (["--model-memory", "10"], "--model-memory")):
+        status, out, err = run(capsys, "--headless", *argv)
+        assert status == 2 and out == "" and words in err
+
+
+def test_user_model_is_a_model(tmp_path) -> None:
+    model = load_model(write(tmp_path, DEFINITIONS))
+    try:
+        assert isinstance(model, UserModel) and model.own_update and not model.fast_gradcheck
+    finally:
+        model.close()
