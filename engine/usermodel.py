@@ -190,6 +190,7 @@ class UserModel:
         self._process: _Process | None = None
         self._lock = threading.Lock()  # one request at a time
         self._interrupted = False
+        self._loading = False
         self._imports = 0
 
     def __repr__(self) -> str:
@@ -252,22 +253,37 @@ class UserModel:
         self._process = None
 
     def _running(self) -> _Process:
-        """The live process, started and loaded if there is none (the first call, or the
-        call after one that was ended)."""
+        """The live process with the file imported: started if there is none (the first
+        call, or one after a process died), its import awaited if it is still loading."""
         self._interrupted = False
-        if self._process is not None:
-            if self._process.popen.poll() is None:
-                return self._process
+        if self._process is not None and self._process.popen.poll() is not None:
             ended = exit_words(self._end() or 0)  # it died between calls (a thread of the user's)
             self._record("background", f"[the model's process had ended ({ended}); starting it again]\n")
+        if self._process is None:
+            self._spawn()
+        if self._loading:
+            self._loading = False
+            try:
+                self.own_update = self._exchange("import", None, None)
+            except BaseException:
+                self._end()
+                raise
+        assert self._process is not None
+        return self._process
+
+    def _spawn(self) -> None:
+        """A fresh process, set to import the file at once; the next call awaits the import.
+        After a call was ended (cancelled, or out of time) this runs straight away, so the
+        next phase does not wait for an interpreter to start."""
         self._process = _Process(self.memory_mb)
         self._imports += 1
-        try:
-            self.own_update = self._exchange("import", ("load", str(self.path), self._source), None)
-        except BaseException:
-            self._end()
-            raise
-        return self._process
+        self._loading = True
+        with contextlib.suppress(OSError):
+            self._process.requests.send_bytes(dumps(("load", str(self.path), self._source)))
+
+    def _restart(self) -> None:
+        self._end()
+        self._spawn()
 
     def _end(self) -> int | None:
         process, self._process = self._process, None
@@ -281,9 +297,9 @@ class UserModel:
             self._running()
             return self._exchange(source, request, progress)
 
-    def _exchange(self, source: str, request: tuple[Any, ...], progress: Progress | None) -> Any:
-        """Send one request and wait for its reply, reading what the process prints
-        meanwhile so that it never blocks on a full pipe."""
+    def _exchange(self, source: str, request: tuple[Any, ...] | None, progress: Progress | None) -> Any:
+        """Send one request (None: it was sent already) and wait for its reply, reading what
+        the process prints meanwhile so that it never blocks on a full pipe."""
         process = self._process
         assert process is not None
         self._record("background", process.take_output())
@@ -307,15 +323,16 @@ class UserModel:
         self._record(source, text)
         return text
 
-    def _await(self, process: _Process, source: str, request: tuple[Any, ...],
+    def _await(self, process: _Process, source: str, request: tuple[Any, ...] | None,
                progress: Progress | None) -> tuple[Any, ...]:
-        with contextlib.suppress(OSError):  # if the process has ended, its reply pipe says so below
-            process.requests.send_bytes(dumps(request))
+        if request is not None:
+            with contextlib.suppress(OSError):  # if the process has ended, its reply pipe says so
+                process.requests.send_bytes(dumps(request))
         deadline = time.monotonic() + self.timeout
         while True:
             left = deadline - time.monotonic()
             if left <= 0:
-                self._end()
+                self._restart()
                 raise ModelError(f"{self.name}: {source} did not return within {self.timeout:g} s "
                                  "(--model-timeout), so the model's process was ended")
             ready = wait([process.replies, *([process.output_fd] if process.output_open else [])], left)
@@ -326,9 +343,10 @@ class UserModel:
             try:
                 reply = loads(process.replies.recv_bytes())
             except (EOFError, OSError):
-                returncode = self._end()
                 if self._interrupted:
+                    self._restart()
                     raise Cancelled from None
+                returncode = self._end()
                 raise ModelError(f"{self.name}: {source} ended the model's process: "
                                  f"{exit_words(returncode or 0)}") from None
             except pickle.UnpicklingError as error:
@@ -342,7 +360,7 @@ class UserModel:
                 try:
                     progress(reply[1], reply[2])
                 except BaseException:
-                    self._end()  # cancelled: the rest of the check is not wanted
+                    self._restart()  # cancelled: the rest of the check is not wanted
                     raise
 
     def _record(self, source: str, text: str) -> None:

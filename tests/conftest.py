@@ -27,3 +27,22 @@ def notebook() -> ModuleType:
     with contextlib.redirect_stdout(io.StringIO()):
         spec.loader.exec_module(module)
     return module
+
+
+@pytest.fixture(autouse=True)
+def close_user_models(monkeypatch: pytest.MonkeyPatch):
+    """Every model process a test starts is ended with the test, as the command line does
+    on exit: a suite that loads a hundred models would otherwise hold a hundred processes."""
+    from engine import usermodel
+
+    opened: list[usermodel.UserModel] = []
+    start = usermodel.UserModel.start
+
+    def recording_start(self: usermodel.UserModel) -> None:
+        opened.append(self)
+        start(self)
+
+    monkeypatch.setattr(usermodel.UserModel, "start", recording_start)
+    yield
+    for model in opened:
+        model.close()

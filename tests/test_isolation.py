@@ -172,10 +172,12 @@ def test_a_timed_out_call_leaves_the_state_and_the_next_call_starts_afresh(tmp_p
         stepper.next()
         stepper.next()
         before = snapshot(stepper.state)
+        hung = model._process
         Path(str(path) + ".hang").touch()
         with pytest.raises(ModelError, match="forward did not return within 0.5 s"):
             stepper.next()  # the check's forward hangs
-        assert snapshot(stepper.state) == before and model._process is None
+        assert snapshot(stepper.state) == before
+        assert hung.popen.returncode is not None and model._process is not hung  # ended, replaced
         Path(str(path) + ".hang").unlink()
         stepper.next()  # a fresh process, the same file
         assert stepper.state.gradcheck is not None and stepper.state.gradcheck.passed
@@ -195,10 +197,11 @@ def test_interrupt_from_another_thread_cancels_the_call(tmp_path) -> None:
             model.interrupt()
 
         threading.Thread(target=interrupt_when_started).start()
+        looping = model._process
         with pytest.raises(Cancelled):
             model.forward(np.zeros(3), {"W1": np.zeros((4, 3)), "b1": np.zeros(4), "W2": np.zeros((1, 4)),
                                         "b2": np.zeros(1)}, 1)
-        assert model._process is None
+        assert looping.popen.returncode is not None and model._process is not looping
     finally:
         model.close()
 
@@ -254,11 +257,13 @@ async def test_escape_on_a_c_loop_returns_at_once(tmp_path) -> None:
             await pilot.press("n", "n")
             await app.idle.wait()
             before = snapshot(app.stepper.state)
+            looping = model._process
             app.action_next()
             assert app.running is not None
             await pilot.press("escape")
             await app.idle.wait()
-            assert snapshot(app.stepper.state) == before and model._process is None
+            assert snapshot(app.stepper.state) == before
+            assert looping.popen.returncode is not None and model._process is not looping
     finally:
         model.close()
 

@@ -83,7 +83,8 @@ async def test_escape_ends_the_running_user_code_and_keeps_the_state(tmp_path: P
         await app.idle.wait()  # at once: the process is ended, not waited for
         await pilot.pause()
         assert app.stepper.state is after_forward and app.running is None
-        assert process.returncode is not None and model._process is None  # nothing left running
+        assert process.returncode is not None  # ended, not left running
+        assert model._process.popen is not process and model._process.popen.poll() is None  # a fresh one
         assert "failed" not in str(app.query_one("#log").render())
         (tmp_path / "gate").unlink()
         await pilot.press("n")  # a fresh process imports the file again and the phase commits

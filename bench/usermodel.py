@@ -1,0 +1,103 @@
+"""What running a user's model in a process of its own costs, phase by phase.
+
+The same model file (the seed notebook's code) is stepped twice: called in this process
+(engine.contract, as the stepper did before the model got a process of its own) and
+through engine.usermodel (a child process fed over a pipe). Each phase is timed from the
+same state, many times, and the medians are printed with their difference.
+
+    python bench/usermodel.py [--runs 200] [--inputs 3 --hidden 4]
+
+Goal (issue 9): at 3-4-1 a phase costs at most 5 ms more in its own process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import statistics
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from engine.config import Config
+from engine.contract import Contract, load_source
+from engine.gradcheck import Mask, Progress, loop_numerical
+from engine.model import Model
+from engine.network import Array, Params, Tensors
+from engine.stepper import PHASES, Stepper
+from engine.usermodel import load_model
+
+NOTEBOOK = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "notebook.py"
+
+
+class InProcess:
+    """The contract called directly: the baseline, with nothing in between."""
+
+    name = "in-process"
+    fast_gradcheck = False
+
+    def __init__(self, contract: Contract) -> None:
+        self.contract = contract
+
+    def forward(self, x: Array, params: Params, y: float) -> tuple[Tensors, float]:
+        return self.contract.forward(x, params, y)
+
+    def backward(self, x: Array, y: float, params: Params, cache: Tensors) -> Tensors:
+        return self.contract.backward(x, y, params, cache)
+
+    def update(self, params: Params, grads: Tensors, lr: float) -> Params:
+        return self.contract.update(params, grads, lr)
+
+    def numerical_gradients(self, params: Params, x: Array, y: float, eps: float,
+                            progress: Progress | None) -> dict[str, tuple[Array, Mask]]:
+        return loop_numerical(self.contract, params, x, y, eps, progress)
+
+    def interrupt(self) -> None:
+        pass
+
+
+def phase_medians(model: Model, config: Config, runs: int) -> list[float]:
+    """Median seconds of each phase, each computed `runs` times from the same state."""
+    stepper = Stepper(config, model=model)
+    medians = []
+    for _ in PHASES:
+        times = []
+        for _ in range(runs):
+            start = time.perf_counter()
+            new = stepper.compute()
+            times.append(time.perf_counter() - start)
+        stepper.commit(new)
+        medians.append(statistics.median(times))
+    return medians
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=200)
+    parser.add_argument("--inputs", type=int, default=3)
+    parser.add_argument("--hidden", type=int, default=4)
+    args = parser.parse_args()
+    config = replace(Config(inputs=args.inputs, hidden=args.hidden), x=()).resolved()
+    with open(os.devnull, "w") as quiet, contextlib.redirect_stdout(quiet):  # the notebook's demo
+        local = InProcess(load_source(NOTEBOOK, NOTEBOOK.read_bytes()))
+    start = time.perf_counter()
+    remote = load_model(NOTEBOOK)
+    started = time.perf_counter() - start
+    try:
+        inside = phase_medians(local, config, args.runs)
+        outside = phase_medians(remote, config, args.runs)
+    finally:
+        remote.close()
+    label = f"{config.inputs}-{config.hidden}-1"
+    for phase, a, b in zip(PHASES, inside, outside, strict=True):
+        print(f"{label} {phase.value:<9} in-process {a * 1e3:7.3f} ms, own process {b * 1e3:7.3f} ms, "
+              f"+{(b - a) * 1e3:.3f} ms  [median of {args.runs}]")
+    print(f"{label} starting the model's process and importing the file: {started * 1e3:.0f} ms (once)")
+
+
+if __name__ == "__main__":
+    main()
