@@ -234,11 +234,12 @@ class UserModel:
 
     def close(self) -> None:
         """End the process. Between calls it gets EXIT_GRACE seconds to exit by itself, so
-        the file's atexit handlers run (their output is logged as "exit")."""
+        the file's atexit handlers run (their output is logged as "exit"); a process still
+        importing for a restart nobody used, or one busy in a call, is simply ended."""
         process = self._process
         if process is None:
             return
-        if self._lock.acquire(blocking=False):
+        if not self._loading and self._lock.acquire(blocking=False):
             try:
                 process.requests.close()  # end of requests: the process returns from main
                 deadline = time.monotonic() + EXIT_GRACE
