@@ -175,6 +175,8 @@ class StepperApp(App[None]):
             outcome = None
         except ModelError as error:
             outcome = error
+        except Exception as error:  # a bug of ours must not leave the app "running" for ever
+            outcome = ModelError(f"{job.phase.value} failed: {type(error).__name__}: {error}")
         with contextlib.suppress(RuntimeError):  # the app may have quit meanwhile
             self.call_from_thread(self.phase_done, job, outcome)
 
