@@ -4,6 +4,7 @@ KeyboardInterrupt) becomes a message, and the stepper, the app and stdout surviv
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import pickle
@@ -308,3 +309,18 @@ def test_user_model_is_a_model(tmp_path) -> None:
         assert isinstance(model, UserModel) and model.own_update and not model.fast_gradcheck
     finally:
         model.close()
+
+
+async def test_an_unexpected_failure_in_a_worker_phase_is_reported(tmp_path, monkeypatch) -> None:
+    app = StepperApp(Stepper(Config(), model=load_model(write(tmp_path, DEFINITIONS))))
+
+    def broken(progress=None):  # type: ignore[no-untyped-def]
+        raise ValueError("a bug of ours")
+
+    async with app.run_test(size=SIZE) as pilot:
+        monkeypatch.setattr(app.stepper, "compute", broken)
+        await pilot.press("n")
+        await asyncio.wait_for(app.idle.wait(), 30)  # a guard: a lost worker never sets it
+        await pilot.pause()
+        assert app.running is None and app.stepper.state is app.stepper.initial
+        assert "ValueError: a bug of ours" in str(app.query_one("#log").render())
