@@ -31,6 +31,7 @@ from engine.usermodel import Captured, ModelError
 from tui.keys import KEYS
 from tui.screens.config import ConfigScreen
 from tui.screens.help import HelpScreen
+from tui.screens.safe import SafeCommandPalette
 from tui.screens.zoom import ZoomScreen
 from tui.widgets.bars import NetworkLine, PhaseBar
 from tui.widgets.log import LogPanel
@@ -316,6 +317,11 @@ class StepperApp(App[None]):
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen(self.key_table()))
+
+    def action_command_palette(self) -> None:
+        """Textual's palette, guarded against keys typed faster than it closes."""
+        if self.use_command_palette and not SafeCommandPalette.is_open(self):
+            self.push_screen(SafeCommandPalette(id="--command-palette"))
 
     # ---- discoverability -------------------------------------------------------------
     def key_table(self) -> list[tuple[str, str, str]]:

@@ -8,15 +8,15 @@ import numpy as np
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
+from tui.screens.safe import OnceModal, SafeOptionList
 from tui.widgets.grid import TensorGrid
 from tui.widgets.tensor import mean, norm, shape_label
 
 
-class ZoomScreen(ModalScreen[None]):
+class ZoomScreen(OnceModal[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,z,q", "dismiss", "Close zoom", id="close-zoom"),
     ]
@@ -28,7 +28,7 @@ class ZoomScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="zoom-body"):
-            yield OptionList(*[Option(f"{name} {shape_label(v)}", id=name)
+            yield SafeOptionList(*[Option(f"{name} {shape_label(v)}", id=name)
                                for name, v in self.tensors.items()], id="zoom-list")
             with Vertical(id="zoom-view"):
                 yield Static(id="zoom-stats")
