@@ -21,6 +21,7 @@ import numpy as np
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
+from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import Footer, ProgressBar, Static
 
@@ -45,6 +46,7 @@ from tui.widgets.panels import (
     UpdatePanel,
     is_numeric,
 )
+from tui.widgets.text import printable
 
 #: A loop gradient check of more parameters than this runs in a worker (about 0.1 s here).
 WORKER_PARAMS = 2_000
@@ -114,9 +116,10 @@ class StepperApp(App[None]):
                 panel.scroll_visible(animate=False)  # follow the phase, unless the user is reading
         nonfinite = self.stepper.state.nonfinite()
         banner = self.query_one("#banner", Static)
-        if nonfinite:
-            banner.update(f"⚠ Diverged: non-finite values in {', '.join(nonfinite)}. Auto-advance (s) "
-                          "stops here; b goes back, r resets, c changes lr.")
+        if nonfinite:  # the names may be a user's cache keys: plain text, never markup
+            names = printable(", ".join(nonfinite), oneline=True)
+            banner.update(Content(f"⚠ Diverged: non-finite values in {names}. Auto-advance (s) "
+                                  "stops here; b goes back, r resets, c changes lr."))
         banner.display = bool(nonfinite)
 
     # ---- running phases -------------------------------------------------------------
@@ -213,7 +216,9 @@ class StepperApp(App[None]):
         log = getattr(self.stepper.model, "log", None)
         if log is not None:
             log.append(Captured("error", "\n".join(filter(None, [error.message, error.user_traceback]))))
-        self.notify(f"{phase.value} failed: {error.message}", severity="error", timeout=8)
+        # The message is the user's text: shown as it is, never parsed as markup.
+        self.notify(f"{phase.value} failed: {printable(error.message)}", severity="error", timeout=8,
+                    markup=False)
         self.show_state()
         self.query_one("#log").scroll_visible()
 

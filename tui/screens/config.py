@@ -9,6 +9,7 @@ from typing import ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.content import Content
 from textual.widgets import Button, Input, Label, Static
 
 from engine.config import Config, ConfigError, validate
@@ -95,7 +96,7 @@ class ConfigScreen(OnceModal[Config | None]):
     def show_errors(self, errors: dict[str, str]) -> None:
         for key, _, _ in FIELDS:
             error = self.query_one(f"#error-{key}", Static)
-            error.update(errors.get(key, ""))
+            error.update(Content(errors.get(key, "")))  # may quote what was typed: never markup
             error.display = key in errors
             self.query_one(f"#field-{key}", Input).set_class(key in errors, "-invalid")
 
