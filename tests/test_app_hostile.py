@@ -241,3 +241,31 @@ async def test_hostile_cache_keys_and_values(tmp_path: Path) -> None:
             assert printable(name) in stats and not unsafe(stats)
         assert app.export_screenshot()
     assert app._exception is None
+
+
+# ---- 16: the progress label names the method actually used -----------------------------------------
+
+async def test_progress_label_says_loop_for_a_user_model(tmp_path: Path) -> None:
+    """A user's model is checked with the loop method whatever the config says."""
+    text = ("import threading\nhold = threading.Event()\nrelease = threading.Event()\n"
+            + edit(DEFINITIONS, "def forward(x, params, y=None):\n",
+                   "def forward(x, params, y=None):\n    if hold.is_set():\n        release.wait()\n"))
+    model = load_model(write(tmp_path, text))
+    hold: threading.Event = model._forward.__globals__["hold"]  # type: ignore[attr-defined]
+    release: threading.Event = model._forward.__globals__["release"]  # type: ignore[attr-defined]
+    app = StepperApp(Stepper(Config(gradcheck_method="fast"), model=model))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("n")
+        await settle(app, pilot)
+        await pilot.press("n")
+        await settle(app, pilot)
+        hold.set()  # the check's first forward waits: the label can be read
+        try:
+            await pilot.press("n")
+            assert app.running is not None and app.running.phase is Phase.GRADCHECK
+            label = text_of(app, "#progress-label")
+        finally:
+            release.set()
+        await settle(app, pilot)
+        assert "gradcheck (loop)" in label and "fast" not in label
+        assert app.stepper.state.gradcheck is not None and app.stepper.state.gradcheck.method == "loop"

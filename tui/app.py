@@ -203,8 +203,9 @@ class StepperApp(App[None]):
 
     def show_progress(self, phase: Phase, done: int, total: int) -> None:
         self.query_one("#progress").display = True
-        what = f"{phase.value} ({self.stepper.config.gradcheck_method})" if phase is Phase.GRADCHECK \
-            else phase.value
+        # A user's model is always checked with the loop method, whatever the config says.
+        method = self.stepper.config.gradcheck_method if self.stepper.model.fast_gradcheck else "loop"
+        what = f"{phase.value} ({method})" if phase is Phase.GRADCHECK else phase.value
         count = f" {done:,} / {total:,} elements" if total else ""
         self.query_one("#progress-label", Static).update(f"running {what}{count}   escape cancels ")
         self.query_one(ProgressBar).update(total=total or None, progress=done)
