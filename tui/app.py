@@ -21,6 +21,7 @@ import numpy as np
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
+from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import Footer, ProgressBar, Static
 
@@ -31,6 +32,7 @@ from engine.usermodel import Captured, ModelError
 from tui.keys import KEYS
 from tui.screens.config import ConfigScreen
 from tui.screens.help import HelpScreen
+from tui.screens.safe import SafeCommandPalette
 from tui.screens.zoom import ZoomScreen
 from tui.widgets.bars import NetworkLine, PhaseBar
 from tui.widgets.log import LogPanel
@@ -44,6 +46,7 @@ from tui.widgets.panels import (
     UpdatePanel,
     is_numeric,
 )
+from tui.widgets.text import printable
 
 #: A loop gradient check of more parameters than this runs in a worker (about 0.1 s here).
 WORKER_PARAMS = 2_000
@@ -109,9 +112,10 @@ class StepperApp(App[None]):
                 panel.scroll_visible(animate=False)  # follow the phase, unless the user is reading
         nonfinite = self.stepper.state.nonfinite()
         banner = self.query_one("#banner", Static)
-        if nonfinite:
-            banner.update(f"⚠ Diverged: non-finite values in {', '.join(nonfinite)}. Auto-advance (s) "
-                          "stops here; b goes back, r resets, c changes lr.")
+        if nonfinite:  # the names may be a user's cache keys: plain text, never markup
+            names = printable(", ".join(nonfinite), oneline=True)
+            banner.update(Content(f"⚠ Diverged: non-finite values in {names}. Auto-advance (s) "
+                                  "stops here; b goes back, r resets, c changes lr."))
         banner.display = bool(nonfinite)
 
     # ---- running phases -------------------------------------------------------------
@@ -197,8 +201,9 @@ class StepperApp(App[None]):
 
     def show_progress(self, phase: Phase, done: int, total: int) -> None:
         self.query_one("#progress").display = True
-        what = f"{phase.value} ({self.stepper.config.gradcheck_method})" if phase is Phase.GRADCHECK \
-            else phase.value
+        # A user's model is always checked with the loop method, whatever the config says.
+        method = self.stepper.config.gradcheck_method if self.stepper.model.fast_gradcheck else "loop"
+        what = f"{phase.value} ({method})" if phase is Phase.GRADCHECK else phase.value
         count = f" {done:,} / {total:,} elements" if total else ""
         self.query_one("#progress-label", Static).update(f"running {what}{count}   escape cancels ")
         self.query_one(ProgressBar).update(total=total or None, progress=done)
@@ -210,7 +215,9 @@ class StepperApp(App[None]):
         log = getattr(self.stepper.model, "log", None)
         if log is not None:
             log.append(Captured("error", "\n".join(filter(None, [error.message, error.user_traceback]))))
-        self.notify(f"{phase.value} failed: {error.message}", severity="error", timeout=8)
+        # The message is the user's text: shown as it is, never parsed as markup.
+        self.notify(f"{phase.value} failed: {printable(error.message)}", severity="error", timeout=8,
+                    markup=False)
         self.show_state()
         self.query_one("#log").scroll_visible()
 
@@ -314,6 +321,11 @@ class StepperApp(App[None]):
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen(self.key_table()))
+
+    def action_command_palette(self) -> None:
+        """Textual's palette, guarded against keys typed faster than it closes."""
+        if self.use_command_palette and not SafeCommandPalette.is_open(self):
+            self.push_screen(SafeCommandPalette(id="--command-palette"))
 
     # ---- discoverability -------------------------------------------------------------
     def key_table(self) -> list[tuple[str, str, str]]:

@@ -9,10 +9,11 @@ from typing import ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen
+from textual.content import Content
 from textual.widgets import Button, Input, Label, Static
 
 from engine.config import Config, ConfigError, validate
+from tui.screens.safe import OnceModal
 
 FIELDS = (  # (key, label, hint)
     ("inputs", "inputs", "input size, 1 to 1,000,000"),
@@ -60,7 +61,7 @@ def parse_fields(values: dict[str, str], base: Config) -> tuple[Config | None, d
         return None, {error.key: error.message}
 
 
-class ConfigScreen(ModalScreen[Config | None]):
+class ConfigScreen(OnceModal[Config | None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "dismiss", "Cancel", id="cancel-config"),
     ]
@@ -95,7 +96,7 @@ class ConfigScreen(ModalScreen[Config | None]):
     def show_errors(self, errors: dict[str, str]) -> None:
         for key, _, _ in FIELDS:
             error = self.query_one(f"#error-{key}", Static)
-            error.update(errors.get(key, ""))
+            error.update(Content(errors.get(key, "")))  # may quote what was typed: never markup
             error.display = key in errors
             self.query_one(f"#field-{key}", Input).set_class(key in errors, "-invalid")
 
@@ -112,6 +113,8 @@ class ConfigScreen(ModalScreen[Config | None]):
             self.dismiss(None)
 
     def apply(self) -> None:
+        if self.dismissed:  # a second Enter typed before the form closed
+            return
         config, errors = parse_fields(self.values(), self.config)
         self.show_errors(errors)
         if config is not None:

@@ -8,10 +8,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.content import Content
-from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from engine.stepper import PHASES
+from tui.screens.safe import OnceModal
 from tui.widgets.panels import FORMULAS
 
 INTRO = ("backprop-stepper runs one phase of backpropagation per keypress and shows every tensor it "
@@ -19,7 +19,7 @@ INTRO = ("backprop-stepper runs one phase of backpropagation per keypress and sh
          "(z1 ≤ 0) and failing gradient-check elements.")
 
 
-class HelpScreen(ModalScreen[None]):
+class HelpScreen(OnceModal[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,question_mark,q", "dismiss", "Close help", id="close-help"),
     ]

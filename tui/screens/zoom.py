@@ -8,15 +8,17 @@ import numpy as np
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
+from textual.content import Content
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
+from tui.screens.safe import OnceModal, SafeOptionList
 from tui.widgets.grid import TensorGrid
-from tui.widgets.tensor import mean, norm, shape_label
+from tui.widgets.tensor import as_matrix, mean, norm, real_values, shape_label
+from tui.widgets.text import printable
 
 
-class ZoomScreen(ModalScreen[None]):
+class ZoomScreen(OnceModal[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,z,q", "dismiss", "Close zoom", id="close-zoom"),
     ]
@@ -28,8 +30,8 @@ class ZoomScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="zoom-body"):
-            yield OptionList(*[Option(f"{name} {shape_label(v)}", id=name)
-                               for name, v in self.tensors.items()], id="zoom-list")
+            yield SafeOptionList(*[Option(Content(f"{printable(name, oneline=True)} {shape_label(v)}"),
+                                          id=name) for name, v in self.tensors.items()], id="zoom-list")
             with Vertical(id="zoom-view"):
                 yield Static(id="zoom-stats")
                 yield TensorGrid(self.tensors[self.first], id="zoom-grid")
@@ -45,13 +47,17 @@ class ZoomScreen(ModalScreen[None]):
             self.show(event.option.id)
 
     def show(self, name: str) -> None:
-        value = np.asarray(self.tensors[name], dtype=np.float64)
-        finite = value[np.isfinite(value)]
-        stats = f"{name}  {shape_label(value)} {value.dtype}  {value.size:,} values"
+        value = np.asarray(self.tensors[name])
+        real, what = real_values(value)
+        finite = real[np.isfinite(real)]
+        stats = f"{printable(name, oneline=True)}  {shape_label(value)} {value.dtype}  {value.size:,} values"
+        if value.ndim > 2:
+            stats += f", shown as {'×'.join(map(str, as_matrix(value).shape))}"
         if finite.size:
             low, high = float(finite.min()), float(finite.max())
-            stats += f"\nmin {low!r}  max {high!r}  mean {mean(finite):.6g}  norm {norm(finite):.6g}"
-        if finite.size < value.size:
-            stats += f"\n{value.size - finite.size:,} non-finite value(s)"
-        self.query_one("#zoom-stats", Static).update(stats)
+            stats += (f"\n{what}min {low!r}  max {high!r}  mean {mean(finite):.6g}  "
+                      f"norm {norm(finite):.6g}")
+        if finite.size < real.size:
+            stats += f"\n{real.size - finite.size:,} non-finite value(s)"
+        self.query_one("#zoom-stats", Static).update(Content(stats))
         self.query_one(TensorGrid).show(value)

@@ -8,6 +8,7 @@ from textual.widgets import Static
 
 from engine.stepper import PHASES, Phase, Stepper
 from tui.widgets.tensor import FAIL, MUTED, number_format
+from tui.widgets.text import printable
 
 
 class PhaseBar(Static):
@@ -51,5 +52,5 @@ class NetworkLine(Static):
         if bug:
             parts.append((f"   bug: {bug}", FAIL))
         elif stepper.model.name != "built-in":
-            parts.append((f"   model: {stepper.model.name}", FAIL))
+            parts.append((f"   model: {printable(stepper.model.name, oneline=True)}", FAIL))
         self.update(Content.assemble(*parts))

@@ -7,6 +7,7 @@ the same digits the JSON trace and the headless report print.
 
 from __future__ import annotations
 
+import cmath
 from typing import ClassVar
 
 import numpy as np
@@ -15,7 +16,11 @@ from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-CELL = 24  # repr of a float64 is at most 24 characters (e.g. -2.2250738585072014e-308)
+from tui.widgets.tensor import as_matrix
+
+#: Characters a cell: the repr of a float64 is at most 24 (e.g. -2.2250738585072014e-308), an
+#: int64 or uint64 at most 20; a complex number gets two cells.
+CELL = 24
 
 
 class TensorGrid(ScrollView, can_focus=True):
@@ -32,11 +37,17 @@ class TensorGrid(ScrollView, can_focus=True):
         self.show(value)
 
     def show(self, value: np.ndarray) -> None:
-        value = np.asarray(value, dtype=np.float64)
-        self.matrix = value.reshape(1, -1) if value.ndim <= 1 else value.reshape(value.shape[0], -1)
+        """Any numeric array: booleans, integers (exact, however big), floats, complex
+        numbers; a single number is one cell, more than two dimensions are flattened to a
+        row per index of the first axis, and an empty array shows its empty header."""
+        value = np.asarray(value)
+        if value.dtype.kind not in "biufc":
+            value = np.zeros(0)
+        self.matrix = as_matrix(value)
+        self.cell = 2 * CELL if value.dtype.kind == "c" else CELL
         rows, cols = self.matrix.shape
-        self.index_width = len(str(rows - 1)) + 3
-        self.virtual_size = Size(self.index_width + cols * CELL, rows + 1)
+        self.index_width = len(str(max(rows - 1, 0))) + 3
+        self.virtual_size = Size(self.index_width + cols * self.cell, rows + 1)
         self.scroll_to(0, 0, animate=False)
         self.refresh()
 
@@ -46,11 +57,12 @@ class TensorGrid(ScrollView, can_focus=True):
         bad_style = self.get_component_rich_style("tensorgrid--bad")
         rows, cols = self.matrix.shape
         width = self.size.width
-        first = scroll_x // CELL
-        last = min(cols, (scroll_x + width - self.index_width) // CELL + 2)
-        skip = scroll_x - first * CELL
+        cell = self.cell
+        first = scroll_x // cell
+        last = min(cols, (scroll_x + width - self.index_width) // cell + 2)
+        skip = scroll_x - first * cell
         if y == 0:  # the column header stays put
-            text = "".join(f"{c:>{CELL - 1}} " for c in range(first, last))
+            text = "".join(f"{c:>{cell - 1}} " for c in range(first, last))
             cells = [Segment(text, index_style)]
             label = ""
         else:
@@ -60,8 +72,9 @@ class TensorGrid(ScrollView, can_focus=True):
             label = str(r)
             cells = []
             for c in range(first, last):
-                v = float(self.matrix[r, c])
-                cells.append(Segment(f"{v!r:>{CELL - 1}} ", bad_style if not np.isfinite(v) else None))
+                v = self.matrix[r, c].item()  # a Python bool, int, float or complex: its repr
+                bad = isinstance(v, float | complex) and not cmath.isfinite(v)
+                cells.append(Segment(f"{v!r:>{cell - 1}} ", bad_style if bad else None))
         body = Strip(cells).crop(skip, skip + width - self.index_width)
         head = Strip([Segment(f"{label:>{self.index_width - 2}}  ", index_style)])
         return Strip.join([head, body]).crop(0, width)

@@ -2,24 +2,14 @@
 
 from __future__ import annotations
 
-import re
-
 from textual.content import Content
 
 from engine.stepper import State, Stepper
 from tui.widgets.panels import Panel, join
 from tui.widgets.tensor import FAIL, MUTED
+from tui.widgets.text import printable
 
-_ESCAPES = re.compile(r"\x1b(\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)|.)")
-_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-
-def printable(text: str) -> str:
-    """A model's output as plain text: terminal escape sequences (colour loggers, screen
-    clears) and control characters would otherwise reach the terminal and break the app's
-    screen; a carriage return (progress bars) starts a new line."""
-    text = _ESCAPES.sub("", text).replace("\r\n", "\n").replace("\r", "\n")
-    return _CONTROLS.sub("", text)
+__all__ = ["LogPanel", "printable"]
 
 
 class LogPanel(Panel):
@@ -32,7 +22,8 @@ class LogPanel(Panel):
         log = getattr(stepper.model, "log", None)
         self.display = log is not None
         if not log:
-            return Content.styled(f"{stepper.model.name} has printed nothing yet", MUTED)
+            name = printable(stepper.model.name, oneline=True)
+            return Content.styled(f"{name} has printed nothing yet", MUTED)
         entries = list(log)[-12:]
         blocks = []
         if len(log) > len(entries):

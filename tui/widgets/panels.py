@@ -23,9 +23,11 @@ from tui.widgets.tensor import (
     PASS,
     WARN,
     pending,
+    shape_label,
     side_by_side,
     tensor_block,
 )
+from tui.widgets.text import printable, safe_repr
 
 FORMULAS = {
     Phase.FORWARD: "z1 = W1·x + b1        a1 = relu(z1)\n"
@@ -42,18 +44,34 @@ FORMULAS = {
 
 
 def is_numeric(value: object) -> bool:
-    """Arrays and numbers are drawn as tensors; anything else a user caches as its repr."""
+    """Arrays and numbers (complex too) are drawn as tensors; anything else a user caches
+    as its repr."""
     try:
-        return np.asarray(value).dtype.kind in "biuf"
-    except (ValueError, TypeError):
+        return np.asarray(value).dtype.kind in "biufc"
+    except Exception:  # a user's object may raise anything from __array__
         return False
 
 
-def dead_units(state: State) -> np.ndarray | None:
-    """Hidden units whose ReLU is off (z1 <= 0) in this step's forward pass."""
+def dead_units(state: State) -> tuple[np.ndarray | None, str]:
+    """Hidden units whose ReLU is off (z1 <= 0) in this step's forward pass, and a note
+    when a user's z1 cannot say: units are marked only when z1 holds real numbers, one
+    per hidden unit, in shape (hidden,)."""
     if state.forward is None or "z1" not in state.forward.cache:
-        return None
-    return np.asarray(state.forward.cache["z1"]) <= 0
+        return None, ""
+    z1 = state.forward.cache["z1"]
+    hidden = state.params["W1"].shape[0]
+    try:
+        array = np.asarray(z1)
+    except Exception:  # as in is_numeric
+        array = np.asarray(None)
+    if array.dtype.kind not in "biuf":
+        what = f"an array of {array.dtype}" if isinstance(z1, np.ndarray) else \
+            "None" if z1 is None else f"a {type(z1).__name__}"
+        return None, f"z1 is {printable(what, oneline=True)}; dead units not marked"
+    if array.shape != (hidden,):
+        return None, f"z1 has shape {shape_label(array)}, not ({hidden},); dead units not marked"
+    with np.errstate(invalid="ignore"):
+        return array <= 0, ""
 
 
 def dead_note(dead: np.ndarray) -> str:
@@ -116,20 +134,21 @@ class ForwardPanel(Panel):
                                   f"not computed yet in step {state.step}: press n to run forward"))
             return join(blocks)
         fresh = self.fresh(state)
-        dead = dead_units(state)
+        dead, why_not = dead_units(state)
         plain = FRESH if fresh else ""
         for name, value in state.forward.cache.items():
             if not is_numeric(value):
-                blocks.append(Content.assemble((name, "bold"), (f"  {type(value).__name__}  ", MUTED),
-                                               repr(value)[:200]))
-                continue
-            value = np.asarray(value)
-            if dead is not None and name in ("z1", "a1") and value.shape == dead.shape:
-                blocks.append(tensor_block(name, value, fresh=fresh, note=dead_note(dead),
+                blocks.append(Content.assemble((printable(name, oneline=True), "bold"),
+                                               (f"  {printable(type(value).__name__)}  ", MUTED),
+                                               safe_repr(value)))
+            elif dead is not None and name in ("z1", "a1") and np.shape(value) == dead.shape:
+                blocks.append(tensor_block(name, np.asarray(value), fresh=fresh, note=dead_note(dead),
                                            style_of=lambda i: DEAD if dead[i[-1]] else plain))
             else:
-                blocks.append(tensor_block(name, value, fresh=fresh,
+                blocks.append(tensor_block(name, np.asarray(value), fresh=fresh,
                                            style_of=(lambda _i: plain) if fresh else None))
+            if name == "z1" and why_not:
+                blocks[-1] = Content.assemble(blocks[-1], "\n", (why_not, MUTED))
         blocks.append(Content.assemble(("loss", FRESH if fresh else "bold"),
                                        f"  {state.forward.loss!r}"))
         return join(blocks)
@@ -145,13 +164,15 @@ class GradientsPanel(Panel):
     def build(self, stepper: Stepper, state: State) -> Content:
         blocks = [self.formula()]
         if stepper.model.name != "built-in":
-            blocks.append(Content.styled(f"model: {stepper.model.name}", FAIL))
+            blocks.append(Content.styled(f"model: {printable(stepper.model.name, oneline=True)}", FAIL))
         if state.backward is None:
             blocks.append(pending("dW1, db1, dW2, db2",
                                   f"not computed yet in step {state.step}: backward runs after forward"))
             return join(blocks)
         fresh = self.fresh(state)
-        dead = dead_units(state)
+        dead, why_not = dead_units(state)
+        if why_not:
+            blocks.append(Content.styled(why_not, MUTED))
         names = [n for n in self.ORDER if n in state.backward]
         names += [n for n in state.backward if n not in names]
         for name in names:

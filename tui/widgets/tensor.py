@@ -9,9 +9,12 @@ screen shows their exact values a window at a time.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from textual.content import Content
+
+from tui.widgets.text import printable, safe_repr
 
 #: Tensors with more elements, rows or columns than these are summarised.
 FULL_ELEMENTS = 96
@@ -26,15 +29,34 @@ PASS = "$text-success"
 WARN = "$text-warning"
 
 
-def number_format(values: np.ndarray) -> Callable[[float], str]:
-    """One format for a whole tensor: fixed point when the values allow it, else scientific."""
-    finite = values[np.isfinite(values)]
-    big = float(np.max(np.abs(finite))) if finite.size else 0.0
-    nonzero = np.abs(finite[finite != 0])
+def _float_spec(magnitudes: np.ndarray) -> str:
+    """Fixed point when the finite magnitudes allow it, else scientific."""
+    finite = magnitudes[np.isfinite(magnitudes)]
+    big = float(np.max(finite)) if finite.size else 0.0
+    nonzero = finite[finite != 0]
     small = float(np.min(nonzero)) if nonzero.size else 1.0
-    if big >= 1e5 or small < 1e-4:
-        return lambda v: f"{v: .3e}"
-    return lambda v: f"{v: .4f}"
+    return ".3e" if big >= 1e5 or small < 1e-4 else ".4f"
+
+
+def number_format(values: np.ndarray) -> Callable[[Any], str]:
+    """One format for a whole tensor, as NumPy does: for floats fixed point when the values
+    allow it, else scientific; complex numbers as real and imaginary parts in that format;
+    integers exactly; booleans as True and False."""
+    values = np.asarray(values)
+    kind = values.dtype.kind
+    if kind == "b":
+        return lambda v: f"{bool(v)!s:>6}"
+    if kind in "iu":
+        return lambda v: f"{int(v): d}"
+    if kind == "c":
+        with np.errstate(all="ignore"):
+            spec = _float_spec(np.abs(np.concatenate([values.real.ravel(), values.imag.ravel()])))
+        return lambda v: f"{complex(v).real: {spec}}{complex(v).imag:+{spec}}j"
+    if kind == "f":
+        with np.errstate(all="ignore"):
+            spec = _float_spec(np.abs(values.astype(np.float64).ravel()))
+        return lambda v: f"{float(v): {spec}}"
+    return lambda v: f" {v!r}"
 
 
 def shape_label(value: np.ndarray) -> str:
@@ -49,7 +71,8 @@ def is_large(value: np.ndarray) -> bool:
 
 
 def header(name: str, value: np.ndarray, style: str = "bold", note: str = "") -> Content:
-    parts: list[str | tuple[str, str]] = [(name, style), (f"  {shape_label(value)} {value.dtype}", MUTED)]
+    parts: list[str | tuple[str, str]] = [(printable(name, oneline=True), style),
+                                          (f"  {shape_label(value)} {value.dtype}", MUTED)]
     if note:
         parts.append((f"  {note}", MUTED))
     return Content.assemble(*parts)
@@ -62,37 +85,65 @@ def norm(values: np.ndarray) -> float:
 
 
 def mean(values: np.ndarray) -> float:
-    """The mean of finite values without overflow of their sum (each halved first)."""
-    return 2.0 * float(np.mean(values / 2.0)) if values.size else 0.0
+    """The mean of finite values without overflow of their sum (each scaled to at most 1
+    first: 200 values of 1.7e308 overflow even halved)."""
+    scale = float(np.max(np.abs(values))) if values.size else 0.0
+    return scale * float(np.mean(values / scale)) if scale > 0 else 0.0
+
+
+def real_values(value: np.ndarray) -> tuple[np.ndarray, str]:
+    """Float64 values to take statistics of, and what they are: the magnitudes of complex
+    numbers, integers and booleans as floats (a huge integer rounded)."""
+    value = np.asarray(value)
+    if value.dtype.kind == "c":
+        with np.errstate(all="ignore"):
+            return np.abs(value).astype(np.float64).ravel(), "|v| "
+    if value.dtype.kind in "biuf":
+        return value.astype(np.float64).ravel(), ""
+    return np.zeros(0), ""
 
 
 def summary(value: np.ndarray) -> Content:
     """Statistics and NumPy's own corner view, for tensors too big to print."""
-    finite = value[np.isfinite(value)]
+    value = np.asarray(value)
+    real, what = real_values(value)
+    finite = real[np.isfinite(real)]
     lines: list[str | tuple[str, str]] = []
     if finite.size:
-        stats = (f"min {finite.min(): .4g}  max {finite.max(): .4g}  mean {mean(finite): .4g}  "
+        stats = (f"{what}min {finite.min(): .4g}  max {finite.max(): .4g}  mean {mean(finite): .4g}  "
                  f"norm {norm(finite):.4g}")
         lines.append((stats, MUTED))
-    bad = value.size - finite.size
+    bad = real.size - finite.size
     if bad:
         lines.append((f"  {bad} non-finite", FAIL))
-    corners = np.array2string(value, threshold=0, edgeitems=2, precision=4, max_line_width=72)
+    with np.errstate(all="ignore"):
+        corners = np.array2string(value, threshold=0, edgeitems=2, precision=4, max_line_width=72)
     lines.append("\n" + corners)
     return Content.assemble(*lines)
+
+
+def as_matrix(value: np.ndarray) -> np.ndarray:
+    """Rows to print: a vector (or a single number) is one row; an array of more
+    dimensions is one row per index of its first axis."""
+    value = np.asarray(value)
+    if value.ndim <= 1:
+        return value.reshape(1, value.size)
+    return value.reshape(value.shape[0], int(np.prod(value.shape[1:])))
 
 
 def grid(value: np.ndarray, style_of: Callable[[tuple[int, ...]], str] | None = None,
          row_note: Callable[[int], tuple[str, str] | None] | None = None) -> Content:
     """Every value, a row a line; style_of picks a style per element, row_note annotates a row."""
-    matrix = value.reshape(1, -1) if value.ndim <= 1 else value.reshape(value.shape[0], -1)
+    if value.size == 0:
+        return Content.styled("[] no values", MUTED)
+    matrix = as_matrix(value)
     fmt = number_format(matrix)
     parts: list[str | tuple[str, str]] = []
     for r, row in enumerate(matrix):
         parts.append("[" if r == 0 else " ")
         for c, v in enumerate(row):
             index = (c,) if value.ndim <= 1 else (r, c)
-            parts.append((f" {fmt(float(v))}", style_of(index) if style_of else ""))
+            parts.append((f" {fmt(v)}", style_of(index) if style_of else ""))
         parts.append(" ]" if r == len(matrix) - 1 else "")
         if row_note is not None:
             note = row_note(r)
@@ -108,7 +159,12 @@ def tensor_block(name: str, value: np.ndarray, *, fresh: bool = False, note: str
                  row_note: Callable[[int], tuple[str, str] | None] | None = None) -> Content:
     """A tensor's header and its values (or its summary when it is large)."""
     value = np.asarray(value)
+    if value.ndim > 2:  # drawn flattened: say how
+        rows, cols = as_matrix(value).shape
+        note = "  ".join(filter(None, [note, f"shown as {rows}×{cols}"]))
     head = header(name, value, FRESH if fresh else "bold", note)
+    if value.dtype.kind not in "biufc":  # not numbers: what NumPy prints
+        return Content.assemble(head, "\n", safe_repr(value))
     body = summary(value) if is_large(value) else grid(value, style_of, row_note)
     return Content.assemble(head, "\n", body)
 

@@ -1,0 +1,221 @@
+"""Fast keys in the modal screens: the command palette, the config form, help and zoom.
+
+Pilot's `press` waits for the app to be idle after every key, so it never meets the races a
+fast typist (or a held key) does: a second Enter routed to a form before the form is gone, a
+page move before a list has a size. `burst` sends keys the way a terminal does, all queued
+before the app handles the first, then waits once.
+
+The fuzz tests drive the screens with seeded random key sequences and check, after every
+burst, that the app is alive and the stepper's history is a valid sequence of phases.
+"""
+
+from __future__ import annotations
+
+import random
+from itertools import pairwise
+from pathlib import Path
+
+import pytest
+from textual import events
+from textual.app import App, ComposeResult
+
+from engine.config import Config, param_count
+from engine.stepper import PHASES, Phase, State, Stepper
+from tui.app import StepperApp
+from tui.screens.config import ConfigScreen
+from tui.screens.help import HelpScreen
+from tui.screens.safe import SafeOptionList
+from tui.screens.zoom import ZoomScreen
+
+SIZE = (120, 40)
+CHARACTERS = {"comma": ",", "minus": "-", "full_stop": ".", "question_mark": "?", "space": " "}
+
+
+def burst(app: StepperApp, *keys: str) -> None:
+    """Queue key events as a terminal delivers typed keys: no waiting between them."""
+    assert app._driver is not None
+    for key in keys:
+        event = events.Key(key, key if len(key) == 1 else CHARACTERS.get(key))
+        event.set_sender(app)
+        app._driver.send_message(event)
+
+
+def make_app() -> StepperApp:
+    return StepperApp(Stepper(Config()))
+
+
+# ---- the races, one by one ----------------------------------------------------------------
+
+def alive(app: StepperApp) -> None:
+    assert app._exception is None and app.return_code in (None, 0)
+
+
+async def test_config_form_enter_twice_fast_applies_once() -> None:
+    app = make_app()
+    applied: list[Config | None] = []
+    apply_config = app.apply_config
+    app.apply_config = lambda config: (applied.append(config), apply_config(config))  # type: ignore[method-assign]
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("c")
+        assert isinstance(app.screen, ConfigScreen)
+        burst(app, "enter", "enter")  # both reach the form's input before it closes
+        await pilot.pause()
+        assert len(app.screen_stack) == 1 and len(applied) == 1 and applied[0] is not None
+        await pilot.press("c")
+        burst(app, "enter", "escape", "enter", "escape")
+        await pilot.pause()
+        assert len(app.screen_stack) == 1 and len(applied) == 2
+    alive(app)
+
+
+async def test_palette_enter_twice_fast_runs_the_command_once() -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("ctrl+p")
+        burst(app, *"run the next phase")
+        await pilot.pause()
+        burst(app, "enter", "enter")
+        await pilot.pause()
+        assert len(app.screen_stack) == 1
+        # One phase ran, not two: the second Enter did not select the command again.
+        assert app.stepper.state.last_phase is Phase.FORWARD and app.stepper.depth == 1
+    alive(app)
+
+
+async def test_page_keys_before_a_list_has_a_size_and_keys_held_down() -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        for key in ("pagedown", "pageup"):
+            burst(app, "ctrl+p", key)  # the page move reaches the list before its first layout
+            await pilot.pause()
+            burst(app, "escape")
+            await pilot.pause()
+            assert len(app.screen_stack) == 1
+            alive(app)
+            burst(app, "z", key, key)  # the same in zoom's list of tensors
+            await pilot.pause()
+            assert isinstance(app.screen, ZoomScreen)
+            await pilot.press(key)  # once laid out, the page keys move as they should
+            await pilot.press("escape")
+            assert len(app.screen_stack) == 1
+            alive(app)
+        burst(app, *["question_mark"] * 5, *["z"] * 5, "escape", "escape")  # held keys
+        await pilot.pause()
+        assert len(app.screen_stack) == 1 or isinstance(app.screen, HelpScreen | ZoomScreen)
+    alive(app)
+
+
+async def test_safe_option_list_pages_without_a_size() -> None:
+    """Textual's OptionList raises KeyError: 0 on pageup/pagedown while it has no size
+    (its line cache is empty); zoom's list of tensors does nothing instead."""
+
+    class Lists(App[None]):
+        CSS = "SafeOptionList { height: 0; }"
+
+        def compose(self) -> ComposeResult:
+            yield SafeOptionList("a", "b", "c")
+
+    app = Lists()
+    async with app.run_test(size=SIZE) as pilot:
+        options = app.query_one(SafeOptionList)
+        options.highlighted = 0
+        options.action_page_down()
+        options.action_page_up()
+        await pilot.pause()
+        assert options.highlighted == 0
+    assert app._exception is None
+
+
+# ---- the fuzz -------------------------------------------------------------------------------
+
+LETTERS = list("abcdeghilmnoprstuvwxyz")  # no q: quitting ends a session early (it is handled)
+PALETTE_KEYS = ["ctrl+p"] * 4 + LETTERS + ["up", "down", "pageup", "pagedown", "home", "end",
+                                           "enter", "enter", "escape", "backspace", "space"]
+FORM_KEYS = ["c"] * 4 + ["tab", "shift+tab", *"0123456789", *"abex", "comma", "minus", "full_stop",
+                         "backspace", "backspace", "enter", "enter", "escape"]
+OTHER_KEYS = ["question_mark", "question_mark", "z", "z", "n", "n", "b", "s", "g", "r", "tab",
+              "pagedown", "pageup", "home", "end", "up", "down", "escape"]
+POOLS = (PALETTE_KEYS, FORM_KEYS, OTHER_KEYS)
+
+#: The form may be typed into any size; keep the fuzz cheap by applying only small networks.
+MAX_FUZZ_PARAMS = 5_000
+
+
+def well_formed(state: State) -> None:
+    """What a state holds matches the phase that produced it."""
+    computed = (state.forward is not None, state.backward is not None, state.gradcheck is not None,
+                state.update is not None)
+    expected = {
+        None: [(False, False, False, False)],
+        Phase.FORWARD: [(True, False, False, False)],
+        Phase.BACKWARD: [(True, True, False, False)],
+        Phase.GRADCHECK: [(True, True, True, False)],
+        Phase.UPDATE: [(True, True, True, True), (True, True, False, True)],
+    }[state.last_phase]
+    assert computed in expected, (state.last_phase, computed)
+    assert state.step >= 1 and len(state.losses) in (state.step - 1, state.step)
+
+
+def consistent(app: StepperApp) -> None:
+    """The stepper's undo history is a sequence of phases in order (or resets)."""
+    stepper = app.stepper
+    states = [*stepper._history, stepper.state]
+    for state in states:
+        well_formed(state)
+    for before, after in pairwise(states):
+        if after is stepper.initial:
+            continue  # r: the reset is itself a step of the history
+        if before.last_phase is None:
+            assert after.last_phase is Phase.FORWARD
+        elif before.last_phase is Phase.BACKWARD:  # g may have toggled the check meanwhile
+            assert after.last_phase in (Phase.GRADCHECK, Phase.UPDATE)
+        else:
+            assert after.last_phase is PHASES[(PHASES.index(before.last_phase) + 1) % 4]
+        if after.last_phase is Phase.FORWARD and before.last_phase is Phase.UPDATE:
+            assert after.step == before.step + 1 and after.params is before.update.after  # type: ignore[union-attr]
+
+
+def keep_the_form_small(app: StepperApp) -> None:
+    """Before an Enter reaches the form: sizes typed past MAX_FUZZ_PARAMS are put back."""
+    screen = app.screen
+    if not isinstance(screen, ConfigScreen):
+        return
+    from textual.widgets import Input
+
+    inputs, hidden = screen.query_one("#field-inputs", Input), screen.query_one("#field-hidden", Input)
+    try:
+        big = param_count(int(inputs.value), int(hidden.value)) > MAX_FUZZ_PARAMS
+    except ValueError:
+        big = False
+    if big:
+        inputs.value, hidden.value = "3", "4"
+
+
+async def fuzz(seed: int, keys: int) -> int:
+    """Seeded random bursts; returns how many keys were sent."""
+    rng = random.Random(seed)
+    sent = 0
+    while sent < keys:  # a new session if the palette's Quit was picked
+        app = make_app()
+        async with app.run_test(size=SIZE) as pilot:
+            while sent < keys and app.return_code is None:
+                pool = rng.choice(POOLS)
+                batch = [rng.choice(pool) for _ in range(rng.randint(1, 8))]
+                if "enter" in batch:
+                    keep_the_form_small(app)
+                burst(app, *batch)
+                sent += len(batch)
+                await pilot.pause(0)  # until the screen has handled what is queued, not idle
+                assert app._exception is None, (seed, sent, batch)
+                consistent(app)
+            await pilot.pause()
+        assert app._exception is None, seed
+        assert app.return_code in (None, 0), seed
+    return sent
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+async def test_fuzz_palette_form_help_and_zoom(seed: int, tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # the palette's Screenshot command writes to the working directory
+    assert await fuzz(seed, 250) >= 250

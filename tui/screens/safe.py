@@ -1,0 +1,83 @@
+"""Guards against keys typed faster than Textual (8.2.8) closes a screen or lays out a list.
+
+Two upstream races, met by a fast typist or a key held down:
+
+- `Screen.dismiss` pops whatever screen is on top (`App.pop_screen`), even when it is
+  called a second time for a screen already popped. Keys already routed to the closing
+  screen's widgets (two Enters in an Input) each dismiss it, and the second pop raises
+  `ScreenStackError: Can't pop screen` (or, with another screen beneath, pops that one).
+  The command palette's `_select_command` and `_select_or_command` also run the chosen
+  command a second time (two OptionSelected, or a Submitted, reach the closing palette).
+- `OptionList._move_page` (pageup/pagedown) reads `_index_to_line[highlighted]`, a cache
+  that `_update_lines` leaves empty while the list has no size yet (before its first
+  layout), and raises `KeyError: 0`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from textual import on
+from textual.await_complete import AwaitComplete
+from textual.command import CommandList, CommandPalette
+from textual.message import Message
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, OptionList
+
+ResultType = TypeVar("ResultType")
+
+
+class OnceModal(ModalScreen[ResultType]):
+    """A modal screen dismissed at most once, and only while it is the active screen."""
+
+    dismissed = False
+
+    def dismiss(self, result: ResultType | None = None) -> AwaitComplete:
+        if self.dismissed or not self.is_active:
+            return AwaitComplete.nothing()
+        self.dismissed = True
+        return super().dismiss(result)
+
+
+def page_ready(options: OptionList) -> bool:
+    """Whether a page move can run: OptionList lays out its lines only once it has a size."""
+    return bool(options.scrollable_content_region) or not options.option_count
+
+
+class SafeOptionList(OptionList):
+    """An OptionList whose pageup/pagedown before the first layout do nothing, not crash."""
+
+    def action_page_up(self) -> None:
+        if page_ready(self):
+            super().action_page_up()
+
+    def action_page_down(self) -> None:
+        if page_ready(self):
+            super().action_page_down()
+
+
+class SafeCommandPalette(CommandPalette):
+    """Textual's command palette, closed and its command run once however fast Enter is
+    pressed, and with page moves that wait for the list to have a size."""
+
+    def dismiss(self, result: Any = None) -> AwaitComplete:
+        if not self.is_active:
+            return AwaitComplete.nothing()
+        return super().dismiss(result)
+
+    @on(Input.Changed)
+    @on(Input.Submitted)
+    @on(Button.Pressed)
+    @on(OptionList.OptionSelected)
+    def _closed_already(self, event: Message) -> None:
+        """Runs before CommandPalette's own handlers (subclass first). Keys that reached the
+        palette before it closed are dropped: a second Enter would select and run the
+        command again, a letter would start a search in a palette being removed."""
+        if not self.is_active:
+            event.stop()
+            event.prevent_default()
+
+    def _action_command_list(self, action: str) -> None:
+        if action in ("page_up", "page_down") and not page_ready(self.query_one(CommandList)):
+            return
+        super()._action_command_list(action)

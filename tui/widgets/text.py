@@ -1,0 +1,43 @@
+"""Text from outside the app (a model's file name, its cache keys, the reprs of what it
+caches, what it prints, the messages of its exceptions) made safe to show.
+
+Such text is never parsed as markup (it is put in Content objects, or notified with
+markup=False), and every terminal escape sequence and control character is removed from
+it here: they would otherwise reach the terminal and clear the screen, set its title or
+swallow what follows.
+"""
+
+from __future__ import annotations
+
+import re
+
+_ESCAPES = re.compile(
+    r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]"  # CSI (7- and 8-bit): colours, cursor moves, clears
+    # OSC, DCS, SOS, PM and APC strings, up to BEL or ST (7- or 8-bit), or to the next
+    # escape or the end when unterminated (a terminal would swallow that text too)
+    r"|(?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f])[^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?"
+    r"|\x1b[ -/]*[0-~]"  # every other escape sequence (ESC c, ESC ( B, ...)
+    r"|\x1b"  # a lone escape at the end
+)
+#: C0 controls but tab and newline, DEL, and the 8-bit C1 controls.
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(text: object, *, oneline: bool = False) -> str:
+    """Text with no terminal escape sequences or control characters: a carriage return
+    (progress bars) starts a new line; `oneline` turns line breaks and tabs into spaces
+    (for names and one-line messages)."""
+    text = _ESCAPES.sub("", str(text)).replace("\r\n", "\n").replace("\r", "\n")
+    text = _CONTROLS.sub("", text)
+    return re.sub(r"[\n\t]+", " ", text) if oneline else text
+
+
+def safe_repr(value: object, limit: int = 200) -> str:
+    """A value's repr, printable and at most `limit` characters, even when its
+    __repr__ raises."""
+    try:
+        text = repr(value)
+    except Exception as error:  # any user object's __repr__ may fail
+        text = f"<{type(value).__name__}: repr failed with {type(error).__name__}>"
+    text = printable(text, oneline=True)
+    return text if len(text) <= limit else text[:limit - 1] + "…"
