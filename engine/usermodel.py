@@ -73,6 +73,12 @@ class Captured:
     source: str
     text: str
 
+    @property
+    def during(self) -> str:
+        """When it was printed, as a heading says it: "in forward", "while being imported"."""
+        return {"import": "while being imported", "background": "between calls",
+                "exit": "at exit"}.get(self.source, f"in {self.source}")
+
 
 def _bounded(text: str) -> str:
     if len(text) <= TEXT_LIMIT:

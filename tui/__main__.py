@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from tui.cli import PROG, Options, UsageError, parse
+from tui.text import printable
 
 if TYPE_CHECKING:
     from engine.usermodel import Captured, ModelError, UserModel
@@ -22,8 +23,8 @@ def _model_error(error: ModelError) -> int:
     """A broken model: the user's traceback lines, then one line naming the problem, last
     where the eye lands (what the model printed is already on stderr)."""
     if error.user_traceback:
-        print(error.user_traceback, file=sys.stderr)
-    print(f"{PROG}: error: {error.message}", file=sys.stderr)
+        print(printable(error.user_traceback), file=sys.stderr)
+    print(f"{PROG}: error: {printable(error.message, oneline=True)}", file=sys.stderr)
     return 2
 
 
@@ -31,15 +32,16 @@ def _echo_to_stderr(name: str) -> Callable[[Captured], None]:
     """Headless: show what the model prints on stderr (stdout is the report), each line
     marked "  | " so it is not mistaken for the report, under a header whenever the
     printing function changes (a chatty forward in the loop gradient check gets one
-    header, not one per call)."""
+    header, not one per call). Escape sequences are removed: the model's output must not
+    clear the user's screen or set the terminal's title."""
+    name = printable(name, oneline=True)
     last: list[str] = []
 
     def echo(captured: Captured) -> None:
         if last != [captured.source]:
-            during = "while being imported" if captured.source == "import" else f"in {captured.source}"
-            print(f"{PROG}: {name} printed {during}:", file=sys.stderr)
+            print(f"{PROG}: {name} printed {captured.during}:", file=sys.stderr)
             last[:] = [captured.source]
-        for line in captured.text.rstrip("\n").split("\n"):
+        for line in printable(captured.text).rstrip("\n").split("\n"):
             print(f"  | {line}", file=sys.stderr)
 
     return echo
@@ -47,7 +49,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         options = parse(sys.argv[1:] if argv is None else argv)
     except UsageError as error:
-        print(f"{PROG}: error: {error}\nTry '{PROG} --help' for the flags.", file=sys.stderr)
+        print(f"{PROG}: error: {printable(str(error), oneline=True)}\nTry '{PROG} --help' for the flags.",
+              file=sys.stderr)
         return 2
     from engine.contract import ModelError
 

@@ -46,7 +46,7 @@ from tui.widgets.panels import (
     UpdatePanel,
     is_numeric,
 )
-from tui.widgets.text import printable
+from tui.text import printable
 
 #: A loop gradient check of more parameters than this runs in a worker (about 0.1 s here).
 WORKER_PARAMS = 2_000

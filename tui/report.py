@@ -15,6 +15,7 @@ from engine.config import Config
 from engine.gradcheck import ATOL, RTOL, GradCheck
 from engine.network import PARAM_NAMES
 from engine.stepper import State, Stepper
+from tui.text import printable
 
 
 def _shape(value: np.ndarray) -> str:
@@ -46,7 +47,7 @@ def _verdict_lines(check: GradCheck) -> list[str]:
 def text_report(config: Config, stepper: Stepper, finished: Iterable[State]) -> Iterator[str]:
     """The notebook's report, a step at a time, with b1 and b2 added and a verdict line."""
     if stepper.model.name != "built-in":
-        yield f"Model: {stepper.model.name}"
+        yield f"Model: {printable(stepper.model.name, oneline=True)}"
     several = config.steps > 1
     for state in finished:
         assert state.forward is not None and state.backward is not None and state.update is not None

@@ -8,7 +8,7 @@ from textual.widgets import Static
 
 from engine.stepper import PHASES, Phase, Stepper
 from tui.widgets.tensor import FAIL, MUTED, number_format
-from tui.widgets.text import printable
+from tui.text import printable
 
 
 class PhaseBar(Static):

@@ -7,7 +7,7 @@ from textual.content import Content
 from engine.stepper import State, Stepper
 from tui.widgets.panels import Panel, join
 from tui.widgets.tensor import FAIL, MUTED
-from tui.widgets.text import printable
+from tui.text import printable
 
 __all__ = ["LogPanel", "printable"]
 
@@ -30,8 +30,7 @@ class LogPanel(Panel):
             blocks.append(Content.styled(f"… {len(log) - len(entries)} earlier entries", MUTED))
         for entry in entries:
             error = entry.source == "error"
-            head = "error" if error else \
-                "printed while being imported" if entry.source == "import" else f"printed by {entry.source}"
+            head = "error" if error else f"printed {entry.during}"
             lines = printable(entry.text).rstrip("\n").split("\n")
             if len(lines) > 40:
                 lines = [*lines[:20], f"… {len(lines) - 40} more lines …", *lines[-20:]]

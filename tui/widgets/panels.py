@@ -27,7 +27,7 @@ from tui.widgets.tensor import (
     side_by_side,
     tensor_block,
 )
-from tui.widgets.text import printable, safe_repr
+from tui.text import printable, safe_repr
 
 FORMULAS = {
     Phase.FORWARD: "z1 = W1·x + b1        a1 = relu(z1)\n"

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 from textual.content import Content
 
-from tui.widgets.text import printable, safe_repr
+from tui.text import printable, safe_repr
 
 #: Tensors with more elements, rows or columns than these are summarised.
 FULL_ELEMENTS = 96
