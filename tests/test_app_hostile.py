@@ -20,10 +20,10 @@ from engine.usermodel import load_model
 from tests.test_usermodel import DEFINITIONS, GRADS_LINE, edit, write
 from tui.app import StepperApp
 from tui.screens.zoom import ZoomScreen
+from tui.text import printable
 from tui.widgets.grid import TensorGrid
 from tui.widgets.panels import dead_units
 from tui.widgets.tensor import grid, number_format, summary, tensor_block
-from tui.text import printable
 
 SIZE = (120, 40)
 CACHE_LINE = "    cache = {'x': x, 'z1': z1, 'a1': a1, 'z2': z2, 'a2': a2}"

@@ -175,7 +175,7 @@ def test_a_timed_out_call_leaves_the_state_and_the_next_call_starts_afresh(tmp_p
         before = snapshot(stepper.state)
         hung = model._process
         Path(str(path) + ".hang").touch()
-        with pytest.raises(ModelError, match="forward did not return within 0.5 s"):
+        with pytest.raises(ModelError, match=r"forward did not return within 0\.5 s"):
             stepper.next()  # the check's forward hangs
         assert snapshot(stepper.state) == before
         assert hung.popen.returncode is not None and model._process is not hung  # ended, replaced
@@ -227,8 +227,9 @@ def test_the_loop_check_is_one_request_not_one_per_element(tmp_path, monkeypatch
 
 # ---- the app: the model misbehaves, the app and its history stay ------------------------------
 
-@pytest.mark.parametrize("body", ["ctypes.string_at(0)", "os._exit(0)", "import numpy\nnumpy.ones(50 * 2**30 // 8)",
-                                  "raise KeyboardInterrupt"], ids=["segfault", "os-exit", "50gb", "ctrl-c"])
+@pytest.mark.parametrize("body", ["ctypes.string_at(0)", "os._exit(0)",
+                                  "import numpy\nnumpy.ones(50 * 2**30 // 8)", "raise KeyboardInterrupt"],
+                         ids=["segfault", "os-exit", "50gb", "ctrl-c"])
 async def test_the_app_survives_its_model(tmp_path, body: str) -> None:
     model = load_model(misbehaving(tmp_path, body, after=2))  # the rehearsal's forwards pass
     app = StepperApp(Stepper(Config(), model=model))
@@ -297,7 +298,8 @@ def test_the_stepper_never_unpickles_code() -> None:
 
 
 def test_bad_model_limits_are_refused(capsys) -> None:
-    for argv, words in ((["--model-timeout", "0"], "--model-timeout"), (["--model-timeout", "nan"], "--model-timeout"),
+    for argv, words in ((["--model-timeout", "0"], "--model-timeout"),
+                        (["--model-timeout", "nan"], "--model-timeout"),
                         (["--model-memory", "10"], "--model-memory")):
         status, out, err = run(capsys, "--headless", *argv)
         assert status == 2 and out == "" and words in err

@@ -34,6 +34,7 @@ from tui.screens.config import ConfigScreen
 from tui.screens.help import HelpScreen
 from tui.screens.safe import SafeCommandPalette
 from tui.screens.zoom import ZoomScreen
+from tui.text import printable
 from tui.widgets.bars import NetworkLine, PhaseBar
 from tui.widgets.log import LogPanel
 from tui.widgets.loss import LossPanel
@@ -46,7 +47,6 @@ from tui.widgets.panels import (
     UpdatePanel,
     is_numeric,
 )
-from tui.text import printable
 
 #: A loop gradient check of more parameters than this runs in a worker (about 0.1 s here).
 WORKER_PARAMS = 2_000

@@ -13,9 +13,9 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from tui.screens.safe import OnceModal, SafeOptionList
+from tui.text import printable
 from tui.widgets.grid import TensorGrid
 from tui.widgets.tensor import as_matrix, mean, norm, real_values, shape_label
-from tui.text import printable
 
 
 class ZoomScreen(OnceModal[None]):

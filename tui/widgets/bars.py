@@ -7,8 +7,8 @@ from textual.content import Content
 from textual.widgets import Static
 
 from engine.stepper import PHASES, Phase, Stepper
-from tui.widgets.tensor import FAIL, MUTED, number_format
 from tui.text import printable
+from tui.widgets.tensor import FAIL, MUTED, number_format
 
 
 class PhaseBar(Static):

@@ -5,11 +5,9 @@ from __future__ import annotations
 from textual.content import Content
 
 from engine.stepper import State, Stepper
+from tui.text import printable
 from tui.widgets.panels import Panel, join
 from tui.widgets.tensor import FAIL, MUTED
-from tui.text import printable
-
-__all__ = ["LogPanel", "printable"]
 
 
 class LogPanel(Panel):

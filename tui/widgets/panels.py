@@ -15,6 +15,7 @@ from textual.widgets import Static
 from engine.gradcheck import ATOL, RTOL, TensorCheck
 from engine.network import PARAM_NAMES
 from engine.stepper import Phase, State, Stepper
+from tui.text import printable, safe_repr
 from tui.widgets.tensor import (
     DEAD,
     FAIL,
@@ -27,7 +28,6 @@ from tui.widgets.tensor import (
     side_by_side,
     tensor_block,
 )
-from tui.text import printable, safe_repr
 
 FORMULAS = {
     Phase.FORWARD: "z1 = W1·x + b1        a1 = relu(z1)\n"
