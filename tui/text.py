@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import re
 
+from engine.transport import Opaque
+
 _ESCAPES = re.compile(
     r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]"  # CSI (7- and 8-bit): colours, cursor moves, clears
     # OSC, DCS, SOS, PM and APC strings, up to BEL or ST (7- or 8-bit), or to the next
@@ -41,3 +43,9 @@ def safe_repr(value: object, limit: int = 200) -> str:
         text = f"<{type(value).__name__}: repr failed with {type(error).__name__}>"
     text = printable(text, oneline=True)
     return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def type_name(value: object) -> str:
+    """The name of a value's type; for a value that stayed in the model's process, the
+    type it has there (a generator, the user's own class), not Opaque."""
+    return printable(value.type_name if isinstance(value, Opaque) else type(value).__name__, oneline=True)

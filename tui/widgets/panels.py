@@ -15,7 +15,7 @@ from textual.widgets import Static
 from engine.gradcheck import ATOL, RTOL, TensorCheck
 from engine.network import PARAM_NAMES
 from engine.stepper import Phase, State, Stepper
-from tui.text import printable, safe_repr
+from tui.text import printable, safe_repr, type_name
 from tui.widgets.tensor import (
     DEAD,
     FAIL,
@@ -66,7 +66,7 @@ def dead_units(state: State) -> tuple[np.ndarray | None, str]:
         array = np.asarray(None)
     if array.dtype.kind not in "biuf":
         what = f"an array of {array.dtype}" if isinstance(z1, np.ndarray) else \
-            "None" if z1 is None else f"a {type(z1).__name__}"
+            "None" if z1 is None else f"a {type_name(z1)}"
         return None, f"z1 is {printable(what, oneline=True)}; dead units not marked"
     if array.shape != (hidden,):
         return None, f"z1 has shape {shape_label(array)}, not ({hidden},); dead units not marked"
@@ -139,7 +139,7 @@ class ForwardPanel(Panel):
         for name, value in state.forward.cache.items():
             if not is_numeric(value):
                 blocks.append(Content.assemble((printable(name, oneline=True), "bold"),
-                                               (f"  {printable(type(value).__name__)}  ", MUTED),
+                                               (f"  {type_name(value)}  ", MUTED),
                                                safe_repr(value)))
             elif dead is not None and name in ("z1", "a1") and np.shape(value) == dead.shape:
                 blocks.append(tensor_block(name, np.asarray(value), fresh=fresh, note=dead_note(dead),
