@@ -38,6 +38,19 @@ class ConfigError(ValueError):
         self.message = message
 
 
+def shown(value: object, limit: int = 40) -> str:
+    """A value as an error message echoes it, cut to `limit` characters with its length: a
+    5,000-digit number echoed in full would bury the message it is part of."""
+    try:
+        text = repr(value)
+    except ValueError:  # an int past Python's 4,300-digit conversion limit
+        return f"a whole number of {value.bit_length():,} bits"  # type: ignore[attr-defined]
+    if len(text) <= limit:
+        return text
+    length = len(value) if isinstance(value, str) else len(text)
+    return f"{text[:limit - 1]}… ({length:,} characters)"
+
+
 def param_count(inputs: int, hidden: int) -> int:
     return hidden * inputs + hidden + hidden + 1
 
@@ -88,17 +101,17 @@ def _is_number(value: object) -> bool:
 
 def _check_size(key: str, value: object, bound: int) -> None:
     if not _is_int(value):
-        raise ConfigError(key, f"must be a whole number, got {value!r}")
+        raise ConfigError(key, f"must be a whole number, got {shown(value)}")
     if not 1 <= int(value) <= bound:  # type: ignore[call-overload]
-        raise ConfigError(key, f"must be between 1 and {bound:,}, got {value}")
+        raise ConfigError(key, f"must be between 1 and {bound:,}, got {shown(value)}")
 
 
 def _check_positive(key: str, value: object) -> None:
     if not _is_number(value):
-        raise ConfigError(key, f"must be a number, got {value!r}")
+        raise ConfigError(key, f"must be a number, got {shown(value)}")
     number = float(value)  # type: ignore[arg-type]
     if not math.isfinite(number) or number <= 0:
-        raise ConfigError(key, f"must be finite and > 0, got {value}")
+        raise ConfigError(key, f"must be finite and > 0, got {shown(value)}")
 
 
 def validate(config: Config) -> Config:
@@ -110,22 +123,22 @@ def validate(config: Config) -> Config:
         raise ConfigError("hidden", f"a {config.shape_label} network has {count:,} parameters; "
                                     f"at most {MAX_PARAMS:,} fit in memory with their history")
     if not _is_int(config.seed) or not 0 <= int(config.seed) <= MAX_SEED:
-        raise ConfigError("seed", f"must be a whole number from 0 to {MAX_SEED}, got {config.seed!r}")
+        raise ConfigError("seed", f"must be a whole number from 0 to {MAX_SEED}, got {shown(config.seed)}")
     if config.x:
         if len(config.x) != config.inputs:
             raise ConfigError("x", f"needs exactly {config.inputs} values (one per input), "
                                    f"got {len(config.x)}")
         for i, value in enumerate(config.x):
             if not _is_number(value) or not math.isfinite(float(value)):
-                raise ConfigError("x", f"value {i + 1} must be a finite number, got {value!r}")
+                raise ConfigError("x", f"value {i + 1} must be a finite number, got {shown(value)}")
     if config.y not in (0, 1) or isinstance(config.y, bool) or not _is_int(config.y):
-        raise ConfigError("y", f"must be 0 or 1, got {config.y!r}")
+        raise ConfigError("y", f"must be 0 or 1, got {shown(config.y)}")
     _check_positive("lr", config.lr)
     _check_positive("eps", config.eps)
     _check_size("steps", config.steps, MAX_STEPS)
     if config.gradcheck_method not in METHODS:
         raise ConfigError("gradcheck-method", f"must be one of {', '.join(METHODS)}, "
-                                              f"got {config.gradcheck_method!r}")
+                                              f"got {shown(config.gradcheck_method)}")
     if config.inject_bug is not None and config.inject_bug not in BUGS:
-        raise ConfigError("inject-bug", f"must be one of {', '.join(BUGS)}, got {config.inject_bug!r}")
+        raise ConfigError("inject-bug", f"must be one of {', '.join(BUGS)}, got {shown(config.inject_bug)}")
     return config.resolved()

@@ -2,18 +2,49 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
+#: Far above any real settings file or model, far below what would hurt to read.
+MAX_CONFIG_BYTES = 2**20
+MAX_MODEL_BYTES = 32 * 2**20
 
-def read_user_file(path: Path, kind: str) -> bytes:
+
+def _not_regular(mode: int) -> str | None:
+    """Why a file of this mode cannot be read as a document: a FIFO blocks until a writer
+    comes, a device (/dev/zero) never ends."""
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISDIR(mode):
+        return "is a directory"
+    kind = "a FIFO" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode) else "a device"
+    return f"is not a regular file ({kind})"
+
+
+def read_user_file(path: Path, kind: str, limit: int = MAX_MODEL_BYTES) -> bytes:
     """The file's bytes, or OSError whose message says what is wrong in plain words:
-    missing, a directory, unreadable, or a name the file system refuses (too long)."""
+    missing, a directory or other non-regular file, larger than `limit`, unreadable, a
+    symlink loop, or a name the file system refuses (too long).
+
+    The type is checked before opening (a FIFO would block the open) and again on the
+    open file, which is opened non-blocking, in case the name was swapped in between; at
+    most limit + 1 bytes are read, so a file that grows meanwhile is still refused."""
+    too_large = f"{path} is larger than {limit // 2**20} MiB: too large for a {kind}"
     try:
-        if not path.exists():
-            raise OSError(f"no such {kind}: {path}")
-        if path.is_dir():
-            raise OSError(f"{path} is a directory, not a {kind}")
-        return path.read_bytes()
+        why = _not_regular(os.stat(path).st_mode)
+        if why is None:
+            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+            with open(fd, "rb") as file:
+                why = _not_regular(os.fstat(fd).st_mode)
+                data = file.read(limit + 1) if why is None else b""
+        if why is not None:
+            raise OSError(f"{path} {why}, not a {kind}")
+        if len(data) > limit:
+            raise OSError(too_large)
+        return data
+    except FileNotFoundError:
+        raise OSError(f"no such {kind}: {path}") from None
     except OSError as error:
         if error.strerror is None:  # one of ours, above
             raise

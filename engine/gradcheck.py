@@ -19,6 +19,11 @@ both below the floor are "unresolved": neither passed nor failed, since a bug co
 there. The check then admits what it cannot see instead of failing correct gradients or
 passing broken ones.
 
+Extreme eps: the slope is computed as (L+ - L-) / eps / 2, never with 2 eps or 1 / (2 eps),
+which overflow (eps above 9e307) or reach infinity (eps below 2.8e-309) while the slope itself
+is finite. Where a nudged loss overflows, the difference measures nothing: such elements
+are unresolved too, not failed.
+
 Kinks: ReLU is not differentiable at 0. When an element's +-eps nudge moves some z1
 across 0, the central difference straddles the kink and measures an average of
 the two slopes, so it is marked, shown, and left out of the verdict.
@@ -26,9 +31,10 @@ the two slopes, so it is marked, shown, and left out of the verdict.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
@@ -120,7 +126,9 @@ def judge(name: str, analytic: Array, numerical: Array, kinks: Mask,
         diff = np.abs(analytic - numerical)
         scale = np.maximum(np.abs(analytic), np.abs(numerical))
         tolerance = atol + rtol * scale
-        unresolved = (scale < floor) & ~kinks
+        # A numerical value that overflowed measured nothing, so it cannot fail a finite analytic.
+        unmeasured = ~np.isfinite(numerical) & np.isfinite(analytic)
+        unresolved = ((scale < floor) | unmeasured) & ~kinks
         # NaN never passes: "not <=" is True for NaN.
         failing = ~(diff <= tolerance) & ~kinks & ~unresolved
         counted = ~kinks
@@ -142,6 +150,12 @@ def judge(name: str, analytic: Array, numerical: Array, kinks: Mask,
     )
 
 
+def slope(loss_plus: Any, loss_minus: Any, eps: float) -> Any:
+    """The central difference, divided in two steps because 2 * eps overflows for eps near
+    the largest float and 1 / (2 * eps) for eps below 2.8e-309, while the slope is finite."""
+    return (loss_plus - loss_minus) / eps / 2.0
+
+
 def _fast_numerical(params: Params, x: Array, y: float, eps: float) -> dict[str, tuple[Array, Mask]]:
     """All 2P perturbed losses of the built-in network, without 2P forward passes.
 
@@ -153,7 +167,6 @@ def _fast_numerical(params: Params, x: Array, y: float, eps: float) -> dict[str,
     a1 = relu(z1)
     z2 = float((params["W2"] @ a1 + params["b2"])[0])
     w2 = params["W2"][0]
-    inv = 1.0 / (2.0 * eps)
 
     def through_hidden(rows: slice, step: Array) -> tuple[Array, Mask]:
         """Central differences for z1[rows] moved by +-step (one column per element)."""
@@ -161,7 +174,7 @@ def _fast_numerical(params: Params, x: Array, y: float, eps: float) -> dict[str,
         plus, minus = z + step, z - step
         z2_plus = z2 + w2[rows, None] * (relu(plus) - a1[rows, None])
         z2_minus = z2 + w2[rows, None] * (relu(minus) - a1[rows, None])
-        num = (bce_from_logit(z2_plus, y) - bce_from_logit(z2_minus, y)) * inv
+        num = slope(bce_from_logit(z2_plus, y), bce_from_logit(z2_minus, y), eps)
         return num, (plus > 0) != (minus > 0)
 
     hidden, inputs = params["W1"].shape
@@ -174,8 +187,8 @@ def _fast_numerical(params: Params, x: Array, y: float, eps: float) -> dict[str,
     num_b1, kinks_b1 = through_hidden(slice(None), np.full((hidden, 1), eps))
 
     step_w2 = eps * a1
-    num_w2 = (bce_from_logit(z2 + step_w2, y) - bce_from_logit(z2 - step_w2, y)) * inv
-    num_b2 = (bce_from_logit(np.array([z2 + eps]), y) - bce_from_logit(np.array([z2 - eps]), y)) * inv
+    num_w2 = slope(bce_from_logit(z2 + step_w2, y), bce_from_logit(z2 - step_w2, y), eps)
+    num_b2 = slope(bce_from_logit(np.array([z2 + eps]), y), bce_from_logit(np.array([z2 - eps]), y), eps)
     return {
         "W1": (num_w1, kinks_w1),
         "b1": (num_b1[:, 0], kinks_b1[:, 0]),
@@ -209,7 +222,7 @@ def central_difference(model: Forward, work: Params, name: str, idx: tuple[int, 
     plus, minus = _signs(cache_plus), _signs(cache_minus)
     kink = plus is not None and minus is not None and plus.shape == minus.shape and bool(
         np.any(plus != minus))
-    return (loss_plus - loss_minus) / (2.0 * eps), kink
+    return slope(loss_plus, loss_minus, eps), kink
 
 
 def loop_numerical(model: Forward, params: Params, x: Array, y: float, eps: float,
@@ -247,9 +260,10 @@ def gradient_check(model: Model, params: Params, x: Array, y: float, grads: Tens
         cache, loss = model.forward(x, params, y)
         floor = NOISE_ULPS * float(np.finfo(np.float64).eps) * abs(float(loss)) / eps
         if floor > atol:
+            what = f"gradients below {floor:.2g}" if math.isfinite(floor) else "any gradient"
             notes.append(f"rounding floor: with |L| = {abs(float(loss)):.3g} and eps = {eps:g}, central "
-                         f"differences cannot resolve gradients below {floor:.2g}; atol raised to "
-                         "it, and elements below it on both sides are unresolved, not passed"
+                         f"differences cannot resolve {what}; atol raised to the floor, and elements "
+                         "below it on both sides are unresolved, not passed"
                          + (" (try eps near 1e-5)" if eps < 1e-7 else ""))
             atol = floor
         else:
@@ -264,13 +278,19 @@ def gradient_check(model: Model, params: Params, x: Array, y: float, grads: Tens
                    for name, (num, kinks) in numerical.items()}
     kinks_total = sum(check.kink_count for check in tensors.values())
     if kinks_total:
+        smaller = f", e.g. {eps / 100:g}" if eps / 100 > 0 else ""
         notes.append(f"{kinks_total} element(s) straddle a ReLU kink at eps={eps:g}: "
-                     f"left out of the verdict; try a smaller eps, e.g. {eps / 100:g}")
+                     f"left out of the verdict; try a smaller eps{smaller}")
+    if eps > 1e-3 and any(check.verdict == "fail" for check in tensors.values()):
+        notes.append(f"eps = {eps:g} is large: the central difference's truncation error grows as "
+                     "eps squared, so failures may be eps, not bugs (try eps near 1e-5)")
     # The stepper's parameters are float64; a model may still compute in lower precision.
+    # Higher precision (long double) only makes the differences more accurate: no note.
     computed = [*params.values(), *cache.values(), loss]
-    dtypes = {v.dtype for v in computed if isinstance(v, np.ndarray | np.generic) and v.dtype.kind in "fc"}
-    if dtypes - {np.dtype(np.float64)}:
-        notes.append(f"the model computes in {', '.join(sorted(str(d) for d in dtypes))}, not only "
-                     "float64: central differences are unreliable there (float32 gives relative "
-                     "errors near 1e-1 at eps 1e-5), so failures may be precision, not bugs")
+    coarse = sorted({str(v.dtype) for v in computed if isinstance(v, np.ndarray | np.generic)
+                     and v.dtype.kind in "fc" and np.finfo(v.dtype).eps > np.finfo(np.float64).eps})
+    if coarse:
+        notes.append(f"the model computes in {', '.join(coarse)}, less precise than float64: central "
+                     "differences are unreliable there (float32 gives relative errors near 1e-1 at "
+                     "eps 1e-5), so failures may be precision, not bugs")
     return GradCheck(method=method, eps=eps, tensors=tensors, atol=atol, notes=tuple(notes))

@@ -126,25 +126,33 @@ def _frozen(tensors: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def history_limit(inputs: int, hidden: int) -> int:
-    """Phases of undo kept within the budget. A phase holds about one parameter-sized float64
-    array on average (backward a gradient, the check its numerical gradient and masks,
-    the update new parameters, forward almost nothing), plus ~2 KiB of Python objects;
-    bench/memory.py measures it."""
-    per_phase = 8 * param_count(inputs, hidden) + 4096
-    return max(16, min(MAX_HISTORY, HISTORY_BUDGET // per_phase))
+def step_bytes(inputs: int, hidden: int) -> int:
+    """The most one step's arrays can take: new parameters, gradients, numerical gradients
+    and a float64 copy of a model's lower-precision analytic gradients (8 bytes a parameter
+    each), the check's three boolean masks, and ~4 KiB of Python objects a phase."""
+    return (4 * 8 + 3) * param_count(inputs, hidden) + 4 * 4096
+
+
+def history_limit(inputs: int, hidden: int, budget: int = HISTORY_BUDGET) -> int:
+    """Phases of undo that fit the budget, and at least one. Consecutive states share
+    arrays, so n phases of history hold the arrays of at most ceil(n / 4) steps beyond
+    what the current state holds; bench/memory.py measures it."""
+    return max(1, min(MAX_HISTORY, 4 * (budget // step_bytes(inputs, hidden))))
 
 
 class Stepper:
     """forward -> backward -> gradcheck -> update -> forward of the next step."""
 
     def __init__(self, config: Config, model: Model | None = None,
-                 max_history: int | None = None) -> None:
+                 max_history: int | None = None, keep_trail: bool = True) -> None:
         self.config = config.resolved()
         self.model = model if model is not None else make_model(config.inject_bug)
         self.x: Array = np.array(self.config.x, dtype=np.float64)
         self.x.setflags(write=False)
         self.gradcheck_enabled = self.config.gradcheck
+        #: The loss at every step, for the app's history panel; a report needs none, and
+        #: a million steps of it would be the only memory that grows with the run.
+        self.keep_trail = keep_trail
         self.max_history = max_history or history_limit(self.config.inputs, self.config.hidden)
         self.initial = State(step=1, params=_frozen(
             init_params(self.config.inputs, self.config.hidden, self.config.seed)))
@@ -188,8 +196,9 @@ class Stepper:
         with np.errstate(all="ignore"):
             cache, loss = self.model.forward(self.x, state.params, self.config.y)
         step = state.step + 1 if state.forward is not None else state.step
-        return State(step=step, params=state.params,
-                     forward=Forward(_frozen(cache), float(loss)), trail=LossTrail(float(loss), state.trail))
+        trail = LossTrail(float(loss), state.trail) if self.keep_trail else None
+        return State(step=step, params=state.params, forward=Forward(_frozen(cache), float(loss)),
+                     trail=trail)
 
     def _backward(self, state: State) -> State:
         assert state.forward is not None

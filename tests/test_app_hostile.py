@@ -8,7 +8,6 @@ and loaded with load_model, as the other app tests do.
 from __future__ import annotations
 
 import asyncio
-import threading
 from pathlib import Path
 
 import numpy as np
@@ -247,25 +246,25 @@ async def test_hostile_cache_keys_and_values(tmp_path: Path) -> None:
 
 async def test_progress_label_says_loop_for_a_user_model(tmp_path: Path) -> None:
     """A user's model is checked with the loop method whatever the config says."""
-    text = ("import threading\nhold = threading.Event()\nrelease = threading.Event()\n"
-            + edit(DEFINITIONS, "def forward(x, params, y=None):\n",
-                   "def forward(x, params, y=None):\n    if hold.is_set():\n        release.wait()\n"))
+    hold = tmp_path / "hold"  # while it exists, forward waits: the label can be read
+    text = "import os, time\n" + edit(DEFINITIONS, "def forward(x, params, y=None):\n",
+                                      "def forward(x, params, y=None):\n"
+                                      f"    while os.path.exists({str(hold)!r}):\n"
+                                      "        time.sleep(0.001)\n")
     model = load_model(write(tmp_path, text))
-    hold: threading.Event = model._forward.__globals__["hold"]  # type: ignore[attr-defined]
-    release: threading.Event = model._forward.__globals__["release"]  # type: ignore[attr-defined]
     app = StepperApp(Stepper(Config(gradcheck_method="fast"), model=model))
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("n")
         await settle(app, pilot)
         await pilot.press("n")
         await settle(app, pilot)
-        hold.set()  # the check's first forward waits: the label can be read
+        hold.touch()
         try:
             await pilot.press("n")
             assert app.running is not None and app.running.phase is Phase.GRADCHECK
             label = text_of(app, "#progress-label")
         finally:
-            release.set()
+            hold.unlink()
         await settle(app, pilot)
         assert "gradcheck (loop)" in label and "fast" not in label
         assert app.stepper.state.gradcheck is not None and app.stepper.state.gradcheck.method == "loop"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 from hypothesis import assume, given, settings
@@ -197,3 +199,42 @@ def test_tiny_eps_raises_the_tolerance_to_the_rounding_floor_and_says_so() -> No
     assert set(check(params, NOTEBOOK_X, 1, bug="relu-grad", eps=1e-12).failed_names) == {"W1", "b1"}
     default = check(params, NOTEBOOK_X, 1)
     assert default.atol == ATOL and not default.notes  # ...and the usual case is untouched
+
+
+# ---- extreme eps ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("eps", [5e-324, 1e-310, 1e-300, 1e-12, 1e-5, 1.0, 1e10, 1e300, 1e308,
+                                 float(np.finfo(np.float64).max)])
+def test_fast_and_loop_give_the_same_verdicts_at_any_legal_eps(eps: float) -> None:
+    params = init_params(3, 4, 42)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with np.errstate(all="raise"):
+            fast = check(params, NOTEBOOK_X, 1, eps=eps)
+            loop = check(params, NOTEBOOK_X, 1, eps=eps, method="loop")
+    assert {n: t.verdict for n, t in fast.tensors.items()} == \
+        {n: t.verdict for n, t in loop.tensors.items()}
+    assert fast.failed_names == [] or eps > 1e-3  # only truncation error fails a correct network
+    if eps < 1e-300:
+        assert fast.unresolved_names == ["W1", "b1", "W2", "b2"]  # the floor swamps every gradient
+
+
+def test_an_overflowed_numerical_value_is_unresolved_not_passed() -> None:
+    t = judge("W2", np.array([0.5, 0.5]), np.array([np.inf, np.nan]), np.zeros(2, dtype=bool))
+    assert t.verdict == "unresolved" and t.unresolved.all()
+
+
+@pytest.mark.parametrize(("dtype", "noted"), [(np.float16, True), (np.float32, True),
+                                              (np.complex64, True), (np.longdouble, False)])
+def test_the_precision_note_is_for_dtypes_coarser_than_float64_only(dtype, noted: bool) -> None:
+    class CastingModel(BuiltinModel):
+        def forward(self, x, params, y):  # type: ignore[no-untyped-def]
+            cache, loss = forward(x, params, y)
+            return cache | {"z1": cache["z1"].astype(dtype)}, loss
+
+    params = init_params(3, 4, 42)
+    grads = backward(NOTEBOOK_X, 1, params, forward(NOTEBOOK_X, params, 1)[0])
+    notes = gradient_check(CastingModel(name="cast", fast_gradcheck=False), params, NOTEBOOK_X, 1,
+                           grads, 1e-5, "loop").notes
+    precision = [note for note in notes if "less precise than float64" in note]
+    assert bool(precision) == noted and all(np.dtype(dtype).name in note for note in precision)

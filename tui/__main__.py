@@ -8,8 +8,11 @@ Textual is imported only when the app is opened.
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 from tui.cli import PROG, Options, UsageError, parse
@@ -45,6 +48,30 @@ def _echo_to_stderr(name: str) -> Callable[[Captured], None]:
             print(f"  | {line}", file=sys.stderr)
 
     return echo
+
+
+def _write(chunks: Iterable[str]) -> int:
+    """The report on stdout, ended by a newline. A reader that stops early (`| head`) is no
+    error worth a word: exit 1 quietly, as the Python docs advise for a broken pipe. Any
+    other write error (a full disk, a closed stdout) gets one line on stderr and exit 1.
+    Either way stdout is pointed at /dev/null, so the interpreter's last flush of what is
+    still buffered cannot print "Exception ignored" after us."""
+    try:
+        if sys.stdout is None:  # Python leaves it None when started with stdout closed
+            raise OSError(errno.EBADF, "stdout is closed")
+        for chunk in chunks:
+            sys.stdout.write(chunk)
+        sys.stdout.write("\n")
+        sys.stdout.flush()
+        return 0
+    except OSError as error:
+        if not isinstance(error, BrokenPipeError):
+            print(f"{PROG}: cannot write the report: {error.strerror or error}", file=sys.stderr)
+        with contextlib.suppress(AttributeError, OSError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         options = parse(sys.argv[1:] if argv is None else argv)
@@ -79,8 +106,9 @@ def _headless(options: Options, model: UserModel | None) -> int:
     from engine.stepper import Stepper
     from tui.report import json_report, text_report
 
-    # Headless never steps back: a few phases of history keep a long run in constant memory.
-    stepper = Stepper(options.config, model=model, max_history=8)
+    # Headless never steps back and shows no loss history: a few phases of undo and no
+    # trail keep a long run in constant memory.
+    stepper = Stepper(options.config, model=model, max_history=8, keep_trail=False)
     if model is not None:
         from engine.usermodel import Captured
 
@@ -89,18 +117,14 @@ def _headless(options: Options, model: UserModel | None) -> int:
             model.on_output(Captured("import", model.import_output))
     render = json_report if options.format == "json" else text_report
     chunks = render(options.config, stepper, stepper.iter_steps(options.config.steps))
+    separator = "" if options.format == "json" else "\n"
     if model is None:  # the built-in network cannot fail mid-run: stream, in constant memory
-        separator = "" if options.format == "json" else "\n"
-        for i, chunk in enumerate(chunks):
-            sys.stdout.write((separator if i else "") + chunk)
-        sys.stdout.write("\n")
-        return 0
+        return _write(separator * bool(i) + chunk for i, chunk in enumerate(chunks))
     try:  # a user's model may break its contract at any step: nothing half-done on stdout
         report = list(chunks)
     except ModelError as error:
         return _model_error(error)
-    print(("" if options.format == "json" else "\n").join(report))
-    return 0
+    return _write([separator.join(report)])
 
 
 def _app(options: Options, model: UserModel | None) -> int:
@@ -122,8 +146,9 @@ def _app(options: Options, model: UserModel | None) -> int:
         model.log.extend(kept)
     from tui.app import StepperApp
 
-    StepperApp(stepper, keymap=options.keymap).run()
-    return 0
+    app = StepperApp(stepper, keymap=options.keymap)
+    app.run()
+    return app.return_code or 0  # Textual sets 1 when the app died of an exception
 
 
 if __name__ == "__main__":

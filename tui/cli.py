@@ -7,6 +7,7 @@ file, which the entry point prints in at most three lines with exit status 2.
 from __future__ import annotations
 
 import argparse
+import re
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -19,18 +20,24 @@ from engine.config import (
     MODEL_TIMEOUT,
     Config,
     ConfigError,
+    shown,
     validate,
 )
-from engine.files import read_user_file
+from engine.files import MAX_CONFIG_BYTES, read_user_file
 from engine.gradcheck import METHODS
 from engine.model import BUGS
 from tui.keys import IDS as KEY_IDS
 
 PROG = "backprop-stepper"
 FORMATS = ("text", "json")
-#: Keys a TOML file may set: the long flag names.
-FILE_KEYS = {f.name.replace("_", "-") for f in fields(Config)} | {"format", "model", "keymap",
-                                                                  "model-timeout", "model-memory"}
+#: Keys a TOML file may set: the long flag names, except --model (a settings file must not
+#: run code the command line never named).
+FILE_KEYS = {f.name.replace("_", "-") for f in fields(Config)} | {"format", "keymap", "model-timeout",
+                                                                  "model-memory"}
+#: Flags that only mean something headless; given to the app they would be silently ignored.
+HEADLESS_ONLY = ("steps", "format")
+#: Flags that only mean something with --model.
+MODEL_ONLY = ("model_timeout", "model_memory")
 
 
 class UsageError(Exception):
@@ -50,29 +57,34 @@ class Options:
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
-        raise UsageError(message)
+        # argparse echoes what it refuses, unquoted or quoted: shorten each long word.
+        raise UsageError(re.sub(r"\S{41,}", lambda m: shown(m[0].strip("'")), message))
 
 
 def _number_list(text: str) -> list[float]:
+    """An empty text is an empty list, refused like TOML's x = [] for its length."""
     try:
-        return [float(part) for part in text.split(",")]
+        return [float(part) for part in text.split(",")] if text.strip() else []
     except ValueError:
         raise argparse.ArgumentTypeError(
-            f"expected comma-separated numbers like 0.2,-0.4,0.1, got {text!r}") from None
+            f"expected comma-separated numbers like 0.2,-0.4,0.1, got {shown(text)}") from None
 
 
 def _int(text: str) -> int:
     try:
         return int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        # Python refuses to convert more than 4,300 digits: that is a range error, not a type error.
+        if text.strip().lstrip("+-").isdigit():
+            raise argparse.ArgumentTypeError(f"{shown(text)} is far out of range") from None
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {shown(text)}") from None
 
 
 def _float(text: str) -> float:
     try:
         return float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"expected a number, got {shown(text)}") from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -130,15 +142,20 @@ def _join_negative_values(argv: list[str], parser: argparse.ArgumentParser) -> l
 def read_config_file(path_text: str) -> dict[str, Any]:
     """The TOML file's settings, keyed as the long flags, with clear errors."""
     try:
-        raw = read_user_file(Path(path_text), "TOML file")
+        raw = read_user_file(Path(path_text), "TOML file", MAX_CONFIG_BYTES)
     except OSError as error:
         raise UsageError(f"--config: {error}") from None
-    try:
-        data = tomllib.loads(raw.decode("utf-8"))
+    try:  # utf-8-sig: a byte-order mark, as some editors write, is not content
+        data = tomllib.loads(raw.decode("utf-8-sig"))
     except UnicodeDecodeError:
         raise UsageError(f"--config: {path_text} is not a text file (not UTF-8)") from None
     except tomllib.TOMLDecodeError as error:
         raise UsageError(f"--config: {path_text} is not valid TOML: {error}") from None
+    except ValueError:  # tomllib's int() of a number past 4,300 digits
+        raise UsageError(f"--config: {path_text} holds a number too long to read") from None
+    if "model" in data:
+        raise UsageError(f"--config: {path_text} names a model file; a settings file may not run "
+                         "code: pass --model FILE on the command line")
     unknown = sorted(set(data) - FILE_KEYS)
     if unknown:
         raise UsageError(f"--config: unknown key {unknown[0]!r} in {path_text}; "
@@ -149,8 +166,8 @@ def read_config_file(path_text: str) -> dict[str, Any]:
 _KINDS: dict[str, tuple[type, ...]] = {
     "inputs": (int,), "hidden": (int,), "seed": (int,), "y": (int,), "steps": (int,),
     "lr": (int, float), "eps": (int, float), "x": (list,), "gradcheck": (bool,),
-    "gradcheck-method": (str,), "inject-bug": (str,), "format": (str,), "model": (str,),
-    "keymap": (dict,), "model-timeout": (int, float), "model-memory": (int,),
+    "gradcheck-method": (str,), "inject-bug": (str,), "format": (str,), "keymap": (dict,),
+    "model-timeout": (int, float), "model-memory": (int,),
 }
 
 
@@ -160,9 +177,10 @@ def _check_keymap(keymap: dict[str, Any], path: str) -> dict[str, str]:
         if binding_id not in KEY_IDS:
             raise UsageError(f"--config: unknown binding id {binding_id!r} in [keymap] of {path}; "
                              f"known ids: {', '.join(sorted(KEY_IDS))}")
-        if not isinstance(keys, str) or not any(key.strip() for key in keys.split(",")):
-            raise UsageError(f"--config: [keymap] {binding_id} in {path} must be a string of keys "
-                             f"such as \"j\" or \"j,down\", got {keys!r}")
+        if not isinstance(keys, str) or not all(key.strip() for key in keys.split(",")):
+            raise UsageError(f"--config: [keymap] {binding_id} in {path} must be a string of "
+                             f"key names such as \"j\" or \"j,down\", none of them empty, "
+                             f"got {shown(keys)}")
     return dict(keymap)
 
 
@@ -173,25 +191,36 @@ def _check_file_types(data: dict[str, Any], path: str) -> None:
         if key == "x" and not bad:
             bad = not all(isinstance(v, int | float) and not isinstance(v, bool) for v in value)
         if bad:
-            want = {"x": "an array of numbers", "gradcheck": "true or false",
-                    "keymap": "a table such as [keymap] next = \"j\""}.get(
-                key, " or ".join("a whole number" if k is int else "a number" if k is float
-                                 else "a string" for k in kinds))
-            raise UsageError(f"--config: key {key!r} in {path} must be {want}, got {value!r}")
+            want = {"x": "an array of numbers", "gradcheck": "true or false", "lr": "a number",
+                    "eps": "a number", "keymap": "a table such as [keymap] next = \"j\""}.get(
+                key, "a whole number" if kinds == (int,) else "a string")
+            raise UsageError(f"--config: key {key!r} in {path} must be {want}, got {shown(value)}")
 
 
 def parse(argv: list[str]) -> Options:
     """Flags (and the TOML file they name) to validated options, or a UsageError."""
     parser = build_parser()
     args = parser.parse_args(_join_negative_values(argv, parser))
+    for flag in ("config", "model"):
+        if getattr(args, flag) == "":  # Path("") would be ".", the current directory
+            raise UsageError(f"--{flag}: the file name is empty")
+    if not args.headless:
+        # Refused rather than ignored: the user expects a report and would get the app. A
+        # config file's steps and format are fine, since one file may serve both modes.
+        for flag in HEADLESS_ONLY:
+            if getattr(args, flag) is not None:
+                raise UsageError(f"--{flag} only applies to a report: add --headless")
+    if args.model is None:
+        for flag in MODEL_ONLY:
+            if getattr(args, flag) is not None:
+                raise UsageError(f"--{flag.replace('_', '-')} only applies to your own model: add "
+                                 "--model FILE.py")
     settings: dict[str, Any] = {}
     keymap: dict[str, str] = {}
     if args.config is not None:
         settings = read_config_file(args.config)
         _check_file_types(settings, args.config)
         keymap = _check_keymap(settings.pop("keymap", {}), args.config)
-        if "model" in settings:  # relative to the TOML file, as a path written in it reads
-            settings["model"] = str(Path(args.config).parent / settings["model"])
     for key, value in vars(args).items():
         if value is not None and key not in ("headless", "config"):
             settings[key.replace("_", "-")] = value
@@ -199,17 +228,17 @@ def parse(argv: list[str]) -> Options:
     if model is not None and settings.get("inject-bug") is not None:
         raise UsageError("--model and --inject-bug cannot be used together: --inject-bug breaks "
                          "the built-in network, --model replaces it")
-    model_timeout = float(settings.pop("model-timeout", MODEL_TIMEOUT))
+    model_timeout = settings.pop("model-timeout", MODEL_TIMEOUT)
     if not 0 < model_timeout <= MAX_MODEL_TIMEOUT:  # NaN fails this too
         raise UsageError(f"--model-timeout: must be a number of seconds above 0 and at most "
-                         f"{MAX_MODEL_TIMEOUT:,.0f}, got {model_timeout:g}")
+                         f"{MAX_MODEL_TIMEOUT:,.0f}, got {shown(model_timeout)}")
     model_memory = settings.pop("model-memory", MODEL_MEMORY_MB)
     if not MODEL_MEMORY_BOUNDS[0] <= model_memory <= MODEL_MEMORY_BOUNDS[1]:
         raise UsageError(f"--model-memory: must be between {MODEL_MEMORY_BOUNDS[0]} and "
-                         f"{MODEL_MEMORY_BOUNDS[1]:,} (MB), got {model_memory}")
+                         f"{MODEL_MEMORY_BOUNDS[1]:,} (MB), got {shown(model_memory)}")
     output_format = settings.pop("format", "text")
     if output_format not in FORMATS:
-        raise UsageError(f"--format: must be one of {', '.join(FORMATS)}, got {output_format!r}")
+        raise UsageError(f"--format: must be one of {', '.join(FORMATS)}, got {shown(output_format)}")
     kwargs = {key.replace("-", "_"): value for key, value in settings.items()}
     if "x" in kwargs:
         kwargs["x"] = tuple(float(v) for v in kwargs["x"])
@@ -222,6 +251,8 @@ def parse(argv: list[str]) -> Options:
         raise UsageError(f"--{error.key}: {error.message}") from None
     except OverflowError:
         raise UsageError("--x: values must be finite numbers") from None
+    if "x" in kwargs and not kwargs["x"]:  # not the default: the user gave no values
+        raise UsageError(f"--x: needs exactly {config.inputs} values (one per input), got 0")
     return Options(config=config, headless=args.headless, format=output_format,
                    model=None if model is None else Path(model), keymap=keymap,
-                   model_timeout=model_timeout, model_memory=model_memory)
+                   model_timeout=float(model_timeout), model_memory=model_memory)

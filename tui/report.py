@@ -101,11 +101,16 @@ class _Json:
     def value(self, value: Any, where: str) -> Any:
         if isinstance(value, np.ndarray | np.generic | float) and np.asarray(value).dtype.kind in "biuf":
             array = np.asarray(value)
-            if array.dtype == bool:
+            if array.dtype.kind in "biu":  # tolist gives plain ints and bools, at any width
                 return array.tolist()
+            if array.dtype.itemsize > 8:  # long double: tolist would keep it, and JSON has no such type
+                with np.errstate(over="ignore"):
+                    wide, array = array, array.astype(np.float64)
+                if (np.isinf(array) & np.isfinite(wide)).any():
+                    self.warn(f"{where}: long double values beyond float64's range written as null")
             finite = np.isfinite(array)
             if not finite.all():
-                self.warn(f"{where}: non-finite values written as null (the run overflowed or diverged)")
+                self.warn(f"{where}: non-finite values written as null (an overflow, or a diverging run)")
                 return np.where(finite, array, None).tolist() if array.ndim else None
             return array.tolist()
         if value is None or isinstance(value, str | int | bool):
@@ -140,7 +145,8 @@ def _gradcheck_json(check: GradCheck, out: _Json) -> dict[str, Any]:
             "failing": int(t.failing.sum()),
             "unresolved": int(t.unresolved.sum()),
         }
-    return result | {"method": check.method, "eps": check.eps, "atol": check.atol,
+    return result | {"method": check.method, "eps": out.value(check.eps, "gradcheck.eps"),
+                     "atol": out.value(check.atol, "gradcheck.atol"),
                      "passed": check.passed, "notes": list(check.notes)}
 
 

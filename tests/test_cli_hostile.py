@@ -1,0 +1,126 @@
+"""Hostile surroundings and hostile values: a stdout that cannot be written, an app that
+crashes, a settings file that would run code, values thousands of digits long."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.test_cli import assert_refused, run, write
+from tui.__main__ import main
+
+ROOT = Path(__file__).parent.parent
+ENV = os.environ | {"PYTHONPATH": str(ROOT)}
+CLI = [sys.executable, "-m", "tui", "--headless"]
+
+
+# ---- stdout that cannot be written ------------------------------------------------------
+
+def test_a_full_disk_is_one_line_and_status_1() -> None:
+    with open("/dev/full", "w") as full:
+        done = subprocess.run(CLI, stdout=full, stderr=subprocess.PIPE, text=True, env=ENV, timeout=60)
+    assert done.returncode == 1
+    assert done.stderr == "backprop-stepper: cannot write the report: No space left on device\n"
+
+
+def test_a_closed_stdout_is_one_line_and_status_1() -> None:
+    done = subprocess.run(["sh", "-c", 'exec "$0" -m tui --headless >&-', sys.executable],
+                          capture_output=True, text=True, env=ENV, timeout=60)
+    assert done.returncode == 1
+    assert done.stderr == "backprop-stepper: cannot write the report: stdout is closed\n"
+
+
+def test_a_reader_that_stops_early_gets_a_quiet_exit() -> None:
+    # 2,000 steps of text are far more than a pipe buffers, so the writer is still writing.
+    proc = subprocess.Popen([*CLI, "--steps", "2000", "--no-gradcheck"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=ENV)
+    assert proc.stdout is not None and proc.stderr is not None
+    assert proc.stdout.readline() == b"=== Step 1 ===\n"
+    proc.stdout.close()
+    err = proc.stderr.read()
+    assert proc.wait(timeout=60) == 1 and err == b""  # no "Exception ignored", no traceback
+
+
+# ---- the app's own status -----------------------------------------------------------------
+
+def test_an_app_that_crashed_exits_with_its_status(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A real app, run headless, whose mount handler raises: Textual records status 1."""
+    import textual.app
+
+    import tui.app
+
+    def broken_mount(app: tui.app.StepperApp) -> None:
+        raise RuntimeError("a handler crashed")
+
+    monkeypatch.setattr(tui.app.StepperApp, "on_mount", broken_mount)
+    monkeypatch.setattr(tui.app.StepperApp, "run",
+                        lambda app: textual.app.App.run(app, headless=True, size=(80, 24)))
+    assert main([]) == 1
+
+
+# ---- the settings file ---------------------------------------------------------------------
+
+def test_a_config_file_cannot_name_a_model(tmp_path: Path, capsys) -> None:
+    (tmp_path / "x.py").write_text("raise SystemExit('ran')\n")
+    assert_refused(["--headless", "--config", write(tmp_path, 'model = "x.py"\n')], capsys,
+                   "--config", "pass --model FILE on the command line")
+
+
+@pytest.mark.parametrize("flag", [["--steps", "3"], ["--format", "json"]])
+def test_headless_only_flags_without_headless_are_refused(flag: list[str], capsys,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    import tui.app
+
+    monkeypatch.setattr(tui.app.StepperApp, "run", lambda app: pytest.fail("the app opened"))
+    assert_refused(flag, capsys, flag[0], "--headless")
+
+
+def test_a_config_files_steps_are_fine_for_the_app_too(tmp_path: Path, capsys,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    import tui.app
+
+    monkeypatch.setattr(tui.app.StepperApp, "run", lambda app: None)
+    assert main(["--config", write(tmp_path, 'steps = 3\nformat = "json"\n')]) == 0
+
+
+def test_a_byte_order_mark_is_not_content(tmp_path: Path, capsys) -> None:
+    status, out, err = run(["--headless", "--format", "json", "--config",
+                            write(tmp_path, b"\xef\xbb\xbfhidden = 3\n")], capsys)
+    assert status == 0 and '"hidden": 3' in out, err
+
+
+@pytest.mark.parametrize(("text", "words"), [
+    ("lr = true\n", ["'lr'", "must be a number, got True"]),
+    ("eps = 'small'\n", ["'eps'", "must be a number, got"]),
+    ('[keymap]\nnext = "j,,k"\n', ["[keymap] next", "none of them empty", "'j,,k'"]),
+    ("inputs = 1" + "0" * 5000 + "\n", ["too long"]),
+])
+def test_file_values_get_precise_words(tmp_path: Path, capsys, text: str, words: list[str]) -> None:
+    err = assert_refused(["--headless", "--config", write(tmp_path, text)], capsys, *words)
+    assert "whole number or" not in err
+
+
+def test_an_empty_x_is_refused_alike_from_a_file_and_a_flag(tmp_path: Path, capsys) -> None:
+    words = ["--x", "needs exactly 3 values (one per input), got 0"]
+    assert_refused(["--headless", "--config", write(tmp_path, "x = []\n")], capsys, *words)
+    assert_refused(["--headless", "--x", ""], capsys, *words)
+
+
+# ---- values thousands of characters long ----------------------------------------------------
+
+@pytest.mark.parametrize("argv", [
+    ["--lr", "1" + "0" * 5000 + "x"],
+    ["--inputs", "1" + "0" * 5000],  # past Python's 4,300-digit int() limit
+    ["--inputs", "1" + "0" * 4000],  # within it: refused by range, and echoed
+    ["--format", "x" * 5000],
+    ["--gradcheck-method", "x" * 5000],
+    ["--x", "1,2," + "9" * 5000 + "z"],
+    ["--bogus" + "x" * 5000],
+])
+def test_a_huge_value_is_echoed_cut_short_with_its_length(argv: list[str], capsys) -> None:
+    err = assert_refused(["--headless", *argv], capsys, "characters)")
+    assert len(err) < 300 and "Exceeds the limit" not in err

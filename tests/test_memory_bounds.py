@@ -1,0 +1,78 @@
+"""Memory that must not grow: the headless stepper keeps no loss trail, and the undo
+history stays within its byte budget however large the network. Structural checks only:
+tests never time anything or read the process's memory."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from engine.config import Config
+from engine.stepper import HISTORY_BUDGET, State, Stepper, history_limit, step_bytes
+from tui.__main__ import main
+
+
+def test_a_stepper_without_a_trail_keeps_none_and_the_app_keeps_its_own() -> None:
+    bare, kept = Stepper(Config(), keep_trail=False), Stepper(Config())
+    bare.run_steps(50)
+    kept.run_steps(50)
+    assert bare.state.trail is None and bare.state.losses == []
+    assert len(kept.state.losses) == 50  # the app's loss history is unchanged
+
+
+def test_the_headless_run_keeps_no_trail(monkeypatch, capsys) -> None:
+    import tui.report
+
+    seen: list[Stepper] = []
+    real = tui.report.text_report
+
+    def spy(config, stepper, finished):  # type: ignore[no-untyped-def]
+        seen.append(stepper)
+        return real(config, stepper, finished)
+
+    monkeypatch.setattr(tui.report, "text_report", spy)
+    assert main(["--headless", "--steps", "20", "--no-gradcheck"]) == 0
+    assert capsys.readouterr().out.count("=== Step") == 20
+    assert seen[0].state.trail is None and seen[0].state.step == 20
+
+
+def _arrays(state: State) -> dict[int, int]:
+    """Every array a state holds, by the buffer it owns, with its size in bytes."""
+    found = [*state.params.values()]
+    if state.forward is not None:
+        found += state.forward.cache.values()
+    if state.backward is not None:
+        found += state.backward.values()
+    if state.gradcheck is not None:
+        for t in state.gradcheck.tensors.values():
+            found += [t.analytic, t.numerical, t.kinks, t.failing, t.unresolved]
+    if state.update is not None:
+        found += [*state.update.before.values(), *state.update.after.values()]
+    owners: dict[int, int] = {}
+    for array in found:
+        while isinstance(array, np.ndarray) and array.base is not None:
+            array = array.base
+        if isinstance(array, np.ndarray):
+            owners[id(array)] = array.nbytes
+    return owners
+
+
+def test_the_limit_fits_the_budget_at_the_largest_networks() -> None:
+    for inputs, hidden in [(1_000_000, 9), (1_000_000, 10), (100_000, 99), (784, 128)]:
+        limit = history_limit(inputs, hidden)
+        # n phases of history hold at most ceil(n / 4) steps' arrays beyond the current state's.
+        assert limit >= 1 and math.ceil(limit / 4) * step_bytes(inputs, hidden) <= HISTORY_BUDGET
+
+
+def test_the_history_never_holds_more_than_its_budget() -> None:
+    budget = 400_000  # a mid-size net, a small budget: about two steps of 100-50-1
+    stepper = Stepper(Config(inputs=100, hidden=50), max_history=history_limit(100, 50, budget))
+    for _ in range(40):
+        stepper.next()
+        assert stepper.depth <= stepper.max_history
+        current = _arrays(stepper.state)
+        held: dict[int, int] = {}
+        for state in stepper._history:
+            held |= _arrays(state)
+        assert sum(n for owner, n in held.items() if owner not in current) <= budget
