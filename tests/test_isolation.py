@@ -298,11 +298,14 @@ def test_the_stepper_never_unpickles_code() -> None:
 
 
 def test_bad_model_limits_are_refused(capsys) -> None:
-    for argv, words in ((["--model-timeout", "0"], "--model-timeout"),
-                        (["--model-timeout", "nan"], "--model-timeout"),
-                        (["--model-memory", "10"], "--model-memory")):
-        status, out, err = run(capsys, "--headless", *argv)
-        assert status == 2 and out == "" and words in err
+    notebook = Path(__file__).parent / "fixtures" / "notebook.py"
+    for argv, words in ((["--model-timeout", "0"], "must be a number of seconds above 0"),
+                        (["--model-timeout", "nan"], "must be a number of seconds above 0"),
+                        (["--model-memory", "10"], "must be between 256 and")):
+        status, out, err = run(capsys, "--headless", "--model", notebook, *argv)
+        assert status == 2 and out == "" and argv[0] in err and words in err, err
+    status, out, err = run(capsys, "--headless", "--model-timeout", "5")
+    assert status == 2 and "only applies to your own model" in err
 
 
 def test_user_model_is_a_model(tmp_path) -> None:
