@@ -44,7 +44,7 @@ from typing import Any
 from engine import network
 from engine.config import MODEL_MEMORY_MB, MODEL_TIMEOUT
 from engine.contract import ModelError
-from engine.files import read_user_file
+from engine.files import MAX_MODEL_BYTES, read_user_file
 from engine.gradcheck import Mask, Progress
 from engine.model import Cancelled
 from engine.network import Array, Params, Tensors
@@ -384,7 +384,7 @@ def load_model(path: str | PathLike[str], timeout: float = MODEL_TIMEOUT,
     ModelError naming what is wrong (with what the file printed, in `output`)."""
     given = Path(path)
     try:
-        source = read_user_file(given, "Python model file")
+        source = read_user_file(given, "Python model file", MAX_MODEL_BYTES)
     except OSError as error:
         raise ModelError(str(error)) from None
     model = UserModel(given.resolve(), source, timeout, memory_mb)
