@@ -4,9 +4,12 @@ the form, the zoom, the worker and the divergence banner behave."""
 from __future__ import annotations
 
 import random
+import time
+from collections.abc import Callable
 
 import numpy as np
 import pytest
+from textual.widgets import Button
 
 from engine.config import Config
 from engine.stepper import PHASES, Phase, Stepper
@@ -100,6 +103,14 @@ async def test_every_size_renders(size: tuple[int, int], shape: tuple[int, int])
 
 # ---- the configuration form ------------------------------------------------------------
 
+async def until(condition: Callable[[], bool], pilot, timeout: float = 5.0) -> None:
+    """Let the app run until `condition` holds (failing after `timeout` seconds)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        await pilot.pause(0.02)
+
+
 async def test_form_shows_errors_inline_and_applies_only_valid_values() -> None:
     app = StepperApp(Stepper(Config()))
     async with app.run_test(size=(100, 40)) as pilot:
@@ -109,7 +120,8 @@ async def test_form_shows_errors_inline_and_applies_only_valid_values() -> None:
         form.query_one("#field-lr").value = "-1"
         form.query_one("#field-hidden").value = "2"
         await pilot.pause()
-        await pilot.click("#apply")
+        apply = form.query_one("#apply", Button)
+        await pilot.click(apply)
         assert isinstance(app.screen, ConfigScreen)  # nothing applied
         error = form.query_one("#error-lr")
         assert error.display and "finite and > 0" in str(error.render())
@@ -121,7 +133,11 @@ async def test_form_shows_errors_inline_and_applies_only_valid_values() -> None:
         form.query_one("#field-inputs").value = "5"
         await pilot.pause()
         assert not form.query_one("#error-lr").display
-        await pilot.click("#apply")
+        # A Button ignores clicks for 0.2 s after a press (its "-active" effect), and the
+        # lines above take less than that: a click now could be dropped, as a person's
+        # double click would be. Click again once the button takes clicks, as a person does.
+        await until(lambda: not apply.has_class("-active"), pilot)
+        await pilot.click(apply)
         assert not isinstance(app.screen, ConfigScreen)
         config = app.stepper.config
         assert (config.lr, config.inputs, config.hidden) == (0.5, 5, 2)
