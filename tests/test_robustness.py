@@ -97,6 +97,7 @@ async def fuzz(app: StepperApp, pilot, keys: list[str], through_pilot: set[int])
     assert snapshot(stepper.state) == snapshot(stepper.initial)
 
 
+@pytest.mark.slow
 async def test_a_thousand_random_keys_keep_the_invariants() -> None:
     rng = random.Random(1234)
     keys = [rng.choice(KEYS) for _ in range(1000)]
@@ -111,6 +112,7 @@ async def test_a_thousand_random_keys_keep_the_invariants() -> None:
 SIZES = [(20, 8), (32, 10), (60, 16), (80, 24), (120, 40), (170, 50), (300, 100)]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("size", SIZES)
 @pytest.mark.parametrize("shape", [(3, 4), (784, 128)])
 async def test_every_size_renders(size: tuple[int, int], shape: tuple[int, int]) -> None:
@@ -199,6 +201,7 @@ async def test_zoom_shows_exact_values_of_a_large_tensor() -> None:
 
 # ---- long work in a worker --------------------------------------------------------------
 
+@pytest.mark.slow
 async def test_a_slow_phase_runs_in_a_worker_and_escape_cancels_it() -> None:
     app = StepperApp(Stepper(Config(inputs=784, hidden=128, gradcheck_method="loop")))
     async with app.run_test(size=(120, 40)) as pilot:
