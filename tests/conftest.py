@@ -51,3 +51,10 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         pytest.fail(f"max_examples={own.max_examples} overrides the Hypothesis profile "
                     f"{HYPOTHESIS_PROFILE!r} (max_examples={profile.max_examples}): leave it to "
                     "the profile (tests/conftest.py)", pytrace=False)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under xdist, start the slow tests first (a stable sort: same order on every worker), so
+    the last tests to finish are short ones and no worker is left running a long test alone."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        items.sort(key=lambda item: item.get_closest_marker("slow") is None)
