@@ -1,5 +1,11 @@
 """Shared fixtures. The colour and theme variables are cleared so snapshots do not pick up
-the environment they run in."""
+the environment they run in.
+
+Hypothesis runs under a profile: "quick" by default (every property test, 150 examples),
+"thorough" (many more) with BACKPROP_HYPOTHESIS=thorough in the environment, or with
+pytest's --hypothesis-profile=thorough. Tests set no max_examples of their own, so the
+profile decides.
+"""
 
 from __future__ import annotations
 
@@ -11,11 +17,17 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
+from hypothesis import settings
 
 for variable in ("TEXTUAL_THEME", "NO_COLOR", "FORCE_COLOR", "COLORTERM", "TEXTUAL"):
     os.environ.pop(variable, None)
 
 FIXTURES = Path(__file__).parent / "fixtures"
+
+settings.register_profile("quick", max_examples=150, deadline=None)
+settings.register_profile("thorough", max_examples=3000, deadline=None)
+HYPOTHESIS_PROFILE = os.environ.get("BACKPROP_HYPOTHESIS", "quick")
+settings.load_profile(HYPOTHESIS_PROFILE)  # an unknown name fails here, naming the profiles
 
 
 @pytest.fixture(scope="session")
@@ -27,6 +39,24 @@ def notebook() -> ModuleType:
     with contextlib.redirect_stdout(io.StringIO()):
         spec.loader.exec_module(module)
     return module
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """A property test's own @settings(max_examples=...) would silently override the
+    profile (as few examples under "thorough" as in a quick run): it fails instead."""
+    own = getattr(getattr(item, "obj", None), "_hypothesis_internal_use_settings", None)
+    profile = settings.default
+    if own is not None and profile is not None and own.max_examples != profile.max_examples:
+        pytest.fail(f"max_examples={own.max_examples} overrides the Hypothesis profile "
+                    f"{HYPOTHESIS_PROFILE!r} (max_examples={profile.max_examples}): leave it to "
+                    "the profile (tests/conftest.py)", pytrace=False)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under xdist, start the slow tests first (a stable sort: same order on every worker), so
+    the last tests to finish are short ones and no worker is left running a long test alone."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
 @pytest.fixture(autouse=True)

@@ -6,7 +6,7 @@ import warnings
 
 import numpy as np
 import pytest
-from hypothesis import assume, given, settings
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from engine.gradcheck import ATOL, gradient_check, judge
@@ -117,7 +117,6 @@ def kink_free(params: Params, x: np.ndarray, eps: float = 1e-5) -> bool:
     return bool(np.min(np.abs(z1)) > 10 * eps * max(1.0, float(np.max(np.abs(x)))))
 
 
-@settings(max_examples=100, deadline=None)
 @given(sizes)
 def test_fast_and_loop_agree(case) -> None:
     inputs, hidden, seed, y, scale = case
@@ -170,7 +169,6 @@ def bug_is_visible(bug: str, params: Params, x: np.ndarray, y: int) -> bool:
                for n in EXPECTED_FLAGS[bug])
 
 
-@settings(max_examples=60, deadline=None)
 @given(sizes, st.sampled_from(sorted(BUGS)))
 def test_each_bug_is_flagged_on_exactly_its_tensors_on_random_kink_free_configs(case, bug: str) -> None:
     inputs, hidden, seed, y, scale = case
@@ -179,7 +177,6 @@ def test_each_bug_is_flagged_on_exactly_its_tensors_on_random_kink_free_configs(
     assert set(check(params, x, y, bug=bug).failed_names) == EXPECTED_FLAGS[bug]
 
 
-@settings(max_examples=150, deadline=None)
 @given(sizes)
 def test_no_false_alarm_with_the_correct_backward(case) -> None:
     inputs, hidden, seed, y, scale = case

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from hypothesis import assume, given, settings
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from engine.config import Config
@@ -24,7 +24,6 @@ def kink_free(params, x, eps) -> bool:
     return bool(np.min(np.abs(z1)) > 1e3 * eps * (1 + np.max(np.abs(x))))
 
 
-@settings(max_examples=150, deadline=None)
 @given(configs)
 def test_analytic_equals_numerical(case) -> None:
     inputs, hidden, seed, y, x = case
@@ -38,7 +37,6 @@ def test_analytic_equals_numerical(case) -> None:
         assert all(t.kink_count == 0 for t in check.tensors.values())
 
 
-@settings(max_examples=150, deadline=None)
 @given(configs)
 def test_small_learning_rate_never_raises_the_loss(case) -> None:
     inputs, hidden, seed, y, x = case
