@@ -32,7 +32,7 @@ from engine.usermodel import Captured, ModelError
 from tui.keys import KEYS
 from tui.screens.config import ConfigScreen
 from tui.screens.help import HelpScreen
-from tui.screens.safe import SafeCommandPalette
+from tui.screens.safe import SafeCommandPalette, exiting
 from tui.screens.zoom import ZoomScreen
 from tui.text import printable
 from tui.widgets.bars import NetworkLine, PhaseBar
@@ -96,6 +96,10 @@ class StepperApp(App[None]):
             yield LossPanel(id="loss")
             yield LogPanel(id="log")
         yield Footer()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """No key does anything once the app is exiting (keys typed behind q)."""
+        return not exiting(self)
 
     def on_mount(self) -> None:
         if self.keymap:

@@ -8,6 +8,9 @@ Two upstream races, met by a fast typist or a key held down:
   `ScreenStackError: Can't pop screen` (or, with another screen beneath, pops that one).
   The command palette's `_select_command` and `_select_or_command` also run the chosen
   command a second time (two OptionSelected, or a Submitted, reach the closing palette).
+- Keys queued behind q still run their bindings while the app exits: a screen pushed or
+  popped then is torn down half-built (`NoMatches` in its on_mount), and the app ends with
+  status 1 and a traceback. Once the app is exiting, every binding is disabled.
 - `OptionList._move_page` (pageup/pagedown) reads `_index_to_line[highlighted]`, a cache
   that `_update_lines` leaves empty while the list has no size yet (before its first
   layout), and raises `KeyError: 0`.
@@ -18,6 +21,7 @@ from __future__ import annotations
 from typing import Any, TypeVar
 
 from textual import on
+from textual.app import App
 from textual.await_complete import AwaitComplete
 from textual.command import CommandList, CommandPalette
 from textual.message import Message
@@ -27,10 +31,18 @@ from textual.widgets import Button, Input, OptionList
 ResultType = TypeVar("ResultType")
 
 
+def exiting(app: App[Any]) -> bool:
+    """Whether App.exit has been called (Textual keeps it in `_exit`; pinned version)."""
+    return bool(getattr(app, "_exit", False))
+
+
 class OnceModal(ModalScreen[ResultType]):
     """A modal screen dismissed at most once, and only while it is the active screen."""
 
     dismissed = False
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return not exiting(self.app)
 
     def dismiss(self, result: ResultType | None = None) -> AwaitComplete:
         if self.dismissed or not self.is_active:
@@ -59,6 +71,9 @@ class SafeOptionList(OptionList):
 class SafeCommandPalette(CommandPalette):
     """Textual's command palette, closed and its command run once however fast Enter is
     pressed, and with page moves that wait for the list to have a size."""
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return not exiting(self.app)
 
     def dismiss(self, result: Any = None) -> AwaitComplete:
         if not self.is_active:

@@ -1,0 +1,88 @@
+"""The app in a real pseudo-terminal, as a person runs it: keys arrive in bursts through the
+terminal, the app exits with status 0 and leaves the terminal as it found it (alternate
+screen left, mouse reporting off), whatever its model does."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import pty
+import select
+import struct
+import sys
+import termios
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.test_isolation import misbehaving
+
+ROOT = Path(__file__).resolve().parent.parent
+LEAVE_ALTERNATE_SCREEN = b"\x1b[?1049l"
+MOUSE_OFF = b"\x1b[?1000l"
+
+
+def run_in_terminal(argv: list[str], *bursts: bytes, ready: bytes = b"Next phase",
+                    limit: float = 60) -> tuple[int, bytes]:
+    """Start the app in a 120x40 pseudo-terminal, wait for its first frame, type each
+    burst (each in one write, as a fast typist's keys arrive) once the screen has settled,
+    then read until the app exits. `limit` is a safety net, not a timing."""
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: the app
+        os.chdir(ROOT)
+        env = dict(os.environ, TERM="xterm-256color", COLUMNS="120", LINES="40")
+        os.execve(sys.executable, [sys.executable, "-m", "tui", *argv], env)
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+    output = bytearray()
+    deadline = time.monotonic() + limit
+    pending = list(bursts)
+
+    def read(until: float) -> bool:
+        """Read what the app draws until `until` (monotonic) passes; False at its exit."""
+        while time.monotonic() < min(until, deadline):
+            readable, _, _ = select.select([fd], [], [], 0.05)
+            if readable:
+                try:
+                    data = os.read(fd, 1 << 16)
+                except OSError:  # EIO: the app has exited and closed the terminal
+                    return False
+                if not data:
+                    return False
+                output.extend(data)
+        return True
+
+    while ready not in output and read(time.monotonic() + 0.05):
+        pass
+    alive = True
+    while alive and pending:
+        read(time.monotonic() + 0.3)  # let the screen settle: the keys are typed after it
+        os.write(fd, pending.pop(0))
+    while alive and read(deadline):
+        pass
+    os.close(fd)
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status), bytes(output)
+
+
+def assert_left_clean(status: int, output: bytes) -> None:
+    assert status == 0, output[-2000:]
+    assert b"Traceback" not in output and b"Error" not in output
+    tail = output[output.rindex(b"\x1b[?1049h"):]  # after the app entered the alternate screen
+    assert LEAVE_ALTERNATE_SCREEN in tail and MOUSE_OFF in tail
+
+
+@pytest.mark.slow
+def test_keys_typed_behind_q_leave_a_clean_exit() -> None:
+    """Without the guard, help opened while the app tore its screens down: NoMatches, a
+    traceback and exit status 1."""
+    status, output = run_in_terminal([], b"q??zznn?z\x1b\x1bnnn??zzcc")
+    assert_left_clean(status, output)
+
+
+@pytest.mark.slow
+def test_a_segfaulting_model_leaves_the_app_and_the_terminal_intact(tmp_path) -> None:
+    path = misbehaving(tmp_path, "ctypes.string_at(0)", after=2)
+    status, output = run_in_terminal(["--model", str(path)], b"n", b"b", b"q")
+    assert_left_clean(status, output)
+    assert b"signal 11" in output  # the log said what happened, and the app went on
