@@ -11,6 +11,7 @@ burst, that the app is alive and the stepper's history is a valid sequence of ph
 
 from __future__ import annotations
 
+import asyncio
 import random
 from itertools import pairwise
 from pathlib import Path
@@ -18,6 +19,7 @@ from pathlib import Path
 import pytest
 from textual import events
 from textual.app import App, ComposeResult
+from textual.pilot import Pilot
 
 from engine.config import Config, param_count
 from engine.stepper import PHASES, Phase, State, Stepper
@@ -40,6 +42,17 @@ def burst(app: StepperApp, *keys: str) -> None:
         app._driver.send_message(event)
 
 
+async def handled(app: StepperApp, pilot: Pilot[None]) -> None:
+    """Until the app has handled every key queued so far (a callback sent the same way runs
+    after them), then until the screen has settled: a deterministic wait, where pause()
+    alone guesses idleness from CPU time and is fooled by a busy machine."""
+    assert app._driver is not None
+    done = asyncio.Event()
+    app._driver.send_message(events.Callback(callback=done.set))
+    await done.wait()
+    await pilot.pause()
+
+
 def make_app() -> StepperApp:
     return StepperApp(Stepper(Config()))
 
@@ -59,11 +72,11 @@ async def test_config_form_enter_twice_fast_applies_once() -> None:
         await pilot.press("c")
         assert isinstance(app.screen, ConfigScreen)
         burst(app, "enter", "enter")  # both reach the form's input before it closes
-        await pilot.pause()
+        await handled(app, pilot)
         assert len(app.screen_stack) == 1 and len(applied) == 1 and applied[0] is not None
         await pilot.press("c")
         burst(app, "enter", "escape", "enter", "escape")
-        await pilot.pause()
+        await handled(app, pilot)
         assert len(app.screen_stack) == 1 and len(applied) == 2
     alive(app)
 
@@ -73,9 +86,9 @@ async def test_palette_enter_twice_fast_runs_the_command_once() -> None:
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("ctrl+p")
         burst(app, *"run the next phase")
-        await pilot.pause()
+        await handled(app, pilot)
         burst(app, "enter", "enter")
-        await pilot.pause()
+        await handled(app, pilot)
         assert len(app.screen_stack) == 1
         # One phase ran, not two: the second Enter did not select the command again.
         assert app.stepper.state.last_phase is Phase.FORWARD and app.stepper.depth == 1
@@ -87,20 +100,20 @@ async def test_page_keys_before_a_list_has_a_size_and_keys_held_down() -> None:
     async with app.run_test(size=SIZE) as pilot:
         for key in ("pagedown", "pageup"):
             burst(app, "ctrl+p", key)  # the page move reaches the list before its first layout
-            await pilot.pause()
+            await handled(app, pilot)
             burst(app, "escape")
-            await pilot.pause()
+            await handled(app, pilot)
             assert len(app.screen_stack) == 1
             alive(app)
             burst(app, "z", key, key)  # the same in zoom's list of tensors
-            await pilot.pause()
+            await handled(app, pilot)
             assert isinstance(app.screen, ZoomScreen)
             await pilot.press(key)  # once laid out, the page keys move as they should
             await pilot.press("escape")
             assert len(app.screen_stack) == 1
             alive(app)
         burst(app, *["question_mark"] * 5, *["z"] * 5, "escape", "escape")  # held keys
-        await pilot.pause()
+        await handled(app, pilot)
         assert len(app.screen_stack) == 1 or isinstance(app.screen, HelpScreen | ZoomScreen)
     alive(app)
 
