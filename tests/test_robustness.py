@@ -101,7 +101,7 @@ async def fuzz(app: StepperApp, pilot, keys: list[str], through_pilot: set[int])
 async def test_a_thousand_random_keys_keep_the_invariants() -> None:
     rng = random.Random(1234)
     keys = [rng.choice(KEYS) for _ in range(1000)]
-    through_pilot = set(random.Random(5678).sample(range(len(keys)), 100))
+    through_pilot = set(random.Random(5678).sample(range(len(keys)), 50))
     assert {keys[i] for i in through_pilot} == set(KEYS)  # each key also as a real key event
     app = StepperApp(Stepper(Config()))
     async with app.run_test(size=(100, 30)) as pilot:

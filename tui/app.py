@@ -18,6 +18,7 @@ from functools import partial
 from typing import ClassVar
 
 import numpy as np
+from textual import events
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
@@ -100,6 +101,13 @@ class StepperApp(App[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """No key does anything once the app is exiting (keys typed behind q)."""
         return not exiting(self)
+
+    def _on_key(self, event: events.Key) -> None:
+        """A key still bubbling up while Textual tears the screens down at exit finds no
+        screen to check its bindings against (ScreenStackError in Textual 8.2.8): App's own
+        handler, which runs after this one, is skipped."""
+        if not self.screen_stack:
+            event.prevent_default()
 
     def on_mount(self) -> None:
         if self.keymap:
