@@ -15,7 +15,7 @@ import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import partial
-from typing import ClassVar
+from typing import Any, ClassVar, cast
 
 import numpy as np
 from textual import events
@@ -64,8 +64,7 @@ class Job:
 class StepperApp(App[None]):
     TITLE = "backprop-stepper"
     CSS_PATH = "stepper.tcss"
-    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-narrow"), (110, "-wide"),
-                                                               (170, "-very-wide")]
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide"), (170, "-very-wide")]  # noqa: RUF012 (Textual: an instance attribute)
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding(k.keys, k.action, k.footer or k.description, show=bool(k.footer), id=k.id) for k in KEYS
     ]
@@ -102,7 +101,7 @@ class StepperApp(App[None]):
         """No key does anything once the app is exiting (keys typed behind q)."""
         return not exiting(self)
 
-    def _on_key(self, event: events.Key) -> None:
+    async def _on_key(self, event: events.Key) -> None:
         """A key still bubbling up while Textual tears the screens down at exit finds no
         screen to check its bindings against (ScreenStackError in Textual 8.2.8): App's own
         handler, which runs after this one, is skipped."""
@@ -260,7 +259,7 @@ class StepperApp(App[None]):
             self.finishing = True
             self.advance()
 
-    def action_back(self) -> None:
+    def action_undo(self) -> None:
         if self.busy():
             return
         if not self.stepper.back():
@@ -336,7 +335,7 @@ class StepperApp(App[None]):
 
     def action_command_palette(self) -> None:
         """Textual's palette, guarded against keys typed faster than it closes."""
-        if self.use_command_palette and not SafeCommandPalette.is_open(self):
+        if self.use_command_palette and not SafeCommandPalette.is_open(cast(App[object], self)):
             self.push_screen(SafeCommandPalette(id="--command-palette"))
 
     # ---- discoverability -------------------------------------------------------------
@@ -351,7 +350,7 @@ class StepperApp(App[None]):
         table.append(("ctrl+p", "The command palette: every action by name", ""))
         return table
 
-    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         for k in KEYS:
             if k.action not in ("quit", "cancel", "app.focus_next", "app.focus_previous"):

@@ -19,7 +19,7 @@ class Key(NamedTuple):
 
 KEYS = (
     Key("next", "n,space,right", "next", "Run the next phase", "Next phase"),
-    Key("back", "b,left", "back", "Undo the last phase exactly (any depth)", "Back"),
+    Key("back", "b,left", "undo", "Undo the last phase exactly (any depth)", "Back"),
     Key("finish-step", "s", "finish_step", "Run to the end of this step's update", "Finish step"),
     Key("reset", "r", "reset", "Back to the initial parameters (b undoes the reset)", "Reset"),
     Key("toggle-gradcheck", "g", "toggle_gradcheck", "Turn the gradient-check phase on or off",

@@ -111,7 +111,7 @@ class _Json:
             finite = np.isfinite(array)
             if not finite.all():
                 self.warn(f"{where}: non-finite values written as null (an overflow, or a diverging run)")
-                return np.where(finite, array, None).tolist() if array.ndim else None
+                return np.where(finite, array, None).tolist() if array.ndim else None  # type: ignore[call-overload]
             return array.tolist()
         if value is None or isinstance(value, str | int | bool):
             return value

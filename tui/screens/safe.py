@@ -18,7 +18,7 @@ Two upstream races, met by a fast typist or a key held down:
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from textual import on
 from textual.app import App
@@ -46,7 +46,7 @@ class OnceModal(ModalScreen[ResultType]):
 
     def dismiss(self, result: ResultType | None = None) -> AwaitComplete:
         if self.dismissed or not self.is_active:
-            return AwaitComplete.nothing()
+            return cast(AwaitComplete, AwaitComplete.nothing())  # type: ignore[no-untyped-call]
         self.dismissed = True
         return super().dismiss(result)
 
@@ -61,11 +61,11 @@ class SafeOptionList(OptionList):
 
     def action_page_up(self) -> None:
         if page_ready(self):
-            super().action_page_up()
+            super().action_page_up()  # type: ignore[no-untyped-call]
 
     def action_page_down(self) -> None:
         if page_ready(self):
-            super().action_page_down()
+            super().action_page_down()  # type: ignore[no-untyped-call]
 
 
 class SafeCommandPalette(CommandPalette):
@@ -77,7 +77,7 @@ class SafeCommandPalette(CommandPalette):
 
     def dismiss(self, result: Any = None) -> AwaitComplete:
         if not self.is_active:
-            return AwaitComplete.nothing()
+            return cast(AwaitComplete, AwaitComplete.nothing())  # type: ignore[no-untyped-call]
         return super().dismiss(result)
 
     @on(Input.Changed)
