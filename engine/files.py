@@ -9,6 +9,7 @@ from pathlib import Path
 #: Far above any real settings file or model, far below what would hurt to read.
 MAX_CONFIG_BYTES = 2**20
 MAX_MODEL_BYTES = 32 * 2**20
+NAME_SHOWN = 120  # characters of a file name a message repeats: a 5,000-character name would bury it
 
 
 def _not_regular(mode: int) -> str | None:
@@ -30,7 +31,8 @@ def read_user_file(path: Path, kind: str, limit: int = MAX_MODEL_BYTES) -> bytes
     The type is checked before opening (a FIFO would block the open) and again on the
     open file, which is opened non-blocking, in case the name was swapped in between; at
     most limit + 1 bytes are read, so a file that grows meanwhile is still refused."""
-    too_large = f"{path} is larger than {limit // 2**20} MiB: too large for a {kind}"
+    name = str(path) if len(str(path)) <= NAME_SHOWN else f"{str(path)[:NAME_SHOWN - 1]}…"
+    too_large = f"{name} is larger than {limit // 2**20} MiB: too large for a {kind}"
     try:
         why = _not_regular(os.stat(path).st_mode)
         if why is None:
@@ -39,13 +41,13 @@ def read_user_file(path: Path, kind: str, limit: int = MAX_MODEL_BYTES) -> bytes
                 why = _not_regular(os.fstat(fd).st_mode)
                 data = file.read(limit + 1) if why is None else b""
         if why is not None:
-            raise OSError(f"{path} {why}, not a {kind}")
+            raise OSError(f"{name} {why}, not a {kind}")
         if len(data) > limit:
             raise OSError(too_large)
         return data
     except FileNotFoundError:
-        raise OSError(f"no such {kind}: {path}") from None
+        raise OSError(f"no such {kind}: {name}") from None
     except OSError as error:
         if error.strerror is None:  # one of ours, above
             raise
-        raise OSError(f"cannot read {kind} {path}: {error.strerror}") from None
+        raise OSError(f"cannot read {kind} {name}: {error.strerror}") from None

@@ -146,7 +146,9 @@ def judge(name: str, analytic: Array, numerical: Array, kinks: Mask,
         worst_index=worst if has_counted else None,
         failing=failing,
         unresolved=unresolved,
-        verdict="fail" if failing.any() else "unresolved" if unresolved.any() else "pass",
+        # Every element a kink: nothing was judged, so nothing passed either.
+        verdict="fail" if failing.any() else "unresolved" if unresolved.any() or not has_counted
+        else "pass",
     )
 
 

@@ -24,6 +24,7 @@ restart runs the same code even if the file has changed on disk meanwhile.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import pickle
 import signal
@@ -99,12 +100,24 @@ def exit_words(returncode: int) -> str:
     return f"exit status {returncode}"
 
 
+def _pipe() -> tuple[int, int]:
+    """A pipe whose ends are above 2. When this process was started with stdin, stdout or
+    stderr closed, os.pipe reuses those numbers, and the child's stdin and stdout (set up
+    after its pipe ends are passed) would overwrite its pipe to the stepper."""
+    ends = []
+    for end in os.pipe():
+        high = fcntl.fcntl(end, fcntl.F_DUPFD_CLOEXEC, 3)
+        os.close(end)
+        ends.append(high)
+    return ends[0], ends[1]
+
+
 class _Process:
     """One running model process: its pipes, and what it printed not yet collected."""
 
     def __init__(self, memory_mb: int) -> None:
-        requests_read, self_requests = os.pipe()
-        self_replies, replies_write = os.pipe()
+        requests_read, self_requests = _pipe()
+        self_replies, replies_write = _pipe()
         root = str(Path(__file__).resolve().parent.parent)  # where the engine package lives
         argv = [sys.executable, "-u", "-P", "-c", _HOST, root, str(requests_read), str(replies_write),
                 str(memory_mb), str(os.getpid())]

@@ -274,3 +274,7 @@ async def test_progress_label_says_loop_for_a_user_model(tmp_path: Path) -> None
         await settle(app, pilot)
         assert "gradcheck (loop)" in label and "fast" not in label
         assert app.stepper.state.gradcheck is not None and app.stepper.state.gradcheck.method == "loop"
+
+
+def test_an_unterminated_string_escape_hides_no_later_line() -> None:
+    assert printable("C\x1bPnoterm\nD\x1b_apc\x1b\\E\nF") == "C\nDE\nF"

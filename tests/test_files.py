@@ -64,3 +64,10 @@ def test_a_symlink_loop_is_named_as_such(tmp_path: Path) -> None:
 def test_an_empty_file_name_is_named_as_such(tmp_path: Path, flag: str) -> None:
     err = refused(flag, "", cwd=tmp_path)
     assert f"{flag}: the file name is empty" in err and "directory" not in err
+
+
+def test_a_very_long_name_is_cut_in_the_message(tmp_path: Path) -> None:
+    name = tmp_path / ("a" * 5000)
+    with pytest.raises(OSError) as raised:
+        read_user_file(name, "TOML file")
+    assert len(str(raised.value)) < 200 and str(raised.value).endswith("File name too long")

@@ -53,6 +53,13 @@ def test_nan_never_passes_and_kinks_are_excluded() -> None:
     assert t.passed and t.kink_count == 1 and t.max_abs_diff == 0.0
 
 
+def test_a_tensor_of_kinks_only_is_unresolved_not_passed() -> None:
+    """Nothing was judged (eps 1e308 makes every W1 element a kink), so nothing passed."""
+    kinks = np.ones(2, dtype=bool)
+    t = judge("b1", np.array([9.0, 5.0]), np.array([0.0, 0.0]), kinks)
+    assert t.verdict == "unresolved" and not t.passed and t.worst_index is None
+
+
 # ---- kinks -----------------------------------------------------------------------
 
 def kinked_params() -> tuple[Params, np.ndarray]:

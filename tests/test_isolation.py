@@ -329,3 +329,22 @@ async def test_an_unexpected_failure_in_a_worker_phase_is_reported(tmp_path, mon
         await pilot.pause()
         assert app.running is None and app.stepper.state is app.stepper.initial
         assert "ValueError: a bug of ours" in str(app.query_one("#log").render())
+
+
+@pytest.mark.parametrize(("closed", "status", "words"), [
+    ("<&-", 0, ""), (">&-", 1, "stdout is closed"), ("2>&-", 2, "")], ids=["stdin", "stdout", "stderr"])
+def test_a_model_runs_with_a_standard_stream_closed(tmp_path, closed: str, status: int, words: str) -> None:
+    """Started with fd 0, 1 or 2 closed (cron, `>&-`), os.pipe would hand out that number and the
+    model's process would lose its pipe to the stepper ("signal 9", a traceback on stdout)."""
+    bad = closed == "2>&-"
+    path = misbehaving(tmp_path, "raise ValueError('x')") if bad else write(tmp_path, DEFINITIONS)
+    command = f"exec {sys.executable} -m tui --headless --model {path} {closed}"
+    result = subprocess.run(["bash", "-c", command], stdin=subprocess.DEVNULL, capture_output=True,
+                            timeout=60, cwd=Path(__file__).resolve().parent.parent)
+    assert result.returncode == status, result.stderr
+    assert b"Traceback" not in result.stdout + result.stderr and b"signal 9" not in result.stderr
+    assert words.encode() in result.stderr
+    if closed == "2>&-":
+        assert result.stdout == b""  # the error has nowhere to go, but never onto stdout
+    elif closed == "<&-":
+        assert b"Loss decreased" in result.stdout

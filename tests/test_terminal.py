@@ -8,6 +8,7 @@ import fcntl
 import os
 import pty
 import select
+import signal
 import struct
 import sys
 import termios
@@ -23,11 +24,12 @@ LEAVE_ALTERNATE_SCREEN = b"\x1b[?1049l"
 MOUSE_OFF = b"\x1b[?1000l"
 
 
-def run_in_terminal(argv: list[str], *bursts: bytes, ready: bytes = b"Next phase",
+def run_in_terminal(argv: list[str], *bursts: bytes | signal.Signals, ready: bytes = b"Next phase",
                     limit: float = 60) -> tuple[int, bytes]:
     """Start the app in a 120x40 pseudo-terminal, wait for its first frame, type each
-    burst (each in one write, as a fast typist's keys arrive) once the screen has settled,
-    then read until the app exits. `limit` is a safety net, not a timing."""
+    burst (each in one write, as a fast typist's keys arrive; a signal is sent to the app)
+    once the screen has settled, then read until the app exits. `limit` is a safety net,
+    not a timing."""
     pid, fd = pty.fork()
     if pid == 0:  # the child: the app
         os.chdir(ROOT)
@@ -57,7 +59,11 @@ def run_in_terminal(argv: list[str], *bursts: bytes, ready: bytes = b"Next phase
     alive = True
     while alive and pending:
         read(time.monotonic() + 0.3)  # let the screen settle: the keys are typed after it
-        os.write(fd, pending.pop(0))
+        burst = pending.pop(0)
+        if isinstance(burst, bytes):
+            os.write(fd, burst)
+        else:
+            os.kill(pid, burst)
     while alive and read(deadline):
         pass
     os.close(fd)
@@ -86,3 +92,9 @@ def test_a_segfaulting_model_leaves_the_app_and_the_terminal_intact(tmp_path) ->
     status, output = run_in_terminal(["--model", str(path)], b"n", b"b", b"q")
     assert_left_clean(status, output)
     assert b"signal 11" in output  # the log said what happened, and the app went on
+
+
+@pytest.mark.parametrize("number", [signal.SIGTERM, signal.SIGHUP])
+def test_kill_or_a_closed_terminal_exits_as_q_does(number: signal.Signals) -> None:
+    status, output = run_in_terminal([], b"nn", number)
+    assert_left_clean(status, output)

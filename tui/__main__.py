@@ -73,6 +73,8 @@ def _write(chunks: Iterable[str]) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    if sys.stderr is None:  # started with stderr closed: print(file=None) would go to stdout
+        sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - for the life of the process
     try:
         options = parse(sys.argv[1:] if argv is None else argv)
     except UsageError as error:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import signal
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -109,6 +110,10 @@ class StepperApp(App[None]):
             event.prevent_default()
 
     def on_mount(self) -> None:
+        # kill, or the terminal closing: exit as q does, so the terminal is restored.
+        loop = asyncio.get_running_loop()
+        for number in (signal.SIGTERM, signal.SIGHUP):
+            loop.add_signal_handler(number, self.exit)
         if self.keymap:
             self.set_keymap(self.keymap)
         self.show_state()

@@ -15,9 +15,9 @@ from engine.transport import Opaque
 
 _ESCAPES = re.compile(
     r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]"  # CSI (7- and 8-bit): colours, cursor moves, clears
-    # OSC, DCS, SOS, PM and APC strings, up to BEL or ST (7- or 8-bit), or to the next
-    # escape or the end when unterminated (a terminal would swallow that text too)
-    r"|(?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f])[^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?"
+    # OSC, DCS, SOS, PM and APC strings, up to BEL or ST (7- or 8-bit); unterminated, up to
+    # the next escape or the end of the line, so that one bad string never hides the lines after it
+    r"|(?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f])[^\x07\x1b\x9c\n]*(?:\x07|\x1b\\|\x9c)?"
     r"|\x1b[ -/]*[0-~]"  # every other escape sequence (ESC c, ESC ( B, ...)
     r"|\x1b"  # a lone escape at the end
 )
