@@ -183,15 +183,21 @@ class Contract:
         return ModelError(f"{self.name}: {message}", user_traceback, output)
 
     def _loss_value(self, loss: object) -> float:
-        """A real number, or a one-element real array (the notebook's z2 has shape (1,))."""
-        if isinstance(loss, int | float | np.integer | np.floating) and not isinstance(loss, bool):
-            try:
-                return float(loss)
-            except OverflowError:  # an int beyond float range
-                return math.inf
+        """A real number, or a one-element real array (the notebook's z2 has shape (1,)), that
+        fits in float64: a finite loss beyond it (an int of 400 digits, a long double of
+        1e4000) is named as such, not mistaken for a diverging run's infinity."""
         if isinstance(loss, np.ndarray) and loss.size == 1 and loss.dtype.kind in "iuf":
-            return float(loss.reshape(()))
-        raise self._error(f"forward's loss must be a real number, got {_describe(loss)}")
+            loss = loss.reshape(()).item() if loss.dtype.itemsize <= 8 else loss.reshape(())[()]
+        if not isinstance(loss, int | float | np.integer | np.floating) or isinstance(loss, bool):
+            raise self._error(f"forward's loss must be a real number, got {_describe(loss)}")
+        try:
+            value = float(loss)
+        except OverflowError:  # an int beyond float range
+            value = math.inf
+        if math.isinf(value) and not (isinstance(loss, float | np.floating) and np.isinf(loss)):
+            raise self._error(f"forward returned a loss too large for float64 ({str(loss)[:40]}); "
+                              "the stepper computes in float64")
+        return value
 
     def _tensors(self, source: str, tensors: dict[Any, Any], names: tuple[str, ...], params: Params,
                  finite_inputs: bool, why: str) -> dict[str, Any]:

@@ -348,3 +348,10 @@ def test_a_model_runs_with_a_standard_stream_closed(tmp_path, closed: str, statu
         assert result.stdout == b""  # the error has nowhere to go, but never onto stdout
     elif closed == "<&-":
         assert b"Loss decreased" in result.stdout
+
+
+@pytest.mark.parametrize("loss", ["10**400", "np.longdouble('1e4000')",
+                                  "np.array([np.longdouble('1e4000')])"])
+def test_a_finite_loss_beyond_float64_is_named_as_such(tmp_path, capsys, loss: str) -> None:
+    path = write(tmp_path, edit(DEFINITIONS, "    return cache, loss\n", f"    return cache, {loss}\n"))
+    refused(capsys, path, "forward returned a loss too large for float64")
