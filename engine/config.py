@@ -38,6 +38,21 @@ class ConfigError(ValueError):
         self.message = message
 
 
+def whole(text: str) -> int:
+    """A whole number as people type it. Python's int() also reads 1_0 as 10 and non-ASCII
+    digits (٣, ３), which on a command line or in a form are typos, not numbers."""
+    if not text.strip().isascii() or "_" in text:
+        raise ValueError(text)
+    return int(text)
+
+
+def real(text: str) -> float:
+    """A number as people type it (1e-5, -0.4, inf): the same rule as `whole`."""
+    if not text.strip().isascii() or "_" in text:
+        raise ValueError(text)
+    return float(text)
+
+
 def shown(value: object, limit: int = 40) -> str:
     """A value as an error message echoes it, cut to `limit` characters with its length: a
     5,000-digit number echoed in full would bury the message it is part of."""

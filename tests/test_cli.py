@@ -55,6 +55,10 @@ REFUSED = [
     (["--inject-bug", "typo"], ["--inject-bug", "relu-grad"]),
     (["--bogus"], ["unrecognized arguments: --bogus"]),
     (["--lr"], ["--lr", "expected one argument"]),
+    (["--seed", "1_0"], ["--seed", "expected a whole number"]),  # Python's int() reads 10
+    (["--hidden", "٣"], ["--hidden", "expected a whole number"]),  # and 3
+    (["--lr", "０.５"], ["--lr", "expected a number"]),
+    (["--x", "0.1,٣,2"], ["--x", "comma-separated numbers"]),
 ]
 
 ACCEPTED = [
@@ -151,3 +155,15 @@ def test_divergence_is_reported_as_null_with_warnings(capsys) -> None:
     trace = json.loads(out)
     assert status == 0 and trace["steps"][1]["forward"]["z2"] == [None]
     assert any("diverged" in w and "z2" in w for w in trace["warnings"])
+
+
+def test_the_form_reads_numbers_as_the_command_line_does() -> None:
+    from engine.config import Config
+    from tui.screens.config import FIELDS, _shown, parse_fields
+
+    values = {key: _shown(Config().resolved(), key) for key, _, _ in FIELDS}
+    for key, text in (("seed", "1_0"), ("hidden", "٣"), ("lr", "０.５"), ("x", "0.1,٣,2")):
+        config, errors = parse_fields(values | {key: text}, Config().resolved())
+        assert config is None and key in errors, (key, text)
+    config, errors = parse_fields(values | {"seed": "10"}, Config().resolved())
+    assert config is not None and config.seed == 10 and not errors

@@ -20,8 +20,10 @@ from engine.config import (
     MODEL_TIMEOUT,
     Config,
     ConfigError,
+    real,
     shown,
     validate,
+    whole,
 )
 from engine.files import MAX_CONFIG_BYTES, read_user_file
 from engine.gradcheck import METHODS
@@ -64,7 +66,7 @@ class _Parser(argparse.ArgumentParser):
 def _number_list(text: str) -> list[float]:
     """An empty text is an empty list, refused like TOML's x = [] for its length."""
     try:
-        return [float(part) for part in text.split(",")] if text.strip() else []
+        return [real(part) for part in text.split(",")] if text.strip() else []
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"expected comma-separated numbers like 0.2,-0.4,0.1, got {shown(text)}") from None
@@ -72,17 +74,17 @@ def _number_list(text: str) -> list[float]:
 
 def _int(text: str) -> int:
     try:
-        return int(text)
+        return whole(text)
     except ValueError:
         # Python refuses to convert more than 4,300 digits: that is a range error, not a type error.
-        if text.strip().lstrip("+-").isdigit():
+        if text.strip().lstrip("+-").isdigit() and text.isascii():
             raise argparse.ArgumentTypeError(f"{shown(text)} is far out of range") from None
         raise argparse.ArgumentTypeError(f"expected a whole number, got {shown(text)}") from None
 
 
 def _float(text: str) -> float:
     try:
-        return float(text)
+        return real(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number, got {shown(text)}") from None
 

@@ -12,7 +12,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.widgets import Button, Input, Label, Static
 
-from engine.config import Config, ConfigError, validate
+from engine.config import Config, ConfigError, real, validate, whole
 from tui.screens.safe import OnceModal
 
 FIELDS = (  # (key, label, hint)
@@ -41,11 +41,11 @@ def parse_fields(values: dict[str, str], base: Config) -> tuple[Config | None, d
         text = text.strip()
         try:
             if key == "x":
-                settings["x"] = tuple(float(v) for v in text.split(",")) if text else ()
+                settings["x"] = tuple(real(v) for v in text.split(",")) if text else ()
             elif key in WHOLE:
-                settings[key] = int(text)
+                settings[key] = whole(text)
             else:
-                settings[key] = float(text)
+                settings[key] = real(text)
         except ValueError:
             errors[key] = ("expected comma-separated numbers" if key == "x" else
                            "expected a whole number" if key in WHOLE else "expected a number")
