@@ -113,7 +113,8 @@ class StepperApp(App[None]):
         # kill, or the terminal closing: exit as q does, so the terminal is restored.
         loop = asyncio.get_running_loop()
         for number in (signal.SIGTERM, signal.SIGHUP):
-            loop.add_signal_handler(number, self.exit)
+            with contextlib.suppress(ValueError, RuntimeError, NotImplementedError):  # not main thread
+                loop.add_signal_handler(number, self.exit)
         if self.keymap:
             self.set_keymap(self.keymap)
         self.show_state()
