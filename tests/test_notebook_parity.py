@@ -112,6 +112,12 @@ def test_headless_text_report(capsys) -> None:
         assert f"\n{name}: " in out
     assert "\nUpdated W1 (4x3):\n [[ 0.50005638 -0.14494876  0.64935965]" in out
     assert "\nUpdated W2 (1x4):\n [[ 0.25711637 -1.88739093 -1.72491783 -0.5452073 ]]" in out
+    # The notebook prints no bias blocks; ours follow its format, with the values of its maths
+    # (db = dz; b <- b - lr db): a dead unit's bias gradient is 0 and its bias does not move.
+    assert "\nAnalytic gradient db1 (4,):\n [-0.16711158  1.32140969  0.          0.38834467]\n" in out
+    assert "\nAnalytic gradient db2 (1,):\n [-0.69065141]\n" in out
+    assert "\nUpdated b1 (4,):\n [ 0.01671116 -0.13214097  0.         -0.03883447]\n" in out
+    assert "\nUpdated b2 (1,):\n [0.06906514]\n" in out
     assert "\nFinal loss after one SGD step: 0.903617723080185" in out
     assert out.rstrip().endswith("Loss decreased after the SGD update.")
 

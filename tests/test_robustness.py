@@ -244,11 +244,17 @@ async def test_divergence_shows_a_banner_and_stops_the_auto_run() -> None:
         assert not banner.display
 
 
-def test_keymap_from_a_config_file_reaches_the_help(tmp_path) -> None:
+async def test_keymap_from_a_config_file_reaches_the_app_and_the_help(tmp_path) -> None:
     path = tmp_path / "keys.toml"
     path.write_text('[keymap]\nnext = "j,down"\n')
     options = parse(["--config", str(path)])
-    assert options.keymap == {"next": "j,down"}
+    app = StepperApp(Stepper(options.config), keymap=options.keymap)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("j", "down")
+        assert app.stepper.state.last_phase is Phase.BACKWARD  # the file's keys drive the app
+        await pilot.press("question_mark")
+        help_text = str(app.screen.query_one("#help-body Static").render())
+        assert "j, ↓" in help_text
 
 
 async def test_remapped_keys_show_in_the_help() -> None:
