@@ -39,6 +39,9 @@ class InProcess:
 
     name = "in-process"
     fast_gradcheck = False
+    user_code = True
+    bug = None
+    log = None
 
     def __init__(self, contract: Contract) -> None:
         self.contract = contract

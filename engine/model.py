@@ -8,6 +8,7 @@ network; fault drills and a user's own file (engine.usermodel) are others.
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -22,13 +23,48 @@ class Cancelled(Exception):
     """A phase stopped before it finished, at the user's request: nothing is committed."""
 
 
+@dataclass(frozen=True)
+class Captured:
+    """Text a user's code printed (stdout and stderr together) in one import or call.
+
+    `source` is "import", "forward", "backward", "sgd_update", "background" (printed
+    between calls, by a thread of the user's) or "exit" (atexit handlers), or "error" for
+    an error the app logs."""
+
+    source: str
+    text: str
+
+    @property
+    def during(self) -> str:
+        """When it was printed, as a heading says it: "in forward", "while being imported"."""
+        return {"import": "while being imported", "background": "between calls",
+                "exit": "at exit"}.get(self.source, f"in {self.source}")
+
+
 class Model(Protocol):
+    """What the stepper calls, and what the app and the report need to know of a model."""
+
     @property
     def name(self) -> str: ...
 
     @property
     def fast_gradcheck(self) -> bool:
         """True when the vectorised gradient check computes exactly this model's loss."""
+        ...
+
+    @property
+    def user_code(self) -> bool:
+        """A user's own file: fault drills do not apply to it, and any call may be slow."""
+        ...
+
+    @property
+    def bug(self) -> str | None:
+        """The fault drill injected into the built-in backward, if any."""
+        ...
+
+    @property
+    def log(self) -> deque[Captured] | None:
+        """What a user's code printed, oldest first; None for a model that prints nothing."""
         ...
 
     def forward(self, x: Array, params: Params, y: float) -> tuple[Tensors, float]: ...
@@ -49,15 +85,22 @@ class Model(Protocol):
 
 @dataclass(frozen=True)
 class BuiltinModel:
-    """The notebook's network, computed by engine.network."""
+    """The notebook's network, computed by engine.network; with a fault drill, a known-broken
+    backward. The forward pass is always the built-in one, so the vectorised check still
+    measures the true gradient and catches the broken analytic one."""
 
     name: str = "built-in"
+    bug: str | None = None
     fast_gradcheck: bool = True
+    user_code: bool = False
+    log: deque[Captured] | None = None
 
     def forward(self, x: Array, params: Params, y: float) -> tuple[Tensors, float]:
         return network.forward(x, params, y)
 
     def backward(self, x: Array, y: float, params: Params, cache: Tensors) -> Tensors:
+        if self.bug is not None:
+            return BUGS[self.bug](x, y, params, cache)
         return network.backward(x, y, params, cache)
 
     def update(self, params: Params, grads: Tensors, lr: float) -> Params:
@@ -108,21 +151,7 @@ BUGS = {
 BUG_DESCRIPTIONS = {name: (fn.__doc__ or "").strip() for name, fn in BUGS.items()}
 
 
-@dataclass(frozen=True)
-class BuggyModel(BuiltinModel):
-    """The built-in network with a known-broken backward, for fault drills.
-
-    The forward pass is the built-in one, so the vectorised check still measures the
-    true gradient and catches the broken analytic one.
-    """
-
-    bug: str = "relu-grad"
-
-    def backward(self, x: Array, y: float, params: Params, cache: Tensors) -> Tensors:
-        return BUGS[self.bug](x, y, params, cache)
-
-
 def make_model(bug: str | None = None) -> Model:
     if bug is None:
         return BuiltinModel()
-    return BuggyModel(name=f"built-in with bug {bug!r}", bug=bug)
+    return BuiltinModel(name=f"built-in with bug {bug!r}", bug=bug)

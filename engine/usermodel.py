@@ -36,7 +36,6 @@ from codecs import getincrementaldecoder
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from os import PathLike
 from pathlib import Path
@@ -47,7 +46,7 @@ from engine.config import MODEL_MEMORY_MB, MODEL_TIMEOUT
 from engine.contract import ModelError
 from engine.files import MAX_MODEL_BYTES, read_user_file
 from engine.gradcheck import Mask, Progress
-from engine.model import Cancelled
+from engine.model import Cancelled, Captured
 from engine.network import Array, Params, Tensors
 from engine.transport import dumps, loads
 
@@ -61,24 +60,6 @@ EXIT_GRACE = 1.0  # seconds the process gets to run its atexit handlers when clo
 
 _spawner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="model-spawner")
 _HOST = "import sys; sys.path.insert(0, sys.argv[1]); from engine.modelhost import main; main(sys.argv[2:])"
-
-
-@dataclass(frozen=True)
-class Captured:
-    """Text the user's code printed (stdout and stderr together) in one import or call.
-
-    `source` is "import", "forward", "backward", "sgd_update", "background" (printed
-    between calls, by a thread of the user's) or "exit" (atexit handlers), or "error" for
-    an error the app logs."""
-
-    source: str
-    text: str
-
-    @property
-    def during(self) -> str:
-        """When it was printed, as a heading says it: "in forward", "while being imported"."""
-        return {"import": "while being imported", "background": "between calls",
-                "exit": "at exit"}.get(self.source, f"in {self.source}")
 
 
 def _bounded(text: str) -> str:
@@ -194,6 +175,8 @@ class UserModel:
     """
 
     fast_gradcheck = False
+    user_code = True
+    bug = None
 
     def __init__(self, path: Path, source: bytes, timeout: float = MODEL_TIMEOUT,
                  memory_mb: int = MODEL_MEMORY_MB) -> None:

@@ -138,8 +138,8 @@ class StepperApp(App[None]):
     # ---- running phases -------------------------------------------------------------
     def needs_worker(self) -> bool:
         stepper = self.stepper
-        if not stepper.model.fast_gradcheck:
-            return True  # a user's model: any phase may be slow
+        if stepper.model.user_code:
+            return True  # any phase may be slow
         c = stepper.config
         return (stepper.next_phase is Phase.GRADCHECK and c.gradcheck_method == "loop"
                 and param_count(c.inputs, c.hidden) > WORKER_PARAMS)
@@ -229,7 +229,7 @@ class StepperApp(App[None]):
         """A user's model broke its contract: say where, keep the app and the state as they were."""
         self.finishing = False
         self.queued = 0
-        log = getattr(self.stepper.model, "log", None)
+        log = self.stepper.model.log
         if log is not None:
             log.append(Captured("error", "\n".join(filter(None, [error.message, error.user_traceback]))))
         # The message is the user's text: shown as it is, never parsed as markup.
@@ -288,7 +288,7 @@ class StepperApp(App[None]):
         """Fault drill: break the backward pass and rewind to this step's forward pass."""
         if self.busy():
             return
-        if not self.stepper.model.fast_gradcheck:
+        if self.stepper.model.user_code:
             self.notify("Fault drills break the built-in network; your own model is loaded.", timeout=3)
             return
         self.stepper.use_model(make_model(bug or None))
@@ -309,7 +309,7 @@ class StepperApp(App[None]):
         old = self.stepper
         # The model stays what it is now: a user's model, or the built-in one with the
         # fault drill currently injected (which the form does not show).
-        model = old.model if not old.model.fast_gradcheck else make_model(getattr(old.model, "bug", None))
+        model = old.model if old.model.user_code else make_model(old.model.bug)
         self.stepper = Stepper(config, model=model)
         self.stepper.gradcheck_enabled = old.gradcheck_enabled
         self.notify(f"Applied: a {config.shape_label} network, seed {config.seed}, lr {config.lr:g}.",
@@ -362,11 +362,11 @@ class StepperApp(App[None]):
             if k.action not in ("quit", "cancel", "app.focus_next", "app.focus_previous"):
                 yield SystemCommand(k.description.split(" (")[0], f"Key: {k.keys.replace(',', ', ')}",
                                     getattr(self, f"action_{k.action}"))
-        if not self.stepper.model.fast_gradcheck:
+        if self.stepper.model.user_code:
             return  # a user's model: the drills break the built-in backward, not theirs
         for bug, description in BUG_DESCRIPTIONS.items():
             yield SystemCommand(f"Inject bug: {bug}", f"Fault drill. {description}",
                                 partial(self.action_inject_bug, bug))
-        if getattr(self.stepper.model, "bug", None):
+        if self.stepper.model.bug:
             yield SystemCommand("Remove injected bug", "Back to the correct backward pass",
                                 partial(self.action_inject_bug, ""))

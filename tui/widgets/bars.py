@@ -48,9 +48,9 @@ class NetworkLine(Static):
                f"→ sigmoid → BCE")
         parts: list[str | tuple[str, str]] = [net, (f"   y={c.y}  lr={c.lr:g}  eps={c.eps:g}  seed={c.seed}",
                                                      MUTED)]
-        bug = getattr(stepper.model, "bug", None)
+        bug = stepper.model.bug
         if bug:
             parts.append((f"   bug: {bug}", FAIL))
-        elif stepper.model.name != "built-in":
+        elif stepper.model.user_code:
             parts.append((f"   model: {printable(stepper.model.name, oneline=True)}", FAIL))
         self.update(Content.assemble(*parts))

@@ -17,7 +17,7 @@ class LogPanel(Panel):
     title = "Model log"
 
     def build(self, stepper: Stepper, state: State) -> Content:
-        log = getattr(stepper.model, "log", None)
+        log = stepper.model.log
         self.display = log is not None
         if not log:
             name = printable(stepper.model.name, oneline=True)

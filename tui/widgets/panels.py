@@ -163,7 +163,7 @@ class GradientsPanel(Panel):
 
     def build(self, stepper: Stepper, state: State) -> Content:
         blocks = [self.formula()]
-        if stepper.model.name != "built-in":
+        if stepper.model.user_code or stepper.model.bug is not None:  # not the correct built-in backward
             blocks.append(Content.styled(f"model: {printable(stepper.model.name, oneline=True)}", FAIL))
         if state.backward is None:
             blocks.append(pending("dW1, db1, dW2, db2",
@@ -231,7 +231,7 @@ class GradcheckPanel(Panel):
 
     def build(self, stepper: Stepper, state: State) -> Content:
         blocks = [self.formula()]
-        bug = getattr(stepper.model, "bug", None)
+        bug = stepper.model.bug
         if bug:
             blocks.append(Content.styled(f"fault drill: injected bug {bug!r}", FAIL))
         if not stepper.gradcheck_enabled:
