@@ -12,13 +12,13 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.widgets import Button, Input, Label, Static
 
-from engine.config import Config, ConfigError, real, validate, whole
+from engine.config import MAX_HIDDEN, MAX_INPUTS, MAX_SEED, Config, ConfigError, real, validate, whole
 from tui.screens.safe import OnceModal
 
-FIELDS = (  # (key, label, hint)
-    ("inputs", "inputs", "input size, 1 to 1,000,000"),
-    ("hidden", "hidden", "hidden units, 1 to 100,000"),
-    ("seed", "seed", "0 to 4294967295"),
+FIELDS = (  # (key, label, hint); the bounds are the ones validate() applies
+    ("inputs", "inputs", f"input size, 1 to {MAX_INPUTS:,}"),
+    ("hidden", "hidden", f"hidden units, 1 to {MAX_HIDDEN:,}"),
+    ("seed", "seed", f"0 to {MAX_SEED}"),
     ("x", "x", "comma-separated; empty for the default"),
     ("y", "y", "0 or 1"),
     ("lr", "lr", "learning rate, finite and > 0"),
