@@ -14,6 +14,7 @@ import numpy as np
 
 from engine.gradcheck import METHODS
 from engine.model import BUGS
+from engine.network import INITS
 
 NOTEBOOK_X = (0.2, -0.4, 0.1)
 MAX_INPUTS = 1_000_000
@@ -91,6 +92,7 @@ class Config:
     gradcheck: bool = True
     gradcheck_method: str = "fast"
     inject_bug: str | None = None
+    init: str = "notebook"
 
     def resolved(self) -> Config:
         """The same config with the default x filled in, once the sizes are known good."""
@@ -154,6 +156,8 @@ def validate(config: Config) -> Config:
     if config.gradcheck_method not in METHODS:
         raise ConfigError("gradcheck-method", f"must be one of {', '.join(METHODS)}, "
                                               f"got {shown(config.gradcheck_method)}")
+    if config.init not in INITS:
+        raise ConfigError("init", f"must be one of {', '.join(INITS)}, got {shown(config.init)}")
     if config.inject_bug is not None and config.inject_bug not in BUGS:
         raise ConfigError("inject-bug", f"must be one of {', '.join(BUGS)}, got {shown(config.inject_bug)}")
     return config.resolved()

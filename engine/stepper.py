@@ -155,7 +155,7 @@ class Stepper:
         self.keep_trail = keep_trail
         self.max_history = max_history or history_limit(self.config.inputs, self.config.hidden)
         self.initial = State(step=1, params=_frozen(
-            init_params(self.config.inputs, self.config.hidden, self.config.seed)))
+            init_params(self.config.inputs, self.config.hidden, self.config.seed, self.config.init)))
         self._history: deque[State] = deque(maxlen=self.max_history)
         self.state = self.initial
         #: Phases forgotten at the history bound; back cannot reach before them.

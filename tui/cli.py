@@ -28,6 +28,7 @@ from engine.config import (
 from engine.files import MAX_CONFIG_BYTES, read_user_file
 from engine.gradcheck import METHODS
 from engine.model import BUGS
+from engine.network import INITS
 from tui.keys import IDS as KEY_IDS
 
 PROG = "backprop-stepper"
@@ -113,6 +114,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "(two forward passes an element)")
     p.add_argument("--inject-bug", metavar="NAME",
                    help=f"fault drill: use a known-broken backward ({', '.join(BUGS)})")
+    p.add_argument("--init", metavar="|".join(INITS),
+                   help="weight initialisation: the notebook's unscaled normals (default), or the "
+                   "same draws scaled by He (sqrt(2/n_in)) or Xavier (sqrt(2/(n_in+n_out)))")
     p.add_argument("--model", metavar="FILE.py",
                    help="step your own forward/backward from this Python file (it runs as code "
                    "with your rights)")
@@ -168,7 +172,7 @@ def read_config_file(path_text: str) -> dict[str, Any]:
 _KINDS: dict[str, tuple[type, ...]] = {
     "inputs": (int,), "hidden": (int,), "seed": (int,), "y": (int,), "steps": (int,),
     "lr": (int, float), "eps": (int, float), "x": (list,), "gradcheck": (bool,),
-    "gradcheck-method": (str,), "inject-bug": (str,), "format": (str,), "keymap": (dict,),
+    "gradcheck-method": (str,), "inject-bug": (str,), "init": (str,), "format": (str,), "keymap": (dict,),
     "model-timeout": (int, float), "model-memory": (int,),
 }
 

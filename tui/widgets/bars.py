@@ -46,8 +46,9 @@ class NetworkLine(Static):
         c = stepper.config
         net = (f"x({c.inputs}) → W1({c.hidden}×{c.inputs}), b1 → ReLU → W2(1×{c.hidden}), b2 "
                f"→ sigmoid → BCE")
-        parts: list[str | tuple[str, str]] = [net, (f"   y={c.y}  lr={c.lr:g}  eps={c.eps:g}  seed={c.seed}",
-                                                     MUTED)]
+        init = "" if c.init == "notebook" else f"  init={c.init}"
+        parts: list[str | tuple[str, str]] = [net, (f"   y={c.y}  lr={c.lr:g}  eps={c.eps:g}  seed={c.seed}"
+                                                     f"{init}", MUTED)]
         bug = stepper.model.bug
         if bug:
             parts.append((f"   bug: {bug}", FAIL))
