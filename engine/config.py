@@ -39,19 +39,23 @@ class ConfigError(ValueError):
         self.message = message
 
 
-def whole(text: str) -> int:
-    """A whole number as people type it. Python's int() also reads 1_0 as 10 and non-ASCII
-    digits (٣, ３), which on a command line or in a form are typos, not numbers."""
+def _typed(text: str) -> str:
+    """The text, if a person could have meant it as a number. Python's int() and float() also
+    read 1_0 as 10 and non-ASCII digits (٣, ３), which on a command line or in a form are
+    typos, not numbers: ValueError."""
     if not text.strip().isascii() or "_" in text:
         raise ValueError(text)
-    return int(text)
+    return text
+
+
+def whole(text: str) -> int:
+    """A whole number as people type it."""
+    return int(_typed(text))
 
 
 def real(text: str) -> float:
-    """A number as people type it (1e-5, -0.4, inf): the same rule as `whole`."""
-    if not text.strip().isascii() or "_" in text:
-        raise ValueError(text)
-    return float(text)
+    """A number as people type it (1e-5, -0.4, inf)."""
+    return float(_typed(text))
 
 
 def shown(value: object, limit: int = 40) -> str:

@@ -251,13 +251,18 @@ def loop_numerical(model: Forward, params: Params, x: Array, y: float, eps: floa
     return result
 
 
+def method_for(model: Model, method: str) -> str:
+    """The method a check of this model uses: the vectorised one computes the built-in
+    network's loss, so any other model is checked element by element."""
+    return method if model.fast_gradcheck else "loop"
+
+
 def gradient_check(model: Model, params: Params, x: Array, y: float, grads: Tensors,
                    eps: float, method: str = "fast", progress: Progress | None = None,
                    atol: float = ATOL, rtol: float = RTOL) -> GradCheck:
     """Numerical gradients of the model's loss for all four parameters, and verdicts."""
     notes: list[str] = []
-    if method == "fast" and not model.fast_gradcheck:
-        method = "loop"
+    method = method_for(model, method)
     with np.errstate(all="ignore"):
         cache, loss = model.forward(x, params, y)
         floor = NOISE_ULPS * float(np.finfo(np.float64).eps) * abs(float(loss)) / eps

@@ -28,6 +28,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, ProgressBar, Static
 
 from engine.config import Config, param_count
+from engine.gradcheck import method_for
 from engine.model import BUG_DESCRIPTIONS, Cancelled, make_model
 from engine.stepper import Phase, State, Stepper
 from engine.usermodel import Captured, ModelError
@@ -218,8 +219,7 @@ class StepperApp(App[None]):
 
     def show_progress(self, phase: Phase, done: int, total: int) -> None:
         self.query_one("#progress").display = True
-        # A user's model is always checked with the loop method, whatever the config says.
-        method = self.stepper.config.gradcheck_method if self.stepper.model.fast_gradcheck else "loop"
+        method = method_for(self.stepper.model, self.stepper.config.gradcheck_method)
         what = f"{phase.value} ({method})" if phase is Phase.GRADCHECK else phase.value
         count = f" {done:,} / {total:,} elements" if total else ""
         self.query_one("#progress-label", Static).update(f"running {what}{count}   escape cancels ")
