@@ -1,13 +1,14 @@
 """The fast (vectorised) gradient check against the notebook's element-by-element loop.
 
-Both methods check all four parameter tensors of the same network in one run. The loop is
-timed in full for 3-4-1; for 784-128-1 it is timed on a random sample of elements (two
-forward passes each, exactly the loop's work per element) and extrapolated to all of them,
-which the output says.
+Both methods check every parameter tensor of the same network in one run. The loop is
+timed in full for 3-4-1; for the large networks it is timed on a random sample of elements
+(two forward passes each, exactly the loop's work per element) and extrapolated to all of
+them, which the output says.
 
     python bench/gradcheck.py [--runs 15] [--sample 3000] [--full-loop]
 
-Goal: 784-128-1 fast <= 250 ms and >= 50x faster than the loop.
+Goals: 784-128-1 fast <= 250 ms; 784-256-128-10 (softmax, 235,146 parameters) fast
+<= 150 ms; both >= 50x faster than the loop.
 """
 
 from __future__ import annotations
@@ -27,9 +28,11 @@ import numpy as np
 from engine.config import Config
 from engine.gradcheck import central_difference, gradient_check
 from engine.model import BuiltinModel
-from engine.network import backward, forward, init_params
+from engine.network import init_params
 
-SIZES = [(3, 4), (784, 128)]
+#: (inputs, hidden layers, classes, activation)
+SIZES = [(3, (4,), 1, "relu"), (784, (128,), 1, "relu"), (784, (256, 128), 10, "relu"),
+         (784, (256, 128), 10, "tanh")]
 
 
 def median_time(fn: Callable[[], object], runs: int) -> float:
@@ -41,9 +44,9 @@ def median_time(fn: Callable[[], object], runs: int) -> float:
     return statistics.median(times)
 
 
-def loop_sample_time(params, x, y, eps: float, sample: int) -> float:  # type: ignore[no-untyped-def]
+def loop_sample_time(model: BuiltinModel, params, x, y, eps: float,  # type: ignore[no-untyped-def]
+                     sample: int) -> float:
     """Seconds per element of the loop method, timed on a random sample of its elements."""
-    model = BuiltinModel()
     work = {k: v.copy() for k, v in params.items()}
     elements = [(name, idx) for name in work for idx in np.ndindex(work[name].shape)]
     rng = np.random.default_rng(0)
@@ -61,25 +64,28 @@ def main() -> None:
     parser.add_argument("--sample", type=int, default=3000)
     parser.add_argument("--full-loop", action="store_true", help="time the whole loop at every size")
     args = parser.parse_args()
-    for inputs, hidden in SIZES:
-        config = Config(inputs=inputs, hidden=hidden).resolved()
-        params = init_params(inputs, hidden, config.seed)
+    for inputs, hidden, classes, activation in SIZES:
+        config = Config(inputs=inputs, hidden=hidden, classes=classes, activation=activation,
+                        init="he").resolved()
+        arch = config.architecture
+        model = BuiltinModel(arch)
+        params = init_params(arch, config.seed, config.init)
         x, y, eps = np.array(config.x), config.y, config.eps
-        grads = backward(x, y, params, forward(x, params, y)[0])
-        count = sum(v.size for v in params.values())
+        grads = model.backward(x, y, params, model.forward(x, params, y)[0])
+        count = arch.param_count
 
-        fast = median_time(partial(gradient_check, BuiltinModel(), params, x, y, grads, eps, "fast"),
-                           args.runs)
+        fast = median_time(partial(gradient_check, model, params, x, y, grads, eps, "fast"), args.runs)
         if count <= 10_000 or args.full_loop:
-            loop = median_time(partial(gradient_check, BuiltinModel(), params, x, y, grads, eps, "loop"),
+            loop = median_time(partial(gradient_check, model, params, x, y, grads, eps, "loop"),
                                args.runs if count <= 10_000 else 3)
             how = "measured"
         else:
-            loop = loop_sample_time(params, x, y, eps, args.sample) * count
+            loop = loop_sample_time(model, params, x, y, eps, args.sample) * count
             how = f"estimated from {args.sample} sampled elements"
         loop_text = f"{loop:.2f} s" if loop >= 1 else f"{loop * 1000:.2f} ms"
-        print(f"{inputs}-{hidden}-1 fast {fast * 1000:.2f} ms, loop {loop_text} ({how}), "
-              f"{loop / fast:.0f}x  [{count:,} parameters, median of {args.runs} fast runs]")
+        print(f"{arch.label} fast {fast * 1000:.2f} ms, loop {loop_text} ({how}), "
+              f"{loop / fast:.0f}x  [{arch.activation}, {arch.loss}, {count:,} parameters, "
+              f"median of {args.runs} fast runs]")
 
 
 if __name__ == "__main__":

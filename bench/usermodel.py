@@ -25,7 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from engine.config import Config
 from engine.contract import Contract, load_source
-from engine.gradcheck import Mask, Progress, loop_numerical
+from engine.fastcheck import Mask
+from engine.gradcheck import Progress, loop_numerical
 from engine.model import Model
 from engine.network import Array, Params, Tensors
 from engine.stepper import PHASES, Stepper

@@ -7,18 +7,29 @@ the app's form all refuse the same values with the same words.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 import numpy as np
 
 from engine.gradcheck import METHODS
-from engine.model import BUGS
-from engine.network import INITS
+from engine.model import bug_problem
+from engine.network import (
+    ACTIVATIONS,
+    BINARY_LOSSES,
+    BUG_ALIASES,
+    BUGS,
+    INITS,
+    SOFTMAX_LOSS,
+    Architecture,
+)
 
 NOTEBOOK_X = (0.2, -0.4, 0.1)
 MAX_INPUTS = 1_000_000
 MAX_HIDDEN = 100_000
+MAX_LAYERS = 8  # hidden layers
+MAX_CLASSES = 10_000
 #: Parameters at most: 80 MB a copy in float64, so a step and a bounded undo history fit.
 MAX_PARAMS = 10_000_000
 MAX_STEPS = 1_000_000
@@ -58,6 +69,50 @@ def real(text: str) -> float:
     return float(_typed(text))
 
 
+def wholes(text: str) -> tuple[int, ...]:
+    """Comma-separated whole numbers (8,8); empty text is no numbers."""
+    return tuple(whole(part) for part in text.split(",")) if text.strip() else ()
+
+
+def reals(text: str) -> tuple[float, ...]:
+    """Comma-separated numbers (0.2,-0.4,0.1); empty text is no numbers."""
+    return tuple(real(part) for part in text.split(",")) if text.strip() else ()
+
+
+def word(text: str) -> str:
+    return text.strip()
+
+
+@dataclass(frozen=True)
+class Field:
+    """How a setting is typed, on the command line and in the app's form alike."""
+
+    parse: Callable[[str], Any]  # raises ValueError for text that is not of its kind
+    expected: str  # what parse wants, for its error message
+    hint: str  # the rule, for the form's placeholder and the flag's help
+
+
+FIELDS = {
+    "inputs": Field(whole, "a whole number", f"input size, 1 to {MAX_INPUTS:,}"),
+    "hidden": Field(wholes, "comma-separated whole numbers like 8,8",
+                    f"units per hidden layer, e.g. 4 or 8,8 (1 to {MAX_LAYERS} layers)"),
+    "activation": Field(word, "a name", " | ".join(ACTIVATIONS)),
+    "classes": Field(whole, "a whole number", f"1 (a sigmoid unit) or 2 to {MAX_CLASSES:,} (softmax)"),
+    "loss": Field(word, "a name", f"{' | '.join(BINARY_LOSSES)} for one output; empty for the default"),
+    "init": Field(word, "a name", " | ".join(INITS)),
+    "seed": Field(whole, "a whole number", f"0 to {MAX_SEED}"),
+    "x": Field(reals, "comma-separated numbers like 0.2,-0.4,0.1",
+               "comma-separated; empty for the default"),
+    "y": Field(whole, "a whole number", "0 or 1; a class index 0 to K-1 for K classes"),
+    "lr": Field(real, "a number", "learning rate, finite and > 0"),
+    "eps": Field(real, "a number", "gradient-check step, finite and > 0"),
+    "steps": Field(whole, "a whole number", f"1 to {MAX_STEPS:,}"),
+    "model-timeout": Field(real, "a number", f"seconds, above 0 and at most {MAX_MODEL_TIMEOUT:,.0f}"),
+    "model-memory": Field(whole, "a whole number",
+                          f"MB, {MODEL_MEMORY_BOUNDS[0]} to {MODEL_MEMORY_BOUNDS[1]:,}"),
+}
+
+
 def shown(value: object, limit: int = 40) -> str:
     """A value as an error message echoes it, cut to `limit` characters with its length: a
     5,000-digit number echoed in full would bury the message it is part of."""
@@ -71,10 +126,6 @@ def shown(value: object, limit: int = 40) -> str:
     return f"{text[:limit - 1]}… ({length:,} characters)"
 
 
-def param_count(inputs: int, hidden: int) -> int:
-    return hidden * inputs + hidden + hidden + 1
-
-
 def default_x(inputs: int, seed: int) -> tuple[float, ...]:
     """The notebook's x for 3 inputs; otherwise standard normal values drawn from the seed
     by a generator separate from the weights', so the notebook's init stream is untouched."""
@@ -86,7 +137,10 @@ def default_x(inputs: int, seed: int) -> tuple[float, ...]:
 @dataclass(frozen=True)
 class Config:
     inputs: int = 3
-    hidden: int = 4
+    hidden: tuple[int, ...] = (4,)  # units per hidden layer; a single int means one layer
+    activation: str = "relu"
+    classes: int = 1
+    loss: str = ""  # "" means the output's default: bce for one unit, cross-entropy for softmax
     seed: int = 42
     x: tuple[float, ...] = field(default=())  # () means default_x(inputs, seed)
     y: int = 1
@@ -98,18 +152,32 @@ class Config:
     inject_bug: str | None = None
     init: str = "notebook"
 
+    def __post_init__(self) -> None:
+        if isinstance(self.hidden, int | np.integer) and not isinstance(self.hidden, bool):
+            object.__setattr__(self, "hidden", (self.hidden,))
+        elif isinstance(self.hidden, list):
+            object.__setattr__(self, "hidden", tuple(self.hidden))
+
     def resolved(self) -> Config:
-        """The same config with the default x filled in, once the sizes are known good."""
-        if self.x:
-            return self
-        return replace(self, x=default_x(self.inputs, self.seed))
+        """The same config with the defaults that depend on other values filled in (x from
+        the size and seed, the loss from the output, a fault drill's current name), once
+        the values are known good."""
+        x = self.x or default_x(self.inputs, self.seed)
+        bug = BUG_ALIASES.get(self.inject_bug, self.inject_bug) if self.inject_bug else None
+        return replace(self, x=x, loss=self.architecture.loss, inject_bug=bug)
+
+    @property
+    def architecture(self) -> Architecture:
+        loss = self.loss or (SOFTMAX_LOSS if self.classes > 1 else BINARY_LOSSES[0])
+        return Architecture(self.inputs, tuple(self.hidden), self.activation, self.classes, loss)
 
     @property
     def shape_label(self) -> str:
-        return f"{self.inputs}-{self.hidden}-1"
+        return self.architecture.label
 
     def as_dict(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in fields(self)} | {"x": list(self.x)}
+        return {f.name: getattr(self, f.name) for f in fields(self)} | {"x": list(self.x),
+                                                                        "hidden": list(self.hidden)}
 
 
 def _is_int(value: object) -> bool:
@@ -138,10 +206,27 @@ def _check_positive(key: str, value: object) -> None:
 def validate(config: Config) -> Config:
     """Check every value; return the config with defaults resolved, or raise ConfigError."""
     _check_size("inputs", config.inputs, MAX_INPUTS)
-    _check_size("hidden", config.hidden, MAX_HIDDEN)
-    count = param_count(config.inputs, config.hidden)
-    if count > MAX_PARAMS:
-        raise ConfigError("hidden", f"a {config.shape_label} network has {count:,} parameters; "
+    if not isinstance(config.hidden, tuple) or not 1 <= len(config.hidden) <= MAX_LAYERS:
+        raise ConfigError("hidden", f"needs 1 to {MAX_LAYERS} hidden layers (e.g. 4 or 8,8), "
+                                    f"got {shown(config.hidden)}")
+    for width in config.hidden:
+        _check_size("hidden", width, MAX_HIDDEN)
+    if config.activation not in ACTIVATIONS:
+        raise ConfigError("activation", f"must be one of {', '.join(ACTIVATIONS)}, "
+                                        f"got {shown(config.activation)}")
+    _check_size("classes", config.classes, MAX_CLASSES)
+    if config.classes > 1 and config.loss in BINARY_LOSSES:
+        raise ConfigError("loss", f"{config.loss} applies to a single sigmoid output; with "
+                                  f"{config.classes} classes the output is a softmax with "
+                                  f"{SOFTMAX_LOSS} (leave --loss out)")
+    if config.loss not in ("", *BINARY_LOSSES, SOFTMAX_LOSS):
+        raise ConfigError("loss", f"must be one of {', '.join(BINARY_LOSSES)}, got {shown(config.loss)}")
+    if config.classes == 1 and config.loss == SOFTMAX_LOSS:
+        raise ConfigError("loss", f"{SOFTMAX_LOSS} is the softmax output's loss: give --classes 2 "
+                                  f"or more, or use {' or '.join(BINARY_LOSSES)}")
+    arch = config.architecture
+    if arch.param_count > MAX_PARAMS:
+        raise ConfigError("hidden", f"a {arch.label} network has {arch.param_count:,} parameters; "
                                     f"at most {MAX_PARAMS:,} fit in memory with their history")
     if not _is_int(config.seed) or not 0 <= int(config.seed) <= MAX_SEED:
         raise ConfigError("seed", f"must be a whole number from 0 to {MAX_SEED}, got {shown(config.seed)}")
@@ -152,8 +237,9 @@ def validate(config: Config) -> Config:
         for i, value in enumerate(config.x):
             if not _is_number(value) or not math.isfinite(float(value)):
                 raise ConfigError("x", f"value {i + 1} must be a finite number, got {shown(value)}")
-    if config.y not in (0, 1) or isinstance(config.y, bool) or not _is_int(config.y):
-        raise ConfigError("y", f"must be 0 or 1, got {shown(config.y)}")
+    if isinstance(config.y, bool) or not _is_int(config.y) or not 0 <= config.y < max(2, config.classes):
+        rule = "0 or 1" if config.classes == 1 else f"a class index from 0 to {config.classes - 1}"
+        raise ConfigError("y", f"must be {rule}, got {shown(config.y)}")
     _check_positive("lr", config.lr)
     _check_positive("eps", config.eps)
     _check_size("steps", config.steps, MAX_STEPS)
@@ -162,6 +248,12 @@ def validate(config: Config) -> Config:
                                               f"got {shown(config.gradcheck_method)}")
     if config.init not in INITS:
         raise ConfigError("init", f"must be one of {', '.join(INITS)}, got {shown(config.init)}")
-    if config.inject_bug is not None and config.inject_bug not in BUGS:
-        raise ConfigError("inject-bug", f"must be one of {', '.join(BUGS)}, got {shown(config.inject_bug)}")
+    if config.inject_bug is not None:
+        bug = BUG_ALIASES.get(config.inject_bug, config.inject_bug)
+        if bug not in BUGS:
+            raise ConfigError("inject-bug", f"must be one of {', '.join(BUGS)}, "
+                                            f"got {shown(config.inject_bug)}")
+        problem = bug_problem(arch, bug)
+        if problem:
+            raise ConfigError("inject-bug", problem)
     return config.resolved()

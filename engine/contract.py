@@ -3,9 +3,12 @@
 The file follows the seed notebook's conventions:
 
     forward(x, params, y=None)      -> cache, or (cache, loss) when y is given
-    backward(x, y, params, cache)   -> {'dW1', 'db1', 'dW2', 'db2'}
+    backward(x, y, params, cache)   -> grads: 'd' + name for each parameter (the notebook's
+                                    dW1) or the parameter's own name (cs231n's grads['W1'])
     sgd_update(params, grads, lr)   optional; may update params in place and return None
                                     (as the notebook's does) or return the new params
+    init_params(seed)               optional; the dict of parameters, any names and shapes.
+                                    Without it the stepper makes the architecture's W1, b1, ...
 
 Why so much is checked: the point of stepping your own code is to find out what is wrong
 with it, so every way the code can break the contract is reported by name (the function,
@@ -34,11 +37,17 @@ from typing import Any
 import numpy as np
 
 from engine import network
-from engine.network import GRAD_NAMES, PARAM_NAMES, Array, Params, Tensors
+from engine.fastcheck import Mask
+from engine.gradcheck import pre_activation_sides
+from engine.network import Array, Params, Tensors
 
 FORWARD_ARGS = ("x", "params", "y")
 BACKWARD_ARGS = ("x", "y", "params", "cache")
 UPDATE_ARGS = ("params", "grads", "lr")
+INIT_ARGS = ("seed",)
+#: How backward may key its gradients: "d" + name, or the name itself.
+KEY_CONVENTIONS = {"d": "'d' + name, as the notebook's dW1",
+                   "": "the parameter's own name, as cs231n's grads['W1']"}
 CONTRACT = "a model file needs forward(x, params, y=None) and backward(x, y, params, cache)"
 
 
@@ -105,13 +114,35 @@ class Contract:
     """
 
     def __init__(self, path: Path, forward: Callable[..., Any], backward: Callable[..., Any],
-                 sgd_update: Callable[..., Any] | None) -> None:
+                 sgd_update: Callable[..., Any] | None, init: Callable[..., Any] | None = None) -> None:
         self.path = path
         self.name = path.name
         self._forward = forward
         self._backward = backward
         self._sgd_update = sgd_update
+        self._init = init
         self.own_update = sgd_update is not None
+        self.own_init = init is not None
+        #: The gradient keys' convention ("d" or ""), once a backward has shown it.
+        self.gradient_keys: str | None = None
+
+    def init_params(self, seed: int) -> Params | None:
+        """The file's init_params(seed), checked: a non-empty dict of finite real arrays,
+        returned as float64 (the gradient check needs float64). None without one."""
+        if self._init is None:
+            return None
+        params = self._call("init_params", self._init, seed)
+        if not isinstance(params, dict) or not params:
+            what = "an empty dict" if isinstance(params, dict) else _describe(params)
+            raise self._error(f"init_params(seed) must return a dict of parameter arrays, got {what}")
+        bad = [key for key in params if not isinstance(key, str) or not key]
+        if bad:
+            raise self._error(f"init_params's parameter names must be non-empty strings, got {bad[0]!r}")
+        names = {name: name for name in params}
+        return self._tensors("init_params", params, names, params, True, "")
+
+    def kink_sides(self, cache: Tensors) -> list[Mask]:
+        return pre_activation_sides(cache)
 
     # ---- the Model protocol ---------------------------------------------------------
     def forward(self, x: Array, params: Params, y: float) -> tuple[Tensors, float]:
@@ -132,18 +163,39 @@ class Contract:
                               "params are finite")
         return cache, value
 
-    def backward(self, x: Array, y: float, params: Params, cache: Tensors) -> Tensors:
+    def backward(self, x: Array, y: int, params: Params, cache: Tensors) -> Tensors:
+        """The gradients keyed 'd' + name, whichever convention the file uses (the first
+        call decides it, and it must not change)."""
         grads = self._call("backward", self._backward, np.array(x, copy=True), y,
                            _writable(params), _writable(cache))
         if not isinstance(grads, dict):
-            raise self._error(f"backward must return a dict with keys {', '.join(GRAD_NAMES)}; "
-                              f"it returned {_describe(grads)}")
+            keys = ", ".join("d" + name for name in params)
+            raise self._error(f"backward must return a dict with keys {keys}; it returned {_describe(grads)}")
+        keys = self._convention(grads, params)
         finite = _all_finite([x, *params.values(), *cache.values()])
-        return self._tensors("backward", grads, GRAD_NAMES, params, finite, "although x, params "
-                             "and cache are finite")
+        names = {keys + name: name for name in params}
+        checked = self._tensors("backward", grads, names, params, finite, "although x, params "
+                                "and cache are finite")
+        return {"d" + name: checked[keys + name] for name in params}
 
-    def update(self, params: Params, grads: Tensors, lr: float) -> Params:
-        """The file's sgd_update if it has one, else W <- W - lr dW.
+    def _convention(self, grads: dict[Any, Any], params: Params) -> str:
+        """"d" when the keys are 'd' + name, "" when they are the names; a dict that is
+        neither is checked against the convention it comes closer to, for its message."""
+        found = [keys for keys in KEY_CONVENTIONS if {keys + name for name in params} == set(grads)]
+        if found:
+            keys = found[0]
+        else:
+            keys = max(KEY_CONVENTIONS, key=lambda k: len({k + n for n in params} & set(grads)))
+        if self.gradient_keys is not None and keys != self.gradient_keys and found:
+            raise self._error(f"backward keyed its gradients by {KEY_CONVENTIONS[self.gradient_keys]} "
+                              f"before, and by {KEY_CONVENTIONS[keys]} now; use one")
+        if found:
+            self.gradient_keys = keys
+        return keys
+
+    def update(self, params: Params, grads: Tensors, lr: float, keys: str = "d") -> Params:
+        """The file's sgd_update if it has one (given the gradients keyed as its backward
+        keys them), else W <- W - lr dW.
 
         Its result is not checked for finiteness: a large lr makes W - lr dW overflow
         honestly, and that divergence is the stepper's to show, not a broken contract.
@@ -151,13 +203,14 @@ class Contract:
         if self._sgd_update is None:
             return network.sgd_update(params, grads, lr)
         work = _writable(params)
-        result = self._call("sgd_update", self._sgd_update, work, _writable(grads), lr)
+        theirs = {keys + name: grads["d" + name] for name in params}
+        result = self._call("sgd_update", self._sgd_update, work, _writable(theirs), lr)
         if result is None:
             result = work
         elif not isinstance(result, dict):
             raise self._error("sgd_update must update params in place and return None, or return "
                               f"a dict of the new params; it returned {_describe(result)}")
-        return self._tensors("sgd_update", result, PARAM_NAMES, params, False, "")
+        return self._tensors("sgd_update", result, {name: name for name in params}, params, False, "")
 
     # ---- calling and checking ---------------------------------------------------------
     def _call(self, source: str, function: Callable[..., Any], *args: Any) -> Any:
@@ -199,9 +252,10 @@ class Contract:
                               "the stepper computes in float64")
         return value
 
-    def _tensors(self, source: str, tensors: dict[Any, Any], names: tuple[str, ...], params: Params,
+    def _tensors(self, source: str, tensors: dict[Any, Any], names: dict[str, str], params: Params,
                  finite_inputs: bool, why: str) -> dict[str, Any]:
-        """Exactly the named tensors, each in its parameter's shape, as new float64 arrays."""
+        """Exactly the keys of `names`, each in the shape of the parameter it names, as new
+        float64 arrays."""
         missing = [name for name in names if name not in tensors]
         extra = [repr(key) for key in tensors if key not in names]
         if missing or extra:
@@ -210,8 +264,7 @@ class Contract:
             raise self._error(f"{source} returned {' and '.join(parts)}; expected exactly "
                               f"{', '.join(names)}")
         out: dict[str, Any] = {}
-        for name in names:
-            param = name.removeprefix("d") if name in GRAD_NAMES else name
+        for name, param in names.items():
             try:
                 array = np.asarray(tensors[name])
             except Exception:
@@ -317,5 +370,6 @@ def load_source(path: Path, source: bytes) -> Contract:
     forward = _function(module, "forward", FORWARD_ARGS, True, file)
     backward = _function(module, "backward", BACKWARD_ARGS, True, file)
     sgd_update = _function(module, "sgd_update", UPDATE_ARGS, False, file)
+    init = _function(module, "init_params", INIT_ARGS, False, file)
     assert forward is not None and backward is not None
-    return Contract(path, forward, backward, sgd_update)
+    return Contract(path, forward, backward, sgd_update, init)

@@ -24,9 +24,11 @@ which overflow (eps above 9e307) or reach infinity (eps below 2.8e-309) while th
 is finite. Where a nudged loss overflows, the difference measures nothing: such elements
 are unresolved too, not failed.
 
-Kinks: ReLU is not differentiable at 0. When an element's +-eps nudge moves some z1
-across 0, the central difference straddles the kink and measures an average of
-the two slopes, so it is marked, shown, and left out of the verdict.
+Kinks: ReLU and leaky ReLU are not differentiable at 0. When an element's +-eps nudge
+moves some hidden unit's z across 0, in any layer, the central difference straddles the
+kink and measures an average of the two slopes, so it is marked, shown, and left out of
+the verdict. The vectorised method (engine.fastcheck) and the loop method mark the same
+elements.
 """
 
 from __future__ import annotations
@@ -34,12 +36,12 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
-from numpy.typing import NDArray
 
-from engine.network import PARAM_NAMES, Array, Params, Tensors, bce_from_logit, relu
+from engine.fastcheck import Mask, slope
+from engine.network import Array, Params, Tensors
 
 if TYPE_CHECKING:
     from engine.model import Model
@@ -48,18 +50,19 @@ ATOL = 1e-7
 RTOL = 1e-4
 REL_FLOOR = 1e-12  # denominator floor of the relative error, so 0/0 reads as 0
 NOISE_ULPS = 8  # rounding error of a loss evaluation, in units of machine epsilon, with margin
-CHUNK = 1 << 20  # elements per vectorised batch: bounds the fast method's memory
 METHODS = ("fast", "loop")
 
 #: Called as progress(done, total) while a check runs; it may raise to cancel.
 Progress = Callable[[int, int], None]
-Mask = NDArray[np.bool_]
 
 
 class Forward(Protocol):
-    """All the black-box method needs of a model: its forward pass."""
+    """All the black-box method needs of a model: its forward pass, and the sides of the
+    kinks its cache shows."""
 
-    def forward(self, x: Array, params: Params, y: float) -> tuple[Tensors, float]: ...
+    def forward(self, x: Array, params: Params, y: int) -> tuple[Tensors, float]: ...
+
+    def kink_sides(self, cache: Tensors) -> list[Mask]: ...
 
 
 @dataclass(frozen=True)
@@ -152,68 +155,28 @@ def judge(name: str, analytic: Array, numerical: Array, kinks: Mask,
     )
 
 
-def slope(loss_plus: Any, loss_minus: Any, eps: float) -> Any:
-    """The central difference, divided in two steps because 2 * eps overflows for eps near
-    the largest float and 1 / (2 * eps) for eps below 2.8e-309, while the slope is finite."""
-    return (loss_plus - loss_minus) / eps / 2.0
-
-
-def _fast_numerical(params: Params, x: Array, y: float, eps: float) -> dict[str, tuple[Array, Mask]]:
-    """All 2P perturbed losses of the built-in network, without 2P forward passes.
-
-    Nudging W1[i, j] by +-eps moves only z1[i], by +-eps x[j]; nudging b1[i] moves it by
-    +-eps; nudging W2[0, k] or b2 moves only z2. So each perturbed loss needs just the
-    downstream part of the network, computed for a batch of perturbations at once.
-    """
-    z1 = params["W1"] @ x + params["b1"]
-    a1 = relu(z1)
-    z2 = float((params["W2"] @ a1 + params["b2"])[0])
-    w2 = params["W2"][0]
-
-    def through_hidden(rows: slice, step: Array) -> tuple[Array, Mask]:
-        """Central differences for z1[rows] moved by +-step (one column per element)."""
-        z = z1[rows, None]
-        plus, minus = z + step, z - step
-        z2_plus = z2 + w2[rows, None] * (relu(plus) - a1[rows, None])
-        z2_minus = z2 + w2[rows, None] * (relu(minus) - a1[rows, None])
-        num = slope(bce_from_logit(z2_plus, y), bce_from_logit(z2_minus, y), eps)
-        return num, (plus > 0) != (minus > 0)
-
-    hidden, inputs = params["W1"].shape
-    num_w1 = np.empty((hidden, inputs))
-    kinks_w1 = np.empty((hidden, inputs), dtype=bool)
-    rows_per_chunk = max(1, CHUNK // max(inputs, 1))
-    for start in range(0, hidden, rows_per_chunk):
-        rows = slice(start, start + rows_per_chunk)
-        num_w1[rows], kinks_w1[rows] = through_hidden(rows, eps * x[None, :])
-    num_b1, kinks_b1 = through_hidden(slice(None), np.full((hidden, 1), eps))
-
-    step_w2 = eps * a1
-    num_w2 = slope(bce_from_logit(z2 + step_w2, y), bce_from_logit(z2 - step_w2, y), eps)
-    num_b2 = slope(bce_from_logit(np.array([z2 + eps]), y), bce_from_logit(np.array([z2 - eps]), y), eps)
-    return {
-        "W1": (num_w1, kinks_w1),
-        "b1": (num_b1[:, 0], kinks_b1[:, 0]),
-        "W2": (num_w2[None, :], np.zeros((1, hidden), dtype=bool)),
-        "b2": (num_b2, np.zeros(1, dtype=bool)),
-    }
-
-
-def _signs(cache: Tensors) -> NDArray[np.bool_] | None:
-    """Which units of a cached z1 are on, or None when the cache has no usable z1
-    (a user's model may cache anything under that name, or nothing)."""
-    try:
-        z1 = np.asarray(cache.get("z1"))
-        return z1 > 0 if z1.dtype.kind in "biuf" else None
-    except Exception:
-        return None
+def pre_activation_sides(cache: Tensors) -> list[Mask]:
+    """The kink rule for a model whose activations are unknown (a user's): which side of 0
+    each cached pre-activation is on, for every numeric array whose name starts with "z",
+    except the last one, the output's logit (a sigmoid or softmax is smooth there). For the
+    notebook's cache (x, z1, a1, z2, a2) that is z1: where its ReLU kinks."""
+    sides = []
+    for name, value in cache.items():
+        if name.startswith("z"):
+            try:
+                array = np.asarray(value)
+            except Exception:  # a user's object may raise anything from __array__
+                continue
+            if array.dtype.kind in "biuf":
+                sides.append(array > 0)
+    return sides[:-1]
 
 
 def central_difference(model: Forward, work: Params, name: str, idx: tuple[int, ...], x: Array,
-                       y: float, eps: float) -> tuple[float, bool]:
+                       y: int, eps: float) -> tuple[float, bool]:
     """One element of the notebook's black-box method: two forward passes with the element
-    nudged by +-eps (restored after), and whether the nudge crossed a ReLU kink, i.e. the
-    two evaluations see a different sign pattern in the cached z1 (when the model caches one)."""
+    nudged by +-eps (restored after), and whether the nudge crossed a kink, i.e. the two
+    evaluations put some unit on different sides of it (model.kink_sides)."""
     tensor = work[name]
     orig = tensor[idx]
     tensor[idx] = orig + eps
@@ -221,23 +184,23 @@ def central_difference(model: Forward, work: Params, name: str, idx: tuple[int, 
     tensor[idx] = orig - eps
     cache_minus, loss_minus = model.forward(x, work, y)
     tensor[idx] = orig
-    plus, minus = _signs(cache_plus), _signs(cache_minus)
-    kink = plus is not None and minus is not None and plus.shape == minus.shape and bool(
-        np.any(plus != minus))
+    plus, minus = model.kink_sides(cache_plus), model.kink_sides(cache_minus)
+    kink = len(plus) == len(minus) and any(
+        p.shape == m.shape and bool(np.any(p != m)) for p, m in zip(plus, minus, strict=True))
     return slope(loss_plus, loss_minus, eps), kink
 
 
-def loop_numerical(model: Forward, params: Params, x: Array, y: float, eps: float,
+def loop_numerical(model: Forward, params: Params, x: Array, y: int, eps: float,
                    progress: Progress | None, every: int | None = None) -> dict[str, tuple[Array, Mask]]:
     """The notebook's method, element by element: works for any model. Progress is
     reported every `every` elements (by default about 200 times in all)."""
     work = {name: np.array(value, dtype=np.float64, copy=True) for name, value in params.items()}
-    total = sum(work[name].size for name in PARAM_NAMES)
+    total = sum(value.size for value in work.values())
     every = every or max(1, total // 200)
     done = 0
     result: dict[str, tuple[Array, Mask]] = {}
     with np.errstate(all="ignore"):
-        for name in PARAM_NAMES:
+        for name in work:
             num = np.zeros_like(work[name])
             kinks = np.zeros(num.shape, dtype=bool)
             for idx in np.ndindex(num.shape):
@@ -257,10 +220,10 @@ def method_for(model: Model, method: str) -> str:
     return method if model.fast_gradcheck else "loop"
 
 
-def gradient_check(model: Model, params: Params, x: Array, y: float, grads: Tensors,
+def gradient_check(model: Model, params: Params, x: Array, y: int, grads: Tensors,
                    eps: float, method: str = "fast", progress: Progress | None = None,
                    atol: float = ATOL, rtol: float = RTOL) -> GradCheck:
-    """Numerical gradients of the model's loss for all four parameters, and verdicts."""
+    """Numerical gradients of the model's loss for every parameter, and verdicts."""
     notes: list[str] = []
     method = method_for(model, method)
     with np.errstate(all="ignore"):
@@ -275,18 +238,13 @@ def gradient_check(model: Model, params: Params, x: Array, y: float, grads: Tens
             atol = floor
         else:
             floor = 0.0
-        if method == "fast":
-            numerical = _fast_numerical(params, x, y, eps)
-            if progress is not None:
-                progress(1, 1)
-        else:
-            numerical = model.numerical_gradients(params, x, y, eps, progress)
+        numerical = model.numerical_gradients(params, x, y, eps, progress, method)
         tensors = {name: judge(name, grads["d" + name], num, kinks, atol, rtol, floor)
                    for name, (num, kinks) in numerical.items()}
     kinks_total = sum(check.kink_count for check in tensors.values())
     if kinks_total:
         smaller = f", e.g. {eps / 100:g}" if eps / 100 > 0 else ""
-        notes.append(f"{kinks_total} element(s) straddle a ReLU kink at eps={eps:g}: "
+        notes.append(f"{kinks_total} element(s) straddle a kink at eps={eps:g}: "
                      f"left out of the verdict; try a smaller eps{smaller}")
     if eps > 1e-3 and any(check.verdict == "fail" for check in tensors.values()):
         notes.append(f"eps = {eps:g} is large: the central difference's truncation error grows as "

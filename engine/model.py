@@ -3,7 +3,8 @@
 A model is three functions with the notebook's signatures, plus the loop gradient
 check's numerical gradients (a model in another process computes them there, in one
 request) and a way to stop a call that is running. The built-in one is the NumPy
-network; fault drills and a user's own file (engine.usermodel) are others.
+network of an architecture, with or without a fault drill; a user's own file
+(engine.usermodel) is the other.
 """
 
 from __future__ import annotations
@@ -12,11 +13,10 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Protocol
 
-import numpy as np
-
 from engine import network
-from engine.gradcheck import Mask, Progress, loop_numerical
-from engine.network import Array, Params, Tensors
+from engine.fastcheck import Mask, fast_numerical
+from engine.gradcheck import Progress, loop_numerical
+from engine.network import NOTEBOOK, Architecture, Array, Params, Tensors
 
 
 class Cancelled(Exception):
@@ -67,15 +67,27 @@ class Model(Protocol):
         """What a user's code printed, oldest first; None for a model that prints nothing."""
         ...
 
-    def forward(self, x: Array, params: Params, y: float) -> tuple[Tensors, float]: ...
+    @property
+    def gradient_keys(self) -> str:
+        """How the model's backward keys its gradients: "d" for 'd' + name (the notebook's
+        dW1), "" for the parameter's own name (cs231n's grads['W1']). The stepper always
+        holds them as 'd' + name."""
+        ...
 
-    def backward(self, x: Array, y: float, params: Params, cache: Tensors) -> Tensors: ...
+    def init_params(self, seed: int) -> Params | None:
+        """The model's own initial parameters, or None to take the architecture's."""
+        ...
+
+    def forward(self, x: Array, params: Params, y: int) -> tuple[Tensors, float]: ...
+
+    def backward(self, x: Array, y: int, params: Params, cache: Tensors) -> Tensors: ...
 
     def update(self, params: Params, grads: Tensors, lr: float) -> Params: ...
 
-    def numerical_gradients(self, params: Params, x: Array, y: float, eps: float,
-                            progress: Progress | None) -> dict[str, tuple[Array, Mask]]:
-        """Central differences of every parameter element, and where a nudge crossed a kink."""
+    def numerical_gradients(self, params: Params, x: Array, y: int, eps: float,
+                            progress: Progress | None, method: str) -> dict[str, tuple[Array, Mask]]:
+        """Central differences of every parameter element, and where a nudge crossed a kink,
+        by `method` ("fast" only where fast_gradcheck says it applies)."""
         ...
 
     def interrupt(self) -> None:
@@ -85,73 +97,60 @@ class Model(Protocol):
 
 @dataclass(frozen=True)
 class BuiltinModel:
-    """The notebook's network, computed by engine.network; with a fault drill, a known-broken
-    backward. The forward pass is always the built-in one, so the vectorised check still
-    measures the true gradient and catches the broken analytic one."""
+    """The built-in network of an architecture, computed by engine.network; with a fault
+    drill, a known-broken backward. The forward pass is always the true one, so the
+    vectorised check still measures the true gradient and catches the broken analytic one."""
 
-    name: str = "built-in"
+    arch: Architecture = NOTEBOOK
     bug: str | None = None
     fast_gradcheck: bool = True
     user_code: bool = False
     log: deque[Captured] | None = None
+    gradient_keys: str = "d"
 
-    def forward(self, x: Array, params: Params, y: float) -> tuple[Tensors, float]:
-        return network.forward(x, params, y)
+    @property
+    def name(self) -> str:
+        return "built-in" if self.bug is None else f"built-in with bug {self.bug!r}"
 
-    def backward(self, x: Array, y: float, params: Params, cache: Tensors) -> Tensors:
-        if self.bug is not None:
-            return BUGS[self.bug](x, y, params, cache)
-        return network.backward(x, y, params, cache)
+    def init_params(self, seed: int) -> Params | None:
+        return None
+
+    def forward(self, x: Array, params: Params, y: int) -> tuple[Tensors, float]:
+        return network.forward(self.arch, x, params, y)
+
+    def backward(self, x: Array, y: int, params: Params, cache: Tensors) -> Tensors:
+        return network.backward(self.arch, x, y, params, cache, self.bug)
 
     def update(self, params: Params, grads: Tensors, lr: float) -> Params:
         return network.sgd_update(params, grads, lr)
 
-    def numerical_gradients(self, params: Params, x: Array, y: float, eps: float,
-                            progress: Progress | None) -> dict[str, tuple[Array, Mask]]:
-        return loop_numerical(self, params, x, y, eps, progress)
+    def kink_sides(self, cache: Tensors) -> list[Mask]:
+        return network.kink_sides(self.arch, cache)
+
+    def numerical_gradients(self, params: Params, x: Array, y: int, eps: float,
+                            progress: Progress | None, method: str) -> dict[str, tuple[Array, Mask]]:
+        if method == "loop":
+            return loop_numerical(self, params, x, y, eps, progress)
+        numerical = fast_numerical(self.arch, params, x, y, eps)
+        if progress is not None:
+            progress(1, 1)
+        return numerical
 
     def interrupt(self) -> None:
         """Nothing to do: the only slow call, the loop check, stops at its next progress
         report when the caller's progress callback raises Cancelled."""
 
 
-def _relu_grad_bug(x: Array, y: float, params: Params, cache: Tensors) -> Tensors:
-    """The ReLU derivative taken as 1 everywhere: dead units still pass gradient."""
-    dz2 = cache["a2"] - y
-    da1 = params["W2"][0] * dz2[0]
-    dz1 = da1
-    return {"dW1": np.outer(dz1, x), "db1": dz1.copy(), "dW2": np.outer(dz2, cache["a1"]),
-            "db2": dz2.copy(), "dz2": dz2, "da1": da1, "dz1": dz1}
+BUGS = network.BUGS
 
 
-def _bias_grad_bug(x: Array, y: float, params: Params, cache: Tensors) -> Tensors:
-    """The biases forgotten: db1 and db2 returned as zeros."""
-    grads = network.backward(x, y, params, cache)
-    return grads | {"db1": np.zeros_like(grads["db1"]), "db2": np.zeros_like(grads["db2"])}
+def bug_problem(arch: Architecture, bug: str) -> str | None:
+    """Why a fault drill cannot be injected into this network, or None when it can."""
+    if bug == "transpose" and not arch.square_layers():
+        return (f"the transpose drill needs two adjacent hidden layers of equal width (e.g. "
+                f"--hidden 8,8) so that a W is square; this network is {arch.label}")
+    return None
 
 
-def _sign_bug(x: Array, y: float, params: Params, cache: Tensors) -> Tensors:
-    """dz2 = y - a2: every gradient points uphill."""
-    grads = network.backward(x, y, params, cache)
-    return {name: -value for name, value in grads.items()}
-
-
-def _cache_bug(x: Array, y: float, params: Params, cache: Tensors) -> Tensors:
-    """dW2 computed from the pre-activation z1 instead of the activation a1."""
-    grads = network.backward(x, y, params, cache)
-    return grads | {"dW2": np.outer(grads["dz2"], cache["z1"])}
-
-
-BUGS = {
-    "relu-grad": _relu_grad_bug,
-    "bias-grad": _bias_grad_bug,
-    "sign": _sign_bug,
-    "cache": _cache_bug,
-}
-BUG_DESCRIPTIONS = {name: (fn.__doc__ or "").strip() for name, fn in BUGS.items()}
-
-
-def make_model(bug: str | None = None) -> Model:
-    if bug is None:
-        return BuiltinModel()
-    return BuiltinModel(name=f"built-in with bug {bug!r}", bug=bug)
+def make_model(arch: Architecture = NOTEBOOK, bug: str | None = None) -> Model:
+    return BuiltinModel(arch, network.BUG_ALIASES.get(bug, bug) if bug else None)

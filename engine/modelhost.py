@@ -10,9 +10,10 @@ that the stepper reads into the model log).
 
 Requests and replies are tuples of plain data (engine.transport):
     ("load", path, source)               -> ("ok", own_update)
+    ("init", seed)                       -> ("ok", params or None)
     ("forward", x, params, y)            -> ("ok", (cache, loss))
-    ("backward", x, y, params, cache)    -> ("ok", grads)
-    ("update", params, grads, lr)        -> ("ok", params)
+    ("backward", x, y, params, cache)    -> ("ok", (grads keyed 'd' + name, the file's convention))
+    ("update", params, grads, lr, keys)  -> ("ok", params)
     ("gradcheck", params, x, y, eps)     -> ("progress", done, total)..., ("ok", numerical)
 and ("error", message, user_traceback) when the user's code breaks its contract.
 """
@@ -105,12 +106,14 @@ class Host:
             return self.model.own_update
         model = self.model
         assert model is not None, "load comes first"
+        if kind == "init":
+            return model.init_params(*args)
         if kind == "forward":
             cache, loss = model.forward(*args)
             return plain(cache, self.keep), loss
         if kind == "backward":
             x, y, params, cache = args
-            return plain(model.backward(x, y, params, self.resolve(cache)))
+            return plain(model.backward(x, y, params, self.resolve(cache))), model.gradient_keys
         if kind == "update":
             return plain(model.update(*args))
         if kind == "gradcheck":

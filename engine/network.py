@@ -1,15 +1,24 @@
-"""The notebook's 2-layer binary classifier, generalised to any size.
+"""The notebook's network, generalised: any depth, activation, loss and number of classes.
 
-x (inputs,) -> W1 (hidden, inputs), b1 -> ReLU -> W2 (1, hidden), b2 -> sigmoid -> BCE.
+x = a0 -> z1 = W1 a0 + b1 -> a1 = f(z1) -> ... -> zL = WL a(L-1) + bL -> aL -> loss.
 
-The functions keep the notebook's names and shapes so that a reader can put this file
-beside the notebook and see the same maths; only the numerics differ, where the
-notebook would overflow or warn (sigmoid of a large negative logit, log of 0).
+Sizes n0 (inputs) .. nL; W_l has shape (n_l, n_(l-1)), b_l (n_l,). The hidden layers share
+one activation f; the output is one sigmoid unit (binary cross-entropy or squared error)
+or a softmax of K units (cross-entropy against a class index). The default architecture
+is the seed notebook's 3 -> 4 ReLU -> 1 sigmoid with BCE, and with it every function here
+computes the notebook's numbers: a reader can put this file beside the notebook and see
+the same maths. Only the numerics differ, where the notebook would overflow or warn.
+
+The maths is written once, here: the forward pass, the backward pass (with the fault
+drills as switches inside it, so a drill differs from the truth in exactly one line), the
+activations and their derivatives, and the loss of a batch of output logits that the
+vectorised gradient check (engine.fastcheck) evaluates.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -19,28 +28,7 @@ Array = NDArray[np.float64]
 Params = dict[str, Array]
 Tensors = dict[str, Any]
 
-PARAM_NAMES = ("W1", "b1", "W2", "b2")
-GRAD_NAMES = ("dW1", "db1", "dW2", "db2")
-
-
-#: Weight scale of each initialisation, from a layer's fan-in and fan-out. The notebook draws
-#: unscaled normals, which saturate the sigmoid of a wide network (z2 ~ 157 at 784-128-1);
-#: He keeps a ReLU layer's activations at unit variance, Xavier (Glorot) a layer's in and out.
-INITS: dict[str, Callable[[int, int], float]] = {
-    "notebook": lambda n_in, n_out: 1.0,
-    "he": lambda n_in, n_out: float(np.sqrt(2.0 / n_in)),
-    "xavier": lambda n_in, n_out: float(np.sqrt(2.0 / (n_in + n_out))),
-}
-
-
-def init_params(inputs: int, hidden: int, seed: int, init: str = "notebook") -> Params:
-    """The notebook's draws, draw for draw (so seed 42 gives its numbers), each weight matrix
-    scaled as `init` says; biases zero."""
-    rs = np.random.RandomState(seed)
-    scale = INITS[init]
-    w1 = rs.randn(hidden, inputs) * scale(inputs, hidden)
-    w2 = rs.randn(1, hidden) * scale(hidden, 1)
-    return {"W1": w1, "b1": np.zeros(hidden), "W2": w2, "b2": np.zeros(1)}
+LEAKY_SLOPE = 0.01
 
 
 def sigmoid(z: Array) -> Array:
@@ -58,44 +46,225 @@ def relu_derivative(z: Array) -> Array:
     return (z > 0).astype(z.dtype)
 
 
-def bce_from_logit(z2: Array, y: float) -> Array:
-    """Binary cross-entropy of sigmoid(z2) against y, computed from the logit.
+def leaky_relu(z: Array) -> Array:
+    return np.where(z > 0, z, LEAKY_SLOPE * z)
+
+
+def leaky_relu_derivative(z: Array) -> Array:
+    return np.where(z > 0, 1.0, LEAKY_SLOPE)
+
+
+def tanh_derivative(z: Array) -> Array:
+    return 1.0 - np.tanh(z) ** 2
+
+
+def sigmoid_derivative(z: Array) -> Array:
+    s = sigmoid(z)
+    return s * (1.0 - s)
+
+
+@dataclass(frozen=True)
+class Activation:
+    """A hidden layer's f and f'. `kinked`: f is piecewise linear with a kink at 0, where a
+    central difference straddling it measures an average of two slopes (see gradcheck)."""
+
+    f: Callable[[Array], Array]
+    derivative: Callable[[Array], Array]
+    symbol: str  # as the formulas write it
+    kinked: bool
+
+
+ACTIVATIONS = {
+    "relu": Activation(relu, relu_derivative, "relu", kinked=True),
+    "leaky-relu": Activation(leaky_relu, leaky_relu_derivative, "lrelu", kinked=True),
+    "tanh": Activation(np.tanh, tanh_derivative, "tanh", kinked=False),
+    "sigmoid": Activation(sigmoid, sigmoid_derivative, "σ", kinked=False),
+}
+
+#: The loss of a single sigmoid output; K >= 2 outputs always use softmax cross-entropy.
+BINARY_LOSSES = ("bce", "mse")
+SOFTMAX_LOSS = "cross-entropy"
+
+
+def softmax(z: Array) -> Array:
+    """Over the last axis, shifted by the maximum so exp never overflows."""
+    e: Array = np.exp(z - np.max(z, axis=-1, keepdims=True))
+    return e / np.sum(e, axis=-1, keepdims=True)
+
+
+def bce_from_logit(z: Array, y: int) -> Array:
+    """Binary cross-entropy of sigmoid(z) against y, computed from the logit.
 
     For y in {0, 1}: -log(a) = log(1 + e^-z) when y = 1 and -log(1 - a) = log(1 + e^z) when
     y = 0, i.e. log(1 + e^((1 - 2y) z)). logaddexp(0, t) is log(1 + e^t) without overflow or
     cancellation, so the loss is finite and accurate for every finite logit (and +inf, not
     NaN, for a logit that has overflowed the wrong way). It agrees with the notebook's
-    clipped formula to about 1e-16 (the last printed digit may differ). Works elementwise:
-    a batch of perturbed logits costs one call.
+    clipped formula to about 1e-16 (the last printed digit may differ). Elementwise.
     """
-    return np.logaddexp(0.0, (1 - 2 * y) * z2)
+    return np.logaddexp(0.0, (1 - 2 * y) * z)
 
 
-def forward(x: Array, params: Params, y: float) -> tuple[Tensors, float]:
-    """Forward pass: the cache the backward pass needs, and the loss."""
-    z1 = params["W1"] @ x + params["b1"]
-    a1 = relu(z1)
-    z2 = params["W2"] @ a1 + params["b2"]
-    a2 = sigmoid(z2)
-    loss = float(bce_from_logit(z2, y)[0])
-    return {"x": x, "z1": z1, "a1": a1, "z2": z2, "a2": a2}, loss
+def output_loss(loss: str, z: Array, y: int) -> Array:
+    """The loss of output logits z (shape (..., n_L)), one value per leading index: a whole
+    batch of perturbed logits costs one call, which the vectorised check relies on."""
+    if loss == "bce":
+        return bce_from_logit(z[..., 0], y)  # type: ignore[no-any-return]
+    if loss == "mse":
+        return 0.5 * (sigmoid(z[..., 0]) - y) ** 2
+    # log-sum-exp: log sum e^z - z_y, shifted by the maximum, finite for any finite z.
+    m: Array = np.max(z, axis=-1)
+    return m + np.log(np.sum(np.exp(z - m[..., None]), axis=-1)) - z[..., y]
 
 
-def backward(x: Array, y: float, params: Params, cache: Tensors) -> Tensors:
-    """Backward pass by the chain rule, with the intermediate gradients kept for display.
+def output_delta(loss: str, a: Array, y: int) -> Array:
+    """dL/dz_L from the output's activation aL. For sigmoid + BCE and for softmax +
+    cross-entropy it simplifies to aL - y (y one-hot); for sigmoid + squared error the
+    sigmoid's slope a(1 - a) stays in."""
+    if loss == "bce":
+        return a - y
+    if loss == "mse":
+        return (a - y) * a * (1.0 - a)
+    target = np.zeros_like(a)
+    target[y] = 1.0
+    return a - target  # type: ignore[no-any-return]
 
-    For sigmoid + BCE, dL/dz2 simplifies to a2 - y.
+
+@dataclass(frozen=True)
+class Architecture:
+    """Layer sizes, the hidden activation and the output's loss."""
+
+    inputs: int = 3
+    hidden: tuple[int, ...] = (4,)
+    activation: str = "relu"
+    classes: int = 1  # 1: one sigmoid unit; K >= 2: softmax over K classes
+    loss: str = "bce"  # "bce" or "mse" for one unit; SOFTMAX_LOSS for K >= 2
+
+    @property
+    def sizes(self) -> tuple[int, ...]:
+        """n0 .. nL."""
+        return (self.inputs, *self.hidden, self.classes)
+
+    @property
+    def depth(self) -> int:
+        """L, the number of weight layers."""
+        return len(self.hidden) + 1
+
+    @property
+    def param_names(self) -> tuple[str, ...]:
+        return tuple(name for l in range(1, self.depth + 1) for name in (f"W{l}", f"b{l}"))
+
+    @property
+    def param_count(self) -> int:
+        return sum(n * (m + 1) for m, n in zip(self.sizes, self.sizes[1:], strict=False))
+
+    @property
+    def label(self) -> str:
+        """784-256-128-10, the sizes as a course writes them."""
+        return "-".join(str(n) for n in self.sizes)
+
+    @property
+    def f(self) -> Activation:
+        return ACTIVATIONS[self.activation]
+
+    @property
+    def output(self) -> str:
+        """The output unit's function, as the formulas write it."""
+        return "softmax" if self.classes > 1 else "σ"
+
+    def square_layers(self) -> list[int]:
+        """Layers l whose W_l maps a hidden layer to one of equal width (square W_l):
+        where the `transpose` drill can forget a transpose without a shape error."""
+        return [l for l in range(2, self.depth) if self.sizes[l] == self.sizes[l - 1]]
+
+
+NOTEBOOK = Architecture()
+
+
+#: Weight scale of each initialisation, from a layer's fan-in and fan-out. The notebook draws
+#: unscaled normals, which saturate the sigmoid of a wide network (z2 ~ 157 at 784-128-1);
+#: He keeps a ReLU layer's activations at unit variance, Xavier (Glorot) a layer's in and out.
+INITS: dict[str, Callable[[int, int], float]] = {
+    "notebook": lambda n_in, n_out: 1.0,
+    "he": lambda n_in, n_out: float(np.sqrt(2.0 / n_in)),
+    "xavier": lambda n_in, n_out: float(np.sqrt(2.0 / (n_in + n_out))),
+}
+
+
+def init_params(arch: Architecture, seed: int, init: str = "notebook") -> Params:
+    """The notebook's draws, draw for draw (so seed 42 gives its numbers): every W_l from
+    one RandomState in layer order, scaled as `init` says; biases zero."""
+    rs = np.random.RandomState(seed)
+    scale = INITS[init]
+    params: Params = {}
+    for l, (n_in, n_out) in enumerate(zip(arch.sizes, arch.sizes[1:], strict=False), start=1):
+        params[f"W{l}"] = rs.randn(n_out, n_in) * scale(n_in, n_out)
+        params[f"b{l}"] = np.zeros(n_out)
+    return {name: params[name] for name in arch.param_names}
+
+
+def forward(arch: Architecture, x: Array, params: Params, y: int) -> tuple[Tensors, float]:
+    """Forward pass: the cache the backward pass needs (x, z1, a1, ..., zL, aL), and the loss."""
+    cache: Tensors = {"x": x}
+    a = x
+    for l in range(1, arch.depth + 1):
+        z = params[f"W{l}"] @ a + params[f"b{l}"]
+        a = arch.f.f(z) if l < arch.depth else sigmoid(z) if arch.classes == 1 else softmax(z)
+        cache[f"z{l}"], cache[f"a{l}"] = z, a
+    return cache, float(output_loss(arch.loss, z, y))
+
+
+#: The fault drills: one line of the backward pass broken, as people break it.
+BUGS = {
+    "activation-grad": "The activation's derivative taken as 1: dead units still pass gradient.",
+    "bias-grad": "The biases forgotten: every db returned as zeros.",
+    "sign": "dz at the output negated (y − a): every gradient points uphill.",
+    "cache": "The last weight gradient computed from the pre-activation z instead of the activation a.",
+    "transpose": "da computed with W instead of its transpose, where W is square (two hidden layers "
+                 "of equal width).",
+}
+#: Older names still accepted.
+BUG_ALIASES = {"relu-grad": "activation-grad"}
+
+
+def backward(arch: Architecture, x: Array, y: int, params: Params, cache: Tensors,
+             bug: str | None = None) -> Tensors:
+    """Backward pass by the chain rule, with the intermediate gradients kept for display:
+    dW1, db1, ..., dWL, dbL, then dzL, da(L-1), dz(L-1), ..., da1, dz1.
+
+    dz_L = dL/dz_L (output_delta); dW_l = dz_l a_(l-1)ᵀ; db_l = dz_l;
+    da_(l-1) = W_lᵀ dz_l; dz_(l-1) = da_(l-1) ⊙ f'(z_(l-1)).
+    `bug` names a fault drill (BUGS): the one line it breaks is marked where it happens.
     """
-    dz2 = cache["a2"] - y
-    dW2 = np.outer(dz2, cache["a1"])
-    db2 = dz2.copy()
-    da1 = params["W2"][0] * dz2[0]
-    dz1 = da1 * relu_derivative(cache["z1"])
-    dW1 = np.outer(dz1, x)
-    db1 = dz1.copy()
-    return {"dW1": dW1, "db1": db1, "dW2": dW2, "db2": db2, "dz2": dz2, "da1": da1, "dz1": dz1}
+    L = arch.depth
+    dz = output_delta(arch.loss, cache[f"a{L}"], y)
+    if bug == "sign":
+        dz = -dz
+    params_grads: Tensors = {}
+    steps: Tensors = {}
+    for l in range(L, 0, -1):
+        steps[f"dz{l}"] = dz
+        a_prev = x if l == 1 else cache[f"a{l - 1}"]
+        source = cache[f"z{l - 1}"] if bug == "cache" and l == L else a_prev
+        params_grads[f"dW{l}"] = np.outer(dz, source)
+        params_grads[f"db{l}"] = np.zeros_like(dz) if bug == "bias-grad" else dz.copy()
+        if l == 1:
+            break
+        W = params[f"W{l}"]
+        da = (W if bug == "transpose" and l in arch.square_layers() else W.T) @ dz
+        steps[f"da{l - 1}"] = da
+        dz = da if bug == "activation-grad" else da * arch.f.derivative(cache[f"z{l - 1}"])
+    ordered = {f"d{name}": params_grads[f"d{name}"] for name in arch.param_names}
+    return ordered | steps
 
 
 def sgd_update(params: Params, grads: Tensors, lr: float) -> Params:
     """W <- W - lr dW, into new arrays: the stepper keeps the old ones for undo."""
-    return {name: params[name] - lr * grads["d" + name] for name in PARAM_NAMES}
+    return {name: value - lr * grads["d" + name] for name, value in params.items()}
+
+
+def kink_sides(arch: Architecture, cache: Tensors) -> list[NDArray[np.bool_]]:
+    """Which side of its kink each hidden unit is on (z > 0), for a piecewise activation;
+    nothing for a smooth one. Two forward passes whose sides differ straddle a kink."""
+    if not arch.f.kinked:
+        return []
+    return [np.asarray(cache[f"z{l}"]) > 0 for l in range(1, arch.depth)]

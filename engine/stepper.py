@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from engine.config import Config, param_count
+from engine.config import Config
 from engine.gradcheck import GradCheck, Progress, gradient_check
 from engine.model import Model, make_model
 from engine.network import Array, Params, Tensors, init_params
@@ -126,18 +126,18 @@ def _frozen(tensors: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def step_bytes(inputs: int, hidden: int) -> int:
+def step_bytes(params: int) -> int:
     """The most one step's arrays can take: new parameters, gradients, numerical gradients
     and a float64 copy of a model's lower-precision analytic gradients (8 bytes a parameter
     each), the check's three boolean masks, and ~4 KiB of Python objects a phase."""
-    return (4 * 8 + 3) * param_count(inputs, hidden) + 4 * 4096
+    return (4 * 8 + 3) * params + 4 * 4096
 
 
-def history_limit(inputs: int, hidden: int, budget: int = HISTORY_BUDGET) -> int:
+def history_limit(params: int, budget: int = HISTORY_BUDGET) -> int:
     """Phases of undo that fit the budget, and at least one. Consecutive states share
     arrays, so n phases of history hold the arrays of at most ceil(n / 4) steps beyond
     what the current state holds; bench/memory.py measures it."""
-    return max(1, min(MAX_HISTORY, 4 * (budget // step_bytes(inputs, hidden))))
+    return max(1, min(MAX_HISTORY, 4 * (budget // step_bytes(params))))
 
 
 class Stepper:
@@ -146,22 +146,30 @@ class Stepper:
     def __init__(self, config: Config, model: Model | None = None,
                  max_history: int | None = None, keep_trail: bool = True) -> None:
         self.config = config.resolved()
-        self.model = model if model is not None else make_model(config.inject_bug)
+        self.model = model if model is not None else make_model(self.config.architecture,
+                                                                self.config.inject_bug)
         self.x: Array = np.array(self.config.x, dtype=np.float64)
         self.x.setflags(write=False)
         self.gradcheck_enabled = self.config.gradcheck
         #: The loss at every step, for the app's history panel; a report needs none, and
         #: a million steps of it would be the only memory that grows with the run.
         self.keep_trail = keep_trail
-        self.max_history = max_history or history_limit(self.config.inputs, self.config.hidden)
-        self.initial = State(step=1, params=_frozen(
-            init_params(self.config.inputs, self.config.hidden, self.config.seed, self.config.init)))
+        params = self.model.init_params(self.config.seed)
+        if params is None:
+            params = init_params(self.config.architecture, self.config.seed, self.config.init)
+        self.initial = State(step=1, params=_frozen(params))
+        self.max_history = max_history or history_limit(self.param_count)
         self._history: deque[State] = deque(maxlen=self.max_history)
         self.state = self.initial
         #: Phases forgotten at the history bound; back cannot reach before them.
         self.forgotten = 0
 
     # ---- reading -------------------------------------------------------------
+    @property
+    def param_count(self) -> int:
+        """Of the model's own parameters (a user's model may have any)."""
+        return sum(value.size for value in self.initial.params.values())
+
     @property
     def depth(self) -> int:
         return len(self._history)

@@ -44,8 +44,9 @@ from typing import Any
 from engine import network
 from engine.config import MODEL_MEMORY_MB, MODEL_TIMEOUT
 from engine.contract import ModelError
+from engine.fastcheck import Mask
 from engine.files import MAX_MODEL_BYTES, read_user_file
-from engine.gradcheck import Mask, Progress
+from engine.gradcheck import Progress
 from engine.model import Cancelled, Captured
 from engine.network import Array, Params, Tensors
 from engine.transport import dumps, loads
@@ -185,6 +186,8 @@ class UserModel:
         self.timeout = timeout
         self.memory_mb = memory_mb
         self.own_update = False
+        #: How the file's backward keys its gradients ("d": dW1, "": W1), once seen.
+        self.gradient_keys = "d"
         self.import_output = ""
         self.log: deque[Captured] = deque(maxlen=LOG_LIMIT)
         self.on_output: Callable[[Captured], None] | None = None
@@ -199,22 +202,29 @@ class UserModel:
         return f"UserModel({str(self.path)!r})"
 
     # ---- the Model protocol ---------------------------------------------------------
-    def forward(self, x: Array, params: Params, y: float) -> tuple[Tensors, float]:
+    def init_params(self, seed: int) -> Params | None:
+        """The file's init_params(seed), or None when it has none."""
+        params: Params | None = self._request("init_params", ("init", seed))
+        return params
+
+    def forward(self, x: Array, params: Params, y: int) -> tuple[Tensors, float]:
         cache, loss = self._request("forward", ("forward", x, params, y))
         return cache, loss
 
-    def backward(self, x: Array, y: float, params: Params, cache: Tensors) -> Tensors:
-        grads: Tensors = self._request("backward", ("backward", x, y, params, cache))
-        return grads
+    def backward(self, x: Array, y: int, params: Params, cache: Tensors) -> Tensors:
+        grads, keys = self._request("backward", ("backward", x, y, params, cache))
+        if keys is not None:
+            self.gradient_keys = keys
+        return grads  # type: ignore[no-any-return]
 
     def update(self, params: Params, grads: Tensors, lr: float) -> Params:
         if not self.own_update:
             return network.sgd_update(params, grads, lr)
-        after: Params = self._request("sgd_update", ("update", params, grads, lr))
+        after: Params = self._request("sgd_update", ("update", params, grads, lr, self.gradient_keys))
         return after
 
-    def numerical_gradients(self, params: Params, x: Array, y: float, eps: float,
-                            progress: Progress | None) -> dict[str, tuple[Array, Mask]]:
+    def numerical_gradients(self, params: Params, x: Array, y: int, eps: float,
+                            progress: Progress | None, method: str = "loop") -> dict[str, tuple[Array, Mask]]:
         """The loop check runs in the model's process in one request, reporting progress
         as it goes: one round trip per element would cost more than the element."""
         numerical: dict[str, tuple[Array, Mask]] = self._request(

@@ -52,11 +52,11 @@ REFUSED = [
     (["--steps", "0"], ["--steps", "between 1 and"]),
     (["--format", "xml"], ["--format", "text, json"]),
     (["--gradcheck-method", "slow"], ["--gradcheck-method", "fast, loop"]),
-    (["--inject-bug", "typo"], ["--inject-bug", "relu-grad"]),
+    (["--inject-bug", "typo"], ["--inject-bug", "activation-grad", "transpose"]),
     (["--bogus"], ["unrecognized arguments: --bogus"]),
     (["--lr"], ["--lr", "expected one argument"]),
     (["--seed", "1_0"], ["--seed", "expected a whole number"]),  # Python's int() reads 10
-    (["--hidden", "٣"], ["--hidden", "expected a whole number"]),  # and 3
+    (["--hidden", "٣"], ["--hidden", "expected comma-separated whole numbers"]),  # and 3
     (["--lr", "０.５"], ["--lr", "expected a number"]),
     (["--x", "0.1,٣,2"], ["--x", "comma-separated numbers"]),
 ]
@@ -105,7 +105,7 @@ def test_config_file_sets_values_and_flags_override(tmp_path: Path, capsys) -> N
     config = json.loads(out)["config"]
     assert status == 0 and len(json.loads(out)["steps"]) == 2
     assert (config["inputs"], config["hidden"], config["x"], config["y"], config["lr"]) == \
-        (2, 3, [1.0, -2.5], 0, 0.25)
+        (2, [3], [1.0, -2.5], 0, 0.25)
     assert json.loads(out)["steps"][0]["gradcheck"]["method"] == "loop"
 
 

@@ -21,7 +21,7 @@ from textual import events
 from textual.app import App, ComposeResult
 from textual.pilot import Pilot
 
-from engine.config import Config, param_count
+from engine.config import Config
 from engine.stepper import PHASES, Phase, State, Stepper
 from tui.app import StepperApp
 from tui.screens.config import ConfigScreen
@@ -197,7 +197,7 @@ def keep_the_form_small(app: StepperApp) -> None:
 
     inputs, hidden = screen.query_one("#field-inputs", Input), screen.query_one("#field-hidden", Input)
     try:
-        big = param_count(int(inputs.value), int(hidden.value)) > MAX_FUZZ_PARAMS
+        big = Config(inputs=int(inputs.value), hidden=int(hidden.value)).architecture.param_count > MAX_FUZZ_PARAMS
     except ValueError:
         big = False
     if big:

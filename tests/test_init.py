@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from engine.config import Config
-from engine.network import init_params
+from engine.network import Architecture, init_params
 from engine.stepper import Stepper
 from tui.__main__ import main
 
@@ -21,7 +21,7 @@ from tui.__main__ import main
 def test_each_init_scales_the_notebook_draws(init: str, w1_scale: float, w2_scale: float) -> None:
     rs = np.random.RandomState(7)  # the same draws, in the same order, for every init
     w1, w2 = rs.randn(128, 784), rs.randn(1, 128)
-    params = init_params(784, 128, 7, init)
+    params = init_params(Architecture(784, (128,)), 7, init)
     np.testing.assert_array_equal(params["W1"], w1 * w1_scale)
     np.testing.assert_array_equal(params["W2"], w2 * w2_scale)
     assert not params["b1"].any() and not params["b2"].any()

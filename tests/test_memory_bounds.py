@@ -60,14 +60,15 @@ def _arrays(state: State) -> dict[int, int]:
 
 def test_the_limit_fits_the_budget_at_the_largest_networks() -> None:
     for inputs, hidden in [(1_000_000, 9), (1_000_000, 10), (100_000, 99), (784, 128)]:
-        limit = history_limit(inputs, hidden)
+        count = hidden * inputs + 2 * hidden + 1
+        limit = history_limit(count)
         # n phases of history hold at most ceil(n / 4) steps' arrays beyond the current state's.
-        assert limit >= 1 and math.ceil(limit / 4) * step_bytes(inputs, hidden) <= HISTORY_BUDGET
+        assert limit >= 1 and math.ceil(limit / 4) * step_bytes(count) <= HISTORY_BUDGET
 
 
 def test_the_history_never_holds_more_than_its_budget() -> None:
     budget = 400_000  # a mid-size net, a small budget: about two steps of 100-50-1
-    stepper = Stepper(Config(inputs=100, hidden=50), max_history=history_limit(100, 50, budget))
+    stepper = Stepper(Config(inputs=100, hidden=50), max_history=history_limit(100 * 50 + 2 * 50 + 1, budget))
     for _ in range(40):
         stepper.next()
         assert stepper.depth <= stepper.max_history

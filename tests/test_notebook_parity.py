@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from engine.config import Config
-from engine.network import forward, init_params
+from engine.network import Architecture, forward, init_params
 from engine.stepper import Phase, Stepper
 from tui.__main__ import main
 
@@ -74,7 +74,7 @@ def test_every_tensor_matches_the_notebook_code(notebook) -> None:
 
 
 def test_notebook_numerical_gradients_agree(notebook) -> None:
-    params = init_params(3, 4, 42)
+    params = init_params(Architecture(), 42)
     x = np.array([0.2, -0.4, 0.1])
     num_dw1, num_dw2 = notebook.numerical_gradient({k: v.copy() for k, v in params.items()}, x, 1)
     stepper = Stepper(Config())
@@ -95,7 +95,7 @@ def test_loss_is_notebook_loss_away_from_saturation(notebook) -> None:
                   "W2": rng.normal(size=(1, 4)), "b2": rng.normal(size=1)}
         x = rng.normal(size=3)
         for y in (0, 1):
-            _, ours = forward(x, params, y)
+            _, ours = forward(Architecture(), x, params, y)
             _, theirs = notebook.forward(x, params, y)
             assert ours == pytest.approx(theirs, abs=1e-12)
 

@@ -9,7 +9,22 @@ from hypothesis import strategies as st
 from engine.config import Config
 from engine.gradcheck import gradient_check
 from engine.model import BuiltinModel
-from engine.network import backward, forward, init_params, sgd_update
+from engine.network import Architecture, sgd_update
+from engine.network import backward as arch_backward
+from engine.network import forward as arch_forward
+from engine.network import init_params as arch_init
+
+
+def init_params(inputs, hidden, seed):  # type: ignore[no-untyped-def]
+    return arch_init(Architecture(inputs, (hidden,)), seed)
+
+
+def forward(x, params, y):  # type: ignore[no-untyped-def]
+    return arch_forward(Architecture(x.size, (params['b1'].size,)), x, params, y)
+
+
+def backward(x, y, params, cache):  # type: ignore[no-untyped-def]
+    return arch_backward(Architecture(x.size, (params['b1'].size,)), x, y, params, cache)
 
 configs = st.builds(
     lambda inputs, hidden, seed, y, scale, data: (inputs, hidden, seed, y,
@@ -32,7 +47,7 @@ def test_analytic_equals_numerical(case) -> None:
     cache, _ = forward(x, params, y)
     grads = backward(x, y, params, cache)
     for method in ("fast", "loop"):
-        check = gradient_check(BuiltinModel(), params, x, y, grads, 1e-5, method)
+        check = gradient_check(BuiltinModel(Architecture(inputs, (hidden,))), params, x, y, grads, 1e-5, method)
         assert check.passed, (method, {n: t.max_abs_diff for n, t in check.tensors.items()})
         assert all(t.kink_count == 0 for t in check.tensors.values())
 

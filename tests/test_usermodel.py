@@ -13,11 +13,14 @@ import numpy as np
 import pytest
 
 from engine.config import Config
-from engine.network import GRAD_NAMES, PARAM_NAMES
+from engine.network import NOTEBOOK as NOTEBOOK_NET
 from engine.stepper import Phase, Stepper
 from engine.usermodel import ModelError, UserModel, load_model
 from tests.test_stepper import snapshot
 from tui.__main__ import main
+
+PARAM_NAMES = NOTEBOOK_NET.param_names
+GRAD_NAMES = tuple('d' + name for name in PARAM_NAMES)
 
 NOTEBOOK = (Path(__file__).parent / "fixtures" / "notebook.py").read_text()
 #: The notebook's functions without its import-time run_demo() call, so a contract broken

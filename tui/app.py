@@ -27,9 +27,9 @@ from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import Footer, ProgressBar, Static
 
-from engine.config import Config, param_count
+from engine.config import Config
 from engine.gradcheck import method_for
-from engine.model import BUG_DESCRIPTIONS, Cancelled, make_model
+from engine.model import BUGS, Cancelled, bug_problem, make_model
 from engine.stepper import Phase, State, Stepper
 from engine.usermodel import Captured, ModelError
 from tui.keys import KEYS
@@ -143,7 +143,7 @@ class StepperApp(App[None]):
             return True  # any phase may be slow
         c = stepper.config
         return (stepper.next_phase is Phase.GRADCHECK and c.gradcheck_method == "loop"
-                and param_count(c.inputs, c.hidden) > WORKER_PARAMS)
+                and stepper.param_count > WORKER_PARAMS)
 
     def busy(self) -> bool:
         if self.running is not None:
@@ -291,9 +291,13 @@ class StepperApp(App[None]):
         if self.stepper.model.user_code:
             self.notify("Fault drills break the built-in network; your own model is loaded.", timeout=3)
             return
-        self.stepper.use_model(make_model(bug or None))
+        problem = bug_problem(self.stepper.config.architecture, bug) if bug else None
+        if problem:
+            self.notify(f"Cannot inject {bug!r}: {problem}.", severity="warning", timeout=5)
+            return
+        self.stepper.use_model(make_model(self.stepper.config.architecture, bug or None))
         if bug:
-            self.notify(f"Injected bug {bug!r}: {BUG_DESCRIPTIONS[bug]} Press n to watch the "
+            self.notify(f"Injected bug {bug!r}: {BUGS[bug]} Press n to watch the "
                         "gradient check catch it.", timeout=6)
         else:
             self.notify("Bug removed: the correct backward pass is back.", timeout=3)
@@ -309,7 +313,7 @@ class StepperApp(App[None]):
         old = self.stepper
         # The model stays what it is now: a user's model, or the built-in one with the
         # fault drill currently injected (which the form does not show).
-        model = old.model if old.model.user_code else make_model(old.model.bug)
+        model = old.model if old.model.user_code else make_model(config.architecture, old.model.bug)
         self.stepper = Stepper(config, model=model)
         self.stepper.gradcheck_enabled = old.gradcheck_enabled
         self.notify(f"Applied: a {config.shape_label} network, seed {config.seed}, lr {config.lr:g}.",
@@ -364,7 +368,9 @@ class StepperApp(App[None]):
                                     getattr(self, f"action_{k.action}"))
         if self.stepper.model.user_code:
             return  # a user's model: the drills break the built-in backward, not theirs
-        for bug, description in BUG_DESCRIPTIONS.items():
+        for bug, description in BUGS.items():
+            if bug_problem(self.stepper.config.architecture, bug):
+                continue
             yield SystemCommand(f"Inject bug: {bug}", f"Fault drill. {description}",
                                 partial(self.action_inject_bug, bug))
         if self.stepper.model.bug:

@@ -14,21 +14,19 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from engine.config import (
+    FIELDS,
     MAX_MODEL_TIMEOUT,
     MODEL_MEMORY_BOUNDS,
     MODEL_MEMORY_MB,
     MODEL_TIMEOUT,
     Config,
     ConfigError,
-    real,
     shown,
     validate,
-    whole,
 )
 from engine.files import MAX_CONFIG_BYTES, read_user_file
 from engine.gradcheck import METHODS
-from engine.model import BUGS
-from engine.network import INITS
+from engine.network import ACTIVATIONS, BINARY_LOSSES, BUGS, INITS
 from tui.keys import IDS as KEY_IDS
 
 PROG = "backprop-stepper"
@@ -64,30 +62,23 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(re.sub(r"\S{41,}", lambda m: shown(m[0].strip("'")), message))
 
 
-def _number_list(text: str) -> list[float]:
-    """An empty text is an empty list, refused like TOML's x = [] for its length."""
-    try:
-        return [real(part) for part in text.split(",")] if text.strip() else []
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected comma-separated numbers like 0.2,-0.4,0.1, got {shown(text)}") from None
+def _typed(key: str) -> Any:
+    """An argparse type from the field's parser in engine.config, which the app's form uses too."""
+    field = FIELDS[key]
 
+    def parse(text: str) -> Any:
+        try:
+            value = field.parse(text)
+        except ValueError:
+            # Python refuses to convert more than 4,300 digits: a range error, not a type error.
+            digits = text.replace(",", "").strip().lstrip("+-")
+            if digits.isdigit() and text.isascii():
+                raise argparse.ArgumentTypeError(f"{shown(text)} is far out of range") from None
+            raise argparse.ArgumentTypeError(f"expected {field.expected}, got {shown(text)}") from None
+        return list(value) if isinstance(value, tuple) else value  # x = [] in TOML is a list
 
-def _int(text: str) -> int:
-    try:
-        return whole(text)
-    except ValueError:
-        # Python refuses to convert more than 4,300 digits: that is a range error, not a type error.
-        if text.strip().lstrip("+-").isdigit() and text.isascii():
-            raise argparse.ArgumentTypeError(f"{shown(text)} is far out of range") from None
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {shown(text)}") from None
-
-
-def _float(text: str) -> float:
-    try:
-        return real(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {shown(text)}") from None
+    parse.__name__ = key  # argparse names the type in its messages
+    return parse
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -97,15 +88,25 @@ def build_parser() -> argparse.ArgumentParser:
                 "file (--config); see README.md.")
     p.add_argument("--headless", action="store_true", help="print a report instead of opening the app")
     p.add_argument("--config", metavar="FILE", help="TOML file of settings; flags override it")
-    p.add_argument("--inputs", type=_int, metavar="N", help="input size (default 3)")
-    p.add_argument("--hidden", type=_int, metavar="N", help="hidden units (default 4)")
-    p.add_argument("--seed", type=_int, metavar="N", help="initialisation seed (default 42)")
-    p.add_argument("--x", type=_number_list, metavar="V,V,...",
+    p.add_argument("--inputs", type=_typed("inputs"), metavar="N", help="input size (default 3)")
+    p.add_argument("--hidden", type=_typed("hidden"), metavar="N[,N...]",
+                   help="units of each hidden layer: 4 (default), or 8,8 for two layers (up to 8)")
+    p.add_argument("--activation", metavar="|".join(ACTIVATIONS),
+                   help="the hidden layers' activation (default relu; leaky-relu has slope 0.01)")
+    p.add_argument("--classes", type=_typed("classes"), metavar="K",
+                   help="1 (default): one sigmoid output; K >= 2: a softmax over K classes with "
+                   "cross-entropy, and --y is the class index")
+    p.add_argument("--loss", metavar="|".join(BINARY_LOSSES),
+                   help="a single output's loss: binary cross-entropy (default) or (a - y)^2 / 2")
+    p.add_argument("--seed", type=_typed("seed"), metavar="N", help="initialisation seed (default 42)")
+    p.add_argument("--x", type=_typed("x"), metavar="V,V,...",
                    help="the input sample (default 0.2,-0.4,0.1 for 3 inputs, else drawn from the seed)")
-    p.add_argument("--y", type=_int, metavar="0|1", help="the label (default 1)")
-    p.add_argument("--lr", type=_float, metavar="F", help="SGD learning rate (default 0.1)")
-    p.add_argument("--eps", type=_float, metavar="F", help="gradient-check step (default 1e-5)")
-    p.add_argument("--steps", type=_int, metavar="N", help="headless: full steps to run (default 1)")
+    p.add_argument("--y", type=_typed("y"), metavar="Y",
+                   help="the label: 0 or 1 (default 1), or a class index with --classes")
+    p.add_argument("--lr", type=_typed("lr"), metavar="F", help="SGD learning rate (default 0.1)")
+    p.add_argument("--eps", type=_typed("eps"), metavar="F", help="gradient-check step (default 1e-5)")
+    p.add_argument("--steps", type=_typed("steps"), metavar="N",
+                   help="headless: full steps to run (default 1)")
     p.add_argument("--format", metavar="text|json", help="headless: report format (default text)")
     p.add_argument("--no-gradcheck", dest="gradcheck", action="store_const", const=False,
                    help="skip the gradient-check phase")
@@ -113,16 +114,17 @@ def build_parser() -> argparse.ArgumentParser:
                    help="numerical gradients: fast (vectorised, default) or loop "
                    "(two forward passes an element)")
     p.add_argument("--inject-bug", metavar="NAME",
-                   help=f"fault drill: use a known-broken backward ({', '.join(BUGS)})")
+                   help=f"fault drill: use a known-broken backward ({', '.join(BUGS)}; relu-grad is "
+                   "activation-grad's older name)")
     p.add_argument("--init", metavar="|".join(INITS),
                    help="weight initialisation: the notebook's unscaled normals (default), or the "
                    "same draws scaled by He (sqrt(2/n_in)) or Xavier (sqrt(2/(n_in+n_out)))")
     p.add_argument("--model", metavar="FILE.py",
                    help="step your own forward/backward from this Python file (it runs as code "
                    "with your rights)")
-    p.add_argument("--model-timeout", type=_float, metavar="SECONDS",
+    p.add_argument("--model-timeout", type=_typed("model-timeout"), metavar="SECONDS",
                    help=f"end a call of your model that takes longer (default {MODEL_TIMEOUT:g})")
-    p.add_argument("--model-memory", type=_int, metavar="MB",
+    p.add_argument("--model-memory", type=_typed("model-memory"), metavar="MB",
                    help=f"your model's memory cap (default {MODEL_MEMORY_MB})")
     return p
 
@@ -170,7 +172,8 @@ def read_config_file(path_text: str) -> dict[str, Any]:
 
 
 _KINDS: dict[str, tuple[type, ...]] = {
-    "inputs": (int,), "hidden": (int,), "seed": (int,), "y": (int,), "steps": (int,),
+    "inputs": (int,), "hidden": (int, list), "seed": (int,), "y": (int,), "steps": (int,),
+    "activation": (str,), "classes": (int,), "loss": (str,),
     "lr": (int, float), "eps": (int, float), "x": (list,), "gradcheck": (bool,),
     "gradcheck-method": (str,), "inject-bug": (str,), "init": (str,), "format": (str,), "keymap": (dict,),
     "model-timeout": (int, float), "model-memory": (int,),
@@ -196,8 +199,11 @@ def _check_file_types(data: dict[str, Any], path: str) -> None:
         bad = not isinstance(value, kinds) or (bool not in kinds and isinstance(value, bool))
         if key == "x" and not bad:
             bad = not all(isinstance(v, int | float) and not isinstance(v, bool) for v in value)
+        if key == "hidden" and isinstance(value, list) and not bad:
+            bad = not all(isinstance(v, int) and not isinstance(v, bool) for v in value)
         if bad:
             want = {"x": "an array of numbers", "gradcheck": "true or false", "lr": "a number",
+                    "hidden": "a whole number or an array of them, such as 4 or [8, 8]",
                     "eps": "a number", "keymap": "a table such as [keymap] next = \"j\""}.get(
                 key, "a whole number" if kinds == (int,) else "a string")
             raise UsageError(f"--config: key {key!r} in {path} must be {want}, got {shown(value)}")
@@ -248,6 +254,8 @@ def parse(argv: list[str]) -> Options:
     kwargs = {key.replace("-", "_"): value for key, value in settings.items()}
     if "x" in kwargs:
         kwargs["x"] = tuple(float(v) for v in kwargs["x"])
+    if isinstance(kwargs.get("hidden"), list):
+        kwargs["hidden"] = tuple(kwargs["hidden"])
     for key in ("lr", "eps"):
         if key in kwargs and isinstance(kwargs[key], int):
             kwargs[key] = float(kwargs[key])

@@ -13,7 +13,6 @@ import numpy as np
 
 from engine.config import Config
 from engine.gradcheck import ATOL, RTOL, GradCheck
-from engine.network import PARAM_NAMES
 from engine.stepper import State, Stepper
 from tui.text import printable
 
@@ -44,8 +43,14 @@ def _verdict_lines(check: GradCheck) -> list[str]:
     return lines
 
 
+def notebook_order(names: Iterable[str]) -> list[str]:
+    """The weights first, then the rest (the biases), each in layer order: the notebook
+    prints dW1, dW2, then db1, db2."""
+    return sorted(names, key=lambda name: not name.startswith("W"))
+
+
 def text_report(config: Config, stepper: Stepper, finished: Iterable[State]) -> Iterator[str]:
-    """The notebook's report, a step at a time, with b1 and b2 added and a verdict line."""
+    """The notebook's report, a step at a time, with the biases added and a verdict line."""
     if stepper.model.name != "built-in":
         yield f"Model: {printable(stepper.model.name, oneline=True)}"
     several = config.steps > 1
@@ -56,8 +61,8 @@ def text_report(config: Config, stepper: Stepper, finished: Iterable[State]) -> 
             lines.append(f"{'' if state.step == 1 else chr(10)}=== Step {state.step} ===")
         label = "Initial loss:" if state.step == 1 else f"Loss before step {state.step}:"
         lines.append(f"{label} {state.forward.loss!r}")
-        for name in ("dW1", "dW2", "db1", "db2"):
-            lines.append(_matrix(f"Analytic gradient {name}", np.asarray(state.backward[name])))
+        for name in notebook_order(state.params):
+            lines.append(_matrix(f"Analytic gradient d{name}", np.asarray(state.backward["d" + name])))
         if state.gradcheck is not None:
             lines.append("\nMax absolute difference between analytic and numerical gradients:")
             for name, t in state.gradcheck.tensors.items():
@@ -65,7 +70,7 @@ def text_report(config: Config, stepper: Stepper, finished: Iterable[State]) -> 
                 lines.append(f"{name}: {t.max_abs_diff!r}{kinks}")
             lines.extend(_verdict_lines(state.gradcheck))
             lines.extend(state.gradcheck.notes)
-        for name in ("W1", "W2", "b1", "b2"):
+        for name in notebook_order(state.update.after):
             lines.append(_matrix(f"Updated {name}", np.asarray(state.update.after[name])))
         after = state.update.loss_after
         which = "one SGD step" if not several else f"SGD step {state.step}"
@@ -175,8 +180,7 @@ def json_report(config: Config, stepper: Stepper, finished: Iterable[State]) -> 
         "model": stepper.model.name,
         "gradcheck_rule": {"atol": ATOL, "rtol": RTOL,
                            "rule": "|a - n| <= atol + rtol * max(|a|, |n|)"},
-        "initial_params": out.tensors({n: stepper.initial.params[n] for n in PARAM_NAMES},
-                                      "initial_params"),
+        "initial_params": out.tensors(dict(stepper.initial.params), "initial_params"),
     }
     yield json.dumps(head, allow_nan=False)[:-1] + ', "steps": ['
     for i, state in enumerate(finished):

@@ -6,6 +6,7 @@ import numpy as np
 from textual.content import Content
 from textual.widgets import Static
 
+from engine.network import SOFTMAX_LOSS, Architecture
 from engine.stepper import PHASES, Phase, Stepper
 from tui.text import printable
 from tui.widgets.tensor import FAIL, MUTED, number_format
@@ -39,13 +40,26 @@ class PhaseBar(Static):
         self.update(Content.assemble(*parts))
 
 
+ACTIVATION_NAMES = {"relu": "ReLU", "leaky-relu": "leaky ReLU", "tanh": "tanh", "sigmoid": "sigmoid"}
+LOSS_NAMES = {"bce": "BCE", "mse": "MSE", SOFTMAX_LOSS: "cross-entropy"}
+
+
+def network_label(arch: Architecture) -> str:
+    """x(3) → W1(4×3), b1 → ReLU → W2(1×4), b2 → sigmoid → BCE, for any depth."""
+    parts = [f"x({arch.inputs})"]
+    for l, (n_in, n_out) in enumerate(zip(arch.sizes, arch.sizes[1:], strict=False), start=1):
+        after = ACTIVATION_NAMES[arch.activation] if l < arch.depth else \
+            "sigmoid" if arch.classes == 1 else "softmax"
+        parts.append(f"W{l}({n_out}×{n_in}), b{l} → {after}")
+    return " → ".join(parts) + f" → {LOSS_NAMES[arch.loss]}"
+
+
 class NetworkLine(Static):
     """x(3) -> W1(4x3), b1 -> ReLU -> W2(1x4), b2 -> sigmoid -> BCE, with y, lr and eps."""
 
     def show(self, stepper: Stepper) -> None:
         c = stepper.config
-        net = (f"x({c.inputs}) → W1({c.hidden}×{c.inputs}), b1 → ReLU → W2(1×{c.hidden}), b2 "
-               f"→ sigmoid → BCE")
+        net = network_label(c.architecture)
         init = "" if c.init == "notebook" else f"  init={c.init}"
         parts: list[str | tuple[str, str]] = [net, (f"   y={c.y}  lr={c.lr:g}  eps={c.eps:g}  seed={c.seed}"
                                                      f"{init}", MUTED)]

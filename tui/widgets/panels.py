@@ -13,7 +13,6 @@ from textual.content import Content
 from textual.widgets import Static
 
 from engine.gradcheck import ATOL, RTOL, TensorCheck
-from engine.network import PARAM_NAMES
 from engine.stepper import Phase, State, Stepper
 from tui.text import printable, safe_repr, type_name
 from tui.widgets.tensor import (
@@ -120,7 +119,7 @@ class ParametersPanel(Panel):
     def build(self, stepper: Stepper, state: State) -> Content:
         fresh = self.fresh(state)
         note = "updated" if fresh else ""
-        return join([tensor_block(n, state.params[n], fresh=fresh, note=note) for n in PARAM_NAMES])
+        return join([tensor_block(n, state.params[n], fresh=fresh, note=note) for n in state.params])
 
 
 class ForwardPanel(Panel):
@@ -271,7 +270,7 @@ class UpdatePanel(Panel):
         blocks.append(Content.assemble(("loss ", "bold"), f"{before:.6g} → ",
                                        (f"{after:.6g}", FRESH if fresh else "bold"),
                                        (f"  ({change:+.4g})", PASS if change < 0 else FAIL)))
-        for name in PARAM_NAMES:
+        for name in state.update.after:
             old, new = state.update.before[name], state.update.after[name]
             with np.errstate(all="ignore"):
                 delta = new - old

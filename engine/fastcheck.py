@@ -1,0 +1,181 @@
+"""The vectorised gradient check: the built-in network's central differences for every
+parameter, without two forward passes for each.
+
+Nudging W_l[i, j] by ±eps moves only z_l[i], by ±eps·a_(l-1)[j]; nudging b_l[i] moves it
+by ±eps. So each perturbed loss needs only the network downstream of z_l[i], computed for
+a batch of perturbations at once, in blocks of at most CHUNK numbers (bounded memory at
+any size):
+
+- An output-layer nudge moves one logit: the loss of the nudged logits, batched.
+- A hidden-layer nudge changes a_l[i] by Δa = f(z_l[i] ± step) - a_l[i]. Through smooth
+  activations (tanh, sigmoid) the rest of the network is evaluated for the whole batch.
+- Through piecewise-linear ones (relu, leaky-relu) the network downstream is exactly
+  linear until some unit crosses its kink, so z_L moves by Δa·J[:, i], with J = ∂z_L/∂a_l
+  computed once: a batch costs n_L numbers a perturbation instead of a pass through every
+  layer. Perturbations that may cross a downstream kink (Δa beyond the nearest crossing
+  of unit i, with a margin) are few; they are evaluated exactly, layer by layer, and
+  marked as kinks when their +eps and -eps passes see different sides, as the loop
+  method marks them.
+
+The numbers equal the loop method's up to rounding (about 1e-16·|z| / eps), which
+tests/test_architectures.py checks against an independent computation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from engine import network
+from engine.network import Architecture, Array, Params
+
+Mask = NDArray[np.bool_]
+CHUNK = 1 << 20  # numbers in one batch: bounds the memory of a check of any size
+#: Relative margin of the kink-crossing test: perturbations this close to a crossing are
+#: evaluated exactly rather than trusted to the linear formula.
+MARGIN = 1e-6
+
+
+def slope(loss_plus: Any, loss_minus: Any, eps: float) -> Any:
+    """The central difference, divided in two steps because 2 * eps overflows for eps near
+    the largest float and 1 / (2 * eps) for eps below 2.8e-309, while the slope is finite."""
+    return (loss_plus - loss_minus) / eps / 2.0
+
+
+def fast_numerical(arch: Architecture, params: Params, x: Array, y: int,
+                   eps: float) -> dict[str, tuple[Array, Mask]]:
+    """Numerical gradients and kink masks of every parameter, in arch.param_names order."""
+    cache, _ = network.forward(arch, x, params, y)
+    result: dict[str, tuple[Array, Mask]] = {}
+    for l in range(1, arch.depth + 1):
+        layer = _Layer(arch, params, cache, y, l)
+        a_prev = x if l == 1 else cache[f"a{l - 1}"]
+        result[f"W{l}"] = layer.central(eps * a_prev, eps)
+        num, kinks = layer.central(np.array([eps]), eps)
+        result[f"b{l}"] = (num[:, 0], kinks[:, 0])
+    return result
+
+
+def _blocks(total: int, size: int) -> Iterator[slice]:
+    for start in range(0, total, max(1, size)):
+        yield slice(start, min(total, start + max(1, size)))
+
+
+def _crossings(z: Array, u: Array) -> tuple[Array, Array]:
+    """For each column i of u = ∂z/∂a_l[i]: the smallest Δa > 0 and the largest Δa < 0 at
+    which some unit of z crosses 0 (+inf and -inf when none does)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        root = -z[:, None] / u  # where z + Δa·u = 0
+    at_zero = (z == 0)[:, None]
+    up = np.where((root > 0) | (at_zero & (u > 0)), root, np.inf)
+    down = np.where((root < 0) | (at_zero & (u < 0)), root, -np.inf)
+    return np.nan_to_num(up.min(axis=0), nan=np.inf), np.nan_to_num(down.max(axis=0), nan=-np.inf)
+
+
+class _Layer:
+    """Perturbations of one layer's pre-activation z_l, unit by unit."""
+
+    def __init__(self, arch: Architecture, params: Params, cache: dict[str, Array], y: int,
+                 l: int) -> None:
+        self.arch, self.params, self.cache, self.y, self.l = arch, params, cache, y, l
+        self.last = l == arch.depth
+        self.linear = arch.f.kinked and not self.last
+        self.z = cache[f"z{l}"]
+        self.a = cache[f"a{l}"]
+        self.z_out = cache[f"z{arch.depth}"]
+        #: The widest layer after this one: an exact batch holds this many numbers a row.
+        self.width = max(arch.sizes[l + 1:] if not self.last else arch.sizes[l:])
+
+    def central(self, steps: Array, eps: float) -> tuple[Array, Mask]:
+        """Central differences for z_l[i] nudged by ±steps[j]: arrays of shape (n_l, len(steps))."""
+        n, m = self.z.size, steps.size
+        num = np.empty((n, m))
+        kinks = np.zeros((n, m), dtype=bool)
+        for rows in _blocks(n, CHUNK // self.width):
+            reach = self._reach(rows) if self.linear else None
+            span = rows.stop - rows.start
+            for cols in _blocks(m, CHUNK // (span * self.arch.classes)):
+                units = np.repeat(np.arange(rows.start, rows.stop), cols.stop - cols.start)
+                step = np.tile(steps[cols], span)
+                plus, minus, kink = self._pair(units, step, rows, reach)
+                shape = (span, cols.stop - cols.start)
+                num[rows, cols] = slope(plus, minus, eps).reshape(shape)
+                kinks[rows, cols] = kink.reshape(shape)
+        return num, kinks
+
+    def _reach(self, rows: slice) -> tuple[Array, Array, Array]:
+        """For the units in rows: J = ∂z_L/∂a_l (one column a unit), and the nearest Δa
+        either side at which a downstream unit crosses its kink."""
+        arch, params, cache = self.arch, self.params, self.cache
+        u = params[f"W{self.l + 1}"][:, rows]
+        up = np.full(u.shape[1], np.inf)
+        down = np.full(u.shape[1], -np.inf)
+        for k in range(self.l + 1, arch.depth):
+            z = cache[f"z{k}"]
+            k_up, k_down = _crossings(z, u)
+            up, down = np.minimum(up, k_up), np.maximum(down, k_down)
+            u = params[f"W{k + 1}"] @ (arch.f.derivative(z)[:, None] * u)
+        return u, up, down
+
+    def _pair(self, units: NDArray[np.intp], step: Array, rows: slice,
+              reach: tuple[Array, Array, Array] | None) -> tuple[Array, Array, Mask]:
+        """The losses with z_l[units] moved by +step and by -step, and which pairs straddle
+        a kink."""
+        if self.last:
+            return self._exact_out(units, step), self._exact_out(units, -step), np.zeros(units.size, bool)
+        f = self.arch.f.f
+        z = self.z[units]
+        da_plus = f(z + step) - self.a[units]
+        da_minus = f(z - step) - self.a[units]
+        if reach is None:  # smooth: no kinks anywhere
+            return self._exact(units, da_plus)[0], self._exact(units, da_minus)[0], np.zeros(units.size, bool)
+        jacobian, up, down = reach
+        local = units - rows.start
+        kink = (z + step > 0) != (z - step > 0)
+        plus = self._loss(self.z_out + da_plus[:, None] * jacobian[:, local].T)
+        minus = self._loss(self.z_out + da_minus[:, None] * jacobian[:, local].T)
+        near = np.zeros(units.size, bool)
+        for da in (da_plus, da_minus):
+            near |= (da > 0) & (da >= up[local] * (1 - MARGIN))
+            near |= (da < 0) & (da <= down[local] * (1 - MARGIN))
+        if near.any():
+            which = np.flatnonzero(near)
+            plus[which], sides_plus = self._exact(units[which], da_plus[which])
+            minus[which], sides_minus = self._exact(units[which], da_minus[which])
+            kink[which] |= (sides_plus != sides_minus).any(axis=1)
+        return plus, minus, kink
+
+    def _loss(self, z_out: Array) -> Array:
+        return network.output_loss(self.arch.loss, z_out, self.y)
+
+    def _exact_out(self, units: NDArray[np.intp], step: Array) -> Array:
+        """Output-layer nudges: one logit each."""
+        out = np.empty(units.size)
+        for part in _blocks(units.size, CHUNK // self.width):
+            z = np.repeat(self.z_out[None, :], part.stop - part.start, axis=0)
+            z[np.arange(z.shape[0]), units[part]] += step[part]
+            out[part] = self._loss(z)
+        return out
+
+    def _exact(self, units: NDArray[np.intp], da: Array) -> tuple[Array, Mask]:
+        """a_l[units] moved by da, through every later layer: the losses, and the side of
+        each downstream hidden unit's kink (for a piecewise activation)."""
+        arch, params, l = self.arch, self.params, self.l
+        kinked = arch.f.kinked
+        widths = sum(arch.sizes[l + 1:arch.depth]) if kinked else 0
+        losses = np.empty(units.size)
+        sides = np.zeros((units.size, widths), dtype=bool)
+        w_next = params[f"W{l + 1}"]
+        for part in _blocks(units.size, CHUNK // self.width):
+            z = self.cache[f"z{l + 1}"][None, :] + da[part, None] * w_next[:, units[part]].T
+            column = 0
+            for k in range(l + 1, arch.depth):
+                if kinked:
+                    sides[part, column:column + z.shape[1]] = z > 0
+                    column += z.shape[1]
+                z = arch.f.f(z) @ params[f"W{k + 1}"].T + params[f"b{k + 1}"]
+            losses[part] = self._loss(z)
+        return losses, sides
