@@ -89,7 +89,8 @@ SOFTMAX_LOSS = "cross-entropy"
 def softmax(z: Array) -> Array:
     """Over the last axis, shifted by the maximum so exp never overflows."""
     e: Array = np.exp(z - np.max(z, axis=-1, keepdims=True))
-    return e / np.sum(e, axis=-1, keepdims=True)
+    out: Array = e / np.sum(e, axis=-1, keepdims=True)
+    return out
 
 
 def bce_from_logit(z: Array, y: int) -> Array:
@@ -113,7 +114,8 @@ def output_loss(loss: str, z: Array, y: int) -> Array:
         return 0.5 * (sigmoid(z[..., 0]) - y) ** 2
     # log-sum-exp: log sum e^z - z_y, shifted by the maximum, finite for any finite z.
     m: Array = np.max(z, axis=-1)
-    return m + np.log(np.sum(np.exp(z - m[..., None]), axis=-1)) - z[..., y]
+    out: Array = m + np.log(np.sum(np.exp(z - m[..., None]), axis=-1)) - z[..., y]
+    return out
 
 
 def output_delta(loss: str, a: Array, y: int) -> Array:
