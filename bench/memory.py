@@ -20,13 +20,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from engine.config import Config, param_count
+from engine.config import Config
 from engine.stepper import Stepper
 
 
 def held(inputs: int, hidden: int, phases: int) -> tuple[int, Stepper]:
     tracemalloc.start()
-    stepper = Stepper(Config(inputs=inputs, hidden=hidden))
+    stepper = Stepper(Config(inputs=inputs, hidden=(hidden,)))
     start = tracemalloc.get_traced_memory()[0]
     for _ in range(phases):
         stepper.next()
@@ -56,7 +56,7 @@ def main() -> None:
         used = statistics.median(r[0] for r in results)
         stepper = results[0][1]
         kept = stepper.depth
-        one_copy = 8 * param_count(inputs, hidden)
+        one_copy = 8 * stepper.param_count
         print(f"{inputs}-{hidden}-1 {phases:,} phases: {used / 2**20:.1f} MiB held "
               f"({used / max(kept, 1) / 1024:.1f} KiB per kept phase; {kept:,} phases kept, "
               f"bound {stepper.max_history:,}, {stepper.forgotten:,} forgotten; "

@@ -32,7 +32,7 @@ SIZES = [(3, 4), (784, 128)]
 
 
 async def measure(inputs: int, hidden: int, presses: int) -> list[float]:
-    app = StepperApp(Stepper(Config(inputs=inputs, hidden=hidden).resolved()))
+    app = StepperApp(Stepper(Config(inputs=inputs, hidden=(hidden,)).resolved()))
     frame = asyncio.Event()
     display = app._display
     before: list[object] = [None]

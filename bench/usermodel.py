@@ -43,21 +43,25 @@ class InProcess:
     user_code = True
     bug = None
     log = None
+    gradient_keys = "d"
 
     def __init__(self, contract: Contract) -> None:
         self.contract = contract
 
-    def forward(self, x: Array, params: Params, y: float) -> tuple[Tensors, float]:
+    def init_params(self, seed: int) -> Params | None:
+        return self.contract.init_params(seed)
+
+    def forward(self, x: Array, params: Params, y: int) -> tuple[Tensors, float]:
         return self.contract.forward(x, params, y)
 
-    def backward(self, x: Array, y: float, params: Params, cache: Tensors) -> Tensors:
+    def backward(self, x: Array, y: int, params: Params, cache: Tensors) -> Tensors:
         return self.contract.backward(x, y, params, cache)
 
     def update(self, params: Params, grads: Tensors, lr: float) -> Params:
         return self.contract.update(params, grads, lr)
 
-    def numerical_gradients(self, params: Params, x: Array, y: float, eps: float,
-                            progress: Progress | None) -> dict[str, tuple[Array, Mask]]:
+    def numerical_gradients(self, params: Params, x: Array, y: int, eps: float,
+                            progress: Progress | None, method: str = "loop") -> dict[str, tuple[Array, Mask]]:
         return loop_numerical(self.contract, params, x, y, eps, progress)
 
     def interrupt(self) -> None:
@@ -85,7 +89,7 @@ def main() -> None:
     parser.add_argument("--inputs", type=int, default=3)
     parser.add_argument("--hidden", type=int, default=4)
     args = parser.parse_args()
-    config = replace(Config(inputs=args.inputs, hidden=args.hidden), x=()).resolved()
+    config = replace(Config(inputs=args.inputs, hidden=(args.hidden,)), x=()).resolved()
     with open(os.devnull, "w") as quiet, contextlib.redirect_stdout(quiet):  # the notebook's demo
         local = InProcess(load_source(NOTEBOOK, NOTEBOOK.read_bytes()))
     start = time.perf_counter()
@@ -96,7 +100,7 @@ def main() -> None:
         outside = phase_medians(remote, config, args.runs)
     finally:
         remote.close()
-    label = f"{config.inputs}-{config.hidden}-1"
+    label = config.shape_label
     for phase, a, b in zip(PHASES, inside, outside, strict=True):
         print(f"{label} {phase.value:<9} in-process {a * 1e3:7.3f} ms, own process {b * 1e3:7.3f} ms, "
               f"+{(b - a) * 1e3:.3f} ms  [median of {args.runs}]")

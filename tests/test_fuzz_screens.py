@@ -197,7 +197,8 @@ def keep_the_form_small(app: StepperApp) -> None:
 
     inputs, hidden = screen.query_one("#field-inputs", Input), screen.query_one("#field-hidden", Input)
     try:
-        big = Config(inputs=int(inputs.value), hidden=int(hidden.value)).architecture.param_count > MAX_FUZZ_PARAMS
+        arch = Config(inputs=int(inputs.value), hidden=int(hidden.value)).architecture
+        big = arch.param_count > MAX_FUZZ_PARAMS
     except ValueError:
         big = False
     if big:

@@ -47,7 +47,8 @@ def test_analytic_equals_numerical(case) -> None:
     cache, _ = forward(x, params, y)
     grads = backward(x, y, params, cache)
     for method in ("fast", "loop"):
-        check = gradient_check(BuiltinModel(Architecture(inputs, (hidden,))), params, x, y, grads, 1e-5, method)
+        model = BuiltinModel(Architecture(inputs, (hidden,)))
+        check = gradient_check(model, params, x, y, grads, 1e-5, method)
         assert check.passed, (method, {n: t.max_abs_diff for n, t in check.tensors.items()})
         assert all(t.kink_count == 0 for t in check.tensors.values())
 
