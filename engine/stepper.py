@@ -253,13 +253,15 @@ class Stepper:
         self.commit(self.compute(progress))
         return phase
 
-    def finish_step(self) -> list[Phase]:
-        """Run phases up to and including this step's update (at least one phase).
+    def step_done(self) -> bool:
+        """Where finish-step stops: at this step's update, or early where the run diverged,
+        so a non-finite state is shown, not skipped past. The app's worker follows it too."""
+        return self.state.last_phase is Phase.UPDATE or bool(self.state.nonfinite())
 
-        Stops early if the run diverges, so a non-finite state is shown, not skipped past.
-        """
+    def finish_step(self) -> list[Phase]:
+        """Run phases up to and including this step's update (at least one phase)."""
         ran = [self.next()]
-        while ran[-1] is not Phase.UPDATE and not self.state.nonfinite():
+        while not self.step_done():
             ran.append(self.next())
         return ran
 
