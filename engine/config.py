@@ -207,10 +207,14 @@ def validate(config: Config) -> Config:
     """Check every value; return the config with defaults resolved, or raise ConfigError."""
     _check_size("inputs", config.inputs, MAX_INPUTS)
     if not isinstance(config.hidden, tuple) or not 1 <= len(config.hidden) <= MAX_LAYERS:
-        raise ConfigError("hidden", f"needs 1 to {MAX_LAYERS} hidden layers (e.g. 4 or 8,8), "
-                                    f"got {shown(config.hidden)}")
-    for width in config.hidden:
-        _check_size("hidden", width, MAX_HIDDEN)
+        got = f"{len(config.hidden) or 'no'} layers" if isinstance(config.hidden, tuple) \
+            else shown(config.hidden)
+        raise ConfigError("hidden", f"needs 1 to {MAX_LAYERS} hidden layers (e.g. 4 or 8,8), got {got}")
+    for layer, width in enumerate(config.hidden, start=1):
+        if not _is_int(width) or not 1 <= int(width) <= MAX_HIDDEN:
+            where = f" (layer {layer})" if len(config.hidden) > 1 else ""
+            raise ConfigError("hidden", f"each layer needs a whole number of units from 1 to "
+                                        f"{MAX_HIDDEN:,}, got {shown(width)}{where}")
     if config.activation not in ACTIVATIONS:
         raise ConfigError("activation", f"must be one of {', '.join(ACTIVATIONS)}, "
                                         f"got {shown(config.activation)}")
