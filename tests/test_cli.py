@@ -35,7 +35,7 @@ def assert_refused(argv: list[str], capsys, *words: str) -> str:
 REFUSED = [
     (["--inputs", "0"], ["--inputs", "between 1 and"]),
     (["--inputs", "2.5"], ["--inputs", "whole number"]),
-    (["--hidden", "-3"], ["--hidden", "between 1 and"]),
+    (["--hidden", "-3"], ["--hidden", "from 1 to 100,000", "-3"]),
     (["--hidden", "100001"], ["--hidden", "100,000"]),
     (["--inputs", "1000000", "--hidden", "100"], ["--hidden", "parameters", "10,000,000"]),
     (["--seed", "-1"], ["--seed", "0 to 4294967295"]),
