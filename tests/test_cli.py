@@ -97,8 +97,6 @@ def test_bad_values_are_refused_clearly(argv: list[str], words: list[str], capsy
     assert_refused(["--headless", *argv], capsys, *words)
 
 
-@pytest.mark.xfail(strict=True, reason="tui/cli.py _typed: '4,' reads as digits once the commas are "
-                   "removed, so it is called 'far out of range'")
 @pytest.mark.parametrize("text", ["4,", ",4", "4,,4"])
 def test_an_empty_layer_is_a_typo_not_out_of_range(text: str, capsys) -> None:
     err = assert_refused(["--headless", "--hidden", text], capsys, "--hidden",

@@ -71,8 +71,7 @@ def _typed(key: str) -> Any:
             value = field.parse(text)
         except ValueError:
             # Python refuses to convert more than 4,300 digits: a range error, not a type error.
-            digits = text.replace(",", "").strip().lstrip("+-")
-            if digits.isdigit() and text.isascii():
+            if text.isascii() and all(part.strip().lstrip("+-").isdigit() for part in text.split(",")):
                 raise argparse.ArgumentTypeError(f"{shown(text)} is far out of range") from None
             raise argparse.ArgumentTypeError(f"expected {field.expected}, got {shown(text)}") from None
         return list(value) if isinstance(value, tuple) else value  # x = [] in TOML is a list
