@@ -59,6 +59,29 @@ REFUSED = [
     (["--hidden", "٣"], ["--hidden", "expected comma-separated whole numbers"]),  # and 3
     (["--lr", "０.５"], ["--lr", "expected a number"]),
     (["--x", "0.1,٣,2"], ["--x", "comma-separated numbers"]),
+    # ---- the architecture (issue 10) ----
+    (["--hidden", "0"], ["--hidden", "between 1 and"]),
+    (["--hidden", "4,0"], ["--hidden", "between 1 and", "got 0"]),
+    (["--hidden", ""], ["--hidden", "1 to 8 hidden layers"]),
+    (["--hidden", "8,8,8,8,8,8,8,8,8"], ["--hidden", "1 to 8 hidden layers"]),
+    (["--hidden", "4,x"], ["--hidden", "expected comma-separated whole numbers", "'4,x'"]),
+    (["--hidden", "4.5"], ["--hidden", "expected comma-separated whole numbers"]),
+    (["--activation", "swish"], ["--activation", "relu, leaky-relu, tanh, sigmoid", "'swish'"]),
+    (["--activation", "ReLU"], ["--activation", "relu, leaky-relu, tanh, sigmoid"]),
+    (["--classes", "0"], ["--classes", "between 1 and 10,000"]),
+    (["--classes", "10001"], ["--classes", "between 1 and 10,000"]),
+    (["--classes", "3", "--loss", "mse"], ["--loss", "mse", "single sigmoid output", "softmax"]),
+    (["--classes", "2", "--loss", "bce"], ["--loss", "bce", "single sigmoid output"]),
+    (["--loss", "cross-entropy"], ["--loss", "softmax", "--classes 2 or more"]),
+    (["--loss", "hinge"], ["--loss", "bce, mse", "'hinge'"]),
+    (["--y", "3", "--classes", "3"], ["--y", "class index from 0 to 2", "got 3"]),
+    (["--y", "-1", "--classes", "3"], ["--y", "class index from 0 to 2"]),
+    (["--y", "2", "--classes", "1"], ["--y", "0 or 1"]),
+    (["--inputs", "1000000", "--hidden", "20"], ["--hidden", "1000000-20-1", "20,000,041 parameters",
+                                                 "10,000,000"]),
+    (["--hidden", "4000,4000"], ["--hidden", "parameters", "10,000,000"]),
+    (["--classes", "10000", "--hidden", "1000"], ["--hidden", "parameters", "10,000,000"]),
+    (["--inject-bug", "transpose"], ["--inject-bug", "transpose", "equal width", "3-4-1"]),
 ]
 
 ACCEPTED = [
@@ -72,6 +95,13 @@ ACCEPTED = [
 @pytest.mark.parametrize(("argv", "words"), REFUSED)
 def test_bad_values_are_refused_clearly(argv: list[str], words: list[str], capsys) -> None:
     assert_refused(["--headless", *argv], capsys, *words)
+
+
+@pytest.mark.parametrize("text", ["4,", ",4", "4,,4"])
+def test_an_empty_layer_is_a_typo_not_out_of_range(text: str, capsys) -> None:
+    err = assert_refused(["--headless", "--hidden", text], capsys, "--hidden",
+                         "expected comma-separated whole numbers")
+    assert "out of range" not in err
 
 
 @pytest.mark.parametrize("argv", ACCEPTED)
@@ -126,6 +156,36 @@ def test_bad_config_files_are_refused(tmp_path: Path, capsys, text: str | bytes,
                    "0 or 1" not in words else "--y", *words)
 
 
+@pytest.mark.parametrize(("text", "words"), [
+    ("hidden = []\n", ["--hidden", "1 to 8 hidden layers"]),
+    ("hidden = [8, 8.5]\n", ["--config", "'hidden'", "a whole number or an array of them", "[8, 8.5]"]),
+    ('hidden = "8,8"\n', ["--config", "'hidden'", "a whole number or an array of them", "'8,8'"]),
+    ("hidden = [8, true]\n", ["--config", "'hidden'", "a whole number or an array of them"]),
+    ("hidden = [[8]]\n", ["--config", "'hidden'", "a whole number or an array of them"]),
+    ("hidden = [8, 0]\n", ["--hidden", "between 1 and"]),
+    ("hidden = [1, 1, 1, 1, 1, 1, 1, 1, 1]\n", ["--hidden", "1 to 8 hidden layers"]),
+    ('activation = "swish"\n', ["--activation", "relu, leaky-relu"]),
+    ("activation = 1\n", ["--config", "'activation'", "a string"]),
+    ("classes = 3\nloss = \"mse\"\n", ["--loss", "single sigmoid output"]),
+    ("classes = 3\ny = 3\n", ["--y", "class index from 0 to 2"]),
+    ('classes = "3"\n', ["--config", "'classes'", "a whole number"]),
+])
+def test_bad_architectures_in_config_files_are_refused(tmp_path: Path, capsys, text: str,
+                                                       words: list[str]) -> None:
+    assert_refused(["--headless", "--config", write(tmp_path, text)], capsys, *words)
+
+
+def test_config_file_sets_the_architecture(tmp_path: Path, capsys) -> None:
+    path = write(tmp_path, 'hidden = [8, 8]\nactivation = "tanh"\nclasses = 3\ny = 2\ninit = "xavier"\n')
+    status, out, _ = run(["--headless", "--format", "json", "--config", path], capsys)
+    config = json.loads(out)["config"]
+    assert status == 0
+    assert (config["hidden"], config["activation"], config["classes"], config["loss"], config["y"],
+            config["init"]) == ([8, 8], "tanh", 3, "cross-entropy", 2, "xavier")
+    status, out, _ = run(["--headless", "--format", "json", "--config", path, "--hidden", "5"], capsys)
+    assert status == 0 and json.loads(out)["config"]["hidden"] == [5]  # the flag overrides
+
+
 def test_missing_file_and_directory(tmp_path: Path, capsys) -> None:
     assert_refused(["--config", str(tmp_path / "nope.toml")], capsys, "--config", "no such TOML file")
     assert_refused(["--config", str(tmp_path)], capsys, "--config", "is a directory")
@@ -148,6 +208,26 @@ def test_extreme_values_run_without_warnings_and_give_strict_json(argv: list[str
     assert status == 0 and err == ""
     trace = json.loads(out, parse_constant=lambda name: pytest.fail(f"non-strict JSON: {name}"))
     assert trace["steps"]
+
+
+@pytest.mark.parametrize("argv", [
+    ["--hidden", "1,1,1,1,1,1,1,1"],
+    ["--hidden", "8,8,8,8,8,8,8,8", "--activation", "tanh", "--steps", "3"],
+    ["--classes", "10000", "--hidden", "1", "--y", "9999", "--no-gradcheck"],
+    ["--classes", "2", "--y", "1", "--loss", "cross-entropy"],
+    ["--inputs", "1", "--hidden", "1", "--classes", "2", "--x", "0", "--y", "0"],
+    ["--hidden", "100000", "--no-gradcheck", "--format", "text"],
+    ["--hidden", "5,5", "--activation", "leaky-relu", "--inject-bug", "transpose"],
+    ["--hidden", "3,3", "--inject-bug", "relu-grad", "--activation", "sigmoid", "--loss", "mse"],
+])
+def test_extreme_architectures_run(argv: list[str], capsys) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        status, out, err = run(["--headless", "--format", "json", *argv], capsys)
+    assert status == 0 and err == "" and out
+    if "text" not in argv:
+        trace = json.loads(out, parse_constant=lambda name: pytest.fail(f"non-strict JSON: {name}"))
+        assert trace["steps"] and trace["warnings"] == []
 
 
 def test_divergence_is_reported_as_null_with_warnings(capsys) -> None:
