@@ -33,9 +33,14 @@ def _verdict_lines(check: GradCheck) -> list[str]:
     lines = []
     if check.failed_names:
         lines.append(f"Gradient check FAILED on {', '.join(check.failed_names)} ({rule}).")
-    if check.unresolved_names:
-        lines.append(f"Gradient check could not resolve {', '.join(check.unresolved_names)}: "
+    floor = [name for name in check.unresolved_names if check.tensors[name].unresolved.any()]
+    kinked = [name for name in check.unresolved_names if name not in floor]
+    if floor:
+        lines.append(f"Gradient check could not resolve {', '.join(floor)}: "
                      f"gradients below the rounding floor ({rule}).")
+    if kinked:
+        lines.append(f"Gradient check could not judge {', '.join(kinked)}: every element straddles "
+                     f"a kink ({rule}).")
     for name in check.failed_names:
         t = check.tensors[name]
         lines.append(f"  worst {name}{list(t.worst_index or ())}: analytic {t.worst_analytic!r}, "
