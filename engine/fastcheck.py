@@ -152,7 +152,24 @@ class _Layer:
         return network.output_loss(self.arch.loss, z_out, self.y)
 
     def _exact_out(self, units: NDArray[np.intp], step: Array) -> Array:
-        """Output-layer nudges: one logit each."""
+        """Output-layer nudges: one logit each. For a softmax, a nudge of logit k by δ has
+        the closed form L + log1p(p_k (e^δ - 1)) - δ [k = y], constant cost instead of K;
+        it is used where |δ| <= 1, which keeps log1p's argument above e^-1 - 1 (no
+        cancellation), and the logits are evaluated in full elsewhere."""
+        out = np.empty(units.size)
+        if self.arch.classes > 1:
+            small = np.abs(step) <= 1.0
+            p = network.softmax(self.z_out)
+            loss = float(self._loss(self.z_out))
+            delta = step[small]
+            out[small] = loss + np.log1p(p[units[small]] * np.expm1(delta)) - delta * (units[small] == self.y)
+            rest = np.flatnonzero(~small)
+            if rest.size:
+                out[rest] = self._full_out(units[rest], step[rest])
+            return out
+        return self._full_out(units, step)
+
+    def _full_out(self, units: NDArray[np.intp], step: Array) -> Array:
         out = np.empty(units.size)
         for part in _blocks(units.size, CHUNK // self.width):
             z = np.repeat(self.z_out[None, :], part.stop - part.start, axis=0)
