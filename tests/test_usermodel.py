@@ -94,7 +94,8 @@ def test_import_output_goes_to_stderr_never_stdout(tmp_path, capsys) -> None:
     path = write(tmp_path, NOTEBOOK)
     status, out, err = run(capsys, "--headless", "--model", path)
     assert status == 0
-    assert out.startswith("Model: model.py\nInitial loss: 1.17328650370891")
+    assert out.startswith("Model: model.py (gradients keyed 'd' + name, as grads['dW1'])\n"
+                          "Initial loss: 1.17328650370891")
     assert out.count("Initial loss:") == 1
     assert "model.py printed while being imported:\n  | Initial loss: 1.1732865037089109" in err
     status, out, err = run(capsys, "--headless", "--format", "json", "--model", path)
