@@ -162,6 +162,13 @@ BROKEN: dict[str, tuple[str | None, str]] = {
     "forward returns a bare cache": (edit(DEFINITIONS, "    return cache, loss", "    return cache"),
                                      "model.py: forward(x, params, y) returned a dict; when y is "
                                      "given it must return (cache, loss)"),
+    "init_params non-finite": (DEFINITIONS + "\ndef init_params(seed):\n    print('making W')\n"
+                               "    return {'W': np.array([1.0, np.nan])}\n",
+                               "model.py: init_params returned a non-finite W (1 of 2 element(s) NaN or inf)"),
+    "init_params raises": (DEFINITIONS + "\ndef init_params(seed):\n    return {'W': np.ones(2) @ np.ones(3)}\n",
+                           "model.py: init_params raised ValueError: matmul"),
+    "init_params signature": (DEFINITIONS + "\ndef init_params():\n    return {}\n",
+                              "model.py: init_params() cannot be called as init_params(seed)"),
     "loss is not a scalar": (edit(DEFINITIONS, "    return cache, loss", "    return cache, a2 * [1, 1]"),
                              "model.py: forward's loss must be a real number, got an array of "
                              "shape (2,) (float64)"),
@@ -196,6 +203,14 @@ def test_exception_in_backward_shows_the_users_own_lines(tmp_path, capsys) -> No
     assert status == 2
     assert f'  File "{path}", line 54, in backward\n    scale = 1 / 0' in err
     assert err.count('  File "') == 1  # the user's frame only, none of the stepper's
+
+
+def test_output_of_a_failing_init_params_is_shown_on_stderr(tmp_path, capsys, no_app) -> None:
+    text, _ = BROKEN["init_params non-finite"]
+    for extra in (["--headless"], []):
+        status, out, err = run(capsys, *extra, "--model", write(tmp_path, text))
+        assert (status, out, no_app) == (2, "", [])
+        assert "model.py printed in init_params:\n  | making W\n" in err
 
 
 def test_output_before_a_failure_is_shown_on_stderr(tmp_path, capsys) -> None:
@@ -675,3 +690,21 @@ def test_reserved_names_are_the_ones_the_trace_writes_beside_parameters() -> Non
     step = json.loads("".join(json_report(Config(), s := Stepper(Config()), s.iter_steps(1))))["steps"][0]
     beside = (set(step["gradcheck"]) | set(step["update"])) - set(PARAM_NAMES)
     assert beside == RESERVED_NAMES
+
+
+async def test_the_app_steps_three_layer() -> None:
+    from tui.app import StepperApp
+
+    app = StepperApp(Stepper(Config(), model=load_model(THREE_LAYER_PATH)))
+    async with app.run_test(size=(120, 40)) as pilot:
+        for _ in range(5):  # forward, backward, gradient check, update, the next forward
+            await pilot.press("n")
+            await app.idle.wait()
+            await pilot.pause()
+        state = app.stepper.state
+        assert (state.step, state.last_phase) == (2, Phase.FORWARD)
+        assert list(state.params) == list(THREE_NAMES)
+        assert app.stepper.model.gradient_keys == "name"
+        await pilot.press("b", "b")  # back to the gradient check, which passed
+        check = app.stepper.state.gradcheck
+        assert check is not None and check.passed and list(check.tensors) == list(THREE_NAMES)
