@@ -164,8 +164,10 @@ BROKEN: dict[str, tuple[str | None, str]] = {
                                      "given it must return (cache, loss)"),
     "init_params non-finite": (DEFINITIONS + "\ndef init_params(seed):\n    print('making W')\n"
                                "    return {'W': np.array([1.0, np.nan])}\n",
-                               "model.py: init_params returned a non-finite W (1 of 2 element(s) NaN or inf)"),
-    "init_params raises": (DEFINITIONS + "\ndef init_params(seed):\n    return {'W': np.ones(2) @ np.ones(3)}\n",
+                               "model.py: init_params returned a non-finite W (1 of 2 element(s) NaN "
+                               "or inf)"),
+    "init_params raises": (DEFINITIONS + "\ndef init_params(seed):\n"
+                           "    return {'W': np.ones(2) @ np.ones(3)}\n",
                            "model.py: init_params raised ValueError: matmul"),
     "init_params signature": (DEFINITIONS + "\ndef init_params():\n    return {}\n",
                               "model.py: init_params() cannot be called as init_params(seed)"),
