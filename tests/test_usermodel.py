@@ -677,6 +677,40 @@ def test_a_switch_of_convention_after_a_restart_is_refused(tmp_path) -> None:
         stepper.next()
 
 
+ODD_SHAPES = """
+import numpy as np
+
+def init_params(seed):
+    return {'K': np.random.default_rng(seed).standard_normal((2, 2, 3)), 'temp': 1.5}
+
+def forward(x, params, y=None):
+    z = np.einsum('ijk,k->', params['K'], x) * params['temp']
+    p = 1 / (1 + np.exp(-z))
+    return {'z': z, 'p': p}, float(-np.log(p) if y else -np.log(1 - p))
+
+def backward(x, y, params, cache):
+    dz = cache['p'] - y
+    return {'dK': dz * params['temp'] * np.broadcast_to(x, params['K'].shape),
+            'dtemp': dz * np.einsum('ijk,k->', params['K'], x)}
+"""
+
+
+def test_a_3d_and_a_scalar_parameter_step_with_their_shapes(tmp_path, capsys) -> None:
+    path = write(tmp_path, ODD_SHAPES)
+    status, out, err = run(capsys, "--headless", "--model", path)
+    assert (status, err) == (0, "")
+    assert out.startswith("Model: model.py (its own init_params; gradients keyed 'd' + name, "
+                          "as grads['dK'])\n")
+    for label in ("Analytic gradient dK (2x2x3):", "Analytic gradient dtemp (scalar):",
+                  "Updated temp (scalar):", "Gradient check passed (loop method"):
+        assert label in out
+    trace = json_trace(capsys, "--model", path)
+    assert trace["param_shapes"] == {"K": [2, 2, 3], "temp": []}
+    step = trace["steps"][0]
+    assert isinstance(step["backward"]["dtemp"], float) and isinstance(step["update"]["temp"], float)
+    assert step["gradcheck"]["temp"]["worst_index"] == [] and step["gradcheck"]["passed"]
+
+
 def test_the_built_in_trace_only_gains_keys() -> None:
     """Consumers of the built-in trace see the same keys in the same order, and new ones."""
     chunks = json_report(Config(), stepper := Stepper(Config()), stepper.iter_steps(1))
