@@ -231,6 +231,7 @@ class Contract:
         names = {gradient_key(keys, name): name for name in params}
         checked = self._tensors("backward", grads, names, params, finite,
                                 "although x, params and cache are finite")
+        self.gradient_keys = keys  # only a backward that keeps the contract decides it
         return {"d" + name: checked[gradient_key(keys, name)] for name in params}
 
     def _expected(self, params: Params) -> str:
@@ -241,8 +242,8 @@ class Contract:
                            for keys in GRADIENT_KEYS)
 
     def _convention(self, grads: dict[Any, Any], params: Params) -> str:
-        """The convention of this backward's keys (recorded the first time), or the one its
-        keys are to be checked against for the message: the one seen before, else the one
+        """The convention of this backward's keys, or the one its keys are to be checked
+        against for the message: the one seen before, else the one
         that more keys follow. Refused: a switch, and keys of both conventions at once."""
         sets = {keys: {gradient_key(keys, name) for name in params} for keys in GRADIENT_KEYS}
         exact = [keys for keys, wanted in sets.items() if wanted == set(grads)]
@@ -253,7 +254,6 @@ class Contract:
                 first = next(iter(params))
                 raise self._error(f"backward keyed its gradients {keys_words(seen, first)}, before, "
                                   f"and {keys_words(keys, first)}, now; key them one way")
-            self.gradient_keys = keys
             return keys
         if seen is not None:
             return seen

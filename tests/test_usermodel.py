@@ -464,6 +464,8 @@ def backward(x, y, params, cache):
         return g | {'lr': 0.1}
     if mode == 'missing':
         return {'dense': g['dense']}
+    if mode == 'wrong shape':
+        return {'dense': g['dense'], 'ense': g['dense']}
     return {}
 
 def sgd_update(params, grads, lr):
@@ -503,6 +505,7 @@ def test_either_convention_is_found_even_when_names_start_with_d(mode: str) -> N
     ("empty", "backward returned an empty dict; expected keys ddense, dense or keys dense, ense"),
     ("extra", "backward returned unexpected key(s) 'lr'; expected exactly dense, ense"),
     ("missing", "backward returned no ddense; expected exactly ddense, dense"),
+    ("wrong shape", "backward returned ense of shape (2, 2); expected (3,), the shape of ense"),
 ])
 def test_gradient_keys_of_neither_or_both_conventions_are_named(mode: str, expected: str) -> None:
     model = keyed(mode)
