@@ -242,9 +242,9 @@ class Contract:
                            for keys in GRADIENT_KEYS)
 
     def _convention(self, grads: dict[Any, Any], params: Params) -> str:
-        """The convention of this backward's keys, or the one its keys are to be checked
-        against for the message: the one seen before, else the one
-        that more keys follow. Refused: a switch, and keys of both conventions at once."""
+        """The convention of this backward's keys; when they follow neither exactly, the one
+        to check them against for the message (the one seen before, else the one more keys
+        follow). Refused: a switch, keys of both conventions at once, and keys of neither."""
         sets = {keys: {gradient_key(keys, name) for name in params} for keys in GRADIENT_KEYS}
         exact = [keys for keys, wanted in sets.items() if wanted == set(grads)]
         seen = self.gradient_keys
@@ -265,7 +265,8 @@ class Contract:
                               f"('d' + name) and {only[NAME][0]!r} (by name); key them one way: "
                               f"{self._expected(params)}")
         if not any(key in wanted for wanted in sets.values() for key in grads):
-            raise self._error(f"backward returned {', '.join(map(repr, grads)) or 'an empty dict'}; "
+            shown = ", ".join(map(repr, list(grads)[:5])) + (", …" if len(grads) > 5 else "")
+            raise self._error(f"backward returned {shown or 'an empty dict'}; "
                               f"expected {self._expected(params)}")
         return max(GRADIENT_KEYS, key=lambda keys: len(sets[keys] & set(grads)))
 
