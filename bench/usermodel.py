@@ -1,11 +1,15 @@
 """What running a user's model in a process of its own costs, phase by phase.
 
-The same model file (the seed notebook's code) is stepped twice: called in this process
-(engine.contract, as the stepper did before the model got a process of its own) and
-through engine.usermodel (a child process fed over a pipe). Each phase is timed from the
-same state, many times, and the medians are printed with their difference.
+Each model file (by default the seed notebook's code, and tests/fixtures/three_layer.py:
+its own parameter names and init_params, gradients keyed by name) is stepped twice: called
+in this process (engine.contract, as the stepper did before the model got a process of its
+own) and through engine.usermodel (a child process fed over a pipe). Each phase is timed
+from the same state, many times, and the medians are printed with their difference.
 
-    python bench/usermodel.py [--runs 200] [--inputs 3 --hidden 4]
+    python bench/usermodel.py [--runs 200] [--inputs 3 --hidden 4] [--model FILE.py ...]
+
+--inputs and --hidden shape a model without init_params (the notebook's); one with its
+own init_params makes its own shapes.
 
 Goal (issue 9): at 3-4-1 a phase costs at most 5 ms more in its own process.
 """
@@ -24,7 +28,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from engine.config import Config
-from engine.contract import Contract, load_source
+from engine.contract import D_NAME, Contract, load_source
 from engine.fastcheck import Mask
 from engine.gradcheck import Progress, loop_numerical
 from engine.model import Model
@@ -32,7 +36,8 @@ from engine.network import Array, Params, Tensors
 from engine.stepper import PHASES, Stepper
 from engine.usermodel import load_model
 
-NOTEBOOK = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "notebook.py"
+FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures"
+MODELS = (FIXTURES / "notebook.py", FIXTURES / "three_layer.py")
 
 
 class InProcess:
@@ -43,10 +48,13 @@ class InProcess:
     user_code = True
     bug = None
     log = None
-    gradient_keys = "d"
 
     def __init__(self, contract: Contract) -> None:
         self.contract = contract
+
+    @property
+    def gradient_keys(self) -> str:
+        return self.contract.gradient_keys or D_NAME
 
     def init_params(self, seed: int) -> Params | None:
         return self.contract.init_params(seed)
@@ -58,7 +66,7 @@ class InProcess:
         return self.contract.backward(x, y, params, cache)
 
     def update(self, params: Params, grads: Tensors, lr: float) -> Params:
-        return self.contract.update(params, grads, lr)
+        return self.contract.update(params, grads, lr, self.gradient_keys)
 
     def numerical_gradients(self, params: Params, x: Array, y: int, eps: float,
                             progress: Progress | None, method: str = "loop") -> dict[str, tuple[Array, Mask]]:
@@ -83,28 +91,38 @@ def phase_medians(model: Model, config: Config, runs: int) -> list[float]:
     return medians
 
 
+def bench(path: Path, config: Config, runs: int) -> None:
+    with open(os.devnull, "w") as quiet, contextlib.redirect_stdout(quiet):  # the notebook's demo
+        local = InProcess(load_source(path, path.read_bytes()))
+    start = time.perf_counter()
+    remote = load_model(path)
+    started = time.perf_counter() - start
+    try:
+        inside = phase_medians(local, config, runs)
+        outside = phase_medians(remote, config, runs)
+        stepper = Stepper(config, model=remote)
+    finally:
+        remote.close()
+    shapes = ", ".join(f"{name} {'x'.join(map(str, value.shape))}"
+                       for name, value in stepper.initial.params.items())
+    label = f"{path.name} ({stepper.param_count} parameters: {shapes})"
+    print(label)
+    for phase, a, b in zip(PHASES, inside, outside, strict=True):
+        print(f"  {phase.value:<9} in-process {a * 1e3:7.3f} ms, own process {b * 1e3:7.3f} ms, "
+              f"+{(b - a) * 1e3:.3f} ms  [median of {runs}]")
+    print(f"  starting the model's process and importing the file: {started * 1e3:.0f} ms (once)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=200)
     parser.add_argument("--inputs", type=int, default=3)
     parser.add_argument("--hidden", type=int, default=4)
+    parser.add_argument("--model", type=Path, action="append", help="a model file (repeatable)")
     args = parser.parse_args()
     config = replace(Config(inputs=args.inputs, hidden=(args.hidden,)), x=()).resolved()
-    with open(os.devnull, "w") as quiet, contextlib.redirect_stdout(quiet):  # the notebook's demo
-        local = InProcess(load_source(NOTEBOOK, NOTEBOOK.read_bytes()))
-    start = time.perf_counter()
-    remote = load_model(NOTEBOOK)
-    started = time.perf_counter() - start
-    try:
-        inside = phase_medians(local, config, args.runs)
-        outside = phase_medians(remote, config, args.runs)
-    finally:
-        remote.close()
-    label = config.shape_label
-    for phase, a, b in zip(PHASES, inside, outside, strict=True):
-        print(f"{label} {phase.value:<9} in-process {a * 1e3:7.3f} ms, own process {b * 1e3:7.3f} ms, "
-              f"+{(b - a) * 1e3:.3f} ms  [median of {args.runs}]")
-    print(f"{label} starting the model's process and importing the file: {started * 1e3:.0f} ms (once)")
+    for path in args.model or MODELS:
+        bench(path.resolve(), config, args.runs)
 
 
 if __name__ == "__main__":

@@ -4,11 +4,17 @@ The file follows the seed notebook's conventions:
 
     forward(x, params, y=None)      -> cache, or (cache, loss) when y is given
     backward(x, y, params, cache)   -> grads: 'd' + name for each parameter (the notebook's
-                                    dW1) or the parameter's own name (cs231n's grads['W1'])
+                                    dW1) or the parameter's own name (cs231n's grads['W1']),
+                                    one convention per model, found from the first backward
     sgd_update(params, grads, lr)   optional; may update params in place and return None
-                                    (as the notebook's does) or return the new params
+                                    (as the notebook's does) or return the new params. It gets
+                                    the gradients keyed as its own backward keys them
     init_params(seed)               optional; the dict of parameters, any names and shapes.
                                     Without it the stepper makes the architecture's W1, b1, ...
+
+Whatever the file's convention, the stepper holds, shows and writes the gradient of a
+parameter P as dP (engine.network's convention); the convention is stated once, in the
+report's header and the JSON trace's "gradient_keys".
 
 Why so much is checked: the point of stepping your own code is to find out what is wrong
 with it, so every way the code can break the contract is reported by name (the function,
@@ -37,6 +43,7 @@ from typing import Any
 import numpy as np
 
 from engine import network
+from engine.config import MAX_PARAMS
 from engine.fastcheck import Mask
 from engine.gradcheck import pre_activation_sides
 from engine.network import Array, Params, Tensors
@@ -45,10 +52,29 @@ FORWARD_ARGS = ("x", "params", "y")
 BACKWARD_ARGS = ("x", "y", "params", "cache")
 UPDATE_ARGS = ("params", "grads", "lr")
 INIT_ARGS = ("seed",)
-#: How backward may key its gradients: "d" + name, or the name itself.
-KEY_CONVENTIONS = {"d": "'d' + name, as the notebook's dW1",
-                   "": "the parameter's own name, as cs231n's grads['W1']"}
 CONTRACT = "a model file needs forward(x, params, y=None) and backward(x, y, params, cache)"
+
+#: How backward may key its gradients: "d" + name (the notebook's dW1), or "name", the
+#: parameter's own name (cs231n's grads['W1']). The two never match the same key set: for
+#: any set of names, the longest name's "d" + name is in the first set and not the second.
+D_NAME, NAME = "d", "name"
+GRADIENT_KEYS = (D_NAME, NAME)
+
+#: Names the JSON trace writes beside the parameters' own, in the same objects (a step's
+#: "gradcheck" and "update"): a parameter so named would be overwritten there.
+RESERVED_NAMES = frozenset({"method", "eps", "atol", "passed", "notes", "loss_after"})
+
+
+def gradient_key(keys: str, name: str) -> str:
+    """The key of parameter `name`'s gradient under convention `keys`."""
+    return "d" + name if keys == D_NAME else name
+
+
+def keys_words(keys: str, first: str = "W1") -> str:
+    """The convention as a reader takes it in: "'d' + name, as grads['dW1']"."""
+    if keys == D_NAME:
+        return f"'d' + name, as grads['d{first}']"
+    return f"by name, as grads['{first}']"
 
 
 class ModelError(Exception):
@@ -123,23 +149,46 @@ class Contract:
         self._init = init
         self.own_update = sgd_update is not None
         self.own_init = init is not None
-        #: The gradient keys' convention ("d" or ""), once a backward has shown it.
+        #: The gradient keys' convention (D_NAME or NAME), once a backward has shown it.
         self.gradient_keys: str | None = None
 
     def init_params(self, seed: int) -> Params | None:
-        """The file's init_params(seed), checked: a non-empty dict of finite real arrays,
-        returned as float64 (the gradient check needs float64). None without one."""
+        """The file's init_params(seed), checked: a non-empty dict of printable names to
+        arrays (or nested lists, or numbers) of finite real numbers, each with at least one
+        element, MAX_PARAMS in all at most. Returned as new float64 arrays: integer arrays
+        are converted, since the gradient check and SGD need float64. None without one."""
         if self._init is None:
             return None
         params = self._call("init_params", self._init, seed)
         if not isinstance(params, dict) or not params:
             what = "an empty dict" if isinstance(params, dict) else _describe(params)
             raise self._error(f"init_params(seed) must return a dict of parameter arrays, got {what}")
-        bad = [key for key in params if not isinstance(key, str) or not key]
-        if bad:
-            raise self._error(f"init_params's parameter names must be non-empty strings, got {bad[0]!r}")
-        names = {name: name for name in params}
-        return self._tensors("init_params", params, names, params, True, "")
+        for name in params:
+            if not isinstance(name, str) or not name or not name.isprintable():
+                raise self._error("init_params's parameter names must be non-empty printable "
+                                  f"strings, got {name!r}")
+            if name in RESERVED_NAMES:
+                raise self._error(f"init_params's parameter name {name!r} is one the JSON trace "
+                                  f"uses beside the parameters' ({', '.join(sorted(RESERVED_NAMES))}); "
+                                  "rename it")
+        self._count(params)  # before the float64 copies: a huge float32 array would double
+        out = self._tensors("init_params", params, {name: name for name in params}, None, True, "")
+        self._count(out)
+        return out
+
+    def _count(self, params: dict[str, Any]) -> None:
+        """At least one element in each parameter, MAX_PARAMS in all at most (arrays only:
+        the sizes of lists and numbers are known once they are arrays)."""
+        arrays = {name: value for name, value in params.items() if isinstance(value, np.ndarray)}
+        for name, array in arrays.items():
+            if array.size == 0:
+                raise self._error(f"init_params returned {name} of shape {array.shape}; a parameter "
+                                  "needs at least one element")
+        total = sum(array.size for array in arrays.values())
+        if total > MAX_PARAMS:
+            raise self._error(f"init_params returned {total:,} parameters; at most {MAX_PARAMS:,} "
+                              "fit in memory with their history (and a loop gradient check of so "
+                              "many would take days)")
 
     def kink_sides(self, cache: Tensors) -> list[Mask]:
         return pre_activation_sides(cache)
@@ -163,39 +212,68 @@ class Contract:
                               "params are finite")
         return cache, value
 
-    def backward(self, x: Array, y: int, params: Params, cache: Tensors) -> Tensors:
-        """The gradients keyed 'd' + name, whichever convention the file uses (the first
-        call decides it, and it must not change)."""
+    def backward(self, x: Array, y: int, params: Params, cache: Tensors,
+                 keys: str | None = None) -> Tensors:
+        """The gradients keyed 'd' + name, whichever convention the file keys them by.
+
+        The first backward shows the convention and it must not change afterwards. `keys`
+        is the convention the stepper saw already, if any: a restarted process (after a
+        cancel or a timeout) starts knowing none, and a switch must still be refused."""
+        if keys is not None:
+            self.gradient_keys = keys
         grads = self._call("backward", self._backward, np.array(x, copy=True), y,
                            _writable(params), _writable(cache))
         if not isinstance(grads, dict):
-            keys = ", ".join("d" + name for name in params)
-            raise self._error(f"backward must return a dict with keys {keys}; it returned {_describe(grads)}")
+            raise self._error(f"backward must return a dict of gradients ({self._expected(params)}); "
+                              f"it returned {_describe(grads)}")
         keys = self._convention(grads, params)
         finite = _all_finite([x, *params.values(), *cache.values()])
-        names = {keys + name: name for name in params}
-        checked = self._tensors("backward", grads, names, params, finite, "although x, params "
-                                "and cache are finite")
-        return {"d" + name: checked[keys + name] for name in params}
+        names = {gradient_key(keys, name): name for name in params}
+        checked = self._tensors("backward", grads, names, params, finite,
+                                "although x, params and cache are finite")
+        self.gradient_keys = keys  # only a backward that keeps the contract decides it
+        return {"d" + name: checked[gradient_key(keys, name)] for name in params}
+
+    def _expected(self, params: Params) -> str:
+        """The keys backward may return, as a message says them."""
+        if self.gradient_keys is not None:
+            return "keys " + ", ".join(gradient_key(self.gradient_keys, name) for name in params)
+        return " or ".join(f"keys {', '.join(gradient_key(keys, name) for name in params)}"
+                           for keys in GRADIENT_KEYS)
 
     def _convention(self, grads: dict[Any, Any], params: Params) -> str:
-        """"d" when the keys are 'd' + name, "" when they are the names; a dict that is
-        neither is checked against the convention it comes closer to, for its message."""
-        found = [keys for keys in KEY_CONVENTIONS if {keys + name for name in params} == set(grads)]
-        if found:
-            keys = found[0]
-        else:
-            keys = max(KEY_CONVENTIONS, key=lambda k: len({k + n for n in params} & set(grads)))
-        if self.gradient_keys is not None and keys != self.gradient_keys and found:
-            raise self._error(f"backward keyed its gradients by {KEY_CONVENTIONS[self.gradient_keys]} "
-                              f"before, and by {KEY_CONVENTIONS[keys]} now; use one")
-        if found:
-            self.gradient_keys = keys
-        return keys
+        """The convention of this backward's keys; when they follow neither exactly, the one
+        to check them against for the message (the one seen before, else the one more keys
+        follow). Refused: a switch, keys of both conventions at once, and keys of neither."""
+        sets = {keys: {gradient_key(keys, name) for name in params} for keys in GRADIENT_KEYS}
+        exact = [keys for keys, wanted in sets.items() if wanted == set(grads)]
+        seen = self.gradient_keys
+        if exact:
+            [keys] = exact  # never both (see GRADIENT_KEYS)
+            if seen is not None and keys != seen:
+                first = next(iter(params))
+                raise self._error(f"backward keyed its gradients {keys_words(seen, first)}, before, "
+                                  f"and {keys_words(keys, first)}, now; key them one way")
+            return keys
+        if seen is not None:
+            return seen
+        only = {keys: [key for key in grads if key in sets[keys] and
+                       all(key not in wanted for other, wanted in sets.items() if other != keys)]
+                for keys in GRADIENT_KEYS}
+        if all(only.values()):
+            raise self._error(f"backward returned gradients keyed both ways, {only[D_NAME][0]!r} "
+                              f"('d' + name) and {only[NAME][0]!r} (by name); key them one way: "
+                              f"{self._expected(params)}")
+        if not any(key in wanted for wanted in sets.values() for key in grads):
+            shown = ", ".join(map(repr, list(grads)[:5])) + (", …" if len(grads) > 5 else "")
+            raise self._error(f"backward returned {shown or 'an empty dict'}; "
+                              f"expected {self._expected(params)}")
+        return max(GRADIENT_KEYS, key=lambda keys: len(sets[keys] & set(grads)))
 
-    def update(self, params: Params, grads: Tensors, lr: float, keys: str = "d") -> Params:
-        """The file's sgd_update if it has one (given the gradients keyed as its backward
-        keys them), else W <- W - lr dW.
+    def update(self, params: Params, grads: Tensors, lr: float, keys: str = D_NAME) -> Params:
+        """The file's sgd_update if it has one, else W <- W - lr dW. Its sgd_update gets the
+        gradients keyed as its backward keys them (`keys`: the stepper sends the convention,
+        as a restarted process has not seen a backward).
 
         Its result is not checked for finiteness: a large lr makes W - lr dW overflow
         honestly, and that divergence is the stepper's to show, not a broken contract.
@@ -203,7 +281,7 @@ class Contract:
         if self._sgd_update is None:
             return network.sgd_update(params, grads, lr)
         work = _writable(params)
-        theirs = {keys + name: grads["d" + name] for name in params}
+        theirs = {gradient_key(keys, name): grads["d" + name] for name in params}
         result = self._call("sgd_update", self._sgd_update, work, _writable(theirs), lr)
         if result is None:
             result = work
@@ -252,10 +330,11 @@ class Contract:
                               "the stepper computes in float64")
         return value
 
-    def _tensors(self, source: str, tensors: dict[Any, Any], names: dict[str, str], params: Params,
-                 finite_inputs: bool, why: str) -> dict[str, Any]:
-        """Exactly the keys of `names`, each in the shape of the parameter it names, as new
-        float64 arrays."""
+    def _tensors(self, source: str, tensors: dict[Any, Any], names: dict[str, str],
+                 params: Params | None, finite_inputs: bool, why: str) -> dict[str, Any]:
+        """Exactly the keys of `names` (key -> the parameter it is for), each as a new float64
+        array in the shape of that parameter in `params` (None: any shape). A non-finite
+        value is refused when `finite_inputs` says the inputs were finite (`why` says so)."""
         missing = [name for name in names if name not in tensors]
         extra = [repr(key) for key in tensors if key not in names]
         if missing or extra:
@@ -272,15 +351,15 @@ class Contract:
             if array.dtype.kind not in "iuf":
                 raise self._error(f"{source} returned {name} as {_describe(array)}; "
                                   "it must hold real numbers")
-            expected = np.shape(params[param])
-            if array.shape != expected:
+            if params is not None and array.shape != params[param].shape:
                 raise self._error(f"{source} returned {name} of shape {array.shape}; expected "
-                                  f"{expected}, the shape of {param}")
-            array = np.array(array, dtype=np.float64, copy=True)
+                                  f"{params[param].shape}, the shape of {param}")
+            with np.errstate(over="ignore"):  # a long double beyond float64 becomes inf: named below
+                array = np.array(array, dtype=np.float64, copy=True)
             if finite_inputs and not np.all(np.isfinite(array)):
                 count = int((~np.isfinite(array)).sum())
                 raise self._error(f"{source} returned a non-finite {name} ({count} of {array.size} "
-                                  f"element(s) NaN or inf) {why}")
+                                  "element(s) NaN or inf)" + (f" {why}" if why else ""))
             out[name] = array
         return out
 

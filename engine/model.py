@@ -70,7 +70,7 @@ class Model(Protocol):
     @property
     def gradient_keys(self) -> str:
         """How the model's backward keys its gradients: "d" for 'd' + name (the notebook's
-        dW1), "" for the parameter's own name (cs231n's grads['W1']). The stepper always
+        dW1), "name" for the parameter's own name (cs231n's grads['W1']). The stepper always
         holds them as 'd' + name."""
         ...
 

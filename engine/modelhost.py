@@ -9,13 +9,18 @@ has no terminal at all (a session of its own, stdin empty, stdout and stderr one
 that the stepper reads into the model log).
 
 Requests and replies are tuples of plain data (engine.transport):
-    ("load", path, source)               -> ("ok", own_update)
-    ("init", seed)                       -> ("ok", params or None)
-    ("forward", x, params, y)            -> ("ok", (cache, loss))
-    ("backward", x, y, params, cache)    -> ("ok", (grads keyed 'd' + name, the file's convention))
-    ("update", params, grads, lr, keys)  -> ("ok", params)
+    ("load", path, source)                   -> ("ok", own_update)
+    ("init", seed)                           -> ("ok", params or None)
+    ("forward", x, params, y)                -> ("ok", (cache, loss))
+    ("backward", x, y, params, cache, keys)  -> ("ok", (grads keyed 'd' + name, the file's keys))
+    ("update", params, grads, lr, keys)      -> ("ok", params)
     ("gradcheck", params, x, y, eps)     -> ("progress", done, total)..., ("ok", numerical)
 and ("error", message, user_traceback) when the user's code breaks its contract.
+
+Gradients cross the pipe keyed 'd' + name, whatever the file's convention ("d" or "name",
+engine.contract.GRADIENT_KEYS). The stepper sends the convention it has seen (None before
+the first backward) with backward and update: a process restarted after a cancel or a
+timeout has seen none, yet must refuse a switch and hand sgd_update the file's own keys.
 """
 
 from __future__ import annotations
@@ -112,8 +117,8 @@ class Host:
             cache, loss = model.forward(*args)
             return plain(cache, self.keep), loss
         if kind == "backward":
-            x, y, params, cache = args
-            return plain(model.backward(x, y, params, self.resolve(cache))), model.gradient_keys
+            x, y, params, cache, keys = args
+            return plain(model.backward(x, y, params, self.resolve(cache), keys)), model.gradient_keys
         if kind == "update":
             return plain(model.update(*args))
         if kind == "gradcheck":

@@ -62,7 +62,8 @@ def plain(value: Any, keep: Callable[[object], int] | None = None) -> Any:
     if value is None or kind in (bool, int, float, complex, str, bytes):
         return value
     if kind is np.ndarray and value.dtype.kind in PLAIN_KINDS:
-        return np.ascontiguousarray(value)
+        # Not np.ascontiguousarray: it makes a 0-d array (a scalar parameter) 1-d.
+        return value if value.flags.c_contiguous else np.array(value, order="C")
     if isinstance(value, np.generic) and kind.__module__ == "numpy" and value.dtype.kind in PLAIN_KINDS:
         return value
     if kind in (list, tuple):

@@ -43,7 +43,7 @@ from typing import Any
 
 from engine import network
 from engine.config import MODEL_MEMORY_MB, MODEL_TIMEOUT
-from engine.contract import ModelError
+from engine.contract import D_NAME, ModelError
 from engine.fastcheck import Mask
 from engine.files import MAX_MODEL_BYTES, read_user_file
 from engine.gradcheck import Progress
@@ -164,6 +164,9 @@ class UserModel:
     - `fast_gradcheck`: always False. The vectorised check computes the built-in network's
       loss, which is not provably this model's, so the black-box loop method is used.
     - `own_update`: True when the file defines sgd_update; otherwise plain SGD is used.
+    - `own_init`: True once init_params has returned the file's own parameters; False
+      when it has none (the stepper then makes the architecture's W1, b1, ...).
+    - `gradient_keys`: "d" or "name", how the file's backward keys its gradients.
     - `import_output`: everything the file printed while first imported ("" if nothing).
     - `log`: every non-empty Captured output, oldest first, starting with the import's;
       bounded to LOG_LIMIT entries (the oldest are dropped).
@@ -186,8 +189,10 @@ class UserModel:
         self.timeout = timeout
         self.memory_mb = memory_mb
         self.own_update = False
-        #: How the file's backward keys its gradients ("d": dW1, "": W1), once seen.
-        self.gradient_keys = "d"
+        self.own_init = False  # set by init_params
+        #: How the file's backward keys its gradients (engine.contract.GRADIENT_KEYS), from
+        #: its first backward on; None before.
+        self.gradient_keys_seen: str | None = None
         self.import_output = ""
         self.log: deque[Captured] = deque(maxlen=LOG_LIMIT)
         self.on_output: Callable[[Captured], None] | None = None
@@ -201,10 +206,18 @@ class UserModel:
     def __repr__(self) -> str:
         return f"UserModel({str(self.path)!r})"
 
+    @property
+    def gradient_keys(self) -> str:
+        """How the file's backward keys its gradients: "d" ('d' + name, the notebook's dW1)
+        or "name" (cs231n's grads['W1']). Known from the first backward on (the app's
+        rehearsal and the report's first step run one); "d" until then."""
+        return self.gradient_keys_seen or D_NAME
+
     # ---- the Model protocol ---------------------------------------------------------
     def init_params(self, seed: int) -> Params | None:
         """The file's init_params(seed), or None when it has none."""
         params: Params | None = self._request("init_params", ("init", seed))
+        self.own_init = params is not None
         return params
 
     def forward(self, x: Array, params: Params, y: int) -> tuple[Tensors, float]:
@@ -212,9 +225,9 @@ class UserModel:
         return cache, loss
 
     def backward(self, x: Array, y: int, params: Params, cache: Tensors) -> Tensors:
-        grads, keys = self._request("backward", ("backward", x, y, params, cache))
-        if keys is not None:
-            self.gradient_keys = keys
+        grads, keys = self._request("backward", ("backward", x, y, params, cache,
+                                                 self.gradient_keys_seen))
+        self.gradient_keys_seen = keys
         return grads  # type: ignore[no-any-return]
 
     def update(self, params: Params, grads: Tensors, lr: float) -> Params:

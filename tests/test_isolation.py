@@ -285,6 +285,15 @@ def test_only_plain_data_travels() -> None:
     assert back["b"] == [1, "s", None] and back["e"] == np.longdouble(1.5)
 
 
+def test_arrays_travel_in_their_own_shape_and_order() -> None:
+    """A scalar parameter is a 0-d array; np.ascontiguousarray would make it 1-d."""
+    wide = np.arange(12.0).reshape(3, 4)
+    for value in (np.array(1.5), np.ones((2, 0)), wide.T, wide[:, ::2], np.ones((2, 1, 3))):
+        back = loads(dumps(plain(value)))
+        assert back.shape == value.shape and back.dtype == value.dtype
+        np.testing.assert_array_equal(back, value)
+
+
 def test_the_stepper_never_unpickles_code() -> None:
     class Evil:
         def __reduce__(self):

@@ -7,17 +7,21 @@ so each broken case differs from working code by exactly the fault it tests.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from engine.config import Config
+from engine.contract import RESERVED_NAMES, Contract, load_source
+from engine.gradcheck import central_difference
 from engine.network import NOTEBOOK as NOTEBOOK_NET
 from engine.stepper import Phase, Stepper
 from engine.usermodel import ModelError, UserModel, load_model
 from tests.test_stepper import snapshot
 from tui.__main__ import main
+from tui.report import json_report
 
 PARAM_NAMES = NOTEBOOK_NET.param_names
 GRAD_NAMES = tuple('d' + name for name in PARAM_NAMES)
@@ -94,7 +98,8 @@ def test_import_output_goes_to_stderr_never_stdout(tmp_path, capsys) -> None:
     path = write(tmp_path, NOTEBOOK)
     status, out, err = run(capsys, "--headless", "--model", path)
     assert status == 0
-    assert out.startswith("Model: model.py\nInitial loss: 1.17328650370891")
+    assert out.startswith("Model: model.py (gradients keyed 'd' + name, as grads['dW1'])\n"
+                          "Initial loss: 1.17328650370891")
     assert out.count("Initial loss:") == 1
     assert "model.py printed while being imported:\n  | Initial loss: 1.1732865037089109" in err
     status, out, err = run(capsys, "--headless", "--format", "json", "--model", path)
@@ -157,6 +162,15 @@ BROKEN: dict[str, tuple[str | None, str]] = {
     "forward returns a bare cache": (edit(DEFINITIONS, "    return cache, loss", "    return cache"),
                                      "model.py: forward(x, params, y) returned a dict; when y is "
                                      "given it must return (cache, loss)"),
+    "init_params non-finite": (DEFINITIONS + "\ndef init_params(seed):\n    print('making W')\n"
+                               "    return {'W': np.array([1.0, np.nan])}\n",
+                               "model.py: init_params returned a non-finite W (1 of 2 element(s) NaN "
+                               "or inf)"),
+    "init_params raises": (DEFINITIONS + "\ndef init_params(seed):\n"
+                           "    return {'W': np.ones(2) @ np.ones(3)}\n",
+                           "model.py: init_params raised ValueError: matmul"),
+    "init_params signature": (DEFINITIONS + "\ndef init_params():\n    return {}\n",
+                              "model.py: init_params() cannot be called as init_params(seed)"),
     "loss is not a scalar": (edit(DEFINITIONS, "    return cache, loss", "    return cache, a2 * [1, 1]"),
                              "model.py: forward's loss must be a real number, got an array of "
                              "shape (2,) (float64)"),
@@ -191,6 +205,14 @@ def test_exception_in_backward_shows_the_users_own_lines(tmp_path, capsys) -> No
     assert status == 2
     assert f'  File "{path}", line 54, in backward\n    scale = 1 / 0' in err
     assert err.count('  File "') == 1  # the user's frame only, none of the stepper's
+
+
+def test_output_of_a_failing_init_params_is_shown_on_stderr(tmp_path, capsys, no_app) -> None:
+    text, _ = BROKEN["init_params non-finite"]
+    for extra in (["--headless"], []):
+        status, out, err = run(capsys, *extra, "--model", write(tmp_path, text))
+        assert (status, out, no_app) == (2, "", [])
+        assert "model.py printed in init_params:\n  | making W\n" in err
 
 
 def test_output_before_a_failure_is_shown_on_stderr(tmp_path, capsys) -> None:
@@ -326,3 +348,402 @@ def test_a_diverging_run_is_shown_not_called_a_contract_violation(tmp_path, caps
     ours = json_trace(capsys, "--lr", "1e308", "--steps", 2)
     assert theirs["warnings"] and ours["warnings"]
     assert theirs["steps"][0]["update"]["W1"] == ours["steps"][0]["update"]["W1"]
+
+
+# ---- your own model, any shape: init_params and the two gradient-key conventions --------------
+#
+# The contract's checks run in-process here (engine.contract.load_source, no model process), so
+# the many edge cases cost microseconds; the model process and the report are tested after.
+
+THREE_LAYER_PATH = Path(__file__).parent / "fixtures" / "three_layer.py"
+THREE_LAYER = THREE_LAYER_PATH.read_text()
+THREE_NAMES = ("Wi", "bi", "Wh", "bh", "Wo", "bo")
+THREE_SHAPES = {"Wi": [4, 3], "bi": [4], "Wh": [4, 4], "bh": [4], "Wo": [1, 4], "bo": [1]}
+
+
+def contract(text: str, name: str = "model.py") -> Contract:
+    return load_source(Path(name), text.encode())
+
+
+def with_init(body: str) -> Contract:
+    """The notebook's functions with an init_params(seed) returning `body`."""
+    return contract(DEFINITIONS + f"\n\ndef init_params(seed):\n    return {body}\n")
+
+
+BAD_INIT: dict[str, tuple[str, str]] = {
+    # name: (what init_params returns, text the message must contain)
+    "not a dict": ("[np.ones(2)]", "init_params(seed) must return a dict of parameter arrays, got a list"),
+    "None": ("None", "init_params(seed) must return a dict of parameter arrays, got None"),
+    "empty dict": ("{}", "init_params(seed) must return a dict of parameter arrays, got an empty dict"),
+    "int name": ("{1: np.ones(2)}", "parameter names must be non-empty printable strings, got 1"),
+    "empty name": ("{'': np.ones(2)}", "parameter names must be non-empty printable strings, got ''"),
+    "control character": ("{'W\\x1b[2J': np.ones(2)}", "non-empty printable strings, got 'W\\x1b[2J'"),
+    "reserved name": ("{'W': np.ones(2), 'eps': np.ones(1)}",
+                      "init_params's parameter name 'eps' is one the JSON trace uses"),
+    "bool array": ("{'W': np.ones(2, dtype=bool)}",
+                   "init_params returned W as an array of shape (2,) (bool); it must hold real numbers"),
+    "complex array": ("{'W': np.ones(2) * 1j}", "init_params returned W as an array of shape (2,) "
+                      "(complex128); it must hold real numbers"),
+    "strings": ("{'W': 'ones'}", "init_params returned W as an array of shape () (<U4)"),
+    "ragged list": ("{'W': [[1.0], [1.0, 2.0]]}", "init_params returned W that is not an array of numbers"),
+    "NaN": ("{'W': np.array([1.0, np.nan]), 'b': np.zeros(1)}",
+            "init_params returned a non-finite W (1 of 2 element(s) NaN or inf)"),
+    "beyond float64": ("{'W': np.full(2, np.finfo(np.longdouble).max)}",
+                       "init_params returned a non-finite W (2 of 2 element(s) NaN or inf)"),
+    "no elements": ("{'W': np.ones((0, 3))}", "init_params returned W of shape (0, 3); a parameter "
+                    "needs at least one element"),
+    "huge": ("{'W': np.zeros(10_000_001, dtype=np.int8)}",
+             "init_params returned 10,000,001 parameters; at most 10,000,000 fit in memory"),
+    "raises": ("{'W': np.ones(2) @ np.ones(3)}", "init_params raised ValueError: matmul"),
+}
+
+
+@pytest.mark.parametrize("case", BAD_INIT)
+def test_a_broken_init_params_is_named(case: str) -> None:
+    body, expected = BAD_INIT[case]
+    model = with_init(body)
+    if case == "beyond float64" and np.finfo(np.longdouble).max <= np.finfo(np.float64).max:
+        pytest.skip("long double is float64 here")
+    with pytest.raises(ModelError) as raised:
+        model.init_params(42)
+    assert raised.value.message.startswith("model.py: ")
+    assert expected in raised.value.message, raised.value.message
+
+
+def test_init_params_numbers_become_float64_arrays_of_their_own_shapes() -> None:
+    model = with_init("{'W': np.arange(6).reshape(2, 3), 'h': np.ones(2, np.float32) / 3, "
+                      "'t': 2, 'rows': [[1, 2]], 'k': np.ones((2, 1, 3))}")
+    params = model.init_params(0)
+    assert params is not None
+    assert {name: value.shape for name, value in params.items()} == \
+        {"W": (2, 3), "h": (2,), "t": (), "rows": (1, 2), "k": (2, 1, 3)}
+    assert all(type(value) is np.ndarray and value.dtype == np.float64 for value in params.values())
+    np.testing.assert_array_equal(params["W"], np.arange(6.0).reshape(2, 3))
+    assert params["h"][0] == np.float32(1) / np.float32(3)  # widened, not recomputed
+    assert contract(DEFINITIONS).init_params(0) is None  # none: the stepper uses the flags'
+
+
+def test_init_params_gets_the_seed_and_a_signature_that_cannot_take_it_is_a_load_error() -> None:
+    params = with_init("{'W': np.full(1, float(seed))}").init_params(7)
+    assert params is not None and params["W"][0] == 7.0
+    for signature, words in [("()", "init_params() cannot be called as init_params(seed)"),
+                             ("(seed, scale)", "init_params(seed, scale) cannot be called as "
+                                               "init_params(seed)")]:
+        with pytest.raises(ModelError, match=re.escape(words)):
+            contract(DEFINITIONS + f"\ndef init_params{signature}:\n    return {{}}\n")
+    assert with_init("{'W': np.ones(1)}").own_init
+
+
+#: A model whose parameter names start with 'd', one of them 'd' + another: under the 'd'
+#: convention the gradient of 'ense' is keyed 'dense', the name of the other parameter.
+#: backward's keys follow MODE[0]; each gradient is its parameter times 10, so a gradient
+#: filed under the wrong parameter shows.
+KEYED = """
+import numpy as np
+MODE = ['d']
+
+def init_params(seed):
+    return {'dense': np.full((2, 2), 1.0), 'ense': np.full(3, 2.0)}
+
+def forward(x, params, y=None):
+    cache = {'z': params['dense'].sum() + params['ense'].sum()}
+    return cache, float(cache['z'])
+
+def backward(x, y, params, cache):
+    g = {name: value * 10 for name, value in params.items()}
+    mode = MODE[0]
+    if mode == 'd':
+        return {'d' + name: value for name, value in g.items()}
+    if mode == 'name':
+        return g
+    if mode == 'both':
+        return g | {'ddense': g['dense']}
+    if mode == 'neither':
+        return {'grad_' + name: value for name, value in g.items()}
+    if mode == 'extra':
+        return g | {'lr': 0.1}
+    if mode == 'missing':
+        return {'dense': g['dense']}
+    if mode == 'wrong shape':
+        return {'dense': g['dense'], 'ense': g['dense']}
+    return {}
+
+def sgd_update(params, grads, lr):
+    for name in params:
+        params[name] -= lr * grads[name if MODE[0] == 'name' else 'd' + name]
+"""
+
+
+def keyed(mode: str) -> Contract:
+    model = contract(KEYED)
+    model._backward.__globals__["MODE"][0] = mode
+    return model
+
+
+def backward_of(model: Contract, keys: str | None = None) -> dict[str, np.ndarray]:
+    params = model.init_params(0)
+    assert params is not None
+    cache, _ = model.forward(np.zeros(3), params, 1)
+    return model.backward(np.zeros(3), 1, params, cache, keys)
+
+
+@pytest.mark.parametrize("mode", ["d", "name"])
+def test_either_convention_is_found_even_when_names_start_with_d(mode: str) -> None:
+    model = keyed(mode)
+    grads = backward_of(model)
+    assert model.gradient_keys == mode
+    assert list(grads) == ["ddense", "dense"]  # the stepper's: 'd' + name, whatever the file's
+    np.testing.assert_array_equal(grads["ddense"], np.full((2, 2), 10.0))
+    np.testing.assert_array_equal(grads["dense"], np.full(3, 20.0))  # ense's, not dense's
+
+
+@pytest.mark.parametrize(("mode", "expected"), [
+    ("both", "backward returned gradients keyed both ways, 'ddense' ('d' + name) and 'ense' (by "
+             "name); key them one way: keys ddense, dense or keys dense, ense"),
+    ("neither", "backward returned 'grad_dense', 'grad_ense'; expected keys ddense, dense or keys "
+                "dense, ense"),
+    ("empty", "backward returned an empty dict; expected keys ddense, dense or keys dense, ense"),
+    ("extra", "backward returned unexpected key(s) 'lr'; expected exactly dense, ense"),
+    ("missing", "backward returned no ddense; expected exactly ddense, dense"),
+    ("wrong shape", "backward returned ense of shape (2, 2); expected (3,), the shape of ense"),
+])
+def test_gradient_keys_of_neither_or_both_conventions_are_named(mode: str, expected: str) -> None:
+    model = keyed(mode)
+    with pytest.raises(ModelError) as raised:
+        backward_of(model)
+    assert raised.value.message == "model.py: " + expected
+    assert model.gradient_keys is None  # a broken dict decides nothing
+
+
+def test_a_switch_of_convention_is_refused_even_in_a_fresh_process() -> None:
+    model = keyed("d")
+    backward_of(model)
+    model._backward.__globals__["MODE"][0] = "name"
+    switch = ("model.py: backward keyed its gradients 'd' + name, as grads['ddense'], before, "
+              "and by name, as grads['dense'], now; key them one way")
+    with pytest.raises(ModelError, match=re.escape(switch)):
+        backward_of(model)
+    # A restarted process has seen no backward: the stepper's side sends what it saw.
+    with pytest.raises(ModelError, match=re.escape(switch)):
+        backward_of(keyed("name"), keys="d")
+    missing = keyed("missing")
+    with pytest.raises(ModelError, match=re.escape("backward returned no ense; expected exactly "
+                                                   "dense, ense")):
+        backward_of(missing, keys="name")  # judged by the convention seen, not the closer one
+
+
+@pytest.mark.parametrize("mode", ["d", "name"])
+def test_sgd_update_gets_the_gradients_keyed_as_its_backward_keys_them(mode: str) -> None:
+    model = keyed(mode)
+    params = model.init_params(0)
+    assert params is not None
+    grads = backward_of(model)
+    after = model.update(params, grads, 0.5, model.gradient_keys)
+    np.testing.assert_array_equal(after["dense"], np.full((2, 2), 1.0 - 5.0))
+    np.testing.assert_array_equal(after["ense"], np.full(3, 2.0 - 10.0))
+    other = "name" if mode == "d" else "d"  # under the other keys, its gradients are not where it looks
+    with pytest.raises(ModelError, match=r"sgd_update raised (KeyError|ValueError)"):
+        model.update(params, grads, 0.5, other)
+
+
+# ---- the three-layer fixture: names of its own, its own init, gradients keyed by name ----------
+
+HEAD_KEYS = ["config", "model", "gradient_keys", "own_init_params", "gradcheck_rule", "param_shapes",
+             "initial_params", "steps", "warnings"]
+
+
+def test_three_layer_steps_headless_with_its_own_names_and_shapes(tmp_path, capsys) -> None:
+    status, out, err = run(capsys, "--headless", "--steps", 3, "--model", THREE_LAYER_PATH)
+    assert (status, err) == (0, "")
+    assert out.startswith("Model: three_layer.py (its own init_params; gradients keyed by name, "
+                          "as grads['Wi'])\n=== Step 1 ===\nInitial loss: 0.6324541308338669\n")
+    for label in ("Analytic gradient dWi (4x3)", "Analytic gradient dWh (4x4)",
+                  "Analytic gradient dbo (1,)", "Updated Wo (1x4)", "Updated bh (4,)"):
+        assert out.count(label) == 3, label
+    assert out.count("Gradient check passed (loop method") == 3
+    assert "W1" not in out and "Diverged" not in out
+
+    trace = json_trace(capsys, "--steps", 3, "--model", THREE_LAYER_PATH)
+    assert list(trace) == HEAD_KEYS
+    assert (trace["model"], trace["gradient_keys"], trace["own_init_params"]) == \
+        ("three_layer.py", "name", True)
+    assert trace["param_shapes"] == THREE_SHAPES and trace["warnings"] == []
+    assert {name: list(np.shape(value)) for name, value in trace["initial_params"].items()} == THREE_SHAPES
+    losses, before = [], trace["initial_params"]
+    for step in trace["steps"]:
+        assert list(step["backward"]) == ["d" + name for name in THREE_NAMES]
+        assert [np.shape(step["backward"]["d" + name]) for name in THREE_NAMES] == \
+            [tuple(shape) for shape in THREE_SHAPES.values()]
+        check = step["gradcheck"]
+        assert (check["method"], check["passed"]) == ("loop", True)
+        assert [name for name in check if name in THREE_SHAPES] == list(THREE_NAMES)
+        assert set(step["update"]) == {*THREE_NAMES, "loss_after"}
+        # Its own sgd_update, fed grads['Wi'], made W - lr dW.
+        for name in THREE_NAMES:
+            np.testing.assert_allclose(step["update"][name], np.subtract(
+                before[name], 0.1 * np.asarray(step["backward"]["d" + name])), rtol=0, atol=1e-15)
+        losses.append(step["forward"]["loss"])
+        before = step["update"]
+    assert losses == sorted(losses, reverse=True) and losses[0] > losses[-1]
+
+
+HIDDEN_RELU = "    dzh = dah * relu_grad(cache['zh'])"
+INPUT_RELU = "    dzi = dai * relu_grad(cache['zi'])"
+BROKEN_THREE_LAYER = {
+    # name: (old line, new line, the tensors the check must flag: exactly those)
+    "hidden ReLU derivative": (HIDDEN_RELU, "    dzh = dah", {"Wh", "bh", "Wi", "bi"}),
+    "input ReLU derivative": (INPUT_RELU, "    dzi = dai", {"Wi", "bi"}),
+    "bo's gradient forgotten": ("    grads['bo'] = dzo", "    grads['bo'] = np.zeros(1)", {"bo"}),
+    "Wh's gradient transposed": ("    grads['Wh'] = np.outer(dzh, cache['ai'])",
+                                 "    grads['Wh'] = np.outer(dzh, cache['ai']).T", {"Wh"}),
+}
+
+
+@pytest.mark.parametrize("case", BROKEN_THREE_LAYER)
+def test_a_broken_three_layer_is_flagged_on_exactly_the_tensors_it_breaks(tmp_path, case) -> None:
+    old, new, broken = BROKEN_THREE_LAYER[case]
+    model = load_model(write(tmp_path, edit(THREE_LAYER, old, new), "three_layer.py"))
+    stepper = Stepper(Config(), model=model)
+    for _ in range(3):  # forward, backward, gradient check
+        stepper.next()
+    check = stepper.state.gradcheck
+    assert check is not None and check.method == "loop"
+    assert set(check.failed_names) == broken
+    assert not check.unresolved_names and not check.passed
+
+
+def test_three_layer_gradient_omitted_is_a_contract_error_naming_it(tmp_path, capsys) -> None:
+    path = write(tmp_path, edit(THREE_LAYER, "    grads['bo'] = dzo\n", ""), "three_layer.py")
+    status, out, err = run(capsys, "--headless", "--model", path)
+    assert (status, out) == (2, "")
+    assert err.rstrip().endswith("three_layer.py: backward returned no bo; expected exactly "
+                                 "Wi, bi, Wh, bh, Wo, bo")
+
+
+def test_the_kink_rule_watches_the_hidden_pre_activations_not_the_output_logit() -> None:
+    """Its cache is x, zi, ai, zh, ah, zo, ao: kinks are where zi or zh changes sign; zo is the
+    sigmoid's logit, smooth through 0."""
+    model = contract(THREE_LAYER, "three_layer.py")
+    params = model.init_params(42)
+    assert params is not None
+    x = np.array(Config().resolved().x)
+    cache, _ = model.forward(x, params, 1)
+    sides = model.kink_sides(cache)
+    assert len(sides) == 2
+    np.testing.assert_array_equal(sides[0], cache["zi"] > 0)
+    np.testing.assert_array_equal(sides[1], cache["zh"] > 0)
+    work = {name: value.copy() for name, value in params.items()}
+    zo, zi3 = cache["zo"][0], cache["zi"][3]
+    assert 0 < zo < 0.2 and -0.4 < zi3 < 0  # so a nudge of 0.5 crosses 0 in both
+    # bo moves zo alone, across 0: no kink. bi[3] moves zi[3] across 0: a kink.
+    assert central_difference(model, work, "bo", (0,), x, 1, 0.5)[1] is False
+    assert central_difference(model, work, "bi", (3,), x, 1, 0.5)[1] is True
+    assert central_difference(model, work, "bi", (3,), x, 1, 1e-5)[1] is False
+
+
+def test_a_large_eps_leaves_out_kinks_below_the_output_only(tmp_path, capsys) -> None:
+    trace = json_trace(capsys, "--eps", 0.5, "--model", THREE_LAYER_PATH)
+    check = trace["steps"][0]["gradcheck"]
+    kinks = {name: check[name]["kinks"] for name in THREE_NAMES}
+    assert kinks["Wi"] > 0 and kinks["bi"] > 0
+    assert kinks["Wo"] == kinks["bo"] == 0  # they move only zo, which crosses 0 at this eps
+
+
+def test_a_restart_between_backward_and_update_keeps_the_files_keys(tmp_path) -> None:
+    model = load_model(THREE_LAYER_PATH)
+    stepper = Stepper(Config(), model=model)
+    for _ in range(3):
+        stepper.next()
+    assert model.gradient_keys == "name"
+    model.close()  # as a cancel or a timeout ends the process: the next call starts another
+    assert stepper.next() is Phase.UPDATE  # its sgd_update reads grads['Wi']: it got them so
+    update, grads = stepper.state.update, stepper.state.backward
+    assert update is not None and grads is not None
+    for name in THREE_NAMES:
+        np.testing.assert_allclose(update.after[name], update.before[name] - 0.1 * grads["d" + name],
+                                   rtol=0, atol=1e-15)
+
+
+def test_a_switch_of_convention_after_a_restart_is_refused(tmp_path) -> None:
+    switch = tmp_path / "switch"
+    text = edit(THREE_LAYER, "    return grads\n", f"    if os.path.exists({str(switch)!r}):\n"
+                "        return {'d' + name: value for name, value in grads.items()}\n    return grads\n")
+    model = load_model(write(tmp_path, "import os\n" + text.replace(
+        "        params[name] -= lr * grads[name]", "        params[name] -= lr * grads.get(name, 0)")))
+    stepper = Stepper(Config(), model=model)
+    stepper.run_steps(1)
+    switch.touch()
+    model.close()  # the fresh process has seen no backward, but the stepper has
+    stepper.next()
+    with pytest.raises(ModelError, match=re.escape("backward keyed its gradients by name, as "
+                                                   "grads['Wi'], before, and 'd' + name")):
+        stepper.next()
+
+
+ODD_SHAPES = """
+import numpy as np
+
+def init_params(seed):
+    return {'K': np.random.default_rng(seed).standard_normal((2, 2, 3)), 'temp': 1.5}
+
+def forward(x, params, y=None):
+    z = np.einsum('ijk,k->', params['K'], x) * params['temp']
+    p = 1 / (1 + np.exp(-z))
+    return {'z': z, 'p': p}, float(-np.log(p) if y else -np.log(1 - p))
+
+def backward(x, y, params, cache):
+    dz = cache['p'] - y
+    return {'dK': dz * params['temp'] * np.broadcast_to(x, params['K'].shape),
+            'dtemp': dz * np.einsum('ijk,k->', params['K'], x)}
+"""
+
+
+def test_a_3d_and_a_scalar_parameter_step_with_their_shapes(tmp_path, capsys) -> None:
+    path = write(tmp_path, ODD_SHAPES)
+    status, out, err = run(capsys, "--headless", "--model", path)
+    assert (status, err) == (0, "")
+    assert out.startswith("Model: model.py (its own init_params; gradients keyed 'd' + name, "
+                          "as grads['dK'])\n")
+    for label in ("Analytic gradient dK (2x2x3):", "Analytic gradient dtemp (scalar):",
+                  "Updated temp (scalar):", "Gradient check passed (loop method"):
+        assert label in out
+    trace = json_trace(capsys, "--model", path)
+    assert trace["param_shapes"] == {"K": [2, 2, 3], "temp": []}
+    step = trace["steps"][0]
+    assert isinstance(step["backward"]["dtemp"], float) and isinstance(step["update"]["temp"], float)
+    assert step["gradcheck"]["temp"]["worst_index"] == [] and step["gradcheck"]["passed"]
+
+
+def test_the_built_in_trace_only_gains_keys() -> None:
+    """Consumers of the built-in trace see the same keys in the same order, and new ones."""
+    chunks = json_report(Config(), stepper := Stepper(Config()), stepper.iter_steps(1))
+    trace = json.loads("".join(chunks))
+    assert list(trace) == HEAD_KEYS
+    old = ["config", "model", "gradcheck_rule", "initial_params", "steps", "warnings"]
+    assert [key for key in trace if key in old] == old
+    assert (trace["gradient_keys"], trace["own_init_params"]) == ("d", False)
+    assert trace["param_shapes"] == {"W1": [4, 3], "b1": [4], "W2": [1, 4], "b2": [1]}
+
+
+def test_reserved_names_are_the_ones_the_trace_writes_beside_parameters() -> None:
+    step = json.loads("".join(json_report(Config(), s := Stepper(Config()), s.iter_steps(1))))["steps"][0]
+    beside = (set(step["gradcheck"]) | set(step["update"])) - set(PARAM_NAMES)
+    assert beside == RESERVED_NAMES
+
+
+async def test_the_app_steps_three_layer() -> None:
+    from tui.app import StepperApp
+
+    app = StepperApp(Stepper(Config(), model=load_model(THREE_LAYER_PATH)))
+    async with app.run_test(size=(120, 40)) as pilot:
+        for _ in range(5):  # forward, backward, gradient check, update, the next forward
+            await pilot.press("n")
+            await app.idle.wait()
+            await pilot.pause()
+        state = app.stepper.state
+        assert (state.step, state.last_phase) == (2, Phase.FORWARD)
+        assert list(state.params) == list(THREE_NAMES)
+        assert app.stepper.model.gradient_keys == "name"
+        await pilot.press("b", "b")  # back to the gradient check, which passed
+        check = app.stepper.state.gradcheck
+        assert check is not None and check.passed and list(check.tensors) == list(THREE_NAMES)

@@ -110,13 +110,16 @@ def _headless(options: Options, model: UserModel | None) -> int:
 
     # Headless never steps back and shows no loss history: a few phases of undo and no
     # trail keep a long run in constant memory.
-    stepper = Stepper(options.config, model=model, max_history=8, keep_trail=False)
     if model is not None:
         from engine.usermodel import Captured
 
         model.on_output = _echo_to_stderr(model.name)
         if model.import_output:
             model.on_output(Captured("import", model.import_output))
+    try:  # a user's init_params runs here
+        stepper = Stepper(options.config, model=model, max_history=8, keep_trail=False)
+    except ModelError as error:
+        return _model_error(error)
     render = json_report if options.format == "json" else text_report
     chunks = render(options.config, stepper, stepper.iter_steps(options.config.steps))
     separator = "" if options.format == "json" else "\n"
@@ -133,18 +136,22 @@ def _app(options: Options, model: UserModel | None) -> int:
     from engine.contract import ModelError
     from engine.stepper import Stepper
 
-    stepper = Stepper(options.config, model=model)
-    if model is not None:
-        # A broken contract fails here, like a load error, rather than inside the app.
-        kept = list(model.log)
+    if model is None:
+        stepper = Stepper(options.config)
+    else:
+        # A broken contract (init_params included) fails here, like a load error, rather
+        # than inside the app.
+        imported = len(model.log)
         try:
+            stepper = Stepper(options.config, model=model)  # runs the file's init_params
+            kept = list(model.log)
             stepper.dry_run()
         except ModelError as error:
             echo = _echo_to_stderr(model.name)
-            for captured in list(model.log)[len(kept):]:
+            for captured in list(model.log)[imported:]:
                 echo(captured)
             return _model_error(error)
-        model.log.clear()  # the app's log starts with the import, not with the rehearsal
+        model.log.clear()  # the app's log starts with the import (and init), not the rehearsal
         model.log.extend(kept)
     from tui.app import StepperApp
 

@@ -5,6 +5,7 @@ Imports no Textual, so a script or CI job pays only for NumPy.
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -12,12 +13,16 @@ from typing import Any
 import numpy as np
 
 from engine.config import Config
+from engine.contract import keys_words
 from engine.gradcheck import ATOL, RTOL, GradCheck
 from engine.stepper import State, Stepper
 from tui.text import printable
 
 
 def _shape(value: np.ndarray) -> str:
+    """4x3, 4, (a 1-D array, as NumPy writes (4,)), or "scalar" for a 0-D one."""
+    if value.ndim == 0:
+        return "scalar"
     return "x".join(str(n) for n in value.shape) if value.ndim > 1 else f"{value.shape[0]},"
 
 
@@ -54,12 +59,29 @@ def notebook_order(names: Iterable[str]) -> list[str]:
     return sorted(names, key=lambda name: not name.startswith("W"))
 
 
+def gradient_keys_json(stepper: Stepper) -> str:
+    """The trace's "gradient_keys": "d" ('d' + name, as dW1) or "name" (as grads['W1'])."""
+    return stepper.model.gradient_keys
+
+
+def model_line(stepper: Stepper) -> str:
+    """The text report's first line for a user's model, e.g. "Model: net.py (its own
+    init_params; gradients keyed by name, as grads['Wi'])". Needs the first backward
+    done: only that shows how the file keys its gradients."""
+    model = stepper.model
+    first = next(iter(stepper.initial.params))
+    init = "its own init_params; " if getattr(model, "own_init", False) else ""
+    return (f"Model: {printable(model.name, oneline=True)} "
+            f"({init}gradients keyed {keys_words(model.gradient_keys, first)})")
+
+
 def text_report(config: Config, stepper: Stepper, finished: Iterable[State]) -> Iterator[str]:
-    """The notebook's report, a step at a time, with the biases added and a verdict line."""
-    if stepper.model.name != "built-in":
-        yield f"Model: {printable(stepper.model.name, oneline=True)}"
+    """The notebook's report, a step at a time, with the biases added and a verdict line.
+    A user's model is named first, with its conventions (known after the first step)."""
     several = config.steps > 1
     for state in finished:
+        if state.step == 1 and stepper.model.name != "built-in":
+            yield model_line(stepper)
         assert state.forward is not None and state.backward is not None and state.update is not None
         lines: list[str] = []
         if several:
@@ -180,14 +202,20 @@ def json_report(config: Config, stepper: Stepper, finished: Iterable[State]) -> 
     """One strict JSON object (RFC 8259), written a step at a time: NaN and infinity
     become null, explained in "warnings", which comes last because it is known last."""
     out = _Json()
+    steps = iter(finished)
+    first = next(steps, None)  # the head says how backward keys its gradients: one backward shows it
+    initial = stepper.initial.params
     head = {
         "config": config.as_dict(),
         "model": stepper.model.name,
+        "gradient_keys": gradient_keys_json(stepper),
+        "own_init_params": bool(getattr(stepper.model, "own_init", False)),
         "gradcheck_rule": {"atol": ATOL, "rtol": RTOL,
                            "rule": "|a - n| <= atol + rtol * max(|a|, |n|)"},
-        "initial_params": out.tensors(dict(stepper.initial.params), "initial_params"),
+        "param_shapes": {name: list(np.shape(value)) for name, value in initial.items()},
+        "initial_params": out.tensors(dict(initial), "initial_params"),
     }
     yield json.dumps(head, allow_nan=False)[:-1] + ', "steps": ['
-    for i, state in enumerate(finished):
+    for i, state in enumerate(() if first is None else itertools.chain([first], steps)):
         yield ("" if i == 0 else ", ") + json.dumps(_step_json(state, out), allow_nan=False)
     yield "], " + json.dumps({"warnings": out.warnings}, allow_nan=False)[1:]
