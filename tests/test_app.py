@@ -166,7 +166,7 @@ async def test_command_palette_offers_the_actions() -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         titles = [c.title for c in app.get_system_commands(app.screen)]
-        for title in ("Run the next phase", "Undo the last phase exactly", "Inject bug: relu-grad"):
+        for title in ("Run the next phase", "Undo the last phase exactly", "Inject bug: activation-grad"):
             assert title in titles
         await pilot.press("ctrl+p")
         await pilot.press(*"next phase", "enter")
@@ -174,7 +174,7 @@ async def test_command_palette_offers_the_actions() -> None:
 
 
 def test_snapshot_fault_drill(snap_compare) -> None:
-    app = StepperApp(Stepper(Config(inject_bug="relu-grad")))
+    app = StepperApp(Stepper(Config(inject_bug="activation-grad")))
     assert snap_compare(app, press=["n", "n", "n"], terminal_size=(120, 60))
 
 
