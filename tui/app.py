@@ -49,6 +49,7 @@ from tui.widgets.panels import (
     Panel,
     ParametersPanel,
     UpdatePanel,
+    broad,
     is_numeric,
 )
 
@@ -125,6 +126,7 @@ class StepperApp(App[None]):
         """Redraw every widget from the stepper's state."""
         self.query_one(PhaseBar).show(self.stepper)
         self.query_one(NetworkLine).show(self.stepper)
+        self.query_one("#panels").set_class(broad(self.stepper.state.params), "-broad")
         for panel in self.query("#panels > *"):
             panel.show(self.stepper)  # type: ignore[attr-defined]
             if panel.has_class("-fresh") and not isinstance(self.focused, Panel | LossPanel):

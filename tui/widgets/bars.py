@@ -9,7 +9,7 @@ from textual.widgets import Static
 from engine.network import SOFTMAX_LOSS, Architecture
 from engine.stepper import PHASES, Phase, Stepper
 from tui.text import printable
-from tui.widgets.tensor import FAIL, MUTED, number_format
+from tui.widgets.tensor import FAIL, MUTED, number_format, shape_label
 
 
 class PhaseBar(Static):
@@ -74,13 +74,14 @@ class NetworkLine(Static):
         run = f"   y={c.y}  lr={c.lr:g}  eps={c.eps:g}  seed={c.seed}{init}"
         # Before the first layout the widget has no width yet: the screen's is near enough.
         width = self.content_size.width or self.app.size.width - 2
-        parts: list[str | tuple[str, str]] = [network_label(c.architecture, width - len(run)),
-                                              (run, MUTED)]
-        bug = stepper.model.bug
-        if bug:
-            parts.append((f"   bug: {bug}", FAIL))
-        elif stepper.model.user_code:
-            parts.append((f"   model: {printable(stepper.model.name, oneline=True)}", FAIL))
+        if stepper.model.user_code:  # its own shapes, not the built-in network's
+            net = f"model: {printable(stepper.model.name, oneline=True)} · " + ", ".join(
+                f"{name}{shape_label(np.asarray(value))}" for name, value in stepper.state.params.items())
+            parts: list[str | tuple[str, str]] = [(printable(net, oneline=True), FAIL), (run, MUTED)]
+        else:
+            parts = [network_label(c.architecture, width - len(run)), (run, MUTED)]
+        if stepper.model.bug:
+            parts.append((f"   bug: {stepper.model.bug}", FAIL))
         self.update(Content.assemble(*parts))
 
     def on_resize(self) -> None:

@@ -85,13 +85,13 @@ def gradcheck(arch: Architecture) -> str:
     return "\n".join(lines)
 
 
-def update(arch: Architecture) -> str:
-    names = arch.param_names
-    listed = ", ".join(names) if arch.depth <= LINE_PER_LAYER else \
+def update(names: list[str]) -> str:
+    listed = ", ".join(names) if len(names) <= 2 * LINE_PER_LAYER else \
         f"{names[0]}, {names[1]}, …, {names[-2]}, {names[-1]}"
     return f"W ← W − lr·dW          for {listed}"
 
 
-def formulas(arch: Architecture) -> dict[Phase, str]:
+def formulas(arch: Architecture, params: list[str] | None = None) -> dict[Phase, str]:
+    """`params`: the parameter names the update lists, when a model has its own."""
     return {Phase.FORWARD: forward(arch), Phase.BACKWARD: backward(arch),
-            Phase.GRADCHECK: gradcheck(arch), Phase.UPDATE: update(arch)}
+            Phase.GRADCHECK: gradcheck(arch), Phase.UPDATE: update(params or list(arch.param_names))}

@@ -27,6 +27,7 @@ from tui.widgets.tensor import (
     MUTED,
     PASS,
     WARN,
+    is_large,
     pending,
     shape_label,
     side_by_side,
@@ -90,6 +91,18 @@ def dead_layers(stepper: Stepper) -> tuple[dict[int, np.ndarray], dict[int, str]
     return dead, notes
 
 
+#: Columns of a matrix shown in full that still fit a panel beside another at 120 columns.
+BESIDE_COLUMNS = 6
+
+
+def broad(params: Params) -> bool:
+    """Whether a weight matrix shown in full is too wide for a panel beside another: the
+    panels then stand one above the other, so its rows stay whole instead of being cut in
+    bands (an 8x8 W2 at 120 columns)."""
+    return any(value.ndim == 2 and value.shape[1] > BESIDE_COLUMNS and not is_large(value)
+               for value in map(np.asarray, params.values()))
+
+
 def dead_note(dead: np.ndarray) -> str:
     return f"{int(dead.sum())} of {dead.size} units dead" if dead.any() else ""
 
@@ -138,8 +151,13 @@ class Panel(Static, can_focus=True):
         raise NotImplementedError
 
     def formula(self) -> Content:
+        """The phase's maths for this network. A model with names of its own computes
+        what its file says: the built-in network's lines would name tensors it lacks."""
         assert self.phase is not None
-        return Content.styled(formulas(self.stepper.config.architecture)[self.phase], MUTED)
+        params = list(self.stepper.state.params)
+        if depth(self.stepper.state.params) is None and self.phase in (Phase.FORWARD, Phase.BACKWARD):
+            return Content.styled(f"{self.phase.value} as {self.stepper.model.name} computes it", MUTED)
+        return Content.styled(formulas(self.stepper.config.architecture, params)[self.phase], MUTED)
 
     def fresh(self, state: State) -> bool:
         return state.last_phase is self.phase
@@ -246,9 +264,8 @@ class ForwardPanel(Panel):
 
 
 #: How a user's backward keys its gradients (Model.gradient_keys), as the panel says it.
-GRADIENT_KEYS = {"d": "gradients keyed d + name, as the notebook's dW1",
-                 "": "gradients keyed by the parameter's own name, as cs231n's grads['W1']; "
-                     "shown here as d + name"}
+GRADIENT_KEYS = {"d": "gradients keyed dW (the notebook's dW1)",
+                 "": "gradients keyed by name (cs231n's grads['W1']), shown as d + name"}
 
 
 class GradientsPanel(Panel):
