@@ -380,6 +380,21 @@ class GradcheckPanel(Panel):
 class UpdatePanel(Panel):
     phase = Phase.UPDATE
     title = "Update"
+    def __init__(self, **kwargs: str) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.deltas: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+
+    def delta(self, name: str, old: np.ndarray, new: np.ndarray) -> np.ndarray:
+        """new − old, read-only and kept while the update is on screen, so its summary is
+        taken once, not at every redraw."""
+        kept = self.deltas.get(name)
+        if kept is not None and kept[0] is old and kept[1] is new:
+            return kept[2]
+        with np.errstate(all="ignore"):
+            delta = np.asarray(new - old)
+        delta.setflags(write=False)
+        self.deltas[name] = (old, new, delta)
+        return delta
 
     def build(self, stepper: Stepper, state: State) -> Content:
         blocks = [self.formula(), Content.styled(f"lr = {stepper.config.lr:g}", MUTED)]
@@ -396,8 +411,7 @@ class UpdatePanel(Panel):
         tensors = {}
         for name in state.update.after:
             old, new = state.update.before[name], state.update.after[name]
-            with np.errstate(all="ignore"):
-                delta = new - old
+            delta = self.delta(name, old, new)
             tensors[name] = Content.assemble(
                 self.tensor(f"{name} before", old), "\n",
                 self.tensor(f"{name} after", new, fresh=fresh), "\n",

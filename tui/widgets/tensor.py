@@ -8,6 +8,7 @@ screen shows their exact values a window at a time.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -103,9 +104,29 @@ def real_values(value: np.ndarray) -> tuple[np.ndarray, str]:
     return np.zeros(0), ""
 
 
+#: Summaries of the stepper's read-only arrays, by identity: every redraw would otherwise take
+#: the statistics of every large tensor again (a 784x256 W1 is in four panels).
+_SUMMARIES: dict[tuple[int, int], tuple[weakref.ref[np.ndarray], Content]] = {}
+SUMMARIES_KEPT = 256
+
+
 def summary(value: np.ndarray, width: int = 0) -> Content:
     """Statistics and NumPy's own corner view, for tensors too big to print."""
     value = np.asarray(value)
+    if value.flags.writeable:  # may change after this call: never cached
+        return _summary(value, width)
+    key = (id(value), width)
+    cached = _SUMMARIES.get(key)
+    if cached is not None and cached[0]() is value:
+        return cached[1]
+    content = _summary(value, width)
+    if len(_SUMMARIES) >= SUMMARIES_KEPT:
+        del _SUMMARIES[next(iter(_SUMMARIES))]
+    _SUMMARIES[key] = (weakref.ref(value), content)
+    return content
+
+
+def _summary(value: np.ndarray, width: int) -> Content:
     real, what = real_values(value)
     finite = real[np.isfinite(real)]
     lines: list[str | tuple[str, str]] = []
