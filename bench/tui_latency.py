@@ -8,7 +8,7 @@ Pilot's own press() waits for idle and would add ~65 ms of its own: it is not us
 
     python bench/tui_latency.py [--presses 40]
 
-Goals: 3-4-1 median <= 50 ms; 784-128-1 median <= 100 ms.
+Goals: 3-4-1 median <= 50 ms; 784-128-1 and 784-256-128-10 (softmax) median <= 100 ms.
 """
 
 from __future__ import annotations
@@ -28,11 +28,12 @@ from engine.config import Config
 from engine.stepper import Stepper
 from tui.app import StepperApp
 
-SIZES = [(3, 4), (784, 128)]
+NETWORKS = [Config(), Config(inputs=784, hidden=(128,)),
+            Config(inputs=784, hidden=(256, 128), classes=10, init="he")]
 
 
-async def measure(inputs: int, hidden: int, presses: int) -> list[float]:
-    app = StepperApp(Stepper(Config(inputs=inputs, hidden=(hidden,)).resolved()))
+async def measure(config: Config, presses: int) -> list[float]:
+    app = StepperApp(Stepper(config.resolved()))
     frame = asyncio.Event()
     display = app._display
     before: list[object] = [None]
@@ -65,10 +66,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--presses", type=int, default=40)
     presses = parser.parse_args().presses
-    for inputs, hidden in SIZES:
-        times = sorted(asyncio.run(measure(inputs, hidden, presses)))
+    for config in NETWORKS:
+        times = sorted(asyncio.run(measure(config, presses)))
         p90 = times[int(0.9 * (len(times) - 1))]
-        print(f"{inputs}-{hidden}-1 median {statistics.median(times) * 1000:.1f} ms, "
+        print(f"{config.shape_label} median {statistics.median(times) * 1000:.1f} ms, "
               f"p90 {p90 * 1000:.1f} ms, max {times[-1] * 1000:.1f} ms over {len(times)} presses")
 
 

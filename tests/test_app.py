@@ -166,15 +166,18 @@ async def test_command_palette_offers_the_actions() -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         titles = [c.title for c in app.get_system_commands(app.screen)]
-        for title in ("Run the next phase", "Undo the last phase exactly", "Inject bug: relu-grad"):
+        for title in ("Run the next phase", "Undo the last phase exactly", "Inject bug: activation-grad"):
             assert title in titles
+        assert "Inject bug: transpose" not in titles  # no two equal hidden layers to swap
+        app.apply_config(Config(hidden=(8, 8)).resolved())
+        assert "Inject bug: transpose" in [c.title for c in app.get_system_commands(app.screen)]
         await pilot.press("ctrl+p")
         await pilot.press(*"next phase", "enter")
         assert app.stepper.state.last_phase is Phase.FORWARD
 
 
 def test_snapshot_fault_drill(snap_compare) -> None:
-    app = StepperApp(Stepper(Config(inject_bug="relu-grad")))
+    app = StepperApp(Stepper(Config(inject_bug="activation-grad")))
     assert snap_compare(app, press=["n", "n", "n"], terminal_size=(120, 60))
 
 
@@ -246,3 +249,124 @@ def test_snapshot_config_form_with_an_error(snap_compare) -> None:
         pilot.app.screen.query_one("#field-lr").value = "-0.1"
 
     assert snap_compare(make_app(), run_before=bad_lr, terminal_size=(100, 30))
+
+
+# ---- any architecture ------------------------------------------------------------------------
+
+def panel(app: StepperApp, name: str) -> str:
+    return str(app.query_one(f"#{name}").render())
+
+
+async def test_a_two_layer_tanh_net_steps_a_whole_step_grouped_by_layer() -> None:
+    app = make_app(hidden=(8, 8), activation="tanh")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("n", "n", "n", "n")
+        assert app.stepper.state.update is not None and app.stepper.state.gradcheck.passed
+        forward, gradients = panel(app, "forward"), panel(app, "gradients")
+        parameters, update = panel(app, "parameters"), panel(app, "update")
+        for text, names in ((forward, ("z2", "a2", "z3")), (gradients, ("dz2", "da2", "dW3")),
+                            (parameters, ("W3", "b3")), (update, ("W3 before", "ΔW3 = −lr·dW3"))):
+            assert all(f"\n{name}  (" in text for name in names), names
+        assert "layer 2 · 8 → 8 · tanh" in parameters and "layer 3 · 8 → 1 · sigmoid" in gradients
+        # Layer 3's heading comes before its blocks in backward order: dz3, dW3, db3, da2.
+        assert gradients.index("layer 3") < gradients.index("\ndz3  (") < gradients.index("\nda2  (") \
+            < gradients.index("layer 2 ·")
+        assert "a2 = tanh(z2)" in forward and "all 6 tensors pass" in panel(app, "gradcheck")
+        assert "dead" not in forward  # tanh has no dead units
+        assert app.query_one("#panels").has_class("-broad")  # 8 columns: one panel a row
+        assert "W1(8×3), b1 → tanh → W2(8×8), b2 → tanh" in str(app.query_one("#network").render())
+
+
+async def test_dead_units_are_marked_in_every_relu_layer() -> None:
+    app = make_app(hidden=(8, 8))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("n", "n")
+        forward, gradients = panel(app, "forward"), panel(app, "gradients")
+        assert "z1  (8,) float64  2 of 8 units dead" in forward
+        assert "z2  (8,) float64  6 of 8 units dead" in forward
+        assert "dz2  (8,) float64  6 of 8 units dead" in gradients
+        dW2 = gradients[gradients.index("\ndW2"):gradients.index("\ndb2")]
+        assert dW2.count("← dead unit: row zeroed") == 6
+
+
+async def test_the_form_applies_two_hidden_layers_and_three_classes() -> None:
+    from tui.screens.config import ConfigScreen
+
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("c")
+        form = app.screen
+        assert isinstance(form, ConfigScreen)
+        form.query_one("#field-hidden").value = "8,8"
+        form.query_one("#field-classes").value = "3"
+        form.query_one("#field-y").value = "2"
+        await pilot.pause()
+        form.apply()
+        await pilot.pause()
+        assert not isinstance(app.screen, ConfigScreen)
+        arch = app.stepper.config.architecture
+        assert (arch.hidden, arch.classes, arch.loss) == ((8, 8), 3, "cross-entropy")
+        await pilot.press("n")
+        assert "a3 = softmax(z3)" in panel(app, "forward")
+
+
+async def test_a_drill_that_no_longer_applies_is_dropped_on_apply() -> None:
+    from dataclasses import replace
+
+    app = make_app(hidden=(8, 8), inject_bug="transpose")
+    async with app.run_test(size=SIZE) as pilot:
+        assert app.stepper.model.bug == "transpose"
+        app.apply_config(replace(app.stepper.config, hidden=(4,), inject_bug=None))
+        await pilot.pause()
+        assert app.stepper.model.bug is None and app.stepper.config.inject_bug is None
+        assert any("'transpose' removed" in n.message for n in app._notifications)
+        app.apply_config(replace(app.stepper.config, seed=7))  # nothing to drop: kept as it is
+        app.action_inject_bug("sign")
+        app.apply_config(replace(app.stepper.config, hidden=(8, 8)))
+        assert app.stepper.model.bug == "sign"
+
+
+def test_formulas_follow_the_architecture() -> None:
+    from engine.network import NOTEBOOK, Architecture
+    from tui.widgets.formulas import formulas
+
+    notebook = formulas(NOTEBOOK)  # the notebook's lines, exactly
+    assert notebook[Phase.FORWARD] == ("z1 = W1·x + b1        a1 = relu(z1)\n"
+                                       "z2 = W2·a1 + b2       a2 = σ(z2)\n"
+                                       "L  = −[y·log a2 + (1−y)·log(1−a2)]")
+    assert notebook[Phase.BACKWARD] == ("dz2 = a2 − y          dW2 = dz2·a1ᵀ    db2 = dz2\n"
+                                        "da1 = W2ᵀ·dz2         dz1 = da1 ⊙ relu′(z1)\n"
+                                        "dW1 = dz1·xᵀ          db1 = dz1")
+    assert "kink" in notebook[Phase.GRADCHECK]
+    mse = formulas(Architecture(3, (4,), "sigmoid", 1, "mse"))
+    assert "L  = (a2 − y)²/2" in mse[Phase.FORWARD] and "a1 = σ(z1)" in mse[Phase.FORWARD]
+    assert mse[Phase.BACKWARD].startswith("dz2 = (a2 − y)·a2·(1 − a2)\n")
+    assert "kink" not in mse[Phase.GRADCHECK]
+    softmax = formulas(Architecture(784, (256, 128), "tanh", 10, "cross-entropy"))
+    assert "a3 = softmax(z3)" in softmax[Phase.FORWARD] and "−log softmax(z3)_y" in softmax[Phase.FORWARD]
+    assert softmax[Phase.BACKWARD].startswith("dz3 = a3 − y") and "tanh′(z2)" in softmax[Phase.BACKWARD]
+    deep = formulas(Architecture(3, (8,) * 6, "leaky-relu"))
+    assert "z_l = W_l·a_{l−1} + b_l" in deep[Phase.FORWARD] and "z7" in deep[Phase.FORWARD]
+    assert "lrelu′(z_{l−1})" in deep[Phase.BACKWARD] and "leaky ReLU" in deep[Phase.GRADCHECK]
+    assert "z3" not in deep[Phase.FORWARD]  # one l-line, not a line per layer
+
+
+def test_the_network_line_fits_deep_networks() -> None:
+    from engine.network import NOTEBOOK, Architecture
+    from tui.widgets.bars import network_label
+
+    assert network_label(NOTEBOOK, 80) == "x(3) → W1(4×3), b1 → ReLU → W2(1×4), b2 → sigmoid → BCE"
+    assert network_label(Architecture(784, (256, 128), classes=10, loss="cross-entropy"), 80) == \
+        "x(784) → 256 → 128 → 10 · ReLU · softmax → cross-entropy"
+
+
+async def test_help_shows_the_networks_own_formulas() -> None:
+    app = make_app(hidden=(8, 8), activation="tanh")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("question_mark")
+        assert "a2 = tanh(z2)" in str(app.screen.query_one("#help-body Static").render())
+
+
+def test_snapshot_deep_network_after_gradcheck(snap_compare) -> None:
+    assert snap_compare(make_app(hidden=(8, 8), activation="tanh"), press=["n", "n", "n"],
+                        terminal_size=SIZE)

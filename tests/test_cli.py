@@ -241,9 +241,10 @@ def test_the_form_reads_numbers_as_the_command_line_does() -> None:
     from engine.config import Config
     from tui.screens.config import FIELDS, _shown, parse_fields
 
-    values = {key: _shown(Config().resolved(), key) for key, _, _ in FIELDS}
-    for key, text in (("seed", "1_0"), ("hidden", "٣"), ("lr", "０.５"), ("x", "0.1,٣,2")):
+    values = {key: _shown(Config().resolved(), key) for key in FIELDS}
+    for key, text in (("seed", "1_0"), ("hidden", "٣"), ("hidden", "8,٣"), ("lr", "０.５"),
+                      ("x", "0.1,٣,2")):
         config, errors = parse_fields(values | {key: text}, Config().resolved())
         assert config is None and key in errors, (key, text)
-    config, errors = parse_fields(values | {"seed": "10"}, Config().resolved())
-    assert config is not None and config.seed == 10 and not errors
+    config, errors = parse_fields(values | {"seed": "10", "hidden": " 8,8 "}, Config().resolved())
+    assert config is not None and (config.seed, config.hidden) == (10, (8, 8)) and not errors

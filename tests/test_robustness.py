@@ -164,7 +164,7 @@ async def test_form_shows_errors_inline_and_applies_only_valid_values() -> None:
         await pilot.click(apply)
         assert not isinstance(app.screen, ConfigScreen)
         config = app.stepper.config
-        assert (config.lr, config.inputs, config.hidden) == (0.5, 5, 2)
+        assert (config.lr, config.inputs, config.hidden) == (0.5, 5, (2,))
         assert len(config.x) == 5  # the new size's default x
         assert app.stepper.state is app.stepper.initial and app.stepper.state.params["W1"].shape == (2, 5)
 

@@ -14,7 +14,7 @@ import contextlib
 import signal
 import threading
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any, ClassVar, cast
 
@@ -39,6 +39,7 @@ from tui.screens.safe import SafeCommandPalette, exiting
 from tui.screens.zoom import ZoomScreen
 from tui.text import printable
 from tui.widgets.bars import NetworkLine, PhaseBar
+from tui.widgets.formulas import formulas
 from tui.widgets.log import LogPanel
 from tui.widgets.loss import LossPanel
 from tui.widgets.panels import (
@@ -48,6 +49,7 @@ from tui.widgets.panels import (
     Panel,
     ParametersPanel,
     UpdatePanel,
+    broad,
     is_numeric,
 )
 
@@ -124,6 +126,7 @@ class StepperApp(App[None]):
         """Redraw every widget from the stepper's state."""
         self.query_one(PhaseBar).show(self.stepper)
         self.query_one(NetworkLine).show(self.stepper)
+        self.query_one("#panels").set_class(broad(self.stepper.state.params), "-broad")
         for panel in self.query("#panels > *"):
             panel.show(self.stepper)  # type: ignore[attr-defined]
             if panel.has_class("-fresh") and not isinstance(self.focused, Panel | LossPanel):
@@ -312,9 +315,16 @@ class StepperApp(App[None]):
             return
         old = self.stepper
         # The model stays what it is now: a user's model, or the built-in one with the
-        # fault drill currently injected (which the form does not show).
-        model = old.model if old.model.user_code else make_model(config.architecture, old.model.bug)
-        self.stepper = Stepper(config, model=model)
+        # fault drill currently injected (which the form does not show), unless the new
+        # network has no place for that drill: a drill that breaks nothing would teach that
+        # a broken backward passes the check.
+        bug = old.model.bug
+        problem = bug_problem(config.architecture, bug) if bug else None
+        if problem:
+            self.notify(f"Fault drill {bug!r} removed: {problem}.", severity="warning", timeout=6)
+            bug = None
+        model = old.model if old.model.user_code else make_model(config.architecture, bug)
+        self.stepper = Stepper(replace(config, inject_bug=bug), model=model)
         self.stepper.gradcheck_enabled = old.gradcheck_enabled
         self.notify(f"Applied: a {config.shape_label} network, seed {config.seed}, lr {config.lr:g}.",
                     timeout=3)
@@ -341,7 +351,7 @@ class StepperApp(App[None]):
         self.push_screen(ZoomScreen(tensors, first))
 
     def action_help(self) -> None:
-        self.push_screen(HelpScreen(self.key_table()))
+        self.push_screen(HelpScreen(self.key_table(), formulas(self.stepper.config.architecture)))
 
     def action_command_palette(self) -> None:
         """Textual's palette, guarded against keys typed faster than it closes."""

@@ -1,5 +1,5 @@
-"""The configuration form: the same rules as the command line, errors shown in place,
-nothing applied until every field is valid."""
+"""The configuration form: the same parsers, bounds and hints as the command line
+(engine.config.FIELDS), errors shown in place, nothing applied until every field is valid."""
 
 from __future__ import annotations
 
@@ -12,25 +12,23 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.widgets import Button, Input, Label, Static
 
-from engine.config import MAX_HIDDEN, MAX_INPUTS, MAX_SEED, Config, ConfigError, real, validate, whole
+from engine.config import FIELDS as RULES
+from engine.config import Config, ConfigError, validate
 from tui.screens.safe import OnceModal
 
-FIELDS = (  # (key, label, hint); the bounds are the ones validate() applies
-    ("inputs", "inputs", f"input size, 1 to {MAX_INPUTS:,}"),
-    ("hidden", "hidden", f"hidden units, 1 to {MAX_HIDDEN:,}"),
-    ("seed", "seed", f"0 to {MAX_SEED}"),
-    ("x", "x", "comma-separated; empty for the default"),
-    ("y", "y", "0 or 1"),
-    ("lr", "lr", "learning rate, finite and > 0"),
-    ("eps", "eps", "gradient-check step, finite and > 0"),
-)
-WHOLE = ("inputs", "hidden", "seed", "y")
+#: The settings the form edits, in the order a network is read: its shape, then the run.
+FIELDS = ("inputs", "hidden", "activation", "classes", "loss", "init", "seed", "x", "y", "lr", "eps")
 
 
 def _shown(config: Config, key: str) -> str:
-    if key == "x":
-        return ",".join(repr(v) for v in config.x)
-    return repr(getattr(config, key)) if key in ("lr", "eps") else str(getattr(config, key))
+    """A value as the field's parser reads it back: repr for floats, so no digit is lost.
+    The output's default loss is shown empty, so changing the classes alone stays valid."""
+    value = getattr(config, key)
+    if key == "loss" and value == replace(config, loss="").architecture.loss:
+        return ""
+    if isinstance(value, tuple):
+        return ",".join(repr(v) if isinstance(v, float) else str(v) for v in value)
+    return repr(value) if isinstance(value, float) else str(value)
 
 
 def parse_fields(values: dict[str, str], base: Config) -> tuple[Config | None, dict[str, str]]:
@@ -38,23 +36,17 @@ def parse_fields(values: dict[str, str], base: Config) -> tuple[Config | None, d
     errors: dict[str, str] = {}
     settings: dict[str, object] = {}
     for key, text in values.items():
-        text = text.strip()
         try:
-            if key == "x":
-                settings["x"] = tuple(real(v) for v in text.split(",")) if text else ()
-            elif key in WHOLE:
-                settings[key] = whole(text)
-            else:
-                settings[key] = real(text)
+            settings[key] = RULES[key].parse(text.strip())
         except ValueError:
-            errors[key] = ("expected comma-separated numbers" if key == "x" else
-                           "expected a whole number" if key in WHOLE else "expected a number")
+            errors[key] = f"expected {RULES[key].expected}"
     if errors:
         return None, errors
     if settings.get("x") == () or (settings.get("inputs") != base.inputs and
                                    settings.get("x") == base.x):
         settings["x"] = ()  # a new size with the old x: take the new size's default x
-    candidate = replace(base, **settings)  # type: ignore[arg-type]
+    # The fault drill is not the form's: the app keeps or drops it for the new network.
+    candidate = replace(base, inject_bug=None, **settings)  # type: ignore[arg-type]
     try:
         return validate(candidate), {}
     except ConfigError as error:
@@ -73,11 +65,11 @@ class ConfigScreen(OnceModal[Config | None]):
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="config-body"):
             yield Static("Applying resets the stepper with the new settings.", classes="hint")
-            for key, label, hint in FIELDS:
+            for key in FIELDS:
                 with Vertical(classes="field"):
                     with Horizontal():
-                        yield Label(label, classes="field-label")
-                        yield Input(_shown(self.config, key), placeholder=hint, id=f"field-{key}",
+                        yield Label(key, classes="field-label")
+                        yield Input(_shown(self.config, key), placeholder=RULES[key].hint, id=f"field-{key}",
                                     select_on_focus=False, compact=True)
                     yield Static("", id=f"error-{key}", classes="field-error")
             with Horizontal(id="config-buttons"):
@@ -91,10 +83,10 @@ class ConfigScreen(OnceModal[Config | None]):
         self.query_one("#field-inputs", Input).focus()
 
     def values(self) -> dict[str, str]:
-        return {key: self.query_one(f"#field-{key}", Input).value for key, _, _ in FIELDS}
+        return {key: self.query_one(f"#field-{key}", Input).value for key in FIELDS}
 
     def show_errors(self, errors: dict[str, str]) -> None:
-        for key, _, _ in FIELDS:
+        for key in FIELDS:
             error = self.query_one(f"#error-{key}", Static)
             error.update(Content(errors.get(key, "")))  # may quote what was typed: never markup
             error.display = key in errors

@@ -10,13 +10,12 @@ from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.widgets import Static
 
-from engine.stepper import PHASES
+from engine.stepper import PHASES, Phase
 from tui.screens.safe import OnceModal
-from tui.widgets.panels import FORMULAS
 
 INTRO = ("backprop-stepper runs one phase of backpropagation per keypress and shows every tensor it "
          "computes. The highlighted panel is the one the last phase filled; red marks dead ReLU units "
-         "(z1 ≤ 0) and failing gradient-check elements.")
+         "(z_l ≤ 0) and failing gradient-check elements.")
 
 
 class HelpScreen(OnceModal[None]):
@@ -24,9 +23,12 @@ class HelpScreen(OnceModal[None]):
         Binding("escape,question_mark,q", "dismiss", "Close help", id="close-help"),
     ]
 
-    def __init__(self, keys: list[tuple[str, str, str]]) -> None:
+    def __init__(self, keys: list[tuple[str, str, str]], formulas: dict[Phase, str]) -> None:
+        """`formulas`: the network's own (tui.widgets.formulas), so the help names the
+        tensors the panels show."""
         super().__init__()
         self.keys = keys
+        self.formulas = formulas
 
     def compose(self) -> ComposeResult:
         width = max(len(k) for k, _, _ in self.keys)
@@ -35,7 +37,7 @@ class HelpScreen(OnceModal[None]):
                                  (f"  {binding_id:<{id_width}}", "$text-muted"), f"  {what}")
                 for key, what, binding_id in self.keys]
         phases = [Content.assemble((f"  {phase.value}", "bold"), "\n",
-                                   Content.styled("    " + FORMULAS[phase].replace("\n", "\n    "),
+                                   Content.styled("    " + self.formulas[phase].replace("\n", "\n    "),
                                                   "$text-muted"))
                   for phase in PHASES]
         body = Content("\n").join([

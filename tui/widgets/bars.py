@@ -9,7 +9,7 @@ from textual.widgets import Static
 from engine.network import SOFTMAX_LOSS, Architecture
 from engine.stepper import PHASES, Phase, Stepper
 from tui.text import printable
-from tui.widgets.tensor import FAIL, MUTED, number_format
+from tui.widgets.tensor import FAIL, MUTED, number_format, shape_label
 
 
 class PhaseBar(Static):
@@ -44,28 +44,46 @@ ACTIVATION_NAMES = {"relu": "ReLU", "leaky-relu": "leaky ReLU", "tanh": "tanh", 
 LOSS_NAMES = {"bce": "BCE", "mse": "MSE", SOFTMAX_LOSS: "cross-entropy"}
 
 
-def network_label(arch: Architecture) -> str:
-    """x(3) → W1(4×3), b1 → ReLU → W2(1×4), b2 → sigmoid → BCE, for any depth."""
+def layer_function(arch: Architecture, l: int) -> str:
+    """What follows W_l: the hidden activation, or the output's sigmoid or softmax."""
+    if l < arch.depth:
+        return ACTIVATION_NAMES[arch.activation]
+    return "sigmoid" if arch.classes == 1 else "softmax"
+
+
+def network_label(arch: Architecture, width: int = 0) -> str:
+    """x(3) → W1(4×3), b1 → ReLU → W2(1×4), b2 → sigmoid → BCE, for any depth; when that is
+    wider than `width`, the sizes alone: x(784) → 256 → 128 → 10 · ReLU · softmax → cross-entropy."""
     parts = [f"x({arch.inputs})"]
     for l, (n_in, n_out) in enumerate(zip(arch.sizes, arch.sizes[1:], strict=False), start=1):
-        after = ACTIVATION_NAMES[arch.activation] if l < arch.depth else \
-            "sigmoid" if arch.classes == 1 else "softmax"
-        parts.append(f"W{l}({n_out}×{n_in}), b{l} → {after}")
-    return " → ".join(parts) + f" → {LOSS_NAMES[arch.loss]}"
+        parts.append(f"W{l}({n_out}×{n_in}), b{l} → {layer_function(arch, l)}")
+    full = " → ".join(parts) + f" → {LOSS_NAMES[arch.loss]}"
+    if not width or len(full) <= width:
+        return full
+    return (" → ".join([f"x({arch.inputs})", *map(str, arch.sizes[1:])]) +
+            f" · {layer_function(arch, 1)} · {layer_function(arch, arch.depth)} → {LOSS_NAMES[arch.loss]}")
 
 
 class NetworkLine(Static):
     """x(3) -> W1(4x3), b1 -> ReLU -> W2(1x4), b2 -> sigmoid -> BCE, with y, lr and eps."""
 
     def show(self, stepper: Stepper) -> None:
+        self.stepper = stepper
         c = stepper.config
-        net = network_label(c.architecture)
         init = "" if c.init == "notebook" else f"  init={c.init}"
-        parts: list[str | tuple[str, str]] = [net, (f"   y={c.y}  lr={c.lr:g}  eps={c.eps:g}  seed={c.seed}"
-                                                     f"{init}", MUTED)]
-        bug = stepper.model.bug
-        if bug:
-            parts.append((f"   bug: {bug}", FAIL))
-        elif stepper.model.user_code:
-            parts.append((f"   model: {printable(stepper.model.name, oneline=True)}", FAIL))
+        run = f"   y={c.y}  lr={c.lr:g}  eps={c.eps:g}  seed={c.seed}{init}"
+        # Before the first layout the widget has no width yet: the screen's is near enough.
+        width = self.content_size.width or self.app.size.width - 2
+        if stepper.model.user_code:  # its own shapes, not the built-in network's
+            net = f"model: {printable(stepper.model.name, oneline=True)} · " + ", ".join(
+                f"{name}{shape_label(np.asarray(value))}" for name, value in stepper.state.params.items())
+            parts: list[str | tuple[str, str]] = [(printable(net, oneline=True), FAIL), (run, MUTED)]
+        else:
+            parts = [network_label(c.architecture, width - len(run)), (run, MUTED)]
+        if stepper.model.bug:
+            parts.append((f"   bug: {stepper.model.bug}", FAIL))
         self.update(Content.assemble(*parts))
+
+    def on_resize(self) -> None:
+        if hasattr(self, "stepper"):
+            self.show(self.stepper)

@@ -6,15 +6,20 @@ the panel is marked fresh so the eye goes where the numbers changed.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from typing import ClassVar
 
 import numpy as np
 from textual.content import Content
 from textual.widgets import Static
 
-from engine.gradcheck import ATOL, RTOL, TensorCheck
+from engine.gradcheck import TensorCheck
+from engine.network import Params
 from engine.stepper import Phase, State, Stepper
 from tui.text import printable, safe_repr, type_name
+from tui.widgets.bars import layer_function
+from tui.widgets.formulas import formulas
 from tui.widgets.tensor import (
     DEAD,
     FAIL,
@@ -22,24 +27,12 @@ from tui.widgets.tensor import (
     MUTED,
     PASS,
     WARN,
+    is_large,
     pending,
     shape_label,
     side_by_side,
     tensor_block,
 )
-
-FORMULAS = {
-    Phase.FORWARD: "z1 = W1·x + b1        a1 = relu(z1)\n"
-                   "z2 = W2·a1 + b2       a2 = σ(z2)\n"
-                   "L  = −[y·log a2 + (1−y)·log(1−a2)]",
-    Phase.BACKWARD: "dz2 = a2 − y          dW2 = dz2·a1ᵀ    db2 = dz2\n"
-                    "da1 = W2ᵀ·dz2         dz1 = da1 ⊙ relu′(z1)\n"
-                    "dW1 = dz1·xᵀ          db1 = dz1",
-    Phase.GRADCHECK: "n = (L(θ+ε) − L(θ−ε)) / 2ε, element by element\n"
-                     f"pass: |a − n| ≤ {ATOL:g} + {RTOL:g}·max(|a|, |n|)\n"
-                     "⚡ kink: the nudge flips a ReLU; shown, not judged",
-    Phase.UPDATE: "W ← W − lr·dW          for W1, b1, W2, b2",
-}
 
 
 def is_numeric(value: object) -> bool:
@@ -51,30 +44,84 @@ def is_numeric(value: object) -> bool:
         return False
 
 
-def dead_units(state: State) -> tuple[np.ndarray | None, str]:
-    """Hidden units whose ReLU is off (z1 <= 0) in this step's forward pass, and a note
-    when a user's z1 cannot say: units are marked only when z1 holds real numbers, one
-    per hidden unit, in shape (hidden,)."""
-    if state.forward is None or "z1" not in state.forward.cache:
+def depth(params: Params) -> int | None:
+    """L when the parameters are named as the maths names them, W1, b1, ..., WL, bL (the
+    built-in network, the notebook's file); None for a model with names of its own."""
+    L = len(params) // 2
+    names = {f"{kind}{l}" for l in range(1, L + 1) for kind in "Wb"}
+    return L if L and set(params) == names else None
+
+
+def dead_units(state: State, layer: int = 1) -> tuple[np.ndarray | None, str]:
+    """Units of a hidden ReLU layer that are off (z_l <= 0) in this step's forward pass,
+    and a note when a user's z_l cannot say: units are marked only when z_l holds real
+    numbers, one per unit of W_l, in shape (n_l,)."""
+    z_name, w_name = f"z{layer}", f"W{layer}"
+    if state.forward is None or z_name not in state.forward.cache or w_name not in state.params:
         return None, ""
-    z1 = state.forward.cache["z1"]
-    hidden = state.params["W1"].shape[0]
+    z = state.forward.cache[z_name]
+    units = state.params[w_name].shape[0]
     try:
-        array = np.asarray(z1)
+        array = np.asarray(z)
     except Exception:  # as in is_numeric
         array = np.asarray(None)
     if array.dtype.kind not in "biuf":
-        what = f"an array of {array.dtype}" if isinstance(z1, np.ndarray) else \
-            "None" if z1 is None else f"a {type_name(z1)}"
-        return None, f"z1 is {printable(what, oneline=True)}; dead units not marked"
-    if array.shape != (hidden,):
-        return None, f"z1 has shape {shape_label(array)}, not ({hidden},); dead units not marked"
+        what = f"an array of {array.dtype}" if isinstance(z, np.ndarray) else \
+            "None" if z is None else f"a {type_name(z)}"
+        return None, f"{z_name} is {printable(what, oneline=True)}; dead units not marked"
+    if array.shape != (units,):
+        return None, f"{z_name} has shape {shape_label(array)}, not ({units},); dead units not marked"
     with np.errstate(invalid="ignore"):
         return array <= 0, ""
 
 
+def dead_layers(stepper: Stepper) -> tuple[dict[int, np.ndarray], dict[int, str]]:
+    """dead_units of every hidden layer, by layer, and why a layer's cannot be marked.
+    Only ReLU has dead units: leaky ReLU, tanh and sigmoid pass some gradient everywhere."""
+    if stepper.config.activation != "relu":
+        return {}, {}
+    L = depth(stepper.state.params) or 2  # a model of its own names: its z1 and W1, if any
+    dead, notes = {}, {}
+    for l in range(1, L):
+        mask, note = dead_units(stepper.state, l)
+        if mask is not None:
+            dead[l] = mask
+        if note:
+            notes[l] = note
+    return dead, notes
+
+
+#: Columns of a matrix shown in full that still fit a panel beside another at 120 columns.
+BESIDE_COLUMNS = 6
+
+
+def broad(params: Params) -> bool:
+    """Whether a weight matrix shown in full is too wide for a panel beside another: the
+    panels then stand one above the other, so its rows stay whole instead of being cut in
+    bands (an 8x8 W2 at 120 columns)."""
+    return any(value.ndim == 2 and value.shape[1] > BESIDE_COLUMNS and not is_large(value)
+               for value in map(np.asarray, params.values()))
+
+
 def dead_note(dead: np.ndarray) -> str:
     return f"{int(dead.sum())} of {dead.size} units dead" if dead.any() else ""
+
+
+def listed(names: list[str]) -> str:
+    """Names for a one-line note: W1, b1, …, W7, b7 when there are many."""
+    return ", ".join(names if len(names) <= 6 else [*names[:2], "…", *names[-2:]])
+
+
+#: The layer a tensor's name belongs to, as the panels group them: z3, a3, W3, dz3, dW3, db3
+#: and da2 (= W3ᵀ·dz3, computed in layer 3's backward) all to layer 3.
+LAYER_OF = re.compile(r"(?P<kind>d?[zaWb])(?P<l>[1-9][0-9]*)")
+
+
+def layer_of(name: str) -> int | None:
+    match = LAYER_OF.fullmatch(name)
+    if match is None:
+        return None
+    return int(match["l"]) + (match["kind"] == "da")
 
 
 class Panel(Static, can_focus=True):
@@ -82,6 +129,7 @@ class Panel(Static, can_focus=True):
 
     phase: ClassVar[Phase | None] = None
     title: ClassVar[str] = ""
+    built_width = -1
 
     def on_mount(self) -> None:
         self.border_title = self.title
@@ -90,26 +138,80 @@ class Panel(Static, can_focus=True):
         self.stepper = stepper
         state = stepper.state
         self.set_class(self.phase is not None and state.last_phase is self.phase, "-fresh")
+        self.built_width = self.content_size.width
         self.update(self.build(stepper, state))
 
     def on_resize(self) -> None:
-        """Layouts that depend on the width (side-by-side columns) are rebuilt."""
-        if hasattr(self, "stepper"):
-            self.update(self.build(self.stepper, self.stepper.state))
+        """Layouts that depend on the width (bands of columns, side-by-side grids) are
+        rebuilt; a new height alone, which every new content brings, needs no rebuild."""
+        if hasattr(self, "stepper") and self.content_size.width != self.built_width:
+            self.show(self.stepper)
 
     def build(self, stepper: Stepper, state: State) -> Content:
         raise NotImplementedError
 
     def formula(self) -> Content:
+        """The phase's maths for this network. A model with names of its own computes
+        what its file says: the built-in network's lines would name tensors it lacks."""
         assert self.phase is not None
-        return Content.styled(FORMULAS[self.phase], MUTED)
+        params = list(self.stepper.state.params)
+        if depth(self.stepper.state.params) is None and self.phase in (Phase.FORWARD, Phase.BACKWARD):
+            return Content.styled(f"{self.phase.value} as {self.stepper.model.name} computes it", MUTED)
+        return Content.styled(formulas(self.stepper.config.architecture, params)[self.phase], MUTED)
 
     def fresh(self, state: State) -> bool:
         return state.last_phase is self.phase
 
+    def tensor(self, name: str, value: np.ndarray, **marks: object) -> Content:
+        """A tensor block fitted to this panel's width."""
+        return tensor_block(name, value, width=self.content_size.width, **marks)  # type: ignore[arg-type]
+
+    def heading(self, l: int) -> Content:
+        """layer 2 · 8 → 8 · tanh: what the blocks beneath it compute."""
+        W = np.asarray(self.stepper.state.params[f"W{l}"])
+        n_out, n_in = W.shape if W.ndim == 2 else ("?", "?")
+        text = f"── layer {l} · {n_in} → {n_out}"
+        if not self.stepper.model.user_code:  # a user's file does not say its activation
+            text += f" · {layer_function(self.stepper.config.architecture, l)}"
+        rule = "─" * max(0, self.content_size.width - len(text) - 1)
+        return Content.styled(f"{text} {rule}", "bold $text-primary")
+
+    def grouped(self, blocks: dict[str, Content], layers: range, lead: tuple[str, ...] = ()) -> list[Content]:
+        """The blocks under a heading per layer (layer_of), in the order of `layers`; the
+        `lead` names before them and any other name after. Networks of one hidden layer
+        (the notebook's) and models with names of their own are shown as they come."""
+        L = depth(self.stepper.state.params)
+        if L is None or L < HEADINGS_FROM:
+            return list(blocks.values())
+        by_layer: dict[int, list[Content]] = {}
+        first, rest = [], []
+        for name, block in blocks.items():
+            l = layer_of(name)
+            if name in lead:
+                first.append(block)
+            elif l is None or l > L:
+                rest.append(block)
+            else:
+                by_layer.setdefault(l, []).append(block)
+        for l in layers:
+            if l in by_layer:
+                head, *tail = by_layer[l]
+                first += [Content.assemble(self.heading(l), "\n", head), *tail]
+        return first + rest
+
+
+#: Headings per layer from this many weight layers on: the notebook's two read well without.
+HEADINGS_FROM = 3
+
 
 def join(blocks: list[Content]) -> Content:
     return Content("\n\n").join(blocks)
+
+
+def unit_style(dead: np.ndarray, axis: int, fresh: bool) -> Callable[[tuple[int, ...]], str]:
+    """Dead units in red, along the axis that indexes the units."""
+    plain = FRESH if fresh else ""
+    return lambda i: DEAD if dead[i[axis]] else plain
 
 
 class ParametersPanel(Panel):
@@ -119,7 +221,8 @@ class ParametersPanel(Panel):
     def build(self, stepper: Stepper, state: State) -> Content:
         fresh = self.fresh(state)
         note = "updated" if fresh else ""
-        return join([tensor_block(n, state.params[n], fresh=fresh, note=note) for n in state.params])
+        blocks = {n: self.tensor(n, state.params[n], fresh=fresh, note=note) for n in state.params}
+        return join(self.grouped(blocks, range(1, len(state.params))))
 
 
 class ForwardPanel(Panel):
@@ -129,72 +232,91 @@ class ForwardPanel(Panel):
     def build(self, stepper: Stepper, state: State) -> Content:
         blocks = [self.formula()]
         if state.forward is None:
-            blocks.append(pending("x, z1, a1, z2, a2, loss",
+            L = depth(state.params)
+            names = ["x", *(f"{k}{l}" for l in range(1, L + 1) for k in "za"), "loss"] if L else \
+                ["the forward cache"]
+            blocks.append(pending(listed(names),
                                   f"not computed yet in step {state.step}: press n to run forward"))
             return join(blocks)
         fresh = self.fresh(state)
-        dead, why_not = dead_units(state)
-        plain = FRESH if fresh else ""
+        dead, why_not = dead_layers(stepper)
+        tensors: dict[str, Content] = {}
         for name, value in state.forward.cache.items():
+            match = LAYER_OF.fullmatch(name)
+            l = int(match["l"]) if match and match["kind"] in ("z", "a") else 0
             if not is_numeric(value):
-                blocks.append(Content.assemble((printable(name, oneline=True), "bold"),
-                                               (f"  {type_name(value)}  ", MUTED),
-                                               safe_repr(value)))
-            elif dead is not None and name in ("z1", "a1") and np.shape(value) == dead.shape:
-                blocks.append(tensor_block(name, np.asarray(value), fresh=fresh, note=dead_note(dead),
-                                           style_of=lambda i: DEAD if dead[i[-1]] else plain))
+                block = Content.assemble((printable(name, oneline=True), "bold"),
+                                         (f"  {type_name(value)}  ", MUTED), safe_repr(value))
+            elif l in dead and np.shape(value) == dead[l].shape:
+                block = self.tensor(name, np.asarray(value), fresh=fresh, note=dead_note(dead[l]),
+                                    style_of=unit_style(dead[l], -1, fresh))
             else:
-                blocks.append(tensor_block(name, np.asarray(value), fresh=fresh,
-                                           style_of=(lambda _i: plain) if fresh else None))
-            if name == "z1" and why_not:
-                blocks[-1] = Content.assemble(blocks[-1], "\n", (why_not, MUTED))
+                block = self.tensor(name, np.asarray(value), fresh=fresh,
+                                    style_of=(lambda _i: FRESH) if fresh else None)
+            if name == f"z{l}" and l in why_not:
+                block = Content.assemble(block, "\n", (why_not[l], MUTED))
+            tensors[name] = block
+        L = depth(state.params) or 0
+        blocks += self.grouped(tensors, range(1, L + 1), lead=("x",))
         blocks.append(Content.assemble(("loss", FRESH if fresh else "bold"),
                                        f"  {state.forward.loss!r}"))
         return join(blocks)
 
 
+#: How a user's backward keys its gradients (Model.gradient_keys), as the panel says it.
+GRADIENT_KEYS = {"d": "gradients keyed dW (the notebook's dW1)",
+                 "": "gradients keyed by name (cs231n's grads['W1']), shown as d + name"}
+
+
 class GradientsPanel(Panel):
     phase = Phase.BACKWARD
     title = "Gradients"
-    ORDER = ("dz2", "dW2", "db2", "da1", "dz1", "dW1", "db1")
-    #: Gradients a dead unit zeroes: per unit (dz1, db1) and per row (dW1).
-    PER_UNIT = ("dz1", "db1")
 
     def build(self, stepper: Stepper, state: State) -> Content:
         blocks = [self.formula()]
-        if stepper.model.user_code or stepper.model.bug is not None:  # not the correct built-in backward
-            blocks.append(Content.styled(f"model: {printable(stepper.model.name, oneline=True)}", FAIL))
+        model = stepper.model
+        if model.user_code or model.bug is not None:  # not the correct built-in backward
+            blocks.append(Content.styled(f"model: {printable(model.name, oneline=True)}", FAIL))
+        if model.user_code:
+            blocks[-1] = Content.assemble(blocks[-1], "\n",
+                                          (GRADIENT_KEYS.get(model.gradient_keys, ""), MUTED))
         if state.backward is None:
-            blocks.append(pending("dW1, db1, dW2, db2",
+            blocks.append(pending(listed([f"d{n}" for n in state.params]),
                                   f"not computed yet in step {state.step}: backward runs after forward"))
             return join(blocks)
         fresh = self.fresh(state)
-        dead, why_not = dead_units(state)
-        if why_not:
-            blocks.append(Content.styled(why_not, MUTED))
-        names = [n for n in self.ORDER if n in state.backward]
+        dead, why_not = dead_layers(stepper)
+        blocks += [Content.styled(note, MUTED) for note in why_not.values()]
+        L = depth(state.params) or 2
+        # Backward order, as the chain rule runs: each layer's dz, dW, db, then the da it
+        # passes down (the notebook's dz2, dW2, db2, da1, dz1, dW1, db1).
+        order = [n for l in range(L, 0, -1) for n in (f"dz{l}", f"dW{l}", f"db{l}", f"da{l - 1}")]
+        names = [n for n in order if n in state.backward]
         names += [n for n in state.backward if n not in names]
-        for name in names:
-            value = np.asarray(state.backward[name])
-            blocks.append(self._gradient(name, value, dead, fresh))
+        tensors = {name: self._gradient(name, np.asarray(state.backward[name]), dead, fresh)
+                   for name in names}
+        blocks += self.grouped(tensors, range(L, 0, -1))
         return join(blocks)
 
-    def _gradient(self, name: str, value: np.ndarray, dead: np.ndarray | None, fresh: bool) -> Content:
-        plain = FRESH if fresh else ""
-        if dead is not None and name in self.PER_UNIT and value.shape == dead.shape:
-            return tensor_block(name, value, fresh=fresh, note=dead_note(dead),
-                                style_of=lambda i: DEAD if dead[i[-1]] else plain)
-        if dead is not None and name == "dW1" and value.ndim == 2 and value.shape[0] == dead.size:
+    def _gradient(self, name: str, value: np.ndarray, dead: dict[int, np.ndarray], fresh: bool) -> Content:
+        """A dead unit zeroes its own dz and db, and its row of dW; its da is upstream of
+        the ReLU and stays unmarked."""
+        match = LAYER_OF.fullmatch(name)
+        kind, mask = (match["kind"], dead.get(int(match["l"]))) if match else ("", None)
+        if mask is not None and kind in ("dz", "db") and value.shape == mask.shape:
+            return self.tensor(name, value, fresh=fresh, note=dead_note(mask),
+                               style_of=unit_style(mask, -1, fresh))
+        if mask is not None and kind == "dW" and value.ndim == 2 and value.shape[0] == mask.size:
             def row_note(r: int) -> tuple[str, str] | None:
-                if not dead[r]:
+                if not mask[r]:
                     return None
                 if np.any(value[r] != 0):  # a correct backward zeroes it: point at the bug
                     return "← dead: should be 0", FAIL
                 return "← dead unit: row zeroed", DEAD
 
-            return tensor_block(name, value, fresh=fresh, note=dead_note(dead),
-                                style_of=lambda i: DEAD if dead[i[0]] else plain, row_note=row_note)
-        return tensor_block(name, value, fresh=fresh, style_of=(lambda _i: plain) if fresh else None)
+            return self.tensor(name, value, fresh=fresh, note=dead_note(mask),
+                               style_of=unit_style(mask, 0, fresh), row_note=row_note)
+        return self.tensor(name, value, fresh=fresh, style_of=(lambda _i: FRESH) if fresh else None)
 
 
 def _check_line(check: TensorCheck) -> Content:
@@ -219,8 +341,8 @@ def _check_grids(check: TensorCheck, width: int) -> Content:
             return WARN
         return FAIL if check.failing[index] else ""
 
-    analytic = tensor_block(f"{check.name} analytic", check.analytic, style_of=style_of)
-    numerical = tensor_block(f"{check.name} numerical", check.numerical, style_of=style_of)
+    analytic = tensor_block(f"{check.name} analytic", check.analytic, style_of=style_of, width=width)
+    numerical = tensor_block(f"{check.name} numerical", check.numerical, style_of=style_of, width=width)
     return side_by_side(analytic, numerical, width)
 
 
@@ -241,7 +363,8 @@ class GradcheckPanel(Panel):
             return join(blocks)
         summary: list[str | tuple[str, str]] = [(f"{check.method} method, eps {check.eps:g}: ", "bold")]
         if check.passed:
-            summary.append(("all four tensors pass", PASS))
+            count = len(check.tensors)
+            summary.append((f"all {'four' if count == 4 else count} tensors pass", PASS))
         if check.failed_names:
             summary.append((f"FAILED: {', '.join(check.failed_names)} ", FAIL))
         if check.unresolved_names:
@@ -257,11 +380,26 @@ class GradcheckPanel(Panel):
 class UpdatePanel(Panel):
     phase = Phase.UPDATE
     title = "Update"
+    def __init__(self, **kwargs: str) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.deltas: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+
+    def delta(self, name: str, old: np.ndarray, new: np.ndarray) -> np.ndarray:
+        """new − old, read-only and kept while the update is on screen, so its summary is
+        taken once, not at every redraw."""
+        kept = self.deltas.get(name)
+        if kept is not None and kept[0] is old and kept[1] is new:
+            return kept[2]
+        with np.errstate(all="ignore"):
+            delta = np.asarray(new - old)
+        delta.setflags(write=False)
+        self.deltas[name] = (old, new, delta)
+        return delta
 
     def build(self, stepper: Stepper, state: State) -> Content:
         blocks = [self.formula(), Content.styled(f"lr = {stepper.config.lr:g}", MUTED)]
         if state.update is None:
-            blocks.append(pending("W1, b1, W2, b2", f"not updated yet in step {state.step}"))
+            blocks.append(pending(listed(list(state.params)), f"not updated yet in step {state.step}"))
             return join(blocks)
         fresh = self.fresh(state)
         before = state.forward.loss if state.forward else float("nan")
@@ -270,12 +408,13 @@ class UpdatePanel(Panel):
         blocks.append(Content.assemble(("loss ", "bold"), f"{before:.6g} → ",
                                        (f"{after:.6g}", FRESH if fresh else "bold"),
                                        (f"  ({change:+.4g})", PASS if change < 0 else FAIL)))
+        tensors = {}
         for name in state.update.after:
             old, new = state.update.before[name], state.update.after[name]
-            with np.errstate(all="ignore"):
-                delta = new - old
-            blocks.append(Content.assemble(
-                tensor_block(f"{name} before", old), "\n",
-                tensor_block(f"{name} after", new, fresh=fresh), "\n",
-                tensor_block(f"Δ{name} = −lr·d{name}", delta)))
+            delta = self.delta(name, old, new)
+            tensors[name] = Content.assemble(
+                self.tensor(f"{name} before", old), "\n",
+                self.tensor(f"{name} after", new, fresh=fresh), "\n",
+                self.tensor(f"Δ{name} = −lr·d{name}", delta))
+        blocks += self.grouped(tensors, range(1, len(tensors) + 1))
         return join(blocks)

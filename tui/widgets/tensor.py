@@ -8,6 +8,7 @@ screen shows their exact values a window at a time.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -103,9 +104,29 @@ def real_values(value: np.ndarray) -> tuple[np.ndarray, str]:
     return np.zeros(0), ""
 
 
-def summary(value: np.ndarray) -> Content:
+#: Summaries of the stepper's read-only arrays, by identity: every redraw would otherwise take
+#: the statistics of every large tensor again (a 784x256 W1 is in four panels).
+_SUMMARIES: dict[tuple[int, int], tuple[weakref.ref[np.ndarray], Content]] = {}
+SUMMARIES_KEPT = 256
+
+
+def summary(value: np.ndarray, width: int = 0) -> Content:
     """Statistics and NumPy's own corner view, for tensors too big to print."""
     value = np.asarray(value)
+    if value.flags.writeable:  # may change after this call: never cached
+        return _summary(value, width)
+    key = (id(value), width)
+    cached = _SUMMARIES.get(key)
+    if cached is not None and cached[0]() is value:
+        return cached[1]
+    content = _summary(value, width)
+    if len(_SUMMARIES) >= SUMMARIES_KEPT:
+        del _SUMMARIES[next(iter(_SUMMARIES))]
+    _SUMMARIES[key] = (weakref.ref(value), content)
+    return content
+
+
+def _summary(value: np.ndarray, width: int) -> Content:
     real, what = real_values(value)
     finite = real[np.isfinite(real)]
     lines: list[str | tuple[str, str]] = []
@@ -117,7 +138,8 @@ def summary(value: np.ndarray) -> Content:
     if bad:
         lines.append((f"  {bad} non-finite", FAIL))
     with np.errstate(all="ignore"):
-        corners = np.array2string(value, threshold=0, edgeitems=2, precision=4, max_line_width=72)
+        corners = np.array2string(value, threshold=0, edgeitems=2, precision=4,
+                                  max_line_width=min(72, width) if width > 0 else 72)
     lines.append("\n" + corners)
     return Content.assemble(*lines)
 
@@ -132,32 +154,51 @@ def as_matrix(value: np.ndarray) -> np.ndarray:
 
 
 def grid(value: np.ndarray, style_of: Callable[[tuple[int, ...]], str] | None = None,
-         row_note: Callable[[int], tuple[str, str] | None] | None = None) -> Content:
-    """Every value, a row a line; style_of picks a style per element, row_note annotates a row."""
+         row_note: Callable[[int], tuple[str, str] | None] | None = None, width: int = 0) -> Content:
+    """Every value, a row a line; style_of picks a style per element, row_note annotates a row.
+
+    Rows wider than `width` (when it is given) are cut into bands of columns, one under the
+    other, as NumPy wraps a long vector: a row wrapped by the terminal would run on into the
+    next and the columns would no longer line up.
+    """
     if value.size == 0:
         return Content.styled("[] no values", MUTED)
     matrix = as_matrix(value)
     fmt = number_format(matrix)
+    cells = [[f" {fmt(v)}" for v in row] for row in matrix]
+    cell = max(len(text) for row in cells for text in row)
+    rows, cols = matrix.shape
+    per_band = max(1, (width - 3) // cell) if width and 3 + cols * cell > width else cols
+    bands = [(start, min(cols, start + per_band)) for start in range(0, cols, per_band)]
     parts: list[str | tuple[str, str]] = []
-    for r, row in enumerate(matrix):
-        parts.append("[" if r == 0 else " ")
-        for c, v in enumerate(row):
-            index = (c,) if value.ndim <= 1 else (r, c)
-            parts.append((f" {fmt(v)}", style_of(index) if style_of else ""))
-        parts.append(" ]" if r == len(matrix) - 1 else "")
-        if row_note is not None:
-            note = row_note(r)
-            if note:
-                parts.append((f"  {note[0]}", note[1]))
-        if r < len(matrix) - 1:
+    for b, (first, last) in enumerate(bands):
+        if b:
             parts.append("\n")
+        if len(bands) > 1 and rows > 1:  # a vector's bands read on; a matrix's need saying
+            parts.append((f"columns {first}–{last - 1}\n", MUTED))
+        for r, row in enumerate(cells):
+            top = r == 0 and (b == 0 or rows > 1)
+            end = r == rows - 1 and (b == len(bands) - 1 or rows > 1)
+            parts.append("[" if top else " ")
+            for c in range(first, last):
+                index = (c,) if value.ndim <= 1 else (r, c)
+                parts.append((row[c], style_of(index) if style_of else ""))
+            parts.append(" ]" if end else "")
+            if row_note is not None and b == len(bands) - 1:
+                note = row_note(r)
+                if note:
+                    parts.append((f"  {note[0]}", note[1]))
+            if r < rows - 1:
+                parts.append("\n")
     return Content.assemble(*parts)
 
 
 def tensor_block(name: str, value: np.ndarray, *, fresh: bool = False, note: str = "",
                  style_of: Callable[[tuple[int, ...]], str] | None = None,
-                 row_note: Callable[[int], tuple[str, str] | None] | None = None) -> Content:
-    """A tensor's header and its values (or its summary when it is large)."""
+                 row_note: Callable[[int], tuple[str, str] | None] | None = None,
+                 width: int = 0) -> Content:
+    """A tensor's header and its values (or its summary when it is large), fitted to
+    `width` columns when it is given."""
     value = np.asarray(value)
     if value.ndim > 2:  # drawn flattened: say how
         rows, cols = as_matrix(value).shape
@@ -165,7 +206,7 @@ def tensor_block(name: str, value: np.ndarray, *, fresh: bool = False, note: str
     head = header(name, value, FRESH if fresh else "bold", note)
     if value.dtype.kind not in "biufc":  # not numbers: what NumPy prints
         return Content.assemble(head, "\n", safe_repr(value))
-    body = summary(value) if is_large(value) else grid(value, style_of, row_note)
+    body = summary(value, width) if is_large(value) else grid(value, style_of, row_note, width)
     return Content.assemble(head, "\n", body)
 
 
