@@ -22,7 +22,7 @@ import numpy as np
 
 from engine.config import Config
 from engine.gradcheck import GradCheck, Progress, gradient_check
-from engine.model import Model, make_model
+from engine.model import Captured, Model, make_model
 from engine.network import Array, Params, Tensors, init_params
 
 #: Bytes of undo history the stepper may hold; bounds the history of large networks.
@@ -140,6 +140,25 @@ def history_limit(params: int, budget: int = HISTORY_BUDGET) -> int:
     return max(1, min(MAX_HISTORY, 4 * (budget // step_bytes(params))))
 
 
+@dataclass(frozen=True)
+class View:
+    """One moment of the stepper as a screen shows it. Frozen, and taken once a frame, so
+    every widget draws the same moment and none can change the stepper (data flows one
+    way: key -> action -> stepper -> view -> widgets)."""
+
+    state: State
+    config: Config
+    next_phase: Phase
+    gradcheck_enabled: bool
+    forgotten: int  # phases the undo history has forgotten at its bound
+    max_history: int
+    model_name: str
+    user_code: bool  # a user's own file: their names, their activations
+    bug: str | None  # the fault drill injected into the built-in backward
+    gradient_keys: str  # how the model's backward keys its gradients (Model.gradient_keys)
+    log: tuple[Captured, ...] | None  # what a user's model printed, oldest first
+
+
 class Stepper:
     """forward -> backward -> gradcheck -> update -> forward of the next step."""
 
@@ -165,6 +184,12 @@ class Stepper:
         self.forgotten = 0
 
     # ---- reading -------------------------------------------------------------
+    def view(self) -> View:
+        model = self.model
+        return View(self.state, self.config, self.next_phase, self.gradcheck_enabled, self.forgotten,
+                    self.max_history, model.name, model.user_code, model.bug, model.gradient_keys,
+                    None if model.log is None else tuple(model.log))
+
     @property
     def param_count(self) -> int:
         """Of the model's own parameters (a user's model may have any)."""

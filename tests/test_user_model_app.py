@@ -133,3 +133,23 @@ def test_stepper_history_never_holds_a_mutable_user_list(tmp_path: Path) -> None
     acts = stepper.state.forward.cache["acts"]
     stepper.next()
     assert len(acts) == 2 and np.array_equal(acts[1], stepper.state.forward.cache["a1"])
+
+
+async def test_a_model_with_its_own_names_is_shown_with_them(tmp_path: Path) -> None:
+    """three_layer.py (Wi..bo, cs231n's grads['Wi']): the network line lists its own
+    parameters, the gradients panel says how they are keyed, and nothing names W1."""
+    from tests.test_usermodel import THREE_LAYER_PATH
+    from tui.widgets.bars import NetworkLine
+    from tui.widgets.panels import GradientsPanel
+
+    app = StepperApp(Stepper(Config(), model=load_model(THREE_LAYER_PATH)))
+    async with app.run_test(size=SIZE) as pilot:
+        for _ in range(2):
+            await pilot.press("n")
+            await app.idle.wait()
+            await pilot.pause()
+        line = str(app.query_one(NetworkLine).render())
+        gradients = str(app.query_one(GradientsPanel).render())
+        assert "Wi(4, 3)" in line and "bo(1,)" in line and "W1" not in line
+        assert "gradients keyed by name (cs231n's grads['W1'])" in gradients
+        assert "dWi" in gradients and "dbo" in gradients and "dW1" not in gradients

@@ -124,11 +124,12 @@ class StepperApp(App[None]):
 
     def show_state(self) -> None:
         """Redraw every widget from the stepper's state."""
-        self.query_one(PhaseBar).show(self.stepper)
-        self.query_one(NetworkLine).show(self.stepper)
+        view = self.stepper.view()
+        self.query_one(PhaseBar).show(view)
+        self.query_one(NetworkLine).show(view)
         self.query_one("#panels").set_class(broad(self.stepper.state.params), "-broad")
         for panel in self.query("#panels > *"):
-            panel.show(self.stepper)  # type: ignore[attr-defined]
+            panel.show(view)  # type: ignore[attr-defined]
             if panel.has_class("-fresh") and not isinstance(self.focused, Panel | LossPanel):
                 panel.scroll_visible(animate=False)  # follow the phase, unless the user is reading
         nonfinite = self.stepper.state.nonfinite()

@@ -1,1 +1,1 @@
-"""Widgets that show the stepper's state. They read a State; they never change the stepper."""
+"""Widgets that show the stepper: each draws a View (engine.stepper), never the stepper itself."""

@@ -7,7 +7,7 @@ from textual.content import Content
 from textual.widgets import Static
 
 from engine.network import SOFTMAX_LOSS, Architecture
-from engine.stepper import PHASES, Phase, Stepper
+from engine.stepper import PHASES, Phase, View
 from tui.text import printable
 from tui.widgets.tensor import FAIL, MUTED, number_format, shape_label
 
@@ -15,16 +15,16 @@ from tui.widgets.tensor import FAIL, MUTED, number_format, shape_label
 class PhaseBar(Static):
     """forward › backward › gradcheck › update, the next phase highlighted; step and loss."""
 
-    def show(self, stepper: Stepper) -> None:
-        state = stepper.state
+    def show(self, view: View) -> None:
+        state = view.state
         parts: list[str | tuple[str, str]] = []
         for i, phase in enumerate(PHASES):
             if i:
                 parts.append((" › ", MUTED))
             label = f" {phase.value} "
-            if phase is Phase.GRADCHECK and not stepper.gradcheck_enabled:
+            if phase is Phase.GRADCHECK and not view.gradcheck_enabled:
                 parts.append((label, "strike $text-muted"))
-            elif phase is stepper.next_phase:
+            elif phase is view.next_phase:
                 parts.append((f"▶{label}", "bold reverse $accent"))
             elif phase is state.last_phase:
                 parts.append((label, "bold $text-accent"))
@@ -35,8 +35,8 @@ class PhaseBar(Static):
         loss = state.update.loss_after if state.update else state.forward.loss if state.forward else None
         parts.append(("   loss ", MUTED))
         parts.append((number_format(np.array([loss]))(loss).strip() if loss is not None else "—", "bold"))
-        if stepper.forgotten:
-            parts.append((f"   undo history: last {stepper.max_history} phases", MUTED))
+        if view.forgotten:
+            parts.append((f"   undo history: last {view.max_history} phases", MUTED))
         self.update(Content.assemble(*parts))
 
 
@@ -67,23 +67,23 @@ def network_label(arch: Architecture, width: int = 0) -> str:
 class NetworkLine(Static):
     """x(3) -> W1(4x3), b1 -> ReLU -> W2(1x4), b2 -> sigmoid -> BCE, with y, lr and eps."""
 
-    def show(self, stepper: Stepper) -> None:
-        self.stepper = stepper
-        c = stepper.config
+    def show(self, view: View) -> None:
+        self.view = view
+        c = view.config
         init = "" if c.init == "notebook" else f"  init={c.init}"
         run = f"   y={c.y}  lr={c.lr:g}  eps={c.eps:g}  seed={c.seed}{init}"
         # Before the first layout the widget has no width yet: the screen's is near enough.
         width = self.content_size.width or self.app.size.width - 2
-        if stepper.model.user_code:  # its own shapes, not the built-in network's
-            net = f"model: {printable(stepper.model.name, oneline=True)} · " + ", ".join(
-                f"{name}{shape_label(np.asarray(value))}" for name, value in stepper.state.params.items())
+        if view.user_code:  # its own shapes, not the built-in network's
+            net = f"model: {printable(view.model_name, oneline=True)} · " + ", ".join(
+                f"{name}{shape_label(np.asarray(value))}" for name, value in view.state.params.items())
             parts: list[str | tuple[str, str]] = [(printable(net, oneline=True), FAIL), (run, MUTED)]
         else:
             parts = [network_label(c.architecture, width - len(run)), (run, MUTED)]
-        if stepper.model.bug:
-            parts.append((f"   bug: {stepper.model.bug}", FAIL))
+        if view.bug:
+            parts.append((f"   bug: {view.bug}", FAIL))
         self.update(Content.assemble(*parts))
 
     def on_resize(self) -> None:
-        if hasattr(self, "stepper"):
-            self.show(self.stepper)
+        if hasattr(self, "view"):
+            self.show(self.view)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual.content import Content
 
-from engine.stepper import State, Stepper
+from engine.stepper import State, View
 from tui.text import printable
 from tui.widgets.panels import Panel, join
 from tui.widgets.tensor import FAIL, MUTED
@@ -16,13 +16,13 @@ class LogPanel(Panel):
 
     title = "Model log"
 
-    def build(self, stepper: Stepper, state: State) -> Content:
-        log = stepper.model.log
+    def build(self, view: View, state: State) -> Content:
+        log = view.log
         self.display = log is not None
         if not log:
-            name = printable(stepper.model.name, oneline=True)
+            name = printable(view.model_name, oneline=True)
             return Content.styled(f"{name} has printed nothing yet", MUTED)
-        entries = list(log)[-12:]
+        entries = log[-12:]
         blocks = []
         if len(log) > len(entries):
             blocks.append(Content.styled(f"… {len(log) - len(entries)} earlier entries", MUTED))

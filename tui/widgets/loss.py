@@ -8,7 +8,7 @@ from textual.containers import Vertical
 from textual.content import Content
 from textual.widgets import Sparkline, Static
 
-from engine.stepper import Stepper
+from engine.stepper import View
 from tui.widgets.tensor import MUTED, number_format
 
 
@@ -22,8 +22,8 @@ class LossPanel(Vertical, can_focus=True):
     def on_mount(self) -> None:
         self.border_title = "Loss history"
 
-    def show(self, stepper: Stepper) -> None:
-        state = stepper.state
+    def show(self, view: View) -> None:
+        state = view.state
         losses = list(state.losses)
         if state.update is not None:
             losses.append(state.update.loss_after)

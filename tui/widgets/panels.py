@@ -1,4 +1,4 @@
-"""The panels: one job each, all drawn from the stepper's current State.
+"""The panels: one job each, all drawn from a View of the stepper (its state, frozen).
 
 A panel belongs to the phase that fills it; when that phase is the one that just ran,
 the panel is marked fresh so the eye goes where the numbers changed.
@@ -16,7 +16,7 @@ from textual.widgets import Static
 
 from engine.gradcheck import TensorCheck
 from engine.network import Params
-from engine.stepper import Phase, State, Stepper
+from engine.stepper import Phase, State, View
 from tui.text import printable, safe_repr, type_name
 from tui.widgets.bars import layer_function
 from tui.widgets.formulas import formulas
@@ -75,15 +75,15 @@ def dead_units(state: State, layer: int = 1) -> tuple[np.ndarray | None, str]:
         return array <= 0, ""
 
 
-def dead_layers(stepper: Stepper) -> tuple[dict[int, np.ndarray], dict[int, str]]:
+def dead_layers(view: View) -> tuple[dict[int, np.ndarray], dict[int, str]]:
     """dead_units of every hidden layer, by layer, and why a layer's cannot be marked.
     Only ReLU has dead units: leaky ReLU, tanh and sigmoid pass some gradient everywhere."""
-    if stepper.config.activation != "relu":
+    if view.config.activation != "relu":
         return {}, {}
-    L = depth(stepper.state.params) or 2  # a model of its own names: its z1 and W1, if any
+    L = depth(view.state.params) or 2  # a model of its own names: its z1 and W1, if any
     dead, notes = {}, {}
     for l in range(1, L):
-        mask, note = dead_units(stepper.state, l)
+        mask, note = dead_units(view.state, l)
         if mask is not None:
             dead[l] = mask
         if note:
@@ -134,30 +134,30 @@ class Panel(Static, can_focus=True):
     def on_mount(self) -> None:
         self.border_title = self.title
 
-    def show(self, stepper: Stepper) -> None:
-        self.stepper = stepper
-        state = stepper.state
+    def show(self, view: View) -> None:
+        self.view = view
+        state = view.state
         self.set_class(self.phase is not None and state.last_phase is self.phase, "-fresh")
         self.built_width = self.content_size.width
-        self.update(self.build(stepper, state))
+        self.update(self.build(view, state))
 
     def on_resize(self) -> None:
         """Layouts that depend on the width (bands of columns, side-by-side grids) are
         rebuilt; a new height alone, which every new content brings, needs no rebuild."""
-        if hasattr(self, "stepper") and self.content_size.width != self.built_width:
-            self.show(self.stepper)
+        if hasattr(self, "view") and self.content_size.width != self.built_width:
+            self.show(self.view)
 
-    def build(self, stepper: Stepper, state: State) -> Content:
+    def build(self, view: View, state: State) -> Content:
         raise NotImplementedError
 
     def formula(self) -> Content:
         """The phase's maths for this network. A model with names of its own computes
         what its file says: the built-in network's lines would name tensors it lacks."""
         assert self.phase is not None
-        params = list(self.stepper.state.params)
-        if depth(self.stepper.state.params) is None and self.phase in (Phase.FORWARD, Phase.BACKWARD):
-            return Content.styled(f"{self.phase.value} as {self.stepper.model.name} computes it", MUTED)
-        return Content.styled(formulas(self.stepper.config.architecture, params)[self.phase], MUTED)
+        params = list(self.view.state.params)
+        if depth(self.view.state.params) is None and self.phase in (Phase.FORWARD, Phase.BACKWARD):
+            return Content.styled(f"{self.phase.value} as {self.view.model_name} computes it", MUTED)
+        return Content.styled(formulas(self.view.config.architecture, params)[self.phase], MUTED)
 
     def fresh(self, state: State) -> bool:
         return state.last_phase is self.phase
@@ -168,11 +168,11 @@ class Panel(Static, can_focus=True):
 
     def heading(self, l: int) -> Content:
         """layer 2 · 8 → 8 · tanh: what the blocks beneath it compute."""
-        W = np.asarray(self.stepper.state.params[f"W{l}"])
+        W = np.asarray(self.view.state.params[f"W{l}"])
         n_out, n_in = W.shape if W.ndim == 2 else ("?", "?")
         text = f"── layer {l} · {n_in} → {n_out}"
-        if not self.stepper.model.user_code:  # a user's file does not say its activation
-            text += f" · {layer_function(self.stepper.config.architecture, l)}"
+        if not self.view.user_code:  # a user's file does not say its activation
+            text += f" · {layer_function(self.view.config.architecture, l)}"
         rule = "─" * max(0, self.content_size.width - len(text) - 1)
         return Content.styled(f"{text} {rule}", "bold $text-primary")
 
@@ -180,7 +180,7 @@ class Panel(Static, can_focus=True):
         """The blocks under a heading per layer (layer_of), in the order of `layers`; the
         `lead` names before them and any other name after. Networks of one hidden layer
         (the notebook's) and models with names of their own are shown as they come."""
-        L = depth(self.stepper.state.params)
+        L = depth(self.view.state.params)
         if L is None or L < HEADINGS_FROM:
             return list(blocks.values())
         by_layer: dict[int, list[Content]] = {}
@@ -218,7 +218,7 @@ class ParametersPanel(Panel):
     phase = Phase.UPDATE
     title = "Parameters"
 
-    def build(self, stepper: Stepper, state: State) -> Content:
+    def build(self, view: View, state: State) -> Content:
         fresh = self.fresh(state)
         note = "updated" if fresh else ""
         blocks = {n: self.tensor(n, state.params[n], fresh=fresh, note=note) for n in state.params}
@@ -229,7 +229,7 @@ class ForwardPanel(Panel):
     phase = Phase.FORWARD
     title = "Forward cache"
 
-    def build(self, stepper: Stepper, state: State) -> Content:
+    def build(self, view: View, state: State) -> Content:
         blocks = [self.formula()]
         if state.forward is None:
             L = depth(state.params)
@@ -239,7 +239,7 @@ class ForwardPanel(Panel):
                                   f"not computed yet in step {state.step}: press n to run forward"))
             return join(blocks)
         fresh = self.fresh(state)
-        dead, why_not = dead_layers(stepper)
+        dead, why_not = dead_layers(view)
         tensors: dict[str, Content] = {}
         for name, value in state.forward.cache.items():
             match = LAYER_OF.fullmatch(name)
@@ -265,27 +265,26 @@ class ForwardPanel(Panel):
 
 #: How a user's backward keys its gradients (Model.gradient_keys), as the panel says it.
 GRADIENT_KEYS = {"d": "gradients keyed dW (the notebook's dW1)",
-                 "": "gradients keyed by name (cs231n's grads['W1']), shown as d + name"}
+                 "name": "gradients keyed by name (cs231n's grads['W1']), shown as d + name"}
 
 
 class GradientsPanel(Panel):
     phase = Phase.BACKWARD
     title = "Gradients"
 
-    def build(self, stepper: Stepper, state: State) -> Content:
+    def build(self, view: View, state: State) -> Content:
         blocks = [self.formula()]
-        model = stepper.model
-        if model.user_code or model.bug is not None:  # not the correct built-in backward
-            blocks.append(Content.styled(f"model: {printable(model.name, oneline=True)}", FAIL))
-        if model.user_code:
+        if view.user_code or view.bug is not None:  # not the correct built-in backward
+            blocks.append(Content.styled(f"model: {printable(view.model_name, oneline=True)}", FAIL))
+        if view.user_code:
             blocks[-1] = Content.assemble(blocks[-1], "\n",
-                                          (GRADIENT_KEYS.get(model.gradient_keys, ""), MUTED))
+                                          (GRADIENT_KEYS.get(view.gradient_keys, ""), MUTED))
         if state.backward is None:
             blocks.append(pending(listed([f"d{n}" for n in state.params]),
                                   f"not computed yet in step {state.step}: backward runs after forward"))
             return join(blocks)
         fresh = self.fresh(state)
-        dead, why_not = dead_layers(stepper)
+        dead, why_not = dead_layers(view)
         blocks += [Content.styled(note, MUTED) for note in why_not.values()]
         L = depth(state.params) or 2
         # Backward order, as the chain rule runs: each layer's dz, dW, db, then the da it
@@ -350,12 +349,11 @@ class GradcheckPanel(Panel):
     phase = Phase.GRADCHECK
     title = "Gradient check"
 
-    def build(self, stepper: Stepper, state: State) -> Content:
+    def build(self, view: View, state: State) -> Content:
         blocks = [self.formula()]
-        bug = stepper.model.bug
-        if bug:
-            blocks.append(Content.styled(f"fault drill: injected bug {bug!r}", FAIL))
-        if not stepper.gradcheck_enabled:
+        if view.bug:
+            blocks.append(Content.styled(f"fault drill: injected bug {view.bug!r}", FAIL))
+        if not view.gradcheck_enabled:
             blocks.append(Content.styled("gradient check is off (press g to turn it on)", MUTED))
         check = state.gradcheck
         if check is None:
@@ -396,8 +394,8 @@ class UpdatePanel(Panel):
         self.deltas[name] = (old, new, delta)
         return delta
 
-    def build(self, stepper: Stepper, state: State) -> Content:
-        blocks = [self.formula(), Content.styled(f"lr = {stepper.config.lr:g}", MUTED)]
+    def build(self, view: View, state: State) -> Content:
+        blocks = [self.formula(), Content.styled(f"lr = {view.config.lr:g}", MUTED)]
         if state.update is None:
             blocks.append(pending(listed(list(state.params)), f"not updated yet in step {state.step}"))
             return join(blocks)
