@@ -187,7 +187,7 @@ async def press_and_wait(app: StepperApp, pilot, *keys: str) -> None:
     """Press keys one by one, letting any worker that a key starts finish first."""
     for key in keys:
         await pilot.press(key)
-        await app.idle.wait()
+        await app.runner.idle.wait()
         await pilot.pause()
 
 

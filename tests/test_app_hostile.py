@@ -36,7 +36,8 @@ def text_of(app: StepperApp, selector: str) -> str:
 async def settle(app: StepperApp, pilot: object) -> None:
     """Until the phase running in a worker is done, or the app has crashed (then idle is
     never set again: the timeout is a safety net, not a timing)."""
-    idle, crashed = asyncio.ensure_future(app.idle.wait()), asyncio.ensure_future(app._exception_event.wait())
+    idle = asyncio.ensure_future(app.runner.idle.wait())
+    crashed = asyncio.ensure_future(app._exception_event.wait())
     await asyncio.wait([idle, crashed], timeout=120, return_when=asyncio.FIRST_COMPLETED)
     idle.cancel()
     crashed.cancel()
@@ -267,7 +268,7 @@ async def test_progress_label_says_loop_for_a_user_model(tmp_path: Path) -> None
         hold.touch()
         try:
             await pilot.press("n")
-            assert app.running is not None and app.running.phase is Phase.GRADCHECK
+            assert app.runner.running is not None and app.runner.running.phase is Phase.GRADCHECK
             label = text_of(app, "#progress-label")
         finally:
             hold.unlink()

@@ -237,12 +237,12 @@ async def test_the_app_survives_its_model(tmp_path, body: str) -> None:
         async with app.run_test(size=SIZE) as pilot:
             for _ in range(2):
                 await pilot.press("n")
-                await app.idle.wait()
+                await app.runner.idle.wait()
             before = snapshot(app.stepper.state)
             await pilot.press("n")  # the check's forward misbehaves
-            await app.idle.wait()
+            await app.runner.idle.wait()
             await pilot.pause()
-            assert snapshot(app.stepper.state) == before and app.running is None
+            assert snapshot(app.stepper.state) == before and app.runner.running is None
             log = str(app.query_one("#log").render())
             assert "error" in log and "forward" in log
             await pilot.press("b")  # the history is all there
@@ -257,13 +257,13 @@ async def test_escape_on_a_c_loop_returns_at_once(tmp_path) -> None:
     try:
         async with app.run_test(size=SIZE) as pilot:
             await pilot.press("n", "n")
-            await app.idle.wait()
+            await app.runner.idle.wait()
             before = snapshot(app.stepper.state)
             looping = model._process
             app.action_next()
-            assert app.running is not None
+            assert app.runner.running is not None
             await pilot.press("escape")
-            await app.idle.wait()
+            await app.runner.idle.wait()
             assert snapshot(app.stepper.state) == before
             assert looping.popen.returncode is not None and model._process is not looping
     finally:
@@ -334,9 +334,9 @@ async def test_an_unexpected_failure_in_a_worker_phase_is_reported(tmp_path, mon
     async with app.run_test(size=SIZE) as pilot:
         monkeypatch.setattr(app.stepper, "compute", broken)
         await pilot.press("n")
-        await asyncio.wait_for(app.idle.wait(), 30)  # a guard: a lost worker never sets it
+        await asyncio.wait_for(app.runner.idle.wait(), 30)  # a guard: a lost worker never sets it
         await pilot.pause()
-        assert app.running is None and app.stepper.state is app.stepper.initial
+        assert app.runner.running is None and app.stepper.state is app.stepper.initial
         assert "ValueError: a bug of ours" in str(app.query_one("#log").render())
 
 

@@ -66,7 +66,7 @@ async def fuzz(app: StepperApp, pilot, keys: list[str], through_pilot: set[int])
             await press_by_binding(app, key)
         # Every phase of this network runs on the app's thread: nothing is left running or
         # typed ahead, so the state checked below is the key's whole effect.
-        assert app.running is None and app.queued == 0 and not app.finishing
+        assert app.runner.running is None and app.runner.queued == 0 and not app.runner.finishing
         after = stepper.state
         if key in ("n", "space", "right"):
             shadow.check_transition(before, after, toggle_on)
@@ -210,12 +210,12 @@ async def test_a_slow_phase_runs_in_a_worker_and_escape_cancels_it() -> None:
         # The loop check of 100,609 parameters: seconds of work. (Not pilot.press: it waits
         # for the app to go idle, which a busy worker's progress reports delay.)
         app.action_next()
-        assert app.running is not None and app.query_one("#progress").display
+        assert app.runner.running is not None and app.query_one("#progress").display
         await pilot.press("b")  # refused while running: the state is not touched
         await pilot.press("escape")
-        await app.idle.wait()
+        await app.runner.idle.wait()
         await pilot.pause()
-        assert app.running is None and not app.query_one("#progress").display
+        assert app.runner.running is None and not app.query_one("#progress").display
         assert snapshot(app.stepper.state) == before and app.stepper.state.last_phase is Phase.BACKWARD
 
 
@@ -223,7 +223,7 @@ async def test_a_worker_phase_commits_when_done() -> None:
     app = StepperApp(Stepper(Config(inputs=60, hidden=40, gradcheck_method="loop")))
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("n", "n", "n")
-        await app.idle.wait()
+        await app.runner.idle.wait()
         await pilot.pause()
         check = app.stepper.state.gradcheck
         assert check is not None and check.method == "loop" and check.passed

@@ -44,14 +44,14 @@ async def test_odd_cache_values_show_zoom_and_undo_exactly(tmp_path: Path) -> No
     async with app.run_test(size=SIZE) as pilot:
         for key in ("n", "n"):
             await pilot.press(key)
-            await app.idle.wait()
+            await app.runner.idle.wait()
             await pilot.pause()
         assert len(app.stepper.state.forward.cache["acts"]) == 2
         before_backward = snapshot(app.stepper._history[-1])
         await pilot.press("b")
         assert snapshot(app.stepper.state) == before_backward
         await pilot.press("n")
-        await app.idle.wait()
+        await app.runner.idle.wait()
         await pilot.pause()
         assert app.stepper.state.last_phase is Phase.BACKWARD  # the same backward runs again
         await pilot.press("z")
@@ -73,22 +73,22 @@ async def test_escape_ends_the_running_user_code_and_keeps_the_state(tmp_path: P
     model = app.stepper.model
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("n")
-        await app.idle.wait()
+        await app.runner.idle.wait()
         after_forward = app.stepper.state
         (tmp_path / "gate").touch()
         await pilot.press("n")  # backward starts and waits in the user's code
-        assert app.running is not None and app.running.phase is Phase.BACKWARD
+        assert app.runner.running is not None and app.runner.running.phase is Phase.BACKWARD
         process = model._process.popen
         await pilot.press("escape")
-        await app.idle.wait()  # at once: the process is ended, not waited for
+        await app.runner.idle.wait()  # at once: the process is ended, not waited for
         await pilot.pause()
-        assert app.stepper.state is after_forward and app.running is None
+        assert app.stepper.state is after_forward and app.runner.running is None
         assert process.returncode is not None  # ended, not left running
         assert model._process.popen is not process and model._process.popen.poll() is None  # a fresh one
         assert "failed" not in str(app.query_one("#log").render())
         (tmp_path / "gate").unlink()
         await pilot.press("n")  # a fresh process imports the file again and the phase commits
-        await app.idle.wait()
+        await app.runner.idle.wait()
         await pilot.pause()
         assert app.stepper.state.last_phase is Phase.BACKWARD
 
@@ -146,7 +146,7 @@ async def test_a_model_with_its_own_names_is_shown_with_them(tmp_path: Path) -> 
     async with app.run_test(size=SIZE) as pilot:
         for _ in range(2):
             await pilot.press("n")
-            await app.idle.wait()
+            await app.runner.idle.wait()
             await pilot.pause()
         line = str(app.query_one(NetworkLine).render())
         gradients = str(app.query_one(GradientsPanel).render())

@@ -738,7 +738,7 @@ async def test_the_app_steps_three_layer() -> None:
     async with app.run_test(size=(120, 40)) as pilot:
         for _ in range(5):  # forward, backward, gradient check, update, the next forward
             await pilot.press("n")
-            await app.idle.wait()
+            await app.runner.idle.wait()
             await pilot.pause()
         state = app.stepper.state
         assert (state.step, state.last_phase) == (2, Phase.FORWARD)

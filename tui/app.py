@@ -1,10 +1,8 @@
 """StepperApp: keys -> actions -> the stepper -> a fresh render of its state.
 
-The app holds no maths: every action calls the stepper, then `show_state` redraws the
-widgets from `stepper.state`. A phase that may take more than a moment (the loop gradient
-check of a big network, any phase of a user's model) runs on a thread with a progress
-bar; escape cancels it and the state stays exactly as it was, because the stepper
-computes a phase before committing it.
+The app holds no maths: every action calls the stepper (the keys that run phases, through
+tui.runner, which runs a slow phase on a thread with a progress bar and cancels it on
+escape), then `show_state` redraws the widgets from one View of the stepper.
 """
 
 from __future__ import annotations
@@ -12,9 +10,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-import threading
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from functools import partial
 from typing import Any, ClassVar, cast
 
@@ -29,10 +26,11 @@ from textual.widgets import Footer, ProgressBar, Static
 
 from engine.config import Config
 from engine.gradcheck import method_for
-from engine.model import BUGS, Cancelled, bug_problem, make_model
-from engine.stepper import Phase, State, Stepper
+from engine.model import BUGS, bug_problem, make_model
+from engine.stepper import Phase, Stepper
 from engine.usermodel import Captured, ModelError
 from tui.keys import KEYS
+from tui.runner import PhaseRunner
 from tui.screens.config import ConfigScreen
 from tui.screens.help import HelpScreen
 from tui.screens.safe import SafeCommandPalette, exiting
@@ -53,17 +51,6 @@ from tui.widgets.panels import (
     is_numeric,
 )
 
-#: A loop gradient check of more parameters than this runs in a worker (about 0.1 s here).
-WORKER_PARAMS = 2_000
-
-
-@dataclass
-class Job:
-    """A phase computing on a thread; `cancelled` is set from the app's thread."""
-
-    phase: Phase
-    cancelled: bool = False
-
 
 class StepperApp(App[None]):
     TITLE = "backprop-stepper"
@@ -75,14 +62,9 @@ class StepperApp(App[None]):
 
     def __init__(self, stepper: Stepper, keymap: dict[str, str] | None = None) -> None:
         super().__init__()
-        self.stepper = stepper
+        self.runner = PhaseRunner(stepper, self.call_from_thread, shown=self.show_state,
+                                  progress=self.show_progress, failed=self.phase_failed)
         self.keymap = keymap or {}
-        self.running: Job | None = None
-        #: Set while no phase is computing on a thread; tests and benchmarks await it.
-        self.idle = asyncio.Event()
-        self.idle.set()
-        self.finishing = False  # s was pressed: keep running phases to the end of update
-        self.queued = 0  # n pressed while a phase ran in a worker: typed ahead, run next
 
     def compose(self) -> ComposeResult:
         yield PhaseBar(id="phase-bar")
@@ -123,7 +105,8 @@ class StepperApp(App[None]):
         self.show_state()
 
     def show_state(self) -> None:
-        """Redraw every widget from the stepper's state."""
+        """Redraw every widget from a view of the stepper."""
+        self.query_one("#progress").display = self.runner.running is not None
         view = self.stepper.view()
         self.query_one(PhaseBar).show(view)
         self.query_one(NetworkLine).show(view)
@@ -140,86 +123,16 @@ class StepperApp(App[None]):
                                   "stops here; b goes back, r resets, c changes lr."))
         banner.display = bool(nonfinite)
 
-    # ---- running phases -------------------------------------------------------------
-    def needs_worker(self) -> bool:
-        stepper = self.stepper
-        if stepper.model.user_code:
-            return True  # any phase may be slow
-        c = stepper.config
-        return (stepper.next_phase is Phase.GRADCHECK and c.gradcheck_method == "loop"
-                and stepper.param_count > WORKER_PARAMS)
+    # ---- running phases (tui.runner) ----------------------------------------------------
+    @property
+    def stepper(self) -> Stepper:
+        return self.runner.stepper
 
     def busy(self) -> bool:
-        if self.running is not None:
+        if self.runner.running is not None:
             self.notify("A phase is still running: wait, or press escape to cancel it.", timeout=2)
             return True
         return False
-
-    def advance(self) -> None:
-        """Run the next phase, in a worker if it may be slow."""
-        if self.needs_worker():
-            self.start_phase(self.stepper.next_phase)
-        else:
-            self.stepper.next()
-            self.after_phase()
-
-    def after_phase(self) -> None:
-        state = self.stepper.state
-        more = self.finishing and state.last_phase is not Phase.UPDATE
-        if not more and self.queued:
-            self.queued -= 1
-            more = True
-        if more and not state.nonfinite():
-            self.advance()
-            if self.running is not None:
-                self.show_state()
-            return
-        self.finishing = False
-        self.queued = 0
-        self.show_state()
-
-    def start_phase(self, phase: Phase) -> None:
-        """Compute the next phase on a daemon thread: the screen stays live, and quitting
-        never waits for a user's code that does not return."""
-        job = Job(phase)
-        self.running = job
-        self.idle.clear()
-        self.show_progress(phase, 0, 0)
-        threading.Thread(target=self.compute_in_thread, args=(job,), name=f"phase-{phase.value}",
-                         daemon=True).start()
-
-    def compute_in_thread(self, job: Job) -> None:
-        def progress(done: int, total: int) -> None:
-            if job.cancelled:
-                raise Cancelled
-            self.call_from_thread(self.show_progress, job.phase, done, total)
-
-        outcome: State | ModelError | None
-        try:
-            outcome = self.stepper.compute(progress)
-        except Cancelled:
-            outcome = None
-        except ModelError as error:
-            outcome = error
-        except Exception as error:  # a bug of ours must not leave the app "running" for ever
-            outcome = ModelError(f"{job.phase.value} failed: {type(error).__name__}: {error}")
-        with contextlib.suppress(RuntimeError):  # the app may have quit meanwhile
-            self.call_from_thread(self.phase_done, job, outcome)
-
-    def phase_done(self, job: Job, outcome: State | ModelError | None) -> None:
-        """Back on the app's thread: commit the phase, report the error, or, if it was
-        cancelled, drop whatever it produced, so the state is exactly as before."""
-        self.running = None
-        self.query_one("#progress").display = False
-        if job.cancelled or outcome is None:
-            self.show_state()
-        elif isinstance(outcome, ModelError):
-            self.phase_failed(job.phase, outcome)
-        else:
-            self.stepper.commit(outcome)
-            self.after_phase()  # may start the next phase of `s` or of keys typed ahead
-        if self.running is None:
-            self.idle.set()
 
     def show_progress(self, phase: Phase, done: int, total: int) -> None:
         self.query_one("#progress").display = True
@@ -231,8 +144,6 @@ class StepperApp(App[None]):
 
     def phase_failed(self, phase: Phase, error: ModelError) -> None:
         """A user's model broke its contract: say where, keep the app and the state as they were."""
-        self.finishing = False
-        self.queued = 0
         log = self.stepper.model.log
         if log is not None:
             log.append(Captured("error", "\n".join(filter(None, [error.message, error.user_traceback]))))
@@ -243,31 +154,18 @@ class StepperApp(App[None]):
         self.query_one("#log").scroll_visible()
 
     def action_cancel(self) -> None:
-        job = self.running
-        if job is None or job.cancelled:
-            return
-        job.cancelled = True
-        self.finishing = False
-        self.queued = 0
-        # A user's model: its process is ended now (the next call starts a fresh one). The
-        # built-in loop check stops at its next progress report.
-        self.stepper.model.interrupt()
-        self.query_one("#progress-label", Static).update("cancelling: the state stays as it was ")
-        self.notify("Cancelled: the state is as it was before the phase.", timeout=3)
+        if self.runner.cancel():
+            self.query_one("#progress-label", Static).update("cancelling: the state stays as it was ")
+            self.notify("Cancelled: the state is as it was before the phase.", timeout=3)
 
     # ---- actions -------------------------------------------------------------------
     def action_next(self) -> None:
-        if self.running is None:
-            self.advance()
-        elif not self.running.cancelled:
-            self.queued += 1  # typed ahead: runs when the current phase is done
-        else:
+        if not self.runner.next():
             self.busy()
 
     def action_finish_step(self) -> None:
         if not self.busy():
-            self.finishing = True
-            self.advance()
+            self.runner.finish_step()
 
     def action_undo(self) -> None:
         if self.busy():
@@ -325,7 +223,7 @@ class StepperApp(App[None]):
             self.notify(f"Fault drill {bug!r} removed: {problem}.", severity="warning", timeout=6)
             bug = None
         model = old.model if old.model.user_code else make_model(config.architecture, bug)
-        self.stepper = Stepper(replace(config, inject_bug=bug), model=model)
+        self.runner.stepper = Stepper(replace(config, inject_bug=bug), model=model)
         self.stepper.gradcheck_enabled = old.gradcheck_enabled
         self.notify(f"Applied: a {config.shape_label} network, seed {config.seed}, lr {config.lr:g}.",
                     timeout=3)
