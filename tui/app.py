@@ -10,18 +10,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-from collections.abc import Iterable
 from dataclasses import replace
-from functools import partial
-from typing import Any, ClassVar, cast
+from typing import ClassVar, cast
 
 import numpy as np
 from textual import events
-from textual.app import App, ComposeResult, SystemCommand
+from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.content import Content
-from textual.screen import Screen
 from textual.widgets import Footer, ProgressBar, Static
 
 from engine.config import Config
@@ -29,6 +26,7 @@ from engine.gradcheck import method_for
 from engine.model import BUGS, bug_problem, make_model
 from engine.stepper import Phase, Stepper
 from engine.usermodel import Captured, ModelError
+from tui.commands import StepperCommands
 from tui.keys import KEYS
 from tui.runner import PhaseRunner
 from tui.screens.config import ConfigScreen
@@ -56,6 +54,7 @@ class StepperApp(App[None]):
     TITLE = "backprop-stepper"
     CSS_PATH = "stepper.tcss"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide"), (170, "-very-wide")]  # noqa: RUF012 (Textual: an instance attribute)
+    COMMANDS = App.COMMANDS | {StepperCommands}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding(k.keys, k.action, k.footer or k.description, show=bool(k.footer), id=k.id) for k in KEYS
     ]
@@ -268,20 +267,3 @@ class StepperApp(App[None]):
                                     for key in keys), k.description, k.id))
         table.append(("ctrl+p", "The command palette: every action by name", ""))
         return table
-
-    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
-        yield from super().get_system_commands(screen)
-        for k in KEYS:
-            if k.action not in ("quit", "cancel", "app.focus_next", "app.focus_previous"):
-                yield SystemCommand(k.description.split(" (")[0], f"Key: {k.keys.replace(',', ', ')}",
-                                    getattr(self, f"action_{k.action}"))
-        if self.stepper.model.user_code:
-            return  # a user's model: the drills break the built-in backward, not theirs
-        for bug, description in BUGS.items():
-            if bug_problem(self.stepper.config.architecture, bug):
-                continue
-            yield SystemCommand(f"Inject bug: {bug}", f"Fault drill. {description}",
-                                partial(self.action_inject_bug, bug))
-        if self.stepper.model.bug:
-            yield SystemCommand("Remove injected bug", "Back to the correct backward pass",
-                                partial(self.action_inject_bug, ""))

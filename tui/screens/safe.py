@@ -52,8 +52,13 @@ class OnceModal(ModalScreen[ResultType]):
 
 
 def page_ready(options: OptionList) -> bool:
-    """Whether a page move can run: OptionList lays out its lines only once it has a size."""
-    return bool(options.scrollable_content_region) or not options.option_count
+    """Whether a page move can run: OptionList lays out its lines only once it has a size,
+    and again after its options change (the palette's list fills while keys arrive); until
+    then the highlighted option has no line and Textual 8.2.8's page move raises KeyError."""
+    if not options.option_count:
+        return True
+    return bool(options.scrollable_content_region) and \
+        (options.highlighted or 0) in options._index_to_line
 
 
 class SafeOptionList(OptionList):
