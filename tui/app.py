@@ -19,6 +19,7 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.content import Content
+from textual.theme import ThemeProvider
 from textual.widgets import Footer, ProgressBar, Static
 
 from engine.config import Config
@@ -255,6 +256,10 @@ class StepperApp(App[None]):
         """Textual's palette, guarded against keys typed faster than it closes."""
         if self.use_command_palette and not SafeCommandPalette.is_open(cast(App[object], self)):
             self.push_screen(SafeCommandPalette(id="--command-palette"))
+
+    def search_themes(self) -> None:
+        """The palette's "Theme" command opens a palette of themes: guarded the same way."""
+        self.push_screen(SafeCommandPalette(providers=[ThemeProvider], placeholder="Search for themes…"))
 
     # ---- discoverability -------------------------------------------------------------
     def key_table(self) -> list[tuple[str, str, str]]:
