@@ -21,9 +21,15 @@ from typing import Any
 import numpy as np
 
 from engine.config import Config
-from engine.gradcheck import GradCheck, Progress, gradient_check
+from engine.gradcheck import ATOL, GradCheck, Progress, gradient_check
 from engine.model import Captured, Model, make_model
 from engine.network import Array, Params, Tensors, init_params
+
+#: Fan-in from which the notebook's unscaled init is likely to saturate the output.
+WIDE = 64
+SATURATED = ("the notebook's unscaled initial weights saturate a network this wide (z grows as "
+             "sqrt(fan-in) a layer), so the loss is huge and small gradients drown in its rounding: "
+             "--init he or --init xavier scales the same draws")
 
 #: Bytes of undo history the stepper may hold; bounds the history of large networks.
 HISTORY_BUDGET = 512 * 2**20
@@ -243,7 +249,16 @@ class Stepper:
         assert state.backward is not None
         check = gradient_check(self.model, state.params, self.x, self.config.y, state.backward,
                                self.config.eps, self.config.gradcheck_method, progress)
+        if check.atol > ATOL and self._saturated_by_init():
+            check = replace(check, notes=(*check.notes, SATURATED))
         return replace(state, gradcheck=check)
+
+    def _saturated_by_init(self) -> bool:
+        """Whether a loss too large to resolve small gradients is the notebook's unscaled
+        draws at work: they make z grow as sqrt(fan-in) a layer, so a wide network's output
+        saturates (784-256-128-10 starts at a loss of 4742)."""
+        widest = max(self.config.architecture.sizes[:-1])
+        return not self.model.user_code and self.config.init == "notebook" and widest > WIDE
 
     def _update(self, state: State) -> State:
         assert state.backward is not None

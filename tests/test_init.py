@@ -44,3 +44,19 @@ def test_init_on_the_command_line_in_toml_and_in_the_trace(tmp_path, capsys) -> 
     assert main(["--headless", "--init", "glorot"]) == 2
     err = capsys.readouterr().err
     assert "--init: must be one of notebook, he, xavier, got 'glorot'" in err
+
+
+def test_a_saturated_wide_network_is_told_to_scale_its_init() -> None:
+    """784-256-128-10 from the notebook's draws starts at a loss of 4742: the check cannot
+    resolve small gradients, and says which flag would; scaled draws need no such note."""
+    from engine.stepper import SATURATED
+
+    notes = {}
+    for init in ("notebook", "he"):
+        stepper = Stepper(Config(inputs=784, hidden=(256, 128), classes=10, init=init))
+        for _ in range(3):
+            stepper.next()
+        assert stepper.state.gradcheck is not None
+        notes[init] = stepper.state.gradcheck.notes
+    assert SATURATED in notes["notebook"] and "--init he" in SATURATED
+    assert SATURATED not in notes["he"]
