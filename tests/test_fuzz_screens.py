@@ -95,6 +95,24 @@ async def test_palette_enter_twice_fast_runs_the_command_once() -> None:
     alive(app)
 
 
+async def test_a_palette_worker_that_ends_after_the_palette_closed_finds_nothing_to_update() -> None:
+    """The palette gathers commands in a worker that may finish after the palette's widgets
+    are gone (escape right after ctrl+p): its last updates must be no-ops, not NoMatches."""
+    from textual.command import CommandList
+
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("ctrl+p")
+        await handled(app, pilot)
+        palette = app.screen
+        await palette.query_one(CommandList).remove()
+        palette._list_visible = not palette._list_visible  # what the late worker sets
+        palette._show_busy = not palette._show_busy
+        await handled(app, pilot)
+        assert app._exception is None
+    alive(app)
+
+
 async def test_page_keys_before_a_list_has_a_size_and_keys_held_down() -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:

@@ -97,6 +97,16 @@ class SafeCommandPalette(CommandPalette):
             event.stop()
             event.prevent_default()
 
+    def _watch__list_visible(self) -> None:
+        """The palette's command-gathering worker can finish after the palette has closed
+        and its widgets are gone (Textual 8.2.8 then raises NoMatches): nothing to show."""
+        if self.query(CommandList):
+            super()._watch__list_visible()
+
+    async def _watch__show_busy(self) -> None:
+        if self.query(CommandList):
+            await super()._watch__show_busy()
+
     def _action_command_list(self, action: str) -> None:
         if action in ("page_up", "page_down") and not page_ready(self.query_one(CommandList)):
             return
