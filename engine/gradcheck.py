@@ -98,12 +98,31 @@ class TensorCheck:
 
 
 @dataclass(frozen=True)
+class Diagnosis:
+    """What a failing tensor's errors look like, and where they enter the backward pass.
+
+    `kind` is one of DIAGNOSIS_KINDS; `detail` says it in a sentence with the numbers;
+    `factor` is the constant of a "scale" error; `enters` names the first intermediate
+    (dz_l or da_l) that is wrong, where that can be told."""
+
+    tensor: str
+    kind: str
+    detail: str
+    factor: float | None = None
+    enters: str | None = None
+
+
+DIAGNOSIS_KINDS = ("sign", "scale", "dead-units", "transpose", "zero", "wrong-cache", "other")
+
+
+@dataclass(frozen=True)
 class GradCheck:
     method: str
     eps: float
     tensors: dict[str, TensorCheck]
     atol: float = ATOL  # the absolute tolerance used: ATOL, or the rounding floor if larger
     notes: tuple[str, ...] = field(default=())
+    diagnosis: tuple[Diagnosis, ...] = field(default=())  # empty when every tensor passes
 
     @property
     def passed(self) -> bool:
