@@ -46,16 +46,18 @@ def slope(loss_plus: Any, loss_minus: Any, eps: float) -> Any:
 
 
 def fast_numerical(arch: Architecture, params: Params, x: Array, y: int,
-                   eps: float) -> dict[str, tuple[Array, Mask]]:
-    """Numerical gradients and kink masks of every parameter, in arch.param_names order."""
+                   eps: float) -> dict[str, tuple[Array, Mask, Array]]:
+    """Numerical gradients, kink masks and the kinks' one-sided slopes (stacked (left,
+    right), NaN off the kinks: see engine.gradcheck) of every parameter, in
+    arch.param_names order."""
     cache, _ = network.forward(arch, x, params, y)
-    result: dict[str, tuple[Array, Mask]] = {}
+    result: dict[str, tuple[Array, Mask, Array]] = {}
     for l in range(1, arch.depth + 1):
         layer = _Layer(arch, params, cache, y, l)
         a_prev = x if l == 1 else cache[f"a{l - 1}"]
         result[f"W{l}"] = layer.central(eps * a_prev, eps)
-        num, kinks = layer.central(np.array([eps]), eps)
-        result[f"b{l}"] = (num[:, 0], kinks[:, 0])
+        num, kinks, sides = layer.central(np.array([eps]), eps)
+        result[f"b{l}"] = (num[:, 0], kinks[:, 0], sides[:, :, 0])
     return result
 
 
@@ -89,11 +91,14 @@ class _Layer:
         #: The widest layer after this one: an exact batch holds this many numbers a row.
         self.width = max(arch.sizes[l + 1:] if not self.last else arch.sizes[l:])
 
-    def central(self, steps: Array, eps: float) -> tuple[Array, Mask]:
-        """Central differences for z_l[i] nudged by ±steps[j]: arrays of shape (n_l, len(steps))."""
+    def central(self, steps: Array, eps: float) -> tuple[Array, Mask, Array]:
+        """Central differences for z_l[i] nudged by ±steps[j]: arrays of shape (n_l, len(steps)),
+        the kink mask, and the kinks' one-sided slopes, shape (2, n_l, len(steps))."""
         n, m = self.z.size, steps.size
         num = np.empty((n, m))
         kinks = np.zeros((n, m), dtype=bool)
+        sides = np.full((2, n, m), np.nan)
+        base = float(self._loss(self.z_out))  # L(θ), by the same function as the nudged losses
         for rows in _blocks(n, CHUNK // self.width):
             reach = self._reach(rows) if self.linear else None
             span = rows.stop - rows.start
@@ -104,7 +109,10 @@ class _Layer:
                 shape = (span, cols.stop - cols.start)
                 num[rows, cols] = slope(plus, minus, eps).reshape(shape)
                 kinks[rows, cols] = kink.reshape(shape)
-        return num, kinks
+                if kink.any():
+                    sides[0, rows, cols] = np.where(kink, (base - minus) / eps, np.nan).reshape(shape)
+                    sides[1, rows, cols] = np.where(kink, (plus - base) / eps, np.nan).reshape(shape)
+        return num, kinks, sides
 
     def _reach(self, rows: slice) -> tuple[Array, Array, Array]:
         """For the units in rows: J = ∂z_L/∂a_l (one column a unit), and the nearest Δa

@@ -27,8 +27,13 @@ are unresolved too, not failed.
 Kinks: ReLU and leaky ReLU are not differentiable at 0. When an element's +-eps nudge
 moves some hidden unit's z across 0, in any layer, the central difference straddles the
 kink and measures an average of the two slopes, so it is marked, shown, and left out of
-the verdict. The vectorised method (engine.fastcheck) and the loop method mark the same
-elements.
+the central rule. Such an element is judged as a subgradient instead: its two one-sided
+slopes, left = (L(θ) - L(θ-eps)) / eps and right = (L(θ+eps) - L(θ)) / eps, bound what a
+correct analytic value can be (any convention at the kink, relu'(0) = 0 or 1, lies between
+them), so the element is "kink: consistent" when the analytic value lies in
+[min - tol, max + tol] with tol = atol + rtol * max(|a|, |left|, |right|), and otherwise
+"kink: inconsistent", which fails the tensor. The vectorised method (engine.fastcheck)
+and the loop method mark the same elements and give the same slopes.
 """
 
 from __future__ import annotations
@@ -73,12 +78,20 @@ class TensorCheck:
     analytic: Array
     numerical: Array
     kinks: Mask
-    max_abs_diff: float  # over the elements the verdict counts (not kinks)
+    max_abs_diff: float  # over the elements the central rule counts (not kinks)
     max_rel_error: float
     worst_index: tuple[int, ...] | None  # the element furthest past its tolerance
-    failing: Mask  # elements that break the rule (kinks and unresolved elements excluded)
+    #: Elements that break the rule: the central rule off the kinks, and the kinks whose
+    #: analytic value lies outside their one-sided slopes (`inconsistent`).
+    failing: Mask
     unresolved: Mask  # elements below the rounding floor: the check cannot judge them
     verdict: str  # "pass", "fail", or "unresolved" (nothing fails, but something is unjudged)
+    #: (left, right): the one-sided slopes (L(θ) - L(θ-eps)) / eps and (L(θ+eps) - L(θ)) / eps
+    #: of each kink element, NaN elsewhere (and where the method gave none).
+    one_sided: tuple[Array, Array] | None = None
+    #: Kink elements whose analytic value lies outside [min, max] of their one-sided slopes
+    #: (with the tolerance): "kink: inconsistent". A subset of kinks and of failing.
+    inconsistent: Mask | None = None
 
     @property
     def passed(self) -> bool:
@@ -87,6 +100,26 @@ class TensorCheck:
     @property
     def kink_count(self) -> int:
         return int(self.kinks.sum())
+
+    @property
+    def inconsistent_count(self) -> int:
+        return 0 if self.inconsistent is None else int(self.inconsistent.sum())
+
+    @property
+    def worst_is_kink(self) -> bool:
+        """The worst element is a kink (judged by its one-sided slopes, not the central rule)."""
+        return self.worst_index is not None and bool(self.kinks[self.worst_index])
+
+    def kink_verdict(self, index: tuple[int, ...]) -> str | None:
+        """"kink: consistent", "kink: inconsistent", "kink: unjudged" (no one-sided slopes),
+        or None for an element that is not a kink."""
+        if not self.kinks[index]:
+            return None
+        if self.inconsistent is not None and self.inconsistent[index]:
+            return "kink: inconsistent"
+        if self.one_sided is None or np.isnan(self.one_sided[0][index]) or self.unresolved[index]:
+            return "kink: unjudged"
+        return "kink: consistent"
 
     @property
     def worst_analytic(self) -> float | None:
@@ -138,11 +171,14 @@ class GradCheck:
 
 
 def judge(name: str, analytic: Array, numerical: Array, kinks: Mask,
-          atol: float = ATOL, rtol: float = RTOL, floor: float = 0.0) -> TensorCheck:
-    """Apply the verdict rule to one tensor, kinks left out but kept for display.
+          atol: float = ATOL, rtol: float = RTOL, floor: float = 0.0,
+          one_sided: tuple[Array, Array] | None = None) -> TensorCheck:
+    """Apply the verdict rule to one tensor: the central rule off the kinks, and at the kinks
+    (given their one-sided slopes, `one_sided` = (left, right)) the subgradient rule.
 
     `floor` is the rounding floor when it has raised atol: elements smaller than it on
-    both sides are unresolved rather than judged."""
+    both sides are unresolved rather than judged. Kinks without one-sided slopes (NaN, or
+    none given) are left out, as before the subgradient rule."""
     analytic = np.asarray(analytic, dtype=np.float64).reshape(numerical.shape)
     with np.errstate(invalid="ignore", over="ignore"):
         diff = np.abs(analytic - numerical)
@@ -156,21 +192,43 @@ def judge(name: str, analytic: Array, numerical: Array, kinks: Mask,
         counted = ~kinks
         rel = diff / np.maximum(scale, REL_FLOOR)
         excess = np.where(counted, np.nan_to_num(diff / tolerance, nan=np.inf), -np.inf)
+        inconsistent = np.zeros(kinks.shape, dtype=bool)
+        if one_sided is not None and kinks.any():
+            left = np.asarray(one_sided[0], dtype=np.float64).reshape(numerical.shape)
+            right = np.asarray(one_sided[1], dtype=np.float64).reshape(numerical.shape)
+            one_sided = (left, right)
+            low, high = np.minimum(left, right), np.maximum(left, right)
+            k_scale = np.maximum(np.abs(analytic), np.maximum(np.abs(left), np.abs(right)))
+            k_tol = atol + rtol * k_scale
+            outside = np.maximum(low - analytic, analytic - high)  # > 0 outside the interval
+            judged = kinks & ~np.isnan(left) & ~np.isnan(right)
+            k_unmeasured = judged & (~np.isfinite(low) | ~np.isfinite(high)) & np.isfinite(analytic)
+            k_unresolved = judged & ((k_scale < floor) | k_unmeasured)
+            judged &= ~k_unresolved
+            unresolved |= k_unresolved
+            # NaN analytic never passes.
+            inconsistent = judged & ~(outside <= k_tol)
+            failing |= inconsistent
+            excess = np.where(judged, np.nan_to_num(outside / k_tol, nan=np.inf), excess)
+            counted = counted | judged
     has_counted = bool(counted.any())
+    central = ~kinks
     worst = tuple(int(i) for i in np.unravel_index(int(np.argmax(excess)), diff.shape))
     return TensorCheck(
         name=name,
         analytic=analytic,
         numerical=numerical,
         kinks=kinks,
-        max_abs_diff=float(np.max(diff[counted])) if has_counted else 0.0,
-        max_rel_error=float(np.max(rel[counted])) if has_counted else 0.0,
+        max_abs_diff=float(np.max(diff[central])) if central.any() else 0.0,
+        max_rel_error=float(np.max(rel[central])) if central.any() else 0.0,
         worst_index=worst if has_counted else None,
         failing=failing,
         unresolved=unresolved,
-        # Every element a kink: nothing was judged, so nothing passed either.
+        # Every element an unjudged kink: nothing was judged, so nothing passed either.
         verdict="fail" if failing.any() else "unresolved" if unresolved.any() or not has_counted
         else "pass",
+        one_sided=one_sided if one_sided is not None else None,
+        inconsistent=inconsistent,
     )
 
 
@@ -192,10 +250,11 @@ def pre_activation_sides(cache: Tensors) -> list[Mask]:
 
 
 def central_difference(model: Forward, work: Params, name: str, idx: tuple[int, ...], x: Array,
-                       y: int, eps: float) -> tuple[float, bool]:
+                       y: int, eps: float) -> tuple[float, bool, float, float]:
     """One element of the notebook's black-box method: two forward passes with the element
     nudged by +-eps (restored after), and whether the nudge crossed a kink, i.e. the two
-    evaluations put some unit on different sides of it (model.kink_sides)."""
+    evaluations put some unit on different sides of it (model.kink_sides). Also the two
+    losses L(θ+eps) and L(θ-eps), for the one-sided slopes of a kink."""
     tensor = work[name]
     orig = tensor[idx]
     tensor[idx] = orig + eps
@@ -206,28 +265,42 @@ def central_difference(model: Forward, work: Params, name: str, idx: tuple[int, 
     plus, minus = model.kink_sides(cache_plus), model.kink_sides(cache_minus)
     kink = len(plus) == len(minus) and any(
         p.shape == m.shape and bool(np.any(p != m)) for p, m in zip(plus, minus, strict=True))
-    return slope(loss_plus, loss_minus, eps), kink
+    return slope(loss_plus, loss_minus, eps), kink, float(loss_plus), float(loss_minus)
+
+
+#: What a numerical method gives for each parameter: the central differences, the kink
+#: mask, and the one-sided slopes stacked as (left, right) (shape (2, *shape), NaN where
+#: not a kink). Plain NumPy, so it crosses the pipe from a user's model process.
+Numerical = dict[str, tuple[Array, Mask, Array]]
 
 
 def loop_numerical(model: Forward, params: Params, x: Array, y: int, eps: float,
-                   progress: Progress | None, every: int | None = None) -> dict[str, tuple[Array, Mask]]:
+                   progress: Progress | None, every: int | None = None) -> Numerical:
     """The notebook's method, element by element: works for any model. Progress is
-    reported every `every` elements (by default about 200 times in all)."""
+    reported every `every` elements (by default about 200 times in all). L(θ) is computed
+    once, at the first kink (a model without kinks is called exactly as before)."""
     work = {name: np.array(value, dtype=np.float64, copy=True) for name, value in params.items()}
     total = sum(value.size for value in work.values())
     every = every or max(1, total // 200)
     done = 0
-    result: dict[str, tuple[Array, Mask]] = {}
+    base: float | None = None
+    result: Numerical = {}
     with np.errstate(all="ignore"):
         for name in work:
             num = np.zeros_like(work[name])
             kinks = np.zeros(num.shape, dtype=bool)
+            sides = np.full((2, *num.shape), np.nan)
             for idx in np.ndindex(num.shape):
-                num[idx], kinks[idx] = central_difference(model, work, name, idx, x, y, eps)
+                num[idx], kinks[idx], plus, minus = central_difference(model, work, name, idx, x, y, eps)
+                if kinks[idx]:
+                    if base is None:
+                        base = float(model.forward(x, work, y)[1])
+                    sides[(0, *idx)] = (base - minus) / eps
+                    sides[(1, *idx)] = (plus - base) / eps
                 done += 1
                 if progress is not None and done % every == 0:
                     progress(done, total)
-            result[name] = (num, kinks)
+            result[name] = (num, kinks, sides)
     if progress is not None and total % every:
         progress(total, total)
     return result
@@ -258,13 +331,19 @@ def gradient_check(model: Model, params: Params, x: Array, y: int, grads: Tensor
         else:
             floor = 0.0
         numerical = model.numerical_gradients(params, x, y, eps, progress, method)
-        tensors = {name: judge(name, grads["d" + name], num, kinks, atol, rtol, floor)
-                   for name, (num, kinks) in numerical.items()}
+        tensors = {}
+        for name, measured in numerical.items():
+            num, kinks = measured[0], measured[1]
+            sides = measured[2] if len(measured) > 2 else None
+            tensors[name] = judge(name, grads["d" + name], num, kinks, atol, rtol, floor,
+                                  None if sides is None else (sides[0], sides[1]))
     kinks_total = sum(check.kink_count for check in tensors.values())
     if kinks_total:
         smaller = f", e.g. {eps / 100:g}" if eps / 100 > 0 else ""
-        notes.append(f"{kinks_total} element(s) straddle a kink at eps={eps:g}: "
-                     f"left out of the verdict; try a smaller eps{smaller}")
+        bad = sum(check.inconsistent_count for check in tensors.values())
+        notes.append(f"{kinks_total} element(s) straddle a kink at eps={eps:g}: judged by their "
+                     f"one-sided slopes instead of the central difference ({bad} inconsistent); "
+                     f"try a smaller eps{smaller}")
     if eps > 1e-3 and any(check.verdict == "fail" for check in tensors.values()):
         notes.append(f"eps = {eps:g} is large: the central difference's truncation error grows as "
                      "eps squared, so failures may be eps, not bugs (try eps near 1e-5)")

@@ -15,7 +15,7 @@ from typing import Protocol
 
 from engine import network
 from engine.fastcheck import Mask, fast_numerical
-from engine.gradcheck import Progress, loop_numerical
+from engine.gradcheck import Numerical, Progress, loop_numerical
 from engine.network import NOTEBOOK, Architecture, Array, Params, Tensors
 
 
@@ -85,9 +85,10 @@ class Model(Protocol):
     def update(self, params: Params, grads: Tensors, lr: float) -> Params: ...
 
     def numerical_gradients(self, params: Params, x: Array, y: int, eps: float,
-                            progress: Progress | None, method: str) -> dict[str, tuple[Array, Mask]]:
-        """Central differences of every parameter element, and where a nudge crossed a kink,
-        by `method` ("fast" only where fast_gradcheck says it applies)."""
+                            progress: Progress | None, method: str) -> Numerical:
+        """Central differences of every parameter element, where a nudge crossed a kink, and
+        the kinks' one-sided slopes (engine.gradcheck.Numerical), by `method` ("fast" only
+        where fast_gradcheck says it applies)."""
         ...
 
     def interrupt(self) -> None:
@@ -128,7 +129,7 @@ class BuiltinModel:
         return network.kink_sides(self.arch, cache)
 
     def numerical_gradients(self, params: Params, x: Array, y: int, eps: float,
-                            progress: Progress | None, method: str) -> dict[str, tuple[Array, Mask]]:
+                            progress: Progress | None, method: str) -> Numerical:
         if method == "loop":
             return loop_numerical(self, params, x, y, eps, progress)
         numerical = fast_numerical(self.arch, params, x, y, eps)

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from engine.config import Config
+from engine.diagnose import diagnose
 from engine.gradcheck import ATOL, GradCheck, Progress, gradient_check
 from engine.model import Captured, Model, make_model
 from engine.network import Array, Params, Tensors, init_params
@@ -249,6 +250,10 @@ class Stepper:
         assert state.backward is not None
         check = gradient_check(self.model, state.params, self.x, self.config.y, state.backward,
                                self.config.eps, self.config.gradcheck_method, progress)
+        if check.failed_names:
+            assert state.forward is not None
+            check = diagnose(check, state.backward, self.config.architecture, state.params, self.x,
+                             self.config.y, state.forward.loss, builtin=not self.model.user_code)
         if check.atol > ATOL and self._saturated_by_init():
             check = replace(check, notes=(*check.notes, SATURATED))
         return replace(state, gradcheck=check)

@@ -44,9 +44,8 @@ from typing import Any
 from engine import network
 from engine.config import MODEL_MEMORY_MB, MODEL_TIMEOUT
 from engine.contract import D_NAME, ModelError
-from engine.fastcheck import Mask
 from engine.files import MAX_MODEL_BYTES, read_user_file
-from engine.gradcheck import Progress
+from engine.gradcheck import Numerical, Progress
 from engine.model import Cancelled, Captured
 from engine.network import Array, Params, Tensors
 from engine.transport import dumps, loads
@@ -237,10 +236,10 @@ class UserModel:
         return after
 
     def numerical_gradients(self, params: Params, x: Array, y: int, eps: float,
-                            progress: Progress | None, method: str = "loop") -> dict[str, tuple[Array, Mask]]:
+                            progress: Progress | None, method: str = "loop") -> Numerical:
         """The loop check runs in the model's process in one request, reporting progress
         as it goes: one round trip per element would cost more than the element."""
-        numerical: dict[str, tuple[Array, Mask]] = self._request(
+        numerical: Numerical = self._request(
             "forward", ("gradcheck", params, x, y, eps), progress)
         return numerical
 
