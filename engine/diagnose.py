@@ -95,9 +95,9 @@ def reference_for(arch: Architecture, params: Params, x: Array, y: int, loss: fl
                           f"{arch.label} network's ({', '.join(arch.param_names)}), so there is no "
                           "reference backward: kinds come from the numerical gradient and where the "
                           "error enters is not told")
-        expected = {f"W{l}": (n, m) for l, (m, n) in enumerate(zip(arch.sizes, arch.sizes[1:],
-                                                                    strict=False), start=1)}
-        expected |= {f"b{l}": (n,) for l, n in enumerate(arch.sizes[1:], start=1)}
+        expected: dict[str, tuple[int, ...]] = {}
+        for l, (m, n) in enumerate(zip(arch.sizes, arch.sizes[1:], strict=False), start=1):
+            expected[f"W{l}"], expected[f"b{l}"] = (n, m), (n,)
         if any(np.shape(params[name]) != shape for name, shape in expected.items()):
             return None, (f"diagnosis: the model's parameter shapes are not the {arch.label} "
                           "network's, so there is no reference backward: kinds come from the "
