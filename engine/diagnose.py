@@ -63,8 +63,10 @@ def _listed(items: list[str]) -> str:
 
 
 def _rows(mask: Mask, limit: int = 8) -> str:
+    """"row 2", "rows 0, 1, 4"."""
     rows = [str(int(i)) for i in np.flatnonzero(mask)]
-    return ", ".join(rows[:limit]) + (f", … ({len(rows)} in all)" if len(rows) > limit else "")
+    more = f", … ({len(rows)} in all)" if len(rows) > limit else ""
+    return ("row " if len(rows) == 1 else "rows ") + ", ".join(rows[:limit]) + more
 
 
 class _Reference:
@@ -146,16 +148,15 @@ def _hypotheses(arch: Architecture, name: str, ref: _Reference) -> list[tuple[st
     l = int(name[1:])
     f = arch.f
     out.append(("dead-units", ref.drill("activation-grad")[f"d{name}"],
-                f"it matches {f.symbol}′ taken as 1" + (" (dead units pass gradient)" if f.kinked else "")))
+                f"matches {f.symbol}′ taken as 1" + (" (dead units pass gradient)" if f.kinked else "")))
     if arch.square_layers():
-        layers = ", ".join(f"W{k}" for k in arch.square_layers())
-        out.append(("transpose", ref.drill("transpose")[f"d{name}"],
-                    f"it matches the backward with {layers} in place of its transpose in da"))
+        lines = ", ".join(f"da{k - 1} = W{k}·dz{k} instead of W{k}ᵀ·dz{k}" for k in arch.square_layers())
+        out.append(("transpose", ref.drill("transpose")[f"d{name}"], f"matches {lines}"))
     if name.startswith("W") and l >= 2:
         dz = ref.true[f"dz{l}"]
         out.append(("wrong-cache", np.outer(dz, ref.cache[f"z{l - 1}"]),
-                    f"it matches dW{l} = dz{l}·z{l - 1}ᵀ: the pre-activation z{l - 1} cached in "
-                    f"place of the activation a{l - 1}"))
+                    f"matches dW{l} = dz{l}·z{l - 1}ᵀ: the pre-activation z{l - 1} in place of "
+                    f"the activation a{l - 1}"))
     return out
 
 
@@ -208,7 +209,7 @@ def classify(check: TensorCheck, expected: Array, compared: Mask, atol: float, w
             dead = ref.cache[f"z{l}"] <= 0
             rows: Mask = np.asarray(wrong if wrong.ndim == 1 else wrong.any(axis=1), dtype=bool)
             if rows.any() and not (rows & ~dead).any():
-                return "dead-units", (f"errors only in rows {_rows(rows)} of units with z{l} <= 0: "
+                return "dead-units", (f"errors only in {_rows(rows)} of units with z{l} <= 0: "
                                       f"{arch.f.symbol}′ of a unit at or below its kink"), None
     return "other", _worst(check, compared, expected, atol, what), None
 
@@ -221,7 +222,7 @@ def _dead_rows(arch: Architecture, name: str, ref: _Reference, wrong: Mask, says
     dead = ref.cache[f"z{l}"] <= 0
     rows: Mask = np.asarray(wrong if wrong.ndim == 1 else wrong.any(axis=1), dtype=bool)
     if rows.any() and not (rows & ~dead).any():
-        return f"errors only in rows {_rows(rows)} of units with z{l} <= 0: {says}"
+        return f"errors only in {_rows(rows)} of units with z{l} <= 0: {says}"
     return f"{says}, in this layer or a later one"
 
 

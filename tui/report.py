@@ -14,7 +14,7 @@ import numpy as np
 
 from engine.config import Config
 from engine.contract import keys_words
-from engine.gradcheck import ATOL, RTOL, GradCheck
+from engine.gradcheck import ATOL, RTOL, Diagnosis, GradCheck
 from engine.stepper import State, Stepper
 from tui.text import printable
 
@@ -48,8 +48,23 @@ def _verdict_lines(check: GradCheck) -> list[str]:
                      f"a kink ({rule}).")
     for name in check.failed_names:
         t = check.tensors[name]
-        lines.append(f"  worst {name}{list(t.worst_index or ())}: analytic {t.worst_analytic!r}, "
-                     f"numerical {t.worst_numerical!r} ({int(t.failing.sum())} failing element(s))")
+        if t.worst_is_kink and t.one_sided is not None and t.worst_index is not None:
+            left, right = (float(side[t.worst_index]) for side in t.one_sided)
+            lines.append(f"  worst {name}{list(t.worst_index)} (kink: inconsistent): analytic "
+                         f"{t.worst_analytic!r}, one-sided slopes {left!r} (left) and {right!r} (right) "
+                         f"({int(t.failing.sum())} failing element(s))")
+        else:
+            lines.append(f"  worst {name}{list(t.worst_index or ())}: analytic {t.worst_analytic!r}, "
+                         f"numerical {t.worst_numerical!r} ({int(t.failing.sum())} failing element(s))")
+    inconsistent = [f"{name} {t.inconsistent_count}" for name, t in check.tensors.items()
+                    if t.inconsistent_count]
+    if inconsistent:
+        lines.append(f"  kink elements whose analytic value lies outside their one-sided slopes: "
+                     f"{', '.join(inconsistent)}")
+    if check.diagnosis:
+        lines.append("Diagnosis:")
+    for entry in check.diagnosis:
+        lines.append(f"  {entry.tensor}: {entry.kind} — {entry.detail}")
     return lines
 
 
@@ -174,12 +189,25 @@ def _gradcheck_json(check: GradCheck, out: _Json) -> dict[str, Any]:
             "worst_analytic": out.value(t.worst_analytic, f"{here}.worst_analytic"),
             "worst_numerical": out.value(t.worst_numerical, f"{here}.worst_numerical"),
             "kinks": t.kink_count,
+            "kinks_inconsistent": t.inconsistent_count,
             "failing": int(t.failing.sum()),
             "unresolved": int(t.unresolved.sum()),
         }
     return result | {"method": check.method, "eps": out.value(check.eps, "gradcheck.eps"),
                      "atol": out.value(check.atol, "gradcheck.atol"),
-                     "passed": check.passed, "notes": list(check.notes)}
+                     "passed": check.passed, "notes": list(check.notes),
+                     "diagnosis": [_diagnosis_json(entry, out) for entry in check.diagnosis]}
+
+
+def _diagnosis_json(entry: Diagnosis, out: _Json) -> dict[str, Any]:
+    """{tensor, kind, detail}, with factor (a scale's constant) and enters (the first wrong
+    intermediate) where known."""
+    result: dict[str, Any] = {"tensor": entry.tensor, "kind": entry.kind, "detail": entry.detail}
+    if entry.factor is not None:
+        result["factor"] = out.value(entry.factor, f"gradcheck.diagnosis.{entry.tensor}.factor")
+    if entry.enters is not None:
+        result["enters"] = entry.enters
+    return result
 
 
 def _step_json(state: State, out: _Json) -> dict[str, Any]:
