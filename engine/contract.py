@@ -62,7 +62,7 @@ GRADIENT_KEYS = (D_NAME, NAME)
 
 #: Names the JSON trace writes beside the parameters' own, in the same objects (a step's
 #: "gradcheck" and "update"): a parameter so named would be overwritten there.
-RESERVED_NAMES = frozenset({"method", "eps", "atol", "passed", "notes", "loss_after"})
+RESERVED_NAMES = frozenset({"method", "eps", "atol", "passed", "notes", "diagnosis", "loss_after"})
 
 
 def gradient_key(keys: str, name: str) -> str:

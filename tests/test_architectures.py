@@ -202,9 +202,18 @@ def kink_sides(case: Case, cache: dict[str, np.ndarray]) -> np.ndarray:
 def ref_numerical(case: Case, p: dict[str, np.ndarray]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """(L(θ + eps) - L(θ - eps)) / (2 eps), one element at a time, and whether the two
     passes put some relu / leaky-relu hidden unit on different sides of 0 (a kink)."""
-    out = {}
+    return ref_numerical_sides(case, p)[0]
+
+
+def ref_numerical_sides(case: Case, p: dict[str, np.ndarray]) -> tuple[
+        dict[str, tuple[np.ndarray, np.ndarray]], dict[str, tuple[np.ndarray, np.ndarray]]]:
+    """ref_numerical, and each kink's one-sided slopes (L(θ) - L(θ - eps)) / eps and
+    (L(θ + eps) - L(θ)) / eps (NaN off the kinks)."""
+    out, sides = {}, {}
+    _, base = ref_forward(case, p)
     for name in case.names:
         num, kinks = np.zeros_like(p[name]), np.zeros(p[name].shape, bool)
+        left, right = np.full(p[name].shape, np.nan), np.full(p[name].shape, np.nan)
         for idx in np.ndindex(num.shape):
             passes = []
             for sign in (1, -1):
@@ -214,8 +223,11 @@ def ref_numerical(case: Case, p: dict[str, np.ndarray]) -> dict[str, tuple[np.nd
             (c_plus, l_plus), (c_minus, l_minus) = passes
             num[idx] = (l_plus - l_minus) / (2 * case.eps)
             kinks[idx] = bool(np.any(kink_sides(case, c_plus) != kink_sides(case, c_minus)))
+            if kinks[idx]:
+                left[idx], right[idx] = (base - l_minus) / case.eps, (l_plus - base) / case.eps
         out[name] = (num, kinks)
-    return out
+        sides[name] = (left, right)
+    return out, sides
 
 
 def trace_of(argv: list[str], capsys) -> dict[str, Any]:
@@ -423,16 +435,22 @@ def test_loop_and_fast_report_the_same_kink_counts_on_the_command_line(activatio
 DRILLS = ("activation-grad", "bias-grad", "sign", "cache", "transpose")
 
 
-def expected_failures(case: Case, broken: dict, true: dict, kinks: dict) -> set[str] | None:
+def expected_failures(case: Case, broken: dict, true: dict, kinks: dict, sides: dict) -> set[str] | None:
     """The tensors a drill breaks: where the broken gradient differs from the true one by far
-    more than the check's tolerance (100x), outside kinks. None when some element is in the
-    grey zone (between half and 100 times the tolerance), where the verdict could go either
-    way: such a case says nothing and is not used."""
+    more than the check's tolerance (100x), and at a kink, where it lies that far outside the
+    one-sided slopes. None when some element is in the grey zone (between half and 100 times
+    the tolerance), where the verdict could go either way: such a case says nothing and is
+    not used."""
     failing = set()
     for name in case.names:
         b, t = broken[f"d{name}"], true[f"d{name}"]
         ratio = np.abs(b - t) / (ATOL + RTOL * np.maximum(np.abs(b), np.abs(t)))
-        ratio = np.where(kinks[name], 0.0, ratio)
+        left, right = sides[name]
+        with np.errstate(invalid="ignore"):
+            outside = np.maximum(np.minimum(left, right) - b, b - np.maximum(left, right))
+            scale = np.maximum(np.abs(b), np.maximum(np.abs(left), np.abs(right)))
+            at_kink = np.maximum(outside, 0.0) / (ATOL + RTOL * scale)
+        ratio = np.where(kinks[name], at_kink, ratio)
         if np.any((ratio > 0.5) & (ratio < 100)):
             return None
         if np.any(ratio >= 100):
@@ -457,8 +475,9 @@ def drill_cases(bug: str, wanted: int = 4) -> list[tuple[Case, set[str]]]:
         cache, _ = ref_forward(case, params)
         true = drilled_backward(case, params, cache, None)
         broken = drilled_backward(case, params, cache, bug)
-        kinks = {n: k for n, (_, k) in ref_numerical(case, params).items()}
-        expected = expected_failures(case, broken, true, kinks)
+        numerical, sides = ref_numerical_sides(case, params)
+        kinks = {n: k for n, (_, k) in numerical.items()}
+        expected = expected_failures(case, broken, true, kinks, sides)
         if expected:  # None: undecidable; empty: the drill changes nothing here
             found.append((case, expected))
         if len(found) == wanted:
@@ -520,14 +539,16 @@ def test_transpose_drill_without_a_square_hidden_weight_is_refused(argv: list[st
     assert "transpose" in err and "equal width" in err and "--inject-bug" in err
 
 
-def test_a_tensor_left_unjudged_by_kinks_is_not_blamed_on_the_rounding_floor(capsys) -> None:
+def test_a_tensor_of_kinks_only_is_judged_by_its_one_sided_slopes(capsys) -> None:
     """1-1-...-1 relu from seed 42: a dead unit leaves every later z exactly 0, so each
-    one-element b_l's nudge crosses a kink and nothing of it is judged."""
+    one-element b_l's nudge crosses a kink: the central difference is left out, and the
+    analytic 0 (relu'(0) = 0) lies between the one-sided slopes, so the check passes."""
     assert main(["--headless", "--hidden", "1,1,1,1,1,1,1,1"]) == 0
     out = capsys.readouterr().out
     assert "b4: 0.0 (1 kink element(s) left out)" in out
-    assert "rounding floor" not in out
-    assert "could not judge" in out and "every element straddles a kink" in out
+    assert "rounding floor" not in out and "could not judge" not in out
+    assert "Gradient check passed" in out
+    assert "judged by their one-sided slopes instead of the central difference (0 inconsistent)" in out
 
 
 # ---- numerical stability ---------------------------------------------------------------
@@ -649,5 +670,15 @@ def test_the_notebook_network_prints_what_the_previous_release_printed(argv: lis
         # What the trace gained says how to read a user's model; for the built-in one:
         assert [trace.pop(key) for key in ("gradient_keys", "own_init_params", "param_shapes")] == \
             ["d", False, {"W1": [4, 3], "b1": [4], "W2": [1, 4], "b2": [1]}]
+        # Each step's check gained the subgradient rule's count and the diagnosis (issue 11).
+        for record in trace["steps"]:
+            check = record["gradcheck"]
+            assert [check[name].pop("kinks_inconsistent") for name in ("W1", "b1", "W2", "b2")] == [0] * 4
+            diagnosis = check.pop("diagnosis")
+            if "--inject-bug" in argv:  # the cache drill: dW2 from z1 instead of a1
+                assert [(d["tensor"], d["kind"], d["enters"]) for d in diagnosis] == \
+                    [("W2", "wrong-cache", "dW2")]
+            else:
+                assert diagnosis == []
         out = json.dumps(trace | {"config": old}) + "\n"
     assert out == expected
