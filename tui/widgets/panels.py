@@ -326,10 +326,25 @@ def _check_line(check: TensorCheck) -> Content:
         (f"  max|a−n| {check.max_abs_diff:.1e}  rel {check.max_rel_error:.1e}", MUTED),
     ]
     if check.worst_index is not None:
-        parts.append((f"\n     worst {list(check.worst_index)}: a {check.worst_analytic:.6g}  "
-                      f"n {check.worst_numerical:.6g}", "" if check.passed else FAIL))
+        if check.worst_is_kink and check.one_sided is not None:
+            left, right = (float(side[check.worst_index]) for side in check.one_sided)
+            parts.append((f"\n     worst {list(check.worst_index)} ⚡: a {check.worst_analytic:.6g}  "
+                          f"one-sided {left:.6g} … {right:.6g}", "" if check.passed else FAIL))
+        else:
+            parts.append((f"\n     worst {list(check.worst_index)}: a {check.worst_analytic:.6g}  "
+                          f"n {check.worst_numerical:.6g}", "" if check.passed else FAIL))
     if check.kink_count:
-        parts.append((f"\n     ⚡ {check.kink_count} kink element(s), excluded", WARN))
+        bad = check.inconsistent_count
+        judged = check.one_sided is not None
+        words = (f"{check.kink_count - bad} consistent, {bad} inconsistent" if judged else "excluded")
+        parts.append((f"\n     ⚡ {check.kink_count} kink element(s): {words}", FAIL if bad else WARN))
+        if bad and check.inconsistent is not None and check.one_sided is not None:
+            for index in list(zip(*np.nonzero(check.inconsistent), strict=True))[:3]:
+                idx = tuple(int(i) for i in index)
+                left, right = (float(side[idx]) for side in check.one_sided)
+                value = float(check.analytic[idx])
+                parts.append((f"\n       ⚡ {list(idx)} kink: inconsistent: a {value:.6g} "
+                              f"outside {left:.6g} … {right:.6g}", FAIL))
     return Content.assemble(*parts)
 
 
@@ -368,6 +383,9 @@ class GradcheckPanel(Panel):
         if check.unresolved_names:
             summary.append((f"unresolved: {', '.join(check.unresolved_names)}", WARN))
         blocks.append(Content.assemble(*summary))
+        if check.diagnosis:
+            blocks.append(Content.styled("\n".join(f"{d.tensor}: {d.kind} — {d.detail}"
+                                                   for d in check.diagnosis), FAIL))
         blocks.append(Content("\n").join([_check_line(t) for t in check.tensors.values()]))
         for note in check.notes:
             blocks.append(Content.styled(note, WARN))
