@@ -29,8 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from engine.config import Config
 from engine.contract import D_NAME, Contract, load_source
-from engine.fastcheck import Mask
-from engine.gradcheck import Progress, loop_numerical
+from engine.gradcheck import Numerical, Progress, loop_numerical
 from engine.model import Model
 from engine.network import Array, Params, Tensors
 from engine.stepper import PHASES, Stepper
@@ -69,7 +68,7 @@ class InProcess:
         return self.contract.update(params, grads, lr, self.gradient_keys)
 
     def numerical_gradients(self, params: Params, x: Array, y: int, eps: float,
-                            progress: Progress | None, method: str = "loop") -> dict[str, tuple[Array, Mask]]:
+                            progress: Progress | None, method: str = "loop") -> Numerical:
         return loop_numerical(self.contract, params, x, y, eps, progress)
 
     def interrupt(self) -> None:

@@ -91,7 +91,8 @@ def test_a_user_model_gets_one_sided_slopes_from_its_own_process(tmp_path, capsy
     results = {}
     for at_zero in ("1.0", "2.0"):
         path = tmp_path / f"notebook_{at_zero[0]}.py"
-        path.write_text(source.replace(old, f"    return np.where(z > 0, 1.0, np.where(z == 0, {at_zero}, 0.0))\n"))
+        new = f"    return np.where(z > 0, 1.0, np.where(z == 0, {at_zero}, 0.0))\n"
+        path.write_text(source.replace(old, new))
         assert main(["--headless", "--format", "json", "--model", str(path), "--x", "0,0,0"]) == 0
         results[at_zero] = json.loads(capsys.readouterr().out)["steps"][0]["gradcheck"]
     assert results["1.0"]["passed"] and results["1.0"]["b1"]["kinks"] == 4
@@ -234,7 +235,7 @@ def test_a_user_sign_error_without_a_reference_is_sign(tmp_path, capsys) -> None
     assert all("enters" not in d for d in check["diagnosis"])
 
 
-def test_the_notebook_file_with_relu_derivative_broken_is_dead_units_entering_at_dz1(tmp_path, capsys) -> None:
+def test_the_notebook_file_with_relu_derivative_broken_is_dead_units_at_dz1(tmp_path, capsys) -> None:
     check = user_trace(tmp_path, capsys, "notebook.py", "    return (z > 0).astype(float)\n",
                        "    return np.ones_like(z)\n")
     assert [(d["tensor"], d["kind"], d["enters"]) for d in check["diagnosis"]] == \
