@@ -87,7 +87,8 @@ class TensorCheck:
     unresolved: Mask  # elements below the rounding floor: the check cannot judge them
     verdict: str  # "pass", "fail", or "unresolved" (nothing fails, but something is unjudged)
     #: (left, right): the one-sided slopes (L(θ) - L(θ-eps)) / eps and (L(θ+eps) - L(θ)) / eps
-    #: of each kink element, NaN elsewhere (and where the method gave none).
+    #: of each kink element, NaN elsewhere (and where the method gave none); None for a
+    #: tensor without kinks, or when the method gave no slopes at all.
     one_sided: tuple[Array, Array] | None = None
     #: Kink elements whose analytic value lies outside [min, max] of their one-sided slopes
     #: (with the tolerance): "kink: inconsistent". A subset of kinks and of failing.
@@ -227,8 +228,10 @@ def judge(name: str, analytic: Array, numerical: Array, kinks: Mask,
         # Every element an unjudged kink: nothing was judged, so nothing passed either.
         verdict="fail" if failing.any() else "unresolved" if unresolved.any() or not has_counted
         else "pass",
-        one_sided=one_sided if one_sided is not None else None,
-        inconsistent=inconsistent,
+        # Kept only for a tensor with kinks, and no mask's memory without one: the undo
+        # history holds every check, and most tensors of most checks have no kink.
+        one_sided=one_sided if kinks.any() else None,
+        inconsistent=inconsistent if inconsistent.any() else np.broadcast_to(np.False_, kinks.shape),
     )
 
 

@@ -53,9 +53,15 @@ def test_a_correct_relu_gradient_at_its_kink_is_consistent(method: str) -> None:
     np.testing.assert_allclose(right, da1, rtol=1e-4)  # above it, relu′ = 1
     assert not b1.inconsistent.any() and b1.verdict == "pass" and check.passed
     assert [b1.kink_verdict((i,)) for i in range(4)] == ["kink: consistent"] * 4
-    # Off the kinks: NaN, and no verdict of that kind.
-    assert np.isnan(check.tensors["W2"].one_sided[0]).all()  # type: ignore[index]
+    # Off the kinks: NaN (none at all for a tensor without kinks), and no verdict of that kind.
+    assert check.tensors["W2"].one_sided is None and check.tensors["W2"].inconsistent_count == 0
     assert check.tensors["W2"].kink_verdict((0, 0)) is None
+    # x = (0, 0, 1) and b1 = -W1[:, 2]: z1 = 0 again, and only W1[:, 2] moves it off its kink.
+    params = params | {"b1": -params["W1"][:, 2]}
+    check = run_check(NOTEBOOK, params, np.array([0.0, 0.0, 1.0]), 1, method)
+    w1 = check.tensors["W1"]
+    assert w1.kinks[:, 2].all() and not w1.kinks[:, :2].any() and w1.one_sided is not None
+    assert np.isnan(w1.one_sided[0][:, :2]).all() and not np.isnan(w1.one_sided[0][:, 2]).any()
     assert check.diagnosis == ()
 
 
