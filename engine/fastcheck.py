@@ -105,13 +105,14 @@ class _Layer:
             for cols in _blocks(m, CHUNK // (span * self.arch.classes)):
                 units = np.repeat(np.arange(rows.start, rows.stop), cols.stop - cols.start)
                 step = np.tile(steps[cols], span)
-                plus, minus, kink = self._pair(units, step, rows, reach)
+                plus, minus, kink, both = self._pair(units, step, rows, reach)
                 shape = (span, cols.stop - cols.start)
                 num[rows, cols] = slope(plus, minus, eps).reshape(shape)
                 kinks[rows, cols] = kink.reshape(shape)
-                if kink.any():
-                    sides[0, rows, cols] = np.where(kink, (base - minus) / eps, np.nan).reshape(shape)
-                    sides[1, rows, cols] = np.where(kink, (plus - base) / eps, np.nan).reshape(shape)
+                judged = kink & ~both
+                if judged.any():
+                    sides[0, rows, cols] = np.where(judged, (base - minus) / eps, np.nan).reshape(shape)
+                    sides[1, rows, cols] = np.where(judged, (plus - base) / eps, np.nan).reshape(shape)
         return num, kinks, sides
 
     def _reach(self, rows: slice) -> tuple[Array, Array, Array]:
@@ -129,20 +130,23 @@ class _Layer:
         return u, up, down
 
     def _pair(self, units: NDArray[np.intp], step: Array, rows: slice,
-              reach: tuple[Array, Array, Array] | None) -> tuple[Array, Array, Mask]:
-        """The losses with z_l[units] moved by +step and by -step, and which pairs straddle
-        a kink."""
+              reach: tuple[Array, Array, Array] | None) -> tuple[Array, Array, Mask, Mask]:
+        """The losses with z_l[units] moved by +step and by -step, which pairs straddle a
+        kink, and which cross one on both sides of θ (their one-sided slopes bound nothing)."""
+        none = np.zeros(units.size, bool)
         if self.last:
-            return self._exact_out(units, step), self._exact_out(units, -step), np.zeros(units.size, bool)
+            return self._exact_out(units, step), self._exact_out(units, -step), none, none
         f = self.arch.f.f
         z = self.z[units]
         da_plus = f(z + step) - self.a[units]
         da_minus = f(z - step) - self.a[units]
         if reach is None:  # smooth: no kinks anywhere
-            return self._exact(units, da_plus)[0], self._exact(units, da_minus)[0], np.zeros(units.size, bool)
+            return self._exact(units, da_plus)[0], self._exact(units, da_minus)[0], none, none
         jacobian, up, down = reach
         local = units - rows.start
+        side, off = z > 0, z != 0  # a unit exactly at its kink crosses none: the kink is at θ
         kink = (z + step > 0) != (z - step > 0)
+        cross_plus, cross_minus = ((z + step > 0) != side) & off, ((z - step > 0) != side) & off
         plus = self._loss(self.z_out + da_plus[:, None] * jacobian[:, local].T)
         minus = self._loss(self.z_out + da_minus[:, None] * jacobian[:, local].T)
         near = np.zeros(units.size, bool)
@@ -154,7 +158,11 @@ class _Layer:
             plus[which], sides_plus = self._exact(units[which], da_plus[which])
             minus[which], sides_minus = self._exact(units[which], da_minus[which])
             kink[which] |= (sides_plus != sides_minus).any(axis=1)
-        return plus, minus, kink
+            later = [self.cache[f"z{k}"] for k in range(self.l + 1, self.arch.depth)] or [np.zeros(0)]
+            base = np.concatenate(later)
+            cross_plus[which] |= ((sides_plus != (base > 0)) & (base != 0)).any(axis=1)
+            cross_minus[which] |= ((sides_minus != (base > 0)) & (base != 0)).any(axis=1)
+        return plus, minus, kink, cross_plus & cross_minus
 
     def _loss(self, z_out: Array) -> Array:
         return network.output_loss(self.arch.loss, z_out, self.y)

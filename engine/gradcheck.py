@@ -33,7 +33,9 @@ correct analytic value can be (any convention at the kink, relu'(0) = 0 or 1, li
 them), so the element is "kink: consistent" when the analytic value lies in
 [min - tol, max + tol] with tol = atol + rtol * max(|a|, |left|, |right|), and otherwise
 "kink: inconsistent", which fails the tensor. The vectorised method (engine.fastcheck)
-and the loop method mark the same elements and give the same slopes.
+and the loop method mark the same elements and give the same slopes. Where the nudges
+cross a kink on both sides of θ (two units near their kinks), both slopes mix pieces and
+bound nothing: such an element keeps no slopes (NaN) and is left out, as before.
 """
 
 from __future__ import annotations
@@ -253,11 +255,11 @@ def pre_activation_sides(cache: Tensors) -> list[Mask]:
 
 
 def central_difference(model: Forward, work: Params, name: str, idx: tuple[int, ...], x: Array,
-                       y: int, eps: float) -> tuple[float, bool, float, float]:
+                       y: int, eps: float) -> tuple[float, bool, float, float, list[Mask], list[Mask]]:
     """One element of the notebook's black-box method: two forward passes with the element
     nudged by +-eps (restored after), and whether the nudge crossed a kink, i.e. the two
     evaluations put some unit on different sides of it (model.kink_sides). Also the two
-    losses L(θ+eps) and L(θ-eps), for the one-sided slopes of a kink."""
+    losses L(θ+eps) and L(θ-eps) and the two passes' kink sides, for the one-sided slopes."""
     tensor = work[name]
     orig = tensor[idx]
     tensor[idx] = orig + eps
@@ -268,13 +270,29 @@ def central_difference(model: Forward, work: Params, name: str, idx: tuple[int, 
     plus, minus = model.kink_sides(cache_plus), model.kink_sides(cache_minus)
     kink = len(plus) == len(minus) and any(
         p.shape == m.shape and bool(np.any(p != m)) for p, m in zip(plus, minus, strict=True))
-    return slope(loss_plus, loss_minus, eps), kink, float(loss_plus), float(loss_minus)
+    return slope(loss_plus, loss_minus, eps), kink, float(loss_plus), float(loss_minus), plus, minus
 
 
 #: What a numerical method gives for each parameter: the central differences, the kink
 #: mask, and the one-sided slopes stacked as (left, right) (shape (2, *shape), NaN where
 #: not a kink). Plain NumPy, so it crosses the pipe from a user's model process.
 Numerical = dict[str, tuple[Array, Mask, Array]]
+
+
+def _off_kink(model: Forward, cache: Tensors) -> list[Mask]:
+    """Which units of θ's pass are off their kink (z != 0): the sides of z and of -z."""
+    negated = {name: -value if isinstance(value, np.ndarray) and value.dtype.kind in "if" else value
+               for name, value in cache.items()}
+    return [p | n if p.shape == n.shape else np.ones_like(p)
+            for p, n in zip(model.kink_sides(cache), model.kink_sides(negated), strict=False)]
+
+
+def _crosses(base: list[Mask], off: list[Mask], nudged: list[Mask]) -> bool:
+    """Whether a nudged pass put some unit that θ's pass has off its kink on its other side
+    (a unit exactly at its kink crosses nothing: the kink is at θ itself)."""
+    return len(base) == len(nudged) == len(off) and any(
+        b.shape == n.shape == o.shape and bool(np.any((b != n) & o))
+        for b, o, n in zip(base, off, nudged, strict=True))
 
 
 def loop_numerical(model: Forward, params: Params, x: Array, y: int, eps: float,
@@ -286,7 +304,7 @@ def loop_numerical(model: Forward, params: Params, x: Array, y: int, eps: float,
     total = sum(value.size for value in work.values())
     every = every or max(1, total // 200)
     done = 0
-    base: float | None = None
+    base: tuple[float, list[Mask], list[Mask]] | None = None
     result: Numerical = {}
     with np.errstate(all="ignore"):
         for name in work:
@@ -294,12 +312,15 @@ def loop_numerical(model: Forward, params: Params, x: Array, y: int, eps: float,
             kinks = np.zeros(num.shape, dtype=bool)
             sides = np.full((2, *num.shape), np.nan)
             for idx in np.ndindex(num.shape):
-                num[idx], kinks[idx], plus, minus = central_difference(model, work, name, idx, x, y, eps)
+                num[idx], kinks[idx], plus, minus, s_plus, s_minus = central_difference(
+                    model, work, name, idx, x, y, eps)
                 if kinks[idx]:
                     if base is None:
-                        base = float(model.forward(x, work, y)[1])
-                    sides[(0, *idx)] = (base - minus) / eps
-                    sides[(1, *idx)] = (plus - base) / eps
+                        cache, loss = model.forward(x, work, y)
+                        base = float(loss), model.kink_sides(cache), _off_kink(model, cache)
+                    if not (_crosses(base[1], base[2], s_plus) and _crosses(base[1], base[2], s_minus)):
+                        sides[(0, *idx)] = (base[0] - minus) / eps
+                        sides[(1, *idx)] = (plus - base[0]) / eps
                 done += 1
                 if progress is not None and done % every == 0:
                     progress(done, total)

@@ -79,6 +79,26 @@ def test_relu_derivative_one_at_zero_lies_between_the_slopes_but_two_does_not(me
     assert b1.max_abs_diff == 0.0 and b1.kink_count == 4
 
 
+@pytest.mark.parametrize("method", ["fast", "loop"])
+def test_a_nudge_crossing_kinks_on_both_sides_of_theta_is_left_out(method: str) -> None:
+    """z1[0] sits 2e-6 above its kink (b1[0]'s -1e-5 nudge crosses it) and z2[k] 5e-6·W2[k,0]
+    below its own (the +1e-5 nudge, through a1[0], crosses that): each one-sided slope then
+    mixes two pieces and bounds nothing, so the element keeps no slopes and is not judged."""
+    arch = Architecture(3, (4, 4))
+    params = {k: v.copy() for k, v in init_params(arch, 3, "he").items()}
+    x = np.array([0.5, -0.3, 0.8])
+    cache, _ = BuiltinModel(arch).forward(x, params, 1)
+    params["b1"][0] += -cache["z1"][0] + 2e-6
+    cache, _ = BuiltinModel(arch).forward(x, params, 1)
+    k = int(np.argmax(params["W2"][:, 0]))
+    assert params["W2"][k, 0] > 0
+    params["b2"][k] += -cache["z2"][k] - 5e-6 * params["W2"][k, 0]
+    b1 = run_check(arch, params, x, 1, method).tensors["b1"]
+    assert b1.kinks[0] and b1.one_sided is not None
+    assert np.isnan(b1.one_sided[0][0]) and np.isnan(b1.one_sided[1][0])
+    assert b1.kink_verdict((0,)) == "kink: unjudged" and not b1.failing[0]
+
+
 def test_the_activation_grad_drill_is_a_valid_subgradient_where_every_unit_sits_on_its_kink() -> None:
     """At x = 0, relu′ taken as 1 gives db1 = da1: the right-hand slope, so a subgradient.
     Off the kink (the default x) the same drill fails: the subgradient rule is no loophole."""
