@@ -686,8 +686,8 @@ def _gradcheck(view: View, q: str, name: str, index: tuple[int, ...], value: flo
     tol = atol + RTOL * max(abs(a), abs(n))
     kink, unresolved, failing = bool(t.kinks[index]), bool(t.unresolved[index]), bool(t.failing[index])
     verdict = "kink" if kink else "unresolved" if unresolved else "fail" if failing else "pass"
-    notes = [f"numerical (finite-difference estimate): {num(n)}; analytic (the backward pass's "
-             f"d{label}): {num(a)}",
+    notes = [f"numerical (the finite-difference estimate, this tensor): {num(n)}; beside it the "
+             f"analytic (the backward pass's d{label}): {num(a)}",
              f"|a − n| = {num(diff)}; tolerance atol + rtol·max(|a|, |n|) = {atol:g} + {RTOL:g} · "
              f"{num(max(abs(a), abs(n)))} = {num(tol)}: {verdict}"]
     formula = f"numerical d{label} = (L({label} + ε) − L({label} − ε)) / ε / 2, ε = {eps:g}"
@@ -730,9 +730,7 @@ def _gradcheck(view: View, q: str, name: str, index: tuple[int, ...], value: flo
     if forward is None:
         notes.append("the losses L(θ ± ε) are not recomputed here (no forward pass given)")
     return Explanation(q, index, value, formula, substituted, sources=sources, verdict=verdict,
-                       notes=tuple(notes), operation=operation, operands=operands,
-                       chain=(f"beside it, analytic d{label} = {num(a)}; |a − n| = {num(diff)} vs tolerance "
-                              f"{num(tol)}",))
+                       notes=tuple(notes), operation=operation, operands=operands)
 
 
 # ---- a user's model ---------------------------------------------------------------
