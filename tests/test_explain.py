@@ -218,7 +218,10 @@ def every_element_flag(shapes_: dict[str, tuple[int, ...]]) -> list[str]:
     return argv
 
 
-@pytest.mark.parametrize("argv", [[], ["--hidden", "3,2", "--classes", "3", "--y", "2", "--activation", "tanh"]])
+DEEP = ["--hidden", "3,2", "--classes", "3", "--y", "2", "--activation", "tanh"]
+
+
+@pytest.mark.parametrize("argv", [[], DEEP])
 def test_explain_works_headless_for_every_tensor_in_the_trace(argv: list[str], capsys) -> None:
     config = validate(Config(hidden=(3, 2), classes=3, y=2, activation="tanh")) if argv else Config()
     names = final_shapes(config.architecture, True)
@@ -286,7 +289,8 @@ def test_a_user_model_explains_its_numerical_gradient_and_refuses_its_forward(ca
     assert update["value"] == trace["steps"][0]["update"]["Wi"][0][0]
     assert main(["--headless", "--model", str(THREE_LAYER), "--explain", "forward.z1[0]"]) == 2
     captured = capsys.readouterr()
-    assert captured.out == "" and "no tensor 'forward.z1'" in captured.err and "forward.zi (4,)" in captured.err
+    assert captured.out == ""
+    assert "no tensor 'forward.z1'" in captured.err and "forward.zi (4,)" in captured.err
 
 
 def test_a_user_models_numerical_gradient_adds_up_with_its_forward() -> None:
