@@ -224,7 +224,9 @@ DEEP = ["--hidden", "3,2", "--classes", "3", "--y", "2", "--activation", "tanh"]
 @pytest.mark.parametrize("argv", [[], DEEP])
 def test_explain_works_headless_for_every_tensor_in_the_trace(argv: list[str], capsys) -> None:
     config = validate(Config(hidden=(3, 2), classes=3, y=2, activation="tanh")) if argv else Config()
-    names = final_shapes(config.architecture, True)
+    stepper = Stepper(config)
+    stepper.run_steps(1)
+    names = shapes(stepper.state)  # every tensor in the trace, as the stepper made them
     assert main(["--headless", "--format", "json", *argv, *every_element_flag(names)]) == 0
     trace = json.loads(capsys.readouterr().out)
     assert [e["tensor"] for e in trace["explanations"]] == list(names)
