@@ -372,7 +372,8 @@ class _Net:
         return "y" if self.arch.classes == 1 else f"onehot(y)[{k}]"
 
     def deeper(self, l: int, i: int) -> list[str]:
-        """Chain lines below dz_l[i]: dz_(l+1) .. dz_L along the largest |term| of each sum."""
+        """Chain lines below dz_l[i]: dz_(l+1) .. dz_L along the largest |term| of each sum
+        (the path that contributes most), one layer deeper a line."""
         lines: list[str] = []
         m, unit = l, i
         while m < self.L:
@@ -556,8 +557,10 @@ class _Net:
                 notes.append(f"{self.fprime_label(l, i)} taken as 1 by the injected bug 'activation-grad' "
                              f"(the true value at z{l}[{i}] = {num(z)} is {num(fp)})")
             elif self.arch.f.kinked:
-                side = "alive (z > 0)" if z > 0 else "dead (z ≤ 0)" if self.arch.activation == "relu" \
-                    else "on the leaky side (z ≤ 0)"
+                if self.arch.activation == "relu":
+                    side = "alive (z > 0)" if z > 0 else "dead (z ≤ 0)"
+                else:
+                    side = "on the slope-1 side (z > 0)" if z > 0 else "on the leaky side (z ≤ 0)"
                 notes.append(f"unit {i} of layer {l} is {side}: {self.fprime_label(l, i)} = {num(fp)}")
         if self.bug == "sign":
             notes.append(f"dz{self.L} negated (y − a) by the injected bug 'sign'")
@@ -761,7 +764,8 @@ def _user(view: View, q: str, name: str, index: tuple[int, ...], value: float,
     why = {"forward": "the file's forward computed it",
            "backward": "the file's backward computed it",
            "params": "the file's init_params (or the built-in draw) set it",
-           "update.before": "the parameters this step started from"}.get(phase, "the file computed it")
+           "update.before": "the file's init_params (or the built-in draw) or an earlier step's "
+                            "update set it"}.get(phase, "the file computed it")
     return Explanation(q, index, value, f"{label} = {num(value)}", f"{label} = {num(value)}",
                        operation="unknown",
                        notes=(f"cannot be derived: {why}, and the stepper does not know the file's maths "

@@ -141,9 +141,10 @@ def test_a_wide_sum_lists_all_its_terms_and_shows_the_largest() -> None:
     assert redo(e) == pytest.approx(e.value, rel=1e-12)
 
 
+@pytest.mark.parametrize("loss", list(LOSSES))
 @pytest.mark.parametrize("bug", list(BUGS))
-def test_a_fault_drill_is_explained_as_the_broken_backward_computed_it(bug: str) -> None:
-    config = validate(Config(hidden=(4, 4), inject_bug=bug, gradcheck_method="loop"))
+def test_a_fault_drill_is_explained_as_the_broken_backward_computed_it(bug: str, loss: str) -> None:
+    config = validate(Config(hidden=(4, 4), inject_bug=bug, gradcheck_method="loop", **LOSSES[loss]))  # type: ignore[arg-type]
     stepper = Stepper(config)
     stepper.run_steps(1)
     view = stepper.view()
