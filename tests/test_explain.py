@@ -272,6 +272,14 @@ def test_a_bad_element_exits_2_with_the_listing_and_nothing_on_stdout(flag: str,
         assert "backward.dW1 (4, 3)" in captured.err and "forward.loss (scalar)" in captured.err
 
 
+def test_explain_is_a_flag_not_a_setting_of_a_toml_file(tmp_path: Path, capsys) -> None:
+    settings = tmp_path / "run.toml"
+    settings.write_text('explain = ["dW1[1,2]"]\n')
+    assert main(["--headless", "--config", str(settings)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and "pass --explain ELEMENT on the command line" in captured.err
+
+
 def test_explain_needs_headless_and_no_gradcheck_means_no_gradcheck_tensors(capsys) -> None:
     assert main(["--explain", "loss"]) == 2
     assert "--explain only applies to a report" in capsys.readouterr().err

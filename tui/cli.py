@@ -171,6 +171,10 @@ def read_config_file(path_text: str) -> dict[str, Any]:
     if "model" in data:
         raise UsageError(f"--config: {path_text} names a model file; a settings file may not run "
                          "code: pass --model FILE on the command line")
+    if "explain" in data:  # not a setting of the run but a question about its output
+        raise UsageError(f"--config: {path_text} sets explain; which numbers to explain is asked "
+                         "of one report, not set for every run: pass --explain ELEMENT on the "
+                         "command line")
     unknown = sorted(set(data) - FILE_KEYS)
     if unknown:
         raise UsageError(f"--config: unknown key {unknown[0]!r} in {path_text}; "
