@@ -10,6 +10,12 @@ Tensors are named as the JSON trace names them, qualified by phase where a name 
 ambiguous: "params.W1" (the current parameters; bare "W1" means these), "forward.z1",
 "backward.dW1", "gradcheck.W1" (the numerical gradient), "update.W1" (after the update)
 and "update.before.W1".
+
+The entry points: explain(view, tensor, index, forward=None) and explain_text(view,
+"dW1[1,2]"); parse_element reads an element as typed; tensors/shapes/qualify/resolve name
+what exists; final_shapes says it for the built-in network before a run; redo(e) redoes an
+explanation's last step from its operands, which is how the tests hold every explanation
+to its number. Numbers in formulas have 4 significant digits; `value` is exact.
 """
 
 from __future__ import annotations
@@ -791,3 +797,10 @@ def explain(view: View, tensor: str, index: tuple[int, ...],
     if phase == "gradcheck":
         return _gradcheck(view, qualified, name, index, value, forward)
     return _Net(view).explain(qualified, index)
+
+
+def explain_text(view: View, text: str, forward: ForwardFn | None = None) -> Explanation:
+    """explain() of an element as typed: "dW1[1,2]", "update.W1[0,0]", "loss"; ValueError
+    (saying what is wrong, and what exists) for text that names no element."""
+    name, index = parse_element(text)
+    return explain(view, name, index, forward)

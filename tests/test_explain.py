@@ -18,6 +18,7 @@ from engine.explain import (
     SHOWN_TERMS,
     Explanation,
     explain,
+    explain_text,
     final_shapes,
     parse_element,
     redo,
@@ -126,6 +127,7 @@ def test_the_default_networks_dW1_substitutes_down_to_the_values_it_came_from() 
     assert e.value == view.state.backward["dW1"][1, 1]  # type: ignore[index]
     assert e.chain == ("dz2[0] = a2[0] − y = 0.3093 − 1 = -0.6907",)
     assert {(s.tensor, s.index) for s in e.sources} == {("backward.dz1", (1,)), ("forward.x", (1,))}
+    assert explain_text(view, "backward.dW1[1,1]") == e
     e = explain(view, "dW1", (1, 2))
     assert e.substituted.endswith("· 0.1 = ((-1.913 · -0.6907) · 1) · 0.1 = 0.1321")
 
