@@ -732,8 +732,9 @@ def _gradcheck(view: View, q: str, name: str, index: tuple[int, ...], value: flo
             notes.append(f"the ±ε nudge crosses a kink, so the central difference averages two slopes: "
                          f"one-sided (L(θ + ε) − L(θ)) / ε = {num(up)}, (L(θ) − L(θ − ε)) / ε = {num(down)}; "
                          f"the analytic {num(a)} {'lies' if between else 'does not lie'} between them "
-                         f"(a subgradient {'check passes' if between else 'check fails'}); left out of the "
-                         "verdict")
+                         f"(a subgradient {'check passes' if between else 'check fails'}, within the "
+                         "tolerance; each one-sided difference also carries an O(ε) curvature error); "
+                         "left out of the verdict")
     elif kink:
         notes.append("the ±ε nudge crosses a kink: left out of the verdict")
     if forward is None:
