@@ -15,6 +15,7 @@ class Key(NamedTuple):
     action: str
     description: str
     footer: str = ""  # label in the footer; empty hides it there
+    scope: str = "app"  # "panel": bound on a focused panel, where it wins over the app's keys
 
 
 KEYS = (
@@ -25,11 +26,21 @@ KEYS = (
     Key("toggle-gradcheck", "g", "toggle_gradcheck", "Turn the gradient-check phase on or off",
         "Gradcheck on/off"),
     Key("edit-config", "c", "edit_config", "Edit x, y, lr, eps, seed and the sizes", "Config"),
-    Key("zoom", "z", "zoom", "Zoom: every exact value of a tensor, scrollable", "Zoom"),
+    Key("zoom", "z", "zoom", "Zoom: every exact value of a tensor, scrollable (at the cursor)", "Zoom"),
+    Key("explain", "e", "toggle_explain", "Explain the element under the cursor: formula, numbers, "
+        "terms; its sources are highlighted", "Explain"),
     Key("cancel", "escape", "cancel", "Cancel a phase that is still running"),
     Key("help", "question_mark", "help", "Show this help", "Help"),
     Key("quit", "q", "quit", "Quit", "Quit"),
     Key("focus-next", "tab", "app.focus_next", "Move to the next panel"),
     Key("focus-previous", "shift+tab", "app.focus_previous", "Move to the previous panel"),
+    # In a focused panel the arrows move the cell cursor (left and right no longer step
+    # phases there: n, space and b still do).
+    Key("cursor-up", "up,k", "cursor('up')", "Cursor up a row, on into the tensor above (in a panel)",
+        scope="panel"),
+    Key("cursor-down", "down,j", "cursor('down')", "Cursor down a row, on into the tensor below (in a panel)",
+        scope="panel"),
+    Key("cursor-left", "left,h", "cursor('left')", "Cursor left a column (in a panel)", scope="panel"),
+    Key("cursor-right", "right,l", "cursor('right')", "Cursor right a column (in a panel)", scope="panel"),
 )
 IDS = frozenset(k.id for k in KEYS)
