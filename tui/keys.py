@@ -21,14 +21,14 @@ class Key(NamedTuple):
 KEYS = (
     Key("next", "n,space,right", "next", "Run the next phase", "Next phase"),
     Key("back", "b,left", "undo", "Undo the last phase exactly (any depth)", "Back"),
-    Key("finish-step", "s", "finish_step", "Run to the end of this step's update", "Finish step"),
+    Key("finish-step", "s", "finish_step", "Run to the end of this step's update", "Finish"),
     Key("reset", "r", "reset", "Back to the initial parameters (b undoes the reset)", "Reset"),
     Key("toggle-gradcheck", "g", "toggle_gradcheck", "Turn the gradient-check phase on or off",
-        "Gradcheck on/off"),
+        "Gradcheck"),
     Key("edit-config", "c", "edit_config", "Edit x, y, lr, eps, seed and the sizes", "Config"),
-    Key("zoom", "z", "zoom", "Zoom: every exact value of a tensor, scrollable (at the cursor)", "Zoom"),
-    Key("explain", "e", "toggle_explain", "Explain the element under the cursor: formula, numbers, "
-        "terms; its sources are highlighted", "Explain"),
+    Key("zoom", "z", "zoom", "Zoom: every exact value of a tensor, scrollable", "Zoom"),
+    Key("explain", "e", "toggle_explain", "Explain the element under the cursor; its sources lit",
+        "Explain"),
     Key("cancel", "escape", "cancel", "Cancel a phase that is still running"),
     Key("help", "question_mark", "help", "Show this help", "Help"),
     Key("quit", "q", "quit", "Quit", "Quit"),
@@ -36,11 +36,11 @@ KEYS = (
     Key("focus-previous", "shift+tab", "app.focus_previous", "Move to the previous panel"),
     # In a focused panel the arrows move the cell cursor (left and right no longer step
     # phases there: n, space and b still do).
-    Key("cursor-up", "up,k", "cursor('up')", "Cursor up a row, on into the tensor above (in a panel)",
+    Key("cursor-up", "up,k", "cursor('up')", "In a panel: cursor up a row, on into the tensor above",
         scope="panel"),
-    Key("cursor-down", "down,j", "cursor('down')", "Cursor down a row, on into the tensor below (in a panel)",
+    Key("cursor-down", "down,j", "cursor('down')", "In a panel: cursor down a row, on into the next tensor",
         scope="panel"),
-    Key("cursor-left", "left,h", "cursor('left')", "Cursor left a column (in a panel)", scope="panel"),
-    Key("cursor-right", "right,l", "cursor('right')", "Cursor right a column (in a panel)", scope="panel"),
+    Key("cursor-left", "left,h", "cursor('left')", "In a panel: cursor left a column", scope="panel"),
+    Key("cursor-right", "right,l", "cursor('right')", "In a panel: cursor right a column", scope="panel"),
 )
 IDS = frozenset(k.id for k in KEYS)

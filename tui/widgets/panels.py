@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
 import numpy as np
+from rich.cells import cell_len
 from textual import events
 from textual.binding import Binding, BindingType
 from textual.content import Content
@@ -183,9 +184,12 @@ class Panel(Static, can_focus=True):
         self.cursor_line = self.line_of_cursor(content) if self.active else None
         self.update(content)
 
-    def draw(self, view: View, known: Mapping[str, Any]) -> Content:
+    def draw(self, view: View, known: Mapping[str, Any], tagged: bool = False) -> Content:
+        """The content with the marks; `tagged`: every cell carries cell_meta (which
+        changes how a screenshot's text is cut up, so only a focused panel's does)."""
         marks = Marks(qualify=lambda name: self.qualified(name, known),
-                      cursor=self.cursor if self.active else None, sources=self.sources)
+                      cursor=self.cursor if self.active else None, sources=self.sources,
+                      tagged=tagged or self.active)
         with marking(marks):
             content = self.build(view, view.state)
         self.targets = list({name: value for name, value in marks.seen}.items())
@@ -245,10 +249,27 @@ class Panel(Static, can_focus=True):
         self.move_cursor(direction)
         self.post_message(self.CursorMoved(self))
 
+    def cell_at(self, x: int, y: int) -> Cell | None:
+        """The cell drawn at (x, y) of the content region, if any."""
+        if not hasattr(self, "view"):
+            return None
+        content = self.draw(self.view, qualified_tensors(self.view.state), tagged=True)
+        lines = content.split("\n")
+        if not 0 <= y < len(lines):
+            return None
+        line = lines[y]
+        for span in line.spans:
+            meta = span.style.meta if isinstance(span.style, Style) else {}
+            if "cell" in meta and cell_len(line.plain[:span.start]) <= x < cell_len(line.plain[:span.end]):
+                return str(meta["cell"]), tuple(int(i) for i in meta["index"])
+        return None
+
     def on_click(self, event: events.Click) -> None:
-        meta = event.style.meta
-        if "cell" in meta and "index" in meta:
-            self.cursor = (str(meta["cell"]), tuple(int(i) for i in meta["index"]))
+        """A click on a value puts the cursor there."""
+        offset = event.get_content_offset(self)
+        cell = self.cell_at(offset.x, offset.y) if offset is not None else None
+        if cell is not None:
+            self.cursor = cell
             self.focus()
             self.post_message(self.CursorMoved(self))
 

@@ -50,6 +50,7 @@ class Marks:
     cursor: Cell | None = None
     sources: frozenset[Cell] = frozenset()
     seen: list[tuple[str, np.ndarray]] = field(default_factory=list)
+    tagged: bool = False  # every cell carries its tensor and index (cell_meta): a focused panel
 
 
 _MARKS: ContextVar[Marks | None] = ContextVar("marks", default=None)
@@ -300,7 +301,8 @@ def tensor_block(name: str, value: np.ndarray, *, fresh: bool = False, note: str
         index = element_index(value, *_rc(i))
         return cell_meta(qualified, index, cursor=index == cursor)
 
-    body = grid(value, _marked(marks, qualified, value, style_of), row_note, width, tag=tag)
+    body = grid(value, _marked(marks, qualified, value, style_of), row_note, width,
+                tag=tag if marks.tagged else None)
     return Content.assemble(head, "\n", body)
 
 
