@@ -1,0 +1,219 @@
+"""The cell cursor, the Explain panel and the highlighted sources, driven through Pilot.
+
+Until engine.explain.explain exists, a minimal stand-in that derives dW[l][i, j] as the
+engine does (dz_l[i] · a_{l-1}[j]) is patched in for these tests only.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+from textual.content import Content
+
+import engine.explain as engine_explain
+from engine.config import Config
+from engine.explain import Explanation, Source, Term, tensors
+from engine.stepper import Phase, Stepper, View
+from tui.app import StepperApp
+from tui.commands import stepper_commands
+from tui.widgets.explain import SHOWN_TERMS, ExplainPanel, explanation_text
+from tui.widgets.panels import Panel
+from tui.widgets.tensor import CURSOR, SOURCE
+
+SIZE = (120, 40)
+#: Keys from the start to the cursor on dW1[1, 2] in the Gradients panel: forward and
+#: backward, tab to the panel, down through dz2, dW2, db2, da1, dz1 to dW1's row 1, right 2.
+TO_DW1_1_2 = ["n", "n", "tab", "tab", "tab", *["j"] * 6, "l", "l"]
+
+
+def stand_in(view: View, tensor: str, index: tuple[int, ...], forward: Any = None) -> Explanation:
+    known = tensors(view.state)
+    value = float(np.asarray(known[tensor])[index])
+    name = tensor.rsplit(".", 1)[-1]
+    if name.startswith("dW") and len(index) == 2:
+        l, (i, j) = name[2:], index
+        a = "x" if l == "1" else f"a{int(l) - 1}"
+        dz, av = float(known[f"backward.dz{l}"][i]), float(known[f"forward.{a}"][j])
+        return Explanation(tensor, index, value, f"{name}[{i},{j}] = dz{l}[{i}] · {a}[{j}]",
+                           f"= {dz:.4f} · {av:.4f} = {value:.4f}",
+                           sources=(Source(f"backward.dz{l}", (i,)), Source(f"forward.{a}", (j,))))
+    return Explanation(tensor, index, value, f"{name}{list(index)}", f"= {value:.4f}")
+
+
+@pytest.fixture(autouse=True)
+def explain_available(monkeypatch: pytest.MonkeyPatch) -> None:
+    if not hasattr(engine_explain, "explain"):
+        monkeypatch.setattr(engine_explain, "explain", stand_in, raising=False)
+
+
+def make_app(**config: object) -> StepperApp:
+    return StepperApp(Stepper(Config(**config)))  # type: ignore[arg-type]
+
+
+def panel(app: StepperApp, name: str) -> Panel:
+    return app.query_one(f"#{name}", Panel)
+
+
+def styled(widget: Panel, style: str) -> list[str]:
+    """The text of the cells drawn in `style`."""
+    content = widget.render()
+    assert isinstance(content, Content)
+    return [content.plain[s.start:s.end].strip() for s in content.spans if s.style == style]
+
+
+async def test_the_cursor_is_hidden_until_a_panel_is_focused() -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("n", "n")
+        assert all(not styled(p, CURSOR) for p in app.query(Panel))
+        await pilot.press("tab")
+        params = panel(app, "parameters")
+        assert params.cursor == ("params.W1", (0, 0))
+        assert styled(params, CURSOR) == ["0.4967"]
+        await pilot.press("tab")  # the cursor goes with the focus, and is remembered
+        assert not styled(params, CURSOR) and params.cursor == ("params.W1", (0, 0))
+        assert panel(app, "forward").cursor == ("forward.x", (0,))
+
+
+async def test_arrows_move_across_rows_columns_and_on_into_the_next_tensor() -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("tab")
+        params = panel(app, "parameters")
+        await pilot.press("down", "down", "down")
+        assert params.cursor == ("params.W1", (3, 0))
+        await pilot.press("j")  # past W1's last row: into b1
+        assert params.cursor == ("params.b1", (0,))
+        await pilot.press("k")
+        assert params.cursor == ("params.W1", (3, 0))
+        await pilot.press("right", "l", "l", "l")  # clamped at the last column
+        assert params.cursor == ("params.W1", (3, 2))
+        await pilot.press("h")
+        assert params.cursor == ("params.W1", (3, 1))
+        await pilot.press("j", "j", "j", "j", "j", "j")  # b1, W2, b2, then no further
+        assert params.cursor == ("params.b2", (0,))
+        await pilot.press("up", "left")
+        assert params.cursor == ("params.W2", (0, 0))
+
+
+async def test_arrows_in_a_panel_move_the_cursor_and_n_still_steps() -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("tab", "right", "left", "right")
+        assert app.stepper.state.last_phase is None  # not next or back
+        assert panel(app, "parameters").cursor == ("params.W1", (0, 1))
+        await pilot.press("n", "space")
+        assert app.stepper.state.last_phase is Phase.BACKWARD
+        await pilot.press("b")
+        assert app.stepper.state.last_phase is Phase.FORWARD
+        assert panel(app, "parameters").cursor == ("params.W1", (0, 1))
+
+
+async def test_explain_follows_the_cursor_and_lights_its_sources() -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press(*TO_DW1_1_2)
+        gradients, forward = panel(app, "gradients"), panel(app, "forward")
+        assert gradients.cursor == ("backward.dW1", (1, 2))
+        explain = app.query_one(ExplainPanel)
+        assert not explain.display and not styled(gradients, SOURCE)
+        await pilot.press("e")
+        assert explain.display
+        text = str(explain.render())
+        assert "dz1[1]" in text and "x[2]" in text
+        dz1 = f"{app.stepper.state.backward['dz1'][1]:.4f}"
+        x2 = f"{app.stepper.state.forward.cache['x'][2]:.4f}"
+        assert dz1 in text and x2 in text
+        assert dz1 in styled(gradients, SOURCE)
+        assert styled(forward, SOURCE) == [x2]
+        assert styled(gradients, CURSOR) == [f"{app.stepper.state.backward['dW1'][1, 2]:.4f}"]
+        await pilot.press("h")  # the explanation follows: dW1[1, 1] comes from x[1]
+        assert "x[1]" in str(explain.render())
+        assert styled(forward, SOURCE) == [f"{app.stepper.state.forward.cache['x'][1]:.4f}"]
+        await pilot.press("e")
+        assert not explain.display and not styled(forward, SOURCE)
+
+
+async def test_explain_with_no_cursor_says_how_to_get_one() -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("e")
+        assert "Focus a panel" in str(app.query_one(ExplainPanel).render())
+
+
+async def test_an_element_that_cannot_be_explained_is_said_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*args: object, **kwargs: object) -> Explanation:
+        raise ValueError("no derivation here")
+
+    monkeypatch.setattr(engine_explain, "explain", broken, raising=False)
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("tab", "e", "j")
+        text = str(app.query_one(ExplainPanel).render())
+        assert "Cannot explain params.W1[1, 0]: no derivation here" in text
+
+
+async def test_a_click_on_a_value_puts_the_cursor_there() -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 80)) as pilot:
+        await pilot.press("n", "n")
+        gradients = panel(app, "gradients")
+        where = next((x, y) for y in range(60) for x in range(50)
+                     if gradients.cell_at(x, y) == ("backward.dW1", (1, 1)))
+        gutter = gradients.styles.gutter
+        assert await pilot.click("#gradients", offset=(where[0] + gutter.left, where[1] + gutter.top))
+        assert app.focused is gradients and gradients.cursor == ("backward.dW1", (1, 1))
+        assert styled(gradients, CURSOR) == [f"{app.stepper.state.backward['dW1'][1, 1]:.4f}"]
+
+
+async def test_the_cursor_walks_a_summarised_tensor_by_its_index() -> None:
+    app = make_app(inputs=20, hidden=(10,))  # W1 is 10x20: summarised
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("tab", *["l"] * 12, "j")
+        params = panel(app, "parameters")
+        assert params.cursor == ("params.W1", (1, 12))
+        value = app.stepper.state.params["W1"][1, 12]
+        assert styled(params, CURSOR) == [f"▸ W1[1, 12] = {value:.4f}"]
+        await pilot.press(*["j"] * 9)  # row 9 is the last: on into b1, the column clamped
+        assert params.cursor == ("params.b1", (9,))
+
+
+async def test_panel_scrolling_follows_the_cursor() -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 24)) as pilot:
+        await pilot.press("n", "n", "tab", "tab", "tab")
+        scroll = app.query_one("#panels")
+        top = scroll.scroll_y
+        await pilot.press(*["j"] * 9)  # down to db1, the Gradients panel's last block
+        await pilot.pause()
+        gradients = panel(app, "gradients")
+        assert gradients.cursor is not None and gradients.cursor[0] == "backward.db1"
+        assert gradients.cursor_line is not None
+        line = gradients.virtual_region.y + 1 + gradients.cursor_line
+        assert scroll.scroll_y > top and scroll.scroll_y <= line < scroll.scroll_y + scroll.size.height
+
+
+def test_the_keys_are_in_the_one_table() -> None:
+    app = make_app()
+    titles = [title for title, _, _ in stepper_commands(app)]
+    assert any(title.startswith("Explain") for title in titles)
+    assert not any(title.startswith("In a panel") for title in titles)  # a panel's keys: not here
+    ids = {binding_id for _, _, binding_id in app.key_table()}
+    assert {"cursor-up", "cursor-down", "cursor-left", "cursor-right", "explain"} <= ids
+
+
+def test_explanation_text_shows_the_largest_terms_and_the_total() -> None:
+    terms = tuple(Term(f"t{k}", (k - 5) / 10) for k in range(12))
+    text = explanation_text(Explanation("forward.z1", (0,), 0.6, "z1[0] = Σ W1[0,k]·x[k] + b1[0]",
+                                        "= 0.6", terms=terms, verdict="pass")).plain
+    lines = text.splitlines()
+    assert f"terms: the {SHOWN_TERMS} largest |term| of 12" in text
+    assert lines[3].split() == ["t11", "0.6"] and lines[4].split() == ["t0", "-0.5"]
+    assert f"+ {12 - SHOWN_TERMS} more terms" in text and "total  0.6" in text
+    assert "verdict: pass" in text
+
+
+def test_snapshot_explain_panel(snap_compare) -> None:  # type: ignore[no-untyped-def]
+    assert snap_compare(make_app(), press=[*TO_DW1_1_2, "e"], terminal_size=SIZE)
