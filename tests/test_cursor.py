@@ -18,7 +18,9 @@ from engine.explain import Explanation, Source, Term, tensors
 from engine.stepper import Phase, Stepper, View
 from tui.app import StepperApp
 from tui.commands import stepper_commands
+from tui.screens.zoom import ZoomScreen
 from tui.widgets.explain import SHOWN_TERMS, ExplainPanel, explanation_text
+from tui.widgets.grid import TensorGrid
 from tui.widgets.panels import Panel
 from tui.widgets.tensor import CURSOR, SOURCE
 
@@ -217,3 +219,25 @@ def test_explanation_text_shows_the_largest_terms_and_the_total() -> None:
 
 def test_snapshot_explain_panel(snap_compare) -> None:  # type: ignore[no-untyped-def]
     assert snap_compare(make_app(), press=[*TO_DW1_1_2, "e"], terminal_size=SIZE)
+
+
+async def test_zoom_opens_at_the_cursor_and_its_grid_has_one_of_its_own() -> None:
+    app = make_app(inputs=20, hidden=(10,))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("tab", *["l"] * 12, "j", "z")
+        await pilot.pause()
+        zoom = app.screen
+        assert isinstance(zoom, ZoomScreen)
+        grid = zoom.query_one(TensorGrid)
+        w1 = app.stepper.state.params["W1"]
+        assert app.focused is grid and grid.cursor == (1, 12)
+        assert str(zoom.query_one("#zoom-cursor").render()) == f"cursor param W1[1, 12] = {float(w1[1, 12])!r}"
+        await pilot.press("right", "right", "down", "h")
+        assert grid.cursor == (2, 13)
+        assert f"param W1[2, 13] = {float(w1[2, 13])!r}" in str(zoom.query_one("#zoom-cursor").render())
+        assert repr(float(w1[2, 13])) in app.export_screenshot()  # the scroll followed
+        x = grid.index_width + 24 * 13 - grid.scroll_offset.x + 3  # a click on row 0, column 13
+        assert await pilot.click(TensorGrid, offset=(x, 1))
+        assert grid.cursor == (0, 13)
+        await pilot.press("escape")
+        assert panel(app, "parameters").cursor == ("params.W1", (1, 12))

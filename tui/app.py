@@ -52,6 +52,10 @@ from tui.widgets.panels import (
     is_numeric,
 )
 
+#: Zoom's label for the tensors of each qualifier of engine.explain's names.
+ZOOM_NAMES = {"params": "param", "forward": "cache", "backward": "grad", "gradcheck": "numerical",
+              "update.before": "before update"}
+
 
 class StepperApp(App[None]):
     TITLE = "backprop-stepper"
@@ -297,6 +301,13 @@ class StepperApp(App[None]):
                   UpdatePanel: "before update"}.get(type(focused), "param") if isinstance(focused, Panel) \
             else "param"
         first = next((name for name in tensors if name.startswith(prefix)), None)
+        cursor = focused.cursor if isinstance(focused, Panel) else None
+        if cursor is not None:  # open at the cell cursor, when zoom lists its tensor
+            phase, _, name = cursor[0].rpartition(".")
+            label = ZOOM_NAMES.get(phase)
+            if label is not None and f"{label} {name}" in tensors:
+                self.push_screen(ZoomScreen(tensors, f"{label} {name}", cursor[1]))
+                return
         self.push_screen(ZoomScreen(tensors, first))
 
     def action_help(self) -> None:
