@@ -231,7 +231,8 @@ async def test_zoom_opens_at_the_cursor_and_its_grid_has_one_of_its_own() -> Non
         grid = zoom.query_one(TensorGrid)
         w1 = app.stepper.state.params["W1"]
         assert app.focused is grid and grid.cursor == (1, 12)
-        assert str(zoom.query_one("#zoom-cursor").render()) == f"cursor param W1[1, 12] = {float(w1[1, 12])!r}"
+        shown = str(zoom.query_one("#zoom-cursor").render())
+        assert shown == f"cursor param W1[1, 12] = {float(w1[1, 12])!r}"
         await pilot.press("right", "right", "down", "h")
         assert grid.cursor == (2, 13)
         assert f"param W1[2, 13] = {float(w1[2, 13])!r}" in str(zoom.query_one("#zoom-cursor").render())
