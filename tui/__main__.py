@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import itertools
 import os
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING
 
 from tui.cli import PROG, Options, UsageError, parse
@@ -103,10 +104,40 @@ def main(argv: list[str] | None = None) -> int:
             model.close()  # its atexit output, if any, reaches stderr (headless) too
 
 
+class _BadElement(Exception):
+    """An --explain element the final state does not have; the message is already printed."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(status)
+        self.status = status
+
+
+def _bad_element(known: dict[str, tuple[int, ...]],
+                 elements: list[tuple[str, tuple[int, ...]]]) -> int | None:
+    """Exit status 2, with the message (naming the tensors and shapes) on stderr, for the
+    first element that is not in `known`; None when all are."""
+    from engine.explain import resolve
+
+    for name, index in elements:
+        try:
+            resolve(known, name, index)
+        except ValueError as error:
+            print(f"{PROG}: error: --explain: {printable(str(error), oneline=True)}", file=sys.stderr)
+            return 2
+    return None
+
+
+def _lazily(make: Callable[[], str]) -> Iterator[str]:
+    """One chunk, made only when it is reached: after the steps before it have run."""
+    yield make()
+
+
 def _headless(options: Options, model: UserModel | None) -> int:
     from engine.contract import ModelError
+    from engine.explain import Explanation, final_shapes, parse_element, resolve, shapes
+    from engine.explain import explain as explain_element
     from engine.stepper import Stepper
-    from tui.report import json_report, text_report
+    from tui.report import explanations_text, json_report, text_report
 
     # Headless never steps back and shows no loss history: a few phases of undo and no
     # trail keep a long run in constant memory.
@@ -120,8 +151,33 @@ def _headless(options: Options, model: UserModel | None) -> int:
         stepper = Stepper(options.config, model=model, max_history=8, keep_trail=False)
     except ModelError as error:
         return _model_error(error)
-    render = json_report if options.format == "json" else text_report
-    chunks = render(options.config, stepper, stepper.iter_steps(options.config.steps))
+    elements = [parse_element(text) for text in options.explain]  # their syntax checked by parse
+    # The built-in network's final shapes follow from the architecture: a bad name or index
+    # is refused before the run, so the report can still be streamed with nothing half-done.
+    implied = final_shapes(options.config.architecture, options.config.gradcheck)
+    if elements and model is None and (problem := _bad_element(implied, elements)) is not None:
+        return problem
+    explain: Callable[[], list[Explanation]] | None = None
+    if elements:
+        def explain() -> list[Explanation]:
+            view = stepper.view()  # the final state: after the last update
+            known = shapes(view.state)
+            # A user's model's tensors are known only now; its report is buffered, so a bad
+            # element still leaves stdout empty.
+            problem = _bad_element(known, elements)
+            if problem is not None:
+                raise _BadElement(problem)
+            forward = stepper.model.forward if view.user_code else None
+            return [explain_element(view, resolve(known, name, index), index, forward)
+                    for name, index in elements]
+    steps = stepper.iter_steps(options.config.steps)
+    chunks: Iterable[str]
+    if options.format == "json":
+        chunks = json_report(options.config, stepper, steps, explain)
+    else:
+        chunks = text_report(options.config, stepper, steps)
+        if explain is not None:
+            chunks = itertools.chain(chunks, _lazily(lambda: explanations_text(explain())))
     separator = "" if options.format == "json" else "\n"
     if model is None:  # the built-in network cannot fail mid-run: stream, in constant memory
         return _write(separator * bool(i) + chunk for i, chunk in enumerate(chunks))
@@ -129,6 +185,8 @@ def _headless(options: Options, model: UserModel | None) -> int:
         report = list(chunks)
     except ModelError as error:
         return _model_error(error)
+    except _BadElement as bad:
+        return bad.status
     return _write([separator.join(report)])
 
 

@@ -24,6 +24,7 @@ from engine.config import (
     shown,
     validate,
 )
+from engine.explain import parse_element
 from engine.files import MAX_CONFIG_BYTES, read_user_file
 from engine.gradcheck import METHODS
 from engine.network import ACTIVATIONS, BINARY_LOSSES, BUGS, INITS
@@ -36,7 +37,7 @@ FORMATS = ("text", "json")
 FILE_KEYS = {f.name.replace("_", "-") for f in fields(Config)} | {"format", "keymap", "model-timeout",
                                                                   "model-memory"}
 #: Flags that only mean something headless; given to the app they would be silently ignored.
-HEADLESS_ONLY = ("steps", "format")
+HEADLESS_ONLY = ("steps", "format", "explain")
 #: Flags that only mean something with --model.
 MODEL_ONLY = ("model_timeout", "model_memory")
 
@@ -54,6 +55,9 @@ class Options:
     model_timeout: float = MODEL_TIMEOUT  # seconds a call of the model may take
     model_memory: int = MODEL_MEMORY_MB  # the model process's address space, in MB
     keymap: dict[str, str] = field(default_factory=dict)  # binding id -> keys, from [keymap]
+    #: Elements to explain in the final state (--explain), as typed, their syntax checked;
+    #: the names and indexes are checked against the network's tensors by the entry point.
+    explain: tuple[str, ...] = ()
 
 
 class _Parser(argparse.ArgumentParser):
@@ -107,6 +111,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--steps", type=_typed("steps"), metavar="N",
                    help="headless: full steps to run (default 1)")
     p.add_argument("--format", metavar="text|json", help="headless: report format (default text)")
+    p.add_argument("--explain", action="append", metavar="ELEMENT",
+                   help="headless: after the report, explain why an element of the final state is "
+                   "what it is, e.g. 'dW1[1,2]', 'update.W1[0,0]', 'gradcheck.W1[0,0]', 'loss' "
+                   "(repeatable)")
     p.add_argument("--no-gradcheck", dest="gradcheck", action="store_const", const=False,
                    help="skip the gradient-check phase")
     p.add_argument("--gradcheck-method", metavar="|".join(METHODS),
@@ -163,6 +171,10 @@ def read_config_file(path_text: str) -> dict[str, Any]:
     if "model" in data:
         raise UsageError(f"--config: {path_text} names a model file; a settings file may not run "
                          "code: pass --model FILE on the command line")
+    if "explain" in data:  # not a setting of the run but a question about its output
+        raise UsageError(f"--config: {path_text} sets explain; which numbers to explain is asked "
+                         "of one report, not set for every run: pass --explain ELEMENT on the "
+                         "command line")
     unknown = sorted(set(data) - FILE_KEYS)
     if unknown:
         raise UsageError(f"--config: unknown key {unknown[0]!r} in {path_text}; "
@@ -226,6 +238,12 @@ def parse(argv: list[str]) -> Options:
             if getattr(args, flag) is not None:
                 raise UsageError(f"--{flag.replace('_', '-')} only applies to your own model: add "
                                  "--model FILE.py")
+    explain = tuple(args.explain or ())
+    for text in explain:
+        try:
+            parse_element(text)
+        except ValueError as error:
+            raise UsageError(f"--explain: {error}") from None
     settings: dict[str, Any] = {}
     keymap: dict[str, str] = {}
     if args.config is not None:
@@ -233,7 +251,7 @@ def parse(argv: list[str]) -> Options:
         _check_file_types(settings, args.config)
         keymap = _check_keymap(settings.pop("keymap", {}), args.config)
     for key, value in vars(args).items():
-        if value is not None and key not in ("headless", "config"):
+        if value is not None and key not in ("headless", "config", "explain"):
             settings[key.replace("_", "-")] = value
     model = settings.pop("model", None)
     if model is not None and settings.get("inject-bug") is not None:
@@ -268,4 +286,4 @@ def parse(argv: list[str]) -> Options:
         raise UsageError(f"--x: needs exactly {config.inputs} values (one per input), got 0")
     return Options(config=config, headless=args.headless, format=output_format,
                    model=None if model is None else Path(model), keymap=keymap,
-                   model_timeout=float(model_timeout), model_memory=model_memory)
+                   model_timeout=float(model_timeout), model_memory=model_memory, explain=explain)

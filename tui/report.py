@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import numpy as np
 
 from engine.config import Config
 from engine.contract import keys_words
+from engine.explain import SHOWN_TERMS, Explanation, element_label, num
 from engine.gradcheck import ATOL, RTOL, GradCheck
 from engine.stepper import State, Stepper
 from tui.text import printable
@@ -198,9 +199,11 @@ def _step_json(state: State, out: _Json) -> dict[str, Any]:
     }
 
 
-def json_report(config: Config, stepper: Stepper, finished: Iterable[State]) -> Iterator[str]:
+def json_report(config: Config, stepper: Stepper, finished: Iterable[State],
+                explain: Callable[[], list[Explanation]] | None = None) -> Iterator[str]:
     """One strict JSON object (RFC 8259), written a step at a time: NaN and infinity
-    become null, explained in "warnings", which comes last because it is known last."""
+    become null, explained in "warnings", which comes last because it is known last.
+    With `explain` (--explain), its explanations of the final state come before it."""
     out = _Json()
     steps = iter(finished)
     first = next(steps, None)  # the head says how backward keys its gradients: one backward shows it
@@ -218,4 +221,57 @@ def json_report(config: Config, stepper: Stepper, finished: Iterable[State]) -> 
     yield json.dumps(head, allow_nan=False)[:-1] + ', "steps": ['
     for i, state in enumerate(() if first is None else itertools.chain([first], steps)):
         yield ("" if i == 0 else ", ") + json.dumps(_step_json(state, out), allow_nan=False)
-    yield "], " + json.dumps({"warnings": out.warnings}, allow_nan=False)[1:]
+    tail: dict[str, Any] = {}
+    if explain is not None:
+        tail["explanations"] = [explanation_json(e, out) for e in explain()]
+    tail["warnings"] = out.warnings
+    yield "], " + json.dumps(tail, allow_nan=False)[1:]
+
+
+# ---- --explain: why an element of the final state is what it is ------------------------
+
+EXPLAIN_HEADING = "Why is this number what it is?"
+
+
+def explanation_lines(e: Explanation) -> list[str]:
+    """One explanation as the text report prints it: the element and its exact value, then
+    formula, substituted numbers, chain, terms (the largest first past SHOWN_TERMS),
+    notes and verdict, each under its label."""
+    lines = [f"{element_label(e.tensor, e.index)} = {e.value!r}",
+             f"  formula:      {e.formula}",
+             f"  substituted:  {e.substituted}"]
+    lines += [f"  {'chain:' if k == 0 else '':<13} {line}" for k, line in enumerate(e.chain)]
+    terms = sorted(e.terms, key=lambda t: -abs(t.value)) if len(e.terms) > SHOWN_TERMS else list(e.terms)
+    for k, term in enumerate(terms[:SHOWN_TERMS]):
+        lines.append(f"  {'terms:' if k == 0 else '':<13} {term.label} = {num(term.value)}")
+    if len(terms) > SHOWN_TERMS:
+        lines.append(f"  {'':<13} + {len(terms) - SHOWN_TERMS} more terms")
+    lines += [f"  {'notes:' if k == 0 else '':<13} {note}" for k, note in enumerate(e.notes)]
+    if e.verdict is not None:
+        lines.append(f"  verdict:      {e.verdict}")
+    return lines
+
+
+def explanations_text(explanations: list[Explanation]) -> str:
+    """The block the text report ends with."""
+    lines = [f"\n{EXPLAIN_HEADING}"]
+    for e in explanations:
+        lines += ["", *explanation_lines(e)]
+    return "\n".join(lines)
+
+
+def explanation_json(e: Explanation, out: _Json) -> dict[str, Any]:
+    where = f"explanations.{element_label(e.tensor, e.index)}"
+    result: dict[str, Any] = {
+        "tensor": e.tensor, "index": list(e.index), "value": out.value(e.value, where),
+        "formula": e.formula, "substituted": e.substituted,
+        "terms": [{"label": t.label, "value": out.value(t.value, where)} for t in e.terms],
+        "sources": [{"tensor": s.tensor, "index": list(s.index)} for s in e.sources],
+    }
+    if e.chain:
+        result["chain"] = list(e.chain)
+    if e.notes:
+        result["notes"] = list(e.notes)
+    if e.verdict is not None:
+        result["verdict"] = e.verdict
+    return result
