@@ -1,21 +1,14 @@
-"""The cell cursor, the Explain panel and the highlighted sources, driven through Pilot.
-
-Until engine.explain.explain exists, a minimal stand-in that derives dW[l][i, j] as the
-engine does (dz_l[i] · a_{l-1}[j]) is patched in for these tests only.
-"""
+"""The cell cursor, the Explain panel and the highlighted sources, driven through Pilot."""
 
 from __future__ import annotations
 
-from typing import Any
-
-import numpy as np
 import pytest
 from textual.content import Content
 
-import engine.explain as engine_explain
+import tui.widgets.explain as explain_widget
 from engine.config import Config
-from engine.explain import Explanation, Source, Term, tensors
-from engine.stepper import Phase, Stepper, View
+from engine.explain import Explanation, Term
+from engine.stepper import Phase, Stepper
 from tui.app import StepperApp
 from tui.commands import stepper_commands
 from tui.screens.zoom import ZoomScreen
@@ -28,26 +21,6 @@ SIZE = (120, 40)
 #: Keys from the start to the cursor on dW1[1, 2] in the Gradients panel: forward and
 #: backward, tab to the panel, down through dz2, dW2, db2, da1, dz1 to dW1's row 1, right 2.
 TO_DW1_1_2 = ["n", "n", "tab", "tab", "tab", *["j"] * 6, "l", "l"]
-
-
-def stand_in(view: View, tensor: str, index: tuple[int, ...], forward: Any = None) -> Explanation:
-    known = tensors(view.state)
-    value = float(np.asarray(known[tensor])[index])
-    name = tensor.rsplit(".", 1)[-1]
-    if name.startswith("dW") and len(index) == 2:
-        l, (i, j) = name[2:], index
-        a = "x" if l == "1" else f"a{int(l) - 1}"
-        dz, av = float(known[f"backward.dz{l}"][i]), float(known[f"forward.{a}"][j])
-        return Explanation(tensor, index, value, f"{name}[{i},{j}] = dz{l}[{i}] · {a}[{j}]",
-                           f"= {dz:.4f} · {av:.4f} = {value:.4f}",
-                           sources=(Source(f"backward.dz{l}", (i,)), Source(f"forward.{a}", (j,))))
-    return Explanation(tensor, index, value, f"{name}{list(index)}", f"= {value:.4f}")
-
-
-@pytest.fixture(autouse=True)
-def explain_available(monkeypatch: pytest.MonkeyPatch) -> None:
-    if not hasattr(engine_explain, "explain"):
-        monkeypatch.setattr(engine_explain, "explain", stand_in, raising=False)
 
 
 def make_app(**config: object) -> StepperApp:
@@ -123,16 +96,18 @@ async def test_explain_follows_the_cursor_and_lights_its_sources() -> None:
         assert not explain.display and not styled(gradients, SOURCE)
         await pilot.press("e")
         assert explain.display
-        text = str(explain.render())
-        assert "dz1[1]" in text and "x[2]" in text
+        lines = str(explain.render()).splitlines()
+        assert lines[0] == "dW1[1,2] = dz1[1] · x[2]"  # the formula, then the substituted chain
+        assert lines[1] == "  = (da1[1] · relu'(z1[1])) · x[2]"
+        assert lines[3] == "  = ((-1.913 · -0.6907) · 1) · 0.1" and lines[4] == "  = 0.1321"
         dz1 = f"{app.stepper.state.backward['dz1'][1]:.4f}"
         x2 = f"{app.stepper.state.forward.cache['x'][2]:.4f}"
-        assert dz1 in text and x2 in text
         assert dz1 in styled(gradients, SOURCE)
         assert styled(forward, SOURCE) == [x2]
         assert styled(gradients, CURSOR) == [f"{app.stepper.state.backward['dW1'][1, 2]:.4f}"]
         await pilot.press("h")  # the explanation follows: dW1[1, 1] comes from x[1]
-        assert "x[1]" in str(explain.render())
+        assert str(explain.render()).splitlines()[3:5] == ["  = ((-1.913 · -0.6907) · 1) · (-0.4)",
+                                                            "  = -0.5286"]
         assert styled(forward, SOURCE) == [f"{app.stepper.state.forward.cache['x'][1]:.4f}"]
         await pilot.press("e")
         assert not explain.display and not styled(forward, SOURCE)
@@ -149,7 +124,7 @@ async def test_an_element_that_cannot_be_explained_is_said_so(monkeypatch: pytes
     def broken(*args: object, **kwargs: object) -> Explanation:
         raise ValueError("no derivation here")
 
-    monkeypatch.setattr(engine_explain, "explain", broken, raising=False)
+    monkeypatch.setattr(explain_widget, "explain", broken)
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("tab", "e", "j")
@@ -209,10 +184,11 @@ def test_the_keys_are_in_the_one_table() -> None:
 def test_explanation_text_shows_the_largest_terms_and_the_total() -> None:
     terms = tuple(Term(f"t{k}", (k - 5) / 10) for k in range(12))
     text = explanation_text(Explanation("forward.z1", (0,), 0.6, "z1[0] = Σ W1[0,k]·x[k] + b1[0]",
-                                        "= 0.6", terms=terms, verdict="pass")).plain
+                                        "z1[0] = t0 + t1 + … = 0.6", terms=terms, verdict="pass")).plain
     lines = text.splitlines()
-    assert f"terms: the {SHOWN_TERMS} largest |term| of 12" in text
-    assert lines[3].split() == ["t11", "0.6"] and lines[4].split() == ["t0", "-0.5"]
+    assert lines[:3] == ["z1[0] = Σ W1[0,k]·x[k] + b1[0]", "  = t0 + t1 + …", "  = 0.6"]
+    assert lines[3] == f"terms: the {SHOWN_TERMS} largest |term| of 12"
+    assert lines[4].split() == ["t11", "0.6"] and lines[5].split() == ["t0", "-0.5"]
     assert f"+ {12 - SHOWN_TERMS} more terms" in text and "total  0.6" in text
     assert "verdict: pass" in text
 

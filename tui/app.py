@@ -149,7 +149,8 @@ class StepperApp(App[None]):
         sources: frozenset[tuple[str, tuple[int, ...]]] = frozenset()
         if explain.display:
             cell = focused.cursor if focused is not None else None
-            explanation = explain.show(current, cell)
+            forward = self.stepper.model.forward if current.user_code else None
+            explanation = explain.show(current, cell, forward)
             if explanation is not None:
                 sources = frozenset((s.tensor, tuple(s.index)) for s in explanation.sources)
         for panel in panels:

@@ -8,28 +8,13 @@ cursor. The cells the element is computed from are highlighted in the panels by 
 
 from __future__ import annotations
 
-from typing import Any
-
 from textual.content import Content
 from textual.widgets import Static
 
-import engine.explain as engine_explain
-from engine.explain import Explanation
+from engine.explain import SHOWN_TERMS, Explanation, ForwardFn, explain
 from engine.stepper import View
 from tui.text import printable
 from tui.widgets.tensor import FAIL, MUTED, PASS, WARN, Cell, index_label
-
-#: The terms of a sum shown, largest |term| first; the rest are counted.
-SHOWN_TERMS = 8
-
-
-def explain_cell(view: View, cell: Cell) -> Explanation:
-    """engine.explain.explain for a cell of the cursor."""
-    function: Any = getattr(engine_explain, "explain", None)
-    if function is None:
-        raise LookupError("this engine has no explain() yet")
-    explanation: Explanation = function(view, cell[0], cell[1])
-    return explanation
 
 
 def verdict_style(verdict: str) -> str:
@@ -41,9 +26,21 @@ def verdict_style(verdict: str) -> str:
     return PASS if "pass" in lowered else ""
 
 
+def stages(formula: str, substituted: str) -> list[str]:
+    """The substituted line's stages, one a line ("= ..."), without the ones that repeat
+    the formula: "dW1[1,2] = dz1[1] · x[2] = (...) · x[2] = ... = 0.1321" under its formula
+    reads down, one step of the chain a line, at any width."""
+    said, steps = formula.split(" = "), substituted.split(" = ")
+    shared = 0
+    while shared < min(len(said), len(steps) - 1) and said[shared] == steps[shared]:
+        shared += 1
+    return [f"  = {step}" for step in steps[max(shared, 1):]] if len(steps) > 1 else [substituted]
+
+
 def explanation_text(explanation: Explanation) -> Content:
-    lines: list[Content] = [Content.styled(printable(explanation.formula, oneline=True), "bold"),
-                            Content(printable(explanation.substituted, oneline=True))]
+    lines: list[Content] = [Content.styled(printable(explanation.formula, oneline=True), "bold")]
+    lines += [Content(line) for line in stages(printable(explanation.formula, oneline=True),
+                                                 printable(explanation.substituted, oneline=True))]
     lines += [Content(printable(line, oneline=True)) for line in explanation.chain]
     terms = explanation.terms
     if terms:
@@ -70,8 +67,9 @@ class ExplainPanel(Static):
     def on_mount(self) -> None:
         self.border_title = "Explain"
 
-    def show(self, view: View, cell: Cell | None) -> Explanation | None:
-        """Explain `cell` (None: say how to pick one); the explanation, if there is one."""
+    def show(self, view: View, cell: Cell | None, forward: ForwardFn | None = None) -> Explanation | None:
+        """Explain `cell` (None: say how to pick one); the explanation, if there is one.
+        `forward`: a user's model's, for its numerical gradients (engine.explain.explain)."""
         if cell is None:
             self.border_title = "Explain"
             self.update(Content.styled("Focus a panel (tab) and move the cursor (arrows, h/j/k/l, or "
@@ -79,7 +77,7 @@ class ExplainPanel(Static):
             return None
         self.border_title = f"Explain {printable(index_label(cell[0], cell[1]), oneline=True)}"
         try:
-            explanation = explain_cell(view, cell)
+            explanation = explain(view, cell[0], cell[1], forward)
         except Exception as error:  # an element the engine cannot derive: say so, keep the app
             self.update(Content.styled(f"Cannot explain {index_label(cell[0], cell[1])}: "
                                        f"{printable(str(error), oneline=True)}", WARN))
