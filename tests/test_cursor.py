@@ -100,6 +100,7 @@ async def test_explain_follows_the_cursor_and_lights_its_sources() -> None:
         assert lines[0] == "dW1[1,2] = dz1[1] · x[2]"  # the formula, then the substituted chain
         assert lines[1] == "  = (da1[1] · relu'(z1[1])) · x[2]"
         assert lines[3] == "  = ((-1.913 · -0.6907) · 1) · 0.1" and lines[4] == "  = 0.1321"
+        assert lines[5] == "from dz1[1] = 1.321 Gradients  x[2] = 0.1 Forward cache"
         dz1 = f"{app.stepper.state.backward['dz1'][1]:.4f}"
         x2 = f"{app.stepper.state.forward.cache['x'][2]:.4f}"
         assert dz1 in styled(gradients, SOURCE)

@@ -8,13 +8,40 @@ cursor. The cells the element is computed from are highlighted in the panels by 
 
 from __future__ import annotations
 
+import numpy as np
 from textual.content import Content
 from textual.widgets import Static
 
-from engine.explain import SHOWN_TERMS, Explanation, ForwardFn, explain
+from engine.explain import SHOWN_TERMS, Explanation, ForwardFn, Source, explain, tensors
 from engine.stepper import View
 from tui.text import printable
-from tui.widgets.tensor import FAIL, MUTED, PASS, WARN, Cell, index_label
+from tui.widgets.tensor import FAIL, MUTED, PASS, SOURCE, WARN, Cell, index_label
+
+#: The panel that shows each qualifier's tensors, for the sources line.
+PANEL_OF = {"params": "Parameters", "forward": "Forward cache", "backward": "Gradients",
+            "gradcheck": "Gradient check", "update": "Update", "update.before": "Update"}
+#: Sources named in the Explain panel; the rest are counted (all are highlighted).
+SHOWN_SOURCES = 6
+
+
+def sources_line(view: View, sources: tuple[Source, ...]) -> Content:
+    """The cells lit in the panels, named with their values and panels, in the same style:
+    a source scrolled out of sight is still said."""
+    known = tensors(view.state)
+    parts: list[str | tuple[str, str]] = [("from ", MUTED)]
+    for n, source in enumerate(sources[:SHOWN_SOURCES]):
+        phase, _, name = source.tensor.rpartition(".")
+        try:
+            value = f" = {float(np.asarray(known[source.tensor])[source.index]):.4g}"
+        except Exception:  # a source the state lacks (a user's model): named without a value
+            value = ""
+        if n:
+            parts.append(("  ", ""))
+        parts += [(printable(f"{index_label(name, source.index)}{value}", oneline=True), SOURCE),
+                  (f" {PANEL_OF.get(phase, phase)}", MUTED)]
+    if len(sources) > SHOWN_SOURCES:
+        parts.append((f"  + {len(sources) - SHOWN_SOURCES} more", MUTED))
+    return Content.assemble(*parts)
 
 
 def verdict_style(verdict: str) -> str:
@@ -37,10 +64,14 @@ def stages(formula: str, substituted: str) -> list[str]:
     return [f"  = {step}" for step in steps[max(shared, 1):]] if len(steps) > 1 else [substituted]
 
 
-def explanation_text(explanation: Explanation) -> Content:
+def explanation_text(explanation: Explanation, sources: Content | None = None) -> Content:
+    """The formula, the substituted chain a stage a line, `sources` (sources_line), the
+    further chain, the largest terms and their total, the verdict and the notes."""
     lines: list[Content] = [Content.styled(printable(explanation.formula, oneline=True), "bold")]
     lines += [Content(line) for line in stages(printable(explanation.formula, oneline=True),
                                                  printable(explanation.substituted, oneline=True))]
+    if sources is not None:
+        lines.append(sources)
     lines += [Content(printable(line, oneline=True)) for line in explanation.chain]
     terms = explanation.terms
     if terms:
@@ -82,5 +113,6 @@ class ExplainPanel(Static):
             self.update(Content.styled(f"Cannot explain {index_label(cell[0], cell[1])}: "
                                        f"{printable(str(error), oneline=True)}", WARN))
             return None
-        self.update(explanation_text(explanation))
+        sources = sources_line(view, explanation.sources) if explanation.sources else None
+        self.update(explanation_text(explanation, sources))
         return explanation
