@@ -118,7 +118,19 @@ async def test_explain_with_no_cursor_says_how_to_get_one() -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("e")
-        assert "Focus a panel" in str(app.query_one(ExplainPanel).render())
+        assert "No element under a cursor" in str(app.query_one(ExplainPanel).render())
+
+
+async def test_undo_past_the_cursor_s_tensor_leaves_no_stale_cursor() -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press(*TO_DW1_1_2, "e", "b")  # backward undone: no dW1 to explain
+        gradients = panel(app, "gradients")
+        assert not gradients.cursor_valid() and not styled(gradients, CURSOR)
+        assert "No element under a cursor" in str(app.query_one(ExplainPanel).render())
+        assert not styled(panel(app, "forward"), SOURCE)
+        await pilot.press("n")  # backward again: the cursor is back where it was
+        assert gradients.cursor == ("backward.dW1", (1, 2)) and styled(panel(app, "forward"), SOURCE)
 
 
 async def test_an_element_that_cannot_be_explained_is_said_so(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -148,7 +148,7 @@ class StepperApp(App[None]):
         explain = self.query_one(ExplainPanel)
         sources: frozenset[tuple[str, tuple[int, ...]]] = frozenset()
         if explain.display:
-            cell = focused.cursor if focused is not None else None
+            cell = focused.cursor if focused is not None and focused.cursor_valid() else None
             forward = self.stepper.model.forward if current.user_code else None
             explanation = explain.show(current, cell, forward)
             if explanation is not None:

@@ -103,8 +103,9 @@ class ExplainPanel(Static):
         `forward`: a user's model's, for its numerical gradients (engine.explain.explain)."""
         if cell is None:
             self.border_title = "Explain"
-            self.update(Content.styled("Focus a panel (tab) and move the cursor (arrows, h/j/k/l, or "
-                                       "a click): the element under it is explained here. e closes.", MUTED))
+            self.update(Content.styled("No element under a cursor: focus a panel with numbers (tab) and "
+                                       "move its cursor (arrows, h/j/k/l, or a click); the element under "
+                                       "it is explained here. e closes.", MUTED))
             return None
         self.border_title = f"Explain {printable(index_label(cell[0], cell[1]), oneline=True)}"
         try:
