@@ -121,6 +121,19 @@ async def test_explain_with_no_cursor_says_how_to_get_one() -> None:
         assert "No element under a cursor" in str(app.query_one(ExplainPanel).render())
 
 
+async def test_the_loss_has_a_cell_of_its_own() -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("n", "tab", "tab", *["j"] * 6, "e")  # x, z1, a1, z2, a2, then the loss
+        forward = panel(app, "forward")
+        assert forward.cursor == ("forward.loss", ())
+        assert styled(forward, CURSOR) == [repr(app.stepper.state.forward.loss)]
+        assert str(app.query_one(ExplainPanel).render()).startswith("loss = ")
+        assert styled(forward, SOURCE) == ["-0.8032"]  # z2: the loss is computed from the logit
+        await pilot.press("j", "k")  # nothing below the loss
+        assert forward.cursor == ("forward.a2", (0,))
+
+
 async def test_undo_past_the_cursor_s_tensor_leaves_no_stale_cursor() -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:

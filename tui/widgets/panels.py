@@ -42,6 +42,7 @@ from tui.widgets.tensor import (
     marking,
     matrix_position,
     pending,
+    scalar_line,
     shape_label,
     side_by_side,
     tensor_block,
@@ -398,8 +399,8 @@ class ForwardPanel(Panel):
             tensors[name] = block
         L = depth(state.params) or 0
         blocks += self.grouped(tensors, range(1, L + 1), lead=("x",))
-        blocks.append(Content.assemble(("loss", FRESH if fresh else "bold"),
-                                       f"  {state.forward.loss!r}"))
+        blocks.append(scalar_line("loss", Content.styled("loss", FRESH if fresh else "bold"),
+                                  state.forward.loss))
         return join(blocks)
 
 

@@ -351,6 +351,22 @@ def _large_marks(marks: Marks, qualified: str, name: str, value: np.ndarray) -> 
     return lines
 
 
+def scalar_line(name: str, label: Content, value: float) -> Content:
+    """`label  value` (the forward pass's loss): one more cell for the cursor, under `name`."""
+    text = f"  {value!r}"
+    marks = _MARKS.get()
+    qualified = marks.qualify(name) if marks is not None else None
+    if marks is None or qualified is None:
+        return Content.assemble(label, text)
+    marks.seen.append((qualified, np.asarray(value)))
+    cell = (qualified, ())
+    style = CURSOR if cell == marks.cursor else SOURCE if cell in marks.sources else ""
+    number = Content.styled(f"{value!r}", style)
+    if marks.tagged:
+        number = number.stylize(cell_meta(qualified, (), cursor=cell == marks.cursor))
+    return Content.assemble(label, "  ", number)
+
+
 def pending(name: str, why: str) -> Content:
     return Content.assemble((name, "bold"), (f"  {why}", MUTED))
 
