@@ -19,6 +19,7 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.content import Content
+from textual.geometry import Region
 from textual.theme import ThemeProvider
 from textual.widgets import Footer, ProgressBar, Static
 
@@ -36,6 +37,7 @@ from tui.screens.safe import SafeCommandPalette, exiting
 from tui.screens.zoom import ZoomScreen
 from tui.text import printable
 from tui.widgets.bars import NetworkLine, PhaseBar
+from tui.widgets.explain import ExplainPanel
 from tui.widgets.formulas import formulas
 from tui.widgets.log import LogPanel
 from tui.widgets.loss import LossPanel
@@ -50,6 +52,10 @@ from tui.widgets.panels import (
     is_numeric,
 )
 
+#: Zoom's label for the tensors of each qualifier of engine.explain's names.
+ZOOM_NAMES = {"params": "param", "forward": "cache", "backward": "grad", "gradcheck": "numerical",
+              "update.before": "before update"}
+
 
 class StepperApp(App[None]):
     TITLE = "backprop-stepper"
@@ -57,7 +63,8 @@ class StepperApp(App[None]):
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide"), (170, "-very-wide")]  # noqa: RUF012 (Textual: an instance attribute)
     COMMANDS = App.COMMANDS | {StepperCommands}
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding(k.keys, k.action, k.footer or k.description, show=bool(k.footer), id=k.id) for k in KEYS
+        Binding(k.keys, k.action, k.footer or k.description, show=bool(k.footer), id=k.id)
+        for k in KEYS if k.scope == "app"
     ]
 
     def __init__(self, stepper: Stepper, keymap: dict[str, str] | None = None) -> None:
@@ -81,6 +88,7 @@ class StepperApp(App[None]):
             yield UpdatePanel(id="update")
             yield LossPanel(id="loss")
             yield LogPanel(id="log")
+        yield ExplainPanel(id="explain")
         yield Footer()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -111,8 +119,11 @@ class StepperApp(App[None]):
         self.query_one(PhaseBar).show(view)
         self.query_one(NetworkLine).show(view)
         self.query_one("#panels").set_class(broad(self.stepper.state.params), "-broad")
-        for panel in self.query("#panels > *"):
-            panel.show(view)  # type: ignore[attr-defined]
+        for widget in self.query("#panels > *"):
+            if not isinstance(widget, Panel):
+                widget.show(view)  # type: ignore[attr-defined]
+        self.show_panels(view)
+        for panel in self.query(Panel):
             if panel.has_class("-fresh") and not isinstance(self.focused, Panel | LossPanel):
                 panel.scroll_visible(animate=False)  # follow the phase, unless the user is reading
         nonfinite = self.stepper.state.nonfinite()
@@ -122,6 +133,50 @@ class StepperApp(App[None]):
             banner.update(Content(f"⚠ Diverged: non-finite values in {names}. Auto-advance (s) "
                                   "stops here; b goes back, r resets, c changes lr."))
         banner.display = bool(nonfinite)
+
+    # ---- the cell cursor and the Explain panel ------------------------------------------
+    def show_panels(self, view: object = None) -> None:
+        """Draw the panels with the focused one's cursor, the explanation of the element
+        under it (when the Explain panel is open) and that element's sources highlighted."""
+        current = self.stepper.view()
+        focused = self.focused if isinstance(self.focused, Panel) else None
+        panels = list(self.query(Panel))
+        for panel in panels:
+            panel.active = panel is focused
+        if focused is not None:
+            focused.show(current)  # settles its cursor on what it draws now
+        explain = self.query_one(ExplainPanel)
+        sources: frozenset[tuple[str, tuple[int, ...]]] = frozenset()
+        if explain.display:
+            cell = focused.cursor if focused is not None and focused.cursor_valid() else None
+            forward = self.stepper.model.forward if current.user_code else None
+            explanation = explain.show(current, cell, forward)
+            if explanation is not None:
+                sources = frozenset((s.tensor, tuple(s.index)) for s in explanation.sources)
+        for panel in panels:
+            if panel is not focused or panel.sources != sources:
+                panel.sources = sources
+                panel.show(current)
+        if focused is not None and focused.cursor_line is not None:
+            self.call_after_refresh(self.scroll_to_cursor, focused)
+
+    def scroll_to_cursor(self, panel: Panel) -> None:
+        """Panel scrolling follows the cursor: its line (below the border) is kept on screen."""
+        if panel.cursor_line is None or not panel.is_mounted:
+            return
+        area = panel.virtual_region
+        line = Region(area.x, area.y + 1 + panel.cursor_line, max(1, area.width), 1)
+        self.query_one("#panels", VerticalScroll).scroll_to_region(line, animate=False, immediate=True)
+
+    def on_panel_cursor_moved(self, message: Panel.CursorMoved) -> None:
+        self.show_panels()
+
+    def action_toggle_explain(self) -> None:
+        explain = self.query_one(ExplainPanel)
+        explain.display = not explain.display
+        if not explain.display:
+            explain.update("")
+        self.show_panels()
 
     # ---- running phases (tui.runner) ----------------------------------------------------
     @property
@@ -247,6 +302,13 @@ class StepperApp(App[None]):
                   UpdatePanel: "before update"}.get(type(focused), "param") if isinstance(focused, Panel) \
             else "param"
         first = next((name for name in tensors if name.startswith(prefix)), None)
+        cursor = focused.cursor if isinstance(focused, Panel) else None
+        if cursor is not None:  # open at the cell cursor, when zoom lists its tensor
+            phase, _, name = cursor[0].rpartition(".")
+            label = ZOOM_NAMES.get(phase)
+            if label is not None and f"{label} {name}" in tensors:
+                self.push_screen(ZoomScreen(tensors, f"{label} {name}", cursor[1]))
+                return
         self.push_screen(ZoomScreen(tensors, first))
 
     def action_help(self) -> None:

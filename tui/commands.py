@@ -28,7 +28,7 @@ LEFT_OUT = ("quit", "cancel", "app.focus_next", "app.focus_previous")
 def stepper_commands(app: StepperApp) -> Iterator[tuple[str, Callable[[], object], str]]:
     """(title, callback, help) of every command, as the stepper stands now."""
     for k in KEYS:
-        if k.action not in LEFT_OUT:
+        if k.action not in LEFT_OUT and k.scope == "app":  # a panel's keys act on that panel
             yield (k.description.split(" (")[0], getattr(app, f"action_{k.action}"),
                    f"Key: {k.keys.replace(',', ', ')}")
     view = app.stepper.view()

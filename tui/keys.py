@@ -15,21 +15,32 @@ class Key(NamedTuple):
     action: str
     description: str
     footer: str = ""  # label in the footer; empty hides it there
+    scope: str = "app"  # "panel": bound on a focused panel, where it wins over the app's keys
 
 
 KEYS = (
     Key("next", "n,space,right", "next", "Run the next phase", "Next phase"),
     Key("back", "b,left", "undo", "Undo the last phase exactly (any depth)", "Back"),
-    Key("finish-step", "s", "finish_step", "Run to the end of this step's update", "Finish step"),
+    Key("finish-step", "s", "finish_step", "Run to the end of this step's update", "Finish"),
     Key("reset", "r", "reset", "Back to the initial parameters (b undoes the reset)", "Reset"),
     Key("toggle-gradcheck", "g", "toggle_gradcheck", "Turn the gradient-check phase on or off",
-        "Gradcheck on/off"),
+        "Gradcheck"),
     Key("edit-config", "c", "edit_config", "Edit x, y, lr, eps, seed and the sizes", "Config"),
     Key("zoom", "z", "zoom", "Zoom: every exact value of a tensor, scrollable", "Zoom"),
+    Key("explain", "e", "toggle_explain", "Explain the element under the cursor; its sources lit",
+        "Explain"),
     Key("cancel", "escape", "cancel", "Cancel a phase that is still running"),
     Key("help", "question_mark", "help", "Show this help", "Help"),
     Key("quit", "q", "quit", "Quit", "Quit"),
     Key("focus-next", "tab", "app.focus_next", "Move to the next panel"),
     Key("focus-previous", "shift+tab", "app.focus_previous", "Move to the previous panel"),
+    # In a focused panel the arrows move the cell cursor (left and right no longer step
+    # phases there: n, space and b still do).
+    Key("cursor-up", "up,k", "cursor('up')", "In a panel: cursor up a row, on into the tensor above",
+        scope="panel"),
+    Key("cursor-down", "down,j", "cursor('down')", "In a panel: cursor down a row, on into the next tensor",
+        scope="panel"),
+    Key("cursor-left", "left,h", "cursor('left')", "In a panel: cursor left a column", scope="panel"),
+    Key("cursor-right", "right,l", "cursor('right')", "In a panel: cursor right a column", scope="panel"),
 )
 IDS = frozenset(k.id for k in KEYS)

@@ -7,16 +7,23 @@ the panel is marked fresh so the eye goes where the numbers changed.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from typing import ClassVar
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar
 
 import numpy as np
+from rich.cells import cell_len
+from textual import events
+from textual.binding import Binding, BindingType
 from textual.content import Content
+from textual.message import Message
+from textual.style import Style
 from textual.widgets import Static
 
+from engine.explain import tensors as qualified_tensors
 from engine.gradcheck import TensorCheck
 from engine.network import Params
 from engine.stepper import Phase, State, View
+from tui.keys import KEYS
 from tui.text import printable, safe_repr, type_name
 from tui.widgets.bars import layer_function
 from tui.widgets.formulas import formulas
@@ -27,11 +34,19 @@ from tui.widgets.tensor import (
     MUTED,
     PASS,
     WARN,
+    Cell,
+    Marks,
+    as_matrix,
+    element_index,
     is_large,
+    marking,
+    matrix_position,
     pending,
+    scalar_line,
     shape_label,
     side_by_side,
     tensor_block,
+    valid_index,
 )
 
 
@@ -125,11 +140,33 @@ def layer_of(name: str) -> int | None:
 
 
 class Panel(Static, can_focus=True):
-    """A bordered, focusable panel; subclasses build its content from the state."""
+    """A bordered, focusable panel; subclasses build its content from the state.
 
+    A focused panel has a cell cursor over the elements of its tensors (the arrows and
+    h/j/k/l move it, a click places it); the app highlights the cells the element under it
+    is computed from (`sources`) in whichever panels show them."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(k.keys, k.action, k.footer or k.description, show=bool(k.footer), id=k.id)
+        for k in KEYS if k.scope == "panel"
+    ]
     phase: ClassVar[Phase | None] = None
     title: ClassVar[str] = ""
+    #: The prefix of the qualified names (engine.explain) of the tensors the panel draws.
+    prefix: ClassVar[str] = ""
     built_width = -1
+    cursor: Cell | None = None
+    active = False  # the cursor is drawn: the panel has the focus
+    sources: frozenset[Cell] = frozenset()
+    cursor_line: int | None = None  # the line of the content the cursor is on
+    targets: list[tuple[str, np.ndarray]] = []  # noqa: RUF012 (replaced, never mutated: the tensors drawn, by qualified name)
+
+    class CursorMoved(Message):
+        """The cursor moved, appeared or went away: the explanation and highlights follow."""
+
+        def __init__(self, panel: Panel) -> None:
+            super().__init__()
+            self.panel = panel
 
     def on_mount(self) -> None:
         self.border_title = self.title
@@ -139,7 +176,109 @@ class Panel(Static, can_focus=True):
         state = view.state
         self.set_class(self.phase is not None and state.last_phase is self.phase, "-fresh")
         self.built_width = self.content_size.width
-        self.update(self.build(view, state))
+        known = qualified_tensors(state)
+        content = self.draw(view, known)
+        if self.active and self.targets and not self.cursor_valid():
+            name, value = self.targets[0]
+            self.cursor = (name, element_index(value, 0, 0))
+            content = self.draw(view, known)
+        self.cursor_line = self.line_of_cursor(content) if self.active else None
+        self.update(content)
+
+    def draw(self, view: View, known: Mapping[str, Any], tagged: bool = False) -> Content:
+        """The content with the marks; `tagged`: every cell carries cell_meta (which
+        changes how a screenshot's text is cut up, so only a focused panel's does)."""
+        marks = Marks(qualify=lambda name: self.qualified(name, known),
+                      cursor=self.cursor if self.active else None, sources=self.sources,
+                      tagged=tagged or self.active)
+        with marking(marks):
+            content = self.build(view, view.state)
+        self.targets = list({name: value for name, value in marks.seen}.items())
+        return content
+
+    def qualified(self, name: str, known: Mapping[str, Any]) -> str | None:
+        """The qualified name of the tensor a block of this panel shows, if it has one."""
+        qualified = f"{self.prefix}.{name}"
+        return qualified if self.prefix and qualified in known else None
+
+    def cursor_valid(self) -> bool:
+        if self.cursor is None:
+            return False
+        drawn = dict(self.targets)
+        return self.cursor[0] in drawn and valid_index(drawn[self.cursor[0]], self.cursor[1])
+
+    @staticmethod
+    def line_of_cursor(content: Content) -> int | None:
+        for span in content.spans:
+            if isinstance(span.style, Style) and span.style.meta.get("cursor"):
+                return content.plain[:span.start].count("\n")
+        return None
+
+    def move_cursor(self, direction: str) -> None:
+        """Up and down through the rows, on into the tensor above or below; left and right
+        through the columns. Summarised tensors are walked through their whole index space."""
+        if not self.targets:
+            return
+        if not self.cursor_valid():
+            name, value = self.targets[0]
+            self.cursor = (name, element_index(value, 0, 0))
+            return
+        assert self.cursor is not None
+        names = [name for name, _ in self.targets]
+        t = names.index(self.cursor[0])
+        value = self.targets[t][1]
+        rows, cols = as_matrix(value).shape
+        row, col = matrix_position(value, self.cursor[1])
+        if direction == "left":
+            col = max(0, col - 1)
+        elif direction == "right":
+            col = min(cols - 1, col + 1)
+        elif direction == "up" and row > 0:
+            row -= 1
+        elif direction == "down" and row < rows - 1:
+            row += 1
+        elif direction in ("up", "down"):  # on into the next tensor, the same column if it has it
+            t += -1 if direction == "up" else 1
+            if not 0 <= t < len(self.targets):
+                return
+            value = self.targets[t][1]
+            rows, cols = as_matrix(value).shape
+            row, col = (rows - 1 if direction == "up" else 0), min(col, cols - 1)
+        self.cursor = (self.targets[t][0], element_index(value, row, col))
+
+    def action_cursor(self, direction: str) -> None:
+        self.move_cursor(direction)
+        self.post_message(self.CursorMoved(self))
+
+    def cell_at(self, x: int, y: int) -> Cell | None:
+        """The cell drawn at (x, y) of the content region, if any."""
+        if not hasattr(self, "view"):
+            return None
+        content = self.draw(self.view, qualified_tensors(self.view.state), tagged=True)
+        lines = content.split("\n")
+        if not 0 <= y < len(lines):
+            return None
+        line = lines[y]
+        for span in line.spans:
+            meta = span.style.meta if isinstance(span.style, Style) else {}
+            if "cell" in meta and cell_len(line.plain[:span.start]) <= x < cell_len(line.plain[:span.end]):
+                return str(meta["cell"]), tuple(int(i) for i in meta["index"])
+        return None
+
+    def on_click(self, event: events.Click) -> None:
+        """A click on a value puts the cursor there."""
+        offset = event.get_content_offset(self)
+        cell = self.cell_at(offset.x, offset.y) if offset is not None else None
+        if cell is not None:
+            self.cursor = cell
+            self.focus()
+            self.post_message(self.CursorMoved(self))
+
+    def on_focus(self) -> None:
+        self.post_message(self.CursorMoved(self))
+
+    def on_blur(self) -> None:
+        self.post_message(self.CursorMoved(self))
 
     def on_resize(self) -> None:
         """Layouts that depend on the width (bands of columns, side-by-side grids) are
@@ -215,6 +354,7 @@ def unit_style(dead: np.ndarray, axis: int, fresh: bool) -> Callable[[tuple[int,
 
 
 class ParametersPanel(Panel):
+    prefix = "params"
     phase = Phase.UPDATE
     title = "Parameters"
 
@@ -226,6 +366,7 @@ class ParametersPanel(Panel):
 
 
 class ForwardPanel(Panel):
+    prefix = "forward"
     phase = Phase.FORWARD
     title = "Forward cache"
 
@@ -258,8 +399,8 @@ class ForwardPanel(Panel):
             tensors[name] = block
         L = depth(state.params) or 0
         blocks += self.grouped(tensors, range(1, L + 1), lead=("x",))
-        blocks.append(Content.assemble(("loss", FRESH if fresh else "bold"),
-                                       f"  {state.forward.loss!r}"))
+        blocks.append(scalar_line("loss", Content.styled("loss", FRESH if fresh else "bold"),
+                                  state.forward.loss))
         return join(blocks)
 
 
@@ -269,6 +410,7 @@ GRADIENT_KEYS = {"d": "gradients keyed dW (the notebook's dW1)",
 
 
 class GradientsPanel(Panel):
+    prefix = "backward"
     phase = Phase.BACKWARD
     title = "Gradients"
 
@@ -364,6 +506,13 @@ class GradcheckPanel(Panel):
     phase = Phase.GRADCHECK
     title = "Gradient check"
 
+    def qualified(self, name: str, known: Mapping[str, Any]) -> str | None:
+        """"W1 analytic" is backward's dW1, "W1 numerical" the check's own."""
+        base, _, side = name.rpartition(" ")
+        candidates = [f"backward.d{base}", f"backward.{base}"] if side == "analytic" else \
+            [f"gradcheck.{base}"] if side == "numerical" else []
+        return next((c for c in candidates if c in known), None)
+
     def build(self, view: View, state: State) -> Content:
         blocks = [self.formula()]
         if view.bug:
@@ -396,6 +545,12 @@ class GradcheckPanel(Panel):
 class UpdatePanel(Panel):
     phase = Phase.UPDATE
     title = "Update"
+
+    def qualified(self, name: str, known: Mapping[str, Any]) -> str | None:
+        base, _, side = name.rpartition(" ")
+        qualified = {"before": f"update.before.{base}", "after": f"update.{base}"}.get(side)
+        return qualified if qualified in known else None
+
     def __init__(self, **kwargs: str) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.deltas: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}

@@ -9,11 +9,15 @@ screen shows their exact values a window at a time.
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from textual.content import Content
+from textual.style import Style
 
 from tui.text import printable, safe_repr
 
@@ -28,6 +32,75 @@ MUTED = "$text-muted"
 FAIL = "bold $text-error"
 PASS = "$text-success"
 WARN = "$text-warning"
+#: The cell cursor, and the cells the element under it is computed from (its sources).
+CURSOR = "reverse bold"
+SOURCE = "bold underline $text-warning on $warning-muted"
+
+Index = tuple[int, ...]
+Cell = tuple[str, Index]  # a qualified tensor name (engine.explain) and an element's index
+
+
+@dataclass
+class Marks:
+    """The cursor and the highlighted cells of the panel being built, and the tensors it
+    drew (by qualified name, in order): tensor_block reads them while `marking` is on, so
+    every panel's blocks, however a panel assembles them, carry the cursor."""
+
+    qualify: Callable[[str], str | None]  # a block's name -> its qualified name, or None
+    cursor: Cell | None = None
+    sources: frozenset[Cell] = frozenset()
+    seen: list[tuple[str, np.ndarray]] = field(default_factory=list)
+    tagged: bool = False  # every cell carries its tensor and index (cell_meta): a focused panel
+
+
+_MARKS: ContextVar[Marks | None] = ContextVar("marks", default=None)
+
+
+@contextmanager
+def marking(marks: Marks) -> Iterator[Marks]:
+    token = _MARKS.set(marks)
+    try:
+        yield marks
+    finally:
+        _MARKS.reset(token)
+
+
+def element_index(value: np.ndarray, row: int, col: int) -> Index:
+    """The index into `value` of the cell at (row, col) of its drawn matrix (as_matrix)."""
+    if value.ndim == 0:
+        return ()
+    if value.ndim == 1:
+        return (col,)
+    if value.ndim == 2:
+        return (row, col)
+    cols = as_matrix(value).shape[1]
+    return tuple(int(i) for i in np.unravel_index(row * cols + col, value.shape))
+
+
+def matrix_position(value: np.ndarray, index: Index) -> tuple[int, int]:
+    """The (row, col) of the drawn matrix at which `index` of `value` stands."""
+    if value.ndim == 0:
+        return 0, 0
+    if value.ndim == 1:
+        return 0, index[0]
+    if value.ndim == 2:
+        return index[0], index[1]
+    cols = as_matrix(value).shape[1]
+    row, col = divmod(int(np.ravel_multi_index(index, value.shape)), cols)
+    return row, col
+
+
+def valid_index(value: np.ndarray, index: Index) -> bool:
+    return len(index) == value.ndim and all(0 <= i < n for i, n in zip(index, value.shape, strict=True))
+
+
+def index_label(name: str, index: Index) -> str:
+    return f"{name}[{', '.join(map(str, index))}]"
+
+
+def cell_meta(qualified: str, index: Index, cursor: bool = False) -> Style:
+    """What a click on a cell reads back: its tensor and index."""
+    return Style.from_meta({"cell": qualified, "index": list(index), "cursor": cursor})
 
 
 def _float_spec(magnitudes: np.ndarray) -> str:
@@ -154,8 +227,10 @@ def as_matrix(value: np.ndarray) -> np.ndarray:
 
 
 def grid(value: np.ndarray, style_of: Callable[[tuple[int, ...]], str] | None = None,
-         row_note: Callable[[int], tuple[str, str] | None] | None = None, width: int = 0) -> Content:
-    """Every value, a row a line; style_of picks a style per element, row_note annotates a row.
+         row_note: Callable[[int], tuple[str, str] | None] | None = None, width: int = 0,
+         tag: Callable[[tuple[int, ...]], Style | None] | None = None) -> Content:
+    """Every value, a row a line; style_of picks a style per element, row_note annotates a
+    row, tag adds a style of its own to an element (the cursor's meta, read back on a click).
 
     Rows wider than `width` (when it is given) are cut into bands of columns, one under the
     other, as NumPy wraps a long vector: a row wrapped by the terminal would run on into the
@@ -170,7 +245,7 @@ def grid(value: np.ndarray, style_of: Callable[[tuple[int, ...]], str] | None = 
     rows, cols = matrix.shape
     per_band = max(1, (width - 3) // cell) if width and 3 + cols * cell > width else cols
     bands = [(start, min(cols, start + per_band)) for start in range(0, cols, per_band)]
-    parts: list[str | tuple[str, str]] = []
+    parts: list[str | tuple[str, str] | Content] = []
     for b, (first, last) in enumerate(bands):
         if b:
             parts.append("\n")
@@ -182,7 +257,12 @@ def grid(value: np.ndarray, style_of: Callable[[tuple[int, ...]], str] | None = 
             parts.append("[" if top else " ")
             for c in range(first, last):
                 index = (c,) if value.ndim <= 1 else (r, c)
-                parts.append((row[c], style_of(index) if style_of else ""))
+                style = style_of(index) if style_of else ""
+                extra = tag(index) if tag else None
+                if extra is None:
+                    parts.append((row[c], style))
+                else:
+                    parts.append(Content.styled(row[c], style).stylize(extra))
             parts.append(" ]" if end else "")
             if row_note is not None and b == len(bands) - 1:
                 note = row_note(r)
@@ -206,8 +286,85 @@ def tensor_block(name: str, value: np.ndarray, *, fresh: bool = False, note: str
     head = header(name, value, FRESH if fresh else "bold", note)
     if value.dtype.kind not in "biufc":  # not numbers: what NumPy prints
         return Content.assemble(head, "\n", safe_repr(value))
-    body = summary(value, width) if is_large(value) else grid(value, style_of, row_note, width)
+    marks = _MARKS.get()
+    qualified = marks.qualify(name) if marks is not None and value.size else None
+    if marks is None or qualified is None:
+        body = summary(value, width) if is_large(value) else grid(value, style_of, row_note, width)
+        return Content.assemble(head, "\n", body)
+    marks.seen.append((qualified, value))
+    if is_large(value):
+        marked = _large_marks(marks, qualified, name, value)
+        return Content.assemble(head, "\n", summary(value, width), *marked)
+    cursor = marks.cursor[1] if marks.cursor is not None and marks.cursor[0] == qualified else None
+
+    def tag(i: tuple[int, ...]) -> Style:
+        index = element_index(value, *_rc(i))
+        return cell_meta(qualified, index, cursor=index == cursor)
+
+    body = grid(value, _marked(marks, qualified, value, style_of), row_note, width,
+                tag=tag if marks.tagged else None)
     return Content.assemble(head, "\n", body)
+
+
+def _rc(grid_index: tuple[int, ...]) -> tuple[int, int]:
+    """grid() passes (col,) for a vector and (row, col) otherwise."""
+    return (0, grid_index[0]) if len(grid_index) == 1 else (grid_index[0], grid_index[1])
+
+
+def _marked(marks: Marks, qualified: str, value: np.ndarray,
+            style_of: Callable[[tuple[int, ...]], str] | None) -> Callable[[tuple[int, ...]], str]:
+    """style_of with the cursor and the sources drawn over it."""
+    cursor = marks.cursor[1] if marks.cursor is not None and marks.cursor[0] == qualified else None
+    sources = {index for tensor, index in marks.sources if tensor == qualified}
+
+    def style(i: tuple[int, ...]) -> str:
+        base = style_of(i) if style_of else ""
+        if cursor is None and not sources:
+            return base
+        index = element_index(value, *_rc(i))
+        if index == cursor:
+            return CURSOR
+        return SOURCE if index in sources else base
+
+    return style
+
+
+#: Source cells of a summarised tensor listed under it; the rest are counted.
+LISTED_SOURCES = 4
+
+
+def _large_marks(marks: Marks, qualified: str, name: str, value: np.ndarray) -> list[str | Content]:
+    """A summarised tensor's cursor and sources as lines of text: `W1[37, 512] = 0.0123`."""
+    lines: list[str | Content] = []
+    fmt = number_format(value)
+    if marks.cursor is not None and marks.cursor[0] == qualified and valid_index(value, marks.cursor[1]):
+        index = marks.cursor[1]
+        text = f"▸ {index_label(name, index)} = {fmt(value[index]).strip()}"
+        lines += ["\n", Content.styled(text, CURSOR).stylize(cell_meta(qualified, index, cursor=True))]
+    sources = sorted(index for tensor, index in marks.sources
+                     if tensor == qualified and valid_index(value, index))
+    for index in sources[:LISTED_SOURCES]:
+        lines += ["\n", Content.styled(f"◂ source {index_label(name, index)} = {fmt(value[index]).strip()}",
+                                       SOURCE)]
+    if len(sources) > LISTED_SOURCES:
+        lines += ["\n", Content.styled(f"◂ + {len(sources) - LISTED_SOURCES} more source cells", SOURCE)]
+    return lines
+
+
+def scalar_line(name: str, label: Content, value: float) -> Content:
+    """`label  value` (the forward pass's loss): one more cell for the cursor, under `name`."""
+    text = f"  {value!r}"
+    marks = _MARKS.get()
+    qualified = marks.qualify(name) if marks is not None else None
+    if marks is None or qualified is None:
+        return Content.assemble(label, text)
+    marks.seen.append((qualified, np.asarray(value)))
+    cell = (qualified, ())
+    style = CURSOR if cell == marks.cursor else SOURCE if cell in marks.sources else ""
+    number = Content.styled(f"{value!r}", style)
+    if marks.tagged:
+        number = number.stylize(cell_meta(qualified, (), cursor=cell == marks.cursor))
+    return Content.assemble(label, "  ", number)
 
 
 def pending(name: str, why: str) -> Content:
