@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from engine.gradcheck import RTOL
+from engine.gradcheck import RTOL, TensorCheck
 from engine.network import ACTIVATIONS, INITS, Architecture, Array, Params, Tensors
 from engine.network import forward as network_forward
 from engine.stepper import State, View
@@ -694,7 +694,8 @@ def _gradcheck(view: View, q: str, name: str, index: tuple[int, ...], value: flo
     diff = abs(a - n)
     tol = atol + RTOL * max(abs(a), abs(n))
     kink, unresolved, failing = bool(t.kinks[index]), bool(t.unresolved[index]), bool(t.failing[index])
-    verdict = "kink" if kink else "unresolved" if unresolved else "fail" if failing else "pass"
+    verdict = (t.kink_verdict(index) or "kink") if kink else "unresolved" if unresolved else \
+        "fail" if failing else "pass"
     notes = [f"numerical (the finite-difference estimate, this tensor): {num(n)}; beside it the "
              f"analytic (the backward pass's d{label}): {num(a)}",
              f"|a − n| = {num(diff)}; tolerance atol + rtol·max(|a|, |n|) = {atol:g} + {RTOL:g} · "
@@ -725,22 +726,29 @@ def _gradcheck(view: View, q: str, name: str, index: tuple[int, ...], value: flo
                          f"{num(abs(quotient - n))}: the {check.method} method evaluates the same losses "
                          "in another order)")
         if kink:
-            up, down = (plus - middle) / eps, (middle - minus) / eps
-            low, high = min(up, down), max(up, down)
-            between = low - tol <= a <= high + tol
-            verdict = "kink: consistent" if between else "kink: inconsistent"
-            notes.append(f"the ±ε nudge crosses a kink, so the central difference averages two slopes: "
-                         f"one-sided (L(θ + ε) − L(θ)) / ε = {num(up)}, (L(θ) − L(θ − ε)) / ε = {num(down)}; "
-                         f"the analytic {num(a)} {'lies' if between else 'does not lie'} between them "
-                         f"(a subgradient {'check passes' if between else 'check fails'}, within the "
-                         "tolerance; each one-sided difference also carries an O(ε) curvature error); "
-                         "left out of the verdict")
+            notes.append(_kink_note(t, index, a, (middle - minus) / eps, (plus - middle) / eps))
     elif kink:
-        notes.append("the ±ε nudge crosses a kink: left out of the verdict")
+        notes.append(_kink_note(t, index, a, None, None))
     if forward is None:
         notes.append("the losses L(θ ± ε) are not recomputed here (no forward pass given)")
     return Explanation(q, index, value, formula, substituted, sources=sources, verdict=verdict,
                        notes=tuple(notes), operation=operation, operands=operands)
+
+
+def _kink_note(t: TensorCheck, index: tuple[int, ...], a: float, left: float | None,
+               right: float | None) -> str:
+    """A kink element is judged by its one-sided slopes (the check's own, where it kept
+    them): the analytic value must lie between them, a subgradient check."""
+    if t.one_sided is not None and not np.isnan(t.one_sided[0][index]):
+        left, right = float(t.one_sided[0][index]), float(t.one_sided[1][index])
+    verdict = t.kink_verdict(index)
+    if left is None or right is None or verdict == "kink: unjudged":
+        return ("the ±ε nudge crosses a kink on both sides (or the slopes are unknown), so neither "
+                "one-sided difference bounds the gradient: left out of the verdict")
+    where = "lies" if verdict == "kink: consistent" else "does not lie"
+    return (f"the ±ε nudge crosses a kink, so the central difference averages two slopes; judged by the "
+            f"one-sided ones instead: left (L(θ) − L(θ − ε)) / ε = {num(left)}, right (L(θ + ε) − L(θ)) / ε "
+            f"= {num(right)}; the analytic {num(a)} {where} between them, within the tolerance: {verdict}")
 
 
 # ---- a user's model ---------------------------------------------------------------

@@ -81,7 +81,8 @@ def gradcheck(arch: Architecture) -> str:
     lines = ["n = (L(θ+ε) − L(θ−ε)) / 2ε, element by element",
              f"pass: |a − n| ≤ {ATOL:g} + {RTOL:g}·max(|a|, |n|)"]
     if arch.f.kinked:
-        lines.append(f"⚡ kink: the nudge flips a {ACTIVATION_NAMES[arch.activation]}; shown, not judged")
+        name = ACTIVATION_NAMES[arch.activation]
+        lines.append(f"⚡ kink: the nudge flips a {name}; judged by its one-sided slopes")
     return "\n".join(lines)
 
 
