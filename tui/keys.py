@@ -25,7 +25,7 @@ KEYS = (
     Key("reset", "r", "reset", "Back to the initial parameters (b undoes the reset)", "Reset"),
     Key("toggle-gradcheck", "g", "toggle_gradcheck", "Turn the gradient-check phase on or off",
         "Gradcheck"),
-    Key("edit-config", "c", "edit_config", "Edit x, y, lr, eps, seed and the sizes", "Config"),
+    Key("edit-config", "c", "edit_config", "Edit the network, seed, x, y, lr and eps", "Config"),
     Key("zoom", "z", "zoom", "Zoom: every exact value of a tensor, scrollable", "Zoom"),
     Key("explain", "e", "toggle_explain", "Explain the element under the cursor; its sources lit",
         "Explain"),
