@@ -244,3 +244,32 @@ async def test_zoom_opens_at_the_cursor_and_its_grid_has_one_of_its_own() -> Non
         assert grid.cursor == (0, 13)
         await pilot.press("escape")
         assert panel(app, "parameters").cursor == ("params.W1", (1, 12))
+
+
+async def test_explaining_a_user_model_s_numerical_gradient_never_calls_the_model() -> None:
+    """Its process may be busy with a phase on the runner's thread, or hang: the Explain
+    panel derives from what the check recorded and says the losses were not recomputed."""
+    from engine.model import BuiltinModel
+
+    calls = []
+
+    class Counted(BuiltinModel):
+        def forward(self, x, params, y):  # type: ignore[no-untyped-def]
+            calls.append(1)
+            return super().forward(x, params, y)
+
+    app = StepperApp(Stepper(Config(), model=Counted(user_code=True)))
+    async with app.run_test(size=SIZE) as pilot:
+        for _ in range(3):
+            await pilot.press("n")
+            await app.runner.idle.wait()
+            await pilot.pause()
+        assert app.stepper.state.gradcheck is not None
+        app.query_one("#gradcheck", Panel).focus()
+        await pilot.press(*["j"] * 4, "e")  # past the analytic W1's 4 rows: the numerical W1
+        assert app.query_one("#gradcheck", Panel).cursor == ("gradcheck.W1", (0, 0))
+        before = len(calls)
+        await pilot.press("l", "l")
+        text = str(app.query_one(ExplainPanel).render())
+        assert "numerical" in text and "not recomputed" in text
+        assert len(calls) == before

@@ -149,8 +149,10 @@ class StepperApp(App[None]):
         sources: frozenset[tuple[str, tuple[int, ...]]] = frozenset()
         if explain.display:
             cell = focused.cursor if focused is not None and focused.cursor_valid() else None
-            forward = self.stepper.model.forward if current.user_code else None
-            explanation = explain.show(current, cell, forward)
+            # A user's model is not called from here: its process may be busy with a phase on
+            # the runner's thread (the call would wait for it, freezing the screen) or hang.
+            # Its numerical gradients are explained from what the check recorded.
+            explanation = explain.show(current, cell)
             if explanation is not None:
                 sources = frozenset((s.tensor, tuple(s.index)) for s in explanation.sources)
         for panel in panels:

@@ -12,7 +12,7 @@ import numpy as np
 from textual.content import Content
 from textual.widgets import Static
 
-from engine.explain import SHOWN_TERMS, Explanation, ForwardFn, Source, explain, tensors
+from engine.explain import SHOWN_TERMS, Explanation, Source, explain, tensors
 from engine.stepper import View
 from tui.text import printable
 from tui.widgets.tensor import FAIL, MUTED, PASS, SOURCE, WARN, Cell, index_label
@@ -98,9 +98,8 @@ class ExplainPanel(Static):
     def on_mount(self) -> None:
         self.border_title = "Explain"
 
-    def show(self, view: View, cell: Cell | None, forward: ForwardFn | None = None) -> Explanation | None:
-        """Explain `cell` (None: say how to pick one); the explanation, if there is one.
-        `forward`: a user's model's, for its numerical gradients (engine.explain.explain)."""
+    def show(self, view: View, cell: Cell | None) -> Explanation | None:
+        """Explain `cell` (None: say how to pick one); the explanation, if there is one."""
         if cell is None:
             self.border_title = "Explain"
             self.update(Content.styled("No element under a cursor: focus a panel with numbers (tab) and "
@@ -109,7 +108,7 @@ class ExplainPanel(Static):
             return None
         self.border_title = f"Explain {printable(index_label(cell[0], cell[1]), oneline=True)}"
         try:
-            explanation = explain(view, cell[0], cell[1], forward)
+            explanation = explain(view, cell[0], cell[1])
         except Exception as error:  # an element the engine cannot derive: say so, keep the app
             self.update(Content.styled(f"Cannot explain {index_label(cell[0], cell[1])}: "
                                        f"{printable(str(error), oneline=True)}", WARN))
