@@ -165,7 +165,8 @@ PALETTE_KEYS = ["ctrl+p"] * 4 + LETTERS + ["up", "down", "pageup", "pagedown", "
 FORM_KEYS = ["c"] * 4 + ["tab", "shift+tab", *"0123456789", *"abex", "comma", "minus", "full_stop",
                          "backspace", "backspace", "enter", "enter", "escape"]
 OTHER_KEYS = ["question_mark", "question_mark", "z", "z", "n", "n", "b", "s", "g", "r", "tab",
-              "pagedown", "pageup", "home", "end", "up", "down", "escape"]
+              "pagedown", "pageup", "home", "end", "up", "down", "escape",
+              "e", "e", "h", "j", "k", "l", "left", "right"]  # the cell cursor and Explain
 POOLS = (PALETTE_KEYS, FORM_KEYS, OTHER_KEYS)
 
 #: The form may be typed into any size; keep the fuzz cheap by applying only small networks.
