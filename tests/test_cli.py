@@ -248,3 +248,20 @@ def test_the_form_reads_numbers_as_the_command_line_does() -> None:
         assert config is None and key in errors, (key, text)
     config, errors = parse_fields(values | {"seed": "10", "hidden": " 8,8 "}, Config().resolved())
     assert config is not None and (config.seed, config.hidden) == (10, (8, 8)) and not errors
+
+
+def test_the_form_draws_a_new_default_x_for_a_new_seed_but_keeps_a_typed_one() -> None:
+    from engine.config import Config, default_x
+    from tui.screens.config import FIELDS, _shown, parse_fields
+
+    base = Config(inputs=5).resolved()  # x drawn from seed 42
+    values = {key: _shown(base, key) for key in FIELDS}
+    config, _ = parse_fields(values | {"seed": "7"}, base)
+    assert config is not None and config.x == default_x(5, 7) != base.x
+    typed = Config(inputs=5, x=(1.0, 2.0, 3.0, 4.0, 5.0)).resolved()
+    values = {key: _shown(typed, key) for key in FIELDS}
+    config, _ = parse_fields(values | {"seed": "7"}, typed)
+    assert config is not None and config.x == (1.0, 2.0, 3.0, 4.0, 5.0)
+    notebook = Config().resolved()  # 3 inputs: the notebook's x whatever the seed
+    config, _ = parse_fields({key: _shown(notebook, key) for key in FIELDS} | {"seed": "7"}, notebook)
+    assert config is not None and config.x == (0.2, -0.4, 0.1)

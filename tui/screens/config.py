@@ -13,7 +13,7 @@ from textual.content import Content
 from textual.widgets import Button, Input, Label, Static
 
 from engine.config import FIELDS as RULES
-from engine.config import Config, ConfigError, validate
+from engine.config import Config, ConfigError, default_x, validate
 from tui.screens.safe import OnceModal
 
 #: The settings the form edits, in the order a network is read: its shape, then the run.
@@ -42,9 +42,10 @@ def parse_fields(values: dict[str, str], base: Config) -> tuple[Config | None, d
             errors[key] = f"expected {RULES[key].expected}"
     if errors:
         return None, errors
-    if settings.get("x") == () or (settings.get("inputs") != base.inputs and
-                                   settings.get("x") == base.x):
-        settings["x"] = ()  # a new size with the old x: take the new size's default x
+    drawn = base.x == default_x(base.inputs, base.seed)  # the x shown is the one drawn for them
+    moved = settings.get("inputs") != base.inputs or settings.get("seed") != base.seed
+    if settings.get("x") == () or (moved and drawn and settings.get("x") == base.x):
+        settings["x"] = ()  # a new size or seed with the old default x: take the new default
     # The fault drill is not the form's: the app keeps or drops it for the new network.
     candidate = replace(base, inject_bug=None, **settings)  # type: ignore[arg-type]
     try:
