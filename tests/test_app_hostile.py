@@ -279,3 +279,19 @@ async def test_progress_label_says_loop_for_a_user_model(tmp_path: Path) -> None
 
 def test_an_unterminated_string_escape_hides_no_later_line() -> None:
     assert printable("C\x1bPnoterm\nD\x1b_apc\x1b\\E\nF") == "C\nDE\nF"
+
+
+async def test_a_key_that_arrives_after_the_screens_are_gone_is_dropped() -> None:
+    """What a key typed behind q (or the palette's Quit) meets while Textual tears the app
+    down: no screen to dispatch to. It is dropped, not a ScreenStackError."""
+    from textual import events
+
+    app = StepperApp(Stepper(Config()))
+    async with app.run_test(size=(80, 24)):
+        stack = list(app._screen_stack)
+        app._screen_stack.clear()
+        try:
+            await app.on_event(events.Key("n", "n"))
+        finally:
+            app._screen_stack.extend(stack)
+        assert app.stepper.state.last_phase is None

@@ -95,10 +95,17 @@ class StepperApp(App[None]):
         """No key does anything once the app is exiting (keys typed behind q)."""
         return not exiting(self)
 
+    async def on_event(self, event: events.Event) -> None:
+        """A key typed behind q can reach the app after Textual has torn its screens down;
+        App.on_event then asks for the screen (ScreenStackError in Textual 8.2.8). Such a key
+        has nothing left to act on."""
+        if isinstance(event, events.Key) and not self.screen_stack:
+            return
+        await super().on_event(event)
+
     async def _on_key(self, event: events.Key) -> None:
-        """A key still bubbling up while Textual tears the screens down at exit finds no
-        screen to check its bindings against (ScreenStackError in Textual 8.2.8): App's own
-        handler, which runs after this one, is skipped."""
+        """The same for a key already dispatched: App's own handler, which runs after this
+        one and checks the screen's bindings, is skipped."""
         if not self.screen_stack:
             event.prevent_default()
 
