@@ -23,14 +23,14 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from engine.config import MAX_SEED
+from engine.config import MAX_CLASSES, MAX_SEED
 from engine.files import MAX_DATA_BYTES, read_user_file
 
 Array = NDArray[np.float64]
 Labels = NDArray[np.int64]
 Indices = NDArray[np.intp]
 
-MAX_SAMPLES = 100_000  # a full-batch pass over this many rows stays well under a second
+MAX_SAMPLES = 100_000  # bounds the memory and the time of a full-batch pass; the Playground draws hundreds
 MAX_NOISE = 1.0  # noise is a fraction of the shape's radius: at 1 the classes are a blur
 MAX_TEST_FRACTION = 0.9  # at least a tenth of the rows is left to learn from
 SHOWN = 40  # characters of a bad field a message repeats
@@ -283,7 +283,7 @@ def standardize(train_X: Array, X: Array) -> Array:
 
 # CSV.
 
-_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)  # float() takes "٣" too
 _NOT_FINITE = re.compile(r"[+-]?(?:nan|inf|infinity)", re.IGNORECASE)
 
 
@@ -313,15 +313,16 @@ def _value(text: str, line: int, column: int, label: bool) -> float:
 def parse_csv(text: str, name: str = "csv") -> Dataset:
     """The Dataset the CSV text describes, or DataError naming the first bad line.
 
-    Lines are counted as an editor counts them (split on \\n only, a \\r before it
-    dropped), so the line a message names is the line the user finds. Blank lines are
+    Lines are counted as an editor counts them (split on \\n only; the \\r of a CRLF
+    goes with the spaces stripped from every field), so the line a message names is the
+    line the user finds. Blank lines are
     skipped wherever they are, as numpy.loadtxt and pandas do: they hold no sample, and
     the numbers of the lines around them are unchanged."""
     if "\0" in text:
         line = text.count("\n", 0, text.index("\0")) + 1
         raise DataError(f"line {line}: a NUL byte: this looks like a binary file, not CSV")
     rows: list[tuple[int, list[str]]] = [
-        (number, raw.rstrip("\r").split(","))
+        (number, raw.split(","))
         for number, raw in enumerate(text.split("\n"), start=1) if raw.strip()]
     if not rows:
         raise DataError("the file is empty: no rows of numbers")
@@ -354,8 +355,9 @@ def parse_csv(text: str, name: str = "csv") -> Dataset:
         if not label.is_integer():
             raise DataError(f"line {line}: the label is {fields[-1].strip()}, not a whole number "
                             "(a class index 0, 1, ...)")
-        if label >= MAX_SAMPLES:  # K classes need K rows: a larger label cannot be complete
-            raise DataError(f"line {line}: the label {fields[-1].strip()} is too large for a class index")
+        if label >= MAX_CLASSES:  # the network's own bound on its softmax
+            raise DataError(f"line {line}: the label {fields[-1].strip()} is too large: at most "
+                            f"{MAX_CLASSES:,} classes (0..{MAX_CLASSES - 1})")
         y[i] = int(label)
         label_line.setdefault(int(label), line)
     present = sorted(label_line)

@@ -190,6 +190,8 @@ def test_split_is_reproducible_and_its_own_stream() -> None:
     assert np.array_equal(other.test, a.test)
     assert np.array_equal(split(a, 0.3, seed=5).test, a.test)  # re-splitting starts afresh
     assert np.array_equal(split(a, 0.0, seed=5).train, np.arange(200))
+    held_out = np.random.default_rng([5, 1]).permutation(200)[:60]  # stream 1: not the shapes' 0
+    assert np.array_equal(a.test, np.sort(held_out))
 
 
 @pytest.mark.parametrize("fraction", [-0.1, 0.95, 1.0, float("nan")])
@@ -251,6 +253,7 @@ def write(tmp_path: Path, content: str | bytes, name: str = "data.csv") -> Path:
     "0.5,-1,0\n2,3e-1,1",  # no trailing newline
     "0.5,-1,0\n2,3e-1,1\n\n\n",  # trailing blank lines
     "\ufeffx,y,k\n0.5,-1,0\n2,3e-1,1\n",  # a spreadsheet's byte-order mark
+    "\ufeff0.5,-1,0\n2,3e-1,1\n",  # one before a number
     " 0.5 , -1 , 0.0 \n+2,.3,1.\n",  # spaces, signs, a label written as a float
     "0.5,-1,0\n\n  \n2,3e-1,1\n",  # blank lines in the middle
 ])
@@ -302,7 +305,8 @@ MALFORMED = {
     "overflow": ("1,2,0\n3,1e999,1\n", "line 2: field 2 '1e999' is too large (overflows to infinity)"),
     "fractional label": ("1,2,0\n3,4,0.5\n", "line 2: the label is 0.5, not a whole number"),
     "negative label": ("1,2,0\n3,4,1\n5,6,-1\n", "line 3: the label is -1: class indices start at 0"),
-    "huge label": ("1,2,0\n3,4,1e9\n", "line 2: the label 1e9 is too large for a class index"),
+    "huge label": ("1,2,0\n3,4,1e4\n", "line 2: the label 1e4 is too large: at most 10,000 classes"),
+    "another script's digits": ("1,2,0\n\u0663,4,1\n", "line 2: field 1 is '\u0663', not a number"),
     "skipped class": ("1,2,0\n3,4,2\n5,6,0\n",
                       "the labels skip class 1: line 2 has label 2 but no row has label 1"),
     "labels from 1": ("1,2,1\n3,4,2\n5,6,3\n",
@@ -390,12 +394,12 @@ def test_other_rows_are_moved_by_the_training_statistics_only() -> None:
 
 
 def test_a_constant_feature_is_centred_not_divided_by_zero() -> None:
-    train = np.array([[1.0, 7.0], [3.0, 7.0], [5.0, 7.0]])
-    train[:, 1] = 0.1 + 0.2  # the same value each row, with its rounding
+    train = np.array([[1.0, 0.7, 2.0], [3.0, 0.7, 2.0], [5.0, 0.7, 2.0]])
+    assert train[:, 1].std() > 0 == train[:, 2].std()  # 0.7's mean is off by an ulp: not exactly 0
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        z = standardize(train, np.array([[3.0, 0.1 + 0.2], [3.0, 1.3]]))
-    assert np.allclose(z[:, 1], [0.0, 1.0]) and np.all(np.isfinite(z))
+        z = standardize(train, np.array([[3.0, 0.7, 2.0], [3.0, 1.7, 3.0]]))
+    assert np.allclose(z[:, 1:], [[0.0, 0.0], [1.0, 1.0]]) and np.all(np.isfinite(z))
 
 
 def test_standardize_leaves_its_inputs_alone_and_checks_their_shapes() -> None:
