@@ -9,6 +9,7 @@ from pathlib import Path
 #: Far above any real settings file or model, far below what would hurt to read.
 MAX_CONFIG_BYTES = 2**20
 MAX_MODEL_BYTES = 32 * 2**20
+MAX_DATA_BYTES = 64 * 2**20  # a CSV of 100,000 rows needs a few MiB; 64 leaves room for wide rows
 NAME_SHOWN = 120  # characters of a file name a message repeats: a 5,000-character name would bury it
 
 
