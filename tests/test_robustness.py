@@ -113,8 +113,10 @@ SIZES = [(20, 8), (32, 10), (60, 16), (80, 24), (120, 40), (170, 50), (300, 100)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("size", SIZES)
-@pytest.mark.parametrize("shape", [(3, 4), (784, 128)])
+@pytest.mark.parametrize(("shape", "size"), [((3, 4), size) for size in SIZES] +
+                         # A large network's summaries at the extremes and the common size:
+                         # between them its layout is the small network's.
+                         [((784, 128), size) for size in (SIZES[0], (80, 24), SIZES[-1])])
 async def test_every_size_renders(size: tuple[int, int], shape: tuple[int, int]) -> None:
     app = StepperApp(Stepper(Config(inputs=shape[0], hidden=shape[1])))
     async with app.run_test(size=size) as pilot:
