@@ -273,3 +273,11 @@ async def test_explaining_a_user_model_s_numerical_gradient_never_calls_the_mode
         text = str(app.query_one(ExplainPanel).render())
         assert "numerical" in text and "not recomputed" in text
         assert len(calls) == before
+
+
+def test_the_substituted_stages_never_repeat_the_formula() -> None:
+    from tui.widgets.explain import stages
+
+    assert stages("dW1[1,2] = dz1[1] · x[2]", "dW1[1,2] = dz1[1] · x[2] = 1.3 · 0.1 = 0.13") == \
+        ["  = 1.3 · 0.1", "  = 0.13"]
+    assert stages("dWi[1,0] = -0.01542", "dWi[1,0] = -0.01542") == []  # a user's value, as it is

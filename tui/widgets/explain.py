@@ -57,6 +57,8 @@ def stages(formula: str, substituted: str) -> list[str]:
     """The substituted line's stages, one a line ("= ..."), without the ones that repeat
     the formula: "dW1[1,2] = dz1[1] · x[2] = (...) · x[2] = ... = 0.1321" under its formula
     reads down, one step of the chain a line, at any width."""
+    if substituted == formula:  # nothing substituted (a value the stepper cannot derive)
+        return []
     said, steps = formula.split(" = "), substituted.split(" = ")
     shared = 0
     while shared < min(len(said), len(steps) - 1) and said[shared] == steps[shared]:
