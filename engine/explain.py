@@ -12,7 +12,7 @@ ambiguous: "params.W1" (the current parameters; bare "W1" means these), "forward
 and "update.before.W1".
 
 The entry points: explain(view, tensor, index, forward=None) and explain_text(view,
-"dW1[1,2]"); parse_element reads an element as typed; tensors/shapes/qualify/resolve name
+"dW1[1,2]"); parse_element reads an element as typed; tensors/shapes/resolve name
 what exists; final_shapes says it for the built-in network before a run; redo(e) redoes an
 explanation's last step from its operands, which is how the tests hold every explanation
 to its number. Numbers in formulas have 4 significant digits; `value` is exact.
@@ -91,24 +91,6 @@ def tensors(state: State) -> dict[str, Any]:
     return out
 
 
-def qualify(state: State, name: str) -> str:
-    """The qualified name a user's name stands for: itself if qualified, the current
-    parameter for a parameter's bare name, else the one tensor of that name; KeyError
-    (whose message lists what exists, with shapes) when there is none or several."""
-    known = tensors(state)
-    if name in known:
-        return name
-    if f"params.{name}" in known:
-        return f"params.{name}"
-    matches = [q for q in known if q.rsplit(".", 1)[-1] == name]
-    if len(matches) == 1:
-        return matches[0]
-    listing = ", ".join(f"{q} {tuple(np.shape(v))}" for q, v in known.items())
-    if matches:
-        raise KeyError(f"{name!r} is ambiguous: {', '.join(matches)}")
-    raise KeyError(f"no tensor {name!r}; there are {listing}")
-
-
 # ---- names and elements -------------------------------------------------------------
 
 _ELEMENT = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_.]*)\s*(?:\[([^\]]*)\])?\s*")
@@ -144,8 +126,9 @@ def listing(known: dict[str, tuple[int, ...]]) -> str:
 
 
 def resolve(known: dict[str, tuple[int, ...]], name: str, index: tuple[int, ...]) -> str:
-    """The qualified name of `name` among tensors of these shapes (as qualify), with the
-    index checked against its shape; ValueError listing what exists otherwise."""
+    """The qualified name `name` stands for among tensors of these shapes: itself if
+    qualified, the current parameter for a parameter's bare name, else the one tensor of
+    that name; the index checked against its shape; ValueError listing what exists otherwise."""
     if name in known:
         qualified = name
     elif f"params.{name}" in known:
@@ -792,7 +775,7 @@ def _user(view: View, q: str, name: str, index: tuple[int, ...], value: float,
 
 def explain(view: View, tensor: str, index: tuple[int, ...],
             forward: ForwardFn | None = None) -> Explanation:
-    """Why element `index` of `tensor` (a qualified or bare name, see qualify) is what it is,
+    """Why element `index` of `tensor` (a qualified or bare name, see resolve) is what it is,
     in the state the view shows. `forward` (x, params, y) -> (cache, loss) recomputes a user
     model's nudged losses for a numerical gradient; the built-in network uses its own.
     ValueError (listing the tensors and shapes) for an unknown name or a bad index."""

@@ -24,6 +24,7 @@ from textual.theme import ThemeProvider
 from textual.widgets import Footer, ProgressBar, Static
 
 from engine.config import Config
+from engine.explain import tensors as state_tensors
 from engine.gradcheck import method_for
 from engine.model import BUGS, bug_problem, make_model
 from engine.stepper import Phase, Stepper
@@ -295,17 +296,12 @@ class StepperApp(App[None]):
 
     def action_zoom(self) -> None:
         """Exact values of the focused panel's tensors (or of every tensor in this state)."""
-        state = self.stepper.state
-        tensors = {f"param {n}": v for n, v in state.params.items()}
-        if state.forward is not None:
-            tensors |= {f"cache {n}": np.asarray(v) for n, v in state.forward.cache.items()
-                        if is_numeric(v)}
-        if state.backward is not None:
-            tensors |= {f"grad {n}": v for n, v in state.backward.items()}
-        if state.gradcheck is not None:
-            tensors |= {f"numerical {n}": t.numerical for n, t in state.gradcheck.tensors.items()}
-        if state.update is not None:
-            tensors |= {f"before update {n}": v for n, v in state.update.before.items()}
+        tensors = {}
+        for qualified, value in state_tensors(self.stepper.state).items():
+            phase, _, name = qualified.rpartition(".")
+            label = ZOOM_NAMES.get(phase)  # the update's after is the parameters, listed already
+            if label is not None and qualified != "forward.loss" and is_numeric(value):
+                tensors[f"{label} {name}"] = np.asarray(value)
         focused = self.focused
         prefix = {ForwardPanel: "cache", GradientsPanel: "grad", GradcheckPanel: "numerical",
                   UpdatePanel: "before update"}.get(type(focused), "param") if isinstance(focused, Panel) \
