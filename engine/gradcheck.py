@@ -41,7 +41,7 @@ bound nothing: such an element keeps no slopes (NaN) and is left out, as before.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
@@ -328,6 +328,27 @@ def loop_numerical(model: Forward, params: Params, x: Array, y: int, eps: float,
     if progress is not None and total % every:
         progress(total, total)
     return result
+
+
+def mean_numerical(samples: Iterable[Numerical]) -> Numerical:
+    """A batch's numerical gradients from its samples' (the central difference of a mean
+    loss is the mean of the samples' central differences). An element is a kink where any
+    sample's nudge crossed one; its one-sided slopes are the means of the samples' (a sample
+    that crossed no kink contributes its central difference to both), NaN where some sample
+    crossed kinks on both sides."""
+    total: Numerical = {}
+    count = 0
+    for part in samples:
+        count += 1
+        for name, (num, kinks, sides) in part.items():
+            sided = np.where(kinks, sides, num)
+            if name not in total:
+                total[name] = (num.copy(), kinks.copy(), sided)
+            else:
+                acc = total[name]
+                total[name] = (acc[0] + num, acc[1] | kinks, acc[2] + sided)
+    return {name: (num / count, kinks, np.where(kinks, sides / count, np.nan))
+            for name, (num, kinks, sides) in total.items()}
 
 
 def method_for(model: Model, method: str) -> str:

@@ -13,9 +13,11 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Protocol
 
+import numpy as np
+
 from engine import network
 from engine.fastcheck import Mask, fast_numerical
-from engine.gradcheck import Numerical, Progress, loop_numerical
+from engine.gradcheck import Numerical, Progress, loop_numerical, mean_numerical
 from engine.network import NOTEBOOK, Architecture, Array, Params, Tensors
 
 
@@ -132,7 +134,12 @@ class BuiltinModel:
                             progress: Progress | None, method: str) -> Numerical:
         if method == "loop":
             return loop_numerical(self, params, x, y, eps, progress)
-        numerical = fast_numerical(self.arch, params, x, y, eps)
+        if x.ndim == 1:
+            numerical = fast_numerical(self.arch, params, x, y, eps)
+        else:  # a batch: its samples one by one, each vectorised over every parameter
+            labels = np.asarray(y)
+            numerical = mean_numerical(fast_numerical(self.arch, params, x[b], int(labels[b]), eps)
+                                       for b in range(len(x)))
         if progress is not None:
             progress(1, 1)
         return numerical

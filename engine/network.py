@@ -13,6 +13,12 @@ The maths is written once, here: the forward pass, the backward pass (with the f
 drills as switches inside it, so a drill differs from the truth in exactly one line), the
 activations and their derivatives, and the loss of a batch of output logits that the
 vectorised gradient check (engine.fastcheck) evaluates.
+
+Every function takes one sample, x of shape (n0,) and y a class index, as the notebook
+does, or a mini-batch: X of shape (B, n0), one sample a row, and y of shape (B,). A batch's
+loss is the mean of its samples' losses, so its parameter gradients are the mean of the
+samples' gradients; the intermediate gradients (dz, da) are kept per sample, one row each,
+exactly the single-sample numbers of that row.
 """
 
 from __future__ import annotations
@@ -93,7 +99,10 @@ def softmax(z: Array) -> Array:
     return out
 
 
-def bce_from_logit(z: Array, y: int) -> Array:
+Labels = int | NDArray[np.int64]  # one sample's class index, or a batch's (B,)
+
+
+def bce_from_logit(z: Array, y: Labels) -> Array:
     """Binary cross-entropy of sigmoid(z) against y, computed from the logit.
 
     For y in {0, 1}: -log(a) = log(1 + e^-z) when y = 1 and -log(1 - a) = log(1 + e^z) when
@@ -105,30 +114,72 @@ def bce_from_logit(z: Array, y: int) -> Array:
     return np.logaddexp(0.0, (1 - 2 * y) * z)
 
 
-def output_loss(loss: str, z: Array, y: int) -> Array:
+def output_loss(loss: str, z: Array, y: Labels) -> Array:
     """The loss of output logits z (shape (..., n_L)), one value per leading index: a whole
-    batch of perturbed logits costs one call, which the vectorised check relies on."""
+    batch of perturbed logits costs one call, which the vectorised check relies on. For a
+    mini-batch, y has one label per sample and z's last two axes are (B, n_L)."""
     if loss == "bce":
         return bce_from_logit(z[..., 0], y)  # type: ignore[no-any-return]
     if loss == "mse":
         return 0.5 * (sigmoid(z[..., 0]) - y) ** 2
     # log-sum-exp: log sum e^z - z_y, shifted by the maximum, finite for any finite z.
     m: Array = np.max(z, axis=-1)
-    out: Array = m + np.log(np.sum(np.exp(z - m[..., None]), axis=-1)) - z[..., y]
+    out: Array = m + np.log(np.sum(np.exp(z - m[..., None]), axis=-1)) - _picked(z, y)
     return out
 
 
-def output_delta(loss: str, a: Array, y: int) -> Array:
-    """dL/dz_L from the output's activation aL. For sigmoid + BCE and for softmax +
-    cross-entropy it simplifies to aL - y (y one-hot); for sigmoid + squared error the
-    sigmoid's slope a(1 - a) stays in."""
-    if loss == "bce":
-        return a - y
-    if loss == "mse":
-        return (a - y) * a * (1.0 - a)
-    target = np.zeros_like(a)
-    target[y] = 1.0
-    return a - target  # type: ignore[no-any-return]
+def _picked(z: Array, y: Labels) -> Array:
+    """z[..., y]: each sample's logit of its own class."""
+    if np.ndim(y) == 0:
+        return z[..., y]
+    index = np.broadcast_to(np.asarray(y)[:, None], (*z.shape[:-1], 1))
+    return np.take_along_axis(z, index, axis=-1)[..., 0]
+
+
+def target(a: Array, y: Labels) -> Array | Labels:
+    """What the output aL is compared with: y for one sigmoid unit (a column for a batch),
+    the one-hot rows of y for a softmax."""
+    if a.shape[-1] == 1 and np.ndim(y):
+        return np.asarray(y, dtype=np.float64)[:, None]
+    if a.shape[-1] == 1:
+        return y
+    onehot = np.zeros_like(a)
+    if np.ndim(y):
+        onehot[np.arange(len(onehot)), y] = 1.0
+    else:
+        onehot[y] = 1.0
+    return onehot
+
+
+def output_delta(loss: str, a: Array, y: Labels) -> Array:
+    """dL/dz_L from the output's activation aL, per sample. For sigmoid + BCE and for
+    softmax + cross-entropy it simplifies to aL - y (y one-hot); for sigmoid + squared error
+    the sigmoid's slope a(1 - a) stays in."""
+    delta: Array = a - target(a, y)
+    return delta * a * (1.0 - a) if loss == "mse" else delta
+
+
+def mean_loss(losses: Array) -> float:
+    """The loss of a sample, or the mean loss of a batch (the loss its gradients are of)."""
+    return float(np.mean(losses))
+
+
+def _into(W: Array, a: Array) -> Array:
+    """W a for one sample; for a batch (rows a_b), every W a_b as rows: a Wᵀ."""
+    out: Array = W @ a if a.ndim == 1 else a @ W.T
+    return out
+
+
+def _back(W: Array, dz: Array) -> Array:
+    """Wᵀ dz for one sample; for a batch, every Wᵀ dz_b as rows: dz W."""
+    out: Array = W.T @ dz if dz.ndim == 1 else dz @ W
+    return out
+
+
+def _mean_outer(dz: Array, a: Array) -> Array:
+    """dz aᵀ for one sample; for a batch, the mean over samples of dz_b a_bᵀ."""
+    out: Array = np.outer(dz, a) if dz.ndim == 1 else dz.T @ a / len(dz)
+    return out
 
 
 @dataclass(frozen=True)
@@ -204,15 +255,31 @@ def init_params(arch: Architecture, seed: int, init: str = "notebook") -> Params
     return {name: params[name] for name in arch.param_names}
 
 
-def forward(arch: Architecture, x: Array, params: Params, y: int) -> tuple[Tensors, float]:
-    """Forward pass: the cache the backward pass needs (x, z1, a1, ..., zL, aL), and the loss."""
+def forward(arch: Architecture, x: Array, params: Params, y: Labels) -> tuple[Tensors, float]:
+    """Forward pass: the cache the backward pass needs (x, z1, a1, ..., zL, aL), and the loss
+    (a batch's mean loss)."""
+    cache, losses = forward_each(arch, x, params, y)
+    return cache, mean_loss(losses)
+
+
+def forward_each(arch: Architecture, x: Array, params: Params,
+                 y: Labels) -> tuple[Tensors, Array]:
+    """The forward pass with every sample's own loss: what a batch's accuracy, a test set's
+    loss and a decision boundary need."""
     cache: Tensors = {"x": x}
     a = x
     for l in range(1, arch.depth + 1):
-        z = params[f"W{l}"] @ a + params[f"b{l}"]
+        z = _into(params[f"W{l}"], a) + params[f"b{l}"]
         a = arch.f.f(z) if l < arch.depth else sigmoid(z) if arch.classes == 1 else softmax(z)
         cache[f"z{l}"], cache[f"a{l}"] = z, a
-    return cache, float(output_loss(arch.loss, z, y))
+    return cache, output_loss(arch.loss, z, y)
+
+
+def predictions(aL: Array) -> NDArray[np.int64]:
+    """The class each output predicts: aL > 0.5 for one sigmoid unit, else the likeliest."""
+    if aL.shape[-1] == 1:
+        return (aL[..., 0] > 0.5).astype(np.int64)
+    return np.argmax(aL, axis=-1).astype(np.int64)
 
 
 #: The fault drills: one line of the backward pass broken, as people break it.
@@ -228,13 +295,14 @@ BUGS = {
 BUG_ALIASES = {"relu-grad": "activation-grad"}
 
 
-def backward(arch: Architecture, x: Array, y: int, params: Params, cache: Tensors,
+def backward(arch: Architecture, x: Array, y: Labels, params: Params, cache: Tensors,
              bug: str | None = None) -> Tensors:
     """Backward pass by the chain rule, with the intermediate gradients kept for display:
     dW1, db1, ..., dWL, dbL, then dzL, da(L-1), dz(L-1), ..., da1, dz1.
 
     dz_L = dL/dz_L (output_delta); dW_l = dz_l a_(l-1)ᵀ; db_l = dz_l;
-    da_(l-1) = W_lᵀ dz_l; dz_(l-1) = da_(l-1) ⊙ f'(z_(l-1)).
+    da_(l-1) = W_lᵀ dz_l; dz_(l-1) = da_(l-1) ⊙ f'(z_(l-1)). For a batch dW_l and db_l
+    are the means over its samples, and dz, da one row a sample.
     `bug` names a fault drill (BUGS): the one line it breaks is marked where it happens.
     """
     L = arch.depth
@@ -247,12 +315,13 @@ def backward(arch: Architecture, x: Array, y: int, params: Params, cache: Tensor
         steps[f"dz{l}"] = dz
         a_prev = x if l == 1 else cache[f"a{l - 1}"]
         source = cache[f"z{l - 1}"] if bug == "cache" and l == L else a_prev
-        params_grads[f"dW{l}"] = np.outer(dz, source)
-        params_grads[f"db{l}"] = np.zeros_like(dz) if bug == "bias-grad" else dz.copy()
+        params_grads[f"dW{l}"] = _mean_outer(dz, source)
+        db = dz if dz.ndim == 1 else np.mean(dz, axis=0)
+        params_grads[f"db{l}"] = np.zeros_like(db) if bug == "bias-grad" else db.copy()
         if l == 1:
             break
         W = params[f"W{l}"]
-        da = (W if bug == "transpose" and l in arch.square_layers() else W.T) @ dz
+        da = _back(W.T if bug == "transpose" and l in arch.square_layers() else W, dz)
         steps[f"da{l - 1}"] = da
         dz = da if bug == "activation-grad" else da * arch.f.derivative(cache[f"z{l - 1}"])
     ordered = {f"d{name}": params_grads[f"d{name}"] for name in arch.param_names}
