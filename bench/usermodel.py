@@ -31,7 +31,7 @@ from engine.config import Config
 from engine.contract import D_NAME, Contract, load_source
 from engine.gradcheck import Numerical, Progress, loop_numerical
 from engine.model import Model
-from engine.network import Array, Params, Tensors
+from engine.network import Array, Labels, Params, Tensors
 from engine.stepper import PHASES, Stepper
 from engine.usermodel import load_model
 
@@ -44,6 +44,7 @@ class InProcess:
 
     name = "in-process"
     fast_gradcheck = False
+    batched = False
     user_code = True
     bug = None
     log = None
@@ -58,16 +59,16 @@ class InProcess:
     def init_params(self, seed: int) -> Params | None:
         return self.contract.init_params(seed)
 
-    def forward(self, x: Array, params: Params, y: int) -> tuple[Tensors, float]:
+    def forward(self, x: Array, params: Params, y: Labels) -> tuple[Tensors, float]:
         return self.contract.forward(x, params, y)
 
-    def backward(self, x: Array, y: int, params: Params, cache: Tensors) -> Tensors:
+    def backward(self, x: Array, y: Labels, params: Params, cache: Tensors) -> Tensors:
         return self.contract.backward(x, y, params, cache)
 
     def update(self, params: Params, grads: Tensors, lr: float) -> Params:
         return self.contract.update(params, grads, lr, self.gradient_keys)
 
-    def numerical_gradients(self, params: Params, x: Array, y: int, eps: float,
+    def numerical_gradients(self, params: Params, x: Array, y: Labels, eps: float,
                             progress: Progress | None, method: str = "loop") -> Numerical:
         return loop_numerical(self.contract, params, x, y, eps, progress)
 

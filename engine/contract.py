@@ -46,7 +46,7 @@ from engine import network
 from engine.config import MAX_PARAMS
 from engine.fastcheck import Mask
 from engine.gradcheck import pre_activation_sides
-from engine.network import Array, Params, Tensors
+from engine.network import Array, Labels, Params, Tensors
 
 FORWARD_ARGS = ("x", "params", "y")
 BACKWARD_ARGS = ("x", "y", "params", "cache")
@@ -194,7 +194,7 @@ class Contract:
         return pre_activation_sides(cache)
 
     # ---- the Model protocol ---------------------------------------------------------
-    def forward(self, x: Array, params: Params, y: float) -> tuple[Tensors, float]:
+    def forward(self, x: Array, params: Params, y: Labels) -> tuple[Tensors, float]:
         result = self._call("forward", self._forward, np.array(x, copy=True), _writable(params), y)
         if not isinstance(result, tuple) or len(result) != 2:
             got = "a tuple of length " + str(len(result)) if isinstance(result, tuple) else _describe(result)
@@ -212,7 +212,7 @@ class Contract:
                               "params are finite")
         return cache, value
 
-    def backward(self, x: Array, y: int, params: Params, cache: Tensors,
+    def backward(self, x: Array, y: Labels, params: Params, cache: Tensors,
                  keys: str | None = None) -> Tensors:
         """The gradients keyed 'd' + name, whichever convention the file keys them by.
 

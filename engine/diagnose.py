@@ -38,7 +38,7 @@ import numpy as np
 from engine import network
 from engine.fastcheck import Mask
 from engine.gradcheck import RTOL, Diagnosis, GradCheck, TensorCheck
-from engine.network import Architecture, Array, Params, Tensors
+from engine.network import Architecture, Array, Labels, Params, Tensors
 
 #: Agreement of a user's loss with the built-in network's, for the built-in backward to serve
 #: as the reference (the notebook's clipped BCE agrees to about 1e-16).
@@ -72,7 +72,7 @@ def _rows(mask: Mask, limit: int = 8) -> str:
 class _Reference:
     """The true backward (and the drills' backwards) of the built-in network on this sample."""
 
-    def __init__(self, arch: Architecture, params: Params, x: Array, y: int) -> None:
+    def __init__(self, arch: Architecture, params: Params, x: Array, y: Labels) -> None:
         self.arch, self.params, self.x, self.y = arch, params, x, y
         with np.errstate(all="ignore"):
             self.cache, self.loss = network.forward(arch, x, params, y)
@@ -87,7 +87,7 @@ class _Reference:
         return self._drills[bug]
 
 
-def reference_for(arch: Architecture, params: Params, x: Array, y: int, loss: float,
+def reference_for(arch: Architecture, params: Params, x: Array, y: Labels, loss: float,
                   builtin: bool) -> tuple[_Reference | None, str | None]:
     """The built-in backward as the reference, or None and why not (for a user's model)."""
     names = tuple(params)
@@ -227,7 +227,7 @@ def _dead_rows(arch: Architecture, name: str, ref: _Reference, wrong: Mask, says
 
 
 def diagnose(check: GradCheck, grads: Tensors, arch: Architecture, params: Params, x: Array,
-             y: int, loss: float, builtin: bool) -> GradCheck:
+             y: Labels, loss: float, builtin: bool) -> GradCheck:
     """The check with its diagnosis (and a note when a user's model has no reference);
     the check itself when nothing failed."""
     failed = check.failed_names

@@ -30,7 +30,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from engine import network
-from engine.network import Architecture, Array, Params
+from engine.network import Architecture, Array, Labels, Params
 
 Mask = NDArray[np.bool_]
 CHUNK = 1 << 20  # numbers in one batch: bounds the memory of a check of any size
@@ -45,7 +45,7 @@ def slope(loss_plus: Any, loss_minus: Any, eps: float) -> Any:
     return (loss_plus - loss_minus) / eps / 2.0
 
 
-def fast_numerical(arch: Architecture, params: Params, x: Array, y: int,
+def fast_numerical(arch: Architecture, params: Params, x: Array, y: Labels,
                    eps: float) -> dict[str, tuple[Array, Mask, Array]]:
     """Numerical gradients, kink masks and the kinks' one-sided slopes (stacked (left,
     right), NaN off the kinks: see engine.gradcheck) of every parameter, in
@@ -80,7 +80,7 @@ def _crossings(z: Array, u: Array) -> tuple[Array, Array]:
 class _Layer:
     """Perturbations of one layer's pre-activation z_l, unit by unit."""
 
-    def __init__(self, arch: Architecture, params: Params, cache: dict[str, Array], y: int,
+    def __init__(self, arch: Architecture, params: Params, cache: dict[str, Array], y: Labels,
                  l: int) -> None:
         self.arch, self.params, self.cache, self.y, self.l = arch, params, cache, y, l
         self.last = l == arch.depth

@@ -48,7 +48,7 @@ from typing import TYPE_CHECKING, Protocol
 import numpy as np
 
 from engine.fastcheck import Mask, slope
-from engine.network import Array, Params, Tensors
+from engine.network import Array, Labels, Params, Tensors
 
 if TYPE_CHECKING:
     from engine.model import Model
@@ -67,7 +67,7 @@ class Forward(Protocol):
     """All the black-box method needs of a model: its forward pass, and the sides of the
     kinks its cache shows."""
 
-    def forward(self, x: Array, params: Params, y: int) -> tuple[Tensors, float]: ...
+    def forward(self, x: Array, params: Params, y: Labels) -> tuple[Tensors, float]: ...
 
     def kink_sides(self, cache: Tensors) -> list[Mask]: ...
 
@@ -255,7 +255,7 @@ def pre_activation_sides(cache: Tensors) -> list[Mask]:
 
 
 def central_difference(model: Forward, work: Params, name: str, idx: tuple[int, ...], x: Array,
-                       y: int, eps: float) -> tuple[float, bool, float, float, list[Mask], list[Mask]]:
+                       y: Labels, eps: float) -> tuple[float, bool, float, float, list[Mask], list[Mask]]:
     """One element of the notebook's black-box method: two forward passes with the element
     nudged by +-eps (restored after), and whether the nudge crossed a kink, i.e. the two
     evaluations put some unit on different sides of it (model.kink_sides). Also the two
@@ -295,7 +295,7 @@ def _crosses(base: list[Mask], off: list[Mask], nudged: list[Mask]) -> bool:
         for b, o, n in zip(base, off, nudged, strict=True))
 
 
-def loop_numerical(model: Forward, params: Params, x: Array, y: int, eps: float,
+def loop_numerical(model: Forward, params: Params, x: Array, y: Labels, eps: float,
                    progress: Progress | None, every: int | None = None) -> Numerical:
     """The notebook's method, element by element: works for any model. Progress is
     reported every `every` elements (by default about 200 times in all). L(θ) is computed
@@ -357,7 +357,7 @@ def method_for(model: Model, method: str) -> str:
     return method if model.fast_gradcheck else "loop"
 
 
-def gradient_check(model: Model, params: Params, x: Array, y: int, grads: Tensors,
+def gradient_check(model: Model, params: Params, x: Array, y: Labels, grads: Tensors,
                    eps: float, method: str = "fast", progress: Progress | None = None,
                    atol: float = ATOL, rtol: float = RTOL) -> GradCheck:
     """Numerical gradients of the model's loss for every parameter, and verdicts."""

@@ -18,7 +18,7 @@ import numpy as np
 from engine import network
 from engine.fastcheck import Mask, fast_numerical
 from engine.gradcheck import Numerical, Progress, loop_numerical, mean_numerical
-from engine.network import NOTEBOOK, Architecture, Array, Params, Tensors
+from engine.network import NOTEBOOK, Architecture, Array, Labels, Params, Tensors
 
 
 class Cancelled(Exception):
@@ -70,6 +70,12 @@ class Model(Protocol):
         ...
 
     @property
+    def batched(self) -> bool:
+        """True when forward, backward and the check take a batch (rows of samples) whole;
+        False when they take one sample, and BatchMean hands them a batch sample by sample."""
+        ...
+
+    @property
     def gradient_keys(self) -> str:
         """How the model's backward keys its gradients: "d" for 'd' + name (the notebook's
         dW1), "name" for the parameter's own name (cs231n's grads['W1']). The stepper always
@@ -80,13 +86,13 @@ class Model(Protocol):
         """The model's own initial parameters, or None to take the architecture's."""
         ...
 
-    def forward(self, x: Array, params: Params, y: int) -> tuple[Tensors, float]: ...
+    def forward(self, x: Array, params: Params, y: Labels) -> tuple[Tensors, float]: ...
 
-    def backward(self, x: Array, y: int, params: Params, cache: Tensors) -> Tensors: ...
+    def backward(self, x: Array, y: Labels, params: Params, cache: Tensors) -> Tensors: ...
 
     def update(self, params: Params, grads: Tensors, lr: float) -> Params: ...
 
-    def numerical_gradients(self, params: Params, x: Array, y: int, eps: float,
+    def numerical_gradients(self, params: Params, x: Array, y: Labels, eps: float,
                             progress: Progress | None, method: str) -> Numerical:
         """Central differences of every parameter element, where a nudge crossed a kink, and
         the kinks' one-sided slopes (engine.gradcheck.Numerical), by `method` ("fast" only
@@ -110,6 +116,7 @@ class BuiltinModel:
     user_code: bool = False
     log: deque[Captured] | None = None
     gradient_keys: str = "d"
+    batched: bool = True
 
     @property
     def name(self) -> str:
@@ -118,10 +125,10 @@ class BuiltinModel:
     def init_params(self, seed: int) -> Params | None:
         return None
 
-    def forward(self, x: Array, params: Params, y: int) -> tuple[Tensors, float]:
+    def forward(self, x: Array, params: Params, y: Labels) -> tuple[Tensors, float]:
         return network.forward(self.arch, x, params, y)
 
-    def backward(self, x: Array, y: int, params: Params, cache: Tensors) -> Tensors:
+    def backward(self, x: Array, y: Labels, params: Params, cache: Tensors) -> Tensors:
         return network.backward(self.arch, x, y, params, cache, self.bug)
 
     def update(self, params: Params, grads: Tensors, lr: float) -> Params:
@@ -130,7 +137,7 @@ class BuiltinModel:
     def kink_sides(self, cache: Tensors) -> list[Mask]:
         return network.kink_sides(self.arch, cache)
 
-    def numerical_gradients(self, params: Params, x: Array, y: int, eps: float,
+    def numerical_gradients(self, params: Params, x: Array, y: Labels, eps: float,
                             progress: Progress | None, method: str) -> Numerical:
         if method == "loop":
             return loop_numerical(self, params, x, y, eps, progress)
@@ -147,6 +154,96 @@ class BuiltinModel:
     def interrupt(self) -> None:
         """Nothing to do: the only slow call, the loop check, stops at its next progress
         report when the caller's progress callback raises Cancelled."""
+
+
+class BatchMean:
+    """A model that takes one sample at a time, given a batch: every call made sample by
+    sample, the losses and the parameter gradients averaged (the loss of a batch is its
+    samples' mean loss), the rest of the cache and the gradients stacked one row a sample,
+    as the built-in network's batch pass keeps them."""
+
+    def __init__(self, model: Model) -> None:
+        self.inner = model
+
+    @property
+    def name(self) -> str:
+        return self.inner.name
+
+    @property
+    def fast_gradcheck(self) -> bool:
+        return self.inner.fast_gradcheck
+
+    @property
+    def user_code(self) -> bool:
+        return self.inner.user_code
+
+    @property
+    def bug(self) -> str | None:
+        return self.inner.bug
+
+    @property
+    def log(self) -> deque[Captured] | None:
+        return self.inner.log
+
+    @property
+    def gradient_keys(self) -> str:
+        return self.inner.gradient_keys
+
+    @property
+    def batched(self) -> bool:
+        return True
+
+    def init_params(self, seed: int) -> Params | None:
+        return self.inner.init_params(seed)
+
+    def forward(self, x: Array, params: Params, y: Labels) -> tuple[Tensors, float]:
+        if x.ndim == 1:
+            return self.inner.forward(x, params, y)
+        passes = [self.inner.forward(x[b], params, int(np.asarray(y)[b])) for b in range(len(x))]
+        return _stacked([cache for cache, _ in passes]), float(np.mean([loss for _, loss in passes]))
+
+    def backward(self, x: Array, y: Labels, params: Params, cache: Tensors) -> Tensors:
+        if x.ndim == 1:
+            return self.inner.backward(x, y, params, cache)
+        labels = np.asarray(y)
+        grads = [self.inner.backward(x[b], int(labels[b]), params,
+                                     {name: value[b] for name, value in cache.items()})
+                 for b in range(len(x))]
+        means = {f"d{name}" for name in params}
+        return {name: np.mean([g[name] for g in grads], axis=0) if name in means
+                else np.stack([np.asarray(g[name]) for g in grads])
+                for name in grads[0]}
+
+    def update(self, params: Params, grads: Tensors, lr: float) -> Params:
+        return self.inner.update(params, grads, lr)
+
+    def numerical_gradients(self, params: Params, x: Array, y: Labels, eps: float,
+                            progress: Progress | None, method: str) -> Numerical:
+        if x.ndim == 1:
+            return self.inner.numerical_gradients(params, x, y, eps, progress, method)
+        labels = np.asarray(y)
+
+        def sample(b: int) -> Numerical:
+            if progress is not None:
+                progress(b, len(x))
+            return self.inner.numerical_gradients(params, x[b], int(labels[b]), eps, None, method)
+
+        return mean_numerical(sample(b) for b in range(len(x)))
+
+    def interrupt(self) -> None:
+        self.inner.interrupt()
+
+
+def _stacked(caches: list[Tensors]) -> Tensors:
+    """The samples' caches as one, each entry's values stacked one row a sample (an entry
+    that is not an array of one shape across samples is kept as a list)."""
+    out: Tensors = {}
+    for name in caches[0]:
+        values = [cache.get(name) for cache in caches]
+        arrays = [np.asarray(v) if isinstance(v, np.ndarray | float | int) else None for v in values]
+        same = all(a is not None and a.shape == arrays[0].shape for a in arrays)  # type: ignore[union-attr]
+        out[name] = np.stack(arrays) if same else values  # type: ignore[arg-type]
+    return out
 
 
 BUGS = network.BUGS

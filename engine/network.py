@@ -277,9 +277,9 @@ def forward_each(arch: Architecture, x: Array, params: Params,
 
 def predictions(aL: Array) -> NDArray[np.int64]:
     """The class each output predicts: aL > 0.5 for one sigmoid unit, else the likeliest."""
-    if aL.shape[-1] == 1:
-        return (aL[..., 0] > 0.5).astype(np.int64)
-    return np.argmax(aL, axis=-1).astype(np.int64)
+    classes: NDArray[np.int64] = ((aL[..., 0] > 0.5) if aL.shape[-1] == 1
+                                  else np.argmax(aL, axis=-1)).astype(np.int64)
+    return classes
 
 
 #: The fault drills: one line of the backward pass broken, as people break it.

@@ -20,11 +20,14 @@ from typing import Any
 
 import numpy as np
 
+from engine import batches
+from engine.batches import Data, Metrics
 from engine.config import Config
+from engine.data import Indices
 from engine.diagnose import diagnose
 from engine.gradcheck import ATOL, GradCheck, Progress, gradient_check
-from engine.model import Captured, Model, make_model
-from engine.network import Array, Params, Tensors, init_params
+from engine.model import BatchMean, Captured, Model, make_model
+from engine.network import Array, Labels, Params, Tensors, init_params
 
 #: Fan-in from which the notebook's unscaled init is likely to saturate the output.
 WIDE = 64
@@ -50,7 +53,9 @@ PHASES = tuple(Phase)
 @dataclass(frozen=True)
 class Forward:
     cache: Tensors  # whatever the model's forward caches: x, z1, a1, z2, a2 for the built-in
-    loss: float
+    loss: float  # a batch's mean loss
+    rows: Indices | None = None  # the data set's rows this step trains on; None: the one sample
+    metrics: Metrics | None = None  # the parameters' fit to every training and test row
 
 
 @dataclass(frozen=True)
@@ -69,14 +74,41 @@ class LossTrail:
 
     loss: float
     previous: LossTrail | None = None
+    metrics: Metrics | None = None
 
-    def values(self) -> list[float]:
-        out: list[float] = []
+    def nodes(self) -> list[LossTrail]:
+        out: list[LossTrail] = []
         node: LossTrail | None = self
         while node is not None:
-            out.append(node.loss)
+            out.append(node)
             node = node.previous
         return out[::-1]
+
+    def values(self) -> list[float]:
+        return [node.loss for node in self.nodes()]
+
+    def curves(self) -> Curves:
+        nodes = self.nodes()
+
+        def series(read: str) -> Array:
+            return np.array([np.nan if node.metrics is None or getattr(node.metrics, read) is None
+                             else getattr(node.metrics, read) for node in nodes], dtype=np.float64)
+
+        return Curves(np.array([node.loss for node in nodes], dtype=np.float64),
+                      series("train_loss"), series("test_loss"), series("train_accuracy"),
+                      series("test_accuracy"))
+
+
+@dataclass(frozen=True, eq=False)
+class Curves:
+    """One value a step, step 1 first, for the loss chart; NaN where not measured (no test
+    rows, no data set: then only `loss` is known)."""
+
+    loss: Array  # the loss of the step's forward pass: its batch's mean, or the one sample's
+    train_loss: Array  # over every training row, with the parameters of that forward pass
+    test_loss: Array
+    train_accuracy: Array
+    test_accuracy: Array
 
 
 @dataclass(frozen=True)
@@ -96,6 +128,11 @@ class State:
     def losses(self) -> list[float]:
         """The loss at each step's forward pass, in order."""
         return self.trail.values() if self.trail is not None else []
+
+    @property
+    def rows(self) -> Indices | None:
+        """The data set's rows of this step's batch (None: the one sample, or no forward yet)."""
+        return self.forward.rows if self.forward is not None else None
 
     def nonfinite(self) -> list[str]:
         """Names of the tensors or losses holding inf or NaN: the run has overflowed."""
@@ -133,18 +170,19 @@ def _frozen(tensors: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def step_bytes(params: int) -> int:
+def step_bytes(params: int, activations: int = 0) -> int:
     """The most one step's arrays can take: new parameters, gradients, numerical gradients
     and a float64 copy of a model's lower-precision analytic gradients (8 bytes a parameter
-    each), the check's three boolean masks, and ~4 KiB of Python objects a phase."""
-    return (4 * 8 + 3) * params + 4 * 4096
+    each), the check's three boolean masks, ~4 KiB of Python objects a phase, and the
+    batch's cached activations and their gradients (x, z, a, dz, da: 8 bytes each)."""
+    return (4 * 8 + 3) * params + 8 * activations + 4 * 4096
 
 
-def history_limit(params: int, budget: int = HISTORY_BUDGET) -> int:
+def history_limit(params: int, budget: int = HISTORY_BUDGET, activations: int = 0) -> int:
     """Phases of undo that fit the budget, and at least one. Consecutive states share
     arrays, so n phases of history hold the arrays of at most ceil(n / 4) steps beyond
     what the current state holds; bench/memory.py measures it."""
-    return max(1, min(MAX_HISTORY, 4 * (budget // step_bytes(params))))
+    return max(1, min(MAX_HISTORY, 4 * (budget // step_bytes(params, activations))))
 
 
 @dataclass(frozen=True)
@@ -164,19 +202,27 @@ class View:
     bug: str | None  # the fault drill injected into the built-in backward
     gradient_keys: str  # how the model's backward keys its gradients (Model.gradient_keys)
     log: tuple[Captured, ...] | None  # what a user's model printed, oldest first
+    data: Data | None = None  # the data set and batch plan; None: the notebook's one sample
 
 
 class Stepper:
     """forward -> backward -> gradcheck -> update -> forward of the next step."""
 
     def __init__(self, config: Config, model: Model | None = None,
-                 max_history: int | None = None, keep_trail: bool = True) -> None:
+                 max_history: int | None = None, keep_trail: bool = True,
+                 data: Data | None = None) -> None:
         self.config = config.resolved()
-        self.model = model if model is not None else make_model(self.config.architecture,
-                                                                self.config.inject_bug)
+        model = model if model is not None else make_model(self.config.architecture,
+                                                           self.config.inject_bug)
+        #: A model that takes one sample at a time gets a batch sample by sample, averaged.
+        self.model = model if data is None or model.batched else BatchMean(model)
+        self.data = data
         self.x: Array = np.array(self.config.x, dtype=np.float64)
         self.x.setflags(write=False)
         self.gradcheck_enabled = self.config.gradcheck
+        #: In a training run or a headless run given --check-every: check every Nth step
+        #: only (0: never); None: every step while gradcheck_enabled.
+        self.check_every: int | None = None
         #: The loss at every step, for the app's history panel; a report needs none, and
         #: a million steps of it would be the only memory that grows with the run.
         self.keep_trail = keep_trail
@@ -184,7 +230,9 @@ class Stepper:
         if params is None:
             params = init_params(self.config.architecture, self.config.seed, self.config.init)
         self.initial = State(step=1, params=_frozen(params))
-        self.max_history = max_history or history_limit(self.param_count)
+        batch_rows = 1 if data is None else data.batch
+        activations = batch_rows * sum(self.config.architecture.sizes) * 4
+        self.max_history = max_history or history_limit(self.param_count, activations=activations)
         self._history: deque[State] = deque(maxlen=self.max_history)
         self.state = self.initial
         #: Phases forgotten at the history bound; back cannot reach before them.
@@ -195,7 +243,7 @@ class Stepper:
         model = self.model
         return View(self.state, self.config, self.next_phase, self.gradcheck_enabled, self.forgotten,
                     self.max_history, model.name, model.user_code, model.bug, model.gradient_keys,
-                    None if model.log is None else tuple(model.log))
+                    None if model.log is None else tuple(model.log), self.data)
 
     @property
     def param_count(self) -> int:
@@ -214,8 +262,38 @@ class Stepper:
 
     def phase_after(self, phase: Phase) -> Phase:
         if phase is Phase.BACKWARD:
-            return Phase.GRADCHECK if self.gradcheck_enabled else Phase.UPDATE
+            return Phase.GRADCHECK if self.checks(self.state.step) else Phase.UPDATE
         return PHASES[(PHASES.index(phase) + 1) % len(PHASES)]
+
+    def checks(self, step: int) -> bool:
+        """Whether step runs the gradient check."""
+        if self.check_every is None:
+            return self.gradcheck_enabled
+        return self.check_every > 0 and step % self.check_every == 0
+
+    def inputs(self, state: State) -> tuple[Array, Labels]:
+        """What the state's phases compute on: its batch (rows of samples, and their labels),
+        or the one sample."""
+        if self.data is None or state.rows is None:
+            return self.x, self.config.y
+        return self.data.inputs(state.rows)
+
+    def evaluate(self, params: Params) -> Metrics | None:
+        """The fit to every training and test row; None without data. A user's model gives
+        its loss only (what its outputs mean is its own)."""
+        if self.data is None:
+            return None
+        if not self.model.user_code:
+            return batches.evaluate(self.config.architecture, params, self.data)
+        dataset = self.data.dataset
+
+        def loss(rows: Indices) -> float | None:
+            return float(self.model.forward(dataset.X[rows], params, dataset.y[rows])[1]) \
+                if len(rows) else None
+
+        train = loss(dataset.train)
+        assert train is not None
+        return Metrics(train, None, loss(dataset.test), None)
 
     # ---- the phases ------------------------------------------------------------
     def compute(self, progress: Progress | None = None) -> State:
@@ -233,27 +311,32 @@ class Stepper:
         return replace(new, last_phase=phase)
 
     def _forward(self, state: State) -> State:
-        with np.errstate(all="ignore"):
-            cache, loss = self.model.forward(self.x, state.params, self.config.y)
         step = state.step + 1 if state.forward is not None else state.step
-        trail = LossTrail(float(loss), state.trail) if self.keep_trail else None
-        return State(step=step, params=state.params, forward=Forward(_frozen(cache), float(loss)),
-                     trail=trail)
+        rows = self.data.rows(step) if self.data is not None else None
+        x, y = (self.x, self.config.y) if rows is None or self.data is None else self.data.inputs(rows)
+        with np.errstate(all="ignore"):
+            cache, loss = self.model.forward(x, state.params, y)
+            metrics = self.evaluate(state.params)
+        trail = LossTrail(float(loss), state.trail, metrics) if self.keep_trail else None
+        return State(step=step, params=state.params,
+                     forward=Forward(_frozen(cache), float(loss), rows, metrics), trail=trail)
 
     def _backward(self, state: State) -> State:
         assert state.forward is not None
+        x, y = self.inputs(state)
         with np.errstate(all="ignore"):
-            grads = self.model.backward(self.x, self.config.y, state.params, state.forward.cache)
+            grads = self.model.backward(x, y, state.params, state.forward.cache)
         return replace(state, backward=_frozen(grads))
 
     def _gradcheck(self, state: State, progress: Progress | None) -> State:
         assert state.backward is not None
-        check = gradient_check(self.model, state.params, self.x, self.config.y, state.backward,
+        x, y = self.inputs(state)
+        check = gradient_check(self.model, state.params, x, y, state.backward,
                                self.config.eps, self.config.gradcheck_method, progress)
         if check.failed_names:
             assert state.forward is not None
-            check = diagnose(check, state.backward, self.config.architecture, state.params, self.x,
-                             self.config.y, state.forward.loss, builtin=not self.model.user_code)
+            check = diagnose(check, state.backward, self.config.architecture, state.params, x,
+                             y, state.forward.loss, builtin=not self.model.user_code)
         if check.atol > ATOL and self._saturated_by_init():
             check = replace(check, notes=(*check.notes, SATURATED))
         return replace(state, gradcheck=check)
@@ -267,9 +350,10 @@ class Stepper:
 
     def _update(self, state: State) -> State:
         assert state.backward is not None
+        x, y = self.inputs(state)
         with np.errstate(all="ignore"):
             after = self.model.update(state.params, state.backward, self.config.lr)
-            cache_after, loss_after = self.model.forward(self.x, after, self.config.y)
+            cache_after, loss_after = self.model.forward(x, after, y)
         overflow = tuple(name for name, value in cache_after.items() if not all_finite(value))
         after = _frozen(after)
         return replace(state, params=after,
@@ -317,6 +401,38 @@ class Stepper:
             while self.next() is not Phase.UPDATE:
                 pass
             yield self.state
+
+    def train(self, steps: int, check_every: int = 0, progress: Progress | None = None) -> int:
+        """A training run: `steps` whole steps, checking gradients every `check_every`th step
+        only (0: never), each phase committed so `b` walks back through the run one phase at
+        a time. progress(done, steps) is called after each step and before each phase; when
+        it raises (Cancelled), the step in progress is undone and the finished steps are
+        kept. Returns the steps finished, up to an early stop where the run diverged."""
+        saved, self.check_every = self.check_every, check_every
+        done = 0
+        try:
+            while done < steps:
+                ran = 0
+                try:
+                    while True:
+                        if progress is not None:
+                            progress(done, steps)
+                        self.next()
+                        ran += 1
+                        if self.step_done():
+                            break
+                except BaseException:
+                    for _ in range(ran):
+                        self.back()
+                    raise
+                done += 1
+                if self.state.nonfinite():
+                    break
+            if progress is not None:
+                progress(done, steps)
+        finally:
+            self.check_every = saved
+        return done
 
     def run_steps(self, steps: int) -> State:
         """Run whole steps from here; the state after the last update."""

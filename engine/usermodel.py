@@ -47,7 +47,7 @@ from engine.contract import D_NAME, ModelError
 from engine.files import MAX_MODEL_BYTES, read_user_file
 from engine.gradcheck import Numerical, Progress
 from engine.model import Cancelled, Captured
-from engine.network import Array, Params, Tensors
+from engine.network import Array, Labels, Params, Tensors
 from engine.transport import dumps, loads
 
 __all__ = ["Captured", "ModelError", "UserModel", "load_model"]
@@ -178,6 +178,7 @@ class UserModel:
     """
 
     fast_gradcheck = False
+    batched = False  # one sample a call; the stepper averages a batch (engine.model.BatchMean)
     user_code = True
     bug = None
 
@@ -219,11 +220,11 @@ class UserModel:
         self.own_init = params is not None
         return params
 
-    def forward(self, x: Array, params: Params, y: int) -> tuple[Tensors, float]:
+    def forward(self, x: Array, params: Params, y: Labels) -> tuple[Tensors, float]:
         cache, loss = self._request("forward", ("forward", x, params, y))
         return cache, loss
 
-    def backward(self, x: Array, y: int, params: Params, cache: Tensors) -> Tensors:
+    def backward(self, x: Array, y: Labels, params: Params, cache: Tensors) -> Tensors:
         grads, keys = self._request("backward", ("backward", x, y, params, cache,
                                                  self.gradient_keys_seen))
         self.gradient_keys_seen = keys
@@ -235,7 +236,7 @@ class UserModel:
         after: Params = self._request("sgd_update", ("update", params, grads, lr, self.gradient_keys))
         return after
 
-    def numerical_gradients(self, params: Params, x: Array, y: int, eps: float,
+    def numerical_gradients(self, params: Params, x: Array, y: Labels, eps: float,
                             progress: Progress | None, method: str = "loop") -> Numerical:
         """The loop check runs in the model's process in one request, reporting progress
         as it goes: one round trip per element would cost more than the element."""

@@ -1,0 +1,119 @@
+"""Training data for the stepper: the prepared data set, which rows each step trains on,
+and how well the parameters fit the training and test rows.
+
+A step's batch is a pure function of the seed and the step number (the rows of step s
+are slice k of epoch e's permutation), never a generator advanced as the run goes: so
+undo, a replayed session and a headless trace all see the same rows at the same step,
+and the order is reproducible from the seed alone. Its draws come from their own stream
+(np.random.default_rng([seed, BATCH_STREAM, epoch])), so the initial parameters are the
+same with or without data.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+from numpy.typing import NDArray
+
+from engine import network
+from engine.data import Dataset, Indices, make_dataset, read_csv, split, standardize
+from engine.network import Architecture, Array, Params
+
+BATCH_STREAM = 2  # after engine.data's SHAPE_STREAM and SPLIT_STREAM
+
+
+@dataclass(frozen=True)
+class Metrics:
+    """How the parameters of one step's forward pass fit the data: the mean loss and the
+    fraction classified right, over every training row and every test row (None without
+    test rows, or, for accuracy, where a user's model gives no output to read)."""
+
+    train_loss: float
+    train_accuracy: float | None
+    test_loss: float | None
+    test_accuracy: float | None
+
+
+@dataclass(frozen=True, eq=False)
+class Data:
+    """A split (and, if asked, standardized) data set and the mini-batch plan over it."""
+
+    dataset: Dataset
+    batch: int  # rows a step; the whole training split for full-batch descent
+    seed: int
+    standardized: bool = False
+
+    @property
+    def full_batch(self) -> bool:
+        return self.batch >= len(self.dataset.train)
+
+    @property
+    def steps_per_epoch(self) -> int:
+        return math.ceil(len(self.dataset.train) / self.batch)
+
+    def epoch(self, step: int) -> int:
+        """The epoch (from 1) step (from 1) belongs to."""
+        return (step - 1) // self.steps_per_epoch + 1
+
+    def rows(self, step: int) -> Indices:
+        """The dataset rows step trains on: the whole training split in order for full
+        batches; otherwise slice k of the epoch's shuffle of it (the last slice of an epoch
+        may be shorter, so every training row is seen once an epoch)."""
+        train = self.dataset.train
+        if self.full_batch:
+            return train
+        k = (step - 1) % self.steps_per_epoch
+        order = _shuffle(self.seed, self.epoch(step), len(train))
+        rows: Indices = train[order[k * self.batch:(k + 1) * self.batch]]
+        return rows
+
+    def inputs(self, rows: Indices) -> tuple[Array, NDArray[np.int64]]:
+        """The batch matrix (one sample a row) and its labels."""
+        return self.dataset.X[rows], self.dataset.y[rows]
+
+
+@lru_cache(maxsize=4)
+def _shuffle(seed: int, epoch: int, n: int) -> Indices:
+    order: Indices = np.random.default_rng([seed, BATCH_STREAM, epoch]).permutation(n)
+    order.setflags(write=False)
+    return order
+
+
+def prepare(dataset: Dataset, test_fraction: float, batch: int, seed: int,
+            standardized: bool = False) -> Data:
+    """Split from the seed, standardize by the training rows' statistics if asked, and plan
+    batches of `batch` rows (0: the whole training split)."""
+    dataset = split(dataset, test_fraction, seed)
+    if standardized:
+        X = standardize(dataset.X_train, dataset.X)
+        dataset = Dataset(X, dataset.y, dataset.name, dataset.train, dataset.test)
+    size = batch or len(dataset.train)
+    return Data(dataset, min(size, len(dataset.train)), seed, standardized)
+
+
+def load(name: str, csv: str, samples: int, noise: float, classes: int, seed: int) -> Dataset:
+    """A generated shape, or a CSV file (engine.data.DataError when it is malformed)."""
+    if csv:
+        return read_csv(csv)
+    return make_dataset(name, samples, noise, seed, max(2, classes))
+
+
+def evaluate(arch: Architecture, params: Params, data: Data) -> Metrics:
+    """Loss and accuracy on every training and test row, in one forward pass of all rows."""
+    dataset = data.dataset
+    with np.errstate(all="ignore"):
+        cache, losses = network.forward_each(arch, dataset.X, params, dataset.y)
+    right = network.predictions(cache[f"a{arch.depth}"]) == dataset.y
+
+    def fit(rows: Indices) -> tuple[float | None, float | None]:
+        if not len(rows):
+            return None, None
+        return float(np.mean(losses[rows])), float(np.mean(right[rows]))
+
+    train_loss, train_accuracy = fit(dataset.train)
+    test_loss, test_accuracy = fit(dataset.test)
+    assert train_loss is not None
+    return Metrics(train_loss, train_accuracy, test_loss, test_accuracy)
