@@ -12,13 +12,14 @@ same with or without data.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 import numpy as np
 from numpy.typing import NDArray
 
 from engine import network
+from engine.config import Config
 from engine.data import Dataset, Indices, make_dataset, read_csv, split, standardize
 from engine.network import Architecture, Array, Params
 
@@ -117,3 +118,23 @@ def evaluate(arch: Architecture, params: Params, data: Data) -> Metrics:
     test_loss, test_accuracy = fit(dataset.test)
     assert train_loss is not None
     return Metrics(train_loss, train_accuracy, test_loss, test_accuracy)
+
+
+def from_config(config: Config) -> Data | None:
+    """The data a configuration names, split and planned; None for the notebook's one
+    sample. Raises engine.data.DataError for a malformed CSV file."""
+    if not config.learns_from_data:
+        return None
+    dataset = load(config.dataset, config.data, config.samples, config.noise, config.classes,
+                   config.seed)
+    return prepare(dataset, config.test_fraction, config.batch, config.seed, config.standardize)
+
+
+def fitted(config: Config, data: Data) -> Config:
+    """The configuration with the network's input and output sizes the data's: a feature an
+    input; one sigmoid unit for two classes (a softmax of two when --classes 2 asks for it),
+    else a softmax unit a class."""
+    dataset = data.dataset
+    classes = 2 if config.classes == 2 and dataset.classes == 2 else dataset.output_classes
+    return replace(config, inputs=dataset.features, classes=classes, x=(),
+                   y=min(config.y, max(1, classes - 1)))

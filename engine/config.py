@@ -151,6 +151,17 @@ class Config:
     gradcheck_method: str = "fast"
     inject_bug: str | None = None
     init: str = "notebook"
+    # Learning from data (engine.batches); without dataset or data, the one sample x, y.
+    dataset: str = ""  # a generated shape: xor, circle, gauss, spiral or moons
+    data: str = ""  # a CSV file's path: numeric columns, the label last
+    samples: int = 200
+    noise: float = 0.1
+    test_fraction: float = 0.2
+    standardize: bool = False
+    batch: int = 0  # rows a step; 0: the whole training split
+    train_steps: int = 100  # steps of the app's training run (t)
+    check_every: int = 0  # a training run checks gradients every Nth step; 0: never
+    trace: str = ""  # "full" or "summary"; "": summary once a headless run has over 100 steps
 
     def __post_init__(self) -> None:
         if isinstance(self.hidden, int | np.integer) and not isinstance(self.hidden, bool):
@@ -170,6 +181,10 @@ class Config:
     def architecture(self) -> Architecture:
         loss = self.loss or (SOFTMAX_LOSS if self.classes > 1 else BINARY_LOSSES[0])
         return Architecture(self.inputs, tuple(self.hidden), self.activation, self.classes, loss)
+
+    @property
+    def learns_from_data(self) -> bool:
+        return bool(self.dataset or self.data)
 
     @property
     def shape_label(self) -> str:
