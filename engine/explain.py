@@ -28,8 +28,9 @@ from typing import Any
 
 import numpy as np
 
+from engine import network
 from engine.gradcheck import RTOL, TensorCheck
-from engine.network import ACTIVATIONS, INITS, Architecture, Array, Params, Tensors
+from engine.network import ACTIVATIONS, INITS, Architecture, Array, Labels, Params, Tensors
 from engine.network import forward as network_forward
 from engine.stepper import State, View
 
@@ -70,7 +71,8 @@ class Explanation:
     #: product; an activation's name: f(operands[0]); "softmax": e^o0 / Σ e^o1..; "bce",
     #: "mse": the loss of logit o0 against y = o1; "cross-entropy": −log softmax(o1..)[o0];
     #: "difference": o0 − o1; "sgd": o0 − o1·o2; "central-difference": (o0 − o1) / o2 / 2;
-    #: "constant": o0; "unknown": nothing the stepper can derive (a user's model).
+    #: "mean": the terms' mean (a batch's); "constant": o0; "unknown": nothing the stepper can
+    #: derive (a user's model).
     operation: str = "unknown"
     operands: tuple[Term, ...] = ()
 
@@ -225,6 +227,8 @@ def _evaluate(operation: str, operands: Sequence[float]) -> float:
     o = [float(v) for v in operands]
     if operation == "sum":
         return math.fsum(o)
+    if operation == "mean":
+        return math.fsum(o) / len(o)
     if operation == "product":
         return math.prod(o)
     if operation in ACTIVATIONS:
@@ -256,13 +260,13 @@ def redo(explanation: Explanation) -> float:
     return _evaluate(explanation.operation, [t.value for t in explanation.operands])
 
 
-OPERATIONS = ("sum", "product", *ACTIVATIONS, "softmax", "bce", "mse", "cross-entropy",
+OPERATIONS = ("sum", "mean", "product", *ACTIVATIONS, "softmax", "bce", "mse", "cross-entropy",
               "difference", "sgd", "central-difference", "constant", "unknown")
 
 
 # ---- the built-in network ---------------------------------------------------------
 
-ForwardFn = Callable[[Array, Params, int], tuple[Tensors, float]]
+ForwardFn = Callable[[Array, Params, Labels], tuple[Tensors, float]]
 
 
 class _Net:
@@ -376,6 +380,9 @@ class _Net:
     def explain(self, qualified: str, index: tuple[int, ...]) -> Explanation:
         phase, _, name = qualified.rpartition(".")
         value = float(np.asarray(tensors(self.state)[qualified])[index])
+        if self.view.sample is not None and (qualified == "forward.loss"
+                                             or (phase == "backward" and name[:2] in ("dW", "db"))):
+            return self.batch_mean(qualified, name, index, value)
         if phase == "forward":
             return self.forward(qualified, name, index, value)
         if phase == "backward":
@@ -387,6 +394,50 @@ class _Net:
         if phase == "update.before":
             return self.before(qualified, name, index, value)
         raise KeyError(qualified)  # gradcheck is explained by _gradcheck
+
+    def batch_mean(self, q: str, name: str, index: tuple[int, ...], value: float) -> Explanation:
+        """The loss and the parameter gradients of a batch are means over its samples: the
+        mean written out, then the shown sample's own term derived as for one sample."""
+        sample = self.view.sample
+        assert sample is not None and sample.batch.forward is not None
+        batch, B, s = sample.batch, sample.size, sample.index
+        cache = sample.batch.forward.cache
+        label = element_label(name, index)
+        if name == "loss":
+            z = np.asarray(cache[f"z{self.L}"])
+            with np.errstate(all="ignore"):
+                values = [float(v) for v in network.output_loss(self.arch.loss, z, sample.labels)]
+            labels = [f"loss[{b}]" for b in range(B)]
+            formula = f"loss = (1/{B}) Σ_b loss[b], the mean of the batch's {B} samples' losses"
+            own = self.loss(q, values[s])
+            what = "loss"
+        else:
+            assert batch.backward is not None
+            l, i = int(name[2:]), index[0]
+            dz = np.asarray(batch.backward[f"dz{l}"])[:, i]
+            if name.startswith("db"):
+                if self.bug == "bias-grad":
+                    return self.backward(q, name, index, value)
+                values = [float(v) for v in dz]
+                labels = [f"dz{l}[{b},{i}]" for b in range(B)]
+                formula = f"{label} = (1/{B}) Σ_b dz{l}[b,{i}]"
+            else:
+                j = index[1]
+                prev = f"z{l - 1}" if self.bug == "cache" and l == self.L else self.a_name(l - 1)
+                a = np.asarray(cache[prev])[:, j]
+                values = [float(u * v) for u, v in zip(dz, a, strict=True)]
+                labels = [f"dz{l}[{b},{i}]·{prev}[{b},{j}]" for b in range(B)]
+                formula = f"{label} = (1/{B}) Σ_b dz{l}[b,{i}]·{prev}[b,{j}]"
+            own = self.backward(q, name, index, values[s])
+            what = f"its {label}"
+        substituted = f"{label} = ({_shown_sum(labels, values)}) / {B} = {num(value)}"
+        operands = tuple(Term(t, v) for t, v in zip(labels, values, strict=True))
+        chain = (f"sample {s + 1} (row {sample.row}, shown), {what}: {own.substituted}", *own.chain)
+        notes = ("a batch's loss is the mean of its samples' losses, so each parameter's gradient is "
+                 "the mean of the samples' gradients: the update uses this mean; [ and ] show another "
+                 "sample's term", *own.notes)
+        return Explanation(q, index, value, formula, substituted, chain=chain, terms=operands,
+                           sources=own.sources, notes=notes, operation="mean", operands=operands)
 
     def forward(self, q: str, name: str, index: tuple[int, ...], value: float) -> Explanation:
         L, arch = self.L, self.arch
@@ -667,11 +718,13 @@ def _gradcheck(view: View, q: str, name: str, index: tuple[int, ...], value: flo
     a, n = float(t.analytic[index]), float(t.numerical[index])
     used = state.update.before if state.update is not None else state.params
     used_name = "update.before" if state.update is not None else "params"
-    x, y = np.asarray(view.config.x, dtype=np.float64), int(view.config.y)
+    # The loss checked is the batch's mean: the nudged losses are the whole batch's.
+    x: Array = np.asarray(view.config.x, dtype=np.float64) if view.sample is None else view.sample.X
+    y: Labels = int(view.config.y) if view.sample is None else view.sample.labels
     if forward is None and not view.user_code:
         arch = view.config.architecture
 
-        def forward(x: Array, params: Params, y: int) -> tuple[Tensors, float]:
+        def forward(x: Array, params: Params, y: Labels) -> tuple[Tensors, float]:
             return network_forward(arch, x, params, y)
 
     diff = abs(a - n)

@@ -16,7 +16,7 @@ from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -28,6 +28,9 @@ from engine.diagnose import diagnose
 from engine.gradcheck import ATOL, GradCheck, Progress, gradient_check
 from engine.model import BatchMean, Captured, Model, make_model
 from engine.network import Array, Labels, Params, Tensors, init_params
+
+if TYPE_CHECKING:
+    from engine.sample import Sample
 
 #: Fan-in from which the notebook's unscaled init is likely to saturate the output.
 WIDE = 64
@@ -203,6 +206,8 @@ class View:
     gradient_keys: str  # how the model's backward keys its gradients (Model.gradient_keys)
     log: tuple[Captured, ...] | None  # what a user's model printed, oldest first
     data: Data | None = None  # the data set and batch plan; None: the notebook's one sample
+    #: The batch's sample the screens show, with the state sliced to it (engine.sample).
+    sample: Sample | None = None
 
 
 class Stepper:

@@ -27,7 +27,8 @@ from engine.config import Config
 from engine.explain import tensors as state_tensors
 from engine.gradcheck import method_for
 from engine.model import BUGS, bug_problem, make_model
-from engine.stepper import Phase, Stepper
+from engine.sample import sample_view
+from engine.stepper import Phase, Stepper, View
 from engine.usermodel import Captured, ModelError
 from tui.commands import StepperCommands
 from tui.keys import KEYS
@@ -37,7 +38,7 @@ from tui.screens.help import HelpScreen
 from tui.screens.safe import SafeCommandPalette, exiting
 from tui.screens.zoom import ZoomScreen
 from tui.text import printable
-from tui.widgets.bars import NetworkLine, PhaseBar
+from tui.widgets.bars import BatchLine, NetworkLine, PhaseBar
 from tui.widgets.explain import ExplainPanel
 from tui.widgets.formulas import formulas
 from tui.widgets.log import LogPanel
@@ -73,10 +74,17 @@ class StepperApp(App[None]):
         self.runner = PhaseRunner(stepper, self.call_from_thread, shown=self.show_state,
                                   progress=self.show_progress, failed=self.phase_failed)
         self.keymap = keymap or {}
+        #: The batch's sample the panels show ([ and ]); kept across steps, clamped to the batch.
+        self.sample = 0
+
+    def view(self) -> View:
+        """The stepper's view, sliced to the sample the panels show (engine.sample)."""
+        return sample_view(self.stepper.view(), self.sample)
 
     def compose(self) -> ComposeResult:
         yield PhaseBar(id="phase-bar")
         yield NetworkLine(id="network")
+        yield BatchLine(id="batch")
         yield Static(id="banner")
         with Horizontal(id="progress"):
             yield Static(id="progress-label")
@@ -123,9 +131,10 @@ class StepperApp(App[None]):
     def show_state(self) -> None:
         """Redraw every widget from a view of the stepper."""
         self.query_one("#progress").display = self.runner.running is not None
-        view = self.stepper.view()
+        view = self.view()
         self.query_one(PhaseBar).show(view)
         self.query_one(NetworkLine).show(view)
+        self.query_one(BatchLine).show(view)
         self.query_one("#panels").set_class(broad(self.stepper.state.params), "-broad")
         for widget in self.query("#panels > *"):
             if not isinstance(widget, Panel):
@@ -146,7 +155,7 @@ class StepperApp(App[None]):
     def show_panels(self, view: object = None) -> None:
         """Draw the panels with the focused one's cursor, the explanation of the element
         under it (when the Explain panel is open) and that element's sources highlighted."""
-        current = self.stepper.view()
+        current = self.view()
         focused = self.focused if isinstance(self.focused, Panel) else None
         panels = list(self.query(Panel))
         for panel in panels:
@@ -194,32 +203,49 @@ class StepperApp(App[None]):
         return self.runner.stepper
 
     def busy(self) -> bool:
-        if self.runner.running is not None:
-            self.notify("A phase is still running: wait, or press escape to cancel it.", timeout=2)
+        running = self.runner.running
+        if running is not None:
+            what = "Training is" if running.phase is None else "A phase is still"
+            self.notify(f"{what} running: wait, or press escape to stop it.", timeout=2)
             return True
         return False
 
-    def show_progress(self, phase: Phase, done: int, total: int) -> None:
+    def show_progress(self, phase: Phase | None, done: int, total: int) -> None:
         self.query_one("#progress").display = True
+        if phase is None:  # a training run: the pictures follow it
+            self.show_state()
+            self.query_one("#progress-label", Static).update(
+                f"training: step {done:,} of {total:,}   escape stops, keeping the steps finished ")
+            self.query_one(ProgressBar).update(total=total, progress=done)
+            return
         method = method_for(self.stepper.model, self.stepper.config.gradcheck_method)
         what = f"{phase.value} ({method})" if phase is Phase.GRADCHECK else phase.value
         count = f" {done:,} / {total:,} elements" if total else ""
         self.query_one("#progress-label", Static).update(f"running {what}{count}   escape cancels ")
         self.query_one(ProgressBar).update(total=total or None, progress=done)
 
-    def phase_failed(self, phase: Phase, error: ModelError) -> None:
-        """A user's model broke its contract: say where, keep the app and the state as they were."""
+    def phase_failed(self, phase: Phase | None, error: ModelError) -> None:
+        """A user's model broke its contract: say where, keep the app and the state as they were
+        (a training run keeps the steps it finished)."""
         log = self.stepper.model.log
         if log is not None:
             log.append(Captured("error", "\n".join(filter(None, [error.message, error.user_traceback]))))
         # The message is the user's text: shown as it is, never parsed as markup.
-        self.notify(f"{phase.value} failed: {printable(error.message)}", severity="error", timeout=8,
+        what = "training" if phase is None else phase.value
+        self.notify(f"{what} failed: {printable(error.message)}", severity="error", timeout=8,
                     markup=False)
         self.show_state()
         self.query_one("#log").scroll_visible()
 
     def action_cancel(self) -> None:
-        if self.runner.cancel():
+        running = self.runner.running
+        if running is None or not self.runner.cancel():
+            return
+        if running.phase is None:
+            self.query_one("#progress-label", Static).update("stopping after the finished steps ")
+            self.notify("Training stopped: the finished steps are kept (b walks back through them); "
+                        "the step in progress was undone.", timeout=4)
+        else:
             self.query_one("#progress-label", Static).update("cancelling: the state stays as it was ")
             self.notify("Cancelled: the state is as it was before the phase.", timeout=3)
 
@@ -231,6 +257,34 @@ class StepperApp(App[None]):
     def action_finish_step(self) -> None:
         if not self.busy():
             self.runner.finish_step()
+
+    def action_train(self) -> None:
+        if self.busy():
+            return
+        config = self.stepper.config
+        if self.stepper.data is None:
+            self.notify("Training runs need data: start with --dataset moons (or --data FILE.csv); "
+                        "the notebook's one sample is stepped with n and s.", timeout=5)
+            return
+        check = f", checking gradients every {config.check_every} steps" if config.check_every \
+            else " (no gradient check: --check-every N asks for one)"
+        self.notify(f"Training {config.train_steps:,} steps{check}.", timeout=3)
+        self.runner.train(config.train_steps, config.check_every)
+
+    def action_previous_sample(self) -> None:
+        self.show_sample(-1)
+
+    def action_next_sample(self) -> None:
+        self.show_sample(1)
+
+    def show_sample(self, delta: int) -> None:
+        """[ and ]: the previous or next sample of the batch, round the batch's ends."""
+        rows = self.stepper.state.rows
+        if rows is None:
+            self.notify("One sample: [ and ] step through a batch (--dataset, --batch).", timeout=3)
+            return
+        self.sample = (min(self.sample, len(rows) - 1) + delta) % len(rows)
+        self.show_state()
 
     def action_undo(self) -> None:
         if self.busy():

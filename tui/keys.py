@@ -22,6 +22,12 @@ KEYS = (
     Key("next", "n,space,right", "next", "Run the next phase", "Next phase"),
     Key("back", "b,left", "undo", "Undo the last phase exactly (any depth)", "Back"),
     Key("finish-step", "s", "finish_step", "Run to the end of this step's update", "Finish"),
+    Key("train", "t", "train", "Train: run K whole steps in one go (K: the form's train steps, "
+        "--train-steps); escape stops it, keeping the steps finished", "Train"),
+    Key("previous-sample", "left_square_bracket", "previous_sample",
+        "Previous sample of the batch: its rows in the panels"),
+    Key("next-sample", "right_square_bracket", "next_sample",
+        "Next sample of the batch: its rows in the panels"),
     Key("reset", "r", "reset", "Back to the initial parameters (b undoes the reset)", "Reset"),
     Key("toggle-gradcheck", "g", "toggle_gradcheck", "Turn the gradient-check phase on or off",
         "Gradcheck"),

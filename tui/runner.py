@@ -1,4 +1,4 @@
-"""The phase runner: the app's keys that run phases (n, s, escape) turned into stepper calls.
+"""The phase runner: the app's keys that run phases (n, s, t, escape) turned into stepper calls.
 
 A phase that is quick runs at once. One that may take more than a moment (the loop
 gradient check of a big network, any phase of a user's model) runs on a daemon thread,
@@ -6,6 +6,8 @@ so the screen stays live and quitting never waits for a user's code that does no
 return; `n` typed meanwhile is queued, `s` keeps going to the end of the step (where
 Stepper.step_done says), and escape cancels: the stepper computes a phase before
 committing it, so a cancelled or failed phase leaves the state exactly as it was.
+A training run (t) always runs on a thread, whole steps one after another; escape stops it
+and keeps the steps it finished (the step in progress is undone: Stepper.train).
 
 The runner knows no widget. It tells its owner what happened through callbacks, always
 on the owner's thread (`call_from_thread` hops there from the worker).
@@ -16,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -30,20 +33,27 @@ WORKER_PARAMS = 2_000
 
 @dataclass
 class Job:
-    """A phase computing on a thread; `cancelled` is set from the owner's thread."""
+    """A phase, or a training run (phase None), computing on a thread; `cancelled` is set
+    from the owner's thread."""
 
-    phase: Phase
+    phase: Phase | None
     cancelled: bool = False
+
+
+#: Seconds between a training run's progress reports (each redraws the screen, which costs
+#: more than a small network's step: reporting every step would slow the run tenfold).
+RUN_REPORT_EVERY = 0.25
 
 
 class PhaseRunner:
     def __init__(self, stepper: Stepper, call_from_thread: Callable[..., Any], *,
-                 shown: Callable[[], None], progress: Callable[[Phase, int, int], None],
-                 failed: Callable[[Phase, ModelError], None]) -> None:
+                 shown: Callable[[], None], progress: Callable[[Phase | None, int, int], None],
+                 failed: Callable[[Phase | None, ModelError], None]) -> None:
         self.stepper = stepper
         self.call_from_thread = call_from_thread
         self.shown = shown  # the state changed (or a job started or ended): redraw
-        self.progress = progress  # a job's phase, elements done and in all (0: not known)
+        #: A job's phase (None: a training run), elements (steps) done and in all (0: not known).
+        self.progress = progress
         self.failed = failed  # a user's model broke its contract; the state is unchanged
         self.running: Job | None = None
         #: Set while no phase is computing on a thread; tests and benchmarks await it.
@@ -62,12 +72,12 @@ class PhaseRunner:
     # ---- what the keys ask for ----------------------------------------------------------
     def next(self) -> bool:
         """n: run the next phase, or queue it behind the running one. False when a cancelled
-        phase is still winding down (the key is refused, not queued)."""
+        phase is still winding down or a training run is going (the key is refused, not queued)."""
         if self.running is None:
             self.advance()
-        elif not self.running.cancelled:
+        elif not self.running.cancelled and self.running.phase is not None:
             self.queued += 1
-        else:
+        else:  # a training run is not queued behind (it ends where it ends), nor a cancelled phase
             return False
         return True
 
@@ -75,6 +85,48 @@ class PhaseRunner:
         """s: run phases to the end of this step's update (the caller checks it is idle)."""
         self.finishing = True
         self.advance()
+
+    def train(self, steps: int, check_every: int) -> None:
+        """t: run `steps` whole steps on a thread (the caller checks it is idle)."""
+        job = Job(None)
+        self.running = job
+        self.idle.clear()
+        self.progress(None, 0, steps)
+        threading.Thread(target=self.run_training, args=(job, steps, check_every), name="training",
+                         daemon=True).start()
+
+    def run_training(self, job: Job, steps: int, check_every: int) -> None:
+        """On the worker thread: Stepper.train, reporting every few steps. The stepper commits
+        each phase from this thread; the owner only reads its immutable states meanwhile."""
+        last = time.monotonic()
+
+        def progress(done: int, total: int) -> None:
+            nonlocal last
+            if job.cancelled:
+                raise Cancelled
+            if time.monotonic() - last >= RUN_REPORT_EVERY:
+                self.call_from_thread(self.progress, None, done, total)
+                last = time.monotonic()
+
+        outcome: ModelError | None = None
+        try:
+            self.stepper.train(steps, check_every, progress)
+        except Cancelled:
+            pass
+        except ModelError as error:
+            outcome = error
+        except Exception as error:  # a bug of ours must not leave the app "running" for ever
+            outcome = ModelError(f"training failed: {type(error).__name__}: {error}")
+        with contextlib.suppress(RuntimeError):
+            self.call_from_thread(self.trained, job, outcome)
+
+    def trained(self, job: Job, outcome: ModelError | None) -> None:
+        self.running = None
+        if outcome is not None:
+            self.failed(None, outcome)
+        else:
+            self.shown()
+        self.idle.set()
 
     def cancel(self) -> bool:
         """escape: stop the running phase; False when there is none to stop."""
@@ -122,6 +174,7 @@ class PhaseRunner:
 
     def compute(self, job: Job) -> None:
         """On the worker thread: the next state, an error, or None when cancelled."""
+        assert job.phase is not None
         def progress(done: int, total: int) -> None:
             if job.cancelled:
                 raise Cancelled

@@ -1,4 +1,4 @@
-"""The two lines at the top: where the stepper is, and what network it steps."""
+"""The lines at the top: where the stepper is, what network it steps, and on what data."""
 
 from __future__ import annotations
 
@@ -71,7 +71,8 @@ class NetworkLine(Static):
         self.view = view
         c = view.config
         init = "" if c.init == "notebook" else f"  init={c.init}"
-        run = f"   y={c.y}  lr={c.lr:g}  eps={c.eps:g}  seed={c.seed}{init}"
+        label = "" if view.data is not None else f"y={c.y}  "  # with data: the batch line's
+        run = f"   {label}lr={c.lr:g}  eps={c.eps:g}  seed={c.seed}{init}"
         # Before the first layout the widget has no width yet: the screen's is near enough.
         width = self.content_size.width or self.app.size.width - 2
         if view.user_code:  # its own shapes, not the built-in network's
@@ -87,3 +88,41 @@ class NetworkLine(Static):
     def on_resize(self) -> None:
         if hasattr(self, "view"):
             self.show(self.view)
+
+
+def percent(fraction: float | None) -> str:
+    return "—" if fraction is None else f"{100 * fraction:.1f}%"
+
+
+class BatchLine(Static):
+    """With data: the data set, this step's batch and epoch, the fit to the training and
+    test rows, and the sample the panels show ([ and ] step through the batch)."""
+
+    def show(self, view: View) -> None:
+        data = view.data
+        self.display = data is not None
+        if data is None:
+            return
+        dataset = data.dataset
+        scaled = ", standardized" if data.standardized else ""
+        parts: list[str | tuple[str, str]] = [
+            (f"{printable(dataset.name, oneline=True)} ", "bold"),
+            (f"{len(dataset.train)} train / {len(dataset.test)} test{scaled}", MUTED)]
+        state = view.state
+        if state.rows is not None:
+            batch = "full batch" if data.full_batch else f"batch {len(state.rows)}"
+            parts.append((f" · {batch} · epoch {data.epoch(state.step)}", MUTED))
+        metrics = state.forward.metrics if state.forward is not None else None
+        if metrics is not None:
+            parts += [("   train ", MUTED), (f"loss {metrics.train_loss:.4f} acc "
+                                            f"{percent(metrics.train_accuracy)}", "bold")]
+            if metrics.test_loss is not None:
+                parts += [("   test ", MUTED), (f"loss {metrics.test_loss:.4f} acc "
+                                               f"{percent(metrics.test_accuracy)}", "bold")]
+        sample = view.sample
+        if sample is not None:
+            own = "" if sample.loss is None else f" · its loss {sample.loss:.4f}"
+            parts += [("\n", ""), (f"sample {sample.index + 1}/{sample.size}", "bold $text-accent"),
+                      (f" · row {sample.row} · y={sample.y}{own} · the panels show its rows, and the "
+                       "batch's mean gradients · [ ] another sample", MUTED)]
+        self.update(Content.assemble(*parts))

@@ -1,0 +1,84 @@
+"""The app's training keys: t runs a training run on a thread, [ and ] pick the sample."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from textual.widgets import Static
+
+from engine import batches
+from engine.config import Config
+from engine.stepper import Phase, Stepper
+from tui.app import StepperApp
+
+SIZE = (120, 40)
+MOONS = Config(dataset="moons", hidden=(8, 8), activation="tanh", batch=16, train_steps=30)
+
+
+def app_for(config: Config = MOONS) -> StepperApp:
+    data = batches.from_config(config)
+    stepper = Stepper(config if data is None else batches.fitted(config, data), data=data)
+    return StepperApp(stepper)
+
+
+def batch_line(app: StepperApp) -> str:
+    return str(app.query_one("#batch", Static).render())
+
+
+async def test_t_trains_k_steps_and_the_batch_line_shows_the_fit() -> None:
+    app = app_for()
+    async with app.run_test(size=SIZE) as pilot:
+        assert "sample" not in batch_line(app)  # no forward pass yet: no batch to show
+        await pilot.press("t")
+        await app.runner.idle.wait()
+        await pilot.pause()
+        state = app.stepper.state
+        assert state.step == 30 and state.last_phase is Phase.UPDATE
+        assert not app.query_one("#progress").display
+        line = batch_line(app)
+        assert "batch 16 · epoch 3" in line and "train loss" in line and "test loss" in line
+        await pilot.press("b")  # a run is undone one phase at a time, as always
+        assert app.stepper.state.last_phase is Phase.BACKWARD and app.stepper.state.step == 30
+
+
+async def test_square_brackets_step_through_the_batch_round_its_ends() -> None:
+    app = app_for()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("n")
+        assert "sample 1/16" in batch_line(app)
+        await pilot.press("right_square_bracket", "right_square_bracket")
+        rows = app.stepper.state.rows
+        assert rows is not None and f"sample 3/16 · row {rows[2]}" in batch_line(app)
+        await pilot.press("left_square_bracket", "left_square_bracket", "left_square_bracket")
+        assert "sample 16/16" in batch_line(app)
+
+
+async def test_without_data_t_and_the_brackets_say_what_they_need() -> None:
+    app = app_for(Config())
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("t", "right_square_bracket")
+        await pilot.pause()
+        assert app.stepper.state.last_phase is None and app.runner.running is None
+        messages = [n.message for n in app._notifications]
+        assert any("need data" in m for m in messages) and any("[ and ]" in m for m in messages)
+        assert not app.query_one("#batch").display
+
+
+async def test_keys_during_a_run_are_refused_not_queued() -> None:
+    app = app_for()
+    gate = threading.Event()
+    train = app.stepper.train
+
+    def held(*args: Any, **kwargs: Any) -> int:  # the run waits until the keys are in
+        gate.wait()
+        return train(*args, **kwargs)
+
+    app.stepper.train = held  # type: ignore[method-assign]
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("t", "n", "n", "b", "s")
+        assert app.runner.queued == 0 and app.stepper.state.last_phase is None
+        gate.set()
+        await app.runner.idle.wait()
+        await pilot.pause()
+        assert app.stepper.state.last_phase is Phase.UPDATE and app.stepper.state.step == 30
