@@ -112,7 +112,7 @@ def evaluate(arch: Architecture, params: Params, data: Data) -> Metrics:
     def fit(rows: Indices) -> tuple[float | None, float | None]:
         if not len(rows):
             return None, None
-        return float(np.mean(losses[rows])), float(np.mean(right[rows]))
+        return float(losses[rows].sum() / len(rows)), float(right[rows].sum() / len(rows))
 
     train_loss, train_accuracy = fit(dataset.train)
     test_loss, test_accuracy = fit(dataset.test)

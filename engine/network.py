@@ -161,7 +161,7 @@ def output_delta(loss: str, a: Array, y: Labels) -> Array:
 
 def mean_loss(losses: Array) -> float:
     """The loss of a sample, or the mean loss of a batch (the loss its gradients are of)."""
-    return float(np.mean(losses))
+    return float(losses.sum() / losses.size)  # np.mean's sum and division, without its overhead
 
 
 def _into(W: Array, a: Array) -> Array:
@@ -316,7 +316,7 @@ def backward(arch: Architecture, x: Array, y: Labels, params: Params, cache: Ten
         a_prev = x if l == 1 else cache[f"a{l - 1}"]
         source = cache[f"z{l - 1}"] if bug == "cache" and l == L else a_prev
         params_grads[f"dW{l}"] = _mean_outer(dz, source)
-        db = dz if dz.ndim == 1 else np.mean(dz, axis=0)
+        db = dz if dz.ndim == 1 else dz.sum(axis=0) / len(dz)
         params_grads[f"db{l}"] = np.zeros_like(db) if bug == "bias-grad" else db.copy()
         if l == 1:
             break

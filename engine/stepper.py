@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
@@ -151,6 +151,22 @@ class State:
             found += [f"{name} after the update" for name in self.update.overflow]
         return found
 
+    def diverged(self) -> bool:
+        """Whether the phase that made this state computed inf or NaN. Only its own tensors
+        are looked at, so a run checks each tensor once, not the whole state every phase: the
+        state before was checked when it was made."""
+        if self.last_phase is Phase.FORWARD and self.forward is not None:
+            made: dict[str, Any] = self.forward.cache | {"loss": self.forward.loss}
+        elif self.last_phase is Phase.BACKWARD and self.backward is not None:
+            made = dict(self.backward)
+        elif self.last_phase is Phase.UPDATE and self.update is not None:
+            if self.update.overflow:
+                return True
+            made = self.update.after | {"loss_after": self.update.loss_after}
+        else:
+            return False
+        return not all_finite_fast(made.values())
+
 
 def all_finite(value: object) -> bool:
     """False for a number or numeric array holding inf or NaN; anything else a user's
@@ -158,19 +174,32 @@ def all_finite(value: object) -> bool:
     if isinstance(value, float):
         return math.isfinite(value)
     if isinstance(value, np.ndarray) and value.dtype.kind in "fc":
-        return bool(np.all(np.isfinite(value)))
+        return bool(np.isfinite(value).all())
+    return True
+
+
+def all_finite_fast(values: Iterable[object]) -> bool:
+    """all_finite of every value, summing each array first: an inf or NaN anywhere makes its
+    sum non-finite, so one reduction an array settles the usual case, and only a non-finite
+    sum (which a huge finite array can also give) is looked at element by element."""
+    with np.errstate(all="ignore"):  # inf + -inf in a sum: the answer sought, not a warning
+        for value in values:
+            if isinstance(value, np.ndarray) and value.dtype.kind in "fc":
+                if not math.isfinite(abs(complex(value.sum()))) and not all_finite(value):
+                    return False
+            elif not all_finite(value):
+                return False
     return True
 
 
 def _frozen(tensors: dict[str, Any]) -> dict[str, Any]:
-    """Read-only views, so no later code can change a tensor the history relies on."""
-    out = {}
-    for name, value in tensors.items():
+    """The arrays made read-only, so no later code can change a tensor the history relies
+    on. A phase's arrays are its own (the built-in network makes them; a user's arrive as
+    copies through the pipe), so they are frozen in place, not through a view."""
+    for value in tensors.values():
         if isinstance(value, np.ndarray):
-            value = value.view()
-            value.setflags(write=False)
-        out[name] = value
-    return out
+            value.flags.writeable = False
+    return dict(tensors)
 
 
 def step_bytes(params: int, activations: int = 0) -> int:
@@ -306,14 +335,12 @@ class Stepper:
         state = self.state
         phase = self.next_phase
         if phase is Phase.FORWARD:
-            new = self._forward(state)
-        elif phase is Phase.BACKWARD:
-            new = self._backward(state)
-        elif phase is Phase.GRADCHECK:
-            new = self._gradcheck(state, progress)
-        else:
-            new = self._update(state)
-        return replace(new, last_phase=phase)
+            return self._forward(state)
+        if phase is Phase.BACKWARD:
+            return self._backward(state)
+        if phase is Phase.GRADCHECK:
+            return self._gradcheck(state, progress)
+        return self._update(state)
 
     def _forward(self, state: State) -> State:
         step = state.step + 1 if state.forward is not None else state.step
@@ -323,7 +350,7 @@ class Stepper:
             cache, loss = self.model.forward(x, state.params, y)
             metrics = self.evaluate(state.params)
         trail = LossTrail(float(loss), state.trail, metrics) if self.keep_trail else None
-        return State(step=step, params=state.params,
+        return State(step=step, params=state.params, last_phase=Phase.FORWARD,
                      forward=Forward(_frozen(cache), float(loss), rows, metrics), trail=trail)
 
     def _backward(self, state: State) -> State:
@@ -331,7 +358,7 @@ class Stepper:
         x, y = self.inputs(state)
         with np.errstate(all="ignore"):
             grads = self.model.backward(x, y, state.params, state.forward.cache)
-        return replace(state, backward=_frozen(grads))
+        return replace(state, backward=_frozen(grads), last_phase=Phase.BACKWARD)
 
     def _gradcheck(self, state: State, progress: Progress | None) -> State:
         assert state.backward is not None
@@ -344,7 +371,7 @@ class Stepper:
                              y, state.forward.loss, builtin=not self.model.user_code)
         if check.atol > ATOL and self._saturated_by_init():
             check = replace(check, notes=(*check.notes, SATURATED))
-        return replace(state, gradcheck=check)
+        return replace(state, gradcheck=check, last_phase=Phase.GRADCHECK)
 
     def _saturated_by_init(self) -> bool:
         """Whether a loss too large to resolve small gradients is the notebook's unscaled
@@ -359,9 +386,10 @@ class Stepper:
         with np.errstate(all="ignore"):
             after = self.model.update(state.params, state.backward, self.config.lr)
             cache_after, loss_after = self.model.forward(x, after, y)
-        overflow = tuple(name for name, value in cache_after.items() if not all_finite(value))
+        overflow = () if all_finite_fast(cache_after.values()) else \
+            tuple(name for name, value in cache_after.items() if not all_finite(value))
         after = _frozen(after)
-        return replace(state, params=after,
+        return replace(state, params=after, last_phase=Phase.UPDATE,
                        update=Update(state.params, after, float(loss_after), overflow))
 
     def dry_run(self) -> None:
@@ -390,7 +418,7 @@ class Stepper:
     def step_done(self) -> bool:
         """Where finish-step stops: at this step's update, or early where the run diverged,
         so a non-finite state is shown, not skipped past. The app's worker follows it too."""
-        return self.state.last_phase is Phase.UPDATE or bool(self.state.nonfinite())
+        return self.state.last_phase is Phase.UPDATE or self.state.diverged()
 
     def finish_step(self) -> list[Phase]:
         """Run phases up to and including this step's update (at least one phase)."""
@@ -431,7 +459,7 @@ class Stepper:
                         self.back()
                     raise
                 done += 1
-                if self.state.nonfinite():
+                if self.state.diverged():
                     break
             if progress is not None:
                 progress(done, steps)
