@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 import numpy as np
 from numpy.typing import NDArray
@@ -71,6 +71,13 @@ class Data:
         rows: Indices = train[order[k * self.batch:(k + 1) * self.batch]]
         return rows
 
+    @cached_property
+    def parts(self) -> tuple[Indices, NDArray[np.int64]]:
+        """Each row's part, 0 training and 1 test, and the two parts' sizes."""
+        part = np.zeros(self.dataset.samples, dtype=np.intp)
+        part[self.dataset.test] = 1
+        return part, np.array([len(self.dataset.train), len(self.dataset.test)])
+
     def inputs(self, rows: Indices) -> tuple[Array, NDArray[np.int64]]:
         """The batch matrix (one sample a row) and its labels."""
         return self.dataset.X[rows], self.dataset.y[rows]
@@ -108,16 +115,13 @@ def evaluate(arch: Architecture, params: Params, data: Data) -> Metrics:
     with np.errstate(all="ignore"):
         cache, losses = network.forward_each(arch, dataset.X, params, dataset.y)
     right = network.predictions(cache[f"a{arch.depth}"]) == dataset.y
-
-    def fit(rows: Indices) -> tuple[float | None, float | None]:
-        if not len(rows):
-            return None, None
-        return float(losses[rows].sum() / len(rows)), float(right[rows].sum() / len(rows))
-
-    train_loss, train_accuracy = fit(dataset.train)
-    test_loss, test_accuracy = fit(dataset.test)
-    assert train_loss is not None
-    return Metrics(train_loss, train_accuracy, test_loss, test_accuracy)
+    # Sums over the training rows (part 0) and the test rows (part 1), one call each.
+    part, counts = data.parts
+    loss = np.bincount(part, weights=losses, minlength=2) / np.maximum(counts, 1)
+    accuracy = np.bincount(part, weights=right, minlength=2) / np.maximum(counts, 1)
+    tested = bool(counts[1])
+    return Metrics(float(loss[0]), float(accuracy[0]), float(loss[1]) if tested else None,
+                   float(accuracy[1]) if tested else None)
 
 
 def from_config(config: Config) -> Data | None:

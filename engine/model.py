@@ -145,10 +145,16 @@ class BuiltinModel:
             numerical = fast_numerical(self.arch, params, x, y, eps)
         else:  # a batch: its samples one by one, each vectorised over every parameter
             labels = np.asarray(y)
-            numerical = mean_numerical(fast_numerical(self.arch, params, x[b], int(labels[b]), eps)
-                                       for b in range(len(x)))
+
+            def sample(b: int) -> Numerical:
+                if progress is not None:  # may raise Cancelled: escape stops a long check
+                    progress(b, len(x))
+                return fast_numerical(self.arch, params, x[b], int(labels[b]), eps)
+
+            numerical = mean_numerical(sample(b) for b in range(len(x)))
         if progress is not None:
-            progress(1, 1)
+            done = 1 if x.ndim == 1 else len(x)
+            progress(done, done)
         return numerical
 
     def interrupt(self) -> None:

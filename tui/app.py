@@ -220,7 +220,8 @@ class StepperApp(App[None]):
             return
         method = method_for(self.stepper.model, self.stepper.config.gradcheck_method)
         what = f"{phase.value} ({method})" if phase is Phase.GRADCHECK else phase.value
-        count = f" {done:,} / {total:,} elements" if total else ""
+        per_sample = method == "fast" and self.stepper.state.rows is not None  # a batch's check
+        count = f" {done:,} / {total:,} {'samples' if per_sample else 'elements'}" if total else ""
         self.query_one("#progress-label", Static).update(f"running {what}{count}   escape cancels ")
         self.query_one(ProgressBar).update(total=total or None, progress=done)
 

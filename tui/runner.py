@@ -66,8 +66,13 @@ class PhaseRunner:
         stepper = self.stepper
         if stepper.model.user_code:
             return True  # any phase may be slow
-        return (stepper.next_phase is Phase.GRADCHECK and stepper.config.gradcheck_method == "loop"
-                and stepper.param_count > WORKER_PARAMS)
+        if stepper.next_phase is not Phase.GRADCHECK:
+            return False
+        if stepper.config.gradcheck_method == "loop":
+            return stepper.param_count > WORKER_PARAMS
+        # The fast check of a batch runs sample by sample: about a loop check's cost per sample.
+        rows = stepper.state.rows
+        return rows is not None and stepper.param_count * len(rows) > WORKER_PARAMS * 100
 
     # ---- what the keys ask for ----------------------------------------------------------
     def next(self) -> bool:
