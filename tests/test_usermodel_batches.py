@@ -341,3 +341,18 @@ def test_back_to_the_start_gives_the_initial_parameters_bit_for_bit(request, fix
     assert stepper.state.forward is not None and trail[0].forward is not None
     assert stepper.state.forward.loss == trail[0].forward.loss
     assert np.array_equal(stepper.state.forward.rows, trail[0].forward.rows)
+
+
+def test_the_timeout_counts_from_the_last_sample_not_the_whole_batch(tmp_path) -> None:
+    """Four samples of 0.2 s each in one request, under a 0.5 s timeout: the process reports
+    between samples, so only a single sample's call could run out of time."""
+    path = tmp_path / "model.py"
+    text = NOTEBOOK_PATH.read_text().replace("\nrun_demo()", "\n")
+    slow = edit(text, "    # Hidden pre-activation (4,)\n", "    time.sleep(0.2)\n")
+    path.write_text("import time\n" + slow)
+    model = load_model(path, timeout=0.5)
+    config, data = moons()
+    params = init_params(config.architecture, config.seed, config.init)
+    X, y = first_batch(data)
+    _, loss = model.forward(X[:4], params, y[:4])
+    assert np.isfinite(loss)
