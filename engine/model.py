@@ -161,7 +161,9 @@ class BatchMean:
     """A model that takes one sample at a time, given a batch: every call made sample by
     sample, the losses and the parameter gradients averaged (the loss of a batch is its
     samples' mean loss), the rest of the cache and the gradients stacked one row a sample,
-    as the built-in network's batch pass keeps them."""
+    as the built-in network's batch pass keeps them. (A user's file that takes one sample
+    is averaged the same way, by mean_forward and mean_backward, inside its own process:
+    engine.modelhost.)"""
 
     def __init__(self, model: Model) -> None:
         self.inner = model

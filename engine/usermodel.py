@@ -249,7 +249,8 @@ class UserModel:
     def numerical_gradients(self, params: Params, x: Array, y: Labels, eps: float,
                             progress: Progress | None, method: str = "loop") -> Numerical:
         """The loop check runs in the model's process in one request, reporting progress
-        as it goes: one round trip per element would cost more than the element."""
+        as it goes: one round trip per element would cost more than the element. For a
+        batch and a file that takes one sample, it is the mean of each sample's check."""
         numerical: Numerical = self._request(
             "forward", ("gradcheck", params, x, y, eps), progress)
         return numerical
