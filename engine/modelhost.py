@@ -209,7 +209,7 @@ def _sample(b: int, count: int, call: Callable[..., T], *args: Any) -> T:
     try:
         return call(*args)
     except ModelError as error:
-        raise ModelError(f"{error.message} (sample {b + 1} of the batch's {count})",
+        raise ModelError(f"{error.message} (sample {b + 1} of {count})",
                          error.user_traceback) from None
 
 

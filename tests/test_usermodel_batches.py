@@ -265,7 +265,7 @@ def test_a_sample_that_breaks_the_contract_is_named(tmp_path) -> None:
     params = init_params(config.architecture, config.seed, config.init)
     X = np.array([[0.0, 0.0], [1.0, 0.0], [3.0, 0.0]])
     with pytest.raises(ModelError, match=r"non-finite loss \(nan\) although x and params are finite "
-                                         r"\(sample 3 of the batch's 3\)"):
+                                         r"\(sample 3 of 3\)"):
         model.forward(X, params, np.array([0, 1, 0]))
 
 
