@@ -11,6 +11,14 @@ The file follows the seed notebook's conventions:
                                     the gradients keyed as its own backward keys them
     init_params(seed)               optional; the dict of parameters, any names and shapes.
                                     Without it the stepper makes the architecture's W1, b1, ...
+    BATCHED = True                  optional; forward and backward then get a batch whole: x
+                                    a matrix (B, n0), one sample a row, and y an int array
+                                    (B,); forward's loss is the batch's mean, a number
+
+Without BATCHED = True the functions get one sample, x of shape (n0,) and y an int (the
+notebook's signature), and the model's process hands them a batch one sample at a time
+(engine.modelhost), averaging. A BATCHED file given the one sample gets a batch of one,
+(1, n0) and (1,): code written for rows keeps working on it unchanged.
 
 Whatever the file's convention, the stepper holds, shows and writes the gradient of a
 parameter P as dP (engine.network's convention); the convention is stated once, in the
@@ -140,7 +148,8 @@ class Contract:
     """
 
     def __init__(self, path: Path, forward: Callable[..., Any], backward: Callable[..., Any],
-                 sgd_update: Callable[..., Any] | None, init: Callable[..., Any] | None = None) -> None:
+                 sgd_update: Callable[..., Any] | None, init: Callable[..., Any] | None = None,
+                 batched: bool = False) -> None:
         self.path = path
         self.name = path.name
         self._forward = forward
@@ -149,6 +158,8 @@ class Contract:
         self._init = init
         self.own_update = sgd_update is not None
         self.own_init = init is not None
+        #: The file set BATCHED = True: its functions take a batch whole (rows of samples).
+        self.batched = batched
         #: The gradient keys' convention (D_NAME or NAME), once a backward has shown it.
         self.gradient_keys: str | None = None
 
@@ -194,8 +205,18 @@ class Contract:
         return pre_activation_sides(cache)
 
     # ---- the Model protocol ---------------------------------------------------------
+    def rows(self, x: Array, y: Labels) -> tuple[Array, Labels]:
+        """What the file's functions get for x and y: as given, except that a BATCHED file
+        gets the one sample as a batch of one, x (1, n0) and y (1,), since code written for
+        rows (X.shape[0], A[np.arange(B), y]) would break on a vector and a bare int."""
+        x = np.array(x, copy=True)
+        if self.batched and x.ndim == 1:
+            return x[np.newaxis], np.asarray(y, dtype=np.int64).reshape(1)
+        return x, np.array(y, copy=True) if isinstance(y, np.ndarray) else y
+
     def forward(self, x: Array, params: Params, y: Labels) -> tuple[Tensors, float]:
-        result = self._call("forward", self._forward, np.array(x, copy=True), _writable(params), y)
+        x, y = self.rows(x, y)
+        result = self._call("forward", self._forward, x, _writable(params), y)
         if not isinstance(result, tuple) or len(result) != 2:
             got = "a tuple of length " + str(len(result)) if isinstance(result, tuple) else _describe(result)
             raise self._error(f"forward(x, params, y) returned {got}; when y is given it must "
@@ -206,6 +227,10 @@ class Contract:
         bad_keys = [key for key in cache if not isinstance(key, str)]
         if bad_keys:
             raise self._error(f"forward's cache keys must be strings, got {bad_keys[0]!r}")
+        if self.batched and isinstance(loss, np.ndarray) and loss.size > 1:
+            raise self._error(f"forward returned a loss of shape {loss.shape} for a batch of "
+                              f"{len(x)}; with BATCHED = True the loss is the batch's mean, a "
+                              "number (np.mean of the samples' losses)")
         value = self._loss_value(loss)
         if not math.isfinite(value) and _all_finite([x, *params.values()]):
             raise self._error(f"forward returned a non-finite loss ({value}) although x and "
@@ -221,7 +246,8 @@ class Contract:
         cancel or a timeout) starts knowing none, and a switch must still be refused."""
         if keys is not None:
             self.gradient_keys = keys
-        grads = self._call("backward", self._backward, np.array(x, copy=True), y,
+        x, y = self.rows(x, y)
+        grads = self._call("backward", self._backward, x, y,
                            _writable(params), _writable(cache))
         if not isinstance(grads, dict):
             raise self._error(f"backward must return a dict of gradients ({self._expected(params)}); "
@@ -352,8 +378,11 @@ class Contract:
                 raise self._error(f"{source} returned {name} as {_describe(array)}; "
                                   "it must hold real numbers")
             if params is not None and array.shape != params[param].shape:
+                per_sample = self.batched and array.shape[1:] == params[param].shape
                 raise self._error(f"{source} returned {name} of shape {array.shape}; expected "
-                                  f"{params[param].shape}, the shape of {param}")
+                                  f"{params[param].shape}, the shape of {param}" +
+                                  (" (a batch's gradient is the mean over its rows, not one a "
+                                   "sample)" if per_sample else ""))
             with np.errstate(over="ignore"):  # a long double beyond float64 becomes inf: named below
                 array = np.array(array, dtype=np.float64, copy=True)
             if finite_inputs and not np.all(np.isfinite(array)):
@@ -451,4 +480,21 @@ def load_source(path: Path, source: bytes) -> Contract:
     sgd_update = _function(module, "sgd_update", UPDATE_ARGS, False, file)
     init = _function(module, "init_params", INIT_ARGS, False, file)
     assert forward is not None and backward is not None
-    return Contract(path, forward, backward, sgd_update, init)
+    return Contract(path, forward, backward, sgd_update, init, _batched(module, file))
+
+
+def _batched(module: types.ModuleType, file: str) -> bool:
+    """The module's BATCHED flag (False when it sets none). Only True or False: a "yes" or
+    a 1 may mean either, and guessing would hand the functions arguments of a shape they
+    were not written for."""
+    try:
+        found: object = getattr(module, "BATCHED", False)
+    except BaseException as error:  # a module-level __getattr__ may raise anything
+        raise ModelError(f"{file}: looking up BATCHED raised {_exception_line(error)}") from None
+    if type(found) is not bool:
+        shown = repr(found) if type(found) in (str, int, float) and len(repr(found)) <= 40 \
+            else _describe(found)
+        raise ModelError(f"{file}: BATCHED must be True or False, got {shown}; set BATCHED = True "
+                         "when forward and backward take a batch whole (x of shape (B, n0), y of "
+                         "shape (B,)), or leave it out to get one sample at a time")
+    return found

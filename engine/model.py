@@ -10,6 +10,7 @@ network of an architecture, with or without a fault drill; a user's own file
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -166,7 +167,9 @@ class BatchMean:
     """A model that takes one sample at a time, given a batch: every call made sample by
     sample, the losses and the parameter gradients averaged (the loss of a batch is its
     samples' mean loss), the rest of the cache and the gradients stacked one row a sample,
-    as the built-in network's batch pass keeps them."""
+    as the built-in network's batch pass keeps them. (A user's file that takes one sample
+    is averaged the same way, by mean_forward and mean_backward, inside its own process:
+    engine.modelhost.)"""
 
     def __init__(self, model: Model) -> None:
         self.inner = model
@@ -205,20 +208,15 @@ class BatchMean:
     def forward(self, x: Array, params: Params, y: Labels) -> tuple[Tensors, float]:
         if x.ndim == 1:
             return self.inner.forward(x, params, y)
-        passes = [self.inner.forward(x[b], params, int(np.asarray(y)[b])) for b in range(len(x))]
-        return _stacked([cache for cache, _ in passes]), float(np.mean([loss for _, loss in passes]))
+        labels = np.asarray(y)
+        return mean_forward(lambda b: self.inner.forward(x[b], params, int(labels[b])), len(x))
 
     def backward(self, x: Array, y: Labels, params: Params, cache: Tensors) -> Tensors:
         if x.ndim == 1:
             return self.inner.backward(x, y, params, cache)
         labels = np.asarray(y)
-        grads = [self.inner.backward(x[b], int(labels[b]), params,
-                                     {name: value[b] for name, value in cache.items()})
-                 for b in range(len(x))]
-        means = {f"d{name}" for name in params}
-        return {name: np.mean([g[name] for g in grads], axis=0) if name in means
-                else np.stack([np.asarray(g[name]) for g in grads])
-                for name in grads[0]}
+        return mean_backward(lambda b, row: self.inner.backward(x[b], int(labels[b]), params, row),
+                             cache, params, len(x))
 
     def update(self, params: Params, grads: Tensors, lr: float) -> Params:
         return self.inner.update(params, grads, lr)
@@ -238,6 +236,27 @@ class BatchMean:
 
     def interrupt(self) -> None:
         self.inner.interrupt()
+
+
+def mean_forward(forward: Callable[[int], tuple[Tensors, float]], count: int) -> tuple[Tensors, float]:
+    """A batch's forward pass from its samples' (forward(b) runs sample b): the loss of a
+    batch is its samples' mean loss, and its cache is theirs stacked one row a sample.
+    Written once for BatchMean and for a user's model process (engine.modelhost), which
+    hands a file without BATCHED = True its batch this way in one request."""
+    passes = [forward(b) for b in range(count)]
+    return _stacked([cache for cache, _ in passes]), float(np.mean([loss for _, loss in passes]))
+
+
+def mean_backward(backward: Callable[[int, Tensors], Tensors], cache: Tensors, params: Params,
+                  count: int) -> Tensors:
+    """A batch's gradients from its samples' (backward(b, row) runs sample b with its row of
+    the stacked cache): a parameter's gradient is the mean of the samples' (the gradient of
+    the mean loss), any other gradient the samples' stacked one row a sample."""
+    grads = [backward(b, {name: value[b] for name, value in cache.items()}) for b in range(count)]
+    means = {f"d{name}" for name in params}
+    return {name: np.mean([g[name] for g in grads], axis=0) if name in means
+            else np.stack([np.asarray(g[name]) for g in grads])
+            for name in grads[0]}
 
 
 def _stacked(caches: list[Tensors]) -> Tensors:

@@ -165,6 +165,12 @@ class UserModel:
     - `own_update`: True when the file defines sgd_update; otherwise plain SGD is used.
     - `own_init`: True once init_params has returned the file's own parameters; False
       when it has none (the stepper then makes the architecture's W1, b1, ...).
+    - `batched`: always True, for the stepper: this model takes a batch (rows of samples)
+      whole, since its process hands a file without BATCHED = True the batch one sample at
+      a time and averages there (engine.modelhost), in one request rather than one round
+      trip a sample. So the stepper never wraps it in engine.model.BatchMean.
+    - `file_batched`: True when the file sets BATCHED = True (its functions get the batch
+      matrix); False when they get one sample at a time, as the notebook's do.
     - `gradient_keys`: "d" or "name", how the file's backward keys its gradients.
     - `import_output`: everything the file printed while first imported ("" if nothing).
     - `log`: every non-empty Captured output, oldest first, starting with the import's;
@@ -178,7 +184,7 @@ class UserModel:
     """
 
     fast_gradcheck = False
-    batched = False  # one sample a call; the stepper averages a batch (engine.model.BatchMean)
+    batched = True  # a batch whole: the model's process goes sample by sample if the file asks
     user_code = True
     bug = None
 
@@ -190,6 +196,7 @@ class UserModel:
         self.memory_mb = memory_mb
         self.own_update = False
         self.own_init = False  # set by init_params
+        self.file_batched = False  # set at import
         #: How the file's backward keys its gradients (engine.contract.GRADIENT_KEYS), from
         #: its first backward on; None before.
         self.gradient_keys_seen: str | None = None
@@ -221,6 +228,9 @@ class UserModel:
         return params
 
     def forward(self, x: Array, params: Params, y: Labels) -> tuple[Tensors, float]:
+        """One sample (x (n0,), y an int) or a batch (X (B, n0), y (B,)): the loss is the
+        batch's mean, and for a file that takes one sample at a time the cache is its
+        samples' stacked one row a sample (engine.modelhost)."""
         cache, loss = self._request("forward", ("forward", x, params, y))
         return cache, loss
 
@@ -239,7 +249,8 @@ class UserModel:
     def numerical_gradients(self, params: Params, x: Array, y: Labels, eps: float,
                             progress: Progress | None, method: str = "loop") -> Numerical:
         """The loop check runs in the model's process in one request, reporting progress
-        as it goes: one round trip per element would cost more than the element."""
+        as it goes: one round trip per element would cost more than the element. For a
+        batch and a file that takes one sample, it is the mean of each sample's check."""
         numerical: Numerical = self._request(
             "forward", ("gradcheck", params, x, y, eps), progress)
         return numerical
@@ -290,7 +301,7 @@ class UserModel:
         if self._loading:
             self._loading = False
             try:
-                self.own_update = self._exchange("import", None, None)
+                self.own_update, self.file_batched = self._exchange("import", None, None)
             except BaseException:
                 self._end()
                 raise
