@@ -179,17 +179,17 @@ def all_finite(value: object) -> bool:
 
 
 def all_finite_fast(values: Iterable[object]) -> bool:
-    """all_finite of every value, summing each array first: an inf or NaN anywhere makes its
-    sum non-finite, so one reduction an array settles the usual case, and only a non-finite
-    sum (which a huge finite array can also give) is looked at element by element."""
-    with np.errstate(all="ignore"):  # inf + -inf in a sum: the answer sought, not a warning
-        for value in values:
-            if isinstance(value, np.ndarray) and value.dtype.kind in "fc":
-                if not math.isfinite(abs(complex(value.sum()))) and not all_finite(value):
-                    return False
-            elif not all_finite(value):
-                return False
-    return True
+    """all_finite of every value, in one sum: an inf or NaN anywhere makes the sum of all
+    the arrays' elements non-finite, so a single reduction settles the usual case, and only
+    a non-finite sum (which huge finite values can also give) is looked at value by value."""
+    values = list(values)
+    arrays = [v.ravel() for v in values if isinstance(v, np.ndarray) and v.dtype.kind == "f"]
+    with np.errstate(all="ignore"):  # inf + -inf in the sum: the answer sought, not a warning
+        total = float(np.concatenate(arrays).sum()) if arrays else 0.0
+    if math.isfinite(total):
+        return all(all_finite(v) for v in values
+                   if not (isinstance(v, np.ndarray) and v.dtype.kind == "f"))
+    return all(all_finite(v) for v in values)
 
 
 def _frozen(tensors: dict[str, Any]) -> dict[str, Any]:
