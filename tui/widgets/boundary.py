@@ -106,8 +106,11 @@ class Picture:
         yield from self.text
 
 
+Points = tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.int64], str]
+
+
 def paint(field: Field, classes: int, background: tuple[int, int, int],
-          points: list[tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.int64], str]]) -> list[list[Segment]]:
+          points: list[Points]) -> list[list[Segment]]:
     """The field as half-block lines (two field rows a line), then each set of points
     (rows, columns in the field, true classes, marker) drawn over its cell."""
     side, level = levels(field, classes)
@@ -151,7 +154,7 @@ class BoundaryMap(Widget):
     }
     """
 
-    def __init__(self, *, id: str | None = None) -> None:  # noqa: A002 (Textual's name)
+    def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.view: View | None = None
         self.unit: tuple[int, int] | None = None
@@ -223,7 +226,7 @@ def draw(arch: Architecture, params: Params, data: Data, unit: tuple[int, int] |
     plane = Plane.around(dataset.X)
     rows = 2 * lines
     grid = field(arch, params, plane, cols, rows, unit)
-    points = []
+    points: list[Points] = []
     for rows_of, marker in ((dataset.train, TRAIN), (dataset.test, TEST)):
         r, c = plane.cell(dataset.X[rows_of], cols, rows)
         points.append((r, c, dataset.y[rows_of], marker))
@@ -273,7 +276,8 @@ def confusion_text(arch: Architecture, params: Params, data: Data) -> str:
         total = int(counts.sum())
         if not total:
             continue
-        accuracy = f"{name} accuracy {100.0 * np.trace(counts) / total:.1f}% ({int(np.trace(counts))}/{total})"
+        right = int(np.trace(counts))
+        accuracy = f"{name} accuracy {100.0 * right / total:.1f}% ({right}/{total})"
         k = len(counts)
         if k > MAX_TABLE_CLASSES:
             blocks.append([accuracy, f"({k} classes: too many for a table)"])
@@ -286,7 +290,8 @@ def confusion_text(arch: Architecture, params: Params, data: Data) -> str:
     height = max(len(block) for block in blocks)
     out = []
     for i in range(height):
-        parts = [(block[i] if i < len(block) else "").ljust(w) for block, w in zip(blocks, width, strict=True)]
+        parts = [(block[i] if i < len(block) else "").ljust(w)
+                 for block, w in zip(blocks, width, strict=True)]
         out.append("    ".join(parts).rstrip())
     return "\n".join(out)
 
