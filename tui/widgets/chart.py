@@ -127,7 +127,8 @@ def draw(plot: PlotextPlot, curves: Curves, after: float | None, has_data: bool,
     if after is not None and not has_data and np.isfinite(after):
         plt.scatter([last + 0.5], [after], color=TEST, marker="●")
     if has_data:
-        plt.ylim(0, 100, yside="right")  # type: ignore[arg-type] (plotext is untyped: inferred from None)
+        # plotext is untyped: mypy infers its keyword arguments from their default, None
+        plt.ylim(0, 100, yside="right")  # type: ignore[arg-type]
     ticks = step_ticks(last)
     plt.xticks(ticks, [str(int(t)) for t in ticks])
     plot.refresh()
