@@ -202,6 +202,12 @@ async def test_more_than_two_inputs_show_confusion_tables_with_the_accuracy() ->
     tables = confusion(view.config.architecture, view.state.params, view.data)
     metrics = batches.evaluate(view.config.architecture, view.state.params, view.data)
     assert tables["train"].sum() == 45 and tables["test"].sum() == 15
+    dataset = view.data.dataset
+    cache, _ = network.forward_each(view.config.architecture, dataset.X, view.state.params, dataset.y)
+    predicted = network.predictions(cache["a2"])
+    for name, rows in (("train", dataset.train), ("test", dataset.test)):  # true a row, predicted a column
+        np.testing.assert_array_equal(tables[name].sum(axis=1), np.bincount(dataset.y[rows], minlength=2))
+        np.testing.assert_array_equal(tables[name].sum(axis=0), np.bincount(predicted[rows], minlength=2))
     assert np.trace(tables["train"]) / 45 == pytest.approx(metrics.train_accuracy)
     assert np.trace(tables["test"]) / 15 == pytest.approx(metrics.test_accuracy)
     app = Pictures(view)
