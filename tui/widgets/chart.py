@@ -122,7 +122,10 @@ def draw(plot: PlotextPlot, curves: Curves, after: float | None, has_data: bool,
             continue
         if side == "right":
             y = 100.0 * y
-        plt.plot(x.tolist(), y.tolist(), color=colour, yside=side, marker="braille")
+        if len(y) == 1:  # a line of one point is one braille dot: too small to find
+            plt.scatter(x.tolist(), y.tolist(), color=colour, yside=side, marker="●")
+        else:
+            plt.plot(x.tolist(), y.tolist(), color=colour, yside=side, marker="braille")
     last = len(steps)
     if after is not None and not has_data and np.isfinite(after):
         plt.scatter([last + 0.5], [after], color=TEST, marker="●")
