@@ -252,6 +252,12 @@ async def test_the_chart_hints_before_any_loss_and_lists_the_last_values() -> No
         chart = app.query_one(LossChart)
         assert not chart.query_one("#loss-plot").display
         assert "no loss yet" in str(chart.query_one("#loss-values").render())
+        stepper.next()  # one loss: its number, no chart yet
+        chart.show(stepper.view())
+        await pilot.pause()
+        assert not chart.query_one("#loss-plot").display
+        shown = str(chart.query_one("#loss-values").render())
+        assert "1: 1.173" in shown and "forward pass" not in shown  # no legend of no chart
         stepper.train(3)
         chart.show(stepper.view())
         await pilot.pause()

@@ -92,7 +92,10 @@ class LossChart(Vertical, can_focus=True):
         plot = self.query_one(PlotextPlot)
         after = state.update.loss_after if state.update is not None else None
         has_data = view.data is not None
-        plot.display = len(curves.loss) > 0
+        # A chart of one point says less than its number: it appears with a second one (the
+        # loss after the first update, or a second step), as the sparkline did before it.
+        points = len(curves.loss) + (after is not None and not has_data)
+        plot.display = points >= 2
         values = self.query_one("#loss-values", Static)
         if not len(curves.loss):
             values.update(Content.styled("no loss yet: the first forward pass computes it", MUTED))
@@ -100,7 +103,8 @@ class LossChart(Vertical, can_focus=True):
         self.border_title = f"Loss and accuracy · step {len(curves.loss)}" if has_data else "Loss history"
         buckets = max(8, plot.size.width or 60)
         draw(plot, curves, after, has_data, buckets)
-        values.update(data_values(curves) if has_data else sample_values(curves, after, state.step))
+        shown = data_values(curves) if has_data else sample_values(curves, after, state.step)
+        values.update(shown if plot.display else shown.split("\n")[-1])  # no legend without a chart
 
 
 def draw(plot: PlotextPlot, curves: Curves, after: float | None, has_data: bool, buckets: int) -> None:
