@@ -1,7 +1,7 @@
 """The loss chart: the loss (and, with data, the accuracy) at every step, with axes and values.
 
 Drawn by textual-plotext (a Plotext plot in a Textual widget: real axes, tick values and a
-legend, in braille-like half-blocks), under which the last values are printed as numbers.
+legend, lines in braille dots), under which the last values are printed as numbers.
 
 Without data the one thing known per step is the loss of its forward pass (the one
 sample's), and after an update the loss the updated parameters give. With a data set it
