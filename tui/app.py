@@ -39,10 +39,11 @@ from tui.screens.safe import SafeCommandPalette, exiting
 from tui.screens.zoom import ZoomScreen
 from tui.text import printable
 from tui.widgets.bars import BatchLine, NetworkLine, PhaseBar
+from tui.widgets.boundary import BoundaryMap
+from tui.widgets.chart import LossChart
 from tui.widgets.explain import ExplainPanel
 from tui.widgets.formulas import formulas
 from tui.widgets.log import LogPanel
-from tui.widgets.loss import LossPanel
 from tui.widgets.panels import (
     ForwardPanel,
     GradcheckPanel,
@@ -95,7 +96,8 @@ class StepperApp(App[None]):
             yield GradientsPanel(id="gradients")
             yield GradcheckPanel(id="gradcheck")
             yield UpdatePanel(id="update")
-            yield LossPanel(id="loss")
+            yield BoundaryMap(id="boundary")
+            yield LossChart(id="loss")
             yield LogPanel(id="log")
         yield ExplainPanel(id="explain")
         yield Footer()
@@ -141,7 +143,7 @@ class StepperApp(App[None]):
                 widget.show(view)  # type: ignore[attr-defined]
         self.show_panels(view)
         for panel in self.query(Panel):
-            if panel.has_class("-fresh") and not isinstance(self.focused, Panel | LossPanel):
+            if panel.has_class("-fresh") and not isinstance(self.focused, Panel | LossChart):
                 panel.scroll_visible(animate=False)  # follow the phase, unless the user is reading
         nonfinite = self.stepper.state.nonfinite()
         banner = self.query_one("#banner", Static)
