@@ -125,6 +125,8 @@ def with_data(options: Options) -> tuple[Options, Data | None]:
 
     try:
         data = batches.from_config(config)
+        # The loss was resolved for the output asked; the data may ask for another.
+        config = replace(config, loss=config.loss if "loss" in options.given else "")
     except DataError as error:
         message = str(error)  # a file's problem names the file; a line's problem does not
         raise UsageError(f"--data: {message if config.data in message else f'{config.data}: {message}'}") \
