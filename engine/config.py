@@ -97,6 +97,16 @@ def word(text: str) -> str:
     return text.strip()
 
 
+def yes_no(text: str) -> bool:
+    """A switch as a form field: yes or no (true or false)."""
+    answer = text.strip().lower()
+    if answer in ("yes", "true"):
+        return True
+    if answer in ("no", "false", ""):
+        return False
+    raise ValueError(text)
+
+
 def text_value(text: str) -> str:
     """A file name as typed: spaces around it are not part of it."""
     return text.strip()
@@ -129,11 +139,12 @@ FIELDS = {
     "model-timeout": Field(real, "a number", f"seconds, above 0 and at most {MAX_MODEL_TIMEOUT:,.0f}"),
     "model-memory": Field(whole, "a whole number",
                           f"MB, {MODEL_MEMORY_BOUNDS[0]} to {MODEL_MEMORY_BOUNDS[1]:,}"),
-    "dataset": Field(word, "a name", f"{' | '.join(DATASETS)}; empty for the single sample"),
+    "dataset": Field(word, "a name", f"{' | '.join(DATASETS)}; empty: none"),
     "data": Field(text_value, "a file name", "a CSV file: numeric columns, the label last"),
     "samples": Field(whole, "a whole number", f"points of the data set, 1 to {MAX_SAMPLES:,}"),
     "noise": Field(real, "a number", f"0 to {MAX_NOISE:g} (a fraction of the shape's radius)"),
     "test-fraction": Field(real, "a number", f"rows held out to test, 0 to {MAX_TEST_FRACTION:g}"),
+    "standardize": Field(yes_no, "yes or no", "yes: each feature to mean 0, variance 1 (training rows)"),
     "batch": Field(whole, "a whole number",
                    f"rows a step, 1 to {MAX_SAMPLES:,}; 0 for the whole training split"),
     "train-steps": Field(whole, "a whole number", f"steps a training run (t) takes, 1 to {MAX_STEPS:,}"),
