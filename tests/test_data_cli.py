@@ -276,3 +276,254 @@ def test_the_bounds_here_are_engine_datas() -> None:
     assert (tuple(data.SHAPES), data.MULTICLASS) == (DATASETS, MULTICLASS)
     assert (MAX_SAMPLES, MAX_NOISE, MAX_TEST_FRACTION) == \
         (data.MAX_SAMPLES, data.MAX_NOISE, data.MAX_TEST_FRACTION)
+
+
+# ---- flags, TOML and the form: the same rules ---------------------------------------------
+
+def assert_refused(argv: list[str], capsys: pytest.CaptureFixture[str], *words: str) -> None:
+    status, out, err = run(argv, capsys)
+    assert (status, out) == (2, ""), err
+    assert "Traceback" not in err and len(err.strip().splitlines()) <= 2
+    for word in words:
+        assert word in err, (word, err)
+
+
+DATA_REFUSED = [
+    (["--dataset", "blobs"], ["--dataset: must be one of xor, circle, gauss, spiral, moons", "'blobs'"]),
+    (["--dataset", "moons", "--data", "a.csv"], ["--data: cannot be used with --dataset"]),
+    (["--dataset", "moons", "--samples", "0"], ["--samples: must be between 1 and 100,000"]),
+    (["--dataset", "moons", "--samples", "100001"], ["--samples", "100,000"]),
+    (["--dataset", "moons", "--samples", "2.5"], ["--samples", "expected a whole number"]),
+    (["--dataset", "gauss", "--classes", "3", "--samples", "2"], ["--samples", "at least the number of classes (3)"]),
+    (["--dataset", "moons", "--noise", "-0.1"], ["--noise: must be a number from 0 to 1", "-0.1"]),
+    (["--dataset", "moons", "--noise", "nan"], ["--noise: must be a number from 0 to 1"]),
+    (["--dataset", "moons", "--test-fraction", "0.95"], ["--test-fraction: must be a number from 0 to 0.9"]),
+    (["--dataset", "moons", "--batch", "-1"], ["--batch: must be a whole number from 1 to 100,000"]),
+    (["--dataset", "moons", "--train-steps", "0"], ["--train-steps: must be between 1 and 1,000,000"]),
+    (["--dataset", "moons", "--check-every", "-2"], ["--check-every: must be a whole number from 0"]),
+    (["--headless", "--dataset", "moons", "--trace", "tensors"], ["--trace: must be one of summary, full"]),
+    (["--dataset", "xor", "--classes", "3"], ["--classes: xor comes in 2 classes", "only gauss and spiral"]),
+    (["--dataset", "circle", "--classes", "3"], ["--classes: circle comes in 2 classes"]),
+    (["--dataset", "moons", "--classes", "3"], ["--classes: moons comes in 2 classes"]),
+    (["--dataset", "spiral", "--classes", "4"], ["--classes: spiral comes in 2 or 3 classes", "got 4"]),
+    (["--dataset", "moons", "--inputs", "3"], ["--inputs: the data decide the inputs", "moons has 2",
+                                               "leave --inputs out"]),
+    (["--dataset", "moons", "--x", "1,2"], ["--x: the data give the samples"]),
+    (["--dataset", "moons", "--y", "0"], ["--y: the data give the samples"]),
+    # Settings that mean nothing without data are refused, not ignored.
+    (["--batch", "8"], ["--batch: the single sample is a batch of 1", "--dataset NAME or --data FILE.csv"]),
+    (["--samples", "50"], ["--samples: only applies to a generated data set: add --dataset NAME"]),
+    (["--noise", "0.3"], ["--noise: only applies to a generated data set"]),
+    (["--test-fraction", "0.3"], ["--test-fraction: only applies to learning from data"]),
+    (["--standardize"], ["--standardize: only applies to learning from data"]),
+    (["--headless", "--trace", "full"], ["--trace: only applies to learning from data"]),
+    (["--dataset", "moons", "--trace", "full"], ["--trace only applies to a report: add --headless"]),
+    (["--headless", "--dataset", "moons", "--check-every", "2", "--no-gradcheck"],
+     ["--check-every and --no-gradcheck contradict each other"]),
+    (["--data", ""], ["--data: the file name is empty"]),
+]
+
+
+@pytest.mark.parametrize(("argv", "words"), DATA_REFUSED, ids=[" ".join(a) for a, _ in DATA_REFUSED])
+def test_bad_data_settings_are_refused_with_the_flag_named(argv: list[str], words: list[str],
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    assert_refused(argv, capsys, *words)
+
+
+@pytest.mark.parametrize("argv", [
+    ["--batch", "1"],  # the single sample is a batch of 1
+    ["--batch", "0"],
+    ["--check-every", "3"],  # the app's training runs check every 3rd step, with or without data
+    ["--train-steps", "500"],
+    ["--dataset", "moons", "--samples", "2", "--test-fraction", "0.9"],  # one row trains, one tests
+    ["--dataset", "gauss", "--classes", "3", "--samples", "3", "--batch", "100000"],
+    ["--dataset", "spiral", "--classes", "2", "--noise", "0", "--inputs", "2", "--standardize"],
+    ["--dataset", "xor", "--test-fraction", "0", "--noise", "1"],
+])
+def test_legal_data_settings_run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, err = run(["--headless", *argv, "--steps", "2"], capsys)
+    assert status == 0, err
+    assert "Loss before step 2:" in out
+
+
+def test_a_toml_file_sets_the_data_and_the_flags_override_it(tmp_path: Path,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    settings = tmp_path / "run.toml"
+    settings.write_text('dataset = "circle"\nsamples = 40\nnoise = 0\ntest-fraction = 0.25\n'
+                        'standardize = true\nbatch = 10\ntrain-steps = 7\ncheck-every = 2\n'
+                        'trace = "summary"\nsteps = 4\nformat = "json"\n')
+    result = trace(["--config", str(settings), "--batch", "5"], capsys)
+    config = result["config"]
+    assert (config["dataset"], config["samples"], config["noise"], config["test_fraction"],
+            config["standardize"], config["batch"], config["train_steps"], config["check_every"]) == \
+        ("circle", 40, 0, 0.25, True, 5, 7, 2)
+    assert result["data"]["train"] == 30 and result["data"]["standardized"] is True
+    assert result["trace"] == "summary" and [len(s["batch"]) for s in result["steps"]] == [5, 5, 5, 5]
+    # --check-every 2 headless: only the even steps are checked.
+    assert [s["gradcheck_passed"] for s in result["steps"]] == [None, True, None, True]
+
+
+@pytest.mark.parametrize(("line", "words"), [
+    ('standardize = "yes"', ["key 'standardize'", "must be true or false"]),
+    ('samples = 1.5', ["key 'samples'", "must be a whole number"]),
+    ('noise = "0.1"', ["key 'noise'", "must be a number"]),
+    ('dataset = 3', ["key 'dataset'", "must be a string"]),
+    ('data = ""', ["--data: the file name is empty"]),
+    ('batch = 4', ["--batch: the single sample is a batch of 1"]),
+])
+def test_a_toml_files_bad_data_settings_are_refused(line: str, words: list[str], tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    settings = tmp_path / "run.toml"
+    settings.write_text(line + "\n")
+    assert_refused(["--headless", "--config", str(settings)], capsys, *words)
+
+
+def test_the_help_lists_every_data_flag(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    for flag in ("--dataset", "--data FILE.csv", "--samples", "--noise", "--test-fraction", "--standardize",
+                 "--batch", "--train-steps", "--check-every", "--trace"):
+        assert flag in out, flag
+
+
+def _form(base: Any) -> dict[str, str]:
+    from tui.screens.config import FIELDS, _shown
+
+    return {key: _shown(base, key) for key in FIELDS}
+
+
+@pytest.mark.parametrize(("argv", "words"), [(a, w) for a, w in DATA_REFUSED
+                                             if "--headless" not in a and "--trace" not in a
+                                             and "--data" not in a and "--standardize" not in a
+                                             and "--inputs" not in a])
+def test_the_form_refuses_what_the_command_line_refuses(argv: list[str], words: list[str]) -> None:
+    """The same settings typed into the form's fields: refused, the same message under the
+    same field. (A field left as shown counts as not given, so --inputs 3, the form's
+    default, is not a case here: typed as 5 it is, below.)"""
+    from engine.config import Config
+    from tui.screens.config import parse_fields
+
+    base = Config().resolved()
+    values = _form(base)
+    for flag, value in zip(argv[::2], argv[1::2], strict=True):
+        values[flag[2:]] = value
+    config, errors = parse_fields(values, base)
+    assert config is None
+    ((key, message),) = errors.items()
+    flag, _, rest = words[0].partition(": ")
+    if rest:  # "--samples: must be ..." is errors["samples"] == "must be ..."
+        assert (f"--{key}", message[:len(rest)]) == (flag, rest)
+    else:  # a parser's complaint: expected ...
+        assert f"--{key}" == flag.split()[0]
+
+
+def test_the_form_refuses_inputs_the_data_contradict() -> None:
+    from engine.config import Config
+    from tui.screens.config import parse_fields
+
+    base = Config().resolved()
+    config, errors = parse_fields(_form(base) | {"dataset": "moons", "inputs": "5"}, base)
+    assert config is None and errors == {"inputs": "the data decide the inputs: moons has 2 features, "
+                                                   "got 5 (leave --inputs out)"}
+
+
+def test_the_form_applies_a_dataset_fitted_to_its_data_and_hands_it_to_the_app() -> None:
+    from engine.config import Config
+    from tui.screens.config import data_for, parse_fields
+
+    base = Config().resolved()  # 3 inputs and the notebook's x: the data decide instead
+    values = _form(base) | {"dataset": "gauss", "classes": "3", "batch": "16", "samples": "60"}
+    config, errors = parse_fields(values, base)
+    assert errors == {} and config is not None
+    assert (config.inputs, config.classes, config.loss, config.batch) == (2, 3, "cross-entropy", 16)
+    data = data_for(config)
+    assert data is not None and data is data_for(config) and data.batch == 16 and data.dataset.samples == 60
+    # And back to the single sample: the data's fields left as shown, batch back to 0.
+    values = _form(config) | {"dataset": "", "batch": "0", "classes": "1"}
+    config, errors = parse_fields(values, config)
+    assert errors == {} and config is not None and not config.learns_from_data and data_for(config) is None
+
+
+def test_the_form_shows_a_bad_csv_under_its_field(tmp_path: Path) -> None:
+    from engine.config import Config
+    from tui.screens.config import parse_fields
+
+    path = tmp_path / "bad.csv"
+    path.write_text("1,2,0\n3,x,1\n")
+    base = Config().resolved()
+    config, errors = parse_fields(_form(base) | {"data": str(path)}, base)
+    assert config is None and errors == {"data": "line 2: field 2 is 'x', not a number"}
+    _, errors = parse_fields(_form(base) | {"data": str(path)}, base, load=False)
+    assert errors == {}  # a keystroke does not read the file; applying does
+
+
+async def test_the_app_rebuilds_its_stepper_on_the_data_the_form_names() -> None:
+    from engine.config import Config
+    from engine.stepper import Stepper
+    from tui.app import StepperApp
+    from tui.screens.config import ConfigScreen
+
+    app = StepperApp(Stepper(Config()))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("c")
+        form = app.screen
+        assert isinstance(form, ConfigScreen)
+        form.query_one("#field-dataset").value = "moons"
+        form.query_one("#field-batch").value = "8"
+        await pilot.pause()
+        form.apply()
+        await pilot.pause()
+        stepper = app.stepper
+        assert stepper.data is not None and stepper.data.batch == 8
+        assert stepper.config.inputs == 2 and stepper.state.params["W1"].shape == (4, 2)
+        await pilot.press("n")
+        assert stepper.state.rows is not None and len(stepper.state.rows) == 8
+
+
+# ---- the report on data ----------------------------------------------------------------
+
+def test_a_long_run_is_a_summary_and_says_why(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["--dataset", "moons", "--samples", "40", "--batch", "8", "--steps", "101", "--no-gradcheck"]
+    result = trace(argv, capsys)
+    assert (result["trace"], result["trace_reason"]) == ("summary", "over 100 steps; --trace full for every tensor")
+    first = result["steps"][0]
+    assert set(first) == {"step", "batch", "loss", "loss_after", "accuracy", "metrics", "gradcheck_passed"}
+    assert len(result["steps"]) == 101 and first["accuracy"] == first["metrics"]["train_accuracy"]
+    status, out, _ = run(["--headless", *argv], capsys)
+    lines = out.splitlines()
+    assert status == 0 and lines[1] == "trace: summary (over 100 steps; --trace full for every tensor)"
+    assert "Analytic gradient" not in out
+    rows = [line for line in lines if re.match(r"\s+\d+\s", line)]
+    assert [int(r.split()[0]) for r in rows] == list(range(1, 102))  # a line a step up to 200 steps
+    status, out, _ = run(["--headless", *argv[:-3], "--steps", "401", "--no-gradcheck"], capsys)
+    rows = [line for line in out.splitlines() if re.match(r"\s+\d+\s", line)]
+    assert [int(r.split()[0]) for r in rows] == [1, *range(3, 401, 3), 401]  # then every k steps
+    assert "One line every 3 steps (and the last)." in out
+    full = trace([*argv, "--trace", "full"], capsys)
+    assert full["trace"] == "full" and "forward" in full["steps"][100]
+    short = trace(["--dataset", "moons", "--steps", "2", "--trace", "summary"], capsys)
+    assert short["trace"] == "summary" and "backward" not in short["steps"][0]
+
+
+def test_the_text_report_names_each_batch_and_the_fit(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, _ = run(["--headless", "--dataset", "xor", "--samples", "30", "--batch", "10",
+                          "--steps", "2", "--seed", "1"], capsys)
+    result = trace(["--dataset", "xor", "--samples", "30", "--batch", "10", "--steps", "2", "--seed", "1"],
+                   capsys)
+    assert status == 0
+    assert out.startswith("Data: xor, 30 samples (24 train, 6 test), 2 feature(s), 2 classes; batch 10 "
+                          "(3 steps an epoch, shuffled each epoch from the seed)\n=== Step 1 ===\n")
+    batch = result["steps"][0]["batch"]
+    assert f"Batch (epoch 1): 10 row(s): {', '.join(map(str, batch[:8]))}, … (2 more)" in out
+    m = result["steps"][1]["metrics"]
+    assert (f"Before this update: train loss {m['train_loss']:.6g}, accuracy "
+            f"{100 * m['train_accuracy']:.1f}%; test loss {m['test_loss']:.6g}") in out
+    assert f"Loss before step 2: {result['steps'][1]['loss']!r} (the batch's mean)" in out
+
+
+def test_without_test_rows_the_fit_says_so(capsys: pytest.CaptureFixture[str]) -> None:
+    result = trace(["--dataset", "moons", "--test-fraction", "0"], capsys)
+    assert result["steps"][0]["metrics"]["test_loss"] is None
+    status, out, _ = run(["--headless", "--dataset", "moons", "--test-fraction", "0"], capsys)
+    assert status == 0 and "; no test rows" in out
