@@ -294,7 +294,8 @@ DATA_REFUSED = [
     (["--dataset", "moons", "--samples", "0"], ["--samples: must be between 1 and 100,000"]),
     (["--dataset", "moons", "--samples", "100001"], ["--samples", "100,000"]),
     (["--dataset", "moons", "--samples", "2.5"], ["--samples", "expected a whole number"]),
-    (["--dataset", "gauss", "--classes", "3", "--samples", "2"], ["--samples", "at least the number of classes (3)"]),
+    (["--dataset", "gauss", "--classes", "3", "--samples", "2"],
+     ["--samples", "at least the number of classes (3)"]),
     (["--dataset", "moons", "--noise", "-0.1"], ["--noise: must be a number from 0 to 1", "-0.1"]),
     (["--dataset", "moons", "--noise", "nan"], ["--noise: must be a number from 0 to 1"]),
     (["--dataset", "moons", "--test-fraction", "0.95"], ["--test-fraction: must be a number from 0 to 0.9"]),
@@ -486,7 +487,8 @@ async def test_the_app_rebuilds_its_stepper_on_the_data_the_form_names() -> None
 def test_a_long_run_is_a_summary_and_says_why(capsys: pytest.CaptureFixture[str]) -> None:
     argv = ["--dataset", "moons", "--samples", "40", "--batch", "8", "--steps", "101", "--no-gradcheck"]
     result = trace(argv, capsys)
-    assert (result["trace"], result["trace_reason"]) == ("summary", "over 100 steps; --trace full for every tensor")
+    assert (result["trace"], result["trace_reason"]) == \
+        ("summary", "over 100 steps; --trace full for every tensor")
     first = result["steps"][0]
     assert set(first) == {"step", "batch", "loss", "loss_after", "accuracy", "metrics", "gradcheck_passed"}
     assert len(result["steps"]) == 101 and first["accuracy"] == first["metrics"]["train_accuracy"]
