@@ -379,6 +379,19 @@ def test_a_toml_files_bad_data_settings_are_refused(line: str, words: list[str],
     assert_refused(["--headless", "--config", str(settings)], capsys, *words)
 
 
+@pytest.mark.parametrize(("argv", "checked"), [
+    ([], [True, True, True, True]),  # as without data: every step
+    (["--check-every", "3"], [False, False, True, False]),
+    (["--check-every", "0"], [False] * 4),  # 0 is never, as in the app's training runs
+    (["--no-gradcheck"], [False] * 4),
+    (["--check-every", "0", "--no-gradcheck"], [False] * 4),  # no contradiction: both say none
+])
+def test_headless_check_every(argv: list[str], checked: list[bool],
+                              capsys: pytest.CaptureFixture[str]) -> None:
+    result = trace(["--dataset", "moons", "--steps", "4", *argv], capsys)
+    assert [s["gradcheck"] is not None for s in result["steps"]] == checked
+
+
 def test_the_help_lists_every_data_flag(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         main(["--help"])

@@ -189,7 +189,7 @@ def _headless(options: Options, model: UserModel | None, data: Data | None = Non
         stepper = Stepper(options.config, model=model, max_history=8, keep_trail=False, data=data)
     except ModelError as error:
         return _model_error(error)
-    if options.config.check_every:  # every Nth step; otherwise every step, as --no-gradcheck says
+    if "check-every" in options.given:  # every Nth step (0: none); else as --no-gradcheck says
         stepper.check_every = options.config.check_every
     elements = [parse_element(text) for text in options.explain]  # their syntax checked by parse
     # The built-in network's final shapes follow from the architecture: a bad name or index

@@ -318,7 +318,7 @@ def parse(argv: list[str]) -> Options:
     if kwargs.get("data") == "":  # from TOML: Path("") would be the current directory
         raise UsageError(f"--data: the file name is empty (in {args.config})")
     given = frozenset(settings)
-    if args.headless and "check-every" in given and settings.get("gradcheck") is False:
+    if args.headless and settings.get("check-every") and settings.get("gradcheck") is False:
         raise UsageError("--check-every and --no-gradcheck contradict each other: --no-gradcheck "
                          "checks no step, --check-every N every Nth: give one of them")
     try:
