@@ -322,6 +322,7 @@ DATA_REFUSED = [
     (["--headless", "--dataset", "moons", "--check-every", "2", "--no-gradcheck"],
      ["--check-every and --no-gradcheck contradict each other"]),
     (["--data", ""], ["--data: the file name is empty"]),
+    (["--headless", "--dataset", "moons", "--explain", "dW1[0,0]"], ["--explain", "a batch"]),
 ]
 
 
@@ -542,3 +543,13 @@ def test_without_test_rows_the_fit_says_so(capsys: pytest.CaptureFixture[str]) -
     assert result["steps"][0]["metrics"]["test_loss"] is None
     status, out, _ = run(["--headless", "--dataset", "moons", "--test-fraction", "0"], capsys)
     assert status == 0 and "; no test rows" in out
+
+
+def test_a_users_model_on_data_is_named_above_its_summary(capsys: pytest.CaptureFixture[str]) -> None:
+    notebook = Path(__file__).parent / "fixtures" / "notebook.py"
+    status, out, _ = run(["--headless", "--model", str(notebook), "--dataset", "moons", "--batch", "4",
+                          "--steps", "3", "--trace", "summary"], capsys)
+    lines = out.splitlines()
+    assert status == 0 and lines[0].startswith("Model: notebook.py") and lines[1].startswith("Data: moons")
+    assert len([line for line in lines if re.match(r"\s+\d+\s", line)]) == 3
+    assert "—" in lines[-1]  # a user's model gives its loss only: no accuracy

@@ -327,6 +327,9 @@ def parse(argv: list[str]) -> Options:
         raise UsageError(f"--{error.key}: {error.message}") from None
     except OverflowError:
         raise UsageError("--x: values must be finite numbers") from None
+    if explain and config.learns_from_data:  # engine.explain derives one sample's numbers
+        raise UsageError("--explain: explanations follow one sample's numbers; with --dataset or "
+                         "--data a step is a batch, which they do not cover yet: leave --explain out")
     if "x" in kwargs and not kwargs["x"]:  # not the default: the user gave no values
         raise UsageError(f"--x: needs exactly {config.inputs} values (one per input), got 0")
     return Options(config=config, headless=args.headless, format=output_format,

@@ -193,9 +193,11 @@ def summary_report(config: Config, stepper: Stepper, finished: Iterable[State]) 
         head.append(f"One line every {every} steps (and the last).")
     head.append(f"{'step':>7}  {'batch loss':>11}  {'after':>11}  {'train loss':>10}  {'train acc':>9}  "
                 f"{'test loss':>10}  {'test acc':>8}  check")
-    yield "\n".join(head)
     last: State | None = None
     for state in finished:
+        if last is None:  # a user's model is named once its first step shows its conventions
+            model = [model_line(stepper)] if stepper.model.name != "built-in" else []
+            yield "\n".join(model + head)
         last = state
         if state.step % every and state.step != 1 and state.step != config.steps:
             continue
