@@ -322,6 +322,8 @@ DATA_REFUSED = [
     (["--headless", "--dataset", "moons", "--check-every", "2", "--no-gradcheck"],
      ["--check-every and --no-gradcheck contradict each other"]),
     (["--data", ""], ["--data: the file name is empty"]),
+    (["--headless", "--dataset", "moons", "--train-steps", "5"],
+     ["--train-steps only applies to the app's training runs", "--steps N"]),
     (["--headless", "--dataset", "moons", "--explain", "dW1[0,0]"], ["--explain", "a batch"]),
 ]
 
@@ -336,7 +338,6 @@ def test_bad_data_settings_are_refused_with_the_flag_named(argv: list[str], word
     ["--batch", "1"],  # the single sample is a batch of 1
     ["--batch", "0"],
     ["--check-every", "3"],  # the app's training runs check every 3rd step, with or without data
-    ["--train-steps", "500"],
     ["--dataset", "moons", "--samples", "2", "--test-fraction", "0.9"],  # one row trains, one tests
     ["--dataset", "gauss", "--classes", "3", "--samples", "3", "--batch", "100000"],
     ["--dataset", "spiral", "--classes", "2", "--noise", "0", "--inputs", "2", "--standardize"],
@@ -346,6 +347,14 @@ def test_legal_data_settings_run(argv: list[str], capsys: pytest.CaptureFixture[
     status, out, err = run(["--headless", *argv, "--steps", "2"], capsys)
     assert status == 0, err
     assert "Loss before step 2:" in out
+
+
+def test_the_app_takes_train_steps_and_check_every_from_the_command_line() -> None:
+    from tui.cli import parse
+
+    options = parse(["--dataset", "moons", "--train-steps", "500", "--check-every", "10"])
+    assert (options.headless, options.config.train_steps, options.config.check_every) == (False, 500, 10)
+    assert parse(["--train-steps", "7"]).config.train_steps == 7  # a run on the single sample too
 
 
 def test_a_toml_file_sets_the_data_and_the_flags_override_it(tmp_path: Path,

@@ -272,6 +272,9 @@ def parse(argv: list[str]) -> Options:
         for flag in HEADLESS_ONLY:
             if getattr(args, flag) is not None:
                 raise UsageError(f"--{flag} only applies to a report: add --headless")
+    if args.headless and args.train_steps is not None:  # a report runs --steps, never a run of K
+        raise UsageError("--train-steps only applies to the app's training runs (t); a report runs "
+                         "--steps N")
     if args.model is None:
         for flag in MODEL_ONLY:
             if getattr(args, flag) is not None:
