@@ -527,6 +527,8 @@ def test_a_long_run_is_a_summary_and_says_why(capsys: pytest.CaptureFixture[str]
     assert "One line every 3 steps (and the last)." in out
     full = trace([*argv, "--trace", "full"], capsys)
     assert full["trace"] == "full" and "forward" in full["steps"][100]
+    hundred = trace([*argv[:-3], "--steps", "100", "--no-gradcheck"], capsys)
+    assert (hundred["trace"], len(hundred["steps"])) == ("full", 100) and "forward" in hundred["steps"][99]
     short = trace(["--dataset", "moons", "--steps", "2", "--trace", "summary"], capsys)
     assert short["trace"] == "summary" and "backward" not in short["steps"][0]
 
