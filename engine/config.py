@@ -7,7 +7,7 @@ the app's form all refuse the same values with the same words.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
@@ -39,6 +39,20 @@ MODEL_TIMEOUT = 30.0
 MAX_MODEL_TIMEOUT = 86_400.0  # a day
 MODEL_MEMORY_MB = 4096
 MODEL_MEMORY_BOUNDS = (256, 1 << 20)  # below 256 MB NumPy itself may not load; 1 TB above
+#: Learning from data. engine.data holds the shapes and these bounds (a test checks they agree);
+#: they are repeated here because engine.data imports this module.
+DATASETS = ("xor", "circle", "gauss", "spiral", "moons")
+MULTICLASS = ("gauss", "spiral")  # the shapes that also come in 3 classes
+MAX_SAMPLES = 100_000
+MAX_NOISE = 1.0
+MAX_TEST_FRACTION = 0.9
+TRACES = ("summary", "full")
+#: A headless run on data longer than this writes a summary trace unless --trace full.
+SUMMARY_OVER = 100
+#: The Config fields that exist for learning from data and training runs; a run without data
+#: leaves them out of its JSON trace, so today's trace is unchanged byte for byte.
+DATA_FIELDS = ("dataset", "data", "samples", "noise", "test_fraction", "standardize", "batch",
+               "train_steps", "check_every", "trace")
 
 
 class ConfigError(ValueError):
@@ -83,6 +97,21 @@ def word(text: str) -> str:
     return text.strip()
 
 
+def yes_no(text: str) -> bool:
+    """A switch as a form field: yes or no (true or false)."""
+    answer = text.strip().lower()
+    if answer in ("yes", "true"):
+        return True
+    if answer in ("no", "false", ""):
+        return False
+    raise ValueError(text)
+
+
+def text_value(text: str) -> str:
+    """A file name as typed: spaces around it are not part of it."""
+    return text.strip()
+
+
 @dataclass(frozen=True)
 class Field:
     """How a setting is typed, on the command line and in the app's form alike."""
@@ -110,6 +139,18 @@ FIELDS = {
     "model-timeout": Field(real, "a number", f"seconds, above 0 and at most {MAX_MODEL_TIMEOUT:,.0f}"),
     "model-memory": Field(whole, "a whole number",
                           f"MB, {MODEL_MEMORY_BOUNDS[0]} to {MODEL_MEMORY_BOUNDS[1]:,}"),
+    "dataset": Field(word, "a name", f"{' | '.join(DATASETS)}; empty: none"),
+    "data": Field(text_value, "a file name", "a CSV file: numeric columns, the label last"),
+    "samples": Field(whole, "a whole number", f"points of the data set, 1 to {MAX_SAMPLES:,}"),
+    "noise": Field(real, "a number", f"0 to {MAX_NOISE:g} (a fraction of the shape's radius)"),
+    "test-fraction": Field(real, "a number", f"rows held out to test, 0 to {MAX_TEST_FRACTION:g}"),
+    "standardize": Field(yes_no, "yes or no", "yes: each feature to mean 0, variance 1 (training rows)"),
+    "batch": Field(whole, "a whole number",
+                   f"rows a step, 1 to {MAX_SAMPLES:,}; 0 for the whole training split"),
+    "train-steps": Field(whole, "a whole number", f"steps a training run (t) takes, 1 to {MAX_STEPS:,}"),
+    "check-every": Field(whole, "a whole number",
+                         f"a training run checks gradients every Nth step, 0 (never) to {MAX_STEPS:,}"),
+    "trace": Field(word, "a name", f"{' | '.join(TRACES)}; empty: summary over {SUMMARY_OVER} steps"),
 }
 
 
@@ -191,8 +232,13 @@ class Config:
         return self.architecture.label
 
     def as_dict(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in fields(self)} | {"x": list(self.x),
-                                                                        "hidden": list(self.hidden)}
+        """The settings as JSON writes them; without data, the data fields are left out (they
+        say nothing about a run on the single sample, whose trace stays as it was)."""
+        if self.learns_from_data:  # the single sample's x and y play no part
+            return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("x", "y")} \
+                | {"hidden": list(self.hidden)}
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in DATA_FIELDS} \
+            | {"x": list(self.x), "hidden": list(self.hidden)}
 
 
 def _is_int(value: object) -> bool:
@@ -218,8 +264,101 @@ def _check_positive(key: str, value: object) -> None:
         raise ConfigError(key, f"must be finite and > 0, got {shown(value)}")
 
 
-def validate(config: Config) -> Config:
-    """Check every value; return the config with defaults resolved, or raise ConfigError."""
+def _changed(config: Config) -> set[str]:
+    """The keys (as the flags spell them) whose values differ from the defaults."""
+    default = Config()
+    return {f.name.replace("_", "-") for f in fields(config)
+            if getattr(config, f.name) != getattr(default, f.name)}
+
+
+def _check_fraction(key: str, value: object, bound: float) -> None:
+    if not _is_number(value) or not 0.0 <= float(value) <= bound:  # type: ignore[arg-type]
+        raise ConfigError(key, f"must be a number from 0 to {bound:g}, got {shown(value)}")
+
+
+def _check_count(key: str, value: object) -> None:
+    if not _is_int(value) or not 0 <= int(value) <= MAX_STEPS:  # type: ignore[call-overload]
+        raise ConfigError(key, f"must be a whole number from 0 to {MAX_STEPS:,}, got {shown(value)}")
+
+
+NEEDS_DATA = "add --dataset NAME or --data FILE.csv"
+
+
+def _check_data(config: Config, given: Collection[str]) -> None:
+    """The data settings, each on its own, then against each other and the network."""
+    if not isinstance(config.dataset, str) or config.dataset not in ("", *DATASETS):
+        raise ConfigError("dataset", f"must be one of {', '.join(DATASETS)}, got {shown(config.dataset)}")
+    if not isinstance(config.data, str):
+        raise ConfigError("data", f"must be a file name, got {shown(config.data)}")
+    if config.dataset and config.data:
+        raise ConfigError("data", "cannot be used with --dataset: --dataset draws a data set from the "
+                                  "seed, --data reads one from a file; give one of them")
+    _check_size("samples", config.samples, MAX_SAMPLES)
+    _check_fraction("noise", config.noise, MAX_NOISE)
+    _check_fraction("test-fraction", config.test_fraction, MAX_TEST_FRACTION)
+    if not isinstance(config.standardize, bool):
+        raise ConfigError("standardize", f"must be true or false, got {shown(config.standardize)}")
+    if not _is_int(config.batch) or not 0 <= int(config.batch) <= MAX_SAMPLES:
+        raise ConfigError("batch", f"must be a whole number from 1 to {MAX_SAMPLES:,} (0: the whole "
+                                   f"training split), got {shown(config.batch)}")
+    _check_size("train-steps", config.train_steps, MAX_STEPS)
+    _check_count("check-every", config.check_every)
+    if config.trace not in ("", *TRACES):
+        raise ConfigError("trace", f"must be one of {', '.join(TRACES)}, got {shown(config.trace)}")
+    if not config.learns_from_data:
+        if config.batch > 1:
+            raise ConfigError("batch", f"the single sample is a batch of 1; a batch of {config.batch} "
+                                       f"needs data: {NEEDS_DATA}")
+        for key in ("samples", "noise"):
+            if key in given:
+                raise ConfigError(key, "only applies to a generated data set: add --dataset NAME")
+        for key in ("test-fraction", "standardize", "trace"):
+            if key in given:
+                raise ConfigError(key, f"only applies to learning from data: {NEEDS_DATA}")
+        return
+    if config.data:
+        for key in ("samples", "noise"):
+            if key in given:
+                raise ConfigError(key, "only applies to a generated data set (--dataset); a CSV "
+                                       "file's rows are its samples: leave it out")
+    for key in ("x", "y"):
+        if key in given:
+            raise ConfigError(key, "the data give the samples and their labels; --x and --y are the "
+                                   "single sample's, without --dataset or --data: leave it out")
+    if config.dataset:
+        if "inputs" in given and config.inputs != 2:
+            raise ConfigError("inputs", f"the data decide the inputs: {config.dataset} has 2 "
+                                        f"features, got {shown(config.inputs)} (leave --inputs out)")
+        most = 3 if config.dataset in MULTICLASS else 2
+        if config.classes > most:
+            kinds = "2 or 3 classes" if most == 3 else \
+                f"2 classes; only {' and '.join(MULTICLASS)} also come in 3"
+            raise ConfigError("classes", f"{config.dataset} comes in {kinds}, got {shown(config.classes)}")
+        if config.samples < max(2, config.classes):
+            raise ConfigError("samples", f"must be at least the number of classes "
+                                         f"({max(2, config.classes)}), got {shown(config.samples)}")
+
+
+def check_fitted(config: Config, given: Collection[str], name: str, features: int, classes: int) -> None:
+    """What the command line (or the form) gave against what a data set turned out to hold:
+    the data decide the inputs and the classes. `classes` is the data's K (2 or more)."""
+    if "inputs" in given and config.inputs != features:
+        raise ConfigError("inputs", f"the data decide the inputs: {name} has {features} feature(s), "
+                                    f"got {shown(config.inputs)} (leave --inputs out)")
+    allowed = (1, 2) if classes == 2 else (classes,)
+    if "classes" in given and config.classes not in allowed:
+        raise ConfigError("classes", f"the data decide the classes: {name} has labels 0..{classes - 1} "
+                                     f"({classes} classes), got {shown(config.classes)} "
+                                     f"(leave --classes out)")
+
+
+def validate(config: Config, given: Collection[str] | None = None) -> Config:
+    """Check every value; return the config with defaults resolved, or raise ConfigError.
+
+    `given` names the settings the user gave (as the flags spell them: "test-fraction"):
+    some rules refuse a setting that has no effect, such as --samples without a data set,
+    rather than ignore it. None: every value that differs from its default counts as given."""
+    given = _changed(config) if given is None else given
     _check_size("inputs", config.inputs, MAX_INPUTS)
     if not isinstance(config.hidden, tuple) or not 1 <= len(config.hidden) <= MAX_LAYERS:
         got = f"{len(config.hidden) or 'no'} layers" if isinstance(config.hidden, tuple) \
@@ -249,6 +388,7 @@ def validate(config: Config) -> Config:
                                     f"at most {MAX_PARAMS:,} fit in memory with their history")
     if not _is_int(config.seed) or not 0 <= int(config.seed) <= MAX_SEED:
         raise ConfigError("seed", f"must be a whole number from 0 to {MAX_SEED}, got {shown(config.seed)}")
+    _check_data(config, given)
     if config.x:
         if len(config.x) != config.inputs:
             raise ConfigError("x", f"needs exactly {config.inputs} values (one per input), "

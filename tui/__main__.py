@@ -20,6 +20,7 @@ from tui.cli import PROG, Options, UsageError, parse
 from tui.text import printable
 
 if TYPE_CHECKING:
+    from engine.batches import Data
     from engine.usermodel import Captured, ModelError, UserModel
 
 
@@ -82,6 +83,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{PROG}: error: {printable(str(error), oneline=True)}\nTry '{PROG} --help' for the flags.",
               file=sys.stderr)
         return 2
+    try:  # the data before anything runs: a bad file gets one line and nothing else happens
+        options, data = with_data(options)
+    except UsageError as error:
+        print(f"{PROG}: error: {printable(str(error), oneline=True)}", file=sys.stderr)
+        return 2
     from engine.contract import ModelError
 
     model: UserModel | None = None
@@ -95,13 +101,45 @@ def main(argv: list[str] | None = None) -> int:
                 if error.output:
                     _echo_to_stderr(options.model.name)(Captured("import", error.output))
                 return _model_error(error)
-        return _headless(options, model) if options.headless else _app(options, model)
+        return _headless(options, model, data) if options.headless else _app(options, model, data)
     except KeyboardInterrupt:  # ctrl+c while headless: the user knows why; no traceback
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130
     finally:
         if model is not None:
             model.close()  # its atexit output, if any, reaches stderr (headless) too
+
+
+def with_data(options: Options) -> tuple[Options, Data | None]:
+    """The data the options name, loaded, split and planned, and the options with the
+    network's inputs and classes the data's; a UsageError ("--data: line 3: ...") for a
+    file that cannot be read or a setting the data contradict."""
+    config = options.config
+    if not config.learns_from_data:
+        return options, None
+    from dataclasses import replace
+
+    from engine import batches
+    from engine.config import ConfigError, check_fitted, validate
+    from engine.data import DataError
+
+    try:
+        data = batches.from_config(config)
+        # The loss was resolved for the output asked; the data may ask for another.
+        config = replace(config, loss=config.loss if "loss" in options.given else "")
+    except DataError as error:
+        message = str(error)  # a file's problem names the file; a line's problem does not
+        raise UsageError(f"--data: {message if config.data in message else f'{config.data}: {message}'}") \
+            from None
+    assert data is not None
+    dataset = data.dataset
+    name = config.dataset or os.path.basename(config.data)
+    try:
+        check_fitted(config, options.given, name, dataset.features, dataset.classes)
+        fitted = validate(batches.fitted(config, data), given=())
+    except ConfigError as error:
+        raise UsageError(f"--{error.key}: {error.message}") from None
+    return replace(options, config=fitted), data
 
 
 class _BadElement(Exception):
@@ -132,7 +170,7 @@ def _lazily(make: Callable[[], str]) -> Iterator[str]:
     yield make()
 
 
-def _headless(options: Options, model: UserModel | None) -> int:
+def _headless(options: Options, model: UserModel | None, data: Data | None = None) -> int:
     from engine.contract import ModelError
     from engine.explain import Explanation, final_shapes, parse_element, resolve, shapes
     from engine.explain import explain as explain_element
@@ -148,9 +186,11 @@ def _headless(options: Options, model: UserModel | None) -> int:
         if model.import_output:
             model.on_output(Captured("import", model.import_output))
     try:  # a user's init_params runs here
-        stepper = Stepper(options.config, model=model, max_history=8, keep_trail=False)
+        stepper = Stepper(options.config, model=model, max_history=8, keep_trail=False, data=data)
     except ModelError as error:
         return _model_error(error)
+    if "check-every" in options.given:  # every Nth step (0: none); else as --no-gradcheck says
+        stepper.check_every = options.config.check_every
     elements = [parse_element(text) for text in options.explain]  # their syntax checked by parse
     # The built-in network's final shapes follow from the architecture: a bad name or index
     # is refused before the run, so the report can still be streamed with nothing half-done.
@@ -190,18 +230,18 @@ def _headless(options: Options, model: UserModel | None) -> int:
     return _write([separator.join(report)])
 
 
-def _app(options: Options, model: UserModel | None) -> int:
+def _app(options: Options, model: UserModel | None, data: Data | None = None) -> int:
     from engine.contract import ModelError
     from engine.stepper import Stepper
 
     if model is None:
-        stepper = Stepper(options.config)
+        stepper = Stepper(options.config, data=data)
     else:
         # A broken contract (init_params included) fails here, like a load error, rather
         # than inside the app.
         imported = len(model.log)
         try:
-            stepper = Stepper(options.config, model=model)  # runs the file's init_params
+            stepper = Stepper(options.config, model=model, data=data)  # runs the file's init_params
             kept = list(model.log)
             stepper.dry_run()
         except ModelError as error:

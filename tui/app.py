@@ -33,7 +33,7 @@ from engine.usermodel import Captured, ModelError
 from tui.commands import StepperCommands
 from tui.keys import KEYS
 from tui.runner import PhaseRunner
-from tui.screens.config import ConfigScreen
+from tui.screens.config import ConfigScreen, data_for
 from tui.screens.help import HelpScreen
 from tui.screens.safe import SafeCommandPalette, exiting
 from tui.screens.zoom import ZoomScreen
@@ -345,7 +345,7 @@ class StepperApp(App[None]):
             self.notify(f"Fault drill {bug!r} removed: {problem}.", severity="warning", timeout=6)
             bug = None
         model = old.model if old.model.user_code else make_model(config.architecture, bug)
-        self.runner.stepper = Stepper(replace(config, inject_bug=bug), model=model)
+        self.runner.stepper = Stepper(replace(config, inject_bug=bug), model=model, data=data_for(config))
         self.stepper.gradcheck_enabled = old.gradcheck_enabled
         self.notify(f"Applied: a {config.shape_label} network, seed {config.seed}, lr {config.lr:g}.",
                     timeout=3)

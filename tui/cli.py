@@ -14,11 +14,16 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from engine.config import (
+    DATASETS,
     FIELDS,
     MAX_MODEL_TIMEOUT,
+    MAX_NOISE,
+    MAX_SAMPLES,
+    MAX_TEST_FRACTION,
     MODEL_MEMORY_BOUNDS,
     MODEL_MEMORY_MB,
     MODEL_TIMEOUT,
+    SUMMARY_OVER,
     Config,
     ConfigError,
     shown,
@@ -37,7 +42,7 @@ FORMATS = ("text", "json")
 FILE_KEYS = {f.name.replace("_", "-") for f in fields(Config)} | {"format", "keymap", "model-timeout",
                                                                   "model-memory"}
 #: Flags that only mean something headless; given to the app they would be silently ignored.
-HEADLESS_ONLY = ("steps", "format", "explain")
+HEADLESS_ONLY = ("steps", "format", "explain", "trace")
 #: Flags that only mean something with --model.
 MODEL_ONLY = ("model_timeout", "model_memory")
 
@@ -58,6 +63,9 @@ class Options:
     #: Elements to explain in the final state (--explain), as typed, their syntax checked;
     #: the names and indexes are checked against the network's tensors by the entry point.
     explain: tuple[str, ...] = ()
+    #: The settings the user gave (flags and TOML keys, spelled as the flags): the data
+    #: decide the inputs and classes, and only a given --inputs or --classes can disagree.
+    given: frozenset[str] = frozenset()
 
 
 class _Parser(argparse.ArgumentParser):
@@ -126,6 +134,33 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--init", metavar="|".join(INITS),
                    help="weight initialisation: the notebook's unscaled normals (default), or the "
                    "same draws scaled by He (sqrt(2/n_in)) or Xavier (sqrt(2/(n_in+n_out)))")
+    data = p.add_argument_group("learning from data", "a data set, mini-batches and training runs "
+                                "(see README.md, Learning from data)")
+    data.add_argument("--dataset", metavar="|".join(DATASETS),
+                      help="train on a data set drawn from the seed (2 inputs, 2 classes; gauss and "
+                      "spiral also in 3 with --classes 3)")
+    data.add_argument("--data", metavar="FILE.csv",
+                      help="train on a CSV file: numeric columns, the label (0, 1, ... K-1) last, a "
+                      "header row allowed; it decides the inputs and classes")
+    data.add_argument("--samples", type=_typed("samples"), metavar="N",
+                      help=f"--dataset: points to draw (default 200, at most {MAX_SAMPLES:,})")
+    data.add_argument("--noise", type=_typed("noise"), metavar="F",
+                      help=f"--dataset: noise, 0 to {MAX_NOISE:g} of the shape's radius (default 0.1)")
+    data.add_argument("--test-fraction", type=_typed("test-fraction"), metavar="F",
+                      help=f"rows held out to test, 0 to {MAX_TEST_FRACTION:g} (default 0.2)")
+    data.add_argument("--standardize", action="store_const", const=True,
+                      help="scale each feature to mean 0, variance 1 by the training rows")
+    data.add_argument("--batch", type=_typed("batch"), metavar="N",
+                      help="rows a step, shuffled each epoch from the seed (default: the whole "
+                      "training split)")
+    data.add_argument("--train-steps", type=_typed("train-steps"), metavar="K",
+                      help="the app: steps a training run (t) takes (default 100)")
+    data.add_argument("--check-every", type=_typed("check-every"), metavar="N",
+                      help="check gradients every Nth step only: in the app's training runs "
+                      "(default 0, never) and headless (default: every step)")
+    data.add_argument("--trace", metavar="summary|full",
+                      help=f"headless with data: full (every tensor) or summary (losses and "
+                      f"accuracies); default summary over {SUMMARY_OVER} steps")
     p.add_argument("--model", metavar="FILE.py",
                    help="step your own forward/backward from this Python file (it runs as code "
                    "with your rights)")
@@ -188,6 +223,9 @@ _KINDS: dict[str, tuple[type, ...]] = {
     "lr": (int, float), "eps": (int, float), "x": (list,), "gradcheck": (bool,),
     "gradcheck-method": (str,), "inject-bug": (str,), "init": (str,), "format": (str,), "keymap": (dict,),
     "model-timeout": (int, float), "model-memory": (int,),
+    "dataset": (str,), "data": (str,), "samples": (int,), "noise": (int, float),
+    "test-fraction": (int, float), "standardize": (bool,), "batch": (int,), "train-steps": (int,),
+    "check-every": (int,), "trace": (str,),
 }
 
 
@@ -214,6 +252,7 @@ def _check_file_types(data: dict[str, Any], path: str) -> None:
             bad = not all(isinstance(v, int) and not isinstance(v, bool) for v in value)
         if bad:
             want = {"x": "an array of numbers", "gradcheck": "true or false", "lr": "a number",
+                    "standardize": "true or false", "noise": "a number", "test-fraction": "a number",
                     "hidden": "a whole number or an array of them, such as 4 or [8, 8]",
                     "eps": "a number", "keymap": "a table such as [keymap] next = \"j\""}.get(
                 key, "a whole number" if kinds == (int,) else "a string")
@@ -224,7 +263,7 @@ def parse(argv: list[str]) -> Options:
     """Flags (and the TOML file they name) to validated options, or a UsageError."""
     parser = build_parser()
     args = parser.parse_args(_join_negative_values(argv, parser))
-    for flag in ("config", "model"):
+    for flag in ("config", "model", "data"):
         if getattr(args, flag) == "":  # Path("") would be ".", the current directory
             raise UsageError(f"--{flag}: the file name is empty")
     if not args.headless:
@@ -233,6 +272,9 @@ def parse(argv: list[str]) -> Options:
         for flag in HEADLESS_ONLY:
             if getattr(args, flag) is not None:
                 raise UsageError(f"--{flag} only applies to a report: add --headless")
+    if args.headless and args.train_steps is not None:  # a report runs --steps, never a run of K
+        raise UsageError("--train-steps only applies to the app's training runs (t); a report runs "
+                         "--steps N")
     if args.model is None:
         for flag in MODEL_ONLY:
             if getattr(args, flag) is not None:
@@ -273,17 +315,27 @@ def parse(argv: list[str]) -> Options:
         kwargs["x"] = tuple(float(v) for v in kwargs["x"])
     if isinstance(kwargs.get("hidden"), list):
         kwargs["hidden"] = tuple(kwargs["hidden"])
-    for key in ("lr", "eps"):
+    for key in ("lr", "eps", "noise", "test_fraction"):
         if key in kwargs and isinstance(kwargs[key], int):
             kwargs[key] = float(kwargs[key])
+    if kwargs.get("data") == "":  # from TOML: Path("") would be the current directory
+        raise UsageError(f"--data: the file name is empty (in {args.config})")
+    given = frozenset(settings)
+    if args.headless and settings.get("check-every") and settings.get("gradcheck") is False:
+        raise UsageError("--check-every and --no-gradcheck contradict each other: --no-gradcheck "
+                         "checks no step, --check-every N every Nth: give one of them")
     try:
-        config = validate(Config(**kwargs))
+        config = validate(Config(**kwargs), given)
     except ConfigError as error:
         raise UsageError(f"--{error.key}: {error.message}") from None
     except OverflowError:
         raise UsageError("--x: values must be finite numbers") from None
+    if explain and config.learns_from_data:  # engine.explain derives one sample's numbers
+        raise UsageError("--explain: explanations follow one sample's numbers; with --dataset or "
+                         "--data a step is a batch, which they do not cover yet: leave --explain out")
     if "x" in kwargs and not kwargs["x"]:  # not the default: the user gave no values
         raise UsageError(f"--x: needs exactly {config.inputs} values (one per input), got 0")
     return Options(config=config, headless=args.headless, format=output_format,
                    model=None if model is None else Path(model), keymap=keymap,
-                   model_timeout=float(model_timeout), model_memory=model_memory, explain=explain)
+                   model_timeout=float(model_timeout), model_memory=model_memory, explain=explain,
+                   given=given)

@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
+import os
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import numpy as np
 
-from engine.config import Config
+from engine.batches import Data, Metrics
+from engine.config import SUMMARY_OVER, Config
 from engine.contract import keys_words
 from engine.explain import SHOWN_TERMS, Explanation, element_label, num
 from engine.gradcheck import ATOL, RTOL, Diagnosis, GradCheck
@@ -91,19 +94,154 @@ def model_line(stepper: Stepper) -> str:
             f"({init}gradients keyed {keys_words(model.gradient_keys, first)})")
 
 
+# ---- learning from data ----------------------------------------------------------------
+
+#: Rows of a batch the text report names before it abbreviates.
+SHOWN_ROWS = 8
+#: Lines a summary's table has at most: a longer run gets a line every k steps.
+SUMMARY_LINES = 200
+
+
+def trace_mode(config: Config) -> tuple[str, str]:
+    """("full" or "summary", why): a run on data writes every tensor of every step unless it
+    is long (over SUMMARY_OVER steps) or --trace summary asks; without data always full."""
+    if not config.learns_from_data:
+        return "full", ""
+    if config.trace:
+        return config.trace, f"--trace {config.trace}"
+    if config.steps > SUMMARY_OVER:
+        return "summary", f"over {SUMMARY_OVER} steps; --trace full for every tensor"
+    return "full", f"{SUMMARY_OVER} steps or fewer; --trace summary for losses and accuracies only"
+
+
+def data_source(config: Config) -> str:
+    return config.dataset or os.path.basename(config.data)
+
+
+def data_json(config: Config, data: Data) -> dict[str, Any]:
+    """The trace head's "data": what was trained on and how it was split and batched."""
+    dataset = data.dataset
+    out: dict[str, Any] = {"name": data_source(config)}
+    if config.dataset:
+        out["noise"] = config.noise
+    else:
+        out["path"] = config.data
+    return out | {"samples": dataset.samples, "features": dataset.features, "classes": dataset.classes,
+                  "train": len(dataset.train), "test": len(dataset.test), "batch": data.batch,
+                  "steps_per_epoch": data.steps_per_epoch, "standardized": data.standardized,
+                  "test_fraction": config.test_fraction}
+
+
+def data_line(config: Config, data: Data) -> str:
+    """The text report's first line on data, e.g. "Data: moons, 200 samples (160 train, 40
+    test), 2 features, 2 classes; batch 32 (5 steps an epoch), shuffled each epoch"."""
+    dataset = data.dataset
+    plan = (f"full batch: all {len(dataset.train)} training rows a step" if data.full_batch else
+            f"batch {data.batch} ({data.steps_per_epoch} steps an epoch, shuffled each epoch from "
+            f"the seed)")
+    scaled = "; standardized by the training rows" if data.standardized else ""
+    return (f"Data: {printable(data_source(config), oneline=True)}, {dataset.samples} samples "
+            f"({len(dataset.train)} train, {len(dataset.test)} test), {dataset.features} feature(s), "
+            f"{dataset.classes} classes; {plan}{scaled}")
+
+
+def batch_words(rows: np.ndarray, data: Data) -> str:
+    """A step's batch for a person: "all 160 training rows", or "32 rows: 17, 3, 88, …"."""
+    if data.full_batch:
+        return f"all {len(rows)} training rows"
+    shown = ", ".join(str(int(r)) for r in rows[:SHOWN_ROWS])
+    more = f", … ({len(rows) - SHOWN_ROWS} more)" if len(rows) > SHOWN_ROWS else ""
+    return f"{len(rows)} row(s): {shown}{more}"
+
+
+def _percent(value: float | None) -> str:
+    return "—" if value is None else f"{100 * value:.1f}%"
+
+
+def _loss(value: float | None) -> str:
+    return "—" if value is None else f"{value:.6g}"
+
+
+def fit_line(metrics: Metrics) -> str:
+    """The parameters' fit before the step's update."""
+    test = "no test rows" if metrics.test_loss is None else \
+        f"test loss {_loss(metrics.test_loss)}, accuracy {_percent(metrics.test_accuracy)}"
+    return f"Before this update: train loss {_loss(metrics.train_loss)}, accuracy " \
+           f"{_percent(metrics.train_accuracy)}; {test}"
+
+
+def summary_every(steps: int) -> int:
+    return max(1, math.ceil(steps / SUMMARY_LINES))
+
+
+def _check_word(state: State) -> str:
+    if state.gradcheck is None:
+        return "-"
+    return "passed" if state.gradcheck.passed else "FAILED"
+
+
+def summary_report(config: Config, stepper: Stepper, finished: Iterable[State]) -> Iterator[str]:
+    """A long run on data: one line a step (or every k steps, said in the heading) with the
+    batch's loss, the fit to the training and test rows, and the check's verdict."""
+    data = stepper.data
+    assert data is not None
+    every = summary_every(config.steps)
+    _, why = trace_mode(config)
+    head = [data_line(config, data), f"trace: summary ({why})",
+            "Loss and accuracy before each step's update; the batch's mean loss after it."]
+    if every > 1:
+        head.append(f"One line every {every} steps (and the last).")
+    head.append(f"{'step':>7}  {'batch loss':>11}  {'after':>11}  {'train loss':>10}  {'train acc':>9}  "
+                f"{'test loss':>10}  {'test acc':>8}  check")
+    last: State | None = None
+    for state in finished:
+        if last is None:  # a user's model is named once its first step shows its conventions
+            model = [model_line(stepper)] if stepper.model.name != "built-in" else []
+            yield "\n".join(model + head)
+        last = state
+        if state.step % every and state.step != 1 and state.step != config.steps:
+            continue
+        yield _summary_row(state)
+    if last is not None and last.nonfinite():
+        yield f"Diverged at step {last.step}: non-finite values in {', '.join(last.nonfinite())}."
+
+
+def _summary_row(state: State) -> str:
+    assert state.forward is not None and state.update is not None
+    m = state.forward.metrics
+    train_loss, train_acc, test_loss, test_acc = (None, None, None, None) if m is None else \
+        (m.train_loss, m.train_accuracy, m.test_loss, m.test_accuracy)
+    return (f"{state.step:>7}  {_loss(state.forward.loss):>11}  {_loss(state.update.loss_after):>11}  "
+            f"{_loss(train_loss):>10}  {_percent(train_acc):>9}  {_loss(test_loss):>10}  "
+            f"{_percent(test_acc):>8}  {_check_word(state)}")
+
+
 def text_report(config: Config, stepper: Stepper, finished: Iterable[State]) -> Iterator[str]:
     """The notebook's report, a step at a time, with the biases added and a verdict line.
-    A user's model is named first, with its conventions (known after the first step)."""
+    A user's model is named first, with its conventions (known after the first step).
+    On data, each step also names its batch and the fit to the training and test rows; a
+    summary trace is a table of a line a step instead."""
+    data = stepper.data
+    if data is not None and trace_mode(config)[0] == "summary":
+        yield from summary_report(config, stepper, finished)
+        return
     several = config.steps > 1
     for state in finished:
         if state.step == 1 and stepper.model.name != "built-in":
             yield model_line(stepper)
+        if state.step == 1 and data is not None:
+            yield data_line(config, data)
         assert state.forward is not None and state.backward is not None and state.update is not None
         lines: list[str] = []
         if several:
             lines.append(f"{'' if state.step == 1 else chr(10)}=== Step {state.step} ===")
+        if data is not None and state.forward.rows is not None:
+            lines.append(f"Batch (epoch {data.epoch(state.step)}): {batch_words(state.forward.rows, data)}")
         label = "Initial loss:" if state.step == 1 else f"Loss before step {state.step}:"
-        lines.append(f"{label} {state.forward.loss!r}")
+        mean = " (the batch's mean)" if data is not None else ""
+        lines.append(f"{label} {state.forward.loss!r}{mean}")
+        if state.forward.metrics is not None:
+            lines.append(fit_line(state.forward.metrics))
         for name in notebook_order(state.params):
             lines.append(_matrix(f"Analytic gradient d{name}", np.asarray(state.backward["d" + name])))
         if state.gradcheck is not None:
@@ -227,6 +365,35 @@ def _step_json(state: State, out: _Json) -> dict[str, Any]:
     }
 
 
+def _metrics_json(metrics: Metrics | None, out: _Json) -> dict[str, Any] | None:
+    if metrics is None:
+        return None
+    return {key: out.value(getattr(metrics, key), f"metrics.{key}")
+            for key in ("train_loss", "train_accuracy", "test_loss", "test_accuracy")}
+
+
+def _data_step_json(state: State, out: _Json) -> dict[str, Any]:
+    """What a step on data adds: its batch (dataset row indices), its loss, and the fit."""
+    assert state.forward is not None and state.update is not None
+    rows = state.forward.rows
+    metrics = state.forward.metrics
+    return {"batch": [] if rows is None else out.value(rows, "batch"),
+            "loss": out.value(state.forward.loss, "loss"),
+            "accuracy": None if metrics is None else out.value(metrics.train_accuracy, "accuracy"),
+            "metrics": _metrics_json(metrics, out)}
+
+
+def _summary_step_json(state: State, out: _Json) -> dict[str, Any]:
+    """A summary trace's step: losses and accuracies, no tensors."""
+    assert state.update is not None
+    out.step = state.step
+    if state.nonfinite():
+        out.warn(f"the run diverged: non-finite values in {', '.join(state.nonfinite())}")
+    return {"step": state.step} | _data_step_json(state, out) | {
+        "loss_after": out.value(state.update.loss_after, "update.loss_after"),
+        "gradcheck_passed": None if state.gradcheck is None else state.gradcheck.passed}
+
+
 def json_report(config: Config, stepper: Stepper, finished: Iterable[State],
                 explain: Callable[[], list[Explanation]] | None = None) -> Iterator[str]:
     """One strict JSON object (RFC 8259), written a step at a time: NaN and infinity
@@ -246,9 +413,22 @@ def json_report(config: Config, stepper: Stepper, finished: Iterable[State],
         "param_shapes": {name: list(np.shape(value)) for name, value in initial.items()},
         "initial_params": out.tensors(dict(initial), "initial_params"),
     }
+    data = stepper.data
+    mode, why = trace_mode(config)
+    if data is not None:  # without data the head is what it always was
+        head |= {"data": data_json(config, data), "trace": mode, "trace_reason": why}
+
+    def record(state: State) -> dict[str, Any]:
+        if data is None:
+            return _step_json(state, out)
+        if mode == "summary":
+            return _summary_step_json(state, out)
+        full = _step_json(state, out)
+        return {"step": full.pop("step")} | _data_step_json(state, out) | full
+
     yield json.dumps(head, allow_nan=False)[:-1] + ', "steps": ['
     for i, state in enumerate(() if first is None else itertools.chain([first], steps)):
-        yield ("" if i == 0 else ", ") + json.dumps(_step_json(state, out), allow_nan=False)
+        yield ("" if i == 0 else ", ") + json.dumps(record(state), allow_nan=False)
     tail: dict[str, Any] = {}
     if explain is not None:
         tail["explanations"] = [explanation_json(e, out) for e in explain()]

@@ -1,9 +1,16 @@
 """The configuration form: the same parsers, bounds and hints as the command line
-(engine.config.FIELDS), errors shown in place, nothing applied until every field is valid."""
+(engine.config.FIELDS), errors shown in place, nothing applied until every field is valid.
+
+The form refuses what the command line refuses: a field counts as given when its text
+differs from what the form showed, as a flag counts as given when it is typed, and the
+same rules (engine.config.validate with the given keys, check_fitted against the loaded
+data) decide. Applying loads the data set the fields name, so a bad CSV file is shown
+under its field; data_for() hands the app the data the form loaded."""
 
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 from typing import ClassVar
 
 from textual.app import ComposeResult
@@ -12,46 +19,99 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.widgets import Button, Input, Label, Static
 
+from engine import batches
+from engine.batches import Data
 from engine.config import FIELDS as RULES
-from engine.config import Config, ConfigError, default_x, validate
+from engine.config import Config, ConfigError, check_fitted, default_x, validate
+from engine.data import DataError
 from tui.screens.safe import OnceModal
 
-#: The settings the form edits, in the order a network is read: its shape, then the run.
-FIELDS = ("inputs", "hidden", "activation", "classes", "loss", "init", "seed", "x", "y", "lr", "eps")
+#: The settings the form edits, in the order a network is read: its shape, then the run,
+#: then what it learns from and how a training run (t) goes.
+NETWORK = ("inputs", "hidden", "activation", "classes", "loss", "init", "seed", "x", "y", "lr", "eps")
+DATA = ("dataset", "data", "samples", "noise", "test-fraction", "standardize", "batch", "train-steps",
+        "check-every")
+FIELDS = NETWORK + DATA
+
+
+def _attr(key: str) -> str:
+    return key.replace("-", "_")
 
 
 def _shown(config: Config, key: str) -> str:
     """A value as the field's parser reads it back: repr for floats, so no digit is lost.
     The output's default loss is shown empty, so changing the classes alone stays valid."""
-    value = getattr(config, key)
+    value = getattr(config, _attr(key))
     if key == "loss" and value == replace(config, loss="").architecture.loss:
         return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
     if isinstance(value, tuple):
         return ",".join(repr(v) if isinstance(v, float) else str(v) for v in value)
     return repr(value) if isinstance(value, float) else str(value)
 
 
-def parse_fields(values: dict[str, str], base: Config) -> tuple[Config | None, dict[str, str]]:
-    """The form's strings to a validated Config, or the error of each field that has one."""
+#: The data the form loaded for the config it returned, for the app to use (data_for).
+_loaded: list[tuple[Config, Data]] = []
+
+
+def data_for(config: Config) -> Data | None:
+    """The data a config names: the one the form just loaded for it, or loaded now.
+    Raises engine.data.DataError for a CSV file that has changed into a bad one since."""
+    for known, data in _loaded:
+        if known == config:
+            return data
+    return batches.from_config(config)
+
+
+def _with_data(config: Config, given: set[str]) -> Config:
+    """The config fitted to the data it names (loaded now), or ConfigError."""
+    try:
+        data = batches.from_config(config)
+    except DataError as error:
+        raise ConfigError("data", str(error)) from None
+    assert data is not None
+    name = config.dataset or Path(config.data).name
+    check_fitted(config, given, name, data.dataset.features, data.dataset.classes)
+    fitted = validate(batches.fitted(config, data), given=())
+    _loaded[:] = [(fitted, data)]
+    return fitted
+
+
+def parse_fields(values: dict[str, str], base: Config,
+                 load: bool = True) -> tuple[Config | None, dict[str, str]]:
+    """The form's strings to a validated Config, or the error of each field that has one.
+    With `load`, a config on data is fitted to the data (loaded: a CSV file is read);
+    without, the data are not read (as each keystroke checks the fields)."""
     errors: dict[str, str] = {}
     settings: dict[str, object] = {}
     for key, text in values.items():
         try:
-            settings[key] = RULES[key].parse(text.strip())
+            settings[_attr(key)] = RULES[key].parse(text.strip())
         except ValueError:
             errors[key] = f"expected {RULES[key].expected}"
     if errors:
         return None, errors
+    given = {key for key, text in values.items() if text.strip() != _shown(base, key)}
     drawn = base.x == default_x(base.inputs, base.seed)  # the x shown is the one drawn for them
     moved = settings.get("inputs") != base.inputs or settings.get("seed") != base.seed
     if settings.get("x") == () or (moved and drawn and settings.get("x") == base.x):
         settings["x"] = ()  # a new size or seed with the old default x: take the new default
-    # The fault drill is not the form's: the app keeps or drops it for the new network.
     candidate = replace(base, inject_bug=None, **settings)  # type: ignore[arg-type]
+    if candidate.learns_from_data:
+        # The data decide the inputs and classes, x and y are not theirs: what the form
+        # showed for them (and the loss of the output shown) yields to the data's.
+        untouched = {"x": (), "y": 1, "loss": ""}
+        candidate = replace(candidate, **{k: v for k, v in untouched.items()  # type: ignore[arg-type]
+                                          if k not in given})
+    # The fault drill is not the form's: the app keeps or drops it for the new network.
     try:
-        return validate(candidate), {}
+        config = validate(candidate, given)
+        if candidate.learns_from_data and load:
+            config = _with_data(candidate, given)
     except ConfigError as error:
         return None, {error.key: error.message}
+    return config, {}
 
 
 class ConfigScreen(OnceModal[Config | None]):
@@ -67,6 +127,9 @@ class ConfigScreen(OnceModal[Config | None]):
         with VerticalScroll(id="config-body"):
             yield Static("Applying resets the stepper with the new settings.", classes="hint")
             for key in FIELDS:
+                if key == DATA[0]:
+                    yield Static("Learning from data: with a dataset or a CSV file, the data decide "
+                                 "the inputs and classes, and x and y are left out.", classes="hint")
                 with Vertical(classes="field"):
                     with Horizontal():
                         yield Label(key, classes="field-label")
@@ -94,7 +157,7 @@ class ConfigScreen(OnceModal[Config | None]):
             self.query_one(f"#field-{key}", Input).set_class(key in errors, "-invalid")
 
     def on_input_changed(self) -> None:
-        self.show_errors(parse_fields(self.values(), self.config)[1])
+        self.show_errors(parse_fields(self.values(), self.config, load=False)[1])
 
     def on_input_submitted(self) -> None:
         self.apply()
