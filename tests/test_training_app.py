@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from typing import Any
 
 from textual.widgets import Static
@@ -10,7 +11,7 @@ from textual.widgets import Static
 from engine import batches
 from engine.config import Config
 from engine.stepper import Phase, Stepper
-from tui.app import StepperApp
+from tui.app import StepperApp, hidden_unit
 
 SIZE = (120, 40)
 MOONS = Config(dataset="moons", hidden=(8, 8), activation="tanh", batch=16, train_steps=30)
@@ -82,3 +83,40 @@ async def test_keys_during_a_run_are_refused_not_queued() -> None:
         await app.runner.idle.wait()
         await pilot.pause()
         assert app.stepper.state.last_phase is Phase.UPDATE and app.stepper.state.step == 30
+
+
+async def test_the_cursor_on_a_hidden_unit_maps_that_units_activation() -> None:
+    app = app_for()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("n")
+        forward = app.query_one("#forward")
+        forward.focus()
+        await pilot.pause()
+        cursor = getattr(forward, "cursor", None)
+        assert cursor is not None and cursor[0] == "forward.x"  # x: no hidden unit, the prediction
+        assert app.query_one("#boundary").border_title == "Decision boundary"
+        await pilot.press("down", "right")  # on into z1 (the sample's row), its second unit
+        assert getattr(forward, "cursor", None) == ("forward.z1", (1,))
+        assert app.query_one("#boundary").border_title == "a1[1] over the input plane"
+        await pilot.press("up")
+        assert app.query_one("#boundary").border_title == "Decision boundary"
+
+
+def test_hidden_unit_reads_a_cell_as_its_layer_and_unit() -> None:
+    assert hidden_unit(("forward.z2", (3,)), depth=3) == (2, 3)
+    assert hidden_unit(("backward.dW1", (4, 1)), depth=3) == (1, 4)
+    assert hidden_unit(("forward.a3", (0,)), depth=3) is None  # the output layer
+    assert hidden_unit(("forward.x", (1,)), depth=3) is None
+    assert hidden_unit(None, depth=3) is None
+
+
+def test_snapshot_moons_after_a_training_run(snap_compare) -> None:  # type: ignore[no-untyped-def]
+    app = app_for(replace(MOONS, train_steps=60, batch=0))
+
+    async def train(pilot: Any) -> None:
+        await pilot.press("t")
+        await app.runner.idle.wait()
+        app.clear_notifications()
+        await pilot.pause()
+
+    assert snap_compare(app, run_before=train, terminal_size=SIZE)

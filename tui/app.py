@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import signal
 from dataclasses import replace
 from typing import ClassVar, cast
@@ -55,7 +56,21 @@ from tui.widgets.panels import (
     is_numeric,
 )
 
+
 #: Zoom's label for the tensors of each qualifier of engine.explain's names.
+def hidden_unit(cell: tuple[str, tuple[int, ...]] | None, depth: int) -> tuple[int, int] | None:
+    """The hidden unit (l, i) a cursor cell belongs to: z_l[i], a_l[i], their gradients, or
+    row i of W_l and b_l, for a hidden layer l; None elsewhere."""
+    if cell is None:
+        return None
+    name, index = cell[0].rpartition(".")[2], cell[1]
+    match = re.fullmatch(r"d?([zaWb])(\d+)", name)
+    if match is None or not index:
+        return None
+    l = int(match.group(2))
+    return (l, index[0]) if 1 <= l < depth else None
+
+
 ZOOM_NAMES = {"params": "param", "forward": "cache", "backward": "grad", "gradcheck": "numerical",
               "update.before": "before update"}
 
@@ -77,6 +92,7 @@ class StepperApp(App[None]):
         self.keymap = keymap or {}
         #: The batch's sample the panels show ([ and ]); kept across steps, clamped to the batch.
         self.sample = 0
+        self.ran = False  # a training run is going or just ended: the pictures stay in view
 
     def view(self) -> View:
         """The stepper's view, sliced to the sample the panels show (engine.sample)."""
@@ -137,14 +153,26 @@ class StepperApp(App[None]):
         self.query_one(PhaseBar).show(view)
         self.query_one(NetworkLine).show(view)
         self.query_one(BatchLine).show(view)
-        self.query_one("#panels").set_class(broad(self.stepper.state.params), "-broad")
+        panels = self.query_one("#panels")
+        panels.set_class(broad(self.stepper.state.params), "-broad")
+        panels.set_class(view.data is not None, "-data")
+        if view.data is not None and panels.children[0].id != "boundary":
+            # Learning from data, the pictures say most: they come first.
+            boundary = self.query_one(BoundaryMap)
+            panels.move_child(boundary, before=0)
+            panels.move_child(self.query_one(LossChart), after=boundary)
         for widget in self.query("#panels > *"):
             if not isinstance(widget, Panel):
                 widget.show(view)  # type: ignore[attr-defined]
         self.show_panels(view)
-        for panel in self.query(Panel):
-            if panel.has_class("-fresh") and not isinstance(self.focused, Panel | LossChart):
-                panel.scroll_visible(animate=False)  # follow the phase, unless the user is reading
+        training = self.runner.running is not None and self.runner.running.phase is None
+        if training or self.ran:  # a run is watched in its pictures, not its last phase
+            self.ran = training
+            self.query_one("#panels", VerticalScroll).scroll_home(animate=False)
+        else:
+            for panel in self.query(Panel):
+                if panel.has_class("-fresh") and not isinstance(self.focused, Panel | LossChart):
+                    panel.scroll_visible(animate=False)  # follow the phase, unless the user is reading
         nonfinite = self.stepper.state.nonfinite()
         banner = self.query_one("#banner", Static)
         if nonfinite:  # the names may be a user's cache keys: plain text, never markup
@@ -164,10 +192,14 @@ class StepperApp(App[None]):
             panel.active = panel is focused
         if focused is not None:
             focused.show(current)  # settles its cursor on what it draws now
+        cell = focused.cursor if focused is not None and focused.cursor_valid() else None
+        boundary = self.query_one(BoundaryMap)
+        unit = hidden_unit(cell, current.config.architecture.depth)
+        if unit != boundary.unit:  # the unit under the cursor, over the input plane
+            boundary.show_unit(current, unit)
         explain = self.query_one(ExplainPanel)
         sources: frozenset[tuple[str, tuple[int, ...]]] = frozenset()
         if explain.display:
-            cell = focused.cursor if focused is not None and focused.cursor_valid() else None
             # A user's model is not called from here: its process may be busy with a phase on
             # the runner's thread (the call would wait for it, freezing the screen) or hang.
             # Its numerical gradients are explained from what the check recorded.
