@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -40,7 +41,8 @@ LEAKY_SLOPE = 0.01
 def sigmoid(z: Array) -> Array:
     """Logistic function that never overflows: exp is only taken of -|z|."""
     e = np.exp(-np.abs(z))
-    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+    d = 1.0 + e
+    return np.where(z >= 0, 1.0 / d, e / d)
 
 
 def relu(z: Array) -> Array:
@@ -184,7 +186,8 @@ def _mean_outer(dz: Array, a: Array) -> Array:
 
 @dataclass(frozen=True)
 class Architecture:
-    """Layer sizes, the hidden activation and the output's loss."""
+    """Layer sizes, the hidden activation and the output's loss. (Derived sizes are cached:
+    the forward and backward passes of a training run read them every layer.)"""
 
     inputs: int = 3
     hidden: tuple[int, ...] = (4,)
@@ -192,17 +195,17 @@ class Architecture:
     classes: int = 1  # 1: one sigmoid unit; K >= 2: softmax over K classes
     loss: str = "bce"  # "bce" or "mse" for one unit; SOFTMAX_LOSS for K >= 2
 
-    @property
+    @cached_property
     def sizes(self) -> tuple[int, ...]:
         """n0 .. nL."""
         return (self.inputs, *self.hidden, self.classes)
 
-    @property
+    @cached_property
     def depth(self) -> int:
         """L, the number of weight layers."""
         return len(self.hidden) + 1
 
-    @property
+    @cached_property
     def param_names(self) -> tuple[str, ...]:
         return tuple(name for l in range(1, self.depth + 1) for name in (f"W{l}", f"b{l}"))
 
@@ -215,7 +218,7 @@ class Architecture:
         """784-256-128-10, the sizes as a course writes them."""
         return "-".join(str(n) for n in self.sizes)
 
-    @property
+    @cached_property
     def f(self) -> Activation:
         return ACTIVATIONS[self.activation]
 

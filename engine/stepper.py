@@ -151,21 +151,22 @@ class State:
             found += [f"{name} after the update" for name in self.update.overflow]
         return found
 
+    def made(self) -> list[object]:
+        """The tensors (and losses) the phase that made this state computed."""
+        if self.last_phase is Phase.FORWARD and self.forward is not None:
+            return [*self.forward.cache.values(), self.forward.loss]
+        if self.last_phase is Phase.BACKWARD and self.backward is not None:
+            return list(self.backward.values())
+        if self.last_phase is Phase.UPDATE and self.update is not None:
+            return [*self.update.after.values(), self.update.loss_after,
+                    math.nan if self.update.overflow else 0.0]
+        return []
+
     def diverged(self) -> bool:
         """Whether the phase that made this state computed inf or NaN. Only its own tensors
         are looked at, so a run checks each tensor once, not the whole state every phase: the
         state before was checked when it was made."""
-        if self.last_phase is Phase.FORWARD and self.forward is not None:
-            made: dict[str, Any] = self.forward.cache | {"loss": self.forward.loss}
-        elif self.last_phase is Phase.BACKWARD and self.backward is not None:
-            made = dict(self.backward)
-        elif self.last_phase is Phase.UPDATE and self.update is not None:
-            if self.update.overflow:
-                return True
-            made = self.update.after | {"loss_after": self.update.loss_after}
-        else:
-            return False
-        return not all_finite_fast(made.values())
+        return not all_finite_fast(self.made())
 
 
 def all_finite(value: object) -> bool:
@@ -183,13 +184,15 @@ def all_finite_fast(values: Iterable[object]) -> bool:
     the arrays' elements non-finite, so a single reduction settles the usual case, and only
     a non-finite sum (which huge finite values can also give) is looked at value by value."""
     values = list(values)
-    arrays = [v.ravel() for v in values if isinstance(v, np.ndarray) and v.dtype.kind == "f"]
+    arrays = []
+    for value in values:
+        if isinstance(value, np.ndarray) and value.dtype.kind == "f":
+            arrays.append(value.ravel())
+        elif not all_finite(value):
+            return False
     with np.errstate(all="ignore"):  # inf + -inf in the sum: the answer sought, not a warning
         total = float(np.concatenate(arrays).sum()) if arrays else 0.0
-    if math.isfinite(total):
-        return all(all_finite(v) for v in values
-                   if not (isinstance(v, np.ndarray) and v.dtype.kind == "f"))
-    return all(all_finite(v) for v in values)
+    return math.isfinite(total) or all(all_finite(value) for value in values)
 
 
 def _frozen(tensors: dict[str, Any]) -> dict[str, Any]:
@@ -198,7 +201,7 @@ def _frozen(tensors: dict[str, Any]) -> dict[str, Any]:
     copies through the pipe), so they are frozen in place, not through a view."""
     for value in tensors.values():
         if isinstance(value, np.ndarray):
-            value.flags.writeable = False
+            value.setflags(write=False)
     return dict(tensors)
 
 
@@ -444,23 +447,26 @@ class Stepper:
         saved, self.check_every = self.check_every, check_every
         done = 0
         try:
-            while done < steps:
-                ran = 0
-                try:
-                    while True:
-                        if progress is not None:
-                            progress(done, steps)
-                        self.next()
-                        ran += 1
-                        if self.step_done():
-                            break
-                except BaseException:
-                    for _ in range(ran):
-                        self.back()
-                    raise
-                done += 1
-                if self.state.diverged():
-                    break
+            with np.errstate(all="ignore"):
+                while done < steps:
+                    made: list[State] = []
+                    try:
+                        while not made or made[-1].last_phase is not Phase.UPDATE:
+                            if progress is not None:
+                                progress(done, steps)
+                            self.next()
+                            made.append(self.state)
+                    except BaseException:
+                        for _ in made:
+                            self.back()
+                        raise
+                    done += 1
+                    if not all_finite_fast(value for state in made for value in state.made()):
+                        # Stop where step_done would have: at the first phase that made inf or NaN.
+                        first = next((state for state in made if state.diverged()), made[-1])
+                        while self.state is not first and self.back():
+                            pass
+                        break
             if progress is not None:
                 progress(done, steps)
         finally:

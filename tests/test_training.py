@@ -182,3 +182,11 @@ def test_explanations_of_a_batch_write_the_mean_and_derive_the_shown_samples_ter
         assert e.chain[0].endswith(f"= {num(e.operands[2].value)}")
     check = explain_text(view, "gradcheck.W2[1,1]")  # the nudged losses are the batch's
     assert redo(check) == pytest.approx(check.value, rel=1e-6)
+
+
+def test_a_run_that_diverges_stops_at_the_first_phase_that_made_inf_or_nan() -> None:
+    s = stepper(replace(MOONS, lr=1e300, activation="relu"))
+    done = s.train(50)
+    assert done < 50 and s.state.diverged() and s.state.nonfinite()
+    s.back()
+    assert not s.state.diverged()  # the phase before it was finite: nothing skipped past
