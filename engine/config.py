@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field, fields, replace
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -218,7 +219,7 @@ class Config:
         bug = BUG_ALIASES.get(self.inject_bug, self.inject_bug) if self.inject_bug else None
         return replace(self, x=x, loss=self.architecture.loss, inject_bug=bug)
 
-    @property
+    @cached_property
     def architecture(self) -> Architecture:
         loss = self.loss or (SOFTMAX_LOSS if self.classes > 1 else BINARY_LOSSES[0])
         return Architecture(self.inputs, tuple(self.hidden), self.activation, self.classes, loss)

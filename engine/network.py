@@ -270,10 +270,10 @@ def forward_each(arch: Architecture, x: Array, params: Params,
     """The forward pass with every sample's own loss: what a batch's accuracy, a test set's
     loss and a decision boundary need."""
     cache: Tensors = {"x": x}
-    a = x
-    for l in range(1, arch.depth + 1):
+    a, L, f = x, arch.depth, arch.f.f
+    for l in range(1, L + 1):
         z = _into(params[f"W{l}"], a) + params[f"b{l}"]
-        a = arch.f.f(z) if l < arch.depth else sigmoid(z) if arch.classes == 1 else softmax(z)
+        a = f(z) if l < L else sigmoid(z) if arch.classes == 1 else softmax(z)
         cache[f"z{l}"], cache[f"a{l}"] = z, a
     return cache, output_loss(arch.loss, z, y)
 
@@ -319,8 +319,8 @@ def backward(arch: Architecture, x: Array, y: Labels, params: Params, cache: Ten
         a_prev = x if l == 1 else cache[f"a{l - 1}"]
         source = cache[f"z{l - 1}"] if bug == "cache" and l == L else a_prev
         params_grads[f"dW{l}"] = _mean_outer(dz, source)
-        db = dz if dz.ndim == 1 else dz.sum(axis=0) / len(dz)
-        params_grads[f"db{l}"] = np.zeros_like(db) if bug == "bias-grad" else db.copy()
+        db = dz.copy() if dz.ndim == 1 else dz.sum(axis=0) / len(dz)  # never dz itself: kept too
+        params_grads[f"db{l}"] = np.zeros_like(db) if bug == "bias-grad" else db
         if l == 1:
             break
         W = params[f"W{l}"]

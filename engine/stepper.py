@@ -16,6 +16,7 @@ from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from enum import StrEnum
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -152,7 +153,7 @@ class State:
         return found
 
     def made(self) -> list[object]:
-        """The tensors (and losses) the phase that made this state computed."""
+        """The tensors and losses the phase that made this state computed."""
         if self.last_phase is Phase.FORWARD and self.forward is not None:
             return [*self.forward.cache.values(), self.forward.loss]
         if self.last_phase is Phase.BACKWARD and self.backward is not None:
@@ -162,11 +163,14 @@ class State:
                     math.nan if self.update.overflow else 0.0]
         return []
 
+    @cached_property
+    def finite(self) -> bool:
+        """Whether everything the phase that made this state computed is finite (its own
+        tensors only: the state before was checked when it was made)."""
+        return all_finite_fast(self.made())
+
     def diverged(self) -> bool:
-        """Whether the phase that made this state computed inf or NaN. Only its own tensors
-        are looked at, so a run checks each tensor once, not the whole state every phase: the
-        state before was checked when it was made."""
-        return not all_finite_fast(self.made())
+        return not self.finite
 
 
 def all_finite(value: object) -> bool:
@@ -361,7 +365,8 @@ class Stepper:
         x, y = self.inputs(state)
         with np.errstate(all="ignore"):
             grads = self.model.backward(x, y, state.params, state.forward.cache)
-        return replace(state, backward=_frozen(grads), last_phase=Phase.BACKWARD)
+        return State(state.step, state.params, Phase.BACKWARD, state.forward, _frozen(grads),
+                     trail=state.trail)
 
     def _gradcheck(self, state: State, progress: Progress | None) -> State:
         assert state.backward is not None
@@ -389,11 +394,11 @@ class Stepper:
         with np.errstate(all="ignore"):
             after = self.model.update(state.params, state.backward, self.config.lr)
             cache_after, loss_after = self.model.forward(x, after, y)
+        after = _frozen(after)
         overflow = () if all_finite_fast(cache_after.values()) else \
             tuple(name for name, value in cache_after.items() if not all_finite(value))
-        after = _frozen(after)
-        return replace(state, params=after, last_phase=Phase.UPDATE,
-                       update=Update(state.params, after, float(loss_after), overflow))
+        return State(state.step, after, Phase.UPDATE, state.forward, state.backward, state.gradcheck,
+                     Update(state.params, after, float(loss_after), overflow), state.trail)
 
     def dry_run(self) -> None:
         """Forward, backward and update once from the current state, committing nothing.
@@ -461,9 +466,9 @@ class Stepper:
                             self.back()
                         raise
                     done += 1
-                    if not all_finite_fast(value for state in made for value in state.made()):
+                    if not all_finite_fast([v for state in made for v in state.made()]):
                         # Stop where step_done would have: at the first phase that made inf or NaN.
-                        first = next((state for state in made if state.diverged()), made[-1])
+                        first = next(state for state in made if not state.finite)
                         while self.state is not first and self.back():
                             pass
                         break
