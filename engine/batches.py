@@ -113,8 +113,8 @@ def evaluate(arch: Architecture, params: Params, data: Data) -> Metrics:
     """Loss and accuracy on every training and test row, in one forward pass of all rows."""
     dataset = data.dataset
     with np.errstate(all="ignore"):
-        cache, losses = network.forward_each(arch, dataset.X, params, dataset.y)
-    right = network.predictions(cache[f"a{arch.depth}"]) == dataset.y
+        cache, losses = network.forward_each(arch, dataset.X, params, dataset.y, output=False)
+    right = network.predictions(cache[f"z{arch.depth}"]) == dataset.y
     # Sums over the training rows (part 0) and the test rows (part 1), one call each.
     part, counts = data.parts
     loss = np.bincount(part, weights=losses, minlength=2) / np.maximum(counts, 1)

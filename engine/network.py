@@ -265,23 +265,26 @@ def forward(arch: Architecture, x: Array, params: Params, y: Labels) -> tuple[Te
     return cache, mean_loss(losses)
 
 
-def forward_each(arch: Architecture, x: Array, params: Params,
-                 y: Labels) -> tuple[Tensors, Array]:
+def forward_each(arch: Architecture, x: Array, params: Params, y: Labels,
+                 output: bool = True) -> tuple[Tensors, Array]:
     """The forward pass with every sample's own loss: what a batch's accuracy, a test set's
-    loss and a decision boundary need."""
+    loss and a decision boundary need. output=False leaves the output's activation aL out
+    (the loss and the predictions need only the logits zL)."""
     cache: Tensors = {"x": x}
     a, L, f = x, arch.depth, arch.f.f
     for l in range(1, L + 1):
         z = _into(params[f"W{l}"], a) + params[f"b{l}"]
-        a = f(z) if l < L else sigmoid(z) if arch.classes == 1 else softmax(z)
-        cache[f"z{l}"], cache[f"a{l}"] = z, a
+        cache[f"z{l}"] = z
+        if l < L or output:
+            a = cache[f"a{l}"] = f(z) if l < L else sigmoid(z) if arch.classes == 1 else softmax(z)
     return cache, output_loss(arch.loss, z, y)
 
 
-def predictions(aL: Array) -> NDArray[np.int64]:
-    """The class each output predicts: aL > 0.5 for one sigmoid unit, else the likeliest."""
-    classes: NDArray[np.int64] = ((aL[..., 0] > 0.5) if aL.shape[-1] == 1
-                                  else np.argmax(aL, axis=-1)).astype(np.int64)
+def predictions(zL: Array) -> NDArray[np.int64]:
+    """The class the output logits predict: zL > 0 (σ(zL) > 0.5) for one sigmoid unit, else
+    the likeliest (softmax keeps the order of the logits)."""
+    classes: NDArray[np.int64] = ((zL[..., 0] > 0) if zL.shape[-1] == 1
+                                  else np.argmax(zL, axis=-1)).astype(np.int64)
     return classes
 
 

@@ -204,7 +204,7 @@ async def test_more_than_two_inputs_show_confusion_tables_with_the_accuracy() ->
     assert tables["train"].sum() == 45 and tables["test"].sum() == 15
     dataset = view.data.dataset
     cache, _ = network.forward_each(view.config.architecture, dataset.X, view.state.params, dataset.y)
-    predicted = network.predictions(cache["a2"])
+    predicted = network.predictions(cache["z2"])
     for name, rows in (("train", dataset.train), ("test", dataset.test)):  # true a row, predicted a column
         np.testing.assert_array_equal(tables[name].sum(axis=1), np.bincount(dataset.y[rows], minlength=2))
         np.testing.assert_array_equal(tables[name].sum(axis=0), np.bincount(predicted[rows], minlength=2))

@@ -257,7 +257,7 @@ def confusion(arch: Architecture, params: Params, data: Data) -> dict[str, NDArr
     dataset = data.dataset
     with np.errstate(all="ignore"):
         cache, _ = network.forward_each(arch, dataset.X, params, dataset.y)
-    predicted = network.predictions(cache[f"a{arch.depth}"])
+    predicted = network.predictions(cache[f"z{arch.depth}"])
     k = dataset.classes
     tables = {}
     for name, rows in (("train", dataset.train), ("test", dataset.test)):
