@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from functools import cached_property
@@ -260,10 +260,12 @@ class Stepper:
         self.data = data
         self.x: Array = np.array(self.config.x, dtype=np.float64)
         self.x.setflags(write=False)
-        self.gradcheck_enabled = self.config.gradcheck
-        #: In a training run or a headless run given --check-every: check every Nth step
-        #: only (0: never); None: every step while gradcheck_enabled.
-        self.check_every: int | None = None
+        #: Everything done to the stepper since it was made, in order, as (action, count):
+        #: replaying it from the initial parameters rebuilds every state and the whole undo
+        #: history bit for bit (engine.session keeps it). See Stepper.replay for the actions.
+        self.path: list[tuple[str, int]] = []
+        self._gradcheck_enabled = self.config.gradcheck
+        self._check_every: int | None = None
         #: The loss at every step, for the app's history panel; a report needs none, and
         #: a million steps of it would be the only memory that grows with the run.
         self.keep_trail = keep_trail
@@ -278,6 +280,70 @@ class Stepper:
         self.state = self.initial
         #: Phases forgotten at the history bound; back cannot reach before them.
         self.forgotten = 0
+
+    def start_from(self, params: Params) -> None:
+        """Start from these parameters instead (a session's, or --params): only before any
+        phase has run, so the path and the history are still empty. The caller has checked
+        the names and shapes against the network."""
+        if self.path or self._history:
+            raise RuntimeError("start_from after the stepper has moved")
+        own = {name: np.array(value, dtype=np.float64) for name, value in params.items()}
+        self.initial = self.state = State(step=1, params=_frozen(own))
+
+    # ---- the path taken ------------------------------------------------------------
+    def record(self, action: str) -> None:
+        """Add an action to the path; a repeat of the last one only counts up."""
+        if self.path and self.path[-1][0] == action:
+            self.path[-1] = (action, self.path[-1][1] + 1)
+        else:
+            self.path.append((action, 1))
+
+    @property
+    def gradcheck_enabled(self) -> bool:
+        return self._gradcheck_enabled
+
+    @gradcheck_enabled.setter
+    def gradcheck_enabled(self, on: bool) -> None:
+        if on != self._gradcheck_enabled:
+            self.record("gradcheck on" if on else "gradcheck off")
+        self._gradcheck_enabled = on
+
+    @property
+    def check_every(self) -> int | None:
+        """In a training run or a headless run given --check-every: check every Nth step
+        only (0: never); None: every step while gradcheck_enabled."""
+        return self._check_every
+
+    @check_every.setter
+    def check_every(self, every: int | None) -> None:
+        if every != self._check_every:
+            self.record("check every" if every is None else f"check every {every}")
+        self._check_every = every
+
+    def replay(self, path: list[tuple[str, int]], model_for: Callable[[str | None], Model]) -> None:
+        """Do the actions of a recorded path again: "next" (a phase), "back", "reset",
+        "gradcheck on"/"off", "check every [N]", "drill NAME" (a fault drill; "drill" alone
+        removes it; model_for makes the model of a drill). ValueError for an unknown action;
+        the phases raise what they raise."""
+        for action, count in path:
+            for _ in range(count):
+                if action == "next":
+                    self.next()
+                elif action == "back":
+                    if not self.back():
+                        raise ValueError("the path goes back past the start")
+                elif action == "reset":
+                    self.reset()
+                elif action in ("gradcheck on", "gradcheck off"):
+                    self.gradcheck_enabled = action == "gradcheck on"
+                elif action == "check every":
+                    self.check_every = None
+                elif action.startswith("check every "):
+                    self.check_every = int(action.removeprefix("check every "))
+                elif action == "drill" or action.startswith("drill "):
+                    self.use_model(model_for(action.removeprefix("drill").strip() or None))
+                else:
+                    raise ValueError(f"unknown action {action!r}")
 
     # ---- reading -------------------------------------------------------------
     def view(self) -> View:
@@ -412,6 +478,11 @@ class Stepper:
 
     # ---- moving ------------------------------------------------------------
     def commit(self, new: State) -> None:
+        """Make a computed phase the current state (the phase is recorded as "next")."""
+        self.record("next")
+        self._push(new)
+
+    def _push(self, new: State) -> None:
         if len(self._history) == self._history.maxlen:
             self.forgotten += 1
         self._history.append(self.state)
@@ -489,11 +560,13 @@ class Stepper:
         if not self._history:
             return False
         self.state = self._history.pop()
+        self.record("back")
         return True
 
     def use_model(self, model: Model) -> None:
         """Swap the model (a fault drill on or off) and step back to this step's forward
         pass, so the next backward and gradient check run with the new model."""
+        self.record("drill" if model.bug is None else f"drill {model.bug}")
         self.model = model
         while self.state.last_phase not in (None, Phase.FORWARD) and self.back():
             pass
@@ -502,4 +575,5 @@ class Stepper:
         """Back to the initial parameters. The reset is itself undoable: back returns to
         where it was, so a stray keypress never loses a long session."""
         if self.state is not self.initial:
-            self.commit(self.initial)
+            self.record("reset")
+            self._push(self.initial)

@@ -1,0 +1,295 @@
+"""A session kept in one file: enough to rebuild every state of a run exactly.
+
+The stepper is deterministic: its states follow from the configuration, the initial
+parameters, the data and the path of actions taken (Stepper.path). A session file holds
+those and nothing else, and opening it replays the path, so the state it was saved at comes
+back bit for bit with the whole undo history behind it.
+
+The file is a zip in NumPy's .npz layout: one .npy member an array (the initial parameters
+under `params/`, the data set's rows and split under `data/`) and one JSON member,
+`session.json`, for the rest (`"format": 1`). It is read without pickle and without running
+anything: every member's header is read and checked (dtype, shape, declared size) before any
+array is, so a file declaring a terabyte array is refused in microseconds, and a session
+that names a user's model file only says so; the file is loaded only when the user names it
+on the command line.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import zipfile
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.lib import format as npy
+
+from engine.batches import Data
+from engine.config import Config, ConfigError, validate
+from engine.data import Dataset
+from engine.files import read_user_file
+from engine.model import Model, make_model
+from engine.network import Array, Params
+from engine.stepper import Stepper
+
+FORMAT = 1
+SUFFIX = ".npz"
+MAX_SESSION_BYTES = 512 * 2**20  # the largest network's parameters (80 MB) and data, with room
+MAX_ARRAY_ELEMENTS = 20_000_000  # 160 MB of float64: above any array a session can hold
+MAX_MEMBERS = 1_000
+MAX_PATH_ACTIONS = 1_000_000
+JSON_MEMBER = "session.json"
+
+
+class SessionError(ValueError):
+    """A session (or parameters) file that cannot be used, with a message saying why."""
+
+
+@dataclass(frozen=True, eq=False)
+class Session:
+    """What a session file holds. `model` names a user's model file (its code is not in the
+    session); `data` is the data set as trained on (split, and standardized if it was)."""
+
+    config: Config
+    params: Params
+    path: tuple[tuple[str, int], ...]
+    data: Data | None = None
+    model: str | None = None
+
+
+def record(stepper: Stepper, model_name: str | None = None) -> Session:
+    """The session of a stepper as it stands: its configuration, initial parameters, data
+    and path."""
+    return Session(stepper.config, dict(stepper.initial.params), tuple(stepper.path), stepper.data,
+                   model_name)
+
+
+# ---- writing ------------------------------------------------------------------------
+
+def _member(zf: zipfile.ZipFile, name: str, array: np.ndarray[Any, Any]) -> None:
+    buffer = io.BytesIO()
+    npy.write_array(buffer, np.ascontiguousarray(array), allow_pickle=False)
+    zf.writestr(f"{name}.npy", buffer.getvalue())
+
+
+def to_bytes(session: Session) -> bytes:
+    """The session as the bytes of a .npz file."""
+    head: dict[str, Any] = {
+        "format": FORMAT,
+        "config": _config_dict(session.config),
+        "path": [[action, count] for action, count in session.path],
+        "params": list(session.params),
+        "model": session.model,
+    }
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, value in session.params.items():
+            _member(zf, f"params/{name}", np.asarray(value, dtype=np.float64))
+        if session.data is not None:
+            dataset = session.data.dataset
+            head["data"] = {"name": dataset.name, "batch": session.data.batch,
+                            "seed": session.data.seed, "standardized": session.data.standardized}
+            for name in ("X", "y", "train", "test"):
+                _member(zf, f"data/{name}", getattr(dataset, name))
+        zf.writestr(JSON_MEMBER, json.dumps(head, indent=1))
+    return buffer.getvalue()
+
+
+def write(session: Session, path: Path) -> None:
+    path.write_bytes(to_bytes(session))
+
+
+def _config_dict(config: Config) -> dict[str, Any]:
+    out = {}
+    for f in fields(config):
+        value = getattr(config, f.name)
+        out[f.name] = list(value) if isinstance(value, tuple) else value
+    return out
+
+
+# ---- reading ------------------------------------------------------------------------
+
+def read(path: Path) -> Session:
+    """The session file at path, checked; SessionError saying what is wrong."""
+    try:
+        raw = read_user_file(path, "session file", MAX_SESSION_BYTES)
+    except OSError as error:
+        raise SessionError(str(error)) from None
+    return from_bytes(raw)
+
+
+Arrays = dict[str, np.ndarray[Any, Any]]
+
+
+def arrays(raw: bytes, what: str = "session file") -> tuple[Arrays, dict[str, bytes]]:
+    """The .npy members of a zip as arrays, and its other members as bytes, every header
+    checked before its array is read: float64, int64 or bool only (never object: nothing is
+    unpickled), at most MAX_ARRAY_ELEMENTS each, the member's size matching its header."""
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(raw))
+        infos = zf.infolist()
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as error:
+        raise SessionError(f"not a {what} (.npz): {error}") from None
+    if len(infos) > MAX_MEMBERS:
+        raise SessionError(f"the {what} has {len(infos):,} members; at most {MAX_MEMBERS:,}")
+    out: Arrays = {}
+    other: dict[str, bytes] = {}
+    with zf:
+        for info in infos:
+            if info.file_size > MAX_SESSION_BYTES:
+                raise SessionError(f"member {info.filename!r} declares {info.file_size:,} bytes: too large")
+            if not info.filename.endswith(".npy"):
+                other[info.filename] = _read_member(zf, info, what)
+                continue
+            name = info.filename.removesuffix(".npy")
+            try:
+                with zf.open(info) as member:
+                    version = npy.read_magic(member)
+                    header = npy.read_array_header_1_0 if version == (1, 0) else npy.read_array_header_2_0
+                    shape, _, dtype = header(member)  # the header only: no data read yet
+            except (ValueError, OSError, EOFError, zipfile.BadZipFile, SyntaxError) as error:
+                raise SessionError(f"member {name!r} is not a NumPy array: {error}") from None
+            if dtype.hasobject or dtype.kind not in "fib":
+                raise SessionError(f"member {name!r} holds {dtype} values; a {what} holds numbers only "
+                                   "(object arrays would need unpickling, which is never done)")
+            count = math.prod(shape)
+            if count > MAX_ARRAY_ELEMENTS:
+                raise SessionError(f"member {name!r} declares shape {shape} ({count:,} values): too large")
+            try:
+                with zf.open(info) as member:
+                    array = npy.read_array(member, allow_pickle=False)
+            except (ValueError, OSError, EOFError, zipfile.BadZipFile) as error:
+                raise SessionError(f"member {name!r} is damaged: {error}") from None
+            out[name] = array
+    return out, other
+
+
+def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, what: str) -> bytes:
+    try:
+        return zf.read(info)
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as error:
+        raise SessionError(f"member {info.filename!r} of the {what} is damaged: {error}") from None
+
+
+def from_bytes(raw: bytes) -> Session:
+    """The session in a .npz file's bytes, every part checked; SessionError otherwise."""
+    members, other = arrays(raw)
+    if JSON_MEMBER not in other:
+        raise SessionError(f"no {JSON_MEMBER} member: not a backprop-stepper session")
+    try:
+        head = json.loads(other[JSON_MEMBER].decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
+        raise SessionError(f"{JSON_MEMBER} is not JSON: {error}") from None
+    if not isinstance(head, dict):
+        raise SessionError(f"{JSON_MEMBER} must be a JSON object, got {type(head).__name__}")
+    if head.get("format") != FORMAT:
+        raise SessionError(f"session format {head.get('format')!r}; this version reads format {FORMAT}")
+    config = _config(head.get("config"))
+    params = _params(head.get("params"), members)
+    path = _path(head.get("path"))
+    data = _data(head.get("data"), members, config)
+    model = head.get("model")
+    if model is not None and not isinstance(model, str):
+        raise SessionError(f"model must be a file name or null, got {type(model).__name__}")
+    return Session(config, params, path, data, model)
+
+
+def _config(raw: object) -> Config:
+    if not isinstance(raw, dict):
+        raise SessionError("config must be a JSON object")
+    known = {f.name for f in fields(Config)}
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        raise SessionError(f"config has unknown settings: {', '.join(map(repr, unknown[:5]))}")
+    values: dict[str, Any] = {name: tuple(value) if isinstance(value, list) else value
+                              for name, value in raw.items()}
+    try:
+        # given=(): every value is checked, but none counts as typed (a recorded config may hold
+        # settings a person could not combine on a command line, e.g. the fitted inputs).
+        return validate(Config(**values), given=())
+    except (ConfigError, TypeError, ValueError) as error:
+        raise SessionError(f"config: {error}") from None
+
+
+def _params(names: object, members: Arrays) -> Params:
+    if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
+        raise SessionError("params must list the parameters' names")
+    params: Params = {}
+    for name in names:
+        array = members.get(f"params/{name}")
+        if array is None:
+            raise SessionError(f"parameter {name!r} is listed but has no array")
+        params[name] = checked_params(name, array)
+    return params
+
+
+def checked_params(name: str, array: np.ndarray[Any, Any]) -> Array:
+    """A parameter array as the stepper takes it: float64 and finite."""
+    if array.dtype != np.float64:
+        raise SessionError(f"parameter {name!r} is {array.dtype}; parameters are float64")
+    if not np.all(np.isfinite(array)):
+        raise SessionError(f"parameter {name!r} holds NaN or infinity")
+    out: Array = array
+    return out
+
+
+def _path(raw: object) -> tuple[tuple[str, int], ...]:
+    if not isinstance(raw, list) or len(raw) > MAX_PATH_ACTIONS:
+        raise SessionError("path must be a list of [action, count] pairs")
+    path = []
+    for item in raw:
+        if (not isinstance(item, list) or len(item) != 2 or not isinstance(item[0], str)
+                or isinstance(item[1], bool) or not isinstance(item[1], int) or not 1 <= item[1] <= 10**9):
+            raise SessionError(f"path: {str(item)[:40]!s} is not an [action, count] pair")
+        path.append((item[0], item[1]))
+    return tuple(path)
+
+
+def _data(raw: object, members: Arrays, config: Config) -> Data | None:
+    if raw is None:
+        if config.dataset or config.data:
+            raise SessionError("the config names data but the session holds none")
+        return None
+    if not isinstance(raw, dict):
+        raise SessionError("data must be a JSON object")
+    try:
+        X, y = members["data/X"], members["data/y"]
+        dataset = Dataset(X.astype(np.float64), y, str(raw["name"]), members["data/train"].astype(np.intp),
+                          members["data/test"].astype(np.intp))
+        batch, seed = raw["batch"], raw["seed"]
+        if isinstance(batch, bool) or not isinstance(batch, int) or not 1 <= batch <= len(dataset.train):
+            raise ValueError(f"batch must be 1 to {len(dataset.train)}, got {batch!r}")
+        return Data(dataset, batch, int(seed), bool(raw.get("standardized", False)))
+    except KeyError as error:
+        raise SessionError(f"the data lack {error}") from None
+    except (TypeError, ValueError, IndexError) as error:
+        raise SessionError(f"the data: {error}") from None
+
+
+# ---- opening ------------------------------------------------------------------------
+
+def open_session(session: Session, model: Model | None = None, max_history: int | None = None) -> Stepper:
+    """A stepper at the state the session was saved at, its history behind it. A session
+    recorded with a user's model needs that model (named on the command line) in `model`."""
+    if session.model is not None and model is None:
+        raise SessionError(f"this session was recorded with the model file {session.model!r}; a session "
+                           f"never loads code: give --model {session.model} to replay it")
+    stepper = Stepper(session.config, model=model, max_history=max_history, data=session.data)
+    names = tuple(stepper.initial.params)
+    if names != tuple(session.params):
+        raise SessionError(f"the session's parameters {list(session.params)} are not this network's "
+                           f"{list(names)}")
+    for name, value in stepper.initial.params.items():
+        if session.params[name].shape != value.shape:
+            raise SessionError(f"parameter {name!r} has shape {session.params[name].shape}; this network's "
+                               f"is {value.shape}")
+    stepper.start_from(session.params)
+    arch = session.config.architecture
+    try:
+        stepper.replay(list(session.path), lambda bug: make_model(arch, bug))
+    except ValueError as error:
+        raise SessionError(f"path: {error}") from None
+    return stepper
