@@ -212,9 +212,13 @@ def keep_the_form_small(app: StepperApp) -> None:
     screen = app.screen
     if not isinstance(screen, ConfigScreen):
         return
+    from textual.css.query import NoMatches
     from textual.widgets import Input
 
-    inputs, hidden = screen.query_one("#field-inputs", Input), screen.query_one("#field-hidden", Input)
+    try:
+        inputs, hidden = screen.query_one("#field-inputs", Input), screen.query_one("#field-hidden", Input)
+    except NoMatches:  # pushed but not composed yet: nothing has been typed into it
+        return
     try:
         arch = Config(inputs=int(inputs.value), hidden=int(hidden.value)).architecture
         big = arch.param_count > MAX_FUZZ_PARAMS
