@@ -59,6 +59,8 @@ class Forward:
     cache: Tensors  # whatever the model's forward caches: x, z1, a1, z2, a2 for the built-in
     loss: float  # a batch's mean loss
     rows: Indices | None = None  # the data set's rows this step trains on; None: the one sample
+    #: Those rows' inputs and labels, taken once a step (the later phases compute on them too).
+    batch: tuple[Array, Labels] | None = None
     metrics: Metrics | None = None  # the parameters' fit to every training and test row
 
 
@@ -381,9 +383,9 @@ class Stepper:
     def inputs(self, state: State) -> tuple[Array, Labels]:
         """What the state's phases compute on: its batch (rows of samples, and their labels),
         or the one sample."""
-        if self.data is None or state.rows is None:
+        if state.forward is None or state.forward.batch is None:
             return self.x, self.config.y
-        return self.data.inputs(state.rows)
+        return state.forward.batch
 
     def evaluate(self, params: Params) -> Metrics | None:
         """The fit to every training and test row; None without data. A user's model gives
@@ -418,13 +420,14 @@ class Stepper:
     def _forward(self, state: State) -> State:
         step = state.step + 1 if state.forward is not None else state.step
         rows = self.data.rows(step) if self.data is not None else None
-        x, y = (self.x, self.config.y) if rows is None or self.data is None else self.data.inputs(rows)
+        batch = None if rows is None or self.data is None else self.data.inputs(rows)
+        x, y = (self.x, self.config.y) if batch is None else batch
         with np.errstate(all="ignore"):
             cache, loss = self.model.forward(x, state.params, y)
             metrics = self.evaluate(state.params)
         trail = LossTrail(float(loss), state.trail, metrics) if self.keep_trail else None
         return State(step=step, params=state.params, last_phase=Phase.FORWARD,
-                     forward=Forward(_frozen(cache), float(loss), rows, metrics), trail=trail)
+                     forward=Forward(_frozen(cache), float(loss), rows, batch, metrics), trail=trail)
 
     def _backward(self, state: State) -> State:
         assert state.forward is not None
