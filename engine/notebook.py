@@ -320,10 +320,10 @@ def forward_cell(run: Run) -> Cell:
     x = "X" if run.batched else "x"
     names = ", ".join(arch.param_names)
     keys = ", ".join(f"params['{n}']" for n in arch.param_names)
+    shape = f"(B, {arch.inputs}), one sample a row" if run.batched else f"({arch.inputs},)"
     lines = [f"def forward({x}, params, y):",
              '    """',
-             f"    {x}: {'(B, %d), one sample a row' % arch.inputs if run.batched else '(%d,)' % arch.inputs};"
-             f" params: {', '.join(arch.param_names)}",
+             f"    {x}: {shape}; params: {', '.join(arch.param_names)}",
              "    Returns the cache and the loss" + (" (the batch's mean loss)." if run.batched else "."),
              '    """',
              f"    {names} = {keys}"]

@@ -72,9 +72,12 @@ def notebook_of(options: Options, data: Data | None) -> Any:
         made = cells(run)
     except TooLarge as error:
         raise ExportError(str(error)) from None
-    notebook = nbformat.v4.new_notebook()
-    notebook.cells = [nbformat.v4.new_markdown_cell(cell.source) if cell.kind == "markdown"
-                      else nbformat.v4.new_code_cell(cell.source) for cell in made]
+    v4 = nbformat.v4  # nbformat has no type hints: its calls are untyped
+    notebook = v4.new_notebook()  # type: ignore[no-untyped-call]
+    notebook.cells = [v4.new_markdown_cell(cell.source)  # type: ignore[no-untyped-call]
+                      if cell.kind == "markdown"
+                      else v4.new_code_cell(cell.source)  # type: ignore[no-untyped-call]
+                      for cell in made]
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
                                        "language": "python"}
     notebook.metadata["language_info"] = {"name": "python"}
@@ -93,7 +96,7 @@ def export_notebook(options: Options, data: Data | None) -> int:
         notebook = notebook_of(options, data)
         try:
             with path.open("w", encoding="utf-8") as file:
-                nbformat.write(notebook, file)
+                nbformat.write(notebook, file)  # type: ignore[no-untyped-call]
         except OSError as error:
             raise ExportError(f"cannot write {text}: {error.strerror or error}") from None
     except ExportError as error:
