@@ -126,6 +126,13 @@ def test_architectures(tmp_path: Path, flags: tuple[str, ...]) -> None:
     assert_same_run(tmp_path, *flags)
 
 
+@pytest.mark.parametrize("activation", ["relu", "leaky-relu"])
+def test_the_kink_convention(tmp_path: Path, activation: str) -> None:
+    """x = 0 puts every first-layer unit exactly at its kink (z1 = b1 = 0): the notebook takes
+    the derivative there as the engine does (the slope left of 0), or step 2's loss differs."""
+    assert_same_run(tmp_path, "--x", "0,0,0", "--activation", activation, "--steps", "2")
+
+
 def test_moons_in_mini_batches(tmp_path: Path) -> None:
     text = assert_same_run(tmp_path, "--dataset", "moons", "--batch", "16", "--steps", "3")
     assert len(printed_losses(text)[0]) == 3
