@@ -121,7 +121,8 @@ def _loss_function(arch: Architecture) -> str:
 # ---- the cells, one function a kind -------------------------------------------------------
 def title_cell(run: Run) -> Cell:
     arch = run.arch
-    hidden = ", ".join(str(n) for n in arch.hidden)
+    hidden = (f"a hidden layer of {arch.hidden[0]} units" if len(arch.hidden) == 1 else
+              f"hidden layers of {', '.join(str(n) for n in arch.hidden)} units")
     where = ("one sample, as the seed notebook does" if run.data is None else
              f"the {run.data.dataset.name} data set, "
              + ("the whole training split a step" if run.data.full_batch
@@ -134,7 +135,7 @@ def title_cell(run: Run) -> Cell:
                    + "; the last cell prints the same numbers.")
     return Cell("markdown", f"""# Backpropagation, step by step: a {arch.label} network
 
-Exported by backprop-stepper. A network with {arch.inputs} inputs, hidden layers of {hidden} units \
+Exported by backprop-stepper. A network with {arch.inputs} inputs, {hidden} \
 ({arch.activation}) and {_output_words(arch)}, trained with plain SGD on {where}: \
 {run.steps} step{'s' * (run.steps != 1)} of forward pass, backward pass, \
 {'numerical gradient check, ' if run.gradcheck else ''}and update, with learning rate {run.lr!r}.
@@ -275,7 +276,8 @@ def data_markdown(run: Run) -> Cell:
     plan = ("Every step trains on the whole training split (full-batch gradient descent)."
             if data.full_batch else
             f"Each step trains on a mini-batch of {data.batch} training rows: each epoch shuffles "
-            f"the training split (from seed {data.seed}) and takes it {data.batch} rows at a time. "
+            f"the training split (from seed {data.seed}) and takes it {data.batch} rows at a time "
+            "(an epoch's last batch may be shorter). "
             "`batches[s - 1]` holds the rows of step s.")
     return Cell("markdown", f"""## The data
 
@@ -356,7 +358,7 @@ def backward_markdown(run: Run) -> Cell:
              "mse": r"for a sigmoid output with squared error the sigmoid's slope stays in: "
                     r"$(a_L - y)\, a_L (1 - a_L)$",
              "cross-entropy": r"for a softmax with cross-entropy it simplifies to $a_L - Y$, "
-                              r"$Y$ the one-hot row of the class $y$"}[arch.loss]
+                              r"$Y$ the one-hot row of the class $y$"}[arch.loss].replace("_L", f"_{L}")
     batch = (" For a batch, $dz_l$ and $da_l$ hold one row a sample, and $dW_l$, $db_l$ are the "
              "means over the batch's samples (the gradients of the mean loss)." if run.batched else "")
     return Cell("markdown", f"""## Backward pass
@@ -397,8 +399,9 @@ def backward_cell(run: Run) -> Cell:
         lines.append(f"    # dL/dz{L}: the squared error's (a{L} - y) times the sigmoid's slope a(1 - a)")
         lines.append(f"    dz{L} = ({aL} - {target}) * {aL} * (1.0 - {aL})")
     else:
-        what = "sigmoid output with BCE" if arch.loss == "bce" else "softmax with cross-entropy"
-        lines.append(f"    # dL/dz{L}: for a {what}, simplifies to a{L} - y")
+        what = ("sigmoid output with BCE, simplifies to a{L} - y" if arch.loss == "bce"
+                else "softmax with cross-entropy, simplifies to a{L} - Y (Y one-hot)").format(L=L)
+        lines.append(f"    # dL/dz{L}: for a {what}")
         lines.append(f"    dz{L} = {aL} - {target}")
     for l in range(L, 0, -1):
         below = x if l == 1 else f"a{l - 1}"
