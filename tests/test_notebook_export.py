@@ -225,6 +225,8 @@ def test_bad_paths_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str], wh
 @pytest.mark.parametrize(("flags", "message"), [
     (("--inject-bug", "sign"), "--inject-bug"),
     (("--model", "tests/fixtures/notebook.py"), "--model"),
+    (("--headless", "--format", "json"), "--format"),
+    (("--headless", "--explain", "loss"), "--explain"),
 ])
 def test_unexportable_runs_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                   flags: tuple[str, ...], message: str) -> None:

@@ -51,6 +51,8 @@ def notebook_of(options: Options, data: Data | None) -> Any:
     if options.model is not None:
         raise ExportError("exports the built-in network; a --model file's maths is its own: leave "
                           "--model out")
+    if options.explain or options.format != "text":
+        raise ExportError("writes a notebook instead of a report: leave --explain and --format out")
     if config.inject_bug:
         raise ExportError("the notebook writes the correct backward pass; a fault drill "
                           "(--inject-bug) is not exported: leave it out")
