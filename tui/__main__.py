@@ -88,6 +88,9 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as error:
         print(f"{PROG}: error: {printable(str(error), oneline=True)}", file=sys.stderr)
         return 2
+    if options.export_notebook is not None:  # the run as a notebook, written instead of run
+        from tui.notebook import export_notebook
+        return export_notebook(options, data)
     from engine.contract import ModelError
 
     model: UserModel | None = None

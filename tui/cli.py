@@ -66,6 +66,8 @@ class Options:
     #: The settings the user gave (flags and TOML keys, spelled as the flags): the data
     #: decide the inputs and classes, and only a given --inputs or --classes can disagree.
     given: frozenset[str] = frozenset()
+    #: --export-notebook: write the run as a Jupyter notebook to this file, then exit.
+    export_notebook: str | None = None
 
 
 class _Parser(argparse.ArgumentParser):
@@ -118,6 +120,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--eps", type=_typed("eps"), metavar="F", help="gradient-check step (default 1e-5)")
     p.add_argument("--steps", type=_typed("steps"), metavar="N",
                    help="headless: full steps to run (default 1)")
+    p.add_argument("--export-notebook", metavar="FILE.ipynb",
+                   help="write the run (network, initial parameters, data, --steps N) as a Jupyter "
+                   "notebook in plain NumPy, then exit")
     p.add_argument("--format", metavar="text|json", help="headless: report format (default text)")
     p.add_argument("--explain", action="append", metavar="ELEMENT",
                    help="headless: after the report, explain why an element of the final state is "
@@ -270,7 +275,7 @@ def parse(argv: list[str]) -> Options:
         # Refused rather than ignored: the user expects a report and would get the app. A
         # config file's steps and format are fine, since one file may serve both modes.
         for flag in HEADLESS_ONLY:
-            if getattr(args, flag) is not None:
+            if getattr(args, flag) is not None and not (flag == "steps" and args.export_notebook is not None):
                 raise UsageError(f"--{flag} only applies to a report: add --headless")
     if args.headless and args.train_steps is not None:  # a report runs --steps, never a run of K
         raise UsageError("--train-steps only applies to the app's training runs (t); a report runs "
@@ -293,7 +298,7 @@ def parse(argv: list[str]) -> Options:
         _check_file_types(settings, args.config)
         keymap = _check_keymap(settings.pop("keymap", {}), args.config)
     for key, value in vars(args).items():
-        if value is not None and key not in ("headless", "config", "explain"):
+        if value is not None and key not in ("headless", "config", "explain", "export_notebook"):
             settings[key.replace("_", "-")] = value
     model = settings.pop("model", None)
     if model is not None and settings.get("inject-bug") is not None:
@@ -338,4 +343,4 @@ def parse(argv: list[str]) -> Options:
     return Options(config=config, headless=args.headless, format=output_format,
                    model=None if model is None else Path(model), keymap=keymap,
                    model_timeout=float(model_timeout), model_memory=model_memory, explain=explain,
-                   given=given)
+                   given=given, export_notebook=args.export_notebook)
