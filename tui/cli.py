@@ -66,6 +66,8 @@ class Options:
     #: The settings the user gave (flags and TOML keys, spelled as the flags): the data
     #: decide the inputs and classes, and only a given --inputs or --classes can disagree.
     given: frozenset[str] = frozenset()
+    #: Served mode (tui.serve): the app in a browser, where nothing a visitor types loads a file.
+    served: bool = False
 
 
 class _Parser(argparse.ArgumentParser):
@@ -168,6 +170,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"end a call of your model that takes longer (default {MODEL_TIMEOUT:g})")
     p.add_argument("--model-memory", type=_typed("model-memory"), metavar="MB",
                    help=f"your model's memory cap (default {MODEL_MEMORY_MB})")
+    # Served mode: passed by `backprop-stepper serve` to each browser tab's app (tui.serve).
+    p.add_argument("--served", action="store_true", help=argparse.SUPPRESS)
     return p
 
 
@@ -293,7 +297,7 @@ def parse(argv: list[str]) -> Options:
         _check_file_types(settings, args.config)
         keymap = _check_keymap(settings.pop("keymap", {}), args.config)
     for key, value in vars(args).items():
-        if value is not None and key not in ("headless", "config", "explain"):
+        if value is not None and key not in ("headless", "config", "explain", "served"):
             settings[key.replace("_", "-")] = value
     model = settings.pop("model", None)
     if model is not None and settings.get("inject-bug") is not None:
@@ -338,4 +342,4 @@ def parse(argv: list[str]) -> Options:
     return Options(config=config, headless=args.headless, format=output_format,
                    model=None if model is None else Path(model), keymap=keymap,
                    model_timeout=float(model_timeout), model_memory=model_memory, explain=explain,
-                   given=given)
+                   given=given, served=args.served)
