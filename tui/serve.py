@@ -29,6 +29,7 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
 #: The hidden flag that puts the app in served mode (tui.cli); only `serve` passes it.
 SERVED_FLAG = "--served"
+OWN_FLAGS = ("--host", "--port", "--public-url")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -47,7 +48,16 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"address to listen on (default {DEFAULT_HOST}, this machine only)")
     p.add_argument("--port", type=_port, default=DEFAULT_PORT, metavar="N",
                    help=f"TCP port (default {DEFAULT_PORT})")
+    p.add_argument("--public-url", type=_url, metavar="URL",
+                   help="the address browsers reach the server at, when it is not http://HOST:PORT "
+                   "(with --host 0.0.0.0, or behind a proxy), e.g. http://192.0.2.10:8000")
     return p
+
+
+def _url(text: str) -> str:
+    if not text.startswith(("http://", "https://")) or len(text.split("://", 1)[1].strip("/")) == 0:
+        raise argparse.ArgumentTypeError(f"expected an address such as http://HOST:PORT, got {text!r}")
+    return text.rstrip("/")
 
 
 def _port(text: str) -> int:
@@ -57,9 +67,9 @@ def _port(text: str) -> int:
 
 
 def split(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
-    """serve's own flags (--host, --port) and the app's flags, in the order typed.
+    """serve's own flags (--host, --port, --public-url) and the app's flags, in the order typed.
 
-    --host and --port are taken out wherever they stand (`--port 8001` or `--port=8001`);
+    serve's flags are taken out wherever they stand (`--port 8001` or `--port=8001`);
     everything else is the app's, passed on untouched."""
     own: list[str] = []
     rest: list[str] = []
@@ -67,7 +77,7 @@ def split(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
     while i < len(argv):
         arg = argv[i]
         name = arg.split("=", 1)[0]
-        if name in ("--host", "--port"):
+        if name in OWN_FLAGS:
             own.append(arg)
             if "=" not in arg:
                 if i + 1 >= len(argv):
@@ -141,7 +151,8 @@ def main(argv: list[str]) -> int:
         print(caution, file=sys.stderr)
     from textual_serve.server import Server
 
-    server = Server(app_command(app_argv), host=args.host, port=args.port, title=PROG)
+    server = Server(app_command(app_argv), host=args.host, port=args.port, title=PROG,
+                    public_url=args.public_url)
     try:
         server.serve()
     except OSError as error:  # the port is taken, or the address is not this machine's
