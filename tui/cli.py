@@ -98,7 +98,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog=PROG, description="Step a 2-layer network through backpropagation, one "
                 "phase at a time: forward, backward, gradient check, SGD update.",
                 epilog="In the app, press ? for the keys. Every flag can also be set in a TOML "
-                "file (--config); see README.md.")
+                "file (--config); see README.md. In a browser: backprop-stepper serve [--host "
+                "ADDRESS] [--port N] [these flags] (see serve --help).")
     p.add_argument("--headless", action="store_true", help="print a report instead of opening the app")
     p.add_argument("--config", metavar="FILE", help="TOML file of settings; flags override it")
     p.add_argument("--inputs", type=_typed("inputs"), metavar="N", help="input size (default 3)")

@@ -34,8 +34,8 @@ DATA = ("dataset", "data", "samples", "noise", "test-fraction", "standardize", "
 FIELDS = NETWORK + DATA
 #: serve: the fields that name a file on the server, refused in a browser (served mode).
 FILE_FIELDS = ("data",)
-SERVED_REFUSAL = ("in a browser the files are fixed by the command line that started the server; "
-                  "a built-in dataset can still be chosen")
+SERVED_REFUSAL = ("in a browser, files are fixed by the command line that started the server (a "
+                  "built-in dataset can still be chosen)")
 
 
 def _attr(key: str) -> str:
@@ -147,7 +147,7 @@ class ConfigScreen(OnceModal[Config | None]):
                                     select_on_focus=False, compact=True,
                                     disabled=self.served and key in FILE_FIELDS)
                     if self.served and key in FILE_FIELDS:
-                        yield Static(f"Fixed: {SERVED_REFUSAL}.", classes="hint")
+                        yield Static(f"{SERVED_REFUSAL[0].upper()}{SERVED_REFUSAL[1:]}.", classes="hint")
                     yield Static("", id=f"error-{key}", classes="field-error")
             with Horizontal(id="config-buttons"):
                 yield Button("Apply", variant="primary", id="apply", compact=True)
