@@ -77,8 +77,13 @@ def _write(chunks: Iterable[str]) -> int:
 def main(argv: list[str] | None = None) -> int:
     if sys.stderr is None:  # started with stderr closed: print(file=None) would go to stdout
         sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - for the life of the process
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["serve"]:  # the app in a browser (tui.serve)
+        from tui import serve
+
+        return serve.main(argv[1:])
     try:
-        options = parse(sys.argv[1:] if argv is None else argv)
+        options = parse(argv)
     except UsageError as error:
         print(f"{PROG}: error: {printable(str(error), oneline=True)}\nTry '{PROG} --help' for the flags.",
               file=sys.stderr)
@@ -256,7 +261,7 @@ def _app(options: Options, model: UserModel | None, data: Data | None = None) ->
         model.log.extend(kept)
     from tui.app import StepperApp
 
-    app = StepperApp(stepper, keymap=options.keymap)
+    app = StepperApp(stepper, keymap=options.keymap, served=options.served)
     app.run()
     return app.return_code or 0  # Textual sets 1 when the app died of an exception
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import re
 import signal
 from dataclasses import replace
@@ -24,6 +25,7 @@ from textual.geometry import Region
 from textual.theme import ThemeProvider
 from textual.widgets import Footer, ProgressBar, Static
 
+from engine import session as sessions
 from engine.config import Config
 from engine.explain import tensors as state_tensors
 from engine.gradcheck import method_for
@@ -81,12 +83,19 @@ class StepperApp(App[None]):
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide"), (170, "-very-wide")]  # noqa: RUF012 (Textual: an instance attribute)
     COMMANDS = App.COMMANDS | {StepperCommands}
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding(k.keys, k.action, k.footer or k.description, show=bool(k.footer), id=k.id)
-        for k in KEYS if k.scope == "app"
+        *(Binding(k.keys, k.action, k.footer or k.description, show=bool(k.footer), id=k.id)
+          for k in KEYS if k.scope == "app"),
+        # serve: a stand-in for the sessions branch's ctrl+s (tui.keys has none yet); the
+        # integrator keeps theirs and the deliver() seam below.
+        Binding("ctrl+s", "save_session", "Save the session", show=False, id="save-session"),
     ]
 
-    def __init__(self, stepper: Stepper, keymap: dict[str, str] | None = None) -> None:
+    def __init__(self, stepper: Stepper, keymap: dict[str, str] | None = None,
+                 served: bool = False) -> None:
         super().__init__()
+        #: serve: in a browser (tui.serve); nothing a visitor types loads a file or runs code,
+        #: and files go to the browser as downloads (deliver).
+        self.served = served
         self.runner = PhaseRunner(stepper, self.call_from_thread, shown=self.show_state,
                                   progress=self.show_progress, failed=self.phase_failed)
         self.keymap = keymap or {}
@@ -361,7 +370,7 @@ class StepperApp(App[None]):
 
     def action_edit_config(self) -> None:
         if not self.busy():
-            self.push_screen(ConfigScreen(self.stepper.config), self.apply_config)
+            self.push_screen(ConfigScreen(self.stepper.config, served=self.served), self.apply_config)
 
     def apply_config(self, config: Config | None) -> None:
         if config is None:
@@ -382,6 +391,32 @@ class StepperApp(App[None]):
         self.notify(f"Applied: a {config.shape_label} network, seed {config.seed}, lr {config.lr:g}.",
                     timeout=3)
         self.show_state()
+
+    # ---- files out (serve: a download in the browser) ---------------------------------------
+    def deliver(self, name: str, data: bytes) -> None:
+        """Give the user a file: in a browser (served) a download, never a file on the server;
+        in a terminal, `name` in the working directory."""
+        if self.served:
+            self.deliver_binary(io.BytesIO(data), save_filename=name,
+                                mime_type="application/octet-stream")
+            self.notify(f"Sent {name} to your browser as a download.", timeout=4, markup=False)
+            return
+        try:
+            with open(name, "wb") as file:
+                file.write(data)
+        except OSError as error:
+            self.notify(f"Cannot write {name}: {error.strerror or error}", severity="error",
+                        timeout=6, markup=False)
+            return
+        self.notify(f"Saved {name}.", timeout=4, markup=False)
+
+    def action_save_session(self) -> None:
+        """ctrl+s: the session as it stands (engine.session), to reopen with --session."""
+        if self.busy():
+            return
+        self.deliver(f"backprop-session-step{self.stepper.state.step}.npz",
+                     sessions.to_bytes(sessions.record(self.stepper, self.stepper.model.name
+                                                       if self.stepper.model.user_code else None)))
 
     def action_zoom(self) -> None:
         """Exact values of the focused panel's tensors (or of every tensor in this state)."""

@@ -68,6 +68,8 @@ class Options:
     given: frozenset[str] = frozenset()
     #: --export-notebook: write the run as a Jupyter notebook to this file, then exit.
     export_notebook: str | None = None
+    #: Served mode (tui.serve): the app in a browser, where nothing a visitor types loads a file.
+    served: bool = False
 
 
 class _Parser(argparse.ArgumentParser):
@@ -98,7 +100,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog=PROG, description="Step a 2-layer network through backpropagation, one "
                 "phase at a time: forward, backward, gradient check, SGD update.",
                 epilog="In the app, press ? for the keys. Every flag can also be set in a TOML "
-                "file (--config); see README.md.")
+                "file (--config); see README.md. In a browser: backprop-stepper serve [--host "
+                "ADDRESS] [--port N] [these flags] (see serve --help).")
     p.add_argument("--headless", action="store_true", help="print a report instead of opening the app")
     p.add_argument("--config", metavar="FILE", help="TOML file of settings; flags override it")
     p.add_argument("--inputs", type=_typed("inputs"), metavar="N", help="input size (default 3)")
@@ -173,6 +176,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"end a call of your model that takes longer (default {MODEL_TIMEOUT:g})")
     p.add_argument("--model-memory", type=_typed("model-memory"), metavar="MB",
                    help=f"your model's memory cap (default {MODEL_MEMORY_MB})")
+    # Served mode: passed by `backprop-stepper serve` to each browser tab's app (tui.serve).
+    p.add_argument("--served", action="store_true", help=argparse.SUPPRESS)
     return p
 
 
@@ -298,7 +303,8 @@ def parse(argv: list[str]) -> Options:
         _check_file_types(settings, args.config)
         keymap = _check_keymap(settings.pop("keymap", {}), args.config)
     for key, value in vars(args).items():
-        if value is not None and key not in ("headless", "config", "explain", "export_notebook"):
+        if value is not None and key not in ("headless", "config", "explain", "export_notebook",
+                                             "served"):
             settings[key.replace("_", "-")] = value
     model = settings.pop("model", None)
     if model is not None and settings.get("inject-bug") is not None:
@@ -343,4 +349,4 @@ def parse(argv: list[str]) -> Options:
     return Options(config=config, headless=args.headless, format=output_format,
                    model=None if model is None else Path(model), keymap=keymap,
                    model_timeout=float(model_timeout), model_memory=model_memory, explain=explain,
-                   given=given, export_notebook=args.export_notebook)
+                   given=given, export_notebook=args.export_notebook, served=args.served)

@@ -32,6 +32,10 @@ NETWORK = ("inputs", "hidden", "activation", "classes", "loss", "init", "seed", 
 DATA = ("dataset", "data", "samples", "noise", "test-fraction", "standardize", "batch", "train-steps",
         "check-every")
 FIELDS = NETWORK + DATA
+#: serve: the fields that name a file on the server, refused in a browser (served mode).
+FILE_FIELDS = ("data",)
+SERVED_REFUSAL = ("in a browser, files are fixed by the command line that started the server (a "
+                  "built-in dataset can still be chosen)")
 
 
 def _attr(key: str) -> str:
@@ -78,12 +82,17 @@ def _with_data(config: Config, given: set[str]) -> Config:
     return fitted
 
 
-def parse_fields(values: dict[str, str], base: Config,
-                 load: bool = True) -> tuple[Config | None, dict[str, str]]:
+def parse_fields(values: dict[str, str], base: Config, load: bool = True,
+                 served: bool = False) -> tuple[Config | None, dict[str, str]]:
     """The form's strings to a validated Config, or the error of each field that has one.
     With `load`, a config on data is fitted to the data (loaded: a CSV file is read);
-    without, the data are not read (as each keystroke checks the fields)."""
+    without, the data are not read (as each keystroke checks the fields). `served` (serve):
+    a file field that differs from what the server started with is refused."""
     errors: dict[str, str] = {}
+    if served:
+        for key in FILE_FIELDS:
+            if key in values and values[key].strip() != _shown(base, key):
+                errors[key] = SERVED_REFUSAL
     settings: dict[str, object] = {}
     for key, text in values.items():
         try:
@@ -119,9 +128,10 @@ class ConfigScreen(OnceModal[Config | None]):
         Binding("escape", "dismiss", "Cancel", id="cancel-config"),
     ]
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, served: bool = False) -> None:
         super().__init__()
         self.config = config
+        self.served = served  # serve: the file fields are shown, disabled, and refused
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="config-body"):
@@ -134,7 +144,10 @@ class ConfigScreen(OnceModal[Config | None]):
                     with Horizontal():
                         yield Label(key, classes="field-label")
                         yield Input(_shown(self.config, key), placeholder=RULES[key].hint, id=f"field-{key}",
-                                    select_on_focus=False, compact=True)
+                                    select_on_focus=False, compact=True,
+                                    disabled=self.served and key in FILE_FIELDS)
+                    if self.served and key in FILE_FIELDS:
+                        yield Static(f"{SERVED_REFUSAL[0].upper()}{SERVED_REFUSAL[1:]}.", classes="hint")
                     yield Static("", id=f"error-{key}", classes="field-error")
             with Horizontal(id="config-buttons"):
                 yield Button("Apply", variant="primary", id="apply", compact=True)
@@ -157,7 +170,7 @@ class ConfigScreen(OnceModal[Config | None]):
             self.query_one(f"#field-{key}", Input).set_class(key in errors, "-invalid")
 
     def on_input_changed(self) -> None:
-        self.show_errors(parse_fields(self.values(), self.config, load=False)[1])
+        self.show_errors(parse_fields(self.values(), self.config, load=False, served=self.served)[1])
 
     def on_input_submitted(self) -> None:
         self.apply()
@@ -171,7 +184,7 @@ class ConfigScreen(OnceModal[Config | None]):
     def apply(self) -> None:
         if self.dismissed:  # a second Enter typed before the form closed
             return
-        config, errors = parse_fields(self.values(), self.config)
+        config, errors = parse_fields(self.values(), self.config, served=self.served)
         self.show_errors(errors)
         if config is not None:
             self.dismiss(config)

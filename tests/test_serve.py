@@ -1,0 +1,297 @@
+"""`backprop-stepper serve`: the command each browser tab runs, the warning for an address
+other machines reach, served mode (no file loaded from what a visitor types, files out as
+downloads), and the whole thing in a real headless Chromium driven by Selenium."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shlex
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.widgets import Input
+
+from engine import session as sessions
+from engine.config import Config
+from engine.stepper import Stepper
+from tui import serve
+from tui.__main__ import main
+from tui.app import StepperApp
+from tui.cli import parse
+from tui.screens.config import ConfigScreen, _shown, parse_fields
+
+SIZE = (120, 40)
+ROOT = Path(__file__).resolve().parent.parent
+
+
+# ---- the command and the flags ------------------------------------------------------------
+
+def test_each_tab_runs_the_app_with_the_same_flags_quoted() -> None:
+    app_argv = ["--lr", "0.5", "--x", "-0.5,1,2", "--data", "my data; rm -rf ~ $(id).csv"]
+    command = serve.app_command(app_argv)
+    assert shlex.split(command) == [sys.executable, "-m", "tui", *app_argv, "--served"]
+    assert "'my data; rm -rf ~ $(id).csv'" in command  # one quoted word for the shell
+
+
+def test_host_and_port_are_taken_out_wherever_they_stand() -> None:
+    args, rest = serve.split(["--lr", "0.5", "--port", "8123", "--x", "-0.5,1,2", "--host=::1",
+                              "--public-url", "http://[::1]:8123"])
+    assert (args.host, args.port, args.public_url) == ("::1", 8123, "http://[::1]:8123")
+    assert rest == ["--lr", "0.5", "--x", "-0.5,1,2"]
+    args, rest = serve.split([])
+    assert (args.host, args.port, rest) == ("127.0.0.1", 8000, [])
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "127.3.4.5", "localhost", "LOCALHOST", "::1", "[::1]"])
+def test_a_loopback_address_gets_no_warning(host: str) -> None:
+    assert serve.is_loopback(host) and serve.warning(host, 8000) is None
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.168.1.20", "10.0.0.1", "stepper.example.org"])
+def test_any_other_address_gets_the_warning(host: str) -> None:
+    text = serve.warning(host, 8000)
+    assert text is not None and "anyone who can reach this port can use the app" in text
+
+
+class FakeServer:
+    made: list[FakeServer] = []  # noqa: RUF012
+
+    def __init__(self, command: str, host: str, port: int, title: str, public_url: str | None) -> None:
+        self.command, self.host, self.port, self.title = command, host, port, title
+        self.public_url = public_url
+        self.served = False
+        FakeServer.made.append(self)
+
+    def serve(self) -> None:
+        self.served = True
+
+
+@pytest.fixture
+def fake_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[type[FakeServer]]:
+    import textual_serve.server
+
+    FakeServer.made = []
+    monkeypatch.setattr(textual_serve.server, "Server", FakeServer)
+    yield FakeServer
+
+
+def test_serve_passes_the_flags_and_warns_off_loopback(fake_server: type[FakeServer],
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["serve", "--host", "0.0.0.0", "--port", "8123", "--lr", "0.5", "--seed", "7"]) == 0
+    (server,) = fake_server.made
+    assert server.served and (server.host, server.port, server.public_url) == ("0.0.0.0", 8123, None)
+    assert shlex.split(server.command)[3:] == ["--lr", "0.5", "--seed", "7", "--served"]
+    err = capsys.readouterr().err
+    assert "warning" in err and "anyone who can reach this port can use the app" in err
+    assert main(["serve", "--port", "8124", "--public-url", "https://stepper.example.org/"]) == 0
+    assert "warning" not in capsys.readouterr().err
+    assert fake_server.made[-1].public_url == "https://stepper.example.org"
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--lr", "abc"], "--lr: expected a number"),
+    (["--headless"], "--headless: serve runs the app"),
+    (["--steps", "3"], "--steps only applies to a report"),
+    (["--data", "/nonexistent/file.csv"], "--data:"),
+    (["--port", "99999"], "--port: expected a port number"),
+    (["--port"], "--port: expected a value"),
+    (["--public-url", "stepper:8000"], "--public-url: expected an address"),
+    (["--bogus"], "unrecognized arguments: --bogus"),
+])
+def test_bad_flags_are_refused_before_serving(argv: list[str], message: str, fake_server: type[FakeServer],
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["serve", *argv]) == 2
+    assert not fake_server.made
+    out, err = capsys.readouterr()
+    assert out == "" and message in err and "Traceback" not in err
+
+
+def test_served_is_a_hidden_flag() -> None:
+    assert parse(["--served"]).served and not parse([]).served
+    assert "--served" not in subprocess.run([sys.executable, "-m", "tui", "--help"], capture_output=True,
+                                            text=True, check=True).stdout
+
+
+# ---- served mode --------------------------------------------------------------------------
+
+def test_served_mode_refuses_a_changed_csv_path() -> None:
+    config = Config()
+    values = {key: _shown(config, key) for key in ("inputs", "seed", "data")}
+    result, errors = parse_fields(values, config, served=True)
+    assert result is not None and errors == {}  # the path the server started with is fine
+    values["data"] = "/etc/passwd"
+    result, errors = parse_fields(values, config, served=True)
+    assert result is None and "fixed by the command line" in errors["data"]
+    assert "data" in parse_fields(values, config, served=False)[1]  # not a CSV: refused anyway,
+    assert "fixed by" not in parse_fields(values, config, served=False)[1]["data"]  # for that reason
+
+
+async def test_the_served_form_shows_the_csv_field_disabled() -> None:
+    app = StepperApp(Stepper(Config()), served=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("c")
+        assert isinstance(app.screen, ConfigScreen)
+        assert app.screen.query_one("#field-data", Input).disabled
+        assert not app.screen.query_one("#field-dataset", Input).disabled
+        app.screen.query_one("#field-data", Input).value = "/etc/passwd"  # as if it got through
+        app.screen.query_one("#apply").press()
+        await pilot.pause()
+        assert isinstance(app.screen, ConfigScreen)  # refused: the form stays open
+        assert "fixed by the command line" in str(app.screen.query_one("#error-data").render())
+
+
+async def test_served_ctrl_s_delivers_the_session_to_the_browser(tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    app = StepperApp(Stepper(Config()), served=True)
+    delivered: list[tuple[bytes, dict[str, Any]]] = []
+    monkeypatch.setattr(app, "deliver_binary", lambda file, **kw: delivered.append((file.read(), kw)))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("n", "n", "n", "n", "ctrl+s")
+    ((data, kwargs),) = delivered
+    assert kwargs["save_filename"] == "backprop-session-step1.npz"
+    assert list(tmp_path.iterdir()) == []  # nothing written on the server
+    stepper = sessions.open_session(sessions.from_bytes(data))
+    assert stepper.state.update is not None and round(stepper.state.update.loss_after, 4) == 0.9036
+
+
+async def test_ctrl_s_in_a_terminal_writes_the_session_here(tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    app = StepperApp(Stepper(Config()))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("n", "ctrl+s")
+    stepper = sessions.open_session(sessions.read(tmp_path / "backprop-session-step1.npz"))
+    assert stepper.state.forward is not None and stepper.state.update is None
+
+
+# ---- a real browser -----------------------------------------------------------------------
+
+CHROMIUM = shutil.which("chromium")
+CHROMEDRIVER = shutil.which("chromedriver")
+try:
+    import selenium  # noqa: F401
+    SELENIUM = True
+except ImportError:
+    SELENIUM = False
+
+#: Run before the page's own scripts: keep the xterm.js Terminal that textual-serve's page
+#: creates (`this.terminal = new Terminal(...)`), so the test reads the text the terminal
+#: holds. The page draws it on a canvas (WebGL or 2D), so no DOM node has the text.
+KEEP_TERMINAL = """
+Object.defineProperty(Object.prototype, 'terminal', {configurable: true, set(value) {
+  Object.defineProperty(this, 'terminal', {value, writable: true, configurable: true, enumerable: true});
+  if (value && value.buffer && !window.__terminal) window.__terminal = value;
+}});
+"""
+#: The terminal's screen as lines of text (null before the page made its terminal).
+SCREEN_TEXT = """
+const terminal = window.__terminal;
+if (!terminal) return null;
+const buffer = terminal.buffer.active, lines = [];
+for (let y = 0; y < terminal.rows; y++) {
+  const line = buffer.getLine(buffer.viewportY + y);
+  lines.push(line ? line.translateToString(true) : '');
+}
+return lines.join('\\n');
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextlib.contextmanager
+def served(port: int, log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """`backprop-stepper serve --port PORT` until the block ends; the server and the app
+    processes it started (one process group) are ended however the block ends."""
+    with log.open("wb") as out:
+        process = subprocess.Popen([sys.executable, "-m", "tui", "serve", "--port", str(port)], cwd=ROOT,
+                                   stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 30
+        while True:  # listening yet?
+            if process.poll() is not None:
+                pytest.fail(f"serve exited with {process.returncode}:\n{log.read_text()}")
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
+                break
+            if time.monotonic() > deadline:
+                pytest.fail(f"serve did not listen on port {port} in 30 s:\n{log.read_text()}")
+            time.sleep(0.05)
+        yield process
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        with contextlib.suppress(ProcessLookupError):  # app processes left behind, if any
+            os.killpg(process.pid, signal.SIGKILL)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER and SELENIUM),
+                    reason="needs chromium, chromedriver (Debian: apt-get install chromium "
+                    "chromium-driver; .ci/run installs them) and selenium (pip install -e '.[test]')")
+def test_in_a_real_browser_four_n_show_the_loss_and_ctrl_s_downloads_the_session(tmp_path: Path) -> None:
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    assert CHROMIUM is not None and CHROMEDRIVER is not None
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,900",
+                     "--disable-popup-blocking"):  # the page opens the download in a new tab
+        options.add_argument(argument)
+    options.add_experimental_option("prefs", {"download.default_directory": str(downloads),
+                                              "download.prompt_for_download": False})
+    port = _free_port()
+    with served(port, tmp_path / "serve.log"):
+        driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+        try:
+            driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": KEEP_TERMINAL})
+            driver.get(f"http://127.0.0.1:{port}/")
+            wait = WebDriverWait(driver, 30, poll_frequency=0.05)
+
+            def screen_with(text: str) -> Any:
+                def seen(driver: Any) -> str | None:
+                    screen = driver.execute_script(SCREEN_TEXT)
+                    return screen if screen and text in screen else None
+                return seen
+
+            wait.until(screen_with("Next phase"))  # the stepper and its footer
+            keys = driver.find_element(By.CSS_SELECTOR, ".xterm-helper-textarea")  # xterm.js's input
+            for _ in range(4):
+                keys.send_keys("n")
+            screen = wait.until(screen_with("loss 0.9036"))
+            assert "step 1" in screen.splitlines()[0]
+            ActionChains(driver).key_down(Keys.CONTROL).send_keys("s").key_up(Keys.CONTROL).perform()
+            wait.until(lambda _: (downloads / "backprop-session-step1.npz").exists())
+            if os.environ.get("BACKPROP_SCREENSHOT"):  # to look at the page as a visitor sees it
+                driver.save_screenshot(os.environ["BACKPROP_SCREENSHOT"])
+        finally:
+            driver.quit()
+    stepper = sessions.open_session(sessions.read(downloads / "backprop-session-step1.npz"))
+    assert stepper.state.step == 1 and stepper.state.update is not None
+    assert round(stepper.state.update.loss_after, 4) == 0.9036
+    assert stepper.path == [("next", 4)]

@@ -1,0 +1,162 @@
+"""`backprop-stepper serve`: the app in a browser, through textual-serve.
+
+textual-serve runs a command for each browser tab that connects, a process of its own with
+Textual's web driver, so every tab has its own stepper. The command is this Python running
+`-m tui` with the app's flags exactly as they were given to `serve`, plus the hidden
+`--served`, quoted with shlex.join: nothing a visitor sends reaches it. The flags are checked
+here first, as the app checks them, so a bad one is refused (exit 2) before anything listens.
+
+In served mode (tui.app.StepperApp.served) nothing a visitor types loads a file or runs code:
+the config form's file field is refused, and files the app gives out (a saved session)
+arrive in the browser as downloads instead of being written on the server.
+
+textual-serve has no authentication: anyone who can reach the port can use the app (and
+start processes on this machine), which is why a non-loopback address gets a warning.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import shlex
+import sys
+from typing import NoReturn
+
+from tui.cli import PROG, UsageError, parse
+from tui.text import printable
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8000
+#: The hidden flag that puts the app in served mode (tui.cli); only `serve` passes it.
+SERVED_FLAG = "--served"
+OWN_FLAGS = ("--host", "--port", "--public-url")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog=f"{PROG} serve", allow_abbrev=False,
+                description="Serve the app to web browsers (textual-serve): each browser tab gets "
+                "its own stepper. The other flags are the app's (see backprop-stepper --help) and "
+                "are fixed for every visitor.",
+                epilog="Anyone who can reach the address and port can use the app: there is no "
+                "password. The default address, 127.0.0.1, is reachable from this machine only.")
+    p.add_argument("--host", default=DEFAULT_HOST, metavar="ADDRESS",
+                   help=f"address to listen on (default {DEFAULT_HOST}, this machine only)")
+    p.add_argument("--port", type=_port, default=DEFAULT_PORT, metavar="N",
+                   help=f"TCP port (default {DEFAULT_PORT})")
+    p.add_argument("--public-url", type=_url, metavar="URL",
+                   help="the address browsers reach the server at, when it is not http://HOST:PORT "
+                   "(with --host 0.0.0.0, or behind a proxy), e.g. http://192.0.2.10:8000")
+    return p
+
+
+def _url(text: str) -> str:
+    if not text.startswith(("http://", "https://")) or len(text.split("://", 1)[1].strip("/")) == 0:
+        raise argparse.ArgumentTypeError(f"expected an address such as http://HOST:PORT, got {text!r}")
+    return text.rstrip("/")
+
+
+def _port(text: str) -> int:
+    if not text.isascii() or not text.isdigit() or not 1 <= int(text) <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a port number from 1 to 65535, got {text!r}")
+    return int(text)
+
+
+def split(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
+    """serve's own flags (--host, --port, --public-url) and the app's flags, in the order typed.
+
+    serve's flags are taken out wherever they stand (`--port 8001` or `--port=8001`);
+    everything else is the app's, passed on untouched."""
+    own: list[str] = []
+    rest: list[str] = []
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        name = arg.split("=", 1)[0]
+        if name in OWN_FLAGS:
+            own.append(arg)
+            if "=" not in arg:
+                if i + 1 >= len(argv):
+                    raise UsageError(f"{name}: expected a value")
+                own.append(argv[i + 1])
+                i += 1
+        elif arg in ("-h", "--help"):
+            own.append(arg)
+        else:
+            rest.append(arg)
+        i += 1
+    return build_parser().parse_args(own), rest
+
+
+def is_loopback(host: str) -> bool:
+    """Only this machine can reach the address: localhost, 127.0.0.0/8 or ::1."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a name: it may resolve to anything
+
+
+def warning(host: str, port: int) -> str | None:
+    """The warning for an address other machines can reach, or None for a loopback one."""
+    if is_loopback(host):
+        return None
+    return (f"{PROG}: warning: serving on {host}:{port}, which other machines can reach: anyone "
+            "who can reach this port can use the app (there is no password), and each browser "
+            "tab starts a process on this machine. Use --host 127.0.0.1 to serve this machine only.")
+
+
+def app_command(app_argv: list[str]) -> str:
+    """The shell command textual-serve runs for each tab: this Python, the app, the flags as
+    given (each one quoted) and --served."""
+    return shlex.join([sys.executable, "-m", "tui", *app_argv, SERVED_FLAG])
+
+
+def check(app_argv: list[str]) -> None:
+    """Refuse what the app would refuse, before serving: flags, the config file, the data
+    file, and a model file that does not load. Raises UsageError."""
+    options = parse(app_argv)
+    if options.headless:
+        raise UsageError("--headless: serve runs the app in a browser; for a report, run "
+                         f"{PROG} --headless without serve")
+    from tui.__main__ import with_data
+
+    with_data(options)  # a bad CSV file: the same one line as the app's
+    if options.model is not None:
+        from engine.contract import ModelError
+        from engine.usermodel import load_model
+
+        try:
+            model = load_model(options.model, options.model_timeout, options.model_memory)
+        except ModelError as error:
+            raise UsageError(error.message) from None
+        model.close()
+
+
+def main(argv: list[str]) -> int:
+    try:
+        args, app_argv = split(argv)
+        check(app_argv)
+    except UsageError as error:
+        print(f"{PROG} serve: error: {printable(str(error), oneline=True)}\n"
+              f"Try '{PROG} serve --help' for the flags.", file=sys.stderr)
+        return 2
+    caution = warning(args.host, args.port)
+    if caution is not None:
+        print(caution, file=sys.stderr)
+    from textual_serve.server import Server
+
+    server = Server(app_command(app_argv), host=args.host, port=args.port, title=PROG,
+                    public_url=args.public_url)
+    try:
+        server.serve()
+    except OSError as error:  # the port is taken, or the address is not this machine's
+        print(f"{PROG} serve: error: cannot listen on {args.host}:{args.port}: "
+              f"{error.strerror or error}", file=sys.stderr)
+        return 1
+    return 0
