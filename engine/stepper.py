@@ -493,9 +493,10 @@ class Stepper:
 
     def next(self, progress: Progress | None = None) -> Phase:
         """Run the next phase; return the phase that ran."""
-        phase = self.next_phase
-        self.commit(self.compute(progress))
-        return phase
+        new = self.compute(progress)
+        self.commit(new)
+        assert new.last_phase is not None
+        return new.last_phase
 
     def step_done(self) -> bool:
         """Where finish-step stops: at this step's update, or early where the run diverged,
