@@ -120,3 +120,29 @@ def test_snapshot_moons_after_a_training_run(snap_compare) -> None:  # type: ign
         await pilot.pause()
 
     assert snap_compare(app, run_before=train, terminal_size=SIZE)
+
+
+async def test_random_keys_with_data_leave_a_whole_consistent_state() -> None:
+    """Hostile typing with a data set: runs started, stopped and walked back, samples picked,
+    explanations opened, at any pace; the app never fails, and whatever the keys did, the
+    history undoes to the initial parameters."""
+    import random
+
+    from tests.test_fuzz_screens import burst, handled
+
+    app = app_for(replace(MOONS, train_steps=20))
+    rng = random.Random(7)
+    keys = ["t", "escape", "n", "b", "s", "left_square_bracket", "right_square_bracket", "e", "tab",
+            "down", "right", "g", "r"]
+    async with app.run_test(size=SIZE) as pilot:
+        for _ in range(30):
+            burst(app, *[rng.choice(keys) for _ in range(rng.randint(1, 6))])
+            await handled(app, pilot)
+            await app.runner.idle.wait()
+            assert app._exception is None
+        stepper = app.stepper
+        initial = stepper.initial.params
+        while stepper.back():
+            pass
+        assert all(stepper.state.params[name] is value for name, value in initial.items())
+    assert app.return_code in (None, 0)
