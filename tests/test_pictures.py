@@ -17,7 +17,7 @@ from engine.data import Dataset
 from engine.network import Architecture
 from engine.plane import Plane, field
 from engine.stepper import Stepper, View
-from tui.widgets.boundary import TEST, TRAIN, BoundaryMap, Picture, confusion, draw, lines_of
+from tui.widgets.boundary import TEST, TRAIN, BoundaryMap, Picture, confusion, confusion_text, draw, lines_of
 from tui.widgets.chart import LossChart, downsample, step_ticks
 
 SIZE = (120, 40)
@@ -271,7 +271,7 @@ async def test_the_chart_hints_before_any_loss_and_lists_the_last_values() -> No
         chart = app.query_one(LossChart)
         curves = stepper.state.trail.curves()  # type: ignore[union-attr]
         values = str(chart.query_one("#loss-values").render())
-        assert f"{100 * curves.test_accuracy[-1]:.1f}%" in values and "accuracy" in values
+        assert f"{100 * curves.test_accuracy[-1]:.1f}%" in values and "acc % (right)" in values
         assert chart.border_title == "Loss and accuracy · step 4"
 
 
@@ -297,3 +297,17 @@ def test_snapshot_three_class_spiral(snap_compare) -> None:  # type: ignore[no-u
 
 def test_snapshot_chart_of_three_steps(snap_compare) -> None:  # type: ignore[no-untyped-def]
     assert snap_compare(Pictures(trained(3).view()), terminal_size=(80, 24))
+
+
+def test_confusion_tables_stack_when_they_do_not_fit_side_by_side() -> None:
+
+    config = Config(dataset="gauss", classes=3, hidden=(4,))
+    data = batches.from_config(config)
+    assert data is not None
+    arch = batches.fitted(config, data).architecture
+    params = network.init_params(arch, 1)
+    wide = confusion_text(arch, params, data, width=200).split("\n")
+    narrow = confusion_text(arch, params, data, width=40).split("\n")
+    assert wide[0].startswith("train accuracy") and "test accuracy" in wide[0]
+    assert len(narrow) == 2 * len(wide) + 1 and narrow[len(wide) + 1].startswith("test accuracy")
+    assert max(map(len, narrow)) <= 40

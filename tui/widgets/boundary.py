@@ -190,7 +190,7 @@ class BoundaryMap(Widget):
         if self.view is None or self.view.data is None:
             return 1
         if self.view.data.dataset.features != 2 or self.view.user_code:
-            return len(self._table(self.view, self.view.data).split("\n"))
+            return len(self._table(self.view, self.view.data, width).split("\n"))
         return map_lines(width) + 2
 
     def render(self) -> Picture | Text:
@@ -205,17 +205,17 @@ class BoundaryMap(Widget):
             return self._cache[1]
         picture: Picture | Text
         if data.dataset.features != 2 or view.user_code:
-            picture = Text(self._table(view, data), no_wrap=True, overflow="crop")
+            picture = Text(self._table(view, data, self.content_size.width), no_wrap=True, overflow="crop")
         else:
             picture = draw(view.config.architecture, view.state.params, data, self.unit,
                            max(1, width), map_lines(width), background, back.blend(fore, 0.6).rich_color)
         self._cache = (key, picture)
         return picture
 
-    def _table(self, view: View, data: Data) -> str:
+    def _table(self, view: View, data: Data, width: int) -> str:
         if view.user_code:
             return "A user's model: its prediction over the data is not computed here."
-        return confusion_text(view.config.architecture, view.state.params, data)
+        return confusion_text(view.config.architecture, view.state.params, data, width)
 
 
 def draw(arch: Architecture, params: Params, data: Data, unit: tuple[int, int] | None, cols: int,
@@ -267,9 +267,10 @@ def confusion(arch: Architecture, params: Params, data: Data) -> dict[str, NDArr
     return tables
 
 
-def confusion_text(arch: Architecture, params: Params, data: Data) -> str:
-    """The tables side by side: true class a row, predicted class a column, with each
-    split's accuracy (the diagonal over the total)."""
+def confusion_text(arch: Architecture, params: Params, data: Data, width: int = 0) -> str:
+    """The tables side by side (one above the other when they do not fit in `width`; 0: any
+    width): true class a row, predicted class a column, with each split's accuracy (the
+    diagonal over the total)."""
     tables = confusion(arch, params, data)
     blocks = []
     for name, counts in tables.items():
@@ -286,12 +287,14 @@ def confusion_text(arch: Architecture, params: Params, data: Data) -> str:
         head = "true\\pred" + "".join(f"{p:>{cell}}" for p in range(k))
         rows = [f"{t:<9}" + "".join(f"{v:>{cell}}" for v in counts[t]) for t in range(k)]
         blocks.append([accuracy, head, *rows])
-    width = [max(len(line) for line in block) for block in blocks]
+    widths = [max(len(line) for line in block) for block in blocks]
+    if width and sum(widths) + 4 * (len(blocks) - 1) > width:
+        return "\n\n".join("\n".join(block) for block in blocks)
     height = max(len(block) for block in blocks)
     out = []
     for i in range(height):
         parts = [(block[i] if i < len(block) else "").ljust(w)
-                 for block, w in zip(blocks, width, strict=True)]
+                 for block, w in zip(blocks, widths, strict=True)]
         out.append("    ".join(parts).rstrip())
     return "\n".join(out)
 

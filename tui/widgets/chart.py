@@ -174,7 +174,7 @@ def data_values(curves: Curves) -> Content:
     and the batch's loss."""
     k = len(curves.loss) - 1
     legend = Content.assemble(("loss ", MUTED), key(TRAIN), (" train ", MUTED), key(TEST), (" test", MUTED),
-                              ("   accuracy % (right) ", MUTED), key(TRAIN_ACCURACY), (" train ", MUTED),
+                              ("   acc % (right) ", MUTED), key(TRAIN_ACCURACY), (" train ", MUTED),
                               key(TEST_ACCURACY), (" test", MUTED))
     numbers = Content.assemble(
         ("train ", MUTED), value(curves.train_loss[k]), " ", (percent(curves.train_accuracy[k]), "bold"),
