@@ -269,6 +269,53 @@ def _data(raw: object, members: Arrays, config: Config) -> Data | None:
         raise SessionError(f"the data: {error}") from None
 
 
+# ---- parameters alone (--params, --export-params, the x key) ------------------------
+
+MAX_PARAMS_BYTES = 256 * 2**20  # the largest network's parameters are 80 MB of float64
+
+
+def params_to_bytes(params: Params) -> bytes:
+    """Parameters as the bytes of a .npz file as np.savez writes it (one NAME.npy member
+    each, no pickle): np.load(file) reads it back."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, value in params.items():
+            _member(zf, name, np.asarray(value, dtype=np.float64))
+    return buffer.getvalue()
+
+
+def read_params(path: Path, expected: Params) -> Params:
+    """The parameters in the .npz file at path, checked against a network's own (`expected`:
+    the same names, the same shapes, float64, finite); SessionError saying what is wrong."""
+    try:
+        raw = read_user_file(path, "parameters file", MAX_PARAMS_BYTES)
+    except OSError as error:
+        raise SessionError(str(error)) from None
+    return params_from_bytes(raw, expected)
+
+
+def params_from_bytes(raw: bytes, expected: Params) -> Params:
+    members, other = arrays(raw, "parameters file")
+    if other:
+        raise SessionError(f"member {next(iter(other))!r} is not a NumPy array (.npy); a parameters "
+                           "file holds one array a parameter, as np.savez writes it")
+    missing = [name for name in expected if name not in members]
+    unknown = [name for name in members if name not in expected]
+    if missing or unknown:
+        parts = ([f"missing {', '.join(map(repr, missing))}"] if missing else []) + \
+            ([f"unknown {', '.join(repr(n[:40]) for n in unknown[:5])}"] if unknown else [])
+        raise SessionError(f"{'; '.join(parts)}: this network's parameters are "
+                           f"{', '.join(expected)}")
+    params: Params = {}
+    for name, value in expected.items():
+        array = members[name]
+        if array.shape != np.shape(value):
+            raise SessionError(f"parameter {name!r} has shape {array.shape}; this network's is "
+                               f"{np.shape(value)}")
+        params[name] = checked_params(name, array)
+    return params
+
+
 # ---- opening ------------------------------------------------------------------------
 
 def open_session(session: Session, model: Model | None = None, max_history: int | None = None) -> Stepper:
