@@ -444,9 +444,9 @@ class StepperApp(App[None]):
         where. A file that cannot be written is a notification; the app goes on."""
         stem, dot, suffix = name.rpartition(".")
         for n in range(1000):
-            path = Path(name if n == 0 else f"{stem}-{n}{dot}{suffix}").absolute()
-            try:
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            try:  # absolute: the message names the folder (getcwd fails if it was removed)
+                path = Path(name if n == 0 else f"{stem}-{n}{dot}{suffix}").absolute()
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
             except FileExistsError:
                 continue
             except OSError as error:
