@@ -180,6 +180,8 @@ def test_every_action_of_the_path_replays_undo_reset_gradcheck_and_drills() -> N
     original.next()
     original.reset()
     original.next()
+    original.next()
+    original.next()  # at the gradient check: the drill steps back to the forward pass
     original.use_model(make_model(original.config.architecture, "sign"))  # steps back itself
     original.finish_step()
     original.back()
