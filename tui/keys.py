@@ -37,9 +37,8 @@ KEYS = (
         "Explain"),
     Key("cancel", "escape", "cancel", "Cancel a phase that is still running"),
     Key("save-session", "ctrl+s", "save_session",
-        "Save the session to a file: reopen it with --session (b walks back to the start)"),
-    Key("export-params", "x", "export_params", "Write the parameters on screen to an .npz file "
-        "(np.load reads it; --params starts from it)"),
+        "Save the session to a file (reopen it with --session FILE)"),
+    Key("export-params", "x", "export_params", "Write the parameters to an .npz file (--params FILE)"),
     Key("export-json", "w", "export_json", "Write the state on screen as JSON (the --format json "
         "object)"),
     Key("help", "question_mark", "help", "Show this help", "Help"),
