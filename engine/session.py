@@ -40,7 +40,7 @@ SUFFIX = ".npz"
 MAX_SESSION_BYTES = 512 * 2**20  # the largest network's parameters (80 MB) and data, with room
 MAX_ARRAY_ELEMENTS = 20_000_000  # 160 MB of float64: above any array a session can hold
 MAX_MEMBERS = 1_000
-MAX_PATH_ACTIONS = 1_000_000
+MAX_PATH_ACTIONS = 5_000_000  # actions in all, counts summed: 1,000,000 headless steps and more
 JSON_MEMBER = "session.json"
 
 
@@ -240,11 +240,15 @@ def _path(raw: object) -> tuple[tuple[str, int], ...]:
     if not isinstance(raw, list) or len(raw) > MAX_PATH_ACTIONS:
         raise SessionError("path must be a list of [action, count] pairs")
     path = []
+    total = 0
     for item in raw:
         if (not isinstance(item, list) or len(item) != 2 or not isinstance(item[0], str)
                 or isinstance(item[1], bool) or not isinstance(item[1], int) or not 1 <= item[1] <= 10**9):
             raise SessionError(f"path: {str(item)[:40]!s} is not an [action, count] pair")
+        total += item[1]
         path.append((item[0], item[1]))
+    if total > MAX_PATH_ACTIONS:  # a replay of them all would run for hours
+        raise SessionError(f"path: {total:,} actions; a session holds at most {MAX_PATH_ACTIONS:,}")
     return tuple(path)
 
 

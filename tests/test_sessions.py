@@ -342,6 +342,8 @@ SESSIONS: dict[str, tuple[Callable[[], bytes], str]] = {
                        "path: unknown action 'rm -rf'"),
     "back past the start": (lambda: tampered(head_set(path=[["next", 2], ["back", 3]])),
                             "path: the path goes back past the start"),
+    "endless path": (lambda: tampered(head_set(path=[["next", 10**9]])),
+                     "path: 1,000,000,000 actions; a session holds at most 5,000,000"),
     "a bad count": (lambda: tampered(head_set(path=[["next", -1]])), "is not an [action, count] pair"),
     "a tampered setting": (lambda: tampered(head_set(config={"lr": "fast"})), "config: "),
     "an unknown setting": (lambda: tampered(head_set(config={"exec": "x"})),

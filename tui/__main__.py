@@ -365,6 +365,9 @@ def _app(options: Options, model: UserModel | None, data: Data | None = None,
          session: Session | None = None) -> int:
     from engine.contract import ModelError
 
+    if session is not None and sum(count for _, count in session.path) > 400:  # a second or more
+        print(f"{PROG}: replaying the session's {sum(c for _, c in session.path):,} actions…",
+              file=sys.stderr)
     if model is None:
         try:
             stepper = build_stepper(options, None, data, session)
