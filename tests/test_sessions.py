@@ -450,6 +450,18 @@ def test_flags_a_session_fixes_are_refused(argv: list[str], message: str,
     assert message in refused(argv, capsys)
 
 
+def test_a_session_takes_the_reports_trace(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    stepper = moons_stepper()
+    stepper.run_steps(2)
+    (tmp_path / "moons.npz").write_bytes(to_bytes(record(stepper)))
+    summary = trace("--session", "moons.npz", "--trace", "summary", "--steps", "2", cwd=tmp_path)
+    assert summary["trace"] == "summary" and [s["step"] for s in summary["steps"]] == [3, 4]  # type: ignore[attr-defined]
+    assert "loss_after" in summary["steps"][0] and "forward" not in summary["steps"][0]  # type: ignore[index]
+    (tmp_path / "one.npz").write_bytes(default_session())
+    err = refused(["--headless", "--session", str(tmp_path / "one.npz"), "--trace", "full"], capsys)
+    assert "--trace: only applies to learning from data" in err
+
+
 def test_model_with_a_built_in_session_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "s.npz").write_bytes(default_session())
     err = refused(["--headless", "--session", str(tmp_path / "s.npz"), "--model", "net.py"], capsys)

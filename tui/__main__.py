@@ -175,8 +175,16 @@ def with_session(options: Options) -> tuple[Options, Session]:
     if options.explain and session.config.learns_from_data:
         raise UsageError("--explain: explanations follow one sample's numbers; this session trains on "
                          "data: leave --explain out")
-    # The run's own settings stay the session's; only the report's length is this command's.
+    # The run's own settings stay the session's; only the report's length and trace are this
+    # command's.
+    from engine.config import ConfigError, validate
+
     config = replace(session.config, steps=options.config.steps)
+    if options.session_trace is not None:
+        try:
+            config = validate(replace(config, trace=options.session_trace), given={"trace"})
+        except ConfigError as error:
+            raise UsageError(f"--{error.key}: {error.message}") from None
     return replace(options, config=config), session
 
 

@@ -69,6 +69,7 @@ class Options:
     save_session: Path | None = None  # --save-session: headless, write the session after the run
     params: Path | None = None  # --params: start from these parameters (.npz)
     export_params: Path | None = None  # --export-params: headless, write the final parameters
+    session_trace: str | None = None  # --trace given with --session (the session fixes the rest)
     keymap: dict[str, str] = field(default_factory=dict)  # binding id -> keys, from [keymap]
     #: Elements to explain in the final state (--explain), as typed, their syntax checked;
     #: the names and indexes are checked against the network's tensors by the entry point.
@@ -336,6 +337,9 @@ def parse(argv: list[str]) -> Options:
                                              "save_session", "params", "export_params"):
             settings[key.replace("_", "-")] = value
     model = settings.pop("model", None)
+    # With --session the run's settings are the session's; the report's trace is this
+    # command's, checked against the session's config by the entry point (tui.__main__).
+    session_trace = settings.pop("trace", None) if args.session is not None else None
     if model is not None and settings.get("inject-bug") is not None:
         raise UsageError("--model and --inject-bug cannot be used together: --inject-bug breaks "
                          "the built-in network, --model replaces it")
@@ -379,5 +383,6 @@ def parse(argv: list[str]) -> Options:
                    model=None if model is None else Path(model), keymap=keymap,
                    session=_path(args.session), save_session=_path(args.save_session),
                    params=_path(args.params), export_params=_path(args.export_params),
+                   session_trace=session_trace,
                    model_timeout=float(model_timeout), model_memory=model_memory, explain=explain,
                    given=given)
