@@ -135,12 +135,16 @@ def arrays(raw: bytes, what: str = "session file") -> tuple[Arrays, dict[str, by
         raise SessionError(f"not a {what} (.npz): {error}") from None
     if len(infos) > MAX_MEMBERS:
         raise SessionError(f"the {what} has {len(infos):,} members; at most {MAX_MEMBERS:,}")
+    # Unpacked, the members are at most as large as their zip entries declare (zipfile reads
+    # no further): bounding the sum bounds the memory a small, highly compressed file can take.
+    unpacked = sum(info.file_size for info in infos)
+    if unpacked > MAX_SESSION_BYTES:
+        raise SessionError(f"the {what}'s members declare {unpacked:,} bytes unpacked: too large "
+                           f"(at most {MAX_SESSION_BYTES:,})")
     out: Arrays = {}
     other: dict[str, bytes] = {}
     with zf:
         for info in infos:
-            if info.file_size > MAX_SESSION_BYTES:
-                raise SessionError(f"member {info.filename!r} declares {info.file_size:,} bytes: too large")
             if not info.filename.endswith(".npy"):
                 other[info.filename] = _read_member(zf, info, what)
                 continue
@@ -150,6 +154,7 @@ def arrays(raw: bytes, what: str = "session file") -> tuple[Arrays, dict[str, by
                     version = npy.read_magic(member)
                     header = npy.read_array_header_1_0 if version == (1, 0) else npy.read_array_header_2_0
                     shape, _, dtype = header(member)  # the header only: no data read yet
+                    data_bytes = info.file_size - member.tell()
             except (ValueError, OSError, EOFError, zipfile.BadZipFile, SyntaxError) as error:
                 raise SessionError(f"member {name!r} is not a NumPy array: {error}") from None
             if dtype.hasobject or dtype.kind not in "fib":
@@ -158,6 +163,10 @@ def arrays(raw: bytes, what: str = "session file") -> tuple[Arrays, dict[str, by
             count = math.prod(shape)
             if count > MAX_ARRAY_ELEMENTS:
                 raise SessionError(f"member {name!r} declares shape {shape} ({count:,} values): too large")
+            size = count * dtype.itemsize
+            if data_bytes != size:
+                raise SessionError(f"member {name!r} declares shape {shape} of {dtype} ({size:,} bytes) "
+                                   f"but holds {data_bytes:,} bytes: damaged or tampered")
             try:
                 with zf.open(info) as member:
                     array = npy.read_array(member, allow_pickle=False)

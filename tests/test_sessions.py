@@ -334,6 +334,8 @@ SESSIONS: dict[str, tuple[Callable[[], bytes], str]] = {
                     "parameter 'b2' holds NaN or infinity"),
     "int weights": (lambda: tampered(lambda p: p.update({"params/b2.npy": npy(np.array([1]))})),
                     "parameter 'b2' is int64; parameters are float64"),
+    "header lies": (lambda: tampered(lambda p: p.update({"params/W1.npy": bomb_header((4, 3))})),
+                    "member 'params/W1' declares shape (4, 3) of float64 (96 bytes) but holds 8 bytes"),
     "npz bomb": (lambda: tampered(lambda p: p.update({"params/W1.npy": bomb_header((10**6, 10**6))})),
                  "member 'params/W1' declares shape (1000000, 1000000)"),
     "not a zip": (lambda: b"W1 = 1, 2, 3\n", "not a session file (.npz)"),
@@ -377,6 +379,22 @@ def test_a_session_that_is_not_a_regular_file_is_refused(kind: str, tmp_path: Pa
     assert {"directory": "is a directory, not a session file",
             "symlink to /dev/zero": "is not a regular file (a device), not a session file",
             "missing": "no such session file"}[kind] in err
+
+
+def test_many_compressed_members_cannot_unpack_past_the_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A zip bomb: each member small packed, within the per-array bound, but together far
+    past what a session can hold; refused from the zip's directory, before anything is unpacked."""
+    import engine.session
+
+    monkeypatch.setattr(engine.session, "MAX_SESSION_BYTES", 1_000_000)
+    zeros = npy(np.zeros(100_000))  # 800 kB unpacked, about 1 kB packed
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
+        for i in range(3):
+            zf.writestr(f"data/X{i}.npy", zeros)
+    assert len(buffer.getvalue()) < 20_000
+    with pytest.raises(SessionError, match=r"members declare 2,400,384 bytes unpacked: too large"):
+        from_bytes(buffer.getvalue())
 
 
 def test_nothing_in_a_session_is_unpickled(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
