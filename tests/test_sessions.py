@@ -174,6 +174,18 @@ def test_the_notebook_at_step_1_backward_reopens_bit_for_bit(tmp_path: Path) -> 
     assert walk_back(reopened) == walk_back(original)
 
 
+def test_a_format_1_file_kept_in_the_repository_still_reopens() -> None:
+    """Written by the first version (the notebook's network, a step and then forward and
+    backward): a later version must read format 1 and rebuild the same states."""
+    kept = open_session(read(ROOT / "tests" / "fixtures" / "session_format1_notebook_step2_backward.npz"))
+    fresh = Stepper(Config())
+    fresh.finish_step()
+    fresh.next()
+    fresh.next()
+    assert kept.path == [("next", 6)] and kept.state.last_phase is Phase.BACKWARD
+    assert walk_back(kept) == walk_back(fresh)
+
+
 def test_every_action_of_the_path_replays_undo_reset_gradcheck_and_drills() -> None:
     original = moons_stepper()
     original.train(3, check_every=2)
