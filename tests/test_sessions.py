@@ -474,6 +474,9 @@ def test_params_that_are_not_params_are_refused(tmp_path: Path, capsys: pytest.C
      "app, ctrl+s saves the session)"),
     (["--export-params", "p.npz"], "--export-params only applies to a report: add --headless"),
     (["--headless", "--session", ""], "--session: the file name is empty"),
+    (["--headless", "--save-session", "/nonexistent-folder/s.npz"],
+     "--save-session: cannot write /nonexistent-folder/s.npz: no such folder /nonexistent-folder"),
+    (["--headless", "--export-params", "/"], "--export-params: / is a directory; name a file"),
 ])
 def test_flags_a_session_fixes_are_refused(argv: list[str], message: str,
                                            capsys: pytest.CaptureFixture[str]) -> None:

@@ -89,6 +89,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     session: Session | None = None
     try:  # the data before anything runs: a bad file gets one line and nothing else happens
+        check_outputs(options)
         if options.session is not None:
             options, session = with_session(options)
             data = session.data
@@ -186,6 +187,22 @@ def with_session(options: Options) -> tuple[Options, Session]:
         except ConfigError as error:
             raise UsageError(f"--{error.key}: {error.message}") from None
     return replace(options, config=config), session
+
+
+def check_outputs(options: Options) -> None:
+    """--save-session and --export-params are written after the run: a name that cannot be
+    written (a directory, a folder that does not exist) is refused before it."""
+    for flag, path in (("--save-session", options.save_session), ("--export-params", options.export_params)):
+        if path is None:
+            continue
+        folder = path.parent
+        if path.is_dir():
+            raise UsageError(f"{flag}: {_shown_path(path)} is a directory; name a file")
+        if not folder.is_dir():
+            raise UsageError(f"{flag}: cannot write {_shown_path(path)}: no such folder "
+                             f"{_shown_path(folder)}")
+        if not os.access(folder, os.W_OK):
+            raise UsageError(f"{flag}: cannot write {_shown_path(path)}: the folder is not writable")
 
 
 def _shown_path(path: object) -> str:
