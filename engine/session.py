@@ -33,7 +33,7 @@ from engine.data import Dataset
 from engine.files import read_user_file
 from engine.model import Model, make_model
 from engine.network import Array, Params
-from engine.stepper import Stepper
+from engine.stepper import Phase, Stepper
 
 FORMAT = 1
 SUFFIX = ".npz"
@@ -58,13 +58,18 @@ class Session:
     path: tuple[tuple[str, int], ...]
     data: Data | None = None
     model: str | None = None
+    #: Where the path leads, (step, phase or None at the start): written for a reader of the
+    #: JSON, and checked after the replay; None when a file does not say.
+    at: tuple[int, str | None] | None = None
 
 
 def record(stepper: Stepper, model_name: str | None = None) -> Session:
     """The session of a stepper as it stands: its configuration, initial parameters, data
     and path."""
+    state = stepper.state
+    at = (state.step, None if state.last_phase is None else state.last_phase.value)
     return Session(stepper.config, dict(stepper.initial.params), tuple(stepper.path), stepper.data,
-                   model_name)
+                   model_name, at)
 
 
 # ---- writing ------------------------------------------------------------------------
@@ -84,6 +89,8 @@ def to_bytes(session: Session) -> bytes:
         "params": list(session.params),
         "model": session.model,
     }
+    if session.at is not None:
+        head["at"] = {"step": session.at[0], "phase": session.at[1]}
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
         for name, value in session.params.items():
@@ -203,7 +210,17 @@ def from_bytes(raw: bytes) -> Session:
     model = head.get("model")
     if model is not None and not isinstance(model, str):
         raise SessionError(f"model must be a file name or null, got {type(model).__name__}")
-    return Session(config, params, path, data, model)
+    return Session(config, params, path, data, model, _at(head.get("at")))
+
+
+def _at(raw: object) -> tuple[int, str | None] | None:
+    if raw is None:
+        return None
+    phases = [None, *(phase.value for phase in Phase)]
+    if (not isinstance(raw, dict) or set(raw) != {"step", "phase"} or isinstance(raw["step"], bool)
+            or not isinstance(raw["step"], int) or raw["phase"] not in phases):
+        raise SessionError(f"at must be {{\"step\": N, \"phase\": one of {phases}}}")
+    return raw["step"], raw["phase"]
 
 
 def _config(raw: object) -> Config:
@@ -352,4 +369,10 @@ def open_session(session: Session, model: Model | None = None, max_history: int 
         stepper.replay(list(session.path), lambda bug: make_model(arch, bug))
     except ValueError as error:
         raise SessionError(f"path: {error}") from None
+    state = stepper.state
+    reached = (state.step, None if state.last_phase is None else state.last_phase.value)
+    if session.at is not None and reached != session.at:
+        raise SessionError(f"the path leads to step {reached[0]} ({reached[1] or 'the start'}), not to "
+                           f"step {session.at[0]} ({session.at[1] or 'the start'}) where the session "
+                           "says it was saved: damaged or tampered")
     return stepper

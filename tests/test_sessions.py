@@ -358,6 +358,10 @@ SESSIONS: dict[str, tuple[Callable[[], bytes], str]] = {
                             "path: the path goes back past the start"),
     "endless path": (lambda: tampered(head_set(path=[["next", 10**9]])),
                      "path: 1,000,000,000 actions; a session holds at most 5,000,000"),
+    "path and state disagree": (lambda: tampered(head_set(path=[["next", 3]])),
+                                "the path leads to step 1 (gradcheck), not to step 1 (backward) where the "
+                                "session says it was saved"),
+    "a bad at": (lambda: tampered(head_set(at={"step": 1, "phase": "sideways"})), "at must be"),
     "a bad count": (lambda: tampered(head_set(path=[["next", -1]])), "is not an [action, count] pair"),
     "a tampered setting": (lambda: tampered(head_set(config={"lr": "fast"})), "config: "),
     "an unknown setting": (lambda: tampered(head_set(config={"exec": "x"})),
