@@ -33,14 +33,14 @@ from engine.data import Dataset
 from engine.files import read_user_file
 from engine.model import Model, make_model
 from engine.network import Array, Params
-from engine.stepper import Stepper
+from engine.stepper import Phase, Stepper
 
 FORMAT = 1
 SUFFIX = ".npz"
 MAX_SESSION_BYTES = 512 * 2**20  # the largest network's parameters (80 MB) and data, with room
 MAX_ARRAY_ELEMENTS = 20_000_000  # 160 MB of float64: above any array a session can hold
 MAX_MEMBERS = 1_000
-MAX_PATH_ACTIONS = 1_000_000
+MAX_PATH_ACTIONS = 5_000_000  # actions in all, counts summed: 1,000,000 headless steps and more
 JSON_MEMBER = "session.json"
 
 
@@ -58,13 +58,18 @@ class Session:
     path: tuple[tuple[str, int], ...]
     data: Data | None = None
     model: str | None = None
+    #: Where the path leads, (step, phase or None at the start): written for a reader of the
+    #: JSON, and checked after the replay; None when a file does not say.
+    at: tuple[int, str | None] | None = None
 
 
 def record(stepper: Stepper, model_name: str | None = None) -> Session:
     """The session of a stepper as it stands: its configuration, initial parameters, data
     and path."""
+    state = stepper.state
+    at = (state.step, None if state.last_phase is None else state.last_phase.value)
     return Session(stepper.config, dict(stepper.initial.params), tuple(stepper.path), stepper.data,
-                   model_name)
+                   model_name, at)
 
 
 # ---- writing ------------------------------------------------------------------------
@@ -84,6 +89,8 @@ def to_bytes(session: Session) -> bytes:
         "params": list(session.params),
         "model": session.model,
     }
+    if session.at is not None:
+        head["at"] = {"step": session.at[0], "phase": session.at[1]}
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
         for name, value in session.params.items():
@@ -135,12 +142,16 @@ def arrays(raw: bytes, what: str = "session file") -> tuple[Arrays, dict[str, by
         raise SessionError(f"not a {what} (.npz): {error}") from None
     if len(infos) > MAX_MEMBERS:
         raise SessionError(f"the {what} has {len(infos):,} members; at most {MAX_MEMBERS:,}")
+    # Unpacked, the members are at most as large as their zip entries declare (zipfile reads
+    # no further): bounding the sum bounds the memory a small, highly compressed file can take.
+    unpacked = sum(info.file_size for info in infos)
+    if unpacked > MAX_SESSION_BYTES:
+        raise SessionError(f"the {what}'s members declare {unpacked:,} bytes unpacked: too large "
+                           f"(at most {MAX_SESSION_BYTES:,})")
     out: Arrays = {}
     other: dict[str, bytes] = {}
     with zf:
         for info in infos:
-            if info.file_size > MAX_SESSION_BYTES:
-                raise SessionError(f"member {info.filename!r} declares {info.file_size:,} bytes: too large")
             if not info.filename.endswith(".npy"):
                 other[info.filename] = _read_member(zf, info, what)
                 continue
@@ -150,6 +161,7 @@ def arrays(raw: bytes, what: str = "session file") -> tuple[Arrays, dict[str, by
                     version = npy.read_magic(member)
                     header = npy.read_array_header_1_0 if version == (1, 0) else npy.read_array_header_2_0
                     shape, _, dtype = header(member)  # the header only: no data read yet
+                    data_bytes = info.file_size - member.tell()
             except (ValueError, OSError, EOFError, zipfile.BadZipFile, SyntaxError) as error:
                 raise SessionError(f"member {name!r} is not a NumPy array: {error}") from None
             if dtype.hasobject or dtype.kind not in "fib":
@@ -158,6 +170,10 @@ def arrays(raw: bytes, what: str = "session file") -> tuple[Arrays, dict[str, by
             count = math.prod(shape)
             if count > MAX_ARRAY_ELEMENTS:
                 raise SessionError(f"member {name!r} declares shape {shape} ({count:,} values): too large")
+            size = count * dtype.itemsize
+            if data_bytes != size:
+                raise SessionError(f"member {name!r} declares shape {shape} of {dtype} ({size:,} bytes) "
+                                   f"but holds {data_bytes:,} bytes: damaged or tampered")
             try:
                 with zf.open(info) as member:
                     array = npy.read_array(member, allow_pickle=False)
@@ -194,7 +210,17 @@ def from_bytes(raw: bytes) -> Session:
     model = head.get("model")
     if model is not None and not isinstance(model, str):
         raise SessionError(f"model must be a file name or null, got {type(model).__name__}")
-    return Session(config, params, path, data, model)
+    return Session(config, params, path, data, model, _at(head.get("at")))
+
+
+def _at(raw: object) -> tuple[int, str | None] | None:
+    if raw is None:
+        return None
+    phases = [None, *(phase.value for phase in Phase)]
+    if (not isinstance(raw, dict) or set(raw) != {"step", "phase"} or isinstance(raw["step"], bool)
+            or not isinstance(raw["step"], int) or raw["phase"] not in phases):
+        raise SessionError(f"at must be {{\"step\": N, \"phase\": one of {phases}}}")
+    return raw["step"], raw["phase"]
 
 
 def _config(raw: object) -> Config:
@@ -240,11 +266,15 @@ def _path(raw: object) -> tuple[tuple[str, int], ...]:
     if not isinstance(raw, list) or len(raw) > MAX_PATH_ACTIONS:
         raise SessionError("path must be a list of [action, count] pairs")
     path = []
+    total = 0
     for item in raw:
         if (not isinstance(item, list) or len(item) != 2 or not isinstance(item[0], str)
                 or isinstance(item[1], bool) or not isinstance(item[1], int) or not 1 <= item[1] <= 10**9):
             raise SessionError(f"path: {str(item)[:40]!s} is not an [action, count] pair")
+        total += item[1]
         path.append((item[0], item[1]))
+    if total > MAX_PATH_ACTIONS:  # a replay of them all would run for hours
+        raise SessionError(f"path: {total:,} actions; a session holds at most {MAX_PATH_ACTIONS:,}")
     return tuple(path)
 
 
@@ -267,6 +297,53 @@ def _data(raw: object, members: Arrays, config: Config) -> Data | None:
         raise SessionError(f"the data lack {error}") from None
     except (TypeError, ValueError, IndexError) as error:
         raise SessionError(f"the data: {error}") from None
+
+
+# ---- parameters alone (--params, --export-params, the x key) ------------------------
+
+MAX_PARAMS_BYTES = 256 * 2**20  # the largest network's parameters are 80 MB of float64
+
+
+def params_to_bytes(params: Params) -> bytes:
+    """Parameters as the bytes of a .npz file as np.savez writes it (one NAME.npy member
+    each, no pickle): np.load(file) reads it back."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, value in params.items():
+            _member(zf, name, np.asarray(value, dtype=np.float64))
+    return buffer.getvalue()
+
+
+def read_params(path: Path, expected: Params) -> Params:
+    """The parameters in the .npz file at path, checked against a network's own (`expected`:
+    the same names, the same shapes, float64, finite); SessionError saying what is wrong."""
+    try:
+        raw = read_user_file(path, "parameters file", MAX_PARAMS_BYTES)
+    except OSError as error:
+        raise SessionError(str(error)) from None
+    return params_from_bytes(raw, expected)
+
+
+def params_from_bytes(raw: bytes, expected: Params) -> Params:
+    members, other = arrays(raw, "parameters file")
+    if other:
+        raise SessionError(f"member {next(iter(other))!r} is not a NumPy array (.npy); a parameters "
+                           "file holds one array a parameter, as np.savez writes it")
+    missing = [name for name in expected if name not in members]
+    unknown = [name for name in members if name not in expected]
+    if missing or unknown:
+        parts = ([f"missing {', '.join(map(repr, missing))}"] if missing else []) + \
+            ([f"unknown {', '.join(repr(n[:40]) for n in unknown[:5])}"] if unknown else [])
+        raise SessionError(f"{'; '.join(parts)}: this network's parameters are "
+                           f"{', '.join(expected)}")
+    params: Params = {}
+    for name, value in expected.items():
+        array = members[name]
+        if array.shape != np.shape(value):
+            raise SessionError(f"parameter {name!r} has shape {array.shape}; this network's is "
+                               f"{np.shape(value)}")
+        params[name] = checked_params(name, array)
+    return params
 
 
 # ---- opening ------------------------------------------------------------------------
@@ -292,4 +369,10 @@ def open_session(session: Session, model: Model | None = None, max_history: int 
         stepper.replay(list(session.path), lambda bug: make_model(arch, bug))
     except ValueError as error:
         raise SessionError(f"path: {error}") from None
+    state = stepper.state
+    reached = (state.step, None if state.last_phase is None else state.last_phase.value)
+    if session.at is not None and reached != session.at:
+        raise SessionError(f"the path leads to step {reached[0]} ({reached[1] or 'the start'}), not to "
+                           f"step {session.at[0]} ({session.at[1] or 'the start'}) where the session "
+                           "says it was saved: damaged or tampered")
     return stepper

@@ -561,10 +561,15 @@ class Stepper:
 
     def back(self) -> bool:
         """Undo the last phase exactly; False when there is nothing left to undo."""
+        if not self._unpush():
+            return False
+        self.record("back")
+        return True
+
+    def _unpush(self) -> bool:
         if not self._history:
             return False
         self.state = self._history.pop()
-        self.record("back")
         return True
 
     def use_model(self, model: Model) -> None:
@@ -572,7 +577,8 @@ class Stepper:
         pass, so the next backward and gradient check run with the new model."""
         self.record("drill" if model.bug is None else f"drill {model.bug}")
         self.model = model
-        while self.state.last_phase not in (None, Phase.FORWARD) and self.back():
+        # Part of the drill, not recorded: replaying "drill NAME" steps back the same way.
+        while self.state.last_phase not in (None, Phase.FORWARD) and self._unpush():
             pass
 
     def reset(self) -> None:

@@ -242,3 +242,32 @@ def test_too_many_values_are_refused(monkeypatch: pytest.MonkeyPatch, tmp_path: 
     monkeypatch.setattr(generator, "MAX_INLINED", 20)
     assert main(["--export-notebook", str(tmp_path / "run.ipynb")]) == 2
     assert "more than a notebook should hold" in capsys.readouterr().err
+
+
+def test_a_sessions_notebook_prints_the_sessions_losses(tmp_path: Path) -> None:
+    """--session with --export-notebook: the session's initial parameters and data, as many
+    steps as it finished; the losses are the ones the session's own states hold."""
+    from engine.session import open_session, read
+
+    saved = tmp_path / "s.npz"
+    assert main(["--headless", "--dataset", "moons", "--hidden", "8,8", "--activation", "tanh",
+                 "--batch", "16", "--steps", "3", "--save-session", str(saved)]) == 0
+    text, _ = execute(export(tmp_path, "--session", str(saved)))
+    losses, final = printed_losses(text)
+    session = open_session(read(saved))
+    assert len(losses) == 3 and final == session.state.update.loss_after  # type: ignore[union-attr]
+    assert losses == session.state.losses
+
+
+def test_a_notebook_from_params_starts_from_them(tmp_path: Path) -> None:
+    from engine.config import Config
+
+    params = tmp_path / "p.npz"
+    assert main(["--headless", "--steps", "5", "--export-params", str(params)]) == 0
+    losses, _ = printed_losses(execute(export(tmp_path, "--params", str(params)))[0])
+    stepper = Stepper(Config())
+    with np.load(params) as start:
+        stepper.start_from({name: start[name] for name in start.files})
+    stepper.next()
+    assert stepper.state.forward is not None
+    assert losses[0] == stepper.state.forward.loss != NOTEBOOK_INITIAL_LOSS

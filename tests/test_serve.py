@@ -158,7 +158,7 @@ async def test_served_ctrl_s_delivers_the_session_to_the_browser(tmp_path: Path,
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("n", "n", "n", "n", "ctrl+s")
     ((data, kwargs),) = delivered
-    assert kwargs["save_filename"] == "backprop-session-step1.npz"
+    assert kwargs["save_filename"] == "backprop-session-step1-update.npz"
     assert list(tmp_path.iterdir()) == []  # nothing written on the server
     stepper = sessions.open_session(sessions.from_bytes(data))
     assert stepper.state.update is not None and round(stepper.state.update.loss_after, 4) == 0.9036
@@ -170,7 +170,7 @@ async def test_ctrl_s_in_a_terminal_writes_the_session_here(tmp_path: Path,
     app = StepperApp(Stepper(Config()))
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("n", "ctrl+s")
-    stepper = sessions.open_session(sessions.read(tmp_path / "backprop-session-step1.npz"))
+    stepper = sessions.open_session(sessions.read(tmp_path / "backprop-session-step1-forward.npz"))
     assert stepper.state.forward is not None and stepper.state.update is None
 
 
@@ -286,12 +286,12 @@ def test_in_a_real_browser_four_n_show_the_loss_and_ctrl_s_downloads_the_session
             screen = wait.until(screen_with("loss 0.9036"))
             assert "step 1" in screen.splitlines()[0]
             ActionChains(driver).key_down(Keys.CONTROL).send_keys("s").key_up(Keys.CONTROL).perform()
-            wait.until(lambda _: (downloads / "backprop-session-step1.npz").exists())
+            wait.until(lambda _: (downloads / "backprop-session-step1-update.npz").exists())
             if os.environ.get("BACKPROP_SCREENSHOT"):  # to look at the page as a visitor sees it
                 driver.save_screenshot(os.environ["BACKPROP_SCREENSHOT"])
         finally:
             driver.quit()
-    stepper = sessions.open_session(sessions.read(downloads / "backprop-session-step1.npz"))
+    stepper = sessions.open_session(sessions.read(downloads / "backprop-session-step1-update.npz"))
     assert stepper.state.step == 1 and stepper.state.update is not None
     assert round(stepper.state.update.loss_after, 4) == 0.9036
     assert stepper.path == [("next", 4)]

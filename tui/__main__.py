@@ -20,7 +20,11 @@ from tui.cli import PROG, Options, UsageError, parse
 from tui.text import printable
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from engine.batches import Data
+    from engine.session import Session
+    from engine.stepper import Stepper
     from engine.usermodel import Captured, ModelError, UserModel
 
 
@@ -88,14 +92,19 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{PROG}: error: {printable(str(error), oneline=True)}\nTry '{PROG} --help' for the flags.",
               file=sys.stderr)
         return 2
+    session: Session | None = None
     try:  # the data before anything runs: a bad file gets one line and nothing else happens
-        options, data = with_data(options)
+        check_outputs(options)
+        if options.session is not None:
+            options, session = with_session(options)
+            data = session.data
+        else:
+            options, data = with_data(options)
     except UsageError as error:
         print(f"{PROG}: error: {printable(str(error), oneline=True)}", file=sys.stderr)
         return 2
     if options.export_notebook is not None:  # the run as a notebook, written instead of run
-        from tui.notebook import export_notebook
-        return export_notebook(options, data)
+        return _export_notebook(options, data, session)
     from engine.contract import ModelError
 
     model: UserModel | None = None
@@ -109,7 +118,9 @@ def main(argv: list[str] | None = None) -> int:
                 if error.output:
                     _echo_to_stderr(options.model.name)(Captured("import", error.output))
                 return _model_error(error)
-        return _headless(options, model, data) if options.headless else _app(options, model, data)
+        if options.headless:
+            return _headless(options, model, data, session)
+        return _app(options, model, data, session)
     except KeyboardInterrupt:  # ctrl+c while headless: the user knows why; no traceback
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130
@@ -150,6 +161,157 @@ def with_data(options: Options) -> tuple[Options, Data | None]:
     return replace(options, config=fitted), data
 
 
+def with_session(options: Options) -> tuple[Options, Session]:
+    """The session file --session names, read and checked (nothing in it is run), and the
+    options with its configuration; a UsageError naming the problem otherwise."""
+    from dataclasses import replace
+
+    from engine.session import SessionError, read
+
+    assert options.session is not None
+    try:
+        session = read(options.session)
+    except SessionError as error:
+        raise UsageError(f"--session: {_shown_path(options.session)}: {error}") from None
+    if session.model is not None and options.model is None:
+        raise UsageError(f"--session: {_shown_path(options.session)} was recorded with the model file "
+                         f"{session.model!r}; a session never loads code: give --model "
+                         f"{session.model} to replay it")
+    if session.model is None and options.model is not None:
+        raise UsageError("--model: this session was recorded with the built-in network; leave "
+                         "--model out")
+    if options.explain and session.config.learns_from_data:
+        raise UsageError("--explain: explanations follow one sample's numbers; this session trains on "
+                         "data: leave --explain out")
+    # The run's own settings stay the session's; only the report's length and trace are this
+    # command's.
+    from engine.config import ConfigError, validate
+
+    config = replace(session.config, steps=options.config.steps)
+    if options.session_trace is not None:
+        try:
+            config = validate(replace(config, trace=options.session_trace), given={"trace"})
+        except ConfigError as error:
+            raise UsageError(f"--{error.key}: {error.message}") from None
+    return replace(options, config=config), session
+
+
+def check_outputs(options: Options) -> None:
+    """--save-session and --export-params are written after the run: a name that cannot be
+    written (a directory, a folder that does not exist) is refused before it."""
+    for flag, path in (("--save-session", options.save_session), ("--export-params", options.export_params)):
+        if path is None:
+            continue
+        folder = path.parent
+        if path.is_dir():
+            raise UsageError(f"{flag}: {_shown_path(path)} is a directory; name a file")
+        if not folder.is_dir():
+            raise UsageError(f"{flag}: cannot write {_shown_path(path)}: no such folder "
+                             f"{_shown_path(folder)}")
+        if not os.access(folder, os.W_OK):
+            raise UsageError(f"{flag}: cannot write {_shown_path(path)}: the folder is not writable")
+
+
+def _shown_path(path: object) -> str:
+    text = str(path)
+    return text if len(text) <= 120 else f"{text[:119]}…"
+
+
+def _export_notebook(options: Options, data: Data | None, session: Session | None) -> int:
+    """--export-notebook: the run from its initial parameters (a session's or --params' when
+    given) for --steps N steps, or, for a session, the whole steps it has finished."""
+    from dataclasses import replace
+
+    from engine.stepper import Phase
+    from tui.notebook import export_notebook
+
+    if session is None and options.params is None:
+        return export_notebook(options, data)
+    try:
+        start = build_stepper(options, None, data, session if options.model is None else None,
+                              max_history=1, keep_trail=False)
+    except UsageError as error:
+        return _usage(error)
+    steps = options.config.steps
+    if session is not None:
+        state = start.state
+        steps = max(1, state.step - (state.last_phase is not Phase.UPDATE))
+    return export_notebook(replace(options, config=replace(options.config, steps=steps)), data,
+                           dict(start.initial.params))
+
+
+def build_stepper(options: Options, model: UserModel | None, data: Data | None,
+                  session: Session | None, max_history: int | None = None,
+                  keep_trail: bool = True) -> Stepper:
+    """The stepper the options ask for: a session reopened (its path replayed), or a fresh
+    one, started from --params when given. UsageError for a session or parameters file
+    that does not fit; the model's own errors (ModelError) pass through."""
+    from engine.session import SessionError, open_session, read_params
+    from engine.stepper import Stepper
+
+    if session is not None:
+        try:
+            stepper = open_session(session, model, max_history=max_history)
+        except SessionError as error:
+            raise UsageError(f"--session: {_shown_path(options.session)}: {error}") from None
+        stepper.keep_trail = keep_trail
+        return stepper
+    stepper = Stepper(options.config, model=model, max_history=max_history, keep_trail=keep_trail, data=data)
+    if options.params is not None:
+        try:
+            stepper.start_from(read_params(options.params, stepper.initial.params))
+        except SessionError as error:
+            raise UsageError(f"--params: {_shown_path(options.params)}: {error}") from None
+    return stepper
+
+
+def _usage(error: UsageError) -> int:
+    print(f"{PROG}: error: {printable(str(error), oneline=True)}", file=sys.stderr)
+    return 2
+
+
+def _save_files(options: Options, stepper: Stepper) -> int:
+    """Headless, after the report: --save-session and --export-params. Each is written
+    whole or not at all (a temporary file renamed into place)."""
+    from engine.session import params_to_bytes, record, to_bytes
+
+    model_name = None if options.model is None else str(options.model)
+    wanted: list[tuple[str, Path, Callable[[], bytes]]] = []
+    if options.save_session is not None:
+        wanted.append(("--save-session", options.save_session,
+                       lambda: to_bytes(record(stepper, model_name))))
+    if options.export_params is not None:
+        wanted.append(("--export-params", options.export_params,
+                       lambda: params_to_bytes(stepper.state.params)))
+    for flag, path, make in wanted:
+        try:
+            write_whole(path, make())
+        except OSError as error:
+            print(f"{PROG}: error: {flag}: cannot write {_shown_path(path)}: "
+                  f"{error.strerror or error}", file=sys.stderr)
+            return 1
+    return 0
+
+
+def write_whole(path: os.PathLike[str] | str, data: bytes) -> None:
+    """Write the file whole or not at all: a temporary file beside it, renamed into place."""
+    import tempfile
+
+    folder = os.path.dirname(os.fspath(path)) or "."
+    fd, temporary = tempfile.mkstemp(dir=folder, prefix=".backprop-", suffix=".part")
+    try:
+        with open(fd, "wb") as file:
+            file.write(data)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)  # as open() would have made it, not mkstemp's 0600
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+
+
 class _BadElement(Exception):
     """An --explain element the final state does not have; the message is already printed."""
 
@@ -178,11 +340,14 @@ def _lazily(make: Callable[[], str]) -> Iterator[str]:
     yield make()
 
 
-def _headless(options: Options, model: UserModel | None, data: Data | None = None) -> int:
+def _headless(options: Options, model: UserModel | None, data: Data | None = None,
+              session: Session | None = None) -> int:
+    from dataclasses import replace
+
     from engine.contract import ModelError
     from engine.explain import Explanation, final_shapes, parse_element, resolve, shapes
     from engine.explain import explain as explain_element
-    from engine.stepper import Stepper
+    from engine.stepper import Phase
     from tui.report import explanations_text, json_report, text_report
 
     # Headless never steps back and shows no loss history: a few phases of undo and no
@@ -193,10 +358,21 @@ def _headless(options: Options, model: UserModel | None, data: Data | None = Non
         model.on_output = _echo_to_stderr(model.name)
         if model.import_output:
             model.on_output(Captured("import", model.import_output))
-    try:  # a user's init_params runs here
-        stepper = Stepper(options.config, model=model, max_history=8, keep_trail=False, data=data)
+    try:  # a user's init_params runs here (and a session's path is replayed)
+        stepper = build_stepper(options, model, data, session, max_history=8, keep_trail=False)
     except ModelError as error:
         return _model_error(error)
+    except UsageError as error:
+        return _usage(error)
+    count = options.config.steps  # whole steps to run from here
+    continues: dict[str, object] | None = None
+    if session is not None:  # --steps more from the saved state: the report numbers them on
+        state = stepper.state
+        first = state.step + 1 if state.last_phase is Phase.UPDATE else state.step
+        continues = {"file": str(options.session), "step": state.step,
+                     "phase": None if state.last_phase is None else state.last_phase.value,
+                     "first_step": first}
+        options = replace(options, config=replace(options.config, steps=first + options.config.steps - 1))
     if "check-every" in options.given:  # every Nth step (0: none); else as --no-gradcheck says
         stepper.check_every = options.config.check_every
     elements = [parse_element(text) for text in options.explain]  # their syntax checked by parse
@@ -218,40 +394,50 @@ def _headless(options: Options, model: UserModel | None, data: Data | None = Non
             forward = stepper.model.forward if view.user_code else None
             return [explain_element(view, resolve(known, name, index), index, forward)
                     for name, index in elements]
-    steps = stepper.iter_steps(options.config.steps)
+    steps = stepper.iter_steps(count)
     chunks: Iterable[str]
     if options.format == "json":
-        chunks = json_report(options.config, stepper, steps, explain)
+        chunks = json_report(options.config, stepper, steps, explain, continues)
     else:
         chunks = text_report(options.config, stepper, steps)
         if explain is not None:
             chunks = itertools.chain(chunks, _lazily(lambda: explanations_text(explain())))
     separator = "" if options.format == "json" else "\n"
     if model is None:  # the built-in network cannot fail mid-run: stream, in constant memory
-        return _write(separator * bool(i) + chunk for i, chunk in enumerate(chunks))
-    try:  # a user's model may break its contract at any step: nothing half-done on stdout
-        report = list(chunks)
-    except ModelError as error:
-        return _model_error(error)
-    except _BadElement as bad:
-        return bad.status
-    return _write([separator.join(report)])
+        status = _write(separator * bool(i) + chunk for i, chunk in enumerate(chunks))
+    else:
+        try:  # a user's model may break its contract at any step: nothing half-done on stdout
+            report = list(chunks)
+        except ModelError as error:
+            return _model_error(error)
+        except _BadElement as bad:
+            return bad.status
+        status = _write([separator.join(report)])
+    return status or _save_files(options, stepper)
 
 
-def _app(options: Options, model: UserModel | None, data: Data | None = None) -> int:
+def _app(options: Options, model: UserModel | None, data: Data | None = None,
+         session: Session | None = None) -> int:
     from engine.contract import ModelError
-    from engine.stepper import Stepper
 
+    if session is not None and sum(count for _, count in session.path) > 400:  # a second or more
+        print(f"{PROG}: replaying the session's {sum(c for _, c in session.path):,} actions…",
+              file=sys.stderr)
     if model is None:
-        stepper = Stepper(options.config, data=data)
+        try:
+            stepper = build_stepper(options, None, data, session)
+        except UsageError as error:
+            return _usage(error)
     else:
         # A broken contract (init_params included) fails here, like a load error, rather
         # than inside the app.
         imported = len(model.log)
         try:
-            stepper = Stepper(options.config, model=model, data=data)  # runs the file's init_params
+            stepper = build_stepper(options, model, data, session)  # runs the file's init_params
             kept = list(model.log)
             stepper.dry_run()
+        except UsageError as error:
+            return _usage(error)
         except ModelError as error:
             echo = _echo_to_stderr(model.name)
             for captured in list(model.log)[imported:]:
@@ -261,7 +447,8 @@ def _app(options: Options, model: UserModel | None, data: Data | None = None) ->
         model.log.extend(kept)
     from tui.app import StepperApp
 
-    app = StepperApp(stepper, keymap=options.keymap, served=options.served)
+    app = StepperApp(stepper, keymap=options.keymap, served=options.served,
+                     model_file=None if options.model is None else str(options.model))
     app.run()
     return app.return_code or 0  # Textual sets 1 when the app died of an exception
 

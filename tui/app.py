@@ -10,9 +10,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
+import os
 import re
 import signal
+from collections.abc import Callable
 from dataclasses import replace
+from pathlib import Path
 from typing import ClassVar, cast
 
 import numpy as np
@@ -25,16 +28,19 @@ from textual.geometry import Region
 from textual.theme import ThemeProvider
 from textual.widgets import Footer, ProgressBar, Static
 
-from engine import session as sessions
 from engine.config import Config
 from engine.explain import tensors as state_tensors
 from engine.gradcheck import method_for
 from engine.model import BUGS, bug_problem, make_model
 from engine.sample import sample_view
+from engine.session import params_to_bytes
+from engine.session import record as record_session
+from engine.session import to_bytes as session_to_bytes
 from engine.stepper import Phase, Stepper, View
 from engine.usermodel import Captured, ModelError
 from tui.commands import StepperCommands
 from tui.keys import KEYS
+from tui.report import state_json
 from tui.runner import PhaseRunner
 from tui.screens.config import ConfigScreen, data_for
 from tui.screens.help import HelpScreen
@@ -83,19 +89,19 @@ class StepperApp(App[None]):
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide"), (170, "-very-wide")]  # noqa: RUF012 (Textual: an instance attribute)
     COMMANDS = App.COMMANDS | {StepperCommands}
     BINDINGS: ClassVar[list[BindingType]] = [
-        *(Binding(k.keys, k.action, k.footer or k.description, show=bool(k.footer), id=k.id)
-          for k in KEYS if k.scope == "app"),
-        # serve: a stand-in for the sessions branch's ctrl+s (tui.keys has none yet); the
-        # integrator keeps theirs and the deliver() seam below.
-        Binding("ctrl+s", "save_session", "Save the session", show=False, id="save-session"),
+        Binding(k.keys, k.action, k.footer or k.description, show=bool(k.footer), id=k.id)
+        for k in KEYS if k.scope == "app"
     ]
 
     def __init__(self, stepper: Stepper, keymap: dict[str, str] | None = None,
-                 served: bool = False) -> None:
+                 served: bool = False, model_file: str | None = None) -> None:
         super().__init__()
         #: serve: in a browser (tui.serve); nothing a visitor types loads a file or runs code,
         #: and files go to the browser as downloads (deliver).
         self.served = served
+        #: The user's model file as named on the command line (a session records the name, never
+        #: the code); None for the built-in network.
+        self.model_file = model_file
         self.runner = PhaseRunner(stepper, self.call_from_thread, shown=self.show_state,
                                   progress=self.show_progress, failed=self.phase_failed)
         self.keymap = keymap or {}
@@ -392,32 +398,6 @@ class StepperApp(App[None]):
                     timeout=3)
         self.show_state()
 
-    # ---- files out (serve: a download in the browser) ---------------------------------------
-    def deliver(self, name: str, data: bytes) -> None:
-        """Give the user a file: in a browser (served) a download, never a file on the server;
-        in a terminal, `name` in the working directory."""
-        if self.served:
-            self.deliver_binary(io.BytesIO(data), save_filename=name,
-                                mime_type="application/octet-stream")
-            self.notify(f"Sent {name} to your browser as a download.", timeout=4, markup=False)
-            return
-        try:
-            with open(name, "wb") as file:
-                file.write(data)
-        except OSError as error:
-            self.notify(f"Cannot write {name}: {error.strerror or error}", severity="error",
-                        timeout=6, markup=False)
-            return
-        self.notify(f"Saved {name}.", timeout=4, markup=False)
-
-    def action_save_session(self) -> None:
-        """ctrl+s: the session as it stands (engine.session), to reopen with --session."""
-        if self.busy():
-            return
-        self.deliver(f"backprop-session-step{self.stepper.state.step}.npz",
-                     sessions.to_bytes(sessions.record(self.stepper, self.stepper.model.name
-                                                       if self.stepper.model.user_code else None)))
-
     def action_zoom(self) -> None:
         """Exact values of the focused panel's tensors (or of every tensor in this state)."""
         tensors = {}
@@ -439,6 +419,83 @@ class StepperApp(App[None]):
                 self.push_screen(ZoomScreen(tensors, f"{label} {name}", cursor[1]))
                 return
         self.push_screen(ZoomScreen(tensors, first))
+
+    # ---- keeping: sessions, parameters, the state as JSON --------------------------------
+    # The bytes come from one method each (session_bytes, params_bytes, state_json) and go
+    # where `deliver` sends them: a new file in the working directory in a terminal; in a
+    # browser (served) a download, never a file on the server.
+    def session_bytes(self) -> bytes:
+        """The session as it stands, as a .npz file's bytes (engine.session)."""
+        return session_to_bytes(record_session(self.stepper, self.model_file))
+
+    def params_bytes(self) -> bytes:
+        """The parameters on screen as a .npz file's bytes (np.savez's layout, no pickle)."""
+        return params_to_bytes(self.stepper.state.params)
+
+    def state_json(self) -> str:
+        """The state on screen as the `--format json` object (tui.report.state_json)."""
+        return state_json(self.stepper.config, self.stepper, self.stepper.state)
+
+    def file_stem(self, kind: str) -> str:
+        """e.g. backprop-session-step7-backward: what and where in the run."""
+        state = self.stepper.state
+        phase = "start" if state.last_phase is None else state.last_phase.value
+        return f"backprop-{kind}-step{state.step}-{phase}"
+
+    def deliver(self, name: str, data: bytes, what: str) -> None:
+        """Put a file the user asked for where they get it: in a browser (served) a download;
+        in a terminal a new file in the working directory (name, else name-1, name-2, ...:
+        nothing is overwritten); the message says where. A file that cannot be written is a
+        notification; the app goes on."""
+        if self.served:
+            self.deliver_binary(io.BytesIO(data), save_filename=name,
+                                mime_type="application/octet-stream")
+            self.notify(f"Sent {what} to your browser as a download: {name}", timeout=5, markup=False)
+            return
+        stem, dot, suffix = name.rpartition(".")
+        for n in range(1000):
+            try:  # absolute: the message names the folder (getcwd fails if it was removed)
+                path = Path(name if n == 0 else f"{stem}-{n}{dot}{suffix}").absolute()
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+            except FileExistsError:
+                continue
+            except OSError as error:
+                self.notify(f"Cannot write {what}: {error.strerror or error}.", severity="error",
+                            timeout=6, markup=False)
+                return
+            try:
+                with open(fd, "wb") as file:
+                    file.write(data)
+            except OSError as error:
+                with contextlib.suppress(OSError):
+                    path.unlink()
+                self.notify(f"Cannot write {what} to {path}: {error.strerror or error}.",
+                            severity="error", timeout=6, markup=False)
+                return
+            self.notify(f"Wrote {what} to {path}", timeout=6, markup=False)
+            return
+        self.notify(f"Cannot write {what}: {name} and 999 numbered copies exist.", severity="error",
+                    timeout=6, markup=False)
+
+    def keep(self, what: str, name: str, make: Callable[[], bytes]) -> None:
+        if self.busy():  # a phase or training run is going: its state is not settled yet
+            return
+        try:
+            data = make()
+        except (ValueError, OSError, MemoryError) as error:  # nothing expected; never lose the app
+            self.notify(f"Cannot write {what}: {error}", severity="error", timeout=6, markup=False)
+            return
+        self.deliver(name, data, what)
+
+    def action_save_session(self) -> None:
+        self.keep("the session", f"{self.file_stem('session')}.npz", self.session_bytes)
+
+    def action_export_params(self) -> None:
+        self.keep("the parameters", f"{self.file_stem('params')}.npz", self.params_bytes)
+
+    def action_export_json(self) -> None:
+        self.keep("the state as JSON", f"{self.file_stem('state')}.json",
+                  lambda: self.state_json().encode("utf-8"))
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen(self.key_table(), formulas(self.stepper.config.architecture)))

@@ -42,7 +42,13 @@ FORMATS = ("text", "json")
 FILE_KEYS = {f.name.replace("_", "-") for f in fields(Config)} | {"format", "keymap", "model-timeout",
                                                                   "model-memory"}
 #: Flags that only mean something headless; given to the app they would be silently ignored.
-HEADLESS_ONLY = ("steps", "format", "explain", "trace")
+HEADLESS_ONLY = ("steps", "format", "explain", "trace", "save_session", "export_params")
+#: Flags that --session allows: how to run and report it, and the model file it names. The
+#: session fixes everything else (network, data, seed, lr, ...).
+WITH_SESSION = ("headless", "session", "steps", "format", "trace", "explain", "model", "model_timeout",
+                "model_memory", "save_session", "export_params", "export_notebook", "served")
+#: Flags naming files, none of which may be empty (Path("") is the current directory).
+FILE_FLAGS = ("config", "model", "data", "session", "save_session", "params", "export_params")
 #: Flags that only mean something with --model.
 MODEL_ONLY = ("model_timeout", "model_memory")
 
@@ -59,6 +65,11 @@ class Options:
     model: Path | None = None  # a user's model file (--model), loaded by the entry point
     model_timeout: float = MODEL_TIMEOUT  # seconds a call of the model may take
     model_memory: int = MODEL_MEMORY_MB  # the model process's address space, in MB
+    session: Path | None = None  # --session: a saved session to reopen (it fixes the config)
+    save_session: Path | None = None  # --save-session: headless, write the session after the run
+    params: Path | None = None  # --params: start from these parameters (.npz)
+    export_params: Path | None = None  # --export-params: headless, write the final parameters
+    session_trace: str | None = None  # --trace given with --session (the session fixes the rest)
     keymap: dict[str, str] = field(default_factory=dict)  # binding id -> keys, from [keymap]
     #: Elements to explain in the final state (--explain), as typed, their syntax checked;
     #: the names and indexes are checked against the network's tensors by the entry point.
@@ -169,6 +180,18 @@ def build_parser() -> argparse.ArgumentParser:
     data.add_argument("--trace", metavar="summary|full",
                       help=f"headless with data: full (every tensor) or summary (losses and "
                       f"accuracies); default summary over {SUMMARY_OVER} steps")
+    kept = p.add_argument_group("sessions and weights", "keep a run and reopen it, start from "
+                                "given weights, write them out (see README.md, Sessions and Weights)")
+    kept.add_argument("--session", metavar="FILE.npz",
+                      help="reopen a saved session (ctrl+s in the app, --save-session) at the state "
+                      "it was saved in, its history behind it; headless, run --steps more from there")
+    kept.add_argument("--save-session", metavar="FILE.npz",
+                      help="headless: after the run, write the session to FILE (the app: ctrl+s)")
+    kept.add_argument("--params", metavar="FILE.npz",
+                      help="start from these parameters (an .npz as np.savez writes, one array "
+                      "a parameter, named and shaped as the network's)")
+    kept.add_argument("--export-params", metavar="FILE.npz",
+                      help="headless: after the run, write the parameters to FILE (the app: x)")
     p.add_argument("--model", metavar="FILE.py",
                    help="step your own forward/backward from this Python file (it runs as code "
                    "with your rights)")
@@ -269,19 +292,36 @@ def _check_file_types(data: dict[str, Any], path: str) -> None:
             raise UsageError(f"--config: key {key!r} in {path} must be {want}, got {shown(value)}")
 
 
+def _path(text: str | None) -> Path | None:
+    return None if text is None else Path(text)
+
+
 def parse(argv: list[str]) -> Options:
     """Flags (and the TOML file they name) to validated options, or a UsageError."""
     parser = build_parser()
     args = parser.parse_args(_join_negative_values(argv, parser))
-    for flag in ("config", "model", "data"):
+    for flag in FILE_FLAGS:
         if getattr(args, flag) == "":  # Path("") would be ".", the current directory
-            raise UsageError(f"--{flag}: the file name is empty")
+            raise UsageError(f"--{flag.replace('_', '-')}: the file name is empty")
     if not args.headless:
         # Refused rather than ignored: the user expects a report and would get the app. A
         # config file's steps and format are fine, since one file may serve both modes.
         for flag in HEADLESS_ONLY:
             if getattr(args, flag) is not None and not (flag == "steps" and args.export_notebook is not None):
-                raise UsageError(f"--{flag} only applies to a report: add --headless")
+                key = {"save_session": " (in the app, ctrl+s saves the session)",
+                       "export_params": " (in the app, x writes the parameters)"}.get(flag, "")
+                raise UsageError(f"--{flag.replace('_', '-')} only applies to a report: add "
+                                 f"--headless{key}")
+    if args.session is not None:
+        fixed = [flag for flag, value in vars(args).items()
+                 if value is not None and flag not in WITH_SESSION]
+        if fixed:
+            flag = fixed[0].replace("_", "-")
+            name = "--no-gradcheck" if flag == "gradcheck" else f"--{flag}"
+            raise UsageError(f"{name} cannot be used with --session: the session fixes the network, "
+                             "data and settings it was saved with (it may be given --headless, "
+                             "--steps, --format, --trace, --explain, --model, --save-session, "
+                             "--export-params and --export-notebook)")
     if args.headless and args.train_steps is not None:  # a report runs --steps, never a run of K
         raise UsageError("--train-steps only applies to the app's training runs (t); a report runs "
                          "--steps N")
@@ -304,9 +344,13 @@ def parse(argv: list[str]) -> Options:
         keymap = _check_keymap(settings.pop("keymap", {}), args.config)
     for key, value in vars(args).items():
         if value is not None and key not in ("headless", "config", "explain", "export_notebook",
-                                             "served"):
+                                             "served", "session", "save_session", "params",
+                                             "export_params"):
             settings[key.replace("_", "-")] = value
     model = settings.pop("model", None)
+    # With --session the run's settings are the session's; the report's trace is this
+    # command's, checked against the session's config by the entry point (tui.__main__).
+    session_trace = settings.pop("trace", None) if args.session is not None else None
     if model is not None and settings.get("inject-bug") is not None:
         raise UsageError("--model and --inject-bug cannot be used together: --inject-bug breaks "
                          "the built-in network, --model replaces it")
@@ -348,5 +392,8 @@ def parse(argv: list[str]) -> Options:
         raise UsageError(f"--x: needs exactly {config.inputs} values (one per input), got 0")
     return Options(config=config, headless=args.headless, format=output_format,
                    model=None if model is None else Path(model), keymap=keymap,
+                   session=_path(args.session), save_session=_path(args.save_session),
+                   params=_path(args.params), export_params=_path(args.export_params),
+                   session_trace=session_trace,
                    model_timeout=float(model_timeout), model_memory=model_memory, explain=explain,
                    given=given, export_notebook=args.export_notebook, served=args.served)

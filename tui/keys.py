@@ -36,6 +36,11 @@ KEYS = (
     Key("explain", "e", "toggle_explain", "Explain the element under the cursor; its sources lit",
         "Explain"),
     Key("cancel", "escape", "cancel", "Cancel a phase that is still running"),
+    Key("save-session", "ctrl+s", "save_session",
+        "Save the session to a file (reopen it with --session FILE)"),
+    Key("export-params", "x", "export_params", "Write the parameters to an .npz file (--params FILE)"),
+    Key("export-json", "w", "export_json", "Write the state on screen as JSON (the --format json "
+        "object)"),
     Key("help", "question_mark", "help", "Show this help", "Help"),
     Key("quit", "q", "quit", "Quit", "Quit"),
     Key("focus-next", "tab", "app.focus_next", "Move to the next panel"),

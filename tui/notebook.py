@@ -17,6 +17,7 @@ from tui.text import printable
 
 if TYPE_CHECKING:
     from engine.batches import Data
+    from engine.network import Params
     from tui.cli import Options
 
 
@@ -40,8 +41,9 @@ def check_path(text: str) -> Path:
     return path
 
 
-def notebook_of(options: Options, data: Data | None) -> Any:
-    """The nbformat notebook of the run, validated."""
+def notebook_of(options: Options, data: Data | None, params: Params | None = None) -> Any:
+    """The nbformat notebook of the run (from `params` when given: a session's or --params'
+    initial parameters), validated."""
     import nbformat
 
     from engine.notebook import Run, TooLarge, cells
@@ -57,6 +59,8 @@ def notebook_of(options: Options, data: Data | None) -> Any:
         raise ExportError("the notebook writes the correct backward pass; a fault drill "
                           "(--inject-bug) is not exported: leave it out")
     stepper = Stepper(config, data=data, max_history=8, keep_trail=False)
+    if params is not None:
+        stepper.start_from(params)
     stepper.gradcheck_enabled = False  # the losses only; the notebook checks the gradients itself
     initial = stepper.initial.params
     losses: list[float] = []
@@ -87,7 +91,7 @@ def notebook_of(options: Options, data: Data | None) -> Any:
     return notebook
 
 
-def export_notebook(options: Options, data: Data | None) -> int:
+def export_notebook(options: Options, data: Data | None, params: Params | None = None) -> int:
     """Write the notebook to options.export_notebook; print where; exit status 0, or 2 with
     one line on stderr."""
     import nbformat
@@ -95,7 +99,7 @@ def export_notebook(options: Options, data: Data | None) -> int:
     text = options.export_notebook or ""
     try:
         path = check_path(text)
-        notebook = notebook_of(options, data)
+        notebook = notebook_of(options, data, params)
         try:
             with path.open("w", encoding="utf-8") as file:
                 nbformat.write(notebook, file)  # type: ignore[no-untyped-call]

@@ -10,6 +10,7 @@ import json
 import math
 import os
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -350,18 +351,19 @@ def _diagnosis_json(entry: Diagnosis, out: _Json) -> dict[str, Any]:
 
 
 def _step_json(state: State, out: _Json) -> dict[str, Any]:
-    assert state.forward is not None and state.backward is not None and state.update is not None
+    """A step's tensors; a phase not run yet (the app's state mid-step) is null."""
     out.step = state.step
     if state.nonfinite():
         out.warn(f"the run diverged: non-finite values in {', '.join(state.nonfinite())}")
+    forward, backward, update = state.forward, state.backward, state.update
     return {
         "step": state.step,
-        "forward": out.tensors(state.forward.cache, "forward")
-        | {"loss": out.value(state.forward.loss, "forward.loss")},
-        "backward": out.tensors(state.backward, "backward"),
+        "forward": None if forward is None else out.tensors(forward.cache, "forward")
+        | {"loss": out.value(forward.loss, "forward.loss")},
+        "backward": None if backward is None else out.tensors(backward, "backward"),
         "gradcheck": None if state.gradcheck is None else _gradcheck_json(state.gradcheck, out),
-        "update": out.tensors(dict(state.update.after), "update")
-        | {"loss_after": out.value(state.update.loss_after, "update.loss_after")},
+        "update": None if update is None else out.tensors(dict(update.after), "update")
+        | {"loss_after": out.value(update.loss_after, "update.loss_after")},
     }
 
 
@@ -374,11 +376,10 @@ def _metrics_json(metrics: Metrics | None, out: _Json) -> dict[str, Any] | None:
 
 def _data_step_json(state: State, out: _Json) -> dict[str, Any]:
     """What a step on data adds: its batch (dataset row indices), its loss, and the fit."""
-    assert state.forward is not None and state.update is not None
-    rows = state.forward.rows
-    metrics = state.forward.metrics
+    rows = None if state.forward is None else state.forward.rows
+    metrics = None if state.forward is None else state.forward.metrics
     return {"batch": [] if rows is None else out.value(rows, "batch"),
-            "loss": out.value(state.forward.loss, "loss"),
+            "loss": None if state.forward is None else out.value(state.forward.loss, "loss"),
             "accuracy": None if metrics is None else out.value(metrics.train_accuracy, "accuracy"),
             "metrics": _metrics_json(metrics, out)}
 
@@ -395,7 +396,8 @@ def _summary_step_json(state: State, out: _Json) -> dict[str, Any]:
 
 
 def json_report(config: Config, stepper: Stepper, finished: Iterable[State],
-                explain: Callable[[], list[Explanation]] | None = None) -> Iterator[str]:
+                explain: Callable[[], list[Explanation]] | None = None,
+                continues: dict[str, Any] | None = None) -> Iterator[str]:
     """One strict JSON object (RFC 8259), written a step at a time: NaN and infinity
     become null, explained in "warnings", which comes last because it is known last.
     With `explain` (--explain), its explanations of the final state come before it."""
@@ -417,6 +419,8 @@ def json_report(config: Config, stepper: Stepper, finished: Iterable[State],
     mode, why = trace_mode(config)
     if data is not None:  # without data the head is what it always was
         head |= {"data": data_json(config, data), "trace": mode, "trace_reason": why}
+    if continues is not None:  # --session: the steps continue a saved session
+        head["session"] = continues
 
     def record(state: State) -> dict[str, Any]:
         if data is None:
@@ -434,6 +438,20 @@ def json_report(config: Config, stepper: Stepper, finished: Iterable[State],
         tail["explanations"] = [explanation_json(e, out) for e in explain()]
     tail["warnings"] = out.warnings
     yield "], " + json.dumps(tail, allow_nan=False)[1:]
+
+
+def state_json(config: Config, stepper: Stepper, state: State) -> str:
+    """The app's export of the state on screen: the object `--format json` writes, its
+    "steps" the one step on screen with every tensor (a phase not run yet is null), and
+    "on_screen" saying where in the step it is, with the parameters of that moment."""
+    full = replace(config, trace="full") if config.learns_from_data else config
+    report = json.loads("".join(json_report(full, stepper, [state])))
+    out = _Json()
+    report["on_screen"] = {"step": state.step,
+                           "phase": None if state.last_phase is None else state.last_phase.value,
+                           "params": out.tensors(dict(state.params), "params")}
+    report["warnings"] = report.pop("warnings") + out.warnings
+    return json.dumps(report, allow_nan=False)
 
 
 # ---- --explain: why an element of the final state is what it is ------------------------
