@@ -208,7 +208,7 @@ def _frozen(tensors: dict[str, Any]) -> dict[str, Any]:
     for value in tensors.values():
         if isinstance(value, np.ndarray):
             value.setflags(write=False)
-    return dict(tensors)
+    return tensors
 
 
 def step_bytes(params: int, activations: int = 0) -> int:
@@ -406,25 +406,26 @@ class Stepper:
 
     # ---- the phases ------------------------------------------------------------
     def compute(self, progress: Progress | None = None) -> State:
-        """The state after the next phase, without committing it."""
+        """The state after the next phase, without committing it. Overflow is the phases'
+        business to show (State.nonfinite), not a warning to print: NumPy's are off."""
         state = self.state
         phase = self.next_phase
-        if phase is Phase.FORWARD:
-            return self._forward(state)
-        if phase is Phase.BACKWARD:
-            return self._backward(state)
-        if phase is Phase.GRADCHECK:
-            return self._gradcheck(state, progress)
-        return self._update(state)
+        with np.errstate(all="ignore"):
+            if phase is Phase.FORWARD:
+                return self._forward(state)
+            if phase is Phase.BACKWARD:
+                return self._backward(state)
+            if phase is Phase.GRADCHECK:
+                return self._gradcheck(state, progress)
+            return self._update(state)
 
     def _forward(self, state: State) -> State:
         step = state.step + 1 if state.forward is not None else state.step
         rows = self.data.rows(step) if self.data is not None else None
         batch = None if rows is None or self.data is None else self.data.inputs(rows)
         x, y = (self.x, self.config.y) if batch is None else batch
-        with np.errstate(all="ignore"):
-            cache, loss = self.model.forward(x, state.params, y)
-            metrics = self.evaluate(state.params)
+        cache, loss = self.model.forward(x, state.params, y)
+        metrics = self.evaluate(state.params)
         trail = LossTrail(float(loss), state.trail, metrics) if self.keep_trail else None
         return State(step=step, params=state.params, last_phase=Phase.FORWARD,
                      forward=Forward(_frozen(cache), float(loss), rows, batch, metrics), trail=trail)
@@ -432,8 +433,7 @@ class Stepper:
     def _backward(self, state: State) -> State:
         assert state.forward is not None
         x, y = self.inputs(state)
-        with np.errstate(all="ignore"):
-            grads = self.model.backward(x, y, state.params, state.forward.cache)
+        grads = self.model.backward(x, y, state.params, state.forward.cache)
         return State(state.step, state.params, Phase.BACKWARD, state.forward, _frozen(grads),
                      trail=state.trail)
 
@@ -460,9 +460,8 @@ class Stepper:
     def _update(self, state: State) -> State:
         assert state.backward is not None
         x, y = self.inputs(state)
-        with np.errstate(all="ignore"):
-            after = self.model.update(state.params, state.backward, self.config.lr)
-            cache_after, loss_after = self.model.forward(x, after, y)
+        after = self.model.update(state.params, state.backward, self.config.lr)
+        cache_after, loss_after = self.model.forward(x, after, y)
         after = _frozen(after)
         overflow = () if all_finite_fast(cache_after.values()) else \
             tuple(name for name, value in cache_after.items() if not all_finite(value))
@@ -477,7 +476,8 @@ class Stepper:
         gradient check is left out: it only calls forward again. Raises whatever the
         model raises (ModelError for a user's model); the state is untouched either way.
         """
-        self._update(self._backward(self._forward(self.state)))
+        with np.errstate(all="ignore"):
+            self._update(self._backward(self._forward(self.state)))
 
     # ---- moving ------------------------------------------------------------
     def commit(self, new: State) -> None:
