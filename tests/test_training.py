@@ -190,3 +190,21 @@ def test_a_run_that_diverges_stops_at_the_first_phase_that_made_inf_or_nan() -> 
     assert done < 50 and s.state.diverged() and s.state.nonfinite()
     s.back()
     assert not s.state.diverged()  # the phase before it was finite: nothing skipped past
+
+
+def test_a_batchs_check_takes_the_cheaper_way_and_both_agree() -> None:
+    """A small network's batch is checked by nudging the whole batch (the loop method over
+    rows); its numbers are the mean of the samples' own vectorised checks, to rounding."""
+    from engine.model import make_model, whole_batch_cheaper
+
+    assert whole_batch_cheaper(105, 160) and not whole_batch_cheaper(21_834, 64)
+    arch = network.Architecture(2, (8, 8), "relu")
+    params = network.init_params(arch, 3, "he")
+    rs = np.random.RandomState(0)
+    X, y = rs.randn(40, 2), rs.randint(0, 2, 40)
+    model = make_model(arch)
+    whole = model.numerical_gradients(params, X, y, 1e-5, None, "fast")
+    samples = [model.numerical_gradients(params, X[b], int(y[b]), 1e-5, None, "fast") for b in range(40)]
+    for name, (num, kinks, _) in whole.items():
+        np.testing.assert_allclose(num, np.mean([s[name][0] for s in samples], axis=0), atol=2e-10)
+        assert np.array_equal(kinks, np.any([s[name][1] for s in samples], axis=0))
