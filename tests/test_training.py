@@ -205,6 +205,6 @@ def test_a_batchs_check_takes_the_cheaper_way_and_both_agree() -> None:
     model = make_model(arch)
     whole = model.numerical_gradients(params, X, y, 1e-5, None, "fast")
     samples = [model.numerical_gradients(params, X[b], int(y[b]), 1e-5, None, "fast") for b in range(40)]
-    for name, (num, kinks, _) in whole.items():
-        np.testing.assert_allclose(num, np.mean([s[name][0] for s in samples], axis=0), atol=2e-10)
+    for name, (numerical, kinks, _) in whole.items():
+        np.testing.assert_allclose(numerical, np.mean([s[name][0] for s in samples], axis=0), atol=2e-10)
         assert np.array_equal(kinks, np.any([s[name][1] for s in samples], axis=0))
