@@ -114,7 +114,7 @@ def _found(module: types.ModuleType) -> dict[str, tuple[list[str], list[str]]]:
     elif _module_loss(module):
         out[CS231N] = (["loss(params, X, y)"], [])
     else:
-        out[CS231N] = ([], ["a class with params and loss(X, y=None), or loss(params, X, y)"])
+        out[CS231N] = ([], ["class with params and loss(X, y=None), or loss(params, X, y)"])
     return out
 
 

@@ -7,6 +7,7 @@ and compare every number with the same network computed here by hand, in NumPy.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from engine.config import Config
 from engine.contract import ModelError, load_source
 from engine.stepper import Stepper
 from engine.usermodel import UserModel, load_model
+from tui.__main__ import main
 
 FIXTURES = Path(__file__).parent / "fixtures"
 DLAI_TWO = FIXTURES / "dlai_two_layer.py"
@@ -155,3 +157,282 @@ def test_every_phase_of_two_steps_equals_the_network_by_hand(case) -> None:
             np.testing.assert_allclose(state.backward["d" + key], grads[key], **CLOSE)
             np.testing.assert_allclose(state.params[key], before[key] - config.lr * grads[key], **CLOSE)
         assert state.gradcheck.method == "loop" and state.gradcheck.passed, state.gradcheck
+
+
+# ---- broken copies: one line of the good file replaced ----------------------------------------
+#: case -> bug -> (the good line, its broken copy)
+BUGS: dict[str, dict[str, tuple[str, str]]] = {
+    "dlai_two_layer": {
+        "relu": ("np.int64(A1 > 0)", "np.int64(A1 >= 0)"),  # ReLU's derivative 1 on dead units
+        "m": ("= 1 / m * ", "= "),  # the gradients' 1/m (the cost keeps its own)
+        "axis": ("db1 = 1 / m * np.sum(dZ1, axis=1, keepdims=True)",
+                 "db1 = 1 / m * np.sum(dZ1, axis=0, keepdims=True)"),
+    },
+    "dlai_deep": {
+        "relu": ("    dZ[Z <= 0] = 0\n", ""),
+        "m": ("1 / m * ", ""),
+        "axis": ("np.sum(dZ, axis=1, keepdims=True)", "np.sum(dZ, axis=0, keepdims=True)"),
+    },
+    "cs231n_two_layer": {
+        "relu": ("dx = dout * (x > 0)", "dx = dout * 1"),
+        "m": ("    dx /= N\n", ""),
+        "reg": ("grads['W1'] += self.reg * W1", "pass"),
+        "axis": ("db = np.sum(dout, axis=0)", "db = np.sum(dout, axis=1)"),
+    },
+}
+#: The tensors each ReLU bug breaks: every layer's below the last ReLU.
+RELU_BROKEN = {"dlai_two_layer": ["W1", "b1"], "dlai_deep": ["W1", "b1", "W2", "b2"],
+               "cs231n_two_layer": ["W1", "b1"]}
+AXIS_MESSAGE = {
+    "dlai_two_layer": "dlai_two_layer.py: backward returned db1 of shape (1, 16); expected (4, 1), the "
+                      "shape of b1",
+    "dlai_deep": "dlai_deep.py: backward returned db1 of shape (1, 16); expected (5, 1), the shape of b1",
+    "cs231n_two_layer": "cs231n_two_layer.py: backward returned b1 of shape (16,); expected (4,), the "
+                        "shape of b1",
+}
+
+
+def broken(case: str, bug: str) -> str:
+    old, new = BUGS[case][bug]
+    text = CASES[case][0].read_text()
+    assert old in text
+    return text.replace(old, new)
+
+
+def checked(case: str, bug: str, tmp_path: Path, reg: float | None = None) -> Any:
+    model, config, data = start(case, broken(case, bug), tmp_path, reg)
+    try:
+        stepper = Stepper(config, model=model, data=data)
+        for _ in range(3):
+            stepper.next()
+        assert stepper.state.gradcheck is not None
+        return stepper.state.gradcheck
+    finally:
+        model.close()
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_a_wrong_relu_backward_is_flagged_on_the_tensors_it_breaks_as_dead_units(case, tmp_path) -> None:
+    check = checked(case, "relu", tmp_path)
+    assert check.failed_names == RELU_BROKEN[case]
+    assert [(d.tensor, d.kind) for d in check.diagnosis] == [(n, "dead-units") for n in RELU_BROKEN[case]]
+    # the built-in network of the same architecture was the reference: it says where it enters
+    assert all(d.enters is not None for d in check.diagnosis)
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_a_missing_division_by_m_is_a_scale_of_m(case, tmp_path) -> None:
+    check = checked(case, "m", tmp_path, reg=0.0)  # cs231n's reg term is not divided by N
+    params = list(check.tensors)
+    assert check.failed_names == params
+    assert [(d.tensor, d.kind) for d in check.diagnosis] == [(n, "scale") for n in params]
+    assert all(d.factor == pytest.approx(16.0, rel=1e-9) for d in check.diagnosis)
+
+
+def test_a_forgotten_regularisation_gradient_is_flagged_on_the_weights_only(tmp_path) -> None:
+    check = checked("cs231n_two_layer", "reg", tmp_path)
+    assert check.failed_names == ["W1"]
+    assert {name: t.verdict for name, t in check.tensors.items()} == \
+        {"W1": "fail", "b1": "pass", "W2": "pass", "b2": "pass"}
+    [diagnosis] = check.diagnosis
+    assert diagnosis.tensor == "W1" and diagnosis.enters == "dW1"  # not from dz1: in dW1 itself
+
+
+def test_the_reference_includes_the_regularisation_or_the_losses_would_differ(tmp_path) -> None:
+    """With reg > 0 the built-in network is still the reference (its loss plus 0.5 reg |W|²)."""
+    check = checked("cs231n_two_layer", "relu", tmp_path, reg=0.5)
+    assert not any("differs from the built-in" in note for note in check.notes)
+    assert [d.kind for d in check.diagnosis] == ["dead-units", "dead-units"]
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_a_bias_gradient_summed_over_the_wrong_axis_names_key_and_both_shapes(case, tmp_path) -> None:
+    model, config, data = start(case, broken(case, "axis"), tmp_path)
+    try:
+        stepper = Stepper(config, model=model, data=data)
+        stepper.next()
+        with pytest.raises(ModelError) as raised:
+            stepper.next()
+        assert raised.value.message == AXIS_MESSAGE[case]
+    finally:
+        model.close()
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_the_wrong_axis_exits_2_headless_with_the_message(case, tmp_path, capsys) -> None:
+    path = tmp_path / CASES[case][0].name
+    path.write_text(broken(case, "axis"))
+    hidden = ",".join(map(str, CASES[case][2]))
+    assert main(["--headless", "--model", str(path), "--dataset", "moons", "--batch", "16",
+                 "--hidden", hidden]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.strip().splitlines()[-1] == f"backprop-stepper: error: {AXIS_MESSAGE[case]}"
+
+
+# ---- which convention: found, asked for, or neither --------------------------------------------
+HALF_DLAI = """
+import numpy as np
+def forward_propagation(X, parameters):
+    return X, {}
+def compute_cost(A2, Y):
+    return 0.0
+"""
+SIZES = (2, 4, 1)
+
+
+def loaded(text: str, convention: str | None = None, name: str = "model.py") -> Any:
+    return load_source(Path(name), text.encode(), convention, SIZES, 0.0)
+
+
+def test_a_file_that_fits_no_convention_names_what_was_found_and_what_is_missing() -> None:
+    with pytest.raises(ModelError) as raised:
+        loaded(HALF_DLAI)
+    assert raised.value.message == ("model.py fits no convention: found forward_propagation and "
+                                    "compute_cost but no backward_propagation or L_model_backward "
+                                    "(deeplearning-ai)")
+
+
+def test_a_file_that_fits_two_conventions_names_both() -> None:
+    text = DLAI_TWO.read_text() + (FIXTURES / "notebook.py").read_text()
+    with pytest.raises(ModelError) as raised:
+        loaded(text)
+    assert raised.value.message == (
+        "model.py fits more than one convention: notebook (forward and backward); deeplearning-ai "
+        "(forward_propagation, compute_cost and backward_propagation); choose one with "
+        "--convention notebook|deeplearning-ai")
+    assert loaded(text, "deeplearning-ai").convention == "deeplearning-ai"
+    assert loaded(text, "notebook").convention == "notebook"
+
+
+def test_a_convention_asked_for_that_the_file_does_not_fit_says_what_it_lacks() -> None:
+    with pytest.raises(ModelError) as raised:
+        loaded(DLAI_TWO.read_text(), "cs231n")
+    assert raised.value.message == ("model.py does not fit --convention cs231n: no class with params "
+                                    "and loss(X, y=None), or loss(params, X, y) (cs231n)")
+
+
+def test_a_notebook_file_is_what_it_always_was() -> None:
+    model = load_source(FIXTURES / "notebook.py", (FIXTURES / "notebook.py").read_bytes())
+    assert model.convention == "notebook" and not model.batched and model.described == ""
+
+
+def test_a_module_level_cs231n_loss_is_a_convention_too() -> None:
+    text = """
+import numpy as np
+def loss(params, X, y, reg=0.0):
+    scores = X @ params['W1'] + params['b1']
+    shifted = scores - scores.max(axis=1, keepdims=True)
+    probs = np.exp(shifted) / np.exp(shifted).sum(axis=1, keepdims=True)
+    N = X.shape[0]
+    dscores = probs.copy(); dscores[np.arange(N), y] -= 1; dscores /= N
+    return -np.log(probs[np.arange(N), y]).mean(), {'W1': X.T @ dscores, 'b1': dscores.sum(axis=0)}
+"""
+    model = load_source(Path("softmax.py"), text.encode(), None, (2, 3), 0.0)
+    assert model.convention == "cs231n" and model.described.startswith("loss(params, X, y, reg=0.0)")
+    params = model.init_params(1)
+    assert params is not None and params["W1"].shape == (2, 3) and params["b1"].shape == (3,)
+    x, y = np.array([[0.5, -1.0], [1.5, 0.25]]), np.array([0, 2])
+    _, value = model.forward(x, params, y)
+    grads = model.backward(x, y, params, {})
+    assert np.isfinite(value) and set(grads) == {"dW1", "db1"} and model.gradient_keys == "name"
+
+
+def test_a_bias_of_the_wrong_shape_from_the_courses_init_names_both_shapes(tmp_path) -> None:
+    text = DLAI_TWO.read_text().replace("b1 = np.zeros((n_h, 1))", "b1 = np.zeros(n_h)")
+    model, config, data = start("dlai_two_layer", text, tmp_path)
+    try:
+        with pytest.raises(ModelError) as raised:
+            Stepper(config, model=model, data=data)
+        assert raised.value.message == ("dlai_two_layer.py: initialize_parameters returned b1 of shape "
+                                        "(4,); the deeplearning-ai convention expects (4, 1)")
+    finally:
+        model.close()
+
+
+# ---- the command line ------------------------------------------------------------------------
+def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    status = main(argv)
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+@pytest.mark.parametrize(("text", "says"), [
+    (HALF_DLAI, "fits no convention: found forward_propagation and compute_cost but no "
+                "backward_propagation or L_model_backward (deeplearning-ai)"),
+    (DLAI_TWO.read_text() + (FIXTURES / "notebook.py").read_text(),
+     "fits more than one convention: notebook (forward and backward); deeplearning-ai"),
+], ids=["none", "two"])
+def test_none_or_two_conventions_exit_2_headless(text, says, tmp_path, capsys) -> None:
+    path = tmp_path / "model.py"
+    path.write_text(text)
+    status, out, err = run(["--headless", "--model", str(path)], capsys)
+    assert status == 2 and out == "" and f"backprop-stepper: error: model.py {says}" in err
+
+
+@pytest.mark.parametrize(("argv", "says"), [
+    (["--convention", "cs231n"], "--convention only applies to your own model: add --model FILE.py"),
+    (["--reg", "0.1"], "--reg only applies to your own model: add --model FILE.py"),
+    (["--model", str(CS231N), "--convention", "pytorch"],
+     "--convention: must be one of notebook, deeplearning-ai, cs231n, got 'pytorch'"),
+    (["--model", str(CS231N), "--reg", "-1"], "--reg: must be a finite number >= 0, got -1.0"),
+    (["--model", str(CS231N), "--reg", "nan"], "--reg: must be a finite number >= 0, got nan"),
+    (["--model", str(DLAI_TWO), "--convention", "deeplearning-ai", "--reg", "0.1"],
+     "--reg: the deeplearning-ai convention takes no regularisation; --reg applies to cs231n"),
+    (["--model", str(DLAI_TWO), "--reg", "0.1"],
+     "--reg: dlai_two_layer.py follows the deeplearning-ai convention, which takes no "
+     "regularisation; --reg applies to cs231n"),
+    (["--model", str(CS231N), "--inject-bug", "sign"],
+     "--model and --inject-bug cannot be used together"),
+], ids=["convention alone", "reg alone", "unknown", "negative", "nan", "dlai asked", "dlai found",
+        "drill"])
+def test_convention_flags_are_refused_where_they_mean_nothing(argv, says, capsys) -> None:
+    status, out, err = run(["--headless", *argv], capsys)
+    assert status == 2 and out == "" and f"backprop-stepper: error: {says}" in err
+
+
+def test_the_text_report_states_the_convention_and_how_the_model_was_built(capsys) -> None:
+    status, out, _ = run(["--headless", "--model", str(CS231N), "--convention", "cs231n", "--reg", "0.1",
+                          "--dataset", "moons", "--batch", "16", "--steps", "2"], capsys)
+    assert status == 0
+    lines = out.splitlines()
+    assert lines[0] == ("Model: cs231n_two_layer.py (cs231n convention; gradients keyed by name, as "
+                        "grads['W1'])")
+    assert lines[1] == ("  TwoLayerNet(input_dim=2, hidden_dim=4, num_classes=2, reg=0.1) (a binary data "
+                        "set as a 2-class softmax)")
+    assert "Gradient check FAILED" not in out
+
+
+def test_the_json_head_states_the_convention(capsys) -> None:
+    status, out, _ = run(["--headless", "--format", "json", "--model", str(DLAI_DEEP), "--hidden", "5,3",
+                          "--dataset", "moons", "--batch", "16", "--steps", "2"], capsys)
+    assert status == 0
+    trace = json.loads(out)
+    assert trace["convention"] == "deeplearning-ai" and trace["gradient_keys"] == "d"
+    assert trace["param_shapes"]["b1"] == [5, 1] and trace["param_shapes"]["W3"] == [1, 3]
+    assert all(step["gradcheck"]["passed"] for step in trace["steps"])
+
+
+def test_a_notebook_files_json_head_has_no_convention(capsys) -> None:
+    status, out, _ = run(["--headless", "--format", "json", "--model", str(FIXTURES / "notebook.py")], capsys)
+    assert status == 0 and "convention" not in json.loads(out)
+
+
+# ---- the app ------------------------------------------------------------------------------------
+async def test_the_app_states_the_convention_and_survives_a_shape_error(tmp_path) -> None:
+    from tui.app import StepperApp
+    from tui.widgets.bars import NetworkLine
+
+    model, config, data = start("dlai_two_layer", broken("dlai_two_layer", "axis"), tmp_path)
+    app = StepperApp(Stepper(config, model=model, data=data))
+    async with app.run_test(size=(120, 40)) as pilot:
+        line = str(app.query_one(NetworkLine).render())
+        assert "model: dlai_two_layer.py (deeplearning-ai) · W1(4, 2), b1(4, 1)" in line
+        for _ in range(2):
+            await pilot.press("n")
+            await app.runner.idle.wait()
+            await pilot.pause()
+        messages = [n.message for n in app._notifications]
+        assert any("backward returned db1 of shape (1, 16); expected (4, 1), the shape of b1" in m
+                   for m in messages), messages
+        assert app.is_running and app.stepper.state.last_phase.name == "FORWARD"
+    model.close()

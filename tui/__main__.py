@@ -110,14 +110,22 @@ def main(argv: list[str] | None = None) -> int:
     model: UserModel | None = None
     try:
         if options.model is not None:
+            from engine.conventions import WITH_REG
             from engine.usermodel import Captured, load_model  # only now: it costs start-up time
 
             try:
-                model = load_model(options.model, options.model_timeout, options.model_memory)
+                model = load_model(options.model, options.model_timeout, options.model_memory,
+                                   options.convention, options.config.architecture.sizes,
+                                   options.reg or 0.0)
             except ModelError as error:
                 if error.output:
                     _echo_to_stderr(options.model.name)(Captured("import", error.output))
                 return _model_error(error)
+            if options.reg is not None and model.convention not in WITH_REG:
+                print(f"{PROG}: error: --reg: {options.model.name} follows the {model.convention} "
+                      f"convention, which takes no regularisation; --reg applies to "
+                      f"{', '.join(WITH_REG)}", file=sys.stderr)
+                return 2
         if options.headless:
             return _headless(options, model, data, session)
         return _app(options, model, data, session)
