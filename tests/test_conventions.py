@@ -436,3 +436,50 @@ async def test_the_app_states_the_convention_and_survives_a_shape_error(tmp_path
                    for m in messages), messages
         assert app.is_running and app.stepper.state.last_phase.name == "FORWARD"
     model.close()
+
+
+def test_the_cache_is_shown_as_named_leaves_whatever_its_structure(case) -> None:
+    name, model, config, data = case
+    stepper = Stepper(config, model=model, data=data)
+    stepper.next()
+    assert stepper.state.forward is not None
+    cache = stepper.state.forward.cache
+    shapes = {key: np.shape(value) for key, value in cache.items()}
+    if name == "dlai_two_layer":
+        assert shapes == {"cache.Z1": (4, 16), "cache.A1": (4, 16), "cache.Z2": (1, 16), "cache.A2": (1, 16)}
+    elif name == "dlai_deep":  # a list of ((A_prev, W, b), Z), named as the course names them
+        assert shapes["caches[0].linear_cache.A_prev"] == (2, 16)
+        assert shapes["caches[1].linear_cache.W"] == (3, 5)
+        assert shapes["caches[2].activation_cache.Z"] == (1, 16)
+        assert shapes["AL"] == (1, 16) and len(shapes) == 13
+    else:
+        assert shapes == {"scores": (16, 2)}
+
+
+# ---- the README's minimal files ------------------------------------------------------------------
+def readme_files() -> dict[str, str]:
+    """The README's minimal model files, each a ```python block opening "# convention: NAME"."""
+    text = (Path(__file__).parent.parent / "README.md").read_text()
+    out = {}
+    for block in text.split("```python\n")[1:]:
+        code = block[:block.index("```")]
+        if code.startswith("# convention: "):
+            out[code.splitlines()[0].removeprefix("# convention: ")] = code
+    return out
+
+
+def test_the_readme_has_a_minimal_file_for_each_convention() -> None:
+    assert sorted(readme_files()) == ["cs231n", "deeplearning-ai", "notebook"]
+
+
+@pytest.mark.parametrize("convention", ["notebook", "deeplearning-ai", "cs231n"])
+def test_each_readme_minimal_file_loads_steps_and_passes_the_check(convention, tmp_path, capsys) -> None:
+    path = tmp_path / "net.py"
+    path.write_text(readme_files()[convention])
+    reg = ["--reg", "0.1"] if convention == "cs231n" else []
+    status, out, err = run(["--headless", "--format", "json", "--model", str(path), "--dataset", "moons",
+                            "--batch", "16", "--steps", "2", *reg], capsys)
+    assert status == 0, err
+    trace = json.loads(out)
+    assert trace.get("convention", "notebook") == convention
+    assert all(step["gradcheck"]["passed"] for step in trace["steps"])
