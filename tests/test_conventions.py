@@ -483,3 +483,28 @@ def test_each_readme_minimal_file_loads_steps_and_passes_the_check(convention, t
     trace = json.loads(out)
     assert trace.get("convention", "notebook") == convention
     assert all(step["gradcheck"]["passed"] for step in trace["steps"])
+
+
+# ---- sessions ------------------------------------------------------------------------------------
+def test_a_session_keeps_the_convention_and_reg_it_was_recorded_with(tmp_path, capsys) -> None:
+    saved = tmp_path / "s.npz"
+    common = ["--headless", "--format", "json", "--model", str(CS231N)]
+    status, out, _ = run([*common, "--reg", "0.3", "--dataset", "moons", "--batch", "16", "--steps", "3"],
+                         capsys)
+    assert status == 0
+    straight = json.loads(out)["steps"][2]["forward"]["loss"]
+    status, _, _ = run([*common, "--reg", "0.3", "--dataset", "moons", "--batch", "16", "--steps", "2",
+                        "--save-session", str(saved)], capsys)
+    assert status == 0
+    status, out, _ = run(["--headless", "--format", "json", "--session", str(saved), "--model", str(CS231N),
+                          "--steps", "1"], capsys)
+    assert status == 0
+    trace = json.loads(out)
+    assert trace["convention"] == "cs231n" and "reg=0.3" in trace["convention_detail"]
+    assert trace["steps"][-1]["forward"]["loss"] == straight  # reg 0.3 again, not the default 0
+    status, out, err = run(["--headless", "--session", str(saved), "--model", str(CS231N), "--reg", "0"],
+                           capsys)
+    assert status == 2 and "--reg: this session was recorded with --reg 0.3" in err
+    status, out, err = run(["--headless", "--session", str(saved), "--model", str(CS231N), "--convention",
+                            "notebook"], capsys)
+    assert status == 2 and "--convention: this session was recorded with the cs231n convention" in err

@@ -191,6 +191,14 @@ def with_session(options: Options) -> tuple[Options, Session]:
     if options.explain and session.config.learns_from_data:
         raise UsageError("--explain: explanations follow one sample's numbers; this session trains on "
                          "data: leave --explain out")
+    if session.convention is not None:  # a course's file: its convention and reg are the session's
+        if options.convention not in (None, session.convention):
+            raise UsageError(f"--convention: this session was recorded with the {session.convention} "
+                             f"convention; leave --convention out or give {session.convention}")
+        if options.reg is not None and options.reg != session.reg:
+            raise UsageError(f"--reg: this session was recorded with --reg {session.reg:g}; leave --reg "
+                             "out to replay it as recorded")
+        options = replace(options, convention=session.convention, reg=session.reg)
     # The run's own settings stay the session's; only the report's length and trace are this
     # command's.
     from engine.config import ConfigError, validate
