@@ -84,6 +84,8 @@ class _Reference:
         self.arch, self.params, self.x, self.y = arch, params, x, y
         self._convert = convert or (lambda grads: grads)
         self.unit_axis = unit_axis or {}
+        #: Hypotheses of the file's convention: (kind, predicted gradient, what it says) by name.
+        self.extra: dict[str, list[tuple[str, Array, str]]] = {}
         with np.errstate(all="ignore"):
             self.cache, loss = network.forward(arch, x, params, y)
             self.loss = loss + extra
@@ -164,6 +166,12 @@ def reference_for(arch: Architecture, params: Params, x: Array, y: Labels, loss:
                           "enters is not told")
         ref_arch, mapped, convert, extra, axes = course
         ref = _Reference(ref_arch, mapped, x, y, convert, extra, axes)
+        if convention == conventions.CS231N and reg > 0:
+            for name in params:
+                if name.startswith("W"):
+                    ref.extra[name] = [("regularisation", ref.true[f"d{name}"] - reg * params[name],
+                                        f"matches d{name} without its regularisation term "
+                                        f"reg·{name} (reg = {reg:g})")]
         if not abs(ref.loss - loss) <= LOSS_ATOL + LOSS_RTOL * abs(ref.loss):
             return None, (f"diagnosis: the model's loss ({loss!r}) differs from the built-in "
                           f"{ref_arch.label} network's ({ref.loss!r}) on the same parameters and "
@@ -223,7 +231,7 @@ def enters(arch: Architecture, name: str, grads: Tensors, ref: _Reference, atol:
 
 def _hypotheses(arch: Architecture, name: str, ref: _Reference) -> list[tuple[str, Array, str]]:
     """(kind, the gradient the hypothesis predicts for `name`, what it says)."""
-    out: list[tuple[str, Array, str]] = []
+    out: list[tuple[str, Array, str]] = list(ref.extra.get(name, []))
     l = int(name[1:])
     f = arch.f
     out.append(("dead-units", ref.drill("activation-grad")[f"d{name}"],

@@ -236,6 +236,8 @@ def test_a_forgotten_regularisation_gradient_is_flagged_on_the_weights_only(tmp_
         {"W1": "fail", "b1": "pass", "W2": "pass", "b2": "pass"}
     [diagnosis] = check.diagnosis
     assert diagnosis.tensor == "W1" and diagnosis.enters == "dW1"  # not from dz1: in dW1 itself
+    assert diagnosis.kind == "regularisation"
+    assert diagnosis.detail.startswith("matches dW1 without its regularisation term reg·W1 (reg = 0.1)")
 
 
 def test_the_reference_includes_the_regularisation_or_the_losses_would_differ(tmp_path) -> None:
@@ -258,12 +260,15 @@ def test_a_bias_gradient_summed_over_the_wrong_axis_names_key_and_both_shapes(ca
         model.close()
 
 
+@pytest.mark.parametrize("headless", [["--headless"], []], ids=["headless", "app"])
 @pytest.mark.parametrize("case", list(CASES))
-def test_the_wrong_axis_exits_2_headless_with_the_message(case, tmp_path, capsys) -> None:
+def test_the_wrong_axis_exits_2_headless_with_the_message(case, headless, tmp_path, capsys) -> None:
+    """Headless, the report stops with the message; the app rehearses a step before it opens
+    (engine.stepper.dry_run), so it refuses to open with the same message."""
     path = tmp_path / CASES[case][0].name
     path.write_text(broken(case, "axis"))
     hidden = ",".join(map(str, CASES[case][2]))
-    assert main(["--headless", "--model", str(path), "--dataset", "moons", "--batch", "16",
+    assert main([*headless, "--model", str(path), "--dataset", "moons", "--batch", "16",
                  "--hidden", hidden]) == 2
     out, err = capsys.readouterr()
     assert out == "" and err.strip().splitlines()[-1] == f"backprop-stepper: error: {AXIS_MESSAGE[case]}"
@@ -508,3 +513,22 @@ def test_a_session_keeps_the_convention_and_reg_it_was_recorded_with(tmp_path, c
     status, out, err = run(["--headless", "--session", str(saved), "--model", str(CS231N), "--convention",
                             "notebook"], capsys)
     assert status == 2 and "--convention: this session was recorded with the cs231n convention" in err
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_the_single_sample_is_a_batch_of_one_in_the_conventions_layout(name) -> None:
+    path, _, hidden, reg = CASES[name]
+    config = Config(hidden=hidden).resolved()
+    model = load_model(path, sizes=config.architecture.sizes, reg=reg)
+    try:
+        stepper = Stepper(config, model=model)
+        before = stepper.state.params
+        [state] = list(stepper.iter_steps(1))
+        assert state.forward is not None and state.backward is not None and state.gradcheck is not None
+        loss, grads = by_hand(name, before, np.array(config.x)[None], np.array([config.y]))
+        np.testing.assert_allclose(state.forward.loss, loss, **CLOSE)
+        for key in before:
+            np.testing.assert_allclose(state.backward["d" + key], grads[key], **CLOSE)
+        assert state.gradcheck.passed
+    finally:
+        model.close()
