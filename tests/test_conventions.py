@@ -532,3 +532,31 @@ def test_the_single_sample_is_a_batch_of_one_in_the_conventions_layout(name) -> 
         assert state.gradcheck.passed
     finally:
         model.close()
+
+
+@pytest.mark.parametrize("name", ["dlai_deep", "cs231n_two_layer"])
+def test_the_panels_show_one_sample_in_the_conventions_layout(name) -> None:
+    """deeplearning.ai's cache holds a sample a column: the sample's column, kept (n, 1);
+    the weights its linear caches hold are not sliced. cs231n's holds a sample a row."""
+    from engine.sample import sample_view
+
+    path, _, hidden, reg = CASES[name]
+    config, data = moons(hidden)
+    model = load_model(path, sizes=config.architecture.sizes, reg=reg)
+    try:
+        stepper = Stepper(config, model=model, data=data)
+        stepper.next()
+        whole = stepper.view()
+        assert whole.state.forward is not None
+        view = sample_view(whole, 3)
+        assert view.state.forward is not None
+        cache, full = view.state.forward.cache, whole.state.forward.cache
+        if name == "dlai_deep":
+            np.testing.assert_array_equal(cache["caches[0].activation_cache.Z"],
+                                          full["caches[0].activation_cache.Z"][:, 3:4])
+            assert cache["caches[0].linear_cache.W"].shape == (5, 2)
+            assert cache["AL"].shape == (1, 1)
+        else:
+            np.testing.assert_array_equal(cache["scores"], full["scores"][3])
+    finally:
+        model.close()

@@ -124,6 +124,7 @@ class BatchLine(Static):
         if sample is not None:
             own = "" if sample.loss is None else f" · its loss {sample.loss:.4f}"
             parts += [("\n", ""), (f"sample {sample.index + 1}/{sample.size}", "bold $text-accent"),
-                      (f" · row {sample.row} · y={sample.y}{own} · panels: its rows, the batch's mean "
-                       "gradients · [ ] another", MUTED)]
+                      (f" · row {sample.row} · y={sample.y}{own} · panels: its "
+                       f"{'columns' if view.convention == 'deeplearning-ai' else 'rows'}, the batch's "
+                       "mean gradients · [ ] another", MUTED)]
         self.update(Content.assemble(*parts))
