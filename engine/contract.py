@@ -157,6 +157,8 @@ class Contract:
         self.convention = convention
         self.described = described
         self._kink_names = kink_names
+        #: A course's backward returns its intermediate gradients (dA1, dZ1) too: kept, for show.
+        self.intermediates = convention == conventions.DLAI
         self.name = path.name
         self._forward = forward
         self._backward = backward
@@ -263,10 +265,19 @@ class Contract:
         keys = self._convention(grads, params)
         finite = _all_finite([x, *params.values(), *cache.values()])
         names = {gradient_key(keys, name): name for name in params}
+        extras: dict[str, Any] = {}
+        if self.intermediates:  # a course's dA1, dZ1, ...: shown beside the parameters' gradients
+            extras = {key: value for key, value in grads.items() if key not in names}
+            grads = {key: value for key, value in grads.items() if key in names}
         checked = self._tensors("backward", grads, names, params, finite,
                                 "although x, params and cache are finite")
         self.gradient_keys = keys  # only a backward that keeps the contract decides it
-        return {"d" + name: checked[gradient_key(keys, name)] for name in params}
+        out = {"d" + name: checked[gradient_key(keys, name)] for name in params}
+        for key, value in extras.items():
+            array = np.asarray(value) if isinstance(value, np.ndarray | np.generic) else None
+            if isinstance(key, str) and array is not None and array.dtype.kind in "iuf" and key not in out:
+                out[key] = np.array(array, dtype=np.float64, copy=True)
+        return out
 
     def _expected(self, params: Params) -> str:
         """The keys backward may return, as a message says them."""

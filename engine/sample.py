@@ -78,7 +78,7 @@ def sample_view(view: View, index: int) -> View:
     params = set(state.params)
     backward: Tensors | None = None
     if state.backward is not None:
-        backward = {name: value if name[1:] in params or not per_sample(value, size) else value[index]
+        backward = {name: value if name[1:] in params else _slice(name, value, size, index, columns)
                     for name, value in state.backward.items()}
     sliced = replace(state, forward=replace(forward, cache=cache), backward=backward)
     sample = Sample(index, size, int(rows[index]), X[index], int(labels[index]), loss, state, X,

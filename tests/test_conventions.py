@@ -96,11 +96,14 @@ def by_hand(case: str, params: dict[str, Any], x: Any, y: Any) -> tuple[float, d
     grads: dict[str, Any] = {}
     for l in range(depth - 1, -1, -1):
         grads[f"W{l + 1}"], grads[f"b{l + 1}"] = dz.T @ As[l], dz.sum(axis=0)
+        grads[f"dA{l}"] = (m * (dz @ Ws[l])).T  # the course's dA_l: a column a sample, not / m
         if l:
             dz = (dz @ Ws[l]) * (zs[l - 1] > 0)
     out = {}
     for name, g in grads.items():
-        if convention == "deeplearning-ai":
+        if name.startswith("dA"):
+            out[name] = g
+        elif convention == "deeplearning-ai":
             out[name] = g if name.startswith("W") else g[:, None]
         else:
             out[name] = g.T + REG * params[name] if name.startswith("W") else g
@@ -152,7 +155,11 @@ def test_every_phase_of_two_steps_equals_the_network_by_hand(case) -> None:
         assert x.shape == (16, 2)
         loss, grads = by_hand(name, before, x, y)
         np.testing.assert_allclose(state.forward.loss, loss, **CLOSE)
-        assert set(state.backward) == {"d" + key for key in before}
+        # the L-layer course's L_model_backward returns its dA0 .. dA(L-1) too: kept, for show
+        intermediates = {f"dA{l}" for l in range(len(before) // 2)} if name == "dlai_deep" else set()
+        assert set(state.backward) == {"d" + key for key in before} | intermediates
+        for key in intermediates:
+            np.testing.assert_allclose(state.backward[key], grads[key], **CLOSE)
         for key in before:
             np.testing.assert_allclose(state.backward["d" + key], grads[key], **CLOSE)
             np.testing.assert_allclose(state.params[key], before[key] - config.lr * grads[key], **CLOSE)
@@ -546,9 +553,14 @@ def test_the_panels_show_one_sample_in_the_conventions_layout(name) -> None:
     try:
         stepper = Stepper(config, model=model, data=data)
         stepper.next()
+        stepper.next()
         whole = stepper.view()
-        assert whole.state.forward is not None
+        assert whole.state.forward is not None and whole.state.backward is not None
         view = sample_view(whole, 3)
+        assert view.state.backward is not None
+        np.testing.assert_array_equal(view.state.backward["dW1"], whole.state.backward["dW1"])
+        if name == "dlai_deep":
+            np.testing.assert_array_equal(view.state.backward["dA1"], whole.state.backward["dA1"][:, 3:4])
         assert view.state.forward is not None
         cache, full = view.state.forward.cache, whole.state.forward.cache
         if name == "dlai_deep":
