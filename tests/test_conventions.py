@@ -572,3 +572,29 @@ def test_the_panels_show_one_sample_in_the_conventions_layout(name) -> None:
             np.testing.assert_array_equal(cache["scores"], full["scores"][3])
     finally:
         model.close()
+
+
+def test_a_deeplearning_ai_file_with_k_classes_gets_y_one_hot() -> None:
+    """Y (K, m) one-hot: the course's K sigmoid units against it, by its own cost."""
+    config = Config(dataset="gauss", classes=3, hidden=(5, 3), batch=16)
+    data = batches.from_config(config)
+    assert data is not None
+    config = batches.fitted(config, data).resolved()
+    model = load_model(DLAI_DEEP, sizes=config.architecture.sizes)
+    try:
+        stepper = Stepper(config, model=model, data=data)
+        params = stepper.state.params
+        assert params["W3"].shape == (3, 3) and params["b3"].shape == (3, 1)
+        [state] = list(stepper.iter_steps(1))
+        assert state.forward is not None and state.forward.batch is not None and state.gradcheck is not None
+        x, y = state.forward.batch
+        a = x.T
+        for l in (1, 2):
+            a = np.maximum(0, params[f"W{l}"] @ a + params[f"b{l}"])
+        AL = 1 / (1 + np.exp(-(params["W3"] @ a + params["b3"])))
+        Y = np.eye(3)[y].T
+        cost = -np.sum(Y * np.log(AL) + (1 - Y) * np.log(1 - AL)) / len(y)
+        np.testing.assert_allclose(state.forward.loss, cost, **CLOSE)
+        assert state.gradcheck.passed
+    finally:
+        model.close()
