@@ -73,13 +73,27 @@ def _has(module: types.ModuleType, name: str) -> bool:
     return callable(_get(module, name))
 
 
-def _cs231n_class(module: types.ModuleType) -> type | None:
-    """The module's own class with a callable loss (and a constructor), if any."""
-    for value in list(vars(module).values()):
-        if isinstance(value, type) and getattr(value, "__module__", None) == module.__name__ \
-                and callable(getattr(value, "loss", None)):
-            return value
-    return None
+def _cs231n_classes(module: types.ModuleType) -> list[type]:
+    """The module's own classes with a callable loss."""
+    return [value for value in list(vars(module).values())
+            if isinstance(value, type) and getattr(value, "__module__", None) == module.__name__
+            and callable(getattr(value, "loss", None))]
+
+
+def _cs231n_class(module: types.ModuleType, sizes: Sequence[int] = ()) -> type | None:
+    """The module's model class: its only one, or (as in the assignment's fc_net.py, with
+    TwoLayerNet and FullyConnectedNet) the one whose constructor takes the hidden layers as
+    the sizes have them: hidden_dim for one, hidden_dims for more."""
+    classes = _cs231n_classes(module)
+    if len(classes) <= 1 or not sizes:
+        return classes[0] if classes else None
+    wanted = "hidden_dim" if len(sizes) == 3 else "hidden_dims"
+    fitting = [cls for cls in classes if wanted in _signature_names(cls)]
+    if len(fitting) == 1:
+        return fitting[0]
+    names = ", ".join(cls.__name__ for cls in classes)
+    raise ConventionError(f"defines several model classes ({names}) and not one whose constructor "
+                          f"takes {wanted} for the sizes {'-'.join(map(str, sizes))}")
 
 
 def _module_loss(module: types.ModuleType) -> bool:
@@ -108,9 +122,9 @@ def _found(module: types.ModuleType) -> dict[str, tuple[list[str], list[str]]]:
         else:
             missing.append(" or ".join(group))
     out[DLAI] = (found, missing)
-    cls = _cs231n_class(module)
-    if cls is not None:
-        out[CS231N] = ([f"class {cls.__name__} with loss"], [])
+    classes = _cs231n_classes(module)
+    if classes:
+        out[CS231N] = ([f"class {_words([c.__name__ for c in classes])} with loss"], [])
     elif _module_loss(module):
         out[CS231N] = (["loss(params, X, y)"], [])
     else:
@@ -326,7 +340,10 @@ def _cs231n_loss(module: types.ModuleType, sizes: Sequence[int], reg: float, cla
 def _cs231n(module: types.ModuleType, sizes: Sequence[int], reg: float, file: str) -> Adapted:
     classes = max(2, sizes[-1])
     binary = " (a binary data set as a 2-class softmax)" if sizes[-1] == 1 else ""
-    cls = _cs231n_class(module)
+    try:
+        cls = _cs231n_class(module, sizes)
+    except ConventionError as error:
+        raise ConventionError(f"{file} {error}") from None
     if cls is None:
         return _cs231n_loss(module, sizes, reg, classes, binary)
     accepted = _signature_names(cls)

@@ -598,3 +598,32 @@ def test_a_deeplearning_ai_file_with_k_classes_gets_y_one_hot() -> None:
         assert state.gradcheck.passed
     finally:
         model.close()
+
+
+def test_of_two_model_classes_the_one_taking_the_hidden_layers_as_given_is_built() -> None:
+    """The assignment's fc_net.py holds TwoLayerNet (hidden_dim) and FullyConnectedNet
+    (hidden_dims): one hidden layer builds the first, more the second."""
+    deep = """
+class FullyConnectedNet:
+    def __init__(self, hidden_dims, input_dim=3 * 32 * 32, num_classes=10, reg=0.0, weight_scale=1e-2):
+        dims = [input_dim, *hidden_dims, num_classes]
+        self.reg = reg
+        self.params = {}
+        for i in range(len(dims) - 1):
+            self.params['W%d' % (i + 1)] = weight_scale * np.random.randn(dims[i], dims[i + 1])
+            self.params['b%d' % (i + 1)] = np.zeros(dims[i + 1])
+
+    def loss(self, X, y=None):
+        return TwoLayerNet.loss(self, X, y)
+"""
+    text = CS231N.read_text() + deep
+    two = load_source(Path("fc_net.py"), text.encode(), None, (2, 4, 1), 0.0)
+    assert two.described.startswith("TwoLayerNet(input_dim=2, hidden_dim=4, num_classes=2, reg=0.0)")
+    more = load_source(Path("fc_net.py"), text.encode(), None, (2, 4, 3, 1), 0.0)
+    assert more.described.startswith("FullyConnectedNet(input_dim=2, hidden_dims=[4, 3], num_classes=2")
+    both = text + deep.replace("FullyConnectedNet", "OtherNet")
+    with pytest.raises(ModelError) as raised:
+        load_source(Path("fc_net.py"), both.encode(), None, (2, 4, 3, 1), 0.0)
+    assert raised.value.message == ("fc_net.py defines several model classes (TwoLayerNet, "
+                                    "FullyConnectedNet, OtherNet) and not one whose constructor takes "
+                                    "hidden_dims for the sizes 2-4-3-1")
