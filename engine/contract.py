@@ -50,7 +50,7 @@ from typing import Any
 
 import numpy as np
 
-from engine import network
+from engine import conventions, network
 from engine.config import MAX_PARAMS
 from engine.fastcheck import Mask
 from engine.gradcheck import pre_activation_sides
@@ -149,8 +149,16 @@ class Contract:
 
     def __init__(self, path: Path, forward: Callable[..., Any], backward: Callable[..., Any],
                  sgd_update: Callable[..., Any] | None, init: Callable[..., Any] | None = None,
-                 batched: bool = False) -> None:
+                 batched: bool = False, convention: str = conventions.NOTEBOOK,
+                 described: str = "", kink_names: Callable[[dict[str, Any]], list[str]] | None = None
+                 ) -> None:
         self.path = path
+        #: The file's convention (engine.conventions), and how it was adapted, in words.
+        self.convention = convention
+        self.described = described
+        self._kink_names = kink_names
+        #: A course's backward returns its intermediate gradients (dA1, dZ1) too: kept, for show.
+        self.intermediates = convention == conventions.DLAI
         self.name = path.name
         self._forward = forward
         self._backward = backward
@@ -202,6 +210,8 @@ class Contract:
                               "many would take days)")
 
     def kink_sides(self, cache: Tensors) -> list[Mask]:
+        if self._kink_names is not None:  # a course's names for its pre-activations (Z1, ...)
+            return [np.asarray(cache[name]) > 0 for name in self._kink_names(cache)]
         return pre_activation_sides(cache)
 
     # ---- the Model protocol ---------------------------------------------------------
@@ -255,10 +265,19 @@ class Contract:
         keys = self._convention(grads, params)
         finite = _all_finite([x, *params.values(), *cache.values()])
         names = {gradient_key(keys, name): name for name in params}
+        extras: dict[str, Any] = {}
+        if self.intermediates:  # a course's dA1, dZ1, ...: shown beside the parameters' gradients
+            extras = {key: value for key, value in grads.items() if key not in names}
+            grads = {key: value for key, value in grads.items() if key in names}
         checked = self._tensors("backward", grads, names, params, finite,
                                 "although x, params and cache are finite")
         self.gradient_keys = keys  # only a backward that keeps the contract decides it
-        return {"d" + name: checked[gradient_key(keys, name)] for name in params}
+        out = {"d" + name: checked[gradient_key(keys, name)] for name in params}
+        for key, value in extras.items():
+            array = np.asarray(value) if isinstance(value, np.ndarray | np.generic) else None
+            if isinstance(key, str) and array is not None and array.dtype.kind in "iuf" and key not in out:
+                out[key] = np.array(array, dtype=np.float64, copy=True)
+        return out
 
     def _expected(self, params: Params) -> str:
         """The keys backward may return, as a message says them."""
@@ -325,6 +344,8 @@ class Contract:
             result = function(*args)
         except SystemExit as error:
             raise self._error(f"{source} called {_exit_words(error)}") from None
+        except conventions.ConventionError as error:  # the adapter's own check, not a raise of theirs
+            raise self._error(str(error)) from None
         except BaseException as error:
             message, user_traceback = _raised(f"{source} raised", error, self.path)
             raise self._error(message, user_traceback) from None
@@ -448,8 +469,13 @@ def _function(module: types.ModuleType, name: str, args: tuple[str, ...], requir
 
 
 
-def load_source(path: Path, source: bytes) -> Contract:
+def load_source(path: Path, source: bytes, convention: str | None = None,
+                sizes: tuple[int, ...] = (), reg: float = 0.0) -> Contract:
     """Run the model file's source as a module and check its functions, or raise ModelError.
+
+    `convention` is the one asked for (--convention), or None to detect it from what the
+    module defines (engine.conventions); `sizes` (n0, hidden..., outputs) and `reg` are
+    what a course's adapter needs to build and call its model.
 
     The module gets a name of its own (not "__main__", so a `if __name__ == "__main__":`
     block stays out). Whatever the import raises, exit() included, is a load failure.
@@ -475,12 +501,36 @@ def load_source(path: Path, source: bytes) -> Contract:
     except BaseException as error:
         message, user_traceback = _raised(f"{file} failed while being imported:", error, path)
         raise ModelError(message, user_traceback) from None
+    try:
+        found = conventions.detect(module, convention, file)
+    except conventions.ConventionError as error:
+        raise ModelError(str(error)) from None
+    if found != conventions.NOTEBOOK:
+        return _adapted(path, module, found, sizes, reg, file)
     forward = _function(module, "forward", FORWARD_ARGS, True, file)
     backward = _function(module, "backward", BACKWARD_ARGS, True, file)
     sgd_update = _function(module, "sgd_update", UPDATE_ARGS, False, file)
     init = _function(module, "init_params", INIT_ARGS, False, file)
     assert forward is not None and backward is not None
     return Contract(path, forward, backward, sgd_update, init, _batched(module, file))
+
+
+def _adapted(path: Path, module: types.ModuleType, convention: str, sizes: tuple[int, ...],
+             reg: float, file: str) -> Contract:
+    """A course-style module as the notebook's contract (engine.conventions): a batch whole."""
+    if len(sizes) < 2:
+        raise ModelError(f"{file}: the {convention} convention needs the network's sizes")
+    try:
+        made = conventions.adapt(module, convention, sizes, reg, file)
+    except conventions.ConventionError as error:
+        raise ModelError(str(error)) from None
+    except SystemExit as error:
+        raise ModelError(f"{file} called {_exit_words(error)} while its model was built") from None
+    except BaseException as error:
+        message, user_traceback = _raised(f"{file}: building its model raised", error, path)
+        raise ModelError(message, user_traceback) from None
+    return Contract(path, made.forward, made.backward, made.sgd_update, made.init_params, True,
+                    convention, made.described, made.kink_names)
 
 
 def _batched(module: types.ModuleType, file: str) -> bool:

@@ -31,11 +31,12 @@ compared element (within the check's tolerance, atol + rtol * max):
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 
 import numpy as np
 
-from engine import network
+from engine import conventions, network
 from engine.fastcheck import Mask
 from engine.gradcheck import RTOL, Diagnosis, GradCheck, TensorCheck
 from engine.network import Architecture, Array, Labels, Params, Tensors
@@ -70,27 +71,113 @@ def _rows(mask: Mask, limit: int = 8) -> str:
 
 
 class _Reference:
-    """The true backward (and the drills' backwards) of the built-in network on this sample."""
+    """The true backward (and the drills' backwards) of the built-in network on this sample.
 
-    def __init__(self, arch: Architecture, params: Params, x: Array, y: Labels) -> None:
+    For a course's file (engine.conventions) `params` are the built-in network's copy of
+    its parameters, `convert` turns the built-in gradients into the file's layout (its dW,
+    db shapes, and its regularisation term), `extra` is the regularisation its loss adds,
+    and `unit_axis` says which axis of each parameter runs over the layer's units."""
+
+    def __init__(self, arch: Architecture, params: Params, x: Array, y: Labels,
+                 convert: Callable[[Tensors], Tensors] | None = None, extra: float = 0.0,
+                 unit_axis: dict[str, int] | None = None) -> None:
         self.arch, self.params, self.x, self.y = arch, params, x, y
+        self._convert = convert or (lambda grads: grads)
+        self.unit_axis = unit_axis or {}
+        #: Hypotheses of the file's convention: (kind, predicted gradient, what it says) by name.
+        self.extra: dict[str, list[tuple[str, Array, str]]] = {}
         with np.errstate(all="ignore"):
-            self.cache, self.loss = network.forward(arch, x, params, y)
-            self.true = network.backward(arch, x, y, params, self.cache)
+            self.cache, loss = network.forward(arch, x, params, y)
+            self.loss = loss + extra
+            self.true = self._convert(network.backward(arch, x, y, params, self.cache))
         self._drills: dict[str, Tensors] = {}
 
     def drill(self, bug: str) -> Tensors:
         if bug not in self._drills:
             with np.errstate(all="ignore"):
-                self._drills[bug] = network.backward(self.arch, self.x, self.y, self.params,
-                                                     self.cache, bug)
+                self._drills[bug] = self._convert(network.backward(
+                    self.arch, self.x, self.y, self.params, self.cache, bug))
         return self._drills[bug]
+
+    def rows(self, name: str, wrong: Mask) -> Mask:
+        """The units (of the layer `name` belongs to) with a wrong element."""
+        if wrong.ndim == 1:
+            return wrong
+        axis = self.unit_axis.get(name, 0)
+        return np.asarray(wrong.any(axis=tuple(i for i in range(wrong.ndim) if i != axis)), dtype=bool)
+
+
+def _course(arch: Architecture, params: Params, convention: str, reg: float
+            ) -> tuple[Architecture, Params, Callable[[Tensors], Tensors], float, dict[str, int]] | None:
+    """The built-in network that computes a course's 2-layer (or deeper) net, its copy of
+    the parameters, the conversion of its gradients to the file's layout, the loss's
+    regularisation and the units' axes; None when the parameters are not the course's."""
+    if convention == conventions.DLAI:  # W (n_l, n_(l-1)) as the built-in; b (n_l, 1)
+        expected = conventions.expected_dlai(arch.sizes)
+        if tuple(params) != tuple(expected) or \
+                any(np.shape(params[n]) != shape for n, shape in expected.items()):
+            return None
+        mapped = {n: np.reshape(v, -1) if n.startswith("b") else v for n, v in params.items()}
+
+        def to_dlai(grads: Tensors) -> Tensors:
+            return {**grads, **{f"d{n}": np.reshape(grads[f"d{n}"], expected[n])
+                                for n in expected if f"d{n}" in grads}}
+
+        return arch, mapped, to_dlai, 0.0, {}
+    if convention == conventions.CS231N:  # W (n_(l-1), n_l), the built-in's transposed; softmax
+        expected = conventions.expected_cs231n(arch.sizes)
+        if tuple(params) != tuple(expected) or \
+                any(np.shape(params[n]) != shape for n, shape in expected.items()):
+            return None
+        softmax = Architecture(arch.inputs, arch.hidden, arch.activation, max(2, arch.classes),
+                               network.SOFTMAX_LOSS)
+        mapped = {n: np.transpose(v) if n.startswith("W") else v for n, v in params.items()}
+        weights = [n for n in params if n.startswith("W")]
+        extra = 0.5 * reg * sum(float(np.sum(np.square(params[n]))) for n in weights)
+
+        def to_cs231n(grads: Tensors) -> Tensors:
+            out = dict(grads)
+            for n in weights:
+                if f"d{n}" in grads:
+                    out[f"d{n}"] = np.transpose(grads[f"d{n}"]) + reg * params[n]
+            return out
+
+        return softmax, mapped, to_cs231n, extra, dict.fromkeys(weights, 1)
+    return None
 
 
 def reference_for(arch: Architecture, params: Params, x: Array, y: Labels, loss: float,
-                  builtin: bool) -> tuple[_Reference | None, str | None]:
-    """The built-in backward as the reference, or None and why not (for a user's model)."""
+                  builtin: bool, convention: str = conventions.NOTEBOOK,
+                  reg: float = 0.0) -> tuple[_Reference | None, str | None]:
+    """The built-in backward as the reference, or None and why not (for a user's model).
+
+    A course's file (deeplearning-ai, cs231n) is compared with the built-in network of the
+    same architecture through its own layout: deeplearning.ai's b (n, 1) is the built-in's
+    (n,); cs231n's W (n_(l-1), n_l) the built-in's transposed, its output a softmax of
+    max(2, classes), and its loss with 0.5 * reg * sum(W ** 2) added (the assignment's
+    convention; the gradient's reg * W)."""
     names = tuple(params)
+    if not builtin and convention in (conventions.DLAI, conventions.CS231N):
+        course = _course(arch, params, convention, reg)
+        if course is None:
+            return None, (f"diagnosis: the model's parameters are not the {arch.label} network's "
+                          f"in the {convention} convention's shapes, so there is no reference "
+                          "backward: kinds come from the numerical gradient and where the error "
+                          "enters is not told")
+        ref_arch, mapped, convert, extra, axes = course
+        ref = _Reference(ref_arch, mapped, x, y, convert, extra, axes)
+        if convention == conventions.CS231N and reg > 0:
+            for name in params:
+                if name.startswith("W"):
+                    ref.extra[name] = [("regularisation", ref.true[f"d{name}"] - reg * params[name],
+                                        f"matches d{name} without its regularisation term "
+                                        f"reg·{name} (reg = {reg:g})")]
+        if not abs(ref.loss - loss) <= LOSS_ATOL + LOSS_RTOL * abs(ref.loss):
+            return None, (f"diagnosis: the model's loss ({loss!r}) differs from the built-in "
+                          f"{ref_arch.label} network's ({ref.loss!r}) on the same parameters and "
+                          "batch, so there is no reference backward: kinds come from the numerical "
+                          "gradient and where the error enters is not told")
+        return ref, None
     if not builtin:
         if names != arch.param_names:
             return None, (f"diagnosis: the model's parameters ({', '.join(names)}) are not the "
@@ -144,7 +231,7 @@ def enters(arch: Architecture, name: str, grads: Tensors, ref: _Reference, atol:
 
 def _hypotheses(arch: Architecture, name: str, ref: _Reference) -> list[tuple[str, Array, str]]:
     """(kind, the gradient the hypothesis predicts for `name`, what it says)."""
-    out: list[tuple[str, Array, str]] = []
+    out: list[tuple[str, Array, str]] = list(ref.extra.get(name, []))
     l = int(name[1:])
     f = arch.f
     out.append(("dead-units", ref.drill("activation-grad")[f"d{name}"],
@@ -191,6 +278,8 @@ def classify(check: TensorCheck, expected: Array, compared: Mask, atol: float, w
         return "sign", f"analytic = −{what} on every element: the gradient points uphill", None
     if arch is not None and ref is not None:
         for kind, predicted, says in _hypotheses(arch, check.name, ref):
+            if np.shape(predicted) != np.shape(a):  # a hypothesis made for one sample's shapes
+                continue
             if not _close(predicted, ref.true[f"d{check.name}"], atol).all() and \
                     _close(a, predicted, atol).all():
                 if kind == "dead-units":
@@ -207,7 +296,7 @@ def classify(check: TensorCheck, expected: Array, compared: Mask, atol: float, w
         l = int(check.name[1:])
         if l < arch.depth:
             dead = ref.cache[f"z{l}"] <= 0
-            rows: Mask = np.asarray(wrong if wrong.ndim == 1 else wrong.any(axis=1), dtype=bool)
+            rows: Mask = ref.rows(check.name, wrong)
             if rows.any() and not (rows & ~dead).any():
                 return "dead-units", (f"errors only in {_rows(rows)} of units with z{l} <= 0: "
                                       f"{arch.f.symbol}′ of a unit at or below its kink"), None
@@ -220,20 +309,23 @@ def _dead_rows(arch: Architecture, name: str, ref: _Reference, wrong: Mask, says
     if not arch.f.kinked or l >= arch.depth:
         return says
     dead = ref.cache[f"z{l}"] <= 0
-    rows: Mask = np.asarray(wrong if wrong.ndim == 1 else wrong.any(axis=1), dtype=bool)
+    rows: Mask = ref.rows(name, wrong)
     if rows.any() and not (rows & ~dead).any():
         return f"errors only in {_rows(rows)} of units with z{l} <= 0: {says}"
     return f"{says}, in this layer or a later one"
 
 
 def diagnose(check: GradCheck, grads: Tensors, arch: Architecture, params: Params, x: Array,
-             y: Labels, loss: float, builtin: bool) -> GradCheck:
+             y: Labels, loss: float, builtin: bool, convention: str = conventions.NOTEBOOK,
+             reg: float = 0.0) -> GradCheck:
     """The check with its diagnosis (and a note when a user's model has no reference);
     the check itself when nothing failed."""
     failed = check.failed_names
     if not failed:
         return check
-    ref, why = reference_for(arch, params, x, y, loss, builtin)
+    ref, why = reference_for(arch, params, x, y, loss, builtin, convention, reg)
+    if ref is not None:
+        arch = ref.arch  # a cs231n file's softmax output
     notes = check.notes if why is None else (*check.notes, why)
     passing = [name for name, t in check.tensors.items() if t.verdict == "pass"]
     entries = []

@@ -148,7 +148,8 @@ class Diagnosis:
     enters: str | None = None
 
 
-DIAGNOSIS_KINDS = ("sign", "scale", "dead-units", "transpose", "zero", "wrong-cache", "other")
+DIAGNOSIS_KINDS = ("sign", "scale", "dead-units", "transpose", "zero", "wrong-cache", "regularisation",
+                   "other")
 
 
 @dataclass(frozen=True)

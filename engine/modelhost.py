@@ -9,7 +9,8 @@ has no terminal at all (a session of its own, stdin empty, stdout and stderr one
 that the stepper reads into the model log).
 
 Requests and replies are tuples of plain data (engine.transport):
-    ("load", path, source)                   -> ("ok", (own_update, batched))
+    ("load", path, source, convention, sizes, reg)
+                                             -> ("ok", (own_update, batched, convention, described))
     ("init", seed)                           -> ("ok", params or None)
     ("forward", x, params, y)                -> ("ok", (cache, loss))
     ("backward", x, y, params, cache, keys)  -> ("ok", (grads keyed 'd' + name, the file's keys))
@@ -135,9 +136,10 @@ class Host:
     def handle(self, request: tuple[Any, ...]) -> Any:
         kind, *args = request
         if kind == "load":
-            path, source = args
-            self.model = load_source(Path(path), source)
-            return self.model.own_update, self.model.batched
+            path, source, *rest = args  # a convention asked for (or None), the sizes, reg
+            self.model = load_source(Path(path), source, *rest)
+            return (self.model.own_update, self.model.batched, self.model.convention,
+                    self.model.described)
         model = self.model
         assert model is not None, "load comes first"
         if kind == "init":

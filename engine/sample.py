@@ -41,6 +41,21 @@ def per_sample(value: Any, size: int) -> bool:
     return isinstance(value, np.ndarray) and value.ndim >= 1 and value.shape[0] == size
 
 
+def per_column(name: str, value: Any, size: int) -> bool:
+    """Whether a deeplearning.ai cache leaf holds one column a sample (Z1 (n_h, m)); the
+    parameters its linear caches keep (".W", ".b") never do, whatever their shape."""
+    return isinstance(value, np.ndarray) and value.ndim == 2 and value.shape[1] == size \
+        and not name.endswith((".W", ".b"))
+
+
+def _slice(name: str, value: Any, size: int, index: int, columns: bool) -> Any:
+    """Sample `index`'s part of a cached value: its row, or for the deeplearning.ai
+    convention its column, kept a column (n, 1) as the course writes one sample."""
+    if columns:
+        return value[:, index:index + 1] if per_column(name, value, size) else value
+    return value[index] if per_sample(value, size) else value
+
+
 def batch_size(view: View) -> int:
     """Rows of the batch the view's step trains on; 0 for the one sample."""
     rows = view.state.rows
@@ -57,13 +72,13 @@ def sample_view(view: View, index: int) -> View:
     index = min(max(index, 0), size - 1)
     X, labels = data.inputs(rows)
     forward = state.forward
-    cache = {name: value[index] if per_sample(value, size) else value
-             for name, value in forward.cache.items()}
+    columns = view.convention == "deeplearning-ai"
+    cache = {name: _slice(name, value, size, index, columns) for name, value in forward.cache.items()}
     loss = _own_loss(view, cache, int(labels[index]))
     params = set(state.params)
     backward: Tensors | None = None
     if state.backward is not None:
-        backward = {name: value if name[1:] in params or not per_sample(value, size) else value[index]
+        backward = {name: value if name[1:] in params else _slice(name, value, size, index, columns)
                     for name, value in state.backward.items()}
     sliced = replace(state, forward=replace(forward, cache=cache), backward=backward)
     sample = Sample(index, size, int(rows[index]), X[index], int(labels[index]), loss, state, X,

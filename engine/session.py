@@ -29,6 +29,7 @@ from numpy.lib import format as npy
 
 from engine.batches import Data
 from engine.config import Config, ConfigError, validate
+from engine.conventions import CONVENTIONS
 from engine.data import Dataset
 from engine.files import read_user_file
 from engine.model import Model, make_model
@@ -61,6 +62,10 @@ class Session:
     #: Where the path leads, (step, phase or None at the start): written for a reader of the
     #: JSON, and checked after the replay; None when a file does not say.
     at: tuple[int, str | None] | None = None
+    #: A course-style model file's convention (engine.conventions) and the --reg it was built
+    #: with; None for the built-in network and a notebook-style file (their heads are unchanged).
+    convention: str | None = None
+    reg: float | None = None
 
 
 def record(stepper: Stepper, model_name: str | None = None) -> Session:
@@ -68,8 +73,11 @@ def record(stepper: Stepper, model_name: str | None = None) -> Session:
     and path."""
     state = stepper.state
     at = (state.step, None if state.last_phase is None else state.last_phase.value)
+    convention = getattr(stepper.model, "convention", "notebook") if model_name is not None else "notebook"
+    course = convention != "notebook"
     return Session(stepper.config, dict(stepper.initial.params), tuple(stepper.path), stepper.data,
-                   model_name, at)
+                   model_name, at, convention if course else None,
+                   float(getattr(stepper.model, "reg", 0.0)) if course else None)
 
 
 # ---- writing ------------------------------------------------------------------------
@@ -91,6 +99,8 @@ def to_bytes(session: Session) -> bytes:
     }
     if session.at is not None:
         head["at"] = {"step": session.at[0], "phase": session.at[1]}
+    if session.convention is not None:
+        head["convention"], head["reg"] = session.convention, session.reg
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
         for name, value in session.params.items():
@@ -210,7 +220,14 @@ def from_bytes(raw: bytes) -> Session:
     model = head.get("model")
     if model is not None and not isinstance(model, str):
         raise SessionError(f"model must be a file name or null, got {type(model).__name__}")
-    return Session(config, params, path, data, model, _at(head.get("at")))
+    convention, reg = head.get("convention"), head.get("reg")
+    if convention is not None and (model is None or convention not in CONVENTIONS):
+        raise SessionError(f"convention must be one of {', '.join(CONVENTIONS)} with a model file, "
+                           f"got {convention!r}"[:200])
+    if reg is not None and not (type(reg) in (int, float) and math.isfinite(reg) and reg >= 0):
+        raise SessionError(f"reg must be a finite number >= 0, got {reg!r}"[:200])
+    return Session(config, params, path, data, model, _at(head.get("at")), convention,
+                   None if reg is None else float(reg))
 
 
 def _at(raw: object) -> tuple[int, str | None] | None:

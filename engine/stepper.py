@@ -246,6 +246,8 @@ class View:
     data: Data | None = None  # the data set and batch plan; None: the notebook's one sample
     #: The batch's sample the screens show, with the state sliced to it (engine.sample).
     sample: Sample | None = None
+    #: The convention a user's model file follows (engine.conventions): "notebook" otherwise.
+    convention: str = "notebook"
 
 
 class Stepper:
@@ -352,7 +354,8 @@ class Stepper:
         model = self.model
         return View(self.state, self.config, self.next_phase, self.gradcheck_enabled, self.forgotten,
                     self.max_history, model.name, model.user_code, model.bug, model.gradient_keys,
-                    None if model.log is None else tuple(model.log), self.data)
+                    None if model.log is None else tuple(model.log), self.data,
+                    convention=getattr(model, "convention", "notebook"))
 
     @property
     def param_count(self) -> int:
@@ -445,7 +448,9 @@ class Stepper:
         if check.failed_names:
             assert state.forward is not None
             check = diagnose(check, state.backward, self.config.architecture, state.params, x,
-                             y, state.forward.loss, builtin=not self.model.user_code)
+                             y, state.forward.loss, builtin=not self.model.user_code,
+                             convention=getattr(self.model, "convention", "notebook"),
+                             reg=getattr(self.model, "reg", 0.0))
         if check.atol > ATOL and self._saturated_by_init():
             check = replace(check, notes=(*check.notes, SATURATED))
         return replace(state, gradcheck=check, last_phase=Phase.GRADCHECK)

@@ -189,8 +189,17 @@ class UserModel:
     bug = None
 
     def __init__(self, path: Path, source: bytes, timeout: float = MODEL_TIMEOUT,
-                 memory_mb: int = MODEL_MEMORY_MB) -> None:
+                 memory_mb: int = MODEL_MEMORY_MB, convention: str | None = None,
+                 sizes: tuple[int, ...] = (), reg: float = 0.0) -> None:
         self.path = path
+        #: The convention asked for (--convention; None: detected), and the one the file
+        #: follows (engine.conventions), known once imported; `described` says how a
+        #: course's model was built ("TwoLayerNet(input_dim=2, ...)"), "" for the notebook's.
+        self.convention_asked = convention
+        self.convention = "notebook"
+        self.described = ""
+        self.sizes = tuple(sizes)
+        self.reg = reg
         self.name = path.name
         self.timeout = timeout
         self.memory_mb = memory_mb
@@ -301,7 +310,8 @@ class UserModel:
         if self._loading:
             self._loading = False
             try:
-                self.own_update, self.file_batched = self._exchange("import", None, None)
+                (self.own_update, self.file_batched, self.convention,
+                 self.described) = self._exchange("import", None, None)
             except BaseException:
                 self._end()
                 raise
@@ -316,7 +326,8 @@ class UserModel:
         self._imports += 1
         self._loading = True
         with contextlib.suppress(OSError):
-            self._process.requests.send_bytes(dumps(("load", str(self.path), self._source)))
+            self._process.requests.send_bytes(dumps(("load", str(self.path), self._source,
+                                                     self.convention_asked, self.sizes, self.reg)))
 
     def _restart(self) -> None:
         self._end()
@@ -409,14 +420,19 @@ class UserModel:
 
 
 def load_model(path: str | PathLike[str], timeout: float = MODEL_TIMEOUT,
-               memory_mb: int = MODEL_MEMORY_MB) -> UserModel:
+               memory_mb: int = MODEL_MEMORY_MB, convention: str | None = None,
+               sizes: tuple[int, ...] = (), reg: float = 0.0) -> UserModel:
     """Read the user's model file, start its process and import it there, or raise
-    ModelError naming what is wrong (with what the file printed, in `output`)."""
+    ModelError naming what is wrong (with what the file printed, in `output`).
+
+    `convention`: the one asked for (--convention), or None to detect it; `sizes` (n0,
+    hidden..., outputs) and `reg` are what a course's model is built with
+    (engine.conventions)."""
     given = Path(path)
     try:
         source = read_user_file(given, "Python model file", MAX_MODEL_BYTES)
     except OSError as error:
         raise ModelError(str(error)) from None
-    model = UserModel(given.resolve(), source, timeout, memory_mb)
+    model = UserModel(given.resolve(), source, timeout, memory_mb, convention, tuple(sizes), reg)
     model.start()
     return model

@@ -110,14 +110,22 @@ def main(argv: list[str] | None = None) -> int:
     model: UserModel | None = None
     try:
         if options.model is not None:
+            from engine.conventions import WITH_REG
             from engine.usermodel import Captured, load_model  # only now: it costs start-up time
 
             try:
-                model = load_model(options.model, options.model_timeout, options.model_memory)
+                model = load_model(options.model, options.model_timeout, options.model_memory,
+                                   options.convention, options.config.architecture.sizes,
+                                   options.reg or 0.0)
             except ModelError as error:
                 if error.output:
                     _echo_to_stderr(options.model.name)(Captured("import", error.output))
                 return _model_error(error)
+            if options.reg is not None and model.convention not in WITH_REG:
+                print(f"{PROG}: error: --reg: {options.model.name} follows the {model.convention} "
+                      f"convention, which takes no regularisation; --reg applies to "
+                      f"{', '.join(WITH_REG)}", file=sys.stderr)
+                return 2
         if options.headless:
             return _headless(options, model, data, session)
         return _app(options, model, data, session)
@@ -183,6 +191,14 @@ def with_session(options: Options) -> tuple[Options, Session]:
     if options.explain and session.config.learns_from_data:
         raise UsageError("--explain: explanations follow one sample's numbers; this session trains on "
                          "data: leave --explain out")
+    if session.convention is not None:  # a course's file: its convention and reg are the session's
+        if options.convention not in (None, session.convention):
+            raise UsageError(f"--convention: this session was recorded with the {session.convention} "
+                             f"convention; leave --convention out or give {session.convention}")
+        if options.reg is not None and options.reg != session.reg:
+            raise UsageError(f"--reg: this session was recorded with --reg {session.reg:g}; leave --reg "
+                             "out to replay it as recorded")
+        options = replace(options, convention=session.convention, reg=session.reg)
     # The run's own settings stay the session's; only the report's length and trace are this
     # command's.
     from engine.config import ConfigError, validate

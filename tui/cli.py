@@ -7,6 +7,7 @@ file, which the entry point prints in at most three lines with exit status 2.
 from __future__ import annotations
 
 import argparse
+import math
 import re
 import tomllib
 from dataclasses import dataclass, field, fields
@@ -29,6 +30,7 @@ from engine.config import (
     shown,
     validate,
 )
+from engine.conventions import CONVENTIONS, WITH_REG
 from engine.explain import parse_element
 from engine.files import MAX_CONFIG_BYTES, read_user_file
 from engine.gradcheck import METHODS
@@ -46,11 +48,12 @@ HEADLESS_ONLY = ("steps", "format", "explain", "trace", "save_session", "export_
 #: Flags that --session allows: how to run and report it, and the model file it names. The
 #: session fixes everything else (network, data, seed, lr, ...).
 WITH_SESSION = ("headless", "session", "steps", "format", "trace", "explain", "model", "model_timeout",
-                "model_memory", "save_session", "export_params", "export_notebook", "served")
+                "model_memory", "convention", "reg", "save_session", "export_params", "export_notebook",
+                "served")
 #: Flags naming files, none of which may be empty (Path("") is the current directory).
 FILE_FLAGS = ("config", "model", "data", "session", "save_session", "params", "export_params")
 #: Flags that only mean something with --model.
-MODEL_ONLY = ("model_timeout", "model_memory")
+MODEL_ONLY = ("model_timeout", "model_memory", "convention", "reg")
 
 
 class UsageError(Exception):
@@ -65,6 +68,10 @@ class Options:
     model: Path | None = None  # a user's model file (--model), loaded by the entry point
     model_timeout: float = MODEL_TIMEOUT  # seconds a call of the model may take
     model_memory: int = MODEL_MEMORY_MB  # the model process's address space, in MB
+    #: --convention: the one the model file follows (engine.conventions); None: detected.
+    convention: str | None = None
+    #: --reg: the regularisation strength a course's model takes (cs231n's reg); None: not given.
+    reg: float | None = None
     session: Path | None = None  # --session: a saved session to reopen (it fixes the config)
     save_session: Path | None = None  # --save-session: headless, write the session after the run
     params: Path | None = None  # --params: start from these parameters (.npz)
@@ -199,6 +206,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"end a call of your model that takes longer (default {MODEL_TIMEOUT:g})")
     p.add_argument("--model-memory", type=_typed("model-memory"), metavar="MB",
                    help=f"your model's memory cap (default {MODEL_MEMORY_MB})")
+    p.add_argument("--convention", metavar="NAME",
+                   help="the convention your model file follows: notebook, deeplearning-ai or "
+                   "cs231n (default: found from the names it defines)")
+    p.add_argument("--reg", type=float, metavar="F",
+                   help="the L2 regularisation strength your model takes (cs231n's reg; default 0)")
     # Served mode: passed by `backprop-stepper serve` to each browser tab's app (tui.serve).
     p.add_argument("--served", action="store_true", help=argparse.SUPPRESS)
     return p
@@ -348,6 +360,15 @@ def parse(argv: list[str]) -> Options:
                                              "export_params"):
             settings[key.replace("_", "-")] = value
     model = settings.pop("model", None)
+    convention, reg = settings.pop("convention", None), settings.pop("reg", None)
+    if convention is not None and convention not in CONVENTIONS:
+        raise UsageError(f"--convention: must be one of {', '.join(CONVENTIONS)}, got {shown(convention)}")
+    if reg is not None:
+        if not (math.isfinite(reg) and reg >= 0):
+            raise UsageError(f"--reg: must be a finite number >= 0, got {shown(reg)}")
+        if convention is not None and convention not in WITH_REG:
+            raise UsageError(f"--reg: the {convention} convention takes no regularisation; --reg "
+                             f"applies to {', '.join(WITH_REG)}")
     # With --session the run's settings are the session's; the report's trace is this
     # command's, checked against the session's config by the entry point (tui.__main__).
     session_trace = settings.pop("trace", None) if args.session is not None else None
@@ -396,4 +417,5 @@ def parse(argv: list[str]) -> Options:
                    params=_path(args.params), export_params=_path(args.export_params),
                    session_trace=session_trace,
                    model_timeout=float(model_timeout), model_memory=model_memory, explain=explain,
+                   convention=convention, reg=None if reg is None else float(reg),
                    given=given, export_notebook=args.export_notebook, served=args.served)

@@ -84,6 +84,15 @@ def gradient_keys_json(stepper: Stepper) -> str:
     return stepper.model.gradient_keys
 
 
+def _convention_json(stepper: Stepper) -> dict[str, str]:
+    """The head's "convention" and "convention_detail" for a course's file (a notebook-style
+    file's head is what it always was)."""
+    convention = getattr(stepper.model, "convention", "notebook")
+    if convention == "notebook":
+        return {}
+    return {"convention": convention, "convention_detail": getattr(stepper.model, "described", "")}
+
+
 def model_line(stepper: Stepper) -> str:
     """The text report's first line for a user's model, e.g. "Model: net.py (its own
     init_params; gradients keyed by name, as grads['Wi'])". Needs the first backward
@@ -91,6 +100,11 @@ def model_line(stepper: Stepper) -> str:
     model = stepper.model
     first = next(iter(stepper.initial.params))
     init = "its own init_params; " if getattr(model, "own_init", False) else ""
+    convention = getattr(model, "convention", "notebook")
+    if convention != "notebook":  # a course's file: how it was adapted, in a line of its own
+        return (f"Model: {printable(model.name, oneline=True)} ({convention} convention; "
+                f"gradients keyed {keys_words(model.gradient_keys, first)})\n"
+                f"  {printable(getattr(model, 'described', ''), oneline=True)}")
     return (f"Model: {printable(model.name, oneline=True)} "
             f"({init}gradients keyed {keys_words(model.gradient_keys, first)})")
 
@@ -410,6 +424,7 @@ def json_report(config: Config, stepper: Stepper, finished: Iterable[State],
         "model": stepper.model.name,
         "gradient_keys": gradient_keys_json(stepper),
         "own_init_params": bool(getattr(stepper.model, "own_init", False)),
+        **_convention_json(stepper),
         "gradcheck_rule": {"atol": ATOL, "rtol": RTOL,
                            "rule": "|a - n| <= atol + rtol * max(|a|, |n|)"},
         "param_shapes": {name: list(np.shape(value)) for name, value in initial.items()},

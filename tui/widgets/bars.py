@@ -76,7 +76,8 @@ class NetworkLine(Static):
         # Before the first layout the widget has no width yet: the screen's is near enough.
         width = self.content_size.width or self.app.size.width - 2
         if view.user_code:  # its own shapes, not the built-in network's
-            net = f"model: {printable(view.model_name, oneline=True)} · " + ", ".join(
+            follows = "" if view.convention == "notebook" else f" ({view.convention})"
+            net = f"model: {printable(view.model_name, oneline=True)}{follows} · " + ", ".join(
                 f"{name}{shape_label(np.asarray(value))}" for name, value in view.state.params.items())
             parts: list[str | tuple[str, str]] = [(printable(net, oneline=True), FAIL), (run, MUTED)]
         else:
@@ -123,6 +124,7 @@ class BatchLine(Static):
         if sample is not None:
             own = "" if sample.loss is None else f" · its loss {sample.loss:.4f}"
             parts += [("\n", ""), (f"sample {sample.index + 1}/{sample.size}", "bold $text-accent"),
-                      (f" · row {sample.row} · y={sample.y}{own} · panels: its rows, the batch's mean "
-                       "gradients · [ ] another", MUTED)]
+                      (f" · row {sample.row} · y={sample.y}{own} · panels: its "
+                       f"{'columns' if view.convention == 'deeplearning-ai' else 'rows'}, the batch's "
+                       "mean gradients · [ ] another", MUTED)]
         self.update(Content.assemble(*parts))
