@@ -39,6 +39,85 @@ SATURATED = ("the notebook's unscaled initial weights saturate a network this wi
              "sqrt(fan-in) a layer), so the loss is huge and small gradients drown in its rounding: "
              "--init he or --init xavier scales the same draws")
 
+#: Beyond this margin an output's probability rounds to exactly 0 or 1 in float64
+#: (1 + e^-z == 1 once e^-z < 2^-53): the output is saturated.
+SATURATION_MARGIN = 53 * math.log(2)
+
+
+@dataclass(frozen=True)
+class Saturation:
+    """An output saturated on every sample of the step: its sigmoid's |z_L| (or its softmax's
+    gap between the two largest logits) is so large that the probabilities round to 0 and 1.
+    Then σ'(z_L) ≈ e^-margin: either the output is right and every gradient vanishes (often
+    exactly 0), or it is wrong, the loss is about the margin and the gradients explode."""
+
+    name: str  # the output's pre-activation, z2 for one hidden layer
+    margin: float  # the smallest |z_L| (sigmoid) or logit gap (softmax) over the batch
+    softmax: bool
+    loss: float
+    grad: float | None  # the largest |gradient| of any parameter, once backward ran
+    init: str
+
+    @property
+    def vanishing(self) -> bool:
+        return (self.grad is not None and self.grad < 1e-12) or (self.grad is None and self.loss < 1e-12)
+
+    @property
+    def derivative(self) -> float:
+        """σ'(margin) = e^-m / (1 + e^-m)^2; the softmax's top probability has the same."""
+        e = math.exp(-self.margin)
+        return e / (1 + e) ** 2
+
+    def message(self) -> str:
+        where = (f"the logits of {self.name} differ by {self.margin:.4g} (softmax rounds to 0 and 1)"
+                 if self.softmax else f"|{self.name}| = {self.margin:.4g}, so σ'({self.name}) = "
+                 f"{self.derivative:.2g}")
+        grad = "" if self.grad is None else "every gradient is exactly 0" if self.grad == 0 \
+            else f"the largest gradient is {self.grad:.3g}"
+        if self.vanishing:
+            what = (f"the loss is {self.loss:.3g} and {grad or 'the gradients vanish'}: "
+                    "no step can move the loss")
+        else:
+            what = (f"the loss is {self.loss:.4g}{' and ' + grad if grad else ''}: "
+                    "a step jumps from one saturated side to the other")
+        fix = ("the notebook's unscaled initial weights make z grow as sqrt(fan-in) a layer; "
+               "try --init he" if self.init == "notebook" else "try --init he or a smaller --lr")
+        return f"Output saturated: {where}; {what}. {fix[0].upper()}{fix[1:]}."
+
+    def warning(self) -> str:
+        """The JSON's warning: one fixed text (figures vary a step), counted per step."""
+        return ("the output saturated (its probabilities round to 0 and 1): gradients "
+                + ("vanish" if self.vanishing else "explode") + "; --init he scales the initial weights")
+
+
+def saturation(state: State, config: Config, builtin: bool) -> Saturation | None:
+    """The built-in network's output saturation at this state, or None (a user's model names
+    its tensors its own way: not judged)."""
+    if not builtin or state.forward is None:
+        return None
+    name = f"z{config.architecture.depth}"
+    z = state.forward.cache.get(name)
+    if z is None:
+        return None
+    z = np.asarray(z, dtype=np.float64)
+    if z.size == 0 or not np.isfinite(z).all():
+        return None
+    softmax = config.architecture.classes > 1
+    if softmax:
+        top2 = np.sort(z, axis=-1)[..., -2:]
+        margin = float((top2[..., 1] - top2[..., 0]).min())
+    else:
+        margin = float(np.abs(z).min())
+    if margin <= SATURATION_MARGIN:
+        return None
+    grad = None
+    if state.backward is not None:
+        grads = [np.abs(np.asarray(state.backward["d" + k])).max(initial=0.0)
+                 for k in state.params if "d" + k in state.backward]
+        grad = float(max(grads, default=0.0))
+    return Saturation(name, margin, softmax, state.forward.loss, grad, config.init)
+
+
 #: Bytes of undo history the stepper may hold; bounds the history of large networks.
 HISTORY_BUDGET = 512 * 2**20
 MAX_HISTORY = 100_000
@@ -454,6 +533,10 @@ class Stepper:
         if check.atol > ATOL and self._saturated_by_init():
             check = replace(check, notes=(*check.notes, SATURATED))
         return replace(state, gradcheck=check, last_phase=Phase.GRADCHECK)
+
+    def saturation(self, state: State | None = None) -> Saturation | None:
+        """Whether the output saturates at `state` (the current one by default)."""
+        return saturation(self.state if state is None else state, self.config, not self.model.user_code)
 
     def _saturated_by_init(self) -> bool:
         """Whether a loss too large to resolve small gradients is the notebook's unscaled

@@ -189,12 +189,15 @@ class StepperApp(App[None]):
                 if panel.has_class("-fresh") and not isinstance(self.focused, Panel | LossChart):
                     panel.scroll_visible(animate=False)  # follow the phase, unless the user is reading
         nonfinite = self.stepper.state.nonfinite()
+        saturated = None if nonfinite else self.stepper.saturation()
         banner = self.query_one("#banner", Static)
         if nonfinite:  # the names may be a user's cache keys: plain text, never markup
             names = printable(", ".join(nonfinite), oneline=True)
             banner.update(Content(f"⚠ Diverged: non-finite values in {names}. Auto-advance (s) "
                                   "stops here; b goes back, r resets, c changes lr."))
-        banner.display = bool(nonfinite)
+        elif saturated is not None:
+            banner.update(Content(f"⚠ {saturated.message()}"))
+        banner.display = bool(nonfinite) or saturated is not None
 
     # ---- the cell cursor and the Explain panel ------------------------------------------
     def show_panels(self, view: object = None) -> None:

@@ -20,7 +20,7 @@ from engine.config import SUMMARY_OVER, Config
 from engine.contract import keys_words
 from engine.explain import SHOWN_TERMS, Explanation, element_label, num
 from engine.gradcheck import ATOL, RTOL, Diagnosis, GradCheck
-from engine.stepper import State, Stepper
+from engine.stepper import Saturation, State, Stepper
 from tui.text import printable
 
 
@@ -219,6 +219,8 @@ def summary_report(config: Config, stepper: Stepper, finished: Iterable[State]) 
         yield _summary_row(state)
     if last is not None and last.nonfinite():
         yield f"Diverged at step {last.step}: non-finite values in {', '.join(last.nonfinite())}."
+    elif last is not None and (saturated := stepper.saturation(last)) is not None:
+        yield f"At step {last.step}: {saturated.message()}"
 
 
 def _summary_row(state: State) -> str:
@@ -257,6 +259,9 @@ def text_report(config: Config, stepper: Stepper, finished: Iterable[State]) -> 
         lines.append(f"{label} {state.forward.loss!r}{mean}")
         if state.forward.metrics is not None:
             lines.append(fit_line(state.forward.metrics))
+        saturated = stepper.saturation(state)
+        if saturated is not None:
+            lines.append(saturated.message())
         for name in notebook_order(state.params):
             lines.append(_matrix(f"Analytic gradient d{name}", np.asarray(state.backward["d" + name])))
         if state.gradcheck is not None:
@@ -285,9 +290,16 @@ class _Json:
     """Turns arrays and floats into strict JSON values, and records every non-finite or
     non-numeric value once per place (not once per step, so a long diverged run stays small)."""
 
-    def __init__(self) -> None:
+    def __init__(self, saturation: Callable[[State], Saturation | None] | None = None) -> None:
         self.problems: dict[str, list[int]] = {}  # message -> [count, first step]
         self.step = 0
+        #: The stepper's judge of a saturated output, warned about once per step it holds in.
+        self.saturation = saturation
+
+    def judge(self, state: State) -> None:
+        saturated = None if self.saturation is None else self.saturation(state)
+        if saturated is not None:
+            self.warn(saturated.warning())
 
     def warn(self, message: str) -> None:
         seen = self.problems.setdefault(message, [0, self.step])
@@ -369,6 +381,7 @@ def _step_json(state: State, out: _Json) -> dict[str, Any]:
     out.step = state.step
     if state.nonfinite():
         out.warn(f"the run diverged: non-finite values in {', '.join(state.nonfinite())}")
+    out.judge(state)
     forward, backward, update = state.forward, state.backward, state.update
     return {
         "step": state.step,
@@ -404,6 +417,7 @@ def _summary_step_json(state: State, out: _Json) -> dict[str, Any]:
     out.step = state.step
     if state.nonfinite():
         out.warn(f"the run diverged: non-finite values in {', '.join(state.nonfinite())}")
+    out.judge(state)
     return {"step": state.step} | _data_step_json(state, out) | {
         "loss_after": out.value(state.update.loss_after, "update.loss_after"),
         "gradcheck_passed": None if state.gradcheck is None else state.gradcheck.passed}
@@ -415,7 +429,7 @@ def json_report(config: Config, stepper: Stepper, finished: Iterable[State],
     """One strict JSON object (RFC 8259), written a step at a time: NaN and infinity
     become null, explained in "warnings", which comes last because it is known last.
     With `explain` (--explain), its explanations of the final state come before it."""
-    out = _Json()
+    out = _Json(stepper.saturation)
     steps = iter(finished)
     first = next(steps, None)  # the head says how backward keys its gradients: one backward shows it
     initial = stepper.initial.params
