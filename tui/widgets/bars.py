@@ -9,6 +9,7 @@ from textual.widgets import Static
 from engine.network import SOFTMAX_LOSS, Architecture
 from engine.stepper import PHASES, Phase, View
 from tui.text import printable
+from tui.widgets import quiet
 from tui.widgets.tensor import FAIL, MUTED, number_format, shape_label
 
 
@@ -37,7 +38,7 @@ class PhaseBar(Static):
         parts.append((number_format(np.array([loss]))(loss).strip() if loss is not None else "—", "bold"))
         if view.forgotten:
             parts.append((f"   undo history: last {view.max_history} phases", MUTED))
-        self.update(Content.assemble(*parts))
+        quiet.update(self, Content.assemble(*parts))
 
 
 ACTIVATION_NAMES = {"relu": "ReLU", "leaky-relu": "leaky ReLU", "tanh": "tanh", "sigmoid": "sigmoid"}
@@ -84,7 +85,7 @@ class NetworkLine(Static):
             parts = [network_label(c.architecture, width - len(run)), (run, MUTED)]
         if view.bug:
             parts.append((f"   bug: {view.bug}", FAIL))
-        self.update(Content.assemble(*parts))
+        quiet.update(self, Content.assemble(*parts))
 
     def on_resize(self) -> None:
         if hasattr(self, "view"):
@@ -127,4 +128,4 @@ class BatchLine(Static):
                       (f" · row {sample.row} · y={sample.y}{own} · panels: its "
                        f"{'columns' if view.convention == 'deeplearning-ai' else 'rows'}, the batch's "
                        "mean gradients · [ ] another", MUTED)]
-        self.update(Content.assemble(*parts))
+        quiet.update(self, Content.assemble(*parts))

@@ -159,6 +159,7 @@ class BoundaryMap(Widget):
         self.view: View | None = None
         self.unit: tuple[int, int] | None = None
         self._cache: tuple[tuple[object, ...], Picture | Text] | None = None
+        self._shape: tuple[object, ...] | None = None  # what its height depends on, as last laid out
 
     def on_mount(self) -> None:
         self.border_title = "Decision boundary"
@@ -184,7 +185,10 @@ class BoundaryMap(Widget):
             self.border_title = "Decision boundary"
         else:
             self.border_title = f"a{unit[0]}[{unit[1]}] over the input plane"
-        self.refresh(layout=True)
+        # Its height depends on the data and the width alone: a new state only repaints it.
+        shape = (id(data), data.dataset.features, view.user_code)
+        self.refresh(layout=shape != self._shape)
+        self._shape = shape
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         if self.view is None or self.view.data is None:

@@ -25,6 +25,7 @@ from textual.widgets import Static
 from textual_plotext import PlotextPlot
 
 from engine.stepper import Curves, View
+from tui.widgets import quiet
 from tui.widgets.tensor import MUTED
 
 Array = NDArray[np.float64]
@@ -98,13 +99,13 @@ class LossChart(Vertical, can_focus=True):
         plot.display = points >= 2
         values = self.query_one("#loss-values", Static)
         if not len(curves.loss):
-            values.update(Content.styled("no loss yet: the first forward pass computes it", MUTED))
+            quiet.update(values, Content.styled("no loss yet: the first forward pass computes it", MUTED))
             return
         self.border_title = f"Loss and accuracy · step {len(curves.loss)}" if has_data else "Loss history"
         buckets = max(8, plot.size.width or 60)
         draw(plot, curves, after, has_data, buckets)
         shown = data_values(curves) if has_data else sample_values(curves, after, state.step)
-        values.update(shown if plot.display else shown.split("\n")[-1])  # no legend without a chart
+        quiet.update(values, shown if plot.display else shown.split("\n")[-1])  # no legend without a chart
 
 
 def draw(plot: PlotextPlot, curves: Curves, after: float | None, has_data: bool, buckets: int) -> None:

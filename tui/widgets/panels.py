@@ -25,6 +25,7 @@ from engine.network import Params
 from engine.stepper import Phase, State, View
 from tui.keys import KEYS
 from tui.text import printable, safe_repr, type_name
+from tui.widgets import quiet
 from tui.widgets.bars import layer_function
 from tui.widgets.formulas import formulas
 from tui.widgets.tensor import (
@@ -183,7 +184,7 @@ class Panel(Static, can_focus=True):
             self.cursor = (name, element_index(value, 0, 0))
             content = self.draw(view, known)
         self.cursor_line = self.line_of_cursor(content) if self.active else None
-        self.update(content)
+        quiet.update(self, content)
 
     def draw(self, view: View, known: Mapping[str, Any], tagged: bool = False) -> Content:
         """The content with the marks; `tagged`: every cell carries cell_meta (which
