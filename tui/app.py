@@ -200,10 +200,11 @@ class StepperApp(App[None]):
         banner.display = bool(nonfinite) or saturated is not None
 
     # ---- the cell cursor and the Explain panel ------------------------------------------
-    def show_panels(self, view: object = None) -> None:
+    def show_panels(self, view: View | None = None) -> None:
         """Draw the panels with the focused one's cursor, the explanation of the element
-        under it (when the Explain panel is open) and that element's sources highlighted."""
-        current = self.view()
+        under it (when the Explain panel is open) and that element's sources highlighted,
+        from `view` when the caller has just taken it (else a fresh one)."""
+        current = view if view is not None else self.view()
         focused = self.focused if isinstance(self.focused, Panel) else None
         panels = list(self.query(Panel))
         for panel in panels:
