@@ -85,26 +85,3 @@ async def test_the_app_banner_says_so_and_not_for_he() -> None:
                 assert "Output saturated" in text and "--init he" in text
             await pilot.press("r")
             assert not banner.display
-
-
-# ---- quiet updates (tui/widgets/quiet.py): the same content is not drawn again ----------
-
-def test_quiet_update_skips_the_same_content_and_relays_out_only_on_a_new_size() -> None:
-    from textual.content import Content
-    from textual.widgets import Static
-
-    from tui.widgets import quiet
-
-    calls: list[bool] = []
-
-    class Recorder(Static):
-        def update(self, content: object = "", *, layout: bool = True) -> None:  # type: ignore[override]
-            calls.append(layout)
-
-    widget = Recorder()
-    assert quiet.update(widget, Content("ab\ncd")) and calls == [True]
-    assert not quiet.update(widget, Content("ab\ncd")) and calls == [True]
-    assert quiet.update(widget, Content.styled("ab\ncd", "bold")) and calls == [True, False]
-    assert quiet.update(widget, Content("xy\nzw")) and calls == [True, False, False]
-    assert quiet.update(widget, Content("xy\nzw\n")) and calls[-1] is True
-    assert quiet.update(widget, Content("xyz\nzw\n")) and calls[-1] is True

@@ -22,7 +22,7 @@ import numpy as np
 from textual import events
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import Horizontal
 from textual.content import Content
 from textual.geometry import Region
 from textual.theme import ThemeProvider
@@ -47,6 +47,7 @@ from tui.screens.help import HelpScreen
 from tui.screens.safe import SafeCommandPalette, exiting
 from tui.screens.zoom import ZoomScreen
 from tui.text import printable
+from tui.widgets import quiet
 from tui.widgets.bars import BatchLine, NetworkLine, PhaseBar
 from tui.widgets.boundary import BoundaryMap
 from tui.widgets.chart import LossChart
@@ -63,6 +64,7 @@ from tui.widgets.panels import (
     broad,
     is_numeric,
 )
+from tui.widgets.quiet import QuietScroll
 
 
 #: Zoom's label for the tensors of each qualifier of engine.explain's names.
@@ -121,7 +123,7 @@ class StepperApp(App[None]):
         with Horizontal(id="progress"):
             yield Static(id="progress-label")
             yield ProgressBar(id="progress-bar", show_eta=False)
-        with VerticalScroll(id="panels"):
+        with QuietScroll(id="panels"):
             yield ParametersPanel(id="parameters")
             yield ForwardPanel(id="forward")
             yield GradientsPanel(id="gradients")
@@ -183,20 +185,25 @@ class StepperApp(App[None]):
         training = self.runner.running is not None and self.runner.running.phase is None
         if training or self.ran:  # a run is watched in its pictures, not its last phase
             self.ran = training
-            self.query_one("#panels", VerticalScroll).scroll_home(animate=False)
+            self.query_one("#panels", QuietScroll).scroll_home(animate=False)
         else:
             for panel in self.query(Panel):
                 if panel.has_class("-fresh") and not isinstance(self.focused, Panel | LossChart):
-                    panel.scroll_visible(animate=False)  # follow the phase, unless the user is reading
+                    # Follow the phase, unless the user is reading: at once, from the layout on
+                    # screen, so the scroll is painted in the same frame as the new numbers
+                    # (exact when no panel changed size, the usual case: panels keep their
+                    # size); and after the next refresh, which corrects it when one did.
+                    panel.scroll_visible(animate=False, immediate=True)
+                    panel.scroll_visible(animate=False)
         nonfinite = self.stepper.state.nonfinite()
         saturated = None if nonfinite else self.stepper.saturation()
         banner = self.query_one("#banner", Static)
         if nonfinite:  # the names may be a user's cache keys: plain text, never markup
             names = printable(", ".join(nonfinite), oneline=True)
-            banner.update(Content(f"⚠ Diverged: non-finite values in {names}. Auto-advance (s) "
+            quiet.update(banner, Content(f"⚠ Diverged: non-finite values in {names}. Auto-advance (s) "
                                   "stops here; b goes back, r resets, c changes lr."))
         elif saturated is not None:
-            banner.update(Content(f"⚠ {saturated.message()}"))
+            quiet.update(banner, Content(f"⚠ {saturated.message()}"))
         banner.display = bool(nonfinite) or saturated is not None
 
     # ---- the cell cursor and the Explain panel ------------------------------------------
@@ -238,7 +245,7 @@ class StepperApp(App[None]):
             return
         area = panel.virtual_region
         line = Region(area.x, area.y + 1 + panel.cursor_line, max(1, area.width), 1)
-        self.query_one("#panels", VerticalScroll).scroll_to_region(line, animate=False, immediate=True)
+        self.query_one("#panels", QuietScroll).scroll_to_region(line, animate=False, immediate=True)
 
     def on_panel_cursor_moved(self, message: Panel.CursorMoved) -> None:
         self.show_panels()

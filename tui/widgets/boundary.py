@@ -32,13 +32,13 @@ from rich.style import Style
 from rich.text import Text
 from textual.color import Color
 from textual.geometry import Size
-from textual.widget import Widget
 
 from engine import network
 from engine.batches import Data
 from engine.network import Architecture, Params
 from engine.plane import Field, Plane, field
 from engine.stepper import View
+from tui.widgets.quiet import OneLayout
 
 #: The Playground's class colours, then more that read on dark and light backgrounds.
 HUES = [(245, 147, 34), (8, 119, 189), (46, 160, 67), (170, 80, 200), (214, 55, 70), (0, 160, 160),
@@ -145,7 +145,7 @@ def number(v: float) -> str:
     return f"{v:.3g}"
 
 
-class BoundaryMap(Widget):
+class BoundaryMap(OneLayout):
     """The model over the input plane (2 inputs), or a confusion table (more inputs)."""
 
     DEFAULT_CSS = """

@@ -21,7 +21,6 @@ from numpy.typing import NDArray
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.content import Content
-from textual.widgets import Static
 from textual_plotext import PlotextPlot
 
 from engine.stepper import Curves, View
@@ -68,7 +67,7 @@ def value(v: float) -> str:
     return "—" if not np.isfinite(v) else f"{v:.4g}"
 
 
-class LossChart(Vertical, can_focus=True):
+class LossChart(quiet.OneLayout, Vertical, can_focus=True):
     """Loss (and accuracy) per step: the chart, then the last values."""
 
     DEFAULT_CSS = """
@@ -82,7 +81,7 @@ class LossChart(Vertical, can_focus=True):
 
     def compose(self) -> ComposeResult:
         yield PlotextPlot(id="loss-plot")
-        yield Static(id="loss-values")
+        yield quiet.QuietStatic(id="loss-values")
 
     def on_mount(self) -> None:
         self.border_title = "Loss history"
@@ -97,7 +96,7 @@ class LossChart(Vertical, can_focus=True):
         # loss after the first update, or a second step), as the sparkline did before it.
         points = len(curves.loss) + (after is not None and not has_data)
         plot.display = points >= 2
-        values = self.query_one("#loss-values", Static)
+        values = self.query_one("#loss-values", quiet.QuietStatic)
         if not len(curves.loss):
             quiet.update(values, Content.styled("no loss yet: the first forward pass computes it", MUTED))
             return
@@ -105,7 +104,8 @@ class LossChart(Vertical, can_focus=True):
         buckets = max(8, plot.size.width or 60)
         draw(plot, curves, after, has_data, buckets)
         shown = data_values(curves) if has_data else sample_values(curves, after, state.step)
-        quiet.update(values, shown if plot.display else shown.split("\n")[-1])  # no legend without a chart
+        shown = shown if plot.display else shown.split("\n")[-1]  # no legend without a chart
+        quiet.update(values, quiet.steady(values, shown, (has_data, plot.display)))
 
 
 def draw(plot: PlotextPlot, curves: Curves, after: float | None, has_data: bool, buckets: int) -> None:

@@ -17,7 +17,6 @@ from textual.binding import Binding, BindingType
 from textual.content import Content
 from textual.message import Message
 from textual.style import Style
-from textual.widgets import Static
 
 from engine.explain import tensors as qualified_tensors
 from engine.gradcheck import TensorCheck
@@ -140,7 +139,7 @@ def layer_of(name: str) -> int | None:
     return int(match["l"]) + (match["kind"] == "da")
 
 
-class Panel(Static, can_focus=True):
+class Panel(quiet.QuietStatic, can_focus=True):
     """A bordered, focusable panel; subclasses build its content from the state.
 
     A focused panel has a cell cursor over the elements of its tensors (the arrows and
@@ -184,7 +183,9 @@ class Panel(Static, can_focus=True):
             self.cursor = (name, element_index(value, 0, 0))
             content = self.draw(view, known)
         self.cursor_line = self.line_of_cursor(content) if self.active else None
-        quiet.update(self, content)
+        # Sized for the network: the blocks pending now take the room they will fill.
+        network = (view.model_name, tuple((n, np.shape(v)) for n, v in view.state.params.items()))
+        quiet.update(self, quiet.steady(self, content, network))
 
     def draw(self, view: View, known: Mapping[str, Any], tagged: bool = False) -> Content:
         """The content with the marks; `tagged`: every cell carries cell_meta (which

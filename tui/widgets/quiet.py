@@ -4,24 +4,89 @@ render of the widget (and a relayout of the whole screen, the costliest part of 
 
 from __future__ import annotations
 
+from typing import cast
+
+from textual.containers import VerticalScroll
 from textual.content import Content
+from textual.css.styles import RulesMap
+from textual.geometry import Size
+from textual.widget import Widget
 from textual.widgets import Static
 
 _SHOWN = "_quiet_shown"
+_TALLEST = "_quiet_tallest"
 
 
-def _size(content: Content) -> tuple[int, int]:
-    lines = content.split("\n", allow_blank=True)
-    return len(lines), max((line.cell_length for line in lines), default=0)
+def height(widget: Widget, content: Content) -> int:
+    """The lines `content` takes in `widget` at its width, wrapped as Textual wraps them
+    (Content caches the figure, and the layout reuses it); before the widget has a width,
+    its lines as written."""
+    width = widget.content_size.width
+    if width <= 0:
+        return content.plain.count("\n") + 1
+    return content.get_height(cast(RulesMap, widget.styles), width)
+
+
+def _size(widget: Widget, content: Content) -> tuple[int, int]:
+    """The content's height in the widget and, when the widget is as wide as its content,
+    its widest line (None as a width: as wide as its container, whatever it shows)."""
+    width = widget.styles.width
+    auto = width is not None and width.is_auto
+    return height(widget, content), content.get_optimal_width(cast(RulesMap, widget.styles), 0) if auto else 0
 
 
 def update(widget: Static, content: Content) -> bool:
     """widget.update(content) unless it already shows exactly that (text and styles); without
-    a relayout when the lines and their widest width stay the same. True if it updated."""
+    a relayout when its size stays the same. True if it updated."""
     old: Content | None = getattr(widget, _SHOWN, None)
     if old is not None and old.plain == content.plain and old.spans == content.spans:
         return False
-    layout = old is None or _size(old) != _size(content)
+    layout = old is None or not widget.content_size.width or _size(widget, old) != _size(widget, content)
     setattr(widget, _SHOWN, content)
     widget.update(content, layout=layout)
     return True
+
+
+def steady(widget: Widget, content: Content, what: object) -> Content:
+    """`content` padded with blank lines to the tallest the widget has shown for `what` (a
+    network, say) at its width: a panel going back to "not computed yet" as a new step
+    starts keeps its size, so the screen does not jump under the reader, and a key repaints
+    what changed without laying the whole screen out again."""
+    seen = (what, widget.content_size.width)
+    previous, tallest = getattr(widget, _TALLEST, (None, 0))
+    lines = height(widget, content)
+    tallest = max(lines, tallest if previous == seen else 0)
+    setattr(widget, _TALLEST, (seen, tallest))
+    return Content.assemble(content, "\n" * (tallest - lines)) if lines < tallest else content
+
+
+class OneLayout(Widget):
+    """A widget whose new size needs no second layout.
+
+    Textual gives a widget its size in the layout that measured it, then (virtual_size being
+    a reactive with layout=True) asks for a whole second layout, and so a second frame a
+    frame later: a key that makes a panel taller would paint twice, about 17 ms apart. The
+    size given is already the one the layout computed, so the second pass changes nothing.
+    A scrollable widget still lays out again when its scrollbar appears or goes (Textual's
+    own _refresh_scrollbars asks for that), since that changes the room its children have.
+    """
+
+    def _size_updated(self, size: Size, virtual_size: Size, container_size: Size,
+                      layout: bool = True) -> bool:
+        return super()._size_updated(size, virtual_size, container_size, layout=False)
+
+
+class QuietStatic(OneLayout, Static):
+    """A Static laid out once per change of size (OneLayout)."""
+
+
+class QuietScroll(VerticalScroll):
+    """A VerticalScroll whose content growing or shrinking (its virtual size) needs no
+    second layout: the layout that measured the content placed it. A new size of its own
+    still gets one, as does a scrollbar coming or going (Textual's _refresh_scrollbars
+    asks for it), since that changes the room its children have."""
+
+    def _size_updated(self, size: Size, virtual_size: Size, container_size: Size,
+                      layout: bool = True) -> bool:
+        return super()._size_updated(size, virtual_size, container_size,
+                                     layout=layout and size != self._size)
