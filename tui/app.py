@@ -15,6 +15,7 @@ import re
 import signal
 from collections.abc import Callable
 from dataclasses import replace
+from functools import cached_property
 from pathlib import Path
 from typing import ClassVar, cast
 
@@ -110,10 +111,18 @@ class StepperApp(App[None]):
         #: The batch's sample the panels show ([ and ]); kept across steps, clamped to the batch.
         self.sample = 0
         self.ran = False  # a training run is going or just ended: the pictures stay in view
+        self.sliced: tuple[tuple[object, ...], View] | None = None  # (what it was taken from, view)
 
     def view(self) -> View:
-        """The stepper's view, sliced to the sample the panels show (engine.sample)."""
-        return sample_view(self.stepper.view(), self.sample)
+        """The stepper's view, sliced to the sample the panels show (engine.sample). The
+        slice of a state is taken once: the panels see the same arrays again, and a panel
+        drawn from the same arrays is not drawn again."""
+        view = self.stepper.view()
+        taken = (view.state, view.config, self.sample)
+        if self.sliced is None or not quiet.same(taken, self.sliced[0]):
+            self.sliced = taken, sample_view(view, self.sample)
+        sliced = self.sliced[1]
+        return replace(view, state=sliced.state, config=sliced.config, sample=sliced.sample)
 
     def compose(self) -> ComposeResult:
         yield PhaseBar(id="phase-bar")
@@ -163,6 +172,15 @@ class StepperApp(App[None]):
             self.set_keymap(self.keymap)
         self.show_state()
 
+    @cached_property
+    def panels(self) -> list[Panel]:
+        """The panels of numbers (looked up once: a key redraws them all)."""
+        return list(self.query(Panel))
+
+    @cached_property
+    def pictures(self) -> list[BoundaryMap | LossChart]:
+        return [self.query_one(BoundaryMap), self.query_one(LossChart)]
+
     def show_state(self) -> None:
         """Redraw every widget from a view of the stepper."""
         self.query_one("#progress").display = self.runner.running is not None
@@ -178,16 +196,15 @@ class StepperApp(App[None]):
             boundary = self.query_one(BoundaryMap)
             panels.move_child(boundary, before=0)
             panels.move_child(self.query_one(LossChart), after=boundary)
-        for widget in self.query("#panels > *"):
-            if not isinstance(widget, Panel):
-                widget.show(view)  # type: ignore[attr-defined]
+        for picture in self.pictures:
+            picture.show(view)
         self.show_panels(view)
         training = self.runner.running is not None and self.runner.running.phase is None
         if training or self.ran:  # a run is watched in its pictures, not its last phase
             self.ran = training
             self.query_one("#panels", QuietScroll).scroll_home(animate=False)
         else:
-            for panel in self.query(Panel):
+            for panel in self.panels:
                 if panel.has_class("-fresh") and not isinstance(self.focused, Panel | LossChart):
                     # Follow the phase, unless the user is reading: at once, from the layout on
                     # screen, so the scroll is painted in the same frame as the new numbers
@@ -213,7 +230,7 @@ class StepperApp(App[None]):
         from `view` when the caller has just taken it (else a fresh one)."""
         current = view if view is not None else self.view()
         focused = self.focused if isinstance(self.focused, Panel) else None
-        panels = list(self.query(Panel))
+        panels = self.panels
         for panel in panels:
             panel.active = panel is focused
         if focused is not None:

@@ -86,12 +86,18 @@ class LossChart(quiet.OneLayout, Vertical, can_focus=True):
     def on_mount(self) -> None:
         self.border_title = "Loss history"
 
+    drawn_from: tuple[object, ...] | None = None  # what the chart on screen was drawn from
+
     def show(self, view: View) -> None:
         state = view.state
-        curves = state.trail.curves() if state.trail is not None else NO_CURVES
         plot = self.query_one(PlotextPlot)
         after = state.update.loss_after if state.update is not None else None
         has_data = view.data is not None
+        drawn_from = (state.trail, after, has_data, state.step, plot.size.width)
+        if quiet.same(drawn_from, self.drawn_from):
+            return  # the same losses: plotext's figure is not built again
+        self.drawn_from = drawn_from
+        curves = state.trail.curves() if state.trail is not None else NO_CURVES
         # A chart of one point says less than its number: it appears with a second one (the
         # loss after the first update, or a second step), as the sparkline did before it.
         points = len(curves.loss) + (after is not None and not has_data)

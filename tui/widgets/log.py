@@ -15,6 +15,7 @@ class LogPanel(Panel):
     with the user's own traceback lines: the app stays alive so the code can be fixed."""
 
     title = "Model log"
+    reads = ()  # the view's log
 
     def build(self, view: View, state: State) -> Content:
         log = view.log

@@ -152,6 +152,9 @@ class Panel(quiet.QuietStatic, can_focus=True):
     ]
     phase: ClassVar[Phase | None] = None
     title: ClassVar[str] = ""
+    #: The parts of the state the panel is drawn from, besides the view's settings (show).
+    reads: ClassVar[tuple[str, ...]] = ("params",)
+    drawn_from: tuple[object, ...] | None = None  # what the content on screen was drawn from
     #: The prefix of the qualified names (engine.explain) of the tensors the panel draws.
     prefix: ClassVar[str] = ""
     built_width = -1
@@ -174,7 +177,14 @@ class Panel(quiet.QuietStatic, can_focus=True):
     def show(self, view: View) -> None:
         self.view = view
         state = view.state
-        self.set_class(self.phase is not None and state.last_phase is self.phase, "-fresh")
+        fresh = self.phase is not None and state.last_phase is self.phase
+        self.set_class(fresh, "-fresh")
+        drawn_from = (*(getattr(state, part) for part in self.reads), state.step, fresh,
+                      view.config, view.user_code, view.bug, view.model_name, view.gradient_keys,
+                      view.gradcheck_enabled, view.convention, view.log,
+                      self.content_size.width, self.active, self.cursor, self.sources)
+        if quiet.same(drawn_from, self.drawn_from):
+            return  # nothing it shows has changed: most keys change a panel or two
         self.built_width = self.content_size.width
         known = qualified_tensors(state)
         content = self.draw(view, known)
@@ -186,6 +196,7 @@ class Panel(quiet.QuietStatic, can_focus=True):
         # Sized for the network: the blocks pending now take the room they will fill.
         network = (view.model_name, tuple((n, np.shape(v)) for n, v in view.state.params.items()))
         quiet.update(self, quiet.steady(self, content, network))
+        self.drawn_from = (*drawn_from[:-2], self.cursor, self.sources)  # the cursor as settled
 
     def draw(self, view: View, known: Mapping[str, Any], tagged: bool = False) -> Content:
         """The content with the marks; `tagged`: every cell carries cell_meta (which
@@ -369,6 +380,7 @@ class ParametersPanel(Panel):
 
 class ForwardPanel(Panel):
     prefix = "forward"
+    reads = ("params", "forward")
     phase = Phase.FORWARD
     title = "Forward cache"
 
@@ -413,6 +425,7 @@ GRADIENT_KEYS = {"d": "gradients keyed dW (the notebook's dW1)",
 
 class GradientsPanel(Panel):
     prefix = "backward"
+    reads = ("params", "forward", "backward")  # the forward pass: its dead units
     phase = Phase.BACKWARD
     title = "Gradients"
 
@@ -506,6 +519,7 @@ def _check_grids(check: TensorCheck, width: int) -> Content:
 
 class GradcheckPanel(Panel):
     phase = Phase.GRADCHECK
+    reads = ("params", "gradcheck")
     title = "Gradient check"
 
     def qualified(self, name: str, known: Mapping[str, Any]) -> str | None:
@@ -546,6 +560,7 @@ class GradcheckPanel(Panel):
 
 class UpdatePanel(Panel):
     phase = Phase.UPDATE
+    reads = ("params", "forward", "update")  # the forward pass: the loss before
     title = "Update"
 
     def qualified(self, name: str, known: Mapping[str, Any]) -> str | None:

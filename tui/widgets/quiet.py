@@ -4,8 +4,10 @@ render of the widget (and a relayout of the whole screen, the costliest part of 
 
 from __future__ import annotations
 
+from enum import Enum
 from typing import cast
 
+from rich.cells import cell_len
 from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.css.styles import RulesMap
@@ -17,13 +19,27 @@ _SHOWN = "_quiet_shown"
 _TALLEST = "_quiet_tallest"
 
 
+#: Values compared by value in `same`; anything else (arrays, the state's parts, configs) by
+#: identity: they are frozen, so the same object holds the same numbers.
+VALUES = (str, int, float, bool, Enum, tuple, frozenset, type(None))
+
+
+def same(drawn_from: tuple[object, ...], now: tuple[object, ...] | None) -> bool:
+    """Whether a widget would be drawn from the same things again: the same objects, or
+    equal plain values (a widget with nothing new to show is left as it is)."""
+    return now is not None and len(now) == len(drawn_from) and all(
+        a is b or (isinstance(a, VALUES) and type(a) is type(b) and a == b)
+        for a, b in zip(drawn_from, now, strict=True))
+
+
 def height(widget: Widget, content: Content) -> int:
     """The lines `content` takes in `widget` at its width, wrapped as Textual wraps them
     (Content caches the figure, and the layout reuses it); before the widget has a width,
     its lines as written."""
     width = widget.content_size.width
-    if width <= 0:
-        return content.plain.count("\n") + 1
+    lines = content.plain.split("\n")
+    if width <= 0 or all(map(width.__ge__, map(cell_len, lines))):
+        return len(lines)  # no line wraps: a panel's content is fitted to its width
     return content.get_height(cast(RulesMap, widget.styles), width)
 
 
