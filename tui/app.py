@@ -30,23 +30,16 @@ from textual.theme import ThemeProvider
 from textual.widgets import Footer, ProgressBar, Static
 
 from engine.config import Config
+from engine.contract import ModelError
 from engine.explain import tensors as state_tensors
 from engine.gradcheck import method_for
-from engine.model import BUGS, bug_problem, make_model
+from engine.model import BUGS, Captured, bug_problem, make_model
 from engine.sample import sample_view
-from engine.session import params_to_bytes
-from engine.session import record as record_session
-from engine.session import to_bytes as session_to_bytes
 from engine.stepper import Phase, Stepper, View
-from engine.usermodel import Captured, ModelError
 from tui.commands import StepperCommands
 from tui.keys import KEYS
-from tui.report import state_json
 from tui.runner import PhaseRunner
-from tui.screens.config import ConfigScreen, data_for
-from tui.screens.help import HelpScreen
 from tui.screens.safe import SafeCommandPalette, exiting
-from tui.screens.zoom import ZoomScreen
 from tui.text import printable
 from tui.widgets import quiet
 from tui.widgets.bars import BatchLine, NetworkLine, PhaseBar
@@ -403,10 +396,14 @@ class StepperApp(App[None]):
         self.show_state()
 
     def action_edit_config(self) -> None:
+        from tui.screens.config import ConfigScreen  # imported when first used: a faster start
+
         if not self.busy():
             self.push_screen(ConfigScreen(self.stepper.config, served=self.served), self.apply_config)
 
     def apply_config(self, config: Config | None) -> None:
+        from tui.screens.config import data_for
+
         if config is None:
             return
         old = self.stepper
@@ -428,6 +425,8 @@ class StepperApp(App[None]):
 
     def action_zoom(self) -> None:
         """Exact values of the focused panel's tensors (or of every tensor in this state)."""
+        from tui.screens.zoom import ZoomScreen
+
         tensors = {}
         for qualified, value in state_tensors(self.stepper.state).items():
             phase, _, name = qualified.rpartition(".")
@@ -454,14 +453,21 @@ class StepperApp(App[None]):
     # browser (served) a download, never a file on the server.
     def session_bytes(self) -> bytes:
         """The session as it stands, as a .npz file's bytes (engine.session)."""
+        from engine.session import record as record_session
+        from engine.session import to_bytes as session_to_bytes
+
         return session_to_bytes(record_session(self.stepper, self.model_file))
 
     def params_bytes(self) -> bytes:
         """The parameters on screen as a .npz file's bytes (np.savez's layout, no pickle)."""
+        from engine.session import params_to_bytes
+
         return params_to_bytes(self.stepper.state.params)
 
     def state_json(self) -> str:
         """The state on screen as the `--format json` object (tui.report.state_json)."""
+        from tui.report import state_json
+
         return state_json(self.stepper.config, self.stepper, self.stepper.state)
 
     def file_stem(self, kind: str) -> str:
@@ -526,6 +532,8 @@ class StepperApp(App[None]):
                   lambda: self.state_json().encode("utf-8"))
 
     def action_help(self) -> None:
+        from tui.screens.help import HelpScreen
+
         self.push_screen(HelpScreen(self.key_table(), formulas(self.stepper.config.architecture)))
 
     def action_command_palette(self) -> None:

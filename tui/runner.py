@@ -23,9 +23,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from engine.contract import ModelError
 from engine.model import Cancelled
 from engine.stepper import Phase, State, Stepper
-from engine.usermodel import ModelError
 
 #: A loop gradient check of more parameters than this runs in a worker (about 0.1 s here).
 WORKER_PARAMS = 2_000

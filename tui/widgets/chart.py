@@ -14,18 +14,23 @@ spend seconds trying: each series is cut to the chart's width first (downsample)
 
 from __future__ import annotations
 
+import importlib
 import itertools
+import threading
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 from numpy.typing import NDArray
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.content import Content
-from textual_plotext import PlotextPlot
 
 from engine.stepper import Curves, View
 from tui.widgets import quiet
 from tui.widgets.tensor import MUTED
+
+if TYPE_CHECKING:
+    from textual_plotext import PlotextPlot
 
 Array = NDArray[np.float64]
 
@@ -80,38 +85,56 @@ class LossChart(quiet.OneLayout, Vertical, can_focus=True):
     """
 
     def compose(self) -> ComposeResult:
-        yield PlotextPlot(id="loss-plot")
         yield quiet.QuietStatic(id="loss-values")
 
     def on_mount(self) -> None:
         self.border_title = "Loss history"
+        # The plot (plotext, about 30 ms to import) is mounted when a second point comes: the
+        # first screen does not wait for it, and it is imported meanwhile, off the event loop.
+        self.call_after_refresh(threading.Thread(target=importlib.import_module, args=("textual_plotext",),
+                                                 name="import-plotext", daemon=True).start)
+
+    def plot(self, shown: bool) -> PlotextPlot | None:
+        """The chart's plot, mounted the first time it is shown; None before."""
+        found = self.query("#loss-plot")
+        if found:
+            return cast("PlotextPlot", found.first())
+        if not shown:
+            return None
+        from textual_plotext import PlotextPlot
+
+        plot = PlotextPlot(id="loss-plot")
+        self.mount(plot, before=0)
+        return plot
 
     drawn_from: tuple[object, ...] | None = None  # what the chart on screen was drawn from
 
     def show(self, view: View) -> None:
         state = view.state
-        plot = self.query_one(PlotextPlot)
         after = state.update.loss_after if state.update is not None else None
         has_data = view.data is not None
-        drawn_from = (state.trail, after, has_data, state.step, plot.size.width)
+        width = plot.size.width if (plot := self.plot(False)) is not None else 0
+        drawn_from = (state.trail, after, has_data, state.step, width)
         if quiet.same(drawn_from, self.drawn_from):
             return  # the same losses: plotext's figure is not built again
         self.drawn_from = drawn_from
         curves = state.trail.curves() if state.trail is not None else NO_CURVES
         # A chart of one point says less than its number: it appears with a second one (the
         # loss after the first update, or a second step), as the sparkline did before it.
-        points = len(curves.loss) + (after is not None and not has_data)
-        plot.display = points >= 2
+        shown = len(curves.loss) + (after is not None and not has_data) >= 2
+        plot = self.plot(shown)
+        if plot is not None:
+            plot.display = shown
         values = self.query_one("#loss-values", quiet.QuietStatic)
         if not len(curves.loss):
             quiet.update(values, Content.styled("no loss yet: the first forward pass computes it", MUTED))
             return
         self.border_title = f"Loss and accuracy · step {len(curves.loss)}" if has_data else "Loss history"
-        buckets = max(8, plot.size.width or 60)
-        draw(plot, curves, after, has_data, buckets)
-        shown = data_values(curves) if has_data else sample_values(curves, after, state.step)
-        shown = shown if plot.display else shown.split("\n")[-1]  # no legend without a chart
-        quiet.update(values, quiet.steady(values, shown, (has_data, plot.display)))
+        if plot is not None and shown:
+            draw(plot, curves, after, has_data, max(8, width or 60))
+        listed = data_values(curves) if has_data else sample_values(curves, after, state.step)
+        listed = listed if shown else listed.split("\n")[-1]  # no legend without a chart
+        quiet.update(values, quiet.steady(values, listed, (has_data, shown)))
 
 
 def draw(plot: PlotextPlot, curves: Curves, after: float | None, has_data: bool, buckets: int) -> None:
