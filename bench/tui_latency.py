@@ -11,9 +11,10 @@ In a real terminal (the `tmux` lines, as a person feels it): the app runs in tmu
 changes and then stays unchanged for 200 ms; the time is from the key to the last change
 (the settled screen, so a repaint in several frames counts whole). Both go through one
 tmux control-mode client (Pane), so that watching the screen does not take a core from the
-app being watched. The same is done, in the
-same run, for bench/trivial_app.py (a Static that changes on a key), the baseline of every
-ratio. `tmux start` times launching to the first non-blank screen against that app's.
+app being watched. The same is done, in the same run, for bench/trivial_app.py (a Static
+that changes on a key), the baseline of every ratio, and for `bench/trivial_app.py --screen`
+(a key repaints a screenful of styled numbers), the floor of a key that changes most of the
+screen. `tmux start` times launching to the first non-blank screen against the trivial app's.
 
     python bench/tui_latency.py [--presses 40] [--tmux-presses 20] [--starts 7] [--no-headless]
 
@@ -216,12 +217,18 @@ def terminal(per_phase: int, starts: int) -> None:
     base = statistics.median(trivial)
     print(f"tmux trivial median {ms(base)}, p90 {ms(p90(trivial))}, max {ms(max(trivial))} "
           f"over {len(trivial)} presses (baseline: bench/trivial_app.py, tmux 120x40)")
+    screenful = presses_in_tmux([*TRIVIAL, "--screen"], 4 * per_phase)["key"]
+    whole = statistics.median(screenful)
+    print(f"tmux screenful median {ms(whole)}, {whole / base:.2f}x the trivial app, p90 "
+          f"{ms(p90(screenful))} over {len(screenful)} presses (bench/trivial_app.py --screen: "
+          f"a key repaints the whole screen with styled numbers)")
     for label, flags in TERMINAL.items():
         phases = presses_in_tmux([*APP, *flags], 4 * per_phase)
         every = [t for ts in phases.values() for t in ts]
         median = statistics.median(every)
         print(f"tmux {label} median {ms(median)}, {median / base:.2f}x the trivial app, "
-              f"p90 {ms(p90(every))}, max {ms(max(every))} over {len(every)} presses")
+              f"{median / whole:.2f}x the screenful, p90 {ms(p90(every))}, max {ms(max(every))} "
+              f"over {len(every)} presses")
         for phase, ts in phases.items():
             print(f"tmux {label} {phase} p90 {ms(p90(ts))}, median {ms(statistics.median(ts))}, "
                   f"max {ms(max(ts))} over {len(ts)} presses")
