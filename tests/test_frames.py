@@ -5,18 +5,21 @@ size is laid out once, not twice."""
 
 from __future__ import annotations
 
+import random
+
 import pytest
 from textual._compositor import Compositor
 from textual.app import App, ComposeResult
 from textual.content import Content
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import Static
 
 from engine.config import Config
 from engine.stepper import Phase, Stepper
 from tui.app import StepperApp
 from tui.widgets import quiet
-from tui.widgets.chart import SHOWN
+from tui.widgets.chart import SHOWN, LossChart
 
 
 class Recorder(Static):
@@ -112,22 +115,60 @@ async def test_each_key_of_a_steady_step_is_one_frame_and_no_layout(size: tuple[
 
 async def test_a_panel_that_grows_is_laid_out_once() -> None:
     """Textual would lay the screen out a second time, a frame later, for the new size of a
-    panel that the first layout already gave it (tui.widgets.quiet.OneLayout)."""
+    panel that the first layout already gave it (tui.widgets.quiet.OneLayout). Counted as the
+    layouts the panel asks for, so that a layout of something else (the footer's bindings,
+    say) cannot be mistaken for one."""
     app = StepperApp(Stepper(Config()))
-    layouts = 0
-    reflow = Compositor.reflow
+    asked: list[str] = []
+    refresh = Widget.refresh
 
-    def counted_layout(compositor: Compositor, *args: object) -> object:
-        nonlocal layouts
-        layouts += 1
-        return reflow(compositor, *args)  # type: ignore[arg-type]
+    def counted(widget: Widget, *regions: object, layout: bool = False, **kwargs: bool) -> Widget:
+        if layout and widget.id == "forward":
+            asked.append("layout")
+        return refresh(widget, *regions, layout=layout, **kwargs)  # type: ignore[arg-type]
 
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
         before = app.query_one("#forward").size.height
         with pytest.MonkeyPatch.context() as patch:
-            patch.setattr(Compositor, "reflow", counted_layout)
+            patch.setattr(Widget, "refresh", counted)
             await pilot.press("n")
             await pilot.pause()
+            await pilot.pause()
         assert app.query_one("#forward").size.height > before
-        assert layouts == 1
+        assert asked == ["layout"]  # the new content's, not a second for the size it brought
+
+
+@pytest.mark.parametrize("config", [Config(), Config(dataset="moons", samples=40, batch=8, hidden=(4, 3))],
+                         ids=["notebook", "moons batch"])
+async def test_a_panel_left_as_it_was_shows_what_drawing_it_again_would(config: Config) -> None:
+    """A panel, or the loss values, is not drawn again when what it is drawn from is the same
+    (quiet.same): after every key of a random walk through the keys that change the state,
+    the sample, the focus, the cursor and the Explain panel, drawing each one again from
+    scratch gives exactly what is on screen."""
+    from engine.batches import fitted
+    from tui.screens.config import data_for
+
+    keys = ["n", "n", "b", "s", "left_square_bracket", "right_square_bracket", "g", "e", "tab",
+            "shift+tab", "down", "up", "left", "right", "j", "l", "r"]
+    rng = random.Random(15)
+    walk = [rng.choice(keys) for _ in range(60)]
+    data = data_for(config)
+    app = StepperApp(Stepper(config if data is None else fitted(config, data), data=data))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        for key in walk:  # as tests.test_robustness.press_by_binding, a key that does nothing too
+            await app._check_bindings(key, priority=True) or await app._check_bindings(key)
+            await pilot.pause()  # the cursor's messages are handled
+            view = app.view()
+            for panel in app.panels:
+                shown = getattr(panel, "_quiet_shown", None)
+                panel.drawn_from = None
+                panel.show(view)
+                assert getattr(panel, "_quiet_shown", None) is shown, (key, panel.id)
+            chart = app.query_one(LossChart)
+            values = app.query_one("#loss-values")
+            shown = getattr(values, "_quiet_shown", None)
+            chart.drawn_from = None
+            chart.show(view)
+            assert getattr(values, "_quiet_shown", None) is shown, key
