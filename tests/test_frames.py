@@ -151,7 +151,7 @@ async def test_a_panel_left_as_it_was_shows_what_drawing_it_again_would(config: 
 
     keys = ["n", "n", "b", "s", "left_square_bracket", "right_square_bracket", "g", "e", "tab",
             "shift+tab", "down", "up", "left", "right", "j", "l", "r"]
-    rng = random.Random(15)
+    rng = random.Random(1)
     walk = [rng.choice(keys) for _ in range(60)]
     data = data_for(config)
     app = StepperApp(Stepper(config if data is None else fitted(config, data), data=data))
