@@ -461,8 +461,10 @@ def _app(options: Options, model: UserModel | None, data: Data | None = None,
             return _model_error(error)
         model.log.clear()  # the app's log starts with the import (and init), not the rehearsal
         model.log.extend(kept)
+    from tui import writer
     from tui.app import StepperApp
 
+    writer.install()  # the app ends even when its terminal went away first
     app = StepperApp(stepper, keymap=options.keymap, served=options.served,
                      model_file=None if options.model is None else str(options.model))
     app.run()
