@@ -1,6 +1,12 @@
-"""Updating a Static only when what it shows changed, and laying the screen out again only
-when its size may have: most keys change a few panels, and each needless update costs a
-render of the widget (and a relayout of the whole screen, the costliest part of a frame)."""
+"""Drawing only what changed, laying out only what moved: most keys change a panel or two, a
+needless update costs a render of the widget, and a relayout of the whole screen is the
+costliest part of a frame (issue 15).
+
+- `same`: whether a widget would be drawn from the same things again (skip the build).
+- `update`: update a Static unless it shows exactly that; lay out only on a new height.
+- `steady`: pad a widget to the tallest it has been, so that its height stays put.
+- `OneLayout`, `QuietScroll`: no second layout, a frame later, for a size already given.
+"""
 
 from __future__ import annotations
 
@@ -19,8 +25,9 @@ _SHOWN = "_quiet_shown"
 _TALLEST = "_quiet_tallest"
 
 
-#: Values compared by value in `same`; anything else (arrays, the state's parts, configs) by
-#: identity: they are frozen, so the same object holds the same numbers.
+#: Values compared by value in `same` (tuples of such values: a cursor, a log of captured
+#: text); anything else (arrays, the state's parts, configs) by identity: they are frozen,
+#: so the same object holds the same numbers.
 VALUES = (str, int, float, bool, Enum, tuple, frozenset, type(None))
 
 
@@ -83,8 +90,9 @@ class OneLayout(Widget):
     a reactive with layout=True) asks for a whole second layout, and so a second frame a
     frame later: a key that makes a panel taller would paint twice, about 17 ms apart. The
     size given is already the one the layout computed, so the second pass changes nothing.
-    A scrollable widget still lays out again when its scrollbar appears or goes (Textual's
-    own _refresh_scrollbars asks for that), since that changes the room its children have.
+    For the widgets inside the panels' scroll only: on the screen's own rows (the bars, the
+    banner) the second pass is what settles the scroll's 1fr height, and without it a banner
+    that appeared left the whole screen scrolled by its height.
     """
 
     def _size_updated(self, size: Size, virtual_size: Size, container_size: Size,
