@@ -404,6 +404,29 @@ def test_vectorised_check_equals_the_loop_method(case: Case, eps: float) -> None
         np.testing.assert_allclose(f_sides, l_sides, rtol=1e-8, atol=2 * atol, err_msg=name)
 
 
+@pytest.mark.parametrize("activation", ["relu", "tanh"])
+def test_a_check_split_in_blocks_on_threads_equals_it_whole(activation: str, monkeypatch) -> None:
+    """A big check runs its blocks on a thread a core (engine.fastcheck._pool): each block
+    writes its own slice, so the numbers are bit for bit those of one block."""
+    from engine import fastcheck
+    from engine.config import Config
+    from engine.stepper import Stepper
+
+    config = Config(inputs=5, hidden=(6, 4), activation=activation, classes=3, init="he", seed=3,
+                    x=(0.3, -1.2, 0.5, 2.0, -0.7), y=2)
+    arch, params = config.architecture, Stepper(config).state.params
+    x = np.array(config.x)
+    whole = fastcheck.fast_numerical(arch, params, x, 2, 1e-5)
+    pool, used = fastcheck._pool(), []
+    monkeypatch.setattr(fastcheck, "_pool", lambda: used.append(1) or pool)
+    monkeypatch.setattr(fastcheck, "CHUNK", 16)  # blocks of a few perturbations each
+    split = fastcheck.fast_numerical(arch, params, x, 2, 1e-5)
+    assert len(used) >= len(arch.param_names) // 2  # the weights' checks went to the threads
+    for name in arch.param_names:
+        for a, b in zip(whole[name], split[name], strict=True):
+            np.testing.assert_array_equal(a, b, err_msg=name)
+
+
 def test_large_eps_cases_do_straddle_kinks() -> None:
     """The comparison above is only worth something if the masks are not all empty."""
     from engine.config import Config
