@@ -154,6 +154,8 @@ class Panel(quiet.QuietStatic, can_focus=True):
     title: ClassVar[str] = ""
     #: The parts of the state the panel is drawn from, besides the view's settings (show).
     reads: ClassVar[tuple[str, ...]] = ("params",)
+    #: Whether its numbers change colour when its phase has just run (else only its border).
+    paints_fresh: ClassVar[bool] = True
     drawn_from: tuple[object, ...] | None = None  # what the content on screen was drawn from
     #: The prefix of the qualified names (engine.explain) of the tensors the panel draws.
     prefix: ClassVar[str] = ""
@@ -179,7 +181,8 @@ class Panel(quiet.QuietStatic, can_focus=True):
         state = view.state
         fresh = self.phase is not None and state.last_phase is self.phase
         self.set_class(fresh, "-fresh")
-        drawn_from = (*(getattr(state, part) for part in self.reads), state.step, fresh,
+        drawn_from = (*(getattr(state, part) for part in self.reads), tuple(state.params), state.step,
+                      fresh and self.paints_fresh,
                       view.config, view.user_code, view.bug, view.model_name, view.gradient_keys,
                       view.gradcheck_enabled, view.convention, view.log,
                       self.content_size.width, self.active, self.cursor, self.sources)
@@ -519,7 +522,8 @@ def _check_grids(check: TensorCheck, width: int) -> Content:
 
 class GradcheckPanel(Panel):
     phase = Phase.GRADCHECK
-    reads = ("params", "gradcheck")
+    reads = ("gradcheck",)  # and the parameters' names, as every panel
+    paints_fresh = False  # its grids are coloured by verdict: the next key need not redraw them
     title = "Gradient check"
 
     def qualified(self, name: str, known: Mapping[str, Any]) -> str | None:

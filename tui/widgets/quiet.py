@@ -45,9 +45,12 @@ def height(widget: Widget, content: Content) -> int:
     its lines as written."""
     width = widget.content_size.width
     lines = content.plain.split("\n")
-    if width <= 0 or all(map(width.__ge__, map(cell_len, lines))):
-        return len(lines)  # no line wraps: a panel's content is fitted to its width
-    return content.get_height(cast(RulesMap, widget.styles), width)
+    if width <= 0:
+        return len(lines)
+    # Textual wraps each line alone, by its text: only a line wider than the widget is
+    # wrapped here (a panel's lines are fitted to its width, but for a few).
+    rules = cast(RulesMap, widget.styles)
+    return sum(1 if cell_len(line) <= width else Content(line).get_height(rules, width) for line in lines)
 
 
 def _size(widget: Widget, content: Content) -> tuple[int, int]:
