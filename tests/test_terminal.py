@@ -103,6 +103,16 @@ def test_kill_or_a_closed_terminal_exits_as_q_does(number: signal.Signals) -> No
     assert_left_clean(status, output)
 
 
+def running(pid: int) -> bool:
+    """Whether the process runs: it exists and is not a zombie (ended, not yet reaped by
+    tmux, which takes a second or so)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat[stat.rindex(")") + 2] != "Z"
+
+
 @pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux")
 def test_a_terminal_closed_as_the_app_starts_does_not_leave_it_running() -> None:
     """tmux's session is killed as the app draws its first screens (as bench/tui_latency.py
@@ -124,8 +134,8 @@ def test_a_terminal_closed_as_the_app_starts_does_not_leave_it_running() -> None
         finally:
             subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
         deadline = time.monotonic() + 10
-        while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
+        while running(pid) and time.monotonic() < deadline:
             select.select([], [], [], 0.05)
-        if Path(f"/proc/{pid}").exists():
+        if running(pid):
             os.kill(pid, signal.SIGKILL)
             pytest.fail(f"start {attempt + 1}: the app was still running 10 s after its terminal closed")
