@@ -84,6 +84,8 @@ class LossChart(quiet.OneLayout, Vertical, can_focus=True):
     }
     """
 
+    drawn_from: tuple[object, ...] | None = None  # what the chart on screen was drawn from
+
     def compose(self) -> ComposeResult:
         yield quiet.QuietStatic(id="loss-values")
 
@@ -106,8 +108,6 @@ class LossChart(quiet.OneLayout, Vertical, can_focus=True):
         plot = PlotextPlot(id="loss-plot")
         self.mount(plot, before=0)
         return plot
-
-    drawn_from: tuple[object, ...] | None = None  # what the chart on screen was drawn from
 
     def show(self, view: View) -> None:
         state = view.state
