@@ -22,6 +22,7 @@ from textual.widget import Widget
 from textual.widgets import Static
 
 _SHOWN = "_quiet_shown"
+_SIZE = "_quiet_size"
 _TALLEST = "_quiet_tallest"
 
 
@@ -40,9 +41,8 @@ def same(drawn_from: tuple[object, ...], now: tuple[object, ...] | None) -> bool
 
 
 def height(widget: Widget, content: Content) -> int:
-    """The lines `content` takes in `widget` at its width, wrapped as Textual wraps them
-    (Content caches the figure, and the layout reuses it); before the widget has a width,
-    its lines as written."""
+    """The lines `content` takes in `widget` at its width, wrapped as Textual wraps them;
+    before the widget has a width, its lines as written."""
     width = widget.content_size.width
     lines = content.plain.split("\n")
     if width <= 0:
@@ -67,8 +67,12 @@ def update(widget: Static, content: Content) -> bool:
     old: Content | None = getattr(widget, _SHOWN, None)
     if old is not None and old.plain == content.plain and old.spans == content.spans:
         return False
-    layout = old is None or not widget.content_size.width or _size(widget, old) != _size(widget, content)
+    # The size of what it shows is kept with it, at the width it was measured at: not
+    # measured again on every key.
+    size = (widget.content_size.width, *_size(widget, content))
+    layout = old is None or not size[0] or getattr(widget, _SIZE, None) != size
     setattr(widget, _SHOWN, content)
+    setattr(widget, _SIZE, size)
     widget.update(content, layout=layout)
     return True
 
