@@ -17,7 +17,7 @@ from textual.widgets import Static
 
 from engine.config import Config
 from engine.stepper import Phase, Stepper
-from tui.app import StepperApp
+from tui.app import StepperApp, breakpoint_classes
 from tui.widgets import quiet
 from tui.widgets.chart import SHOWN, LossChart
 
@@ -111,6 +111,34 @@ async def test_each_key_of_a_steady_step_is_one_frame_and_no_layout(size: tuple[
                 scrolls.add(app.query_one("#panels").scroll_y)
         assert layouts == 0
         assert len(scrolls) > 1  # the panels did scroll to follow the phases
+
+
+def test_breakpoint_classes_turn_on_the_widest_reached() -> None:
+    breakpoints = StepperApp.HORIZONTAL_BREAKPOINTS
+    assert breakpoint_classes(breakpoints, 109) == {"-narrow": True, "-wide": False, "-very-wide": False}
+    assert breakpoint_classes(breakpoints, 110) == {"-narrow": False, "-wide": True, "-very-wide": False}
+    assert breakpoint_classes(breakpoints, 300) == {"-narrow": False, "-wide": False, "-very-wide": True}
+
+
+@pytest.mark.parametrize(("width", "columns"), [(100, 1), (120, 2), (180, 3)])
+async def test_the_first_frame_has_the_layout_that_stays(width: int, columns: int) -> None:
+    """Textual sets the width's class on its first Resize event, after the first frame: the
+    panels were painted in one column, then jumped into two a few frames later."""
+    app = StepperApp(Stepper(Config()))
+    first: list[int] = []
+    compositor_refresh = Screen._compositor_refresh
+
+    def recorded(screen: Screen[object]) -> None:
+        if not first:
+            first.append(len({panel.region.x for panel in app.panels if panel.region}))
+        compositor_refresh(screen)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Screen, "_compositor_refresh", recorded)
+        async with app.run_test(size=(width, 40)) as pilot:
+            await pilot.pause()
+            settled = len({panel.region.x for panel in app.panels if panel.region})
+    assert first == [columns] and settled == columns
 
 
 async def test_a_panel_that_grows_is_laid_out_once() -> None:

@@ -80,6 +80,14 @@ ZOOM_NAMES = {"params": "param", "forward": "cache", "backward": "grad", "gradch
               "update.before": "before update"}
 
 
+def breakpoint_classes(breakpoints: list[tuple[int, str]], width: int) -> dict[str, bool]:
+    """Each breakpoint's class, on for the widest breakpoint `width` reaches (as Textual's
+    Screen sets them on a resize)."""
+    reached = [(edge, name) for edge, name in breakpoints if width >= edge]
+    chosen = max(reached)[1] if reached else None
+    return {name: name == chosen for _, name in breakpoints}
+
+
 class StepperApp(App[None]):
     TITLE = "backprop-stepper"
     CSS_PATH = "stepper.tcss"
@@ -157,6 +165,10 @@ class StepperApp(App[None]):
             event.prevent_default()
 
     def on_mount(self) -> None:
+        # Textual sets the width's breakpoint class on the first Resize event, which comes
+        # after the first frame: that frame was laid out in one column and jumped into two or
+        # three a few frames later. Set now, the first frame has the layout that stays.
+        self.screen.update_classes(breakpoint_classes(self.HORIZONTAL_BREAKPOINTS, self.size.width))
         # kill, or the terminal closing: exit as q does, so the terminal is restored.
         loop = asyncio.get_running_loop()
         for number in (signal.SIGTERM, signal.SIGHUP):
