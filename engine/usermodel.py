@@ -57,6 +57,7 @@ __all__ = ["Captured", "ModelError", "UserModel", "load_model"]
 LOG_LIMIT = 10_000
 TEXT_LIMIT = 100_000  # characters of one call's output kept (the start and the end)
 EXIT_GRACE = 1.0  # seconds the process gets to run its atexit handlers when closed
+CALL_END_WAIT = 5.0  # seconds close() waits for a running call to end once its process is killed
 
 _spawner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="model-spawner")
 _HOST = "import sys; sys.path.insert(0, sys.argv[1]); from engine.modelhost import main; main(sys.argv[2:])"
@@ -280,23 +281,30 @@ class UserModel:
     def close(self) -> None:
         """End the process. Between calls it gets EXIT_GRACE seconds to exit by itself, so
         the file's atexit handlers run (their output is logged as "exit"); a process still
-        importing for a restart nobody used, or one busy in a call, is simply ended."""
+        importing for a restart nobody used, or one busy in a call, is simply ended.
+
+        A call running on another thread owns the process until it returns: ending the
+        process ends the call at once, and that thread reaps it. Reaped from two threads at
+        once, its pipes could be closed twice (quitting mid-phase exited with EBADF). The
+        process that thread may have started again (after a cancel) is ended here too."""
         process = self._process
         if process is None:
             return
-        if not self._loading and self._lock.acquire(blocking=False):
-            try:
-                process.requests.close()  # end of requests: the process returns from main
+        if not self._lock.acquire(blocking=False):
+            process.kill()
+            if not self._lock.acquire(timeout=CALL_END_WAIT):
+                return  # the call's thread is held elsewhere; the process is dead already
+        try:
+            if not self._loading and self._process is not None:
+                self._process.requests.close()  # end of requests: the process returns from main
                 deadline = time.monotonic() + EXIT_GRACE
-                while process.output_open and time.monotonic() < deadline:
-                    wait([process.output_fd], deadline - time.monotonic())
-                    process.collect()
-                self._record("exit", process.take_output())
-            finally:
-                self._lock.release()
-        process.kill()
-        process.reap()
-        self._process = None
+                while self._process.output_open and time.monotonic() < deadline:
+                    wait([self._process.output_fd], deadline - time.monotonic())
+                    self._process.collect()
+                self._record("exit", self._process.take_output())
+            self._end()
+        finally:
+            self._lock.release()
 
     def _running(self) -> _Process:
         """The live process with the file imported: started if there is none (the first

@@ -207,6 +207,51 @@ def test_interrupt_from_another_thread_cancels_the_call(tmp_path) -> None:
         model.close()
 
 
+def test_closing_during_a_call_reaps_the_process_on_one_thread(tmp_path, monkeypatch) -> None:
+    """q while a user's phase runs: the app's thread closes the model while the call's
+    thread sees its process end. Both reaping it closed its pipes twice (EBADF at exit)."""
+    import threading
+
+    from engine.usermodel import _Process
+
+    started = tmp_path / "started"
+    model = load_model(misbehaving(tmp_path, f"open({str(started)!r}, 'w').close()\nsum(range(10**12))"))
+    reap, inside, entered = _Process.reap, [0], threading.Event()
+    overlaps: list[int] = []
+
+    def reap_alone(process: _Process) -> int:
+        inside[0] += 1
+        overlaps.append(inside[0])
+        if inside[0] == 1:
+            entered.wait(0.5)  # room for another thread to come in, as it would
+        else:
+            entered.set()
+        try:
+            return reap(process)
+        finally:
+            inside[0] -= 1
+
+    monkeypatch.setattr(_Process, "reap", reap_alone)
+    failures: list[BaseException] = []
+
+    def call() -> None:
+        try:
+            model.forward(np.zeros(3), {"W1": np.zeros((4, 3)), "b1": np.zeros(4),
+                                        "W2": np.zeros((1, 4)), "b2": np.zeros(1)}, 1)
+        except BaseException as error:  # what the call ended with is the point
+            failures.append(error)
+
+    calling = threading.Thread(target=call)
+    calling.start()
+    while not started.exists():
+        time.sleep(0.001)
+    model.close()  # no exception here
+    calling.join(10)
+    assert not calling.is_alive() and max(overlaps) == 1
+    assert len(failures) == 1 and isinstance(failures[0], ModelError)
+    assert model._process is None
+
+
 def test_the_loop_check_is_one_request_not_one_per_element(tmp_path, monkeypatch) -> None:
     import engine.usermodel
 
