@@ -12,6 +12,7 @@ import io
 import json
 import os
 import pickle
+import stat
 import subprocess
 import sys
 import time
@@ -288,6 +289,7 @@ async def test_a_file_that_cannot_be_written_is_a_notification_and_the_app_goes_
         await pilot.press("ctrl+s", "x", "w", "n")
         errors = [n.message for n in app._notifications if n.severity == "error"]
         assert len(errors) == 3 and all(m.startswith("Cannot write the ") for m in errors)
+        assert "as backprop-session-step1-start.npz in the working folder" in errors[0]  # named
         assert app.is_running and app.stepper.state.last_phase is Phase.FORWARD
 
 
@@ -485,6 +487,32 @@ def test_params_that_are_not_params_are_refused(tmp_path: Path, capsys: pytest.C
 def test_flags_a_session_fixes_are_refused(argv: list[str], message: str,
                                            capsys: pytest.CaptureFixture[str]) -> None:
     assert message in refused(argv, capsys)
+
+
+def test_outputs_that_are_not_regular_files_are_refused_and_left_as_they_were(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Renaming the written file over a FIFO (or, as root, over /dev/null) replaced it with a
+    regular file; a symbolic link is written through and stays a link."""
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    (tmp_path / "to-fifo").symlink_to(fifo)
+    for flag in ("--save-session", "--export-params"):
+        err = refused(["--headless", flag, str(fifo)], capsys)
+        assert f"{flag}: cannot write {fifo}: not a regular file" in err
+        err = refused(["--headless", flag, str(tmp_path / "to-fifo")], capsys)
+        assert f"not a regular file (the link's target {fifo})" in err
+        assert stat.S_ISFIFO(fifo.lstat().st_mode) and (tmp_path / "to-fifo").is_symlink()
+    (tmp_path / "link.npz").symlink_to(tmp_path / "real.npz")
+    trace("--save-session", "link.npz", cwd=tmp_path)
+    assert (tmp_path / "link.npz").is_symlink() and (tmp_path / "real.npz").is_file()
+    assert from_bytes((tmp_path / "real.npz").read_bytes()).config == Config().resolved()
+
+
+def test_an_output_folder_where_no_file_can_be_made_is_refused_before_the_run(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """/proc passes a permission check as root; the file was refused only after the run."""
+    err = refused(["--headless", "--steps", "3", "--save-session", "/proc/s.npz"], capsys)
+    assert "--save-session: cannot write /proc/s.npz:" in err  # and no report (refused)
 
 
 def test_a_session_takes_the_reports_trace(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

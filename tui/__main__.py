@@ -214,18 +214,43 @@ def with_session(options: Options) -> tuple[Options, Session]:
 
 def check_outputs(options: Options) -> None:
     """--save-session and --export-params are written after the run: a name that cannot be
-    written (a directory, a folder that does not exist) is refused before it."""
+    written is refused before it (a directory, a device or a FIFO, a folder that does not
+    exist or where no file can be made: a temporary file is made there and removed, which
+    also catches what a permission check does not, such as root in /proc)."""
+    import tempfile
+
     for flag, path in (("--save-session", options.save_session), ("--export-params", options.export_params)):
         if path is None:
             continue
-        folder = path.parent
         if path.is_dir():
             raise UsageError(f"{flag}: {_shown_path(path)} is a directory; name a file")
+        try:
+            target = file_to_replace(path)
+        except OSError as error:
+            raise UsageError(f"{flag}: cannot write {_shown_path(path)}: {error.strerror}") from None
+        folder = target.parent
         if not folder.is_dir():
             raise UsageError(f"{flag}: cannot write {_shown_path(path)}: no such folder "
                              f"{_shown_path(folder)}")
-        if not os.access(folder, os.W_OK):
-            raise UsageError(f"{flag}: cannot write {_shown_path(path)}: the folder is not writable")
+        try:
+            with tempfile.NamedTemporaryFile(dir=folder, prefix=".backprop-", suffix=".part"):
+                pass
+        except OSError as error:
+            raise UsageError(f"{flag}: cannot write {_shown_path(path)}: "
+                             f"{error.strerror or error}") from None
+
+
+def file_to_replace(path: os.PathLike[str] | str) -> Path:
+    """The file a whole write replaces: a symbolic link's target (the link stays a link).
+    Anything there but a regular file is refused: renaming over a device, a FIFO or a
+    socket would have replaced it with a regular file (as root, /dev/null itself)."""
+    from pathlib import Path
+
+    target = Path(os.path.realpath(path))
+    if target.exists() and not target.is_file():
+        named = "" if target == Path(path).absolute() else f" (the link's target {_shown_path(target)})"
+        raise OSError(errno.EINVAL, f"not a regular file{named}", str(target))
+    return target
 
 
 def _shown_path(path: object) -> str:
@@ -313,15 +338,15 @@ def write_whole(path: os.PathLike[str] | str, data: bytes) -> None:
     """Write the file whole or not at all: a temporary file beside it, renamed into place."""
     import tempfile
 
-    folder = os.path.dirname(os.fspath(path)) or "."
-    fd, temporary = tempfile.mkstemp(dir=folder, prefix=".backprop-", suffix=".part")
+    target = file_to_replace(path)
+    fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=".backprop-", suffix=".part")
     try:
         with open(fd, "wb") as file:
             file.write(data)
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(temporary, 0o666 & ~umask)  # as open() would have made it, not mkstemp's 0600
-        os.replace(temporary, path)
+        os.replace(temporary, target)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(temporary)

@@ -512,9 +512,9 @@ class StepperApp(App[None]):
                 fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
             except FileExistsError:
                 continue
-            except OSError as error:
-                self.notify(f"Cannot write {what}: {error.strerror or error}.", severity="error",
-                            timeout=6, markup=False)
+            except OSError as error:  # the name as given: the folder may be what is gone
+                self.notify(f"Cannot write {what} as {name} in the working folder: "
+                            f"{error.strerror or error}.", severity="error", timeout=6, markup=False)
                 return
             try:
                 with open(fd, "wb") as file:
