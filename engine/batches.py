@@ -30,7 +30,8 @@ BATCH_STREAM = 2  # after engine.data's SHAPE_STREAM and SPLIT_STREAM
 class Metrics:
     """How the parameters of one step's forward pass fit the data: the mean loss and the
     fraction classified right, over every training row and every test row (None without
-    test rows, or, for accuracy, where a user's model gives no output to read)."""
+    test rows; for accuracy, also where a user's model gives no output to read, or where a
+    row's outputs are not finite, which predicts nothing: network.decided)."""
 
     train_loss: float
     train_accuracy: float | None
@@ -114,14 +115,17 @@ def evaluate(arch: Architecture, params: Params, data: Data) -> Metrics:
     dataset = data.dataset
     with np.errstate(all="ignore"):
         cache, losses = network.forward_each(arch, dataset.X, params, dataset.y, output=False)
-    right = network.predictions(cache[f"z{arch.depth}"]) == dataset.y
+    zL = cache[f"z{arch.depth}"]
+    right = network.predictions(zL) == dataset.y
     # Sums over the training rows (part 0) and the test rows (part 1), one call each.
     part, counts = data.parts
     loss = np.bincount(part, weights=losses, minlength=2) / np.maximum(counts, 1)
     accuracy = np.bincount(part, weights=right, minlength=2) / np.maximum(counts, 1)
+    undecided = np.bincount(part, weights=~network.decided(zL), minlength=2)
+    fraction = [None if undecided[p] else float(accuracy[p]) for p in (0, 1)]
     tested = bool(counts[1])
-    return Metrics(float(loss[0]), float(accuracy[0]), float(loss[1]) if tested else None,
-                   float(accuracy[1]) if tested else None)
+    return Metrics(float(loss[0]), fraction[0], float(loss[1]) if tested else None,
+                   fraction[1] if tested else None)
 
 
 def from_config(config: Config) -> Data | None:

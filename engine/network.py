@@ -280,6 +280,13 @@ def forward_each(arch: Architecture, x: Array, params: Params, y: Labels,
     return cache, output_loss(arch.loss, z, y)
 
 
+def decided(zL: Array) -> NDArray[np.bool_]:
+    """The rows whose output logits are all finite: a NaN or an inf predicts no class
+    (argmax and > 0 would still name one, and an accuracy counted from it means nothing)."""
+    finite: NDArray[np.bool_] = np.asarray(np.isfinite(zL).all(axis=-1))
+    return finite
+
+
 def predictions(zL: Array) -> NDArray[np.int64]:
     """The class the output logits predict: zL > 0 (σ(zL) > 0.5) for one sigmoid unit, else
     the likeliest (softmax keeps the order of the logits)."""

@@ -311,3 +311,25 @@ def test_confusion_tables_stack_when_they_do_not_fit_side_by_side() -> None:
     assert wide[0].startswith("train accuracy") and "test accuracy" in wide[0]
     assert len(narrow) == 2 * len(wide) + 1 and narrow[len(wide) + 1].startswith("test accuracy")
     assert max(map(len, narrow)) <= 40
+
+
+@pytest.mark.parametrize("classes", [2, 3])
+def test_outputs_that_are_not_finite_have_no_accuracy(classes: int) -> None:
+    """NaN logits predict no class: argmax (or > 0) would still name class 0, and a
+    diverged run was reported at the share of that class (35.6% on a 3-class spiral)."""
+    config = Config(dataset="gauss", classes=classes, hidden=(4,))
+    data = batches.from_config(config)
+    assert data is not None
+    arch = batches.fitted(config, data).architecture
+    params = network.init_params(arch, 1)
+    nan = {**params, "W1": params["W1"].copy()}
+    nan["W1"][0, 0] = np.nan  # every row's outputs are NaN
+    metrics = batches.evaluate(arch, nan, data)
+    assert metrics.train_accuracy is None and metrics.test_accuracy is None
+    assert np.isnan(metrics.train_loss)
+    text = confusion_text(arch, nan, data)
+    train, test = len(data.dataset.train), len(data.dataset.test)
+    assert f"train: outputs not finite for {train}/{train} rows: no accuracy" in text
+    assert f"test: outputs not finite for {test}/{test} rows: no accuracy" in text
+    finite = batches.evaluate(arch, params, data)
+    assert finite.train_accuracy is not None and finite.test_accuracy is not None

@@ -257,14 +257,17 @@ def draw(arch: Architecture, params: Params, data: Data, unit: tuple[int, int] |
 
 
 def confusion(arch: Architecture, params: Params, data: Data) -> dict[str, NDArray[np.int64]]:
-    """counts[true, predicted] over the training rows and over the test rows."""
+    """counts[true, predicted] over the training rows and over the test rows whose outputs
+    are finite (network.decided)."""
     dataset = data.dataset
     with np.errstate(all="ignore"):
         cache, _ = network.forward_each(arch, dataset.X, params, dataset.y)
-    predicted = network.predictions(cache[f"z{arch.depth}"])
+    zL = cache[f"z{arch.depth}"]
+    predicted, decided = network.predictions(zL), network.decided(zL)
     k = dataset.classes
     tables = {}
     for name, rows in (("train", dataset.train), ("test", dataset.test)):
+        rows = rows[decided[rows]]  # a row whose outputs are not finite predicts no class
         counts = np.zeros((k, k), dtype=np.int64)
         np.add.at(counts, (dataset.y[rows], np.clip(predicted[rows], 0, k - 1)), 1)
         tables[name] = counts
@@ -276,13 +279,15 @@ def confusion_text(arch: Architecture, params: Params, data: Data, width: int = 
     width): true class a row, predicted class a column, with each split's accuracy (the
     diagonal over the total)."""
     tables = confusion(arch, params, data)
+    sizes = {"train": len(data.dataset.train), "test": len(data.dataset.test)}
     blocks = []
     for name, counts in tables.items():
         total = int(counts.sum())
-        if not total:
+        if not sizes[name]:
             continue
         right = int(np.trace(counts))
-        accuracy = f"{name} accuracy {100.0 * right / total:.1f}% ({right}/{total})"
+        accuracy = (f"{name} accuracy {100.0 * right / total:.1f}% ({right}/{total})" if total == sizes[name]
+                    else f"{name}: outputs not finite for {sizes[name] - total}/{sizes[name]} rows: no accuracy")
         k = len(counts)
         if k > MAX_TABLE_CLASSES:
             blocks.append([accuracy, f"({k} classes: too many for a table)"])
