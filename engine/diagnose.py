@@ -266,6 +266,9 @@ def classify(check: TensorCheck, expected: Array, compared: Mask, atol: float, w
              arch: Architecture | None, ref: _Reference | None) -> tuple[str, str, float | None]:
     """(kind, detail, factor) of one failing tensor, against `expected` on `compared`."""
     a = check.analytic
+    if not compared.any():  # diverged: there is nothing to hold the analytic gradient against
+        return "other", (f"no element of the {what} gradient is finite (the values overflowed): "
+                         "nothing to compare the analytic one with"), None
     failing = check.failing & compared
     wrong = compared & ~_close(a, expected, atol)
     if not wrong.any():
@@ -341,7 +344,7 @@ def diagnose(check: GradCheck, grads: Tensors, arch: Architecture, params: Param
             what = "numerical"
         kind, detail, factor = classify(t, expected, compared, check.atol, what,
                                         arch if ref is not None else None, ref)
-        where = enters(arch, name, grads, ref, check.atol) if ref is not None else None
+        where = enters(arch, name, grads, ref, check.atol) if ref is not None and compared.any() else None
         if where is not None:
             detail += f"; enters at {where}"
         if ref is not None and passing:

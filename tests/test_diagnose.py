@@ -310,3 +310,17 @@ def test_the_panel_shows_kinks_consistent_and_inconsistent() -> None:
     text = _check_line(bad).plain
     assert "⚡ 4 kink element(s): 0 consistent, 4 inconsistent" in text
     assert "kink: inconsistent" in text and "worst [" in text and "one-sided" in text
+
+
+def test_a_check_with_no_finite_true_gradient_says_so_instead_of_blaming_the_numerical_one(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Inputs of 1e308 overflow every gradient: with nothing finite to compare, the diagnosis
+    had said the analytic gradient "equals the true gradient: the numerical one is off"."""
+    csv = tmp_path / "huge.csv"
+    csv.write_text("a,b,label\n1e308,1e308,0\n-1e308,1e308,1\n")
+    assert main(["--headless", "--data", str(csv), "--test-fraction", "0", "--format", "json"]) == 0
+    check = json.loads(capsys.readouterr().out)["steps"][0]["gradcheck"]
+    assert check["diagnosis"]
+    for entry in check["diagnosis"]:
+        assert entry["kind"] == "other" and "entry" not in entry
+        assert entry["detail"].startswith("no element of the true gradient is finite")

@@ -284,10 +284,11 @@ def confusion_text(arch: Architecture, params: Params, data: Data, width: int = 
     for name, counts in tables.items():
         total = int(counts.sum())
         if not sizes[name]:
-            continue
+            continue  # no test rows
         right = int(np.trace(counts))
-        accuracy = (f"{name} accuracy {100.0 * right / total:.1f}% ({right}/{total})" if total == sizes[name]
-                    else f"{name}: outputs not finite for {sizes[name] - total}/{sizes[name]} rows: no accuracy")
+        size = sizes[name]
+        accuracy = (f"{name} accuracy {100.0 * right / total:.1f}% ({right}/{total})" if total == size
+                    else f"{name}: outputs not finite for {size - total}/{size} rows: no accuracy")
         k = len(counts)
         if k > MAX_TABLE_CLASSES:
             blocks.append([accuracy, f"({k} classes: too many for a table)"])
