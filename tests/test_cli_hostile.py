@@ -97,6 +97,10 @@ def test_a_byte_order_mark_is_not_content(tmp_path: Path, capsys) -> None:
     ("lr = true\n", ["'lr'", "must be a number, got True"]),
     ("eps = 'small'\n", ["'eps'", "must be a number, got"]),
     ('[keymap]\nnext = "j,,k"\n', ["[keymap] next", "none of them empty", "'j,,k'"]),
+    # A key two bindings share: Textual kept one and dropped the other without a word.
+    ('[keymap]\nnext = "n"\nback = "n"\n', ["'n' bound to both next and back"]),
+    ('[keymap]\nnext = "q"\n', ["'q' bound to both next and quit"]),
+    ('[keymap]\ncursor-up = "j"\n', ["'j' bound to both cursor-up and cursor-down"]),
     ("inputs = 1" + "0" * 5000 + "\n", ["too long"]),
 ])
 def test_file_values_get_precise_words(tmp_path: Path, capsys, text: str, words: list[str]) -> None:

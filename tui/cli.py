@@ -36,6 +36,7 @@ from engine.files import MAX_CONFIG_BYTES, read_user_file
 from engine.gradcheck import METHODS
 from engine.network import ACTIVATIONS, BINARY_LOSSES, BUGS, INITS
 from tui.keys import IDS as KEY_IDS
+from tui.keys import KEYS
 
 PROG = "backprop-stepper"
 FORMATS = ("text", "json")
@@ -284,6 +285,14 @@ def _check_keymap(keymap: dict[str, Any], path: str) -> dict[str, str]:
             raise UsageError(f"--config: [keymap] {binding_id} in {path} must be a string of "
                              f"key names such as \"j\" or \"j,down\", none of them empty, "
                              f"got {shown(keys)}")
+    bound: dict[tuple[str, str], str] = {}  # (scope, key) -> binding id, after the keymap
+    for key in KEYS:
+        for name in keymap.get(key.id, key.keys).split(","):
+            other = bound.setdefault((key.scope, name.strip()), key.id)
+            if other != key.id:  # Textual would keep one of them and drop the other in silence
+                raise UsageError(f"--config: [keymap] in {path} leaves {name.strip()!r} bound to both "
+                                 f"{other} and {key.id}; give each key one binding (the defaults are "
+                                 "on the help screen, ?)")
     return dict(keymap)
 
 
