@@ -115,6 +115,24 @@ def test_bad_flags_are_refused_before_serving(argv: list[str], message: str, fak
     assert out == "" and message in err and "Traceback" not in err
 
 
+def test_an_address_that_cannot_be_listened_on_is_refused_before_any_banner(
+        fake_server: type[FakeServer], capsys: pytest.CaptureFixture[str]) -> None:
+    """textual-serve printed "Serving ... on http://..." and then failed with exit 1."""
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["serve", "--port", str(port)]) == 2
+        err = capsys.readouterr().err
+        assert f"serve: error: cannot listen on 127.0.0.1:{port}: Address already in use" in err
+    assert main(["serve", "--host", "bad host!!", "--port", "8125"]) == 2
+    out, err = capsys.readouterr()
+    assert "serve: error: --host: cannot resolve 'bad host!!'" in err and "warning" not in err
+    assert out == "" and not fake_server.made
+
+
 def test_served_is_a_hidden_flag() -> None:
     assert parse(["--served"]).served and not parse([]).served
     assert "--served" not in subprocess.run([sys.executable, "-m", "tui", "--help"], capture_output=True,

@@ -138,10 +138,32 @@ def check(app_argv: list[str]) -> None:
         model.close()
 
 
+def check_address(host: str, port: int) -> None:
+    """Listen on the address for a moment: a host that does not resolve, is not this
+    machine's, or a port that is taken is refused before textual-serve prints its banner
+    (it printed "Serving ... on", then failed with exit 1). Raises UsageError."""
+    import socket
+
+    shown = printable(host, oneline=True)
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
+    except (OSError, UnicodeError) as error:
+        why = getattr(error, "strerror", None) or error
+        raise UsageError(f"--host: cannot resolve {shown!r}: {why}") from None
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server will
+        try:
+            probe.bind(address)
+        except OSError as error:
+            raise UsageError(f"cannot listen on {shown}:{port}: {error.strerror or error}") from None
+
+
 def main(argv: list[str]) -> int:
     try:
         args, app_argv = split(argv)
         check(app_argv)
+        check_address(args.host, args.port)
     except UsageError as error:
         print(f"{PROG} serve: error: {printable(str(error), oneline=True)}\n"
               f"Try '{PROG} serve --help' for the flags.", file=sys.stderr)
@@ -155,7 +177,7 @@ def main(argv: list[str]) -> int:
                     public_url=args.public_url)
     try:
         server.serve()
-    except OSError as error:  # the port is taken, or the address is not this machine's
+    except OSError as error:  # taken between check_address and now
         print(f"{PROG} serve: error: cannot listen on {args.host}:{args.port}: "
               f"{error.strerror or error}", file=sys.stderr)
         return 1
