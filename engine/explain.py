@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from engine import network
+from engine.config import shown as echoed
 from engine.gradcheck import RTOL, TensorCheck
 from engine.network import ACTIVATIONS, INITS, Architecture, Array, Labels, Params, Tensors
 from engine.network import forward as network_forward
@@ -103,21 +104,25 @@ def parse_element(text: str) -> tuple[str, tuple[int, ...]]:
     ValueError, saying what is wrong, for anything else."""
     match = _ELEMENT.fullmatch(text)
     if match is None:
-        raise ValueError(f"{text!r} is not an element: write a tensor's name and an index, "
+        raise ValueError(f"{echoed(text)} is not an element: write a tensor's name and an index, "
                          "e.g. dW1[1,2], update.W1[0,0], b2[0], or loss for a scalar")
     name, inside = match[1], match[2]
     if name.endswith(".") or ".." in name:
-        raise ValueError(f"{text!r}: {name!r} is not a tensor's name (e.g. backward.dW1)")
+        raise ValueError(f"{echoed(text)}: {echoed(name)} is not a tensor's name (e.g. backward.dW1)")
     if inside is None:
         return name, ()
     parts = [part.strip() for part in inside.split(",")]
     if parts == [""]:
-        raise ValueError(f"{text!r}: the brackets are empty; give an index such as {name}[0] "
-                         f"(a scalar takes no brackets: {name})")
+        short = len(name) <= 40  # a long name is echoed once, cut short
+        raise ValueError(f"{echoed(text)}: the brackets are empty; give an index such as "
+                         f"{name if short else 'dW1'}[0] (a scalar takes no brackets: "
+                         f"{name if short else 'loss'})")
     index = []
     for part in parts:
         if not part.isascii() or not part.isdigit():
-            raise ValueError(f"{text!r}: index {part!r} is not a whole number from 0")
+            raise ValueError(f"{echoed(text)}: index {echoed(part)} is not a whole number from 0")
+        if len(part) > 18:  # past any array's length (and int()'s 4,300-digit limit)
+            raise ValueError(f"{echoed(text)}: index {echoed(part)} is out of any tensor's range")
         index.append(int(part))
     return name, tuple(index)
 
@@ -138,7 +143,8 @@ def resolve(known: dict[str, tuple[int, ...]], name: str, index: tuple[int, ...]
     else:
         matches = [q for q in known if q.rsplit(".", 1)[-1] == name]
         if len(matches) != 1:
-            why = f"{name!r} is ambiguous ({', '.join(matches)})" if matches else f"no tensor {name!r}"
+            why = (f"{echoed(name)} is ambiguous ({', '.join(matches)})" if matches
+                   else f"no tensor {echoed(name)}")
             raise ValueError(f"{why}; the tensors are {listing(known)}")
         qualified = matches[0]
     shape = known[qualified]

@@ -128,3 +128,14 @@ def test_an_empty_x_is_refused_alike_from_a_file_and_a_flag(tmp_path: Path, caps
 def test_a_huge_value_is_echoed_cut_short_with_its_length(argv: list[str], capsys) -> None:
     err = assert_refused(["--headless", *argv], capsys, "characters)")
     assert len(err) < 300 and "Exceeds the limit" not in err
+
+
+@pytest.mark.parametrize("element", ["A" * 5000, "A" * 5000 + "[]", "A" * 5000 + "[0]",
+                                     "W1[" + "9" * 5000 + ",0]", "W1[" + "9" * 4000 + ",0]",
+                                     "W1[0,x" + "9" * 5000 + "]"],
+                         ids=["name", "empty-brackets", "name-index", "past-int-limit", "huge-index",
+                              "bad-index"])
+def test_a_huge_explain_element_is_echoed_cut_short(element: str, capsys) -> None:
+    """Echoed cut short; the message goes on to list the tensors there are."""
+    err = assert_refused(["--headless", "--explain", element], capsys, "characters)")
+    assert "A" * 50 not in err and "9" * 50 not in err and "Exceeds the limit" not in err
