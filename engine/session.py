@@ -28,7 +28,7 @@ import numpy as np
 from numpy.lib import format as npy
 
 from engine.batches import Data
-from engine.config import Config, ConfigError, validate
+from engine.config import Config, ConfigError, shown, validate
 from engine.conventions import CONVENTIONS
 from engine.data import Dataset
 from engine.files import read_user_file
@@ -287,7 +287,7 @@ def _path(raw: object) -> tuple[tuple[str, int], ...]:
     for item in raw:
         if (not isinstance(item, list) or len(item) != 2 or not isinstance(item[0], str)
                 or isinstance(item[1], bool) or not isinstance(item[1], int) or not 1 <= item[1] <= 10**9):
-            raise SessionError(f"path: {str(item)[:40]!s} is not an [action, count] pair")
+            raise SessionError(f"path: {shown(item)} is not an [action, count] pair")
         total += item[1]
         path.append((item[0], item[1]))
     if total > MAX_PATH_ACTIONS:  # a replay of them all would run for hours

@@ -365,6 +365,8 @@ SESSIONS: dict[str, tuple[Callable[[], bytes], str]] = {
                                 "session says it was saved"),
     "a bad at": (lambda: tampered(head_set(at={"step": 1, "phase": "sideways"})), "at must be"),
     "a bad count": (lambda: tampered(head_set(path=[["next", -1]])), "is not an [action, count] pair"),
+    "a huge count": (lambda: tampered(head_set(path=[["next", 10**40]])),
+                     "… (51 characters) is not an [action, count] pair"),
     "a tampered setting": (lambda: tampered(head_set(config={"lr": "fast"})), "config: "),
     "an unknown setting": (lambda: tampered(head_set(config={"exec": "x"})),
                            "config has unknown settings: 'exec'"),
