@@ -33,6 +33,8 @@ class PhaseBar(Static):
                 parts.append((label, ""))
         parts.append(("   step ", MUTED))
         parts.append((str(state.step), "bold"))
+        if state.update:  # n starts the next step; the loss is the one the update left
+            parts.append((" done", MUTED))
         loss = state.update.loss_after if state.update else state.forward.loss if state.forward else None
         parts.append(("   loss ", MUTED))
         parts.append((number_format(np.array([loss]))(loss).strip() if loss is not None else "—", "bold"))
