@@ -154,3 +154,27 @@ async def test_a_model_with_its_own_names_is_shown_with_them(tmp_path: Path) -> 
         assert "Wi(4, 3)" in line and "bo(1,)" in line and "W1" not in line
         assert "gradients keyed by name (cs231n's grads['W1'])" in gradients
         assert "dWi" in gradients and "dbo" in gradients and "dW1" not in gradients
+
+
+async def test_zoom_lists_a_course_model_s_nested_cache_and_opens_at_its_cursor() -> None:
+    """deeplearning.ai code caches its values in a dict of its own (forward.cache.Z1): zoom
+    had listed none of them, and opened at W1 from a cursor on Z1."""
+    config = Config().resolved()
+    fixture = Path(__file__).parent / "fixtures" / "dlai_two_layer.py"
+    model = load_model(fixture, sizes=config.architecture.sizes)
+    app = StepperApp(Stepper(config, model=model))
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("s")
+            await pilot.pause()
+            forward = app.query_one("#forward")
+            forward.focus()
+            await pilot.pause()
+            assert forward.cursor is not None and forward.cursor[0] == "forward.cache.Z1"
+            await pilot.press("j", "z")
+            zoom = app.screen
+            assert isinstance(zoom, ZoomScreen)
+            assert {f"cache cache.{name}" for name in ("Z1", "A1", "Z2", "A2")} <= set(zoom.tensors)
+            assert zoom.first == "cache cache.Z1" and zoom.cursor == (1, 0)
+    finally:
+        model.close()

@@ -80,6 +80,16 @@ ZOOM_NAMES = {"params": "param", "forward": "cache", "backward": "grad", "gradch
               "update.before": "before update"}
 
 
+def zoom_name(qualified: str) -> str | None:
+    """The zoom's name of a tensor by its qualified name: "forward.z1" is "cache z1", and a
+    course model's nested cache "forward.cache.Z1" is "cache cache.Z1". None for what zoom
+    does not list (the update's new parameters are the parameters, listed already)."""
+    for phase, label in ZOOM_NAMES.items():
+        if qualified.startswith(f"{phase}."):
+            return f"{label} {qualified.removeprefix(f'{phase}.')}"
+    return None
+
+
 def breakpoint_classes(breakpoints: list[tuple[int, str]], width: int) -> dict[str, bool]:
     """Each breakpoint's class, on for the widest breakpoint `width` reaches (as Textual's
     Screen sets them on a resize)."""
@@ -448,10 +458,9 @@ class StepperApp(App[None]):
 
         tensors = {}
         for qualified, value in state_tensors(self.stepper.state).items():
-            phase, _, name = qualified.rpartition(".")
-            label = ZOOM_NAMES.get(phase)  # the update's after is the parameters, listed already
-            if label is not None and qualified != "forward.loss" and is_numeric(value):
-                tensors[f"{label} {name}"] = np.asarray(value)
+            name = zoom_name(qualified)
+            if name is not None and qualified != "forward.loss" and is_numeric(value):
+                tensors[name] = np.asarray(value)
         focused = self.focused
         prefix = {ForwardPanel: "cache", GradientsPanel: "grad", GradcheckPanel: "numerical",
                   UpdatePanel: "before update"}.get(type(focused), "param") if isinstance(focused, Panel) \
@@ -459,10 +468,9 @@ class StepperApp(App[None]):
         first = next((name for name in tensors if name.startswith(prefix)), None)
         cursor = focused.cursor if isinstance(focused, Panel) else None
         if cursor is not None:  # open at the cell cursor, when zoom lists its tensor
-            phase, _, name = cursor[0].rpartition(".")
-            label = ZOOM_NAMES.get(phase)
-            if label is not None and f"{label} {name}" in tensors:
-                self.push_screen(ZoomScreen(tensors, f"{label} {name}", cursor[1]))
+            name = zoom_name(cursor[0])
+            if name is not None and name in tensors:
+                self.push_screen(ZoomScreen(tensors, name, cursor[1]))
                 return
         self.push_screen(ZoomScreen(tensors, first))
 
