@@ -278,6 +278,15 @@ class UserModel:
         with self._lock:
             self._running()
 
+    def resize(self, sizes: tuple[int, ...]) -> None:
+        """New layer sizes (the app's form changed the network). The file is imported again
+        with them at the next call, so a model built from the sizes (a cs231n TwoLayerNet,
+        deeplearning.ai's initialize_parameters) takes the new shapes; a file with shapes of
+        its own keeps them."""
+        if tuple(sizes) != self.sizes:
+            self.sizes = tuple(sizes)
+            self.close()
+
     def close(self) -> None:
         """End the process. Between calls it gets EXIT_GRACE seconds to exit by itself, so
         the file's atexit handlers run (their output is logged as "exit"); a process still

@@ -11,11 +11,13 @@ import numpy as np
 from engine.config import Config
 from engine.stepper import Phase, Stepper
 from engine.usermodel import load_model
+from tests.test_robustness import until
 from tests.test_stepper import snapshot
-from tests.test_usermodel import DEFINITIONS, GRADS_LINE, edit, write
+from tests.test_usermodel import DEFINITIONS, GRADS_LINE, THREE_LAYER_PATH, edit, write
 from tui.__main__ import main
 from tui.app import StepperApp
 from tui.commands import stepper_commands
+from tui.screens.config import data_for
 from tui.screens.zoom import ZoomScreen
 
 SIZE = (120, 40)
@@ -176,5 +178,54 @@ async def test_zoom_lists_a_course_model_s_nested_cache_and_opens_at_its_cursor(
             assert isinstance(zoom, ZoomScreen)
             assert {f"cache cache.{name}" for name in ("Z1", "A1", "Z2", "A2")} <= set(zoom.tensors)
             assert zoom.first == "cache cache.Z1" and zoom.cursor == (1, 0)
+    finally:
+        model.close()
+
+
+async def test_the_form_rebuilds_a_model_that_builds_itself_from_the_sizes() -> None:
+    """A cs231n TwoLayerNet is made with the network's sizes: the form's new hidden size had
+    been announced as applied while the old 2-4-2 net went on stepping (and a session saved
+    then could not be reopened). Sizes the file cannot take are refused, the old net kept."""
+    from dataclasses import replace
+
+    from engine import batches
+
+    data = data_for(Config(dataset="moons", batch=16))
+    assert data is not None
+    config = batches.fitted(Config(dataset="moons", batch=16), data).resolved()
+    fixture = Path(__file__).parent / "fixtures" / "cs231n_two_layer.py"
+    model = load_model(fixture, sizes=config.architecture.sizes)
+    app = StepperApp(Stepper(config, model=model, data=data))
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            app.apply_config(replace(config, hidden=(7,)))
+            await pilot.pause()
+            assert app.stepper.state.params["W1"].shape == (2, 7)
+            assert app._notifications and "cs231n_two_layer.py with parameters W1 (2, 7)" in \
+                list(app._notifications)[-1].message
+            app.apply_config(replace(config, hidden=(9, 9)))
+            await pilot.pause()
+            message = list(app._notifications)[-1].message
+            assert message.startswith("Not applied:") and "hidden" in message
+            assert app.stepper.config.hidden == (7,) and model.sizes == (2, 7, 1)
+            await pilot.press("s")  # the kept network still steps (on the runner's thread)
+            await until(lambda: app.stepper.state.last_phase is Phase.UPDATE, pilot)
+            assert app.stepper.state.params["W1"].shape == (2, 7)
+    finally:
+        model.close()
+
+
+async def test_the_form_keeps_a_model_s_own_shapes_and_says_so() -> None:
+    from dataclasses import replace
+
+    config = Config().resolved()
+    model = load_model(THREE_LAYER_PATH, sizes=config.architecture.sizes)
+    app = StepperApp(Stepper(config, model=model))
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            app.apply_config(replace(config, hidden=(8, 8, 8), seed=3))
+            await pilot.pause()
+            assert app.stepper.state.params["Wi"].shape == (4, 3)  # its init_params' own
+            assert "three_layer.py with parameters Wi (4, 3)" in list(app._notifications)[-1].message
     finally:
         model.close()

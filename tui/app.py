@@ -431,6 +431,8 @@ class StepperApp(App[None]):
             self.push_screen(ConfigScreen(self.stepper.config, served=self.served), self.apply_config)
 
     def apply_config(self, config: Config | None) -> None:
+        from engine.contract import ModelError
+        from engine.usermodel import UserModel
         from tui.screens.config import data_for
 
         if config is None:
@@ -446,10 +448,25 @@ class StepperApp(App[None]):
             self.notify(f"Fault drill {bug!r} removed: {problem}.", severity="warning", timeout=6)
             bug = None
         model = old.model if old.model.user_code else make_model(config.architecture, bug)
-        self.runner.stepper = Stepper(replace(config, inject_bug=bug), model=model, data=data_for(config))
+        if isinstance(model, UserModel):  # the same file, imported again if the sizes changed
+            model.resize(config.architecture.sizes)
+        try:
+            stepper = Stepper(replace(config, inject_bug=bug), model=model, data=data_for(config))
+        except ModelError as error:  # e.g. a cs231n TwoLayerNet asked for two hidden layers
+            if isinstance(model, UserModel):
+                model.resize(old.config.architecture.sizes)
+            self.notify(f"Not applied: {printable(error.message)}", severity="error", timeout=8,
+                        markup=False)
+            return
+        self.runner.stepper = stepper
         self.stepper.gradcheck_enabled = old.gradcheck_enabled
-        self.notify(f"Applied: a {config.shape_label} network, seed {config.seed}, lr {config.lr:g}.",
-                    timeout=3)
+        if model.user_code:  # what it built is the file's to say: its parameters' shapes
+            shapes = ", ".join(f"{name} {tuple(np.shape(value))}"
+                               for name, value in self.stepper.initial.params.items())
+            what = f"{printable(model.name, oneline=True)} with parameters {shapes}"
+        else:
+            what = f"a {config.shape_label} network"
+        self.notify(f"Applied: {what}, seed {config.seed}, lr {config.lr:g}.", timeout=3, markup=False)
         self.show_state()
 
     def action_zoom(self) -> None:
