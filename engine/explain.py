@@ -449,9 +449,18 @@ class _Net:
         L, arch = self.L, self.arch
         label = element_label(name, index)
         if name == "x":
-            return Explanation(q, index, value, f"{label} = the input sample's value {index[0]}",
+            sample, data = self.view.sample, self.view.data
+            if sample is None or data is None:
+                return Explanation(q, index, value, f"{label} = the input sample's value {index[0]}",
+                                   f"{label} = {num(value)}", operation="constant",
+                                   operands=(Term(label, value),), notes=("set by --x (or its default)",))
+            scaled = (" (standardized by the training rows' mean and standard deviation)"
+                      if data.standardized else "")
+            where = (f"sample {sample.index + 1} of {sample.size} in the batch: row {sample.row} of the "
+                     f"{data.dataset.name} data{scaled}; [ and ] show another")
+            return Explanation(q, index, value, f"{label} = feature {index[0]} of data row {sample.row}",
                                f"{label} = {num(value)}", operation="constant",
-                               operands=(Term(label, value),), notes=("set by --x (or its default)",))
+                               operands=(Term(label, value),), notes=(where,))
         if name == "loss":
             return self.loss(q, value)
         l, i = int(name[1:]), index[0]

@@ -167,6 +167,20 @@ def test_the_sample_view_slices_the_batch_and_keeps_the_mean_gradients() -> None
     assert sample_view(Stepper(Config()).view(), 3).sample is None  # one sample: nothing to slice
 
 
+def test_an_input_of_a_batch_is_explained_as_its_data_row_not_as_x() -> None:
+    """--x is refused with data; the explanation had said the value was "set by --x"."""
+    s = stepper()
+    s.next()
+    view = sample_view(s.view(), 5)
+    assert view.sample is not None and view.data is not None
+    e = explain_text(view, "x[1]")
+    row = view.sample.row
+    assert e.formula == f"x[1] = feature 1 of data row {row}"
+    assert e.notes == (f"sample 6 of 16 in the batch: row {row} of the {view.data.dataset.name} data; "
+                       "[ and ] show another",)
+    assert e.value == float(view.data.dataset.X[row, 1])
+
+
 def test_explanations_of_a_batch_write_the_mean_and_derive_the_shown_samples_term() -> None:
     s = stepper(replace(MOONS, activation="relu"))
     for _ in range(3):
