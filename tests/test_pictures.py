@@ -273,6 +273,11 @@ async def test_the_chart_hints_before_any_loss_and_lists_the_last_values() -> No
         values = str(chart.query_one("#loss-values").render())
         assert f"{100 * curves.test_accuracy[-1]:.1f}%" in values and "acc % (right)" in values
         assert chart.border_title == "Loss and accuracy · step 4"
+        stepper.reset()  # no losses: the title says no step (it had kept "step 4")
+        chart.show(stepper.view())
+        await pilot.pause()
+        assert chart.border_title == "Loss and accuracy"
+        assert "no loss yet" in str(chart.query_one("#loss-values").render())
 
 
 # ---- snapshots -----------------------------------------------------------------------------

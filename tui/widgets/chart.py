@@ -126,10 +126,11 @@ class LossChart(quiet.OneLayout, Vertical, can_focus=True):
         if plot is not None:
             plot.display = shown
         values = self.query_one("#loss-values", quiet.QuietStatic)
+        steps = f" · step {len(curves.loss)}" if len(curves.loss) else ""  # a reset has none
+        self.border_title = f"Loss and accuracy{steps}" if has_data else "Loss history"
         if not len(curves.loss):
             quiet.update(values, Content.styled("no loss yet: the first forward pass computes it", MUTED))
             return
-        self.border_title = f"Loss and accuracy · step {len(curves.loss)}" if has_data else "Loss history"
         if plot is not None and shown:
             draw(plot, curves, after, has_data, max(8, width or 60))
         listed = data_values(curves) if has_data else sample_values(curves, after, state.step)
