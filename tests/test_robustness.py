@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import numpy as np
 import pytest
-from textual.widgets import Button
+from textual.widgets import Button, Input
 
 from engine.config import Config
 from engine.stepper import PHASES, Phase, Stepper
@@ -138,6 +138,26 @@ async def until(condition: Callable[[], bool], pilot, timeout: float = 5.0) -> N
     while not condition():
         assert time.monotonic() < deadline, "timed out"
         await pilot.pause(0.02)
+
+
+async def test_a_refused_apply_on_a_short_screen_goes_to_the_first_bad_field() -> None:
+    """At 60x20 the form scrolls: Apply with a bad field above showed nothing at all."""
+    app = StepperApp(Stepper(Config()))
+    async with app.run_test(size=(60, 20)) as pilot:
+        await pilot.press("c")
+        form = app.screen
+        assert isinstance(form, ConfigScreen)
+        form.query_one("#field-inputs", Input).value = "abc"
+        apply = form.query_one("#apply", Button)
+        apply.focus()
+        await pilot.pause()
+        assert not form.region.contains_region(form.query_one("#field-inputs").region)  # scrolled away
+        await pilot.press("enter")
+        await pilot.pause()
+        error = form.query_one("#error-inputs")
+        assert app.focused is form.query_one("#field-inputs") and error.display
+        assert form.region.contains_region(error.region), (error.region, form.region)
+        assert isinstance(app.screen, ConfigScreen)  # nothing applied
 
 
 async def test_form_shows_errors_inline_and_applies_only_valid_values() -> None:

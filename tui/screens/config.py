@@ -188,3 +188,7 @@ class ConfigScreen(OnceModal[Config | None]):
         self.show_errors(errors)
         if config is not None:
             self.dismiss(config)
+        elif errors:  # on a short screen the field may be scrolled away: go to the first one
+            first = next(key for key in FIELDS if key in errors)
+            self.query_one(f"#field-{first}", Input).focus()
+            self.call_after_refresh(self.query_one(f"#error-{first}", Static).scroll_visible, animate=False)
