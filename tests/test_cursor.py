@@ -246,6 +246,22 @@ async def test_zoom_opens_at_the_cursor_and_its_grid_has_one_of_its_own() -> Non
         assert panel(app, "parameters").cursor == ("params.W1", (1, 12))
 
 
+async def test_the_zoom_cursor_stays_clear_of_the_grid_s_scrollbars() -> None:
+    """Scrolled by the grid's whole size, the cursor's row and column went under the
+    horizontal and vertical scrollbars."""
+    app = make_app(inputs=784, hidden=(128,))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("z", "tab", *["j"] * 40, *["l"] * 5)
+        grid = app.screen.query_one(TensorGrid)
+        assert grid.cursor == (40, 5)
+        seen = grid.scrollable_content_region
+        assert seen.height < grid.size.height and seen.width < grid.size.width  # both bars shown
+        row, col = grid.cursor
+        assert 1 <= row - grid.scroll_offset.y + 1 < seen.height  # below the header, above the bar
+        assert (col + 1) * grid.cell - grid.scroll_offset.x <= seen.width - grid.index_width
+        assert grid.scroll_offset.x % grid.cell == 0  # no number cut at the left edge
+
+
 async def test_explaining_a_user_model_s_numerical_gradient_never_calls_the_model() -> None:
     """Its process may be busy with a phase on the runner's thread, or hang: the Explain
     panel derives from what the check recorded and says the losses were not recomputed."""

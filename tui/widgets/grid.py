@@ -61,16 +61,17 @@ class TensorGrid(ScrollView, can_focus=True):
         self.cursor = (min(max(row, 0), max(rows - 1, 0)), min(max(col, 0), max(cols - 1, 0)))
         row, col = self.cursor
         x, y = self.scroll_offset
-        seen_rows = max(1, self.size.height - 1)
-        seen_width = max(self.cell, self.size.width - self.index_width)
+        seen = self.scrollable_content_region.size  # the scrollbars cover the rest of size
+        seen_rows = max(1, seen.height - 1)
+        seen_width = max(self.cell, seen.width - self.index_width)
         if row < y:
             y = row
         elif row >= y + seen_rows:
             y = row - seen_rows + 1
         if col * self.cell < x:
             x = col * self.cell
-        elif (col + 1) * self.cell > x + seen_width:
-            x = (col + 1) * self.cell - seen_width
+        elif (col + 1) * self.cell > x + seen_width:  # whole cells at the left edge
+            x = -(-((col + 1) * self.cell - seen_width) // self.cell) * self.cell
         self.scroll_to(x, y, animate=False, immediate=True)
         self.refresh()
         self.post_message(self.Moved(self))
