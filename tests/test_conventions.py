@@ -411,6 +411,8 @@ def test_the_text_report_states_the_convention_and_how_the_model_was_built(capsy
                         "grads['W1'])")
     assert lines[1] == ("  TwoLayerNet(input_dim=2, hidden_dim=4, num_classes=2, reg=0.1) (a binary data "
                         "set as a 2-class softmax)")
+    # Its accuracy is a blank that says why, not a "—" that reads as a numerical problem.
+    assert lines[2] == "  accuracy: not measured for a model file (shown as —), only its loss"
     assert "Gradient check FAILED" not in out
 
 

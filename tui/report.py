@@ -101,12 +101,15 @@ def model_line(stepper: Stepper) -> str:
     first = next(iter(stepper.initial.params))
     init = "its own init_params; " if getattr(model, "own_init", False) else ""
     convention = getattr(model, "convention", "notebook")
+    # What a file's outputs mean (probabilities, scores, which class) is its own to say.
+    unmeasured = ("\n  accuracy: not measured for a model file (shown as —), only its loss"
+                  if stepper.data is not None else "")
     if convention != "notebook":  # a course's file: how it was adapted, in a line of its own
         return (f"Model: {printable(model.name, oneline=True)} ({convention} convention; "
                 f"gradients keyed {keys_words(model.gradient_keys, first)})\n"
-                f"  {printable(getattr(model, 'described', ''), oneline=True)}")
+                f"  {printable(getattr(model, 'described', ''), oneline=True)}{unmeasured}")
     return (f"Model: {printable(model.name, oneline=True)} "
-            f"({init}gradients keyed {keys_words(model.gradient_keys, first)})")
+            f"({init}gradients keyed {keys_words(model.gradient_keys, first)}){unmeasured}")
 
 
 # ---- learning from data ----------------------------------------------------------------
