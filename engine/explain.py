@@ -30,6 +30,7 @@ import numpy as np
 
 from engine import network
 from engine.config import shown as echoed
+from engine.conventions import DLAI
 from engine.gradcheck import RTOL, TensorCheck
 from engine.network import ACTIVATIONS, INITS, Architecture, Array, Labels, Params, Tensors
 from engine.network import forward as network_forward
@@ -816,10 +817,12 @@ def _user(view: View, q: str, name: str, index: tuple[int, ...], value: float,
         grad = float(state.backward[f"d{name}"][index]) if state.backward is not None else math.nan
         lr = float(view.config.lr)
         formula = f"{label} ← {label} − lr·d{label}"
-        notes = [f"the stepper called the file's sgd_update in step {state.step}"]
+        update = "update_parameters" if view.convention == DLAI else "sgd_update"
+        notes = [f"step {state.step}'s update: the file's {update} if it defines one, else the "
+                 "stepper's W − lr·dW"]
         if before - lr * grad != value:
             notes.append(f"W − lr·dW gives {num(before - lr * grad)}, not {num(value)}: the file's "
-                         "sgd_update does something else")
+                         f"{update} does something else")
         return Explanation(q, index, value, formula,
                            f"{formula} = {num(before)} − {num(lr)} · {_paren(grad)} = {num(value)}",
                            sources=(Source(f"update.before.{name}", index),
