@@ -297,3 +297,20 @@ def test_the_substituted_stages_never_repeat_the_formula() -> None:
     assert stages("dW1[1,2] = dz1[1] · x[2]", "dW1[1,2] = dz1[1] · x[2] = 1.3 · 0.1 = 0.13") == \
         ["  = 1.3 · 0.1", "  = 0.13"]
     assert stages("dWi[1,0] = -0.01542", "dWi[1,0] = -0.01542") == []  # a user's value, as it is
+
+
+async def test_a_step_updated_without_a_check_does_not_promise_one() -> None:
+    """g at the end of a step that ran no check: "not computed yet in step 1" promised a
+    check that step would never run."""
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("g", "s")
+        await pilot.pause()
+        assert app.stepper.state.last_phase is Phase.UPDATE and app.stepper.state.gradcheck is None
+        await pilot.press("g")
+        await pilot.pause()
+        text = str(panel(app, "gradcheck").render())
+        assert "numerical gradients  not computed in step 1" in text and "yet" not in text
+        await pilot.press("n")  # step 2's forward: its check is to come
+        await pilot.pause()
+        assert "not computed yet in step 2" in str(panel(app, "gradcheck").render())

@@ -541,7 +541,10 @@ class GradcheckPanel(Panel):
             blocks.append(Content.styled("gradient check is off (press g to turn it on)", MUTED))
         check = state.gradcheck
         if check is None:
-            blocks.append(pending("numerical gradients", f"not computed yet in step {state.step}"))
+            # Updated without a check: this step has none (it was off, or not this step's with
+            # a check every N steps); "yet" would promise one.
+            later = "" if state.last_phase is Phase.UPDATE else " yet"
+            blocks.append(pending("numerical gradients", f"not computed{later} in step {state.step}"))
             return join(blocks)
         summary: list[str | tuple[str, str]] = [(f"{check.method} method, eps {check.eps:g}: ", "bold")]
         if check.passed:
