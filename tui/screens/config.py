@@ -9,6 +9,7 @@ under its field; data_for() hands the app the data the form loaded."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from pathlib import Path
 from typing import ClassVar
@@ -118,8 +119,8 @@ def parse_fields(values: dict[str, str], base: Config, load: bool = True,
         config = validate(candidate, given)
         if candidate.learns_from_data and load:
             config = _with_data(candidate, given)
-    except ConfigError as error:
-        return None, {error.key: error.message}
+    except ConfigError as error:  # said for the command line: its flags are this form's fields
+        return None, {error.key: re.sub(r"--([a-z][a-z-]*)", r"\1", error.message)}
     return config, {}
 
 
