@@ -181,7 +181,7 @@ class Panel(quiet.QuietStatic, can_focus=True):
         state = view.state
         fresh = self.phase is not None and state.last_phase is self.phase
         self.set_class(fresh, "-fresh")
-        drawn_from = (*(getattr(state, part) for part in self.reads), tuple(state.params), state.step,
+        drawn_from = (*self.read(state), tuple(state.params), state.step,
                       fresh and self.paints_fresh,
                       view.config, view.user_code, view.bug, view.model_name, view.gradient_keys,
                       view.gradcheck_enabled, view.convention, view.log,
@@ -200,6 +200,11 @@ class Panel(quiet.QuietStatic, can_focus=True):
         network = (view.model_name, tuple((n, np.shape(v)) for n, v in view.state.params.items()))
         quiet.update(self, quiet.steady(self, content, network))
         self.drawn_from = (*drawn_from[:-2], self.cursor, self.sources)  # the cursor as settled
+
+    def read(self, state: State) -> tuple[object, ...]:
+        """The parts of the state the panel is drawn from (`reads`): the same parts, the
+        same drawing."""
+        return tuple(getattr(state, part) for part in self.reads)
 
     def draw(self, view: View, known: Mapping[str, Any], tagged: bool = False) -> Content:
         """The content with the marks; `tagged`: every cell carries cell_meta (which
@@ -522,9 +527,13 @@ def _check_grids(check: TensorCheck, width: int) -> Content:
 
 class GradcheckPanel(Panel):
     phase = Phase.GRADCHECK
-    reads = ("gradcheck",)  # and the parameters' names, as every panel
     paints_fresh = False  # its grids are coloured by verdict: the next key need not redraw them
     title = "Gradient check"
+
+    def read(self, state: State) -> tuple[object, ...]:
+        """Without a check, whether one is still to come (the last phase): with one, the
+        grids do not change as the step goes on, and are not drawn again."""
+        return (state.gradcheck, state.last_phase if state.gradcheck is None else None)
 
     def qualified(self, name: str, known: Mapping[str, Any]) -> str | None:
         """"W1 analytic" is backward's dW1, "W1 numerical" the check's own."""
