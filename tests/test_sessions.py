@@ -399,6 +399,7 @@ def test_a_session_that_is_not_a_regular_file_is_refused(kind: str, tmp_path: Pa
     assert {"directory": "is a directory, not a session file",
             "symlink to /dev/zero": "is not a regular file (a device), not a session file",
             "missing": "no such session file"}[kind] in err
+    assert err.count(str(path)) == 1  # named once, not once by the flag and again by the file
 
 
 def test_many_compressed_members_cannot_unpack_past_the_bound(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -431,7 +432,8 @@ def test_a_hostile_session_without_a_subprocess_traceback(tmp_path: Path) -> Non
     for name in ("bomb.npz", "zero.npz"):
         done = run("--headless", "--session", name, cwd=tmp_path)
         assert done.returncode == 2 and done.stdout == "" and "Traceback" not in done.stderr
-        assert done.stderr.startswith(f"backprop-stepper: error: --session: {name}: ")
+        assert done.stderr.startswith(f"backprop-stepper: error: --session: {name}")
+        assert done.stderr.count(name) == 1
 
 
 PARAMS: dict[str, tuple[Callable[[dict[str, np.ndarray]], dict[str, np.ndarray]], str]] = {

@@ -180,7 +180,7 @@ def with_session(options: Options) -> tuple[Options, Session]:
     try:
         session = read(options.session)
     except SessionError as error:
-        raise UsageError(f"--session: {_shown_path(options.session)}: {error}") from None
+        raise file_error("--session", options.session, error) from None
     if session.model is not None and options.model is None:
         raise UsageError(f"--session: {_shown_path(options.session)} was recorded with the model file "
                          f"{session.model!r}; a session never loads code: give --model "
@@ -253,6 +253,13 @@ def file_to_replace(path: os.PathLike[str] | str) -> Path:
     return target
 
 
+def file_error(flag: str, path: object, error: Exception) -> UsageError:
+    """A file's trouble after its flag: the file named once (a missing or non-regular file's
+    message names it already; what its contents break does not)."""
+    shown = _shown_path(path)
+    return UsageError(f"{flag}: {error}" if shown in str(error) else f"{flag}: {shown}: {error}")
+
+
 def _shown_path(path: object) -> str:
     text = str(path)
     return text if len(text) <= 120 else f"{text[:119]}…"
@@ -294,7 +301,7 @@ def build_stepper(options: Options, model: UserModel | None, data: Data | None,
         try:
             stepper = open_session(session, model, max_history=max_history)
         except SessionError as error:
-            raise UsageError(f"--session: {_shown_path(options.session)}: {error}") from None
+            raise file_error("--session", options.session, error) from None
         stepper.keep_trail = keep_trail
         return stepper
     stepper = Stepper(options.config, model=model, max_history=max_history, keep_trail=keep_trail, data=data)
@@ -302,7 +309,7 @@ def build_stepper(options: Options, model: UserModel | None, data: Data | None,
         try:
             stepper.start_from(read_params(options.params, stepper.initial.params))
         except SessionError as error:
-            raise UsageError(f"--params: {_shown_path(options.params)}: {error}") from None
+            raise file_error("--params", options.params, error) from None
     return stepper
 
 
