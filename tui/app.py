@@ -431,7 +431,6 @@ class StepperApp(App[None]):
             self.push_screen(ConfigScreen(self.stepper.config, served=self.served), self.apply_config)
 
     def apply_config(self, config: Config | None) -> None:
-        from engine.contract import ModelError
         from engine.usermodel import UserModel
         from tui.screens.config import data_for
 
