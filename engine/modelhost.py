@@ -8,7 +8,10 @@ freeze the app, corrupt the JSON on stdout, or take the terminal with it. This p
 has no terminal at all (a session of its own, stdin empty, stdout and stderr one pipe
 that the stepper reads into the model log).
 
-Requests and replies are tuples of plain data (engine.transport):
+Requests and replies are tuples of plain data (engine.transport). The first message is
+("ready",), sent unasked once this interpreter and NumPy have loaded: the stepper's
+--model-timeout counts from it, so a loaded machine's slow start is not the user's call
+running out of time.
     ("load", path, source, convention, sizes, reg)
                                              -> ("ok", (own_update, batched, convention, described))
     ("init", seed)                           -> ("ok", params or None)
@@ -236,4 +239,6 @@ def main(argv: list[str]) -> None:
     _die_with_parent(parent)
     _cap_memory(megabytes)
     faulthandler.enable()  # a segfault prints the Python lines it happened in, into the log
-    serve(Connection(requests_fd, writable=False), Connection(replies_fd, readable=False))
+    replies = Connection(replies_fd, readable=False)
+    replies.send_bytes(dumps(("ready",)))  # NumPy and the engine are imported: calls are timed from here
+    serve(Connection(requests_fd, writable=False), replies)

@@ -58,6 +58,10 @@ LOG_LIMIT = 10_000
 TEXT_LIMIT = 100_000  # characters of one call's output kept (the start and the end)
 EXIT_GRACE = 1.0  # seconds the process gets to run its atexit handlers when closed
 CALL_END_WAIT = 5.0  # seconds close() waits for a running call to end once its process is killed
+#: Seconds a new process may take to start Python and import NumPy, before any call of the
+#: user's is timed. Generous: on a machine whose cores are busy this took seconds, and it is
+#: not the user's code (--model-timeout times that alone, from the process's "ready").
+START_TIMEOUT = 120.0
 
 _spawner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="model-spawner")
 _HOST = "import sys; sys.path.insert(0, sys.argv[1]); from engine.modelhost import main; main(sys.argv[2:])"
@@ -119,6 +123,7 @@ class _Process:
         self.output_open = True
         self.decoder = getincrementaldecoder("utf-8")(errors="replace")
         self.pending: list[str] = []
+        self.ready = False  # its "ready" came: Python and NumPy are loaded (engine.modelhost)
 
     def collect(self) -> None:
         """Read whatever the process has printed so far, without waiting."""
@@ -393,11 +398,16 @@ class UserModel:
         if request is not None:
             with contextlib.suppress(OSError):  # if the process has ended, its reply pipe says so
                 process.requests.send_bytes(dumps(request))
-        deadline = time.monotonic() + self.timeout
+        deadline = time.monotonic() + (self.timeout if process.ready else max(START_TIMEOUT, self.timeout))
         while True:
             left = deadline - time.monotonic()
             if left <= 0:
+                started = process.ready
                 self._restart()
+                if not started:
+                    raise ModelError(f"{self.name}: the model's process did not start within "
+                                     f"{max(START_TIMEOUT, self.timeout):g} s (Python and NumPy "
+                                     "loading), so it was ended; is the machine overloaded?")
                 raise ModelError(f"{self.name}: {source} did not return within {self.timeout:g} s "
                                  "(--model-timeout), so the model's process was ended")
             ready = wait([process.replies, *([process.output_fd] if process.output_open else [])], left)
@@ -418,6 +428,10 @@ class UserModel:
                 self._end()
                 raise ModelError(f"{self.name}: the model's process sent something other than "
                                  f"plain data ({error}); it was ended") from None
+            if reply[0] == "ready":  # started: the user's code is timed from now
+                process.ready = True
+                deadline = time.monotonic() + self.timeout
+                continue
             if reply[0] != "progress":
                 return tuple(reply)
             deadline = time.monotonic() + self.timeout  # it is alive and working

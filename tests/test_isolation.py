@@ -165,6 +165,28 @@ def test_odd_z1_values_do_not_break_the_loop_check(tmp_path, capsys) -> None:
 
 # ---- the stepper's side -----------------------------------------------------------------------
 
+def test_the_timeout_counts_from_the_process_being_ready_not_its_start(tmp_path, monkeypatch) -> None:
+    """A process whose Python takes a second to start (as on a machine whose cores are busy)
+    still imports and runs a model under a 0.5 s --model-timeout: the user's calls are timed
+    from the process's "ready", and its start has a bound of its own."""
+    from engine import usermodel
+
+    monkeypatch.setattr(usermodel, "_HOST", "import time; time.sleep(1.0); " + usermodel._HOST)
+    model = load_model(misbehaving(tmp_path, "pass"), timeout=0.5)
+    params = {"W1": np.zeros((4, 3)), "b1": np.zeros(4), "W2": np.zeros((1, 4)), "b2": np.zeros(1)}
+    _, loss = model.forward(np.zeros(3), params, 1)
+    assert loss == pytest.approx(np.log(2))
+
+
+def test_a_process_that_never_starts_is_its_own_message(tmp_path, monkeypatch) -> None:
+    from engine import usermodel
+
+    monkeypatch.setattr(usermodel, "START_TIMEOUT", 0.2)
+    monkeypatch.setattr(usermodel, "_HOST", "import time; time.sleep(60); " + usermodel._HOST)
+    with pytest.raises(ModelError, match=r"process did not start within 0\.2 s \(Python and NumPy"):
+        load_model(misbehaving(tmp_path, "pass"), timeout=0.1)
+
+
 def test_a_timed_out_call_leaves_the_state_and_the_next_call_starts_afresh(tmp_path) -> None:
     path = misbehaving(tmp_path, "while os.path.exists(__file__ + '.hang'):\n    pass")
     model = load_model(path, timeout=0.5)
