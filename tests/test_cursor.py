@@ -163,8 +163,9 @@ async def test_a_click_on_a_value_puts_the_cursor_there() -> None:
     async with app.run_test(size=(120, 80)) as pilot:
         await pilot.press("n", "n")
         gradients = panel(app, "gradients")
-        where = next((x, y) for y in range(60) for x in range(50)
-                     if gradients.cell_at(x, y) == ("backward.dW1", (1, 1)))
+        where = next((start, line) for cell, line, start, _ in gradients.cells()
+                     if cell == ("backward.dW1", (1, 1)))
+        assert gradients.cell_at(*where) == ("backward.dW1", (1, 1))
         gutter = gradients.styles.gutter
         assert await pilot.click("#gradients", offset=(where[0] + gutter.left, where[1] + gutter.top))
         assert app.focused is gradients and gradients.cursor == ("backward.dW1", (1, 1))

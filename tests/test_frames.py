@@ -17,6 +17,8 @@ from textual.widgets import Static
 
 from engine.config import Config
 from engine.stepper import Phase, Stepper
+from tests.budget import pick
+from tests.waits import handled
 from tui.app import StepperApp, breakpoint_classes
 from tui.widgets import quiet
 from tui.widgets.chart import SHOWN, LossChart
@@ -180,14 +182,14 @@ async def test_a_panel_left_as_it_was_shows_what_drawing_it_again_would(config: 
     keys = ["n", "n", "b", "s", "left_square_bracket", "right_square_bracket", "g", "e", "tab",
             "shift+tab", "down", "up", "left", "right", "j", "l", "r"]
     rng = random.Random(1)
-    walk = [rng.choice(keys) for _ in range(60)]
+    walk = [rng.choice(keys) for _ in range(pick(40, 300))]  # tests/budget.py
     data = data_for(config)
     app = StepperApp(Stepper(config if data is None else fitted(config, data), data=data))
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
         for key in walk:  # as tests.test_robustness.press_by_binding, a key that does nothing too
             await app._check_bindings(key, priority=True) or await app._check_bindings(key)
-            await pilot.pause()  # the cursor's messages are handled
+            await handled(app, pilot)  # the cursor's messages too
             view = app.view()
             for panel in app.panels:
                 shown = getattr(panel, "_quiet_shown", None)

@@ -11,7 +11,6 @@ burst, that the app is alive and the stepper's history is a valid sequence of ph
 
 from __future__ import annotations
 
-import asyncio
 import random
 from itertools import pairwise
 from pathlib import Path
@@ -19,10 +18,12 @@ from pathlib import Path
 import pytest
 from textual import events
 from textual.app import App, ComposeResult
-from textual.pilot import Pilot
+from textual.command import CommandList
 
 from engine.config import Config
 from engine.stepper import PHASES, Phase, State, Stepper
+from tests.budget import pick
+from tests.waits import handled, until
 from tui.app import StepperApp
 from tui.screens.config import ConfigScreen
 from tui.screens.help import HelpScreen
@@ -40,17 +41,6 @@ def burst(app: StepperApp, *keys: str) -> None:
         event = events.Key(key, key if len(key) == 1 else CHARACTERS.get(key))
         event.set_sender(app)
         app._driver.send_message(event)
-
-
-async def handled(app: StepperApp, pilot: Pilot[None]) -> None:
-    """Until the app has handled every key queued so far (a callback sent the same way runs
-    after them), then until the screen has settled: a deterministic wait, where pause()
-    alone guesses idleness from CPU time and is fooled by a busy machine."""
-    assert app._driver is not None
-    done = asyncio.Event()
-    app._driver.send_message(events.Callback(callback=done.set))
-    await done.wait()
-    await pilot.pause()
 
 
 def make_app() -> StepperApp:
@@ -72,10 +62,12 @@ async def test_config_form_enter_twice_fast_applies_once() -> None:
         await pilot.press("c")
         assert isinstance(app.screen, ConfigScreen)
         burst(app, "enter", "enter")  # both reach the form's input before it closes
+        await until(pilot, lambda: len(app.screen_stack) == 1, "the form closed")
         await handled(app, pilot)
-        assert len(app.screen_stack) == 1 and len(applied) == 1 and applied[0] is not None
+        assert len(applied) == 1 and applied[0] is not None
         await pilot.press("c")
         burst(app, "enter", "escape", "enter", "escape")
+        await until(pilot, lambda: len(app.screen_stack) == 1, "the form closed")
         await handled(app, pilot)
         assert len(app.screen_stack) == 1 and len(applied) == 2
     alive(app)
@@ -87,9 +79,13 @@ async def test_palette_enter_twice_fast_runs_the_command_once() -> None:
         await pilot.press("ctrl+p")
         burst(app, *"run the next phase")
         await handled(app, pilot)
+        palette = app.screen
+        # The palette gathers its matches in a worker, in batches: Enter selects once they are in.
+        await until(pilot, lambda: not any(w.is_running for w in app.workers)
+                    and palette.query_one(CommandList).highlighted is not None, "the palette's matches")
         burst(app, "enter", "enter")
+        await until(pilot, lambda: len(app.screen_stack) == 1 and app.stepper.depth > 0, "the command run")
         await handled(app, pilot)
-        assert len(app.screen_stack) == 1
         # One phase ran, not two: the second Enter did not select the command again.
         assert app.stepper.state.last_phase is Phase.FORWARD and app.stepper.depth == 1
     alive(app)
@@ -255,4 +251,5 @@ async def fuzz(seed: int, keys: int) -> int:
 async def test_fuzz_palette_form_help_and_zoom(seed: int, tmp_path: Path,
                                                monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)  # the palette's Screenshot command writes to the working directory
-    assert await fuzz(seed, 250) >= 250
+    keys = pick(120, 1000)  # tests/budget.py: the thorough profile sends a thousand a seed
+    assert await fuzz(seed, keys) >= keys

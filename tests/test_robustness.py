@@ -4,8 +4,6 @@ the form, the zoom, the worker and the divergence banner behave."""
 from __future__ import annotations
 
 import random
-import time
-from collections.abc import Callable
 
 import numpy as np
 import pytest
@@ -13,7 +11,9 @@ from textual.widgets import Button, Input
 
 from engine.config import Config
 from engine.stepper import PHASES, Phase, Stepper
+from tests.budget import pick
 from tests.test_stepper import snapshot
+from tests.waits import until
 from tui.app import StepperApp
 from tui.cli import parse
 from tui.screens.config import ConfigScreen
@@ -98,25 +98,32 @@ async def fuzz(app: StepperApp, pilot, keys: list[str], through_pilot: set[int])
 
 
 @pytest.mark.slow
-async def test_a_thousand_random_keys_keep_the_invariants() -> None:
+async def test_random_keys_keep_the_invariants() -> None:
+    """250 keys by default, a thousand under the thorough profile (tests/budget.py)."""
     rng = random.Random(1234)
-    keys = [rng.choice(KEYS) for _ in range(1000)]
-    through_pilot = set(random.Random(5678).sample(range(len(keys)), 50))
-    assert {keys[i] for i in through_pilot} == set(KEYS)  # each key also as a real key event
+    keys = [rng.choice(KEYS) for _ in range(pick(250, 1000))]
+    # Each key also as a real key event: its first press, and more picked at random.
+    through_pilot = {keys.index(key) for key in KEYS} | set(random.Random(5678).sample(range(len(keys)), 40))
     app = StepperApp(Stepper(Config()))
     async with app.run_test(size=(100, 30)) as pilot:
         await fuzz(app, pilot, keys, through_pilot)
     assert app.return_code in (None, 0)  # no exception in a handler or a repaint
 
 
-SIZES = [(20, 8), (32, 10), (60, 16), (80, 24), (120, 40), (170, 50), (300, 100)]
+#: Where the layout changes: too small for anything, the common 80x24, each side of the width
+#: breakpoints (tui.app: wide from 110 columns, very wide from 170), and very large. The
+#: default profile renders the sizes either side of a change; the thorough one all of them.
+ALL_SIZES = [(20, 8), (32, 10), (60, 16), (80, 24), (109, 30), (110, 30), (120, 40), (169, 50),
+             (170, 50), (300, 100)]
+SIZES = pick([(20, 8), (80, 24), (110, 30), (170, 50)], ALL_SIZES)
+BIG_NETWORK_SIZES = pick([(20, 8), (80, 24)], [(20, 8), (80, 24), (300, 100)])
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize(("shape", "size"), [((3, 4), size) for size in SIZES] +
                          # A large network's summaries at the extremes and the common size:
                          # between them its layout is the small network's.
-                         [((784, 128), size) for size in (SIZES[0], (80, 24), SIZES[-1])])
+                         [((784, 128), size) for size in BIG_NETWORK_SIZES])
 async def test_every_size_renders(size: tuple[int, int], shape: tuple[int, int]) -> None:
     app = StepperApp(Stepper(Config(inputs=shape[0], hidden=shape[1])))
     async with app.run_test(size=size) as pilot:
@@ -132,14 +139,6 @@ async def test_every_size_renders(size: tuple[int, int], shape: tuple[int, int])
 
 # ---- the configuration form ------------------------------------------------------------
 
-async def until(condition: Callable[[], bool], pilot, timeout: float = 5.0) -> None:
-    """Let the app run until `condition` holds (failing after `timeout` seconds)."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        await pilot.pause(0.02)
-
-
 async def test_a_refused_apply_on_a_short_screen_goes_to_the_first_bad_field() -> None:
     """At 60x20 the form scrolls: Apply with a bad field above showed nothing at all."""
     app = StepperApp(Stepper(Config()))
@@ -153,10 +152,10 @@ async def test_a_refused_apply_on_a_short_screen_goes_to_the_first_bad_field() -
         await pilot.pause()
         assert not form.region.contains_region(form.query_one("#field-inputs").region)  # scrolled away
         await pilot.press("enter")
-        await pilot.pause()
         error = form.query_one("#error-inputs")
         assert app.focused is form.query_one("#field-inputs") and error.display
-        assert form.region.contains_region(error.region), (error.region, form.region)
+        # The form scrolls to the field (animated): wait for it, however busy the machine.
+        await until(pilot, lambda: form.region.contains_region(error.region), "the error in view")
         assert isinstance(app.screen, ConfigScreen)  # nothing applied
 
 
@@ -185,7 +184,7 @@ async def test_form_shows_errors_inline_and_applies_only_valid_values() -> None:
         # A Button ignores clicks for 0.2 s after a press (its "-active" effect), and the
         # lines above take less than that: a click now could be dropped, as a person's
         # double click would be. Click again once the button takes clicks, as a person does.
-        await until(lambda: not apply.has_class("-active"), pilot)
+        await until(pilot, lambda: not apply.has_class("-active"), "the button taking clicks")
         await pilot.click(apply)
         assert not isinstance(app.screen, ConfigScreen)
         config = app.stepper.config

@@ -128,7 +128,8 @@ async def test_random_keys_with_data_leave_a_whole_consistent_state() -> None:
     history undoes to the initial parameters."""
     import random
 
-    from tests.test_fuzz_screens import burst, handled
+    from tests.test_fuzz_screens import burst
+    from tests.waits import handled
 
     app = app_for(replace(MOONS, train_steps=20))
     rng = random.Random(7)

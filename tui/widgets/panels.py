@@ -7,7 +7,7 @@ the panel is marked fresh so the eye goes where the numbers changed.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, ClassVar
 
 import numpy as np
@@ -271,20 +271,23 @@ class Panel(quiet.QuietStatic, can_focus=True):
         self.move_cursor(direction)
         self.post_message(self.CursorMoved(self))
 
+    def cells(self) -> Iterator[tuple[Cell, int, int, int]]:
+        """Every value drawn, with where it is: (cell, line, first column, column past its end)
+        of the content region. One drawing serves them all."""
+        if not hasattr(self, "view"):
+            return
+        content = self.draw(self.view, qualified_tensors(self.view.state), tagged=True)
+        for y, line in enumerate(content.split("\n")):
+            for span in line.spans:
+                meta = span.style.meta if isinstance(span.style, Style) else {}
+                if "cell" in meta:
+                    cell = str(meta["cell"]), tuple(int(i) for i in meta["index"])
+                    yield cell, y, cell_len(line.plain[:span.start]), cell_len(line.plain[:span.end])
+
     def cell_at(self, x: int, y: int) -> Cell | None:
         """The cell drawn at (x, y) of the content region, if any."""
-        if not hasattr(self, "view"):
-            return None
-        content = self.draw(self.view, qualified_tensors(self.view.state), tagged=True)
-        lines = content.split("\n")
-        if not 0 <= y < len(lines):
-            return None
-        line = lines[y]
-        for span in line.spans:
-            meta = span.style.meta if isinstance(span.style, Style) else {}
-            if "cell" in meta and cell_len(line.plain[:span.start]) <= x < cell_len(line.plain[:span.end]):
-                return str(meta["cell"]), tuple(int(i) for i in meta["index"])
-        return None
+        return next((cell for cell, line, start, end in self.cells() if line == y and start <= x < end),
+                    None)
 
     def on_click(self, event: events.Click) -> None:
         """A click on a value puts the cursor there."""

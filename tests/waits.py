@@ -1,0 +1,41 @@
+"""Waits for Pilot tests: on a condition or an event, never on a pause that guesses.
+
+Pilot's own waits (`press`, `pause`) judge the app idle by comparing its CPU time with the
+clock, which a machine whose cores are busy with other work fools: the app looks idle
+while a worker, a timer or an animation still has work queued, and an assertion right
+after reads a screen half-done. These waits end when the thing awaited has happened; their
+deadline is a safety net that fails a hung test, never a timing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+
+from textual import events
+from textual.app import App
+from textual.pilot import Pilot
+
+#: Seconds before a wait fails the test: far beyond any machine's load, short of CI's limit.
+SAFETY_NET = 120.0
+
+
+async def until(pilot: Pilot[object], condition: Callable[[], bool], what: str = "the condition") -> None:
+    """Let the app run until `condition()` holds."""
+    app = pilot.app
+    deadline = time.monotonic() + SAFETY_NET
+    while not condition():
+        assert app._exception is None, app._exception
+        assert time.monotonic() < deadline, f"{what}: not within {SAFETY_NET:g} s"
+        await pilot.pause(0.01)
+
+
+async def handled(app: App[object], pilot: Pilot[object]) -> None:
+    """Until the app has handled every key and event queued so far (a callback sent the same
+    way runs after them), then until its screen has processed what they posted."""
+    assert app._driver is not None
+    done = asyncio.Event()
+    app._driver.send_message(events.Callback(callback=done.set))
+    await done.wait()
+    await pilot._wait_for_screen()
