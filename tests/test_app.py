@@ -12,6 +12,8 @@ from tui.app import StepperApp
 from tui.commands import stepper_commands
 from tui.screens.help import HelpScreen
 
+pytestmark = pytest.mark.slow  # drives the app's screens through Pilot (-m 'not slow' leaves it out)
+
 SIZE = (120, 40)
 
 

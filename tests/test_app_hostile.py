@@ -25,6 +25,8 @@ from tui.widgets.grid import TensorGrid
 from tui.widgets.panels import dead_units
 from tui.widgets.tensor import grid, number_format, summary, tensor_block
 
+pytestmark = pytest.mark.slow  # drives the app's screens through Pilot (-m 'not slow' leaves it out)
+
 SIZE = (120, 40)
 CACHE_LINE = "    cache = {'x': x, 'z1': z1, 'a1': a1, 'z2': z2, 'a2': a2}"
 

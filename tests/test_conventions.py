@@ -23,6 +23,8 @@ from engine.stepper import Stepper
 from engine.usermodel import UserModel, load_model
 from tui.__main__ import main
 
+pytestmark = pytest.mark.slow  # starts a user's model process in most tests (-m 'not slow' leaves it out)
+
 FIXTURES = Path(__file__).parent / "fixtures"
 DLAI_TWO = FIXTURES / "dlai_two_layer.py"
 DLAI_DEEP = FIXTURES / "dlai_deep.py"

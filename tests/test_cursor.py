@@ -17,6 +17,8 @@ from tui.widgets.grid import TensorGrid
 from tui.widgets.panels import Panel
 from tui.widgets.tensor import CURSOR, SOURCE
 
+pytestmark = pytest.mark.slow  # drives the app's screens through Pilot (-m 'not slow' leaves it out)
+
 SIZE = (120, 40)
 #: Keys from the start to the cursor on dW1[1, 2] in the Gradients panel: forward and
 #: backward, tab to the panel, down through dz2, dW2, db2, da1, dz1 to dW1's row 1, right 2.

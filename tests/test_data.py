@@ -272,6 +272,7 @@ def test_a_multiclass_csv(tmp_path: Path) -> None:
     assert (data.classes, data.output_classes) == (4, 4)
 
 
+@pytest.mark.slow
 def test_a_csv_of_the_most_rows_allowed_is_read(tmp_path: Path) -> None:
     rows = np.arange(MAX_SAMPLES) % 2
     data = read_csv(write(tmp_path, "".join(f"{i}.5,{k}\n" for i, k in enumerate(rows))))

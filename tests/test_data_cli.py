@@ -486,6 +486,7 @@ def test_the_form_shows_a_bad_csv_under_its_field(tmp_path: Path) -> None:
     assert errors == {}  # a keystroke does not read the file; applying does
 
 
+@pytest.mark.slow
 async def test_the_app_rebuilds_its_stepper_on_the_data_the_form_names() -> None:
     from engine.config import Config
     from engine.stepper import Stepper

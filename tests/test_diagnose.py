@@ -108,6 +108,7 @@ def test_the_activation_grad_drill_is_a_valid_subgradient_where_every_unit_sits_
                          bug="activation-grad").passed
 
 
+@pytest.mark.slow
 def test_a_user_model_gets_one_sided_slopes_from_its_own_process(tmp_path, capsys) -> None:
     """The loop method in the model's process sends the slopes back over the pipe: the
     notebook's file with relu′(0) = 2 fails on b1's kinks, with relu′(0) = 1 it passes."""

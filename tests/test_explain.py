@@ -289,6 +289,7 @@ def test_explain_needs_headless_and_no_gradcheck_means_no_gradcheck_tensors(caps
     assert "no tensor 'gradcheck.W1'" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_a_user_model_explains_its_numerical_gradient_and_refuses_its_forward(capsys) -> None:
     assert main(["--headless", "--format", "json", "--model", str(THREE_LAYER), "--explain",
                  "gradcheck.Wi[0,0]", "--explain", "forward.zi[0]", "--explain", "update.Wi[0,0]"]) == 0

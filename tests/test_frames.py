@@ -23,6 +23,8 @@ from tui.app import StepperApp, breakpoint_classes
 from tui.widgets import quiet
 from tui.widgets.chart import SHOWN, LossChart
 
+pytestmark = pytest.mark.slow  # drives the app's screens through Pilot (-m 'not slow' leaves it out)
+
 
 class Recorder(Static):
     """A Static that records whether each update asked for a layout."""

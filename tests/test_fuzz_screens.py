@@ -30,6 +30,8 @@ from tui.screens.help import HelpScreen
 from tui.screens.safe import SafeOptionList
 from tui.screens.zoom import ZoomScreen
 
+pytestmark = pytest.mark.slow  # drives the app's screens through Pilot (-m 'not slow' leaves it out)
+
 SIZE = (120, 40)
 CHARACTERS = {"comma": ",", "minus": "-", "full_stop": ".", "question_mark": "?", "space": " "}
 

@@ -27,6 +27,8 @@ from tests.test_stepper import snapshot
 from tests.test_usermodel import DEFINITIONS, GRADS_LINE, edit, run, write
 from tui.app import StepperApp
 
+pytestmark = pytest.mark.slow  # starts a user's model process in most tests (-m 'not slow' leaves it out)
+
 FORWARD_LINE = "    # Hidden pre-activation (4,)\n"
 SIZE = (120, 40)
 

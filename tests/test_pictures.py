@@ -20,6 +20,8 @@ from engine.stepper import Stepper, View
 from tui.widgets.boundary import TEST, TRAIN, BoundaryMap, Picture, confusion, confusion_text, draw, lines_of
 from tui.widgets.chart import LossChart, downsample, step_ticks
 
+pytestmark = pytest.mark.slow  # drives the app's screens through Pilot (-m 'not slow' leaves it out)
+
 SIZE = (120, 40)
 CSS = Path(__file__).resolve().parent.parent / "tui" / "stepper.tcss"
 

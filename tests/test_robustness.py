@@ -19,6 +19,8 @@ from tui.cli import parse
 from tui.screens.config import ConfigScreen
 from tui.screens.zoom import ZoomScreen
 
+pytestmark = pytest.mark.slow  # drives the app's screens through Pilot (-m 'not slow' leaves it out)
+
 KEYS = ["n", "n", "n", "space", "right", "b", "left", "s", "r", "g"]
 
 
@@ -97,7 +99,6 @@ async def fuzz(app: StepperApp, pilot, keys: list[str], through_pilot: set[int])
     assert snapshot(stepper.state) == snapshot(stepper.initial)
 
 
-@pytest.mark.slow
 async def test_random_keys_keep_the_invariants() -> None:
     """250 keys by default, a thousand under the thorough profile (tests/budget.py)."""
     rng = random.Random(1234)
@@ -119,7 +120,6 @@ SIZES = pick([(20, 8), (80, 24), (110, 30), (170, 50)], ALL_SIZES)
 BIG_NETWORK_SIZES = pick([(20, 8), (80, 24)], [(20, 8), (80, 24), (300, 100)])
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize(("shape", "size"), [((3, 4), size) for size in SIZES] +
                          # A large network's summaries at the extremes and the common size:
                          # between them its layout is the small network's.
@@ -225,7 +225,6 @@ async def test_zoom_shows_exact_values_of_a_large_tensor() -> None:
 
 # ---- long work in a worker --------------------------------------------------------------
 
-@pytest.mark.slow
 async def test_a_slow_phase_runs_in_a_worker_and_escape_cancels_it() -> None:
     app = StepperApp(Stepper(Config(inputs=784, hidden=128, gradcheck_method="loop")))
     async with app.run_test(size=(120, 40)) as pilot:

@@ -72,6 +72,7 @@ def test_the_text_and_json_reports_say_so(capsys) -> None:
         assert not any("saturated" in w for w in json.loads(out)["warnings"])
 
 
+@pytest.mark.slow
 async def test_the_app_banner_says_so_and_not_for_he() -> None:
     for init, shown in (("notebook", True), ("he", False)):
         app = StepperApp(Stepper(Config(init=init, **WIDE)))  # type: ignore[arg-type]

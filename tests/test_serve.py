@@ -29,6 +29,8 @@ from tui.app import StepperApp
 from tui.cli import parse
 from tui.screens.config import ConfigScreen, _shown, parse_fields
 
+pytestmark = pytest.mark.slow  # serves the app to a real browser (-m 'not slow' leaves it out)
+
 SIZE = (120, 40)
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -261,7 +263,6 @@ def served(port: int, log: Path) -> Iterator[subprocess.Popen[bytes]]:
             os.killpg(process.pid, signal.SIGKILL)
 
 
-@pytest.mark.slow
 @pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER and SELENIUM),
                     reason="needs chromium, chromedriver (Debian: apt-get install chromium "
                     "chromium-driver; .ci/run installs them) and selenium (pip install -e '.[test]')")

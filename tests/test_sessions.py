@@ -150,6 +150,7 @@ def refused(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
 
 # ---- reopening: every tensor bit for bit, b back to the start ----------------------------
 
+@pytest.mark.slow
 def test_moons_at_step_7_reopens_bit_for_bit_from_the_command_line(tmp_path: Path) -> None:
     done = run("--headless", *MOONS, "--steps", "7", "--save-session", "s.npz", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
@@ -206,6 +207,7 @@ def test_every_action_of_the_path_replays_undo_reset_gradcheck_and_drills() -> N
     assert walk_back(reopened) == walk_back(original)
 
 
+@pytest.mark.slow
 def test_a_continued_session_traces_the_same_steps_as_one_run(tmp_path: Path) -> None:
     """The Done-when test: --save-session after --steps 2, then --steps 1 from it, equals
     step 3 of --steps 3 (the JSON trace, every tensor of the step)."""
@@ -221,6 +223,7 @@ def test_a_continued_session_traces_the_same_steps_as_one_run(tmp_path: Path) ->
         assert continued["initial_params"] == whole["initial_params"]
 
 
+@pytest.mark.slow
 def test_a_session_saved_mid_step_continues_by_finishing_that_step(tmp_path: Path) -> None:
     stepper = Stepper(Config())
     stepper.next()
@@ -235,6 +238,7 @@ def test_a_session_saved_mid_step_continues_by_finishing_that_step(tmp_path: Pat
 
 # ---- the app: ctrl+s, x and w; reopening with b to the start ----------------------------
 
+@pytest.mark.slow
 async def test_ctrl_s_saves_and_the_app_reopens_it_walking_back_bit_for_bit(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
@@ -257,6 +261,7 @@ async def test_ctrl_s_saves_and_the_app_reopens_it_walking_back_bit_for_bit(
         assert reopened.stepper.state is reopened.stepper.initial
 
 
+@pytest.mark.slow
 async def test_x_writes_the_parameters_and_w_the_state_as_the_report_writes_it(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
@@ -278,6 +283,7 @@ async def test_x_writes_the_parameters_and_w_the_state_as_the_report_writes_it(
     assert step["forward"]["loss"] == headless["steps"][0]["update"]["loss_after"]  # type: ignore[index]
 
 
+@pytest.mark.slow
 async def test_a_file_that_cannot_be_written_is_a_notification_and_the_app_goes_on(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     gone = tmp_path / "gone"
@@ -293,6 +299,7 @@ async def test_a_file_that_cannot_be_written_is_a_notification_and_the_app_goes_
         assert app.is_running and app.stepper.state.last_phase is Phase.FORWARD
 
 
+@pytest.mark.slow
 def test_a_user_models_session_replays_only_with_that_model(tmp_path: Path,
                                                             capsys: pytest.CaptureFixture[str]) -> None:
     model = ROOT / "tests" / "fixtures" / "three_layer.py"
@@ -308,6 +315,7 @@ def test_a_user_models_session_replays_only_with_that_model(tmp_path: Path,
 
 # ---- weights in and out --------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_export_params_then_params_starts_from_them(tmp_path: Path) -> None:
     trace("--steps", "2", "--export-params", "p.npz", cwd=tmp_path)
     with np.load(tmp_path / "p.npz", allow_pickle=False) as saved:
@@ -425,6 +433,7 @@ def test_nothing_in_a_session_is_unpickled(tmp_path: Path, monkeypatch: pytest.M
         from_bytes(tampered(_pickled))
 
 
+@pytest.mark.slow
 def test_a_hostile_session_without_a_subprocess_traceback(tmp_path: Path) -> None:
     """The same through a real process: what the user sees, exit status and all."""
     (tmp_path / "bomb.npz").write_bytes(SESSIONS["npz bomb"][0]())
@@ -519,6 +528,7 @@ def test_an_output_folder_where_no_file_can_be_made_is_refused_before_the_run(
     assert "--save-session: cannot write /proc/s.npz:" in err  # and no report (refused)
 
 
+@pytest.mark.slow
 def test_a_session_takes_the_reports_trace(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     stepper = moons_stepper()
     stepper.run_steps(2)

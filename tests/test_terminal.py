@@ -22,6 +22,8 @@ import pytest
 
 from tests.test_isolation import misbehaving
 
+pytestmark = pytest.mark.slow  # drives the app in a real terminal (-m 'not slow' leaves it out)
+
 ROOT = Path(__file__).resolve().parent.parent
 LEAVE_ALTERNATE_SCREEN = b"\x1b[?1049l"
 MOUSE_OFF = b"\x1b[?1000l"
@@ -81,7 +83,6 @@ def assert_left_clean(status: int, output: bytes) -> None:
     assert LEAVE_ALTERNATE_SCREEN in tail and MOUSE_OFF in tail
 
 
-@pytest.mark.slow
 def test_keys_typed_behind_q_leave_a_clean_exit() -> None:
     """Without the guard, help opened while the app tore its screens down: NoMatches, a
     traceback and exit status 1."""
@@ -89,7 +90,6 @@ def test_keys_typed_behind_q_leave_a_clean_exit() -> None:
     assert_left_clean(status, output)
 
 
-@pytest.mark.slow
 def test_a_segfaulting_model_leaves_the_app_and_the_terminal_intact(tmp_path) -> None:
     path = misbehaving(tmp_path, "ctypes.string_at(0)", after=2)
     status, output = run_in_terminal(["--model", str(path)], b"n", b"b", b"q")

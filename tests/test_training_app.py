@@ -6,12 +6,15 @@ import threading
 from dataclasses import replace
 from typing import Any
 
+import pytest
 from textual.widgets import Static
 
 from engine import batches
 from engine.config import Config
 from engine.stepper import Phase, Stepper
 from tui.app import StepperApp, hidden_unit
+
+pytestmark = pytest.mark.slow  # drives the app's screens through Pilot (-m 'not slow' leaves it out)
 
 SIZE = (120, 40)
 MOONS = Config(dataset="moons", hidden=(8, 8), activation="tanh", batch=16, train_steps=30)

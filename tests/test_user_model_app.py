@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from engine.config import Config
 from engine.stepper import Phase, Stepper
@@ -19,6 +20,8 @@ from tui.app import StepperApp
 from tui.commands import stepper_commands
 from tui.screens.config import data_for
 from tui.screens.zoom import ZoomScreen
+
+pytestmark = pytest.mark.slow  # drives the app with a user's model process (-m 'not slow' leaves it out)
 
 SIZE = (120, 40)
 CACHE_LINE = "    cache = {'x': x, 'z1': z1, 'a1': a1, 'z2': z2, 'a2': a2}"

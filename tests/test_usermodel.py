@@ -23,6 +23,8 @@ from tests.test_stepper import snapshot
 from tui.__main__ import main
 from tui.report import json_report
 
+pytestmark = pytest.mark.slow  # starts a user's model process in most tests (-m 'not slow' leaves it out)
+
 PARAM_NAMES = NOTEBOOK_NET.param_names
 GRAD_NAMES = tuple('d' + name for name in PARAM_NAMES)
 

@@ -28,6 +28,8 @@ from engine.network import Params
 from engine.stepper import Phase, Stepper, init_params
 from engine.usermodel import UserModel, load_model
 
+pytestmark = pytest.mark.slow  # starts a user's model process in most tests (-m 'not slow' leaves it out)
+
 FIXTURES = Path(__file__).parent / "fixtures"
 NOTEBOOK_PATH = FIXTURES / "notebook.py"
 BATCHED_PATH = FIXTURES / "batched.py"
