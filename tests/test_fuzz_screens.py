@@ -16,14 +16,13 @@ from itertools import pairwise
 from pathlib import Path
 
 import pytest
-from textual import events
 from textual.app import App, ComposeResult
 from textual.command import CommandList
 
 from engine.config import Config
 from engine.stepper import PHASES, Phase, State, Stepper
 from tests.budget import pick
-from tests.waits import handled, until
+from tests.waits import burst, handled, until
 from tui.app import StepperApp
 from tui.screens.config import ConfigScreen
 from tui.screens.help import HelpScreen
@@ -33,16 +32,6 @@ from tui.screens.zoom import ZoomScreen
 pytestmark = pytest.mark.slow  # drives the app's screens through Pilot (-m 'not slow' leaves it out)
 
 SIZE = (120, 40)
-CHARACTERS = {"comma": ",", "minus": "-", "full_stop": ".", "question_mark": "?", "space": " "}
-
-
-def burst(app: StepperApp, *keys: str) -> None:
-    """Queue key events as a terminal delivers typed keys: no waiting between them."""
-    assert app._driver is not None
-    for key in keys:
-        event = events.Key(key, key if len(key) == 1 else CHARACTERS.get(key))
-        event.set_sender(app)
-        app._driver.send_message(event)
 
 
 def make_app() -> StepperApp:

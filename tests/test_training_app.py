@@ -131,8 +131,7 @@ async def test_random_keys_with_data_leave_a_whole_consistent_state() -> None:
     history undoes to the initial parameters."""
     import random
 
-    from tests.test_fuzz_screens import burst
-    from tests.waits import handled
+    from tests.waits import burst, handled
 
     app = app_for(replace(MOONS, train_steps=20))
     rng = random.Random(7)

@@ -12,9 +12,9 @@ import pytest
 from engine.config import Config
 from engine.stepper import Phase, Stepper
 from engine.usermodel import load_model
-from tests.test_robustness import until
 from tests.test_stepper import snapshot
 from tests.test_usermodel import DEFINITIONS, GRADS_LINE, THREE_LAYER_PATH, edit, write
+from tests.waits import until
 from tui.__main__ import main
 from tui.app import StepperApp
 from tui.commands import stepper_commands
@@ -212,7 +212,7 @@ async def test_the_form_rebuilds_a_model_that_builds_itself_from_the_sizes() -> 
             assert message.startswith("Not applied:") and "hidden" in message
             assert app.stepper.config.hidden == (7,) and model.sizes == (2, 7, 1)
             await pilot.press("s")  # the kept network still steps (on the runner's thread)
-            await until(lambda: app.stepper.state.last_phase is Phase.UPDATE, pilot)
+            await until(pilot, lambda: app.stepper.state.last_phase is Phase.UPDATE, "the update")
             assert app.stepper.state.params["W1"].shape == (2, 7)
     finally:
         model.close()

@@ -1,4 +1,5 @@
-"""Waits for Pilot tests: on a condition or an event, never on a pause that guesses.
+"""Keys and waits for Pilot tests: keys as a terminal delivers them, and waits on a condition
+or an event, never on a pause that guesses.
 
 Pilot's own waits (`press`, `pause`) judge the app idle by comparing its CPU time with the
 clock, which a machine whose cores are busy with other work fools: the app looks idle
@@ -17,6 +18,8 @@ from textual import events
 from textual.app import App
 from textual.pilot import Pilot
 
+#: The characters of the named keys a burst types.
+CHARACTERS = {"comma": ",", "minus": "-", "full_stop": ".", "question_mark": "?", "space": " "}
 #: Seconds before a wait fails the test: far beyond any machine's load, short of CI's limit.
 SAFETY_NET = 120.0
 
@@ -39,3 +42,12 @@ async def handled(app: App[object], pilot: Pilot[object]) -> None:
     app._driver.send_message(events.Callback(callback=done.set))
     await done.wait()
     await pilot._wait_for_screen()
+
+
+def burst(app: App[object], *keys: str) -> None:
+    """Queue key events as a terminal delivers typed keys: no waiting between them."""
+    assert app._driver is not None
+    for key in keys:
+        event = events.Key(key, key if len(key) == 1 else CHARACTERS.get(key))
+        event.set_sender(app)
+        app._driver.send_message(event)
