@@ -1,0 +1,112 @@
+"""The files the command line writes: --save-session, --export-params and --export-notebook.
+
+Each is checked before anything runs (check_outputs), so that a name that cannot be
+written is refused with exit status 2 and nothing done, and written after the run by
+write_whole, whole or not at all.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import stat
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from engine.files import shown_name
+from tui.cli import PROG, UsageError
+
+if TYPE_CHECKING:
+    from tui.cli import Options
+
+#: The flags that name a file the run writes, and their attributes of Options.
+OUTPUTS = (("--save-session", "save_session"), ("--export-params", "export_params"),
+           ("--export-notebook", "export_notebook"))
+
+
+def check_outputs(options: Options) -> None:
+    """Refuse, as a UsageError, an output the run could not write after it: an empty name,
+    a directory, anything but a regular file (a device, a FIFO), a
+    folder that does not exist or where no file can be made (a temporary file is made there
+    and removed, which also catches what a permission check does not, such as root in
+    /proc)."""
+    import tempfile
+
+    for flag, attribute in OUTPUTS:
+        name = getattr(options, attribute)
+        if name is None:
+            continue
+        if str(name) == "":  # Path("") would be the current directory
+            raise UsageError(f"{flag}: the file name is empty")
+        path = Path(name)
+        if path.is_dir():
+            raise UsageError(f"{flag}: {shown_name(path)} is a directory; name a file")
+        try:
+            target = file_to_replace(path)
+        except OSError as error:
+            raise UsageError(f"{flag}: cannot write {shown_name(path)}: {error.strerror}") from None
+        folder = target.parent
+        if not folder.is_dir():
+            raise UsageError(f"{flag}: cannot write {shown_name(path)}: no such folder {shown_name(folder)}")
+        try:
+            with tempfile.NamedTemporaryFile(dir=folder, prefix=".backprop-", suffix=".part"):
+                pass
+        except OSError as error:
+            raise UsageError(f"{flag}: cannot write {shown_name(path)}: {error.strerror or error}") from None
+
+
+def file_to_replace(path: os.PathLike[str] | str) -> Path:
+    """The file a whole write replaces: a symbolic link's target (the link stays a link).
+    Anything there but a regular file is refused: renaming over a device, a FIFO or a
+    socket would have replaced it with a regular file (as root, /dev/null itself)."""
+    target = Path(os.path.realpath(path))
+    try:
+        status = os.stat(target)
+    except FileNotFoundError:
+        return target
+    if not stat.S_ISREG(status.st_mode):
+        named = "" if target == Path(path).absolute() else f" (the link's target {shown_name(target)})"
+        raise OSError(errno.EINVAL, f"not a regular file{named}", str(target))
+    return target
+
+
+def write_output(flag: str, path: os.PathLike[str] | str, data: bytes) -> int:
+    """Write an output after the run: exit status 0, or 1 with one line on stderr (a full
+    disk), the file as it was."""
+    try:
+        write_whole(path, data)
+    except OSError as error:
+        print(f"{PROG}: error: {flag}: cannot write {shown_name(path)}: {error.strerror or error}",
+              file=sys.stderr)
+        return 1
+    return 0
+
+
+def write_whole(path: os.PathLike[str] | str, data: bytes) -> None:
+    """Write the file whole or not at all: a temporary file beside it, renamed into place."""
+    import tempfile
+
+    target = file_to_replace(path)
+    umask = os.umask(0)
+    os.umask(umask)
+    fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=".backprop-", suffix=".part")
+    try:
+        try:
+            _write_all(fd, data)
+            os.fchmod(fd, 0o666 & ~umask)  # as open() would have made it, not mkstemp's 0600
+        finally:
+            os.close(fd)
+        os.replace(temporary, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    """All of `data` to `fd` (os.write may write less than it is given)."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
