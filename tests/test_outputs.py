@@ -1,6 +1,7 @@
 """The files a run writes (--save-session, --export-params, --export-notebook): written whole
-or not at all. Refusals come before anything runs: exit status 2, one line, nothing on
-stdout, nothing touched.
+or not at all, keeping what the user set on the file they replace (its mode, its links), and
+never over a read-only file. Refusals come before anything runs: exit status 2, one line,
+nothing on stdout, nothing touched.
 
 A full disk is a write that fails with ENOSPC partway (tests/test_outputs.disk_full)."""
 
@@ -13,6 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from engine.config import Config
+from engine.session import params_to_bytes
+from engine.stepper import Stepper
 from tui.__main__ import main
 
 #: Each output flag, and what else it needs (--save-session and --export-params are headless).
@@ -83,3 +87,55 @@ def test_a_fifo_is_refused_before_the_notebook_is_made(tmp_path: Path,
     finally:
         os.close(reader)
     assert stat.S_ISFIFO(fifo.lstat().st_mode)
+
+
+# ---- what the user set on the file: its mode, its links ---------------------------------------
+
+@pytest.mark.parametrize("flag", list(OUTPUTS))
+def test_a_replaced_file_keeps_its_mode(flag: str, tmp_path: Path,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    """A private session (it holds the data rows) had become 0644."""
+    target = tmp_path / "out"
+    target.write_bytes(b"old")
+    target.chmod(0o600)
+    assert main(output(flag, target)) == 0
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600 and target.read_bytes() != b"old"
+    umask = os.umask(0o022)
+    os.umask(umask)
+    new = tmp_path / "new"
+    assert main(output(flag, new)) == 0
+    assert stat.S_IMODE(new.stat().st_mode) == 0o666 & ~umask  # as open() makes a file
+
+
+@pytest.mark.parametrize("flag", list(OUTPUTS))
+def test_a_read_only_file_is_refused(flag: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """It had been replaced by a writable file (as root too: the mode is what the user said)."""
+    target = tmp_path / "out"
+    target.write_bytes(b"old")
+    target.chmod(0o444)
+    refused(output(flag, target), capsys, f"{flag}: cannot write {target}: it is read-only (mode 0444); "
+            "make it writable (chmod u+w)")
+    assert target.read_bytes() == b"old" and stat.S_IMODE(target.stat().st_mode) == 0o444
+
+
+def test_a_hard_link_is_written_through(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Replacing the file had left the other name holding the old contents."""
+    target, other = tmp_path / "p.npz", tmp_path / "other.npz"
+    target.write_bytes(b"old contents, longer than nothing")
+    os.link(target, other)
+    assert main(["--headless", "--export-params", str(target)]) == 0
+    assert target.stat().st_ino == other.stat().st_ino and target.stat().st_nlink == 2
+    stepper = Stepper(Config())
+    stepper.run_steps(1)
+    assert other.read_bytes() == params_to_bytes(stepper.state.params)
+
+
+def test_a_hard_link_keeps_its_old_contents_when_the_disk_is_full(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    target, other = tmp_path / "s.npz", tmp_path / "other.npz"
+    target.write_bytes(b"x" * 300)
+    os.link(target, other)
+    disk_full(monkeypatch, budget=500)  # more than the old file: the write failed past its end
+    assert main(["--headless", "--save-session", str(target)]) == 1
+    assert "No space left on device" in capsys.readouterr().err
+    assert other.read_bytes() == b"x" * 300 and target.stat().st_nlink == 2 and leftovers(tmp_path) == []

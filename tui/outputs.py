@@ -2,7 +2,10 @@
 
 Each is checked before anything runs (check_outputs), so that a name that cannot be
 written is refused with exit status 2 and nothing done, and written after the run by
-write_whole, whole or not at all.
+write_whole, whole or not at all. What the user set on a file that is replaced stays as
+it was: its mode (a private 0600 session stays private), a symbolic link (written
+through: its target is replaced) and hard links (written through in place). A read-only
+file is never replaced.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ OUTPUTS = (("--save-session", "save_session"), ("--export-params", "export_param
 
 def check_outputs(options: Options) -> None:
     """Refuse, as a UsageError, an output the run could not write after it: an empty name,
-    a directory, anything but a regular file (a device, a FIFO), a
+    a directory, anything but a regular file (a device, a FIFO), a read-only file, a
     folder that does not exist or where no file can be made (a temporary file is made there
     and removed, which also catches what a permission check does not, such as root in
     /proc)."""
@@ -60,7 +63,9 @@ def check_outputs(options: Options) -> None:
 def file_to_replace(path: os.PathLike[str] | str) -> Path:
     """The file a whole write replaces: a symbolic link's target (the link stays a link).
     Anything there but a regular file is refused: renaming over a device, a FIFO or a
-    socket would have replaced it with a regular file (as root, /dev/null itself)."""
+    socket would have replaced it with a regular file (as root, /dev/null itself). So is a
+    file whose owner may not write it: the user made it read-only (as root, whose writes
+    are always permitted, the mode still says so)."""
     target = Path(os.path.realpath(path))
     try:
         status = os.stat(target)
@@ -69,6 +74,9 @@ def file_to_replace(path: os.PathLike[str] | str) -> Path:
     if not stat.S_ISREG(status.st_mode):
         named = "" if target == Path(path).absolute() else f" (the link's target {shown_name(target)})"
         raise OSError(errno.EINVAL, f"not a regular file{named}", str(target))
+    if not status.st_mode & stat.S_IWUSR or not os.access(target, os.W_OK):
+        raise OSError(errno.EACCES, f"it is read-only (mode {stat.S_IMODE(status.st_mode):04o}); make it "
+                      "writable (chmod u+w) to replace it", str(target))
     return target
 
 
@@ -85,17 +93,34 @@ def write_output(flag: str, path: os.PathLike[str] | str, data: bytes) -> int:
 
 
 def write_whole(path: os.PathLike[str] | str, data: bytes) -> None:
-    """Write the file whole or not at all: a temporary file beside it, renamed into place."""
+    """Write the file whole or not at all: a temporary file beside it, given the mode of the
+    file it replaces (a new file's: as open() makes it), renamed into place. A file with
+    other hard links is written in place instead (renaming would leave the other names
+    holding the old contents)."""
     import tempfile
 
     target = file_to_replace(path)
-    umask = os.umask(0)
-    os.umask(umask)
+    try:
+        replaced: os.stat_result | None = os.stat(target)
+    except FileNotFoundError:
+        replaced = None
+    if replaced is not None and replaced.st_nlink > 1:
+        _write_in_place(target, data)
+        return
+    if replaced is None:
+        umask = os.umask(0)
+        os.umask(umask)
+        mode = 0o666 & ~umask
+    else:
+        mode = stat.S_IMODE(replaced.st_mode)
     fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=".backprop-", suffix=".part")
     try:
         try:
             _write_all(fd, data)
-            os.fchmod(fd, 0o666 & ~umask)  # as open() would have made it, not mkstemp's 0600
+            os.fchmod(fd, mode)  # not mkstemp's 0600
+            if replaced is not None:  # its owner and group, where we may (as root)
+                with contextlib.suppress(OSError):
+                    os.fchown(fd, replaced.st_uid, replaced.st_gid)
         finally:
             os.close(fd)
         os.replace(temporary, target)
@@ -103,6 +128,28 @@ def write_whole(path: os.PathLike[str] | str, data: bytes) -> None:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
         raise
+
+
+def _write_in_place(target: Path, data: bytes) -> None:
+    """A file with several hard links, written through them. Still whole or not at all: its
+    old contents are kept and written back if the write fails (which needs no new space: they
+    fill the blocks they had)."""
+    fd = os.open(target, os.O_RDWR)
+    try:
+        with open(fd, "rb", buffering=0, closefd=False) as file:
+            old = file.read()
+        try:
+            os.lseek(fd, 0, os.SEEK_SET)
+            _write_all(fd, data)
+            os.ftruncate(fd, len(data))
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.lseek(fd, 0, os.SEEK_SET)
+                _write_all(fd, old)
+                os.ftruncate(fd, len(old))
+            raise
+    finally:
+        os.close(fd)
 
 
 def _write_all(fd: int, data: bytes) -> None:
