@@ -1,7 +1,7 @@
 """The files a run writes (--save-session, --export-params, --export-notebook): written whole
 or not at all, keeping what the user set on the file they replace (its mode, its links), and
-never over a read-only file. Refusals come before anything runs: exit status 2, one line,
-nothing on stdout, nothing touched.
+never over a read-only file, a file the run reads, or another output's file. Refusals come
+before anything runs: exit status 2, one line, nothing on stdout, nothing touched.
 
 A full disk is a write that fails with ENOSPC partway (tests/test_outputs.disk_full)."""
 
@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from engine.config import Config
-from engine.session import params_to_bytes
+from engine.session import from_bytes, params_to_bytes, read_params, record, to_bytes
 from engine.stepper import Stepper
 from tui.__main__ import main
 
@@ -139,3 +139,54 @@ def test_a_hard_link_keeps_its_old_contents_when_the_disk_is_full(
     assert main(["--headless", "--save-session", str(target)]) == 1
     assert "No space left on device" in capsys.readouterr().err
     assert other.read_bytes() == b"x" * 300 and target.stat().st_nlink == 2 and leftovers(tmp_path) == []
+
+
+# ---- never over an input, nor one file twice ----------------------------------------------
+
+@pytest.fixture
+def inputs(tmp_path: Path) -> dict[str, Path]:
+    """A file for each input flag, each good enough to pass the command line's parsing."""
+    files = {"--model": tmp_path / "net.py", "--data": tmp_path / "d.csv", "--config": tmp_path / "c.toml",
+             "--session": tmp_path / "s.npz", "--params": tmp_path / "p.npz"}
+    files["--model"].write_text("raise SystemExit('the model ran')\n")
+    files["--data"].write_text("a,b,y\n1,2,0\n2,1,1\n3,3,0\n0,1,1\n")
+    files["--config"].write_text("hidden = 3\n")
+    files["--session"].write_bytes(to_bytes(record(Stepper(Config()))))
+    files["--params"].write_bytes(params_to_bytes(Stepper(Config()).initial.params))
+    return files
+
+
+@pytest.mark.parametrize("given", ["--model", "--data", "--config", "--session", "--params"])
+@pytest.mark.parametrize("flag", list(OUTPUTS))
+@pytest.mark.parametrize("named", ["as-is", "symlink", "hard-link"])
+def test_an_output_that_is_an_input_is_refused(given: str, flag: str, named: str, inputs: dict[str, Path],
+                                               tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--model net.py --export-params net.py had replaced the model's source with parameters."""
+    source = inputs[given]
+    before = source.read_bytes()
+    out = {"as-is": source, "symlink": tmp_path / "link", "hard-link": tmp_path / "hard"}[named]
+    if named == "symlink":
+        out.symlink_to(source)
+    elif named == "hard-link":
+        os.link(source, out)
+    refused(output(flag, out, given, str(source)), capsys,
+            f"{flag}: {out} is the file {given} names: name another file (an output never replaces a file "
+            "the run reads)")
+    assert source.read_bytes() == before and leftovers(tmp_path) == []
+
+
+def test_two_outputs_cannot_share_a_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "link.npz").symlink_to(tmp_path / "out.npz")  # not there yet: the same name resolved
+    refused(["--headless", "--save-session", str(tmp_path / "out.npz"), "--export-params",
+             str(tmp_path / "link.npz")], capsys, "--export-params", "is the file --save-session names",
+            "each output needs a file of its own")
+    assert not (tmp_path / "out.npz").exists()
+
+
+def test_a_session_saved_and_its_params_exported_side_by_side(tmp_path: Path,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    """Outputs with names of their own are written, each whole."""
+    assert main(["--headless", "--save-session", str(tmp_path / "s.npz"), "--export-params",
+                 str(tmp_path / "p.npz")]) == 0
+    session = from_bytes((tmp_path / "s.npz").read_bytes())
+    assert set(read_params(tmp_path / "p.npz", session.params)) == set(session.params)

@@ -66,6 +66,7 @@ class Options:
     config: Config
     headless: bool
     format: str
+    config_file: Path | None = None  # --config: the TOML file the settings came from
     model: Path | None = None  # a user's model file (--model), loaded by the entry point
     model_timeout: float = MODEL_TIMEOUT  # seconds a call of the model may take
     model_memory: int = MODEL_MEMORY_MB  # the model process's address space, in MB
@@ -421,7 +422,8 @@ def parse(argv: list[str]) -> Options:
     if "x" in kwargs and not kwargs["x"]:  # not the default: the user gave no values
         raise UsageError(f"--x: needs exactly {config.inputs} values (one per input), got 0")
     return Options(config=config, headless=args.headless, format=output_format,
-                   model=None if model is None else Path(model), keymap=keymap,
+                   config_file=_path(args.config), model=None if model is None else Path(model),
+                   keymap=keymap,
                    session=_path(args.session), save_session=_path(args.save_session),
                    params=_path(args.params), export_params=_path(args.export_params),
                    session_trace=session_trace,

@@ -5,7 +5,7 @@ written is refused with exit status 2 and nothing done, and written after the ru
 write_whole, whole or not at all. What the user set on a file that is replaced stays as
 it was: its mode (a private 0600 session stays private), a symbolic link (written
 through: its target is replaced) and hard links (written through in place). A read-only
-file is never replaced.
+file is never replaced, and neither is a file the run reads, nor one file for two outputs.
 """
 
 from __future__ import annotations
@@ -29,14 +29,25 @@ OUTPUTS = (("--save-session", "save_session"), ("--export-params", "export_param
            ("--export-notebook", "export_notebook"))
 
 
+def inputs(options: Options) -> list[tuple[str, Path]]:
+    """The files the run reads, after the flag that names each."""
+    named = (("--config", options.config_file), ("--model", options.model),
+             ("--data", options.config.data or None), ("--session", options.session),
+             ("--params", options.params))
+    return [(flag, Path(path)) for flag, path in named if path is not None]
+
+
 def check_outputs(options: Options) -> None:
     """Refuse, as a UsageError, an output the run could not write after it: an empty name,
     a directory, anything but a regular file (a device, a FIFO), a read-only file, a
     folder that does not exist or where no file can be made (a temporary file is made there
     and removed, which also catches what a permission check does not, such as root in
-    /proc)."""
+    /proc), and a file that is one of the run's inputs or another output's (compared as
+    files: a symbolic or hard link to net.py is net.py)."""
     import tempfile
 
+    read = inputs(options)
+    written: list[tuple[str, Path]] = []
     for flag, attribute in OUTPUTS:
         name = getattr(options, attribute)
         if name is None:
@@ -58,6 +69,23 @@ def check_outputs(options: Options) -> None:
                 pass
         except OSError as error:
             raise UsageError(f"{flag}: cannot write {shown_name(path)}: {error.strerror or error}") from None
+        for files, why in ((read, "an output never replaces a file the run reads"),
+                           (written, "each output needs a file of its own")):
+            for other, other_path in files:
+                if _same_file(target, other_path):
+                    raise UsageError(f"{flag}: {shown_name(path)} is the file {other} names: name another "
+                                     f"file ({why})")
+        written.append((flag, target))
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    """One file under two names: the same path once links are resolved, or the same inode."""
+    if os.path.realpath(a) == os.path.realpath(b):
+        return True
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist (yet)
+        return False
 
 
 def file_to_replace(path: os.PathLike[str] | str) -> Path:
