@@ -81,9 +81,18 @@ def _write(chunks: Iterable[str]) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The command line. ctrl+c anywhere in it (a CSV loading, a notebook being written, a
+    headless run) is one line and exit status 130: the user knows why; no traceback."""
     if sys.stderr is None:  # started with stderr closed: print(file=None) would go to stdout
         sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - for the life of the process
-    argv = sys.argv[1:] if argv is None else argv
+    try:
+        return _main(sys.argv[1:] if argv is None else argv)
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+
+
+def _main(argv: list[str]) -> int:
     if argv[:1] == ["serve"]:  # the app in a browser (tui.serve)
         from tui import serve
 
@@ -131,9 +140,6 @@ def main(argv: list[str] | None = None) -> int:
         if options.headless:
             return _headless(options, model, data, session)
         return _app(options, model, data, session)
-    except KeyboardInterrupt:  # ctrl+c while headless: the user knows why; no traceback
-        print(f"{PROG}: interrupted", file=sys.stderr)
-        return 130
     finally:
         if model is not None:
             model.close()  # its atexit output, if any, reaches stderr (headless) too
