@@ -18,6 +18,7 @@ from engine.config import Config
 from engine.stepper import Phase, Stepper
 from engine.usermodel import load_model
 from tests.test_usermodel import DEFINITIONS, GRADS_LINE, edit, write
+from tests.waits import until
 from tui.app import StepperApp
 from tui.screens.zoom import ZoomScreen
 from tui.text import printable
@@ -297,3 +298,30 @@ async def test_a_key_that_arrives_after_the_screens_are_gone_is_dropped() -> Non
         finally:
             app._screen_stack.extend(stack)
         assert app.stepper.state.last_phase is None
+
+
+# ---- 22: what a notification says; what a shared file (a session, a keymap) holds -------------------
+
+def drawn(app: StepperApp) -> str:
+    """Every character the screen draws now (toasts and the screen under a modal included),
+    its styles aside: what reaches the terminal besides Textual's own sequences."""
+    update = app.screen._compositor.render_update(full=True, screen_stack=app._background_screens)
+    return "\n".join("".join(s.text for strip in line for s in strip) for line in update.strips)
+
+
+async def test_a_notification_is_plain_printable_text() -> None:
+    """] on one sample: the toast read 'One sample:  step through a batch' ([ and ] taken as
+    markup); what a notification quotes from a file is printable."""
+    app = StepperApp(Stepper(Config()))
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await pilot.press("]")
+        await until(pilot, lambda: "One sample:" in drawn(app), "the toast")
+        assert "One sample: [ and ] step through a batch" in drawn(app)
+        app.clear_notifications()
+        app.notify(f"Cannot open {HOSTILE}")
+        await until(pilot, lambda: "Cannot open" in drawn(app), "the toast")
+        assert f"Cannot open {SHOWN}" in [n.message for n in app._notifications]
+        assert not unsafe(drawn(app))
+        await pilot.press("ctrl+c")  # Textual's own hint, marked up, said plainly
+        await until(pilot, lambda: "to quit the app" in drawn(app), "the toast")
+        assert "Press ^q to quit the app" in drawn(app) and "[b]" not in drawn(app)
