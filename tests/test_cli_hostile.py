@@ -13,6 +13,7 @@ import pytest
 
 from tests.test_cli import assert_refused, run, write
 from tui.__main__ import main
+from tui.text import printable
 
 ROOT = Path(__file__).parent.parent
 ENV = os.environ | {"PYTHONPATH": str(ROOT)}
@@ -103,10 +104,13 @@ def test_a_byte_order_mark_is_not_content(tmp_path: Path, capsys) -> None:
     ('[keymap]\nnext = "q"\n', ["'q' bound to both next and quit"]),
     ('[keymap]\ncursor-up = "j"\n', ["'j' bound to both cursor-up and cursor-down"]),
     ("inputs = 1" + "0" * 5000 + "\n", ["too long"]),
+    # A shared file's key names had reached the help screen and footer: the title, the clipboard.
+    ('[keymap]\nnext = "j\\u001b]52;c;aGk=\\u0007"\n',
+     ["[keymap] next", "control character or escape sequence", r"'j\x1b]52;c;aGk=\x07'"]),
 ])
 def test_file_values_get_precise_words(tmp_path: Path, capsys, text: str, words: list[str]) -> None:
     err = assert_refused(["--headless", "--config", write(tmp_path, text)], capsys, *words)
-    assert "whole number or" not in err
+    assert "whole number or" not in err and printable(err) == err
 
 
 def test_an_empty_x_is_refused_alike_from_a_file_and_a_flag(tmp_path: Path, capsys) -> None:

@@ -37,6 +37,7 @@ from engine.gradcheck import METHODS
 from engine.network import ACTIVATIONS, BINARY_LOSSES, BUGS, INITS
 from tui.keys import IDS as KEY_IDS
 from tui.keys import KEYS
+from tui.text import printable
 
 PROG = "backprop-stepper"
 FORMATS = ("text", "json")
@@ -286,6 +287,10 @@ def _check_keymap(keymap: dict[str, Any], path: str) -> dict[str, str]:
             raise UsageError(f"--config: [keymap] {binding_id} in {path} must be a string of "
                              f"key names such as \"j\" or \"j,down\", none of them empty, "
                              f"got {shown(keys)}")
+        if printable(keys, oneline=True) != keys:  # a shared file's escape codes, bound for the help screen
+            raise UsageError(f"--config: [keymap] {binding_id} in {path} holds a control character or "
+                             f"escape sequence, got {shown(keys)}; key names are printable, such as "
+                             "\"j\" or \"ctrl+s\"")
     bound: dict[tuple[str, str], str] = {}  # (scope, key) -> binding id, after the keymap
     for key in KEYS:
         for name in keymap.get(key.id, key.keys).split(","):
