@@ -14,6 +14,7 @@ import io
 import os
 import re
 import signal
+import time
 from collections.abc import Callable
 from dataclasses import replace
 from functools import cached_property
@@ -533,14 +534,13 @@ class StepperApp(App[None]):
         phase = "start" if state.last_phase is None else state.last_phase.value
         return f"backprop-{kind}-step{state.step}-{phase}"
 
-    def deliver(self, name: str, data: bytes, what: str) -> None:
+    def deliver(self, name: str, data: bytes, what: str, mime_type: str = "application/octet-stream") -> None:
         """Put a file the user asked for where they get it: in a browser (served) a download;
         in a terminal a new file in the working directory (name, else name-1, name-2, ...:
         nothing is overwritten); the message says where. A file that cannot be written is a
-        notification; the app goes on."""
+        notification saying why; the app goes on."""
         if self.served:
-            self.deliver_binary(io.BytesIO(data), save_filename=name,
-                                mime_type="application/octet-stream")
+            self.deliver_binary(io.BytesIO(data), save_filename=name, mime_type=mime_type)
             self.notify(f"Sent {what} to your browser as a download: {name}", timeout=5)
             return
         stem, dot, suffix = name.rpartition(".")
@@ -587,6 +587,17 @@ class StepperApp(App[None]):
     def action_export_json(self) -> None:
         self.keep("the state as JSON", f"{self.file_stem('state')}.json",
                   lambda: self.state_json().encode("utf-8"))
+
+    def deliver_screenshot(self, filename: str | None = None, path: str | None = None,
+                           time_format: str | None = None) -> str | None:
+        """The palette's "Screenshot": an SVG of the screen, delivered as the other exports are
+        (a new file here, backprop-stepper-20250102-030405.svg; in a browser a download).
+        Textual's own saved it in ~/Downloads, which need not exist, and said only "Failed to
+        save screenshot"."""
+        stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime())
+        self.deliver(filename or f"backprop-stepper-{stamp}.svg", self.export_screenshot().encode("utf-8"),
+                     "the screenshot", mime_type="image/svg+xml")
+        return None
 
     def action_help(self) -> None:
         from tui.screens.help import HelpScreen
