@@ -24,6 +24,12 @@ def _not_regular(mode: int) -> str | None:
     return f"is not a regular file ({kind})"
 
 
+def shown_name(path: object) -> str:
+    """A file's name as a message repeats it: cut to NAME_SHOWN characters."""
+    text = str(path)
+    return text if len(text) <= NAME_SHOWN else f"{text[:NAME_SHOWN - 1]}…"
+
+
 def read_user_file(path: Path, kind: str, limit: int = MAX_MODEL_BYTES) -> bytes:
     """The file's bytes, or OSError whose message says what is wrong in plain words:
     missing, a directory or other non-regular file, larger than `limit`, unreadable, a
@@ -32,7 +38,7 @@ def read_user_file(path: Path, kind: str, limit: int = MAX_MODEL_BYTES) -> bytes
     The type is checked before opening (a FIFO would block the open) and again on the
     open file, which is opened non-blocking, in case the name was swapped in between; at
     most limit + 1 bytes are read, so a file that grows meanwhile is still refused."""
-    name = str(path) if len(str(path)) <= NAME_SHOWN else f"{str(path)[:NAME_SHOWN - 1]}…"
+    name = shown_name(path)
     too_large = f"{name} is larger than {limit // 2**20} MiB: too large for a {kind}"
     try:
         why = _not_regular(os.stat(path).st_mode)

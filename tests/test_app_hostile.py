@@ -8,6 +8,7 @@ and loaded with load_model, as the other app tests do.
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +19,7 @@ from engine.config import Config
 from engine.stepper import Phase, Stepper
 from engine.usermodel import load_model
 from tests.test_usermodel import DEFINITIONS, GRADS_LINE, edit, write
+from tests.waits import until
 from tui.app import StepperApp
 from tui.screens.zoom import ZoomScreen
 from tui.text import printable
@@ -297,3 +299,67 @@ async def test_a_key_that_arrives_after_the_screens_are_gone_is_dropped() -> Non
         finally:
             app._screen_stack.extend(stack)
         assert app.stepper.state.last_phase is None
+
+
+# ---- 22: what a notification says; what a shared file (a session, a keymap) holds -------------------
+
+OSC = "\x1b]0;title\x07\x1b]52;c;aGk=\x07"  # set the terminal's title, write its clipboard
+
+
+def drawn(app: StepperApp) -> str:
+    """Every character the screen draws now (toasts and the screen under a modal included),
+    its styles aside: what reaches the terminal besides Textual's own sequences."""
+    update = app.screen._compositor.render_update(full=True, screen_stack=app._background_screens)
+    return "\n".join("".join(s.text for strip in line for s in strip) for line in update.strips)
+
+
+async def test_a_notification_is_plain_printable_text() -> None:
+    """] on one sample: the toast read 'One sample:  step through a batch' ([ and ] taken as
+    markup); what a notification quotes from a file is printable."""
+    app = StepperApp(Stepper(Config()))
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await pilot.press("]")
+        await until(pilot, lambda: "One sample:" in drawn(app), "the toast")
+        assert "One sample: [ and ] step through a batch" in drawn(app)
+        app.clear_notifications()
+        app.notify(f"Cannot open {HOSTILE}")
+        await until(pilot, lambda: "Cannot open" in drawn(app), "the toast")
+        assert f"Cannot open {SHOWN}" in [n.message for n in app._notifications]
+        assert not unsafe(drawn(app))
+        await pilot.press("ctrl+c")  # Textual's own hint, marked up, said plainly
+        await until(pilot, lambda: "to quit the app" in drawn(app), "the toast")
+        assert "Press ^q to quit the app" in drawn(app) and "[b]" not in drawn(app)
+
+
+def hostile_session(tmp_path: Path) -> Stepper:
+    """A session as a bug report may bring it: a CSV run whose data path, data set name and
+    fault drill carry escape codes. Opened as --session opens it."""
+    from engine.session import from_bytes, open_session, record, to_bytes
+    from tests.test_sessions import members, rezip
+    from tui.__main__ import with_data
+    from tui.cli import parse
+
+    (tmp_path / "d.csv").write_text("a,b,y\n1,2,0\n2,1,1\n3,3,0\n0,1,1\n")
+    options, data = with_data(parse(["--data", str(tmp_path / "d.csv")]))
+    parts = members(to_bytes(record(Stepper(options.config, data=data))))
+    head = json.loads(parts["session.json"])
+    head["config"]["data"] = f"d{OSC}.csv"
+    head["data"]["name"] = f"n{OSC}"
+    head["path"] = [[f"drill sign{OSC}", 1], ["next", 1]]
+    del head["at"]
+    parts["session.json"] = json.dumps(head).encode()
+    return open_session(from_bytes(rezip(parts)))
+
+
+async def test_a_shared_sessions_text_reaches_the_terminal_printable(tmp_path: Path) -> None:
+    """Its drill (the network line) and its data path (the form's data field) had reached the
+    terminal with their escape codes. (The form is read through the values its fields are
+    given: opening it costs seconds under load.)"""
+    from tui.screens.config import _shown
+
+    stepper = hostile_session(tmp_path)
+    assert _shown(stepper.config, "data") == "d.csv"
+    app = StepperApp(stepper)
+    async with app.run_test(size=SIZE):
+        assert "bug: sign" in text_of(app, "#network") and "n " in text_of(app, "#batch")
+        assert not unsafe(drawn(app))

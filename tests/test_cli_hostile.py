@@ -4,6 +4,7 @@ crashes, a settings file that would run code, values thousands of digits long.""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 
 from tests.test_cli import assert_refused, run, write
 from tui.__main__ import main
+from tui.text import printable
 
 ROOT = Path(__file__).parent.parent
 ENV = os.environ | {"PYTHONPATH": str(ROOT)}
@@ -102,10 +104,13 @@ def test_a_byte_order_mark_is_not_content(tmp_path: Path, capsys) -> None:
     ('[keymap]\nnext = "q"\n', ["'q' bound to both next and quit"]),
     ('[keymap]\ncursor-up = "j"\n', ["'j' bound to both cursor-up and cursor-down"]),
     ("inputs = 1" + "0" * 5000 + "\n", ["too long"]),
+    # A shared file's key names had reached the help screen and footer: the title, the clipboard.
+    ('[keymap]\nnext = "j\\u001b]52;c;aGk=\\u0007"\n',
+     ["[keymap] next", "control character or escape sequence", r"'j\x1b]52;c;aGk=\x07'"]),
 ])
 def test_file_values_get_precise_words(tmp_path: Path, capsys, text: str, words: list[str]) -> None:
     err = assert_refused(["--headless", "--config", write(tmp_path, text)], capsys, *words)
-    assert "whole number or" not in err
+    assert "whole number or" not in err and printable(err) == err
 
 
 def test_an_empty_x_is_refused_alike_from_a_file_and_a_flag(tmp_path: Path, capsys) -> None:
@@ -139,3 +144,36 @@ def test_a_huge_explain_element_is_echoed_cut_short(element: str, capsys) -> Non
     """Echoed cut short; the message goes on to list the tensors there are."""
     err = assert_refused(["--headless", "--explain", element], capsys, "characters)")
     assert "A" * 50 not in err and "9" * 50 not in err and "Exceeds the limit" not in err
+
+
+# ---- ctrl+c, wherever it comes ----------------------------------------------------------------
+
+def test_ctrl_c_while_a_csv_loads_is_one_line_and_status_130(tmp_path: Path) -> None:
+    """It was a traceback: only the run itself was guarded. The CSV's loading is held (until
+    the signal) by a read_csv that says it has started."""
+    (tmp_path / "d.csv").write_text("a,b,y\n1,2,0\n2,1,1\n")
+    held = ("import sys\nimport engine.batches\n"
+            "def held(path):\n    print('loading', file=sys.stderr, flush=True)\n    sys.stdin.read()\n"
+            "engine.batches.read_csv = held\nfrom tui.__main__ import main\nsys.exit(main())\n")
+    process = subprocess.Popen([sys.executable, "-c", held, "--headless", "--data", "d.csv"], cwd=tmp_path,
+                               env=ENV, text=True, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE)
+    assert process.stderr is not None and process.stderr.readline() == "loading\n"  # a wait, not a timing
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=60)
+    assert (process.returncode, out, err) == (130, "", "backprop-stepper: interrupted\n")
+
+
+def test_ctrl_c_while_a_notebook_is_written_leaves_the_old_one(tmp_path: Path, capsys,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """The interrupt arrives as the notebook's text is made, after the run."""
+    import nbformat
+
+    def interrupted(*args: object, **kwargs: object) -> str:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(nbformat, "writes", interrupted)
+    (tmp_path / "run.ipynb").write_text("the old notebook")
+    assert main(["--export-notebook", str(tmp_path / "run.ipynb")]) == 130
+    assert capsys.readouterr() == ("", "backprop-stepper: interrupted\n")
+    assert (tmp_path / "run.ipynb").read_text() == "the old notebook"

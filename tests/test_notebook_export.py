@@ -208,7 +208,7 @@ def test_markdown_names_every_phase(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("where", "message"), [
     ("{tmp}", "is a directory"),
-    ("{tmp}/missing/run.ipynb", "does not exist"),
+    ("{tmp}/missing/run.ipynb", "no such folder"),
     ("/proc/run.ipynb", "cannot write"),
     ("", "the file name is empty"),
 ])

@@ -184,6 +184,20 @@ async def test_served_ctrl_s_delivers_the_session_to_the_browser(tmp_path: Path,
     assert stepper.state.update is not None and round(stepper.state.update.loss_after, 4) == 0.9036
 
 
+async def test_the_served_screenshot_is_a_download(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    app = StepperApp(Stepper(Config()), served=True)
+    delivered: list[tuple[bytes, dict[str, Any]]] = []
+    monkeypatch.setattr(app, "deliver_binary", lambda file, **kw: delivered.append((file.read(), kw)))
+    async with app.run_test(size=SIZE):
+        app.action_screenshot()  # what the palette's Screenshot calls
+    ((data, kwargs),) = delivered
+    assert data.startswith(b"<svg") and kwargs["mime_type"] == "image/svg+xml"
+    name = kwargs["save_filename"]
+    assert name.startswith("backprop-stepper-") and name.endswith(".svg")
+    assert list(tmp_path.iterdir()) == []  # nothing written on the server
+
+
 async def test_ctrl_s_in_a_terminal_writes_the_session_here(tmp_path: Path,
                                                            monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)

@@ -38,6 +38,7 @@ from engine.session import (
 )
 from engine.stepper import Phase, State, Stepper
 from tests.test_stepper import snapshot
+from tests.waits import until
 from tui.__main__ import main, with_data
 from tui.app import StepperApp
 from tui.cli import parse
@@ -297,6 +298,45 @@ async def test_a_file_that_cannot_be_written_is_a_notification_and_the_app_goes_
         assert len(errors) == 3 and all(m.startswith("Cannot write the ") for m in errors)
         assert "as backprop-session-step1-start.npz in the working folder" in errors[0]  # named
         assert app.is_running and app.stepper.state.last_phase is Phase.FORWARD
+
+
+@pytest.mark.slow
+async def test_the_palettes_screenshot_lands_here_under_a_new_name(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Textual's saved it in ~/Downloads, which need not exist ("Failed to save screenshot",
+    and no reason). Here: the working directory, a name never taken, the toast says where."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HOME", str(tmp_path / "nobody"))  # no ~/Downloads
+    monkeypatch.setattr(time, "localtime", lambda *_: time.struct_time((2025, 1, 2, 3, 4, 5, 3, 2, 0)))
+    app = StepperApp(Stepper(Config()))
+    async with app.run_test(size=SIZE) as pilot:
+        (command,) = [c for c in app.get_system_commands(app.screen) if c.title == "Screenshot"]
+        command.callback()  # after 0.1 s, for the palette to close
+        await until(pilot, lambda: len(app._notifications) == 1, "the screenshot's notification")
+        app.action_screenshot()
+        await until(pilot, lambda: len(app._notifications) == 2, "the second one's")
+        messages = [n.message for n in app._notifications]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["backprop-stepper-20250102-030405-1.svg",
+                                                         "backprop-stepper-20250102-030405.svg"]
+    assert (tmp_path / "backprop-stepper-20250102-030405.svg").read_text().startswith("<svg")
+    assert messages == [f"Wrote the screenshot to {tmp_path / 'backprop-stepper-20250102-030405.svg'}",
+                        f"Wrote the screenshot to {tmp_path / 'backprop-stepper-20250102-030405-1.svg'}"]
+
+
+@pytest.mark.slow
+async def test_a_screenshot_that_cannot_be_written_says_why(tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    monkeypatch.chdir(gone)
+    gone.rmdir()  # the working directory removed under the app
+    app = StepperApp(Stepper(Config()))
+    async with app.run_test(size=SIZE) as pilot:
+        app.action_screenshot()
+        await until(pilot, lambda: len(app._notifications) == 1, "the screenshot's notification")
+        (error,) = [n.message for n in app._notifications if n.severity == "error"]
+    assert error.startswith("Cannot write the screenshot as backprop-stepper-")
+    assert error.endswith(".svg in the working folder: No such file or directory.")
 
 
 @pytest.mark.slow

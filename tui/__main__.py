@@ -16,7 +16,9 @@ import sys
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING
 
+from engine.files import shown_name
 from tui.cli import PROG, Options, UsageError, parse
+from tui.outputs import check_outputs
 from tui.text import printable
 
 if TYPE_CHECKING:
@@ -79,9 +81,18 @@ def _write(chunks: Iterable[str]) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The command line. ctrl+c anywhere in it (a CSV loading, a notebook being written, a
+    headless run) is one line and exit status 130: the user knows why; no traceback."""
     if sys.stderr is None:  # started with stderr closed: print(file=None) would go to stdout
         sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - for the life of the process
-    argv = sys.argv[1:] if argv is None else argv
+    try:
+        return _main(sys.argv[1:] if argv is None else argv)
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+
+
+def _main(argv: list[str]) -> int:
     if argv[:1] == ["serve"]:  # the app in a browser (tui.serve)
         from tui import serve
 
@@ -129,9 +140,6 @@ def main(argv: list[str] | None = None) -> int:
         if options.headless:
             return _headless(options, model, data, session)
         return _app(options, model, data, session)
-    except KeyboardInterrupt:  # ctrl+c while headless: the user knows why; no traceback
-        print(f"{PROG}: interrupted", file=sys.stderr)
-        return 130
     finally:
         if model is not None:
             model.close()  # its atexit output, if any, reaches stderr (headless) too
@@ -182,7 +190,7 @@ def with_session(options: Options) -> tuple[Options, Session]:
     except SessionError as error:
         raise file_error("--session", options.session, error) from None
     if session.model is not None and options.model is None:
-        raise UsageError(f"--session: {_shown_path(options.session)} was recorded with the model file "
+        raise UsageError(f"--session: {shown_name(options.session)} was recorded with the model file "
                          f"{session.model!r}; a session never loads code: give --model "
                          f"{session.model} to replay it")
     if session.model is None and options.model is not None:
@@ -212,57 +220,11 @@ def with_session(options: Options) -> tuple[Options, Session]:
     return replace(options, config=config), session
 
 
-def check_outputs(options: Options) -> None:
-    """--save-session and --export-params are written after the run: a name that cannot be
-    written is refused before it (a directory, a device or a FIFO, a folder that does not
-    exist or where no file can be made: a temporary file is made there and removed, which
-    also catches what a permission check does not, such as root in /proc)."""
-    import tempfile
-
-    for flag, path in (("--save-session", options.save_session), ("--export-params", options.export_params)):
-        if path is None:
-            continue
-        if path.is_dir():
-            raise UsageError(f"{flag}: {_shown_path(path)} is a directory; name a file")
-        try:
-            target = file_to_replace(path)
-        except OSError as error:
-            raise UsageError(f"{flag}: cannot write {_shown_path(path)}: {error.strerror}") from None
-        folder = target.parent
-        if not folder.is_dir():
-            raise UsageError(f"{flag}: cannot write {_shown_path(path)}: no such folder "
-                             f"{_shown_path(folder)}")
-        try:
-            with tempfile.NamedTemporaryFile(dir=folder, prefix=".backprop-", suffix=".part"):
-                pass
-        except OSError as error:
-            raise UsageError(f"{flag}: cannot write {_shown_path(path)}: "
-                             f"{error.strerror or error}") from None
-
-
-def file_to_replace(path: os.PathLike[str] | str) -> Path:
-    """The file a whole write replaces: a symbolic link's target (the link stays a link).
-    Anything there but a regular file is refused: renaming over a device, a FIFO or a
-    socket would have replaced it with a regular file (as root, /dev/null itself)."""
-    from pathlib import Path
-
-    target = Path(os.path.realpath(path))
-    if target.exists() and not target.is_file():
-        named = "" if target == Path(path).absolute() else f" (the link's target {_shown_path(target)})"
-        raise OSError(errno.EINVAL, f"not a regular file{named}", str(target))
-    return target
-
-
 def file_error(flag: str, path: object, error: Exception) -> UsageError:
     """A file's trouble after its flag: the file named once (a missing or non-regular file's
     message names it already; what its contents break does not)."""
-    shown = _shown_path(path)
+    shown = shown_name(path)
     return UsageError(f"{flag}: {error}" if shown in str(error) else f"{flag}: {shown}: {error}")
-
-
-def _shown_path(path: object) -> str:
-    text = str(path)
-    return text if len(text) <= 120 else f"{text[:119]}…"
 
 
 def _export_notebook(options: Options, data: Data | None, session: Session | None) -> int:
@@ -320,8 +282,9 @@ def _usage(error: UsageError) -> int:
 
 def _save_files(options: Options, stepper: Stepper) -> int:
     """Headless, after the report: --save-session and --export-params. Each is written
-    whole or not at all (a temporary file renamed into place)."""
+    whole or not at all (tui.outputs)."""
     from engine.session import params_to_bytes, record, to_bytes
+    from tui.outputs import write_output
 
     model_name = None if options.model is None else str(options.model)
     wanted: list[tuple[str, Path, Callable[[], bytes]]] = []
@@ -332,32 +295,10 @@ def _save_files(options: Options, stepper: Stepper) -> int:
         wanted.append(("--export-params", options.export_params,
                        lambda: params_to_bytes(stepper.state.params)))
     for flag, path, make in wanted:
-        try:
-            write_whole(path, make())
-        except OSError as error:
-            print(f"{PROG}: error: {flag}: cannot write {_shown_path(path)}: "
-                  f"{error.strerror or error}", file=sys.stderr)
-            return 1
+        status = write_output(flag, path, make())
+        if status:
+            return status
     return 0
-
-
-def write_whole(path: os.PathLike[str] | str, data: bytes) -> None:
-    """Write the file whole or not at all: a temporary file beside it, renamed into place."""
-    import tempfile
-
-    target = file_to_replace(path)
-    fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=".backprop-", suffix=".part")
-    try:
-        with open(fd, "wb") as file:
-            file.write(data)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temporary, 0o666 & ~umask)  # as open() would have made it, not mkstemp's 0600
-        os.replace(temporary, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
 
 
 class _BadElement(Exception):

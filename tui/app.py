@@ -14,6 +14,7 @@ import io
 import os
 import re
 import signal
+import time
 from collections.abc import Callable
 from dataclasses import replace
 from functools import cached_property
@@ -27,6 +28,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.content import Content
 from textual.geometry import Region
+from textual.notifications import SeverityLevel
 from textual.theme import ThemeProvider
 from textual.widgets import Footer, ProgressBar, Static
 
@@ -155,6 +157,22 @@ class StepperApp(App[None]):
             yield LogPanel(id="log")
         yield ExplainPanel(id="explain")
         yield Footer()
+
+    def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
+               timeout: float | None = None, markup: bool = True) -> None:
+        """Every notification, the app's and Textual's, is plain text, never markup: what it
+        says holds key names ("[ and ]" had read as " "), file names and a model's messages.
+        And it is printable (tui.text): no escape sequence in it reaches the terminal."""
+        super().notify(printable(message), title=printable(title, oneline=True), severity=severity,
+                       timeout=timeout, markup=False)
+
+    def action_help_quit(self) -> None:
+        """ctrl+c: Textual's hint of the key that quits, without its markup."""
+        for active in self.active_bindings.values():
+            if active.binding.action in ("quit", "app.quit"):
+                self.notify(f"Press {self.get_key_display(active.binding)} to quit the app",
+                            title="Do you want to quit?")
+                return
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """No key does anything once the app is exiting (keys typed behind q)."""
@@ -330,10 +348,8 @@ class StepperApp(App[None]):
         log = self.stepper.model.log
         if log is not None:
             log.append(Captured("error", "\n".join(filter(None, [error.message, error.user_traceback]))))
-        # The message is the user's text: shown as it is, never parsed as markup.
         what = "training" if phase is None else phase.value
-        self.notify(f"{what} failed: {printable(error.message)}", severity="error", timeout=8,
-                    markup=False)
+        self.notify(f"{what} failed: {error.message}", severity="error", timeout=8)
         self.show_state()
         self.query_one("#log").scroll_visible()
 
@@ -454,8 +470,7 @@ class StepperApp(App[None]):
         except ModelError as error:  # e.g. a cs231n TwoLayerNet asked for two hidden layers
             if isinstance(model, UserModel):
                 model.resize(old.config.architecture.sizes)
-            self.notify(f"Not applied: {printable(error.message)}", severity="error", timeout=8,
-                        markup=False)
+            self.notify(f"Not applied: {error.message}", severity="error", timeout=8)
             return
         self.runner.stepper = stepper
         self.stepper.gradcheck_enabled = old.gradcheck_enabled
@@ -465,7 +480,7 @@ class StepperApp(App[None]):
             what = f"{printable(model.name, oneline=True)} with parameters {shapes}"
         else:
             what = f"a {config.shape_label} network"
-        self.notify(f"Applied: {what}, seed {config.seed}, lr {config.lr:g}.", timeout=3, markup=False)
+        self.notify(f"Applied: {what}, seed {config.seed}, lr {config.lr:g}.", timeout=3)
         self.show_state()
 
     def action_zoom(self) -> None:
@@ -519,15 +534,14 @@ class StepperApp(App[None]):
         phase = "start" if state.last_phase is None else state.last_phase.value
         return f"backprop-{kind}-step{state.step}-{phase}"
 
-    def deliver(self, name: str, data: bytes, what: str) -> None:
+    def deliver(self, name: str, data: bytes, what: str, mime_type: str = "application/octet-stream") -> None:
         """Put a file the user asked for where they get it: in a browser (served) a download;
         in a terminal a new file in the working directory (name, else name-1, name-2, ...:
         nothing is overwritten); the message says where. A file that cannot be written is a
-        notification; the app goes on."""
+        notification saying why; the app goes on."""
         if self.served:
-            self.deliver_binary(io.BytesIO(data), save_filename=name,
-                                mime_type="application/octet-stream")
-            self.notify(f"Sent {what} to your browser as a download: {name}", timeout=5, markup=False)
+            self.deliver_binary(io.BytesIO(data), save_filename=name, mime_type=mime_type)
+            self.notify(f"Sent {what} to your browser as a download: {name}", timeout=5)
             return
         stem, dot, suffix = name.rpartition(".")
         for n in range(1000):
@@ -538,7 +552,7 @@ class StepperApp(App[None]):
                 continue
             except OSError as error:  # the name as given: the folder may be what is gone
                 self.notify(f"Cannot write {what} as {name} in the working folder: "
-                            f"{error.strerror or error}.", severity="error", timeout=6, markup=False)
+                            f"{error.strerror or error}.", severity="error", timeout=6)
                 return
             try:
                 with open(fd, "wb") as file:
@@ -547,12 +561,12 @@ class StepperApp(App[None]):
                 with contextlib.suppress(OSError):
                     path.unlink()
                 self.notify(f"Cannot write {what} to {path}: {error.strerror or error}.",
-                            severity="error", timeout=6, markup=False)
+                            severity="error", timeout=6)
                 return
-            self.notify(f"Wrote {what} to {path}", timeout=6, markup=False)
+            self.notify(f"Wrote {what} to {path}", timeout=6)
             return
         self.notify(f"Cannot write {what}: {name} and 999 numbered copies exist.", severity="error",
-                    timeout=6, markup=False)
+                    timeout=6)
 
     def keep(self, what: str, name: str, make: Callable[[], bytes]) -> None:
         if self.busy():  # a phase or training run is going: its state is not settled yet
@@ -560,7 +574,7 @@ class StepperApp(App[None]):
         try:
             data = make()
         except (ValueError, OSError, MemoryError) as error:  # nothing expected; never lose the app
-            self.notify(f"Cannot write {what}: {error}", severity="error", timeout=6, markup=False)
+            self.notify(f"Cannot write {what}: {error}", severity="error", timeout=6)
             return
         self.deliver(name, data, what)
 
@@ -573,6 +587,17 @@ class StepperApp(App[None]):
     def action_export_json(self) -> None:
         self.keep("the state as JSON", f"{self.file_stem('state')}.json",
                   lambda: self.state_json().encode("utf-8"))
+
+    def deliver_screenshot(self, filename: str | None = None, path: str | None = None,
+                           time_format: str | None = None) -> str | None:
+        """The palette's "Screenshot": an SVG of the screen, delivered as the other exports are
+        (a new file here, backprop-stepper-20250102-030405.svg; in a browser a download).
+        Textual's own saved it in ~/Downloads, which need not exist, and said only "Failed to
+        save screenshot"."""
+        stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime())
+        self.deliver(filename or f"backprop-stepper-{stamp}.svg", self.export_screenshot().encode("utf-8"),
+                     "the screenshot", mime_type="image/svg+xml")
+        return None
 
     def action_help(self) -> None:
         from tui.screens.help import HelpScreen

@@ -37,6 +37,7 @@ from engine.gradcheck import METHODS
 from engine.network import ACTIVATIONS, BINARY_LOSSES, BUGS, INITS
 from tui.keys import IDS as KEY_IDS
 from tui.keys import KEYS
+from tui.text import printable
 
 PROG = "backprop-stepper"
 FORMATS = ("text", "json")
@@ -66,6 +67,7 @@ class Options:
     config: Config
     headless: bool
     format: str
+    config_file: Path | None = None  # --config: the TOML file the settings came from
     model: Path | None = None  # a user's model file (--model), loaded by the entry point
     model_timeout: float = MODEL_TIMEOUT  # seconds a call of the model may take
     model_memory: int = MODEL_MEMORY_MB  # the model process's address space, in MB
@@ -285,6 +287,10 @@ def _check_keymap(keymap: dict[str, Any], path: str) -> dict[str, str]:
             raise UsageError(f"--config: [keymap] {binding_id} in {path} must be a string of "
                              f"key names such as \"j\" or \"j,down\", none of them empty, "
                              f"got {shown(keys)}")
+        if printable(keys, oneline=True) != keys:  # a shared file's escape codes, bound for the help screen
+            raise UsageError(f"--config: [keymap] {binding_id} in {path} holds a control character or "
+                             f"escape sequence, got {shown(keys)}; key names are printable, such as "
+                             "\"j\" or \"ctrl+s\"")
     bound: dict[tuple[str, str], str] = {}  # (scope, key) -> binding id, after the keymap
     for key in KEYS:
         for name in keymap.get(key.id, key.keys).split(","):
@@ -421,7 +427,8 @@ def parse(argv: list[str]) -> Options:
     if "x" in kwargs and not kwargs["x"]:  # not the default: the user gave no values
         raise UsageError(f"--x: needs exactly {config.inputs} values (one per input), got 0")
     return Options(config=config, headless=args.headless, format=output_format,
-                   model=None if model is None else Path(model), keymap=keymap,
+                   config_file=_path(args.config), model=None if model is None else Path(model),
+                   keymap=keymap,
                    session=_path(args.session), save_session=_path(args.save_session),
                    params=_path(args.params), export_params=_path(args.export_params),
                    session_trace=session_trace,

@@ -2,14 +2,13 @@
 
 engine/notebook.py writes the cells' text; this module runs the stepper for the losses the
 notebook's introduction quotes, builds an nbformat 4 notebook, validates it with nbformat and
-writes it. Errors are one line, "--export-notebook: ...", with exit status 2.
+writes it (tui.outputs checks the file before anything runs and writes it whole). Errors are
+one line, "--export-notebook: ...", with exit status 2 (1 for a write that fails).
 """
 
 from __future__ import annotations
 
-import os
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tui.cli import PROG
@@ -22,23 +21,7 @@ if TYPE_CHECKING:
 
 
 class ExportError(Exception):
-    """A notebook that cannot be exported or written: the message follows '--export-notebook: '."""
-
-
-def check_path(text: str) -> Path:
-    """The file to write: refused when empty, a directory, or in a directory that does not exist
-    or cannot be written (an existing file is replaced)."""
-    if not text:
-        raise ExportError("the file name is empty")
-    path = Path(text)
-    if path.is_dir():
-        raise ExportError(f"{text} is a directory; give a file name such as run.ipynb")
-    parent = path.parent
-    if not parent.is_dir():
-        raise ExportError(f"cannot write {text}: the directory {parent} does not exist")
-    if not os.access(parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
-        raise ExportError(f"cannot write {text}: permission denied")
-    return path
+    """A run that cannot be exported as a notebook: the message follows '--export-notebook: '."""
 
 
 def notebook_of(options: Options, data: Data | None, params: Params | None = None) -> Any:
@@ -92,21 +75,22 @@ def notebook_of(options: Options, data: Data | None, params: Params | None = Non
 
 
 def export_notebook(options: Options, data: Data | None, params: Params | None = None) -> int:
-    """Write the notebook to options.export_notebook; print where; exit status 0, or 2 with
-    one line on stderr."""
+    """Write the notebook to options.export_notebook (checked with the other outputs before,
+    by tui.outputs, and written as they are: whole or not at all); print where. Exit status
+    0; 2 with one line on stderr for a run that cannot be exported; 1 for a failed write."""
     import nbformat
 
-    text = options.export_notebook or ""
+    from tui.outputs import write_output
+
+    assert options.export_notebook is not None
     try:
-        path = check_path(text)
         notebook = notebook_of(options, data, params)
-        try:
-            with path.open("w", encoding="utf-8") as file:
-                nbformat.write(notebook, file)  # type: ignore[no-untyped-call]
-        except OSError as error:
-            raise ExportError(f"cannot write {text}: {error.strerror or error}") from None
     except ExportError as error:
         print(f"{PROG}: error: --export-notebook: {printable(str(error), oneline=True)}", file=sys.stderr)
         return 2
-    print(f"Wrote the notebook of the run to {printable(str(path), oneline=True)}")
-    return 0
+    text: str = nbformat.writes(notebook)  # type: ignore[no-untyped-call]
+    text = text if text.endswith("\n") else f"{text}\n"  # as nbformat.write ends it
+    status = write_output("--export-notebook", options.export_notebook, text.encode("utf-8"))
+    if status == 0:
+        print(f"Wrote the notebook of the run to {printable(options.export_notebook, oneline=True)}")
+    return status

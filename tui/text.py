@@ -1,10 +1,11 @@
 """Text from outside the app (a model's file name, its cache keys, the reprs of what it
-caches, what it prints, the messages of its exceptions) made safe to show.
+caches, what it prints, the messages of its exceptions; what a session or a settings file
+holds) made safe to show.
 
-Such text is never parsed as markup (it is put in Content objects, or notified with
-markup=False), and every terminal escape sequence and control character is removed from
-it here: they would otherwise reach the terminal and clear the screen, set its title or
-swallow what follows.
+Such text is never parsed as markup (it is put in Content objects; the app's notify never
+parses markup), and every terminal escape sequence and control character is removed from
+it here: they would otherwise reach the terminal and clear the screen, set its title,
+write its clipboard or swallow what follows.
 """
 
 from __future__ import annotations

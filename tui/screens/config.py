@@ -26,6 +26,7 @@ from engine.config import FIELDS as RULES
 from engine.config import Config, ConfigError, check_fitted, default_x, validate
 from engine.data import DataError
 from tui.screens.safe import OnceModal
+from tui.text import printable
 
 #: The settings the form edits, in the order a network is read: its shape, then the run,
 #: then what it learns from and how a training run (t) goes.
@@ -45,7 +46,8 @@ def _attr(key: str) -> str:
 
 def _shown(config: Config, key: str) -> str:
     """A value as the field's parser reads it back: repr for floats, so no digit is lost.
-    The output's default loss is shown empty, so changing the classes alone stays valid."""
+    The output's default loss is shown empty, so changing the classes alone stays valid. A
+    file name is printable (tui.text): a session's data path is what its file says."""
     value = getattr(config, _attr(key))
     if key == "loss" and value == replace(config, loss="").architecture.loss:
         return ""
@@ -53,6 +55,8 @@ def _shown(config: Config, key: str) -> str:
         return "yes" if value else "no"
     if isinstance(value, tuple):
         return ",".join(repr(v) if isinstance(v, float) else str(v) for v in value)
+    if isinstance(value, str):
+        return printable(value, oneline=True)
     return repr(value) if isinstance(value, float) else str(value)
 
 
@@ -166,7 +170,7 @@ class ConfigScreen(OnceModal[Config | None]):
     def show_errors(self, errors: dict[str, str]) -> None:
         for key in FIELDS:
             error = self.query_one(f"#error-{key}", Static)
-            error.update(Content(errors.get(key, "")))  # may quote what was typed: never markup
+            error.update(Content(printable(errors.get(key, ""))))  # may quote what was typed or read
             error.display = key in errors
             self.query_one(f"#field-{key}", Input).set_class(key in errors, "-invalid")
 

@@ -86,7 +86,7 @@ class NetworkLine(Static):
         else:
             parts = [network_label(c.architecture, width - len(run)), (run, MUTED)]
         if view.bug:
-            parts.append((f"   bug: {view.bug}", FAIL))
+            parts.append((f"   bug: {printable(view.bug, oneline=True)}", FAIL))  # a session's, as saved
         quiet.update(self, Content.assemble(*parts))
 
     def on_resize(self) -> None:
