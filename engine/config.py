@@ -403,6 +403,8 @@ def validate(config: Config, given: Collection[str] | None = None) -> Config:
     _check_positive("lr", config.lr)
     _check_positive("eps", config.eps)
     _check_size("steps", config.steps, MAX_STEPS)
+    if not isinstance(config.gradcheck, bool):  # "no" or 0 from a file would read as true
+        raise ConfigError("gradcheck", f"must be true or false, got {shown(config.gradcheck)}")
     if config.gradcheck_method not in METHODS:
         raise ConfigError("gradcheck-method", f"must be one of {', '.join(METHODS)}, "
                                               f"got {shown(config.gradcheck_method)}")

@@ -1,0 +1,174 @@
+"""Crafted session and parameters files, one row a rule.
+
+Each row takes a good file (the notebook's network saved at step 1's backward pass, or a
+moons run saved after a step), changes one thing in it as a hostile or careless hand would
+(a JSON value, a member's array, a zip entry's flags), and names the words the refusal must
+contain. Every row is run through the command line in this process, as the app and as a
+headless report: exit status 2, one line naming the file, nothing on stdout, no traceback,
+and nothing stepped. A new rule for what a session may hold gets a row here.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import json
+import struct
+import time
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from engine.config import Config
+from engine.session import record, to_bytes
+from engine.stepper import Stepper
+from tests.test_sessions import members, moons_stepper, npy, rezip
+from tui.__main__ import main
+
+FIXTURES = Path(__file__).parent / "fixtures"
+THREE_LAYER = FIXTURES / "three_layer.py"
+
+
+# ---- good files to start from ---------------------------------------------------------------
+
+@functools.cache
+def notebook() -> bytes:
+    """The notebook's network at step 1's backward pass."""
+    stepper = Stepper(Config())
+    stepper.next()
+    stepper.next()
+    return to_bytes(record(stepper))
+
+
+@functools.cache
+def moons() -> bytes:
+    """A moons run (2 features, 2 classes, one sigmoid output) after one step."""
+    stepper = moons_stepper()
+    stepper.run_steps(1)
+    return to_bytes(record(stepper))
+
+
+# ---- ways to change one thing ----------------------------------------------------------------
+
+Make = Callable[[], bytes]
+
+
+def edited(base: Make, **changes: object) -> Make:
+    """session.json with values set; a key `data__seed` sets head["data"]["seed"]."""
+    def make() -> bytes:
+        parts = members(base())
+        head = json.loads(parts["session.json"])
+        for key, value in changes.items():
+            *outer, last = key.split("__")
+            target = head
+            for name in outer:
+                target = target[name]
+            target[last] = value
+        parts["session.json"] = json.dumps(head).encode()
+        return rezip(parts)
+    return make
+
+
+def json_text(base: Make, old: str, new: str) -> Make:
+    """session.json with text replaced once: for what json.dumps cannot write (Infinity, a
+    5,000-digit number past Python's conversion limit)."""
+    def make() -> bytes:
+        parts = members(base())
+        text = parts["session.json"].decode()
+        assert old in text, old
+        parts["session.json"] = text.replace(old, new, 1).encode()
+        return rezip(parts)
+    return make
+
+
+def array(base: Make, name: str, change: Callable[[np.ndarray], np.ndarray]) -> Make:
+    """The member NAME.npy replaced by change(its array)."""
+    def make() -> bytes:
+        parts = members(base())
+        with io.BytesIO(parts[f"{name}.npy"]) as member:
+            parts[f"{name}.npy"] = npy(change(np.load(member, allow_pickle=False)))
+        return rezip(parts)
+    return make
+
+
+def zip_entry(base: Make, name: str, flags: int = 0, method: int | None = None) -> Make:
+    """The member's zip entry given general-purpose flags (bit 0: encrypted) or a compression
+    method (9: Deflate64), in its local header and in the central directory alike, as a zip
+    tool would have written them; the bytes are left as they are."""
+    def make() -> bytes:
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w") as zf:
+            for member, data in members(base()).items():
+                zf.writestr(member, data)
+            info = zf.getinfo(name)
+            info.flag_bits |= flags
+            info.compress_type = info.compress_type if method is None else method
+        raw = bytearray(buffer.getvalue())
+        struct.pack_into("<HH", raw, info.header_offset + 6, info.flag_bits, info.compress_type)
+        return bytes(raw)
+    return make
+
+
+def params_file() -> bytes:
+    """The notebook's initial parameters as np.savez writes them."""
+    buffer = io.BytesIO()
+    np.savez(buffer, **Stepper(Config()).initial.params)
+    return buffer.getvalue()
+
+
+# ---- the rows ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Row:
+    make: Make
+    message: str
+    flag: str = "--session"  # or --params
+    argv: tuple[str, ...] = ()  # more of the command line
+
+
+ROWS: dict[str, Row] = {
+    "gradcheck 'no'": Row(edited(notebook, config__gradcheck="no"),
+                          "config: gradcheck: must be true or false, got 'no'"),
+    "gradcheck 0": Row(edited(notebook, config__gradcheck=0),
+                       "config: gradcheck: must be true or false, got 0"),
+    "gradcheck 'false'": Row(edited(notebook, config__gradcheck="false"),
+                             "config: gradcheck: must be true or false, got 'false'"),
+}
+
+
+@pytest.fixture(autouse=True)
+def no_app(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file that is not refused would open the app and wait for keys: fail instead."""
+    from tui.app import StepperApp
+
+    monkeypatch.setattr(StepperApp, "run", lambda self: pytest.fail("the app was opened"))
+
+
+def refused(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
+    """The command line run in this process: exit status 2, one line, no report, no
+    traceback, under a second of CPU time."""
+    start = time.process_time()
+    status = main(argv)
+    elapsed = time.process_time() - start
+    out, err = capsys.readouterr()
+    assert status == 2, err
+    assert out == "" and "Traceback" not in err, err
+    assert err.count("\n") == 1, err
+    assert elapsed < 1.0, f"{elapsed:.2f} s"
+    return err
+
+
+@pytest.mark.parametrize("case", ROWS)
+def test_a_crafted_file_is_refused_in_one_line(case: str, tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    row = ROWS[case]
+    path = tmp_path / "crafted.npz"
+    path.write_bytes(row.make())
+    for mode in ([], ["--headless"]):
+        err = refused([*mode, row.flag, str(path), *row.argv], capsys)
+        assert err.startswith(f"backprop-stepper: error: {row.flag}: {path}: "), err
+        assert row.message in err, err
