@@ -152,6 +152,10 @@ def arrays(raw: bytes, what: str = "session file") -> tuple[Arrays, dict[str, by
         raise SessionError(f"not a {what} (.npz): {error}") from None
     if len(infos) > MAX_MEMBERS:
         raise SessionError(f"the {what} has {len(infos):,} members; at most {MAX_MEMBERS:,}")
+    for info in infos:
+        problem = _unreadable(info, what)
+        if problem:
+            raise SessionError(f"member {shown(info.filename)} {problem}")
     # Unpacked, the members are at most as large as their zip entries declare (zipfile reads
     # no further): bounding the sum bounds the memory a small, highly compressed file can take.
     unpacked = sum(info.file_size for info in infos)
@@ -172,7 +176,7 @@ def arrays(raw: bytes, what: str = "session file") -> tuple[Arrays, dict[str, by
                     header = npy.read_array_header_1_0 if version == (1, 0) else npy.read_array_header_2_0
                     shape, _, dtype = header(member)  # the header only: no data read yet
                     data_bytes = info.file_size - member.tell()
-            except (ValueError, OSError, EOFError, zipfile.BadZipFile, SyntaxError) as error:
+            except (ValueError, OSError, EOFError, zipfile.BadZipFile, SyntaxError, RuntimeError) as error:
                 raise SessionError(f"member {name!r} is not a NumPy array: {error}") from None
             if dtype.hasobject or dtype.kind not in "fib":
                 raise SessionError(f"member {name!r} holds {dtype} values; a {what} holds numbers only "
@@ -187,16 +191,35 @@ def arrays(raw: bytes, what: str = "session file") -> tuple[Arrays, dict[str, by
             try:
                 with zf.open(info) as member:
                     array = npy.read_array(member, allow_pickle=False)
-            except (ValueError, OSError, EOFError, zipfile.BadZipFile) as error:
+            except (ValueError, OSError, EOFError, zipfile.BadZipFile, RuntimeError) as error:
                 raise SessionError(f"member {name!r} is damaged: {error}") from None
             out[name] = array
     return out, other
 
 
+#: The compression methods zipfile unpacks (NumPy writes the first two), and the names of
+#: some others, for the message that refuses them.
+READABLE = {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA}
+METHODS = {1: "Shrink", 6: "Implode", 9: "Deflate64", 10: "PKWARE Implode", 18: "IBM TERSE",
+           19: "IBM LZ77", 93: "Zstandard", 95: "XZ", 96: "JPEG", 97: "WavPack", 98: "PPMd", 99: "AES"}
+
+
+def _unreadable(info: zipfile.ZipInfo, what: str) -> str | None:
+    """Why zipfile cannot unpack a member, said before it tries (it would raise RuntimeError
+    for an encrypted member and NotImplementedError for a method it lacks)."""
+    if info.flag_bits & 0x1:
+        return f"is encrypted; a {what} is never password-protected"
+    if info.compress_type not in READABLE:
+        name = METHODS.get(info.compress_type)
+        return (f"is compressed with method {info.compress_type}{f' ({name})' if name else ''}, which "
+                f"cannot be unpacked here; a {what} is stored or deflated, as np.savez writes it")
+    return None
+
+
 def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, what: str) -> bytes:
     try:
         return zf.read(info)
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as error:
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError, RuntimeError) as error:
         raise SessionError(f"member {info.filename!r} of the {what} is damaged: {error}") from None
 
 

@@ -137,6 +137,22 @@ ROWS: dict[str, Row] = {
                        "config: gradcheck: must be true or false, got 0"),
     "gradcheck 'false'": Row(edited(notebook, config__gradcheck="false"),
                              "config: gradcheck: must be true or false, got 'false'"),
+    # zip entries zipfile cannot unpack (it raised RuntimeError and NotImplementedError)
+    "an encrypted member": Row(zip_entry(notebook, "params/W1.npy", flags=0x1),
+                               "member 'params/W1.npy' is encrypted; a session file is never "
+                               "password-protected"),
+    "an encrypted session.json": Row(zip_entry(notebook, "session.json", flags=0x1),
+                                     "member 'session.json' is encrypted"),
+    "a Deflate64 member": Row(zip_entry(notebook, "params/b1.npy", method=9),
+                              "member 'params/b1.npy' is compressed with method 9 (Deflate64), which "
+                              "cannot be unpacked here; a session file is stored or deflated"),
+    "an unknown method": Row(zip_entry(notebook, "session.json", method=77),
+                             "member 'session.json' is compressed with method 77, which cannot"),
+    "encrypted parameters": Row(zip_entry(params_file, "W2.npy", flags=0x1),
+                                "member 'W2.npy' is encrypted; a parameters file is never "
+                                "password-protected", flag="--params"),
+    "Deflate64 parameters": Row(zip_entry(params_file, "b2.npy", method=9),
+                                "member 'b2.npy' is compressed with method 9 (Deflate64)", flag="--params"),
 }
 
 
