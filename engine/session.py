@@ -226,16 +226,7 @@ def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, what: str) -> bytes
 def from_bytes(raw: bytes) -> Session:
     """The session in a .npz file's bytes, every part checked; SessionError otherwise."""
     members, other = arrays(raw)
-    if JSON_MEMBER not in other:
-        raise SessionError(f"no {JSON_MEMBER} member: not a backprop-stepper session")
-    try:
-        head = json.loads(other[JSON_MEMBER].decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
-        raise SessionError(f"{JSON_MEMBER} is not JSON: {error}") from None
-    if not isinstance(head, dict):
-        raise SessionError(f"{JSON_MEMBER} must be a JSON object, got {type(head).__name__}")
-    if head.get("format") != FORMAT:
-        raise SessionError(f"session format {head.get('format')!r}; this version reads format {FORMAT}")
+    head = _head(other)
     config = _config(head.get("config"))
     params = _params(head.get("params"), members)
     path = _path(head.get("path"))
@@ -251,6 +242,80 @@ def from_bytes(raw: bytes) -> Session:
         raise SessionError(f"reg must be a finite number >= 0, got {reg!r}"[:200])
     return Session(config, params, path, data, model, _at(head.get("at")), convention,
                    None if reg is None else float(reg))
+
+
+#: The keys session.json may hold (to_bytes writes the last four only when they apply).
+KEYS = ("format", "config", "path", "params", "model", "data", "at", "convention", "reg")
+#: Digits of the longest whole number a session holds: 64 bits. No setting, seed or count
+#: comes near; int() of a longer one is slow, and past 4,300 digits Python refuses it.
+MAX_DIGITS = 19
+
+
+class _Long:
+    """A whole number in the JSON too long to be one a session holds (json's parse_int hands
+    over its digits; they are counted, not converted)."""
+
+    def __init__(self, digits: int) -> None:
+        self.digits = digits
+
+
+def _whole(text: str) -> int | _Long:
+    digits = len(text.lstrip("-"))
+    return int(text) if digits <= MAX_DIGITS else _Long(digits)
+
+
+def _head(other: dict[str, bytes]) -> dict[str, Any]:
+    """session.json as a dict of the known keys, every number in it one a session can hold."""
+    if JSON_MEMBER not in other:
+        raise SessionError(f"no {JSON_MEMBER} member: not a backprop-stepper session")
+    try:
+        head = json.loads(other[JSON_MEMBER].decode("utf-8"), parse_int=_whole)
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
+        raise SessionError(f"{JSON_MEMBER} is not JSON: {error}") from None
+    if not isinstance(head, dict):
+        raise SessionError(f"{JSON_MEMBER} must be a JSON object, got {type(head).__name__}")
+    _check_numbers(head)
+    unknown = [key for key in head if key not in KEYS]
+    if unknown:
+        raise SessionError(f"{JSON_MEMBER} has unknown keys: {', '.join(shown(k) for k in unknown[:5])}; "
+                           f"a session holds {', '.join(KEYS)}")
+    fmt = head.get("format")
+    if type(fmt) is not int or fmt != FORMAT:
+        raise SessionError(f"session format {shown(fmt)}; this version reads format {FORMAT}")
+    return head
+
+
+Trail = tuple["Trail", str | int] | None  # where a value sits: its parent's trail, its key or index
+
+
+def _check_numbers(head: dict[str, Any]) -> None:
+    """Refuse, naming its key, a number no part of a session can be: a whole number longer
+    than MAX_DIGITS, or one that is not finite (JSON has no infinity, but Python's json reads
+    Infinity, NaN and 1e999). Each later rule can then convert a number without an
+    OverflowError or ValueError. The walk keeps a stack, not recursion: a deeply nested list
+    is no reason for a RecursionError, and a key's name is spelled out only when refused."""
+    stack: list[tuple[object, Trail]] = [(head, None)]
+    while stack:
+        value, trail = stack.pop()
+        if isinstance(value, dict):
+            stack.extend((item, (trail, key)) for key, item in reversed(value.items()))
+        elif isinstance(value, list):
+            stack.extend((item, (trail, i)) for i, item in reversed(list(enumerate(value))))
+        elif isinstance(value, _Long):
+            raise SessionError(f"{_where(trail)}: a whole number of {value.digits:,} digits; a session's "
+                               f"numbers have at most {MAX_DIGITS}")
+        elif isinstance(value, float) and not math.isfinite(value):
+            raise SessionError(f"{_where(trail)}: {value} is not a finite number")
+
+
+def _where(trail: Trail) -> str:
+    """The key path of a trail as the messages write it: data.seed, path[2][1]."""
+    parts = []
+    while trail is not None:
+        trail, key = trail
+        parts.append(f"[{key}]" if isinstance(key, int) else f".{key}")
+    where = "".join(reversed(parts)).removeprefix(".")
+    return where if len(where) <= 80 else f"{where[:79]}…"
 
 
 def _at(raw: object) -> tuple[int, str | None] | None:

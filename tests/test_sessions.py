@@ -414,7 +414,7 @@ SESSIONS: dict[str, tuple[Callable[[], bytes], str]] = {
     "a bad at": (lambda: tampered(head_set(at={"step": 1, "phase": "sideways"})), "at must be"),
     "a bad count": (lambda: tampered(head_set(path=[["next", -1]])), "is not an [action, count] pair"),
     "a huge count": (lambda: tampered(head_set(path=[["next", 10**40]])),
-                     "… (51 characters) is not an [action, count] pair"),
+                     "path[0][1]: a whole number of 41 digits; a session's numbers have at most 19"),
     "a tampered setting": (lambda: tampered(head_set(config={"lr": "fast"})), "config: "),
     "an unknown setting": (lambda: tampered(head_set(config={"exec": "x"})),
                            "config has unknown settings: 'exec'"),

@@ -137,6 +137,26 @@ ROWS: dict[str, Row] = {
                        "config: gradcheck: must be true or false, got 0"),
     "gradcheck 'false'": Row(edited(notebook, config__gradcheck="false"),
                              "config: gradcheck: must be true or false, got 'false'"),
+    # numbers no part of a session can be (int() raised ValueError past 4,300 digits, float()
+    # OverflowError; an infinite seed reached int())
+    "a 5,000-digit seed": Row(json_text(notebook, '"seed": 42', f'"seed": {"9" * 5000}'),
+                              "config.seed: a whole number of 5,000 digits; a session's numbers have "
+                              "at most 19"),
+    "a 400-digit learning rate": Row(json_text(notebook, '"lr": 0.1', f'"lr": 1{"0" * 400}'),
+                                     "config.lr: a whole number of 401 digits"),
+    "a 5,000-digit step": Row(json_text(notebook, '"step": 1', f'"step": {"9" * 5000}'),
+                              "at.step: a whole number of 5,000 digits"),
+    "a 400-digit reg": Row(json_text(edited(notebook, model="net.py", convention="cs231n", reg="@"),
+                                     '"@"', "1" + "0" * 400), "reg: a whole number of 401 digits"),
+    "an infinite data seed": Row(json_text(edited(moons, data__seed="@"), '"@"', "Infinity"),
+                                 "data.seed: inf is not a finite number"),
+    "a data seed of 1e999": Row(json_text(edited(moons, data__seed="@"), '"@"', "1e999"),
+                                "data.seed: inf is not a finite number"),
+    "a NaN count": Row(json_text(edited(notebook, path=[["next", "@"]]), '"@"', "NaN"),
+                       "path[0][1]: nan is not a finite number"),
+    "an unknown key": Row(edited(notebook, exec="rm -rf /"),
+                          "session.json has unknown keys: 'exec'; a session holds format, config"),
+    "format true": Row(edited(notebook, format=True), "session format True; this version reads format 1"),
     # zip entries zipfile cannot unpack (it raised RuntimeError and NotImplementedError)
     "an encrypted member": Row(zip_entry(notebook, "params/W1.npy", flags=0x1),
                                "member 'params/W1.npy' is encrypted; a session file is never "
