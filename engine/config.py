@@ -340,14 +340,19 @@ def _check_data(config: Config, given: Collection[str]) -> None:
                                          f"({max(2, config.classes)}), got {shown(config.samples)}")
 
 
+def outputs_for(classes: int) -> tuple[int, ...]:
+    """The output sizes (--classes) a network for K classes of data may have: one sigmoid unit
+    or a softmax of two for two classes, a softmax unit a class for more."""
+    return (1, 2) if classes == 2 else (classes,)
+
+
 def check_fitted(config: Config, given: Collection[str], name: str, features: int, classes: int) -> None:
     """What the command line (or the form) gave against what a data set turned out to hold:
     the data decide the inputs and the classes. `classes` is the data's K (2 or more)."""
     if "inputs" in given and config.inputs != features:
         raise ConfigError("inputs", f"the data decide the inputs: {name} has {features} feature(s), "
                                     f"got {shown(config.inputs)} (leave --inputs out)")
-    allowed = (1, 2) if classes == 2 else (classes,)
-    if "classes" in given and config.classes not in allowed:
+    if "classes" in given and config.classes not in outputs_for(classes):
         raise ConfigError("classes", f"the data decide the classes: {name} has labels 0..{classes - 1} "
                                      f"({classes} classes), got {shown(config.classes)} "
                                      f"(leave --classes out)")

@@ -28,7 +28,7 @@ import numpy as np
 from numpy.lib import format as npy
 
 from engine.batches import Data
-from engine.config import Config, ConfigError, shown, validate
+from engine.config import MAX_SEED, Config, ConfigError, outputs_for, shown, validate
 from engine.conventions import CONVENTIONS
 from engine.data import Dataset
 from engine.files import read_user_file
@@ -383,25 +383,62 @@ def _path(raw: object) -> tuple[tuple[str, int], ...]:
     return tuple(path)
 
 
+DATA_KEYS = ("name", "batch", "seed", "standardized")
+DATA_MEMBERS = ("X", "y", "train", "test")
+
+
 def _data(raw: object, members: Arrays, config: Config) -> Data | None:
+    """The data set as trained on, checked against the config that trained on it, so that a
+    replay cannot meet a matrix of the wrong shape or a label the output has no unit for."""
     if raw is None:
-        if config.dataset or config.data:
+        if config.learns_from_data:
             raise SessionError("the config names data but the session holds none")
         return None
-    if not isinstance(raw, dict):
-        raise SessionError("data must be a JSON object")
+    if not config.learns_from_data:
+        raise SessionError("the session holds data but its config names none (no dataset or data file)")
+    if not isinstance(raw, dict) or sorted(raw) != sorted(DATA_KEYS):
+        raise SessionError(f"data must be an object of {', '.join(DATA_KEYS)}")
+    dataset = _dataset(raw["name"], members)
+    _check_fitted(dataset, config)
+    batch, seed, standardized = raw["batch"], raw["seed"], raw["standardized"]
+    rows = len(dataset.train)
+    if isinstance(batch, bool) or not isinstance(batch, int) or not 1 <= batch <= rows:
+        raise SessionError(f"data.batch: must be a whole number from 1 to {rows:,} (the training rows), "
+                           f"got {shown(batch)}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+        raise SessionError(f"data.seed: must be a whole number from 0 to {MAX_SEED}, got {shown(seed)}")
+    if standardized is not config.standardize:
+        raise SessionError(f"data.standardized: must be {json.dumps(config.standardize)}, as the config's "
+                           f"standardize is, got {shown(standardized)}")
+    return Data(dataset, batch, seed, standardized)
+
+
+def _dataset(name: object, members: Arrays) -> Dataset:
+    if not isinstance(name, str):
+        raise SessionError(f"data.name: must be a string, got {shown(name)}")
+    for member in DATA_MEMBERS:
+        if f"data/{member}" not in members:
+            raise SessionError(f"the data lack their member data/{member}.npy")
+    X, y, train, test = (members[f"data/{member}"] for member in DATA_MEMBERS)
+    for member, array in (("y", y), ("train", train), ("test", test)):
+        if array.dtype.kind not in "iu":  # a float row index would be cut to a whole one in silence
+            raise SessionError(f"data/{member} holds {array.dtype} values; it holds whole numbers")
     try:
-        X, y = members["data/X"], members["data/y"]
-        dataset = Dataset(X.astype(np.float64), y, str(raw["name"]), members["data/train"].astype(np.intp),
-                          members["data/test"].astype(np.intp))
-        batch, seed = raw["batch"], raw["seed"]
-        if isinstance(batch, bool) or not isinstance(batch, int) or not 1 <= batch <= len(dataset.train):
-            raise ValueError(f"batch must be 1 to {len(dataset.train)}, got {batch!r}")
-        return Data(dataset, batch, int(seed), bool(raw.get("standardized", False)))
-    except KeyError as error:
-        raise SessionError(f"the data lack {error}") from None
-    except (TypeError, ValueError, IndexError) as error:
-        raise SessionError(f"the data: {error}") from None
+        return Dataset(X.astype(np.float64), y, name, train.astype(np.intp), test.astype(np.intp))
+    except ValueError as error:
+        raise SessionError(f"data: {error}") from None
+
+
+def _check_fitted(dataset: Dataset, config: Config) -> None:
+    """The network the config describes is the one the data were fitted to
+    (engine.batches.fitted): an input a feature, an output for the labels' classes."""
+    if dataset.features != config.inputs:
+        raise SessionError(f"data: X has {dataset.features:,} feature(s) but the config's network has "
+                           f"{config.inputs:,} input(s)")
+    if config.classes not in outputs_for(dataset.classes):
+        classes = 2 if config.classes == 1 else config.classes
+        raise SessionError(f"data: y holds labels 0..{dataset.classes - 1} ({dataset.classes:,} classes) "
+                           f"but the config's network has outputs for {classes:,}")
 
 
 # ---- parameters alone (--params, --export-params, the x key) ------------------------

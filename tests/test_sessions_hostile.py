@@ -52,6 +52,12 @@ def moons() -> bytes:
     return to_bytes(record(stepper))
 
 
+@functools.cache
+def moons_at_start() -> bytes:
+    """The moons run before its first step: the app computed nothing until it opened."""
+    return to_bytes(record(moons_stepper()))
+
+
 # ---- ways to change one thing ----------------------------------------------------------------
 
 Make = Callable[[], bytes]
@@ -113,6 +119,14 @@ def zip_entry(base: Make, name: str, flags: int = 0, method: int | None = None) 
     return make
 
 
+def without(base: Make, member: str) -> Make:
+    def make() -> bytes:
+        parts = members(base())
+        del parts[member]
+        return rezip(parts)
+    return make
+
+
 def params_file() -> bytes:
     """The notebook's initial parameters as np.savez writes them."""
     buffer = io.BytesIO()
@@ -157,6 +171,33 @@ ROWS: dict[str, Row] = {
     "an unknown key": Row(edited(notebook, exec="rm -rf /"),
                           "session.json has unknown keys: 'exec'; a session holds format, config"),
     "format true": Row(edited(notebook, format=True), "session format True; this version reads format 1"),
+    # data that do not fit the config, or settings of their own out of range (a matmul error
+    # blamed on the path, the app dead as it opened, a meaningless report, NumPy's words)
+    "a third feature": Row(array(moons, "data/X", lambda X: np.hstack([X, X[:, :1]])),
+                           "data: X has 3 feature(s) but the config's network has 2 input(s)"),
+    "a third feature, at the start": Row(array(moons_at_start, "data/X", lambda X: np.hstack([X, X[:, :1]])),
+                                         "data: X has 3 feature(s) but the config's network has 2 input(s)"),
+    "a label past the classes": Row(array(moons, "data/y", lambda y: np.where(np.arange(len(y)) == 0, 2, y)),
+                                    "data: y holds labels 0..2 (3 classes) but the config's network has "
+                                    "outputs for 2"),
+    "a label per row, but one short": Row(array(moons, "data/y", lambda y: y[1:]),
+                                          "data: y must hold one label per row of X (200), got shape (199,)"),
+    "float row indices": Row(array(moons, "data/train", lambda rows: rows + 0.5),
+                             "data/train holds float64 values; it holds whole numbers"),
+    "a missing member": Row(without(moons, "data/test.npy"), "the data lack their member data/test.npy"),
+    "a negative data seed": Row(edited(moons, data__seed=-1),
+                                "data.seed: must be a whole number from 0 to 4294967295, got -1"),
+    "a data seed past 2**32": Row(edited(moons, data__seed=2**40),
+                                  "data.seed: must be a whole number from 0 to 4294967295, got 10995116"),
+    "a batch of 0": Row(edited(moons, data__batch=0),
+                        "data.batch: must be a whole number from 1 to 160 (the training rows), got 0"),
+    "standardized 'yes'": Row(edited(moons, data__standardized="yes"),
+                              "data.standardized: must be false, as the config's standardize is, got 'yes'"),
+    "a name that is a list": Row(edited(moons, data__name=["moons"]),
+                                 "data.name: must be a string, got ['moons']"),
+    "data the config does not name": Row(edited(notebook, data={"name": "moons", "batch": 1, "seed": 42,
+                                                                "standardized": False}),
+                                         "the session holds data but its config names none"),
     # zip entries zipfile cannot unpack (it raised RuntimeError and NotImplementedError)
     "an encrypted member": Row(zip_entry(notebook, "params/W1.npy", flags=0x1),
                                "member 'params/W1.npy' is encrypted; a session file is never "
