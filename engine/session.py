@@ -19,6 +19,7 @@ from __future__ import annotations
 import io
 import json
 import math
+import re
 import zipfile
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -28,12 +29,12 @@ import numpy as np
 from numpy.lib import format as npy
 
 from engine.batches import Data
-from engine.config import MAX_SEED, Config, ConfigError, outputs_for, shown, validate
+from engine.config import MAX_SEED, MAX_STEPS, Config, ConfigError, outputs_for, shown, validate
 from engine.conventions import CONVENTIONS
 from engine.data import Dataset
 from engine.files import read_user_file
-from engine.model import Model, make_model
-from engine.network import Array, Params
+from engine.model import Model, bug_problem, make_model
+from engine.network import BUG_ALIASES, BUGS, Architecture, Array, Params
 from engine.stepper import Phase, Stepper
 
 FORMAT = 1
@@ -228,12 +229,14 @@ def from_bytes(raw: bytes) -> Session:
     members, other = arrays(raw)
     head = _head(other)
     config = _config(head.get("config"))
-    params = _params(head.get("params"), members)
-    path = _path(head.get("path"))
-    data = _data(head.get("data"), members, config)
     model = head.get("model")
     if model is not None and not isinstance(model, str):
         raise SessionError(f"model must be a file name or null, got {type(model).__name__}")
+    if model is not None and config.inject_bug is not None:
+        raise SessionError(f"config: inject-bug: {BUILT_IN_ONLY}")
+    params = _params(head.get("params"), members)
+    path = _path(head.get("path"), config.architecture, built_in=model is None)
+    data = _data(head.get("data"), members, config)
     convention, reg = head.get("convention"), head.get("reg")
     if convention is not None and (model is None or convention not in CONVENTIONS):
         raise SessionError(f"convention must be one of {', '.join(CONVENTIONS)} with a model file, "
@@ -367,20 +370,56 @@ def checked_params(name: str, array: np.ndarray[Any, Any]) -> Array:
     return out
 
 
-def _path(raw: object) -> tuple[tuple[str, int], ...]:
+def _path(raw: object, arch: Architecture, built_in: bool) -> tuple[tuple[str, int], ...]:
     if not isinstance(raw, list) or len(raw) > MAX_PATH_ACTIONS:
         raise SessionError("path must be a list of [action, count] pairs")
     path = []
     total = 0
+    checked: set[str] = set()  # a long path repeats a few actions
     for item in raw:
         if (not isinstance(item, list) or len(item) != 2 or not isinstance(item[0], str)
                 or isinstance(item[1], bool) or not isinstance(item[1], int) or not 1 <= item[1] <= 10**9):
             raise SessionError(f"path: {shown(item)} is not an [action, count] pair")
+        action = item[0]
+        if action not in checked:
+            problem = _action_problem(action, arch, built_in)
+            if problem:
+                raise SessionError(f"path: {problem}")
+            checked.add(action)
         total += item[1]
-        path.append((item[0], item[1]))
+        path.append((action, item[1]))
     if total > MAX_PATH_ACTIONS:  # a replay of them all would run for hours
         raise SessionError(f"path: {total:,} actions; a session holds at most {MAX_PATH_ACTIONS:,}")
     return tuple(path)
+
+
+#: The actions Stepper.replay takes as they are; "check every N" and "drill NAME" are checked
+#: by _action_problem.
+ACTIONS = ("next", "back", "reset", "gradcheck on", "gradcheck off", "check every")
+_EVERY = re.compile(r"check every (0|[1-9][0-9]{0,6})")
+BUILT_IN_ONLY = "a fault drill breaks the built-in network; this session was recorded with a model file"
+
+
+def _action_problem(action: str, arch: Architecture, built_in: bool) -> str | None:
+    """Why Stepper.replay cannot take an action as the app or a headless run records it, or
+    None: checked when the file is read, so a replay never stops half-way, and an unknown
+    fault drill is not replayed as none."""
+    if action in ACTIONS:
+        return None
+    if action.startswith("check every "):
+        match = _EVERY.fullmatch(action)
+        if match is None or int(match[1]) > MAX_STEPS:
+            return f"{shown(action)}: N must be a whole number from 0 to {MAX_STEPS:,}"
+        return None
+    if action == "drill" or action.startswith("drill "):
+        if not built_in:
+            return BUILT_IN_ONLY
+        bug = action.removeprefix("drill").strip()
+        name = BUG_ALIASES.get(bug, bug)
+        if bug and name not in BUGS:
+            return f"unknown fault drill {shown(bug)}; the drills are {', '.join(BUGS)}"
+        return bug_problem(arch, name) if bug else None
+    return f"unknown action {shown(action)}"
 
 
 DATA_KEYS = ("name", "batch", "seed", "standardized")

@@ -198,6 +198,24 @@ ROWS: dict[str, Row] = {
     "data the config does not name": Row(edited(notebook, data={"name": "moons", "batch": 1, "seed": 42,
                                                                 "standardized": False}),
                                          "the session holds data but its config names none"),
+    # actions of the path a replay cannot take as they are (an unknown drill was replayed as none)
+    "an unknown drill": Row(edited(notebook, path=[["next", 2], ["drill nope", 1]]),
+                            "path: unknown fault drill 'nope'; the drills are activation-grad, bias-grad, "
+                            "sign, cache, transpose"),
+    "a drill with no place in the network": Row(edited(notebook, path=[["drill transpose", 1], ["next", 2]]),
+                                                "path: the transpose drill needs two adjacent hidden layers "
+                                                "of equal width"),
+    "a drill with a model file": Row(edited(notebook, model="net.py", path=[["next", 2], ["drill sign", 1]]),
+                                     "path: a fault drill breaks the built-in network; this session was "
+                                     "recorded with a model file"),
+    "inject-bug with a model file": Row(edited(notebook, model="net.py", config__inject_bug="sign"),
+                                        "config: inject-bug: a fault drill breaks the built-in network"),
+    "check every x": Row(edited(notebook, path=[["check every x", 1], ["next", 2]]),
+                         "path: 'check every x': N must be a whole number from 0 to 1,000,000"),
+    "check every ٣": Row(edited(notebook, path=[["check every ٣", 1], ["next", 2]]),
+                         "path: 'check every ٣': N must be a whole number"),
+    "an unknown action": Row(edited(notebook, path=[["next", 2], ["rm -rf /", 1]]),
+                             "path: unknown action 'rm -rf /'"),
     # zip entries zipfile cannot unpack (it raised RuntimeError and NotImplementedError)
     "an encrypted member": Row(zip_entry(notebook, "params/W1.npy", flags=0x1),
                                "member 'params/W1.npy' is encrypted; a session file is never "
