@@ -16,6 +16,7 @@ on the command line.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import math
@@ -32,7 +33,7 @@ from engine.batches import Data
 from engine.config import MAX_SEED, MAX_STEPS, Config, ConfigError, outputs_for, shown, validate
 from engine.conventions import CONVENTIONS
 from engine.data import Dataset
-from engine.files import read_user_file
+from engine.files import NAME_SHOWN, read_user_file
 from engine.model import Model, bug_problem, make_model
 from engine.network import BUG_ALIASES, BUGS, Architecture, Array, Params
 from engine.stepper import Phase, Stepper
@@ -67,6 +68,31 @@ class Session:
     #: with; None for the built-in network and a notebook-style file (their heads are unchanged).
     convention: str | None = None
     reg: float | None = None
+    #: What identifies the model file's code (source_hash); None without a model file, and in
+    #: a file written before it was kept.
+    model_sha256: str | None = None
+
+
+def source_hash(source: bytes) -> str:
+    """What identifies a model file's code in a session: the SHA-256 of its bytes, so a file
+    renamed or moved is still the same code, and a file edited is not."""
+    return hashlib.sha256(source).hexdigest()
+
+
+def model_difference(session: Session, name: str, source: bytes) -> str | None:
+    """Why a model file cannot replay the session, or None: its code is not the code the
+    session was recorded with. Its replay would be another run under the recorded one's name,
+    different numbers that a reader of the session (a bug report, a class) takes for the
+    recorded run's: refused, not warned of (a warning is lost when the app takes the screen)."""
+    if session.model_sha256 is None:
+        return None
+    digest = source_hash(source)
+    if digest == session.model_sha256:
+        return None
+    given, recorded = shown(name, NAME_SHOWN), shown(session.model, NAME_SHOWN)
+    return (f"{given} is not the code this session was recorded with: the session names {recorded} with "
+            f"sha256 {session.model_sha256[:12]}…, {given} has sha256 {digest[:12]}…; a session replays "
+            "only the code it was recorded with, unchanged")
 
 
 def record(stepper: Stepper, model_name: str | None = None) -> Session:
@@ -76,9 +102,11 @@ def record(stepper: Stepper, model_name: str | None = None) -> Session:
     at = (state.step, None if state.last_phase is None else state.last_phase.value)
     convention = getattr(stepper.model, "convention", "notebook") if model_name is not None else "notebook"
     course = convention != "notebook"
+    source = getattr(stepper.model, "source", None) if model_name is not None else None
     return Session(stepper.config, dict(stepper.initial.params), tuple(stepper.path), stepper.data,
                    model_name, at, convention if course else None,
-                   float(getattr(stepper.model, "reg", 0.0)) if course else None)
+                   float(getattr(stepper.model, "reg", 0.0)) if course else None,
+                   source_hash(source) if isinstance(source, bytes) else None)
 
 
 # ---- writing ------------------------------------------------------------------------
@@ -98,6 +126,8 @@ def to_bytes(session: Session) -> bytes:
         "params": list(session.params),
         "model": session.model,
     }
+    if session.model_sha256 is not None:
+        head["model_sha256"] = session.model_sha256
     if session.at is not None:
         head["at"] = {"step": session.at[0], "phase": session.at[1]}
     if session.convention is not None:
@@ -234,6 +264,11 @@ def from_bytes(raw: bytes) -> Session:
         raise SessionError(f"model must be a file name or null, got {type(model).__name__}")
     if model is not None and config.inject_bug is not None:
         raise SessionError(f"config: inject-bug: {BUILT_IN_ONLY}")
+    model_sha256 = head.get("model_sha256")
+    if model_sha256 is not None and (model is None or not isinstance(model_sha256, str)
+                                     or not re.fullmatch(r"[0-9a-f]{64}", model_sha256)):
+        raise SessionError(f"model_sha256 must be the model file's SHA-256 (64 hex digits) with a model "
+                           f"file, got {shown(model_sha256)}")
     params = _params(head.get("params"), members)
     path = _path(head.get("path"), config.architecture, built_in=model is None)
     data = _data(head.get("data"), members, config)
@@ -244,11 +279,11 @@ def from_bytes(raw: bytes) -> Session:
     if reg is not None and not (type(reg) in (int, float) and math.isfinite(reg) and reg >= 0):
         raise SessionError(f"reg must be a finite number >= 0, got {reg!r}"[:200])
     return Session(config, params, path, data, model, _at(head.get("at")), convention,
-                   None if reg is None else float(reg))
+                   None if reg is None else float(reg), model_sha256)
 
 
-#: The keys session.json may hold (to_bytes writes the last four only when they apply).
-KEYS = ("format", "config", "path", "params", "model", "data", "at", "convention", "reg")
+#: The keys session.json may hold (to_bytes writes the ones after model only when they apply).
+KEYS = ("format", "config", "path", "params", "model", "model_sha256", "data", "at", "convention", "reg")
 #: Digits of the longest whole number a session holds: 64 bits. No setting, seed or count
 #: comes near; int() of a longer one is slow, and past 4,300 digits Python refuses it.
 MAX_DIGITS = 19
@@ -535,6 +570,11 @@ def open_session(session: Session, model: Model | None = None, max_history: int 
     if session.model is not None and model is None:
         raise SessionError(f"this session was recorded with the model file {session.model!r}; a session "
                            f"never loads code: give --model {session.model} to replay it")
+    source = getattr(model, "source", None)  # a user's model file's (engine.usermodel)
+    if model is not None and isinstance(source, bytes):
+        problem = model_difference(session, model.name, source)
+        if problem:
+            raise SessionError(problem)
     stepper = Stepper(session.config, model=model, max_history=max_history, data=session.data)
     names = tuple(stepper.initial.params)
     if names != tuple(session.params):

@@ -229,6 +229,12 @@ class UserModel:
         return f"UserModel({str(self.path)!r})"
 
     @property
+    def source(self) -> bytes:
+        """The file's bytes as read at load: the code that runs, whatever the file holds now
+        (a session records their hash: engine.session.source_hash)."""
+        return self._source
+
+    @property
     def gradient_keys(self) -> str:
         """How the file's backward keys its gradients: "d" ('d' + name, the notebook's dW1)
         or "name" (cs231n's grads['W1']). Known from the first backward on (the app's

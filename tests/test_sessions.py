@@ -8,6 +8,7 @@ problem, fast, with nothing run and nothing unpickled.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
@@ -346,6 +347,9 @@ def test_a_user_models_session_replays_only_with_that_model(tmp_path: Path,
     done = run("--headless", "--model", str(model), "--steps", "2", "--save-session", "m.npz",
                cwd=tmp_path)
     assert done.returncode == 0, done.stderr
+    recorded = read(tmp_path / "m.npz")
+    assert recorded.model == str(model)
+    assert recorded.model_sha256 == hashlib.sha256(model.read_bytes()).hexdigest()  # its code, named
     err = refused(["--headless", "--session", str(tmp_path / "m.npz")], capsys)
     assert f"recorded with the model file {str(model)!r}" in err and f"give --model {model}" in err
     continued = trace("--session", "m.npz", "--model", str(model), "--steps", "1", cwd=tmp_path)

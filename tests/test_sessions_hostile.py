@@ -11,6 +11,7 @@ and nothing stepped. A new rule for what a session may hold gets a row here.
 from __future__ import annotations
 
 import functools
+import hashlib
 import io
 import json
 import struct
@@ -19,15 +20,17 @@ import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
 from engine.config import Config
-from engine.session import record, to_bytes
+from engine.session import SessionError, from_bytes, open_session, record, to_bytes
 from engine.stepper import Stepper
 from tests.test_sessions import members, moons_stepper, npy, rezip
-from tui.__main__ import main
+from tui.__main__ import main, with_session
+from tui.cli import parse
 
 FIXTURES = Path(__file__).parent / "fixtures"
 THREE_LAYER = FIXTURES / "three_layer.py"
@@ -216,6 +219,11 @@ ROWS: dict[str, Row] = {
                          "path: 'check every ٣': N must be a whole number"),
     "an unknown action": Row(edited(notebook, path=[["next", 2], ["rm -rf /", 1]]),
                              "path: unknown action 'rm -rf /'"),
+    # what identifies a model file's code
+    "a model hash that is not one": Row(edited(notebook, model="net.py", model_sha256="abc"),
+                                        "model_sha256 must be the model file's SHA-256 (64 hex digits) with "
+                                        "a model file, got 'abc'"),
+    "a model hash without a model": Row(edited(notebook, model_sha256="0" * 64), "model_sha256 must be"),
     # zip entries zipfile cannot unpack (it raised RuntimeError and NotImplementedError)
     "an encrypted member": Row(zip_entry(notebook, "params/W1.npy", flags=0x1),
                                "member 'params/W1.npy' is encrypted; a session file is never "
@@ -267,3 +275,37 @@ def test_a_crafted_file_is_refused_in_one_line(case: str, tmp_path: Path,
         err = refused([*mode, row.flag, str(path), *row.argv], capsys)
         assert err.startswith(f"backprop-stepper: error: {row.flag}: {path}: "), err
         assert row.message in err, err
+
+
+# ---- the model file's code ---------------------------------------------------------------------
+
+def test_a_session_replays_only_the_model_code_it_was_recorded_with(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An edited copy of the file is refused before its code runs (it was replayed without a
+    word, as another run under the recorded one's name); a renamed, unchanged copy is the
+    same code. (tests/test_sessions.py records a real one and checks its hash.)"""
+    source = THREE_LAYER.read_bytes()
+    digest = hashlib.sha256(source).hexdigest()
+    session = tmp_path / "s.npz"
+    session.write_bytes(edited(notebook, model=str(THREE_LAYER), model_sha256=digest)())
+    edited_copy = tmp_path / "three_layer.py"
+    edited_copy.write_bytes(source.replace(b"np.maximum(0, ", b"np.maximum(0.0, "))
+    assert edited_copy.read_bytes() != source
+    for mode in ([], ["--headless"]):
+        err = refused([*mode, "--session", str(session), "--model", str(edited_copy)], capsys)
+        assert err.startswith("backprop-stepper: error: --model: 'three_layer.py' is not the code this "
+                              f"session was recorded with: the session names '{THREE_LAYER}' with sha256 "
+                              f"{digest[:12]}…, 'three_layer.py' has sha256 "), err
+        assert err.endswith("a session replays only the code it was recorded with, unchanged\n")
+    renamed = tmp_path / "renamed.py"
+    renamed.write_bytes(source)
+    _, kept = with_session(parse(["--headless", "--session", str(session), "--model", str(renamed)]))
+    assert kept.model == str(THREE_LAYER) and kept.model_sha256 == digest
+
+
+def test_opening_a_session_with_other_model_code_is_refused_too() -> None:
+    """The library's way in (open_session) keeps the rule: a model whose source differs."""
+    session = from_bytes(edited(notebook, model="net.py", model_sha256="0" * 64)())
+    other = SimpleNamespace(name="net.py", source=b"def forward(): ...\n")
+    with pytest.raises(SessionError, match=r"^'net.py' is not the code this session was recorded with"):
+        open_session(session, other)  # type: ignore[arg-type]

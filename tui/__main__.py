@@ -196,6 +196,8 @@ def with_session(options: Options) -> tuple[Options, Session]:
     if session.model is None and options.model is not None:
         raise UsageError("--model: this session was recorded with the built-in network; leave "
                          "--model out")
+    if options.model is not None:  # before its code runs: the same code, or none of it
+        _check_model_source(session, options.model)
     if options.explain and session.config.learns_from_data:
         raise UsageError("--explain: explanations follow one sample's numbers; this session trains on "
                          "data: leave --explain out")
@@ -218,6 +220,21 @@ def with_session(options: Options) -> tuple[Options, Session]:
         except ConfigError as error:
             raise UsageError(f"--{error.key}: {error.message}") from None
     return replace(options, config=config), session
+
+
+def _check_model_source(session: Session, model: Path) -> None:
+    """UsageError when --model is not the code the session was recorded with (a file that
+    cannot be read is left to load_model, which says why)."""
+    from engine.files import MAX_MODEL_BYTES, read_user_file
+    from engine.session import model_difference
+
+    try:
+        source = read_user_file(model, "Python model file", MAX_MODEL_BYTES)
+    except OSError:
+        return
+    problem = model_difference(session, model.name, source)
+    if problem:
+        raise UsageError(f"--model: {problem}")
 
 
 def file_error(flag: str, path: object, error: Exception) -> UsageError:
