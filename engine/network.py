@@ -246,6 +246,14 @@ INITS: dict[str, Callable[[int, int], float]] = {
 }
 
 
+def param_shapes(arch: Architecture) -> dict[str, tuple[int, ...]]:
+    """Each parameter's shape, in init_params' order: W_l is (n_l, n_(l-1)), b_l is (n_l,)."""
+    shapes: dict[str, tuple[int, ...]] = {}
+    for l, (n_in, n_out) in enumerate(zip(arch.sizes, arch.sizes[1:], strict=False), start=1):
+        shapes[f"W{l}"], shapes[f"b{l}"] = (n_out, n_in), (n_out,)
+    return shapes
+
+
 def init_params(arch: Architecture, seed: int, init: str = "notebook") -> Params:
     """The notebook's draws, draw for draw (so seed 42 gives its numbers): every W_l from
     one RandomState in layer order, scaled as `init` says; biases zero."""

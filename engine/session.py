@@ -35,7 +35,7 @@ from engine.conventions import CONVENTIONS
 from engine.data import Dataset
 from engine.files import NAME_SHOWN, read_user_file
 from engine.model import Model, bug_problem, make_model
-from engine.network import BUG_ALIASES, BUGS, Architecture, Array, Params
+from engine.network import BUG_ALIASES, BUGS, Architecture, Array, Params, param_shapes
 from engine.stepper import Phase, Stepper
 
 FORMAT = 1
@@ -270,6 +270,8 @@ def from_bytes(raw: bytes) -> Session:
         raise SessionError(f"model_sha256 must be the model file's SHA-256 (64 hex digits) with a model "
                            f"file, got {shown(model_sha256)}")
     params = _params(head.get("params"), members)
+    if model is None:  # the built-in network's shapes follow from the config (a model file's, once run)
+        _check_shapes(params, param_shapes(config.architecture))
     path = _path(head.get("path"), config.architecture, built_in=model is None)
     data = _data(head.get("data"), members, config)
     convention, reg = head.get("convention"), head.get("reg")
@@ -393,6 +395,17 @@ def _params(names: object, members: Arrays) -> Params:
             raise SessionError(f"parameter {name!r} is listed but has no array")
         params[name] = checked_params(name, array)
     return params
+
+
+def _check_shapes(params: Params, shapes: dict[str, tuple[int, ...]]) -> None:
+    """The parameters are the network's: its names in its order, each of its shape."""
+    if tuple(params) != tuple(shapes):
+        raise SessionError(f"the session's parameters {shown(list(params), 200)} are not this network's "
+                           f"{list(shapes)}")
+    for name, shape in shapes.items():
+        if params[name].shape != shape:
+            raise SessionError(f"parameter {name!r} has shape {params[name].shape}; this network's "
+                               f"is {shape}")
 
 
 def checked_params(name: str, array: np.ndarray[Any, Any]) -> Array:
@@ -576,14 +589,7 @@ def open_session(session: Session, model: Model | None = None, max_history: int 
         if problem:
             raise SessionError(problem)
     stepper = Stepper(session.config, model=model, max_history=max_history, data=session.data)
-    names = tuple(stepper.initial.params)
-    if names != tuple(session.params):
-        raise SessionError(f"the session's parameters {list(session.params)} are not this network's "
-                           f"{list(names)}")
-    for name, value in stepper.initial.params.items():
-        if session.params[name].shape != value.shape:
-            raise SessionError(f"parameter {name!r} has shape {session.params[name].shape}; this network's "
-                               f"is {value.shape}")
+    _check_shapes(session.params, {name: np.shape(value) for name, value in stepper.initial.params.items()})
     stepper.start_from(session.params)
     arch = session.config.architecture
     try:

@@ -26,6 +26,7 @@ import numpy as np
 import pytest
 
 from engine.config import Config
+from engine.network import param_shapes
 from engine.session import SessionError, from_bytes, open_session, record, to_bytes
 from engine.stepper import Stepper
 from tests.test_sessions import members, moons_stepper, npy, rezip
@@ -219,6 +220,12 @@ ROWS: dict[str, Row] = {
                          "path: 'check every ٣': N must be a whole number"),
     "an unknown action": Row(edited(notebook, path=[["next", 2], ["rm -rf /", 1]]),
                              "path: unknown action 'rm -rf /'"),
+    # parameters that are not the config's network's, refused before a stepper is made
+    "parameters of another network": Row(edited(notebook, config__hidden=[5]),
+                                         "parameter 'W1' has shape (4, 3); this network's is (5, 3)"),
+    "a parameter missing": Row(edited(notebook, params=["W1", "b1", "W2"]),
+                               "the session's parameters ['W1', 'b1', 'W2'] are not this network's "
+                               "['W1', 'b1', 'W2', 'b2']"),
     # what identifies a model file's code
     "a model hash that is not one": Row(edited(notebook, model="net.py", model_sha256="abc"),
                                         "model_sha256 must be the model file's SHA-256 (64 hex digits) with "
@@ -277,6 +284,14 @@ def test_a_crafted_file_is_refused_in_one_line(case: str, tmp_path: Path,
         assert row.message in err, err
 
 
+@pytest.mark.parametrize("case", [case for case, row in ROWS.items() if row.flag == "--session"])
+def test_a_crafted_session_is_refused_as_it_is_read(case: str) -> None:
+    """In one place, engine.session.from_bytes, before a stepper is made: nothing half-done."""
+    with pytest.raises(SessionError) as refusal:
+        from_bytes(ROWS[case].make())
+    assert ROWS[case].message in str(refusal.value)
+
+
 # ---- the model file's code ---------------------------------------------------------------------
 
 def test_a_session_replays_only_the_model_code_it_was_recorded_with(
@@ -309,3 +324,10 @@ def test_opening_a_session_with_other_model_code_is_refused_too() -> None:
     other = SimpleNamespace(name="net.py", source=b"def forward(): ...\n")
     with pytest.raises(SessionError, match=r"^'net.py' is not the code this session was recorded with"):
         open_session(session, other)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("config", [Config(), Config(inputs=2, hidden=(8, 8), classes=3)])
+def test_the_shapes_a_session_is_checked_against_are_the_networks(config: Config) -> None:
+    params = Stepper(config).initial.params
+    assert param_shapes(config.architecture) == {name: value.shape for name, value in params.items()}
+    assert list(param_shapes(config.architecture)) == list(params)
