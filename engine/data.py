@@ -266,19 +266,43 @@ def standardize(train_X: Array, X: Array) -> Array:
     ones (their own statistics would leak the test set into the model).
 
     A constant feature is only centred: dividing by its zero deviation would make NaN,
-    and a column of zeros is the honest value of a feature that says nothing."""
+    and a column of zeros is the honest value of a feature that says nothing.
+
+    Each feature is first divided by a power of two near its largest training value: exact,
+    so every number is what the plain formula gives, but a sum or a square of values near
+    1e308 no longer overflows (the mean became infinite, or the deviation did and the feature
+    was divided to zeros). A row that still standardizes past the largest float (a test row
+    far out from training rows that barely vary) is refused with its feature named."""
     train_X = np.asarray(train_X, dtype=np.float64)
     X = np.asarray(X, dtype=np.float64)
     if train_X.ndim != 2 or train_X.shape[0] < 1:
         raise ValueError(f"train_X must be a non-empty (samples, features) matrix, got shape {train_X.shape}")
     if X.ndim != 2 or X.shape[1] != train_X.shape[1]:
         raise ValueError(f"X must have train_X's {train_X.shape[1]} features, got shape {X.shape}")
-    mean = train_X.mean(axis=0)
-    sd = train_X.std(axis=0)
+    # 2**(e-1) for a largest magnitude m * 2**e (0.5 <= m < 1): scaled, it is in [1, 2), and
+    # 2**1023 is still finite. A column of zeros keeps the scale 2**-1, exact all the same.
+    scale = np.ldexp(1.0, np.frexp(np.max(np.abs(train_X), axis=0))[1] - 1)
+    scaled_train = train_X / scale
+    mean = scaled_train.mean(axis=0)
+    sd = scaled_train.std(axis=0)
     # A feature constant up to rounding has a deviation of a few ulps of its mean: also constant.
-    constant = sd <= 1e-12 * np.maximum(np.abs(mean), 1.0)
-    standardized: Array = (X - mean) / np.where(constant, 1.0, sd)
+    # (The plain rule, sd <= 1e-12 * max(|mean|, 1), with both sides divided by the scale.)
+    with np.errstate(over="ignore", divide="ignore"):
+        constant = sd <= 1e-12 * np.maximum(np.abs(mean), 1.0 / scale)
+        centred = X / scale - mean
+        # A constant feature is centred in its own units (times the scale, exact again).
+        standardized: Array = np.where(constant, centred * scale, centred / np.where(constant, 1.0, sd))
+    _check_finite(standardized, X)
     return standardized
+
+
+def _check_finite(standardized: Array, X: Array) -> None:
+    bad = np.argwhere(~np.isfinite(standardized))
+    if len(bad):
+        row, column = (int(i) for i in bad[0])
+        raise DataError(f"feature {column + 1}: row {row + 1} of the data ({X[row, column]:.6g}) is too far "
+                        "from the training rows' values to standardize (it scales past the largest "
+                        "number): rescale that column or leave --standardize out")
 
 
 # CSV.

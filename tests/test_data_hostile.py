@@ -1,0 +1,138 @@
+"""Data that break the arithmetic or the words: features near the largest float, which
+standardizing overflowed (a ValueError traceback, or a feature divided to zeros in silence,
+and the app's config form died of the same), and a CSV too wide for the network, refused in
+the words of a flag the user never gave."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from textual.widgets import Input
+
+from engine.config import Config
+from engine.data import DataError, make_dataset, split, standardize
+from engine.stepper import Stepper
+from tests.test_robustness import until
+from tui.__main__ import main, with_data
+from tui.app import StepperApp
+from tui.cli import parse
+from tui.screens.config import ConfigScreen
+
+SIZE = (120, 40)
+
+
+def csv(path: Path, column: list[float], seed: int = 0) -> Path:
+    """A CSV of two features, `column` and small noise, and alternating labels."""
+    noise = np.random.default_rng(seed).uniform(-1, 1, len(column)).tolist()
+    rows = (f"{value!r},{n!r},{i % 2}\n" for i, (value, n) in enumerate(zip(column, noise, strict=True)))
+    path.write_text("big,small,label\n" + "".join(rows))
+    return path
+
+
+def near_the_largest_float(n: int = 40) -> list[float]:
+    """Values whose sum overflows, and so do their squares."""
+    return [float(v) for v in np.random.default_rng(1).uniform(1e307, 1.7e308, n) * np.resize([1, -1], n)]
+
+
+def refused(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
+    start = time.process_time()
+    status = main(argv)
+    elapsed = time.process_time() - start
+    out, err = capsys.readouterr()
+    assert status == 2, err
+    assert out == "" and "Traceback" not in err and err.count("\n") == 1, err
+    assert elapsed < 1.0, f"{elapsed:.2f} s"
+    return err
+
+
+# ---- standardizing features near the largest float ----------------------------------------------
+
+@pytest.mark.parametrize("column", [[1.7e308, -1.7e308, 1e308, -0.5e308],  # the sum overflowed
+                                    [1e160, 2e160, 3e160, 4e160]])  # the squares did: divided to zeros
+def test_features_near_the_largest_float_standardize(column: list[float]) -> None:
+    X = np.array([column, [0.5, 0.1, -0.3, 0.2]]).T
+    z = standardize(X, X)
+    assert np.all(np.isfinite(z))
+    assert np.allclose(z.mean(axis=0), 0.0) and np.allclose(z.std(axis=0), 1.0)
+
+
+def test_standardizing_is_the_plain_formula_bit_for_bit_where_it_did_not_overflow() -> None:
+    """The scale is a power of two: dividing by it is exact, so every number a run on ordinary
+    data gives (and every session saved from one) is what it was."""
+    rng = np.random.default_rng(7)
+    for _ in range(50):
+        X = rng.standard_normal((60, 4)) * 10.0 ** rng.uniform(-20, 20, 4) + rng.uniform(-1e3, 1e3, 4)
+        X[:, 3] = 2.5  # constant: only centred
+        train = X[:45]
+        mean, sd = train.mean(axis=0), train.std(axis=0)
+        constant = sd <= 1e-12 * np.maximum(np.abs(mean), 1.0)
+        plain = (X - mean) / np.where(constant, 1.0, sd)
+        assert standardize(train, X).tobytes() == plain.tobytes()
+
+
+def test_a_test_row_that_standardizes_past_the_largest_float_is_refused_naming_its_feature() -> None:
+    train = np.array([[0.0, 1.0], [0.0, 1.5], [0.0, 1.25]])
+    X = np.vstack([train, [[0.0, 1.7e308]]])
+    with pytest.raises(DataError, match=r"^feature 2: row 4 of the data \(1\.7e\+308\) is too far from the "
+                                        r"training rows' values to standardize .*leave --standardize out$"):
+        standardize(train, X)
+
+
+def test_a_csv_near_the_largest_float_trains_standardized(tmp_path: Path,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    """It was a ValueError traceback ('X holds NaN or infinity')."""
+    path = csv(tmp_path / "big.csv", near_the_largest_float())
+    _, data = with_data(parse(["--headless", "--data", str(path), "--standardize"]))
+    assert data is not None and np.all(np.isfinite(data.dataset.X))
+    assert np.allclose(data.dataset.X_train.std(axis=0), 1.0)
+    assert main(["--headless", "--data", str(path), "--standardize", "--steps", "2"]) == 0
+    out, err = capsys.readouterr()
+    assert "standardized by the training rows" in out and err == ""
+
+
+def test_a_csv_whose_test_row_is_too_far_out_is_refused_in_one_line(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path, row = far_out(tmp_path / "far.csv")
+    err = refused(["--headless", "--data", str(path), "--standardize"], capsys)
+    assert err.startswith(f"backprop-stepper: error: --data: {path}: feature 1: row {row} of the data "
+                          "(1.7e+308) is too far from the training rows' values to standardize"), err
+
+
+def far_out(path: Path) -> tuple[Path, int]:
+    """A CSV whose first held-out row (at --seed 42) is 1.7e308 in a feature the training rows
+    hold at 1 and 1.5: standardized, it is past the largest float. Its row number too."""
+    column = [1.0 + 0.5 * (i % 2) for i in range(40)]
+    row = int(split(make_dataset("moons", 40), 0.2, 42).test[0])  # the split depends on n and seed
+    column[row] = 1.7e308
+    return csv(path, column), row + 1
+
+
+async def test_the_config_form_standardizes_near_the_largest_float_or_says_why_not(tmp_path: Path) -> None:
+    """The form loads the data on Apply: the same overflow killed the app. A row too far out
+    is shown under the data field, in the form's words (no --flags), and nothing is applied."""
+    far, row = far_out(tmp_path / "far.csv")
+    big = csv(tmp_path / "big.csv", near_the_largest_float())
+    app = StepperApp(Stepper(Config()))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("c")
+        form = app.screen
+        assert isinstance(form, ConfigScreen)
+        form.query_one("#field-standardize", Input).value = "yes"
+        form.query_one("#field-data", Input).value = str(far)
+        await pilot.pause()
+        form.apply()
+        await pilot.pause()
+        assert app.is_running and app.screen is form  # nothing applied
+        error = str(form.query_one("#error-data").render())
+        assert f"feature 1: row {row} of the data (1.7e+308) is too far" in error
+        assert error.endswith("leave standardize out"), error
+        form.query_one("#field-data", Input).value = str(big)
+        await pilot.pause()
+        form.apply()
+        await until(lambda: app.stepper.data is not None, pilot)
+        data = app.stepper.data
+        assert app.is_running and data is not None and data.standardized
+        assert np.all(np.isfinite(data.dataset.X)) and np.allclose(data.dataset.X_train.std(axis=0), 1.0)
