@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from engine.config import MAX_CLASSES, MAX_SEED
+from engine.config import MAX_CLASSES, MAX_INPUTS, MAX_SEED
 from engine.files import MAX_DATA_BYTES, read_user_file
 
 Array = NDArray[np.float64]
@@ -360,6 +360,9 @@ def parse_csv(text: str, name: str = "csv") -> Dataset:
     if width < 2:
         raise DataError(f"line {first_line} has 1 field: need at least one feature and a label "
                         "(the last column)")
+    if width - 1 > MAX_INPUTS:  # here, not as --inputs, a flag the user never gave, fitted to the file
+        raise DataError(f"line {first_line} has {width:,} fields: {width - 1:,} features and the label; a "
+                        f"network takes at most {MAX_INPUTS:,} inputs")
     if header is not None and len(header[1]) != width:
         raise DataError(f"line {header[0]}: the header has {len(header[1])} names but line {first_line} "
                         f"has {width} fields")

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from textual.widgets import Input
 
-from engine.config import Config
+from engine.config import MAX_INPUTS, Config
 from engine.data import DataError, make_dataset, split, standardize
 from engine.stepper import Stepper
 from tests.test_robustness import until
@@ -136,3 +136,15 @@ async def test_the_config_form_standardizes_near_the_largest_float_or_says_why_n
         data = app.stepper.data
         assert app.is_running and data is not None and data.standardized
         assert np.all(np.isfinite(data.dataset.X)) and np.allclose(data.dataset.X_train.std(axis=0), 1.0)
+
+
+# ---- a CSV too wide for a network ------------------------------------------------------------
+
+def test_a_csv_with_too_many_features_is_refused_naming_the_file_and_its_columns(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """It said '--inputs: must be between 1 and 1,000,000', a flag the user never gave."""
+    path = tmp_path / "wide.csv"
+    path.write_text("0," * (MAX_INPUTS + 1) + "0\n" + "1," * (MAX_INPUTS + 1) + "1\n")
+    err = refused(["--headless", "--data", str(path)], capsys)
+    assert err == (f"backprop-stepper: error: --data: {path}: line 1 has 1,000,002 fields: 1,000,001 "
+                   "features and the label; a network takes at most 1,000,000 inputs\n")
