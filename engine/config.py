@@ -155,6 +155,15 @@ FIELDS = {
 }
 
 
+def unreadable(key: str, text: str) -> str:
+    """Why a field's text is not a value of its kind (FIELDS[key].parse refused it), in the
+    words the command line and the app's form both say. Whole numbers too long to read
+    (Python's int() refuses more than 4,300 digits) are out of range, not of the wrong kind."""
+    if text.isascii() and all(part.strip().lstrip("+-").isdigit() for part in text.split(",")):
+        return f"{shown(text)} is far out of range"
+    return f"expected {FIELDS[key].expected}, got {shown(text)}"
+
+
 def shown(value: object, limit: int = 40) -> str:
     """A value as an error message echoes it, cut to `limit` characters with its length: a
     5,000-digit number echoed in full would bury the message it is part of."""

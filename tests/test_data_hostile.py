@@ -148,3 +148,29 @@ def test_a_csv_with_too_many_features_is_refused_naming_the_file_and_its_columns
     err = refused(["--headless", "--data", str(path)], capsys)
     assert err == (f"backprop-stepper: error: --data: {path}: line 1 has 1,000,002 fields: 1,000,001 "
                    "features and the label; a network takes at most 1,000,000 inputs\n")
+
+
+# ---- the form and the command line refuse unreadable text in the same words ---------------------
+
+@pytest.mark.parametrize(("key", "text", "words"), [
+    ("seed", "9" * 5000, "'99999999999999999999999999999999999999… (5,000 characters) is far out of range"),
+    ("hidden", "8," + "9" * 5000, "is far out of range"),
+    ("inputs", "abc", "expected a whole number, got 'abc'"),
+    ("lr", "０.５", "expected a number, got '０.５'"),
+    ("hidden", "4,x", "expected comma-separated whole numbers like 8,8, got '4,x'"),
+    ("samples", "1_0", "expected a whole number, got '1_0'"),
+], ids=["a 5,000-digit seed", "a 5,000-digit layer", "letters", "full-width digits", "a letter in a list",
+        "an underscore"])
+def test_the_form_and_the_command_line_say_the_same_of_unreadable_text(key: str, text: str,
+                                                                       words: str) -> None:
+    """The form said 'expected a whole number' of a number too long to read, which the command
+    line calls far out of range: both now ask engine.config.unreadable."""
+    from tui.cli import UsageError
+    from tui.screens.config import FIELDS, _shown, parse_fields
+
+    with pytest.raises(UsageError) as refusal:
+        parse([f"--{key}", text])
+    said = str(refusal.value).removeprefix(f"argument --{key}: ")
+    assert words in said
+    values = {field: _shown(Config(), field) for field in FIELDS} | {key: text}
+    assert parse_fields(values, Config(), load=False)[1] == {key: said}

@@ -28,6 +28,7 @@ from engine.config import (
     Config,
     ConfigError,
     shown,
+    unreadable,
     validate,
 )
 from engine.conventions import CONVENTIONS, WITH_REG
@@ -107,10 +108,7 @@ def _typed(key: str) -> Any:
         try:
             value = field.parse(text)
         except ValueError:
-            # Python refuses to convert more than 4,300 digits: a range error, not a type error.
-            if text.isascii() and all(part.strip().lstrip("+-").isdigit() for part in text.split(",")):
-                raise argparse.ArgumentTypeError(f"{shown(text)} is far out of range") from None
-            raise argparse.ArgumentTypeError(f"expected {field.expected}, got {shown(text)}") from None
+            raise argparse.ArgumentTypeError(unreadable(key, text)) from None
         return list(value) if isinstance(value, tuple) else value  # x = [] in TOML is a list
 
     parse.__name__ = key  # argparse names the type in its messages

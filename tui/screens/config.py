@@ -23,7 +23,7 @@ from textual.widgets import Button, Input, Label, Static
 from engine import batches
 from engine.batches import Data
 from engine.config import FIELDS as RULES
-from engine.config import Config, ConfigError, check_fitted, default_x, validate
+from engine.config import Config, ConfigError, check_fitted, default_x, unreadable, validate
 from engine.data import DataError
 from tui.screens.safe import OnceModal
 from tui.text import printable
@@ -103,7 +103,7 @@ def parse_fields(values: dict[str, str], base: Config, load: bool = True,
         try:
             settings[_attr(key)] = RULES[key].parse(text.strip())
         except ValueError:
-            errors[key] = f"expected {RULES[key].expected}"
+            errors[key] = unreadable(key, text.strip())
     if errors:
         return None, errors
     given = {key for key, text in values.items() if text.strip() != _shown(base, key)}
