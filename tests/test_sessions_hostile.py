@@ -10,6 +10,7 @@ and nothing stepped. A new rule for what a session may hold gets a row here.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import io
@@ -24,6 +25,8 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from engine.config import Config
 from engine.network import param_shapes
@@ -331,3 +334,50 @@ def test_the_shapes_a_session_is_checked_against_are_the_networks(config: Config
     params = Stepper(config).initial.params
     assert param_shapes(config.architecture) == {name: value.shape for name, value in params.items()}
     assert list(param_shapes(config.architecture)) == list(params)
+
+
+# ---- any value anywhere ----------------------------------------------------------------------
+
+#: Values at the edges a hostile file reaches for first, then any JSON at all.
+EDGES = st.sampled_from([10**400, -1, 2**32, 2**63, float("inf"), float("nan"), "no", 0, [], {}])
+LEAVES = EDGES | st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=6)
+JSON = LEAVES | st.lists(LEAVES, max_size=3) | st.dictionaries(st.text(max_size=6), LEAVES, max_size=2)
+
+
+def _keys(head: dict[str, object]) -> list[tuple[str, ...]]:
+    """Every key of a session's JSON, nested ones as paths: ("config", "seed")."""
+    out: list[tuple[str, ...]] = [("model_sha256",), ("convention",), ("reg",)]
+    for key, value in head.items():
+        out.append((key,))
+        if isinstance(value, dict):
+            out.extend((key, inner) for inner in value)
+    return out
+
+
+@functools.cache
+def _members(base: Make) -> dict[str, bytes]:
+    return members(base())
+
+
+@settings(derandomize=True)  # the same examples every run: the suite stays deterministic
+@given(base=st.sampled_from([notebook, moons]), data=st.data())
+def test_any_json_value_at_any_key_is_read_or_refused_never_a_traceback(
+        base: Make, data: st.DataObject) -> None:
+    """A session whose JSON holds anything at any of its keys (a number past 64 bits, an
+    infinity, a string for a number, a list for a flag) is a Session or a SessionError; one
+    that is read opens (when its path is short enough to replay here)."""
+    parts = dict(_members(base))
+    head = json.loads(parts["session.json"])
+    *outer, last = data.draw(st.sampled_from(_keys(head)))
+    target = head
+    for key in outer:
+        target = target[key]
+    target[last] = data.draw(JSON)
+    parts["session.json"] = json.dumps(head).encode()
+    try:
+        session = from_bytes(rezip(parts))
+    except SessionError:
+        return
+    if session.model is None and sum(count for _, count in session.path) <= 8:
+        with contextlib.suppress(SessionError):
+            open_session(session)
