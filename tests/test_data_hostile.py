@@ -15,7 +15,7 @@ from textual.widgets import Input
 from engine.config import MAX_INPUTS, Config
 from engine.data import DataError, make_dataset, split, standardize
 from engine.stepper import Stepper
-from tests.test_robustness import until
+from tests.waits import burst, handled, until
 from tui.__main__ import main, with_data
 from tui.app import StepperApp
 from tui.cli import parse
@@ -110,6 +110,7 @@ def far_out(path: Path) -> tuple[Path, int]:
     return csv(path, column), row + 1
 
 
+@pytest.mark.slow  # drives the app's config form through Pilot (-m 'not slow' leaves it out)
 async def test_the_config_form_standardizes_near_the_largest_float_or_says_why_not(tmp_path: Path) -> None:
     """The form loads the data on Apply: the same overflow killed the app. A row too far out
     is shown under the data field, in the form's words (no --flags), and nothing is applied."""
@@ -117,22 +118,24 @@ async def test_the_config_form_standardizes_near_the_largest_float_or_says_why_n
     big = csv(tmp_path / "big.csv", near_the_largest_float())
     app = StepperApp(Stepper(Config()))
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("c")
+        burst(app, "c")
+        # The form's on_mount, which runs once its fields are mounted, focuses the first one.
+        await until(pilot, lambda: isinstance(app.screen, ConfigScreen) and app.focused is not None
+                    and app.focused.id == "field-inputs", "the config form, mounted")
         form = app.screen
         assert isinstance(form, ConfigScreen)
         form.query_one("#field-standardize", Input).value = "yes"
         form.query_one("#field-data", Input).value = str(far)
-        await pilot.pause()
+        await handled(app, pilot)  # the fields' checks as typed (which do not load the data)
         form.apply()
-        await pilot.pause()
         assert app.is_running and app.screen is form  # nothing applied
         error = str(form.query_one("#error-data").render())
         assert f"feature 1: row {row} of the data (1.7e+308) is too far" in error
         assert error.endswith("leave standardize out"), error
         form.query_one("#field-data", Input).value = str(big)
-        await pilot.pause()
+        await handled(app, pilot)
         form.apply()
-        await until(lambda: app.stepper.data is not None, pilot)
+        await until(pilot, lambda: app.stepper.data is not None, "the data applied")
         data = app.stepper.data
         assert app.is_running and data is not None and data.standardized
         assert np.all(np.isfinite(data.dataset.X)) and np.allclose(data.dataset.X_train.std(axis=0), 1.0)
