@@ -255,33 +255,38 @@ def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, what: str) -> bytes
 
 
 def from_bytes(raw: bytes) -> Session:
-    """The session in a .npz file's bytes, every part checked; SessionError otherwise."""
+    """The session in a .npz file's bytes, every part checked as it is read, before anything
+    is stepped (so no replay stops half-way); SessionError otherwise."""
     members, other = arrays(raw)
     head = _head(other)
     config = _config(head.get("config"))
-    model = head.get("model")
-    if model is not None and not isinstance(model, str):
-        raise SessionError(f"model must be a file name or null, got {type(model).__name__}")
-    if model is not None and config.inject_bug is not None:
-        raise SessionError(f"config: inject-bug: {BUILT_IN_ONLY}")
-    model_sha256 = head.get("model_sha256")
-    if model_sha256 is not None and (model is None or not isinstance(model_sha256, str)
-                                     or not re.fullmatch(r"[0-9a-f]{64}", model_sha256)):
-        raise SessionError(f"model_sha256 must be the model file's SHA-256 (64 hex digits) with a model "
-                           f"file, got {shown(model_sha256)}")
+    model, model_sha256, convention, reg = _model(head, config)
     params = _params(head.get("params"), members)
     if model is None:  # the built-in network's shapes follow from the config (a model file's, once run)
         _check_shapes(params, param_shapes(config.architecture))
     path = _path(head.get("path"), config.architecture, built_in=model is None)
     data = _data(head.get("data"), members, config)
+    return Session(config, params, path, data, model, _at(head.get("at")), convention, reg, model_sha256)
+
+
+def _model(head: dict[str, Any], config: Config) -> tuple[str | None, str | None, str | None, float | None]:
+    """The model file a session names, the hash of its code, and a course's convention and reg."""
+    model, model_sha256 = head.get("model"), head.get("model_sha256")
+    if model is not None and not isinstance(model, str):
+        raise SessionError(f"model must be a file name or null, got {type(model).__name__}")
+    if model is not None and config.inject_bug is not None:
+        raise SessionError(f"config: inject-bug: {BUILT_IN_ONLY}")
+    if model_sha256 is not None and (model is None or not isinstance(model_sha256, str)
+                                     or not re.fullmatch(r"[0-9a-f]{64}", model_sha256)):
+        raise SessionError(f"model_sha256 must be the model file's SHA-256 (64 hex digits) with a model "
+                           f"file, got {shown(model_sha256)}")
     convention, reg = head.get("convention"), head.get("reg")
     if convention is not None and (model is None or convention not in CONVENTIONS):
         raise SessionError(f"convention must be one of {', '.join(CONVENTIONS)} with a model file, "
                            f"got {convention!r}"[:200])
     if reg is not None and not (type(reg) in (int, float) and math.isfinite(reg) and reg >= 0):
         raise SessionError(f"reg must be a finite number >= 0, got {reg!r}"[:200])
-    return Session(config, params, path, data, model, _at(head.get("at")), convention,
-                   None if reg is None else float(reg), model_sha256)
+    return model, model_sha256, convention, None if reg is None else float(reg)
 
 
 #: The keys session.json may hold (to_bytes writes the ones after model only when they apply).
