@@ -331,9 +331,9 @@ async def test_a_notification_is_plain_printable_text() -> None:
         assert "Press ^q to quit the app" in drawn(app) and "[b]" not in drawn(app)
 
 
-def hostile_session(tmp_path: Path) -> Stepper:
-    """A session as a bug report may bring it: a CSV run whose data path, data set name and
-    fault drill carry escape codes. Opened as --session opens it."""
+def hostile_session(tmp_path: Path, drill: str = "sign") -> Stepper:
+    """A session as a bug report may bring it: a CSV run whose data path and data set name
+    carry escape codes, with a fault drill. Opened as --session opens it."""
     from engine.session import from_bytes, open_session, record, to_bytes
     from tests.test_sessions import members, rezip
     from tui.__main__ import with_data
@@ -345,18 +345,23 @@ def hostile_session(tmp_path: Path) -> Stepper:
     head = json.loads(parts["session.json"])
     head["config"]["data"] = f"d{OSC}.csv"
     head["data"]["name"] = f"n{OSC}"
-    head["path"] = [[f"drill sign{OSC}", 1], ["next", 1]]
+    head["path"] = [[f"drill {drill}", 1], ["next", 1]]
     del head["at"]
     parts["session.json"] = json.dumps(head).encode()
     return open_session(from_bytes(rezip(parts)))
 
 
 async def test_a_shared_sessions_text_reaches_the_terminal_printable(tmp_path: Path) -> None:
-    """Its drill (the network line) and its data path (the form's data field) had reached the
-    terminal with their escape codes. (The form is read through the values its fields are
-    given: opening it costs seconds under load.)"""
+    """Its data path (the form's data field) and data set name had reached the terminal with
+    their escape codes, and so had a drill's name, which is now refused when the file is read,
+    its escapes shown as text. (The form is read through the values its fields are given:
+    opening it costs seconds under load.)"""
+    from engine.session import SessionError
     from tui.screens.config import _shown
 
+    with pytest.raises(SessionError, match="unknown fault drill") as refused:
+        hostile_session(tmp_path, f"sign{OSC}")
+    assert not unsafe(str(refused.value))
     stepper = hostile_session(tmp_path)
     assert _shown(stepper.config, "data") == "d.csv"
     app = StepperApp(stepper)
