@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
+from array import array
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
+from itertools import chain
 from os import PathLike
 from pathlib import Path
 
@@ -334,6 +336,21 @@ def _value(text: str, line: int, column: int, label: bool) -> float:
     return value
 
 
+def _lines(text: str) -> Iterator[tuple[int, str]]:
+    """The non-blank lines of text with their numbers, one at a time. A list of every line
+    first would cost about 90 bytes a line before a single one was counted: 5.7 GB for a
+    64 MiB file of short rows, only to refuse it for having too many."""
+    number, start = 0, 0
+    while start <= len(text):
+        end = text.find("\n", start)
+        end = len(text) if end < 0 else end
+        number += 1
+        line = text[start:end]
+        if line and not line.isspace():
+            yield number, line
+        start = end + 1
+
+
 def parse_csv(text: str, name: str = "csv") -> Dataset:
     """The Dataset the CSV text describes, or DataError naming the first bad line.
 
@@ -341,22 +358,22 @@ def parse_csv(text: str, name: str = "csv") -> Dataset:
     goes with the spaces stripped from every field), so the line a message names is the
     line the user finds. Blank lines are
     skipped wherever they are, as numpy.loadtxt and pandas do: they hold no sample, and
-    the numbers of the lines around them are unchanged."""
+    the numbers of the lines around them are unchanged. The rows are read one at a time
+    into arrays of numbers, and reading stops at the first row past MAX_SAMPLES."""
     if "\0" in text:
         line = text.count("\n", 0, text.index("\0")) + 1
         raise DataError(f"line {line}: a NUL byte: this looks like a binary file, not CSV")
-    rows: list[tuple[int, list[str]]] = [
-        (number, raw.split(","))
-        for number, raw in enumerate(text.split("\n"), start=1) if raw.strip()]
-    if not rows:
+    lines = _lines(text)
+    first = next(lines, None)
+    if first is None:
         raise DataError("the file is empty: no rows of numbers")
     header: tuple[int, list[str]] | None = None
-    if not all(_is_number(f) for f in rows[0][1]):
-        header, rows = rows[0], rows[1:]
-        if not rows:
+    if not all(_is_number(f) for f in first[1].split(",")):
+        header, first = (first[0], first[1].split(",")), next(lines, None)
+        if first is None:
             raise DataError(f"line {header[0]} is a header and no rows of numbers follow it")
-    first_line, first = rows[0]
-    width = len(first)
+    first_line = first[0]
+    width = len(first[1].split(","))
     if width < 2:
         raise DataError(f"line {first_line} has 1 field: need at least one feature and a label "
                         "(the last column)")
@@ -366,27 +383,40 @@ def parse_csv(text: str, name: str = "csv") -> Dataset:
     if header is not None and len(header[1]) != width:
         raise DataError(f"line {header[0]}: the header has {len(header[1])} names but line {first_line} "
                         f"has {width} fields")
-    if len(rows) > MAX_SAMPLES:
-        raise DataError(f"line {rows[MAX_SAMPLES][0]}: more than {MAX_SAMPLES:,} rows")
-    X = np.empty((len(rows), width - 1))
-    y = np.empty(len(rows), dtype=np.int64)
+    features = array("d")  # 8 bytes a number, row after row
+    labels = array("q")
     label_line: dict[int, int] = {}  # each class's first line, to point at when classes are skipped
-    for i, (line, fields) in enumerate(rows):
+    for count, (line, raw) in enumerate(chain([first], lines), start=1):
+        if count > MAX_SAMPLES:
+            raise DataError(f"line {line}: more than {MAX_SAMPLES:,} rows")
+        fields = raw.split(",")
         if len(fields) != width:
             raise DataError(f"line {line} has {len(fields)} fields, but line {first_line} has {width}")
-        for j, text_field in enumerate(fields[:-1]):
-            X[i, j] = _value(text_field, line, j + 1, label=False)
-        label = _value(fields[-1], line, width, label=True)
-        if label < 0:
-            raise DataError(f"line {line}: the label is {fields[-1].strip()}: class indices start at 0")
-        if not label.is_integer():
-            raise DataError(f"line {line}: the label is {fields[-1].strip()}, not a whole number "
-                            "(a class index 0, 1, ...)")
-        if label >= MAX_CLASSES:  # the network's own bound on its softmax
-            raise DataError(f"line {line}: the label {fields[-1].strip()} is too large: at most "
-                            f"{MAX_CLASSES:,} classes (0..{MAX_CLASSES - 1})")
-        y[i] = int(label)
-        label_line.setdefault(int(label), line)
+        features.extend(_value(text_field, line, j + 1, label=False)
+                        for j, text_field in enumerate(fields[:-1]))
+        labels.append(_label(fields[-1], line, width))
+        label_line.setdefault(labels[-1], line)
+    _check_classes(label_line)
+    X = np.frombuffer(features, dtype=np.float64).reshape(len(labels), width - 1)
+    return Dataset(X, np.frombuffer(labels, dtype=np.int64), name)
+
+
+def _label(text: str, line: int, width: int) -> int:
+    """The row's label as a class index, or DataError saying what it is instead."""
+    label = _value(text, line, width, label=True)
+    if label < 0:
+        raise DataError(f"line {line}: the label is {text.strip()}: class indices start at 0")
+    if not label.is_integer():
+        raise DataError(f"line {line}: the label is {text.strip()}, not a whole number "
+                        "(a class index 0, 1, ...)")
+    if label >= MAX_CLASSES:  # the network's own bound on its softmax
+        raise DataError(f"line {line}: the label {text.strip()} is too large: at most "
+                        f"{MAX_CLASSES:,} classes (0..{MAX_CLASSES - 1})")
+    return int(label)
+
+
+def _check_classes(label_line: dict[int, int]) -> None:
+    """Every class 0..K-1 used, K at least 2; `label_line` holds each class's first line."""
     present = sorted(label_line)
     if len(present) == 1:
         raise DataError(f"every label is {present[0]}: a classifier needs at least two classes")
@@ -397,7 +427,6 @@ def parse_csv(text: str, name: str = "csv") -> Dataset:
         k = min(c for c in present if c > missing[0])
         raise DataError(f"the labels skip class {missing[0]}: line {label_line[k]} has label {k} "
                         f"but no row has label {missing[0]} (labels must be 0..K-1, every one used)")
-    return Dataset(X, y, name)
 
 
 def read_csv(path: str | PathLike[str]) -> Dataset:

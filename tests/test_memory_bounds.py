@@ -1,14 +1,22 @@
-"""Memory that must not grow: the headless stepper keeps no loss trail, and the undo
-history stays within its byte budget however large the network. Structural checks only:
-tests never time anything or read the process's memory."""
+"""Memory that must not grow: the headless stepper keeps no loss trail, the undo history
+stays within its byte budget however large the network, and inputs of legal sizes are read,
+or refused, in bounded memory. Structural checks only: tests never time anything or read the
+process's memory (tracemalloc counts what Python allocates, deterministically), and limits
+are made small where the real ones would need gigabytes."""
 
 from __future__ import annotations
 
 import math
+import tracemalloc
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
+import pytest
 
+import engine.data
 from engine.config import Config
+from engine.data import DataError, parse_csv
 from engine.stepper import HISTORY_BUDGET, State, Stepper, history_limit, step_bytes
 from tui.__main__ import main
 
@@ -77,3 +85,26 @@ def test_the_history_never_holds_more_than_its_budget() -> None:
         for state in stepper._history:
             held |= _arrays(state)
         assert sum(n for owner, n in held.items() if owner not in current) <= budget
+
+
+def _peak(call: Callable[[], Any]) -> int:
+    """The most memory Python allocated while call ran, in bytes (tracemalloc's count)."""
+    tracemalloc.start()
+    try:
+        call()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_a_csv_of_too_many_rows_is_refused_at_the_first_row_past_the_limit(monkeypatch) -> None:
+    """Refusing a 64 MiB file of short rows took 5.7 GB and 55 s: every line was split into
+    a list before the rows were counted."""
+    monkeypatch.setattr(engine.data, "MAX_SAMPLES", 10)
+    text = "0,1\n1,0\n" * 500_000  # a million rows, 8 MB of text
+
+    def refused() -> None:
+        with pytest.raises(DataError, match=r"^line 11: more than 10 rows$"):
+            parse_csv(text)
+
+    assert _peak(refused) < 2**20  # ten rows' worth, not a million
