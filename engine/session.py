@@ -43,6 +43,11 @@ SUFFIX = ".npz"
 MAX_SESSION_BYTES = 512 * 2**20  # the largest network's parameters (80 MB) and data, with room
 MAX_ARRAY_ELEMENTS = 20_000_000  # 160 MB of float64: above any array a session can hold
 MAX_MEMBERS = 1_000
+#: A member that is not an array (session.json): a few kB in any real session (a path of 150,000
+#: alternating actions would fit). Parsed, a byte of JSON can make 24 of Python objects ("[],"
+#: is a list), so this also bounds json.loads: to about 100 MB, where 512 MiB of "0," made
+#: 100 million numbers before the session was refused.
+MAX_JSON_BYTES = 4 * 2**20
 MAX_PATH_ACTIONS = 5_000_000  # actions in all, counts summed: 1,000,000 headless steps and more
 JSON_MEMBER = "session.json"
 
@@ -248,10 +253,22 @@ def _unreadable(info: zipfile.ZipInfo, what: str) -> str | None:
 
 
 def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, what: str) -> bytes:
+    """A member that is not an array, if it unpacks to at most MAX_JSON_BYTES: its declared
+    size is checked before it is read, and no more than that is read."""
+    def too_large(size: int) -> SessionError:
+        return SessionError(f"member {shown(info.filename)} of the {what} unpacks to {size:,} bytes; "
+                            f"at most {MAX_JSON_BYTES:,} for a member that is not an array")
+
+    if info.file_size > MAX_JSON_BYTES:
+        raise too_large(info.file_size)
     try:
-        return zf.read(info)
+        with zf.open(info) as member:
+            data = member.read(MAX_JSON_BYTES + 1)
     except (zipfile.BadZipFile, ValueError, OSError, EOFError, RuntimeError) as error:
         raise SessionError(f"member {info.filename!r} of the {what} is damaged: {error}") from None
+    if len(data) > MAX_JSON_BYTES:
+        raise too_large(len(data))
+    return data
 
 
 def from_bytes(raw: bytes) -> Session:

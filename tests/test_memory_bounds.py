@@ -6,8 +6,10 @@ are made small where the real ones would need gigabytes."""
 
 from __future__ import annotations
 
+import io
 import math
 import tracemalloc
+import zipfile
 from collections.abc import Callable
 from typing import Any
 
@@ -108,3 +110,22 @@ def test_a_csv_of_too_many_rows_is_refused_at_the_first_row_past_the_limit(monke
             parse_csv(text)
 
     assert _peak(refused) < 2**20  # ten rows' worth, not a million
+
+
+def test_a_session_json_too_large_to_parse_is_refused_before_it_is_read() -> None:
+    """512 MiB of session.json could hold 100 million numbers, all parsed before the session
+    was refused; its declared size is checked first, and no more than the bound is read."""
+    from engine.session import MAX_JSON_BYTES, SessionError, from_bytes
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("session.json", b'{"format": 1, "path": [' + b"0," * (MAX_JSON_BYTES // 2) + b"0]}")
+    packed = buffer.getvalue()
+    assert len(packed) < 50_000
+
+    def refused() -> None:
+        with pytest.raises(SessionError, match=r"member 'session.json' of the session file unpacks to "
+                                               r"4,194,330 bytes; at most 4,194,304 for a member"):
+            from_bytes(packed)
+
+    assert _peak(refused) < 2**20  # nothing unpacked, let alone parsed
