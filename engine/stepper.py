@@ -12,9 +12,10 @@ slow phase can run in a worker and be cancelled without touching the state.
 from __future__ import annotations
 
 import math
+import sys
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, is_dataclass, replace
 from enum import StrEnum
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -298,6 +299,41 @@ def step_bytes(params: int, activations: int = 0) -> int:
     return (4 * 8 + 3) * params + 8 * activations + 4 * 4096
 
 
+def held_bytes(state: State) -> int:
+    """The bytes of what the phase that made this state computed, measured: what keeping the
+    state in the undo history holds beyond its neighbours, which share the rest. history_limit
+    estimates it from the network's shape; a user's model may cache anything (50 MB a step on
+    a 3-4-1 network), so the history also counts what each state holds."""
+    phase = state.last_phase
+    if phase is Phase.FORWARD:
+        return _nbytes(state.forward)
+    if phase is Phase.BACKWARD:
+        return _nbytes(state.backward)
+    if phase is Phase.GRADCHECK:
+        return _nbytes(state.gradcheck)
+    return _nbytes(state.update.after if phase is Phase.UPDATE and state.update else None)
+
+
+def _nbytes(value: object) -> int:
+    """An array's data, or a Python object's size with what it holds (a cache is plain data:
+    dicts, lists and tuples of arrays, numbers and strings; a phase's result is a dataclass).
+    Walked with a list, not recursion: a cache may nest as deep as pickle allows."""
+    total, pending = 0, [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, np.ndarray):
+            total += item.nbytes
+            continue
+        total += sys.getsizeof(item)
+        if isinstance(item, dict):
+            pending.extend(item.values())
+        elif isinstance(item, list | tuple):
+            pending.extend(item)
+        elif is_dataclass(item) and not isinstance(item, type):
+            pending.extend(getattr(item, f.name) for f in fields(item))
+    return total
+
+
 def history_limit(params: int, budget: int = HISTORY_BUDGET, activations: int = 0) -> int:
     """Phases of undo that fit the budget, and at least one. Consecutive states share
     arrays, so n phases of history hold the arrays of at most ceil(n / 4) steps beyond
@@ -359,7 +395,10 @@ class Stepper:
         batch_rows = 1 if data is None else data.batch
         activations = batch_rows * sum(self.config.architecture.sizes) * 4
         self.max_history = max_history or history_limit(self.param_count, activations=activations)
-        self._history: deque[State] = deque(maxlen=self.max_history)
+        self.history_budget = HISTORY_BUDGET
+        self._history: deque[State] = deque()
+        self._held: deque[int] = deque()  # held_bytes of each state in _history
+        self._held_total = 0
         self.state = self.initial
         #: Phases forgotten at the history bound; back cannot reach before them.
         self.forgotten = 0
@@ -574,10 +613,23 @@ class Stepper:
         self._push(new)
 
     def _push(self, new: State) -> None:
-        if len(self._history) == self._history.maxlen:
-            self.forgotten += 1
+        """Make `new` the current state, the old one the last of the history; then forget the
+        oldest phases beyond max_history, or while what the history holds is over its budget
+        (at least one phase is kept). Forgetting for the budget lowers max_history to what
+        fits, so "last N phases" stays true, and a replay forgets exactly the same phases."""
         self._history.append(self.state)
+        self._held.append(held_bytes(self.state))
+        self._held_total += self._held[-1]
         self.state = new
+        over_budget = False
+        while len(self._history) > self.max_history or (
+                len(self._history) > 1 and self._held_total > self.history_budget):
+            over_budget |= len(self._history) <= self.max_history
+            self._history.popleft()
+            self._held_total -= self._held.popleft()
+            self.forgotten += 1
+        if over_budget:
+            self.max_history = len(self._history)
 
     def next(self, progress: Progress | None = None) -> Phase:
         """Run the next phase; return the phase that ran."""
@@ -658,6 +710,7 @@ class Stepper:
         if not self._history:
             return False
         self.state = self._history.pop()
+        self._held_total -= self._held.pop()
         return True
 
     def use_model(self, model: Model) -> None:

@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 import engine.data
+import engine.stepper
 from engine.config import Config
 from engine.data import DataError, parse_csv
 from engine.stepper import HISTORY_BUDGET, State, Stepper, history_limit, step_bytes
@@ -65,6 +66,8 @@ def _arrays(state: State) -> dict[int, int]:
             array = array.base
         if isinstance(array, np.ndarray):
             owners[id(array)] = array.nbytes
+        elif isinstance(array, bytes | bytearray):  # what an array from a model's process was unpickled in
+            owners[id(array)] = len(array)
     return owners
 
 
@@ -129,3 +132,25 @@ def test_a_session_json_too_large_to_parse_is_refused_before_it_is_read() -> Non
             from_bytes(packed)
 
     assert _peak(refused) < 2**20  # nothing unpacked, let alone parsed
+
+
+def test_a_user_models_cache_counts_against_the_history_budget(tmp_path, monkeypatch) -> None:
+    """A user's model may cache anything: its caches were held uncounted (50 MB a step: 1,000
+    steps made 50 GB of undo history against a budget of 512 MiB)."""
+    from engine.usermodel import load_model
+    from tests.test_usermodel import DEFINITIONS, edit, write
+
+    cache_line = "    cache = {'x': x, 'z1': z1, 'a1': a1, 'z2': z2, 'a2': a2}"
+    big = write(tmp_path, edit(DEFINITIONS, cache_line, cache_line + "\n    cache['big'] = np.ones(2**17)"))
+    monkeypatch.setattr(engine.stepper, "HISTORY_BUDGET", 5 * 2**20)  # five of its 1 MiB caches
+    model = load_model(big)
+    stepper = Stepper(Config(gradcheck=False), model=model)
+    assert stepper.max_history > 40  # the estimate from the 3-4-1 shape cannot see the cache
+    for _ in range(40):
+        stepper.next()
+        current = _arrays(stepper.state)
+        held: dict[int, int] = {}
+        for state in stepper._history:
+            held |= _arrays(state)
+        assert sum(n for owner, n in held.items() if owner not in current) <= 5 * 2**20
+    assert stepper.forgotten > 0 and stepper.max_history == stepper.depth  # the bar says what is kept
