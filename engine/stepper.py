@@ -266,18 +266,19 @@ def all_finite(value: object) -> bool:
 
 
 def all_finite_fast(values: Iterable[object]) -> bool:
-    """all_finite of every value, in one sum: an inf or NaN anywhere makes the sum of all
-    the arrays' elements non-finite, so a single reduction settles the usual case, and only
-    a non-finite sum (which huge finite values can also give) is looked at value by value."""
+    """all_finite of every value, by sums: an inf or NaN anywhere makes the sum of all the
+    arrays' elements non-finite, so one reduction an array settles the usual case, and only
+    a non-finite sum (which huge finite values can also give) is looked at value by value.
+    Summed array by array, not concatenated: a copy of a large batch's tensors would double
+    the phase's memory."""
     values = list(values)
-    arrays = []
-    for value in values:
-        if isinstance(value, np.ndarray) and value.dtype.kind == "f":
-            arrays.append(value.ravel())
-        elif not all_finite(value):
-            return False
+    total = 0.0
     with np.errstate(all="ignore"):  # inf + -inf in the sum: the answer sought, not a warning
-        total = float(np.concatenate(arrays).sum()) if arrays else 0.0
+        for value in values:
+            if isinstance(value, np.ndarray) and value.dtype.kind == "f":
+                total += float(value.sum(dtype=np.float64))
+            elif not all_finite(value):
+                return False
     return math.isfinite(total) or all(all_finite(value) for value in values)
 
 

@@ -20,7 +20,7 @@ import engine.data
 import engine.stepper
 from engine.config import Config
 from engine.data import DataError, parse_csv
-from engine.stepper import HISTORY_BUDGET, State, Stepper, history_limit, step_bytes
+from engine.stepper import HISTORY_BUDGET, State, Stepper, all_finite_fast, history_limit, step_bytes
 from tui.__main__ import main
 
 
@@ -154,3 +154,9 @@ def test_a_user_models_cache_counts_against_the_history_budget(tmp_path, monkeyp
             held |= _arrays(state)
         assert sum(n for owner, n in held.items() if owner not in current) <= 5 * 2**20
     assert stepper.forgotten > 0 and stepper.max_history == stepper.depth  # the bar says what is kept
+
+
+def test_the_finiteness_check_of_a_phase_copies_none_of_its_tensors() -> None:
+    """The check concatenated every tensor of a phase to sum them: a copy of them all."""
+    tensors = [np.ones(2**17), np.ones((256, 512))]  # 1 MiB each
+    assert _peak(lambda: all_finite_fast(tensors)) < 2**16
