@@ -111,17 +111,22 @@ def load(name: str, csv: str, samples: int, noise: float, classes: int, seed: in
 
 
 def evaluate(arch: Architecture, params: Params, data: Data) -> Metrics:
-    """Loss and accuracy on every training and test row, in one forward pass of all rows."""
+    """Loss and accuracy on every training and test row: one forward pass of all rows, in
+    chunks of rows so that its memory is bounded (network.forward_chunks)."""
     dataset = data.dataset
+    losses = np.empty(dataset.samples)
+    right = np.empty(dataset.samples, dtype=bool)
+    decided = np.empty(dataset.samples, dtype=bool)
     with np.errstate(all="ignore"):
-        cache, losses = network.forward_each(arch, dataset.X, params, dataset.y, output=False)
-    zL = cache[f"z{arch.depth}"]
-    right = network.predictions(zL) == dataset.y
+        for rows, cache, each in network.forward_chunks(arch, dataset.X, params, dataset.y, output=False):
+            zL = cache[f"z{arch.depth}"]
+            losses[rows], decided[rows] = each, network.decided(zL)
+            right[rows] = network.predictions(zL) == dataset.y[rows]
     # Sums over the training rows (part 0) and the test rows (part 1), one call each.
     part, counts = data.parts
     loss = np.bincount(part, weights=losses, minlength=2) / np.maximum(counts, 1)
     accuracy = np.bincount(part, weights=right, minlength=2) / np.maximum(counts, 1)
-    undecided = np.bincount(part, weights=~network.decided(zL), minlength=2)
+    undecided = np.bincount(part, weights=~decided, minlength=2)
     fraction = [None if undecided[p] else float(accuracy[p]) for p in (0, 1)]
     tested = bool(counts[1])
     return Metrics(float(loss[0]), fraction[0], float(loss[1]) if tested else None,

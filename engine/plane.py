@@ -1,7 +1,7 @@
 """The input plane of 2-input data: what the model predicts at every point of it.
 
 A decision-boundary map is the model evaluated on a grid over the plane the data lives in.
-The grid is one batch, so the whole map costs one forward pass (engine.network.forward_each)
+The grid is one batch, so the whole map costs one forward pass (engine.network.forward_chunks)
 of cols x rows rows: at 120 x 80 points that is about a millisecond, and the map can be
 redrawn after every update. Row 0 of a grid is the top of the picture (the largest x2), as
 a screen draws it, and column 0 its left (the smallest x1).
@@ -84,15 +84,21 @@ def field(arch: Architecture, params: Params, plane: Plane, cols: int, rows: int
         if not 1 <= layer < arch.depth or not 0 <= index < arch.sizes[layer]:
             raise ValueError(f"no hidden unit a{layer}[{index}] in {arch.sizes}")
     points = plane.grid(cols, rows)
+    value, classes = np.empty(len(points)), np.zeros(len(points), dtype=np.int64)
+    labels = np.zeros(len(points), dtype=np.int64)  # the loss the pass computes is not read
     with np.errstate(all="ignore"):  # a diverged network draws as NaN, it does not warn
-        cache, _ = network.forward_each(arch, points, params, np.zeros(len(points), dtype=np.int64))
-    if unit is not None:
-        activation: Array = cache[f"a{unit[0]}"][:, unit[1]].reshape(rows, cols)
-        return Field(activation, None, unit)
-    aL: Array = cache[f"a{arch.depth}"]
+        for part, cache, _ in network.forward_chunks(arch, points, params, labels):
+            if unit is not None:
+                value[part] = cache[f"a{unit[0]}"][:, unit[1]]
+            else:
+                value[part], classes[part] = _likeliest(arch, cache[f"a{arch.depth}"])
+    return Field(value.reshape(rows, cols), None if unit is not None else classes.reshape(rows, cols), unit)
+
+
+def _likeliest(arch: Architecture, aL: Array) -> tuple[Array, NDArray[np.int64]]:
+    """Each point's likeliest class and its probability (one sigmoid unit: p itself)."""
     if arch.classes == 1:
         p: Array = aL[:, 0]
-        return Field(p.reshape(rows, cols), (p > 0.5).astype(np.int64).reshape(rows, cols))
+        return p, (p > 0.5).astype(np.int64)
     classes = np.argmax(aL, axis=1)
-    return Field(aL[np.arange(len(aL)), classes].reshape(rows, cols),
-                 classes.astype(np.int64).reshape(rows, cols))
+    return aL[np.arange(len(aL)), classes], classes.astype(np.int64)

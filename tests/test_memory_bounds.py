@@ -11,6 +11,7 @@ import math
 import tracemalloc
 import zipfile
 from collections.abc import Callable
+from dataclasses import astuple
 from typing import Any
 
 import numpy as np
@@ -160,3 +161,40 @@ def test_the_finiteness_check_of_a_phase_copies_none_of_its_tensors() -> None:
     """The check concatenated every tensor of a phase to sum them: a copy of them all."""
     tensors = [np.ones(2**17), np.ones((256, 512))]  # 1 MiB each
     assert _peak(lambda: all_finite_fast(tensors)) < 2**16
+
+
+# ---- a step's tensors at legal sizes: refused up front, or computed in chunks of rows ------------
+
+@pytest.mark.parametrize(("caller", "rows"), [("evaluate", 300), ("confusion", 300), ("map", 30 * 20)])
+def test_a_pass_over_every_row_goes_a_chunk_of_rows_at_a_time(monkeypatch, caller: str, rows: int) -> None:
+    """The fit to every row (each forward phase), the confusion tables and the map: all rows
+    at once made matrices of every row by every layer's units (6 GiB at 10,000 classes)."""
+    from engine import batches, network, plane
+    from tui.widgets.boundary import confusion
+
+    asked = Config(dataset="spiral", samples=300, classes=3, hidden=(16, 16))
+    data = batches.from_config(asked)
+    assert data is not None
+    arch = batches.fitted(asked, data).architecture
+    params = network.init_params(arch, 0, "he")
+    run = {"evaluate": lambda: batches.evaluate(arch, params, data),
+           "confusion": lambda: confusion(arch, params, data),
+           "map": lambda: plane.field(arch, params, plane.Plane.around(data.dataset.X), 30, 20)}[caller]
+    whole, seen = run(), []
+    forward_each = network.forward_each
+
+    def spy(arch: Any, x: Any, *args: Any, **kwargs: Any) -> Any:
+        seen.append(len(x))
+        return forward_each(arch, x, *args, **kwargs)
+
+    monkeypatch.setattr(network, "ROWS_CHUNK", 7 * sum(arch.sizes))  # 7 rows a chunk
+    monkeypatch.setattr(network, "forward_each", spy)
+    chunked = run()
+    assert max(seen) == 7 and sum(seen) == rows
+    if isinstance(whole, dict):  # the confusion tables: counts
+        assert whole.keys() == chunked.keys() and all(np.array_equal(whole[k], chunked[k]) for k in whole)
+        return
+    for before, after in zip(astuple(whole), astuple(chunked), strict=True):
+        assert (before is None) == (after is None)
+        if before is not None:
+            np.testing.assert_allclose(before, after, rtol=1e-12)

@@ -260,10 +260,12 @@ def confusion(arch: Architecture, params: Params, data: Data) -> dict[str, NDArr
     """counts[true, predicted] over the training rows and over the test rows whose outputs
     are finite (network.decided)."""
     dataset = data.dataset
-    with np.errstate(all="ignore"):
-        cache, _ = network.forward_each(arch, dataset.X, params, dataset.y)
-    zL = cache[f"z{arch.depth}"]
-    predicted, decided = network.predictions(zL), network.decided(zL)
+    predicted = np.empty(dataset.samples, dtype=np.int64)
+    decided = np.empty(dataset.samples, dtype=bool)
+    with np.errstate(all="ignore"):  # every row, a chunk at a time: bounded memory at any size
+        for part, cache, _ in network.forward_chunks(arch, dataset.X, params, dataset.y, output=False):
+            zL = cache[f"z{arch.depth}"]
+            predicted[part], decided[part] = network.predictions(zL), network.decided(zL)
     k = dataset.classes
     tables = {}
     for name, rows in (("train", dataset.train), ("test", dataset.test)):
