@@ -12,6 +12,7 @@ same with or without data.
 from __future__ import annotations
 
 import math
+from collections.abc import Collection
 from dataclasses import dataclass, replace
 from functools import cached_property, lru_cache
 
@@ -19,11 +20,15 @@ import numpy as np
 from numpy.typing import NDArray
 
 from engine import network
-from engine.config import Config
+from engine.config import Config, ConfigError, binary_size
 from engine.data import Dataset, Indices, make_dataset, read_csv, split, standardize
 from engine.network import Architecture, Array, Params
 
 BATCH_STREAM = 2  # after engine.data's SHAPE_STREAM and SPLIT_STREAM
+#: Bytes a step's batch tensors may take (activations(), 8 bytes a number): a step and the
+#: phase before it, which the undo history keeps whatever its budget, stay within a few GiB.
+#: Unbounded, 80,000 rows through 100,000 units asked NumPy for 59.6 GiB at the first forward.
+STEP_BUDGET = 2**30
 
 
 @dataclass(frozen=True)
@@ -108,6 +113,31 @@ def load(name: str, csv: str, samples: int, noise: float, classes: int, seed: in
     if csv:
         return read_csv(csv)
     return make_dataset(name, samples, noise, seed, max(2, classes))
+
+
+def activations(arch: Architecture, rows: int) -> int:
+    """Numbers a step on `rows` rows holds for its batch: x, z and a of every layer and their
+    gradients, four a unit, a row a sample (engine.stepper.step_bytes adds the parameters')."""
+    return rows * sum(arch.sizes) * 4
+
+
+def check_step(config: Config, data: Data, given: Collection[str] = ()) -> None:
+    """ConfigError when one step on the batch would take more than STEP_BUDGET, refused
+    before anything is allocated. `config` is fitted to the data; `given` (the settings the
+    user gave, as the flags spell them) decides which one the message is about."""
+    arch, rows = config.architecture, data.batch
+    need = 8 * activations(arch, rows)
+    if need <= STEP_BUDGET:
+        return
+    widest, fits = max(arch.sizes), STEP_BUDGET // (8 * activations(arch, 1))
+    whole = " (the whole training split)" if data.full_batch else ""
+    # About a setting the user gave that changes it, or else where the rows came from.
+    key = next((k for k in ("batch", "hidden", "samples") if k in given),
+               "data" if config.data else "dataset")
+    raise ConfigError(key, f"a step on {rows:,} rows{whole} through {widest:,} units (the widest layer) "
+                           f"makes {binary_size(8 * rows * widest)} matrices, {binary_size(need)} in all "
+                           f"with their gradients; a step may take {binary_size(STEP_BUDGET)}: give "
+                           f"--batch {fits:,} or less, or narrower layers")
 
 
 def evaluate(arch: Architecture, params: Params, data: Data) -> Metrics:

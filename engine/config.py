@@ -177,6 +177,15 @@ def shown(value: object, limit: int = 40) -> str:
     return f"{text[:limit - 1]}… ({length:,} characters)"
 
 
+def binary_size(count: int) -> str:
+    """Bytes as a message says them, to three figures: 59.6 GiB, 1.05 GiB, 512 MiB, 2,048 GiB."""
+    for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if count >= scale:
+            value = count / scale
+            return f"{value:.3g} {unit}" if value < 1000 else f"{value:,.0f} {unit}"
+    return f"{count} bytes"
+
+
 def default_x(inputs: int, seed: int) -> tuple[float, ...]:
     """The notebook's x for 3 inputs; otherwise standard normal values drawn from the seed
     by a generator separate from the weights', so the notebook's init stream is untouched."""

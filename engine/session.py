@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 from numpy.lib import format as npy
 
-from engine.batches import Data
+from engine.batches import Data, check_step
 from engine.config import MAX_SEED, MAX_STEPS, Config, ConfigError, outputs_for, shown, validate
 from engine.conventions import CONVENTIONS
 from engine.data import Dataset
@@ -519,7 +519,12 @@ def _data(raw: object, members: Arrays, config: Config) -> Data | None:
     if standardized is not config.standardize:
         raise SessionError(f"data.standardized: must be {json.dumps(config.standardize)}, as the config's "
                            f"standardize is, got {shown(standardized)}")
-    return Data(dataset, batch, seed, standardized)
+    data = Data(dataset, batch, seed, standardized)
+    try:
+        check_step(config, data)  # the memory of a step, as the command line checks it
+    except ConfigError as error:
+        raise SessionError(f"config: {error.message}") from None
+    return data
 
 
 def _dataset(name: object, members: Arrays) -> Dataset:

@@ -393,8 +393,7 @@ class Stepper:
         if params is None:
             params = init_params(self.config.architecture, self.config.seed, self.config.init)
         self.initial = State(step=1, params=_frozen(params))
-        batch_rows = 1 if data is None else data.batch
-        activations = batch_rows * sum(self.config.architecture.sizes) * 4
+        activations = batches.activations(self.config.architecture, 1 if data is None else data.batch)
         self.max_history = max_history or history_limit(self.param_count, activations=activations)
         self.history_budget = HISTORY_BUDGET
         self._history: deque[State] = deque()

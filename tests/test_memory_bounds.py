@@ -165,6 +165,67 @@ def test_the_finiteness_check_of_a_phase_copies_none_of_its_tensors() -> None:
 
 # ---- a step's tensors at legal sizes: refused up front, or computed in chunks of rows ------------
 
+@pytest.fixture
+def no_stepper(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A stepper made is a failure, not gigabytes asked of NumPy: a test of a refusal that
+    regressed then fails at once, whatever the machine's memory."""
+    def made(*_: object, **__: object) -> None:
+        raise AssertionError("a stepper was made: nothing refused the sizes up front")
+
+    monkeypatch.setattr(Stepper, "__init__", made)
+
+
+@pytest.mark.usefixtures("no_stepper")
+@pytest.mark.parametrize(("argv", "words"), [
+    (["--dataset", "moons", "--samples", "100000", "--hidden", "100000"],
+     ["--hidden: a step on 80,000 rows (the whole training split) through 100,000 units",
+      "makes 59.6 GiB matrices, 238 GiB in all", "a step may take 1 GiB: give --batch 335 or less"]),
+    (["--dataset", "moons", "--samples", "100000", "--hidden", "100000", "--batch", "5000"],
+     ["--batch: a step on 5,000 rows through 100,000 units", "makes 3.73 GiB matrices"]),
+], ids=["full-batch", "batch"])
+def test_a_step_too_large_for_memory_is_refused_before_anything_is_allocated(
+        capsys, argv: list[str], words: list[str]) -> None:
+    """Legal sizes asked NumPy for 59.6 GiB at the first forward pass."""
+    assert main(["--headless", *argv]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.count("\n") == 1 and "Traceback" not in err
+    for word in words:
+        assert word in err, (word, err)
+
+
+@pytest.mark.usefixtures("no_stepper")
+def test_ten_thousand_classes_on_many_rows_are_refused_by_the_data(tmp_path, capsys) -> None:
+    """80,000 rows with 10,000 classes made 6 GiB matrices: the output layer is the widest."""
+    (tmp_path / "wide.csv").write_text("".join(f"{i % 7},{i % 10_000}\n" for i in range(20_000)))
+    assert main(["--headless", "--data", str(tmp_path / "wide.csv")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("backprop-stepper: error: --data: a step on 16,000 rows (the whole training "
+                          "split) through 10,000 units (the widest layer) makes 1.19 GiB matrices"), err
+
+
+def test_the_config_form_and_a_session_refuse_it_in_the_same_words() -> None:
+    from engine import batches
+    from engine.config import validate
+    from engine.session import Session, SessionError, from_bytes, to_bytes
+    from tui.screens.config import FIELDS, _shown, parse_fields
+
+    base = Config().resolved()
+    values = {key: _shown(base, key) for key in FIELDS}
+    asked_in_form = {"dataset": "moons", "samples": "100000", "hidden": "100000"}
+    config, errors = parse_fields(values | asked_in_form, base)
+    assert config is None and set(errors) == {"hidden"}
+    assert errors["hidden"].startswith("a step on 80,000 rows") and "give batch 335" in errors["hidden"]
+
+    asked = validate(Config(dataset="moons", samples=100_000, hidden=(100_000,)))
+    data = batches.from_config(asked)
+    assert data is not None
+    fitted = batches.fitted(asked, data)
+    params = {"W1": np.zeros((100_000, 2)), "b1": np.zeros(100_000), "W2": np.zeros((1, 100_000)),
+              "b2": np.zeros(1)}
+    with pytest.raises(SessionError, match=r"^config: a step on 80,000 rows .* makes 59.6 GiB matrices"):
+        from_bytes(to_bytes(Session(fitted, params, (), data)))
+
+
 @pytest.mark.parametrize(("caller", "rows"), [("evaluate", 300), ("confusion", 300), ("map", 30 * 20)])
 def test_a_pass_over_every_row_goes_a_chunk_of_rows_at_a_time(monkeypatch, caller: str, rows: int) -> None:
     """The fit to every row (each forward phase), the confusion tables and the map: all rows

@@ -172,6 +172,7 @@ def with_data(options: Options) -> tuple[Options, Data | None]:
     try:
         check_fitted(config, options.given, name, dataset.features, dataset.classes)
         fitted = validate(batches.fitted(config, data), given=())
+        batches.check_step(fitted, data, options.given)
     except ConfigError as error:
         raise UsageError(f"--{error.key}: {error.message}") from None
     return replace(options, config=fitted), data

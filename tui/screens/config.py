@@ -83,6 +83,7 @@ def _with_data(config: Config, given: set[str]) -> Config:
     name = config.dataset or Path(config.data).name
     check_fitted(config, given, name, data.dataset.features, data.dataset.classes)
     fitted = validate(batches.fitted(config, data), given=())
+    batches.check_step(fitted, data, given)
     _loaded[:] = [(fitted, data)]
     return fitted
 
