@@ -79,12 +79,13 @@ def _die_with_parent(parent: int) -> None:
 
 def _cap_memory(megabytes: int) -> None:
     """A runaway allocation then fails here, as a MemoryError in the user's code, instead
-    of swapping the machine or waking the kernel's out-of-memory killer."""
+    of swapping the machine or waking the kernel's out-of-memory killer. The hard limit
+    too: with the soft one alone, one setrlimit call in the user's code lifted the cap."""
     limit = megabytes * 2**20
     _, hard = resource.getrlimit(resource.RLIMIT_AS)
     if hard != resource.RLIM_INFINITY:
         limit = min(limit, hard)
-    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
 
 class Host:

@@ -294,6 +294,24 @@ def test_the_loop_check_is_one_request_not_one_per_element(tmp_path, monkeypatch
         model.close()
 
 
+# ---- models that escape their limits: the memory cap, the process group, the pipe -----------
+
+def test_the_memory_cap_cannot_be_raised_by_the_model(tmp_path, capsys) -> None:
+    """The cap was a soft limit: one setrlimit call lifted it, and 600 MB were allocated under
+    --model-memory 256. np.empty asks for the address space without touching it."""
+    body = """
+    import resource, numpy
+    try:
+        resource.setrlimit(resource.RLIMIT_AS, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+    except ValueError:
+        pass
+    numpy.empty(600 * 2**20 // 8)
+    """
+    path = misbehaving(tmp_path, body)
+    status, out, err = run(capsys, "--headless", "--model-memory", 256, "--model", path)
+    assert status == 2 and out == "" and "forward raised" in err and "MemoryError" in err, err
+
+
 # ---- the app: the model misbehaves, the app and its history stay ------------------------------
 
 @pytest.mark.parametrize("body", ["ctypes.string_at(0)", "os._exit(0)",
