@@ -19,7 +19,9 @@ running out of time.
     ("backward", x, y, params, cache, keys)  -> ("ok", (grads keyed 'd' + name, the file's keys))
     ("update", params, grads, lr, keys)      -> ("ok", params)
     ("gradcheck", params, x, y, eps)     -> ("progress", done, total)..., ("ok", numerical)
-and ("error", message, user_traceback) when the user's code breaks its contract.
+and ("error", message, user_traceback) when the user's code breaks its contract. A process
+whose pipe to the stepper was closed under it (os.closerange) exits with status PIPE_CLOSED,
+saying nothing.
 
 x is one sample (n0,) with y an int, or a batch (B, n0) with y (B,). A file that sets
 BATCHED = True gets a batch whole. One that does not gets it here one sample at a time, in
@@ -65,6 +67,9 @@ T = TypeVar("T")
 #: Objects kept for Opaque references (what forward cached that cannot travel).
 KEPT_OBJECTS = 10_000
 PROGRESS_EVERY = 0.1  # seconds between progress reports of the gradient check
+#: The exit status of a process whose pipe to the stepper is closed: the user's code closed
+#: its file descriptors (os.closerange(3, ...)), which the stepper reports as such.
+PIPE_CLOSED = 121
 
 
 def _die_with_parent(parent: int) -> None:
@@ -240,6 +245,9 @@ def main(argv: list[str]) -> None:
     _die_with_parent(parent)
     _cap_memory(megabytes)
     faulthandler.enable()  # a segfault prints the Python lines it happened in, into the log
-    replies = Connection(replies_fd, readable=False)
-    replies.send_bytes(dumps(("ready",)))  # NumPy and the engine are imported: calls are timed from here
-    serve(Connection(requests_fd, writable=False), replies)
+    try:
+        replies = Connection(replies_fd, readable=False)
+        replies.send_bytes(dumps(("ready",)))  # NumPy and the engine are imported: calls are timed from here
+        serve(Connection(requests_fd, writable=False), replies)
+    except OSError:  # the user's code closed the pipe's descriptors: no traceback of ours
+        os._exit(PIPE_CLOSED)

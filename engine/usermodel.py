@@ -47,6 +47,7 @@ from engine.contract import D_NAME, ModelError
 from engine.files import MAX_MODEL_BYTES, read_user_file
 from engine.gradcheck import Numerical, Progress
 from engine.model import Cancelled, Captured
+from engine.modelhost import PIPE_CLOSED
 from engine.network import Array, Labels, Params, Tensors
 from engine.transport import dumps, loads
 
@@ -424,12 +425,7 @@ class UserModel:
             try:
                 reply = loads(process.replies.recv_bytes())
             except (EOFError, OSError):
-                if self._interrupted:
-                    self._restart()
-                    raise Cancelled from None
-                returncode = self._end()
-                raise ModelError(f"{self.name}: {source} ended the model's process: "
-                                 f"{exit_words(returncode or 0)}") from None
+                raise self._lost(process, source) from None
             except pickle.UnpicklingError as error:
                 self._end()
                 raise ModelError(f"{self.name}: the model's process sent something other than "
@@ -447,6 +443,23 @@ class UserModel:
                 except BaseException:
                     self._restart()  # cancelled: the rest of the check is not wanted
                     raise
+
+    def _lost(self, process: _Process, source: str) -> BaseException:
+        """Why a process stopped answering, once it is ended: Cancelled after interrupt();
+        its pipe to the stepper closed, when the user's code closed it (the process lives on
+        without it, or exits saying so: engine.modelhost.PIPE_CLOSED); else how it ended."""
+        if self._interrupted:
+            self._restart()
+            return Cancelled()
+        try:  # a process that dies closes its pipes a moment before it can be reaped
+            returncode: int | None = process.popen.wait(EXIT_GRACE)
+        except subprocess.TimeoutExpired:
+            returncode = None
+        self._end()
+        if returncode is None or returncode == PIPE_CLOSED:
+            return ModelError(f"{self.name}: {source} closed the model's process's pipe to the stepper "
+                              "(its file descriptors from 3 up), so the process was ended")
+        return ModelError(f"{self.name}: {source} ended the model's process: {exit_words(returncode)}")
 
     def _record(self, source: str, text: str) -> None:
         if text:

@@ -30,6 +30,7 @@ from tui.app import StepperApp
 pytestmark = pytest.mark.slow  # starts a user's model process in most tests (-m 'not slow' leaves it out)
 
 FORWARD_LINE = "    # Hidden pre-activation (4,)\n"
+NOTEBOOK_PARAMS = {"W1": np.zeros((4, 3)), "b1": np.zeros(4), "W2": np.zeros((1, 4)), "b2": np.zeros(1)}
 SIZE = (120, 40)
 
 
@@ -310,6 +311,26 @@ def test_the_memory_cap_cannot_be_raised_by_the_model(tmp_path, capsys) -> None:
     path = misbehaving(tmp_path, body)
     status, out, err = run(capsys, "--headless", "--model-memory", 256, "--model", path)
     assert status == 2 and out == "" and "forward raised" in err and "MemoryError" in err, err
+
+
+def test_a_model_that_closes_its_pipe_is_told_so(tmp_path, capsys) -> None:
+    """It was "signal 9 (Killed)", the stepper's own kill, after a traceback of ours."""
+    err = refused(capsys, misbehaving(tmp_path, "os.closerange(3, 1024)"),
+                  "forward closed the model's process's pipe to the stepper")
+    assert "signal" not in err and "modelhost" not in err
+
+
+def test_a_model_that_closes_its_pipe_and_goes_on_is_ended(tmp_path, monkeypatch) -> None:
+    """Alive without its pipe, it is given EXIT_GRACE to end by itself (a process that dies
+    closes its pipes a moment before it can be reaped): made short, since this one never will."""
+    import engine.usermodel
+
+    monkeypatch.setattr(engine.usermodel, "EXIT_GRACE", 0.05)
+    model = load_model(misbehaving(tmp_path, "os.closerange(3, 1024)\nwhile True:\n    pass"))
+    looping = model._process
+    with pytest.raises(ModelError, match="forward closed the model's process's pipe to the stepper"):
+        model.forward(np.zeros(3), NOTEBOOK_PARAMS, 1)
+    assert looping.popen.returncode == -signal.SIGKILL  # ended by the stepper
 
 
 # ---- the app: the model misbehaves, the app and its history stay ------------------------------
