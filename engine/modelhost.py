@@ -56,6 +56,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from engine import proctree
 from engine.contract import Contract, ModelError, load_source
 from engine.gradcheck import Numerical, Progress, loop_numerical, mean_numerical
 from engine.model import mean_backward, mean_forward
@@ -244,6 +245,7 @@ def main(argv: list[str]) -> None:
     requests_fd, replies_fd, megabytes, parent = (int(a) for a in argv)
     _die_with_parent(parent)
     _cap_memory(megabytes)
+    proctree.become_subreaper()  # what the user's code starts stays below this process
     faulthandler.enable()  # a segfault prints the Python lines it happened in, into the log
     try:
         replies = Connection(replies_fd, readable=False)
@@ -251,3 +253,4 @@ def main(argv: list[str]) -> None:
         serve(Connection(requests_fd, writable=False), replies)
     except OSError:  # the user's code closed the pipe's descriptors: no traceback of ours
         os._exit(PIPE_CLOSED)
+    proctree.end_descendants(os.getpid())  # a daemon the file started ends with its process

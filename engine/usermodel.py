@@ -41,7 +41,7 @@ from os import PathLike
 from pathlib import Path
 from typing import Any
 
-from engine import network
+from engine import network, proctree
 from engine.config import MODEL_MEMORY_MB, MODEL_TIMEOUT
 from engine.contract import D_NAME, ModelError
 from engine.files import MAX_MODEL_BYTES, read_user_file
@@ -125,6 +125,24 @@ class _Process:
         self.decoder = getincrementaldecoder("utf-8")(errors="replace")
         self.pending: list[str] = []
         self.ready = False  # its "ready" came: Python and NumPy are loaded (engine.modelhost)
+        self.exited = _exit_fd(self.popen.pid)
+
+    def watched(self) -> list[int]:
+        """What a wait for its reply also wakes for: its output, and its end (a daemon it
+        started may hold the reply pipe open, so no end of file need come when it ends)."""
+        return [fd for fd in (self.output_fd if self.output_open else None, self.exited) if fd is not None]
+
+    def await_exit(self, grace: float) -> None:
+        """Wait up to `grace` seconds for it to end by itself, reading what it prints (a full
+        pipe would block it). Its end, not its output's: a daemon may hold the output open."""
+        deadline = time.monotonic() + grace
+        while self.popen.poll() is None and (self.output_open or self.exited is not None):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            wait(self.watched(), left)
+            self.collect()
+
 
     def collect(self) -> None:
         """Read whatever the process has printed so far, without waiting."""
@@ -146,9 +164,11 @@ class _Process:
         return text
 
     def kill(self) -> None:
-        """End the process and anything it started (it leads a session of its own)."""
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.popen.pid, signal.SIGKILL)
+        """End the process and anything it started, even in a session of its own (engine.proctree)."""
+        if self.popen.returncode is None:  # not reaped: its pid is still its own
+            proctree.end_tree(self.popen.pid)
+        else:
+            proctree.end_group(self.popen.pid)
 
     def reap(self) -> int:
         returncode = self.popen.wait()
@@ -157,7 +177,19 @@ class _Process:
         for end in (self.requests, self.replies, self.popen.stdout):
             if end is not None:
                 end.close()
+        if self.exited is not None:
+            os.close(self.exited)
+            self.exited = None
         return returncode
+
+
+def _exit_fd(pid: int) -> int | None:
+    """A descriptor that becomes readable when the process ends (Linux's pidfd); None where
+    there is none, and then only the end of its pipes tells."""
+    try:
+        return os.pidfd_open(pid)
+    except (AttributeError, OSError):
+        return None
 
 
 class UserModel:
@@ -318,10 +350,7 @@ class UserModel:
         try:
             if not self._loading and self._process is not None:
                 self._process.requests.close()  # end of requests: the process returns from main
-                deadline = time.monotonic() + EXIT_GRACE
-                while self._process.output_open and time.monotonic() < deadline:
-                    wait([self._process.output_fd], deadline - time.monotonic())
-                    self._process.collect()
+                self._process.await_exit(EXIT_GRACE)
                 self._record("exit", self._process.take_output())
             self._end()
         finally:
@@ -417,10 +446,12 @@ class UserModel:
                                      "loading), so it was ended; is the machine overloaded?")
                 raise ModelError(f"{self.name}: {source} did not return within {self.timeout:g} s "
                                  "(--model-timeout), so the model's process was ended")
-            ready = wait([process.replies, *([process.output_fd] if process.output_open else [])], left)
+            ready = wait([process.replies, *process.watched()], left)
             if process.output_fd in ready:
                 process.collect()
             if process.replies not in ready:
+                if process.exited in ready and not process.replies.poll():
+                    raise self._lost(process, source)  # ended, with its pipe held by what it started
                 continue
             try:
                 reply = loads(process.replies.recv_bytes())

@@ -5,6 +5,7 @@ KeyboardInterrupt) becomes a message, and the stepper, the app and stdout surviv
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import pickle
@@ -12,6 +13,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 
@@ -25,6 +27,7 @@ from engine.transport import Opaque, dumps, loads, plain
 from engine.usermodel import ModelError, UserModel, load_model
 from tests.test_stepper import snapshot
 from tests.test_usermodel import DEFINITIONS, GRADS_LINE, edit, run, write
+from tests.waits import until_true
 from tui.app import StepperApp
 
 pytestmark = pytest.mark.slow  # starts a user's model process in most tests (-m 'not slow' leaves it out)
@@ -331,6 +334,80 @@ def test_a_model_that_closes_its_pipe_and_goes_on_is_ended(tmp_path, monkeypatch
     with pytest.raises(ModelError, match="forward closed the model's process's pipe to the stepper"):
         model.forward(np.zeros(3), NOTEBOOK_PARAMS, 1)
     assert looping.popen.returncode == -signal.SIGKILL  # ended by the stepper
+
+
+DAEMON = """
+pid = os.fork()
+if pid == 0:  # a daemon: a session of its own, then a second fork; it keeps the pipes open
+    os.setsid()
+    if os.fork() == 0:
+        with open({pidfile!r} + '.part', 'w') as out:
+            out.write(str(os.getpid()))
+        os.rename({pidfile!r} + '.part', {pidfile!r})
+        import time
+        time.sleep(120)
+    os._exit(0)
+os.waitpid(pid, 0)
+while not os.path.exists({pidfile!r}):
+    pass
+"""
+
+
+def _daemon(tmp_path: Path, then: str) -> tuple[Path, Path]:
+    """A model whose forward starts a daemon, then does `then`; and the daemon's pid file."""
+    pidfile = tmp_path / "daemon.pid"
+    return misbehaving(tmp_path, DAEMON.format(pidfile=str(pidfile)) + then), pidfile
+
+
+def _ended(pid: int) -> bool:
+    """Whether the process has ended (gone, or a zombie no one has reaped yet)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] in "ZX"
+    except FileNotFoundError:
+        return True
+
+
+def test_a_cancel_returns_at_once_and_ends_a_daemon_the_model_started(tmp_path) -> None:
+    """The daemon kept the reply pipe open, so a cancelled phase waited for the timeout (or
+    the daemon's end) and was then reported as out of time; the daemon lived on."""
+    started = tmp_path / "started"
+    path, pidfile = _daemon(tmp_path, f"open({str(started)!r}, 'w').close()\nsum(range(10**12))")
+    model = load_model(path, timeout=60)
+
+    def interrupt_in_the_loop() -> None:
+        until_true(started.exists, "the model's loop")
+        model.interrupt()
+
+    threading.Thread(target=interrupt_in_the_loop).start()
+    try:
+        with pytest.raises(Cancelled):
+            model.forward(np.zeros(3), NOTEBOOK_PARAMS, 1)
+        until_true(lambda: _ended(int(pidfile.read_text())), "the daemon's end")
+    finally:
+        model.close()
+
+
+def test_a_model_that_dies_is_reported_at_once_though_its_daemon_holds_the_pipe(tmp_path) -> None:
+    """Its death went unseen until the timeout ("did not return within 60 s"). The daemon,
+    orphaned when the process died, is out of reach (the README says so): ended here."""
+    path, pidfile = _daemon(tmp_path, "os._exit(7)")
+    model = load_model(path, timeout=60)
+    try:
+        with pytest.raises(ModelError, match="forward ended the model's process: exit status 7"):
+            model.forward(np.zeros(3), NOTEBOOK_PARAMS, 1)
+    finally:
+        model.close()
+        with contextlib.suppress(FileNotFoundError, ProcessLookupError):
+            os.kill(int(pidfile.read_text()), signal.SIGKILL)
+
+
+def test_a_daemon_the_model_started_ends_with_its_process(tmp_path) -> None:
+    path, pidfile = _daemon(tmp_path, "pass")
+    model = load_model(path)
+    model.forward(np.zeros(3), NOTEBOOK_PARAMS, 1)
+    model.close()
+    until_true(lambda: _ended(int(pidfile.read_text())), "the daemon's end")
 
 
 # ---- the app: the model misbehaves, the app and its history stay ------------------------------

@@ -34,6 +34,15 @@ async def until(pilot: Pilot[object], condition: Callable[[], bool], what: str =
         await pilot.pause(0.01)
 
 
+def until_true(condition: Callable[[], bool], what: str = "the condition") -> None:
+    """Until `condition()` holds, outside an app: a file a model's process writes, a process
+    that ends."""
+    deadline = time.monotonic() + SAFETY_NET
+    while not condition():
+        assert time.monotonic() < deadline, f"{what}: not within {SAFETY_NET:g} s"
+        time.sleep(0.01)
+
+
 async def handled(app: App[object], pilot: Pilot[object]) -> None:
     """Until the app has handled every key and event queued so far (a callback sent the same
     way runs after them), then until its screen has processed what they posted."""
