@@ -16,12 +16,13 @@ running out of time.
                                              -> ("ok", (own_update, batched, convention, described))
     ("init", seed)                           -> ("ok", params or None)
     ("forward", x, params, y)                -> ("ok", (cache, loss))
+    ("loss", x, params, y)                   -> ("ok", loss)   (the cache stays here)
     ("backward", x, y, params, cache, keys)  -> ("ok", (grads keyed 'd' + name, the file's keys))
     ("update", params, grads, lr, keys)      -> ("ok", params)
     ("gradcheck", params, x, y, eps)     -> ("progress", done, total)..., ("ok", numerical)
-and ("error", message, user_traceback) when the user's code breaks its contract. A process
-whose pipe to the stepper was closed under it (os.closerange) exits with status PIPE_CLOSED,
-saying nothing.
+and ("error", message, user_traceback) when the user's code breaks its contract, or when
+a reply would be larger than REPLY_LIMIT. A process whose pipe to the stepper was closed
+under it (os.closerange) exits with status PIPE_CLOSED, saying nothing.
 
 x is one sample (n0,) with y an int, or a batch (B, n0) with y (B,). A file that sets
 BATCHED = True gets a batch whole. One that does not gets it here one sample at a time, in
@@ -57,6 +58,8 @@ from typing import Any, TypeVar
 import numpy as np
 
 from engine import proctree
+from engine.batches import STEP_BUDGET
+from engine.config import binary_size
 from engine.contract import Contract, ModelError, load_source
 from engine.gradcheck import Numerical, Progress, loop_numerical, mean_numerical
 from engine.model import mean_backward, mean_forward
@@ -68,9 +71,17 @@ T = TypeVar("T")
 #: Objects kept for Opaque references (what forward cached that cannot travel).
 KEPT_OBJECTS = 10_000
 PROGRESS_EVERY = 0.1  # seconds between progress reports of the gradient check
+#: Bytes of one reply at most: a step's tensors (engine.batches). A larger cache came through,
+#: or failed to, as "a garbled message: MemoryError".
+REPLY_LIMIT = STEP_BUDGET
 #: The exit status of a process whose pipe to the stepper is closed: the user's code closed
 #: its file descriptors (os.closerange(3, ...)), which the stepper reports as such.
 PIPE_CLOSED = 121
+#: What a request's reply holds, for a message about its size.
+REPLIES = {"forward": "forward's cache is", "loss": "forward's loss is",
+           "backward": "backward's gradients are", "update": "sgd_update's parameters are",
+           "init": "init_params's parameters are", "gradcheck": "the gradient check's numbers are",
+           "load": "the file's description is"}
 
 
 def _die_with_parent(parent: int) -> None:
@@ -124,11 +135,25 @@ class Host:
             return {key: self.resolve(item) for key, item in value.items()}
         return value
 
-    def send(self, reply: tuple[Any, ...]) -> None:
+    def send(self, reply: tuple[Any, ...], kind: str = "") -> None:
+        """The reply to a request of this kind, or an error saying it is too large to send."""
         for stream in (sys.stdout, sys.stderr):  # what was printed arrives before the reply
             with contextlib.suppress(Exception):
                 stream.flush()
-        self.replies.send_bytes(dumps(reply))
+        try:
+            data = dumps(reply)
+        except MemoryError:
+            data = dumps(self.too_large(kind, "too large to send: pickling it ran out of the "
+                                              "process's memory (--model-memory)"))
+        if len(data) > REPLY_LIMIT:
+            data = dumps(self.too_large(kind, f"{binary_size(len(data))}, more than the "
+                                              f"{binary_size(REPLY_LIMIT)} the stepper takes in one "
+                                              "reply (its bound on one step's tensors)"))
+        self.replies.send_bytes(data)
+
+    def too_large(self, kind: str, why: str) -> tuple[str, str, str]:
+        name = f"{self.model.name}: " if self.model is not None else ""
+        return "error", f"{name}{REPLIES.get(kind, 'the reply is')} {why}", ""
 
     def progress(self) -> Progress:
         """A progress report to the stepper every PROGRESS_EVERY seconds, and at the end:
@@ -154,11 +179,11 @@ class Host:
         assert model is not None, "load comes first"
         if kind == "init":
             return model.init_params(*args)
-        if kind == "forward":
+        if kind in ("forward", "loss"):
             x, params, y = args
             cache, loss = self.each_forward(model, x, params, y) if _per_sample(model, x) \
                 else model.forward(x, params, y)
-            return plain(cache, self.keep), loss
+            return loss if kind == "loss" else (plain(cache, self.keep), loss)
         if kind == "backward":
             x, y, params, cache, keys = args
             cache = self.resolve(cache)
@@ -238,7 +263,7 @@ def serve(requests: Connection, replies: Connection) -> None:
             reply = ("error", error.message, error.user_traceback)
         except BaseException as error:  # ours, or the user's code outside any call (a __del__)
             reply = ("error", f"the model's process failed: {type(error).__name__}: {error}", "")
-        host.send(reply)
+        host.send(reply, request[0])
 
 
 def main(argv: list[str]) -> None:

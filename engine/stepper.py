@@ -516,10 +516,13 @@ class Stepper:
         if not self.model.user_code:
             return batches.evaluate(self.config.architecture, params, self.data)
         dataset = self.data.dataset
+        fit_loss = getattr(self.model, "fit_loss", None)  # a UserModel's: its cache is not sent
 
         def loss(rows: Indices) -> float | None:
-            return float(self.model.forward(dataset.X[rows], params, dataset.y[rows])[1]) \
-                if len(rows) else None
+            if not len(rows):
+                return None
+            X, y = dataset.X[rows], dataset.y[rows]
+            return float(fit_loss(X, params, y) if fit_loss else self.model.forward(X, params, y)[1])
 
         train = loss(dataset.train)
         assert train is not None

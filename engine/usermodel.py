@@ -42,12 +42,12 @@ from pathlib import Path
 from typing import Any
 
 from engine import network, proctree
-from engine.config import MODEL_MEMORY_MB, MODEL_TIMEOUT
+from engine.config import MODEL_MEMORY_MB, MODEL_TIMEOUT, binary_size
 from engine.contract import D_NAME, ModelError
 from engine.files import MAX_MODEL_BYTES, read_user_file
 from engine.gradcheck import Numerical, Progress
 from engine.model import Cancelled, Captured
-from engine.modelhost import PIPE_CLOSED
+from engine.modelhost import PIPE_CLOSED, REPLY_LIMIT
 from engine.network import Array, Labels, Params, Tensors
 from engine.transport import dumps, loads
 
@@ -142,7 +142,6 @@ class _Process:
                 return
             wait(self.watched(), left)
             self.collect()
-
 
     def collect(self) -> None:
         """Read whatever the process has printed so far, without waiting."""
@@ -287,6 +286,12 @@ class UserModel:
         samples' stacked one row a sample (engine.modelhost)."""
         cache, loss = self._request("forward", ("forward", x, params, y))
         return cache, loss
+
+    def fit_loss(self, x: Array, params: Params, y: Labels) -> float:
+        """forward's loss alone, its cache left in the model's process: the fit to every row
+        of the data needs no cache, and one of 100,000 rows may be more than a reply carries."""
+        loss: float = self._request("forward", ("loss", x, params, y))
+        return loss
 
     def backward(self, x: Array, y: Labels, params: Params, cache: Tensors) -> Tensors:
         grads, keys = self._request("backward", ("backward", x, y, params, cache,
@@ -454,8 +459,12 @@ class UserModel:
                     raise self._lost(process, source)  # ended, with its pipe held by what it started
                 continue
             try:
-                reply = loads(process.replies.recv_bytes())
-            except (EOFError, OSError):
+                reply = loads(process.replies.recv_bytes(REPLY_LIMIT))
+            except (EOFError, OSError) as error:
+                if str(error) == "bad message length":  # Connection's words for more than REPLY_LIMIT
+                    self._end()
+                    raise ModelError(f"{self.name}: the model's process sent a reply of more than "
+                                     f"{binary_size(REPLY_LIMIT)}; it was ended") from None
                 raise self._lost(process, source) from None
             except pickle.UnpicklingError as error:
                 self._end()

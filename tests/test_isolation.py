@@ -410,6 +410,52 @@ def test_a_daemon_the_model_started_ends_with_its_process(tmp_path) -> None:
     until_true(lambda: _ended(int(pidfile.read_text())), "the daemon's end")
 
 
+def test_a_reply_too_large_is_refused_by_its_size(tmp_path, capsys) -> None:
+    """A cache too big to receive was "something other than plain data (a garbled message:
+    MemoryError)". The file lowers its own process's limit to 1 MiB, to need no gigabytes."""
+    header = "import engine.modelhost\nengine.modelhost.REPLY_LIMIT = 2**20\n"
+    path = misbehaving(tmp_path, "import numpy\nreturn {'big': numpy.ones(2**18)}, 0.5", header=header)
+    err = refused(capsys, path, "model.py: forward's cache is 2 MiB, more than the 1 MiB the stepper "
+                                "takes in one reply")
+    assert "garbled" not in err
+
+
+def test_a_reply_past_the_limit_is_not_read(tmp_path, monkeypatch) -> None:
+    """The stepper's own bound, for a process that sends more than it should."""
+    import engine.usermodel
+
+    model = load_model(misbehaving(tmp_path, "import numpy\nreturn {'big': numpy.ones(2**14)}, 0.5"))
+    monkeypatch.setattr(engine.usermodel, "REPLY_LIMIT", 2**16)
+    try:
+        with pytest.raises(ModelError, match=r"the model's process sent a reply of more than 64 KiB; "
+                                             "it was ended"):
+            model.forward(np.zeros(3), NOTEBOOK_PARAMS, 1)
+    finally:
+        model.close()
+
+
+def test_the_fit_to_every_row_leaves_the_cache_in_the_models_process(tmp_path) -> None:
+    """A cache of every row (the fit each forward phase reports) crossed the pipe, to be
+    dropped: beyond the reply's bound, it refused a step whose own cache was small."""
+    from engine import batches
+    from tests.test_usermodel_batches import BATCHED
+
+    header = "import engine.modelhost\nengine.modelhost.REPLY_LIMIT = 2**17\n"  # 128 KiB
+    cache_line = "    cache = {'x': X, 'z1': z1, 'a1': a1, 'z2': z2, 'a2': a2}\n"
+    path = write(tmp_path, header + edit(BATCHED, cache_line,
+                                         cache_line + "    cache['wide'] = np.ones((len(X), 100))\n"))
+    config = Config(dataset="moons", samples=400, batch=8, gradcheck=False)
+    data = batches.from_config(config)
+    assert data is not None
+    model = load_model(path)
+    try:
+        stepper = Stepper(batches.fitted(config, data), model=model, data=data)
+        stepper.next()  # 8 rows' cache (6 kB) comes back; 320 training rows' (250 kB) would not
+        assert stepper.state.forward is not None and stepper.state.forward.metrics is not None
+    finally:
+        model.close()
+
+
 # ---- the app: the model misbehaves, the app and its history stay ------------------------------
 
 @pytest.mark.parametrize("body", ["ctypes.string_at(0)", "os._exit(0)",
