@@ -116,10 +116,23 @@ def record(stepper: Stepper, model_name: str | None = None) -> Session:
 
 # ---- writing ------------------------------------------------------------------------
 
+#: The time stamp of every member written. A fixed one makes a file a function of what it
+#: holds: the same session saved twice, a second apart, is the same bytes (a clock time had
+#: made two saves of one state differ, and a test comparing them failed on a slow machine).
+MEMBER_TIME = (1980, 1, 1, 0, 0, 0)
+
+
+def _write(zf: zipfile.ZipFile, name: str, data: bytes) -> None:
+    info = zipfile.ZipInfo(name, date_time=MEMBER_TIME)
+    info.compress_type = zipfile.ZIP_DEFLATED
+    info.external_attr = 0o644 << 16  # as zipfile writes a member from a string
+    zf.writestr(info, data)
+
+
 def _member(zf: zipfile.ZipFile, name: str, array: np.ndarray[Any, Any]) -> None:
     buffer = io.BytesIO()
     npy.write_array(buffer, np.ascontiguousarray(array), allow_pickle=False)
-    zf.writestr(f"{name}.npy", buffer.getvalue())
+    _write(zf, f"{name}.npy", buffer.getvalue())
 
 
 def to_bytes(session: Session) -> bytes:
@@ -147,7 +160,7 @@ def to_bytes(session: Session) -> bytes:
                             "seed": session.data.seed, "standardized": session.data.standardized}
             for name in ("X", "y", "train", "test"):
                 _member(zf, f"data/{name}", getattr(dataset, name))
-        zf.writestr(JSON_MEMBER, json.dumps(head, indent=1))
+        _write(zf, JSON_MEMBER, json.dumps(head, indent=1).encode())
     return buffer.getvalue()
 
 

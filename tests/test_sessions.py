@@ -167,6 +167,18 @@ def test_moons_at_step_7_reopens_bit_for_bit_from_the_command_line(tmp_path: Pat
     assert reopened.state is reopened.initial
 
 
+def test_a_session_is_the_same_bytes_whenever_it_is_written(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file is a function of what it holds: the zip's member times are fixed, so two saves of
+    one state, in different seconds, are the same bytes."""
+    stepper = moons_stepper()
+    stepper.next()
+    first, params = to_bytes(record(stepper)), params_to_bytes(stepper.state.params)
+    monkeypatch.setattr(time, "localtime", lambda *_: time.struct_time((2031, 5, 6, 7, 8, 10, 0, 1, 0)))
+    monkeypatch.setattr(time, "time", lambda: 1_936_000_000.0)
+    assert to_bytes(record(stepper)) == first
+    assert params_to_bytes(stepper.state.params) == params
+
+
 def test_the_notebook_at_step_1_backward_reopens_bit_for_bit(tmp_path: Path) -> None:
     original = Stepper(Config())
     original.next()
