@@ -5,7 +5,8 @@ suite's waits must be on events and conditions, never on how fast the machine is
 script is how that is checked. It starts one busy process per core (as `yes > /dev/null`
 would), runs pytest RUNS times in a row with the arguments given after `--`, and prints each
 run's closing line, its wall time and the load average, then how many runs passed. The busy
-processes are ended however the script ends.
+processes are ended however the script ends; a failed run's whole output is kept in a
+temporary file, named after its failures.
 
     python bench/under_load.py                    # 5 runs of the whole suite, a hog a core
     python bench/under_load.py --runs 3 --hogs 4 -- -m "not slow"
@@ -19,6 +20,7 @@ import argparse
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -37,9 +39,11 @@ def run_suite(pytest_args: list[str]) -> tuple[bool, str, float]:
     done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *pytest_args],
                           cwd=ROOT, capture_output=True, text=True)
     elapsed = time.monotonic() - started
-    if done.returncode != 0:  # the failures' names, for the record
+    if done.returncode != 0:  # the failures' names, and the whole output kept for their tracebacks
         failed = [line for line in done.stdout.splitlines() if line.startswith(("FAILED", "ERROR"))]
-        print("\n".join(f"    {line}" for line in failed), flush=True)
+        with tempfile.NamedTemporaryFile("w", prefix="under-load-", suffix=".log", delete=False) as log:
+            log.write(done.stdout + done.stderr)
+        print("\n".join(f"    {line}" for line in failed) + f"\n    output: {log.name}", flush=True)
     return done.returncode == 0, closing_line(done.stdout), elapsed
 
 

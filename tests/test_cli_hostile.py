@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.processes import default_signals
 from tests.test_cli import assert_refused, run, write
 from tui.__main__ import main
 from tui.text import printable
@@ -157,7 +158,7 @@ def test_ctrl_c_while_a_csv_loads_is_one_line_and_status_130(tmp_path: Path) -> 
             "engine.batches.read_csv = held\nfrom tui.__main__ import main\nsys.exit(main())\n")
     process = subprocess.Popen([sys.executable, "-c", held, "--headless", "--data", "d.csv"], cwd=tmp_path,
                                env=ENV, text=True, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE)
+                               stderr=subprocess.PIPE, preexec_fn=default_signals)
     assert process.stderr is not None and process.stderr.readline() == "loading\n"  # a wait, not a timing
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=60)

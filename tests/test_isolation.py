@@ -25,6 +25,7 @@ from engine.model import Cancelled
 from engine.stepper import Phase, Stepper
 from engine.transport import Opaque, dumps, loads, plain
 from engine.usermodel import ModelError, UserModel, load_model
+from tests.processes import default_signals
 from tests.test_stepper import snapshot
 from tests.test_usermodel import DEFINITIONS, GRADS_LINE, edit, run, write
 from tests.waits import until_true
@@ -131,7 +132,8 @@ def test_ctrl_c_while_headless_is_one_quiet_line(tmp_path) -> None:
     started = tmp_path / "started"
     path = misbehaving(tmp_path, f"open({str(started)!r}, 'w').close()\nwhile True:\n    pass")
     process = subprocess.Popen([sys.executable, "-m", "tui", "--headless", "--model", str(path)],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=default_signals)
     deadline = time.monotonic() + 30
     while not started.exists() and time.monotonic() < deadline:  # a wait, not a timing
         time.sleep(0.01)

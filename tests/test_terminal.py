@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.processes import default_signals
 from tests.test_isolation import misbehaving
 
 pytestmark = pytest.mark.slow  # drives the app in a real terminal (-m 'not slow' leaves it out)
@@ -37,6 +38,7 @@ def run_in_terminal(argv: list[str], *bursts: bytes | signal.Signals, ready: byt
     not a timing."""
     pid, fd = pty.fork()
     if pid == 0:  # the child: the app
+        default_signals()
         os.chdir(ROOT)
         env = dict(os.environ, TERM="xterm-256color", COLUMNS="120", LINES="40")
         os.execve(sys.executable, [sys.executable, "-m", "tui", *argv], env)
