@@ -8,6 +8,7 @@ import pytest
 from engine.config import Config
 from engine.stepper import Phase, Stepper
 from tests.test_stepper import snapshot
+from tests.waits import handled
 from tui.app import StepperApp
 from tui.commands import stepper_commands
 from tui.screens.help import HelpScreen
@@ -320,7 +321,7 @@ async def test_a_drill_that_no_longer_applies_is_dropped_on_apply() -> None:
     async with app.run_test(size=SIZE) as pilot:
         assert app.stepper.model.bug == "transpose"
         app.apply_config(replace(app.stepper.config, hidden=(4,), inject_bug=None))
-        await pilot.pause()
+        await handled(app, pilot)  # its notification arrives as a message
         assert app.stepper.model.bug is None and app.stepper.config.inject_bug is None
         assert any("'transpose' removed" in n.message for n in app._notifications)
         app.apply_config(replace(app.stepper.config, seed=7))  # nothing to drop: kept as it is

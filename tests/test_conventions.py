@@ -21,6 +21,7 @@ from engine.config import Config
 from engine.contract import ModelError, load_source
 from engine.stepper import Stepper
 from engine.usermodel import UserModel, load_model
+from tests.waits import handled
 from tui.__main__ import main
 
 pytestmark = pytest.mark.slow  # starts a user's model process in most tests (-m 'not slow' leaves it out)
@@ -446,7 +447,7 @@ async def test_the_app_states_the_convention_and_survives_a_shape_error(tmp_path
         for _ in range(2):
             await pilot.press("n")
             await app.runner.idle.wait()
-            await pilot.pause()
+            await handled(app, pilot)  # the phase's notification arrives as a message
         messages = [n.message for n in app._notifications]
         assert any("backward returned db1 of shape (1, 16); expected (4, 1), the shape of b1" in m
                    for m in messages), messages

@@ -12,6 +12,7 @@ from textual.widgets import Static
 from engine import batches
 from engine.config import Config
 from engine.stepper import Phase, Stepper
+from tests.waits import handled
 from tui.app import StepperApp, hidden_unit
 
 pytestmark = pytest.mark.slow  # drives the app's screens through Pilot (-m 'not slow' leaves it out)
@@ -62,7 +63,7 @@ async def test_without_data_t_and_the_brackets_say_what_they_need() -> None:
     app = app_for(Config())
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("t", "right_square_bracket")
-        await pilot.pause()
+        await handled(app, pilot)
         assert app.stepper.state.last_phase is None and app.runner.running is None
         messages = [n.message for n in app._notifications]
         assert any("need data" in m for m in messages) and any("[ and ]" in m for m in messages)
@@ -131,7 +132,7 @@ async def test_random_keys_with_data_leave_a_whole_consistent_state() -> None:
     history undoes to the initial parameters."""
     import random
 
-    from tests.waits import burst, handled
+    from tests.waits import burst
 
     app = app_for(replace(MOONS, train_steps=20))
     rng = random.Random(7)
