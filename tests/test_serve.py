@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -115,6 +116,47 @@ def test_bad_flags_are_refused_before_serving(argv: list[str], message: str, fak
     assert not fake_server.made
     out, err = capsys.readouterr()
     assert out == "" and message in err and "Traceback" not in err
+
+
+def _session_bytes(**changes: Any) -> bytes:
+    stepper = Stepper(Config())
+    stepper.next()
+    stepper.next()
+    return sessions.to_bytes(replace(sessions.record(stepper), **changes))
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"not a zip at all", "not a session file (.npz)"),
+    (_session_bytes()[:-40], "not a session file (.npz)"),  # cut short: its zip directory is gone
+    (_session_bytes(at=(7, "update")), "the path leads to step 1 (backward), not to step 7 (update)"),
+])
+def test_a_damaged_session_is_refused_before_serving(content: bytes, message: str, tmp_path: Path,
+                                                     fake_server: type[FakeServer],
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    """It was served: every visitor's tab opened it, failed and closed at once. The last one
+    reads well and fails only when its path is replayed, as the app replays it."""
+    path = tmp_path / "damaged.npz"
+    path.write_bytes(content)
+    assert main(["serve", "--session", str(path)]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and not fake_server.made
+    assert err.startswith(f"backprop-stepper serve: error: --session: {path}: ") and message in err
+    assert err.count("\n") == 1 and "Traceback" not in err  # one line: a file is no flag to read about
+
+
+def test_a_course_model_sized_by_the_flags_is_served(fake_server: type[FakeServer],
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    """A cs231n TwoLayerNet is built with the sizes the flags give; serve imported it without
+    them and refused it ("the cs231n convention needs the network's sizes") though the app
+    runs it. Now it is loaded as the app loads it."""
+    model = str(ROOT / "tests" / "fixtures" / "cs231n_two_layer.py")
+    flags = ["--model", model, "--convention", "cs231n", "--inputs", "3", "--hidden", "4", "--classes", "3",
+             "--reg", "0.1"]
+    assert main(["serve", *flags]) == 0, capsys.readouterr().err
+    (server,) = fake_server.made
+    assert shlex.split(server.command)[3:] == [*flags, "--served"]
+    assert main(["serve", *flags[:-2], "--hidden", "0"]) == 2  # and what the app refuses, serve refuses
+    assert "serve: error: --hidden" in capsys.readouterr().err
 
 
 def test_an_address_that_cannot_be_listened_on_is_refused_before_any_banner(

@@ -103,14 +103,8 @@ def _main(argv: list[str]) -> int:
         print(f"{PROG}: error: {printable(str(error), oneline=True)}\nTry '{PROG} --help' for the flags.",
               file=sys.stderr)
         return 2
-    session: Session | None = None
     try:  # the data before anything runs: a bad file gets one line and nothing else happens
-        check_outputs(options)
-        if options.session is not None:
-            options, session = with_session(options)
-            data = session.data
-        else:
-            options, data = with_data(options)
+        options, data, session = opened(options)
     except UsageError as error:
         print(f"{PROG}: error: {printable(str(error), oneline=True)}", file=sys.stderr)
         return 2
@@ -120,29 +114,54 @@ def _main(argv: list[str]) -> int:
 
     model: UserModel | None = None
     try:
-        if options.model is not None:
-            from engine.conventions import WITH_REG
-            from engine.usermodel import Captured, load_model  # only now: it costs start-up time
+        try:
+            model = load_user_model(options)
+        except ModelError as error:
+            if error.output:
+                from engine.usermodel import Captured
 
-            try:
-                model = load_model(options.model, options.model_timeout, options.model_memory,
-                                   options.convention, options.config.architecture.sizes,
-                                   options.reg or 0.0)
-            except ModelError as error:
-                if error.output:
-                    _echo_to_stderr(options.model.name)(Captured("import", error.output))
-                return _model_error(error)
-            if options.reg is not None and model.convention not in WITH_REG:
-                print(f"{PROG}: error: --reg: {options.model.name} follows the {model.convention} "
-                      f"convention, which takes no regularisation; --reg applies to "
-                      f"{', '.join(WITH_REG)}", file=sys.stderr)
-                return 2
+                assert options.model is not None
+                _echo_to_stderr(options.model.name)(Captured("import", error.output))
+            return _model_error(error)
+        except UsageError as error:
+            return _usage(error)
         if options.headless:
             return _headless(options, model, data, session)
         return _app(options, model, data, session)
     finally:
         if model is not None:
             model.close()  # its atexit output, if any, reaches stderr (headless) too
+
+
+def opened(options: Options) -> tuple[Options, Data | None, Session | None]:
+    """The files the options name, read and checked before anything runs: the outputs'
+    folders, then the session (which fixes the configuration and holds its data) or the
+    data; the options as the files complete them. A UsageError naming the problem."""
+    check_outputs(options)
+    if options.session is not None:
+        options, session = with_session(options)
+        return options, session.data, session
+    options, data = with_data(options)
+    return options, data, None
+
+
+def load_user_model(options: Options) -> UserModel | None:
+    """--model's file, imported as the app and the report run it: with the convention, the
+    network's sizes and --reg the flags give (a course's model is built from them); None
+    without --model. ModelError for a file that does not load; UsageError for --reg with a
+    convention that takes none."""
+    if options.model is None:
+        return None
+    from engine.conventions import WITH_REG
+    from engine.usermodel import load_model  # only now: it costs start-up time
+
+    model = load_model(options.model, options.model_timeout, options.model_memory, options.convention,
+                       options.config.architecture.sizes, options.reg or 0.0)
+    if options.reg is not None and model.convention not in WITH_REG:
+        model.close()
+        raise UsageError(f"--reg: {options.model.name} follows the {model.convention} convention, "
+                         f"which takes no regularisation; --reg applies to {', '.join(WITH_REG)}")
+    return model
 
 
 def with_data(options: Options) -> tuple[Options, Data | None]:
@@ -423,6 +442,21 @@ def _headless(options: Options, model: UserModel | None, data: Data | None = Non
     return status or _save_files(options, stepper)
 
 
+def app_stepper(options: Options, model: UserModel | None, data: Data | None,
+                session: Session | None) -> Stepper:
+    """The stepper the app opens with (build_stepper's). A user's model is also rehearsed
+    once (Stepper.dry_run): a broken contract, init_params included, fails here like a load
+    error rather than inside the app. UsageError for a session or parameters file that does
+    not fit; ModelError for a model that breaks its contract."""
+    stepper = build_stepper(options, model, data, session)  # runs the file's init_params
+    if model is not None:
+        kept = list(model.log)
+        stepper.dry_run()
+        model.log.clear()  # the app's log starts with the import (and init), not the rehearsal
+        model.log.extend(kept)
+    return stepper
+
+
 def _app(options: Options, model: UserModel | None, data: Data | None = None,
          session: Session | None = None) -> int:
     from engine.contract import ModelError
@@ -430,28 +464,17 @@ def _app(options: Options, model: UserModel | None, data: Data | None = None,
     if session is not None and sum(count for _, count in session.path) > 400:  # a second or more
         print(f"{PROG}: replaying the session's {sum(c for _, c in session.path):,} actions…",
               file=sys.stderr)
-    if model is None:
-        try:
-            stepper = build_stepper(options, None, data, session)
-        except UsageError as error:
-            return _usage(error)
-    else:
-        # A broken contract (init_params included) fails here, like a load error, rather
-        # than inside the app.
-        imported = len(model.log)
-        try:
-            stepper = build_stepper(options, model, data, session)  # runs the file's init_params
-            kept = list(model.log)
-            stepper.dry_run()
-        except UsageError as error:
-            return _usage(error)
-        except ModelError as error:
-            echo = _echo_to_stderr(model.name)
-            for captured in list(model.log)[imported:]:
-                echo(captured)
-            return _model_error(error)
-        model.log.clear()  # the app's log starts with the import (and init), not the rehearsal
-        model.log.extend(kept)
+    imported = 0 if model is None else len(model.log)
+    try:
+        stepper = app_stepper(options, model, data, session)
+    except UsageError as error:
+        return _usage(error)
+    except ModelError as error:
+        assert model is not None
+        echo = _echo_to_stderr(model.name)
+        for captured in list(model.log)[imported:]:
+            echo(captured)
+        return _model_error(error)
     from tui import writer
     from tui.app import StepperApp
 

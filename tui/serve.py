@@ -4,7 +4,8 @@ textual-serve runs a command for each browser tab that connects, a process of it
 Textual's web driver, so every tab has its own stepper. The command is this Python running
 `-m tui` with the app's flags exactly as they were given to `serve`, plus the hidden
 `--served`, quoted with shlex.join: nothing a visitor sends reaches it. The flags are checked
-here first, as the app checks them, so a bad one is refused (exit 2) before anything listens.
+here first, and the files they name opened as the app opens them, so a bad one is refused
+(exit 2) before anything listens.
 
 In served mode (tui.app.StepperApp.served) nothing a visitor types loads a file or runs code:
 the config form's file field is refused, and files the app gives out (a saved session)
@@ -22,7 +23,7 @@ import shlex
 import sys
 from typing import NoReturn
 
-from tui.cli import PROG, UsageError, parse
+from tui.cli import PROG, Options, UsageError, parse
 from tui.text import printable
 
 DEFAULT_HOST = "127.0.0.1"
@@ -117,25 +118,36 @@ def app_command(app_argv: list[str]) -> str:
     return shlex.join([sys.executable, "-m", "tui", *app_argv, SERVED_FLAG])
 
 
-def check(app_argv: list[str]) -> None:
-    """Refuse what the app would refuse, before serving: flags, the config file, the data
-    file, and a model file that does not load. Raises UsageError."""
+def check_flags(app_argv: list[str]) -> Options:
+    """The app's flags, parsed as the app parses them; the ones that would make a tab do
+    something other than run the app are refused. Raises UsageError."""
     options = parse(app_argv)
     if options.headless:
         raise UsageError("--headless: serve runs the app in a browser; for a report, run "
                          f"{PROG} --headless without serve")
-    from tui.__main__ import with_data
+    return options
 
-    with_data(options)  # a bad CSV file: the same one line as the app's
-    if options.model is not None:
-        from engine.contract import ModelError
-        from engine.usermodel import load_model
 
-        try:
-            model = load_model(options.model, options.model_timeout, options.model_memory)
-        except ModelError as error:
-            raise UsageError(error.message) from None
-        model.close()
+def check_files(options: Options) -> None:
+    """Open what each tab will open, exactly as the app opens it (tui.__main__): the config
+    file, the session or data file, the model file (imported with the convention, sizes and
+    --reg the flags give, its parameters made and one step rehearsed) and --params. Every
+    visitor would otherwise get a tab that fails at once. Raises UsageError."""
+    from engine.contract import ModelError
+    from tui.__main__ import app_stepper, load_user_model, opened
+
+    options, data, session = opened(options)
+    try:
+        model = load_user_model(options)
+    except ModelError as error:
+        raise UsageError(error.message) from None
+    try:
+        app_stepper(options, model, data, session)
+    except ModelError as error:
+        raise UsageError(error.message) from None
+    finally:
+        if model is not None:
+            model.close()
 
 
 def check_address(host: str, port: int) -> None:
@@ -159,15 +171,24 @@ def check_address(host: str, port: int) -> None:
             raise UsageError(f"cannot listen on {shown}:{port}: {error.strerror or error}") from None
 
 
+def _refused(error: UsageError, hint: bool = False) -> int:
+    print(f"{PROG} serve: error: {printable(str(error), oneline=True)}", file=sys.stderr)
+    if hint:
+        print(f"Try '{PROG} serve --help' for the flags.", file=sys.stderr)
+    return 2
+
+
 def main(argv: list[str]) -> int:
     try:
         args, app_argv = split(argv)
-        check(app_argv)
+        options = check_flags(app_argv)
+    except UsageError as error:  # a flag: where to read about them
+        return _refused(error, hint=True)
+    try:  # a file, a model or the address: one line, as the app says it
+        check_files(options)
         check_address(args.host, args.port)
     except UsageError as error:
-        print(f"{PROG} serve: error: {printable(str(error), oneline=True)}\n"
-              f"Try '{PROG} serve --help' for the flags.", file=sys.stderr)
-        return 2
+        return _refused(error)
     caution = warning(args.host, args.port)
     if caution is not None:
         print(caution, file=sys.stderr)
