@@ -118,6 +118,28 @@ def test_bad_flags_are_refused_before_serving(argv: list[str], message: str, fak
     assert out == "" and message in err and "Traceback" not in err
 
 
+@pytest.mark.parametrize("argv, message", [
+    (["--export-notebook", "run.ipynb"], "--export-notebook: writes a notebook on this machine and exits"),
+    (["--export-notebook", "run.ipynb", "--steps", "3"], "--export-notebook: writes a notebook"),
+    (["--save-session", "s.npz"], "--save-session only applies to a report"),
+    (["--export-params", "p.npz"], "--export-params only applies to a report"),
+    (["--format", "json"], "--format only applies to a report"),
+    (["--explain", "loss"], "--explain only applies to a report"),
+])
+def test_an_output_written_instead_of_the_app_is_refused(argv: list[str], message: str, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch,
+                                                         fake_server: type[FakeServer],
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    """`serve --export-notebook FILE` wrote FILE on the server and served nothing: the flags
+    that make the command write a file or a report instead of running the app mean nothing to a
+    browser's tab."""
+    monkeypatch.chdir(tmp_path)
+    assert main(["serve", *argv]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and f"serve: error: {message}" in err and "Traceback" not in err
+    assert not fake_server.made and list(tmp_path.iterdir()) == []
+
+
 def _session_bytes(**changes: Any) -> bytes:
     stepper = Stepper(Config())
     stepper.next()

@@ -125,6 +125,10 @@ def check_flags(app_argv: list[str]) -> Options:
     if options.headless:
         raise UsageError("--headless: serve runs the app in a browser; for a report, run "
                          f"{PROG} --headless without serve")
+    if options.export_notebook is not None:
+        raise UsageError("--export-notebook: writes a notebook on this machine and exits instead of "
+                         f"running the app; serve runs the app in a browser: run {PROG} "
+                         "--export-notebook FILE without serve")
     return options
 
 
