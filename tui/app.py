@@ -7,13 +7,11 @@ escape), then `show_state` redraws the widgets from one View of the stepper.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import gc
 import io
 import os
 import re
-import signal
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -27,6 +25,8 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.content import Content
+from textual.driver import Driver
+from textual.drivers.web_driver import WebDriver
 from textual.geometry import Region
 from textual.notifications import SeverityLevel
 from textual.theme import ThemeProvider
@@ -41,6 +41,7 @@ from engine.sample import sample_view
 from engine.stepper import Phase, Stepper, View
 from tui.commands import StepperCommands
 from tui.keys import KEYS
+from tui.lifeline import Lifeline, ServedDriver
 from tui.runner import PhaseRunner
 from tui.screens.safe import SafeCommandPalette, exiting
 from tui.text import printable
@@ -122,10 +123,18 @@ class StepperApp(App[None]):
         self.runner = PhaseRunner(stepper, self.call_from_thread, shown=self.show_state,
                                   progress=self.show_progress, failed=self.phase_failed)
         self.keymap = keymap or {}
+        #: Ends the app with its owner: SIGTERM, SIGHUP, a served tab's server gone (tui.lifeline).
+        self.lifeline = Lifeline(self)
         #: The batch's sample the panels show ([ and ]); kept across steps, clamped to the batch.
         self.sample = 0
         self.ran = False  # a training run is going or just ended: the pictures stay in view
         self.sliced: tuple[tuple[object, ...], View] | None = None  # (what it was taken from, view)
+
+    def get_driver_class(self) -> type[Driver]:
+        """Textual's, except that a served app's web driver is one that ends the app when its
+        server goes (tui.lifeline.ServedDriver)."""
+        driver = super().get_driver_class()
+        return ServedDriver if driver is WebDriver else driver
 
     def view(self) -> View:
         """The stepper's view, sliced to the sample the panels show (engine.sample). The
@@ -197,11 +206,8 @@ class StepperApp(App[None]):
         # after the first frame: that frame was laid out in one column and jumped into two or
         # three a few frames later. Set now, the first frame has the layout that stays.
         self.screen.update_classes(breakpoint_classes(self.HORIZONTAL_BREAKPOINTS, self.size.width))
-        # kill, or the terminal closing: exit as q does, so the terminal is restored.
-        loop = asyncio.get_running_loop()
-        for number in (signal.SIGTERM, signal.SIGHUP):
-            with contextlib.suppress(ValueError, RuntimeError, NotImplementedError):  # not main thread
-                loop.add_signal_handler(number, self.exit)
+        if not self.is_headless:  # a kill, its terminal closing: exit as q does, or be ended
+            self.lifeline.hold()
         if self.keymap:
             self.set_keymap(self.keymap)
         self.show_state()
