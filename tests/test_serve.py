@@ -41,17 +41,20 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_each_tab_runs_the_app_with_the_same_flags_quoted() -> None:
     app_argv = ["--lr", "0.5", "--x", "-0.5,1,2", "--data", "my data; rm -rf ~ $(id).csv"]
     command = serve.app_command(app_argv)
-    assert shlex.split(command) == [sys.executable, "-m", "tui", *app_argv, "--served"]
+    # exec: the process the server starts, and ends, is the app itself, not a shell around it
+    assert shlex.split(command) == ["exec", sys.executable, "-m", "tui", *app_argv, "--served"]
     assert "'my data; rm -rf ~ $(id).csv'" in command  # one quoted word for the shell
 
 
 def test_host_and_port_are_taken_out_wherever_they_stand() -> None:
     args, rest = serve.split(["--lr", "0.5", "--port", "8123", "--x", "-0.5,1,2", "--host=::1",
-                              "--public-url", "http://[::1]:8123"])
+                              "--public-url", "http://[::1]:8123", "--max-tabs=3", "--idle-timeout", "60"])
     assert (args.host, args.port, args.public_url) == ("::1", 8123, "http://[::1]:8123")
+    assert (args.max_tabs, args.idle_timeout) == (3, 60)
     assert rest == ["--lr", "0.5", "--x", "-0.5,1,2"]
     args, rest = serve.split([])
     assert (args.host, args.port, rest) == ("127.0.0.1", 8000, [])
+    assert (args.max_tabs, args.idle_timeout) == (8, 1800)  # a few visitors; half an hour
 
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "127.3.4.5", "localhost", "LOCALHOST", "::1", "[::1]"])
@@ -68,9 +71,10 @@ def test_any_other_address_gets_the_warning(host: str) -> None:
 class FakeServer:
     made: list[FakeServer] = []  # noqa: RUF012
 
-    def __init__(self, command: str, host: str, port: int, title: str, public_url: str | None) -> None:
+    def __init__(self, command: str, *, max_tabs: int, idle_timeout: float, host: str, port: int, title: str,
+                 public_url: str | None) -> None:
         self.command, self.host, self.port, self.title = command, host, port, title
-        self.public_url = public_url
+        self.public_url, self.max_tabs, self.idle_timeout = public_url, max_tabs, idle_timeout
         self.served = False
         FakeServer.made.append(self)
 
@@ -80,10 +84,10 @@ class FakeServer:
 
 @pytest.fixture
 def fake_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[type[FakeServer]]:
-    import textual_serve.server
+    import tui.tabs
 
     FakeServer.made = []
-    monkeypatch.setattr(textual_serve.server, "Server", FakeServer)
+    monkeypatch.setattr(tui.tabs, "TabServer", FakeServer)
     yield FakeServer
 
 
@@ -92,7 +96,8 @@ def test_serve_passes_the_flags_and_warns_off_loopback(fake_server: type[FakeSer
     assert main(["serve", "--host", "0.0.0.0", "--port", "8123", "--lr", "0.5", "--seed", "7"]) == 0
     (server,) = fake_server.made
     assert server.served and (server.host, server.port, server.public_url) == ("0.0.0.0", 8123, None)
-    assert shlex.split(server.command)[3:] == ["--lr", "0.5", "--seed", "7", "--served"]
+    assert shlex.split(server.command)[4:] == ["--lr", "0.5", "--seed", "7", "--served"]
+    assert (server.max_tabs, server.idle_timeout) == (8, 1800)
     err = capsys.readouterr().err
     assert "warning" in err and "anyone who can reach this port can use the app" in err
     assert main(["serve", "--port", "8124", "--public-url", "https://stepper.example.org/"]) == 0
@@ -109,6 +114,10 @@ def test_serve_passes_the_flags_and_warns_off_loopback(fake_server: type[FakeSer
     (["--port"], "--port: expected a value"),
     (["--public-url", "stepper:8000"], "--public-url: expected an address"),
     (["--bogus"], "unrecognized arguments: --bogus"),
+    (["--max-tabs", "0"], "--max-tabs: expected a number of tabs from 1 to 1000, got '0'"),
+    (["--max-tabs", "1001"], "--max-tabs: expected a number of tabs from 1 to 1000"),
+    (["--idle-timeout", "1e3"], "--idle-timeout: expected a whole number of seconds from 1 to 604800"),
+    (["--idle-timeout", "9" * 5000], "--idle-timeout: expected a whole number of seconds"),
 ])
 def test_bad_flags_are_refused_before_serving(argv: list[str], message: str, fake_server: type[FakeServer],
                                               capsys: pytest.CaptureFixture[str]) -> None:
@@ -176,7 +185,7 @@ def test_a_course_model_sized_by_the_flags_is_served(fake_server: type[FakeServe
              "--reg", "0.1"]
     assert main(["serve", *flags]) == 0, capsys.readouterr().err
     (server,) = fake_server.made
-    assert shlex.split(server.command)[3:] == [*flags, "--served"]
+    assert shlex.split(server.command)[4:] == [*flags, "--served"]
     assert main(["serve", *flags[:-2], "--hidden", "0"]) == 2  # and what the app refuses, serve refuses
     assert "serve: error: --hidden" in capsys.readouterr().err
 
@@ -311,12 +320,12 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def served(port: int, log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    """`backprop-stepper serve --port PORT` until the block ends; the server and the app
+def served(port: int, log: Path, *flags: str) -> Iterator[subprocess.Popen[bytes]]:
+    """`backprop-stepper serve --port PORT [flags]` until the block ends; the server and the app
     processes it started (one process group) are ended however the block ends."""
     with log.open("wb") as out:
-        process = subprocess.Popen([sys.executable, "-m", "tui", "serve", "--port", str(port)], cwd=ROOT,
-                                   stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        process = subprocess.Popen([sys.executable, "-m", "tui", "serve", "--port", str(port), *flags],
+                                   cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         deadline = time.monotonic() + 30
         while True:  # listening yet?

@@ -1,16 +1,21 @@
-"""Every process ends with its owner: a browser tab's app when its server goes, and at SIGTERM
-or SIGHUP; an app in a terminal when its terminal goes.
+"""Every process ends with its owner: a browser tab's app when its connection ends however it
+ends (closed, dropped, idle), when the server stops or dies, and at SIGTERM or SIGHUP; an app in
+a terminal when its terminal goes. And `serve --max-tabs N` runs at most N apps.
 
-Each wait is on a condition with a generous deadline: nothing here depends on how fast the
-machine is, only on what eventually happens.
+The tabs are a raw websocket client (aiohttp's, as textual-serve's page speaks to the server).
+Each wait is on a condition (a process gone, a page answered) with a generous deadline: nothing
+here depends on how fast the machine is, only on what eventually happens. The one deadline
+that is a promise is the 5 s after which no app of a vanished tab may remain.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import fcntl
 import os
 import signal
+import socket
 import struct
 import subprocess
 import sys
@@ -21,9 +26,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TypeVar
 
+import aiohttp
 import pytest
 
-from tests.test_serve import ROOT
+from tests.test_serve import ROOT, _free_port, served
 
 T = TypeVar("T")
 #: What the app's first screen shows (its footer): the app is up and drawing.
@@ -43,6 +49,176 @@ def wait_until(condition: Callable[[], T], within: float, what: str) -> T:
             pytest.fail(f"{what}: not within {within:g} s")
         time.sleep(0.05)
     return value
+
+
+# ---- the process table --------------------------------------------------------------------
+
+def _stat(pid: int) -> list[str] | None:
+    """/proc/PID/stat's fields after the command name (state, ppid, ... starttime at 19)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+
+
+def app_processes(server: int) -> set[tuple[int, str]]:
+    """The apps (`--served`) the server runs, as (pid, start time): its children that still
+    run (a zombie has ended, only not been waited for yet)."""
+    found = set()
+    for entry in os.scandir("/proc"):
+        stat = _stat(int(entry.name)) if entry.name.isdigit() else None
+        if stat is None or stat[0] == "Z" or int(stat[1]) != server:
+            continue
+        try:
+            argv = Path(entry.path, "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"--served" in argv:
+            found.add((int(entry.name), stat[19]))
+    return found
+
+
+def running(processes: set[tuple[int, str]]) -> set[tuple[int, str]]:
+    """Those of the processes still running (the same pid with the same start time)."""
+    return {(pid, start) for pid, start in processes
+            if (stat := _stat(pid)) is not None and stat[0] != "Z" and stat[19] == start}
+
+
+def gone(process: int) -> bool:
+    stat = _stat(process)
+    return stat is None or stat[0] == "Z"
+
+
+# ---- tabs ---------------------------------------------------------------------------------
+
+async def open_tab(session: aiohttp.ClientSession, port: int,
+                   drawn: bool = True) -> aiohttp.ClientWebSocketResponse:
+    """A tab as textual-serve's page opens one: the websocket, then its terminal's size. With
+    `drawn`, once the app has drawn its first screen."""
+    tab = await session.ws_connect(f"http://127.0.0.1:{port}/ws?width=80&height=24")
+    await tab.send_json(["resize", {"width": 100, "height": 30}])
+    if drawn:
+        await first_screen(tab)
+    return tab
+
+
+async def first_screen(tab: aiohttp.ClientWebSocketResponse) -> None:
+    seen = b""
+    async with asyncio.timeout(120):  # an app's start-up on a loaded machine; a safety net only
+        while DRAWN not in seen:
+            message = await tab.receive()
+            assert message.type in (aiohttp.WSMsgType.BINARY, aiohttp.WSMsgType.TEXT), message
+            if message.type is aiohttp.WSMsgType.BINARY:
+                seen = seen[-100:] + message.data
+
+
+def drop(tab: aiohttp.ClientWebSocketResponse) -> None:
+    """The connection goes without a websocket close frame, as when a browser is killed or its
+    network goes: the socket is shut down under the client."""
+    connection = tab.get_extra_info("socket")
+    assert connection is not None
+    connection.shutdown(socket.SHUT_RDWR)
+
+
+async def until_closed(tab: aiohttp.ClientWebSocketResponse) -> aiohttp.WSMessage:
+    """The close the server sends (what it drew before is skipped)."""
+    async with asyncio.timeout(120):
+        while (message := await tab.receive()).type in (aiohttp.WSMsgType.BINARY, aiohttp.WSMsgType.TEXT):
+            pass
+    return message
+
+
+async def index_status(session: aiohttp.ClientSession, port: int) -> int:
+    async with session.get(f"http://127.0.0.1:{port}/") as page:
+        return page.status
+
+
+# ---- the server ---------------------------------------------------------------------------
+
+@pytest.mark.slow
+async def test_twenty_tabs_that_vanish_leave_no_process(tmp_path: Path) -> None:
+    """Each of them had left an app spinning at 25-55% of a core, deaf to SIGTERM, for ever.
+    Half go while their app is still starting (the page had sent its size: the case that
+    made Textual spin), half once it has drawn."""
+    port = _free_port()
+    with served(port, tmp_path / "serve.log", "--max-tabs", "20") as server:
+        async with aiohttp.ClientSession() as session:
+            for visit in range(20):
+                drop(await open_tab(session, port, drawn=visit % 2 == 1))
+        wait_until(lambda: not app_processes(server.pid), 5, "an app of a vanished tab still runs")
+
+
+@pytest.mark.slow
+async def test_max_tabs_2_refuses_the_third_tab_with_a_page_and_no_process(tmp_path: Path) -> None:
+    port = _free_port()
+    with served(port, tmp_path / "serve.log", "--max-tabs", "2") as server:
+        async with aiohttp.ClientSession() as session:
+            first, second = await open_tab(session, port), await open_tab(session, port)
+            assert len(app_processes(server.pid)) == 2
+            async with session.get(f"http://127.0.0.1:{port}/") as page:
+                assert page.status == 503
+                assert "server is at its limit of 2 tabs open at once" in await page.text()
+            late = await session.ws_connect(f"http://127.0.0.1:{port}/ws")  # its page came earlier
+            said = await late.receive()
+            assert said.type is aiohttp.WSMsgType.BINARY and b"at its limit of 2 tabs" in said.data
+            closed = await until_closed(late)
+            assert closed.type is aiohttp.WSMsgType.CLOSE
+            assert closed.data == aiohttp.WSCloseCode.TRY_AGAIN_LATER
+            assert len(app_processes(server.pid)) == 2  # none was started for it
+            await first.close()  # a place comes free once that tab's app has ended
+            deadline = time.monotonic() + 60
+            while await index_status(session, port) != 200:
+                assert time.monotonic() < deadline, "the closed tab's place did not come free"
+                await asyncio.sleep(0.05)
+            fourth = await open_tab(session, port)
+            assert len(app_processes(server.pid)) == 2
+            await asyncio.gather(second.close(), fourth.close())
+
+
+@pytest.mark.slow
+async def test_an_idle_tab_is_closed_and_its_app_ended(tmp_path: Path) -> None:
+    port = _free_port()
+    with served(port, tmp_path / "serve.log", "--idle-timeout", "2") as server:
+        async with aiohttp.ClientSession() as session:
+            tab = await open_tab(session, port, drawn=False)  # and nothing more is sent
+            closed = await until_closed(tab)
+            assert closed.type is aiohttp.WSMsgType.CLOSE and closed.extra == "no key or click for 2 s"
+        wait_until(lambda: not app_processes(server.pid), 30, "the idle tab's app still runs")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "ctrl+c"])
+async def test_stopping_serve_ends_every_app(stop: signal.Signals, tmp_path: Path) -> None:
+    """Two tabs open and one just gone: the server ends them all before it exits (it had
+    waited a minute for the open ones, and a spinning app outlived it)."""
+    port = _free_port()
+    with served(port, tmp_path / "serve.log") as server:
+        async with aiohttp.ClientSession() as session:
+            tabs = [await open_tab(session, port), await open_tab(session, port)]  # kept: open
+            drop(await open_tab(session, port, drawn=False))
+            apps: set[tuple[int, str]] = set()  # the one gone ends soon: each is counted as it is seen
+            wait_until(lambda: len(apps.update(app_processes(server.pid)) or apps) == 3, 60, "three apps")
+            os.kill(server.pid, stop)
+            server.wait(timeout=30)
+            for tab in tabs:  # each page told, to show "Session ended"
+                closed = await until_closed(tab)
+                assert (closed.type, closed.data) == (aiohttp.WSMsgType.CLOSE, aiohttp.WSCloseCode.GOING_AWAY)
+        assert server.returncode == 0
+        wait_until(lambda: not running(apps), 5, "an app outlived the server")
+
+
+@pytest.mark.slow
+async def test_a_server_killed_outright_leaves_no_app(tmp_path: Path) -> None:
+    """kill -9 leaves the server no say: each app hears its input end and ends by itself."""
+    port = _free_port()
+    with served(port, tmp_path / "serve.log") as server:
+        async with aiohttp.ClientSession() as session:
+            tabs = [await open_tab(session, port), await open_tab(session, port)]  # kept: open
+            apps = app_processes(server.pid)
+            assert len(apps) == len(tabs)
+            os.kill(server.pid, signal.SIGKILL)
+            server.wait(timeout=30)
+        wait_until(lambda: not running(apps), 30, "an app outlived its killed server")
 
 
 # ---- an app alone -------------------------------------------------------------------------

@@ -5,7 +5,8 @@ Textual's web driver, so every tab has its own stepper. The command is this Pyth
 `-m tui` with the app's flags exactly as they were given to `serve`, plus the hidden
 `--served`, quoted with shlex.join: nothing a visitor sends reaches it. The flags are checked
 here first, and the files they name opened as the app opens them, so a bad one is refused
-(exit 2) before anything listens.
+(exit 2) before anything listens. tui.tabs runs the tabs: at most --max-tabs at once, closed
+after --idle-timeout seconds without a message, and each app ended with its tab.
 
 In served mode (tui.app.StepperApp.served) nothing a visitor types loads a file or runs code:
 the config form's file field is refused, and files the app gives out (a saved session)
@@ -30,7 +31,15 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
 #: The hidden flag that puts the app in served mode (tui.cli); only `serve` passes it.
 SERVED_FLAG = "--served"
-OWN_FLAGS = ("--host", "--port", "--public-url")
+#: At most this many tabs (app processes) at once, by default: each is a process of about
+#: 100 MB; a class of a few people, each with a tab or two.
+DEFAULT_MAX_TABS = 8
+MAX_TABS_BOUNDS = (1, 1000)
+#: A tab that sends nothing (no key, click or resize) for this long is closed, its process
+#: ended, by default: half an hour.
+DEFAULT_IDLE_TIMEOUT = 1800
+IDLE_TIMEOUT_BOUNDS = (1, 7 * 24 * 3600)
+OWN_FLAGS = ("--host", "--port", "--public-url", "--max-tabs", "--idle-timeout")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -52,7 +61,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--public-url", type=_url, metavar="URL",
                    help="the address browsers reach the server at, when it is not http://HOST:PORT "
                    "(with --host 0.0.0.0, or behind a proxy), e.g. http://192.0.2.10:8000")
+    p.add_argument("--max-tabs", type=_max_tabs, default=DEFAULT_MAX_TABS, metavar="N",
+                   help=f"at most N tabs open at once, each a process on this machine (default "
+                   f"{DEFAULT_MAX_TABS}); one more gets a page saying the server is at its limit")
+    p.add_argument("--idle-timeout", type=_idle_timeout, default=DEFAULT_IDLE_TIMEOUT, metavar="SECONDS",
+                   help=f"close a tab, and end its process, after SECONDS without a key, click or "
+                   f"resize (default {DEFAULT_IDLE_TIMEOUT}, half an hour)")
     return p
+
+
+def _whole(text: str, bounds: tuple[int, int], what: str) -> int:
+    """A whole number within bounds, as typed (digits only, so no sign, no 1e3)."""
+    low, high = bounds
+    if not (text.isascii() and text.isdigit() and len(text) <= len(str(high)) and low <= int(text) <= high):
+        raise argparse.ArgumentTypeError(f"expected {what} from {low} to {high}, got {text!r}")
+    return int(text)
+
+
+def _max_tabs(text: str) -> int:
+    return _whole(text, MAX_TABS_BOUNDS, "a number of tabs")
+
+
+def _idle_timeout(text: str) -> int:
+    return _whole(text, IDLE_TIMEOUT_BOUNDS, "a whole number of seconds")
 
 
 def _url(text: str) -> str:
@@ -62,9 +93,7 @@ def _url(text: str) -> str:
 
 
 def _port(text: str) -> int:
-    if not text.isascii() or not text.isdigit() or not 1 <= int(text) <= 65535:
-        raise argparse.ArgumentTypeError(f"expected a port number from 1 to 65535, got {text!r}")
-    return int(text)
+    return _whole(text, (1, 65535), "a port number")
 
 
 def split(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
@@ -114,8 +143,9 @@ def warning(host: str, port: int) -> str | None:
 
 def app_command(app_argv: list[str]) -> str:
     """The shell command textual-serve runs for each tab: this Python, the app, the flags as
-    given (each one quoted) and --served."""
-    return shlex.join([sys.executable, "-m", "tui", *app_argv, SERVED_FLAG])
+    given (each one quoted) and --served. `exec`: the shell becomes the app, so the process the
+    server started, and ends, is the app itself (tui.tabs)."""
+    return "exec " + shlex.join([sys.executable, "-m", "tui", *app_argv, SERVED_FLAG])
 
 
 def check_flags(app_argv: list[str]) -> Options:
@@ -196,10 +226,10 @@ def main(argv: list[str]) -> int:
     caution = warning(args.host, args.port)
     if caution is not None:
         print(caution, file=sys.stderr)
-    from textual_serve.server import Server
+    from tui.tabs import TabServer
 
-    server = Server(app_command(app_argv), host=args.host, port=args.port, title=PROG,
-                    public_url=args.public_url)
+    server = TabServer(app_command(app_argv), max_tabs=args.max_tabs, idle_timeout=args.idle_timeout,
+                       host=args.host, port=args.port, title=PROG, public_url=args.public_url)
     try:
         server.serve()
     except OSError as error:  # taken between check_address and now
