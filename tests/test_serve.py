@@ -24,6 +24,7 @@ from textual.widgets import Input
 from engine import session as sessions
 from engine.config import Config
 from engine.stepper import Stepper
+from tests.processes import default_signals
 from tui import serve
 from tui.__main__ import main
 from tui.app import StepperApp
@@ -325,7 +326,8 @@ def served(port: int, log: Path, *flags: str) -> Iterator[subprocess.Popen[bytes
     processes it started (one process group) are ended however the block ends."""
     with log.open("wb") as out:
         process = subprocess.Popen([sys.executable, "-m", "tui", "serve", "--port", str(port), *flags],
-                                   cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+                                   cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+                                   preexec_fn=default_signals)  # ctrl+c acts, however the suite started
     try:
         deadline = time.monotonic() + 30
         while True:  # listening yet?

@@ -22,16 +22,16 @@ import sys
 import termios
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TypeVar
 
 import aiohttp
 import pytest
 
+from tests.processes import default_signals
 from tests.test_serve import ROOT, _free_port, served
+from tests.waits import SAFETY_NET, until_true
 
-T = TypeVar("T")
 #: What the app's first screen shows (its footer): the app is up and drawing.
 DRAWN = b"Next phase"
 #: The environment textual-serve gives a tab's app (textual_serve.app_service), as far as the
@@ -39,16 +39,6 @@ DRAWN = b"Next phase"
 WEB_DRIVER = {"TEXTUAL_DRIVER": "textual.drivers.web_driver:WebDriver", "COLUMNS": "80", "ROWS": "24"}
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads Linux's /proc")
-
-
-def wait_until(condition: Callable[[], T], within: float, what: str) -> T:
-    """Poll `condition` until it holds (its value returned), failing after `within` seconds."""
-    deadline = time.monotonic() + within
-    while not (value := condition()):
-        if time.monotonic() > deadline:
-            pytest.fail(f"{what}: not within {within:g} s")
-        time.sleep(0.05)
-    return value
 
 
 # ---- the process table --------------------------------------------------------------------
@@ -84,11 +74,6 @@ def running(processes: set[tuple[int, str]]) -> set[tuple[int, str]]:
             if (stat := _stat(pid)) is not None and stat[0] != "Z" and stat[19] == start}
 
 
-def gone(process: int) -> bool:
-    stat = _stat(process)
-    return stat is None or stat[0] == "Z"
-
-
 # ---- tabs ---------------------------------------------------------------------------------
 
 async def open_tab(session: aiohttp.ClientSession, port: int,
@@ -104,7 +89,7 @@ async def open_tab(session: aiohttp.ClientSession, port: int,
 
 async def first_screen(tab: aiohttp.ClientWebSocketResponse) -> None:
     seen = b""
-    async with asyncio.timeout(120):  # an app's start-up on a loaded machine; a safety net only
+    async with asyncio.timeout(SAFETY_NET):  # an app's start-up on a loaded machine
         while DRAWN not in seen:
             message = await tab.receive()
             assert message.type in (aiohttp.WSMsgType.BINARY, aiohttp.WSMsgType.TEXT), message
@@ -122,7 +107,7 @@ def drop(tab: aiohttp.ClientWebSocketResponse) -> None:
 
 async def until_closed(tab: aiohttp.ClientWebSocketResponse) -> aiohttp.WSMessage:
     """The close the server sends (what it drew before is skipped)."""
-    async with asyncio.timeout(120):
+    async with asyncio.timeout(SAFETY_NET):
         while (message := await tab.receive()).type in (aiohttp.WSMsgType.BINARY, aiohttp.WSMsgType.TEXT):
             pass
     return message
@@ -145,7 +130,7 @@ async def test_twenty_tabs_that_vanish_leave_no_process(tmp_path: Path) -> None:
         async with aiohttp.ClientSession() as session:
             for visit in range(20):
                 drop(await open_tab(session, port, drawn=visit % 2 == 1))
-        wait_until(lambda: not app_processes(server.pid), 5, "an app of a vanished tab still runs")
+        until_true(lambda: not app_processes(server.pid), "an app of a vanished tab still runs", within=5)
 
 
 @pytest.mark.slow
@@ -166,7 +151,7 @@ async def test_max_tabs_2_refuses_the_third_tab_with_a_page_and_no_process(tmp_p
             assert closed.data == aiohttp.WSCloseCode.TRY_AGAIN_LATER
             assert len(app_processes(server.pid)) == 2  # none was started for it
             await first.close()  # a place comes free once that tab's app has ended
-            deadline = time.monotonic() + 60
+            deadline = time.monotonic() + SAFETY_NET
             while await index_status(session, port) != 200:
                 assert time.monotonic() < deadline, "the closed tab's place did not come free"
                 await asyncio.sleep(0.05)
@@ -183,7 +168,7 @@ async def test_an_idle_tab_is_closed_and_its_app_ended(tmp_path: Path) -> None:
             tab = await open_tab(session, port, drawn=False)  # and nothing more is sent
             closed = await until_closed(tab)
             assert closed.type is aiohttp.WSMsgType.CLOSE and closed.extra == "no key or click for 2 s"
-        wait_until(lambda: not app_processes(server.pid), 30, "the idle tab's app still runs")
+        until_true(lambda: not app_processes(server.pid), "the idle tab's app to end")
 
 
 @pytest.mark.slow
@@ -197,14 +182,14 @@ async def test_stopping_serve_ends_every_app(stop: signal.Signals, tmp_path: Pat
             tabs = [await open_tab(session, port), await open_tab(session, port)]  # kept: open
             drop(await open_tab(session, port, drawn=False))
             apps: set[tuple[int, str]] = set()  # the one gone ends soon: each is counted as it is seen
-            wait_until(lambda: len(apps.update(app_processes(server.pid)) or apps) == 3, 60, "three apps")
+            until_true(lambda: len(apps.update(app_processes(server.pid)) or apps) == 3, "three apps")
             os.kill(server.pid, stop)
-            server.wait(timeout=30)
+            server.wait(timeout=SAFETY_NET)
             for tab in tabs:  # each page told, to show "Session ended"
                 closed = await until_closed(tab)
                 assert (closed.type, closed.data) == (aiohttp.WSMsgType.CLOSE, aiohttp.WSCloseCode.GOING_AWAY)
         assert server.returncode == 0
-        wait_until(lambda: not running(apps), 5, "an app outlived the server")
+        until_true(lambda: not running(apps), "an app outlived the server", within=5)
 
 
 @pytest.mark.slow
@@ -217,8 +202,8 @@ async def test_a_server_killed_outright_leaves_no_app(tmp_path: Path) -> None:
             apps = app_processes(server.pid)
             assert len(apps) == len(tabs)
             os.kill(server.pid, signal.SIGKILL)
-            server.wait(timeout=30)
-        wait_until(lambda: not running(apps), 30, "an app outlived its killed server")
+            server.wait(timeout=SAFETY_NET)
+        until_true(lambda: not running(apps), "the apps of the killed server to end")
 
 
 # ---- an app alone -------------------------------------------------------------------------
@@ -227,7 +212,8 @@ async def test_a_server_killed_outright_leaves_no_app(tmp_path: Path) -> None:
 def served_app(stdout: int = subprocess.PIPE) -> Iterator[subprocess.Popen[bytes]]:
     """A tab's app as textual-serve starts it, without the server: our end of its pipes."""
     with subprocess.Popen([sys.executable, "-m", "tui", "--served"], cwd=ROOT, env=os.environ | WEB_DRIVER,
-                          stdin=subprocess.PIPE, stdout=stdout, stderr=subprocess.DEVNULL) as app:
+                          stdin=subprocess.PIPE, stdout=stdout, stderr=subprocess.DEVNULL,
+                          preexec_fn=default_signals) as app:
         try:
             yield app
         finally:
@@ -251,8 +237,8 @@ def fill(path: str) -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("number", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
 def test_a_served_app_that_cannot_write_ends_at_sigterm_and_sighup(number: signal.Signals) -> None:
-    """Nobody reads its output any more (a server gone still, a full pipe): exiting as q does
-    means writing, so the app waited for ever, deaf to the signal. It is ended instead."""
+    """Nobody reads its output any more (its server hung or stopped): exiting as q does means
+    writing, so the app waited for ever, deaf to the signal. It is ended instead."""
     output, into = os.pipe()
     with served_app(stdout=into) as app:
         os.close(into)
@@ -263,7 +249,7 @@ def test_a_served_app_that_cannot_write_ends_at_sigterm_and_sighup(number: signa
             shown = shown[-100:] + chunk
         fill(f"/proc/self/fd/{output}")  # the read end's path opens the pipe for writing too
         app.send_signal(number)
-        assert app.wait(timeout=30) == 128 + number  # ended by its lifeline: it could not exit itself
+        assert app.wait(timeout=SAFETY_NET) == 128 + number  # ended: it could not exit itself
     os.close(output)
 
 
@@ -280,9 +266,9 @@ def test_a_served_app_ends_when_its_input_ends() -> None:
                 output.extend(chunk)
 
         threading.Thread(target=read, daemon=True).start()
-        wait_until(lambda: DRAWN in output, 120, "the app's first screen")
+        until_true(lambda: DRAWN in output, "the app's first screen")
         app.stdin.close()
-        assert app.wait(timeout=30) == 0  # it exited as q does: not ended without its help
+        assert app.wait(timeout=SAFETY_NET) == 0  # it exited as q does: not ended without its help
 
 
 # ---- an app in a terminal -----------------------------------------------------------------
@@ -297,7 +283,7 @@ def in_terminal() -> Iterator[tuple[subprocess.Popen[bytes], int, str]]:
     try:
         with subprocess.Popen([sys.executable, "-m", "tui"], cwd=ROOT, stdin=its, stdout=its, stderr=its,
                               env=dict(os.environ, TERM="xterm-256color", COLUMNS="120", LINES="40"),
-                              start_new_session=True) as app:
+                              start_new_session=True, preexec_fn=default_signals) as app:
             os.close(its)
             try:
                 yield app, ours, path
@@ -322,6 +308,6 @@ def test_an_app_whose_terminal_takes_no_output_ends_at_sigterm_and_sighup(number
         try:
             termios.tcflow(stopper, termios.TCOOFF)  # every write to the terminal now waits
             app.send_signal(number)
-            assert app.wait(timeout=30) == 128 + number
+            assert app.wait(timeout=SAFETY_NET) == 128 + number
         finally:
             os.close(stopper)

@@ -34,12 +34,14 @@ async def until(pilot: Pilot[object], condition: Callable[[], bool], what: str =
         await pilot.pause(0.01)
 
 
-def until_true(condition: Callable[[], bool], what: str = "the condition") -> None:
+def until_true(condition: Callable[[], bool], what: str = "the condition",
+               within: float = SAFETY_NET) -> None:
     """Until `condition()` holds, outside an app: a file a model's process writes, a process
-    that ends."""
-    deadline = time.monotonic() + SAFETY_NET
+    that ends. `within` is for the rare deadline that is itself the promise tested (no process
+    left 5 s after its tab went)."""
+    deadline = time.monotonic() + within
     while not condition():
-        assert time.monotonic() < deadline, f"{what}: not within {SAFETY_NET:g} s"
+        assert time.monotonic() < deadline, f"{what}: not within {within:g} s"
         time.sleep(0.01)
 
 
