@@ -7,13 +7,13 @@ import random
 
 import numpy as np
 import pytest
-from textual.widgets import Button, Input
+from textual.widgets import Button, Input, Static
 
 from engine.config import Config
 from engine.stepper import PHASES, Phase, Stepper
 from tests.budget import pick
 from tests.test_stepper import snapshot
-from tests.waits import until
+from tests.waits import burst, handled, until
 from tui.app import StepperApp
 from tui.cli import parse
 from tui.screens.config import ConfigScreen
@@ -201,6 +201,56 @@ async def test_form_escape_changes_nothing() -> None:
         app.screen.query_one("#field-seed").value = "7"
         await pilot.press("escape")
         assert app.stepper is stepper and stepper.config.seed == 42
+
+
+async def settled(app: StepperApp, pilot) -> None:
+    """Until every key typed is handled, and all it set off: a key goes from the app to the
+    focused field, the field's Changed up to the form (every queue empty)."""
+    await handled(app, pilot)
+    await until(pilot, lambda: not any(node.message_queue_size
+                                       for node in [app, *app.screen.walk_children(with_self=True)]),
+                "every message handled")
+
+
+def typed(app: StepperApp, field: str, text: str) -> Input:
+    """`text` typed into a field of the open form at once, a key a character, as a paste
+    arrives from a terminal that does not bracket it."""
+    target = app.screen.query_one(f"#field-{field}", Input)
+    target.focus()
+    burst(app, *text)
+    return target
+
+
+async def test_a_paste_typed_into_a_field_stops_at_its_bound(monkeypatch) -> None:
+    """Each key a field takes posts its whole value: 100,000 characters typed into a field
+    without a bound had queued gigabytes of them. The refused keys ring the bell once, not
+    once each."""
+    bells: list[None] = []
+    app = StepperApp(Stepper(Config()))
+    async with app.run_test(size=(120, 40)) as pilot:
+        monkeypatch.setattr(app, "bell", lambda: bells.append(None))
+        await pilot.press("c")
+        assert {key: app.screen.query_one(f"#field-{key}", Input).max_length for key in ("seed", "data")} \
+            == {"seed": 64, "data": 4096}
+        field = typed(app, "seed", "7" * 1000)
+        await settled(app, pilot)
+        assert field.value == "42" + "7" * 62
+        assert len(bells) == 1
+        assert "from 0 to" in str(app.screen.query_one("#error-seed", Static).render())
+
+
+async def test_the_form_leaves_a_long_drawn_x_empty_and_keeps_it() -> None:
+    """x drawn for 784 inputs is 15,000 characters (two million for 100,000 inputs): shown
+    empty, its default, and the field bounded as any other; applied as it was."""
+    app = StepperApp(Stepper(Config(inputs=784, hidden=4)))
+    async with app.run_test(size=(120, 40)) as pilot:
+        x = app.stepper.config.x
+        await pilot.press("c")
+        field = app.screen.query_one("#field-x", Input)
+        assert field.value == "" and field.max_length == 4096
+        await pilot.press("enter")
+        await until(pilot, lambda: not isinstance(app.screen, ConfigScreen), "the form closed")
+        assert app.stepper.config.x == x and len(x) == 784
 
 
 # ---- zoom ---------------------------------------------------------------------------

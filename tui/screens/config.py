@@ -38,6 +38,11 @@ FIELDS = NETWORK + DATA
 FILE_FIELDS = ("data",)
 SERVED_REFUSAL = ("in a browser, files are fixed by the command line that started the server (a "
                   "built-in dataset can still be chosen)")
+#: The most characters a field takes: its longest legitimate value with room to spare (a
+#: number in 64, eight hidden sizes in 128, a path in Linux's PATH_MAX, x in 4096 or the
+#: length it was shown with). Textual's Input takes a paste of any length, and each key it
+#: takes posts its whole value: 100,000 characters typed had queued gigabytes of them.
+LONGEST = dict.fromkeys(FIELDS, 64) | {"hidden": 128, "x": 4096, "data": 4096}
 
 
 def _attr(key: str) -> str:
@@ -46,7 +51,9 @@ def _attr(key: str) -> str:
 
 def _shown(config: Config, key: str) -> str:
     """A value as the field's parser reads it back: repr for floats, so no digit is lost.
-    The output's default loss is shown empty, so changing the classes alone stays valid. A
+    The output's default loss is shown empty, so changing the classes alone stays valid; so
+    is an x drawn for many inputs (784 of them are 15,000 characters, 100,000 are two million),
+    which no one types: empty is that default, and the forward panel shows its values. A
     file name is printable (tui.text): a session's data path is what its file says."""
     value = getattr(config, _attr(key))
     if key == "loss" and value == replace(config, loss="").architecture.loss:
@@ -54,7 +61,9 @@ def _shown(config: Config, key: str) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, tuple):
-        return ",".join(repr(v) if isinstance(v, float) else str(v) for v in value)
+        text = ",".join(repr(v) if isinstance(v, float) else str(v) for v in value)
+        drawn = key == "x" and value == default_x(config.inputs, config.seed)
+        return "" if drawn and len(text) > LONGEST[key] else text
     if isinstance(value, str):
         return printable(value, oneline=True)
     return repr(value) if isinstance(value, float) else str(value)
@@ -129,6 +138,21 @@ def parse_fields(values: dict[str, str], base: Config, load: bool = True,
     return config, {}
 
 
+class FormField(Input):
+    """A form's Input, bounded (max_length), that rings once for a run of refused keys: an
+    unbracketed paste past its bound arrives as one key each, and rang the bell for each."""
+
+    refused = False  # the bell has rung since the value last changed
+
+    def restricted(self) -> None:
+        if not self.refused:
+            self.refused = True
+            super().restricted()
+
+    def watch_value(self) -> None:
+        self.refused = False
+
+
 class ConfigScreen(OnceModal[Config | None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "dismiss", "Cancel", id="cancel-config"),
@@ -149,9 +173,11 @@ class ConfigScreen(OnceModal[Config | None]):
                 with Vertical(classes="field"):
                     with Horizontal():
                         yield Label(key, classes="field-label")
-                        yield Input(_shown(self.config, key), placeholder=RULES[key].hint, id=f"field-{key}",
-                                    select_on_focus=False, compact=True,
-                                    disabled=self.served and key in FILE_FIELDS)
+                        shown = _shown(self.config, key)
+                        yield FormField(shown, placeholder=RULES[key].hint, id=f"field-{key}",
+                                        select_on_focus=False, compact=True,
+                                        max_length=max(LONGEST[key], len(shown)),
+                                        disabled=self.served and key in FILE_FIELDS)
                     if self.served and key in FILE_FIELDS:
                         yield Static(f"{SERVED_REFUSAL[0].upper()}{SERVED_REFUSAL[1:]}.", classes="hint")
                     yield Static("", id=f"error-{key}", classes="field-error")
