@@ -16,7 +16,8 @@ from tests.test_stepper import snapshot
 from tests.waits import burst, handled, until
 from tui.app import StepperApp
 from tui.cli import parse
-from tui.screens.config import ConfigScreen
+from tui.screens import config as config_screen
+from tui.screens.config import ConfigScreen, parse_fields
 from tui.screens.zoom import ZoomScreen
 
 pytestmark = pytest.mark.slow  # drives the app's screens through Pilot (-m 'not slow' leaves it out)
@@ -237,6 +238,27 @@ async def test_a_paste_typed_into_a_field_stops_at_its_bound(monkeypatch) -> Non
         assert field.value == "42" + "7" * 62
         assert len(bells) == 1
         assert "from 0 to" in str(app.screen.query_one("#error-seed", Static).render())
+
+
+async def test_keys_typed_faster_than_the_form_checks_them_are_checked_once(monkeypatch) -> None:
+    """The form checks every field at each key: a paste into a field queued a check per key,
+    each slower than the key (and each Changed holding the whole value). A Changed the field
+    has moved on from is skipped: a burst is checked at its end."""
+    checks: list[dict[str, str]] = []
+
+    def counted(values: dict[str, str], *args, **kwargs):
+        checks.append(values)
+        return parse_fields(values, *args, **kwargs)
+
+    monkeypatch.setattr(config_screen, "parse_fields", counted)
+    app = StepperApp(Stepper(Config()))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("c")
+        field = typed(app, "data", "d" * 1000)
+        await settled(app, pilot)
+        assert len(field.value) == 1000 and len(checks) < 100, len(checks)
+        assert checks[-1]["data"] == field.value  # the last value was checked
+        assert not app.screen.query_one("#error-data", Static).display  # a file is read at Apply
 
 
 async def test_the_form_leaves_a_long_drawn_x_empty_and_keeps_it() -> None:

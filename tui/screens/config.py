@@ -162,6 +162,7 @@ class ConfigScreen(OnceModal[Config | None]):
         super().__init__()
         self.config = config
         self.served = served  # serve: the file fields are shown, disabled, and refused
+        self.shown_errors: dict[str, str] = {}
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="config-body"):
@@ -195,14 +196,22 @@ class ConfigScreen(OnceModal[Config | None]):
         return {key: self.query_one(f"#field-{key}", Input).value for key in FIELDS}
 
     def show_errors(self, errors: dict[str, str]) -> None:
+        """Each field's error under it (only the ones that changed are redrawn), and the field
+        marked: Input drops the mark at each key, as it has no validators of its own."""
         for key in FIELDS:
-            error = self.query_one(f"#error-{key}", Static)
-            error.update(Content(printable(errors.get(key, ""))))  # may quote what was typed or read
-            error.display = key in errors
             self.query_one(f"#field-{key}", Input).set_class(key in errors, "-invalid")
+            if errors.get(key) != self.shown_errors.get(key):
+                error = self.query_one(f"#error-{key}", Static)
+                error.update(Content(printable(errors.get(key, ""))))  # may quote what was typed or read
+                error.display = key in errors
+        self.shown_errors = errors
 
-    def on_input_changed(self) -> None:
-        self.show_errors(parse_fields(self.values(), self.config, load=False, served=self.served)[1])
+    def on_input_changed(self, event: Input.Changed) -> None:
+        """Check every field as one is typed in. A field posts a Changed for each key it takes,
+        and under a paste or a held key they arrive faster than a check runs: a Changed its
+        field has moved on from is skipped (the one queued behind it checks the newer value)."""
+        if event.value == event.input.value:
+            self.show_errors(parse_fields(self.values(), self.config, load=False, served=self.served)[1])
 
     def on_input_submitted(self) -> None:
         self.apply()
