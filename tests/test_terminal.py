@@ -4,6 +4,7 @@ screen left, mouse reporting off), whatever its model does."""
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import pty
@@ -26,16 +27,23 @@ from tests.test_isolation import misbehaving
 pytestmark = pytest.mark.slow  # drives the app in a real terminal (-m 'not slow' leaves it out)
 
 ROOT = Path(__file__).resolve().parent.parent
+ENTER_ALTERNATE_SCREEN = b"\x1b[?1049h"
 LEAVE_ALTERNATE_SCREEN = b"\x1b[?1049l"
 MOUSE_OFF = b"\x1b[?1000l"
 
 
-def run_in_terminal(argv: list[str], *bursts: bytes | signal.Signals, ready: bytes = b"Next phase",
+#: A burst that closes the terminal, as its window is closed: the app gets the kernel's
+#: SIGHUP (and SIGCONT), and its reads and writes fail from then on.
+HANG_UP = "hang up"
+
+
+def run_in_terminal(argv: list[str], *bursts: bytes | signal.Signals | str, ready: bytes = b"Next phase",
                     limit: float = 60) -> tuple[int, bytes]:
     """Start the app in a 120x40 pseudo-terminal, wait for its first frame, type each
-    burst (each in one write, as a fast typist's keys arrive; a signal is sent to the app)
-    once the screen has settled, then read until the app exits. `limit` is a safety net,
-    not a timing."""
+    burst (each at once, as a fast typist's keys or an unbracketed paste arrive; a signal is
+    sent to the app; HANG_UP closes the terminal) once the screen has settled, then read
+    until the app exits. `limit` is a safety net, not a timing: an app still running then is
+    killed, and its status is SIGKILL's."""
     pid, fd = pty.fork()
     if pid == 0:  # the child: the app
         default_signals()
@@ -43,45 +51,76 @@ def run_in_terminal(argv: list[str], *bursts: bytes | signal.Signals, ready: byt
         env = dict(os.environ, TERM="xterm-256color", COLUMNS="120", LINES="40")
         os.execve(sys.executable, [sys.executable, "-m", "tui", *argv], env)
     fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+    os.set_blocking(fd, False)
     output = bytearray()
     deadline = time.monotonic() + limit
     pending = list(bursts)
+
+    def take() -> bool:
+        """What the app has drawn, the terminal being readable; False at its exit."""
+        try:
+            data = os.read(fd, 1 << 16)
+        except BlockingIOError:
+            return True
+        except OSError:  # EIO: the app has exited and closed the terminal
+            return False
+        output.extend(data)
+        return bool(data)
 
     def read(until: float) -> bool:
         """Read what the app draws until `until` (monotonic) passes; False at its exit."""
         while time.monotonic() < min(until, deadline):
             readable, _, _ = select.select([fd], [], [], 0.05)
-            if readable:
-                try:
-                    data = os.read(fd, 1 << 16)
-                except OSError:  # EIO: the app has exited and closed the terminal
-                    return False
-                if not data:
-                    return False
-                output.extend(data)
+            if readable and not take():
+                return False
+        return True
+
+    def write(data: bytes) -> bool:
+        """All of `data`, reading what the app draws meanwhile (a terminal takes 4 KB of
+        input at a time: a long paste goes in as the app reads it); False at its exit."""
+        while data and time.monotonic() < deadline:
+            readable, writable, _ = select.select([fd], [fd], [], 0.05)
+            if readable and not take():
+                return False
+            if writable:
+                with contextlib.suppress(BlockingIOError):
+                    data = data[os.write(fd, data[:4096]):]
         return True
 
     while ready not in output and read(time.monotonic() + 0.05):
         pass
-    alive = True
+    alive = open_ = True
     while alive and pending:
         read(time.monotonic() + 0.3)  # let the screen settle: the keys are typed after it
         burst = pending.pop(0)
-        if isinstance(burst, bytes):
-            os.write(fd, burst)
+        if burst == HANG_UP:
+            os.close(fd)
+            alive = open_ = False
+        elif isinstance(burst, bytes):
+            alive = write(burst)
         else:
-            os.kill(pid, burst)
-    while alive and read(deadline):
-        pass
-    os.close(fd)
-    _, status = os.waitpid(pid, 0)
-    return os.waitstatus_to_exitcode(status), bytes(output)
+            os.kill(pid, burst)  # type: ignore[arg-type]
+    if alive and read(deadline):  # still running at the limit
+        os.kill(pid, signal.SIGKILL)
+    if open_:
+        os.close(fd)
+    return ended(pid, deadline), bytes(output)
+
+
+def ended(pid: int, deadline: float) -> int:
+    """The app's exit status once it has ended; SIGKILL's (-9) if it is still running at
+    `deadline` (monotonic), when it is killed."""
+    while not (waited := os.waitpid(pid, os.WNOHANG))[0]:
+        if time.monotonic() > deadline:
+            os.kill(pid, signal.SIGKILL)
+        select.select([], [], [], 0.05)
+    return os.waitstatus_to_exitcode(waited[1])
 
 
 def assert_left_clean(status: int, output: bytes) -> None:
     assert status == 0, output[-2000:]
     assert b"Traceback" not in output and b"Error" not in output
-    tail = output[output.rindex(b"\x1b[?1049h"):]  # after the app entered the alternate screen
+    tail = output[output.rindex(ENTER_ALTERNATE_SCREEN):]  # after the app entered the alternate screen
     assert LEAVE_ALTERNATE_SCREEN in tail and MOUSE_OFF in tail
 
 
@@ -141,3 +180,13 @@ def test_a_terminal_closed_as_the_app_starts_does_not_leave_it_running() -> None
         if running(pid):
             os.kill(pid, signal.SIGKILL)
             pytest.fail(f"start {attempt + 1}: the app was still running 10 s after its terminal closed")
+
+
+@pytest.mark.slow
+def test_a_sigcont_the_app_did_not_stop_for_leaves_its_terminal_alone() -> None:
+    """A SIGCONT comes with the SIGHUP of a closed terminal (and from kill -CONT): Textual's
+    driver started its application mode again at each, with a second input thread and writer
+    on the terminal, and the first input thread was left behind (tui.terminal)."""
+    status, output = run_in_terminal([], signal.SIGCONT, b"q")
+    assert_left_clean(status, output)
+    assert output.count(ENTER_ALTERNATE_SCREEN) == 1

@@ -26,6 +26,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.content import Content
 from textual.driver import Driver
+from textual.drivers.linux_driver import LinuxDriver
 from textual.drivers.web_driver import WebDriver
 from textual.geometry import Region
 from textual.notifications import SeverityLevel
@@ -44,6 +45,7 @@ from tui.keys import KEYS
 from tui.lifeline import Lifeline, ServedDriver
 from tui.runner import PhaseRunner
 from tui.screens.safe import SafeCommandPalette, exiting
+from tui.terminal import TerminalDriver
 from tui.text import printable
 from tui.widgets import quiet
 from tui.widgets.bars import BatchLine, NetworkLine, PhaseBar
@@ -132,9 +134,10 @@ class StepperApp(App[None]):
 
     def get_driver_class(self) -> type[Driver]:
         """Textual's, except that a served app's web driver is one that ends the app when its
-        server goes (tui.lifeline.ServedDriver)."""
+        server goes (tui.lifeline.ServedDriver), and a terminal's resumes only what it stopped
+        (tui.terminal.TerminalDriver)."""
         driver = super().get_driver_class()
-        return ServedDriver if driver is WebDriver else driver
+        return {WebDriver: ServedDriver, LinuxDriver: TerminalDriver}.get(driver, driver)
 
     def view(self) -> View:
         """The stepper's view, sliced to the sample the panels show (engine.sample). The
