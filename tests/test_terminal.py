@@ -4,6 +4,7 @@ screen left, mouse reporting off), whatever its model does."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import fcntl
 import os
@@ -20,9 +21,15 @@ import time
 from pathlib import Path
 
 import pytest
+from textual.widgets import Input
 
+from engine.config import Config
+from engine.stepper import Stepper
 from tests.processes import default_signals
 from tests.test_isolation import misbehaving
+from tests.waits import SAFETY_NET, burst
+from tui.app import StepperApp
+from tui.lifeline import Lifeline
 
 pytestmark = pytest.mark.slow  # drives the app in a real terminal (-m 'not slow' leaves it out)
 
@@ -182,7 +189,16 @@ def test_a_terminal_closed_as_the_app_starts_does_not_leave_it_running() -> None
             pytest.fail(f"start {attempt + 1}: the app was still running 10 s after its terminal closed")
 
 
-@pytest.mark.slow
+def test_a_terminal_closed_while_a_paste_is_typed_ends_the_app() -> None:
+    """30,000 characters pasted into the form (unbracketed: a key each), and the terminal
+    closed while the app takes them: it ends (as q does; at worst by its lifeline's backstop,
+    status 129, on a machine too busy), not at the SIGKILL of the test's limit. Such apps had
+    run on for 15 minutes and more, one of Textual's input threads reading the dead terminal
+    at full CPU."""
+    status, _ = run_in_terminal([], b"c", b"1" * 30_000, HANG_UP)
+    assert status in (0, 128 + signal.SIGHUP)
+
+
 def test_a_sigcont_the_app_did_not_stop_for_leaves_its_terminal_alone() -> None:
     """A SIGCONT comes with the SIGHUP of a closed terminal (and from kill -CONT): Textual's
     driver started its application mode again at each, with a second input thread and writer
@@ -190,3 +206,23 @@ def test_a_sigcont_the_app_did_not_stop_for_leaves_its_terminal_alone() -> None:
     status, output = run_in_terminal([], signal.SIGCONT, b"q")
     assert_left_clean(status, output)
     assert output.count(ENTER_ALTERNATE_SCREEN) == 1
+
+
+async def test_sigterm_drops_the_keys_still_on_their_way(monkeypatch) -> None:
+    """SIGTERM while a paste's keys are on their way: its handler asks the app to end (here
+    asked as the handler asks, between two bytecodes), the keys still to come are dropped (the
+    exit would wait behind them all) and the app exits as q does."""
+    monkeypatch.setattr(Lifeline, "_start_watchdog", lambda self: None)  # it would end pytest
+    app = StepperApp(Stepper(Config()))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("c")
+        app.lifeline.loop = asyncio.get_running_loop()  # as hold() sets it, without the handlers
+        field = app.screen.query_one("#field-data", Input)
+        field.focus()
+        burst(app, *"d" * 1000)  # sent, none handled yet
+        app.lifeline.end(128 + signal.SIGTERM)
+        deadline = time.monotonic() + SAFETY_NET
+        while app.is_running and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+    assert not app.is_running and app.return_code == 0
+    assert field.value == ""

@@ -193,8 +193,11 @@ class StepperApp(App[None]):
     async def on_event(self, event: events.Event) -> None:
         """A key typed behind q can reach the app after Textual has torn its screens down;
         App.on_event then asks for the screen (ScreenStackError in Textual 8.2.8). Such a key
-        has nothing left to act on."""
+        has nothing left to act on. Once the app is asked to end (SIGTERM, SIGHUP), neither has
+        the input still on its way: a long paste's keys, which the exit would wait behind."""
         if isinstance(event, events.Key) and not self.screen_stack:
+            return
+        if self.lifeline.asked and isinstance(event, events.InputEvent | events.Paste):
             return
         await super().on_event(event)
 

@@ -14,7 +14,9 @@ size, and the screen posts a Resize to itself after each layout): 25-55% of a co
 SIGTERM and SIGHUP, outliving its server. Likewise an app whose terminal stopped reading waits
 for ever on its output. The handlers are Python's (signal.signal), not the event loop's
 (loop.add_signal_handler), because Python runs them in the main thread between two bytecodes
-even while the loop is busy, and interrupts a wait on a lock or a write to run them.
+even while the loop is busy, and interrupts a wait on a lock or a write to run them. The loop's
+own also learn of a signal from a byte in its wake-up socket, which Textual's input thread fills
+with a byte a key: during a paste of a few hundred keys or more the signal was lost outright.
 """
 
 from __future__ import annotations
@@ -49,6 +51,12 @@ class Lifeline:
         self._asked = threading.Event()
         self._status = INPUT_ENDED
         self._watchdog: threading.Thread | None = None
+
+    @property
+    def asked(self) -> bool:
+        """Whether the app has been asked to end: the input still on its way is dropped
+        (StepperApp.on_event), or the exit would wait behind a long paste's keys."""
+        return self._asked.is_set()
 
     def hold(self) -> None:
         """From the app's event loop (on mount): SIGTERM and SIGHUP end the app from now on.
