@@ -226,3 +226,42 @@ async def test_sigterm_drops_the_keys_still_on_their_way(monkeypatch) -> None:
             await asyncio.sleep(0.01)
     assert not app.is_running and app.return_code == 0
     assert field.value == ""
+
+
+def pane(session: str) -> str:
+    """What tmux's pane shows."""
+    return subprocess.run(["tmux", "capture-pane", "-p", "-t", session], capture_output=True,
+                          text=True).stdout
+
+
+def shows(session: str, text: str, limit: float = 60) -> None:
+    """Wait until the pane shows `text`; `limit` seconds is a safety net, not a timing."""
+    deadline = time.monotonic() + limit
+    while text not in pane(session):
+        assert time.monotonic() < deadline, f"never shown: {text!r}; the pane:\n{pane(session)}"
+        select.select([], [], [], 0.05)
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux")
+def test_ctrl_z_then_fg_brings_the_app_back_drawn() -> None:
+    """Started from a shell, suspended with ctrl+z and brought back with fg, the app is drawn
+    again with no key pressed: it had come back to a blank screen until a key changed
+    something. (ctrl+z is the app's key: Textual turns the terminal's own off.)"""
+    session = f"backprop-suspend-{os.getpid()}"
+    subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "120", "-y", "40", "-c", str(ROOT),
+                    "bash --norc --noprofile"], check=True)
+
+    def keys(*names: str) -> None:
+        subprocess.run(["tmux", "send-keys", "-t", session, *names], check=True)
+
+    try:
+        keys(f"{shlex.quote(sys.executable)} -m tui", "Enter")
+        shows(session, "Next phase")
+        keys("C-z")
+        shows(session, "Stopped")
+        keys("fg", "Enter")
+        shows(session, "Next phase")
+        assert "Parameters" in pane(session)  # the whole screen, not the footer alone
+        keys("q")
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)

@@ -109,7 +109,8 @@ class StepperApp(App[None]):
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide"), (170, "-very-wide")]  # noqa: RUF012 (Textual: an instance attribute)
     COMMANDS = App.COMMANDS | {StepperCommands}
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding(k.keys, k.action, k.footer or k.description, show=bool(k.footer), id=k.id)
+        Binding(k.keys, k.action, k.footer or k.description, show=bool(k.footer), id=k.id,
+                priority=k.priority)
         for k in KEYS if k.scope == "app"
     ]
 
@@ -214,6 +215,7 @@ class StepperApp(App[None]):
         self.screen.update_classes(breakpoint_classes(self.HORIZONTAL_BREAKPOINTS, self.size.width))
         if not self.is_headless:  # a kill, its terminal closing: exit as q does, or be ended
             self.lifeline.hold()
+            self.app_resume_signal.subscribe(self, self.repaint)
         if self.keymap:
             self.set_keymap(self.keymap)
         self.show_state()
@@ -223,6 +225,11 @@ class StepperApp(App[None]):
             # takes about 8 ms instead of 50, which had been the slowest frames of a big
             # network. Not in tests, where each of many apps would be kept for ever.
             self.call_after_refresh(gc.freeze)
+
+    def repaint(self, _: App[None]) -> None:
+        """Draw the whole screen again: back from ctrl+z, the terminal shows a blank
+        alternate screen, and Textual draws only what changes (as its App.suspend does)."""
+        self.refresh(layout=True)
 
     @cached_property
     def panels(self) -> list[Panel]:

@@ -16,6 +16,7 @@ class Key(NamedTuple):
     description: str
     footer: str = ""  # label in the footer; empty hides it there
     scope: str = "app"  # "panel": bound on a focused panel, where it wins over the app's keys
+    priority: bool = False  # taken before any screen or field sees it: works on every screen
 
 
 KEYS = (
@@ -43,6 +44,8 @@ KEYS = (
         "object)"),
     Key("help", "question_mark", "help", "Show this help", "Help"),
     Key("quit", "q", "quit", "Quit", "Quit"),
+    Key("suspend", "ctrl+z", "suspend_process", "Suspend to the shell (fg brings it back)",
+        priority=True),
     Key("focus-next", "tab", "app.focus_next", "Move to the next panel"),
     Key("focus-previous", "shift+tab", "app.focus_previous", "Move to the previous panel"),
     # In a focused panel the arrows move the cell cursor (left and right no longer step

@@ -1,6 +1,6 @@
-"""The app and its terminal: it ends with the terminal.
+"""The app and its terminal: it ends with the terminal, and comes back whole after ctrl+z.
 
-A defect of Textual 8.2.8's Linux driver, met when a terminal is closed:
+Two defects of Textual 8.2.8's Linux driver, met when a terminal is closed or the app stopped:
 
 - Its SIGCONT handler starts application mode again whether or not SIGTSTP stopped it. The
   kernel sends a SIGCONT with the SIGHUP of a closed terminal (to its session leader, as a
@@ -8,6 +8,8 @@ A defect of Textual 8.2.8's Linux driver, met when a terminal is closed:
   thread and writer; the first input thread was left reading the dead terminal's end of file
   in a loop, at full CPU, and kept the process from ending after the app had (kill -CONT,
   then q: it ran on until killed). TerminalDriver resumes only what it stopped.
+- Back from ctrl+z it enters the alternate screen again, blank, and nothing is drawn until a
+  key changes something: the app repaints the whole screen when it is resumed.
 """
 
 from __future__ import annotations
