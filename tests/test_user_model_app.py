@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from textual.geometry import Region
 
 from engine.config import Config
 from engine.stepper import Phase, Stepper
@@ -20,6 +21,7 @@ from tui.app import StepperApp
 from tui.commands import stepper_commands
 from tui.screens.config import data_for
 from tui.screens.zoom import ZoomScreen
+from tui.widgets.boundary import USER_MODEL_NOTE, BoundaryMap
 
 pytestmark = pytest.mark.slow  # drives the app with a user's model process (-m 'not slow' leaves it out)
 
@@ -232,5 +234,29 @@ async def test_the_form_keeps_a_model_s_own_shapes_and_says_so() -> None:
             assert app.stepper.state.params["Wi"].shape == (4, 3)  # its init_params' own
             notes = [n.message for n in app._notifications]
             assert any("three_layer.py with parameters Wi (4, 3)" in note for note in notes), notes
+    finally:
+        model.close()
+
+
+async def test_the_map_s_note_for_a_user_s_model_reads_whole() -> None:
+    """With a model file and data, the map's panel says there is no map: its note was cut at
+    the panel's edge in the two-column layout ("... over the data is not")."""
+    from engine import batches
+
+    data = data_for(Config(dataset="moons"))
+    assert data is not None
+    config = batches.fitted(Config(dataset="moons"), data).resolved()
+    fixture = Path(__file__).parent / "fixtures" / "cs231n_two_layer.py"
+    model = load_model(fixture, sizes=config.architecture.sizes)
+    app = StepperApp(Stepper(config, model=model, data=data))
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            boundary = app.query_one(BoundaryMap)
+            for size in (SIZE, (80, 24)):
+                await pilot.resize_terminal(*size)
+                await pilot.wait_for_scheduled_animations()
+                lines = boundary.render_lines(Region(0, 0, *boundary.outer_size))
+                words = " ".join(line.text.replace("│", " ") for line in lines).split()
+                assert USER_MODEL_NOTE in " ".join(words), (size, [line.text for line in lines])
     finally:
         model.close()

@@ -19,6 +19,7 @@ data set (the notebook's one sample) it hides itself.
 from __future__ import annotations
 
 import colorsys
+import textwrap
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
@@ -44,6 +45,8 @@ from tui.widgets.quiet import OneLayout
 HUES = [(245, 147, 34), (8, 119, 189), (46, 160, 67), (170, 80, 200), (214, 55, 70), (0, 160, 160),
         (190, 160, 0), (150, 100, 60)]
 STRENGTH = 0.6  # the most a field cell is coloured: a point of the same class still shows on it
+#: What the panel says for a user's model, whose prediction over the plane is not computed.
+USER_MODEL_NOTE = "A user's model: its prediction over the data is not computed here."
 LEVELS = 16  # shades of a colour: the styles are cached by level, not made per cell
 TRAIN, TEST = "●", "○"
 MIN_LINES, MAX_LINES = 6, 16  # of the map; two field rows a line
@@ -217,8 +220,11 @@ class BoundaryMap(OneLayout):
         return picture
 
     def _table(self, view: View, data: Data, width: int) -> str:
+        """The text the panel shows in place of a map: the confusion table, or for a user's
+        model a note, wrapped to the width (the text is cropped, not wrapped, when drawn:
+        the note had lost its end in the two-column layout)."""
         if view.user_code:
-            return "A user's model: its prediction over the data is not computed here."
+            return textwrap.fill(USER_MODEL_NOTE, max(1, width))
         return confusion_text(view.config.architecture, view.state.params, data, width)
 
 
