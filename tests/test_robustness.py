@@ -7,6 +7,7 @@ import random
 
 import numpy as np
 import pytest
+from textual.command import CommandInput, CommandPalette
 from textual.widgets import Button, Input, Static
 
 from engine.config import Config
@@ -18,6 +19,7 @@ from tui.app import StepperApp
 from tui.cli import parse
 from tui.screens import config as config_screen
 from tui.screens.config import ConfigScreen, parse_fields
+from tui.screens.safe import LONGEST_SEARCH
 from tui.screens.zoom import ZoomScreen
 
 pytestmark = pytest.mark.slow  # drives the app's screens through Pilot (-m 'not slow' leaves it out)
@@ -259,6 +261,24 @@ async def test_keys_typed_faster_than_the_form_checks_them_are_checked_once(monk
         assert len(field.value) == 400 and len(checks) < 100, len(checks)  # 400 a check a key
         assert checks[-1]["data"] == field.value  # the last value was checked
         assert not app.screen.query_one("#error-data", Static).display  # a file is read at Apply
+
+
+async def test_a_paste_into_the_palette_stops_at_its_bound_and_searches_at_its_end(monkeypatch) -> None:
+    """The palette searches its commands at each key: 30,000 characters pasted into it ran
+    searches for minutes, and an exit (a closed terminal) waited behind them."""
+    searches: list[None] = []
+    cancel = CommandPalette._cancel_gather_commands
+    monkeypatch.setattr(CommandPalette, "_cancel_gather_commands",
+                        lambda self: searches.append(None) or cancel(self))  # at each search
+    app = StepperApp(Stepper(Config()))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("ctrl+p")
+        await until(pilot, lambda: isinstance(app.screen, CommandPalette), "the palette open")
+        search = app.screen.query_one(CommandInput)
+        searches.clear()
+        burst(app, *"a" * 600)
+        await settled(app, pilot)
+        assert search.value == "a" * LONGEST_SEARCH and len(searches) < 100, len(searches)
 
 
 async def test_the_form_leaves_a_long_drawn_x_empty_and_keeps_it() -> None:

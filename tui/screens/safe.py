@@ -23,12 +23,14 @@ from typing import Any, TypeVar, cast
 from textual import on
 from textual.app import App
 from textual.await_complete import AwaitComplete
-from textual.command import CommandList, CommandPalette
+from textual.command import CommandInput, CommandList, CommandPalette
 from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, OptionList
 
 ResultType = TypeVar("ResultType")
+#: The most characters the command palette's search takes.
+LONGEST_SEARCH = 256
 
 
 def exiting(app: App[Any]) -> bool:
@@ -96,6 +98,20 @@ class SafeCommandPalette(CommandPalette):
         if not self.is_active:
             event.stop()
             event.prevent_default()
+
+    @on(Input.Changed)
+    def _superseded(self, event: Input.Changed) -> None:
+        """A search is started at each key, and under a paste the keys come faster than
+        searches: a Changed its input has moved on from starts none (the one queued behind
+        it searches the newer text). Runs before CommandPalette's own handler."""
+        if event.value != event.input.value:
+            event.stop()
+            event.prevent_default()
+
+    def on_mount(self) -> None:
+        """The search text is bounded as the config form's fields are (a command's name is
+        a few words): without, each key of a paste posted the whole text typed so far."""
+        self.query_one(CommandInput).max_length = LONGEST_SEARCH
 
     def _watch__list_visible(self) -> None:
         """The palette's command-gathering worker can finish after the palette has closed
