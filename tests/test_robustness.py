@@ -151,9 +151,9 @@ async def test_a_refused_apply_on_a_short_screen_goes_to_the_first_bad_field() -
         assert isinstance(form, ConfigScreen)
         form.query_one("#field-inputs", Input).value = "abc"
         apply = form.query_one("#apply", Button)
-        apply.focus()
-        await pilot.pause()
-        assert not form.region.contains_region(form.query_one("#field-inputs").region)  # scrolled away
+        apply.focus()  # the form scrolls to it, the inputs field away
+        await until(pilot, lambda: not form.region.contains_region(form.query_one("#field-inputs").region),
+                    "the inputs field scrolled away")
         await pilot.press("enter")
         error = form.query_one("#error-inputs")
         assert app.focused is form.query_one("#field-inputs") and error.display
