@@ -265,3 +265,19 @@ def test_ctrl_z_then_fg_brings_the_app_back_drawn() -> None:
         keys("q")
     finally:
         subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+
+
+async def test_a_hang_up_ignored_by_whoever_started_the_app_stays_ignored(monkeypatch) -> None:
+    """nohup starts a program with SIGHUP ignored, so that it outlives its terminal: the
+    lifeline takes SIGTERM and leaves SIGHUP as it found it."""
+    monkeypatch.setattr(Lifeline, "_start_watchdog", lambda self: None)  # it would end pytest
+    before = {number: signal.getsignal(number) for number in (signal.SIGHUP, signal.SIGTERM)}
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    try:
+        lifeline = Lifeline(StepperApp(Stepper(Config())))
+        lifeline.hold()
+        assert signal.getsignal(signal.SIGHUP) is signal.SIG_IGN
+        assert signal.getsignal(signal.SIGTERM) == lifeline._on_signal
+    finally:
+        for number, handler in before.items():
+            signal.signal(number, handler)

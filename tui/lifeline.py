@@ -64,6 +64,8 @@ class Lifeline:
         self.loop = asyncio.get_running_loop()
         self._start_watchdog()
         for number in ENDING_SIGNALS:
+            if signal.getsignal(number) is signal.SIG_IGN:
+                continue  # ignored by whoever started it (nohup): it stays ignored
             with contextlib.suppress(ValueError, RuntimeError, NotImplementedError):
                 self.loop.remove_signal_handler(number)
             with contextlib.suppress(ValueError):  # not the main thread: left as they were
