@@ -260,8 +260,8 @@ def test_ctrl_z_then_fg_brings_the_app_back_drawn() -> None:
         keys("C-z")
         shows(session, "Stopped")
         keys("fg", "Enter")
-        shows(session, "Next phase")
-        assert "Parameters" in pane(session)  # the whole screen, not the footer alone
+        shows(session, "Parameters")  # the whole screen, not the footer alone (it paints first)
+        assert "Next phase" in pane(session)
         keys("q")
     finally:
         subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
