@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -54,6 +55,10 @@ def main() -> int:
                         help="busy processes kept running (default: one a core)")
     parser.add_argument("pytest_args", nargs="*", help="arguments for pytest, after --")
     args = parser.parse_args()
+    # ctrl+c or a kill ends the runs and the busy processes with them (a background job's
+    # ctrl+c is ignored unless set here; a SIGTERM would skip the cleanup below).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, lambda number, frame: sys.exit(128 + number))
     hogs = [subprocess.Popen([sys.executable, "-c", HOG]) for _ in range(args.hogs)]
     passed = 0
     try:
