@@ -128,10 +128,6 @@ class Dataset:
     def X_test(self) -> Array:
         return self.X[self.test]
 
-    @property
-    def y_test(self) -> Labels:
-        return self.y[self.test]
-
 
 def _check_seed(seed: int) -> None:
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or not 0 <= seed <= MAX_SEED:

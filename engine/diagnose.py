@@ -57,12 +57,6 @@ def _index(idx: tuple[int, ...]) -> str:
     return "[" + ",".join(str(i) for i in idx) + "]"
 
 
-def _listed(items: list[str]) -> str:
-    if len(items) <= 1:
-        return "".join(items)
-    return ", ".join(items[:-1]) + " and " + items[-1]
-
-
 def _rows(mask: Mask, limit: int = 8) -> str:
     """"row 2", "rows 0, 1, 4"."""
     rows = [str(int(i)) for i in np.flatnonzero(mask)]

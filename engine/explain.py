@@ -36,9 +36,6 @@ from engine.network import ACTIVATIONS, INITS, Architecture, Array, Labels, Para
 from engine.network import forward as network_forward
 from engine.stepper import State, View
 
-#: The phases that qualify a tensor's name, in the order the stepper computes them.
-QUALIFIERS = ("params", "forward", "backward", "gradcheck", "update", "update.before")
-
 
 @dataclass(frozen=True)
 class Term:

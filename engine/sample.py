@@ -56,12 +56,6 @@ def _slice(name: str, value: Any, size: int, index: int, columns: bool) -> Any:
     return value[index] if per_sample(value, size) else value
 
 
-def batch_size(view: View) -> int:
-    """Rows of the batch the view's step trains on; 0 for the one sample."""
-    rows = view.state.rows
-    return 0 if rows is None else len(rows)
-
-
 def sample_view(view: View, index: int) -> View:
     """The view with the batch sliced to sample `index` (clamped to the batch), or the view
     itself for the one sample. Parameter gradients stay the batch means."""

@@ -39,7 +39,6 @@ from engine.network import BUG_ALIASES, BUGS, Architecture, Array, Params, param
 from engine.stepper import Phase, Stepper
 
 FORMAT = 1
-SUFFIX = ".npz"
 MAX_SESSION_BYTES = 512 * 2**20  # the largest network's parameters (80 MB) and data, with room
 MAX_ARRAY_ELEMENTS = 20_000_000  # 160 MB of float64: above any array a session can hold
 MAX_MEMBERS = 1_000
@@ -162,10 +161,6 @@ def to_bytes(session: Session) -> bytes:
                 _member(zf, f"data/{name}", getattr(dataset, name))
         _write(zf, JSON_MEMBER, json.dumps(head, indent=1).encode())
     return buffer.getvalue()
-
-
-def write(session: Session, path: Path) -> None:
-    path.write_bytes(to_bytes(session))
 
 
 def _config_dict(config: Config) -> dict[str, Any]:
