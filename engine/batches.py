@@ -140,18 +140,26 @@ def check_step(config: Config, data: Data, given: Collection[str] = ()) -> None:
                            f"--batch {fits:,} or less, or narrower layers")
 
 
-def evaluate(arch: Architecture, params: Params, data: Data) -> Metrics:
-    """Loss and accuracy on every training and test row: one forward pass of all rows, in
-    chunks of rows so that its memory is bounded (network.forward_chunks)."""
-    dataset = data.dataset
+def every_row(arch: Architecture, params: Params, dataset: Dataset
+              ) -> tuple[Array, NDArray[np.int64], NDArray[np.bool_]]:
+    """Each row's loss, predicted class and whether its outputs are finite (network.decided):
+    one forward pass of all rows, in chunks of rows so that its memory is bounded
+    (network.forward_chunks). The fit (evaluate) and the confusion tables read it."""
     losses = np.empty(dataset.samples)
-    right = np.empty(dataset.samples, dtype=bool)
+    predicted = np.empty(dataset.samples, dtype=np.int64)
     decided = np.empty(dataset.samples, dtype=bool)
-    with np.errstate(all="ignore"):
+    with np.errstate(all="ignore"):  # a diverged network's rows: NaN, not a warning
         for rows, cache, each in network.forward_chunks(arch, dataset.X, params, dataset.y, output=False):
             zL = cache[f"z{arch.depth}"]
-            losses[rows], decided[rows] = each, network.decided(zL)
-            right[rows] = network.predictions(zL) == dataset.y[rows]
+            losses[rows], predicted[rows], decided[rows] = each, network.predictions(zL), network.decided(zL)
+    return losses, predicted, decided
+
+
+def evaluate(arch: Architecture, params: Params, data: Data) -> Metrics:
+    """Loss and accuracy on every training and test row (every_row)."""
+    dataset = data.dataset
+    losses, predicted, decided = every_row(arch, params, dataset)
+    right = predicted == dataset.y
     # Sums over the training rows (part 0) and the test rows (part 1), one call each.
     part, counts = data.parts
     loss = np.bincount(part, weights=losses, minlength=2) / np.maximum(counts, 1)

@@ -439,7 +439,8 @@ class UserModel:
         if request is not None:
             with contextlib.suppress(OSError):  # if the process has ended, its reply pipe says so
                 process.requests.send_bytes(dumps(request))
-        deadline = time.monotonic() + (self.timeout if process.ready else max(START_TIMEOUT, self.timeout))
+        start_limit = max(START_TIMEOUT, self.timeout)
+        deadline = time.monotonic() + (self.timeout if process.ready else start_limit)
         while True:
             left = deadline - time.monotonic()
             if left <= 0:
@@ -447,8 +448,8 @@ class UserModel:
                 self._restart()
                 if not started:
                     raise ModelError(f"{self.name}: the model's process did not start within "
-                                     f"{max(START_TIMEOUT, self.timeout):g} s (Python and NumPy "
-                                     "loading), so it was ended; is the machine overloaded?")
+                                     f"{start_limit:g} s (Python and NumPy loading), so it was "
+                                     "ended; is the machine overloaded?")
                 raise ModelError(f"{self.name}: {source} did not return within {self.timeout:g} s "
                                  "(--model-timeout), so the model's process was ended")
             ready = wait([process.replies, *process.watched()], left)

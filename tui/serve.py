@@ -171,11 +171,9 @@ def check_files(options: Options) -> None:
     from tui.__main__ import app_stepper, load_user_model, opened
 
     options, data, session = opened(options)
+    model = None
     try:
         model = load_user_model(options)
-    except ModelError as error:
-        raise UsageError(error.message) from None
-    try:
         app_stepper(options, model, data, session)
     except ModelError as error:
         raise UsageError(error.message) from None

@@ -34,8 +34,7 @@ from rich.text import Text
 from textual.color import Color
 from textual.geometry import Size
 
-from engine import network
-from engine.batches import Data
+from engine.batches import Data, every_row
 from engine.network import Architecture, Params
 from engine.plane import Field, Plane, field
 from engine.stepper import View
@@ -266,12 +265,7 @@ def confusion(arch: Architecture, params: Params, data: Data) -> dict[str, NDArr
     """counts[true, predicted] over the training rows and over the test rows whose outputs
     are finite (network.decided)."""
     dataset = data.dataset
-    predicted = np.empty(dataset.samples, dtype=np.int64)
-    decided = np.empty(dataset.samples, dtype=bool)
-    with np.errstate(all="ignore"):  # every row, a chunk at a time: bounded memory at any size
-        for part, cache, _ in network.forward_chunks(arch, dataset.X, params, dataset.y, output=False):
-            zL = cache[f"z{arch.depth}"]
-            predicted[part], decided[part] = network.predictions(zL), network.decided(zL)
+    _, predicted, decided = every_row(arch, params, dataset)
     k = dataset.classes
     tables = {}
     for name, rows in (("train", dataset.train), ("test", dataset.test)):
