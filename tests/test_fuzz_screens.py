@@ -107,8 +107,7 @@ async def test_page_keys_before_a_list_has_a_size_and_keys_held_down() -> None:
             burst(app, "ctrl+p", key)  # the page move reaches the list before its first layout
             await handled(app, pilot)
             burst(app, "escape")
-            await handled(app, pilot)
-            assert len(app.screen_stack) == 1
+            await until(pilot, lambda: len(app.screen_stack) == 1, "the palette closed")
             alive(app)
             burst(app, "z", key, key)  # the same in zoom's list of tensors
             await handled(app, pilot)

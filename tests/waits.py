@@ -47,12 +47,29 @@ def until_true(condition: Callable[[], bool], what: str = "the condition",
 
 async def handled(app: App[object], pilot: Pilot[object]) -> None:
     """Until the app has handled every key and event queued so far (a callback sent the same
-    way runs after them), then until its screen has processed what they posted."""
+    way runs after them), then until nothing they set off is still queued anywhere.
+
+    A key travels through several queues: the app forwards it to the focused widget, which
+    bubbles it up through its parents back to the app, where the screen's bindings run (the
+    palette's escape). One pass of `Pilot._wait_for_screen` can end while the key is still on
+    its way up, so the passes repeat until every queue of the app and its screen is empty, and
+    once more for a message taken off its queue but still being handled."""
     assert app._driver is not None
     done = asyncio.Event()
     app._driver.send_message(events.Callback(callback=done.set))
     await done.wait()
-    await pilot._wait_for_screen()
+    while True:
+        await pilot._wait_for_screen()
+        if _quiet(app):
+            await pilot._wait_for_screen()
+            if _quiet(app):
+                return
+
+
+def _quiet(app: App[object]) -> bool:
+    """Whether no message waits in the queue of the app, its screen or the screen's widgets."""
+    nodes = (app, *app.screen.walk_children(with_self=True))
+    return all(node._message_queue.empty() and node._pending_message is None for node in nodes)
 
 
 def burst(app: App[object], *keys: str) -> None:
