@@ -25,10 +25,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np
 
-from engine.config import Config
-from engine.gradcheck import central_difference, gradient_check
-from engine.model import BuiltinModel
-from engine.network import init_params
+from engine.check.verdicts import gradient_check
+from engine.maths.network import init_params
+from engine.maths.slopes import central_difference
+from engine.model.builtin import BuiltinModel
+from engine.settings.config import Config
 
 #: (inputs, hidden layers, classes, activation)
 SIZES = [(3, (4,), 1, "relu"), (784, (128,), 1, "relu"), (784, (256, 128), 10, "relu"),

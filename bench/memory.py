@@ -20,8 +20,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from engine.config import Config
-from engine.stepper import Stepper
+from engine.run.stepper import Stepper
+from engine.settings.config import Config
 
 
 def held(inputs: int, hidden: int, phases: int) -> tuple[int, Stepper]:

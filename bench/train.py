@@ -34,10 +34,10 @@ import numpy as np
 from rich.color import Color as RichColor
 from rich.console import Console
 
-from engine import batches
-from engine.config import Config
-from engine.stepper import Stepper
-from tui.widgets.boundary import draw
+from engine.data import batches
+from engine.run.stepper import Stepper
+from engine.settings.config import Config
+from tui.app.widgets.boundary import draw
 
 COLS, LINES = 120, 40  # the whole terminal: the largest map the app can show
 

@@ -42,9 +42,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from textual import events
 
-from engine.config import Config
-from engine.stepper import Stepper
-from tui.app import StepperApp
+from engine.run.stepper import Stepper
+from engine.settings.config import Config
+from tui.app.app import StepperApp
 
 NETWORKS = [Config(), Config(inputs=784, hidden=(128,)),
             Config(inputs=784, hidden=(256, 128), classes=10, init="he")]

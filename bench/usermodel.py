@@ -2,8 +2,8 @@
 
 Each model file (by default the seed notebook's code, and tests/fixtures/three_layer.py:
 its own parameter names and init_params, gradients keyed by name) is stepped twice: called
-in this process (engine.contract, as the stepper did before the model got a process of its
-own) and through engine.usermodel (a child process fed over a pipe). Each phase is timed
+in this process (engine.usermodel.contract, as the stepper did before the model got a process of its
+own) and through engine.usermodel.client (a child process fed over a pipe). Each phase is timed
 from the same state, many times, and the medians are printed with their difference.
 
     python bench/usermodel.py [--runs 200] [--inputs 3 --hidden 4] [--model FILE.py ...]
@@ -27,13 +27,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from engine.config import Config
-from engine.contract import D_NAME, Contract, load_source
-from engine.gradcheck import Numerical, Progress, loop_numerical
-from engine.model import Model
-from engine.network import Array, Labels, Params, Tensors
-from engine.stepper import PHASES, Stepper
-from engine.usermodel import load_model
+from engine.maths.network import Array, Labels, Params, Tensors
+from engine.maths.slopes import Numerical, Progress, loop_numerical
+from engine.model.protocol import Model
+from engine.run.stepper import PHASES, Stepper
+from engine.settings.config import Config
+from engine.usermodel.client import load_model
+from engine.usermodel.contract import D_NAME, Contract, load_source
 
 FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures"
 MODELS = (FIXTURES / "notebook.py", FIXTURES / "three_layer.py")

@@ -63,7 +63,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def close_user_models(monkeypatch: pytest.MonkeyPatch):
     """Every model process a test starts is ended with the test, as the command line does
     on exit: a suite that loads a hundred models would otherwise hold a hundred processes."""
-    from engine import usermodel
+    from engine.usermodel import client as usermodel
 
     opened: list[usermodel.UserModel] = []
     start = usermodel.UserModel.start

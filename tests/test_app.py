@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine.config import Config
-from engine.stepper import Phase, Stepper
+from engine.run.stepper import Phase, Stepper
+from engine.settings.config import Config
 from tests.test_stepper import snapshot
 from tests.waits import handled
-from tui.app import StepperApp
-from tui.commands import stepper_commands
-from tui.screens.help import HelpScreen
+from tui.app.app import StepperApp
+from tui.app.commands import stepper_commands
+from tui.app.screens.help import HelpScreen
 
 pytestmark = pytest.mark.slow  # drives the app's screens through Pilot (-m 'not slow' leaves it out)
 
@@ -196,7 +196,7 @@ async def press_and_wait(app: StepperApp, pilot, *keys: str) -> None:
 
 
 async def test_user_model_steps_like_the_builtin_and_shows_its_output() -> None:
-    from engine.usermodel import load_model
+    from engine.usermodel.client import load_model
     from tests.conftest import FIXTURES
 
     app = StepperApp(Stepper(Config(), model=load_model(FIXTURES / "notebook.py")))
@@ -214,7 +214,7 @@ async def test_user_model_steps_like_the_builtin_and_shows_its_output() -> None:
 
 
 async def test_user_model_error_is_logged_and_the_app_stays_alive(tmp_path) -> None:
-    from engine.usermodel import load_model
+    from engine.usermodel.client import load_model
     from tests.conftest import FIXTURES
 
     source = (FIXTURES / "notebook.py").read_text().replace(
@@ -294,7 +294,7 @@ async def test_dead_units_are_marked_in_every_relu_layer() -> None:
 
 
 async def test_the_form_applies_two_hidden_layers_and_three_classes() -> None:
-    from tui.screens.config import ConfigScreen
+    from tui.app.screens.config import ConfigScreen
 
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
@@ -331,8 +331,8 @@ async def test_a_drill_that_no_longer_applies_is_dropped_on_apply() -> None:
 
 
 def test_formulas_follow_the_architecture() -> None:
-    from engine.network import NOTEBOOK, Architecture
-    from tui.widgets.formulas import formulas
+    from engine.maths.network import NOTEBOOK, Architecture
+    from tui.app.widgets.formulas import formulas
 
     notebook = formulas(NOTEBOOK)  # the notebook's lines, exactly
     assert notebook[Phase.FORWARD] == ("z1 = W1·x + b1        a1 = relu(z1)\n"
@@ -356,8 +356,8 @@ def test_formulas_follow_the_architecture() -> None:
 
 
 def test_the_network_line_fits_deep_networks() -> None:
-    from engine.network import NOTEBOOK, Architecture
-    from tui.widgets.bars import network_label
+    from engine.maths.network import NOTEBOOK, Architecture
+    from tui.app.widgets.bars import network_label
 
     assert network_label(NOTEBOOK, 80) == "x(3) → W1(4×3), b1 → ReLU → W2(1×4), b2 → sigmoid → BCE"
     assert network_label(Architecture(784, (256, 128), classes=10, loss="cross-entropy"), 80) == \

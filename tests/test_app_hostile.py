@@ -15,17 +15,17 @@ import numpy as np
 import pytest
 from textual.widgets import OptionList
 
-from engine.config import Config
-from engine.stepper import Phase, Stepper
-from engine.usermodel import load_model
+from engine.run.stepper import Phase, Stepper
+from engine.settings.config import Config
+from engine.usermodel.client import load_model
 from tests.test_usermodel import DEFINITIONS, GRADS_LINE, edit, write
 from tests.waits import until
-from tui.app import StepperApp
-from tui.screens.zoom import ZoomScreen
+from tui.app.app import StepperApp
+from tui.app.screens.zoom import ZoomScreen
+from tui.app.widgets.grid import TensorGrid
+from tui.app.widgets.panels import dead_units
+from tui.app.widgets.tensor import grid, number_format, summary, tensor_block
 from tui.text import printable
-from tui.widgets.grid import TensorGrid
-from tui.widgets.panels import dead_units
-from tui.widgets.tensor import grid, number_format, summary, tensor_block
 
 pytestmark = pytest.mark.slow  # drives the app's screens through Pilot (-m 'not slow' leaves it out)
 
@@ -334,10 +334,10 @@ async def test_a_notification_is_plain_printable_text() -> None:
 def hostile_session(tmp_path: Path, drill: str = "sign") -> Stepper:
     """A session as a bug report may bring it: a CSV run whose data path and data set name
     carry escape codes, with a fault drill. Opened as --session opens it."""
-    from engine.session import from_bytes, open_session, record, to_bytes
+    from engine.run.session import from_bytes, open_session, record, to_bytes
     from tests.test_sessions import members, rezip
-    from tui.__main__ import with_data
-    from tui.cli import parse
+    from tui.cli.main import with_data
+    from tui.cli.options import parse
 
     (tmp_path / "d.csv").write_text("a,b,y\n1,2,0\n2,1,1\n3,3,0\n0,1,1\n")
     options, data = with_data(parse(["--data", str(tmp_path / "d.csv")]))
@@ -356,8 +356,8 @@ async def test_a_shared_sessions_text_reaches_the_terminal_printable(tmp_path: P
     their escape codes, and so had a drill's name, which is now refused when the file is read,
     its escapes shown as text. (The form is read through the values its fields are given:
     opening it costs seconds under load.)"""
-    from engine.session import SessionError
-    from tui.screens.config import _shown
+    from engine.run.session import SessionError
+    from tui.app.screens.config import _shown
 
     with pytest.raises(SessionError, match="unknown fault drill") as refused:
         hostile_session(tmp_path, f"sign{OSC}")

@@ -1,10 +1,10 @@
 """Any architecture, checked against an independent implementation.
 
 The reference below is written plainly from the issue's spec and imports nothing of
-engine.network for its maths: its forward pass works on NumPy or on autograd.numpy (so
+engine.maths.network for its maths: its forward pass works on NumPy or on autograd.numpy (so
 HIPS autograd, not our chain rule, differentiates it), its loop central difference is the
 textbook one, and its fault drills follow the spec's one-line descriptions. The engine is
-reached only through the command line's JSON trace (tui.__main__.main), except where a
+reached only through the command line's JSON trace (tui.cli.main.main), except where a
 test needs the kink masks themselves (fast against loop) or the functions' numerics.
 """
 
@@ -21,8 +21,9 @@ import numpy as np
 import pytest
 from autograd import grad
 
-from engine.gradcheck import ATOL, RTOL, loop_numerical
-from tui.__main__ import main
+from engine.check.verdicts import ATOL, RTOL
+from engine.maths.slopes import loop_numerical
+from tui.cli.main import main
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ACTIVATIONS = ("relu", "leaky-relu", "tanh", "sigmoid")
@@ -374,9 +375,9 @@ def _fast_loop_cases() -> list[tuple[Case, float]]:
 @pytest.mark.parametrize(("case", "eps"), _fast_loop_cases(),
                          ids=lambda v: case_id(v) if isinstance(v, Case) else f"eps{v:g}")
 def test_vectorised_check_equals_the_loop_method(case: Case, eps: float) -> None:
-    from engine.config import Config
-    from engine.fastcheck import fast_numerical
-    from engine.model import BuiltinModel
+    from engine.maths.fastcheck import fast_numerical
+    from engine.model.builtin import BuiltinModel
+    from engine.settings.config import Config
 
     arch = Config(inputs=case.inputs, hidden=case.hidden, activation=case.activation,
                   classes=case.classes, loss=case.loss).architecture
@@ -406,11 +407,11 @@ def test_vectorised_check_equals_the_loop_method(case: Case, eps: float) -> None
 
 @pytest.mark.parametrize("activation", ["relu", "tanh"])
 def test_a_check_split_in_blocks_on_threads_equals_it_whole(activation: str, monkeypatch) -> None:
-    """A big check runs its blocks on a thread a core (engine.fastcheck._pool): each block
+    """A big check runs its blocks on a thread a core (engine.maths.fastcheck._pool): each block
     writes its own slice, so the numbers are bit for bit those of one block."""
-    from engine import fastcheck
-    from engine.config import Config
-    from engine.stepper import Stepper
+    from engine.maths import fastcheck
+    from engine.run.stepper import Stepper
+    from engine.settings.config import Config
 
     config = Config(inputs=5, hidden=(6, 4), activation=activation, classes=3, init="he", seed=3,
                     x=(0.3, -1.2, 0.5, 2.0, -0.7), y=2)
@@ -429,8 +430,8 @@ def test_a_check_split_in_blocks_on_threads_equals_it_whole(activation: str, mon
 
 def test_large_eps_cases_do_straddle_kinks() -> None:
     """The comparison above is only worth something if the masks are not all empty."""
-    from engine.config import Config
-    from engine.fastcheck import fast_numerical
+    from engine.maths.fastcheck import fast_numerical
+    from engine.settings.config import Config
 
     counts = []
     for case, eps in _fast_loop_cases():
@@ -582,7 +583,7 @@ STRICT_FP = {"over": "raise", "invalid": "raise", "divide": "raise", "under": "i
 
 @pytest.mark.parametrize("z", [0.0, 1e-300, 30.0, 710.0, 1e6, 1e300, 1.7e308])
 def test_activations_and_losses_are_finite_without_warnings(z: float) -> None:
-    from engine import network
+    from engine.maths import network
 
     values = np.array([-z, z])
     with warnings.catch_warnings(), np.errstate(**STRICT_FP):

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tui.__main__ import main
+from tui.cli.main import main
 
 
 def run(argv: list[str], capsys) -> tuple[int, str, str]:
@@ -238,8 +238,8 @@ def test_divergence_is_reported_as_null_with_warnings(capsys) -> None:
 
 
 def test_the_form_reads_numbers_as_the_command_line_does() -> None:
-    from engine.config import Config
-    from tui.screens.config import FIELDS, _shown, parse_fields
+    from engine.settings.config import Config
+    from tui.app.screens.config import FIELDS, _shown, parse_fields
 
     values = {key: _shown(Config().resolved(), key) for key in FIELDS}
     for key, text in (("seed", "1_0"), ("hidden", "٣"), ("hidden", "8,٣"), ("lr", "０.５"),
@@ -251,8 +251,8 @@ def test_the_form_reads_numbers_as_the_command_line_does() -> None:
 
 
 def test_the_form_draws_a_new_default_x_for_a_new_seed_but_keeps_a_typed_one() -> None:
-    from engine.config import Config, default_x
-    from tui.screens.config import FIELDS, _shown, parse_fields
+    from engine.settings.config import Config, default_x
+    from tui.app.screens.config import FIELDS, _shown, parse_fields
 
     base = Config(inputs=5).resolved()  # x drawn from seed 42
     values = {key: _shown(base, key) for key in FIELDS}

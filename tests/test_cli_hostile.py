@@ -13,7 +13,7 @@ import pytest
 
 from tests.processes import default_signals
 from tests.test_cli import assert_refused, run, write
-from tui.__main__ import main
+from tui.cli.main import main
 from tui.text import printable
 
 ROOT = Path(__file__).parent.parent
@@ -54,13 +54,13 @@ def test_an_app_that_crashed_exits_with_its_status(monkeypatch: pytest.MonkeyPat
     """A real app, run headless, whose mount handler raises: Textual records status 1."""
     import textual.app
 
-    import tui.app
+    import tui.app.app
 
-    def broken_mount(app: tui.app.StepperApp) -> None:
+    def broken_mount(app: tui.app.app.StepperApp) -> None:
         raise RuntimeError("a handler crashed")
 
-    monkeypatch.setattr(tui.app.StepperApp, "on_mount", broken_mount)
-    monkeypatch.setattr(tui.app.StepperApp, "run",
+    monkeypatch.setattr(tui.app.app.StepperApp, "on_mount", broken_mount)
+    monkeypatch.setattr(tui.app.app.StepperApp, "run",
                         lambda app: textual.app.App.run(app, headless=True, size=(80, 24)))
     assert main([]) == 1
 
@@ -76,17 +76,17 @@ def test_a_config_file_cannot_name_a_model(tmp_path: Path, capsys) -> None:
 @pytest.mark.parametrize("flag", [["--steps", "3"], ["--format", "json"]])
 def test_headless_only_flags_without_headless_are_refused(flag: list[str], capsys,
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    import tui.app
+    import tui.app.app
 
-    monkeypatch.setattr(tui.app.StepperApp, "run", lambda app: pytest.fail("the app opened"))
+    monkeypatch.setattr(tui.app.app.StepperApp, "run", lambda app: pytest.fail("the app opened"))
     assert_refused(flag, capsys, flag[0], "--headless")
 
 
 def test_a_config_files_steps_are_fine_for_the_app_too(tmp_path: Path, capsys,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    import tui.app
+    import tui.app.app
 
-    monkeypatch.setattr(tui.app.StepperApp, "run", lambda app: None)
+    monkeypatch.setattr(tui.app.app.StepperApp, "run", lambda app: None)
     assert main(["--config", write(tmp_path, 'steps = 3\nformat = "json"\n')]) == 0
 
 
@@ -153,9 +153,9 @@ def test_ctrl_c_while_a_csv_loads_is_one_line_and_status_130(tmp_path: Path) -> 
     """It was a traceback: only the run itself was guarded. The CSV's loading is held (until
     the signal) by a read_csv that says it has started."""
     (tmp_path / "d.csv").write_text("a,b,y\n1,2,0\n2,1,1\n")
-    held = ("import sys\nimport engine.batches\n"
+    held = ("import sys\nimport engine.data.batches\n"
             "def held(path):\n    print('loading', file=sys.stderr, flush=True)\n    sys.stdin.read()\n"
-            "engine.batches.read_csv = held\nfrom tui.__main__ import main\nsys.exit(main())\n")
+            "engine.data.batches.read_csv = held\nfrom tui.cli.main import main\nsys.exit(main())\n")
     process = subprocess.Popen([sys.executable, "-c", held, "--headless", "--data", "d.csv"], cwd=tmp_path,
                                env=ENV, text=True, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, preexec_fn=default_signals)

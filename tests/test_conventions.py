@@ -1,6 +1,6 @@
 """--model with a course's convention: deeplearning.ai's and cs231n's code, as written.
 
-engine.conventions adapts the module to the notebook's contract inside the model's
+engine.model.conventions adapts the module to the notebook's contract inside the model's
 process; these tests drive the real process through the stepper with a data set batch
 and compare every number with the same network computed here by hand, in NumPy.
 """
@@ -15,14 +15,14 @@ from typing import Any
 import numpy as np
 import pytest
 
-from engine import batches
-from engine.batches import Data
-from engine.config import Config
-from engine.contract import ModelError, load_source
-from engine.stepper import Stepper
-from engine.usermodel import UserModel, load_model
+from engine.data import batches
+from engine.data.batches import Data
+from engine.run.stepper import Stepper
+from engine.settings.config import Config
+from engine.usermodel.client import UserModel, load_model
+from engine.usermodel.contract import ModelError, load_source
 from tests.waits import handled
-from tui.__main__ import main
+from tui.cli.main import main
 
 pytestmark = pytest.mark.slow  # starts a user's model process in most tests (-m 'not slow' leaves it out)
 
@@ -274,7 +274,7 @@ def test_a_bias_gradient_summed_over_the_wrong_axis_names_key_and_both_shapes(ca
 @pytest.mark.parametrize("case", list(CASES))
 def test_the_wrong_axis_exits_2_headless_with_the_message(case, headless, tmp_path, capsys) -> None:
     """Headless, the report stops with the message; the app rehearses a step before it opens
-    (engine.stepper.dry_run), so it refuses to open with the same message."""
+    (engine.run.stepper.dry_run), so it refuses to open with the same message."""
     path = tmp_path / CASES[case][0].name
     path.write_text(broken(case, "axis"))
     hidden = ",".join(map(str, CASES[case][2]))
@@ -436,8 +436,8 @@ def test_a_notebook_files_json_head_has_no_convention(capsys) -> None:
 
 # ---- the app ------------------------------------------------------------------------------------
 async def test_the_app_states_the_convention_and_survives_a_shape_error(tmp_path) -> None:
-    from tui.app import StepperApp
-    from tui.widgets.bars import NetworkLine
+    from tui.app.app import StepperApp
+    from tui.app.widgets.bars import NetworkLine
 
     model, config, data = start("dlai_two_layer", broken("dlai_two_layer", "axis"), tmp_path)
     app = StepperApp(Stepper(config, model=model, data=data))
@@ -550,7 +550,7 @@ def test_the_single_sample_is_a_batch_of_one_in_the_conventions_layout(name) -> 
 def test_the_panels_show_one_sample_in_the_conventions_layout(name) -> None:
     """deeplearning.ai's cache holds a sample a column: the sample's column, kept (n, 1);
     the weights its linear caches hold are not sliced. cs231n's holds a sample a row."""
-    from engine.sample import sample_view
+    from engine.run.sample import sample_view
 
     path, _, hidden, reg = CASES[name]
     config, data = moons(hidden)

@@ -5,17 +5,17 @@ from __future__ import annotations
 import pytest
 from textual.content import Content
 
-import tui.widgets.explain as explain_widget
-from engine.config import Config
-from engine.explain import Explanation, Term
-from engine.stepper import Phase, Stepper
-from tui.app import StepperApp
-from tui.commands import stepper_commands
-from tui.screens.zoom import ZoomScreen
-from tui.widgets.explain import SHOWN_TERMS, ExplainPanel, explanation_text
-from tui.widgets.grid import TensorGrid
-from tui.widgets.panels import Panel
-from tui.widgets.tensor import CURSOR, SOURCE
+import tui.app.widgets.explain as explain_widget
+from engine.explain.elements import Explanation, Term
+from engine.run.stepper import Phase, Stepper
+from engine.settings.config import Config
+from tui.app.app import StepperApp
+from tui.app.commands import stepper_commands
+from tui.app.screens.zoom import ZoomScreen
+from tui.app.widgets.explain import SHOWN_TERMS, ExplainPanel, explanation_text
+from tui.app.widgets.grid import TensorGrid
+from tui.app.widgets.panels import Panel
+from tui.app.widgets.tensor import CURSOR, SOURCE
 
 pytestmark = pytest.mark.slow  # drives the app's screens through Pilot (-m 'not slow' leaves it out)
 
@@ -268,7 +268,7 @@ async def test_the_zoom_cursor_stays_clear_of_the_grid_s_scrollbars() -> None:
 async def test_explaining_a_user_model_s_numerical_gradient_never_calls_the_model() -> None:
     """Its process may be busy with a phase on the runner's thread, or hang: the Explain
     panel derives from what the check recorded and says the losses were not recomputed."""
-    from engine.model import BuiltinModel
+    from engine.model.builtin import BuiltinModel
 
     calls = []
 
@@ -295,7 +295,7 @@ async def test_explaining_a_user_model_s_numerical_gradient_never_calls_the_mode
 
 
 def test_the_substituted_stages_never_repeat_the_formula() -> None:
-    from tui.widgets.explain import stages
+    from tui.app.widgets.explain import stages
 
     assert stages("dW1[1,2] = dz1[1] · x[2]", "dW1[1,2] = dz1[1] · x[2] = 1.3 · 0.1 = 0.13") == \
         ["  = 1.3 · 0.1", "  = 0.13"]

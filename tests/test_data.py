@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engine.data import (
+from engine.data.sets import (
     MAX_SAMPLES,
     RADIUS,
     SHAPES,

@@ -2,8 +2,8 @@
 
 The Done-when: with a data set and a batch of B rows, the JSON trace's loss, gradients,
 numerical gradients and updates are the mean over the batch of the single-sample maths,
-computed here row by row with engine.network.forward/backward and
-engine.fastcheck.fast_numerical; and the batch order is reproducible from the seed. Then
+computed here row by row with engine.maths.network.forward/backward and
+engine.maths.fastcheck.fast_numerical; and the batch order is reproducible from the seed. Then
 the CSV file: every kind of malformed file refused with exit status 2 and the line or the
 problem named, and a good file trains.
 """
@@ -19,11 +19,11 @@ from typing import Any
 import numpy as np
 import pytest
 
-from engine.config import DATASETS, MAX_NOISE, MAX_SAMPLES, MAX_TEST_FRACTION, MULTICLASS
-from engine.data import make_dataset, split
-from engine.fastcheck import fast_numerical
-from engine.network import ACTIVATIONS, Architecture, backward, forward
-from tui.__main__ import main
+from engine.data.sets import make_dataset, split
+from engine.maths.fastcheck import fast_numerical
+from engine.maths.network import ACTIVATIONS, Architecture, backward, forward
+from engine.settings.config import DATASETS, MAX_NOISE, MAX_SAMPLES, MAX_TEST_FRACTION, MULTICLASS
+from tui.cli.main import main
 
 
 def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
@@ -119,7 +119,7 @@ def test_a_batchs_loss_gradients_numerical_gradients_and_update_are_its_samples_
             np.testing.assert_allclose(record["backward"]["d" + name], mean_grad, rtol=1e-10, atol=1e-14)
             mean_num = np.mean([n[name][0] for n in numerical], axis=0)
             # Central differences agree to their rounding, about 8 ulps of |L| / eps (2e-10 here):
-            # the check may take them of the batch's mean loss at once (engine.model).
+            # the check may take them of the batch's mean loss at once (engine.model.builtin).
             np.testing.assert_allclose(check[name]["numerical"], mean_num, rtol=1e-7, atol=2e-10)
             np.testing.assert_allclose(record["update"][name], params[name] - 0.05 * mean_grad,
                                        rtol=1e-12, atol=1e-15)
@@ -273,7 +273,7 @@ def test_settings_the_csv_contradicts_are_refused(argv: list[str], words: list[s
 
 
 def test_the_bounds_here_are_engine_datas() -> None:
-    from engine import data
+    from engine.data import sets as data
 
     assert (tuple(data.SHAPES), data.MULTICLASS) == (DATASETS, MULTICLASS)
     assert (MAX_SAMPLES, MAX_NOISE, MAX_TEST_FRACTION) == \
@@ -352,7 +352,7 @@ def test_legal_data_settings_run(argv: list[str], capsys: pytest.CaptureFixture[
 
 
 def test_the_app_takes_train_steps_and_check_every_from_the_command_line() -> None:
-    from tui.cli import parse
+    from tui.cli.options import parse
 
     options = parse(["--dataset", "moons", "--train-steps", "500", "--check-every", "10"])
     assert (options.headless, options.config.train_steps, options.config.check_every) == (False, 500, 10)
@@ -414,7 +414,7 @@ def test_the_help_lists_every_data_flag(capsys: pytest.CaptureFixture[str]) -> N
 
 
 def _form(base: Any) -> dict[str, str]:
-    from tui.screens.config import FIELDS, _shown
+    from tui.app.screens.config import FIELDS, _shown
 
     return {key: _shown(base, key) for key in FIELDS}
 
@@ -427,8 +427,8 @@ def test_the_form_refuses_what_the_command_line_refuses(argv: list[str], words: 
     """The same settings typed into the form's fields: refused, the same message under the
     same field, its flags named as the form's fields. (A field left as shown counts as not
     given, so --inputs 3, the form's default, is not a case here: typed as 5 it is, below.)"""
-    from engine.config import Config
-    from tui.screens.config import parse_fields
+    from engine.settings.config import Config
+    from tui.app.screens.config import parse_fields
 
     base = Config().resolved()
     values = _form(base)
@@ -446,8 +446,8 @@ def test_the_form_refuses_what_the_command_line_refuses(argv: list[str], words: 
 
 
 def test_the_form_refuses_inputs_the_data_contradict() -> None:
-    from engine.config import Config
-    from tui.screens.config import parse_fields
+    from engine.settings.config import Config
+    from tui.app.screens.config import parse_fields
 
     base = Config().resolved()
     config, errors = parse_fields(_form(base) | {"dataset": "moons", "inputs": "5"}, base)
@@ -457,8 +457,8 @@ def test_the_form_refuses_inputs_the_data_contradict() -> None:
 
 
 def test_the_form_applies_a_dataset_fitted_to_its_data_and_hands_it_to_the_app() -> None:
-    from engine.config import Config
-    from tui.screens.config import data_for, parse_fields
+    from engine.settings.config import Config
+    from tui.app.screens.config import data_for, parse_fields
 
     base = Config().resolved()  # 3 inputs and the notebook's x: the data decide instead
     values = _form(base) | {"dataset": "gauss", "classes": "3", "batch": "16", "samples": "60"}
@@ -474,8 +474,8 @@ def test_the_form_applies_a_dataset_fitted_to_its_data_and_hands_it_to_the_app()
 
 
 def test_the_form_shows_a_bad_csv_under_its_field(tmp_path: Path) -> None:
-    from engine.config import Config
-    from tui.screens.config import parse_fields
+    from engine.settings.config import Config
+    from tui.app.screens.config import parse_fields
 
     path = tmp_path / "bad.csv"
     path.write_text("1,2,0\n3,x,1\n")
@@ -488,10 +488,10 @@ def test_the_form_shows_a_bad_csv_under_its_field(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 async def test_the_app_rebuilds_its_stepper_on_the_data_the_form_names() -> None:
-    from engine.config import Config
-    from engine.stepper import Stepper
-    from tui.app import StepperApp
-    from tui.screens.config import ConfigScreen
+    from engine.run.stepper import Stepper
+    from engine.settings.config import Config
+    from tui.app.app import StepperApp
+    from tui.app.screens.config import ConfigScreen
 
     app = StepperApp(Stepper(Config()))
     async with app.run_test(size=(120, 40)) as pilot:

@@ -12,14 +12,14 @@ import numpy as np
 import pytest
 from textual.widgets import Input
 
-from engine.config import MAX_INPUTS, Config
-from engine.data import DataError, make_dataset, split, standardize
-from engine.stepper import Stepper
+from engine.data.sets import DataError, make_dataset, split, standardize
+from engine.run.stepper import Stepper
+from engine.settings.config import MAX_INPUTS, Config
 from tests.waits import burst, handled, until
-from tui.__main__ import main, with_data
-from tui.app import StepperApp
-from tui.cli import parse
-from tui.screens.config import ConfigScreen
+from tui.app.app import StepperApp
+from tui.app.screens.config import ConfigScreen
+from tui.cli.main import main, with_data
+from tui.cli.options import parse
 
 SIZE = (120, 40)
 
@@ -167,9 +167,9 @@ def test_a_csv_with_too_many_features_is_refused_naming_the_file_and_its_columns
 def test_the_form_and_the_command_line_say_the_same_of_unreadable_text(key: str, text: str,
                                                                        words: str) -> None:
     """The form said 'expected a whole number' of a number too long to read, which the command
-    line calls far out of range: both now ask engine.config.unreadable."""
-    from tui.cli import UsageError
-    from tui.screens.config import FIELDS, _shown, parse_fields
+    line calls far out of range: both now ask engine.settings.config.unreadable."""
+    from tui.app.screens.config import FIELDS, _shown, parse_fields
+    from tui.cli.options import UsageError
 
     with pytest.raises(UsageError) as refusal:
         parse([f"--{key}", text])

@@ -10,14 +10,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engine.config import Config
-from engine.diagnose import diagnose
-from engine.gradcheck import DIAGNOSIS_KINDS, GradCheck, gradient_check
-from engine.model import BuiltinModel, make_model
-from engine.network import ACTIVATIONS, Architecture, Params, init_params
-from engine.stepper import Stepper
+from engine.check.diagnose import diagnose
+from engine.check.verdicts import DIAGNOSIS_KINDS, GradCheck, gradient_check
+from engine.maths.network import ACTIVATIONS, Architecture, Params, init_params
+from engine.model.builtin import BuiltinModel, make_model
+from engine.run.stepper import Stepper
+from engine.settings.config import Config
 from tests.test_architectures import Case, drill_cases
-from tui.__main__ import main
+from tui.cli.main import main
 
 FIXTURES = Path(__file__).parent / "fixtures"
 NOTEBOOK = Architecture()
@@ -302,7 +302,7 @@ def test_the_json_diagnosis_lists_tensor_kind_detail_and_entry(capsys) -> None:
 
 
 def test_the_panel_shows_kinks_consistent_and_inconsistent() -> None:
-    from tui.widgets.panels import _check_line
+    from tui.app.widgets.panels import _check_line
 
     params = init_params(NOTEBOOK, 42)
     good = run_check(NOTEBOOK, params, ZERO_X, 1, "fast").tensors["b1"]

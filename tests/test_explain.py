@@ -13,8 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engine.config import Config, validate
-from engine.explain import (
+from engine.explain.elements import (
     SHOWN_TERMS,
     Explanation,
     explain,
@@ -25,9 +24,10 @@ from engine.explain import (
     shapes,
     tensors,
 )
-from engine.network import ACTIVATIONS, BUGS
-from engine.stepper import Phase, Stepper, View
-from tui.__main__ import main
+from engine.maths.network import ACTIVATIONS, BUGS
+from engine.run.stepper import Phase, Stepper, View
+from engine.settings.config import Config, validate
+from tui.cli.main import main
 
 THREE_LAYER = Path(__file__).parent / "fixtures" / "three_layer.py"
 LOSSES = {"bce": {"classes": 1, "loss": "bce"}, "mse": {"classes": 1, "loss": "mse"},

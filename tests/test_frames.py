@@ -15,13 +15,13 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Static
 
-from engine.config import Config
-from engine.stepper import Phase, Stepper
+from engine.run.stepper import Phase, Stepper
+from engine.settings.config import Config
 from tests.budget import pick
 from tests.waits import handled
-from tui.app import StepperApp, breakpoint_classes
-from tui.widgets import quiet
-from tui.widgets.chart import SHOWN, LossChart
+from tui.app.app import StepperApp, breakpoint_classes
+from tui.app.widgets import quiet
+from tui.app.widgets.chart import SHOWN, LossChart
 
 pytestmark = pytest.mark.slow  # drives the app's screens through Pilot (-m 'not slow' leaves it out)
 
@@ -147,7 +147,7 @@ async def test_the_first_frame_has_the_layout_that_stays(width: int, columns: in
 
 async def test_a_panel_that_grows_is_laid_out_once() -> None:
     """Textual would lay the screen out a second time, a frame later, for the new size of a
-    panel that the first layout already gave it (tui.widgets.quiet.OneLayout). Counted as the
+    panel that the first layout already gave it (tui.app.widgets.quiet.OneLayout). Counted as the
     layouts the panel asks for, so that a layout of something else (the footer's bindings,
     say) cannot be mistaken for one."""
     app = StepperApp(Stepper(Config()))
@@ -178,8 +178,8 @@ async def test_a_panel_left_as_it_was_shows_what_drawing_it_again_would(config: 
     (quiet.same): after every key of a random walk through the keys that change the state,
     the sample, the focus, the cursor and the Explain panel, drawing each one again from
     scratch gives exactly what is on screen."""
-    from engine.batches import fitted
-    from tui.screens.config import data_for
+    from engine.data.batches import fitted
+    from tui.app.screens.config import data_for
 
     keys = ["n", "n", "b", "s", "left_square_bracket", "right_square_bracket", "g", "e", "tab",
             "shift+tab", "down", "up", "left", "right", "j", "l", "r"]

@@ -19,15 +19,15 @@ import pytest
 from textual.app import App, ComposeResult
 from textual.command import CommandList
 
-from engine.config import Config
-from engine.stepper import PHASES, Phase, State, Stepper
+from engine.run.stepper import PHASES, Phase, State, Stepper
+from engine.settings.config import Config
 from tests.budget import pick
 from tests.waits import burst, handled, until
-from tui.app import StepperApp
-from tui.screens.config import ConfigScreen
-from tui.screens.help import HelpScreen
-from tui.screens.safe import SafeOptionList
-from tui.screens.zoom import ZoomScreen
+from tui.app.app import StepperApp
+from tui.app.screens.config import ConfigScreen
+from tui.app.screens.help import HelpScreen
+from tui.app.screens.safe import SafeOptionList
+from tui.app.screens.zoom import ZoomScreen
 
 pytestmark = pytest.mark.slow  # drives the app's screens through Pilot (-m 'not slow' leaves it out)
 

@@ -9,12 +9,12 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from engine.gradcheck import ATOL, gradient_check, judge
-from engine.model import BuiltinModel, make_model
-from engine.network import Architecture, Params
-from engine.network import backward as arch_backward
-from engine.network import forward as arch_forward
-from engine.network import init_params as arch_init
+from engine.check.verdicts import ATOL, gradient_check, judge
+from engine.maths.network import Architecture, Params
+from engine.maths.network import backward as arch_backward
+from engine.maths.network import forward as arch_forward
+from engine.maths.network import init_params as arch_init
+from engine.model.builtin import BuiltinModel, make_model
 
 NOTEBOOK = Architecture()
 

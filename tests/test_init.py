@@ -7,10 +7,10 @@ import json
 import numpy as np
 import pytest
 
-from engine.config import Config
-from engine.network import Architecture, init_params
-from engine.stepper import Stepper
-from tui.__main__ import main
+from engine.maths.network import Architecture, init_params
+from engine.run.stepper import Stepper
+from engine.settings.config import Config
+from tui.cli.main import main
 
 
 @pytest.mark.parametrize(("init", "w1_scale", "w2_scale"), [
@@ -49,7 +49,7 @@ def test_init_on_the_command_line_in_toml_and_in_the_trace(tmp_path, capsys) -> 
 def test_a_saturated_wide_network_is_told_to_scale_its_init() -> None:
     """784-256-128-10 from the notebook's draws starts at a loss of 4742: the check cannot
     resolve small gradients, and says which flag would; scaled draws need no such note."""
-    from engine.stepper import SATURATED
+    from engine.run.stepper import SATURATED
 
     notes = {}
     for init in ("notebook", "he"):

@@ -20,16 +20,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engine.config import Config
-from engine.model import Cancelled
-from engine.stepper import Phase, Stepper
-from engine.transport import Opaque, dumps, loads, plain
-from engine.usermodel import ModelError, UserModel, load_model
+from engine.model.protocol import Cancelled
+from engine.run.stepper import Phase, Stepper
+from engine.settings.config import Config
+from engine.usermodel.client import ModelError, UserModel, load_model
+from engine.usermodel.transport import Opaque, dumps, loads, plain
 from tests.processes import default_signals
 from tests.test_stepper import snapshot
 from tests.test_usermodel import DEFINITIONS, GRADS_LINE, edit, run, write
 from tests.waits import until_true
-from tui.app import StepperApp
+from tui.app.app import StepperApp
 
 pytestmark = pytest.mark.slow  # starts a user's model process in most tests (-m 'not slow' leaves it out)
 
@@ -106,7 +106,7 @@ def test_async_forward_is_refused_without_a_never_awaited_warning(tmp_path, caps
 
 
 def test_output_by_any_route_reaches_stderr_never_stdout(tmp_path, capfd) -> None:
-    from tui.__main__ import main
+    from tui.cli.main import main
 
     body = """
     print('plain print')
@@ -177,7 +177,7 @@ def test_the_timeout_counts_from_the_process_being_ready_not_its_start(tmp_path,
     """A process whose Python takes a second to start (as on a machine whose cores are busy)
     still imports and runs a model under a 0.5 s --model-timeout: the user's calls are timed
     from the process's "ready", and its start has a bound of its own."""
-    from engine import usermodel
+    from engine.usermodel import client as usermodel
 
     monkeypatch.setattr(usermodel, "_HOST", "import time; time.sleep(1.0); " + usermodel._HOST)
     model = load_model(misbehaving(tmp_path, "pass"), timeout=0.5)
@@ -187,7 +187,7 @@ def test_the_timeout_counts_from_the_process_being_ready_not_its_start(tmp_path,
 
 
 def test_a_process_that_never_starts_is_its_own_message(tmp_path, monkeypatch) -> None:
-    from engine import usermodel
+    from engine.usermodel import client as usermodel
 
     monkeypatch.setattr(usermodel, "START_TIMEOUT", 0.2)
     monkeypatch.setattr(usermodel, "_HOST", "import time; time.sleep(60); " + usermodel._HOST)
@@ -242,7 +242,7 @@ def test_closing_during_a_call_reaps_the_process_on_one_thread(tmp_path, monkeyp
     thread sees its process end. Both reaping it closed its pipes twice (EBADF at exit)."""
     import threading
 
-    from engine.usermodel import _Process
+    from engine.usermodel.client import _Process
 
     started = tmp_path / "started"
     model = load_model(misbehaving(tmp_path, f"open({str(started)!r}, 'w').close()\nsum(range(10**12))"))
@@ -283,12 +283,13 @@ def test_closing_during_a_call_reaps_the_process_on_one_thread(tmp_path, monkeyp
 
 
 def test_the_loop_check_is_one_request_not_one_per_element(tmp_path, monkeypatch) -> None:
-    import engine.usermodel
+    import engine.usermodel.client
 
     model = load_model(write(tmp_path, DEFINITIONS))
     sent: list[str] = []
-    real = engine.usermodel.dumps
-    monkeypatch.setattr(engine.usermodel, "dumps", lambda request: sent.append(request[0]) or real(request))
+    real = engine.usermodel.client.dumps
+    monkeypatch.setattr(engine.usermodel.client, "dumps",
+                        lambda request: sent.append(request[0]) or real(request))
     try:
         stepper = Stepper(Config(inputs=20, hidden=30), model=model)
         stepper.next()
@@ -328,9 +329,9 @@ def test_a_model_that_closes_its_pipe_is_told_so(tmp_path, capsys) -> None:
 def test_a_model_that_closes_its_pipe_and_goes_on_is_ended(tmp_path, monkeypatch) -> None:
     """Alive without its pipe, it is given EXIT_GRACE to end by itself (a process that dies
     closes its pipes a moment before it can be reaped): made short, since this one never will."""
-    import engine.usermodel
+    import engine.usermodel.client
 
-    monkeypatch.setattr(engine.usermodel, "EXIT_GRACE", 0.05)
+    monkeypatch.setattr(engine.usermodel.client, "EXIT_GRACE", 0.05)
     model = load_model(misbehaving(tmp_path, "os.closerange(3, 1024)\nwhile True:\n    pass"))
     looping = model._process
     with pytest.raises(ModelError, match="forward closed the model's process's pipe to the stepper"):
@@ -415,7 +416,7 @@ def test_a_daemon_the_model_started_ends_with_its_process(tmp_path) -> None:
 def test_a_reply_too_large_is_refused_by_its_size(tmp_path, capsys) -> None:
     """A cache too big to receive was "something other than plain data (a garbled message:
     MemoryError)". The file lowers its own process's limit to 1 MiB, to need no gigabytes."""
-    header = "import engine.modelhost\nengine.modelhost.REPLY_LIMIT = 2**20\n"
+    header = "import engine.usermodel.host\nengine.usermodel.host.REPLY_LIMIT = 2**20\n"
     path = misbehaving(tmp_path, "import numpy\nreturn {'big': numpy.ones(2**18)}, 0.5", header=header)
     err = refused(capsys, path, "model.py: forward's cache is 2 MiB, more than the 1 MiB the stepper "
                                 "takes in one reply")
@@ -424,10 +425,10 @@ def test_a_reply_too_large_is_refused_by_its_size(tmp_path, capsys) -> None:
 
 def test_a_reply_past_the_limit_is_not_read(tmp_path, monkeypatch) -> None:
     """The stepper's own bound, for a process that sends more than it should."""
-    import engine.usermodel
+    import engine.usermodel.client
 
     model = load_model(misbehaving(tmp_path, "import numpy\nreturn {'big': numpy.ones(2**14)}, 0.5"))
-    monkeypatch.setattr(engine.usermodel, "REPLY_LIMIT", 2**16)
+    monkeypatch.setattr(engine.usermodel.client, "REPLY_LIMIT", 2**16)
     try:
         with pytest.raises(ModelError, match=r"the model's process sent a reply of more than 64 KiB; "
                                              "it was ended"):
@@ -439,10 +440,10 @@ def test_a_reply_past_the_limit_is_not_read(tmp_path, monkeypatch) -> None:
 def test_the_fit_to_every_row_leaves_the_cache_in_the_models_process(tmp_path) -> None:
     """A cache of every row (the fit each forward phase reports) crossed the pipe, to be
     dropped: beyond the reply's bound, it refused a step whose own cache was small."""
-    from engine import batches
+    from engine.data import batches
     from tests.test_usermodel_batches import BATCHED
 
-    header = "import engine.modelhost\nengine.modelhost.REPLY_LIMIT = 2**17\n"  # 128 KiB
+    header = "import engine.usermodel.host\nengine.usermodel.host.REPLY_LIMIT = 2**17\n"  # 128 KiB
     cache_line = "    cache = {'x': X, 'z1': z1, 'a1': a1, 'z2': z2, 'a2': a2}\n"
     path = write(tmp_path, header + edit(BATCHED, cache_line,
                                          cache_line + "    cache['wide'] = np.ones((len(X), 100))\n"))

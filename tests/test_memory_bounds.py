@@ -17,12 +17,12 @@ from typing import Any
 import numpy as np
 import pytest
 
-import engine.data
-import engine.stepper
-from engine.config import Config
-from engine.data import DataError, parse_csv
-from engine.stepper import HISTORY_BUDGET, State, Stepper, all_finite_fast, history_limit, step_bytes
-from tui.__main__ import main
+import engine.data.sets
+import engine.run.stepper
+from engine.data.sets import DataError, parse_csv
+from engine.run.stepper import HISTORY_BUDGET, State, Stepper, all_finite_fast, history_limit, step_bytes
+from engine.settings.config import Config
+from tui.cli.main import main
 
 
 def test_a_stepper_without_a_trail_keeps_none_and_the_app_keeps_its_own() -> None:
@@ -34,16 +34,16 @@ def test_a_stepper_without_a_trail_keeps_none_and_the_app_keeps_its_own() -> Non
 
 
 def test_the_headless_run_keeps_no_trail(monkeypatch, capsys) -> None:
-    import tui.report
+    import tui.output.report
 
     seen: list[Stepper] = []
-    real = tui.report.text_report
+    real = tui.output.report.text_report
 
     def spy(config, stepper, finished):  # type: ignore[no-untyped-def]
         seen.append(stepper)
         return real(config, stepper, finished)
 
-    monkeypatch.setattr(tui.report, "text_report", spy)
+    monkeypatch.setattr(tui.output.report, "text_report", spy)
     assert main(["--headless", "--steps", "20", "--no-gradcheck"]) == 0
     assert capsys.readouterr().out.count("=== Step") == 20
     assert seen[0].state.trail is None and seen[0].state.step == 20
@@ -106,7 +106,7 @@ def _peak(call: Callable[[], Any]) -> int:
 def test_a_csv_of_too_many_rows_is_refused_at_the_first_row_past_the_limit(monkeypatch) -> None:
     """Refusing a 64 MiB file of short rows took 5.7 GB and 55 s: every line was split into
     a list before the rows were counted."""
-    monkeypatch.setattr(engine.data, "MAX_SAMPLES", 10)
+    monkeypatch.setattr(engine.data.sets, "MAX_SAMPLES", 10)
     text = "0,1\n1,0\n" * 500_000  # a million rows, 8 MB of text
 
     def refused() -> None:
@@ -119,7 +119,7 @@ def test_a_csv_of_too_many_rows_is_refused_at_the_first_row_past_the_limit(monke
 def test_a_session_json_too_large_to_parse_is_refused_before_it_is_read() -> None:
     """512 MiB of session.json could hold 100 million numbers, all parsed before the session
     was refused; its declared size is checked first, and no more than the bound is read."""
-    from engine.session import MAX_JSON_BYTES, SessionError, from_bytes
+    from engine.run.session import MAX_JSON_BYTES, SessionError, from_bytes
 
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
@@ -138,12 +138,12 @@ def test_a_session_json_too_large_to_parse_is_refused_before_it_is_read() -> Non
 def test_a_user_models_cache_counts_against_the_history_budget(tmp_path, monkeypatch) -> None:
     """A user's model may cache anything: its caches were held uncounted (50 MB a step: 1,000
     steps made 50 GB of undo history against a budget of 512 MiB)."""
-    from engine.usermodel import load_model
+    from engine.usermodel.client import load_model
     from tests.test_usermodel import DEFINITIONS, edit, write
 
     cache_line = "    cache = {'x': x, 'z1': z1, 'a1': a1, 'z2': z2, 'a2': a2}"
     big = write(tmp_path, edit(DEFINITIONS, cache_line, cache_line + "\n    cache['big'] = np.ones(2**17)"))
-    monkeypatch.setattr(engine.stepper, "HISTORY_BUDGET", 5 * 2**20)  # five of its 1 MiB caches
+    monkeypatch.setattr(engine.run.stepper, "HISTORY_BUDGET", 5 * 2**20)  # five of its 1 MiB caches
     model = load_model(big)
     stepper = Stepper(Config(gradcheck=False), model=model)
     assert stepper.max_history > 40  # the estimate from the 3-4-1 shape cannot see the cache
@@ -204,10 +204,10 @@ def test_ten_thousand_classes_on_many_rows_are_refused_by_the_data(tmp_path, cap
 
 
 def test_the_config_form_and_a_session_refuse_it_in_the_same_words() -> None:
-    from engine import batches
-    from engine.config import validate
-    from engine.session import Session, SessionError, from_bytes, to_bytes
-    from tui.screens.config import FIELDS, _shown, parse_fields
+    from engine.data import batches
+    from engine.run.session import Session, SessionError, from_bytes, to_bytes
+    from engine.settings.config import validate
+    from tui.app.screens.config import FIELDS, _shown, parse_fields
 
     base = Config().resolved()
     values = {key: _shown(base, key) for key in FIELDS}
@@ -230,8 +230,9 @@ def test_the_config_form_and_a_session_refuse_it_in_the_same_words() -> None:
 def test_a_pass_over_every_row_goes_a_chunk_of_rows_at_a_time(monkeypatch, caller: str, rows: int) -> None:
     """The fit to every row (each forward phase), the confusion tables and the map: all rows
     at once made matrices of every row by every layer's units (6 GiB at 10,000 classes)."""
-    from engine import batches, network, plane
-    from tui.widgets.boundary import confusion
+    from engine.data import batches
+    from engine.maths import network, plane
+    from tui.app.widgets.boundary import confusion
 
     asked = Config(dataset="spiral", samples=300, classes=3, hidden=(16, 16))
     data = batches.from_config(asked)

@@ -14,10 +14,10 @@ import nbformat
 import numpy as np
 import pytest
 
-from engine import notebook as generator
-from engine.stepper import Stepper
-from tui.__main__ import main, with_data
-from tui.cli import parse
+from engine.run.stepper import Stepper
+from tui.cli.main import main, with_data
+from tui.cli.options import parse
+from tui.output import cells as generator
 
 NOTEBOOK_INITIAL_LOSS = 1.1732865037089109  # the seed notebook's printed initial loss
 
@@ -247,7 +247,7 @@ def test_too_many_values_are_refused(monkeypatch: pytest.MonkeyPatch, tmp_path: 
 def test_a_sessions_notebook_prints_the_sessions_losses(tmp_path: Path) -> None:
     """--session with --export-notebook: the session's initial parameters and data, as many
     steps as it finished; the losses are the ones the session's own states hold."""
-    from engine.session import open_session, read
+    from engine.run.session import open_session, read
 
     saved = tmp_path / "s.npz"
     assert main(["--headless", "--dataset", "moons", "--hidden", "8,8", "--activation", "tanh",
@@ -260,7 +260,7 @@ def test_a_sessions_notebook_prints_the_sessions_losses(tmp_path: Path) -> None:
 
 
 def test_a_notebook_from_params_starts_from_them(tmp_path: Path) -> None:
-    from engine.config import Config
+    from engine.settings.config import Config
 
     params = tmp_path / "p.npz"
     assert main(["--headless", "--steps", "5", "--export-params", str(params)]) == 0

@@ -7,10 +7,10 @@ import json
 import numpy as np
 import pytest
 
-from engine.config import Config
-from engine.network import Architecture, forward, init_params
-from engine.stepper import Phase, Stepper
-from tui.__main__ import main
+from engine.maths.network import Architecture, forward, init_params
+from engine.run.stepper import Phase, Stepper
+from engine.settings.config import Config
+from tui.cli.main import main
 
 # Printed by the notebook (backprop_seed_notebook.txt).
 INITIAL_LOSS = 1.1732865037089109
@@ -147,7 +147,7 @@ def test_headless_does_not_import_textual() -> None:
     import subprocess
     import sys
 
-    code = ("import sys; from tui.__main__ import main; import contextlib, io\n"
+    code = ("import sys; from tui.cli.main import main; import contextlib, io\n"
             "with contextlib.redirect_stdout(io.StringIO()): main(['--headless'])\n"
             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'rich')))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from engine.config import Config
-from engine.session import from_bytes, params_to_bytes, read_params, record, to_bytes
-from engine.stepper import Stepper
-from tui.__main__ import main
+from engine.run.session import from_bytes, params_to_bytes, read_params, record, to_bytes
+from engine.run.stepper import Stepper
+from engine.settings.config import Config
+from tui.cli.main import main
 
 #: Each output flag, and what else it needs (--save-session and --export-params are headless).
 OUTPUTS = {"--save-session": ["--headless"], "--export-params": ["--headless"], "--export-notebook": []}

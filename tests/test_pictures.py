@@ -1,4 +1,4 @@
-"""The pictures of a training run: the input plane's field (engine.plane), the decision
+"""The pictures of a training run: the input plane's field (engine.maths.plane), the decision
 boundary map and the loss chart, by their numbers and by snapshots."""
 
 from __future__ import annotations
@@ -10,20 +10,30 @@ import pytest
 from textual.app import App, ComposeResult
 from textual.containers import VerticalScroll
 
-from engine import batches, network
-from engine.batches import Data
-from engine.config import Config
-from engine.data import Dataset
-from engine.network import Architecture
-from engine.plane import Plane, field
-from engine.stepper import Stepper, View
-from tui.widgets.boundary import TEST, TRAIN, BoundaryMap, Picture, confusion, confusion_text, draw, lines_of
-from tui.widgets.chart import LossChart, downsample, step_ticks
+from engine.data import batches
+from engine.data.batches import Data
+from engine.data.sets import Dataset
+from engine.maths import network
+from engine.maths.network import Architecture
+from engine.maths.plane import Plane, field
+from engine.run.stepper import Stepper, View
+from engine.settings.config import Config
+from tui.app.widgets.boundary import (
+    TEST,
+    TRAIN,
+    BoundaryMap,
+    Picture,
+    confusion,
+    confusion_text,
+    draw,
+    lines_of,
+)
+from tui.app.widgets.chart import LossChart, downsample, step_ticks
 
 pytestmark = pytest.mark.slow  # drives the app's screens through Pilot (-m 'not slow' leaves it out)
 
 SIZE = (120, 40)
-CSS = Path(__file__).resolve().parent.parent / "tui" / "stepper.tcss"
+CSS = Path(__file__).resolve().parent.parent / "tui" / "app" / "stepper.tcss"
 
 
 def trained(steps: int, **config: object) -> Stepper:
@@ -57,7 +67,7 @@ class Pictures(App[None]):
         self.query_one(LossChart).show(self.view)
 
 
-# ---- engine.plane --------------------------------------------------------------------------
+# ---- engine.maths.plane --------------------------------------------------------------------------
 
 def test_plane_holds_every_row_with_a_margin_and_grids_from_the_top_left() -> None:
     X = np.array([[-2.0, 1.0], [3.0, 5.0], [0.0, 2.0]])

@@ -6,13 +6,13 @@ import numpy as np
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from engine.config import Config
-from engine.gradcheck import gradient_check
-from engine.model import BuiltinModel
-from engine.network import Architecture, sgd_update
-from engine.network import backward as arch_backward
-from engine.network import forward as arch_forward
-from engine.network import init_params as arch_init
+from engine.check.verdicts import gradient_check
+from engine.maths.network import Architecture, sgd_update
+from engine.maths.network import backward as arch_backward
+from engine.maths.network import forward as arch_forward
+from engine.maths.network import init_params as arch_init
+from engine.model.builtin import BuiltinModel
+from engine.settings.config import Config
 
 
 def init_params(inputs, hidden, seed):  # type: ignore[no-untyped-def]

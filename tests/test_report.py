@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from tests.test_usermodel import DEFINITIONS, edit, write
-from tui.__main__ import main
-from tui.report import _Json
+from tui.cli.main import main
+from tui.output.report import _Json
 
 
 def strict(text: str) -> dict:

@@ -10,17 +10,17 @@ import pytest
 from textual.command import CommandInput, CommandPalette
 from textual.widgets import Button, Input, Static
 
-from engine.config import Config
-from engine.stepper import PHASES, Phase, Stepper
+from engine.run.stepper import PHASES, Phase, Stepper
+from engine.settings.config import Config
 from tests.budget import pick
 from tests.test_stepper import snapshot
 from tests.waits import burst, handled, until
-from tui.app import StepperApp
-from tui.cli import parse
-from tui.screens import config as config_screen
-from tui.screens.config import ConfigScreen, parse_fields
-from tui.screens.safe import LONGEST_SEARCH
-from tui.screens.zoom import ZoomScreen
+from tui.app.app import StepperApp
+from tui.app.screens import config as config_screen
+from tui.app.screens.config import ConfigScreen, parse_fields
+from tui.app.screens.safe import LONGEST_SEARCH
+from tui.app.screens.zoom import ZoomScreen
+from tui.cli.options import parse
 
 pytestmark = pytest.mark.slow  # drives the app's screens through Pilot (-m 'not slow' leaves it out)
 
@@ -115,7 +115,7 @@ async def test_random_keys_keep_the_invariants() -> None:
 
 
 #: Where the layout changes: too small for anything, the common 80x24, each side of the width
-#: breakpoints (tui.app: wide from 110 columns, very wide from 170), and very large. The
+#: breakpoints (tui.app.app: wide from 110 columns, very wide from 170), and very large. The
 #: default profile renders the sizes either side of a change; the thorough one all of them.
 ALL_SIZES = [(20, 8), (32, 10), (60, 16), (80, 24), (109, 30), (110, 30), (120, 40), (169, 50),
              (170, 50), (300, 100)]

@@ -5,10 +5,10 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from engine.config import Config, validate
-from engine.model import BuiltinModel
-from engine.stepper import Phase, Stepper
-from tui.runner import PhaseRunner
+from engine.model.builtin import BuiltinModel
+from engine.run.stepper import Phase, Stepper
+from engine.settings.config import Config, validate
+from tui.app.runner import PhaseRunner
 
 
 class Owner:

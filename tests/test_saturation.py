@@ -7,10 +7,10 @@ import json
 
 import pytest
 
-from engine.config import Config
-from engine.stepper import SATURATION_MARGIN, Phase, Stepper
+from engine.run.stepper import SATURATION_MARGIN, Phase, Stepper
+from engine.settings.config import Config
 from tests.test_cli import run
-from tui.app import StepperApp
+from tui.app.app import StepperApp
 
 WIDE = {"inputs": 784, "hidden": (128,)}
 

@@ -21,15 +21,15 @@ from typing import Any
 import pytest
 from textual.widgets import Input
 
-from engine import session as sessions
-from engine.config import Config
-from engine.stepper import Stepper
+from engine.run import session as sessions
+from engine.run.stepper import Stepper
+from engine.settings.config import Config
 from tests.processes import default_signals
-from tui import serve
-from tui.__main__ import main
-from tui.app import StepperApp
-from tui.cli import parse
-from tui.screens.config import ConfigScreen, _shown, parse_fields
+from tui.app.app import StepperApp
+from tui.app.screens.config import ConfigScreen, _shown, parse_fields
+from tui.cli import serve
+from tui.cli.main import main
+from tui.cli.options import parse
 
 pytestmark = pytest.mark.slow  # serves the app to a real browser (-m 'not slow' leaves it out)
 
@@ -85,10 +85,10 @@ class FakeServer:
 
 @pytest.fixture
 def fake_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[type[FakeServer]]:
-    import tui.tabs
+    import tui.cli.tabs
 
     FakeServer.made = []
-    monkeypatch.setattr(tui.tabs, "TabServer", FakeServer)
+    monkeypatch.setattr(tui.cli.tabs, "TabServer", FakeServer)
     yield FakeServer
 
 

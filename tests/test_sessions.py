@@ -24,9 +24,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engine.config import Config
-from engine.model import make_model
-from engine.session import (
+from engine.model.builtin import make_model
+from engine.run.session import (
     Session,
     SessionError,
     from_bytes,
@@ -37,12 +36,13 @@ from engine.session import (
     record,
     to_bytes,
 )
-from engine.stepper import Phase, State, Stepper
+from engine.run.stepper import Phase, State, Stepper
+from engine.settings.config import Config
 from tests.test_stepper import snapshot
 from tests.waits import until
-from tui.__main__ import main, with_data
-from tui.app import StepperApp
-from tui.cli import parse
+from tui.app.app import StepperApp
+from tui.cli.main import main, with_data
+from tui.cli.options import parse
 
 ROOT = Path(__file__).parent.parent
 MOONS = ("--dataset", "moons", "--hidden", "8,8", "--activation", "tanh", "--batch", "16")
@@ -457,9 +457,9 @@ def test_a_session_that_is_not_a_regular_file_is_refused(kind: str, tmp_path: Pa
 def test_many_compressed_members_cannot_unpack_past_the_bound(monkeypatch: pytest.MonkeyPatch) -> None:
     """A zip bomb: each member small packed, within the per-array bound, but together far
     past what a session can hold; refused from the zip's directory, before anything is unpacked."""
-    import engine.session
+    import engine.run.session
 
-    monkeypatch.setattr(engine.session, "MAX_SESSION_BYTES", 1_000_000)
+    monkeypatch.setattr(engine.run.session, "MAX_SESSION_BYTES", 1_000_000)
     zeros = npy(np.zeros(100_000))  # 800 kB unpacked, about 1 kB packed
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:

@@ -28,13 +28,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.config import Config
-from engine.network import param_shapes
-from engine.session import SessionError, from_bytes, open_session, record, to_bytes
-from engine.stepper import Stepper
+from engine.maths.network import param_shapes
+from engine.run.session import SessionError, from_bytes, open_session, record, to_bytes
+from engine.run.stepper import Stepper
+from engine.settings.config import Config
 from tests.test_sessions import members, moons_stepper, npy, rezip
-from tui.__main__ import main, with_session
-from tui.cli import parse
+from tui.cli.main import main, with_session
+from tui.cli.options import parse
 
 FIXTURES = Path(__file__).parent / "fixtures"
 THREE_LAYER = FIXTURES / "three_layer.py"
@@ -256,7 +256,7 @@ ROWS: dict[str, Row] = {
 @pytest.fixture(autouse=True)
 def no_app(monkeypatch: pytest.MonkeyPatch) -> None:
     """A file that is not refused would open the app and wait for keys: fail instead."""
-    from tui.app import StepperApp
+    from tui.app.app import StepperApp
 
     monkeypatch.setattr(StepperApp, "run", lambda self: pytest.fail("the app was opened"))
 
@@ -289,7 +289,7 @@ def test_a_crafted_file_is_refused_in_one_line(case: str, tmp_path: Path,
 
 @pytest.mark.parametrize("case", [case for case, row in ROWS.items() if row.flag == "--session"])
 def test_a_crafted_session_is_refused_as_it_is_read(case: str) -> None:
-    """In one place, engine.session.from_bytes, before a stepper is made: nothing half-done."""
+    """In one place, engine.run.session.from_bytes, before a stepper is made: nothing half-done."""
     with pytest.raises(SessionError) as refusal:
         from_bytes(ROWS[case].make())
     assert ROWS[case].message in str(refusal.value)

@@ -7,8 +7,8 @@ import pickle
 import numpy as np
 import pytest
 
-from engine.config import Config
-from engine.stepper import Phase, State, Stepper
+from engine.run.stepper import Phase, State, Stepper
+from engine.settings.config import Config
 
 
 def snapshot(state: State) -> dict[str, bytes]:

@@ -23,13 +23,13 @@ from pathlib import Path
 import pytest
 from textual.widgets import Input
 
-from engine.config import Config
-from engine.stepper import Stepper
+from engine.run.stepper import Stepper
+from engine.settings.config import Config
 from tests.processes import default_signals
 from tests.test_isolation import misbehaving
 from tests.waits import SAFETY_NET, burst
-from tui.app import StepperApp
-from tui.lifeline import Lifeline
+from tui.app.app import StepperApp
+from tui.app.lifeline import Lifeline
 
 pytestmark = pytest.mark.slow  # drives the app in a real terminal (-m 'not slow' leaves it out)
 
@@ -166,7 +166,7 @@ def test_a_terminal_closed_as_the_app_starts_does_not_leave_it_running() -> None
     """tmux's session is killed as the app draws its first screens (as bench/tui_latency.py
     does after each start). Textual's output thread died on its first failed write, and
     exit then waited for it for ever: the app stayed alive, with no terminal, until killed
-    (tui.writer). Whether a write is still queued at the kill depends on the moment: without
+    (tui.app.writer). Whether a write is still queued at the kill depends on the moment: without
     the fix about one start in three stayed alive here, so three are tried."""
     for attempt in range(3):
         session = f"backprop-hangup-{os.getpid()}-{attempt}"
@@ -202,7 +202,7 @@ def test_a_terminal_closed_while_a_paste_is_typed_ends_the_app() -> None:
 def test_a_sigcont_the_app_did_not_stop_for_leaves_its_terminal_alone() -> None:
     """A SIGCONT comes with the SIGHUP of a closed terminal (and from kill -CONT): Textual's
     driver started its application mode again at each, with a second input thread and writer
-    on the terminal, and the first input thread was left behind (tui.terminal)."""
+    on the terminal, and the first input thread was left behind (tui.app.terminal)."""
     status, output = run_in_terminal([], signal.SIGCONT, b"q")
     assert_left_clean(status, output)
     assert output.count(ENTER_ALTERNATE_SCREEN) == 1

@@ -9,12 +9,14 @@ from typing import Any
 import numpy as np
 import pytest
 
-from engine import batches, network
-from engine.config import Config
-from engine.explain import explain_text, num, redo
-from engine.model import BatchMean, BuiltinModel, Cancelled
-from engine.sample import sample_view
-from engine.stepper import Phase, Stepper, history_limit
+from engine.data import batches
+from engine.explain.elements import explain_text, num, redo
+from engine.maths import network
+from engine.model.builtin import BatchMean, BuiltinModel
+from engine.model.protocol import Cancelled
+from engine.run.sample import sample_view
+from engine.run.stepper import Phase, Stepper, history_limit
+from engine.settings.config import Config
 
 MOONS = Config(dataset="moons", hidden=(8, 8), activation="tanh", samples=60, batch=16)
 
@@ -209,7 +211,7 @@ def test_a_run_that_diverges_stops_at_the_first_phase_that_made_inf_or_nan() -> 
 def test_a_batchs_check_takes_the_cheaper_way_and_both_agree() -> None:
     """A small network's batch is checked by nudging the whole batch (the loop method over
     rows); its numbers are the mean of the samples' own vectorised checks, to rounding."""
-    from engine.model import make_model, whole_batch_cheaper
+    from engine.model.builtin import make_model, whole_batch_cheaper
 
     assert whole_batch_cheaper(105, 160) and not whole_batch_cheaper(21_834, 64)
     arch = network.Architecture(2, (8, 8), "relu")

@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 from textual.widgets import Static
 
-from engine import batches
-from engine.config import Config
-from engine.stepper import Phase, Stepper
+from engine.data import batches
+from engine.run.stepper import Phase, Stepper
+from engine.settings.config import Config
 from tests.waits import handled
-from tui.app import StepperApp, hidden_unit
+from tui.app.app import StepperApp, hidden_unit
 
 pytestmark = pytest.mark.slow  # drives the app's screens through Pilot (-m 'not slow' leaves it out)
 

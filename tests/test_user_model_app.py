@@ -10,18 +10,18 @@ import numpy as np
 import pytest
 from textual.geometry import Region
 
-from engine.config import Config
-from engine.stepper import Phase, Stepper
-from engine.usermodel import load_model
+from engine.run.stepper import Phase, Stepper
+from engine.settings.config import Config
+from engine.usermodel.client import load_model
 from tests.test_stepper import snapshot
 from tests.test_usermodel import DEFINITIONS, GRADS_LINE, THREE_LAYER_PATH, edit, write
 from tests.waits import handled, until
-from tui.__main__ import main
-from tui.app import StepperApp
-from tui.commands import stepper_commands
-from tui.screens.config import data_for
-from tui.screens.zoom import ZoomScreen
-from tui.widgets.boundary import USER_MODEL_NOTE, BoundaryMap
+from tui.app.app import StepperApp
+from tui.app.commands import stepper_commands
+from tui.app.screens.config import data_for
+from tui.app.screens.zoom import ZoomScreen
+from tui.app.widgets.boundary import USER_MODEL_NOTE, BoundaryMap
+from tui.cli.main import main
 
 pytestmark = pytest.mark.slow  # drives the app with a user's model process (-m 'not slow' leaves it out)
 
@@ -147,8 +147,8 @@ async def test_a_model_with_its_own_names_is_shown_with_them(tmp_path: Path) -> 
     """three_layer.py (Wi..bo, cs231n's grads['Wi']): the network line lists its own
     parameters, the gradients panel says how they are keyed, and nothing names W1."""
     from tests.test_usermodel import THREE_LAYER_PATH
-    from tui.widgets.bars import NetworkLine
-    from tui.widgets.panels import GradientsPanel
+    from tui.app.widgets.bars import NetworkLine
+    from tui.app.widgets.panels import GradientsPanel
 
     app = StepperApp(Stepper(Config(), model=load_model(THREE_LAYER_PATH)))
     async with app.run_test(size=SIZE) as pilot:
@@ -193,7 +193,7 @@ async def test_the_form_rebuilds_a_model_that_builds_itself_from_the_sizes() -> 
     then could not be reopened). Sizes the file cannot take are refused, the old net kept."""
     from dataclasses import replace
 
-    from engine import batches
+    from engine.data import batches
 
     data = data_for(Config(dataset="moons", batch=16))
     assert data is not None
@@ -241,7 +241,7 @@ async def test_the_form_keeps_a_model_s_own_shapes_and_says_so() -> None:
 async def test_the_map_s_note_for_a_user_s_model_reads_whole() -> None:
     """With a model file and data, the map's panel says there is no map: its note was cut at
     the panel's edge in the two-column layout ("... over the data is not")."""
-    from engine import batches
+    from engine.data import batches
 
     data = data_for(Config(dataset="moons"))
     assert data is not None

@@ -13,15 +13,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engine.config import Config
-from engine.contract import RESERVED_NAMES, Contract, load_source
-from engine.gradcheck import central_difference
-from engine.network import NOTEBOOK as NOTEBOOK_NET
-from engine.stepper import Phase, Stepper
-from engine.usermodel import ModelError, UserModel, load_model
+from engine.maths.network import NOTEBOOK as NOTEBOOK_NET
+from engine.maths.slopes import central_difference
+from engine.run.stepper import Phase, Stepper
+from engine.settings.config import Config
+from engine.usermodel.client import ModelError, UserModel, load_model
+from engine.usermodel.contract import RESERVED_NAMES, Contract, load_source
 from tests.test_stepper import snapshot
-from tui.__main__ import main
-from tui.report import json_report
+from tui.cli.main import main
+from tui.output.report import json_report
 
 pytestmark = pytest.mark.slow  # starts a user's model process in most tests (-m 'not slow' leaves it out)
 
@@ -63,10 +63,10 @@ def json_trace(capsys: pytest.CaptureFixture[str], *argv: object) -> dict:
 @pytest.fixture
 def no_app(monkeypatch: pytest.MonkeyPatch) -> list[Stepper]:
     """StepperApp.run replaced: records the stepper it would have shown, opens nothing."""
-    import tui.app
+    import tui.app.app
 
     started: list[Stepper] = []
-    monkeypatch.setattr(tui.app.StepperApp, "run", lambda app, *a, **k: started.append(app.stepper))
+    monkeypatch.setattr(tui.app.app.StepperApp, "run", lambda app, *a, **k: started.append(app.stepper))
     return started
 
 
@@ -354,7 +354,7 @@ def test_a_diverging_run_is_shown_not_called_a_contract_violation(tmp_path, caps
 
 # ---- your own model, any shape: init_params and the two gradient-key conventions --------------
 #
-# The contract's checks run in-process here (engine.contract.load_source, no model process), so
+# The contract's checks run in-process here (engine.usermodel.contract.load_source, no model process), so
 # the many edge cases cost microseconds; the model process and the report are tested after.
 
 THREE_LAYER_PATH = Path(__file__).parent / "fixtures" / "three_layer.py"
@@ -734,7 +734,7 @@ def test_reserved_names_are_the_ones_the_trace_writes_beside_parameters() -> Non
 
 
 async def test_the_app_steps_three_layer() -> None:
-    from tui.app import StepperApp
+    from tui.app.app import StepperApp
 
     app = StepperApp(Stepper(Config(), model=load_model(THREE_LAYER_PATH)))
     async with app.run_test(size=(120, 40)) as pilot:

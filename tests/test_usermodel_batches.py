@@ -6,7 +6,7 @@ request; a file with BATCHED = True gets the batch matrix whole. Either way the 
 must be the built-in network's batch mathematics.
 
 One model process per fixture file is shared by the tests of this module (starting one
-costs about 0.2 s); the contract's error cases run in-process (engine.contract.load_source).
+costs about 0.2 s); the contract's error cases run in-process (engine.usermodel.contract.load_source).
 """
 
 from __future__ import annotations
@@ -18,15 +18,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engine import batches, network
-from engine.batches import Data
-from engine.config import Config
-from engine.contract import Contract, ModelError, load_source
-from engine.data import Dataset
-from engine.model import BatchMean, BuiltinModel
-from engine.network import Params
-from engine.stepper import Phase, Stepper, init_params
-from engine.usermodel import UserModel, load_model
+from engine.data import batches
+from engine.data.batches import Data
+from engine.data.sets import Dataset
+from engine.maths import network
+from engine.maths.network import Params
+from engine.model.builtin import BatchMean, BuiltinModel
+from engine.run.stepper import Phase, Stepper, init_params
+from engine.settings.config import Config
+from engine.usermodel.client import UserModel, load_model
+from engine.usermodel.contract import Contract, ModelError, load_source
 
 pytestmark = pytest.mark.slow  # starts a user's model process in most tests (-m 'not slow' leaves it out)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from engine.transport import Opaque
+from engine.usermodel.transport import Opaque
 
 _ESCAPES = re.compile(
     r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]"  # CSI (7- and 8-bit): colours, cursor moves, clears

@@ -1,0 +1,351 @@
+"""What a failing gradient check's errors look like, and where they enter the backward pass.
+
+Pure NumPy, run after a check that failed (GradCheck.diagnosis stays empty otherwise).
+
+The reference: the gradient a correct backward gives. For the built-in network that is
+engine.maths.network.backward without a drill, on the same cache; for a user's model whose
+parameters are named and shaped as the architecture's (W1..WL, b1..bL) and whose loss
+equals the built-in network's on the same parameters and sample, it is the built-in
+backward too. Otherwise there is none, and the numerical gradient stands in for it (off
+the kinks and the unresolved elements), with nothing said about where the error enters.
+
+Where: backprop runs from the loss down, so along the path from the output to a tensor
+(dzL, da(L-1), dz(L-1), ..., dz_l, then dW_l or db_l) the first value that differs from
+the reference is where the error enters. The model's intermediates are compared where it
+returns them (the built-in backward returns every dz_l and da_l); where it does not, dz_l
+is taken as wrong when both dW_l and db_l are (each is computed from it).
+
+What, per failing tensor, the first hypothesis the analytic gradient matches on every
+compared element (within the check's tolerance, atol + rtol * max):
+- zero: the analytic is 0 on every failing element, where the reference is not;
+- sign: analytic = -reference;
+- dead-units: the backward with the activation's derivative taken as 1 (the
+  activation-grad drill); or, for relu / leaky-relu, the errors lie only in the rows of
+  units whose pre-activation is <= 0;
+- transpose: the backward with W in place of Wᵀ where W is square (the transpose drill);
+- wrong-cache: dW_l = dz_l z_(l-1)ᵀ, the pre-activation in place of the activation a_(l-1)
+  (the cache drill, at any layer);
+- scale: analytic = c * reference for one constant c (the factor);
+- other: none of these; the worst elements are listed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+
+import numpy as np
+
+from engine.check.verdicts import RTOL, Diagnosis, GradCheck, TensorCheck
+from engine.maths import network
+from engine.maths.fastcheck import Mask
+from engine.maths.network import Architecture, Array, Labels, Params, Tensors
+from engine.model import conventions
+
+#: Agreement of a user's loss with the built-in network's, for the built-in backward to serve
+#: as the reference (the notebook's clipped BCE agrees to about 1e-16).
+LOSS_RTOL = 1e-9
+LOSS_ATOL = 1e-12
+WORST_SHOWN = 3
+
+
+def _close(a: Array, b: Array, atol: float, rtol: float = RTOL) -> Mask:
+    with np.errstate(invalid="ignore", over="ignore"):
+        return np.abs(a - b) <= atol + rtol * np.maximum(np.abs(a), np.abs(b))
+
+
+def _index(idx: tuple[int, ...]) -> str:
+    return "[" + ",".join(str(i) for i in idx) + "]"
+
+
+def _rows(mask: Mask, limit: int = 8) -> str:
+    """"row 2", "rows 0, 1, 4"."""
+    rows = [str(int(i)) for i in np.flatnonzero(mask)]
+    more = f", … ({len(rows)} in all)" if len(rows) > limit else ""
+    return ("row " if len(rows) == 1 else "rows ") + ", ".join(rows[:limit]) + more
+
+
+class _Reference:
+    """The true backward (and the drills' backwards) of the built-in network on this sample.
+
+    For a course's file (engine.model.conventions) `params` are the built-in network's copy of
+    its parameters, `convert` turns the built-in gradients into the file's layout (its dW,
+    db shapes, and its regularisation term), `extra` is the regularisation its loss adds,
+    and `unit_axis` says which axis of each parameter runs over the layer's units."""
+
+    def __init__(self, arch: Architecture, params: Params, x: Array, y: Labels,
+                 convert: Callable[[Tensors], Tensors] | None = None, extra: float = 0.0,
+                 unit_axis: dict[str, int] | None = None) -> None:
+        self.arch, self.params, self.x, self.y = arch, params, x, y
+        self._convert = convert or (lambda grads: grads)
+        self.unit_axis = unit_axis or {}
+        #: Hypotheses of the file's convention: (kind, predicted gradient, what it says) by name.
+        self.extra: dict[str, list[tuple[str, Array, str]]] = {}
+        with np.errstate(all="ignore"):
+            self.cache, loss = network.forward(arch, x, params, y)
+            self.loss = loss + extra
+            self.true = self._convert(network.backward(arch, x, y, params, self.cache))
+        self._drills: dict[str, Tensors] = {}
+
+    def drill(self, bug: str) -> Tensors:
+        if bug not in self._drills:
+            with np.errstate(all="ignore"):
+                self._drills[bug] = self._convert(network.backward(
+                    self.arch, self.x, self.y, self.params, self.cache, bug))
+        return self._drills[bug]
+
+    def rows(self, name: str, wrong: Mask) -> Mask:
+        """The units (of the layer `name` belongs to) with a wrong element."""
+        if wrong.ndim == 1:
+            return wrong
+        axis = self.unit_axis.get(name, 0)
+        return np.asarray(wrong.any(axis=tuple(i for i in range(wrong.ndim) if i != axis)), dtype=bool)
+
+
+def _course(arch: Architecture, params: Params, convention: str, reg: float
+            ) -> tuple[Architecture, Params, Callable[[Tensors], Tensors], float, dict[str, int]] | None:
+    """The built-in network that computes a course's 2-layer (or deeper) net, its copy of
+    the parameters, the conversion of its gradients to the file's layout, the loss's
+    regularisation and the units' axes; None when the parameters are not the course's."""
+    if convention == conventions.DLAI:  # W (n_l, n_(l-1)) as the built-in; b (n_l, 1)
+        expected = conventions.expected_dlai(arch.sizes)
+        if tuple(params) != tuple(expected) or \
+                any(np.shape(params[n]) != shape for n, shape in expected.items()):
+            return None
+        mapped = {n: np.reshape(v, -1) if n.startswith("b") else v for n, v in params.items()}
+
+        def to_dlai(grads: Tensors) -> Tensors:
+            return {**grads, **{f"d{n}": np.reshape(grads[f"d{n}"], expected[n])
+                                for n in expected if f"d{n}" in grads}}
+
+        return arch, mapped, to_dlai, 0.0, {}
+    if convention == conventions.CS231N:  # W (n_(l-1), n_l), the built-in's transposed; softmax
+        expected = conventions.expected_cs231n(arch.sizes)
+        if tuple(params) != tuple(expected) or \
+                any(np.shape(params[n]) != shape for n, shape in expected.items()):
+            return None
+        softmax = Architecture(arch.inputs, arch.hidden, arch.activation, max(2, arch.classes),
+                               network.SOFTMAX_LOSS)
+        mapped = {n: np.transpose(v) if n.startswith("W") else v for n, v in params.items()}
+        weights = [n for n in params if n.startswith("W")]
+        extra = 0.5 * reg * sum(float(np.sum(np.square(params[n]))) for n in weights)
+
+        def to_cs231n(grads: Tensors) -> Tensors:
+            out = dict(grads)
+            for n in weights:
+                if f"d{n}" in grads:
+                    out[f"d{n}"] = np.transpose(grads[f"d{n}"]) + reg * params[n]
+            return out
+
+        return softmax, mapped, to_cs231n, extra, dict.fromkeys(weights, 1)
+    return None
+
+
+def reference_for(arch: Architecture, params: Params, x: Array, y: Labels, loss: float,
+                  builtin: bool, convention: str = conventions.NOTEBOOK,
+                  reg: float = 0.0) -> tuple[_Reference | None, str | None]:
+    """The built-in backward as the reference, or None and why not (for a user's model).
+
+    A course's file (deeplearning-ai, cs231n) is compared with the built-in network of the
+    same architecture through its own layout: deeplearning.ai's b (n, 1) is the built-in's
+    (n,); cs231n's W (n_(l-1), n_l) the built-in's transposed, its output a softmax of
+    max(2, classes), and its loss with 0.5 * reg * sum(W ** 2) added (the assignment's
+    convention; the gradient's reg * W)."""
+    names = tuple(params)
+    if not builtin and convention in (conventions.DLAI, conventions.CS231N):
+        course = _course(arch, params, convention, reg)
+        if course is None:
+            return None, (f"diagnosis: the model's parameters are not the {arch.label} network's "
+                          f"in the {convention} convention's shapes, so there is no reference "
+                          "backward: kinds come from the numerical gradient and where the error "
+                          "enters is not told")
+        ref_arch, mapped, convert, extra, axes = course
+        ref = _Reference(ref_arch, mapped, x, y, convert, extra, axes)
+        if convention == conventions.CS231N and reg > 0:
+            for name in params:
+                if name.startswith("W"):
+                    ref.extra[name] = [("regularisation", ref.true[f"d{name}"] - reg * params[name],
+                                        f"matches d{name} without its regularisation term "
+                                        f"reg·{name} (reg = {reg:g})")]
+        if not abs(ref.loss - loss) <= LOSS_ATOL + LOSS_RTOL * abs(ref.loss):
+            return None, (f"diagnosis: the model's loss ({loss!r}) differs from the built-in "
+                          f"{ref_arch.label} network's ({ref.loss!r}) on the same parameters and "
+                          "batch, so there is no reference backward: kinds come from the numerical "
+                          "gradient and where the error enters is not told")
+        return ref, None
+    if not builtin:
+        if names != arch.param_names:
+            return None, (f"diagnosis: the model's parameters ({', '.join(names)}) are not the "
+                          f"{arch.label} network's ({', '.join(arch.param_names)}), so there is no "
+                          "reference backward: kinds come from the numerical gradient and where the "
+                          "error enters is not told")
+        expected: dict[str, tuple[int, ...]] = {}
+        for l, (m, n) in enumerate(zip(arch.sizes, arch.sizes[1:], strict=False), start=1):
+            expected[f"W{l}"], expected[f"b{l}"] = (n, m), (n,)
+        if any(np.shape(params[name]) != shape for name, shape in expected.items()):
+            return None, (f"diagnosis: the model's parameter shapes are not the {arch.label} "
+                          "network's, so there is no reference backward: kinds come from the "
+                          "numerical gradient and where the error enters is not told")
+    ref = _Reference(arch, params, x, y)
+    if not builtin and not abs(ref.loss - loss) <= LOSS_ATOL + LOSS_RTOL * abs(ref.loss):
+        return None, (f"diagnosis: the model's loss ({loss!r}) differs from the built-in "
+                      f"{arch.label} network's ({ref.loss!r}) on the same parameters and sample, "
+                      "so there is no reference backward: kinds come from the numerical gradient "
+                      "and where the error enters is not told")
+    return ref, None
+
+
+def _path(arch: Architecture, name: str) -> list[str]:
+    """The backward's values from the loss down to the gradient of `name`."""
+    l = int(name[1:])
+    out = []
+    for k in range(arch.depth, l - 1, -1):
+        out.append(f"dz{k}")
+        if k > l:
+            out.append(f"da{k - 1}")
+    return [*out, f"d{name}"]
+
+
+def enters(arch: Architecture, name: str, grads: Tensors, ref: _Reference, atol: float) -> str | None:
+    """The first value on the path from the loss to d`name` that differs from the reference."""
+    for value in _path(arch, name):
+        mine = grads.get(value)
+        if mine is None or np.shape(mine) != np.shape(ref.true[value]):
+            if value.startswith("dz"):  # not returned: wrong when both gradients made from it are
+                l = value[2:]
+                both = [grads.get(f"d{p}{l}") for p in "Wb"]
+                if all(g is not None and np.shape(g) == np.shape(ref.true[f"d{p}{l}"]) and
+                       not _close(np.asarray(g, dtype=np.float64), ref.true[f"d{p}{l}"], atol).all()
+                       for g, p in zip(both, "Wb", strict=True)):
+                    return value
+            continue
+        if not _close(np.asarray(mine, dtype=np.float64), ref.true[value], atol).all():
+            return value
+    return None
+
+
+def _hypotheses(arch: Architecture, name: str, ref: _Reference) -> list[tuple[str, Array, str]]:
+    """(kind, the gradient the hypothesis predicts for `name`, what it says)."""
+    out: list[tuple[str, Array, str]] = list(ref.extra.get(name, []))
+    l = int(name[1:])
+    f = arch.f
+    out.append(("dead-units", ref.drill("activation-grad")[f"d{name}"],
+                f"matches {f.symbol}′ taken as 1" + (" (dead units pass gradient)" if f.kinked else "")))
+    if arch.square_layers():
+        lines = ", ".join(f"da{k - 1} = W{k}·dz{k} instead of W{k}ᵀ·dz{k}" for k in arch.square_layers())
+        out.append(("transpose", ref.drill("transpose")[f"d{name}"], f"matches {lines}"))
+    if name.startswith("W") and l >= 2:
+        dz = ref.true[f"dz{l}"]
+        out.append(("wrong-cache", np.outer(dz, ref.cache[f"z{l - 1}"]),
+                    f"matches dW{l} = dz{l}·z{l - 1}ᵀ: the pre-activation z{l - 1} in place of "
+                    f"the activation a{l - 1}"))
+    return out
+
+
+def _worst(check: TensorCheck, compared: Mask, expected: Array, atol: float, what: str) -> str:
+    a = check.analytic
+    with np.errstate(invalid="ignore", over="ignore"):
+        excess = np.abs(a - expected) / (atol + RTOL * np.maximum(np.abs(a), np.abs(expected)))
+    excess = np.where(compared, np.nan_to_num(excess, nan=np.inf), -np.inf)
+    order = np.argsort(excess, axis=None)[::-1][:WORST_SHOWN]
+    parts = []
+    for flat in order:
+        idx = tuple(int(i) for i in np.unravel_index(int(flat), a.shape))
+        if excess[idx] <= 1:
+            break
+        parts.append(f"{check.name}{_index(idx)} analytic {a[idx]:.6g}, {what} {expected[idx]:.6g}")
+    return "worst: " + "; ".join(parts) if parts else "no element differs beyond the tolerance"
+
+
+def classify(check: TensorCheck, expected: Array, compared: Mask, atol: float, what: str,
+             arch: Architecture | None, ref: _Reference | None) -> tuple[str, str, float | None]:
+    """(kind, detail, factor) of one failing tensor, against `expected` on `compared`."""
+    a = check.analytic
+    if not compared.any():  # diverged: there is nothing to hold the analytic gradient against
+        return "other", (f"no element of the {what} gradient is finite (the values overflowed): "
+                         "nothing to compare the analytic one with"), None
+    failing = check.failing & compared
+    wrong = compared & ~_close(a, expected, atol)
+    if not wrong.any():
+        return "other", (f"the analytic gradient equals the {what} gradient: the numerical one "
+                         "is off (eps, precision, or kinks)"), None
+    if (np.abs(a[wrong]) <= atol).all() and (np.abs(expected[wrong]) > atol).all():
+        every = "every element" if wrong.all() else f"{int(wrong.sum())} of {wrong.size} elements"
+        return "zero", f"analytic 0 where the {what} gradient is not ({every})", None
+    if _close(a[compared], -expected[compared], atol).all():
+        return "sign", f"analytic = −{what} on every element: the gradient points uphill", None
+    if arch is not None and ref is not None:
+        for kind, predicted, says in _hypotheses(arch, check.name, ref):
+            if np.shape(predicted) != np.shape(a):  # a hypothesis made for one sample's shapes
+                continue
+            if not _close(predicted, ref.true[f"d{check.name}"], atol).all() and \
+                    _close(a, predicted, atol).all():
+                if kind == "dead-units":
+                    says = _dead_rows(arch, check.name, ref, wrong, says)
+                return kind, says, None
+    scale = np.abs(expected) > atol
+    basis = wrong & scale if (wrong & scale).any() else failing & scale
+    if basis.any():
+        factor = float(np.median(a[basis] / expected[basis]))
+        matches = _close(a[compared], factor * expected[compared], atol).all()
+        if factor != 0 and np.isfinite(factor) and matches:
+            return "scale", f"analytic = {factor:.6g} × {what} on every element", factor
+    if arch is not None and ref is not None and arch.f.kinked:
+        l = int(check.name[1:])
+        if l < arch.depth:
+            dead = ref.cache[f"z{l}"] <= 0
+            rows: Mask = ref.rows(check.name, wrong)
+            if rows.any() and not (rows & ~dead).any():
+                return "dead-units", (f"errors only in {_rows(rows)} of units with z{l} <= 0: "
+                                      f"{arch.f.symbol}′ of a unit at or below its kink"), None
+    return "other", _worst(check, compared, expected, atol, what), None
+
+
+def _dead_rows(arch: Architecture, name: str, ref: _Reference, wrong: Mask, says: str) -> str:
+    """The activation-grad hypothesis's sentence, led by where the dead units are."""
+    l = int(name[1:])
+    if not arch.f.kinked or l >= arch.depth:
+        return says
+    dead = ref.cache[f"z{l}"] <= 0
+    rows: Mask = ref.rows(name, wrong)
+    if rows.any() and not (rows & ~dead).any():
+        return f"errors only in {_rows(rows)} of units with z{l} <= 0: {says}"
+    return f"{says}, in this layer or a later one"
+
+
+def diagnose(check: GradCheck, grads: Tensors, arch: Architecture, params: Params, x: Array,
+             y: Labels, loss: float, builtin: bool, convention: str = conventions.NOTEBOOK,
+             reg: float = 0.0) -> GradCheck:
+    """The check with its diagnosis (and a note when a user's model has no reference);
+    the check itself when nothing failed."""
+    failed = check.failed_names
+    if not failed:
+        return check
+    ref, why = reference_for(arch, params, x, y, loss, builtin, convention, reg)
+    if ref is not None:
+        arch = ref.arch  # a cs231n file's softmax output
+    notes = check.notes if why is None else (*check.notes, why)
+    passing = [name for name, t in check.tensors.items() if t.verdict == "pass"]
+    entries = []
+    for name in failed:
+        t = check.tensors[name]
+        if ref is not None:
+            expected = np.asarray(ref.true[f"d{name}"], dtype=np.float64).reshape(t.analytic.shape)
+            compared = np.isfinite(expected)
+            what = "true"
+        else:
+            expected = t.numerical
+            compared = ~t.kinks & ~t.unresolved & np.isfinite(t.numerical)
+            what = "numerical"
+        kind, detail, factor = classify(t, expected, compared, check.atol, what,
+                                        arch if ref is not None else None, ref)
+        where = enters(arch, name, grads, ref, check.atol) if ref is not None and compared.any() else None
+        if where is not None:
+            detail += f"; enters at {where}"
+        if ref is not None and passing:
+            above = [p for p in passing if int(p[1:]) > int(name[1:])]
+            if above:
+                detail += f" ({', '.join(above)} pass)"
+        entries.append(Diagnosis(name, kind, detail, factor, where))
+    return replace(check, diagnosis=tuple(entries), notes=notes)
+

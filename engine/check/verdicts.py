@@ -1,0 +1,278 @@
+"""Numerical gradients by central differences, and verdicts a careful engineer trusts.
+
+Verdict rule, per element: |a - n| <= ATOL + RTOL * max(|a|, |n|).
+
+Why these tolerances: with eps = 1e-5 in float64, the central difference has a
+truncation error of about eps^2 |f'''| / 6 (~1e-10 here) and a rounding error of
+about 1e-16 |L| / eps (~1e-11 |L|). ATOL = 1e-7 sits three orders above that noise,
+so a correct gradient never fails, yet far below any gradient a real bug changes.
+RTOL = 1e-4 lies between cs231n's bands (1e-7 good, 1e-2 probably wrong) and is
+tighter than torch.autograd.gradcheck's 1e-3 because this loss is smooth float64.
+The absolute term is what keeps a tiny correct gradient (2e-9 with an error of
+2e-12, a relative error of 1e-3) from crying wolf.
+
+Rounding floor: the loss itself carries a rounding error of a few ulp, so no central
+difference can resolve gradients finer than about NOISE_ULPS * 2.2e-16 * |L| / eps. When
+that floor exceeds ATOL (a huge loss, or a tiny eps such as 1e-12) the absolute tolerance
+is raised to it and a note says so, and elements whose analytic and numerical values are
+both below the floor are "unresolved": neither passed nor failed, since a bug could hide
+there. The check then admits what it cannot see instead of failing correct gradients or
+passing broken ones.
+
+Extreme eps: the slope is computed as (L+ - L-) / eps / 2, never with 2 eps or 1 / (2 eps),
+which overflow (eps above 9e307) or reach infinity (eps below 2.8e-309) while the slope itself
+is finite. Where a nudged loss overflows, the difference measures nothing: such elements
+are unresolved too, not failed.
+
+Kinks: ReLU and leaky ReLU are not differentiable at 0. When an element's +-eps nudge
+moves some hidden unit's z across 0, in any layer, the central difference straddles the
+kink and measures an average of the two slopes, so it is marked, shown, and left out of
+the central rule. Such an element is judged as a subgradient instead: its two one-sided
+slopes, left = (L(θ) - L(θ-eps)) / eps and right = (L(θ+eps) - L(θ)) / eps, bound what a
+correct analytic value can be (any convention at the kink, relu'(0) = 0 or 1, lies between
+them), so the element is "kink: consistent" when the analytic value lies in
+[min - tol, max + tol] with tol = atol + rtol * max(|a|, |left|, |right|), and otherwise
+"kink: inconsistent", which fails the tensor. The vectorised method (engine.maths.fastcheck)
+and the loop method mark the same elements and give the same slopes. Where the nudges
+cross a kink on both sides of θ (two units near their kinks), both slopes mix pieces and
+bound nothing: such an element keeps no slopes (NaN) and is left out, as before.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from engine.maths.fastcheck import Mask
+from engine.maths.network import Array, Labels, Params, Tensors
+from engine.maths.slopes import Progress
+
+if TYPE_CHECKING:
+    from engine.model.protocol import Model
+
+ATOL = 1e-7
+RTOL = 1e-4
+REL_FLOOR = 1e-12  # denominator floor of the relative error, so 0/0 reads as 0
+NOISE_ULPS = 8  # rounding error of a loss evaluation, in units of machine epsilon, with margin
+METHODS = ("fast", "loop")
+
+@dataclass(frozen=True)
+class TensorCheck:
+    """Analytic against numerical for one parameter tensor."""
+
+    name: str
+    analytic: Array
+    numerical: Array
+    kinks: Mask
+    max_abs_diff: float  # over the elements the central rule counts (not kinks)
+    max_rel_error: float
+    worst_index: tuple[int, ...] | None  # the element furthest past its tolerance
+    #: Elements that break the rule: the central rule off the kinks, and the kinks whose
+    #: analytic value lies outside their one-sided slopes (`inconsistent`).
+    failing: Mask
+    unresolved: Mask  # elements below the rounding floor: the check cannot judge them
+    verdict: str  # "pass", "fail", or "unresolved" (nothing fails, but something is unjudged)
+    #: (left, right): the one-sided slopes (L(θ) - L(θ-eps)) / eps and (L(θ+eps) - L(θ)) / eps
+    #: of each kink element, NaN elsewhere (and where the method gave none); None for a
+    #: tensor without kinks, or when the method gave no slopes at all.
+    one_sided: tuple[Array, Array] | None = None
+    #: Kink elements whose analytic value lies outside [min, max] of their one-sided slopes
+    #: (with the tolerance): "kink: inconsistent". A subset of kinks and of failing.
+    inconsistent: Mask | None = None
+
+    @property
+    def passed(self) -> bool:
+        return self.verdict == "pass"
+
+    @property
+    def kink_count(self) -> int:
+        return int(self.kinks.sum())
+
+    @property
+    def inconsistent_count(self) -> int:
+        return 0 if self.inconsistent is None else int(self.inconsistent.sum())
+
+    @property
+    def worst_is_kink(self) -> bool:
+        """The worst element is a kink (judged by its one-sided slopes, not the central rule)."""
+        return self.worst_index is not None and bool(self.kinks[self.worst_index])
+
+    def kink_verdict(self, index: tuple[int, ...]) -> str | None:
+        """"kink: consistent", "kink: inconsistent", "kink: unjudged" (no one-sided slopes),
+        or None for an element that is not a kink."""
+        if not self.kinks[index]:
+            return None
+        if self.inconsistent is not None and self.inconsistent[index]:
+            return "kink: inconsistent"
+        if self.one_sided is None or np.isnan(self.one_sided[0][index]) or self.unresolved[index]:
+            return "kink: unjudged"
+        return "kink: consistent"
+
+    @property
+    def worst_analytic(self) -> float | None:
+        return None if self.worst_index is None else float(self.analytic[self.worst_index])
+
+    @property
+    def worst_numerical(self) -> float | None:
+        return None if self.worst_index is None else float(self.numerical[self.worst_index])
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    """What a failing tensor's errors look like, and where they enter the backward pass.
+
+    `kind` is one of DIAGNOSIS_KINDS; `detail` says it in a sentence with the numbers;
+    `factor` is the constant of a "scale" error; `enters` names the first intermediate
+    (dz_l or da_l) that is wrong, where that can be told."""
+
+    tensor: str
+    kind: str
+    detail: str
+    factor: float | None = None
+    enters: str | None = None
+
+
+DIAGNOSIS_KINDS = ("sign", "scale", "dead-units", "transpose", "zero", "wrong-cache", "regularisation",
+                   "other")
+
+
+@dataclass(frozen=True)
+class GradCheck:
+    method: str
+    eps: float
+    tensors: dict[str, TensorCheck]
+    atol: float = ATOL  # the absolute tolerance used: ATOL, or the rounding floor if larger
+    notes: tuple[str, ...] = field(default=())
+    diagnosis: tuple[Diagnosis, ...] = field(default=())  # empty when every tensor passes
+
+    @property
+    def passed(self) -> bool:
+        return all(check.passed for check in self.tensors.values())
+
+    @property
+    def failed_names(self) -> list[str]:
+        return [name for name, check in self.tensors.items() if check.verdict == "fail"]
+
+    @property
+    def unresolved_names(self) -> list[str]:
+        return [name for name, check in self.tensors.items() if check.verdict == "unresolved"]
+
+
+def judge(name: str, analytic: Array, numerical: Array, kinks: Mask,
+          atol: float = ATOL, rtol: float = RTOL, floor: float = 0.0,
+          one_sided: tuple[Array, Array] | None = None) -> TensorCheck:
+    """Apply the verdict rule to one tensor: the central rule off the kinks, and at the kinks
+    (given their one-sided slopes, `one_sided` = (left, right)) the subgradient rule.
+
+    `floor` is the rounding floor when it has raised atol: elements smaller than it on
+    both sides are unresolved rather than judged. Kinks without one-sided slopes (NaN, or
+    none given) are left out, as before the subgradient rule."""
+    analytic = np.asarray(analytic, dtype=np.float64).reshape(numerical.shape)
+    with np.errstate(invalid="ignore", over="ignore"):
+        diff = np.abs(analytic - numerical)
+        scale = np.maximum(np.abs(analytic), np.abs(numerical))
+        tolerance = atol + rtol * scale
+        # A numerical value that overflowed measured nothing, so it cannot fail a finite analytic.
+        unmeasured = ~np.isfinite(numerical) & np.isfinite(analytic)
+        unresolved = ((scale < floor) | unmeasured) & ~kinks
+        # NaN never passes: "not <=" is True for NaN.
+        failing = ~(diff <= tolerance) & ~kinks & ~unresolved
+        counted = ~kinks
+        rel = diff / np.maximum(scale, REL_FLOOR)
+        excess = np.where(counted, np.nan_to_num(diff / tolerance, nan=np.inf), -np.inf)
+        inconsistent = np.zeros(kinks.shape, dtype=bool)
+        if one_sided is not None and kinks.any():
+            left = np.asarray(one_sided[0], dtype=np.float64).reshape(numerical.shape)
+            right = np.asarray(one_sided[1], dtype=np.float64).reshape(numerical.shape)
+            one_sided = (left, right)
+            low, high = np.minimum(left, right), np.maximum(left, right)
+            k_scale = np.maximum(np.abs(analytic), np.maximum(np.abs(left), np.abs(right)))
+            k_tol = atol + rtol * k_scale
+            outside = np.maximum(low - analytic, analytic - high)  # > 0 outside the interval
+            judged = kinks & ~np.isnan(left) & ~np.isnan(right)
+            k_unmeasured = judged & (~np.isfinite(low) | ~np.isfinite(high)) & np.isfinite(analytic)
+            k_unresolved = judged & ((k_scale < floor) | k_unmeasured)
+            judged &= ~k_unresolved
+            unresolved |= k_unresolved
+            # NaN analytic never passes.
+            inconsistent = judged & ~(outside <= k_tol)
+            failing |= inconsistent
+            excess = np.where(judged, np.nan_to_num(outside / k_tol, nan=np.inf), excess)
+            counted = counted | judged
+    has_counted = bool(counted.any())
+    central = ~kinks
+    worst = tuple(int(i) for i in np.unravel_index(int(np.argmax(excess)), diff.shape))
+    return TensorCheck(
+        name=name,
+        analytic=analytic,
+        numerical=numerical,
+        kinks=kinks,
+        max_abs_diff=float(np.max(diff[central])) if central.any() else 0.0,
+        max_rel_error=float(np.max(rel[central])) if central.any() else 0.0,
+        worst_index=worst if has_counted else None,
+        failing=failing,
+        unresolved=unresolved,
+        # Every element an unjudged kink: nothing was judged, so nothing passed either.
+        verdict="fail" if failing.any() else "unresolved" if unresolved.any() or not has_counted
+        else "pass",
+        # Kept only for a tensor with kinks, and no mask's memory without one: the undo
+        # history holds every check, and most tensors of most checks have no kink.
+        one_sided=one_sided if kinks.any() else None,
+        inconsistent=inconsistent if inconsistent.any() else np.broadcast_to(np.False_, kinks.shape),
+    )
+
+
+def method_for(model: Model, method: str) -> str:
+    """The method a check of this model uses: the vectorised one computes the built-in
+    network's loss, so any other model is checked element by element."""
+    return method if model.fast_gradcheck else "loop"
+
+
+def gradient_check(model: Model, params: Params, x: Array, y: Labels, grads: Tensors,
+                   eps: float, method: str = "fast", progress: Progress | None = None,
+                   atol: float = ATOL, rtol: float = RTOL) -> GradCheck:
+    """Numerical gradients of the model's loss for every parameter, and verdicts."""
+    notes: list[str] = []
+    method = method_for(model, method)
+    with np.errstate(all="ignore"):
+        cache, loss = model.forward(x, params, y)
+        floor = NOISE_ULPS * float(np.finfo(np.float64).eps) * abs(float(loss)) / eps
+        if floor > atol:
+            what = f"gradients below {floor:.2g}" if math.isfinite(floor) else "any gradient"
+            notes.append(f"rounding floor: with |L| = {abs(float(loss)):.3g} and eps = {eps:g}, central "
+                         f"differences cannot resolve {what}; atol raised to the floor, and elements "
+                         "below it on both sides are unresolved, not passed"
+                         + (" (try eps near 1e-5)" if eps < 1e-7 else ""))
+            atol = floor
+        else:
+            floor = 0.0
+        numerical = model.numerical_gradients(params, x, y, eps, progress, method)
+        tensors = {}
+        for name, measured in numerical.items():
+            num, kinks = measured[0], measured[1]
+            sides = measured[2] if len(measured) > 2 else None
+            tensors[name] = judge(name, grads["d" + name], num, kinks, atol, rtol, floor,
+                                  None if sides is None else (sides[0], sides[1]))
+    kinks_total = sum(check.kink_count for check in tensors.values())
+    if kinks_total:
+        smaller = f", e.g. {eps / 100:g}" if eps / 100 > 0 else ""
+        bad = sum(check.inconsistent_count for check in tensors.values())
+        notes.append(f"{kinks_total} element(s) straddle a kink at eps={eps:g}: judged by their "
+                     f"one-sided slopes instead of the central difference ({bad} inconsistent); "
+                     f"try a smaller eps{smaller}")
+    if eps > 1e-3 and any(check.verdict == "fail" for check in tensors.values()):
+        notes.append(f"eps = {eps:g} is large: the central difference's truncation error grows as "
+                     "eps squared, so failures may be eps, not bugs (try eps near 1e-5)")
+    # The stepper's parameters are float64; a model may still compute in lower precision.
+    # Higher precision (long double) only makes the differences more accurate: no note.
+    computed = [*params.values(), *cache.values(), loss]
+    coarse = sorted({str(v.dtype) for v in computed if isinstance(v, np.ndarray | np.generic)
+                     and v.dtype.kind in "fc" and np.finfo(v.dtype).eps > np.finfo(np.float64).eps})
+    if coarse:
+        notes.append(f"the model computes in {', '.join(coarse)}, less precise than float64: central "
+                     "differences are unreliable there (float32 gives relative errors near 1e-1 at "
+                     "eps 1e-5), so failures may be precision, not bugs")
+    return GradCheck(method=method, eps=eps, tensors=tensors, atol=atol, notes=tuple(notes))

@@ -1,0 +1,443 @@
+"""Data sets to train on: the TensorFlow Playground's shapes, drawn from a seed, or a CSV file.
+
+A data set is a matrix X of n samples by d features and a vector y of n class indices
+0..K-1. With K = 2 the network needs one sigmoid unit (output_classes = 1); with K > 2 a
+softmax of K units. The split into training and test rows is a pair of index arrays, so
+the rows are stored once and a new split costs no copy.
+
+Every random draw here comes from its own stream, np.random.default_rng([seed, stream]),
+never from the RandomState(seed) that draws the weights: the same seed then gives the
+notebook's weights whatever data set is chosen, and changing the data never moves the
+initialisation.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from array import array
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from itertools import chain
+from os import PathLike
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+
+from engine.files import MAX_DATA_BYTES, read_user_file
+from engine.settings.config import MAX_CLASSES, MAX_INPUTS, MAX_SEED
+
+Array = NDArray[np.float64]
+Labels = NDArray[np.int64]
+Indices = NDArray[np.intp]
+
+MAX_SAMPLES = 100_000  # bounds the memory and the time of a full-batch pass; the Playground draws hundreds
+MAX_NOISE = 1.0  # noise is a fraction of the shape's radius: at 1 the classes are a blur
+MAX_TEST_FRACTION = 0.9  # at least a tenth of the rows is left to learn from
+SHOWN = 40  # characters of a bad field a message repeats
+
+#: Stream numbers after the seed, so the shapes, the split and the weights never share draws.
+SHAPE_STREAM = 0
+SPLIT_STREAM = 1
+
+#: The Playground's frame: every shape spans about [-5, 5] on each axis.
+RADIUS = 5.0
+
+
+class DataError(ValueError):
+    """A data set that cannot be used, with a message naming the line and the problem."""
+
+
+def _frozen(a: NDArray[np.generic]) -> NDArray[np.generic]:
+    """A read-only copy: a Dataset is shared by the stepper and the screens, and a
+    write through one view would silently change the other's numbers."""
+    copy = np.array(a)
+    copy.setflags(write=False)
+    return copy
+
+
+@dataclass(frozen=True, eq=False)
+class Dataset:
+    """Rows and labels, with the split that says which rows train and which test.
+
+    eq=False: equality of arrays is elementwise, so a generated __eq__ would be a trap."""
+
+    X: Array
+    y: Labels
+    name: str
+    # Left empty, every row trains: a split is made by split(), not by hand.
+    train: Indices = field(default_factory=lambda: np.zeros(0, dtype=np.intp))
+    test: Indices = field(default_factory=lambda: np.zeros(0, dtype=np.intp))
+
+    def __post_init__(self) -> None:
+        X = np.asarray(self.X, dtype=np.float64)
+        y = np.asarray(self.y)
+        if X.ndim != 2 or X.shape[0] < 1 or X.shape[1] < 1:
+            raise ValueError(f"X must be a non-empty (samples, features) matrix, got shape {X.shape}")
+        if y.shape != (X.shape[0],):
+            raise ValueError(f"y must hold one label per row of X ({X.shape[0]}), got shape {y.shape}")
+        if not np.all(np.isfinite(X)):
+            raise ValueError("X holds NaN or infinity")
+        if y.dtype.kind not in "iu" or y.min() < 0:
+            raise ValueError("y must hold class indices 0, 1, ...")
+        present = np.unique(y)
+        if len(present) < 2 or present[-1] != len(present) - 1:
+            raise ValueError(f"y must use every class 0..K-1 with K >= 2, got {present.tolist()[:10]}")
+        n = X.shape[0]
+        train = np.asarray(self.train, dtype=np.intp)
+        test = np.asarray(self.test, dtype=np.intp)
+        if len(train) == 0 and len(test) == 0:
+            train = np.arange(n)
+        both = np.concatenate([train, test])
+        if len(train) < 1 or len(both) != n or not np.array_equal(np.sort(both), np.arange(n)):
+            raise ValueError("train and test must split the rows: disjoint, together every row, "
+                             "train non-empty")
+        object.__setattr__(self, "X", _frozen(X))
+        object.__setattr__(self, "y", _frozen(y.astype(np.int64)))
+        object.__setattr__(self, "train", _frozen(train))
+        object.__setattr__(self, "test", _frozen(test))
+
+    @property
+    def samples(self) -> int:
+        return int(self.X.shape[0])
+
+    @property
+    def features(self) -> int:
+        return int(self.X.shape[1])
+
+    @property
+    def classes(self) -> int:
+        """K: the labels are checked to be exactly 0..K-1, so the largest one says it."""
+        return int(self.y.max()) + 1
+
+    @property
+    def output_classes(self) -> int:
+        """The network's output units: two classes need only p(class 1), one sigmoid."""
+        return 1 if self.classes == 2 else self.classes
+
+    @property
+    def X_train(self) -> Array:
+        return self.X[self.train]
+
+    @property
+    def y_train(self) -> Labels:
+        return self.y[self.train]
+
+    @property
+    def X_test(self) -> Array:
+        return self.X[self.test]
+
+
+def _check_seed(seed: int) -> None:
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or not 0 <= seed <= MAX_SEED:
+        raise ValueError(f"seed must be a whole number from 0 to {MAX_SEED}, got {seed!r}")
+
+
+def split(dataset: Dataset, test_fraction: float, seed: int) -> Dataset:
+    """The same rows with floor(n * test_fraction) of them, drawn at random, held out.
+
+    Floor (not round) so that even one sample at the largest fraction keeps a training
+    row; the permutation has its own stream, so the split does not depend on how the data
+    were drawn, and re-splitting a data set with the same seed gives the same rows."""
+    if not isinstance(test_fraction, int | float) or not 0.0 <= test_fraction <= MAX_TEST_FRACTION:
+        raise ValueError(f"test_fraction must be from 0 to {MAX_TEST_FRACTION}, got {test_fraction!r}")
+    _check_seed(seed)
+    n = dataset.samples
+    n_test = math.floor(n * test_fraction + 1e-9)  # 100 * 0.29 is 28.999...: still 29
+    order = np.random.default_rng([seed, SPLIT_STREAM]).permutation(n)
+    return replace(dataset, train=np.sort(order[n_test:]), test=np.sort(order[:n_test]))
+
+
+# The shapes. Each draws the clean points of class k (counts[k] of them) in the
+# Playground's frame; make_dataset adds the noise, so every shape's noise means the same.
+
+Shape = Callable[[np.random.Generator, list[int]], list[Array]]
+
+
+def _xor(rng: np.random.Generator, counts: list[int]) -> list[Array]:
+    """Class 1 in the quadrants where x * y > 0, class 0 in the other two, each point
+    pushed 0.3 away from the axes as the Playground does, so that without noise no point
+    sits on the boundary."""
+    points = []
+    for k, m in enumerate(counts):
+        magnitude = rng.uniform(0.0, RADIUS, (m, 2)) + 0.3
+        sx = rng.choice([-1.0, 1.0], m)
+        sy = sx if k == 1 else -sx
+        points.append(magnitude * np.stack([sx, sy], axis=1))
+    return points
+
+
+def _circle(rng: np.random.Generator, counts: list[int]) -> list[Array]:
+    """Class 1 in a disc of radius R/2, class 0 in the ring from 0.7 R to R: the gap
+    between them is what noise eats into."""
+    low, high = (0.7 * RADIUS, RADIUS), (0.0, 0.5 * RADIUS)
+    points = []
+    for k, m in enumerate(counts):
+        r = rng.uniform(*(high if k == 1 else low), m)
+        angle = rng.uniform(0.0, 2 * np.pi, m)
+        points.append(np.stack([r * np.sin(angle), r * np.cos(angle)], axis=1))
+    return points
+
+
+def _angle(k: int, K: int) -> float:
+    """Where class k sits, as an angle: with two classes class 1 at 45° and class 0 at
+    225°, the Playground's blobs at (2, 2) and (-2, -2) and its arms; more classes are
+    spread evenly round the circle from there."""
+    return 5 * np.pi / 4 + 2 * np.pi * k / K
+
+
+def _gauss(rng: np.random.Generator, counts: list[int]) -> list[Array]:
+    """One round blob of standard deviation 1 per class, centred 2√2 from the origin."""
+    centre = 2 * math.sqrt(2)
+    K = len(counts)
+    points = []
+    for k, m in enumerate(counts):
+        c = centre * np.array([math.cos(_angle(k, K)), math.sin(_angle(k, K))])
+        points.append(c + rng.standard_normal((m, 2)))
+    return points
+
+
+def _spiral(rng: np.random.Generator, counts: list[int]) -> list[Array]:
+    """One arm per class, r growing from 0 to R over 1.75 turns, the arms rotated
+    2π/K apart so they interleave. The points are evenly spaced along the arm, as in the
+    Playground; the noise alone is random."""
+    K = len(counts)
+    points = []
+    for k, m in enumerate(counts):
+        s = np.arange(m) / m
+        t = 1.75 * 2 * np.pi * s + _angle(k, K) - np.pi / 4
+        points.append(np.stack([RADIUS * s * np.sin(t), RADIUS * s * np.cos(t)], axis=1))
+    return points
+
+
+def _moons(rng: np.random.Generator, counts: list[int]) -> list[Array]:
+    """sklearn's make_moons, scaled from radius 1 to the Playground's frame: class 0 the
+    upper half circle, class 1 the lower one shifted right and up so they interleave,
+    points evenly spaced along each."""
+    upper = np.linspace(0.0, np.pi, counts[0])
+    lower = np.linspace(0.0, np.pi, counts[1])
+    scale = RADIUS / 2  # the moons span x in [-1, 2]: centred on 0.5 they fit [-R, R]
+    return [scale * np.stack([np.cos(upper) - 0.5, np.sin(upper) - 0.25], axis=1),
+            scale * np.stack([0.5 - np.cos(lower), 0.25 - np.sin(lower)], axis=1)]
+
+
+SHAPES: dict[str, Shape] = {"xor": _xor, "circle": _circle, "gauss": _gauss, "spiral": _spiral,
+                            "moons": _moons}
+MULTICLASS = ("gauss", "spiral")  # the shapes with a natural third class (a blob, an arm)
+
+
+def make_dataset(name: str, samples: int = 200, noise: float = 0.1, seed: int = 42,
+                 classes: int = 2) -> Dataset:
+    """A Playground shape with 0/1 (or 0..K-1) labels, every row training.
+
+    The classes get samples // K rows each (the first few one more), so the balance is
+    exact rather than left to chance; the rows are then shuffled, so a mini-batch of the
+    first rows is not all one class. Noise is Gaussian with standard deviation
+    noise * R added to both coordinates after the label is fixed, as sklearn does: the
+    label says where the point came from, and noise makes the classes overlap."""
+    if name not in SHAPES:
+        raise ValueError(f"unknown data set {name!r}: choose from {', '.join(SHAPES)}")
+    if (isinstance(samples, bool) or not isinstance(samples, int | np.integer)
+            or not 1 <= samples <= MAX_SAMPLES):
+        raise ValueError(f"samples must be a whole number from 1 to {MAX_SAMPLES:,}, got {samples!r}")
+    if isinstance(noise, bool) or not isinstance(noise, int | float) or not 0.0 <= noise <= MAX_NOISE:
+        raise ValueError(f"noise must be from 0 to {MAX_NOISE}, got {noise!r}")
+    if classes != 2 and not (classes == 3 and name in MULTICLASS):
+        raise ValueError(f"{name} has 2 classes; only {' and '.join(MULTICLASS)} also come in 3, "
+                         f"got classes={classes!r}")
+    if samples < classes:
+        raise ValueError(f"samples must be at least the number of classes ({classes}), got {samples}")
+    _check_seed(seed)
+    rng = np.random.default_rng([seed, SHAPE_STREAM])
+    counts = [samples // classes + (k < samples % classes) for k in range(classes)]
+    X = np.concatenate(SHAPES[name](rng, counts))
+    y = np.repeat(np.arange(classes, dtype=np.int64), counts)
+    X = X + noise * RADIUS * rng.standard_normal(X.shape)
+    order = rng.permutation(samples)
+    return Dataset(X[order], y[order], name)
+
+
+def standardize(train_X: Array, X: Array) -> Array:
+    """X with each feature shifted and scaled by the training rows' mean and standard
+    deviation, so the test rows are transformed exactly as the network saw the training
+    ones (their own statistics would leak the test set into the model).
+
+    A constant feature is only centred: dividing by its zero deviation would make NaN,
+    and a column of zeros is the honest value of a feature that says nothing.
+
+    Each feature is first divided by a power of two near its largest training value: exact,
+    so every number is what the plain formula gives, but a sum or a square of values near
+    1e308 no longer overflows (the mean became infinite, or the deviation did and the feature
+    was divided to zeros). A row that still standardizes past the largest float (a test row
+    far out from training rows that barely vary) is refused with its feature named."""
+    train_X = np.asarray(train_X, dtype=np.float64)
+    X = np.asarray(X, dtype=np.float64)
+    if train_X.ndim != 2 or train_X.shape[0] < 1:
+        raise ValueError(f"train_X must be a non-empty (samples, features) matrix, got shape {train_X.shape}")
+    if X.ndim != 2 or X.shape[1] != train_X.shape[1]:
+        raise ValueError(f"X must have train_X's {train_X.shape[1]} features, got shape {X.shape}")
+    # 2**(e-1) for a largest magnitude m * 2**e (0.5 <= m < 1): scaled, it is in [1, 2), and
+    # 2**1023 is still finite. A column of zeros keeps the scale 2**-1, exact all the same.
+    scale = np.ldexp(1.0, np.frexp(np.max(np.abs(train_X), axis=0))[1] - 1)
+    scaled_train = train_X / scale
+    mean = scaled_train.mean(axis=0)
+    sd = scaled_train.std(axis=0)
+    # A feature constant up to rounding has a deviation of a few ulps of its mean: also constant.
+    # (The plain rule, sd <= 1e-12 * max(|mean|, 1), with both sides divided by the scale.)
+    with np.errstate(over="ignore", divide="ignore"):
+        constant = sd <= 1e-12 * np.maximum(np.abs(mean), 1.0 / scale)
+        centred = X / scale - mean
+        # A constant feature is centred in its own units (times the scale, exact again).
+        standardized: Array = np.where(constant, centred * scale, centred / np.where(constant, 1.0, sd))
+    _check_finite(standardized, X)
+    return standardized
+
+
+def _check_finite(standardized: Array, X: Array) -> None:
+    bad = np.argwhere(~np.isfinite(standardized))
+    if len(bad):
+        row, column = (int(i) for i in bad[0])
+        raise DataError(f"feature {column + 1}: row {row + 1} of the data ({X[row, column]:.6g}) is too far "
+                        "from the training rows' values to standardize (it scales past the largest "
+                        "number): rescale that column or leave --standardize out")
+
+
+# CSV.
+
+_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)  # float() takes "٣" too
+_NOT_FINITE = re.compile(r"[+-]?(?:nan|inf|infinity)", re.IGNORECASE)
+
+
+def _shown(text: str) -> str:
+    return repr(text if len(text) <= SHOWN else f"{text[:SHOWN - 1]}…")
+
+
+def _is_number(text: str) -> bool:
+    text = text.strip()
+    return bool(_NUMBER.fullmatch(text) or _NOT_FINITE.fullmatch(text))
+
+
+def _value(text: str, line: int, column: int, label: bool) -> float:
+    """The field as a finite float, or DataError saying what it is instead."""
+    what = "the label" if label else f"field {column}"
+    stripped = text.strip()
+    if _NOT_FINITE.fullmatch(stripped):
+        raise DataError(f"line {line}: {what} is {stripped}, not a finite number")
+    if not _NUMBER.fullmatch(stripped):
+        raise DataError(f"line {line}: {what} is {_shown(stripped)}, not a number")
+    value = float(stripped)
+    if not math.isfinite(value):
+        raise DataError(f"line {line}: {what} {_shown(stripped)} is too large (overflows to infinity)")
+    return value
+
+
+def _lines(text: str) -> Iterator[tuple[int, str]]:
+    """The non-blank lines of text with their numbers, one at a time. A list of every line
+    first would cost about 90 bytes a line before a single one was counted: 5.7 GB for a
+    64 MiB file of short rows, only to refuse it for having too many."""
+    number, start = 0, 0
+    while start <= len(text):
+        end = text.find("\n", start)
+        end = len(text) if end < 0 else end
+        number += 1
+        line = text[start:end]
+        if line and not line.isspace():
+            yield number, line
+        start = end + 1
+
+
+def parse_csv(text: str, name: str = "csv") -> Dataset:
+    """The Dataset the CSV text describes, or DataError naming the first bad line.
+
+    Lines are counted as an editor counts them (split on \\n only; the \\r of a CRLF
+    goes with the spaces stripped from every field), so the line a message names is the
+    line the user finds. Blank lines are
+    skipped wherever they are, as numpy.loadtxt and pandas do: they hold no sample, and
+    the numbers of the lines around them are unchanged. The rows are read one at a time
+    into arrays of numbers, and reading stops at the first row past MAX_SAMPLES."""
+    if "\0" in text:
+        line = text.count("\n", 0, text.index("\0")) + 1
+        raise DataError(f"line {line}: a NUL byte: this looks like a binary file, not CSV")
+    lines = _lines(text)
+    first = next(lines, None)
+    if first is None:
+        raise DataError("the file is empty: no rows of numbers")
+    header: tuple[int, list[str]] | None = None
+    if not all(_is_number(f) for f in first[1].split(",")):
+        header, first = (first[0], first[1].split(",")), next(lines, None)
+        if first is None:
+            raise DataError(f"line {header[0]} is a header and no rows of numbers follow it")
+    first_line = first[0]
+    width = len(first[1].split(","))
+    if width < 2:
+        raise DataError(f"line {first_line} has 1 field: need at least one feature and a label "
+                        "(the last column)")
+    if width - 1 > MAX_INPUTS:  # here, not as --inputs, a flag the user never gave, fitted to the file
+        raise DataError(f"line {first_line} has {width:,} fields: {width - 1:,} features and the label; a "
+                        f"network takes at most {MAX_INPUTS:,} inputs")
+    if header is not None and len(header[1]) != width:
+        raise DataError(f"line {header[0]}: the header has {len(header[1])} names but line {first_line} "
+                        f"has {width} fields")
+    features = array("d")  # 8 bytes a number, row after row
+    labels = array("q")
+    label_line: dict[int, int] = {}  # each class's first line, to point at when classes are skipped
+    for count, (line, raw) in enumerate(chain([first], lines), start=1):
+        if count > MAX_SAMPLES:
+            raise DataError(f"line {line}: more than {MAX_SAMPLES:,} rows")
+        fields = raw.split(",")
+        if len(fields) != width:
+            raise DataError(f"line {line} has {len(fields)} fields, but line {first_line} has {width}")
+        features.extend(_value(text_field, line, j + 1, label=False)
+                        for j, text_field in enumerate(fields[:-1]))
+        labels.append(_label(fields[-1], line, width))
+        label_line.setdefault(labels[-1], line)
+    _check_classes(label_line)
+    X = np.frombuffer(features, dtype=np.float64).reshape(len(labels), width - 1)
+    return Dataset(X, np.frombuffer(labels, dtype=np.int64), name)
+
+
+def _label(text: str, line: int, width: int) -> int:
+    """The row's label as a class index, or DataError saying what it is instead."""
+    label = _value(text, line, width, label=True)
+    if label < 0:
+        raise DataError(f"line {line}: the label is {text.strip()}: class indices start at 0")
+    if not label.is_integer():
+        raise DataError(f"line {line}: the label is {text.strip()}, not a whole number "
+                        "(a class index 0, 1, ...)")
+    if label >= MAX_CLASSES:  # the network's own bound on its softmax
+        raise DataError(f"line {line}: the label {text.strip()} is too large: at most "
+                        f"{MAX_CLASSES:,} classes (0..{MAX_CLASSES - 1})")
+    return int(label)
+
+
+def _check_classes(label_line: dict[int, int]) -> None:
+    """Every class 0..K-1 used, K at least 2; `label_line` holds each class's first line."""
+    present = sorted(label_line)
+    if len(present) == 1:
+        raise DataError(f"every label is {present[0]}: a classifier needs at least two classes")
+    missing = [k for k in range(present[-1] + 1) if k not in label_line]
+    if missing == [0] and present == list(range(1, present[-1] + 1)):
+        raise DataError(f"the labels are 1..{present[-1]} but class indices start at 0: subtract 1 from each")
+    if missing:
+        k = min(c for c in present if c > missing[0])
+        raise DataError(f"the labels skip class {missing[0]}: line {label_line[k]} has label {k} "
+                        f"but no row has label {missing[0]} (labels must be 0..K-1, every one used)")
+
+
+def read_csv(path: str | PathLike[str]) -> Dataset:
+    """The CSV file at path as a Dataset named after the file, or DataError saying what
+    is wrong, whether with the file (missing, a directory, a FIFO, too large, not text)
+    or with a line of it: one exception for the caller to catch and show."""
+    given = Path(path)
+    try:
+        raw = read_user_file(given, "CSV file", MAX_DATA_BYTES)
+    except OSError as error:
+        raise DataError(str(error)) from None
+    try:  # utf-8-sig: the byte-order mark a spreadsheet writes is not part of the first field
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = raw.count(b"\n", 0, error.start) + 1
+        raise DataError(f"line {line}: not UTF-8 text (byte {raw[error.start]:#04x}); "
+                        "is this a binary file?") from None
+    return parse_csv(text, given.stem or "csv")

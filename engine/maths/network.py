@@ -1,0 +1,377 @@
+"""The notebook's network, generalised: any depth, activation, loss and number of classes.
+
+x = a0 -> z1 = W1 a0 + b1 -> a1 = f(z1) -> ... -> zL = WL a(L-1) + bL -> aL -> loss.
+
+Sizes n0 (inputs) .. nL; W_l has shape (n_l, n_(l-1)), b_l (n_l,). The hidden layers share
+one activation f; the output is one sigmoid unit (binary cross-entropy or squared error)
+or a softmax of K units (cross-entropy against a class index). The default architecture
+is the seed notebook's 3 -> 4 ReLU -> 1 sigmoid with BCE, and with it every function here
+computes the notebook's numbers: a reader can put this file beside the notebook and see
+the same maths. Only the numerics differ, where the notebook would overflow or warn.
+
+The maths is written once, here: the forward pass, the backward pass (with the fault
+drills as switches inside it, so a drill differs from the truth in exactly one line), the
+activations and their derivatives, and the loss of a batch of output logits that the
+vectorised gradient check (engine.maths.fastcheck) evaluates.
+
+Every function takes one sample, x of shape (n0,) and y a class index, as the notebook
+does, or a mini-batch: X of shape (B, n0), one sample a row, and y of shape (B,). A batch's
+loss is the mean of its samples' losses, so its parameter gradients are the mean of the
+samples' gradients; the intermediate gradients (dz, da) are kept per sample, one row each,
+exactly the single-sample numbers of that row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+Array = NDArray[np.float64]
+Params = dict[str, Array]
+Tensors = dict[str, Any]
+
+LEAKY_SLOPE = 0.01
+#: Numbers a chunk of a pass over many rows holds in its layers (32 MiB of float64 a matrix):
+#: every row of the data at once, 80,000 rows through 100,000 units, asked for 59.6 GiB.
+ROWS_CHUNK = 1 << 22
+
+
+def sigmoid(z: Array) -> Array:
+    """Logistic function that never overflows: exp is only taken of -|z|."""
+    e = np.exp(-np.abs(z))
+    d = 1.0 + e
+    return np.where(z >= 0, 1.0 / d, e / d)
+
+
+def relu(z: Array) -> Array:
+    return np.maximum(0.0, z)
+
+
+def relu_derivative(z: Array) -> Array:
+    """1 where the unit is alive (z > 0), else 0: the notebook's convention at the kink."""
+    return (z > 0).astype(z.dtype)
+
+
+def leaky_relu(z: Array) -> Array:
+    return np.where(z > 0, z, LEAKY_SLOPE * z)
+
+
+def leaky_relu_derivative(z: Array) -> Array:
+    return np.where(z > 0, 1.0, LEAKY_SLOPE)
+
+
+def tanh_derivative(z: Array) -> Array:
+    return 1.0 - np.tanh(z) ** 2
+
+
+def sigmoid_derivative(z: Array) -> Array:
+    s = sigmoid(z)
+    return s * (1.0 - s)
+
+
+@dataclass(frozen=True)
+class Activation:
+    """A hidden layer's f and f'. `kinked`: f is piecewise linear with a kink at 0, where a
+    central difference straddling it measures an average of two slopes (see gradcheck)."""
+
+    f: Callable[[Array], Array]
+    derivative: Callable[[Array], Array]
+    symbol: str  # as the formulas write it
+    kinked: bool
+
+
+ACTIVATIONS = {
+    "relu": Activation(relu, relu_derivative, "relu", kinked=True),
+    "leaky-relu": Activation(leaky_relu, leaky_relu_derivative, "lrelu", kinked=True),
+    "tanh": Activation(np.tanh, tanh_derivative, "tanh", kinked=False),
+    "sigmoid": Activation(sigmoid, sigmoid_derivative, "σ", kinked=False),
+}
+
+#: The loss of a single sigmoid output; K >= 2 outputs always use softmax cross-entropy.
+BINARY_LOSSES = ("bce", "mse")
+SOFTMAX_LOSS = "cross-entropy"
+
+
+def softmax(z: Array) -> Array:
+    """Over the last axis, shifted by the maximum so exp never overflows."""
+    e: Array = np.exp(z - np.max(z, axis=-1, keepdims=True))
+    out: Array = e / np.sum(e, axis=-1, keepdims=True)
+    return out
+
+
+Labels = int | NDArray[np.int64]  # one sample's class index, or a batch's (B,)
+
+
+def bce_from_logit(z: Array, y: Labels) -> Array:
+    """Binary cross-entropy of sigmoid(z) against y, computed from the logit.
+
+    For y in {0, 1}: -log(a) = log(1 + e^-z) when y = 1 and -log(1 - a) = log(1 + e^z) when
+    y = 0, i.e. log(1 + e^((1 - 2y) z)). logaddexp(0, t) is log(1 + e^t) without overflow or
+    cancellation, so the loss is finite and accurate for every finite logit (and +inf, not
+    NaN, for a logit that has overflowed the wrong way). It agrees with the notebook's
+    clipped formula to about 1e-16 (the last printed digit may differ). Elementwise.
+    """
+    return np.logaddexp(0.0, (1 - 2 * y) * z)
+
+
+def output_loss(loss: str, z: Array, y: Labels) -> Array:
+    """The loss of output logits z (shape (..., n_L)), one value per leading index: a whole
+    batch of perturbed logits costs one call, which the vectorised check relies on. For a
+    mini-batch, y has one label per sample and z's last two axes are (B, n_L)."""
+    if loss == "bce":
+        return bce_from_logit(z[..., 0], y)  # type: ignore[no-any-return]
+    if loss == "mse":
+        return 0.5 * (sigmoid(z[..., 0]) - y) ** 2
+    # log-sum-exp: log sum e^z - z_y, shifted by the maximum, finite for any finite z.
+    m: Array = np.max(z, axis=-1)
+    out: Array = m + np.log(np.sum(np.exp(z - m[..., None]), axis=-1)) - _picked(z, y)
+    return out
+
+
+def _picked(z: Array, y: Labels) -> Array:
+    """z[..., y]: each sample's logit of its own class."""
+    if np.ndim(y) == 0:
+        return z[..., y]
+    index = np.broadcast_to(np.asarray(y)[:, None], (*z.shape[:-1], 1))
+    return np.take_along_axis(z, index, axis=-1)[..., 0]
+
+
+def target(a: Array, y: Labels) -> Array | Labels:
+    """What the output aL is compared with: y for one sigmoid unit (a column for a batch),
+    the one-hot rows of y for a softmax."""
+    if a.shape[-1] == 1 and np.ndim(y):
+        return np.asarray(y, dtype=np.float64)[:, None]
+    if a.shape[-1] == 1:
+        return y
+    onehot = np.zeros_like(a)
+    if np.ndim(y):
+        onehot[np.arange(len(onehot)), y] = 1.0
+    else:
+        onehot[y] = 1.0
+    return onehot
+
+
+def output_delta(loss: str, a: Array, y: Labels) -> Array:
+    """dL/dz_L from the output's activation aL, per sample. For sigmoid + BCE and for
+    softmax + cross-entropy it simplifies to aL - y (y one-hot); for sigmoid + squared error
+    the sigmoid's slope a(1 - a) stays in."""
+    delta: Array = a - target(a, y)
+    return delta * a * (1.0 - a) if loss == "mse" else delta
+
+
+def mean_loss(losses: Array) -> float:
+    """The loss of a sample, or the mean loss of a batch (the loss its gradients are of)."""
+    return float(losses.sum() / losses.size)  # np.mean's sum and division, without its overhead
+
+
+def _into(W: Array, a: Array) -> Array:
+    """W a for one sample; for a batch (rows a_b), every W a_b as rows: a Wᵀ."""
+    out: Array = W @ a if a.ndim == 1 else a @ W.T
+    return out
+
+
+def _back(W: Array, dz: Array) -> Array:
+    """Wᵀ dz for one sample; for a batch, every Wᵀ dz_b as rows: dz W."""
+    out: Array = W.T @ dz if dz.ndim == 1 else dz @ W
+    return out
+
+
+def _mean_outer(dz: Array, a: Array) -> Array:
+    """dz aᵀ for one sample; for a batch, the mean over samples of dz_b a_bᵀ."""
+    out: Array = np.outer(dz, a) if dz.ndim == 1 else dz.T @ a / len(dz)
+    return out
+
+
+@dataclass(frozen=True)
+class Architecture:
+    """Layer sizes, the hidden activation and the output's loss. (Derived sizes are cached:
+    the forward and backward passes of a training run read them every layer.)"""
+
+    inputs: int = 3
+    hidden: tuple[int, ...] = (4,)
+    activation: str = "relu"
+    classes: int = 1  # 1: one sigmoid unit; K >= 2: softmax over K classes
+    loss: str = "bce"  # "bce" or "mse" for one unit; SOFTMAX_LOSS for K >= 2
+
+    @cached_property
+    def sizes(self) -> tuple[int, ...]:
+        """n0 .. nL."""
+        return (self.inputs, *self.hidden, self.classes)
+
+    @cached_property
+    def depth(self) -> int:
+        """L, the number of weight layers."""
+        return len(self.hidden) + 1
+
+    @cached_property
+    def param_names(self) -> tuple[str, ...]:
+        return tuple(name for l in range(1, self.depth + 1) for name in (f"W{l}", f"b{l}"))
+
+    @property
+    def param_count(self) -> int:
+        return sum(n * (m + 1) for m, n in zip(self.sizes, self.sizes[1:], strict=False))
+
+    @property
+    def label(self) -> str:
+        """784-256-128-10, the sizes as a course writes them."""
+        return "-".join(str(n) for n in self.sizes)
+
+    @cached_property
+    def f(self) -> Activation:
+        return ACTIVATIONS[self.activation]
+
+    @property
+    def output(self) -> str:
+        """The output unit's function, as the formulas write it."""
+        return "softmax" if self.classes > 1 else "σ"
+
+    def square_layers(self) -> list[int]:
+        """Layers l whose W_l maps a hidden layer to one of equal width (square W_l):
+        where the `transpose` drill can forget a transpose without a shape error."""
+        return [l for l in range(2, self.depth) if self.sizes[l] == self.sizes[l - 1]]
+
+
+NOTEBOOK = Architecture()
+
+
+#: Weight scale of each initialisation, from a layer's fan-in and fan-out. The notebook draws
+#: unscaled normals, which saturate the sigmoid of a wide network (z2 ~ 157 at 784-128-1);
+#: He keeps a ReLU layer's activations at unit variance, Xavier (Glorot) a layer's in and out.
+INITS: dict[str, Callable[[int, int], float]] = {
+    "notebook": lambda n_in, n_out: 1.0,
+    "he": lambda n_in, n_out: float(np.sqrt(2.0 / n_in)),
+    "xavier": lambda n_in, n_out: float(np.sqrt(2.0 / (n_in + n_out))),
+}
+
+
+def param_shapes(arch: Architecture) -> dict[str, tuple[int, ...]]:
+    """Each parameter's shape, in init_params' order: W_l is (n_l, n_(l-1)), b_l is (n_l,)."""
+    shapes: dict[str, tuple[int, ...]] = {}
+    for l, (n_in, n_out) in enumerate(zip(arch.sizes, arch.sizes[1:], strict=False), start=1):
+        shapes[f"W{l}"], shapes[f"b{l}"] = (n_out, n_in), (n_out,)
+    return shapes
+
+
+def init_params(arch: Architecture, seed: int, init: str = "notebook") -> Params:
+    """The notebook's draws, draw for draw (so seed 42 gives its numbers): every W_l from
+    one RandomState in layer order, scaled as `init` says; biases zero."""
+    rs = np.random.RandomState(seed)
+    scale = INITS[init]
+    params: Params = {}
+    for l, (n_in, n_out) in enumerate(zip(arch.sizes, arch.sizes[1:], strict=False), start=1):
+        params[f"W{l}"] = rs.randn(n_out, n_in) * scale(n_in, n_out)
+        params[f"b{l}"] = np.zeros(n_out)
+    return {name: params[name] for name in arch.param_names}
+
+
+def forward(arch: Architecture, x: Array, params: Params, y: Labels) -> tuple[Tensors, float]:
+    """Forward pass: the cache the backward pass needs (x, z1, a1, ..., zL, aL), and the loss
+    (a batch's mean loss)."""
+    cache, losses = forward_each(arch, x, params, y)
+    return cache, mean_loss(losses)
+
+
+def forward_each(arch: Architecture, x: Array, params: Params, y: Labels,
+                 output: bool = True) -> tuple[Tensors, Array]:
+    """The forward pass with every sample's own loss: what a batch's accuracy, a test set's
+    loss and a decision boundary need. output=False leaves the output's activation aL out
+    (the loss and the predictions need only the logits zL)."""
+    cache: Tensors = {"x": x}
+    a, L, f = x, arch.depth, arch.f.f
+    for l in range(1, L + 1):
+        z = _into(params[f"W{l}"], a) + params[f"b{l}"]
+        cache[f"z{l}"] = z
+        if l < L or output:
+            a = cache[f"a{l}"] = f(z) if l < L else sigmoid(z) if arch.classes == 1 else softmax(z)
+    return cache, output_loss(arch.loss, z, y)
+
+
+def forward_chunks(arch: Architecture, x: Array, params: Params, y: NDArray[np.int64],
+                   output: bool = True) -> Iterator[tuple[slice, Tensors, Array]]:
+    """forward_each over the rows of x a chunk at a time, each chunk's rows with its cache
+    and losses: a pass over every row of the data (its fit, its map) in bounded memory, at
+    most ROWS_CHUNK numbers in all of a chunk's layers. Data that fit are one chunk."""
+    rows = max(1, ROWS_CHUNK // sum(arch.sizes))
+    for start in range(0, len(x), rows):
+        part = slice(start, start + rows)
+        cache, losses = forward_each(arch, x[part], params, y[part], output)
+        yield part, cache, losses
+
+
+def decided(zL: Array) -> NDArray[np.bool_]:
+    """The rows whose output logits are all finite: a NaN or an inf predicts no class
+    (argmax and > 0 would still name one, and an accuracy counted from it means nothing)."""
+    finite: NDArray[np.bool_] = np.asarray(np.isfinite(zL).all(axis=-1))
+    return finite
+
+
+def predictions(zL: Array) -> NDArray[np.int64]:
+    """The class the output logits predict: zL > 0 (σ(zL) > 0.5) for one sigmoid unit, else
+    the likeliest (softmax keeps the order of the logits)."""
+    classes: NDArray[np.int64] = ((zL[..., 0] > 0) if zL.shape[-1] == 1
+                                  else np.argmax(zL, axis=-1)).astype(np.int64)
+    return classes
+
+
+#: The fault drills: one line of the backward pass broken, as people break it.
+BUGS = {
+    "activation-grad": "The activation's derivative taken as 1: dead units still pass gradient.",
+    "bias-grad": "The biases forgotten: every db returned as zeros.",
+    "sign": "dz at the output negated (y − a): every gradient points uphill.",
+    "cache": "The last weight gradient computed from the pre-activation z instead of the activation a.",
+    "transpose": "da computed with W instead of its transpose, where W is square (two hidden layers "
+                 "of equal width).",
+}
+#: Older names still accepted.
+BUG_ALIASES = {"relu-grad": "activation-grad"}
+
+
+def backward(arch: Architecture, x: Array, y: Labels, params: Params, cache: Tensors,
+             bug: str | None = None) -> Tensors:
+    """Backward pass by the chain rule, with the intermediate gradients kept for display:
+    dW1, db1, ..., dWL, dbL, then dzL, da(L-1), dz(L-1), ..., da1, dz1.
+
+    dz_L = dL/dz_L (output_delta); dW_l = dz_l a_(l-1)ᵀ; db_l = dz_l;
+    da_(l-1) = W_lᵀ dz_l; dz_(l-1) = da_(l-1) ⊙ f'(z_(l-1)). For a batch dW_l and db_l
+    are the means over its samples, and dz, da one row a sample.
+    `bug` names a fault drill (BUGS): the one line it breaks is marked where it happens.
+    """
+    L = arch.depth
+    dz = output_delta(arch.loss, cache[f"a{L}"], y)
+    if bug == "sign":
+        dz = -dz
+    params_grads: Tensors = {}
+    steps: Tensors = {}
+    for l in range(L, 0, -1):
+        steps[f"dz{l}"] = dz
+        a_prev = x if l == 1 else cache[f"a{l - 1}"]
+        source = cache[f"z{l - 1}"] if bug == "cache" and l == L else a_prev
+        params_grads[f"dW{l}"] = _mean_outer(dz, source)
+        db = dz.copy() if dz.ndim == 1 else dz.sum(axis=0) / len(dz)  # never dz itself: kept too
+        params_grads[f"db{l}"] = np.zeros_like(db) if bug == "bias-grad" else db
+        if l == 1:
+            break
+        W = params[f"W{l}"]
+        da = _back(W.T if bug == "transpose" and l in arch.square_layers() else W, dz)
+        steps[f"da{l - 1}"] = da
+        dz = da if bug == "activation-grad" else da * arch.f.derivative(cache[f"z{l - 1}"])
+    ordered = {f"d{name}": params_grads[f"d{name}"] for name in arch.param_names}
+    return ordered | steps
+
+
+def sgd_update(params: Params, grads: Tensors, lr: float) -> Params:
+    """W <- W - lr dW, into new arrays: the stepper keeps the old ones for undo."""
+    return {name: value - lr * grads["d" + name] for name, value in params.items()}
+
+
+def kink_sides(arch: Architecture, cache: Tensors) -> list[NDArray[np.bool_]]:
+    """Which side of its kink each hidden unit is on (z > 0), for a piecewise activation;
+    nothing for a smooth one. Two forward passes whose sides differ straddle a kink."""
+    if not arch.f.kinked:
+        return []
+    return [np.asarray(cache[f"z{l}"]) > 0 for l in range(1, arch.depth)]

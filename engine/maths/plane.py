@@ -1,0 +1,104 @@
+"""The input plane of 2-input data: what the model predicts at every point of it.
+
+A decision-boundary map is the model evaluated on a grid over the plane the data lives in.
+The grid is one batch, so the whole map costs one forward pass (engine.maths.network.forward_chunks)
+of cols x rows rows: at 120 x 80 points that is about a millisecond, and the map can be
+redrawn after every update. Row 0 of a grid is the top of the picture (the largest x2), as
+a screen draws it, and column 0 its left (the smallest x1).
+
+Pure NumPy: the widget that colours the field (tui.app.widgets.boundary) is the only thing
+that knows about a screen.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from engine.maths import network
+from engine.maths.network import Architecture, Array, Params
+
+MARGIN = 0.08  # of each axis' span, either side: points on the edge stay inside the picture
+
+
+@dataclass(frozen=True)
+class Plane:
+    """The rectangle shown: [x1_low, x1_high] by [x2_low, x2_high]. The two axes are scaled
+    separately (cells are not square): the data fills the picture whatever its shape."""
+
+    x1_low: float
+    x1_high: float
+    x2_low: float
+    x2_high: float
+
+    @classmethod
+    def around(cls, X: Array, margin: float = MARGIN) -> Plane:
+        """Bounds of every row of X (training and test alike, so the picture does not move
+        when the split changes), widened by `margin` of the span on each side. A degenerate
+        axis (every value equal) gets a span of 1, so a grid over it still has width."""
+        low, high = np.min(X[:, :2], axis=0), np.max(X[:, :2], axis=0)
+        span = np.where(high > low, high - low, 1.0)
+        low, high = low - margin * span, high + margin * span
+        return cls(float(low[0]), float(high[0]), float(low[1]), float(high[1]))
+
+    def grid(self, cols: int, rows: int) -> Array:
+        """The centres of cols x rows cells, one point a row of the result, row-major from
+        the top left: shape (rows * cols, 2)."""
+        x1 = self.x1_low + (np.arange(cols) + 0.5) * (self.x1_high - self.x1_low) / cols
+        x2 = self.x2_high - (np.arange(rows) + 0.5) * (self.x2_high - self.x2_low) / rows
+        points: Array = np.empty((rows, cols, 2))
+        points[..., 0] = x1[None, :]
+        points[..., 1] = x2[:, None]
+        return points.reshape(-1, 2)
+
+    def cell(self, X: Array, cols: int, rows: int) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
+        """The (row, column) of the grid cell each row of X falls in, clipped to the grid."""
+        col = np.floor((X[:, 0] - self.x1_low) / (self.x1_high - self.x1_low) * cols)
+        row = np.floor((self.x2_high - X[:, 1]) / (self.x2_high - self.x2_low) * rows)
+        return (np.clip(row, 0, rows - 1).astype(np.intp), np.clip(col, 0, cols - 1).astype(np.intp))
+
+
+@dataclass(frozen=True, eq=False)
+class Field:
+    """The model over a grid, each array of shape (rows, cols).
+
+    For the prediction: `classes` is the class predicted at each point and `value` the
+    probability the model gives it (for one sigmoid unit, `value` is p(class 1) and
+    `classes` is value > 0.5: the boundary is where value crosses 0.5). For a hidden unit,
+    `classes` is None and `value` is the unit's activation a_l[i]."""
+
+    value: Array
+    classes: NDArray[np.int64] | None
+    unit: tuple[int, int] | None = None
+
+
+def field(arch: Architecture, params: Params, plane: Plane, cols: int, rows: int,
+          unit: tuple[int, int] | None = None) -> Field:
+    """The model's prediction at every cell centre, or hidden unit i of layer l's activation
+    (unit = (l, i), l from 1) there. The labels fed to the forward pass are zeros: the loss
+    it also computes is not read. Raises ValueError for a unit the network does not have."""
+    if unit is not None:
+        layer, index = unit
+        if not 1 <= layer < arch.depth or not 0 <= index < arch.sizes[layer]:
+            raise ValueError(f"no hidden unit a{layer}[{index}] in {arch.sizes}")
+    points = plane.grid(cols, rows)
+    value, classes = np.empty(len(points)), np.zeros(len(points), dtype=np.int64)
+    labels = np.zeros(len(points), dtype=np.int64)  # the loss the pass computes is not read
+    with np.errstate(all="ignore"):  # a diverged network draws as NaN, it does not warn
+        for part, cache, _ in network.forward_chunks(arch, points, params, labels):
+            if unit is not None:
+                value[part] = cache[f"a{unit[0]}"][:, unit[1]]
+            else:
+                value[part], classes[part] = _likeliest(arch, cache[f"a{arch.depth}"])
+    return Field(value.reshape(rows, cols), None if unit is not None else classes.reshape(rows, cols), unit)
+
+
+def _likeliest(arch: Architecture, aL: Array) -> tuple[Array, NDArray[np.int64]]:
+    """Each point's likeliest class and its probability (one sigmoid unit: p itself)."""
+    if arch.classes == 1:
+        p: Array = aL[:, 0]
+        return p, (p > 0.5).astype(np.int64)
+    classes = np.argmax(aL, axis=1)
+    return aL[np.arange(len(aL)), classes], classes.astype(np.int64)

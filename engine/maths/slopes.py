@@ -1,0 +1,151 @@
+"""Numerical slopes of a model's loss: central differences element by element, and the
+one-sided slopes at a kink.
+
+Extreme eps: the slope is computed as (L+ - L-) / eps / 2, never with 2 eps or 1 / (2 eps),
+which overflow (eps above 9e307) or reach infinity (eps below 2.8e-309) while the slope itself
+is finite.
+
+Kinks: ReLU and leaky ReLU are not differentiable at 0. When an element's +-eps nudge
+moves some hidden unit's z across 0, in any layer, the central difference straddles the
+kink and measures an average of the two slopes; the element is marked, and its two
+one-sided slopes, left = (L(θ) - L(θ-eps)) / eps and right = (L(θ+eps) - L(θ)) / eps, are
+kept for the verdict (engine.check.verdicts). The vectorised method (engine.maths.fastcheck)
+and the loop method here mark the same elements and give the same slopes. Where the nudges
+cross a kink on both sides of θ (two units near their kinks), both slopes mix pieces and
+bound nothing: such an element keeps no slopes (NaN).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Protocol
+
+import numpy as np
+
+from engine.maths.fastcheck import Mask, slope
+from engine.maths.network import Array, Labels, Params, Tensors
+
+#: Called as progress(done, total) while a check runs; it may raise to cancel.
+Progress = Callable[[int, int], None]
+
+class Forward(Protocol):
+    """All the black-box method needs of a model: its forward pass, and the sides of the
+    kinks its cache shows."""
+
+    def forward(self, x: Array, params: Params, y: Labels) -> tuple[Tensors, float]: ...
+
+    def kink_sides(self, cache: Tensors) -> list[Mask]: ...
+
+
+def pre_activation_sides(cache: Tensors) -> list[Mask]:
+    """The kink rule for a model whose activations are unknown (a user's): which side of 0
+    each cached pre-activation is on, for every numeric array whose name starts with "z",
+    except the last one, the output's logit (a sigmoid or softmax is smooth there). For the
+    notebook's cache (x, z1, a1, z2, a2) that is z1: where its ReLU kinks."""
+    sides = []
+    for name, value in cache.items():
+        if name.startswith("z"):
+            try:
+                array = np.asarray(value)
+            except Exception:  # a user's object may raise anything from __array__
+                continue
+            if array.dtype.kind in "biuf":
+                sides.append(array > 0)
+    return sides[:-1]
+
+
+def central_difference(model: Forward, work: Params, name: str, idx: tuple[int, ...], x: Array,
+                       y: Labels, eps: float) -> tuple[float, bool, float, float, list[Mask], list[Mask]]:
+    """One element of the notebook's black-box method: two forward passes with the element
+    nudged by +-eps (restored after), and whether the nudge crossed a kink, i.e. the two
+    evaluations put some unit on different sides of it (model.kink_sides). Also the two
+    losses L(θ+eps) and L(θ-eps) and the two passes' kink sides, for the one-sided slopes."""
+    tensor = work[name]
+    orig = tensor[idx]
+    tensor[idx] = orig + eps
+    cache_plus, loss_plus = model.forward(x, work, y)
+    tensor[idx] = orig - eps
+    cache_minus, loss_minus = model.forward(x, work, y)
+    tensor[idx] = orig
+    plus, minus = model.kink_sides(cache_plus), model.kink_sides(cache_minus)
+    kink = len(plus) == len(minus) and any(
+        p.shape == m.shape and bool(np.any(p != m)) for p, m in zip(plus, minus, strict=True))
+    return slope(loss_plus, loss_minus, eps), kink, float(loss_plus), float(loss_minus), plus, minus
+
+
+#: What a numerical method gives for each parameter: the central differences, the kink
+#: mask, and the one-sided slopes stacked as (left, right) (shape (2, *shape), NaN where
+#: not a kink). Plain NumPy, so it crosses the pipe from a user's model process.
+Numerical = dict[str, tuple[Array, Mask, Array]]
+
+
+def _off_kink(model: Forward, cache: Tensors) -> list[Mask]:
+    """Which units of θ's pass are off their kink (z != 0): the sides of z and of -z."""
+    negated = {name: -value if isinstance(value, np.ndarray) and value.dtype.kind in "if" else value
+               for name, value in cache.items()}
+    return [p | n if p.shape == n.shape else np.ones_like(p)
+            for p, n in zip(model.kink_sides(cache), model.kink_sides(negated), strict=False)]
+
+
+def _crosses(base: list[Mask], off: list[Mask], nudged: list[Mask]) -> bool:
+    """Whether a nudged pass put some unit that θ's pass has off its kink on its other side
+    (a unit exactly at its kink crosses nothing: the kink is at θ itself)."""
+    return len(base) == len(nudged) == len(off) and any(
+        b.shape == n.shape == o.shape and bool(np.any((b != n) & o))
+        for b, o, n in zip(base, off, nudged, strict=True))
+
+
+def loop_numerical(model: Forward, params: Params, x: Array, y: Labels, eps: float,
+                   progress: Progress | None, every: int | None = None) -> Numerical:
+    """The notebook's method, element by element: works for any model. Progress is
+    reported every `every` elements (by default about 200 times in all). L(θ) is computed
+    once, at the first kink (a model without kinks is called exactly as before)."""
+    work = {name: np.array(value, dtype=np.float64, copy=True) for name, value in params.items()}
+    total = sum(value.size for value in work.values())
+    every = every or max(1, total // 200)
+    done = 0
+    base: tuple[float, list[Mask], list[Mask]] | None = None
+    result: Numerical = {}
+    with np.errstate(all="ignore"):
+        for name in work:
+            num = np.zeros_like(work[name])
+            kinks = np.zeros(num.shape, dtype=bool)
+            sides = np.full((2, *num.shape), np.nan)
+            for idx in np.ndindex(num.shape):
+                num[idx], kinks[idx], plus, minus, s_plus, s_minus = central_difference(
+                    model, work, name, idx, x, y, eps)
+                if kinks[idx]:
+                    if base is None:
+                        cache, loss = model.forward(x, work, y)
+                        base = float(loss), model.kink_sides(cache), _off_kink(model, cache)
+                    if not (_crosses(base[1], base[2], s_plus) and _crosses(base[1], base[2], s_minus)):
+                        sides[(0, *idx)] = (base[0] - minus) / eps
+                        sides[(1, *idx)] = (plus - base[0]) / eps
+                done += 1
+                if progress is not None and done % every == 0:
+                    progress(done, total)
+            result[name] = (num, kinks, sides)
+    if progress is not None and total % every:
+        progress(total, total)
+    return result
+
+
+def mean_numerical(samples: Iterable[Numerical]) -> Numerical:
+    """A batch's numerical gradients from its samples' (the central difference of a mean
+    loss is the mean of the samples' central differences). An element is a kink where any
+    sample's nudge crossed one; its one-sided slopes are the means of the samples' (a sample
+    that crossed no kink contributes its central difference to both), NaN where some sample
+    crossed kinks on both sides."""
+    total: Numerical = {}
+    count = 0
+    for part in samples:
+        count += 1
+        for name, (num, kinks, sides) in part.items():
+            sided = np.where(kinks, sides, num)
+            if name not in total:
+                total[name] = (num.copy(), kinks.copy(), sided)
+            else:
+                acc = total[name]
+                total[name] = (acc[0] + num, acc[1] | kinks, acc[2] + sided)
+    return {name: (num / count, kinks, np.where(kinks, sides / count, np.nan))
+            for name, (num, kinks, sides) in total.items()}

@@ -1,0 +1,100 @@
+"""The small interface the stepper drives, so that any implementation can be stepped.
+
+A model is three functions with the notebook's signatures, plus the loop gradient
+check's numerical gradients (a model in another process computes them there, in one
+request) and a way to stop a call that is running. The built-in one is the NumPy
+network of an architecture, with or without a fault drill; a user's own file
+(engine.usermodel.client) is the other.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from typing import Protocol
+
+from engine.maths.network import Array, Labels, Params, Tensors
+from engine.maths.slopes import Numerical, Progress
+
+
+class Cancelled(Exception):
+    """A phase stopped before it finished, at the user's request: nothing is committed."""
+
+
+@dataclass(frozen=True)
+class Captured:
+    """Text a user's code printed (stdout and stderr together) in one import or call.
+
+    `source` is "import", "forward", "backward", "sgd_update", "background" (printed
+    between calls, by a thread of the user's) or "exit" (atexit handlers), or "error" for
+    an error the app logs."""
+
+    source: str
+    text: str
+
+    @property
+    def during(self) -> str:
+        """When it was printed, as a heading says it: "in forward", "while being imported"."""
+        return {"import": "while being imported", "background": "between calls",
+                "exit": "at exit"}.get(self.source, f"in {self.source}")
+
+
+class Model(Protocol):
+    """What the stepper calls, and what the app and the report need to know of a model."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def fast_gradcheck(self) -> bool:
+        """True when the vectorised gradient check computes exactly this model's loss."""
+        ...
+
+    @property
+    def user_code(self) -> bool:
+        """A user's own file: fault drills do not apply to it, and any call may be slow."""
+        ...
+
+    @property
+    def bug(self) -> str | None:
+        """The fault drill injected into the built-in backward, if any."""
+        ...
+
+    @property
+    def log(self) -> deque[Captured] | None:
+        """What a user's code printed, oldest first; None for a model that prints nothing."""
+        ...
+
+    @property
+    def batched(self) -> bool:
+        """True when forward, backward and the check take a batch (rows of samples) whole;
+        False when they take one sample, and BatchMean hands them a batch sample by sample."""
+        ...
+
+    @property
+    def gradient_keys(self) -> str:
+        """How the model's backward keys its gradients: "d" for 'd' + name (the notebook's
+        dW1), "name" for the parameter's own name (cs231n's grads['W1']). The stepper always
+        holds them as 'd' + name."""
+        ...
+
+    def init_params(self, seed: int) -> Params | None:
+        """The model's own initial parameters, or None to take the architecture's."""
+        ...
+
+    def forward(self, x: Array, params: Params, y: Labels) -> tuple[Tensors, float]: ...
+
+    def backward(self, x: Array, y: Labels, params: Params, cache: Tensors) -> Tensors: ...
+
+    def update(self, params: Params, grads: Tensors, lr: float) -> Params: ...
+
+    def numerical_gradients(self, params: Params, x: Array, y: Labels, eps: float,
+                            progress: Progress | None, method: str) -> Numerical:
+        """Central differences of every parameter element, where a nudge crossed a kink, and
+        the kinks' one-sided slopes (engine.maths.slopes.Numerical), by `method` ("fast" only
+        where fast_gradcheck says it applies)."""
+        ...
+
+    def interrupt(self) -> None:
+        """Called from another thread: stop the running call, which then raises Cancelled."""
+        ...

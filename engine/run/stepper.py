@@ -1,0 +1,735 @@
+"""The state machine over the four phases, with exact undo to any depth.
+
+Each phase is a pure function of the current State that returns the next State; no
+array is ever changed in place (stored arrays are made read-only), so the undo history
+is simply the stack of earlier States. Consecutive States share every array a phase
+did not touch, which is why the history keeps only what each phase changed.
+
+Computing a phase (`compute`) and committing it (`commit`) are separate so that a
+slow phase can run in a worker and be cancelled without touching the state.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, fields, is_dataclass, replace
+from enum import StrEnum
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from engine.check.diagnose import diagnose
+from engine.check.verdicts import ATOL, GradCheck, gradient_check
+from engine.data import batches
+from engine.data.batches import Data, Metrics
+from engine.data.sets import Indices
+from engine.maths.network import Array, Labels, Params, Tensors, init_params
+from engine.maths.slopes import Progress
+from engine.model.builtin import BatchMean, make_model
+from engine.model.protocol import Captured, Model
+from engine.settings.config import Config
+
+if TYPE_CHECKING:
+    from engine.run.sample import Sample
+
+#: Fan-in from which the notebook's unscaled init is likely to saturate the output.
+WIDE = 64
+SATURATED = ("the notebook's unscaled initial weights saturate a network this wide (z grows as "
+             "sqrt(fan-in) a layer), so the loss is huge and small gradients drown in its rounding: "
+             "--init he or --init xavier scales the same draws")
+
+#: Beyond this margin an output's probability rounds to exactly 0 or 1 in float64
+#: (1 + e^-z == 1 once e^-z < 2^-53): the output is saturated.
+SATURATION_MARGIN = 53 * math.log(2)
+
+
+@dataclass(frozen=True)
+class Saturation:
+    """An output saturated on every sample of the step: its sigmoid's |z_L| (or its softmax's
+    gap between the two largest logits) is so large that the probabilities round to 0 and 1.
+    Then σ'(z_L) ≈ e^-margin: either the output is right and every gradient vanishes (often
+    exactly 0), or it is wrong, the loss is about the margin and the gradients explode."""
+
+    name: str  # the output's pre-activation, z2 for one hidden layer
+    margin: float  # the smallest |z_L| (sigmoid) or logit gap (softmax) over the batch
+    softmax: bool
+    loss: float
+    grad: float | None  # the largest |gradient| of any parameter, once backward ran
+    init: str
+
+    @property
+    def vanishing(self) -> bool:
+        return (self.grad is not None and self.grad < 1e-12) or (self.grad is None and self.loss < 1e-12)
+
+    @property
+    def derivative(self) -> float:
+        """σ'(margin) = e^-m / (1 + e^-m)^2; the softmax's top probability has the same."""
+        e = math.exp(-self.margin)
+        return e / (1 + e) ** 2
+
+    def message(self) -> str:
+        where = (f"the logits of {self.name} differ by {self.margin:.4g} (softmax rounds to 0 and 1)"
+                 if self.softmax else f"|{self.name}| = {self.margin:.4g}, so σ'({self.name}) = "
+                 f"{self.derivative:.2g}")
+        grad = "" if self.grad is None else "every gradient is exactly 0" if self.grad == 0 \
+            else f"the largest gradient is {self.grad:.3g}"
+        if self.vanishing:
+            what = (f"the loss is {self.loss:.3g} and {grad or 'the gradients vanish'}: "
+                    "no step can move the loss")
+        else:
+            what = (f"the loss is {self.loss:.4g}{' and ' + grad if grad else ''}: "
+                    "a step jumps from one saturated side to the other")
+        fix = ("the notebook's unscaled initial weights make z grow as sqrt(fan-in) a layer; "
+               "try --init he" if self.init == "notebook" else "try --init he or a smaller --lr")
+        return f"Output saturated: {where}; {what}. {fix[0].upper()}{fix[1:]}."
+
+    def warning(self) -> str:
+        """The JSON's warning: one fixed text (figures vary a step), counted per step."""
+        return ("the output saturated (its probabilities round to 0 and 1): gradients "
+                + ("vanish" if self.vanishing else "explode") + "; --init he scales the initial weights")
+
+
+def saturation(state: State, config: Config, builtin: bool) -> Saturation | None:
+    """The built-in network's output saturation at this state, or None (a user's model names
+    its tensors its own way: not judged)."""
+    if not builtin or state.forward is None:
+        return None
+    name = f"z{config.architecture.depth}"
+    z = state.forward.cache.get(name)
+    if z is None:
+        return None
+    z = np.asarray(z, dtype=np.float64)
+    if z.size == 0 or not np.isfinite(z).all():
+        return None
+    softmax = config.architecture.classes > 1
+    if softmax:
+        top2 = np.sort(z, axis=-1)[..., -2:]
+        margin = float((top2[..., 1] - top2[..., 0]).min())
+    else:
+        margin = float(np.abs(z).min())
+    if margin <= SATURATION_MARGIN:
+        return None
+    grad = None
+    if state.backward is not None:
+        grads = [np.abs(np.asarray(state.backward["d" + k])).max(initial=0.0)
+                 for k in state.params if "d" + k in state.backward]
+        grad = float(max(grads, default=0.0))
+    return Saturation(name, margin, softmax, state.forward.loss, grad, config.init)
+
+
+#: Bytes of undo history the stepper may hold; bounds the history of large networks.
+HISTORY_BUDGET = 512 * 2**20
+MAX_HISTORY = 100_000
+
+
+class Phase(StrEnum):
+    FORWARD = "forward"
+    BACKWARD = "backward"
+    GRADCHECK = "gradcheck"
+    UPDATE = "update"
+
+
+PHASES = tuple(Phase)
+
+
+@dataclass(frozen=True)
+class Forward:
+    cache: Tensors  # whatever the model's forward caches: x, z1, a1, z2, a2 for the built-in
+    loss: float  # a batch's mean loss
+    rows: Indices | None = None  # the data set's rows this step trains on; None: the one sample
+    #: Those rows' inputs and labels, taken once a step (the later phases compute on them too).
+    batch: tuple[Array, Labels] | None = None
+    metrics: Metrics | None = None  # the parameters' fit to every training and test row
+
+
+@dataclass(frozen=True)
+class Update:
+    before: Params
+    after: Params
+    loss_after: float  # the loss of the same sample with the new parameters
+    #: Tensors of that forward pass that overflowed (a diverging step shows at once).
+    overflow: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class LossTrail:
+    """The loss at each step's forward pass, as a chain that each step extends in O(1):
+    a tuple copied at every step would make a long session's history quadratic."""
+
+    loss: float
+    previous: LossTrail | None = None
+    metrics: Metrics | None = None
+
+    def nodes(self) -> list[LossTrail]:
+        out: list[LossTrail] = []
+        node: LossTrail | None = self
+        while node is not None:
+            out.append(node)
+            node = node.previous
+        return out[::-1]
+
+    def values(self) -> list[float]:
+        return [node.loss for node in self.nodes()]
+
+    def curves(self) -> Curves:
+        nodes = self.nodes()
+
+        def series(read: str) -> Array:
+            return np.array([np.nan if node.metrics is None or getattr(node.metrics, read) is None
+                             else getattr(node.metrics, read) for node in nodes], dtype=np.float64)
+
+        return Curves(np.array([node.loss for node in nodes], dtype=np.float64),
+                      series("train_loss"), series("test_loss"), series("train_accuracy"),
+                      series("test_accuracy"))
+
+
+@dataclass(frozen=True, eq=False)
+class Curves:
+    """One value a step, step 1 first, for the loss chart; NaN where not measured (no test
+    rows, no data set: then only `loss` is known)."""
+
+    loss: Array  # the loss of the step's forward pass: its batch's mean, or the one sample's
+    train_loss: Array  # over every training row, with the parameters of that forward pass
+    test_loss: Array
+    train_accuracy: Array
+    test_accuracy: Array
+
+
+@dataclass(frozen=True)
+class State:
+    """Everything on screen: the parameters and what this step's phases computed."""
+
+    step: int  # the step shown, from 1; forward after a finished update starts the next
+    params: Params
+    last_phase: Phase | None = None  # the phase that produced this state
+    forward: Forward | None = None
+    backward: Tensors | None = None
+    gradcheck: GradCheck | None = None
+    update: Update | None = None
+    trail: LossTrail | None = None  # the loss at each step's forward pass
+
+    @property
+    def losses(self) -> list[float]:
+        """The loss at each step's forward pass, in order."""
+        return self.trail.values() if self.trail is not None else []
+
+    @property
+    def rows(self) -> Indices | None:
+        """The data set's rows of this step's batch (None: the one sample, or no forward yet)."""
+        return self.forward.rows if self.forward is not None else None
+
+    def nonfinite(self) -> list[str]:
+        """Names of the tensors or losses holding inf or NaN: the run has overflowed."""
+        tensors: dict[str, Any] = dict(self.params)
+        if self.forward is not None:
+            tensors |= self.forward.cache | {"loss": self.forward.loss}
+        if self.backward is not None:
+            tensors |= self.backward
+        if self.update is not None:
+            tensors["loss_after"] = self.update.loss_after
+        found = [name for name, value in tensors.items() if not all_finite(value)]
+        if self.update is not None:
+            found += [f"{name} after the update" for name in self.update.overflow]
+        return found
+
+    def made(self) -> list[object]:
+        """The tensors and losses the phase that made this state computed."""
+        if self.last_phase is Phase.FORWARD and self.forward is not None:
+            return [*self.forward.cache.values(), self.forward.loss]
+        if self.last_phase is Phase.BACKWARD and self.backward is not None:
+            return list(self.backward.values())
+        if self.last_phase is Phase.UPDATE and self.update is not None:
+            return [*self.update.after.values(), self.update.loss_after,
+                    math.nan if self.update.overflow else 0.0]
+        return []
+
+    @cached_property
+    def finite(self) -> bool:
+        """Whether everything the phase that made this state computed is finite (its own
+        tensors only: the state before was checked when it was made)."""
+        return all_finite_fast(self.made())
+
+    def diverged(self) -> bool:
+        return not self.finite
+
+
+def all_finite(value: object) -> bool:
+    """False for a number or numeric array holding inf or NaN; anything else a user's
+    model caches (strings, lists, object arrays) is not a number and counts as finite."""
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, np.ndarray) and value.dtype.kind in "fc":
+        return bool(np.isfinite(value).all())
+    return True
+
+
+def all_finite_fast(values: Iterable[object]) -> bool:
+    """all_finite of every value, by sums: an inf or NaN anywhere makes the sum of all the
+    arrays' elements non-finite, so one reduction an array settles the usual case, and only
+    a non-finite sum (which huge finite values can also give) is looked at value by value.
+    Summed array by array, not concatenated: a copy of a large batch's tensors would double
+    the phase's memory."""
+    values = list(values)
+    total = 0.0
+    with np.errstate(all="ignore"):  # inf + -inf in the sum: the answer sought, not a warning
+        for value in values:
+            if isinstance(value, np.ndarray) and value.dtype.kind == "f":
+                total += float(value.sum(dtype=np.float64))
+            elif not all_finite(value):
+                return False
+    return math.isfinite(total) or all(all_finite(value) for value in values)
+
+
+def _frozen(tensors: dict[str, Any]) -> dict[str, Any]:
+    """The arrays made read-only, so no later code can change a tensor the history relies
+    on. A phase's arrays are its own (the built-in network makes them; a user's arrive as
+    copies through the pipe), so they are frozen in place, not through a view."""
+    for value in tensors.values():
+        if isinstance(value, np.ndarray):
+            value.setflags(write=False)
+    return tensors
+
+
+def step_bytes(params: int, activations: int = 0) -> int:
+    """The most one step's arrays can take: new parameters, gradients, numerical gradients
+    and a float64 copy of a model's lower-precision analytic gradients (8 bytes a parameter
+    each), the check's three boolean masks, ~4 KiB of Python objects a phase, and the
+    batch's cached activations and their gradients (x, z, a, dz, da: 8 bytes each)."""
+    return (4 * 8 + 3) * params + 8 * activations + 4 * 4096
+
+
+def held_bytes(state: State) -> int:
+    """The bytes of what the phase that made this state computed, measured: what keeping the
+    state in the undo history holds beyond its neighbours, which share the rest. history_limit
+    estimates it from the network's shape; a user's model may cache anything (50 MB a step on
+    a 3-4-1 network), so the history also counts what each state holds."""
+    phase = state.last_phase
+    if phase is Phase.FORWARD:
+        return _nbytes(state.forward)
+    if phase is Phase.BACKWARD:
+        return _nbytes(state.backward)
+    if phase is Phase.GRADCHECK:
+        return _nbytes(state.gradcheck)
+    return _nbytes(state.update.after if phase is Phase.UPDATE and state.update else None)
+
+
+def _nbytes(value: object) -> int:
+    """An array's data, or a Python object's size with what it holds (a cache is plain data:
+    dicts, lists and tuples of arrays, numbers and strings; a phase's result is a dataclass).
+    Walked with a list, not recursion: a cache may nest as deep as pickle allows."""
+    total, pending = 0, [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, np.ndarray):
+            total += item.nbytes
+            continue
+        total += sys.getsizeof(item)
+        if isinstance(item, dict):
+            pending.extend(item.values())
+        elif isinstance(item, list | tuple):
+            pending.extend(item)
+        elif is_dataclass(item) and not isinstance(item, type):
+            pending.extend(getattr(item, f.name) for f in fields(item))
+    return total
+
+
+def history_limit(params: int, budget: int = HISTORY_BUDGET, activations: int = 0) -> int:
+    """Phases of undo that fit the budget, and at least one. Consecutive states share
+    arrays, so n phases of history hold the arrays of at most ceil(n / 4) steps beyond
+    what the current state holds; bench/memory.py measures it."""
+    return max(1, min(MAX_HISTORY, 4 * (budget // step_bytes(params, activations))))
+
+
+@dataclass(frozen=True)
+class View:
+    """One moment of the stepper as a screen shows it. Frozen, and taken once a frame, so
+    every widget draws the same moment and none can change the stepper (data flows one
+    way: key -> action -> stepper -> view -> widgets)."""
+
+    state: State
+    config: Config
+    next_phase: Phase
+    gradcheck_enabled: bool
+    forgotten: int  # phases the undo history has forgotten at its bound
+    max_history: int
+    model_name: str
+    user_code: bool  # a user's own file: their names, their activations
+    bug: str | None  # the fault drill injected into the built-in backward
+    gradient_keys: str  # how the model's backward keys its gradients (Model.gradient_keys)
+    log: tuple[Captured, ...] | None  # what a user's model printed, oldest first
+    data: Data | None = None  # the data set and batch plan; None: the notebook's one sample
+    #: The batch's sample the screens show, with the state sliced to it (engine.run.sample).
+    sample: Sample | None = None
+    #: The convention a user's model file follows (engine.model.conventions): "notebook" otherwise.
+    convention: str = "notebook"
+
+
+class Stepper:
+    """forward -> backward -> gradcheck -> update -> forward of the next step."""
+
+    def __init__(self, config: Config, model: Model | None = None,
+                 max_history: int | None = None, keep_trail: bool = True,
+                 data: Data | None = None) -> None:
+        self.config = config.resolved()
+        model = model if model is not None else make_model(self.config.architecture,
+                                                           self.config.inject_bug)
+        #: A model that takes one sample at a time gets a batch sample by sample, averaged.
+        self.model = model if data is None or model.batched else BatchMean(model)
+        self.data = data
+        self.x: Array = np.array(self.config.x, dtype=np.float64)
+        self.x.setflags(write=False)
+        #: Everything done to the stepper since it was made, in order, as (action, count):
+        #: replaying it from the initial parameters rebuilds every state and the whole undo
+        #: history bit for bit (engine.run.session keeps it). See Stepper.replay for the actions.
+        self.path: list[tuple[str, int]] = []
+        self._gradcheck_enabled = self.config.gradcheck
+        self._check_every: int | None = None
+        #: The loss at every step, for the app's history panel; a report needs none, and
+        #: a million steps of it would be the only memory that grows with the run.
+        self.keep_trail = keep_trail
+        params = self.model.init_params(self.config.seed)
+        if params is None:
+            params = init_params(self.config.architecture, self.config.seed, self.config.init)
+        self.initial = State(step=1, params=_frozen(params))
+        activations = batches.activations(self.config.architecture, 1 if data is None else data.batch)
+        self.max_history = max_history or history_limit(self.param_count, activations=activations)
+        self.history_budget = HISTORY_BUDGET
+        self._history: deque[State] = deque()
+        self._held: deque[int] = deque()  # held_bytes of each state in _history
+        self._held_total = 0
+        self.state = self.initial
+        #: Phases forgotten at the history bound; back cannot reach before them.
+        self.forgotten = 0
+
+    def start_from(self, params: Params) -> None:
+        """Start from these parameters instead (a session's, or --params): only before any
+        phase has run, so the path and the history are still empty. The caller has checked
+        the names and shapes against the network."""
+        if self.path or self._history:
+            raise RuntimeError("start_from after the stepper has moved")
+        own = {name: np.array(value, dtype=np.float64) for name, value in params.items()}
+        self.initial = self.state = State(step=1, params=_frozen(own))
+
+    # ---- the path taken ------------------------------------------------------------
+    def record(self, action: str) -> None:
+        """Add an action to the path; a repeat of the last one only counts up."""
+        if self.path and self.path[-1][0] == action:
+            self.path[-1] = (action, self.path[-1][1] + 1)
+        else:
+            self.path.append((action, 1))
+
+    @property
+    def gradcheck_enabled(self) -> bool:
+        return self._gradcheck_enabled
+
+    @gradcheck_enabled.setter
+    def gradcheck_enabled(self, on: bool) -> None:
+        if on != self._gradcheck_enabled:
+            self.record("gradcheck on" if on else "gradcheck off")
+        self._gradcheck_enabled = on
+
+    @property
+    def check_every(self) -> int | None:
+        """In a training run or a headless run given --check-every: check every Nth step
+        only (0: never); None: every step while gradcheck_enabled."""
+        return self._check_every
+
+    @check_every.setter
+    def check_every(self, every: int | None) -> None:
+        if every != self._check_every:
+            self.record("check every" if every is None else f"check every {every}")
+        self._check_every = every
+
+    def replay(self, path: list[tuple[str, int]], model_for: Callable[[str | None], Model]) -> None:
+        """Do the actions of a recorded path again: "next" (a phase), "back", "reset",
+        "gradcheck on"/"off", "check every [N]", "drill NAME" (a fault drill; "drill" alone
+        removes it; model_for makes the model of a drill). ValueError for an unknown action;
+        the phases raise what they raise."""
+        for action, count in path:
+            for _ in range(count):
+                if action == "next":
+                    self.next()
+                elif action == "back":
+                    if not self.back():
+                        raise ValueError("the path goes back past the start")
+                elif action == "reset":
+                    self.reset()
+                elif action in ("gradcheck on", "gradcheck off"):
+                    self.gradcheck_enabled = action == "gradcheck on"
+                elif action == "check every":
+                    self.check_every = None
+                elif action.startswith("check every "):
+                    self.check_every = int(action.removeprefix("check every "))
+                elif action == "drill" or action.startswith("drill "):
+                    self.use_model(model_for(action.removeprefix("drill").strip() or None))
+                else:
+                    raise ValueError(f"unknown action {action!r}")
+
+    # ---- reading -------------------------------------------------------------
+    def view(self) -> View:
+        model = self.model
+        return View(self.state, self.config, self.next_phase, self.gradcheck_enabled, self.forgotten,
+                    self.max_history, model.name, model.user_code, model.bug, model.gradient_keys,
+                    None if model.log is None else tuple(model.log), self.data,
+                    convention=getattr(model, "convention", "notebook"))
+
+    @property
+    def param_count(self) -> int:
+        """Of the model's own parameters (a user's model may have any)."""
+        return sum(value.size for value in self.initial.params.values())
+
+    @property
+    def depth(self) -> int:
+        return len(self._history)
+
+    @property
+    def next_phase(self) -> Phase:
+        """Derived, not stored, so toggling the gradient check re-plans a pending phase."""
+        last = self.state.last_phase
+        return Phase.FORWARD if last is None else self.phase_after(last)
+
+    def phase_after(self, phase: Phase) -> Phase:
+        if phase is Phase.BACKWARD:
+            return Phase.GRADCHECK if self.checks(self.state.step) else Phase.UPDATE
+        return PHASES[(PHASES.index(phase) + 1) % len(PHASES)]
+
+    def checks(self, step: int) -> bool:
+        """Whether step runs the gradient check."""
+        if self.check_every is None:
+            return self.gradcheck_enabled
+        return self.check_every > 0 and step % self.check_every == 0
+
+    def inputs(self, state: State) -> tuple[Array, Labels]:
+        """What the state's phases compute on: its batch (rows of samples, and their labels),
+        or the one sample."""
+        if state.forward is None or state.forward.batch is None:
+            return self.x, self.config.y
+        return state.forward.batch
+
+    def evaluate(self, params: Params) -> Metrics | None:
+        """The fit to every training and test row; None without data. A user's model gives
+        its loss only (what its outputs mean is its own)."""
+        if self.data is None:
+            return None
+        if not self.model.user_code:
+            return batches.evaluate(self.config.architecture, params, self.data)
+        dataset = self.data.dataset
+        fit_loss = getattr(self.model, "fit_loss", None)  # a UserModel's: its cache is not sent
+
+        def loss(rows: Indices) -> float | None:
+            if not len(rows):
+                return None
+            X, y = dataset.X[rows], dataset.y[rows]
+            return float(fit_loss(X, params, y) if fit_loss else self.model.forward(X, params, y)[1])
+
+        train = loss(dataset.train)
+        assert train is not None
+        return Metrics(train, None, loss(dataset.test), None)
+
+    # ---- the phases ------------------------------------------------------------
+    def compute(self, progress: Progress | None = None) -> State:
+        """The state after the next phase, without committing it. Overflow is the phases'
+        business to show (State.nonfinite), not a warning to print: NumPy's are off."""
+        state = self.state
+        phase = self.next_phase
+        with np.errstate(all="ignore"):
+            if phase is Phase.FORWARD:
+                return self._forward(state)
+            if phase is Phase.BACKWARD:
+                return self._backward(state)
+            if phase is Phase.GRADCHECK:
+                return self._gradcheck(state, progress)
+            return self._update(state)
+
+    def _forward(self, state: State) -> State:
+        step = state.step + 1 if state.forward is not None else state.step
+        rows = self.data.rows(step) if self.data is not None else None
+        batch = None if rows is None or self.data is None else self.data.inputs(rows)
+        x, y = (self.x, self.config.y) if batch is None else batch
+        cache, loss = self.model.forward(x, state.params, y)
+        metrics = self.evaluate(state.params)
+        trail = LossTrail(float(loss), state.trail, metrics) if self.keep_trail else None
+        return State(step=step, params=state.params, last_phase=Phase.FORWARD,
+                     forward=Forward(_frozen(cache), float(loss), rows, batch, metrics), trail=trail)
+
+    def _backward(self, state: State) -> State:
+        assert state.forward is not None
+        x, y = self.inputs(state)
+        grads = self.model.backward(x, y, state.params, state.forward.cache)
+        return State(state.step, state.params, Phase.BACKWARD, state.forward, _frozen(grads),
+                     trail=state.trail)
+
+    def _gradcheck(self, state: State, progress: Progress | None) -> State:
+        assert state.backward is not None
+        x, y = self.inputs(state)
+        check = gradient_check(self.model, state.params, x, y, state.backward,
+                               self.config.eps, self.config.gradcheck_method, progress)
+        if check.failed_names:
+            assert state.forward is not None
+            check = diagnose(check, state.backward, self.config.architecture, state.params, x,
+                             y, state.forward.loss, builtin=not self.model.user_code,
+                             convention=getattr(self.model, "convention", "notebook"),
+                             reg=getattr(self.model, "reg", 0.0))
+        if check.atol > ATOL and self._saturated_by_init():
+            check = replace(check, notes=(*check.notes, SATURATED))
+        return replace(state, gradcheck=check, last_phase=Phase.GRADCHECK)
+
+    def saturation(self, state: State | None = None) -> Saturation | None:
+        """Whether the output saturates at `state` (the current one by default)."""
+        return saturation(self.state if state is None else state, self.config, not self.model.user_code)
+
+    def _saturated_by_init(self) -> bool:
+        """Whether a loss too large to resolve small gradients is the notebook's unscaled
+        draws at work: they make z grow as sqrt(fan-in) a layer, so a wide network's output
+        saturates (784-256-128-10 starts at a loss of 4742)."""
+        widest = max(self.config.architecture.sizes[:-1])
+        return not self.model.user_code and self.config.init == "notebook" and widest > WIDE
+
+    def _update(self, state: State) -> State:
+        assert state.backward is not None
+        x, y = self.inputs(state)
+        after = self.model.update(state.params, state.backward, self.config.lr)
+        cache_after, loss_after = self.model.forward(x, after, y)
+        after = _frozen(after)
+        overflow = () if all_finite_fast(cache_after.values()) else \
+            tuple(name for name, value in cache_after.items() if not all_finite(value))
+        return State(state.step, after, Phase.UPDATE, state.forward, state.backward, state.gradcheck,
+                     Update(state.params, after, float(loss_after), overflow), state.trail)
+
+    def dry_run(self) -> None:
+        """Forward, backward and update once from the current state, committing nothing.
+
+        Calls each of the model's functions once, so a user's model that breaks its
+        contract fails here, before an app opens, instead of at the first keypress. The
+        gradient check is left out: it only calls forward again. Raises whatever the
+        model raises (ModelError for a user's model); the state is untouched either way.
+        """
+        with np.errstate(all="ignore"):
+            self._update(self._backward(self._forward(self.state)))
+
+    # ---- moving ------------------------------------------------------------
+    def commit(self, new: State) -> None:
+        """Make a computed phase the current state (the phase is recorded as "next")."""
+        self.record("next")
+        self._push(new)
+
+    def _push(self, new: State) -> None:
+        """Make `new` the current state, the old one the last of the history; then forget the
+        oldest phases beyond max_history, or while what the history holds is over its budget
+        (at least one phase is kept). Forgetting for the budget lowers max_history to what
+        fits, so "last N phases" stays true, and a replay forgets exactly the same phases."""
+        self._history.append(self.state)
+        self._held.append(held_bytes(self.state))
+        self._held_total += self._held[-1]
+        self.state = new
+        over_budget = False
+        while len(self._history) > self.max_history or (
+                len(self._history) > 1 and self._held_total > self.history_budget):
+            over_budget |= len(self._history) <= self.max_history
+            self._history.popleft()
+            self._held_total -= self._held.popleft()
+            self.forgotten += 1
+        if over_budget:
+            self.max_history = len(self._history)
+
+    def next(self, progress: Progress | None = None) -> Phase:
+        """Run the next phase; return the phase that ran."""
+        new = self.compute(progress)
+        self.commit(new)
+        assert new.last_phase is not None
+        return new.last_phase
+
+    def step_done(self) -> bool:
+        """Where finish-step stops: at this step's update, or early where the run diverged,
+        so a non-finite state is shown, not skipped past. The app's worker follows it too."""
+        return self.state.last_phase is Phase.UPDATE or self.state.diverged()
+
+    def finish_step(self) -> list[Phase]:
+        """Run phases up to and including this step's update (at least one phase)."""
+        ran = [self.next()]
+        while not self.step_done():
+            ran.append(self.next())
+        return ran
+
+    def iter_steps(self, steps: int) -> Iterator[State]:
+        """Whole steps from here, for the headless report: the state after each update,
+        yielded as it is reached so a long run is reported in constant memory."""
+        for _ in range(steps):
+            while self.next() is not Phase.UPDATE:
+                pass
+            yield self.state
+
+    def train(self, steps: int, check_every: int = 0, progress: Progress | None = None) -> int:
+        """A training run: `steps` whole steps, checking gradients every `check_every`th step
+        only (0: never), each phase committed so `b` walks back through the run one phase at
+        a time. progress(done, steps) is called after each step and before each phase; when
+        it raises (Cancelled), the step in progress is undone and the finished steps are
+        kept. Returns the steps finished, up to an early stop where the run diverged."""
+        saved, self.check_every = self.check_every, check_every
+        done = 0
+        try:
+            with np.errstate(all="ignore"):
+                while done < steps:
+                    made: list[State] = []
+                    try:
+                        while not made or made[-1].last_phase is not Phase.UPDATE:
+                            if progress is not None:
+                                progress(done, steps)
+                            self.next()
+                            made.append(self.state)
+                    except BaseException:
+                        for _ in made:
+                            self.back()
+                        raise
+                    done += 1
+                    if not all_finite_fast([v for state in made for v in state.made()]):
+                        # Stop where step_done would have: at the first phase that made inf or NaN.
+                        first = next(state for state in made if not state.finite)
+                        while self.state is not first and self.back():
+                            pass
+                        break
+            if progress is not None:
+                progress(done, steps)
+        finally:
+            self.check_every = saved
+        return done
+
+    def run_steps(self, steps: int) -> State:
+        """Run whole steps from here; the state after the last update."""
+        for _ in self.iter_steps(steps):
+            pass
+        return self.state
+
+    def back(self) -> bool:
+        """Undo the last phase exactly; False when there is nothing left to undo."""
+        if not self._unpush():
+            return False
+        self.record("back")
+        return True
+
+    def _unpush(self) -> bool:
+        if not self._history:
+            return False
+        self.state = self._history.pop()
+        self._held_total -= self._held.pop()
+        return True
+
+    def use_model(self, model: Model) -> None:
+        """Swap the model (a fault drill on or off) and step back to this step's forward
+        pass, so the next backward and gradient check run with the new model."""
+        self.record("drill" if model.bug is None else f"drill {model.bug}")
+        self.model = model
+        # Part of the drill, not recorded: replaying "drill NAME" steps back the same way.
+        while self.state.last_phase not in (None, Phase.FORWARD) and self._unpush():
+            pass
+
+    def reset(self) -> None:
+        """Back to the initial parameters. The reset is itself undoable: back returns to
+        where it was, so a stray keypress never loses a long session."""
+        if self.state is not self.initial:
+            self.record("reset")
+            self._push(self.initial)

@@ -1,0 +1,646 @@
+"""StepperApp: keys -> actions -> the stepper -> a fresh render of its state.
+
+The app holds no maths: every action calls the stepper (the keys that run phases, through
+tui.app.runner, which runs a slow phase on a thread with a progress bar and cancels it on
+escape), then `show_state` redraws the widgets from one View of the stepper.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import io
+import os
+import re
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from functools import cached_property
+from pathlib import Path
+from typing import ClassVar, cast
+
+import numpy as np
+from textual import events
+from textual.app import App, ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
+from textual.content import Content
+from textual.driver import Driver
+from textual.drivers.linux_driver import LinuxDriver
+from textual.drivers.web_driver import WebDriver
+from textual.geometry import Region
+from textual.notifications import SeverityLevel
+from textual.theme import ThemeProvider
+from textual.widgets import Footer, ProgressBar, Static
+
+from engine.check.verdicts import method_for
+from engine.explain.elements import tensors as state_tensors
+from engine.model.builtin import BUGS, bug_problem, make_model
+from engine.model.protocol import Captured
+from engine.run.sample import sample_view
+from engine.run.stepper import Phase, Stepper, View
+from engine.settings.config import Config
+from engine.usermodel.contract import ModelError
+from tui.app.commands import StepperCommands
+from tui.app.lifeline import Lifeline, ServedDriver
+from tui.app.runner import PhaseRunner
+from tui.app.screens.safe import SafeCommandPalette, exiting
+from tui.app.terminal import TerminalDriver
+from tui.app.widgets import quiet
+from tui.app.widgets.bars import BatchLine, NetworkLine, PhaseBar
+from tui.app.widgets.boundary import BoundaryMap
+from tui.app.widgets.chart import LossChart
+from tui.app.widgets.explain import ExplainPanel
+from tui.app.widgets.formulas import formulas
+from tui.app.widgets.log import LogPanel
+from tui.app.widgets.panels import (
+    ForwardPanel,
+    GradcheckPanel,
+    GradientsPanel,
+    Panel,
+    ParametersPanel,
+    UpdatePanel,
+    broad,
+    is_numeric,
+)
+from tui.app.widgets.quiet import QuietScroll
+from tui.keys import KEYS
+from tui.text import printable
+
+
+#: Zoom's label for the tensors of each qualifier of engine.explain.elements's names.
+def hidden_unit(cell: tuple[str, tuple[int, ...]] | None, depth: int) -> tuple[int, int] | None:
+    """The hidden unit (l, i) a cursor cell belongs to: z_l[i], a_l[i], their gradients, or
+    row i of W_l and b_l, for a hidden layer l; None elsewhere."""
+    if cell is None:
+        return None
+    name, index = cell[0].rpartition(".")[2], cell[1]
+    match = re.fullmatch(r"d?([zaWb])(\d+)", name)
+    if match is None or not index:
+        return None
+    l = int(match.group(2))
+    return (l, index[0]) if 1 <= l < depth else None
+
+
+ZOOM_NAMES = {"params": "param", "forward": "cache", "backward": "grad", "gradcheck": "numerical",
+              "update.before": "before update"}
+
+
+def zoom_name(qualified: str) -> str | None:
+    """The zoom's name of a tensor by its qualified name: "forward.z1" is "cache z1", and a
+    course model's nested cache "forward.cache.Z1" is "cache cache.Z1". None for what zoom
+    does not list (the update's new parameters are the parameters, listed already)."""
+    for phase, label in ZOOM_NAMES.items():
+        if qualified.startswith(f"{phase}."):
+            return f"{label} {qualified.removeprefix(f'{phase}.')}"
+    return None
+
+
+def breakpoint_classes(breakpoints: list[tuple[int, str]], width: int) -> dict[str, bool]:
+    """Each breakpoint's class, on for the widest breakpoint `width` reaches (as Textual's
+    Screen sets them on a resize)."""
+    reached = [(edge, name) for edge, name in breakpoints if width >= edge]
+    chosen = max(reached)[1] if reached else None
+    return {name: name == chosen for _, name in breakpoints}
+
+
+class StepperApp(App[None]):
+    TITLE = "backprop-stepper"
+    CSS_PATH = "stepper.tcss"
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide"), (170, "-very-wide")]  # noqa: RUF012 (Textual: an instance attribute)
+    COMMANDS = App.COMMANDS | {StepperCommands}
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(k.keys, k.action, k.footer or k.description, show=bool(k.footer), id=k.id,
+                priority=k.priority)
+        for k in KEYS if k.scope == "app"
+    ]
+
+    def __init__(self, stepper: Stepper, keymap: dict[str, str] | None = None,
+                 served: bool = False, model_file: str | None = None) -> None:
+        super().__init__()
+        #: serve: in a browser (tui.cli.serve); nothing a visitor types loads a file or runs code,
+        #: and files go to the browser as downloads (deliver).
+        self.served = served
+        #: The user's model file as named on the command line (a session records the name, never
+        #: the code); None for the built-in network.
+        self.model_file = model_file
+        self.runner = PhaseRunner(stepper, self.call_from_thread, shown=self.show_state,
+                                  progress=self.show_progress, failed=self.phase_failed)
+        self.keymap = keymap or {}
+        #: Ends the app with its owner: SIGTERM, SIGHUP, a served tab's server gone (tui.app.lifeline).
+        self.lifeline = Lifeline(self)
+        #: The batch's sample the panels show ([ and ]); kept across steps, clamped to the batch.
+        self.sample = 0
+        self.ran = False  # a training run is going or just ended: the pictures stay in view
+        self.sliced: tuple[tuple[object, ...], View] | None = None  # (what it was taken from, view)
+
+    def get_driver_class(self) -> type[Driver]:
+        """Textual's, except that a served app's web driver is one that ends the app when its
+        server goes (tui.app.lifeline.ServedDriver), and a terminal's resumes only what it stopped
+        (tui.app.terminal.TerminalDriver)."""
+        driver = super().get_driver_class()
+        return {WebDriver: ServedDriver, LinuxDriver: TerminalDriver}.get(driver, driver)
+
+    def view(self) -> View:
+        """The stepper's view, sliced to the sample the panels show (engine.run.sample). The
+        slice of a state is taken once: the panels see the same arrays again, and a panel
+        drawn from the same arrays is not drawn again."""
+        view = self.stepper.view()
+        taken = (view.state, view.config, self.sample)
+        if self.sliced is None or not quiet.same(taken, self.sliced[0]):
+            self.sliced = taken, sample_view(view, self.sample)
+        sliced = self.sliced[1]
+        return replace(view, state=sliced.state, config=sliced.config, sample=sliced.sample)
+
+    def compose(self) -> ComposeResult:
+        yield PhaseBar(id="phase-bar")
+        yield NetworkLine(id="network")
+        yield BatchLine(id="batch")
+        yield Static(id="banner")
+        with Horizontal(id="progress"):
+            yield Static(id="progress-label")
+            yield ProgressBar(id="progress-bar", show_eta=False)
+        with QuietScroll(id="panels"):
+            yield ParametersPanel(id="parameters")
+            yield ForwardPanel(id="forward")
+            yield GradientsPanel(id="gradients")
+            yield GradcheckPanel(id="gradcheck")
+            yield UpdatePanel(id="update")
+            yield BoundaryMap(id="boundary")
+            yield LossChart(id="loss")
+            yield LogPanel(id="log")
+        yield ExplainPanel(id="explain")
+        yield Footer()
+
+    def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
+               timeout: float | None = None, markup: bool = True) -> None:
+        """Every notification, the app's and Textual's, is plain text, never markup: what it
+        says holds key names ("[ and ]" had read as " "), file names and a model's messages.
+        And it is printable (tui.text): no escape sequence in it reaches the terminal."""
+        super().notify(printable(message), title=printable(title, oneline=True), severity=severity,
+                       timeout=timeout, markup=False)
+
+    def action_help_quit(self) -> None:
+        """ctrl+c: Textual's hint of the key that quits, without its markup."""
+        for active in self.active_bindings.values():
+            if active.binding.action in ("quit", "app.quit"):
+                self.notify(f"Press {self.get_key_display(active.binding)} to quit the app",
+                            title="Do you want to quit?")
+                return
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """No key does anything once the app is exiting (keys typed behind q)."""
+        return not exiting(self)
+
+    async def on_event(self, event: events.Event) -> None:
+        """A key typed behind q can reach the app after Textual has torn its screens down;
+        App.on_event then asks for the screen (ScreenStackError in Textual 8.2.8). Such a key
+        has nothing left to act on. Once the app is asked to end (SIGTERM, SIGHUP), neither has
+        the input still on its way: a long paste's keys, which the exit would wait behind."""
+        if isinstance(event, events.Key) and not self.screen_stack:
+            return
+        if self.lifeline.asked and isinstance(event, events.InputEvent | events.Paste):
+            return
+        await super().on_event(event)
+
+    async def _on_key(self, event: events.Key) -> None:
+        """The same for a key already dispatched: App's own handler, which runs after this
+        one and checks the screen's bindings, is skipped."""
+        if not self.screen_stack:
+            event.prevent_default()
+
+    def on_mount(self) -> None:
+        # Textual sets the width's breakpoint class on the first Resize event, which comes
+        # after the first frame: that frame was laid out in one column and jumped into two or
+        # three a few frames later. Set now, the first frame has the layout that stays.
+        self.screen.update_classes(breakpoint_classes(self.HORIZONTAL_BREAKPOINTS, self.size.width))
+        if not self.is_headless:  # a kill, its terminal closing: exit as q does, or be ended
+            self.lifeline.hold()
+            self.app_resume_signal.subscribe(self, self.repaint)
+        if self.keymap:
+            self.set_keymap(self.keymap)
+        self.show_state()
+        if not self.is_headless:
+            # What starting made (modules, Textual's styles, the widgets: about 64,000 objects)
+            # lives as long as the app: moved out of the collector's sight, a full collection
+            # takes about 8 ms instead of 50, which had been the slowest frames of a big
+            # network. Not in tests, where each of many apps would be kept for ever.
+            self.call_after_refresh(gc.freeze)
+
+    def repaint(self, _: App[None]) -> None:
+        """Draw the whole screen again: back from ctrl+z, the terminal shows a blank
+        alternate screen, and Textual draws only what changes (as its App.suspend does)."""
+        self.refresh(layout=True)
+
+    @cached_property
+    def panels(self) -> list[Panel]:
+        """The panels of numbers (looked up once: a key redraws them all)."""
+        return list(self.query(Panel))
+
+    @cached_property
+    def pictures(self) -> list[BoundaryMap | LossChart]:
+        return [self.query_one(BoundaryMap), self.query_one(LossChart)]
+
+    def show_state(self) -> None:
+        """Redraw every widget from a view of the stepper."""
+        self.query_one("#progress").display = self.runner.running is not None
+        view = self.view()
+        self.query_one(PhaseBar).show(view)
+        self.query_one(NetworkLine).show(view)
+        self.query_one(BatchLine).show(view)
+        panels = self.query_one("#panels")
+        panels.set_class(broad(self.stepper.state.params), "-broad")
+        panels.set_class(view.data is not None, "-data")
+        if view.data is not None and panels.children[0].id != "boundary":
+            # Learning from data, the pictures say most: they come first.
+            boundary = self.query_one(BoundaryMap)
+            panels.move_child(boundary, before=0)
+            panels.move_child(self.query_one(LossChart), after=boundary)
+        for picture in self.pictures:
+            picture.show(view)
+        self.show_panels(view)
+        training = self.runner.running is not None and self.runner.running.phase is None
+        if training or self.ran:  # a run is watched in its pictures, not its last phase
+            self.ran = training
+            self.query_one("#panels", QuietScroll).scroll_home(animate=False)
+        else:
+            for panel in self.panels:
+                if panel.has_class("-fresh") and not isinstance(self.focused, Panel | LossChart):
+                    # Follow the phase, unless the user is reading: at once, from the layout on
+                    # screen, so the scroll is painted in the same frame as the new numbers
+                    # (exact when no panel changed size, the usual case: panels keep their
+                    # size); and after the next refresh, which corrects it when one did.
+                    panel.scroll_visible(animate=False, immediate=True)
+                    panel.scroll_visible(animate=False)
+        nonfinite = self.stepper.state.nonfinite()
+        saturated = None if nonfinite else self.stepper.saturation()
+        banner = self.query_one("#banner", Static)
+        if nonfinite:  # the names may be a user's cache keys: plain text, never markup
+            names = printable(", ".join(nonfinite), oneline=True)
+            quiet.update(banner, Content(f"⚠ Diverged: non-finite values in {names}. Auto-advance (s) "
+                                  "stops here; b goes back, r resets, c changes lr."))
+        elif saturated is not None:
+            quiet.update(banner, Content(f"⚠ {saturated.message()}"))
+        banner.display = bool(nonfinite) or saturated is not None
+
+    # ---- the cell cursor and the Explain panel ------------------------------------------
+    def show_panels(self, view: View | None = None) -> None:
+        """Draw the panels with the focused one's cursor, the explanation of the element
+        under it (when the Explain panel is open) and that element's sources highlighted,
+        from `view` when the caller has just taken it (else a fresh one)."""
+        current = view if view is not None else self.view()
+        focused = self.focused if isinstance(self.focused, Panel) else None
+        panels = self.panels
+        for panel in panels:
+            panel.active = panel is focused
+        if focused is not None:
+            focused.show(current)  # settles its cursor on what it draws now
+        cell = focused.cursor if focused is not None and focused.cursor_valid() else None
+        boundary = self.query_one(BoundaryMap)
+        unit = hidden_unit(cell, current.config.architecture.depth)
+        if unit != boundary.unit:  # the unit under the cursor, over the input plane
+            boundary.show_unit(current, unit)
+        explain = self.query_one(ExplainPanel)
+        sources: frozenset[tuple[str, tuple[int, ...]]] = frozenset()
+        if explain.display:
+            # A user's model is not called from here: its process may be busy with a phase on
+            # the runner's thread (the call would wait for it, freezing the screen) or hang.
+            # Its numerical gradients are explained from what the check recorded.
+            explanation = explain.show(current, cell)
+            if explanation is not None:
+                sources = frozenset((s.tensor, tuple(s.index)) for s in explanation.sources)
+        for panel in panels:
+            if panel is not focused or panel.sources != sources:
+                panel.sources = sources
+                panel.show(current)
+        if focused is not None and focused.cursor_line is not None:
+            self.call_after_refresh(self.scroll_to_cursor, focused)
+
+    def scroll_to_cursor(self, panel: Panel) -> None:
+        """Panel scrolling follows the cursor: its line (below the border) is kept on screen."""
+        if panel.cursor_line is None or not panel.is_mounted:
+            return
+        area = panel.virtual_region
+        line = Region(area.x, area.y + 1 + panel.cursor_line, max(1, area.width), 1)
+        self.query_one("#panels", QuietScroll).scroll_to_region(line, animate=False, immediate=True)
+
+    def on_panel_cursor_moved(self, message: Panel.CursorMoved) -> None:
+        self.show_panels()
+
+    def action_toggle_explain(self) -> None:
+        explain = self.query_one(ExplainPanel)
+        explain.display = not explain.display
+        if not explain.display:
+            explain.update("")
+        self.show_panels()
+
+    # ---- running phases (tui.app.runner) ----------------------------------------------------
+    @property
+    def stepper(self) -> Stepper:
+        return self.runner.stepper
+
+    def busy(self) -> bool:
+        running = self.runner.running
+        if running is not None:
+            what = "Training is" if running.phase is None else "A phase is still"
+            self.notify(f"{what} running: wait, or press escape to stop it.", timeout=2)
+            return True
+        return False
+
+    def show_progress(self, phase: Phase | None, done: int, total: int) -> None:
+        self.query_one("#progress").display = True
+        if phase is None:  # a training run: the pictures follow it
+            self.show_state()
+            self.query_one("#progress-label", Static).update(
+                f"training: step {done:,} of {total:,}   escape stops, keeping the steps finished ")
+            self.query_one(ProgressBar).update(total=total, progress=done)
+            return
+        method = method_for(self.stepper.model, self.stepper.config.gradcheck_method)
+        what = f"{phase.value} ({method})" if phase is Phase.GRADCHECK else phase.value
+        per_sample = method == "fast" and self.stepper.state.rows is not None  # a batch's check
+        count = f" {done:,} / {total:,} {'samples' if per_sample else 'elements'}" if total else ""
+        self.query_one("#progress-label", Static).update(f"running {what}{count}   escape cancels ")
+        self.query_one(ProgressBar).update(total=total or None, progress=done)
+
+    def phase_failed(self, phase: Phase | None, error: ModelError) -> None:
+        """A user's model broke its contract: say where, keep the app and the state as they were
+        (a training run keeps the steps it finished)."""
+        log = self.stepper.model.log
+        if log is not None:
+            log.append(Captured("error", "\n".join(filter(None, [error.message, error.user_traceback]))))
+        what = "training" if phase is None else phase.value
+        self.notify(f"{what} failed: {error.message}", severity="error", timeout=8)
+        self.show_state()
+        self.query_one("#log").scroll_visible()
+
+    def action_cancel(self) -> None:
+        running = self.runner.running
+        if running is None or not self.runner.cancel():
+            return
+        if running.phase is None:
+            self.query_one("#progress-label", Static).update("stopping after the finished steps ")
+            self.notify("Training stopped: the finished steps are kept (b walks back through them); "
+                        "the step in progress was undone.", timeout=4)
+        else:
+            self.query_one("#progress-label", Static).update("cancelling: the state stays as it was ")
+            self.notify("Cancelled: the state is as it was before the phase.", timeout=3)
+
+    # ---- actions -------------------------------------------------------------------
+    def action_next(self) -> None:
+        if not self.runner.next():
+            self.busy()
+
+    def action_finish_step(self) -> None:
+        if not self.busy():
+            self.runner.finish_step()
+
+    def action_train(self) -> None:
+        if self.busy():
+            return
+        config = self.stepper.config
+        if self.stepper.data is None:
+            self.notify("Training runs need data: start with --dataset moons (or --data FILE.csv); "
+                        "the notebook's one sample is stepped with n and s.", timeout=5)
+            return
+        check = f", checking gradients every {config.check_every} steps" if config.check_every \
+            else " (no gradient check: --check-every N asks for one)"
+        self.notify(f"Training {config.train_steps:,} steps{check}.", timeout=3)
+        self.runner.train(config.train_steps, config.check_every)
+
+    def action_previous_sample(self) -> None:
+        self.show_sample(-1)
+
+    def action_next_sample(self) -> None:
+        self.show_sample(1)
+
+    def show_sample(self, delta: int) -> None:
+        """[ and ]: the previous or next sample of the batch, round the batch's ends."""
+        rows = self.stepper.state.rows
+        if rows is None:
+            self.notify("One sample: [ and ] step through a batch (--dataset, --batch).", timeout=3)
+            return
+        self.sample = (min(self.sample, len(rows) - 1) + delta) % len(rows)
+        self.show_state()
+
+    def action_undo(self) -> None:
+        if self.busy():
+            return
+        if not self.stepper.back():
+            self.notify("Already at the start: nothing to undo.", timeout=2)
+        self.show_state()
+
+    def action_reset(self) -> None:
+        if not self.busy():
+            self.stepper.reset()
+            self.show_state()
+
+    def action_toggle_gradcheck(self) -> None:
+        if self.busy():
+            return
+        self.stepper.gradcheck_enabled = not self.stepper.gradcheck_enabled
+        self.notify(f"Gradient check {'on' if self.stepper.gradcheck_enabled else 'off'}.", timeout=2)
+        self.show_state()
+
+    def action_inject_bug(self, bug: str) -> None:
+        """Fault drill: break the backward pass and rewind to this step's forward pass."""
+        if self.busy():
+            return
+        if self.stepper.model.user_code:
+            self.notify("Fault drills break the built-in network; your own model is loaded.", timeout=3)
+            return
+        problem = bug_problem(self.stepper.config.architecture, bug) if bug else None
+        if problem:
+            self.notify(f"Cannot inject {bug!r}: {problem}.", severity="warning", timeout=5)
+            return
+        self.stepper.use_model(make_model(self.stepper.config.architecture, bug or None))
+        if bug:
+            self.notify(f"Injected bug {bug!r}: {BUGS[bug]} Press n to watch the "
+                        "gradient check catch it.", timeout=6)
+        else:
+            self.notify("Bug removed: the correct backward pass is back.", timeout=3)
+        self.show_state()
+
+    def action_edit_config(self) -> None:
+        from tui.app.screens.config import ConfigScreen  # imported when first used: a faster start
+
+        if not self.busy():
+            self.push_screen(ConfigScreen(self.stepper.config, served=self.served), self.apply_config)
+
+    def apply_config(self, config: Config | None) -> None:
+        from engine.usermodel.client import UserModel
+        from tui.app.screens.config import data_for
+
+        if config is None:
+            return
+        old = self.stepper
+        # The model stays what it is now: a user's model, or the built-in one with the
+        # fault drill currently injected (which the form does not show), unless the new
+        # network has no place for that drill: a drill that breaks nothing would teach that
+        # a broken backward passes the check.
+        bug = old.model.bug
+        problem = bug_problem(config.architecture, bug) if bug else None
+        if problem:
+            self.notify(f"Fault drill {bug!r} removed: {problem}.", severity="warning", timeout=6)
+            bug = None
+        model = old.model if old.model.user_code else make_model(config.architecture, bug)
+        if isinstance(model, UserModel):  # the same file, imported again if the sizes changed
+            model.resize(config.architecture.sizes)
+        try:
+            stepper = Stepper(replace(config, inject_bug=bug), model=model, data=data_for(config))
+        except ModelError as error:  # e.g. a cs231n TwoLayerNet asked for two hidden layers
+            if isinstance(model, UserModel):
+                model.resize(old.config.architecture.sizes)
+            self.notify(f"Not applied: {error.message}", severity="error", timeout=8)
+            return
+        self.runner.stepper = stepper
+        self.stepper.gradcheck_enabled = old.gradcheck_enabled
+        if model.user_code:  # what it built is the file's to say: its parameters' shapes
+            shapes = ", ".join(f"{name} {tuple(np.shape(value))}"
+                               for name, value in self.stepper.initial.params.items())
+            what = f"{printable(model.name, oneline=True)} with parameters {shapes}"
+        else:
+            what = f"a {config.shape_label} network"
+        self.notify(f"Applied: {what}, seed {config.seed}, lr {config.lr:g}.", timeout=3)
+        self.show_state()
+
+    def action_zoom(self) -> None:
+        """Exact values of the focused panel's tensors (or of every tensor in this state)."""
+        from tui.app.screens.zoom import ZoomScreen
+
+        tensors = {}
+        for qualified, value in state_tensors(self.stepper.state).items():
+            name = zoom_name(qualified)
+            if name is not None and qualified != "forward.loss" and is_numeric(value):
+                tensors[name] = np.asarray(value)
+        focused = self.focused
+        prefix = {ForwardPanel: "cache", GradientsPanel: "grad", GradcheckPanel: "numerical",
+                  UpdatePanel: "before update"}.get(type(focused), "param") if isinstance(focused, Panel) \
+            else "param"
+        first = next((name for name in tensors if name.startswith(prefix)), None)
+        cursor = focused.cursor if isinstance(focused, Panel) else None
+        if cursor is not None:  # open at the cell cursor, when zoom lists its tensor
+            name = zoom_name(cursor[0])
+            if name is not None and name in tensors:
+                self.push_screen(ZoomScreen(tensors, name, cursor[1]))
+                return
+        self.push_screen(ZoomScreen(tensors, first))
+
+    # ---- keeping: sessions, parameters, the state as JSON --------------------------------
+    # The bytes come from one method each (session_bytes, params_bytes, state_json) and go
+    # where `deliver` sends them: a new file in the working directory in a terminal; in a
+    # browser (served) a download, never a file on the server.
+    def session_bytes(self) -> bytes:
+        """The session as it stands, as a .npz file's bytes (engine.run.session)."""
+        from engine.run.session import record as record_session
+        from engine.run.session import to_bytes as session_to_bytes
+
+        return session_to_bytes(record_session(self.stepper, self.model_file))
+
+    def params_bytes(self) -> bytes:
+        """The parameters on screen as a .npz file's bytes (np.savez's layout, no pickle)."""
+        from engine.run.session import params_to_bytes
+
+        return params_to_bytes(self.stepper.state.params)
+
+    def state_json(self) -> str:
+        """The state on screen as the `--format json` object (tui.output.report.state_json)."""
+        from tui.output.report import state_json
+
+        return state_json(self.stepper.config, self.stepper, self.stepper.state)
+
+    def file_stem(self, kind: str) -> str:
+        """e.g. backprop-session-step7-backward: what and where in the run."""
+        state = self.stepper.state
+        phase = "start" if state.last_phase is None else state.last_phase.value
+        return f"backprop-{kind}-step{state.step}-{phase}"
+
+    def deliver(self, name: str, data: bytes, what: str, mime_type: str = "application/octet-stream") -> None:
+        """Put a file the user asked for where they get it: in a browser (served) a download;
+        in a terminal a new file in the working directory (name, else name-1, name-2, ...:
+        nothing is overwritten); the message says where. A file that cannot be written is a
+        notification saying why; the app goes on."""
+        if self.served:
+            self.deliver_binary(io.BytesIO(data), save_filename=name, mime_type=mime_type)
+            self.notify(f"Sent {what} to your browser as a download: {name}", timeout=5)
+            return
+        stem, dot, suffix = name.rpartition(".")
+        for n in range(1000):
+            try:  # absolute: the message names the folder (getcwd fails if it was removed)
+                path = Path(name if n == 0 else f"{stem}-{n}{dot}{suffix}").absolute()
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+            except FileExistsError:
+                continue
+            except OSError as error:  # the name as given: the folder may be what is gone
+                self.notify(f"Cannot write {what} as {name} in the working folder: "
+                            f"{error.strerror or error}.", severity="error", timeout=6)
+                return
+            try:
+                with open(fd, "wb") as file:
+                    file.write(data)
+            except OSError as error:
+                with contextlib.suppress(OSError):
+                    path.unlink()
+                self.notify(f"Cannot write {what} to {path}: {error.strerror or error}.",
+                            severity="error", timeout=6)
+                return
+            self.notify(f"Wrote {what} to {path}", timeout=6)
+            return
+        self.notify(f"Cannot write {what}: {name} and 999 numbered copies exist.", severity="error",
+                    timeout=6)
+
+    def keep(self, what: str, name: str, make: Callable[[], bytes]) -> None:
+        if self.busy():  # a phase or training run is going: its state is not settled yet
+            return
+        try:
+            data = make()
+        except (ValueError, OSError, MemoryError) as error:  # nothing expected; never lose the app
+            self.notify(f"Cannot write {what}: {error}", severity="error", timeout=6)
+            return
+        self.deliver(name, data, what)
+
+    def action_save_session(self) -> None:
+        self.keep("the session", f"{self.file_stem('session')}.npz", self.session_bytes)
+
+    def action_export_params(self) -> None:
+        self.keep("the parameters", f"{self.file_stem('params')}.npz", self.params_bytes)
+
+    def action_export_json(self) -> None:
+        self.keep("the state as JSON", f"{self.file_stem('state')}.json",
+                  lambda: self.state_json().encode("utf-8"))
+
+    def deliver_screenshot(self, filename: str | None = None, path: str | None = None,
+                           time_format: str | None = None) -> str | None:
+        """The palette's "Screenshot": an SVG of the screen, delivered as the other exports are
+        (a new file here, backprop-stepper-20250102-030405.svg; in a browser a download).
+        Textual's own saved it in ~/Downloads, which need not exist, and said only "Failed to
+        save screenshot"."""
+        stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime())
+        self.deliver(filename or f"backprop-stepper-{stamp}.svg", self.export_screenshot().encode("utf-8"),
+                     "the screenshot", mime_type="image/svg+xml")
+        return None
+
+    def action_help(self) -> None:
+        from tui.app.screens.help import HelpScreen
+
+        self.push_screen(HelpScreen(self.key_table(), formulas(self.stepper.config.architecture)))
+
+    def action_command_palette(self) -> None:
+        """Textual's palette, guarded against keys typed faster than it closes."""
+        if self.use_command_palette and not SafeCommandPalette.is_open(cast(App[object], self)):
+            self.push_screen(SafeCommandPalette(id="--command-palette"))
+
+    def search_themes(self) -> None:
+        """The palette's "Theme" command opens a palette of themes: guarded the same way."""
+        self.push_screen(SafeCommandPalette(providers=[ThemeProvider], placeholder="Search for themes…"))
+
+    # ---- discoverability -------------------------------------------------------------
+    def key_table(self) -> list[tuple[str, str, str]]:
+        """(keys, description, binding id) for every binding, as currently mapped."""
+        keymap = self._keymap
+        table = []
+        for k in KEYS:
+            keys = keymap.get(k.id, k.keys).split(",")
+            table.append((", ".join(self.get_key_display(Binding(key.strip(), k.action))
+                                    for key in keys), k.description, k.id))
+        table.append(("ctrl+p", "The command palette: every action by name", ""))
+        return table

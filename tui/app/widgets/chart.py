@@ -1,0 +1,214 @@
+"""The loss chart: the loss (and, with data, the accuracy) at every step, with axes and values.
+
+Drawn by textual-plotext (a Plotext plot in a Textual widget: real axes, tick values and a
+legend, lines in braille dots), under which the last values are printed as numbers.
+
+Without data the one thing known per step is the loss of its forward pass (the one
+sample's), and after an update the loss the updated parameters give. With a data set it
+is the training rows' and the test rows' mean loss at each step's parameters (left axis),
+and their accuracy (right axis, in percent).
+
+A run of 100,000 steps cannot be drawn point by point in 60 columns, and plotext would
+spend seconds trying: each series is cut to the chart's width first (downsample).
+"""
+
+from __future__ import annotations
+
+import importlib
+import itertools
+import threading
+from typing import TYPE_CHECKING, cast
+
+import numpy as np
+from numpy.typing import NDArray
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.content import Content
+
+from engine.run.stepper import Curves, View
+from tui.app.widgets import quiet
+from tui.app.widgets.tensor import MUTED
+
+if TYPE_CHECKING:
+    from textual_plotext import PlotextPlot
+
+Array = NDArray[np.float64]
+
+TRAIN = (8, 119, 189)  # blue: the training rows (the one sample without data)
+TEST = (245, 147, 34)  # orange: the test rows
+TRAIN_ACCURACY = (46, 160, 67)
+TEST_ACCURACY = (214, 55, 70)
+SHOWN = 6  # last losses listed without data
+NO_CURVES = Curves(*(np.zeros(0) for _ in range(5)))  # a stepper that keeps no trail
+
+
+def downsample(steps: Array, values: Array, buckets: int) -> tuple[Array, Array]:
+    """At most about 2 x buckets points of (steps, values), NaNs dropped: the minimum and
+    the maximum of each bucket of consecutive steps, in step order, and always the first
+    and the last step.
+
+    Min and max rather than the mean: a mean smooths a spike away, and a spike is what a
+    learner must see (a learning rate too high, an unlucky batch, the start of divergence);
+    with min and max the drawn band covers every value the run took."""
+    keep = np.isfinite(values)
+    steps, values = steps[keep], values[keep]
+    n = len(values)
+    if n <= 2 * buckets or n < 3:
+        return steps, values
+    edges = np.linspace(0, n, buckets + 1).astype(np.intp).tolist()
+    picks = [0, n - 1]
+    for start, end in itertools.pairwise(edges):  # a loop over buckets, not steps
+        chunk = values[start:end]
+        picks += [start + int(np.argmin(chunk)), start + int(np.argmax(chunk))]
+    index = np.unique(np.array(picks, dtype=np.intp))  # sorted: the points stay in step order
+    return steps[index], values[index]
+
+
+def percent(v: float) -> str:
+    return "—" if not np.isfinite(v) else f"{100.0 * v:.1f}%"
+
+
+def value(v: float) -> str:
+    return "—" if not np.isfinite(v) else f"{v:.4g}"
+
+
+class LossChart(quiet.OneLayout, Vertical, can_focus=True):
+    """Loss (and accuracy) per step: the chart, then the last values."""
+
+    DEFAULT_CSS = """
+    LossChart PlotextPlot {
+        height: 12;
+    }
+    LossChart #loss-values {
+        height: auto;
+    }
+    """
+
+    drawn_from: tuple[object, ...] | None = None  # what the chart on screen was drawn from
+
+    def compose(self) -> ComposeResult:
+        yield quiet.QuietStatic(id="loss-values")
+
+    def on_mount(self) -> None:
+        self.border_title = "Loss history"
+        # The plot (plotext, about 30 ms to import) is mounted when a second point comes: the
+        # first screen does not wait for it, and it is imported meanwhile, off the event loop.
+        self.call_after_refresh(threading.Thread(target=importlib.import_module, args=("textual_plotext",),
+                                                 name="import-plotext", daemon=True).start)
+
+    def plot(self, shown: bool) -> PlotextPlot | None:
+        """The chart's plot, mounted the first time it is shown; None before."""
+        found = self.query("#loss-plot")
+        if found:
+            return cast("PlotextPlot", found.first())
+        if not shown:
+            return None
+        from textual_plotext import PlotextPlot
+
+        plot = PlotextPlot(id="loss-plot")
+        self.mount(plot, before=0)
+        return plot
+
+    def show(self, view: View) -> None:
+        state = view.state
+        after = state.update.loss_after if state.update is not None else None
+        has_data = view.data is not None
+        width = plot.size.width if (plot := self.plot(False)) is not None else 0
+        drawn_from = (state.trail, after, has_data, state.step, width)
+        if quiet.same(drawn_from, self.drawn_from):
+            return  # the same losses: plotext's figure is not built again
+        self.drawn_from = drawn_from
+        curves = state.trail.curves() if state.trail is not None else NO_CURVES
+        # A chart of one point says less than its number: it appears with a second one (the
+        # loss after the first update, or a second step), as the sparkline did before it.
+        shown = len(curves.loss) + (after is not None and not has_data) >= 2
+        plot = self.plot(shown)
+        if plot is not None:
+            plot.display = shown
+        values = self.query_one("#loss-values", quiet.QuietStatic)
+        steps = f" · step {len(curves.loss)}" if len(curves.loss) else ""  # a reset has none
+        self.border_title = f"Loss and accuracy{steps}" if has_data else "Loss history"
+        if not len(curves.loss):
+            quiet.update(values, Content.styled("no loss yet: the first forward pass computes it", MUTED))
+            return
+        if plot is not None and shown:
+            draw(plot, curves, after, has_data, max(8, width or 60))
+        listed = data_values(curves) if has_data else sample_values(curves, after, state.step)
+        listed = listed if shown else listed.split("\n")[-1]  # no legend without a chart
+        quiet.update(values, quiet.steady(values, listed, (has_data, shown)))
+
+
+def draw(plot: PlotextPlot, curves: Curves, after: float | None, has_data: bool, buckets: int) -> None:
+    """Replot every series (plotext has no update of a series: clear and plot again)."""
+    plt = plot.plt
+    plt.clear_data()
+    plt.clear_figure()
+    steps = np.arange(1, len(curves.loss) + 1, dtype=np.float64)
+    series: list[tuple[Array, tuple[int, int, int], str]]
+    if has_data:
+        series = [(curves.train_loss, TRAIN, "left"), (curves.test_loss, TEST, "left"),
+                  (curves.train_accuracy, TRAIN_ACCURACY, "right"),
+                  (curves.test_accuracy, TEST_ACCURACY, "right")]
+    else:
+        series = [(curves.loss, TRAIN, "left")]
+    for values, colour, side in series:
+        x, y = downsample(steps, values, buckets)
+        if not len(y):
+            continue
+        if side == "right":
+            y = 100.0 * y
+        if len(y) == 1:  # a line of one point is one braille dot: too small to find
+            plt.scatter(x.tolist(), y.tolist(), color=colour, yside=side, marker="●")
+        else:
+            plt.plot(x.tolist(), y.tolist(), color=colour, yside=side, marker="braille")
+    last = len(steps)
+    if after is not None and not has_data and np.isfinite(after):
+        plt.scatter([last + 0.5], [after], color=TEST, marker="●")
+    if has_data:
+        # plotext is untyped: mypy infers its keyword arguments from their default, None
+        plt.ylim(0, 100, yside="right")  # type: ignore[arg-type]
+    ticks = step_ticks(last)
+    plt.xticks(ticks, [str(int(t)) for t in ticks])
+    plot.refresh()
+
+
+def step_ticks(last: int, most: int = 5) -> list[float]:
+    """Whole step numbers, the first and the last among them (plotext's own ticks fall
+    between steps: "8.1" of a step count reads as a bug)."""
+    return sorted({float(round(t)) for t in np.linspace(1, last, min(most, last))})
+
+
+def key(colour: tuple[int, int, int]) -> tuple[str, str]:
+    return "━", "rgb({},{},{})".format(*colour)
+
+
+def sample_values(curves: Curves, after: float | None, step: int) -> Content:
+    """The legend, then the last few losses of the one sample and the loss after the latest
+    update (plotext's own legend would sit on the curve)."""
+    losses = curves.loss
+    legend = [key(TRAIN), (" loss of the step's forward pass", MUTED)]
+    if after is not None:
+        legend += [("   ●", "rgb({},{},{})".format(*TEST)), (" after the update", MUTED)]
+    first = max(0, len(losses) - SHOWN)
+    parts: list[Content] = []
+    if first:
+        parts.append(Content.styled(f"… {first} earlier  ", MUTED))
+    for k in range(first, len(losses)):
+        parts.append(Content.assemble((f"{k + 1}: ", MUTED), f"{value(losses[k])}  "))
+    if after is not None:
+        parts.append(Content.assemble((f"after {step}: ", MUTED), (value(after), "bold")))
+    return Content("\n").join([Content.assemble(*legend), Content("").join(parts)])
+
+
+def data_values(curves: Curves) -> Content:
+    """The legend, then this step's fit: the training and test rows' loss and accuracy,
+    and the batch's loss."""
+    k = len(curves.loss) - 1
+    legend = Content.assemble(("loss ", MUTED), key(TRAIN), (" train ", MUTED), key(TEST), (" test", MUTED),
+                              ("   acc % (right) ", MUTED), key(TRAIN_ACCURACY), (" train ", MUTED),
+                              key(TEST_ACCURACY), (" test", MUTED))
+    numbers = Content.assemble(
+        ("train ", MUTED), value(curves.train_loss[k]), " ", (percent(curves.train_accuracy[k]), "bold"),
+        ("  test ", MUTED), value(curves.test_loss[k]), " ", (percent(curves.test_accuracy[k]), "bold"),
+        ("  batch ", MUTED), value(curves.loss[k]))
+    return Content("\n").join([legend, numbers])

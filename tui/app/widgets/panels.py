@@ -1,0 +1,627 @@
+"""The panels: one job each, all drawn from a View of the stepper (its state, frozen).
+
+A panel belongs to the phase that fills it; when that phase is the one that just ran,
+the panel is marked fresh so the eye goes where the numbers changed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, ClassVar
+
+import numpy as np
+from rich.cells import cell_len
+from textual import events
+from textual.binding import Binding, BindingType
+from textual.content import Content
+from textual.message import Message
+from textual.style import Style
+
+from engine.check.verdicts import TensorCheck
+from engine.explain.elements import tensors as qualified_tensors
+from engine.maths.network import Params
+from engine.run.stepper import Phase, State, View
+from tui.app.widgets import quiet
+from tui.app.widgets.bars import layer_function
+from tui.app.widgets.formulas import formulas
+from tui.app.widgets.tensor import (
+    DEAD,
+    FAIL,
+    FRESH,
+    MUTED,
+    PASS,
+    WARN,
+    Cell,
+    Marks,
+    as_matrix,
+    element_index,
+    is_large,
+    marking,
+    matrix_position,
+    pending,
+    scalar_line,
+    shape_label,
+    side_by_side,
+    tensor_block,
+    valid_index,
+)
+from tui.keys import KEYS
+from tui.text import printable, safe_repr, type_name
+
+
+def is_numeric(value: object) -> bool:
+    """Arrays and numbers (complex too) are drawn as tensors; anything else a user caches
+    as its repr."""
+    try:
+        return np.asarray(value).dtype.kind in "biufc"
+    except Exception:  # a user's object may raise anything from __array__
+        return False
+
+
+def depth(params: Params) -> int | None:
+    """L when the parameters are named as the maths names them, W1, b1, ..., WL, bL (the
+    built-in network, the notebook's file); None for a model with names of its own."""
+    L = len(params) // 2
+    names = {f"{kind}{l}" for l in range(1, L + 1) for kind in "Wb"}
+    return L if L and set(params) == names else None
+
+
+def dead_units(state: State, layer: int = 1) -> tuple[np.ndarray | None, str]:
+    """Units of a hidden ReLU layer that are off (z_l <= 0) in this step's forward pass,
+    and a note when a user's z_l cannot say: units are marked only when z_l holds real
+    numbers, one per unit of W_l, in shape (n_l,)."""
+    z_name, w_name = f"z{layer}", f"W{layer}"
+    if state.forward is None or z_name not in state.forward.cache or w_name not in state.params:
+        return None, ""
+    z = state.forward.cache[z_name]
+    units = state.params[w_name].shape[0]
+    try:
+        array = np.asarray(z)
+    except Exception:  # as in is_numeric
+        array = np.asarray(None)
+    if array.dtype.kind not in "biuf":
+        what = f"an array of {array.dtype}" if isinstance(z, np.ndarray) else \
+            "None" if z is None else f"a {type_name(z)}"
+        return None, f"{z_name} is {printable(what, oneline=True)}; dead units not marked"
+    if array.shape != (units,):
+        return None, f"{z_name} has shape {shape_label(array)}, not ({units},); dead units not marked"
+    with np.errstate(invalid="ignore"):
+        return array <= 0, ""
+
+
+def dead_layers(view: View) -> tuple[dict[int, np.ndarray], dict[int, str]]:
+    """dead_units of every hidden layer, by layer, and why a layer's cannot be marked.
+    Only ReLU has dead units: leaky ReLU, tanh and sigmoid pass some gradient everywhere."""
+    if view.config.activation != "relu":
+        return {}, {}
+    L = depth(view.state.params) or 2  # a model of its own names: its z1 and W1, if any
+    dead, notes = {}, {}
+    for l in range(1, L):
+        mask, note = dead_units(view.state, l)
+        if mask is not None:
+            dead[l] = mask
+        if note:
+            notes[l] = note
+    return dead, notes
+
+
+#: Columns of a matrix shown in full that still fit a panel beside another at 120 columns.
+BESIDE_COLUMNS = 6
+
+
+def broad(params: Params) -> bool:
+    """Whether a weight matrix shown in full is too wide for a panel beside another: the
+    panels then stand one above the other, so its rows stay whole instead of being cut in
+    bands (an 8x8 W2 at 120 columns)."""
+    return any(value.ndim == 2 and value.shape[1] > BESIDE_COLUMNS and not is_large(value)
+               for value in map(np.asarray, params.values()))
+
+
+def dead_note(dead: np.ndarray) -> str:
+    return f"{int(dead.sum())} of {dead.size} units dead" if dead.any() else ""
+
+
+def listed(names: list[str]) -> str:
+    """Names for a one-line note: W1, b1, …, W7, b7 when there are many."""
+    return ", ".join(names if len(names) <= 6 else [*names[:2], "…", *names[-2:]])
+
+
+#: The layer a tensor's name belongs to, as the panels group them: z3, a3, W3, dz3, dW3, db3
+#: and da2 (= W3ᵀ·dz3, computed in layer 3's backward) all to layer 3.
+LAYER_OF = re.compile(r"(?P<kind>d?[zaWb])(?P<l>[1-9][0-9]*)")
+
+
+def layer_of(name: str) -> int | None:
+    match = LAYER_OF.fullmatch(name)
+    if match is None:
+        return None
+    return int(match["l"]) + (match["kind"] == "da")
+
+
+class Panel(quiet.QuietStatic, can_focus=True):
+    """A bordered, focusable panel; subclasses build its content from the state.
+
+    A focused panel has a cell cursor over the elements of its tensors (the arrows and
+    h/j/k/l move it, a click places it); the app highlights the cells the element under it
+    is computed from (`sources`) in whichever panels show them."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(k.keys, k.action, k.footer or k.description, show=bool(k.footer), id=k.id)
+        for k in KEYS if k.scope == "panel"
+    ]
+    phase: ClassVar[Phase | None] = None
+    title: ClassVar[str] = ""
+    #: The parts of the state the panel is drawn from, besides the view's settings (show).
+    reads: ClassVar[tuple[str, ...]] = ("params",)
+    #: Whether its numbers change colour when its phase has just run (else only its border).
+    paints_fresh: ClassVar[bool] = True
+    drawn_from: tuple[object, ...] | None = None  # what the content on screen was drawn from
+    #: The prefix of the qualified names (engine.explain.elements) of the tensors the panel draws.
+    prefix: ClassVar[str] = ""
+    built_width = -1
+    cursor: Cell | None = None
+    active = False  # the cursor is drawn: the panel has the focus
+    sources: frozenset[Cell] = frozenset()
+    cursor_line: int | None = None  # the line of the content the cursor is on
+    targets: list[tuple[str, np.ndarray]] = []  # noqa: RUF012 (replaced, never mutated: the tensors drawn, by qualified name)
+
+    class CursorMoved(Message):
+        """The cursor moved, appeared or went away: the explanation and highlights follow."""
+
+        def __init__(self, panel: Panel) -> None:
+            super().__init__()
+            self.panel = panel
+
+    def on_mount(self) -> None:
+        self.border_title = self.title
+
+    def show(self, view: View) -> None:
+        self.view = view
+        state = view.state
+        fresh = self.phase is not None and state.last_phase is self.phase
+        self.set_class(fresh, "-fresh")
+        drawn_from = (*self.read(state), tuple(state.params), state.step,
+                      fresh and self.paints_fresh,
+                      view.config, view.user_code, view.bug, view.model_name, view.gradient_keys,
+                      view.gradcheck_enabled, view.convention, view.log,
+                      self.content_size.width, self.active, self.cursor, self.sources)
+        if quiet.same(drawn_from, self.drawn_from):
+            return  # nothing it shows has changed: most keys change a panel or two
+        self.built_width = self.content_size.width
+        known = qualified_tensors(state)
+        content = self.draw(view, known)
+        if self.active and self.targets and not self.cursor_valid():
+            name, value = self.targets[0]
+            self.cursor = (name, element_index(value, 0, 0))
+            content = self.draw(view, known)
+        self.cursor_line = self.line_of_cursor(content) if self.active else None
+        # Sized for the network: the blocks pending now take the room they will fill.
+        network = (view.model_name, tuple((n, np.shape(v)) for n, v in view.state.params.items()))
+        quiet.update(self, quiet.steady(self, content, network))
+        self.drawn_from = (*drawn_from[:-2], self.cursor, self.sources)  # the cursor as settled
+
+    def read(self, state: State) -> tuple[object, ...]:
+        """The parts of the state the panel is drawn from (`reads`): the same parts, the
+        same drawing."""
+        return tuple(getattr(state, part) for part in self.reads)
+
+    def draw(self, view: View, known: Mapping[str, Any], tagged: bool = False) -> Content:
+        """The content with the marks; `tagged`: every cell carries cell_meta (which
+        changes how a screenshot's text is cut up, so only a focused panel's does)."""
+        marks = Marks(qualify=lambda name: self.qualified(name, known),
+                      cursor=self.cursor if self.active else None, sources=self.sources,
+                      tagged=tagged or self.active)
+        with marking(marks):
+            content = self.build(view, view.state)
+        self.targets = list({name: value for name, value in marks.seen}.items())
+        return content
+
+    def qualified(self, name: str, known: Mapping[str, Any]) -> str | None:
+        """The qualified name of the tensor a block of this panel shows, if it has one."""
+        qualified = f"{self.prefix}.{name}"
+        return qualified if self.prefix and qualified in known else None
+
+    def cursor_valid(self) -> bool:
+        if self.cursor is None:
+            return False
+        drawn = dict(self.targets)
+        return self.cursor[0] in drawn and valid_index(drawn[self.cursor[0]], self.cursor[1])
+
+    @staticmethod
+    def line_of_cursor(content: Content) -> int | None:
+        for span in content.spans:
+            if isinstance(span.style, Style) and span.style.meta.get("cursor"):
+                return content.plain[:span.start].count("\n")
+        return None
+
+    def move_cursor(self, direction: str) -> None:
+        """Up and down through the rows, on into the tensor above or below; left and right
+        through the columns. Summarised tensors are walked through their whole index space."""
+        if not self.targets:
+            return
+        if not self.cursor_valid():
+            name, value = self.targets[0]
+            self.cursor = (name, element_index(value, 0, 0))
+            return
+        assert self.cursor is not None
+        names = [name for name, _ in self.targets]
+        t = names.index(self.cursor[0])
+        value = self.targets[t][1]
+        rows, cols = as_matrix(value).shape
+        row, col = matrix_position(value, self.cursor[1])
+        if direction == "left":
+            col = max(0, col - 1)
+        elif direction == "right":
+            col = min(cols - 1, col + 1)
+        elif direction == "up" and row > 0:
+            row -= 1
+        elif direction == "down" and row < rows - 1:
+            row += 1
+        elif direction in ("up", "down"):  # on into the next tensor, the same column if it has it
+            t += -1 if direction == "up" else 1
+            if not 0 <= t < len(self.targets):
+                return
+            value = self.targets[t][1]
+            rows, cols = as_matrix(value).shape
+            row, col = (rows - 1 if direction == "up" else 0), min(col, cols - 1)
+        self.cursor = (self.targets[t][0], element_index(value, row, col))
+
+    def action_cursor(self, direction: str) -> None:
+        self.move_cursor(direction)
+        self.post_message(self.CursorMoved(self))
+
+    def cells(self) -> Iterator[tuple[Cell, int, int, int]]:
+        """Every value drawn, with where it is: (cell, line, first column, column past its end)
+        of the content region. One drawing serves them all."""
+        if not hasattr(self, "view"):
+            return
+        content = self.draw(self.view, qualified_tensors(self.view.state), tagged=True)
+        for y, line in enumerate(content.split("\n")):
+            for span in line.spans:
+                meta = span.style.meta if isinstance(span.style, Style) else {}
+                if "cell" in meta:
+                    cell = str(meta["cell"]), tuple(int(i) for i in meta["index"])
+                    yield cell, y, cell_len(line.plain[:span.start]), cell_len(line.plain[:span.end])
+
+    def cell_at(self, x: int, y: int) -> Cell | None:
+        """The cell drawn at (x, y) of the content region, if any."""
+        return next((cell for cell, line, start, end in self.cells() if line == y and start <= x < end),
+                    None)
+
+    def on_click(self, event: events.Click) -> None:
+        """A click on a value puts the cursor there."""
+        offset = event.get_content_offset(self)
+        cell = self.cell_at(offset.x, offset.y) if offset is not None else None
+        if cell is not None:
+            self.cursor = cell
+            self.focus()
+            self.post_message(self.CursorMoved(self))
+
+    def on_focus(self) -> None:
+        self.post_message(self.CursorMoved(self))
+
+    def on_blur(self) -> None:
+        self.post_message(self.CursorMoved(self))
+
+    def on_resize(self) -> None:
+        """Layouts that depend on the width (bands of columns, side-by-side grids) are
+        rebuilt; a new height alone, which every new content brings, needs no rebuild."""
+        if hasattr(self, "view") and self.content_size.width != self.built_width:
+            self.show(self.view)
+
+    def build(self, view: View, state: State) -> Content:
+        raise NotImplementedError
+
+    def formula(self) -> Content:
+        """The phase's maths for this network. A model with names of its own computes
+        what its file says: the built-in network's lines would name tensors it lacks."""
+        assert self.phase is not None
+        params = list(self.view.state.params)
+        if depth(self.view.state.params) is None and self.phase in (Phase.FORWARD, Phase.BACKWARD):
+            return Content.styled(f"{self.phase.value} as {self.view.model_name} computes it", MUTED)
+        return Content.styled(formulas(self.view.config.architecture, params)[self.phase], MUTED)
+
+    def fresh(self, state: State) -> bool:
+        return state.last_phase is self.phase
+
+    def tensor(self, name: str, value: np.ndarray, **marks: object) -> Content:
+        """A tensor block fitted to this panel's width."""
+        return tensor_block(name, value, width=self.content_size.width, **marks)  # type: ignore[arg-type]
+
+    def heading(self, l: int) -> Content:
+        """layer 2 · 8 → 8 · tanh: what the blocks beneath it compute."""
+        W = np.asarray(self.view.state.params[f"W{l}"])
+        n_out, n_in = W.shape if W.ndim == 2 else ("?", "?")
+        text = f"── layer {l} · {n_in} → {n_out}"
+        if not self.view.user_code:  # a user's file does not say its activation
+            text += f" · {layer_function(self.view.config.architecture, l)}"
+        rule = "─" * max(0, self.content_size.width - len(text) - 1)
+        return Content.styled(f"{text} {rule}", "bold $text-primary")
+
+    def grouped(self, blocks: dict[str, Content], layers: range, lead: tuple[str, ...] = ()) -> list[Content]:
+        """The blocks under a heading per layer (layer_of), in the order of `layers`; the
+        `lead` names before them and any other name after. Networks of one hidden layer
+        (the notebook's) and models with names of their own are shown as they come."""
+        L = depth(self.view.state.params)
+        if L is None or L < HEADINGS_FROM:
+            return list(blocks.values())
+        by_layer: dict[int, list[Content]] = {}
+        first, rest = [], []
+        for name, block in blocks.items():
+            l = layer_of(name)
+            if name in lead:
+                first.append(block)
+            elif l is None or l > L:
+                rest.append(block)
+            else:
+                by_layer.setdefault(l, []).append(block)
+        for l in layers:
+            if l in by_layer:
+                head, *tail = by_layer[l]
+                first += [Content.assemble(self.heading(l), "\n", head), *tail]
+        return first + rest
+
+
+#: Headings per layer from this many weight layers on: the notebook's two read well without.
+HEADINGS_FROM = 3
+
+
+def join(blocks: list[Content]) -> Content:
+    return Content("\n\n").join(blocks)
+
+
+def unit_style(dead: np.ndarray, axis: int, fresh: bool) -> Callable[[tuple[int, ...]], str]:
+    """Dead units in red, along the axis that indexes the units."""
+    plain = FRESH if fresh else ""
+    return lambda i: DEAD if dead[i[axis]] else plain
+
+
+class ParametersPanel(Panel):
+    prefix = "params"
+    phase = Phase.UPDATE
+    title = "Parameters"
+
+    def build(self, view: View, state: State) -> Content:
+        fresh = self.fresh(state)
+        note = "updated" if fresh else ""
+        blocks = {n: self.tensor(n, state.params[n], fresh=fresh, note=note) for n in state.params}
+        return join(self.grouped(blocks, range(1, len(state.params))))
+
+
+class ForwardPanel(Panel):
+    prefix = "forward"
+    reads = ("params", "forward")
+    phase = Phase.FORWARD
+    title = "Forward cache"
+
+    def build(self, view: View, state: State) -> Content:
+        blocks = [self.formula()]
+        if state.forward is None:
+            L = depth(state.params)
+            names = ["x", *(f"{k}{l}" for l in range(1, L + 1) for k in "za"), "loss"] if L else \
+                ["the forward cache"]
+            blocks.append(pending(listed(names),
+                                  f"not computed yet in step {state.step}: press n to run forward"))
+            return join(blocks)
+        fresh = self.fresh(state)
+        dead, why_not = dead_layers(view)
+        tensors: dict[str, Content] = {}
+        for name, value in state.forward.cache.items():
+            match = LAYER_OF.fullmatch(name)
+            l = int(match["l"]) if match and match["kind"] in ("z", "a") else 0
+            if not is_numeric(value):
+                block = Content.assemble((printable(name, oneline=True), "bold"),
+                                         (f"  {type_name(value)}  ", MUTED), safe_repr(value))
+            elif l in dead and np.shape(value) == dead[l].shape:
+                block = self.tensor(name, np.asarray(value), fresh=fresh, note=dead_note(dead[l]),
+                                    style_of=unit_style(dead[l], -1, fresh))
+            else:
+                block = self.tensor(name, np.asarray(value), fresh=fresh,
+                                    style_of=(lambda _i: FRESH) if fresh else None)
+            if name == f"z{l}" and l in why_not:
+                block = Content.assemble(block, "\n", (why_not[l], MUTED))
+            tensors[name] = block
+        L = depth(state.params) or 0
+        blocks += self.grouped(tensors, range(1, L + 1), lead=("x",))
+        blocks.append(scalar_line("loss", Content.styled("loss", FRESH if fresh else "bold"),
+                                  state.forward.loss))
+        return join(blocks)
+
+
+#: How a user's backward keys its gradients (Model.gradient_keys), as the panel says it.
+GRADIENT_KEYS = {"d": "gradients keyed dW (the notebook's dW1)",
+                 "name": "gradients keyed by name (cs231n's grads['W1']), shown as d + name"}
+
+
+class GradientsPanel(Panel):
+    prefix = "backward"
+    reads = ("params", "forward", "backward")  # the forward pass: its dead units
+    phase = Phase.BACKWARD
+    title = "Gradients"
+
+    def build(self, view: View, state: State) -> Content:
+        blocks = [self.formula()]
+        if view.user_code or view.bug is not None:  # not the correct built-in backward
+            blocks.append(Content.styled(f"model: {printable(view.model_name, oneline=True)}", FAIL))
+        if view.user_code:
+            blocks[-1] = Content.assemble(blocks[-1], "\n",
+                                          (GRADIENT_KEYS.get(view.gradient_keys, ""), MUTED))
+        if state.backward is None:
+            blocks.append(pending(listed([f"d{n}" for n in state.params]),
+                                  f"not computed yet in step {state.step}: backward runs after forward"))
+            return join(blocks)
+        fresh = self.fresh(state)
+        dead, why_not = dead_layers(view)
+        blocks += [Content.styled(note, MUTED) for note in why_not.values()]
+        L = depth(state.params) or 2
+        # Backward order, as the chain rule runs: each layer's dz, dW, db, then the da it
+        # passes down (the notebook's dz2, dW2, db2, da1, dz1, dW1, db1).
+        order = [n for l in range(L, 0, -1) for n in (f"dz{l}", f"dW{l}", f"db{l}", f"da{l - 1}")]
+        names = [n for n in order if n in state.backward]
+        names += [n for n in state.backward if n not in names]
+        tensors = {name: self._gradient(name, np.asarray(state.backward[name]), dead, fresh)
+                   for name in names}
+        blocks += self.grouped(tensors, range(L, 0, -1))
+        return join(blocks)
+
+    def _gradient(self, name: str, value: np.ndarray, dead: dict[int, np.ndarray], fresh: bool) -> Content:
+        """A dead unit zeroes its own dz and db, and its row of dW; its da is upstream of
+        the ReLU and stays unmarked."""
+        match = LAYER_OF.fullmatch(name)
+        kind, mask = (match["kind"], dead.get(int(match["l"]))) if match else ("", None)
+        if mask is not None and kind in ("dz", "db") and value.shape == mask.shape:
+            return self.tensor(name, value, fresh=fresh, note=dead_note(mask),
+                               style_of=unit_style(mask, -1, fresh))
+        if mask is not None and kind == "dW" and value.ndim == 2 and value.shape[0] == mask.size:
+            def row_note(r: int) -> tuple[str, str] | None:
+                if not mask[r]:
+                    return None
+                if np.any(value[r] != 0):  # a correct backward zeroes it: point at the bug
+                    return "← dead: should be 0", FAIL
+                return "← dead unit: row zeroed", DEAD
+
+            return self.tensor(name, value, fresh=fresh, note=dead_note(mask),
+                               style_of=unit_style(mask, 0, fresh), row_note=row_note)
+        return self.tensor(name, value, fresh=fresh, style_of=(lambda _i: FRESH) if fresh else None)
+
+
+def _check_line(check: TensorCheck) -> Content:
+    verdict = {"pass": ("✓ pass", PASS), "fail": (f"✗ FAIL ×{int(check.failing.sum())}", FAIL),
+               "unresolved": (f"? unresolved ×{int(check.unresolved.sum())}", WARN)}[check.verdict]
+    parts: list[str | tuple[str, str]] = [
+        (f"{check.name:<3}", "bold"), " ", verdict,
+        (f"  max|a−n| {check.max_abs_diff:.1e}  rel {check.max_rel_error:.1e}", MUTED),
+    ]
+    if check.worst_index is not None:
+        if check.worst_is_kink and check.one_sided is not None:
+            left, right = (float(side[check.worst_index]) for side in check.one_sided)
+            parts.append((f"\n     worst {list(check.worst_index)} ⚡: a {check.worst_analytic:.6g}  "
+                          f"one-sided {left:.6g} … {right:.6g}", "" if check.passed else FAIL))
+        else:
+            parts.append((f"\n     worst {list(check.worst_index)}: a {check.worst_analytic:.6g}  "
+                          f"n {check.worst_numerical:.6g}", "" if check.passed else FAIL))
+    if check.kink_count:
+        bad = check.inconsistent_count
+        judged = check.one_sided is not None
+        words = (f"{check.kink_count - bad} consistent, {bad} inconsistent" if judged else "excluded")
+        parts.append((f"\n     ⚡ {check.kink_count} kink element(s): {words}", FAIL if bad else WARN))
+        if bad and check.inconsistent is not None and check.one_sided is not None:
+            for index in list(zip(*np.nonzero(check.inconsistent), strict=True))[:3]:
+                idx = tuple(int(i) for i in index)
+                left, right = (float(side[idx]) for side in check.one_sided)
+                value = float(check.analytic[idx])
+                parts.append((f"\n       ⚡ {list(idx)} kink: inconsistent: a {value:.6g} "
+                              f"outside {left:.6g} … {right:.6g}", FAIL))
+    return Content.assemble(*parts)
+
+
+def _check_grids(check: TensorCheck, width: int) -> Content:
+    def style_of(index: tuple[int, ...]) -> str:
+        index = index[-check.analytic.ndim:] if check.analytic.ndim else index
+        if check.kinks[index] or check.unresolved[index]:
+            return WARN
+        return FAIL if check.failing[index] else ""
+
+    analytic = tensor_block(f"{check.name} analytic", check.analytic, style_of=style_of, width=width)
+    numerical = tensor_block(f"{check.name} numerical", check.numerical, style_of=style_of, width=width)
+    return side_by_side(analytic, numerical, width)
+
+
+class GradcheckPanel(Panel):
+    phase = Phase.GRADCHECK
+    paints_fresh = False  # its grids are coloured by verdict: the next key need not redraw them
+    title = "Gradient check"
+
+    def read(self, state: State) -> tuple[object, ...]:
+        """Without a check, whether one is still to come (the last phase): with one, the
+        grids do not change as the step goes on, and are not drawn again."""
+        return (state.gradcheck, state.last_phase if state.gradcheck is None else None)
+
+    def qualified(self, name: str, known: Mapping[str, Any]) -> str | None:
+        """"W1 analytic" is backward's dW1, "W1 numerical" the check's own."""
+        base, _, side = name.rpartition(" ")
+        candidates = [f"backward.d{base}", f"backward.{base}"] if side == "analytic" else \
+            [f"gradcheck.{base}"] if side == "numerical" else []
+        return next((c for c in candidates if c in known), None)
+
+    def build(self, view: View, state: State) -> Content:
+        blocks = [self.formula()]
+        if view.bug:
+            blocks.append(Content.styled(f"fault drill: injected bug {view.bug!r}", FAIL))
+        if not view.gradcheck_enabled:
+            blocks.append(Content.styled("gradient check is off (press g to turn it on)", MUTED))
+        check = state.gradcheck
+        if check is None:
+            # Updated without a check: this step has none (it was off, or not this step's with
+            # a check every N steps); "yet" would promise one.
+            later = "" if state.last_phase is Phase.UPDATE else " yet"
+            blocks.append(pending("numerical gradients", f"not computed{later} in step {state.step}"))
+            return join(blocks)
+        summary: list[str | tuple[str, str]] = [(f"{check.method} method, eps {check.eps:g}: ", "bold")]
+        if check.passed:
+            count = len(check.tensors)
+            summary.append((f"all {'four' if count == 4 else count} tensors pass", PASS))
+        if check.failed_names:
+            summary.append((f"FAILED: {', '.join(check.failed_names)} ", FAIL))
+        if check.unresolved_names:
+            summary.append((f"unresolved: {', '.join(check.unresolved_names)}", WARN))
+        blocks.append(Content.assemble(*summary))
+        if check.diagnosis:
+            blocks.append(Content.styled("\n".join(f"{d.tensor}: {d.kind} — {d.detail}"
+                                                   for d in check.diagnosis), FAIL))
+        blocks.append(Content("\n").join([_check_line(t) for t in check.tensors.values()]))
+        for note in check.notes:
+            blocks.append(Content.styled(note, WARN))
+        blocks.extend(_check_grids(t, self.content_size.width) for t in check.tensors.values())
+        return join(blocks)
+
+
+class UpdatePanel(Panel):
+    phase = Phase.UPDATE
+    reads = ("params", "forward", "update")  # the forward pass: the loss before
+    title = "Update"
+
+    def qualified(self, name: str, known: Mapping[str, Any]) -> str | None:
+        base, _, side = name.rpartition(" ")
+        qualified = {"before": f"update.before.{base}", "after": f"update.{base}"}.get(side)
+        return qualified if qualified in known else None
+
+    def __init__(self, **kwargs: str) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.deltas: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+
+    def delta(self, name: str, old: np.ndarray, new: np.ndarray) -> np.ndarray:
+        """new − old, read-only and kept while the update is on screen, so its summary is
+        taken once, not at every redraw."""
+        kept = self.deltas.get(name)
+        if kept is not None and kept[0] is old and kept[1] is new:
+            return kept[2]
+        with np.errstate(all="ignore"):
+            delta = np.asarray(new - old)
+        delta.setflags(write=False)
+        self.deltas[name] = (old, new, delta)
+        return delta
+
+    def build(self, view: View, state: State) -> Content:
+        blocks = [self.formula(), Content.styled(f"lr = {view.config.lr:g}", MUTED)]
+        if state.update is None:
+            blocks.append(pending(listed(list(state.params)), f"not updated yet in step {state.step}"))
+            return join(blocks)
+        fresh = self.fresh(state)
+        before = state.forward.loss if state.forward else float("nan")
+        after = state.update.loss_after
+        change = after - before
+        blocks.append(Content.assemble(("loss ", "bold"), f"{before:.6g} → ",
+                                       (f"{after:.6g}", FRESH if fresh else "bold"),
+                                       (f"  ({change:+.4g})", PASS if change < 0 else FAIL)))
+        tensors = {}
+        for name in state.update.after:
+            old, new = state.update.before[name], state.update.after[name]
+            delta = self.delta(name, old, new)
+            tensors[name] = Content.assemble(
+                self.tensor(f"{name} before", old), "\n",
+                self.tensor(f"{name} after", new, fresh=fresh), "\n",
+                self.tensor(f"Δ{name} = −lr·d{name}", delta))
+        blocks += self.grouped(tensors, range(1, len(tensors) + 1))
+        return join(blocks)

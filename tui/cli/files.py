@@ -1,0 +1,187 @@
+"""The files the command line writes: --save-session, --export-params and --export-notebook.
+
+Each is checked before anything runs (check_outputs), so that a name that cannot be
+written is refused with exit status 2 and nothing done, and written after the run by
+write_whole, whole or not at all. What the user set on a file that is replaced stays as
+it was: its mode (a private 0600 session stays private), a symbolic link (written
+through: its target is replaced) and hard links (written through in place). A read-only
+file is never replaced, and neither is a file the run reads, nor one file for two outputs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import stat
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from engine.files import shown_name
+from tui.cli.options import PROG, UsageError
+
+if TYPE_CHECKING:
+    from tui.cli.options import Options
+
+#: The flags that name a file the run writes, and their attributes of Options.
+OUTPUTS = (("--save-session", "save_session"), ("--export-params", "export_params"),
+           ("--export-notebook", "export_notebook"))
+
+
+def inputs(options: Options) -> list[tuple[str, Path]]:
+    """The files the run reads, after the flag that names each."""
+    named = (("--config", options.config_file), ("--model", options.model),
+             ("--data", options.config.data or None), ("--session", options.session),
+             ("--params", options.params))
+    return [(flag, Path(path)) for flag, path in named if path is not None]
+
+
+def check_outputs(options: Options) -> None:
+    """Refuse, as a UsageError, an output the run could not write after it: an empty name,
+    a directory, anything but a regular file (a device, a FIFO), a read-only file, a
+    folder that does not exist or where no file can be made (a temporary file is made there
+    and removed, which also catches what a permission check does not, such as root in
+    /proc), and a file that is one of the run's inputs or another output's (compared as
+    files: a symbolic or hard link to net.py is net.py)."""
+    import tempfile
+
+    read = inputs(options)
+    written: list[tuple[str, Path]] = []
+    for flag, attribute in OUTPUTS:
+        name = getattr(options, attribute)
+        if name is None:
+            continue
+        if str(name) == "":  # Path("") would be the current directory
+            raise UsageError(f"{flag}: the file name is empty")
+        path = Path(name)
+        if path.is_dir():
+            raise UsageError(f"{flag}: {shown_name(path)} is a directory; name a file")
+        try:
+            target = file_to_replace(path)
+        except OSError as error:
+            raise UsageError(f"{flag}: cannot write {shown_name(path)}: {error.strerror}") from None
+        folder = target.parent
+        if not folder.is_dir():
+            raise UsageError(f"{flag}: cannot write {shown_name(path)}: no such folder {shown_name(folder)}")
+        try:
+            with tempfile.NamedTemporaryFile(dir=folder, prefix=".backprop-", suffix=".part"):
+                pass
+        except OSError as error:
+            raise UsageError(f"{flag}: cannot write {shown_name(path)}: {error.strerror or error}") from None
+        for files, why in ((read, "an output never replaces a file the run reads"),
+                           (written, "each output needs a file of its own")):
+            for other, other_path in files:
+                if _same_file(target, other_path):
+                    raise UsageError(f"{flag}: {shown_name(path)} is the file {other} names: name another "
+                                     f"file ({why})")
+        written.append((flag, target))
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    """One file under two names: the same path once links are resolved, or the same inode."""
+    if os.path.realpath(a) == os.path.realpath(b):
+        return True
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist (yet)
+        return False
+
+
+def file_to_replace(path: os.PathLike[str] | str) -> Path:
+    """The file a whole write replaces: a symbolic link's target (the link stays a link).
+    Anything there but a regular file is refused: renaming over a device, a FIFO or a
+    socket would have replaced it with a regular file (as root, /dev/null itself). So is a
+    file whose owner may not write it: the user made it read-only (as root, whose writes
+    are always permitted, the mode still says so)."""
+    target = Path(os.path.realpath(path))
+    try:
+        status = os.stat(target)
+    except FileNotFoundError:
+        return target
+    if not stat.S_ISREG(status.st_mode):
+        named = "" if target == Path(path).absolute() else f" (the link's target {shown_name(target)})"
+        raise OSError(errno.EINVAL, f"not a regular file{named}", str(target))
+    if not status.st_mode & stat.S_IWUSR or not os.access(target, os.W_OK):
+        raise OSError(errno.EACCES, f"it is read-only (mode {stat.S_IMODE(status.st_mode):04o}); make it "
+                      "writable (chmod u+w) to replace it", str(target))
+    return target
+
+
+def write_output(flag: str, path: os.PathLike[str] | str, data: bytes) -> int:
+    """Write an output after the run: exit status 0, or 1 with one line on stderr (a full
+    disk), the file as it was."""
+    try:
+        write_whole(path, data)
+    except OSError as error:
+        print(f"{PROG}: error: {flag}: cannot write {shown_name(path)}: {error.strerror or error}",
+              file=sys.stderr)
+        return 1
+    return 0
+
+
+def write_whole(path: os.PathLike[str] | str, data: bytes) -> None:
+    """Write the file whole or not at all: a temporary file beside it, given the mode of the
+    file it replaces (a new file's: as open() makes it), renamed into place. A file with
+    other hard links is written in place instead (renaming would leave the other names
+    holding the old contents)."""
+    import tempfile
+
+    target = file_to_replace(path)
+    try:
+        replaced: os.stat_result | None = os.stat(target)
+    except FileNotFoundError:
+        replaced = None
+    if replaced is not None and replaced.st_nlink > 1:
+        _write_in_place(target, data)
+        return
+    if replaced is None:
+        umask = os.umask(0)
+        os.umask(umask)
+        mode = 0o666 & ~umask
+    else:
+        mode = stat.S_IMODE(replaced.st_mode)
+    fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=".backprop-", suffix=".part")
+    try:
+        try:
+            _write_all(fd, data)
+            os.fchmod(fd, mode)  # not mkstemp's 0600
+            if replaced is not None:  # its owner and group, where we may (as root)
+                with contextlib.suppress(OSError):
+                    os.fchown(fd, replaced.st_uid, replaced.st_gid)
+        finally:
+            os.close(fd)
+        os.replace(temporary, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+
+
+def _write_in_place(target: Path, data: bytes) -> None:
+    """A file with several hard links, written through them. Still whole or not at all: its
+    old contents are kept and written back if the write fails (which needs no new space: they
+    fill the blocks they had)."""
+    fd = os.open(target, os.O_RDWR)
+    try:
+        with open(fd, "rb", buffering=0, closefd=False) as file:
+            old = file.read()
+        try:
+            os.lseek(fd, 0, os.SEEK_SET)
+            _write_all(fd, data)
+            os.ftruncate(fd, len(data))
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.lseek(fd, 0, os.SEEK_SET)
+                _write_all(fd, old)
+                os.ftruncate(fd, len(old))
+            raise
+    finally:
+        os.close(fd)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    """All of `data` to `fd` (os.write may write less than it is given)."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]

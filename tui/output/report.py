@@ -1,0 +1,535 @@
+"""The headless report: the notebook's printout, and the JSON trace, of a run.
+
+Imports no Textual, so a script or CI job pays only for NumPy.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+import os
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+
+from engine.check.verdicts import ATOL, RTOL, Diagnosis, GradCheck
+from engine.data.batches import Data, Metrics
+from engine.explain.elements import SHOWN_TERMS, Explanation, element_label, num
+from engine.run.stepper import Saturation, State, Stepper
+from engine.settings.config import SUMMARY_OVER, Config
+from engine.usermodel.contract import keys_words
+from tui.text import printable
+
+
+def _shape(value: np.ndarray) -> str:
+    """4x3, 4, (a 1-D array, as NumPy writes (4,)), or "scalar" for a 0-D one."""
+    if value.ndim == 0:
+        return "scalar"
+    return "x".join(str(n) for n in value.shape) if value.ndim > 1 else f"{value.shape[0]},"
+
+
+def _matrix(label: str, value: np.ndarray) -> str:
+    # print(label + ":\n", array) in the notebook: a newline, a space, NumPy's str.
+    return f"\n{label} ({_shape(value)}):\n {value}"
+
+
+def _verdict_lines(check: GradCheck) -> list[str]:
+    rule = f"{check.method} method, eps {check.eps:g}, atol {check.atol:g}, rtol {RTOL:g}"
+    if check.passed:
+        return [f"Gradient check passed ({rule})."]
+    lines = []
+    if check.failed_names:
+        lines.append(f"Gradient check FAILED on {', '.join(check.failed_names)} ({rule}).")
+    floor = [name for name in check.unresolved_names if check.tensors[name].unresolved.any()]
+    kinked = [name for name in check.unresolved_names if name not in floor]
+    if floor:
+        lines.append(f"Gradient check could not resolve {', '.join(floor)}: "
+                     f"gradients below the rounding floor ({rule}).")
+    if kinked:
+        lines.append(f"Gradient check could not judge {', '.join(kinked)}: every element straddles "
+                     f"a kink ({rule}).")
+    for name in check.failed_names:
+        t = check.tensors[name]
+        if t.worst_is_kink and t.one_sided is not None and t.worst_index is not None:
+            left, right = (float(side[t.worst_index]) for side in t.one_sided)
+            lines.append(f"  worst {name}{list(t.worst_index)} (kink: inconsistent): analytic "
+                         f"{t.worst_analytic!r}, one-sided slopes {left!r} (left) and {right!r} (right) "
+                         f"({int(t.failing.sum())} failing element(s))")
+        else:
+            lines.append(f"  worst {name}{list(t.worst_index or ())}: analytic {t.worst_analytic!r}, "
+                         f"numerical {t.worst_numerical!r} ({int(t.failing.sum())} failing element(s))")
+    inconsistent = [f"{name} {t.inconsistent_count}" for name, t in check.tensors.items()
+                    if t.inconsistent_count]
+    if inconsistent:
+        lines.append(f"  kink elements whose analytic value lies outside their one-sided slopes: "
+                     f"{', '.join(inconsistent)}")
+    if check.diagnosis:
+        lines.append("Diagnosis:")
+    for entry in check.diagnosis:
+        lines.append(f"  {entry.tensor}: {entry.kind} — {entry.detail}")
+    return lines
+
+
+def notebook_order(names: Iterable[str]) -> list[str]:
+    """The weights first, then the rest (the biases), each in layer order: the notebook
+    prints dW1, dW2, then db1, db2."""
+    return sorted(names, key=lambda name: not name.startswith("W"))
+
+
+def gradient_keys_json(stepper: Stepper) -> str:
+    """The trace's "gradient_keys": "d" ('d' + name, as dW1) or "name" (as grads['W1'])."""
+    return stepper.model.gradient_keys
+
+
+def _convention_json(stepper: Stepper) -> dict[str, str]:
+    """The head's "convention" and "convention_detail" for a course's file (a notebook-style
+    file's head is what it always was)."""
+    convention = getattr(stepper.model, "convention", "notebook")
+    if convention == "notebook":
+        return {}
+    return {"convention": convention, "convention_detail": getattr(stepper.model, "described", "")}
+
+
+def model_line(stepper: Stepper) -> str:
+    """The text report's first line for a user's model, e.g. "Model: net.py (its own
+    init_params; gradients keyed by name, as grads['Wi'])". Needs the first backward
+    done: only that shows how the file keys its gradients."""
+    model = stepper.model
+    first = next(iter(stepper.initial.params))
+    init = "its own init_params; " if getattr(model, "own_init", False) else ""
+    convention = getattr(model, "convention", "notebook")
+    # What a file's outputs mean (probabilities, scores, which class) is its own to say.
+    unmeasured = ("\n  accuracy: not measured for a model file (shown as —), only its loss"
+                  if stepper.data is not None else "")
+    if convention != "notebook":  # a course's file: how it was adapted, in a line of its own
+        return (f"Model: {printable(model.name, oneline=True)} ({convention} convention; "
+                f"gradients keyed {keys_words(model.gradient_keys, first)})\n"
+                f"  {printable(getattr(model, 'described', ''), oneline=True)}{unmeasured}")
+    return (f"Model: {printable(model.name, oneline=True)} "
+            f"({init}gradients keyed {keys_words(model.gradient_keys, first)}){unmeasured}")
+
+
+# ---- learning from data ----------------------------------------------------------------
+
+#: Rows of a batch the text report names before it abbreviates.
+SHOWN_ROWS = 8
+#: Lines a summary's table has at most: a longer run gets a line every k steps.
+SUMMARY_LINES = 200
+
+
+def trace_mode(config: Config) -> tuple[str, str]:
+    """("full" or "summary", why): a run on data writes every tensor of every step unless it
+    is long (over SUMMARY_OVER steps) or --trace summary asks; without data always full."""
+    if not config.learns_from_data:
+        return "full", ""
+    if config.trace:
+        return config.trace, f"--trace {config.trace}"
+    if config.steps > SUMMARY_OVER:
+        return "summary", f"over {SUMMARY_OVER} steps; --trace full for every tensor"
+    return "full", f"{SUMMARY_OVER} steps or fewer; --trace summary for losses and accuracies only"
+
+
+def data_source(config: Config) -> str:
+    return config.dataset or os.path.basename(config.data)
+
+
+def data_json(config: Config, data: Data) -> dict[str, Any]:
+    """The trace head's "data": what was trained on and how it was split and batched."""
+    dataset = data.dataset
+    out: dict[str, Any] = {"name": data_source(config)}
+    if config.dataset:
+        out["noise"] = config.noise
+    else:
+        out["path"] = config.data
+    return out | {"samples": dataset.samples, "features": dataset.features, "classes": dataset.classes,
+                  "train": len(dataset.train), "test": len(dataset.test), "batch": data.batch,
+                  "steps_per_epoch": data.steps_per_epoch, "standardized": data.standardized,
+                  "test_fraction": config.test_fraction}
+
+
+def data_line(config: Config, data: Data) -> str:
+    """The text report's first line on data, e.g. "Data: moons, 200 samples (160 train, 40
+    test), 2 features, 2 classes; batch 32 (5 steps an epoch), shuffled each epoch"."""
+    dataset = data.dataset
+    plan = (f"full batch: all {len(dataset.train)} training rows a step" if data.full_batch else
+            f"batch {data.batch} ({data.steps_per_epoch} steps an epoch, shuffled each epoch from "
+            f"the seed)")
+    scaled = "; standardized by the training rows" if data.standardized else ""
+    return (f"Data: {printable(data_source(config), oneline=True)}, {dataset.samples} samples "
+            f"({len(dataset.train)} train, {len(dataset.test)} test), {dataset.features} feature(s), "
+            f"{dataset.classes} classes; {plan}{scaled}")
+
+
+def batch_words(rows: np.ndarray, data: Data) -> str:
+    """A step's batch for a person: "all 160 training rows", or "32 rows: 17, 3, 88, …"."""
+    if data.full_batch:
+        return f"all {len(rows)} training rows"
+    shown = ", ".join(str(int(r)) for r in rows[:SHOWN_ROWS])
+    more = f", … ({len(rows) - SHOWN_ROWS} more)" if len(rows) > SHOWN_ROWS else ""
+    return f"{len(rows)} row(s): {shown}{more}"
+
+
+def _percent(value: float | None) -> str:
+    return "—" if value is None else f"{100 * value:.1f}%"
+
+
+def _loss(value: float | None) -> str:
+    return "—" if value is None else f"{value:.6g}"
+
+
+def fit_line(metrics: Metrics) -> str:
+    """The parameters' fit before the step's update."""
+    test = "no test rows" if metrics.test_loss is None else \
+        f"test loss {_loss(metrics.test_loss)}, accuracy {_percent(metrics.test_accuracy)}"
+    return f"Before this update: train loss {_loss(metrics.train_loss)}, accuracy " \
+           f"{_percent(metrics.train_accuracy)}; {test}"
+
+
+def summary_every(steps: int) -> int:
+    return max(1, math.ceil(steps / SUMMARY_LINES))
+
+
+def _check_word(state: State) -> str:
+    if state.gradcheck is None:
+        return "-"
+    return "passed" if state.gradcheck.passed else "FAILED"
+
+
+def summary_report(config: Config, stepper: Stepper, finished: Iterable[State]) -> Iterator[str]:
+    """A long run on data: one line a step (or every k steps, said in the heading) with the
+    batch's loss, the fit to the training and test rows, and the check's verdict."""
+    data = stepper.data
+    assert data is not None
+    every = summary_every(config.steps)
+    _, why = trace_mode(config)
+    head = [data_line(config, data), f"trace: summary ({why})",
+            "Loss and accuracy before each step's update; the batch's mean loss after it."]
+    if every > 1:
+        head.append(f"One line every {every} steps (and the last).")
+    head.append(f"{'step':>7}  {'batch loss':>11}  {'after':>11}  {'train loss':>10}  {'train acc':>9}  "
+                f"{'test loss':>10}  {'test acc':>8}  check")
+    last: State | None = None
+    for state in finished:
+        if last is None:  # a user's model is named once its first step shows its conventions
+            model = [model_line(stepper)] if stepper.model.name != "built-in" else []
+            yield "\n".join(model + head)
+        last = state
+        if state.step % every and state.step != 1 and state.step != config.steps:
+            continue
+        yield _summary_row(state)
+    if last is not None and last.nonfinite():
+        yield f"Diverged at step {last.step}: non-finite values in {', '.join(last.nonfinite())}."
+    elif last is not None and (saturated := stepper.saturation(last)) is not None:
+        yield f"At step {last.step}: {saturated.message()}"
+
+
+def _summary_row(state: State) -> str:
+    assert state.forward is not None and state.update is not None
+    m = state.forward.metrics
+    train_loss, train_acc, test_loss, test_acc = (None, None, None, None) if m is None else \
+        (m.train_loss, m.train_accuracy, m.test_loss, m.test_accuracy)
+    return (f"{state.step:>7}  {_loss(state.forward.loss):>11}  {_loss(state.update.loss_after):>11}  "
+            f"{_loss(train_loss):>10}  {_percent(train_acc):>9}  {_loss(test_loss):>10}  "
+            f"{_percent(test_acc):>8}  {_check_word(state)}")
+
+
+def text_report(config: Config, stepper: Stepper, finished: Iterable[State]) -> Iterator[str]:
+    """The notebook's report, a step at a time, with the biases added and a verdict line.
+    A user's model is named first, with its conventions (known after the first step).
+    On data, each step also names its batch and the fit to the training and test rows; a
+    summary trace is a table of a line a step instead."""
+    data = stepper.data
+    if data is not None and trace_mode(config)[0] == "summary":
+        yield from summary_report(config, stepper, finished)
+        return
+    several = config.steps > 1
+    for state in finished:
+        if state.step == 1 and stepper.model.name != "built-in":
+            yield model_line(stepper)
+        if state.step == 1 and data is not None:
+            yield data_line(config, data)
+        assert state.forward is not None and state.backward is not None and state.update is not None
+        lines: list[str] = []
+        if several:
+            lines.append(f"{'' if state.step == 1 else chr(10)}=== Step {state.step} ===")
+        if data is not None and state.forward.rows is not None:
+            lines.append(f"Batch (epoch {data.epoch(state.step)}): {batch_words(state.forward.rows, data)}")
+        label = "Initial loss:" if state.step == 1 else f"Loss before step {state.step}:"
+        mean = " (the batch's mean)" if data is not None else ""
+        lines.append(f"{label} {state.forward.loss!r}{mean}")
+        if state.forward.metrics is not None:
+            lines.append(fit_line(state.forward.metrics))
+        saturated = stepper.saturation(state)
+        if saturated is not None:
+            lines.append(saturated.message())
+        for name in notebook_order(state.params):
+            lines.append(_matrix(f"Analytic gradient d{name}", np.asarray(state.backward["d" + name])))
+        if state.gradcheck is not None:
+            lines.append("\nMax absolute difference between analytic and numerical gradients:")
+            for name, t in state.gradcheck.tensors.items():
+                kinks = f" ({t.kink_count} kink element(s) left out)" if t.kink_count else ""
+                lines.append(f"{name}: {t.max_abs_diff!r}{kinks}")
+            lines.extend(_verdict_lines(state.gradcheck))
+            lines.extend(state.gradcheck.notes)
+        for name in notebook_order(state.update.after):
+            lines.append(_matrix(f"Updated {name}", np.asarray(state.update.after[name])))
+        after = state.update.loss_after
+        which = "one SGD step" if not several else f"SGD step {state.step}"
+        lines.append(f"\nFinal loss after {which}: {after!r}")
+        if state.nonfinite():
+            lines.append(f"Diverged: non-finite values in {', '.join(state.nonfinite())}.")
+        elif after < state.forward.loss:
+            lines.append("Loss decreased after the SGD update.")
+        else:
+            lines.append("Loss did not decrease after the SGD update."
+                         + ("" if several else " (Possible with a single step)"))
+        yield "\n".join(lines)
+
+
+class _Json:
+    """Turns arrays and floats into strict JSON values, and records every non-finite or
+    non-numeric value once per place (not once per step, so a long diverged run stays small)."""
+
+    def __init__(self, saturation: Callable[[State], Saturation | None] | None = None) -> None:
+        self.problems: dict[str, list[int]] = {}  # message -> [count, first step]
+        self.step = 0
+        #: The stepper's judge of a saturated output, warned about once per step it holds in.
+        self.saturation = saturation
+
+    def judge(self, state: State) -> None:
+        saturated = None if self.saturation is None else self.saturation(state)
+        if saturated is not None:
+            self.warn(saturated.warning())
+
+    def warn(self, message: str) -> None:
+        seen = self.problems.setdefault(message, [0, self.step])
+        seen[0] += 1
+
+    @property
+    def warnings(self) -> list[str]:
+        return [message if not first else
+                f"{message} in {count} step(s), first in step {first}"
+                for message, (count, first) in self.problems.items()]
+
+    def value(self, value: Any, where: str) -> Any:
+        if isinstance(value, np.ndarray | np.generic | float) and np.asarray(value).dtype.kind in "biuf":
+            array = np.asarray(value)
+            if array.dtype.kind in "biu":  # tolist gives plain ints and bools, at any width
+                return array.tolist()
+            if array.dtype.itemsize > 8:  # long double: tolist would keep it, and JSON has no such type
+                with np.errstate(over="ignore"):
+                    wide, array = array, array.astype(np.float64)
+                if (np.isinf(array) & np.isfinite(wide)).any():
+                    self.warn(f"{where}: long double values beyond float64's range written as null")
+            finite = np.isfinite(array)
+            if not finite.all():
+                self.warn(f"{where}: non-finite values written as null (an overflow, or a diverging run)")
+                return np.where(finite, array, None).tolist() if array.ndim else None  # type: ignore[call-overload]
+            return array.tolist()
+        if value is None or isinstance(value, str | int | bool):
+            return value
+        if isinstance(value, list | tuple):
+            return [self.value(v, where) for v in value]
+        try:  # a user model's cache may hold anything; the trace must stay valid JSON
+            json.dumps(value, allow_nan=False)
+        except (TypeError, ValueError):
+            self.warn(f"{where}: not a number or array; written as its repr")
+            return repr(value)
+        return value
+
+    def tensors(self, tensors: dict[str, Any], where: str) -> dict[str, Any]:
+        return {name: self.value(v, f"{where}.{name}") for name, v in tensors.items()}
+
+
+def _gradcheck_json(check: GradCheck, out: _Json) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for name, t in check.tensors.items():
+        here = f"gradcheck.{name}"
+        result[name] = {
+            "numerical": out.value(t.numerical, f"{here}.numerical"),
+            "max_abs_diff": out.value(t.max_abs_diff, f"{here}.max_abs_diff"),
+            "max_rel_error": out.value(t.max_rel_error, f"{here}.max_rel_error"),
+            "passed": t.passed,
+            "verdict": t.verdict,
+            "worst_index": list(t.worst_index) if t.worst_index is not None else None,
+            "worst_analytic": out.value(t.worst_analytic, f"{here}.worst_analytic"),
+            "worst_numerical": out.value(t.worst_numerical, f"{here}.worst_numerical"),
+            "kinks": t.kink_count,
+            "kinks_inconsistent": t.inconsistent_count,
+            "failing": int(t.failing.sum()),
+            "unresolved": int(t.unresolved.sum()),
+        }
+    return result | {"method": check.method, "eps": out.value(check.eps, "gradcheck.eps"),
+                     "atol": out.value(check.atol, "gradcheck.atol"),
+                     "passed": check.passed, "notes": list(check.notes),
+                     "diagnosis": [_diagnosis_json(entry, out) for entry in check.diagnosis]}
+
+
+def _diagnosis_json(entry: Diagnosis, out: _Json) -> dict[str, Any]:
+    """{tensor, kind, detail}, with factor (a scale's constant) and enters (the first wrong
+    intermediate) where known."""
+    result: dict[str, Any] = {"tensor": entry.tensor, "kind": entry.kind, "detail": entry.detail}
+    if entry.factor is not None:
+        result["factor"] = out.value(entry.factor, f"gradcheck.diagnosis.{entry.tensor}.factor")
+    if entry.enters is not None:
+        result["enters"] = entry.enters
+    return result
+
+
+def _step_json(state: State, out: _Json) -> dict[str, Any]:
+    """A step's tensors; a phase not run yet (the app's state mid-step) is null."""
+    out.step = state.step
+    if state.nonfinite():
+        out.warn(f"the run diverged: non-finite values in {', '.join(state.nonfinite())}")
+    out.judge(state)
+    forward, backward, update = state.forward, state.backward, state.update
+    return {
+        "step": state.step,
+        "forward": None if forward is None else out.tensors(forward.cache, "forward")
+        | {"loss": out.value(forward.loss, "forward.loss")},
+        "backward": None if backward is None else out.tensors(backward, "backward"),
+        "gradcheck": None if state.gradcheck is None else _gradcheck_json(state.gradcheck, out),
+        "update": None if update is None else out.tensors(dict(update.after), "update")
+        | {"loss_after": out.value(update.loss_after, "update.loss_after")},
+    }
+
+
+def _metrics_json(metrics: Metrics | None, out: _Json) -> dict[str, Any] | None:
+    if metrics is None:
+        return None
+    return {key: out.value(getattr(metrics, key), f"metrics.{key}")
+            for key in ("train_loss", "train_accuracy", "test_loss", "test_accuracy")}
+
+
+def _data_step_json(state: State, out: _Json) -> dict[str, Any]:
+    """What a step on data adds: its batch (dataset row indices), its loss, and the fit."""
+    rows = None if state.forward is None else state.forward.rows
+    metrics = None if state.forward is None else state.forward.metrics
+    return {"batch": [] if rows is None else out.value(rows, "batch"),
+            "loss": None if state.forward is None else out.value(state.forward.loss, "loss"),
+            "accuracy": None if metrics is None else out.value(metrics.train_accuracy, "accuracy"),
+            "metrics": _metrics_json(metrics, out)}
+
+
+def _summary_step_json(state: State, out: _Json) -> dict[str, Any]:
+    """A summary trace's step: losses and accuracies, no tensors."""
+    assert state.update is not None
+    out.step = state.step
+    if state.nonfinite():
+        out.warn(f"the run diverged: non-finite values in {', '.join(state.nonfinite())}")
+    out.judge(state)
+    return {"step": state.step} | _data_step_json(state, out) | {
+        "loss_after": out.value(state.update.loss_after, "update.loss_after"),
+        "gradcheck_passed": None if state.gradcheck is None else state.gradcheck.passed}
+
+
+def json_report(config: Config, stepper: Stepper, finished: Iterable[State],
+                explain: Callable[[], list[Explanation]] | None = None,
+                continues: dict[str, Any] | None = None) -> Iterator[str]:
+    """One strict JSON object (RFC 8259), written a step at a time: NaN and infinity
+    become null, explained in "warnings", which comes last because it is known last.
+    With `explain` (--explain), its explanations of the final state come before it."""
+    out = _Json(stepper.saturation)
+    steps = iter(finished)
+    first = next(steps, None)  # the head says how backward keys its gradients: one backward shows it
+    initial = stepper.initial.params
+    head = {
+        "config": config.as_dict(),
+        "model": stepper.model.name,
+        "gradient_keys": gradient_keys_json(stepper),
+        "own_init_params": bool(getattr(stepper.model, "own_init", False)),
+        **_convention_json(stepper),
+        "gradcheck_rule": {"atol": ATOL, "rtol": RTOL,
+                           "rule": "|a - n| <= atol + rtol * max(|a|, |n|)"},
+        "param_shapes": {name: list(np.shape(value)) for name, value in initial.items()},
+        "initial_params": out.tensors(dict(initial), "initial_params"),
+    }
+    data = stepper.data
+    mode, why = trace_mode(config)
+    if data is not None:  # without data the head is what it always was
+        head |= {"data": data_json(config, data), "trace": mode, "trace_reason": why}
+    if continues is not None:  # --session: the steps continue a saved session
+        head["session"] = continues
+
+    def record(state: State) -> dict[str, Any]:
+        if data is None:
+            return _step_json(state, out)
+        if mode == "summary":
+            return _summary_step_json(state, out)
+        full = _step_json(state, out)
+        return {"step": full.pop("step")} | _data_step_json(state, out) | full
+
+    yield json.dumps(head, allow_nan=False)[:-1] + ', "steps": ['
+    for i, state in enumerate(() if first is None else itertools.chain([first], steps)):
+        yield ("" if i == 0 else ", ") + json.dumps(record(state), allow_nan=False)
+    tail: dict[str, Any] = {}
+    if explain is not None:
+        tail["explanations"] = [explanation_json(e, out) for e in explain()]
+    tail["warnings"] = out.warnings
+    yield "], " + json.dumps(tail, allow_nan=False)[1:]
+
+
+def state_json(config: Config, stepper: Stepper, state: State) -> str:
+    """The app's export of the state on screen: the object `--format json` writes, its
+    "steps" the one step on screen with every tensor (a phase not run yet is null), and
+    "on_screen" saying where in the step it is, with the parameters of that moment."""
+    full = replace(config, trace="full") if config.learns_from_data else config
+    report = json.loads("".join(json_report(full, stepper, [state])))
+    out = _Json()
+    report["on_screen"] = {"step": state.step,
+                           "phase": None if state.last_phase is None else state.last_phase.value,
+                           "params": out.tensors(dict(state.params), "params")}
+    report["warnings"] = report.pop("warnings") + out.warnings
+    return json.dumps(report, allow_nan=False)
+
+
+# ---- --explain: why an element of the final state is what it is ------------------------
+
+EXPLAIN_HEADING = "Why is this number what it is?"
+
+
+def explanation_lines(e: Explanation) -> list[str]:
+    """One explanation as the text report prints it: the element and its exact value, then
+    formula, substituted numbers, chain, terms (the largest first past SHOWN_TERMS),
+    notes and verdict, each under its label."""
+    lines = [f"{element_label(e.tensor, e.index)} = {e.value!r}",
+             f"  formula:      {e.formula}",
+             f"  substituted:  {e.substituted}"]
+    lines += [f"  {'chain:' if k == 0 else '':<13} {line}" for k, line in enumerate(e.chain)]
+    terms = sorted(e.terms, key=lambda t: -abs(t.value)) if len(e.terms) > SHOWN_TERMS else list(e.terms)
+    for k, term in enumerate(terms[:SHOWN_TERMS]):
+        lines.append(f"  {'terms:' if k == 0 else '':<13} {term.label} = {num(term.value)}")
+    if len(terms) > SHOWN_TERMS:
+        lines.append(f"  {'':<13} + {len(terms) - SHOWN_TERMS} more terms")
+    lines += [f"  {'notes:' if k == 0 else '':<13} {note}" for k, note in enumerate(e.notes)]
+    if e.verdict is not None:
+        lines.append(f"  verdict:      {e.verdict}")
+    return lines
+
+
+def explanations_text(explanations: list[Explanation]) -> str:
+    """The block the text report ends with."""
+    lines = [f"\n{EXPLAIN_HEADING}"]
+    for e in explanations:
+        lines += ["", *explanation_lines(e)]
+    return "\n".join(lines)
+
+
+def explanation_json(e: Explanation, out: _Json) -> dict[str, Any]:
+    where = f"explanations.{element_label(e.tensor, e.index)}"
+    result: dict[str, Any] = {
+        "tensor": e.tensor, "index": list(e.index), "value": out.value(e.value, where),
+        "formula": e.formula, "substituted": e.substituted,
+        "terms": [{"label": t.label, "value": out.value(t.value, where)} for t in e.terms],
+        "sources": [{"tensor": s.tensor, "index": list(s.index)} for s in e.sources],
+    }
+    if e.chain:
+        result["chain"] = list(e.chain)
+    if e.notes:
+        result["notes"] = list(e.notes)
+    if e.verdict is not None:
+        result["verdict"] = e.verdict
+    return result

@@ -1,1 +1,0 @@
-"""Widgets that show the stepper: each draws a View (engine.stepper), never the stepper itself."""
