@@ -134,10 +134,10 @@ def check_step(config: Config, data: Data, given: Collection[str] = ()) -> None:
     # About a setting the user gave that changes it, or else where the rows came from.
     key = next((k for k in ("batch", "hidden", "samples") if k in given),
                "data" if config.data else "dataset")
-    raise ConfigError(key, f"a step on {rows:,} rows{whole} through {widest:,} units (the widest layer) "
-                           f"makes {binary_size(8 * rows * widest)} matrices, {binary_size(need)} in all "
-                           f"with their gradients; a step may take {binary_size(STEP_BUDGET)}: give "
-                           f"--batch {fits:,} or less, or narrower layers")
+    raise ConfigError(key, lambda n: f"a step on {rows:,} rows{whole} through {widest:,} units (the widest "
+                           f"layer) makes {binary_size(8 * rows * widest)} matrices, {binary_size(need)} "
+                           f"in all with their gradients; a step may take {binary_size(STEP_BUDGET)}: give "
+                           f"{n('batch')} {fits:,} or less, or narrower layers")
 
 
 def every_row(arch: Architecture, params: Params, dataset: Dataset

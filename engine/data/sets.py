@@ -26,15 +26,21 @@ import numpy as np
 from numpy.typing import NDArray
 
 from engine.files import MAX_DATA_BYTES, read_user_file
-from engine.settings.config import MAX_CLASSES, MAX_INPUTS, MAX_SEED
+from engine.settings.bounds import (
+    MAX_CLASSES,
+    MAX_INPUTS,
+    MAX_NOISE,
+    MAX_SAMPLES,
+    MAX_SEED,
+    MAX_TEST_FRACTION,
+    MULTICLASS,
+)
+from engine.settings.errors import NamedError
 
 Array = NDArray[np.float64]
 Labels = NDArray[np.int64]
 Indices = NDArray[np.intp]
 
-MAX_SAMPLES = 100_000  # bounds the memory and the time of a full-batch pass; the Playground draws hundreds
-MAX_NOISE = 1.0  # noise is a fraction of the shape's radius: at 1 the classes are a blur
-MAX_TEST_FRACTION = 0.9  # at least a tenth of the rows is left to learn from
 SHOWN = 40  # characters of a bad field a message repeats
 
 #: Stream numbers after the seed, so the shapes, the split and the weights never share draws.
@@ -45,7 +51,7 @@ SPLIT_STREAM = 1
 RADIUS = 5.0
 
 
-class DataError(ValueError):
+class DataError(NamedError):
     """A data set that cannot be used, with a message naming the line and the problem."""
 
 
@@ -224,7 +230,6 @@ def _moons(rng: np.random.Generator, counts: list[int]) -> list[Array]:
 
 SHAPES: dict[str, Shape] = {"xor": _xor, "circle": _circle, "gauss": _gauss, "spiral": _spiral,
                             "moons": _moons}
-MULTICLASS = ("gauss", "spiral")  # the shapes with a natural third class (a blob, an arm)
 
 
 def make_dataset(name: str, samples: int = 200, noise: float = 0.1, seed: int = 42,
@@ -298,9 +303,9 @@ def _check_finite(standardized: Array, X: Array) -> None:
     bad = np.argwhere(~np.isfinite(standardized))
     if len(bad):
         row, column = (int(i) for i in bad[0])
-        raise DataError(f"feature {column + 1}: row {row + 1} of the data ({X[row, column]:.6g}) is too far "
-                        "from the training rows' values to standardize (it scales past the largest "
-                        "number): rescale that column or leave --standardize out")
+        raise DataError(lambda n: f"feature {column + 1}: row {row + 1} of the data ({X[row, column]:.6g}) "
+                                  "is too far from the training rows' values to standardize (it scales past "
+                                  f"the largest number): rescale that column or leave {n('standardize')} out")
 
 
 # CSV.

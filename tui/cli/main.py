@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from engine.files import shown_name
 from tui.cli.files import check_outputs
-from tui.cli.options import PROG, Options, UsageError, parse
+from tui.cli.options import PROG, Options, UsageError, parse, usage
 from tui.text import printable
 
 if TYPE_CHECKING:
@@ -173,27 +173,18 @@ def with_data(options: Options) -> tuple[Options, Data | None]:
         return options, None
     from dataclasses import replace
 
-    from engine.data import batches
+    from engine.data.fit import fit_to_data
     from engine.data.sets import DataError
-    from engine.settings.config import ConfigError, check_fitted, validate
+    from engine.settings.config import ConfigError
 
     try:
-        data = batches.from_config(config)
-        # The loss was resolved for the output asked; the data may ask for another.
-        config = replace(config, loss=config.loss if "loss" in options.given else "")
+        fitted, data = fit_to_data(config, options.given)
     except DataError as error:
         message = str(error)  # a file's problem names the file; a line's problem does not
         raise UsageError(f"--data: {message if config.data in message else f'{config.data}: {message}'}") \
             from None
-    assert data is not None
-    dataset = data.dataset
-    name = config.dataset or os.path.basename(config.data)
-    try:
-        check_fitted(config, options.given, name, dataset.features, dataset.classes)
-        fitted = validate(batches.fitted(config, data), given=())
-        batches.check_step(fitted, data, options.given)
     except ConfigError as error:
-        raise UsageError(f"--{error.key}: {error.message}") from None
+        raise usage(error) from None
     return replace(options, config=fitted), data
 
 
@@ -238,7 +229,7 @@ def with_session(options: Options) -> tuple[Options, Session]:
         try:
             config = validate(replace(config, trace=options.session_trace), given={"trace"})
         except ConfigError as error:
-            raise UsageError(f"--{error.key}: {error.message}") from None
+            raise usage(error) from None
     return replace(options, config=config), session
 
 

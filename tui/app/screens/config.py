@@ -1,17 +1,17 @@
-"""The configuration form: the same parsers, bounds and hints as the command line
-(engine.settings.config.FIELDS), errors shown in place, nothing applied until every field is valid.
+"""The configuration form: the same parsers, bounds and hints as the command line (the
+settings' schema, engine.settings.schema), errors shown in place, nothing applied until every
+field is valid.
 
 The form refuses what the command line refuses: a field counts as given when its text
 differs from what the form showed, as a flag counts as given when it is typed, and the
-same rules (engine.settings.config.validate with the given keys, check_fitted against the loaded
-data) decide. Applying loads the data set the fields name, so a bad CSV file is shown
-under its field; data_for() hands the app the data the form loaded."""
+same rules (engine.settings.config.validate with the given keys, engine.data.fit against the
+loaded data) decide, their messages naming each setting by its field. Applying loads the
+data set the fields name, so a bad CSV file is shown under its field; data_for() hands the
+app the data the form loaded."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import replace
-from pathlib import Path
 from typing import ClassVar
 
 from textual.app import ComposeResult
@@ -22,9 +22,10 @@ from textual.widgets import Button, Input, Label, Static
 
 from engine.data import batches
 from engine.data.batches import Data
+from engine.data.fit import fit_to_data
 from engine.data.sets import DataError
-from engine.settings.config import FIELDS as RULES
-from engine.settings.config import Config, ConfigError, check_fitted, default_x, unreadable, validate
+from engine.settings.config import Config, ConfigError, default_x, validate
+from engine.settings.schema import BY_KEY, field_name, unreadable
 from tui.app.screens.safe import OnceModal
 from tui.text import printable
 
@@ -83,40 +84,40 @@ def data_for(config: Config) -> Data | None:
 
 
 def _with_data(config: Config, given: set[str]) -> Config:
-    """The config fitted to the data it names (loaded now), or ConfigError."""
+    """The config fitted to the data it names (loaded now), or ConfigError (a file that
+    cannot be used is the data field's)."""
     try:
-        data = batches.from_config(config)
+        fitted, data = fit_to_data(config, given)
     except DataError as error:
-        raise ConfigError("data", str(error)) from None
-    assert data is not None
-    name = config.dataset or Path(config.data).name
-    check_fitted(config, given, name, data.dataset.features, data.dataset.classes)
-    fitted = validate(batches.fitted(config, data), given=())
-    batches.check_step(fitted, data, given)
+        raise ConfigError("data", error.says) from None
     _loaded[:] = [(fitted, data)]
     return fitted
 
 
-def parse_fields(values: dict[str, str], base: Config, load: bool = True,
-                 served: bool = False) -> tuple[Config | None, dict[str, str]]:
-    """The form's strings to a validated Config, or the error of each field that has one.
-    With `load`, a config on data is fitted to the data (loaded: a CSV file is read);
-    without, the data are not read (as each keystroke checks the fields). `served` (serve):
-    a file field that differs from what the server started with is refused."""
-    errors: dict[str, str] = {}
-    if served:
-        for key in FILE_FIELDS:
-            if key in values and values[key].strip() != _shown(base, key):
-                errors[key] = SERVED_REFUSAL
+def _refused_files(values: dict[str, str], base: Config) -> dict[str, str]:
+    """serve: each file field whose text differs from what the server started with."""
+    return {key: SERVED_REFUSAL for key in FILE_FIELDS
+            if key in values and values[key].strip() != _shown(base, key)}
+
+
+def _read(values: dict[str, str]) -> tuple[dict[str, object], dict[str, str]]:
+    """Each field's text as its setting's value (by Config field), and each field's error."""
     settings: dict[str, object] = {}
+    errors: dict[str, str] = {}
     for key, text in values.items():
+        read = BY_KEY[key].kind.parse
+        assert read is not None
         try:
-            settings[_attr(key)] = RULES[key].parse(text.strip())
+            settings[_attr(key)] = read(text.strip())
         except ValueError:
             errors[key] = unreadable(key, text.strip())
-    if errors:
-        return None, errors
-    given = {key for key, text in values.items() if text.strip() != _shown(base, key)}
+    return settings, errors
+
+
+def _candidate(settings: dict[str, object], base: Config, given: set[str]) -> Config:
+    """The fields over the base config, the defaults that follow from other fields (x from
+    the size and seed; x, y and the loss from the data) taken where the field was left as
+    shown. The fault drill is not the form's: the app keeps or drops it for the new network."""
     drawn = base.x == default_x(base.inputs, base.seed)  # the x shown is the one drawn for them
     moved = settings.get("inputs") != base.inputs or settings.get("seed") != base.seed
     if settings.get("x") == () or (moved and drawn and settings.get("x") == base.x):
@@ -128,13 +129,27 @@ def parse_fields(values: dict[str, str], base: Config, load: bool = True,
         untouched = {"x": (), "y": 1, "loss": ""}
         candidate = replace(candidate, **{k: v for k, v in untouched.items()  # type: ignore[arg-type]
                                           if k not in given})
-    # The fault drill is not the form's: the app keeps or drops it for the new network.
+    return candidate
+
+
+def parse_fields(values: dict[str, str], base: Config, load: bool = True,
+                 served: bool = False) -> tuple[Config | None, dict[str, str]]:
+    """The form's strings to a validated Config, or the error of each field that has one.
+    With `load`, a config on data is fitted to the data (loaded: a CSV file is read);
+    without, the data are not read (as each keystroke checks the fields). `served` (serve):
+    a file field that differs from what the server started with is refused."""
+    refused = _refused_files(values, base) if served else {}
+    settings, errors = _read(values)
+    if refused or errors:
+        return None, refused | errors
+    given = {key for key, text in values.items() if text.strip() != _shown(base, key)}
+    candidate = _candidate(settings, base, given)
     try:
         config = validate(candidate, given)
         if candidate.learns_from_data and load:
             config = _with_data(candidate, given)
-    except ConfigError as error:  # said for the command line: its flags are this form's fields
-        return None, {error.key: re.sub(r"--([a-z][a-z-]*)", r"\1", error.message)}
+    except ConfigError as error:  # each setting named as this form names it
+        return None, {error.key: error.says(field_name)}
     return config, {}
 
 
@@ -175,7 +190,7 @@ class ConfigScreen(OnceModal[Config | None]):
                     with Horizontal():
                         yield Label(key, classes="field-label")
                         shown = _shown(self.config, key)
-                        yield FormField(shown, placeholder=RULES[key].hint, id=f"field-{key}",
+                        yield FormField(shown, placeholder=BY_KEY[key].hint, id=f"field-{key}",
                                         select_on_focus=False, compact=True,
                                         max_length=max(LONGEST[key], len(shown)),
                                         disabled=self.served and key in FILE_FIELDS)

@@ -1,0 +1,29 @@
+"""The numbers and names a setting may take: the bounds the rules check, the help states and
+the data sets draw from (engine.data.sets takes its bounds from here)."""
+
+from __future__ import annotations
+
+MAX_INPUTS = 1_000_000
+MAX_HIDDEN = 100_000
+MAX_LAYERS = 8  # hidden layers
+MAX_CLASSES = 10_000
+#: Parameters at most: 80 MB a copy in float64, so a step and a bounded undo history fit.
+MAX_PARAMS = 10_000_000
+MAX_STEPS = 1_000_000
+MAX_SEED = 2**32 - 1
+#: A user's model process: seconds a call may take, and its address space in MB.
+MODEL_TIMEOUT = 30.0
+MAX_MODEL_TIMEOUT = 86_400.0  # a day
+MODEL_MEMORY_MB = 4096
+MODEL_MEMORY_BOUNDS = (256, 1 << 20)  # below 256 MB NumPy itself may not load; 1 TB above
+#: The generated data sets (engine.data.sets draws them), and those that also come in 3 classes
+#: (a natural third blob or arm).
+DATASETS = ("xor", "circle", "gauss", "spiral", "moons")
+MULTICLASS = ("gauss", "spiral")
+MAX_SAMPLES = 100_000  # bounds the memory and the time of a full-batch pass; the Playground draws hundreds
+MAX_NOISE = 1.0  # noise is a fraction of the shape's radius: at 1 the classes are a blur
+MAX_TEST_FRACTION = 0.9  # at least a tenth of the rows is left to learn from
+TRACES = ("summary", "full")
+#: A headless run on data longer than this writes a summary trace unless --trace full.
+SUMMARY_OVER = 100
+FORMATS = ("text", "json")

@@ -1,0 +1,89 @@
+"""The command line's argparse parser, made from the settings' schema (engine.settings.schema):
+a flag for each setting, in the schema's order and sections, with its metavar and help."""
+
+from __future__ import annotations
+
+import argparse
+import re
+from typing import Any, NoReturn
+
+from engine.settings.schema import GROUPS, SETTINGS, Setting, unreadable
+from engine.settings.text import shown
+
+PROG = "backprop-stepper"
+DESCRIPTION = ("Step a 2-layer network through backpropagation, one phase at a time: forward, backward, "
+               "gradient check, SGD update.")
+EPILOG = ("In the app, press ? for the keys. Every flag can also be set in a TOML file (--config); see "
+          "README.md. In a browser: backprop-stepper serve [--host ADDRESS] [--port N] [these flags] "
+          "(see serve --help).")
+
+
+class UsageError(Exception):
+    """Bad input from the user: printed without a traceback, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        # argparse echoes what it refuses, unquoted or quoted: shorten each long word.
+        raise UsageError(re.sub(r"\S{41,}", lambda m: shown(m[0].strip("'")), message))
+
+
+def _typed(setting: Setting) -> Any:
+    """An argparse type from the setting's parser, which the app's form uses too."""
+    read = setting.kind.parse
+    assert read is not None
+
+    def parse(text: str) -> Any:
+        try:
+            value = read(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(unreadable(setting.key, text)) from None
+        return list(value) if isinstance(value, tuple) else value  # x = [] in TOML is a list
+
+    parse.__name__ = setting.key  # argparse names the type in its messages
+    return parse
+
+
+def _arguments(setting: Setting) -> dict[str, Any]:
+    """add_argument's keywords for a setting."""
+    if setting.action == "store_true":
+        return {"action": "store_true"}
+    if setting.action in ("switch_off", "switch_on"):
+        return {"dest": setting.dest, "action": "store_const", "const": setting.action == "switch_on"}
+    found: dict[str, Any] = {"metavar": setting.metavar}
+    if setting.action == "append":
+        found["action"] = "append"
+    if setting.kind.on_command_line:
+        found["type"] = _typed(setting)
+    elif setting.kind.parse is float:  # --reg: argparse's own float and its own message
+        found["type"] = float
+    return found
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog=PROG, description=DESCRIPTION, epilog=EPILOG)
+    groups = {name: parser.add_argument_group(title, text) for name, (title, text) in GROUPS.items()}
+    for setting in SETTINGS:
+        if setting.flag == "":  # a TOML file's own key ([keymap])
+            continue
+        where = groups[setting.group] if setting.group else parser
+        where.add_argument(f"--{setting.flag_name}", help=setting.help, **_arguments(setting))
+    return parser
+
+
+def join_negative_values(argv: list[str], parser: argparse.ArgumentParser) -> list[str]:
+    """`--x -0.5,1,2` as typed: argparse alone takes '-0.5,1,2' for a flag."""
+    takes_value = {o for a in parser._actions if a.nargs is None and a.const is None
+                   for o in a.option_strings}
+    out: list[str] = []
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg in takes_value and i + 1 < len(argv) and argv[i + 1].startswith("-") \
+                and argv[i + 1] not in takes_value and not argv[i + 1].startswith("--"):
+            out.append(f"{arg}={argv[i + 1]}")
+            i += 2
+        else:
+            out.append(arg)
+            i += 1
+    return out
