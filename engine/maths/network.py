@@ -318,17 +318,59 @@ def predictions(zL: Array) -> NDArray[np.int64]:
     return classes
 
 
-#: The fault drills: one line of the backward pass broken, as people break it.
-BUGS = {
-    "activation-grad": "The activation's derivative taken as 1: dead units still pass gradient.",
-    "bias-grad": "The biases forgotten: every db returned as zeros.",
-    "sign": "dz at the output negated (y − a): every gradient points uphill.",
-    "cache": "The last weight gradient computed from the pre-activation z instead of the activation a.",
-    "transpose": "da computed with W instead of its transpose, where W is square (two hidden layers "
-                 "of equal width).",
+@dataclass(frozen=True)
+class Drill:
+    """A fault drill: one line of the backward pass broken, as people break it. Each switch
+    is that line; backward() reads it where the line is, and the explainer reads the same
+    switches to derive the number the broken line computed.
+
+    says: the drill in a sentence, as the command line and the app list it.
+    negates_delta: dz_L = −(a_L − y) = y − a_L.
+    unit_derivative: dz_(l-1) = da_(l-1), f' taken as 1.
+    zero_db: db_l = 0.
+    z_in_last_dW: dW_L = dz_L z_(L-1)ᵀ, the pre-activation in place of a_(L-1).
+    forgets_transpose: da_(l-1) = W_l dz_l, where W_l is square (see transposes).
+    """
+
+    says: str
+    negates_delta: bool = False
+    unit_derivative: bool = False
+    zero_db: bool = False
+    z_in_last_dW: bool = False
+    forgets_transpose: bool = False
+
+    def uses_z(self, arch: Architecture, l: int) -> bool:
+        """Whether dW_l is computed from z_(l-1) in place of a_(l-1)."""
+        return self.z_in_last_dW and l == arch.depth
+
+    def transposes(self, arch: Architecture, l: int) -> bool:
+        """Whether da_(l-1) is computed with W_l in place of W_lᵀ: only a square W_l makes
+        no shape error of it."""
+        return self.forgets_transpose and l in arch.square_layers()
+
+
+#: The true backward pass: no switch set.
+NO_DRILL = Drill("The true backward pass.")
+
+#: The fault drills, by the name --inject-bug takes.
+DRILLS = {
+    "activation-grad": Drill("The activation's derivative taken as 1: dead units still pass gradient.",
+                             unit_derivative=True),
+    "bias-grad": Drill("The biases forgotten: every db returned as zeros.", zero_db=True),
+    "sign": Drill("dz at the output negated (y − a): every gradient points uphill.", negates_delta=True),
+    "cache": Drill("The last weight gradient computed from the pre-activation z instead of the "
+                   "activation a.", z_in_last_dW=True),
+    "transpose": Drill("da computed with W instead of its transpose, where W is square (two hidden "
+                       "layers of equal width).", forgets_transpose=True),
 }
-#: Older names still accepted.
+BUGS = {name: drill.says for name, drill in DRILLS.items()}
+#: Other names a drill is known by.
 BUG_ALIASES = {"relu-grad": "activation-grad"}
+
+
+def drill(bug: str | None) -> Drill:
+    """The drill `bug` names (BUGS), the true pass for None or a name no drill has."""
+    return DRILLS.get(bug, NO_DRILL) if bug else NO_DRILL
 
 
 def backward(arch: Architecture, x: Array, y: Labels, params: Params, cache: Tensors,
@@ -339,27 +381,38 @@ def backward(arch: Architecture, x: Array, y: Labels, params: Params, cache: Ten
     dz_L = dL/dz_L (output_delta); dW_l = dz_l a_(l-1)ᵀ; db_l = dz_l;
     da_(l-1) = W_lᵀ dz_l; dz_(l-1) = da_(l-1) ⊙ f'(z_(l-1)). For a batch dW_l and db_l
     are the means over its samples, and dz, da one row a sample.
-    `bug` names a fault drill (BUGS): the one line it breaks is marked where it happens.
+
+    Inputs:
+    - arch: the architecture, L = arch.depth layers of sizes n0 .. nL
+    - x: the input, shape (n0,), or a batch's, (B, n0)
+    - y: the class index, or a batch's, shape (B,)
+    - params: W_l of shape (n_l, n_(l-1)) and b_l of shape (n_l,), for l = 1 .. L
+    - cache: forward()'s x, z_l and a_l, each of shape (n_l,), or (B, n_l) for a batch
+    - bug: a fault drill's name (BUGS); its switch (Drill) is read where its line is
+
+    Returns the gradients by name: dW_l (n_l, n_(l-1)) and db_l (n_l,), a batch's means;
+    dz_l (n_l,) and da_l (n_l,), or (B, n_l) for a batch, one row a sample.
     """
+    broken = drill(bug)
     L = arch.depth
     dz = output_delta(arch.loss, cache[f"a{L}"], y)
-    if bug == "sign":
+    if broken.negates_delta:
         dz = -dz
     params_grads: Tensors = {}
     steps: Tensors = {}
     for l in range(L, 0, -1):
         steps[f"dz{l}"] = dz
         a_prev = x if l == 1 else cache[f"a{l - 1}"]
-        source = cache[f"z{l - 1}"] if bug == "cache" and l == L else a_prev
+        source = cache[f"z{l - 1}"] if broken.uses_z(arch, l) else a_prev
         params_grads[f"dW{l}"] = _mean_outer(dz, source)
         db = dz.copy() if dz.ndim == 1 else dz.sum(axis=0) / len(dz)  # never dz itself: kept too
-        params_grads[f"db{l}"] = np.zeros_like(db) if bug == "bias-grad" else db
+        params_grads[f"db{l}"] = np.zeros_like(db) if broken.zero_db else db
         if l == 1:
             break
         W = params[f"W{l}"]
-        da = _back(W.T if bug == "transpose" and l in arch.square_layers() else W, dz)
+        da = _back(W.T if broken.transposes(arch, l) else W, dz)
         steps[f"da{l - 1}"] = da
-        dz = da if bug == "activation-grad" else da * arch.f.derivative(cache[f"z{l - 1}"])
+        dz = da if broken.unit_derivative else da * arch.f.derivative(cache[f"z{l - 1}"])
     ordered = {f"d{name}": params_grads[f"d{name}"] for name in arch.param_names}
     return ordered | steps
 
