@@ -211,8 +211,9 @@ def enters(arch: Architecture, name: str, grads: Tensors, ref: _Reference, atol:
     for value in _path(arch, name):
         mine = grads.get(value)
         if mine is None or np.shape(mine) != np.shape(ref.true[value]):
-            if value.startswith("dz"):  # not returned: wrong when both gradients made from it are
-                l = names.layer(value)
+            parsed = names.parse(value)
+            if parsed is not None and parsed.symbol == "dz":  # a dz not returned is wrong when
+                l = parsed.layer  # both gradients made from it are
                 both = [grads.get(f"d{p}{l}") for p in "Wb"]
                 if all(g is not None and np.shape(g) == np.shape(ref.true[f"d{p}{l}"]) and
                        not _close(np.asarray(g, dtype=np.float64), ref.true[f"d{p}{l}"], atol).all()
