@@ -24,7 +24,7 @@ from engine.explain.elements import (
     shapes,
     tensors,
 )
-from engine.maths.network import ACTIVATIONS, BUGS
+from engine.maths.network import ACTIVATIONS, BUGS, DRILLS, NO_DRILL
 from engine.run.stepper import Phase, Stepper, View
 from engine.settings.config import Config, validate
 from tui.cli.main import main
@@ -321,3 +321,11 @@ def test_a_user_models_numerical_gradient_adds_up_with_its_forward() -> None:
     assert refused.operation == "unknown" and "cannot be derived" in refused.notes[0]
     assert refused.value == stepper.state.forward.cache["z1"][0]  # type: ignore[union-attr]
     assert stepper.state.last_phase is Phase.UPDATE
+
+
+def test_every_drill_breaks_one_line_and_the_explainer_reads_the_same_switch() -> None:
+    switches = ("negates_delta", "unit_derivative", "zero_db", "z_in_last_dW", "forgets_transpose")
+    for bug, drill in DRILLS.items():
+        assert sum(getattr(drill, s) for s in switches) == 1, bug
+        assert BUGS[bug] == drill.says
+    assert not any(getattr(NO_DRILL, s) for s in switches)

@@ -37,7 +37,7 @@ from dataclasses import replace
 import numpy as np
 
 from engine.check.verdicts import RTOL, Diagnosis, GradCheck, TensorCheck
-from engine.maths import network
+from engine.maths import names, network
 from engine.maths.fastcheck import Mask
 from engine.maths.network import Architecture, Array, Labels, Params, Tensors
 from engine.model import conventions
@@ -197,7 +197,7 @@ def reference_for(arch: Architecture, params: Params, x: Array, y: Labels, loss:
 
 def _path(arch: Architecture, name: str) -> list[str]:
     """The backward's values from the loss down to the gradient of `name`."""
-    l = int(name[1:])
+    l = names.layer(name)
     out = []
     for k in range(arch.depth, l - 1, -1):
         out.append(f"dz{k}")
@@ -211,8 +211,9 @@ def enters(arch: Architecture, name: str, grads: Tensors, ref: _Reference, atol:
     for value in _path(arch, name):
         mine = grads.get(value)
         if mine is None or np.shape(mine) != np.shape(ref.true[value]):
-            if value.startswith("dz"):  # not returned: wrong when both gradients made from it are
-                l = value[2:]
+            parsed = names.parse(value)
+            if parsed is not None and parsed.symbol == "dz":  # a dz not returned is wrong when
+                l = parsed.layer  # both gradients made from it are
                 both = [grads.get(f"d{p}{l}") for p in "Wb"]
                 if all(g is not None and np.shape(g) == np.shape(ref.true[f"d{p}{l}"]) and
                        not _close(np.asarray(g, dtype=np.float64), ref.true[f"d{p}{l}"], atol).all()
@@ -227,14 +228,15 @@ def enters(arch: Architecture, name: str, grads: Tensors, ref: _Reference, atol:
 def _hypotheses(arch: Architecture, name: str, ref: _Reference) -> list[tuple[str, Array, str]]:
     """(kind, the gradient the hypothesis predicts for `name`, what it says)."""
     out: list[tuple[str, Array, str]] = list(ref.extra.get(name, []))
-    l = int(name[1:])
+    parsed = names.parse(name)
+    l = names.layer(name)
     f = arch.f
     out.append(("dead-units", ref.drill("activation-grad")[f"d{name}"],
                 f"matches {f.symbol}′ taken as 1" + (" (dead units pass gradient)" if f.kinked else "")))
     if arch.square_layers():
         lines = ", ".join(f"da{k - 1} = W{k}·dz{k} instead of W{k}ᵀ·dz{k}" for k in arch.square_layers())
         out.append(("transpose", ref.drill("transpose")[f"d{name}"], f"matches {lines}"))
-    if name.startswith("W") and l >= 2:
+    if parsed is not None and parsed.kind == "W" and l >= 2:
         dz = ref.true[f"dz{l}"]
         out.append(("wrong-cache", np.outer(dz, ref.cache[f"z{l - 1}"]),
                     f"matches dW{l} = dz{l}·z{l - 1}ᵀ: the pre-activation z{l - 1} in place of "
@@ -291,7 +293,7 @@ def classify(check: TensorCheck, expected: Array, compared: Mask, atol: float, w
         if factor != 0 and np.isfinite(factor) and matches:
             return "scale", f"analytic = {factor:.6g} × {what} on every element", factor
     if arch is not None and ref is not None and arch.f.kinked:
-        l = int(check.name[1:])
+        l = names.layer(check.name)
         if l < arch.depth:
             dead = ref.cache[f"z{l}"] <= 0
             rows: Mask = ref.rows(check.name, wrong)
@@ -303,7 +305,7 @@ def classify(check: TensorCheck, expected: Array, compared: Mask, atol: float, w
 
 def _dead_rows(arch: Architecture, name: str, ref: _Reference, wrong: Mask, says: str) -> str:
     """The activation-grad hypothesis's sentence, led by where the dead units are."""
-    l = int(name[1:])
+    l = names.layer(name)
     if not arch.f.kinked or l >= arch.depth:
         return says
     dead = ref.cache[f"z{l}"] <= 0
@@ -343,7 +345,7 @@ def diagnose(check: GradCheck, grads: Tensors, arch: Architecture, params: Param
         if where is not None:
             detail += f"; enters at {where}"
         if ref is not None and passing:
-            above = [p for p in passing if int(p[1:]) > int(name[1:])]
+            above = [p for p in passing if names.layer(p) > names.layer(name)]
             if above:
                 detail += f" ({', '.join(above)} pass)"
         entries.append(Diagnosis(name, kind, detail, factor, where))

@@ -44,7 +44,14 @@ MARGIN = 1e-6
 
 def slope(loss_plus: Any, loss_minus: Any, eps: float) -> Any:
     """The central difference, divided in two steps because 2 * eps overflows for eps near
-    the largest float and 1 / (2 * eps) for eps below 2.8e-309, while the slope is finite."""
+    the largest float and 1 / (2 * eps) for eps below 2.8e-309, while the slope is finite.
+
+    Inputs:
+    - loss_plus, loss_minus: L(θ + eps) and L(θ − eps), floats or arrays of one shape
+    - eps: the nudge
+
+    Returns (L(θ + eps) − L(θ − eps)) / eps / 2, of the losses' shape.
+    """
     return (loss_plus - loss_minus) / eps / 2.0
 
 
@@ -52,7 +59,17 @@ def fast_numerical(arch: Architecture, params: Params, x: Array, y: Labels,
                    eps: float) -> dict[str, tuple[Array, Mask, Array]]:
     """Numerical gradients, kink masks and the kinks' one-sided slopes (stacked (left,
     right), NaN off the kinks: see engine.check.verdicts) of every parameter, in
-    arch.param_names order."""
+    arch.param_names order.
+
+    Inputs:
+    - arch, params: the network, W_l of shape (n_l, n_(l-1)) and b_l of shape (n_l,)
+    - x: one sample, shape (n0,)
+    - y: its class index
+    - eps: the nudge
+
+    Returns, for each parameter θ by name: (numerical gradient, θ's shape; kink mask, θ's
+    shape; one-sided slopes, shape (2, *θ's shape)).
+    """
     cache, _ = network.forward(arch, x, params, y)
     result: dict[str, tuple[Array, Mask, Array]] = {}
     for l in range(1, arch.depth + 1):

@@ -42,34 +42,83 @@ ROWS_CHUNK = 1 << 22
 
 
 def sigmoid(z: Array) -> Array:
-    """Logistic function that never overflows: exp is only taken of -|z|."""
+    """σ(z) = 1 / (1 + e^−z), elementwise, never overflowing: exp is only taken of -|z|.
+
+    Inputs:
+    - z: pre-activations, any shape
+
+    Returns σ(z), z's shape, each in [0, 1].
+    """
     e = np.exp(-np.abs(z))
     d = 1.0 + e
     return np.where(z >= 0, 1.0 / d, e / d)
 
 
 def relu(z: Array) -> Array:
+    """max(0, z), elementwise.
+
+    Inputs:
+    - z: pre-activations, any shape
+
+    Returns relu(z), z's shape.
+    """
     return np.maximum(0.0, z)
 
 
 def relu_derivative(z: Array) -> Array:
-    """1 where the unit is alive (z > 0), else 0: the notebook's convention at the kink."""
+    """relu'(z): 1 where the unit is alive (z > 0), else 0, the notebook's convention at the
+    kink z = 0.
+
+    Inputs:
+    - z: pre-activations, any shape
+
+    Returns relu'(z), z's shape and dtype.
+    """
     return (z > 0).astype(z.dtype)
 
 
 def leaky_relu(z: Array) -> Array:
+    """z where z > 0, else LEAKY_SLOPE·z, elementwise: a unit below its kink still passes
+    some gradient.
+
+    Inputs:
+    - z: pre-activations, any shape
+
+    Returns lrelu(z), z's shape.
+    """
     return np.where(z > 0, z, LEAKY_SLOPE * z)
 
 
 def leaky_relu_derivative(z: Array) -> Array:
+    """lrelu'(z): 1 where z > 0, else LEAKY_SLOPE (also at the kink z = 0).
+
+    Inputs:
+    - z: pre-activations, any shape
+
+    Returns lrelu'(z), z's shape.
+    """
     return np.where(z > 0, 1.0, LEAKY_SLOPE)
 
 
 def tanh_derivative(z: Array) -> Array:
+    """tanh'(z) = 1 − tanh(z)², elementwise.
+
+    Inputs:
+    - z: pre-activations, any shape
+
+    Returns tanh'(z), z's shape.
+    """
     return 1.0 - np.tanh(z) ** 2
 
 
 def sigmoid_derivative(z: Array) -> Array:
+    """σ'(z) = σ(z)·(1 − σ(z)), elementwise.
+
+    Inputs:
+    - z: pre-activations, any shape
+
+    Returns σ'(z), z's shape.
+    """
     s = sigmoid(z)
     return s * (1.0 - s)
 
@@ -98,7 +147,14 @@ SOFTMAX_LOSS = "cross-entropy"
 
 
 def softmax(z: Array) -> Array:
-    """Over the last axis, shifted by the maximum so exp never overflows."""
+    """softmax(z)_k = e^z_k / Σ_j e^z_j over the last axis, computed from z − max z so exp
+    never overflows (the ratio is the same).
+
+    Inputs:
+    - z: logits, shape (K,) for one sample or (B, K) for a batch
+
+    Returns the probabilities, z's shape, each row summing to 1.
+    """
     e: Array = np.exp(z - np.max(z, axis=-1, keepdims=True))
     out: Array = e / np.sum(e, axis=-1, keepdims=True)
     return out
@@ -114,15 +170,28 @@ def bce_from_logit(z: Array, y: Labels) -> Array:
     y = 0, i.e. log(1 + e^((1 - 2y) z)). logaddexp(0, t) is log(1 + e^t) without overflow or
     cancellation, so the loss is finite and accurate for every finite logit (and +inf, not
     NaN, for a logit that has overflowed the wrong way). It agrees with the notebook's
-    clipped formula to about 1e-16 (the last printed digit may differ). Elementwise.
+    clipped formula to about 1e-16 (the last printed digit may differ).
+
+    Inputs:
+    - z: logits of one sigmoid unit, any shape
+    - y: labels in {0, 1}, a scalar or z's shape
+
+    Returns the losses, z's shape, elementwise.
     """
     return np.logaddexp(0.0, (1 - 2 * y) * z)
 
 
 def output_loss(loss: str, z: Array, y: Labels) -> Array:
-    """The loss of output logits z (shape (..., n_L)), one value per leading index: a whole
-    batch of perturbed logits costs one call, which the vectorised check relies on. For a
-    mini-batch, y has one label per sample and z's last two axes are (B, n_L)."""
+    """The loss of output logits, one value per leading index: a whole batch of perturbed
+    logits costs one call, which the vectorised check relies on.
+
+    Inputs:
+    - loss: "bce" or "mse" (one sigmoid unit), or SOFTMAX_LOSS (K >= 2 units)
+    - z: logits, shape (..., n_L); for a mini-batch the last two axes are (B, n_L)
+    - y: the class index, or for a mini-batch one per sample, shape (B,)
+
+    Returns the losses, shape z.shape[:-1].
+    """
     if loss == "bce":
         return bce_from_logit(z[..., 0], y)  # type: ignore[no-any-return]
     if loss == "mse":
@@ -134,7 +203,14 @@ def output_loss(loss: str, z: Array, y: Labels) -> Array:
 
 
 def _picked(z: Array, y: Labels) -> Array:
-    """z[..., y]: each sample's logit of its own class."""
+    """z[..., y]: each sample's logit of its own class.
+
+    Inputs:
+    - z: logits, shape (..., K), or (..., B, K) for a batch
+    - y: the class index, or a batch's, shape (B,)
+
+    Returns the picked logits, shape z.shape[:-1].
+    """
     if np.ndim(y) == 0:
         return z[..., y]
     index = np.broadcast_to(np.asarray(y)[:, None], (*z.shape[:-1], 1))
@@ -143,7 +219,15 @@ def _picked(z: Array, y: Labels) -> Array:
 
 def target(a: Array, y: Labels) -> Array | Labels:
     """What the output aL is compared with: y for one sigmoid unit (a column for a batch),
-    the one-hot rows of y for a softmax."""
+    the one-hot rows of y for a softmax.
+
+    Inputs:
+    - a: the output's activation, shape (n_L,) or (B, n_L)
+    - y: the class index, or a batch's, shape (B,)
+
+    Returns y itself (one unit, one sample), y as a column (B, 1), or one-hot rows of a's
+    shape.
+    """
     if a.shape[-1] == 1 and np.ndim(y):
         return np.asarray(y, dtype=np.float64)[:, None]
     if a.shape[-1] == 1:
@@ -159,30 +243,65 @@ def target(a: Array, y: Labels) -> Array | Labels:
 def output_delta(loss: str, a: Array, y: Labels) -> Array:
     """dL/dz_L from the output's activation aL, per sample. For sigmoid + BCE and for
     softmax + cross-entropy it simplifies to aL - y (y one-hot); for sigmoid + squared error
-    the sigmoid's slope a(1 - a) stays in."""
+    the sigmoid's slope a(1 - a) stays in.
+
+    Inputs:
+    - loss: the output's loss (BINARY_LOSSES or SOFTMAX_LOSS)
+    - a: the output's activation aL, shape (n_L,) or (B, n_L)
+    - y: the class index, or a batch's, shape (B,)
+
+    Returns dz_L, a's shape (one row a sample for a batch).
+    """
     delta: Array = a - target(a, y)
     return delta * a * (1.0 - a) if loss == "mse" else delta
 
 
 def mean_loss(losses: Array) -> float:
-    """The loss of a sample, or the mean loss of a batch (the loss its gradients are of)."""
+    """The loss of a sample, or the mean loss of a batch (the loss its gradients are of).
+
+    Inputs:
+    - losses: each sample's loss, shape () or (B,)
+
+    Returns their mean, a float.
+    """
     return float(losses.sum() / losses.size)  # np.mean's sum and division, without its overhead
 
 
 def _into(W: Array, a: Array) -> Array:
-    """W a for one sample; for a batch (rows a_b), every W a_b as rows: a Wᵀ."""
+    """W a for one sample; for a batch (rows a_b), every W a_b as rows: a Wᵀ.
+
+    Inputs:
+    - W: weights, shape (n_l, n_(l-1))
+    - a: activations, shape (n_(l-1),) or (B, n_(l-1))
+
+    Returns shape (n_l,) or (B, n_l).
+    """
     out: Array = W @ a if a.ndim == 1 else a @ W.T
     return out
 
 
 def _back(W: Array, dz: Array) -> Array:
-    """Wᵀ dz for one sample; for a batch, every Wᵀ dz_b as rows: dz W."""
+    """Wᵀ dz for one sample; for a batch, every Wᵀ dz_b as rows: dz W.
+
+    Inputs:
+    - W: weights, shape (n_l, n_(l-1))
+    - dz: gradients, shape (n_l,) or (B, n_l)
+
+    Returns shape (n_(l-1),) or (B, n_(l-1)).
+    """
     out: Array = W.T @ dz if dz.ndim == 1 else dz @ W
     return out
 
 
 def _mean_outer(dz: Array, a: Array) -> Array:
-    """dz aᵀ for one sample; for a batch, the mean over samples of dz_b a_bᵀ."""
+    """dz aᵀ for one sample; for a batch, the mean over samples of dz_b a_bᵀ.
+
+    Inputs:
+    - dz: gradients, shape (n_l,) or (B, n_l)
+    - a: activations, shape (n_(l-1),) or (B, n_(l-1))
+
+    Returns shape (n_l, n_(l-1)).
+    """
     out: Array = np.outer(dz, a) if dz.ndim == 1 else dz.T @ a / len(dz)
     return out
 
@@ -250,7 +369,13 @@ INITS: dict[str, Callable[[int, int], float]] = {
 
 
 def param_shapes(arch: Architecture) -> dict[str, tuple[int, ...]]:
-    """Each parameter's shape, in init_params' order: W_l is (n_l, n_(l-1)), b_l is (n_l,)."""
+    """Each parameter's shape, in init_params' order.
+
+    Inputs:
+    - arch: sizes n0 .. nL
+
+    Returns {"W1": (n1, n0), "b1": (n1,), ..., "WL": (nL, n(L-1)), "bL": (nL,)}.
+    """
     shapes: dict[str, tuple[int, ...]] = {}
     for l, (n_in, n_out) in enumerate(zip(arch.sizes, arch.sizes[1:], strict=False), start=1):
         shapes[f"W{l}"], shapes[f"b{l}"] = (n_out, n_in), (n_out,)
@@ -259,7 +384,16 @@ def param_shapes(arch: Architecture) -> dict[str, tuple[int, ...]]:
 
 def init_params(arch: Architecture, seed: int, init: str = "notebook") -> Params:
     """The notebook's draws, draw for draw (so seed 42 gives its numbers): every W_l from
-    one RandomState in layer order, scaled as `init` says; biases zero."""
+    one RandomState in layer order, scaled as `init` says; biases zero. With init "notebook"
+    (scale 1) each W_l is its normals as drawn.
+
+    Inputs:
+    - arch: sizes n0 .. nL
+    - seed: the RandomState's seed
+    - init: a key of INITS
+
+    Returns W_l of shape (n_l, n_(l-1)) and b_l of shape (n_l,), in arch.param_names order.
+    """
     rs = np.random.RandomState(seed)
     scale = INITS[init]
     params: Params = {}
@@ -270,8 +404,18 @@ def init_params(arch: Architecture, seed: int, init: str = "notebook") -> Params
 
 
 def forward(arch: Architecture, x: Array, params: Params, y: Labels) -> tuple[Tensors, float]:
-    """Forward pass: the cache the backward pass needs (x, z1, a1, ..., zL, aL), and the loss
-    (a batch's mean loss)."""
+    """Forward pass: the cache the backward pass needs, and the loss.
+
+    Inputs:
+    - arch: the architecture, L = arch.depth layers of sizes n0 .. nL
+    - x: the input, shape (n0,), or a batch's, (B, n0)
+    - params: W_l of shape (n_l, n_(l-1)) and b_l of shape (n_l,), for l = 1 .. L
+    - y: the class index, or a batch's, shape (B,)
+
+    Returns:
+    - cache: x, then z_l and a_l of shape (n_l,), or (B, n_l) for a batch
+    - loss: the sample's loss, or the batch's mean loss, a float
+    """
     cache, losses = forward_each(arch, x, params, y)
     return cache, mean_loss(losses)
 
@@ -279,8 +423,16 @@ def forward(arch: Architecture, x: Array, params: Params, y: Labels) -> tuple[Te
 def forward_each(arch: Architecture, x: Array, params: Params, y: Labels,
                  output: bool = True) -> tuple[Tensors, Array]:
     """The forward pass with every sample's own loss: what a batch's accuracy, a test set's
-    loss and a decision boundary need. output=False leaves the output's activation aL out
-    (the loss and the predictions need only the logits zL)."""
+    loss and a decision boundary need.
+
+    Inputs: as forward(), and
+    - output: False leaves the output's activation aL out of the cache (the loss and the
+      predictions need only the logits zL)
+
+    Returns:
+    - cache: as forward()'s
+    - losses: each sample's loss, shape () or (B,)
+    """
     cache: Tensors = {"x": x}
     a, L, f = x, arch.depth, arch.f.f
     for l in range(1, L + 1):
@@ -293,9 +445,15 @@ def forward_each(arch: Architecture, x: Array, params: Params, y: Labels,
 
 def forward_chunks(arch: Architecture, x: Array, params: Params, y: NDArray[np.int64],
                    output: bool = True) -> Iterator[tuple[slice, Tensors, Array]]:
-    """forward_each over the rows of x a chunk at a time, each chunk's rows with its cache
-    and losses: a pass over every row of the data (its fit, its map) in bounded memory, at
-    most ROWS_CHUNK numbers in all of a chunk's layers. Data that fit are one chunk."""
+    """forward_each over the rows of x a chunk at a time: a pass over every row of the data
+    (its fit, its map) in bounded memory, at most ROWS_CHUNK numbers in all of a chunk's
+    layers. Data that fit are one chunk.
+
+    Inputs: as forward_each(), with x of shape (N, n0) and y of shape (N,).
+
+    Yields (rows, cache, losses): the chunk's slice of the N rows, and forward_each's cache
+    and losses of those rows.
+    """
     rows = max(1, ROWS_CHUNK // sum(arch.sizes))
     for start in range(0, len(x), rows):
         part = slice(start, start + rows)
@@ -305,30 +463,84 @@ def forward_chunks(arch: Architecture, x: Array, params: Params, y: NDArray[np.i
 
 def decided(zL: Array) -> NDArray[np.bool_]:
     """The rows whose output logits are all finite: a NaN or an inf predicts no class
-    (argmax and > 0 would still name one, and an accuracy counted from it means nothing)."""
+    (argmax and > 0 would still name one, and an accuracy counted from it means nothing).
+
+    Inputs:
+    - zL: output logits, shape (..., n_L)
+
+    Returns a mask of shape zL.shape[:-1].
+    """
     finite: NDArray[np.bool_] = np.asarray(np.isfinite(zL).all(axis=-1))
     return finite
 
 
 def predictions(zL: Array) -> NDArray[np.int64]:
     """The class the output logits predict: zL > 0 (σ(zL) > 0.5) for one sigmoid unit, else
-    the likeliest (softmax keeps the order of the logits)."""
+    the likeliest (softmax keeps the order of the logits).
+
+    Inputs:
+    - zL: output logits, shape (..., n_L)
+
+    Returns the class indexes, shape zL.shape[:-1].
+    """
     classes: NDArray[np.int64] = ((zL[..., 0] > 0) if zL.shape[-1] == 1
                                   else np.argmax(zL, axis=-1)).astype(np.int64)
     return classes
 
 
-#: The fault drills: one line of the backward pass broken, as people break it.
-BUGS = {
-    "activation-grad": "The activation's derivative taken as 1: dead units still pass gradient.",
-    "bias-grad": "The biases forgotten: every db returned as zeros.",
-    "sign": "dz at the output negated (y − a): every gradient points uphill.",
-    "cache": "The last weight gradient computed from the pre-activation z instead of the activation a.",
-    "transpose": "da computed with W instead of its transpose, where W is square (two hidden layers "
-                 "of equal width).",
+@dataclass(frozen=True)
+class Drill:
+    """A fault drill: one line of the backward pass broken, as people break it. Each switch
+    is that line; backward() reads it where the line is, and the explainer reads the same
+    switches to derive the number the broken line computed.
+
+    says: the drill in a sentence, as the command line and the app list it.
+    negates_delta: dz_L = −(a_L − y) = y − a_L.
+    unit_derivative: dz_(l-1) = da_(l-1), f' taken as 1.
+    zero_db: db_l = 0.
+    z_in_last_dW: dW_L = dz_L z_(L-1)ᵀ, the pre-activation in place of a_(L-1).
+    forgets_transpose: da_(l-1) = W_l dz_l, where W_l is square (see transposes).
+    """
+
+    says: str
+    negates_delta: bool = False
+    unit_derivative: bool = False
+    zero_db: bool = False
+    z_in_last_dW: bool = False
+    forgets_transpose: bool = False
+
+    def uses_z(self, arch: Architecture, l: int) -> bool:
+        """Whether dW_l is computed from z_(l-1) in place of a_(l-1)."""
+        return self.z_in_last_dW and l == arch.depth
+
+    def transposes(self, arch: Architecture, l: int) -> bool:
+        """Whether da_(l-1) is computed with W_l in place of W_lᵀ: only a square W_l makes
+        no shape error of it."""
+        return self.forgets_transpose and l in arch.square_layers()
+
+
+#: The true backward pass: no switch set.
+NO_DRILL = Drill("The true backward pass.")
+
+#: The fault drills, by the name --inject-bug takes.
+DRILLS = {
+    "activation-grad": Drill("The activation's derivative taken as 1: dead units still pass gradient.",
+                             unit_derivative=True),
+    "bias-grad": Drill("The biases forgotten: every db returned as zeros.", zero_db=True),
+    "sign": Drill("dz at the output negated (y − a): every gradient points uphill.", negates_delta=True),
+    "cache": Drill("The last weight gradient computed from the pre-activation z instead of the "
+                   "activation a.", z_in_last_dW=True),
+    "transpose": Drill("da computed with W instead of its transpose, where W is square (two hidden "
+                       "layers of equal width).", forgets_transpose=True),
 }
-#: Older names still accepted.
+BUGS = {name: drill.says for name, drill in DRILLS.items()}
+#: Other names a drill is known by.
 BUG_ALIASES = {"relu-grad": "activation-grad"}
+
+
+def drill(bug: str | None) -> Drill:
+    """The drill `bug` names (BUGS), the true pass for None or a name no drill has."""
+    return DRILLS.get(bug, NO_DRILL) if bug else NO_DRILL
 
 
 def backward(arch: Architecture, x: Array, y: Labels, params: Params, cache: Tensors,
@@ -339,39 +551,66 @@ def backward(arch: Architecture, x: Array, y: Labels, params: Params, cache: Ten
     dz_L = dL/dz_L (output_delta); dW_l = dz_l a_(l-1)ᵀ; db_l = dz_l;
     da_(l-1) = W_lᵀ dz_l; dz_(l-1) = da_(l-1) ⊙ f'(z_(l-1)). For a batch dW_l and db_l
     are the means over its samples, and dz, da one row a sample.
-    `bug` names a fault drill (BUGS): the one line it breaks is marked where it happens.
+
+    Inputs:
+    - arch: the architecture, L = arch.depth layers of sizes n0 .. nL
+    - x: the input, shape (n0,), or a batch's, (B, n0)
+    - y: the class index, or a batch's, shape (B,)
+    - params: W_l of shape (n_l, n_(l-1)) and b_l of shape (n_l,), for l = 1 .. L
+    - cache: forward()'s x, z_l and a_l, each of shape (n_l,), or (B, n_l) for a batch
+    - bug: a fault drill's name (BUGS); its switch (Drill) is read where its line is
+
+    Returns the gradients by name: dW_l (n_l, n_(l-1)) and db_l (n_l,), a batch's means;
+    dz_l (n_l,) and da_l (n_l,), or (B, n_l) for a batch, one row a sample.
     """
+    broken = drill(bug)
     L = arch.depth
     dz = output_delta(arch.loss, cache[f"a{L}"], y)
-    if bug == "sign":
+    if broken.negates_delta:
         dz = -dz
     params_grads: Tensors = {}
     steps: Tensors = {}
     for l in range(L, 0, -1):
         steps[f"dz{l}"] = dz
         a_prev = x if l == 1 else cache[f"a{l - 1}"]
-        source = cache[f"z{l - 1}"] if bug == "cache" and l == L else a_prev
+        source = cache[f"z{l - 1}"] if broken.uses_z(arch, l) else a_prev
         params_grads[f"dW{l}"] = _mean_outer(dz, source)
         db = dz.copy() if dz.ndim == 1 else dz.sum(axis=0) / len(dz)  # never dz itself: kept too
-        params_grads[f"db{l}"] = np.zeros_like(db) if bug == "bias-grad" else db
+        params_grads[f"db{l}"] = np.zeros_like(db) if broken.zero_db else db
         if l == 1:
             break
         W = params[f"W{l}"]
-        da = _back(W.T if bug == "transpose" and l in arch.square_layers() else W, dz)
+        da = _back(W.T if broken.transposes(arch, l) else W, dz)
         steps[f"da{l - 1}"] = da
-        dz = da if bug == "activation-grad" else da * arch.f.derivative(cache[f"z{l - 1}"])
+        dz = da if broken.unit_derivative else da * arch.f.derivative(cache[f"z{l - 1}"])
     ordered = {f"d{name}": params_grads[f"d{name}"] for name in arch.param_names}
     return ordered | steps
 
 
 def sgd_update(params: Params, grads: Tensors, lr: float) -> Params:
-    """W <- W - lr dW, into new arrays: the stepper keeps the old ones for undo."""
+    """θ <- θ - lr·dθ for every parameter θ, into new arrays: the stepper keeps the old ones
+    for undo.
+
+    Inputs:
+    - params: each parameter θ by name, any shapes
+    - grads: dθ for each, named "d" + θ's name, of θ's shape
+    - lr: the learning rate
+
+    Returns the new parameters, by name, of the same shapes.
+    """
     return {name: value - lr * grads["d" + name] for name, value in params.items()}
 
 
 def kink_sides(arch: Architecture, cache: Tensors) -> list[NDArray[np.bool_]]:
     """Which side of its kink each hidden unit is on (z > 0), for a piecewise activation;
-    nothing for a smooth one. Two forward passes whose sides differ straddle a kink."""
+    nothing for a smooth one. Two forward passes whose sides differ straddle a kink.
+
+    Inputs:
+    - arch: the architecture
+    - cache: forward()'s, with z_l of shape (n_l,) or (B, n_l)
+
+    Returns one mask a hidden layer, l = 1 .. L-1, of z_l's shape; [] for a smooth f.
+    """
     if not arch.f.kinked:
         return []
     return [np.asarray(cache[f"z{l}"]) > 0 for l in range(1, arch.depth)]

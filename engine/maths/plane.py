@@ -78,7 +78,16 @@ def field(arch: Architecture, params: Params, plane: Plane, cols: int, rows: int
           unit: tuple[int, int] | None = None) -> Field:
     """The model's prediction at every cell centre, or hidden unit i of layer l's activation
     (unit = (l, i), l from 1) there. The labels fed to the forward pass are zeros: the loss
-    it also computes is not read. Raises ValueError for a unit the network does not have."""
+    it also computes is not read. Raises ValueError for a unit the network does not have.
+
+    Inputs:
+    - arch, params: the network, W_l of shape (n_l, n_(l-1)) and b_l of shape (n_l,)
+    - plane: the rectangle of the two inputs (arch.inputs is 2)
+    - cols, rows: the grid's size
+    - unit: (l, i) for hidden unit i of layer l, or None for the prediction
+
+    Returns a Field whose arrays have shape (rows, cols).
+    """
     if unit is not None:
         layer, index = unit
         if not 1 <= layer < arch.depth or not 0 <= index < arch.sizes[layer]:
@@ -96,7 +105,13 @@ def field(arch: Architecture, params: Params, plane: Plane, cols: int, rows: int
 
 
 def _likeliest(arch: Architecture, aL: Array) -> tuple[Array, NDArray[np.int64]]:
-    """Each point's likeliest class and its probability (one sigmoid unit: p itself)."""
+    """Each point's likeliest class and its probability (one sigmoid unit: p itself).
+
+    Inputs:
+    - aL: the output's activations, shape (N, n_L)
+
+    Returns (probability, class), each of shape (N,).
+    """
     if arch.classes == 1:
         p: Array = aL[:, 0]
         return p, (p > 0.5).astype(np.int64)

@@ -41,7 +41,13 @@ def pre_activation_sides(cache: Tensors) -> list[Mask]:
     """The kink rule for a model whose activations are unknown (a user's): which side of 0
     each cached pre-activation is on, for every numeric array whose name starts with "z",
     except the last one, the output's logit (a sigmoid or softmax is smooth there). For the
-    notebook's cache (x, z1, a1, z2, a2) that is z1: where its ReLU kinks."""
+    notebook's cache (x, z1, a1, z2, a2) that is z1: where its ReLU kinks.
+
+    Inputs:
+    - cache: a model's forward cache, by name, any values
+
+    Returns one mask (z > 0) of each such array's shape, in the cache's order.
+    """
     sides = []
     for name, value in cache.items():
         if name.startswith("z"):
@@ -59,7 +65,18 @@ def central_difference(model: Forward, work: Params, name: str, idx: tuple[int, 
     """One element of the notebook's black-box method: two forward passes with the element
     nudged by +-eps (restored after), and whether the nudge crossed a kink, i.e. the two
     evaluations put some unit on different sides of it (model.kink_sides). Also the two
-    losses L(θ+eps) and L(θ-eps) and the two passes' kink sides, for the one-sided slopes."""
+    losses L(θ+eps) and L(θ-eps) and the two passes' kink sides, for the one-sided slopes.
+
+    Inputs:
+    - model: its forward pass and kink sides
+    - work: the parameters, by name, nudged in place and restored
+    - name, idx: the element nudged, work[name][idx]
+    - x, y: the sample, shape (n0,), or a batch's, (B, n0) and (B,)
+    - eps: the nudge
+
+    Returns (slope, kink, L(θ+eps), L(θ-eps), the + pass's kink sides, the − pass's), the
+    sides as model.kink_sides gives them.
+    """
     tensor = work[name]
     orig = tensor[idx]
     tensor[idx] = orig + eps
@@ -99,7 +116,18 @@ def loop_numerical(model: Forward, params: Params, x: Array, y: Labels, eps: flo
                    progress: Progress | None, every: int | None = None) -> Numerical:
     """The notebook's method, element by element: works for any model. Progress is
     reported every `every` elements (by default about 200 times in all). L(θ) is computed
-    once, at the first kink (a model without kinks is called exactly as before)."""
+    once, at the first kink (a model without kinks is called twice an element, no more).
+
+    Inputs:
+    - model: its forward pass and kink sides
+    - params: the parameters by name, any shapes (copied, never changed)
+    - x, y: the sample, shape (n0,), or a batch's, (B, n0) and (B,)
+    - eps: the nudge
+    - progress: called as progress(done, total), or None
+
+    Returns Numerical: for each parameter θ, (slopes, θ's shape; kink mask, θ's shape;
+    one-sided slopes, shape (2, *θ's shape)).
+    """
     work = {name: np.array(value, dtype=np.float64, copy=True) for name, value in params.items()}
     total = sum(value.size for value in work.values())
     every = every or max(1, total // 200)
@@ -135,7 +163,13 @@ def mean_numerical(samples: Iterable[Numerical]) -> Numerical:
     loss is the mean of the samples' central differences). An element is a kink where any
     sample's nudge crossed one; its one-sided slopes are the means of the samples' (a sample
     that crossed no kink contributes its central difference to both), NaN where some sample
-    crossed kinks on both sides."""
+    crossed kinks on both sides.
+
+    Inputs:
+    - samples: each sample's Numerical, the same parameters of the same shapes
+
+    Returns their Numerical mean, of the same shapes.
+    """
     total: Numerical = {}
     count = 0
     for part in samples:

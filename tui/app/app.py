@@ -11,7 +11,6 @@ import contextlib
 import gc
 import io
 import os
-import re
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -35,6 +34,7 @@ from textual.widgets import Footer, ProgressBar, Static
 
 from engine.check.verdicts import method_for
 from engine.explain.elements import tensors as state_tensors
+from engine.maths.names import parse as parse_name
 from engine.model.builtin import BUGS, bug_problem, make_model
 from engine.model.protocol import Captured
 from engine.run.sample import sample_view
@@ -75,10 +75,10 @@ def hidden_unit(cell: tuple[str, tuple[int, ...]] | None, depth: int) -> tuple[i
     if cell is None:
         return None
     name, index = cell[0].rpartition(".")[2], cell[1]
-    match = re.fullmatch(r"d?([zaWb])(\d+)", name)
-    if match is None or not index:
+    parsed = parse_name(name)
+    if parsed is None or parsed.layer is None or not index:
         return None
-    l = int(match.group(2))
+    l = parsed.layer
     return (l, index[0]) if 1 <= l < depth else None
 
 

@@ -6,7 +6,6 @@ the panel is marked fresh so the eye goes where the numbers changed.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, ClassVar
 
@@ -20,6 +19,7 @@ from textual.style import Style
 
 from engine.check.verdicts import TensorCheck
 from engine.explain.elements import tensors as qualified_tensors
+from engine.maths.names import parse as parse_name
 from engine.maths.network import Params
 from engine.run.stepper import Phase, State, View
 from tui.app.widgets import quiet
@@ -127,16 +127,11 @@ def listed(names: list[str]) -> str:
     return ", ".join(names if len(names) <= 6 else [*names[:2], "…", *names[-2:]])
 
 
-#: The layer a tensor's name belongs to, as the panels group them: z3, a3, W3, dz3, dW3, db3
-#: and da2 (= W3ᵀ·dz3, computed in layer 3's backward) all to layer 3.
-LAYER_OF = re.compile(r"(?P<kind>d?[zaWb])(?P<l>[1-9][0-9]*)")
-
-
 def layer_of(name: str) -> int | None:
-    match = LAYER_OF.fullmatch(name)
-    if match is None:
-        return None
-    return int(match["l"]) + (match["kind"] == "da")
+    """The layer a tensor's name belongs to, as the panels group them: z3, a3, W3, dz3, dW3,
+    db3 and da2 (= W3ᵀ·dz3, computed in layer 3's backward) all to layer 3."""
+    parsed = parse_name(name)
+    return None if parsed is None else parsed.panel_layer
 
 
 class Panel(quiet.QuietStatic, can_focus=True):
@@ -408,8 +403,8 @@ class ForwardPanel(Panel):
         dead, why_not = dead_layers(view)
         tensors: dict[str, Content] = {}
         for name, value in state.forward.cache.items():
-            match = LAYER_OF.fullmatch(name)
-            l = int(match["l"]) if match and match["kind"] in ("z", "a") else 0
+            parsed = parse_name(name)
+            l = (parsed.layer or 0) if parsed is not None and parsed.symbol in ("z", "a") else 0
             if not is_numeric(value):
                 block = Content.assemble((printable(name, oneline=True), "bold"),
                                          (f"  {type_name(value)}  ", MUTED), safe_repr(value))
@@ -468,8 +463,8 @@ class GradientsPanel(Panel):
     def _gradient(self, name: str, value: np.ndarray, dead: dict[int, np.ndarray], fresh: bool) -> Content:
         """A dead unit zeroes its own dz and db, and its row of dW; its da is upstream of
         the ReLU and stays unmarked."""
-        match = LAYER_OF.fullmatch(name)
-        kind, mask = (match["kind"], dead.get(int(match["l"]))) if match else ("", None)
+        parsed = parse_name(name)
+        kind, mask = (parsed.symbol, dead.get(parsed.layer or 0)) if parsed else ("", None)
         if mask is not None and kind in ("dz", "db") and value.shape == mask.shape:
             return self.tensor(name, value, fresh=fresh, note=dead_note(mask),
                                style_of=unit_style(mask, -1, fresh))

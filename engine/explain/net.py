@@ -1,0 +1,71 @@
+"""What the explanations of one state of the built-in network read: its cells, the
+parameters its passes used, and the drill its backward pass ran (engine.maths.network's
+Drill), so that every phase's explainer reads the state the same way."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from engine.explain.explanation import Source
+from engine.maths import network
+from engine.maths.network import Array, Params
+from engine.run.stepper import View
+
+
+class Net:
+    """One state of the built-in network, as the explainers read it. Layers count from 1;
+    layer 0's activation is the input x."""
+
+    def __init__(self, view: View) -> None:
+        self.view = view
+        self.state = state = view.state
+        self.config = view.config
+        self.arch = view.config.architecture
+        self.L = self.arch.depth
+        self.x = np.asarray(view.config.x, dtype=np.float64)
+        self.y = int(view.config.y)
+        self.drill = network.drill(view.bug)
+        #: The parameters this step's forward and backward used.
+        self.used: Params = state.update.before if state.update is not None else state.params
+        self.used_name = "update.before" if state.update is not None else "params"
+        self.cache = state.forward.cache if state.forward is not None else {}
+        self.grads = state.backward if state.backward is not None else {}
+        self.fsym = self.arch.f.symbol
+
+    def a_name(self, l: int) -> str:
+        """a_l's name: x for layer 0."""
+        return "x" if l == 0 else f"a{l}"
+
+    def a(self, l: int, j: int) -> float:
+        """a_l[j], x[j] for layer 0."""
+        return float(self.x[j]) if l == 0 else float(self.cache[f"a{l}"][j])
+
+    def a_source(self, l: int, j: int) -> Source:
+        return Source(f"forward.{self.a_name(l)}", (j,))
+
+    def W(self, l: int) -> Array:
+        """W_l as this step's passes used it."""
+        return np.asarray(self.used[f"W{l}"])
+
+    def fprime(self, l: int, i: int) -> float:
+        """f'(z_l[i]), the true derivative (a drill may have used another)."""
+        return float(self.arch.f.derivative(np.array(self.cache[f"z{l}"][i])))
+
+    def fprime_label(self, l: int, i: int) -> str:
+        return f"{self.fsym}'(z{l}[{i}])"
+
+    def fprime_used(self, l: int, i: int) -> float:
+        """The f'(z_l[i]) the backward pass multiplied by: 1 under the unit_derivative drill."""
+        return 1.0 if self.drill.unit_derivative else self.fprime(l, i)
+
+    def transposed(self, l: int) -> bool:
+        """Whether da_(l-1) was computed with W_l instead of W_lᵀ (the transpose drill)."""
+        return self.drill.transposes(self.arch, l)
+
+    def target(self, k: int) -> float:
+        """What a_L[k] is compared with: y for one sigmoid unit, onehot(y)[k] for a softmax."""
+        wanted = network.target(np.asarray(self.cache[f"a{self.L}"]), self.y)
+        return float(wanted) if np.ndim(wanted) == 0 else float(np.asarray(wanted)[k])
+
+    def target_label(self, k: int) -> str:
+        return "y" if self.arch.classes == 1 else f"onehot(y)[{k}]"
