@@ -105,13 +105,13 @@ def record(stepper: Stepper, model_name: str | None = None) -> Session:
     and path."""
     state = stepper.state
     at = (state.step, None if state.last_phase is None else state.last_phase.value)
-    convention = getattr(stepper.model, "convention", "notebook") if model_name is not None else "notebook"
+    convention = stepper.model.convention if model_name is not None else "notebook"
     course = convention != "notebook"
-    source = getattr(stepper.model, "source", None) if model_name is not None else None
+    source = stepper.model.source if model_name is not None else None
     return Session(stepper.config, dict(stepper.initial.params), tuple(stepper.path), stepper.data,
                    model_name, at, convention if course else None,
-                   float(getattr(stepper.model, "reg", 0.0)) if course else None,
-                   source_hash(source) if isinstance(source, bytes) else None)
+                   float(stepper.model.reg) if course else None,
+                   source_hash(source) if source is not None else None)
 
 
 # ---- writing ------------------------------------------------------------------------
@@ -619,8 +619,8 @@ def open_session(session: Session, model: Model | None = None, max_history: int 
     if session.model is not None and model is None:
         raise SessionError(f"this session was recorded with the model file {session.model!r}; a session "
                            f"never loads code: give --model {session.model} to replay it")
-    source = getattr(model, "source", None)  # a user's model file's (engine.usermodel.client)
-    if model is not None and isinstance(source, bytes):
+    source = None if model is None else model.source  # a user's model file's
+    if model is not None and source is not None:
         problem = model_difference(session, model.name, source)
         if problem:
             raise SessionError(problem)

@@ -43,7 +43,7 @@ from typing import Any
 
 from engine.files import MAX_MODEL_BYTES, read_user_file
 from engine.maths import network
-from engine.maths.network import Array, Labels, Params, Tensors
+from engine.maths.network import Architecture, Array, Labels, Params, Tensors
 from engine.maths.slopes import Numerical, Progress
 from engine.model.protocol import Cancelled, Captured
 from engine.settings.config import MODEL_MEMORY_MB, MODEL_TIMEOUT, binary_size
@@ -330,14 +330,15 @@ class UserModel:
         with self._lock:
             self._running()
 
-    def resize(self, sizes: tuple[int, ...]) -> None:
+    def resize(self, arch: Architecture) -> UserModel:
         """New layer sizes (the app's form changed the network). The file is imported again
         with them at the next call, so a model built from the sizes (a cs231n TwoLayerNet,
         deeplearning.ai's initialize_parameters) takes the new shapes; a file with shapes of
-        its own keeps them."""
-        if tuple(sizes) != self.sizes:
-            self.sizes = tuple(sizes)
+        its own keeps them. The model stays this one: its log and its file are the same."""
+        if arch.sizes != self.sizes:
+            self.sizes = arch.sizes
             self.close()
+        return self
 
     def close(self) -> None:
         """End the process. Between calls it gets EXIT_GRACE seconds to exit by itself, so
