@@ -1,4 +1,4 @@
-"""The state machine over the four phases, with exact undo to any depth.
+"""The state machine over the four phases, with exact undo as far back as the history goes.
 
 Each phase is a pure function of the current State that returns the next State; no
 array is ever changed in place (stored arrays are made read-only), so the undo history
@@ -483,7 +483,8 @@ class Stepper:
         return sum(value.size for value in self.initial.params.values())
 
     @property
-    def depth(self) -> int:
+    def history_length(self) -> int:
+        """The phases kept to undo, at most max_history."""
         return len(self._history)
 
     @property
