@@ -440,6 +440,9 @@ class UserModel:
 
     def _await(self, process: _Process, source: str, request: tuple[Any, ...] | None,
                progress: Progress | None) -> tuple[Any, ...]:
+        """Send the request (None: it was sent already) and wait for its reply. The clock is
+        START_TIMEOUT until the process says "ready" (Python and NumPy loaded), then the
+        user's `timeout`, started again by each "progress" report (handed to `progress`)."""
         if request is not None:
             with contextlib.suppress(OSError):  # if the process has ended, its reply pipe says so
                 process.requests.send_bytes(dumps(request))
@@ -448,46 +451,61 @@ class UserModel:
         while True:
             left = deadline - time.monotonic()
             if left <= 0:
-                started = process.ready
-                self._restart()
-                if not started:
-                    raise ModelError(f"{self.name}: the model's process did not start within "
-                                     f"{start_limit:g} s (Python and NumPy loading), so it was "
-                                     "ended; is the machine overloaded?")
-                raise ModelError(f"{self.name}: {source} did not return within {self.timeout:g} s "
-                                 "(--model-timeout), so the model's process was ended")
-            ready = wait([process.replies, *process.watched()], left)
-            if process.output_fd in ready:
-                process.collect()
-            if process.replies not in ready:
-                if process.exited in ready and not process.replies.poll():
-                    raise self._lost(process, source)  # ended, with its pipe held by what it started
+                raise self._out_of_time(process, source, start_limit)
+            reply = self._next_reply(process, source, left)
+            if reply is None:
                 continue
-            try:
-                reply = loads(process.replies.recv_bytes(REPLY_LIMIT))
-            except (EOFError, OSError) as error:
-                if str(error) == "bad message length":  # Connection's words for more than REPLY_LIMIT
-                    self._end()
-                    raise ModelError(f"{self.name}: the model's process sent a reply of more than "
-                                     f"{binary_size(REPLY_LIMIT)}; it was ended") from None
-                raise self._lost(process, source) from None
-            except pickle.UnpicklingError as error:
-                self._end()
-                raise ModelError(f"{self.name}: the model's process sent something other than "
-                                 f"plain data ({error}); it was ended") from None
             if reply[0] == "ready":  # started: the user's code is timed from now
                 process.ready = True
-                deadline = time.monotonic() + self.timeout
-                continue
-            if reply[0] != "progress":
+            elif reply[0] != "progress":
                 return tuple(reply)
             deadline = time.monotonic() + self.timeout  # it is alive and working
-            if progress is not None:
-                try:
-                    progress(reply[1], reply[2])
-                except BaseException:
-                    self._restart()  # cancelled: the rest of the check is not wanted
-                    raise
+            if reply[0] == "progress" and progress is not None:
+                self._progressed(progress, reply[1], reply[2])
+
+    def _out_of_time(self, process: _Process, source: str, start_limit: float) -> ModelError:
+        """The process, ended for taking too long (and started again), and what took too long:
+        starting Python and NumPy, or the user's call."""
+        started = process.ready
+        self._restart()
+        if not started:
+            return ModelError(f"{self.name}: the model's process did not start within "
+                              f"{start_limit:g} s (Python and NumPy loading), so it was "
+                              "ended; is the machine overloaded?")
+        return ModelError(f"{self.name}: {source} did not return within {self.timeout:g} s "
+                          "(--model-timeout), so the model's process was ended")
+
+    def _next_reply(self, process: _Process, source: str, left: float) -> Any:
+        """The process's next message, if one comes within `left` seconds (None if not),
+        reading what it prints meanwhile; ModelError when the reply cannot be taken."""
+        ready = wait([process.replies, *process.watched()], left)
+        if process.output_fd in ready:
+            process.collect()
+        if process.replies not in ready:
+            if process.exited in ready and not process.replies.poll():
+                raise self._lost(process, source)  # ended, with its pipe held by what it started
+            return None
+        try:
+            return loads(process.replies.recv_bytes(REPLY_LIMIT))
+        except (EOFError, OSError) as error:
+            if str(error) == "bad message length":  # Connection's words for more than REPLY_LIMIT
+                self._end()
+                raise ModelError(f"{self.name}: the model's process sent a reply of more than "
+                                 f"{binary_size(REPLY_LIMIT)}; it was ended") from None
+            raise self._lost(process, source) from None
+        except pickle.UnpicklingError as error:
+            self._end()
+            raise ModelError(f"{self.name}: the model's process sent something other than "
+                             f"plain data ({error}); it was ended") from None
+
+    def _progressed(self, progress: Progress, done: int, total: int) -> None:
+        """Hand on a progress report; a callback that raises (the user cancelled) ends the
+        process, since the rest of the check is not wanted."""
+        try:
+            progress(done, total)
+        except BaseException:
+            self._restart()
+            raise
 
     def _lost(self, process: _Process, source: str) -> BaseException:
         """Why a process stopped answering, once it is ended: Cancelled after interrupt();
