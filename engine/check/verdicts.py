@@ -35,7 +35,7 @@ them), so the element is "kink: consistent" when the analytic value lies in
 "kink: inconsistent", which fails the tensor. The vectorised method (engine.maths.fastcheck)
 and the loop method mark the same elements and give the same slopes. Where the nudges
 cross a kink on both sides of θ (two units near their kinks), both slopes mix pieces and
-bound nothing: such an element keeps no slopes (NaN) and is left out, as before.
+bound nothing: such an element keeps no slopes (NaN) and is left out, unjudged.
 """
 
 from __future__ import annotations

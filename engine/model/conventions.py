@@ -144,7 +144,7 @@ def _lacks(convention: str, found: list[str], missing: list[str]) -> str:
 def detect(module: types.ModuleType, asked: str | None, file: str) -> str:
     """The module's convention: the one asked for if it fits, else the one it fits, or a
     ConventionError naming what was found and what is missing. A file that defines none of
-    the courses' names is left to the notebook's own checks (their messages, as before)."""
+    the courses' names is left to the notebook's own checks and their messages."""
     found = _found(module)
     fits = [name for name, (_, missing) in found.items() if not missing]
     if asked is not None:

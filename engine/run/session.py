@@ -45,8 +45,8 @@ MAX_ARRAY_ELEMENTS = 20_000_000  # 160 MB of float64: above any array a session 
 MAX_MEMBERS = 1_000
 #: A member that is not an array (session.json): a few kB in any real session (a path of 150,000
 #: alternating actions would fit). Parsed, a byte of JSON can make 24 of Python objects ("[],"
-#: is a list), so this also bounds json.loads: to about 100 MB, where 512 MiB of "0," made
-#: 100 million numbers before the session was refused.
+#: is a list), so this also bounds json.loads: to about 100 MB, where 512 MiB of "0," would
+#: make 100 million numbers before any check could refuse the session.
 MAX_JSON_BYTES = 4 * 2**20
 MAX_PATH_ACTIONS = 5_000_000  # actions in all, counts summed: 1,000,000 headless steps and more
 JSON_MEMBER = "session.json"
@@ -70,11 +70,11 @@ class Session:
     #: JSON, and checked after the replay; None when a file does not say.
     at: tuple[int, str | None] | None = None
     #: A course-style model file's convention (engine.model.conventions) and the --reg it was built
-    #: with; None for the built-in network and a notebook-style file (their heads are unchanged).
+    #: with; None for the built-in network and a notebook-style file (whose heads have no such keys).
     convention: str | None = None
     reg: float | None = None
     #: What identifies the model file's code (source_hash); None without a model file, and in
-    #: a file written before it was kept.
+    #: a file that does not record it (the key is optional).
     model_sha256: str | None = None
 
 
@@ -117,8 +117,8 @@ def record(stepper: Stepper, model_name: str | None = None) -> Session:
 # ---- writing ------------------------------------------------------------------------
 
 #: The time stamp of every member written. A fixed one makes a file a function of what it
-#: holds: the same session saved twice, a second apart, is the same bytes (a clock time had
-#: made two saves of one state differ, and a test comparing them failed on a slow machine).
+#: holds: the same session saved twice, a second apart, is the same bytes (with the clock's
+#: time, two saves of one state would differ).
 MEMBER_TIME = (1980, 1, 1, 0, 0, 0)
 
 

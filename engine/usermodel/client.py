@@ -61,7 +61,7 @@ TEXT_LIMIT = 100_000  # characters of one call's output kept (the start and the 
 EXIT_GRACE = 1.0  # seconds the process gets to run its atexit handlers when closed
 CALL_END_WAIT = 5.0  # seconds close() waits for a running call to end once its process is killed
 #: Seconds a new process may take to start Python and import NumPy, before any call of the
-#: user's is timed. Generous: on a machine whose cores are busy this took seconds, and it is
+#: user's is timed. Generous: on a machine whose cores are busy this takes seconds, and it is
 #: not the user's code (--model-timeout times that alone, from the process's "ready").
 START_TIMEOUT = 120.0
 
@@ -347,7 +347,7 @@ class UserModel:
 
         A call running on another thread owns the process until it returns: ending the
         process ends the call at once, and that thread reaps it. Reaped from two threads at
-        once, its pipes could be closed twice (quitting mid-phase exited with EBADF). The
+        once, its pipes would be closed twice (quitting mid-phase would fail with EBADF). The
         process that thread may have started again (after a cancel) is ended here too."""
         process = self._process
         if process is None:
