@@ -55,7 +55,7 @@ def main() -> None:
         results = [held(inputs, hidden, phases) for _ in range(args.runs)]
         used = statistics.median(r[0] for r in results)
         stepper = results[0][1]
-        kept = stepper.depth
+        kept = stepper.history_length
         one_copy = 8 * stepper.param_count
         print(f"{inputs}-{hidden}-1 {phases:,} phases: {used / 2**20:.1f} MiB held "
               f"({used / max(kept, 1) / 1024:.1f} KiB per kept phase; {kept:,} phases kept, "

@@ -27,7 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from engine.maths.network import Array, Labels, Params, Tensors
+from engine.maths.network import Architecture, Array, Labels, Params, Tensors
 from engine.maths.slopes import Numerical, Progress, loop_numerical
 from engine.model.protocol import Model
 from engine.run.stepper import PHASES, Stepper
@@ -48,6 +48,11 @@ class InProcess:
     user_code = True
     bug = None
     log = None
+    convention = "notebook"
+    described = ""
+    reg = 0.0
+    source = None
+    own_init = False
 
     def __init__(self, contract: Contract) -> None:
         self.contract = contract
@@ -71,6 +76,12 @@ class InProcess:
     def numerical_gradients(self, params: Params, x: Array, y: Labels, eps: float,
                             progress: Progress | None, method: str = "loop") -> Numerical:
         return loop_numerical(self.contract, params, x, y, eps, progress)
+
+    def fit_loss(self, x: Array, params: Params, y: Labels) -> float:
+        return self.forward(x, params, y)[1]
+
+    def resize(self, arch: Architecture) -> InProcess:
+        return self
 
     def interrupt(self) -> None:
         pass

@@ -75,10 +75,11 @@ async def test_palette_enter_twice_fast_runs_the_command_once() -> None:
         await until(pilot, lambda: not any(w.is_running for w in app.workers)
                     and palette.query_one(CommandList).highlighted is not None, "the palette's matches")
         burst(app, "enter", "enter")
-        await until(pilot, lambda: len(app.screen_stack) == 1 and app.stepper.depth > 0, "the command run")
+        await until(pilot, lambda: len(app.screen_stack) == 1 and app.stepper.history_length > 0,
+                    "the command run")
         await handled(app, pilot)
         # One phase ran, not two: the second Enter did not select the command again.
-        assert app.stepper.state.last_phase is Phase.FORWARD and app.stepper.depth == 1
+        assert app.stepper.state.last_phase is Phase.FORWARD and app.stepper.history_length == 1
     alive(app)
 
 

@@ -85,7 +85,7 @@ def test_the_history_never_holds_more_than_its_budget() -> None:
     stepper = Stepper(Config(inputs=100, hidden=50), max_history=history_limit(100 * 50 + 2 * 50 + 1, budget))
     for _ in range(40):
         stepper.next()
-        assert stepper.depth <= stepper.max_history
+        assert stepper.history_length <= stepper.max_history
         current = _arrays(stepper.state)
         held: dict[int, int] = {}
         for state in stepper._history:
@@ -154,7 +154,8 @@ def test_a_user_models_cache_counts_against_the_history_budget(tmp_path, monkeyp
         for state in stepper._history:
             held |= _arrays(state)
         assert sum(n for owner, n in held.items() if owner not in current) <= 5 * 2**20
-    assert stepper.forgotten > 0 and stepper.max_history == stepper.depth  # the bar says what is kept
+    # The bar says what is kept.
+    assert stepper.forgotten > 0 and stepper.max_history == stepper.history_length
 
 
 def test_the_finiteness_check_of_a_phase_copies_none_of_its_tensors() -> None:

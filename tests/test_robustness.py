@@ -62,7 +62,7 @@ async def fuzz(app: StepperApp, pilot, keys: list[str], through_pilot: set[int])
     shadow = Shadow(stepper)
     for index, key in enumerate(keys):
         before = stepper.state
-        depth = stepper.depth
+        kept = stepper.history_length
         snap = snapshot(before)
         toggle_on = stepper.gradcheck_enabled
         if index in through_pilot:
@@ -76,9 +76,9 @@ async def fuzz(app: StepperApp, pilot, keys: list[str], through_pilot: set[int])
         if key in ("n", "space", "right"):
             shadow.check_transition(before, after, toggle_on)
             shadow.stack.append(snap)
-            assert stepper.depth == depth + 1
+            assert stepper.history_length == kept + 1
         elif key == "s":
-            committed = stepper.depth - depth
+            committed = stepper.history_length - kept
             assert committed >= 1 and after.last_phase is Phase.UPDATE
             shadow.stack.append(snap)
             # The intermediate states are checked on the way back.
@@ -96,7 +96,7 @@ async def fuzz(app: StepperApp, pilot, keys: list[str], through_pilot: set[int])
                 shadow.stack.append(snap)
         elif key == "g":
             assert stepper.gradcheck_enabled is not toggle_on and after is before
-        assert len(shadow.stack) == stepper.depth
+        assert len(shadow.stack) == stepper.history_length
     while stepper.back():  # everything undoes, to the very start
         pass
     assert snapshot(stepper.state) == snapshot(stepper.initial)

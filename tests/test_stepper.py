@@ -92,7 +92,7 @@ def test_history_is_bounded_and_says_so() -> None:
     stepper = Stepper(Config(), max_history=5)
     for _ in range(8):
         stepper.next()
-    assert stepper.depth == 5 and stepper.forgotten == 3
+    assert stepper.history_length == 5 and stepper.forgotten == 3
     while stepper.back():
         pass
     assert stepper.state.step == 1 and stepper.state.last_phase is Phase.GRADCHECK

@@ -140,7 +140,7 @@ def test_escape_keeps_the_finished_steps_and_undoes_the_one_in_progress() -> Non
     with pytest.raises(Cancelled):
         s.train(10, progress=progress)
     assert s.state.last_phase is Phase.UPDATE and s.state.step == 3
-    assert s.depth == 9
+    assert s.history_length == 9
 
 
 def test_undo_history_counts_the_batch_activations() -> None:

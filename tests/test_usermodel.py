@@ -256,7 +256,7 @@ def test_app_path_loads_the_model_before_the_app(tmp_path, capsys, no_app) -> No
     assert stepper.model.import_output.startswith("forward ran\nInitial loss: 1.17328650370891")
     # The rehearsal before the app ran forward, but the app's log starts with the import.
     assert [c.source for c in stepper.model.log] == ["import"]
-    assert stepper.state is stepper.initial and stepper.depth == 0
+    assert stepper.state is stepper.initial and stepper.history_length == 0
 
 
 # ---- the engine: UserModel and the stepper ------------------------------------------------------
@@ -301,12 +301,12 @@ def test_a_model_error_leaves_the_stepper_state_untouched(tmp_path) -> None:
     stepper = Stepper(Config(), model=load_model(write(tmp_path, text)))
     stepper.run_steps(1)  # the first backward is fine, every later one returns {}
     assert stepper.next() is Phase.FORWARD
-    before, depth = snapshot(stepper.state), stepper.depth
+    before, kept = snapshot(stepper.state), stepper.history_length
     with pytest.raises(ModelError, match="backward returned no dW1, db1, dW2, db2"):
         stepper.next()
     with pytest.raises(ModelError):
         stepper.compute()
-    assert snapshot(stepper.state) == before and stepper.depth == depth
+    assert snapshot(stepper.state) == before and stepper.history_length == kept
     assert stepper.next_phase is Phase.BACKWARD
 
 

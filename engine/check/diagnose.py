@@ -102,42 +102,109 @@ class _Reference:
         return np.asarray(wrong.any(axis=tuple(i for i in range(wrong.ndim) if i != axis)), dtype=bool)
 
 
-def _course(arch: Architecture, params: Params, convention: str, reg: float
-            ) -> tuple[Architecture, Params, Callable[[Tensors], Tensors], float, dict[str, int]] | None:
+#: A course's reference network: its architecture, the built-in copy of the file's
+#: parameters, the conversion of the built-in gradients to the file's layout, the loss's
+#: regularisation and the units' axes (what _Reference takes).
+Course = tuple[Architecture, Params, Callable[[Tensors], Tensors], float, dict[str, int]]
+
+#: How every "no reference" note ends: what the diagnosis does without one.
+NO_REFERENCE = ("so there is no reference backward: kinds come from the numerical gradient and "
+                "where the error enters is not told")
+
+
+def _shaped_as(params: Params, expected: dict[str, tuple[int, ...]]) -> bool:
+    """Whether the parameters are exactly the expected ones, in order and in shape."""
+    return tuple(params) == tuple(expected) and \
+        all(np.shape(params[n]) == shape for n, shape in expected.items())
+
+
+def _dlai_course(arch: Architecture, params: Params) -> Course | None:
+    """deeplearning.ai's W (n_l, n_(l-1)) is the built-in's; its b (n_l, 1) the built-in's (n_l,)."""
+    expected = conventions.expected_dlai(arch.sizes)
+    if not _shaped_as(params, expected):
+        return None
+    mapped = {n: np.reshape(v, -1) if n.startswith("b") else v for n, v in params.items()}
+
+    def to_dlai(grads: Tensors) -> Tensors:
+        return {**grads, **{f"d{n}": np.reshape(grads[f"d{n}"], expected[n])
+                            for n in expected if f"d{n}" in grads}}
+
+    return arch, mapped, to_dlai, 0.0, {}
+
+
+def _cs231n_course(arch: Architecture, params: Params, reg: float) -> Course | None:
+    """cs231n's W (n_(l-1), n_l) is the built-in's transposed, its output a softmax, and its
+    loss adds 0.5 * reg * sum(W ** 2) (so each dW gains reg * W)."""
+    expected = conventions.expected_cs231n(arch.sizes)
+    if not _shaped_as(params, expected):
+        return None
+    softmax = Architecture(arch.inputs, arch.hidden, arch.activation, max(2, arch.classes),
+                           network.SOFTMAX_LOSS)
+    mapped = {n: np.transpose(v) if n.startswith("W") else v for n, v in params.items()}
+    weights = [n for n in params if n.startswith("W")]
+    extra = 0.5 * reg * sum(float(np.sum(np.square(params[n]))) for n in weights)
+
+    def to_cs231n(grads: Tensors) -> Tensors:
+        out = dict(grads)
+        for n in weights:
+            if f"d{n}" in grads:
+                out[f"d{n}"] = np.transpose(grads[f"d{n}"]) + reg * params[n]
+        return out
+
+    return softmax, mapped, to_cs231n, extra, dict.fromkeys(weights, 1)
+
+
+def _course(arch: Architecture, params: Params, convention: str, reg: float) -> Course | None:
     """The built-in network that computes a course's 2-layer (or deeper) net, its copy of
     the parameters, the conversion of its gradients to the file's layout, the loss's
     regularisation and the units' axes; None when the parameters are not the course's."""
-    if convention == conventions.DLAI:  # W (n_l, n_(l-1)) as the built-in; b (n_l, 1)
-        expected = conventions.expected_dlai(arch.sizes)
-        if tuple(params) != tuple(expected) or \
-                any(np.shape(params[n]) != shape for n, shape in expected.items()):
-            return None
-        mapped = {n: np.reshape(v, -1) if n.startswith("b") else v for n, v in params.items()}
+    if convention == conventions.DLAI:
+        return _dlai_course(arch, params)
+    if convention == conventions.CS231N:
+        return _cs231n_course(arch, params, reg)
+    return None
 
-        def to_dlai(grads: Tensors) -> Tensors:
-            return {**grads, **{f"d{n}": np.reshape(grads[f"d{n}"], expected[n])
-                                for n in expected if f"d{n}" in grads}}
 
-        return arch, mapped, to_dlai, 0.0, {}
-    if convention == conventions.CS231N:  # W (n_(l-1), n_l), the built-in's transposed; softmax
-        expected = conventions.expected_cs231n(arch.sizes)
-        if tuple(params) != tuple(expected) or \
-                any(np.shape(params[n]) != shape for n, shape in expected.items()):
-            return None
-        softmax = Architecture(arch.inputs, arch.hidden, arch.activation, max(2, arch.classes),
-                               network.SOFTMAX_LOSS)
-        mapped = {n: np.transpose(v) if n.startswith("W") else v for n, v in params.items()}
-        weights = [n for n in params if n.startswith("W")]
-        extra = 0.5 * reg * sum(float(np.sum(np.square(params[n]))) for n in weights)
+def _loss_differs(loss: float, ref: _Reference, label: str, over: str) -> str | None:
+    """Why the built-in backward cannot be the reference of a model whose loss is not the
+    built-in network's (`over`: "sample" or "batch"); None when the losses agree."""
+    if abs(ref.loss - loss) <= LOSS_ATOL + LOSS_RTOL * abs(ref.loss):
+        return None
+    return (f"diagnosis: the model's loss ({loss!r}) differs from the built-in {label} network's "
+            f"({ref.loss!r}) on the same parameters and {over}, {NO_REFERENCE}")
 
-        def to_cs231n(grads: Tensors) -> Tensors:
-            out = dict(grads)
-            for n in weights:
-                if f"d{n}" in grads:
-                    out[f"d{n}"] = np.transpose(grads[f"d{n}"]) + reg * params[n]
-            return out
 
-        return softmax, mapped, to_cs231n, extra, dict.fromkeys(weights, 1)
+def _course_reference(arch: Architecture, params: Params, x: Array, y: Labels, loss: float,
+                      convention: str, reg: float) -> tuple[_Reference | None, str | None]:
+    """reference_for a course's file, through its own layout (_course)."""
+    course = _course(arch, params, convention, reg)
+    if course is None:
+        return None, (f"diagnosis: the model's parameters are not the {arch.label} network's in the "
+                      f"{convention} convention's shapes, {NO_REFERENCE}")
+    ref_arch, mapped, convert, extra, axes = course
+    ref = _Reference(ref_arch, mapped, x, y, convert, extra, axes)
+    if convention == conventions.CS231N and reg > 0:
+        for name in params:
+            if name.startswith("W"):
+                ref.extra[name] = [("regularisation", ref.true[f"d{name}"] - reg * params[name],
+                                    f"matches d{name} without its regularisation term "
+                                    f"reg·{name} (reg = {reg:g})")]
+    why = _loss_differs(loss, ref, ref_arch.label, "batch")
+    return (ref, None) if why is None else (None, why)
+
+
+def _not_the_network(arch: Architecture, params: Params) -> str | None:
+    """Why a notebook-style model's parameters are not the architecture's W1..WL, b1..bL
+    (names, then shapes); None when they are."""
+    names = tuple(params)
+    if names != arch.param_names:
+        return (f"diagnosis: the model's parameters ({', '.join(names)}) are not the {arch.label} "
+                f"network's ({', '.join(arch.param_names)}), {NO_REFERENCE}")
+    expected: dict[str, tuple[int, ...]] = {}
+    for l, (m, n) in enumerate(zip(arch.sizes, arch.sizes[1:], strict=False), start=1):
+        expected[f"W{l}"], expected[f"b{l}"] = (n, m), (n,)
+    if any(np.shape(params[name]) != shape for name, shape in expected.items()):
+        return f"diagnosis: the model's parameter shapes are not the {arch.label} network's, {NO_REFERENCE}"
     return None
 
 
@@ -151,48 +218,16 @@ def reference_for(arch: Architecture, params: Params, x: Array, y: Labels, loss:
     (n,); cs231n's W (n_(l-1), n_l) the built-in's transposed, its output a softmax of
     max(2, classes), and its loss with 0.5 * reg * sum(W ** 2) added (the assignment's
     convention; the gradient's reg * W)."""
-    names = tuple(params)
-    if not builtin and convention in (conventions.DLAI, conventions.CS231N):
-        course = _course(arch, params, convention, reg)
-        if course is None:
-            return None, (f"diagnosis: the model's parameters are not the {arch.label} network's "
-                          f"in the {convention} convention's shapes, so there is no reference "
-                          "backward: kinds come from the numerical gradient and where the error "
-                          "enters is not told")
-        ref_arch, mapped, convert, extra, axes = course
-        ref = _Reference(ref_arch, mapped, x, y, convert, extra, axes)
-        if convention == conventions.CS231N and reg > 0:
-            for name in params:
-                if name.startswith("W"):
-                    ref.extra[name] = [("regularisation", ref.true[f"d{name}"] - reg * params[name],
-                                        f"matches d{name} without its regularisation term "
-                                        f"reg·{name} (reg = {reg:g})")]
-        if not abs(ref.loss - loss) <= LOSS_ATOL + LOSS_RTOL * abs(ref.loss):
-            return None, (f"diagnosis: the model's loss ({loss!r}) differs from the built-in "
-                          f"{ref_arch.label} network's ({ref.loss!r}) on the same parameters and "
-                          "batch, so there is no reference backward: kinds come from the numerical "
-                          "gradient and where the error enters is not told")
-        return ref, None
-    if not builtin:
-        if names != arch.param_names:
-            return None, (f"diagnosis: the model's parameters ({', '.join(names)}) are not the "
-                          f"{arch.label} network's ({', '.join(arch.param_names)}), so there is no "
-                          "reference backward: kinds come from the numerical gradient and where the "
-                          "error enters is not told")
-        expected: dict[str, tuple[int, ...]] = {}
-        for l, (m, n) in enumerate(zip(arch.sizes, arch.sizes[1:], strict=False), start=1):
-            expected[f"W{l}"], expected[f"b{l}"] = (n, m), (n,)
-        if any(np.shape(params[name]) != shape for name, shape in expected.items()):
-            return None, (f"diagnosis: the model's parameter shapes are not the {arch.label} "
-                          "network's, so there is no reference backward: kinds come from the "
-                          "numerical gradient and where the error enters is not told")
+    if builtin:
+        return _Reference(arch, params, x, y), None
+    if convention in (conventions.DLAI, conventions.CS231N):
+        return _course_reference(arch, params, x, y, loss, convention, reg)
+    why = _not_the_network(arch, params)
+    if why is not None:
+        return None, why
     ref = _Reference(arch, params, x, y)
-    if not builtin and not abs(ref.loss - loss) <= LOSS_ATOL + LOSS_RTOL * abs(ref.loss):
-        return None, (f"diagnosis: the model's loss ({loss!r}) differs from the built-in "
-                      f"{arch.label} network's ({ref.loss!r}) on the same parameters and sample, "
-                      "so there is no reference backward: kinds come from the numerical gradient "
-                      "and where the error enters is not told")
-    return ref, None
+    why = _loss_differs(loss, ref, arch.label, "sample")
+    return (ref, None) if why is None else (None, why)
 
 
 def _path(arch: Architecture, name: str) -> list[str]:
@@ -259,15 +294,33 @@ def _worst(check: TensorCheck, compared: Mask, expected: Array, atol: float, wha
     return "worst: " + "; ".join(parts) if parts else "no element differs beyond the tolerance"
 
 
+#: What classify finds of one failing tensor: (kind, detail, factor).
+Kind = tuple[str, str, float | None]
+
+
 def classify(check: TensorCheck, expected: Array, compared: Mask, atol: float, what: str,
-             arch: Architecture | None, ref: _Reference | None) -> tuple[str, str, float | None]:
-    """(kind, detail, factor) of one failing tensor, against `expected` on `compared`."""
-    a = check.analytic
+             arch: Architecture | None, ref: _Reference | None) -> Kind:
+    """(kind, detail, factor) of one failing tensor, against `expected` on `compared`: the
+    first hypothesis that holds, in the order the module's docstring lists them (the drills
+    and the dead units need the reference: `arch` and `ref`)."""
     if not compared.any():  # diverged: there is nothing to hold the analytic gradient against
         return "other", (f"no element of the {what} gradient is finite (the values overflowed): "
                          "nothing to compare the analytic one with"), None
-    failing = check.failing & compared
-    wrong = compared & ~_close(a, expected, atol)
+    wrong = compared & ~_close(check.analytic, expected, atol)
+    found = _plain(check, expected, compared, wrong, atol, what)
+    if found is None and arch is not None and ref is not None:
+        found = _drilled(check, wrong, atol, arch, ref)
+    if found is None:
+        found = _scaled(check, expected, compared, wrong, atol, what)
+    if found is None and arch is not None and ref is not None:
+        found = _dead_units(check, wrong, arch, ref)
+    return found or ("other", _worst(check, compared, expected, atol, what), None)
+
+
+def _plain(check: TensorCheck, expected: Array, compared: Mask, wrong: Mask, atol: float,
+           what: str) -> Kind | None:
+    """Nothing wrong after all, a zero gradient, or the sign flipped: what needs no reference."""
+    a = check.analytic
     if not wrong.any():
         return "other", (f"the analytic gradient equals the {what} gradient: the numerical one "
                          "is off (eps, precision, or kinks)"), None
@@ -276,15 +329,30 @@ def classify(check: TensorCheck, expected: Array, compared: Mask, atol: float, w
         return "zero", f"analytic 0 where the {what} gradient is not ({every})", None
     if _close(a[compared], -expected[compared], atol).all():
         return "sign", f"analytic = −{what} on every element: the gradient points uphill", None
-    if arch is not None and ref is not None:
-        for kind, predicted, says in _hypotheses(arch, check.name, ref):
-            if np.shape(predicted) != np.shape(a):  # a hypothesis made for one sample's shapes
-                continue
-            if not _close(predicted, ref.true[f"d{check.name}"], atol).all() and \
-                    _close(a, predicted, atol).all():
-                if kind == "dead-units":
-                    says = _dead_rows(arch, check.name, ref, wrong, says)
-                return kind, says, None
+    return None
+
+
+def _drilled(check: TensorCheck, wrong: Mask, atol: float, arch: Architecture,
+             ref: _Reference) -> Kind | None:
+    """The first of the known bugs' gradients (_hypotheses) the analytic one equals, where
+    that bug changes this tensor at all."""
+    a = check.analytic
+    for kind, predicted, says in _hypotheses(arch, check.name, ref):
+        if np.shape(predicted) != np.shape(a):  # a hypothesis made for one sample's shapes
+            continue
+        if not _close(predicted, ref.true[f"d{check.name}"], atol).all() and \
+                _close(a, predicted, atol).all():
+            if kind == "dead-units":
+                says = _dead_rows(arch, check.name, ref, wrong, says)
+            return kind, says, None
+    return None
+
+
+def _scaled(check: TensorCheck, expected: Array, compared: Mask, wrong: Mask, atol: float,
+            what: str) -> Kind | None:
+    """One constant factor between the analytic gradient and the expected one, everywhere."""
+    a = check.analytic
+    failing = check.failing & compared
     scale = np.abs(expected) > atol
     basis = wrong & scale if (wrong & scale).any() else failing & scale
     if basis.any():
@@ -292,7 +360,12 @@ def classify(check: TensorCheck, expected: Array, compared: Mask, atol: float, w
         matches = _close(a[compared], factor * expected[compared], atol).all()
         if factor != 0 and np.isfinite(factor) and matches:
             return "scale", f"analytic = {factor:.6g} × {what} on every element", factor
-    if arch is not None and ref is not None and arch.f.kinked:
+    return None
+
+
+def _dead_units(check: TensorCheck, wrong: Mask, arch: Architecture, ref: _Reference) -> Kind | None:
+    """Errors only in the rows of units at or below a kinked activation's kink."""
+    if arch.f.kinked:
         l = names.layer(check.name)
         if l < arch.depth:
             dead = ref.cache[f"z{l}"] <= 0
@@ -300,7 +373,7 @@ def classify(check: TensorCheck, expected: Array, compared: Mask, atol: float, w
             if rows.any() and not (rows & ~dead).any():
                 return "dead-units", (f"errors only in {_rows(rows)} of units with z{l} <= 0: "
                                       f"{arch.f.symbol}′ of a unit at or below its kink"), None
-    return "other", _worst(check, compared, expected, atol, what), None
+    return None
 
 
 def _dead_rows(arch: Architecture, name: str, ref: _Reference, wrong: Mask, says: str) -> str:
@@ -328,26 +401,31 @@ def diagnose(check: GradCheck, grads: Tensors, arch: Architecture, params: Param
         arch = ref.arch  # a cs231n file's softmax output
     notes = check.notes if why is None else (*check.notes, why)
     passing = [name for name, t in check.tensors.items() if t.verdict == "pass"]
-    entries = []
-    for name in failed:
-        t = check.tensors[name]
-        if ref is not None:
-            expected = np.asarray(ref.true[f"d{name}"], dtype=np.float64).reshape(t.analytic.shape)
-            compared = np.isfinite(expected)
-            what = "true"
-        else:
-            expected = t.numerical
-            compared = ~t.kinks & ~t.unresolved & np.isfinite(t.numerical)
-            what = "numerical"
-        kind, detail, factor = classify(t, expected, compared, check.atol, what,
-                                        arch if ref is not None else None, ref)
-        where = enters(arch, name, grads, ref, check.atol) if ref is not None and compared.any() else None
-        if where is not None:
-            detail += f"; enters at {where}"
-        if ref is not None and passing:
-            above = [p for p in passing if names.layer(p) > names.layer(name)]
-            if above:
-                detail += f" ({', '.join(above)} pass)"
-        entries.append(Diagnosis(name, kind, detail, factor, where))
+    entries = [_diagnosis(name, check.tensors[name], grads, arch, ref, check.atol, passing)
+               for name in failed]
     return replace(check, diagnosis=tuple(entries), notes=notes)
 
+
+def _expected(name: str, t: TensorCheck, ref: _Reference | None) -> tuple[Array, Mask, str]:
+    """What the analytic gradient is held against, where, and its name: the reference's
+    true gradient, or else the numerical one off its kinks and unresolved elements."""
+    if ref is not None:
+        expected = np.asarray(ref.true[f"d{name}"], dtype=np.float64).reshape(t.analytic.shape)
+        return expected, np.isfinite(expected), "true"
+    return t.numerical, ~t.kinks & ~t.unresolved & np.isfinite(t.numerical), "numerical"
+
+
+def _diagnosis(name: str, t: TensorCheck, grads: Tensors, arch: Architecture, ref: _Reference | None,
+               atol: float, passing: list[str]) -> Diagnosis:
+    """One failing tensor's kind, where its error enters, and which layers above it pass."""
+    expected, compared, what = _expected(name, t, ref)
+    kind, detail, factor = classify(t, expected, compared, atol, what,
+                                    arch if ref is not None else None, ref)
+    where = enters(arch, name, grads, ref, atol) if ref is not None and compared.any() else None
+    if where is not None:
+        detail += f"; enters at {where}"
+    if ref is not None and passing:
+        above = [p for p in passing if names.layer(p) > names.layer(name)]
+        if above:
+            detail += f" ({', '.join(above)} pass)"
+    return Diagnosis(name, kind, detail, factor, where)

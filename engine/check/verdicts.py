@@ -35,7 +35,7 @@ them), so the element is "kink: consistent" when the analytic value lies in
 "kink: inconsistent", which fails the tensor. The vectorised method (engine.maths.fastcheck)
 and the loop method mark the same elements and give the same slopes. Where the nudges
 cross a kink on both sides of θ (two units near their kinks), both slopes mix pieces and
-bound nothing: such an element keeps no slopes (NaN) and is left out, as before.
+bound nothing: such an element keeps no slopes (NaN) and is left out, unjudged.
 """
 
 from __future__ import annotations
@@ -169,7 +169,7 @@ def judge(name: str, analytic: Array, numerical: Array, kinks: Mask,
 
     `floor` is the rounding floor when it has raised atol: elements smaller than it on
     both sides are unresolved rather than judged. Kinks without one-sided slopes (NaN, or
-    none given) are left out, as before the subgradient rule."""
+    none given) are left out: nothing bounds what their analytic value may be."""
     analytic = np.asarray(analytic, dtype=np.float64).reshape(numerical.shape)
     with np.errstate(invalid="ignore", over="ignore"):
         diff = np.abs(analytic - numerical)
@@ -185,23 +185,13 @@ def judge(name: str, analytic: Array, numerical: Array, kinks: Mask,
         excess = np.where(counted, np.nan_to_num(diff / tolerance, nan=np.inf), -np.inf)
         inconsistent = np.zeros(kinks.shape, dtype=bool)
         if one_sided is not None and kinks.any():
-            left = np.asarray(one_sided[0], dtype=np.float64).reshape(numerical.shape)
-            right = np.asarray(one_sided[1], dtype=np.float64).reshape(numerical.shape)
-            one_sided = (left, right)
-            low, high = np.minimum(left, right), np.maximum(left, right)
-            k_scale = np.maximum(np.abs(analytic), np.maximum(np.abs(left), np.abs(right)))
-            k_tol = atol + rtol * k_scale
-            outside = np.maximum(low - analytic, analytic - high)  # > 0 outside the interval
-            judged = kinks & ~np.isnan(left) & ~np.isnan(right)
-            k_unmeasured = judged & (~np.isfinite(low) | ~np.isfinite(high)) & np.isfinite(analytic)
-            k_unresolved = judged & ((k_scale < floor) | k_unmeasured)
-            judged &= ~k_unresolved
-            unresolved |= k_unresolved
-            # NaN analytic never passes.
-            inconsistent = judged & ~(outside <= k_tol)
+            at_kinks = _judge_kinks(analytic, kinks, one_sided, atol, rtol, floor)
+            one_sided = at_kinks.one_sided
+            unresolved |= at_kinks.unresolved
+            inconsistent = at_kinks.inconsistent
             failing |= inconsistent
-            excess = np.where(judged, np.nan_to_num(outside / k_tol, nan=np.inf), excess)
-            counted = counted | judged
+            excess = np.where(at_kinks.judged, at_kinks.excess, excess)
+            counted = counted | at_kinks.judged
     has_counted = bool(counted.any())
     central = ~kinks
     worst = tuple(int(i) for i in np.unravel_index(int(np.argmax(excess)), diff.shape))
@@ -225,6 +215,37 @@ def judge(name: str, analytic: Array, numerical: Array, kinks: Mask,
     )
 
 
+@dataclass(frozen=True)
+class _AtKinks:
+    """The subgradient rule's findings at a tensor's kinks (see the module's docstring)."""
+
+    one_sided: tuple[Array, Array]  # (left, right), in the tensor's shape
+    judged: Mask  # kinks with both slopes, above the floor and measured
+    unresolved: Mask  # kinks below the rounding floor, or whose slopes overflowed
+    inconsistent: Mask  # judged kinks whose analytic value lies outside their slopes
+    excess: Array  # how many tolerances outside its slopes each kink lies (NaN: infinitely)
+
+
+def _judge_kinks(analytic: Array, kinks: Mask, one_sided: tuple[Array, Array], atol: float,
+                 rtol: float, floor: float) -> _AtKinks:
+    """The subgradient rule: a kink's analytic value must lie between its one-sided slopes,
+    within atol + rtol * max(|a|, |left|, |right|)."""
+    left = np.asarray(one_sided[0], dtype=np.float64).reshape(analytic.shape)
+    right = np.asarray(one_sided[1], dtype=np.float64).reshape(analytic.shape)
+    low, high = np.minimum(left, right), np.maximum(left, right)
+    k_scale = np.maximum(np.abs(analytic), np.maximum(np.abs(left), np.abs(right)))
+    k_tol = atol + rtol * k_scale
+    outside = np.maximum(low - analytic, analytic - high)  # > 0 outside the interval
+    judged = kinks & ~np.isnan(left) & ~np.isnan(right)
+    k_unmeasured = judged & (~np.isfinite(low) | ~np.isfinite(high)) & np.isfinite(analytic)
+    k_unresolved = judged & ((k_scale < floor) | k_unmeasured)
+    judged &= ~k_unresolved
+    # NaN analytic never passes.
+    inconsistent = judged & ~(outside <= k_tol)
+    return _AtKinks((left, right), judged, k_unresolved, inconsistent,
+                    np.nan_to_num(outside / k_tol, nan=np.inf))
+
+
 def method_for(model: Model, method: str) -> str:
     """The method a check of this model uses: the vectorised one computes the built-in
     network's loss, so any other model is checked element by element."""
@@ -239,13 +260,9 @@ def gradient_check(model: Model, params: Params, x: Array, y: Labels, grads: Ten
     method = method_for(model, method)
     with np.errstate(all="ignore"):
         cache, loss = model.forward(x, params, y)
-        floor = NOISE_ULPS * float(np.finfo(np.float64).eps) * abs(float(loss)) / eps
+        floor = _rounding_floor(float(loss), eps)
         if floor > atol:
-            what = f"gradients below {floor:.2g}" if math.isfinite(floor) else "any gradient"
-            notes.append(f"rounding floor: with |L| = {abs(float(loss)):.3g} and eps = {eps:g}, central "
-                         f"differences cannot resolve {what}; atol raised to the floor, and elements "
-                         "below it on both sides are unresolved, not passed"
-                         + (" (try eps near 1e-5)" if eps < 1e-7 else ""))
+            notes.append(_floor_note(float(loss), eps, floor))
             atol = floor
         else:
             floor = 0.0
@@ -256,23 +273,54 @@ def gradient_check(model: Model, params: Params, x: Array, y: Labels, grads: Ten
             sides = measured[2] if len(measured) > 2 else None
             tensors[name] = judge(name, grads["d" + name], num, kinks, atol, rtol, floor,
                                   None if sides is None else (sides[0], sides[1]))
+    notes.extend(_kink_notes(tensors, eps))
+    notes.extend(_eps_notes(tensors, eps))
+    notes.extend(_precision_notes([*params.values(), *cache.values(), loss]))
+    return GradCheck(method=method, eps=eps, tensors=tensors, atol=atol, notes=tuple(notes))
+
+
+def _rounding_floor(loss: float, eps: float) -> float:
+    """The smallest gradient a central difference of this loss resolves (the module's
+    docstring: the loss's rounding error over eps)."""
+    return NOISE_ULPS * float(np.finfo(np.float64).eps) * abs(loss) / eps
+
+
+def _floor_note(loss: float, eps: float, floor: float) -> str:
+    what = f"gradients below {floor:.2g}" if math.isfinite(floor) else "any gradient"
+    return (f"rounding floor: with |L| = {abs(loss):.3g} and eps = {eps:g}, central "
+            f"differences cannot resolve {what}; atol raised to the floor, and elements "
+            "below it on both sides are unresolved, not passed"
+            + (" (try eps near 1e-5)" if eps < 1e-7 else ""))
+
+
+def _kink_notes(tensors: dict[str, TensorCheck], eps: float) -> list[str]:
+    """How many elements were judged at a kink, and how many of those were inconsistent."""
     kinks_total = sum(check.kink_count for check in tensors.values())
-    if kinks_total:
-        smaller = f", e.g. {eps / 100:g}" if eps / 100 > 0 else ""
-        bad = sum(check.inconsistent_count for check in tensors.values())
-        notes.append(f"{kinks_total} element(s) straddle a kink at eps={eps:g}: judged by their "
-                     f"one-sided slopes instead of the central difference ({bad} inconsistent); "
-                     f"try a smaller eps{smaller}")
+    if not kinks_total:
+        return []
+    smaller = f", e.g. {eps / 100:g}" if eps / 100 > 0 else ""
+    bad = sum(check.inconsistent_count for check in tensors.values())
+    return [f"{kinks_total} element(s) straddle a kink at eps={eps:g}: judged by their "
+            f"one-sided slopes instead of the central difference ({bad} inconsistent); "
+            f"try a smaller eps{smaller}"]
+
+
+def _eps_notes(tensors: dict[str, TensorCheck], eps: float) -> list[str]:
+    """A failure under a large eps may be the truncation error's, not a bug's."""
     if eps > 1e-3 and any(check.verdict == "fail" for check in tensors.values()):
-        notes.append(f"eps = {eps:g} is large: the central difference's truncation error grows as "
-                     "eps squared, so failures may be eps, not bugs (try eps near 1e-5)")
-    # The stepper's parameters are float64; a model may still compute in lower precision.
-    # Higher precision (long double) only makes the differences more accurate: no note.
-    computed = [*params.values(), *cache.values(), loss]
+        return [f"eps = {eps:g} is large: the central difference's truncation error grows as "
+                "eps squared, so failures may be eps, not bugs (try eps near 1e-5)"]
+    return []
+
+
+def _precision_notes(computed: list[object]) -> list[str]:
+    """The stepper's parameters are float64; a model may still compute in lower precision,
+    where central differences are unreliable. Higher precision (long double) only makes
+    the differences more accurate: no note."""
     coarse = sorted({str(v.dtype) for v in computed if isinstance(v, np.ndarray | np.generic)
                      and v.dtype.kind in "fc" and np.finfo(v.dtype).eps > np.finfo(np.float64).eps})
-    if coarse:
-        notes.append(f"the model computes in {', '.join(coarse)}, less precise than float64: central "
-                     "differences are unreliable there (float32 gives relative errors near 1e-1 at "
-                     "eps 1e-5), so failures may be precision, not bugs")
-    return GradCheck(method=method, eps=eps, tensors=tensors, atol=atol, notes=tuple(notes))
+    if not coarse:
+        return []
+    return [f"the model computes in {', '.join(coarse)}, less precise than float64: central "
+            "differences are unreliable there (float32 gives relative errors near 1e-1 at "
+            "eps 1e-5), so failures may be precision, not bugs"]

@@ -273,8 +273,8 @@ def standardize(train_X: Array, X: Array) -> Array:
 
     Each feature is first divided by a power of two near its largest training value: exact,
     so every number is what the plain formula gives, but a sum or a square of values near
-    1e308 no longer overflows (the mean became infinite, or the deviation did and the feature
-    was divided to zeros). A row that still standardizes past the largest float (a test row
+    1e308 does not overflow (which would make the mean infinite, or the deviation, dividing
+    the feature to zeros). A row that still standardizes past the largest float (a test row
     far out from training rows that barely vary) is refused with its feature named."""
     train_X = np.asarray(train_X, dtype=np.float64)
     X = np.asarray(X, dtype=np.float64)

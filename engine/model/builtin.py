@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -35,6 +35,26 @@ class BuiltinModel:
     def name(self) -> str:
         return "built-in" if self.bug is None else f"built-in with bug {self.bug!r}"
 
+    @property
+    def convention(self) -> str:
+        return "notebook"
+
+    @property
+    def described(self) -> str:
+        return ""
+
+    @property
+    def reg(self) -> float:
+        return 0.0
+
+    @property
+    def source(self) -> bytes | None:
+        return None
+
+    @property
+    def own_init(self) -> bool:
+        return False
+
     def init_params(self, seed: int) -> Params | None:
         return None
 
@@ -46,6 +66,13 @@ class BuiltinModel:
 
     def update(self, params: Params, grads: Tensors, lr: float) -> Params:
         return network.sgd_update(params, grads, lr)
+
+    def fit_loss(self, x: Array, params: Params, y: Labels) -> float:
+        return self.forward(x, params, y)[1]
+
+    def resize(self, arch: Architecture) -> Model:
+        """The same model (its drill, and what a subclass overrides) for `arch`."""
+        return replace(self, arch=arch)
 
     def kink_sides(self, cache: Tensors) -> list[Mask]:
         return network.kink_sides(self.arch, cache)
@@ -127,6 +154,26 @@ class BatchMean:
     def batched(self) -> bool:
         return True
 
+    @property
+    def convention(self) -> str:
+        return self.inner.convention
+
+    @property
+    def described(self) -> str:
+        return self.inner.described
+
+    @property
+    def reg(self) -> float:
+        return self.inner.reg
+
+    @property
+    def source(self) -> bytes | None:
+        return self.inner.source
+
+    @property
+    def own_init(self) -> bool:
+        return self.inner.own_init
+
     def init_params(self, seed: int) -> Params | None:
         return self.inner.init_params(seed)
 
@@ -145,6 +192,13 @@ class BatchMean:
 
     def update(self, params: Params, grads: Tensors, lr: float) -> Params:
         return self.inner.update(params, grads, lr)
+
+    def fit_loss(self, x: Array, params: Params, y: Labels) -> float:
+        """The batch's mean loss, sample by sample: the inner model takes one at a time."""
+        return self.forward(x, params, y)[1]
+
+    def resize(self, arch: Architecture) -> Model:
+        return BatchMean(self.inner.resize(arch))
 
     def numerical_gradients(self, params: Params, x: Array, y: Labels, eps: float,
                             progress: Progress | None, method: str) -> Numerical:

@@ -144,7 +144,7 @@ def _lacks(convention: str, found: list[str], missing: list[str]) -> str:
 def detect(module: types.ModuleType, asked: str | None, file: str) -> str:
     """The module's convention: the one asked for if it fits, else the one it fits, or a
     ConventionError naming what was found and what is missing. A file that defines none of
-    the courses' names is left to the notebook's own checks (their messages, as before)."""
+    the courses' names is left to the notebook's own checks and their messages."""
     found = _found(module)
     fits = [name for name, (_, missing) in found.items() if not missing]
     if asked is not None:
@@ -211,6 +211,37 @@ def _signature_names(function: Any) -> list[str]:
 
 
 # ---- deeplearning.ai -----------------------------------------------------------------------
+def _dlai_columns(x: Any, y: Any, classes: int) -> tuple[Any, Any]:
+    """The notebook's rows of samples as the course's columns: X (n_x, m), and Y (1, m) for
+    one output unit or one-hot (K, m) for K classes."""
+    X = np.asarray(x, dtype=np.float64).T
+    m = X.shape[1]
+    labels = np.asarray(y, dtype=np.int64).reshape(m)
+    if classes == 1:
+        return X, labels.reshape(1, m).astype(np.float64)
+    return X, np.eye(classes)[labels].T
+
+
+def _dlai_init(module: types.ModuleType, sizes: Sequence[int], seed: int) -> Any:
+    """The course's initialize_parameters_deep(dims), or initialize_parameters(n_x, n_h, n_y)
+    for one hidden layer, seeded as the course seeds (np.random.seed); else the stepper's
+    own draws in the course's layout (b (n, 1))."""
+    np.random.seed(seed)
+    if _has(module, "initialize_parameters_deep"):
+        params = _get(module, "initialize_parameters_deep")(list(sizes))
+        made = "initialize_parameters_deep"
+    elif _has(module, "initialize_parameters") and len(sizes) - 1 == 2:
+        params = _get(module, "initialize_parameters")(*sizes)
+        made = "initialize_parameters"
+    else:
+        arch = network.Architecture(sizes[0], tuple(sizes[1:-1]), "relu", sizes[-1])
+        made = "the stepper's initialisation"
+        params = {name: value.reshape(-1, 1) if name.startswith("b") else value
+                  for name, value in network.init_params(arch, seed).items()}
+    _check_shapes(params, expected_dlai(sizes), f"{made} returned", DLAI)
+    return params
+
+
 def _dlai(module: types.ModuleType, sizes: Sequence[int], file: str) -> Adapted:
     two = _has(module, "forward_propagation")
     forward_fn = _get(module, "forward_propagation" if two else "L_model_forward")
@@ -222,16 +253,8 @@ def _dlai(module: types.ModuleType, sizes: Sequence[int], file: str) -> Adapted:
     classes = sizes[-1]
     depth = len(sizes) - 1
 
-    def columns(x: Any, y: Any) -> tuple[Any, Any]:
-        X = np.asarray(x, dtype=np.float64).T
-        m = X.shape[1]
-        labels = np.asarray(y, dtype=np.int64).reshape(m)
-        if classes == 1:
-            return X, labels.reshape(1, m).astype(np.float64)
-        return X, np.eye(classes)[labels].T
-
     def forward(x: Any, params: Any, y: Any) -> tuple[dict[str, Any], Any]:
-        X, Y = columns(x, y)
+        X, Y = _dlai_columns(x, y, classes)
         AL, cache = forward_fn(X, params)
         cost = cost_fn(AL, Y)
         flat: dict[str, Any] = {}
@@ -241,7 +264,7 @@ def _dlai(module: types.ModuleType, sizes: Sequence[int], file: str) -> Adapted:
         return flat, _number(cost)
 
     def backward(x: Any, y: Any, params: Any, cache: Any) -> Any:
-        X, Y = columns(x, y)
+        X, Y = _dlai_columns(x, y, classes)
         AL, raw = forward_fn(X, params)  # the course's own cache: the flattened copy is for show
         grads = backward_fn(params, raw, X, Y) if two_back else backward_fn(AL, Y, raw)
         return grads  # dA1, dZ1, ...: the contract keeps the course's intermediates for show
@@ -251,20 +274,7 @@ def _dlai(module: types.ModuleType, sizes: Sequence[int], file: str) -> Adapted:
         return update_fn(params, grads, lr)
 
     def init(seed: int) -> Any:
-        np.random.seed(seed)
-        if _has(module, "initialize_parameters_deep"):
-            params = _get(module, "initialize_parameters_deep")(list(sizes))
-            made = "initialize_parameters_deep"
-        elif _has(module, "initialize_parameters") and depth == 2:
-            params = _get(module, "initialize_parameters")(*sizes)
-            made = "initialize_parameters"
-        else:
-            arch = network.Architecture(sizes[0], tuple(sizes[1:-1]), "relu", classes)
-            made = "the stepper's initialisation"
-            params = {name: value.reshape(-1, 1) if name.startswith("b") else value
-                      for name, value in network.init_params(arch, seed).items()}
-        _check_shapes(params, expected_dlai(sizes), f"{made} returned", DLAI)
-        return params
+        return _dlai_init(module, sizes, seed)
 
     if _has(module, "initialize_parameters") and not _has(module, "initialize_parameters_deep") \
             and depth != 2:

@@ -5,6 +5,10 @@ check's numerical gradients (a model in another process computes them there, in 
 request) and a way to stop a call that is running. The built-in one is the NumPy
 network of an architecture, with or without a fault drill; a user's own file
 (engine.usermodel.client) is the other.
+
+Every fact a caller needs of a model is stated here (its convention, its regularisation,
+its source, whether it made its own parameters, how it is resized), so that no caller has
+to ask which kind of model it holds.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Protocol
 
-from engine.maths.network import Array, Labels, Params, Tensors
+from engine.maths.network import Architecture, Array, Labels, Params, Tensors
 from engine.maths.slopes import Numerical, Progress
 
 
@@ -78,6 +82,36 @@ class Model(Protocol):
         holds them as 'd' + name."""
         ...
 
+    @property
+    def convention(self) -> str:
+        """The course convention the model's code follows (engine.model.conventions):
+        "notebook" for the built-in network and a notebook-style file."""
+        ...
+
+    @property
+    def described(self) -> str:
+        """How a course's model was built, e.g. "TwoLayerNet(input_dim=2, ...)"; "" for the
+        notebook convention, whose functions are called as they are."""
+        ...
+
+    @property
+    def reg(self) -> float:
+        """The L2 regularisation strength a course's model was built with (its loss counts
+        it, so a reference gradient must too); 0.0 for a model without one."""
+        ...
+
+    @property
+    def source(self) -> bytes | None:
+        """The code that runs, a user's file as it was read (a session records its hash, to
+        replay only that code); None for the built-in network, which is the engine's own."""
+        ...
+
+    @property
+    def own_init(self) -> bool:
+        """True when init_params gave the model's own parameters; False when the stepper
+        draws the architecture's W1, b1, ... (known once init_params has been called)."""
+        ...
+
     def init_params(self, seed: int) -> Params | None:
         """The model's own initial parameters, or None to take the architecture's."""
         ...
@@ -87,6 +121,17 @@ class Model(Protocol):
     def backward(self, x: Array, y: Labels, params: Params, cache: Tensors) -> Tensors: ...
 
     def update(self, params: Params, grads: Tensors, lr: float) -> Params: ...
+
+    def fit_loss(self, x: Array, params: Params, y: Labels) -> float:
+        """forward's loss alone: the fit to every row of the data needs no cache, and a
+        model in another process need not send one as large as the data."""
+        ...
+
+    def resize(self, arch: Architecture) -> Model:
+        """The model for a network of `arch`'s sizes (the app's form changed them): the
+        built-in network is rebuilt; a user's file is imported again with the new sizes
+        at its next call, and is itself the model returned."""
+        ...
 
     def numerical_gradients(self, params: Params, x: Array, y: Labels, eps: float,
                             progress: Progress | None, method: str) -> Numerical:

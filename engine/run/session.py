@@ -45,8 +45,8 @@ MAX_ARRAY_ELEMENTS = 20_000_000  # 160 MB of float64: above any array a session 
 MAX_MEMBERS = 1_000
 #: A member that is not an array (session.json): a few kB in any real session (a path of 150,000
 #: alternating actions would fit). Parsed, a byte of JSON can make 24 of Python objects ("[],"
-#: is a list), so this also bounds json.loads: to about 100 MB, where 512 MiB of "0," made
-#: 100 million numbers before the session was refused.
+#: is a list), so this also bounds json.loads: to about 100 MB, where 512 MiB of "0," would
+#: make 100 million numbers before any check could refuse the session.
 MAX_JSON_BYTES = 4 * 2**20
 MAX_PATH_ACTIONS = 5_000_000  # actions in all, counts summed: 1,000,000 headless steps and more
 JSON_MEMBER = "session.json"
@@ -70,11 +70,11 @@ class Session:
     #: JSON, and checked after the replay; None when a file does not say.
     at: tuple[int, str | None] | None = None
     #: A course-style model file's convention (engine.model.conventions) and the --reg it was built
-    #: with; None for the built-in network and a notebook-style file (their heads are unchanged).
+    #: with; None for the built-in network and a notebook-style file (whose heads have no such keys).
     convention: str | None = None
     reg: float | None = None
     #: What identifies the model file's code (source_hash); None without a model file, and in
-    #: a file written before it was kept.
+    #: a file that does not record it (the key is optional).
     model_sha256: str | None = None
 
 
@@ -105,20 +105,20 @@ def record(stepper: Stepper, model_name: str | None = None) -> Session:
     and path."""
     state = stepper.state
     at = (state.step, None if state.last_phase is None else state.last_phase.value)
-    convention = getattr(stepper.model, "convention", "notebook") if model_name is not None else "notebook"
+    convention = stepper.model.convention if model_name is not None else "notebook"
     course = convention != "notebook"
-    source = getattr(stepper.model, "source", None) if model_name is not None else None
+    source = stepper.model.source if model_name is not None else None
     return Session(stepper.config, dict(stepper.initial.params), tuple(stepper.path), stepper.data,
                    model_name, at, convention if course else None,
-                   float(getattr(stepper.model, "reg", 0.0)) if course else None,
-                   source_hash(source) if isinstance(source, bytes) else None)
+                   float(stepper.model.reg) if course else None,
+                   source_hash(source) if source is not None else None)
 
 
 # ---- writing ------------------------------------------------------------------------
 
 #: The time stamp of every member written. A fixed one makes a file a function of what it
-#: holds: the same session saved twice, a second apart, is the same bytes (a clock time had
-#: made two saves of one state differ, and a test comparing them failed on a slow machine).
+#: holds: the same session saved twice, a second apart, is the same bytes (with the clock's
+#: time, two saves of one state would differ).
 MEMBER_TIME = (1980, 1, 1, 0, 0, 0)
 
 
@@ -190,6 +190,21 @@ def arrays(raw: bytes, what: str = "session file") -> tuple[Arrays, dict[str, by
     """The .npy members of a zip as arrays, and its other members as bytes, every header
     checked before its array is read: float64, int64 or bool only (never object: nothing is
     unpickled), at most MAX_ARRAY_ELEMENTS each, the member's size matching its header."""
+    zf, infos = _opened(raw, what)
+    out: Arrays = {}
+    other: dict[str, bytes] = {}
+    with zf:
+        for info in infos:
+            if info.filename.endswith(".npy"):
+                out[info.filename.removesuffix(".npy")] = _npy_member(zf, info, what)
+            else:
+                other[info.filename] = _read_member(zf, info, what)
+    return out, other
+
+
+def _opened(raw: bytes, what: str) -> tuple[zipfile.ZipFile, list[zipfile.ZipInfo]]:
+    """The zip and its members, once their number, their compression and their unpacked
+    size are known to be ones a session file may have."""
     try:
         zf = zipfile.ZipFile(io.BytesIO(raw))
         infos = zf.infolist()
@@ -207,39 +222,36 @@ def arrays(raw: bytes, what: str = "session file") -> tuple[Arrays, dict[str, by
     if unpacked > MAX_SESSION_BYTES:
         raise SessionError(f"the {what}'s members declare {unpacked:,} bytes unpacked: too large "
                            f"(at most {MAX_SESSION_BYTES:,})")
-    out: Arrays = {}
-    other: dict[str, bytes] = {}
-    with zf:
-        for info in infos:
-            if not info.filename.endswith(".npy"):
-                other[info.filename] = _read_member(zf, info, what)
-                continue
-            name = info.filename.removesuffix(".npy")
-            try:
-                with zf.open(info) as member:
-                    version = npy.read_magic(member)
-                    header = npy.read_array_header_1_0 if version == (1, 0) else npy.read_array_header_2_0
-                    shape, _, dtype = header(member)  # the header only: no data read yet
-                    data_bytes = info.file_size - member.tell()
-            except (ValueError, OSError, EOFError, zipfile.BadZipFile, SyntaxError, RuntimeError) as error:
-                raise SessionError(f"member {name!r} is not a NumPy array: {error}") from None
-            if dtype.hasobject or dtype.kind not in "fib":
-                raise SessionError(f"member {name!r} holds {dtype} values; a {what} holds numbers only "
-                                   "(object arrays would need unpickling, which is never done)")
-            count = math.prod(shape)
-            if count > MAX_ARRAY_ELEMENTS:
-                raise SessionError(f"member {name!r} declares shape {shape} ({count:,} values): too large")
-            size = count * dtype.itemsize
-            if data_bytes != size:
-                raise SessionError(f"member {name!r} declares shape {shape} of {dtype} ({size:,} bytes) "
-                                   f"but holds {data_bytes:,} bytes: damaged or tampered")
-            try:
-                with zf.open(info) as member:
-                    array = npy.read_array(member, allow_pickle=False)
-            except (ValueError, OSError, EOFError, zipfile.BadZipFile, RuntimeError) as error:
-                raise SessionError(f"member {name!r} is damaged: {error}") from None
-            out[name] = array
-    return out, other
+    return zf, infos
+
+
+def _npy_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, what: str) -> np.ndarray[Any, Any]:
+    """One .npy member's array, its header checked before any of its data is read."""
+    name = info.filename.removesuffix(".npy")
+    try:
+        with zf.open(info) as member:
+            version = npy.read_magic(member)
+            header = npy.read_array_header_1_0 if version == (1, 0) else npy.read_array_header_2_0
+            shape, _, dtype = header(member)  # the header only: no data read yet
+            data_bytes = info.file_size - member.tell()
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile, SyntaxError, RuntimeError) as error:
+        raise SessionError(f"member {name!r} is not a NumPy array: {error}") from None
+    if dtype.hasobject or dtype.kind not in "fib":
+        raise SessionError(f"member {name!r} holds {dtype} values; a {what} holds numbers only "
+                           "(object arrays would need unpickling, which is never done)")
+    count = math.prod(shape)
+    if count > MAX_ARRAY_ELEMENTS:
+        raise SessionError(f"member {name!r} declares shape {shape} ({count:,} values): too large")
+    size = count * dtype.itemsize
+    if data_bytes != size:
+        raise SessionError(f"member {name!r} declares shape {shape} of {dtype} ({size:,} bytes) "
+                           f"but holds {data_bytes:,} bytes: damaged or tampered")
+    try:
+        with zf.open(info) as member:
+            array: np.ndarray[Any, Any] = npy.read_array(member, allow_pickle=False)
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile, RuntimeError) as error:
+        raise SessionError(f"member {name!r} is damaged: {error}") from None
+    return array
 
 
 #: The compression methods zipfile unpacks (NumPy writes the first two), and the names of
@@ -297,6 +309,19 @@ def from_bytes(raw: bytes) -> Session:
 
 def _model(head: dict[str, Any], config: Config) -> tuple[str | None, str | None, str | None, float | None]:
     """The model file a session names, the hash of its code, and a course's convention and reg."""
+    model, model_sha256 = _model_file(head, config)
+    convention, reg = head.get("convention"), head.get("reg")
+    if convention is not None and (model is None or convention not in CONVENTIONS):
+        raise SessionError(f"convention must be one of {', '.join(CONVENTIONS)} with a model file, "
+                           f"got {convention!r}"[:200])
+    if reg is not None and not (type(reg) in (int, float) and math.isfinite(reg) and reg >= 0):
+        raise SessionError(f"reg must be a finite number >= 0, got {reg!r}"[:200])
+    return model, model_sha256, convention, None if reg is None else float(reg)
+
+
+def _model_file(head: dict[str, Any], config: Config) -> tuple[str | None, str | None]:
+    """The model file's name and its code's SHA-256, each checked: a file name or null, no
+    fault drill with a file (drills are the built-in network's), a hash only with a file."""
     model, model_sha256 = head.get("model"), head.get("model_sha256")
     if model is not None and not isinstance(model, str):
         raise SessionError(f"model must be a file name or null, got {type(model).__name__}")
@@ -306,13 +331,7 @@ def _model(head: dict[str, Any], config: Config) -> tuple[str | None, str | None
                                      or not re.fullmatch(r"[0-9a-f]{64}", model_sha256)):
         raise SessionError(f"model_sha256 must be the model file's SHA-256 (64 hex digits) with a model "
                            f"file, got {shown(model_sha256)}")
-    convention, reg = head.get("convention"), head.get("reg")
-    if convention is not None and (model is None or convention not in CONVENTIONS):
-        raise SessionError(f"convention must be one of {', '.join(CONVENTIONS)} with a model file, "
-                           f"got {convention!r}"[:200])
-    if reg is not None and not (type(reg) in (int, float) and math.isfinite(reg) and reg >= 0):
-        raise SessionError(f"reg must be a finite number >= 0, got {reg!r}"[:200])
-    return model, model_sha256, convention, None if reg is None else float(reg)
+    return model, model_sha256
 
 
 #: The keys session.json may hold (to_bytes writes the ones after model only when they apply).
@@ -619,8 +638,8 @@ def open_session(session: Session, model: Model | None = None, max_history: int 
     if session.model is not None and model is None:
         raise SessionError(f"this session was recorded with the model file {session.model!r}; a session "
                            f"never loads code: give --model {session.model} to replay it")
-    source = getattr(model, "source", None)  # a user's model file's (engine.usermodel.client)
-    if model is not None and isinstance(source, bytes):
+    source = None if model is None else model.source  # a user's model file's
+    if model is not None and source is not None:
         problem = model_difference(session, model.name, source)
         if problem:
             raise SessionError(problem)

@@ -1,4 +1,4 @@
-"""The state machine over the four phases, with exact undo to any depth.
+"""The state machine over the four phases, with exact undo as far back as the history goes.
 
 Each phase is a pure function of the current State that returns the next State; no
 array is ever changed in place (stored arrays are made read-only), so the undo history
@@ -475,7 +475,7 @@ class Stepper:
         return View(self.state, self.config, self.next_phase, self.gradcheck_enabled, self.forgotten,
                     self.max_history, model.name, model.user_code, model.bug, model.gradient_keys,
                     None if model.log is None else tuple(model.log), self.data,
-                    convention=getattr(model, "convention", "notebook"))
+                    convention=model.convention)
 
     @property
     def param_count(self) -> int:
@@ -483,7 +483,8 @@ class Stepper:
         return sum(value.size for value in self.initial.params.values())
 
     @property
-    def depth(self) -> int:
+    def history_length(self) -> int:
+        """The phases kept to undo, at most max_history."""
         return len(self._history)
 
     @property
@@ -518,13 +519,12 @@ class Stepper:
         if not self.model.user_code:
             return batches.evaluate(self.config.architecture, params, self.data)
         dataset = self.data.dataset
-        fit_loss = getattr(self.model, "fit_loss", None)  # a UserModel's: its cache is not sent
 
         def loss(rows: Indices) -> float | None:
             if not len(rows):
                 return None
             X, y = dataset.X[rows], dataset.y[rows]
-            return float(fit_loss(X, params, y) if fit_loss else self.model.forward(X, params, y)[1])
+            return float(self.model.fit_loss(X, params, y))
 
         train = loss(dataset.train)
         assert train is not None
@@ -572,8 +572,7 @@ class Stepper:
             assert state.forward is not None
             check = diagnose(check, state.backward, self.config.architecture, state.params, x,
                              y, state.forward.loss, builtin=not self.model.user_code,
-                             convention=getattr(self.model, "convention", "notebook"),
-                             reg=getattr(self.model, "reg", 0.0))
+                             convention=self.model.convention, reg=self.model.reg)
         if check.atol > ATOL and self._saturated_by_init():
             check = replace(check, notes=(*check.notes, SATURATED))
         return replace(state, gradcheck=check, last_phase=Phase.GRADCHECK)

@@ -43,7 +43,7 @@ from typing import Any
 
 from engine.files import MAX_MODEL_BYTES, read_user_file
 from engine.maths import network
-from engine.maths.network import Array, Labels, Params, Tensors
+from engine.maths.network import Architecture, Array, Labels, Params, Tensors
 from engine.maths.slopes import Numerical, Progress
 from engine.model.protocol import Cancelled, Captured
 from engine.settings.config import MODEL_MEMORY_MB, MODEL_TIMEOUT, binary_size
@@ -61,7 +61,7 @@ TEXT_LIMIT = 100_000  # characters of one call's output kept (the start and the 
 EXIT_GRACE = 1.0  # seconds the process gets to run its atexit handlers when closed
 CALL_END_WAIT = 5.0  # seconds close() waits for a running call to end once its process is killed
 #: Seconds a new process may take to start Python and import NumPy, before any call of the
-#: user's is timed. Generous: on a machine whose cores are busy this took seconds, and it is
+#: user's is timed. Generous: on a machine whose cores are busy this takes seconds, and it is
 #: not the user's code (--model-timeout times that alone, from the process's "ready").
 START_TIMEOUT = 120.0
 
@@ -330,14 +330,15 @@ class UserModel:
         with self._lock:
             self._running()
 
-    def resize(self, sizes: tuple[int, ...]) -> None:
+    def resize(self, arch: Architecture) -> UserModel:
         """New layer sizes (the app's form changed the network). The file is imported again
         with them at the next call, so a model built from the sizes (a cs231n TwoLayerNet,
         deeplearning.ai's initialize_parameters) takes the new shapes; a file with shapes of
-        its own keeps them."""
-        if tuple(sizes) != self.sizes:
-            self.sizes = tuple(sizes)
+        its own keeps them. The model stays this one: its log and its file are the same."""
+        if arch.sizes != self.sizes:
+            self.sizes = arch.sizes
             self.close()
+        return self
 
     def close(self) -> None:
         """End the process. Between calls it gets EXIT_GRACE seconds to exit by itself, so
@@ -346,7 +347,7 @@ class UserModel:
 
         A call running on another thread owns the process until it returns: ending the
         process ends the call at once, and that thread reaps it. Reaped from two threads at
-        once, its pipes could be closed twice (quitting mid-phase exited with EBADF). The
+        once, its pipes would be closed twice (quitting mid-phase would fail with EBADF). The
         process that thread may have started again (after a cancel) is ended here too."""
         process = self._process
         if process is None:
@@ -439,6 +440,9 @@ class UserModel:
 
     def _await(self, process: _Process, source: str, request: tuple[Any, ...] | None,
                progress: Progress | None) -> tuple[Any, ...]:
+        """Send the request (None: it was sent already) and wait for its reply. The clock is
+        START_TIMEOUT until the process says "ready" (Python and NumPy loaded), then the
+        user's `timeout`, started again by each "progress" report (handed to `progress`)."""
         if request is not None:
             with contextlib.suppress(OSError):  # if the process has ended, its reply pipe says so
                 process.requests.send_bytes(dumps(request))
@@ -447,46 +451,61 @@ class UserModel:
         while True:
             left = deadline - time.monotonic()
             if left <= 0:
-                started = process.ready
-                self._restart()
-                if not started:
-                    raise ModelError(f"{self.name}: the model's process did not start within "
-                                     f"{start_limit:g} s (Python and NumPy loading), so it was "
-                                     "ended; is the machine overloaded?")
-                raise ModelError(f"{self.name}: {source} did not return within {self.timeout:g} s "
-                                 "(--model-timeout), so the model's process was ended")
-            ready = wait([process.replies, *process.watched()], left)
-            if process.output_fd in ready:
-                process.collect()
-            if process.replies not in ready:
-                if process.exited in ready and not process.replies.poll():
-                    raise self._lost(process, source)  # ended, with its pipe held by what it started
+                raise self._out_of_time(process, source, start_limit)
+            reply = self._next_reply(process, source, left)
+            if reply is None:
                 continue
-            try:
-                reply = loads(process.replies.recv_bytes(REPLY_LIMIT))
-            except (EOFError, OSError) as error:
-                if str(error) == "bad message length":  # Connection's words for more than REPLY_LIMIT
-                    self._end()
-                    raise ModelError(f"{self.name}: the model's process sent a reply of more than "
-                                     f"{binary_size(REPLY_LIMIT)}; it was ended") from None
-                raise self._lost(process, source) from None
-            except pickle.UnpicklingError as error:
-                self._end()
-                raise ModelError(f"{self.name}: the model's process sent something other than "
-                                 f"plain data ({error}); it was ended") from None
             if reply[0] == "ready":  # started: the user's code is timed from now
                 process.ready = True
-                deadline = time.monotonic() + self.timeout
-                continue
-            if reply[0] != "progress":
+            elif reply[0] != "progress":
                 return tuple(reply)
             deadline = time.monotonic() + self.timeout  # it is alive and working
-            if progress is not None:
-                try:
-                    progress(reply[1], reply[2])
-                except BaseException:
-                    self._restart()  # cancelled: the rest of the check is not wanted
-                    raise
+            if reply[0] == "progress" and progress is not None:
+                self._progressed(progress, reply[1], reply[2])
+
+    def _out_of_time(self, process: _Process, source: str, start_limit: float) -> ModelError:
+        """The process, ended for taking too long (and started again), and what took too long:
+        starting Python and NumPy, or the user's call."""
+        started = process.ready
+        self._restart()
+        if not started:
+            return ModelError(f"{self.name}: the model's process did not start within "
+                              f"{start_limit:g} s (Python and NumPy loading), so it was "
+                              "ended; is the machine overloaded?")
+        return ModelError(f"{self.name}: {source} did not return within {self.timeout:g} s "
+                          "(--model-timeout), so the model's process was ended")
+
+    def _next_reply(self, process: _Process, source: str, left: float) -> Any:
+        """The process's next message, if one comes within `left` seconds (None if not),
+        reading what it prints meanwhile; ModelError when the reply cannot be taken."""
+        ready = wait([process.replies, *process.watched()], left)
+        if process.output_fd in ready:
+            process.collect()
+        if process.replies not in ready:
+            if process.exited in ready and not process.replies.poll():
+                raise self._lost(process, source)  # ended, with its pipe held by what it started
+            return None
+        try:
+            return loads(process.replies.recv_bytes(REPLY_LIMIT))
+        except (EOFError, OSError) as error:
+            if str(error) == "bad message length":  # Connection's words for more than REPLY_LIMIT
+                self._end()
+                raise ModelError(f"{self.name}: the model's process sent a reply of more than "
+                                 f"{binary_size(REPLY_LIMIT)}; it was ended") from None
+            raise self._lost(process, source) from None
+        except pickle.UnpicklingError as error:
+            self._end()
+            raise ModelError(f"{self.name}: the model's process sent something other than "
+                             f"plain data ({error}); it was ended") from None
+
+    def _progressed(self, progress: Progress, done: int, total: int) -> None:
+        """Hand on a progress report; a callback that raises (the user cancelled) ends the
+        process, since the rest of the check is not wanted."""
+        try:
+            progress(done, total)
+        except BaseException:
+            self._restart()
+            raise
 
     def _lost(self, process: _Process, source: str) -> BaseException:
         """Why a process stopped answering, once it is ended: Cancelled after interrupt();

@@ -274,11 +274,7 @@ class Contract:
                                 "although x, params and cache are finite")
         self.gradient_keys = keys  # only a backward that keeps the contract decides it
         out = {"d" + name: checked[gradient_key(keys, name)] for name in params}
-        for key, value in extras.items():
-            array = np.asarray(value) if isinstance(value, np.ndarray | np.generic) else None
-            if isinstance(key, str) and array is not None and array.dtype.kind in "iuf" and key not in out:
-                out[key] = np.array(array, dtype=np.float64, copy=True)
-        return out
+        return {**out, **_intermediates(extras, out)}
 
     def _expected(self, params: Params) -> str:
         """The keys backward may return, as a message says them."""
@@ -293,16 +289,25 @@ class Contract:
         follow). Refused: a switch, keys of both conventions at once, and keys of neither."""
         sets = {keys: {gradient_key(keys, name) for name in params} for keys in GRADIENT_KEYS}
         exact = [keys for keys, wanted in sets.items() if wanted == set(grads)]
-        seen = self.gradient_keys
         if exact:
             [keys] = exact  # never both (see GRADIENT_KEYS)
-            if seen is not None and keys != seen:
-                first = next(iter(params))
-                raise self._error(f"backward keyed its gradients {keys_words(seen, first)}, before, "
-                                  f"and {keys_words(keys, first)}, now; key them one way")
+            self._refuse_switch(keys, params)
             return keys
-        if seen is not None:
-            return seen
+        if self.gradient_keys is not None:
+            return self.gradient_keys
+        return self._nearest(grads, params, sets)
+
+    def _refuse_switch(self, keys: str, params: Params) -> None:
+        """A backward keyed one way after one keyed the other: one convention per model."""
+        seen = self.gradient_keys
+        if seen is not None and keys != seen:
+            first = next(iter(params))
+            raise self._error(f"backward keyed its gradients {keys_words(seen, first)}, before, "
+                              f"and {keys_words(keys, first)}, now; key them one way")
+
+    def _nearest(self, grads: dict[Any, Any], params: Params, sets: dict[str, set[str]]) -> str:
+        """The convention more of a first backward's keys follow, for the message that names
+        what is missing; refused when its keys follow both conventions, or neither."""
         only = {keys: [key for key in grads if key in sets[keys] and
                        all(key not in wanted for other, wanted in sets.items() if other != keys)]
                 for keys in GRADIENT_KEYS}
@@ -390,29 +395,45 @@ class Contract:
                     ([f"unexpected key(s) {', '.join(extra)}"] if extra else [])
             raise self._error(f"{source} returned {' and '.join(parts)}; expected exactly "
                               f"{', '.join(names)}")
-        out: dict[str, Any] = {}
-        for name, param in names.items():
-            try:
-                array = np.asarray(tensors[name])
-            except Exception:
-                raise self._error(f"{source} returned {name} that is not an array of numbers") from None
-            if array.dtype.kind not in "iuf":
-                raise self._error(f"{source} returned {name} as {_describe(array)}; "
-                                  "it must hold real numbers")
-            if params is not None and array.shape != params[param].shape:
-                per_sample = self.batched and array.shape[1:] == params[param].shape
-                raise self._error(f"{source} returned {name} of shape {array.shape}; expected "
-                                  f"{params[param].shape}, the shape of {param}" +
-                                  (" (a batch's gradient is the mean over its rows, not one a "
-                                   "sample)" if per_sample else ""))
-            with np.errstate(over="ignore"):  # a long double beyond float64 becomes inf: named below
-                array = np.array(array, dtype=np.float64, copy=True)
-            if finite_inputs and not np.all(np.isfinite(array)):
-                count = int((~np.isfinite(array)).sum())
-                raise self._error(f"{source} returned a non-finite {name} ({count} of {array.size} "
-                                  "element(s) NaN or inf)" + (f" {why}" if why else ""))
-            out[name] = array
-        return out
+        return {name: self._tensor(source, name, tensors[name], param,
+                                   None if params is None else params[param], finite_inputs, why)
+                for name, param in names.items()}
+
+    def _tensor(self, source: str, name: str, value: Any, param: str, shaped: Array | None,
+                finite_inputs: bool, why: str) -> Array:
+        """One returned tensor as a new float64 array: real numbers, in the shape of the
+        parameter it is for (`shaped`; None: any shape), finite if the inputs were."""
+        try:
+            array = np.asarray(value)
+        except Exception:
+            raise self._error(f"{source} returned {name} that is not an array of numbers") from None
+        if array.dtype.kind not in "iuf":
+            raise self._error(f"{source} returned {name} as {_describe(array)}; "
+                              "it must hold real numbers")
+        if shaped is not None and array.shape != shaped.shape:
+            per_sample = self.batched and array.shape[1:] == shaped.shape
+            raise self._error(f"{source} returned {name} of shape {array.shape}; expected "
+                              f"{shaped.shape}, the shape of {param}" +
+                              (" (a batch's gradient is the mean over its rows, not one a "
+                               "sample)" if per_sample else ""))
+        with np.errstate(over="ignore"):  # a long double beyond float64 becomes inf: named below
+            array = np.array(array, dtype=np.float64, copy=True)
+        if finite_inputs and not np.all(np.isfinite(array)):
+            count = int((~np.isfinite(array)).sum())
+            raise self._error(f"{source} returned a non-finite {name} ({count} of {array.size} "
+                              "element(s) NaN or inf)" + (f" {why}" if why else ""))
+        return array
+
+
+def _intermediates(extras: dict[Any, Any], taken: Tensors) -> Tensors:
+    """A course's intermediate gradients (dA1, dZ1, ...) that can be shown: real-valued
+    arrays under string keys the parameters' gradients do not use, as float64 copies."""
+    out: Tensors = {}
+    for key, value in extras.items():
+        array = np.asarray(value) if isinstance(value, np.ndarray | np.generic) else None
+        if isinstance(key, str) and array is not None and array.dtype.kind in "iuf" and key not in taken:
+            out[key] = np.array(array, dtype=np.float64, copy=True)
+    return out
 
 
 def _exception_line(error: BaseException) -> str:

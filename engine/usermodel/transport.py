@@ -59,18 +59,24 @@ def plain(value: Any, keep: Callable[[object], int] | None = None) -> Any:
     whose pickling could run its own code, is never mistaken for plain data.
     """
     kind = type(value)
-    if value is None or kind in (bool, int, float, complex, str, bytes):
-        return value
-    if kind is np.ndarray and value.dtype.kind in PLAIN_KINDS:
+    if _plain_leaf(value, kind):
         # Not np.ascontiguousarray: it makes a 0-d array (a scalar parameter) 1-d.
-        return value if value.flags.c_contiguous else np.array(value, order="C")
-    if isinstance(value, np.generic) and kind.__module__ == "numpy" and value.dtype.kind in PLAIN_KINDS:
-        return value
+        return value if kind is not np.ndarray or value.flags.c_contiguous else np.array(value, order="C")
     if kind in (list, tuple):
         return kind(plain(item, keep) for item in value)
     if kind is dict and all(type(key) is str for key in value):
         return {key: plain(item, keep) for key, item in value.items()}
     return Opaque(kind.__name__, _safe_repr(value), keep(value) if keep is not None else None)
+
+
+def _plain_leaf(value: Any, kind: type) -> bool:
+    """None, a bool, number, str or bytes of Python's own types, or a NumPy array or NumPy
+    scalar of PLAIN_KINDS: what pickles without running anyone's code."""
+    if value is None or kind in (bool, int, float, complex, str, bytes):
+        return True
+    if kind is np.ndarray:
+        return bool(value.dtype.kind in PLAIN_KINDS)
+    return isinstance(value, np.generic) and kind.__module__ == "numpy" and value.dtype.kind in PLAIN_KINDS
 
 
 _ALLOWED = {

@@ -467,7 +467,6 @@ class StepperApp(App[None]):
             self.push_screen(ConfigScreen(self.stepper.config, served=self.served), self.apply_config)
 
     def apply_config(self, config: Config | None) -> None:
-        from engine.usermodel.client import UserModel
         from tui.app.screens.config import data_for
 
         if config is None:
@@ -483,13 +482,11 @@ class StepperApp(App[None]):
             self.notify(f"Fault drill {bug!r} removed: {problem}.", severity="warning", timeout=6)
             bug = None
         model = old.model if old.model.user_code else make_model(config.architecture, bug)
-        if isinstance(model, UserModel):  # the same file, imported again if the sizes changed
-            model.resize(config.architecture.sizes)
+        model = model.resize(config.architecture)  # a user's file: imported again if the sizes changed
         try:
             stepper = Stepper(replace(config, inject_bug=bug), model=model, data=data_for(config))
         except ModelError as error:  # e.g. a cs231n TwoLayerNet asked for two hidden layers
-            if isinstance(model, UserModel):
-                model.resize(old.config.architecture.sizes)
+            model.resize(old.config.architecture)  # back to the sizes the old stepper runs
             self.notify(f"Not applied: {error.message}", severity="error", timeout=8)
             return
         self.runner.stepper = stepper

@@ -87,7 +87,7 @@ def gradient_keys_json(stepper: Stepper) -> str:
 def _convention_json(stepper: Stepper) -> dict[str, str]:
     """The head's "convention" and "convention_detail" for a course's file (a notebook-style
     file's head is what it always was)."""
-    convention = getattr(stepper.model, "convention", "notebook")
+    convention = stepper.model.convention
     if convention == "notebook":
         return {}
     return {"convention": convention, "convention_detail": getattr(stepper.model, "described", "")}
@@ -100,7 +100,7 @@ def model_line(stepper: Stepper) -> str:
     model = stepper.model
     first = next(iter(stepper.initial.params))
     init = "its own init_params; " if getattr(model, "own_init", False) else ""
-    convention = getattr(model, "convention", "notebook")
+    convention = model.convention
     # What a file's outputs mean (probabilities, scores, which class) is its own to say.
     unmeasured = ("\n  accuracy: not measured for a model file (shown as —), only its loss"
                   if stepper.data is not None else "")
