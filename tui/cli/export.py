@@ -12,6 +12,8 @@ import sys
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+import nbformat
+
 from engine.run.stepper import Phase
 from tui.cli.files import write_output
 from tui.cli.load import build_stepper
@@ -48,8 +50,6 @@ def export_notebook(options: Options, data: Data | None, params: Params | None =
     """Write the notebook to options.export_notebook (checked with the other outputs before,
     by tui.cli.files, and written as they are: whole or not at all); print where. Exit status
     0; 2 with one line on stderr for a run that cannot be exported; 1 for a failed write."""
-    import nbformat  # only here: it takes longer to import than the headless run to start
-
     assert options.export_notebook is not None
     try:
         if options.model is not None:
