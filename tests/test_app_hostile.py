@@ -336,7 +336,7 @@ def hostile_session(tmp_path: Path, drill: str = "sign") -> Stepper:
     carry escape codes, with a fault drill. Opened as --session opens it."""
     from engine.run.session import from_bytes, open_session, record, to_bytes
     from tests.test_sessions import members, rezip
-    from tui.cli.main import with_data
+    from tui.cli.fit import with_data
     from tui.cli.options import parse
 
     (tmp_path / "d.csv").write_text("a,b,y\n1,2,0\n2,1,1\n3,3,0\n0,1,1\n")

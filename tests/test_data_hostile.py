@@ -18,7 +18,8 @@ from engine.settings.config import MAX_INPUTS, Config
 from tests.waits import burst, handled, until
 from tui.app.app import StepperApp
 from tui.app.screens.config import ConfigScreen
-from tui.cli.main import main, with_data
+from tui.cli.fit import with_data
+from tui.cli.main import main
 from tui.cli.options import parse
 
 SIZE = (120, 40)

@@ -31,9 +31,9 @@ TUI: dict[str, frozenset[str]] = {
 }
 #: Imports against the layers, each with the reason it is allowed. Function-local only.
 EXCEPTIONS: dict[tuple[str, str], str] = {
-    ("tui.cli.main", "tui.app.app"): "the command line opens the app (imported there, so that "
-                                     "the headless run never pays for Textual)",
-    ("tui.cli.main", "tui.app.writer"): "the same: installed just before the app runs",
+    ("tui.cli.launch", "tui.app.app"): "the command line opens the app (imported there, so that "
+                                       "the headless run never pays for Textual)",
+    ("tui.cli.launch", "tui.app.writer"): "the same: installed just before the app runs",
 }
 #: What never imports Textual, even at the top of a module (the headless run's start-up).
 NO_TEXTUAL = ("engine", "tui.text", "tui.keys", "tui.output", "tui.cli")

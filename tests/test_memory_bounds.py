@@ -34,16 +34,16 @@ def test_a_stepper_without_a_trail_keeps_none_and_the_app_keeps_its_own() -> Non
 
 
 def test_the_headless_run_keeps_no_trail(monkeypatch, capsys) -> None:
-    import tui.output.report
+    import tui.cli.headless
 
     seen: list[Stepper] = []
-    real = tui.output.report.text_report
+    real = tui.cli.headless.text_report
 
     def spy(config, stepper, finished):  # type: ignore[no-untyped-def]
         seen.append(stepper)
         return real(config, stepper, finished)
 
-    monkeypatch.setattr(tui.output.report, "text_report", spy)
+    monkeypatch.setattr(tui.cli.headless, "text_report", spy)
     assert main(["--headless", "--steps", "20", "--no-gradcheck"]) == 0
     assert capsys.readouterr().out.count("=== Step") == 20
     assert seen[0].state.trail is None and seen[0].state.step == 20

@@ -15,7 +15,8 @@ import numpy as np
 import pytest
 
 from engine.run.stepper import Stepper
-from tui.cli.main import main, with_data
+from tui.cli.fit import with_data
+from tui.cli.main import main
 from tui.cli.options import parse
 from tui.output import cells as generator
 

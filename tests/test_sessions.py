@@ -41,7 +41,8 @@ from engine.settings.config import Config
 from tests.test_stepper import snapshot
 from tests.waits import until
 from tui.app.app import StepperApp
-from tui.cli.main import main, with_data
+from tui.cli.fit import with_data
+from tui.cli.main import main
 from tui.cli.options import parse
 
 ROOT = Path(__file__).parent.parent

@@ -33,8 +33,9 @@ from engine.run.session import SessionError, from_bytes, open_session, record, t
 from engine.run.stepper import Stepper
 from engine.settings.config import Config
 from tests.test_sessions import members, moons_stepper, npy, rezip
-from tui.cli.main import main, with_session
+from tui.cli.main import main
 from tui.cli.options import parse
+from tui.cli.session import with_session
 
 FIXTURES = Path(__file__).parent / "fixtures"
 THREE_LAYER = FIXTURES / "three_layer.py"

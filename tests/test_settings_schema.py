@@ -11,7 +11,7 @@ from engine.settings.config import Config, validate
 from engine.settings.errors import ConfigError
 from engine.settings.schema import BY_KEY, NAME, SETTINGS, Setting, field_name, flag, missing_help
 from tui.cli import reference
-from tui.cli.options import parse, usage
+from tui.cli.options import parse, refused
 
 
 def test_every_config_field_is_a_setting_with_its_default() -> None:
@@ -46,7 +46,7 @@ def test_a_rule_names_settings_as_each_front_end_does() -> None:
         validate(replace(Config(), dataset="moons", inputs=3), given={"inputs"})
     error = caught.value
     assert error.key == "inputs"
-    assert str(usage(error)).endswith("(leave --inputs out)")
+    assert str(refused(error)).endswith("(leave --inputs out)")
     assert error.says(field_name).endswith("(leave inputs out)")
     assert str(error) == f"inputs: {error.message}"
 

@@ -1,5 +1,6 @@
-"""--export-notebook FILE.ipynb: the command line's side of the notebook export (the rules
-between flags, the message, the write); tui.output.notebook builds the notebook.
+"""--export-notebook FILE.ipynb: the command line's side of the notebook export (the run's
+starting parameters, the rules between flags, the message, the write); tui.output.notebook
+builds the notebook.
 
 Errors are one line, "--export-notebook: ...", with exit status 2 (1 for a write that fails);
 tui.cli.files checks the file before anything runs and writes it whole.
@@ -8,25 +9,47 @@ tui.cli.files checks the file before anything runs and writes it whole.
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
+import nbformat
+
+from engine.run.stepper import Phase
 from tui.cli.files import write_output
-from tui.cli.options import PROG
+from tui.cli.load import build_stepper
+from tui.cli.options import PROG, Options, UsageError
+from tui.cli.stderr import usage
 from tui.output.notebook import ExportError, notebook_of
 from tui.text import printable
 
 if TYPE_CHECKING:
     from engine.data.batches import Data
     from engine.maths.network import Params
-    from tui.cli.options import Options
+    from engine.run.session import Session
+
+
+def export_run(options: Options, data: Data | None, session: Session | None) -> int:
+    """--export-notebook: the run from its initial parameters (a session's or --params' when
+    given) for --steps N steps, or, for a session, the whole steps it has finished."""
+    if session is None and options.params is None:
+        return export_notebook(options, data)
+    try:
+        start = build_stepper(options, None, data, session if options.model is None else None,
+                              max_history=1, keep_trail=False)
+    except UsageError as error:
+        return usage(error)
+    steps = options.config.steps
+    if session is not None:
+        state = start.state
+        steps = max(1, state.step - (state.last_phase is not Phase.UPDATE))
+    return export_notebook(replace(options, config=replace(options.config, steps=steps)), data,
+                           dict(start.initial.params))
 
 
 def export_notebook(options: Options, data: Data | None, params: Params | None = None) -> int:
     """Write the notebook to options.export_notebook (checked with the other outputs before,
     by tui.cli.files, and written as they are: whole or not at all); print where. Exit status
     0; 2 with one line on stderr for a run that cannot be exported; 1 for a failed write."""
-    import nbformat
-
     assert options.export_notebook is not None
     try:
         if options.model is not None:

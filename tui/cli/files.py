@@ -15,6 +15,7 @@ import errno
 import os
 import stat
 import sys
+import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -44,8 +45,6 @@ def check_outputs(options: Options) -> None:
     and removed, which also catches what a permission check does not, such as root in
     /proc), and a file that is one of the run's inputs or another output's (compared as
     files: a symbolic or hard link to net.py is net.py)."""
-    import tempfile
-
     read = inputs(options)
     written: list[tuple[str, Path]] = []
     for flag, attribute in OUTPUTS:
@@ -125,8 +124,6 @@ def write_whole(path: os.PathLike[str] | str, data: bytes) -> None:
     file it replaces (a new file's: as open() makes it), renamed into place. A file with
     other hard links is written in place instead (renaming would leave the other names
     holding the old contents)."""
-    import tempfile
-
     target = file_to_replace(path)
     try:
         replaced: os.stat_result | None = os.stat(target)

@@ -33,7 +33,7 @@ from engine.settings.schema import flag
 from tui.cli.configfile import check_file_types, check_keymap, read_config_file
 from tui.cli.parser import PROG, UsageError, build_parser, join_negative_values
 
-__all__ = ["PROG", "Options", "UsageError", "parse", "usage"]
+__all__ = ["PROG", "Options", "UsageError", "parse", "refused"]
 
 #: Flags that only mean something headless; given to the app they would be silently ignored.
 HEADLESS_ONLY = ("steps", "format", "explain", "trace", "save_session", "export_params")
@@ -82,7 +82,7 @@ class Options:
     served: bool = False
 
 
-def usage(error: ConfigError) -> UsageError:
+def refused(error: ConfigError) -> UsageError:
     """A rule's error as the command line says it: the setting by its flag."""
     return UsageError(f"{flag(error.key)}: {error.says(flag)}")
 
@@ -225,7 +225,7 @@ def _config(settings: dict[str, Any], args: argparse.Namespace) -> Config:
     try:
         config = validate(Config(**kwargs), frozenset(settings))
     except ConfigError as error:
-        raise usage(error) from None
+        raise refused(error) from None
     except OverflowError:
         raise UsageError("--x: values must be finite numbers") from None
     if args.explain and config.learns_from_data:  # engine.explain.elements derives one sample's numbers

@@ -21,9 +21,12 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import shlex
+import socket
 import sys
 from typing import NoReturn
 
+from engine.usermodel.contract import ModelError
+from tui.cli.load import app_stepper, load_user_model, opened
 from tui.cli.options import PROG, Options, UsageError, parse
 from tui.text import printable
 
@@ -163,13 +166,10 @@ def check_flags(app_argv: list[str]) -> Options:
 
 
 def check_files(options: Options) -> None:
-    """Open what each tab will open, exactly as the app opens it (tui.cli.main): the config
+    """Open what each tab will open, exactly as the app opens it (tui.cli.load): the config
     file, the session or data file, the model file (imported with the convention, sizes and
     --reg the flags give, its parameters made and one step rehearsed) and --params. Every
     visitor would otherwise get a tab that fails at once. Raises UsageError."""
-    from engine.usermodel.contract import ModelError
-    from tui.cli.main import app_stepper, load_user_model, opened
-
     options, data, session = opened(options)
     model = None
     try:
@@ -186,8 +186,6 @@ def check_address(host: str, port: int) -> None:
     """Listen on the address for a moment: a host that does not resolve, is not this
     machine's, or a port that is taken is refused before textual-serve prints its banner
     (it printed "Serving ... on", then failed with exit 1). Raises UsageError."""
-    import socket
-
     shown = printable(host, oneline=True)
     try:
         family, kind, proto, _, address = socket.getaddrinfo(
@@ -224,7 +222,7 @@ def main(argv: list[str]) -> int:
     caution = warning(args.host, args.port)
     if caution is not None:
         print(caution, file=sys.stderr)
-    from tui.cli.tabs import TabServer
+    from tui.cli.tabs import TabServer  # only now: aiohttp and textual-serve take a while to import
 
     server = TabServer(app_command(app_argv), max_tabs=args.max_tabs, idle_timeout=args.idle_timeout,
                        host=args.host, port=args.port, title=PROG, public_url=args.public_url)

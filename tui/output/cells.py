@@ -373,9 +373,7 @@ f'(z_{{l-1}})$, with $f'$ the derivative of {arch.activation}.{batch}""")
 
 def backward_cell(run: Run) -> Cell:
     arch = run.arch
-    L = arch.depth
     x = "X" if run.batched else "x"
-    f = arch.activation.replace("-", "_")
     lines = [f"def backward({x}, y, params, cache):", '    """',
              "    Returns the gradients " + ", ".join(f"d{n}" for n in arch.param_names) + ".",
              '    """',
@@ -385,7 +383,21 @@ def backward_cell(run: Run) -> Cell:
              + ", ".join(f"cache['{k}{l}']" for l in _layers(arch) for k in "za")]
     if run.batched:
         lines.append(f"    B = len({x})  # samples in the batch")
+    lines += _output_delta_lines(run)
+    for l in range(arch.depth, 0, -1):
+        lines += _layer_gradient_lines(run, l)
+    grads = ", ".join(f"'d{n}': d{n}" for n in arch.param_names)
+    lines.append(f"    return {{{grads}}}")
+    return Cell("code", "\n".join(lines))
+
+
+def _output_delta_lines(run: Run) -> list[str]:
+    """dz_L, the loss's slope at the output's pre-activation: a_L - y for BCE or softmax
+    with cross-entropy (Y one-hot, built first), with the sigmoid's slope for squared error."""
+    arch = run.arch
+    L = arch.depth
     aL = f"a{L}"
+    lines: list[str] = []
     if arch.classes > 1:
         if run.batched:
             lines += [f"    Y = np.zeros_like({aL})  # the one-hot rows of the classes y",
@@ -403,24 +415,29 @@ def backward_cell(run: Run) -> Cell:
                 else "softmax with cross-entropy, simplifies to a{L} - Y (Y one-hot)").format(L=L)
         lines.append(f"    # dL/dz{L}: for a {what}")
         lines.append(f"    dz{L} = {aL} - {target}")
-    for l in range(L, 0, -1):
-        below = x if l == 1 else f"a{l - 1}"
-        shape = f"({arch.sizes[l]}, {arch.sizes[l - 1]})"
-        if run.batched:
-            lines += [f"    dW{l} = dz{l}.T @ {below} / B  # {shape}: the mean of dz{l} {below}^T",
-                      f"    db{l} = dz{l}.sum(axis=0) / B  # ({arch.sizes[l]},)"]
-        else:
-            lines += [f"    dW{l} = np.outer(dz{l}, {below})  # {shape}",
-                      f"    db{l} = dz{l}.copy()  # ({arch.sizes[l]},)"]
-        if l > 1:
-            back = f"dz{l} @ W{l}" if run.batched else f"W{l}.T @ dz{l}"
-            lines += [f"    # Into hidden layer {l - 1}: da{l - 1} = W{l}^T dz{l}, then times "
-                      f"{arch.activation}'(z{l - 1})",
-                      f"    da{l - 1} = {back}  # {_shape(run, arch.sizes[l - 1])}",
-                      f"    dz{l - 1} = da{l - 1} * {f}_derivative(z{l - 1})"]
-    grads = ", ".join(f"'d{n}': d{n}" for n in arch.param_names)
-    lines.append(f"    return {{{grads}}}")
-    return Cell("code", "\n".join(lines))
+    return lines
+
+
+def _layer_gradient_lines(run: Run, l: int) -> list[str]:
+    """Layer l's dW_l and db_l from dz_l (a batch's means), then, below the first layer's,
+    da and dz of the layer under it."""
+    arch = run.arch
+    below = ("X" if run.batched else "x") if l == 1 else f"a{l - 1}"
+    shape = f"({arch.sizes[l]}, {arch.sizes[l - 1]})"
+    if run.batched:
+        lines = [f"    dW{l} = dz{l}.T @ {below} / B  # {shape}: the mean of dz{l} {below}^T",
+                 f"    db{l} = dz{l}.sum(axis=0) / B  # ({arch.sizes[l]},)"]
+    else:
+        lines = [f"    dW{l} = np.outer(dz{l}, {below})  # {shape}",
+                 f"    db{l} = dz{l}.copy()  # ({arch.sizes[l]},)"]
+    if l > 1:
+        back = f"dz{l} @ W{l}" if run.batched else f"W{l}.T @ dz{l}"
+        f = arch.activation.replace("-", "_")
+        lines += [f"    # Into hidden layer {l - 1}: da{l - 1} = W{l}^T dz{l}, then times "
+                  f"{arch.activation}'(z{l - 1})",
+                  f"    da{l - 1} = {back}  # {_shape(run, arch.sizes[l - 1])}",
+                  f"    dz{l - 1} = da{l - 1} * {f}_derivative(z{l - 1})"]
+    return lines
 
 
 def gradcheck_markdown(run: Run) -> Cell:

@@ -9,6 +9,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import nbformat
+
+from engine.run.stepper import Stepper
+from tui.output.cells import Run, TooLarge, cells
+
 if TYPE_CHECKING:
     from engine.data.batches import Data
     from engine.maths.network import Params
@@ -22,11 +27,6 @@ class ExportError(Exception):
 def notebook_of(config: Config, data: Data | None, params: Params | None = None) -> Any:
     """The nbformat notebook of the run (from `params` when given: a session's or --params'
     initial parameters), validated."""
-    import nbformat
-
-    from engine.run.stepper import Stepper
-    from tui.output.cells import Run, TooLarge, cells
-
     if config.inject_bug:
         raise ExportError("the notebook writes the correct backward pass; a fault drill "
                           "(--inject-bug) is not exported: leave it out")

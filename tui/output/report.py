@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from engine.check.verdicts import ATOL, RTOL, Diagnosis, GradCheck
+from engine.check.verdicts import ATOL, RTOL, Diagnosis, GradCheck, TensorCheck
 from engine.data.batches import Data, Metrics
 from engine.explain.elements import SHOWN_TERMS, Explanation, element_label, num
 from engine.run.stepper import Saturation, State, Stepper
@@ -37,9 +37,28 @@ def _matrix(label: str, value: np.ndarray) -> str:
 
 
 def _verdict_lines(check: GradCheck) -> list[str]:
+    """The check's verdict: one line when it passed; else what failed or could not be
+    judged, the worst element of each failing tensor, the kinks and the diagnosis."""
     rule = f"{check.method} method, eps {check.eps:g}, atol {check.atol:g}, rtol {RTOL:g}"
     if check.passed:
         return [f"Gradient check passed ({rule})."]
+    lines = _verdict_headings(check, rule)
+    lines += [_worst_line(name, check.tensors[name]) for name in check.failed_names]
+    inconsistent = [f"{name} {t.inconsistent_count}" for name, t in check.tensors.items()
+                    if t.inconsistent_count]
+    if inconsistent:
+        lines.append(f"  kink elements whose analytic value lies outside their one-sided slopes: "
+                     f"{', '.join(inconsistent)}")
+    if check.diagnosis:
+        lines.append("Diagnosis:")
+    for entry in check.diagnosis:
+        lines.append(f"  {entry.tensor}: {entry.kind} — {entry.detail}")
+    return lines
+
+
+def _verdict_headings(check: GradCheck, rule: str) -> list[str]:
+    """A line for the tensors that failed, one for those below the rounding floor, one for
+    those whose every element straddles a kink (each only when there are some)."""
     lines = []
     if check.failed_names:
         lines.append(f"Gradient check FAILED on {', '.join(check.failed_names)} ({rule}).")
@@ -51,26 +70,19 @@ def _verdict_lines(check: GradCheck) -> list[str]:
     if kinked:
         lines.append(f"Gradient check could not judge {', '.join(kinked)}: every element straddles "
                      f"a kink ({rule}).")
-    for name in check.failed_names:
-        t = check.tensors[name]
-        if t.worst_is_kink and t.one_sided is not None and t.worst_index is not None:
-            left, right = (float(side[t.worst_index]) for side in t.one_sided)
-            lines.append(f"  worst {name}{list(t.worst_index)} (kink: inconsistent): analytic "
-                         f"{t.worst_analytic!r}, one-sided slopes {left!r} (left) and {right!r} (right) "
-                         f"({int(t.failing.sum())} failing element(s))")
-        else:
-            lines.append(f"  worst {name}{list(t.worst_index or ())}: analytic {t.worst_analytic!r}, "
-                         f"numerical {t.worst_numerical!r} ({int(t.failing.sum())} failing element(s))")
-    inconsistent = [f"{name} {t.inconsistent_count}" for name, t in check.tensors.items()
-                    if t.inconsistent_count]
-    if inconsistent:
-        lines.append(f"  kink elements whose analytic value lies outside their one-sided slopes: "
-                     f"{', '.join(inconsistent)}")
-    if check.diagnosis:
-        lines.append("Diagnosis:")
-    for entry in check.diagnosis:
-        lines.append(f"  {entry.tensor}: {entry.kind} — {entry.detail}")
     return lines
+
+
+def _worst_line(name: str, t: TensorCheck) -> str:
+    """A failing tensor's worst element: its analytic value against the numerical slope, or
+    against the two one-sided slopes when it sits on a kink."""
+    if t.worst_is_kink and t.one_sided is not None and t.worst_index is not None:
+        left, right = (float(side[t.worst_index]) for side in t.one_sided)
+        return (f"  worst {name}{list(t.worst_index)} (kink: inconsistent): analytic "
+                f"{t.worst_analytic!r}, one-sided slopes {left!r} (left) and {right!r} (right) "
+                f"({int(t.failing.sum())} failing element(s))")
+    return (f"  worst {name}{list(t.worst_index or ())}: analytic {t.worst_analytic!r}, "
+            f"numerical {t.worst_numerical!r} ({int(t.failing.sum())} failing element(s))")
 
 
 def notebook_order(names: Iterable[str]) -> list[str]:
@@ -251,42 +263,64 @@ def text_report(config: Config, stepper: Stepper, finished: Iterable[State]) -> 
             yield model_line(stepper)
         if state.step == 1 and data is not None:
             yield data_line(config, data)
-        assert state.forward is not None and state.backward is not None and state.update is not None
-        lines: list[str] = []
-        if several:
-            lines.append(f"{'' if state.step == 1 else chr(10)}=== Step {state.step} ===")
-        if data is not None and state.forward.rows is not None:
-            lines.append(f"Batch (epoch {data.epoch(state.step)}): {batch_words(state.forward.rows, data)}")
-        label = "Initial loss:" if state.step == 1 else f"Loss before step {state.step}:"
-        mean = " (the batch's mean)" if data is not None else ""
-        lines.append(f"{label} {state.forward.loss!r}{mean}")
-        if state.forward.metrics is not None:
-            lines.append(fit_line(state.forward.metrics))
-        saturated = stepper.saturation(state)
-        if saturated is not None:
-            lines.append(saturated.message())
-        for name in notebook_order(state.params):
-            lines.append(_matrix(f"Analytic gradient d{name}", np.asarray(state.backward["d" + name])))
-        if state.gradcheck is not None:
-            lines.append("\nMax absolute difference between analytic and numerical gradients:")
-            for name, t in state.gradcheck.tensors.items():
-                kinks = f" ({t.kink_count} kink element(s) left out)" if t.kink_count else ""
-                lines.append(f"{name}: {t.max_abs_diff!r}{kinks}")
-            lines.extend(_verdict_lines(state.gradcheck))
-            lines.extend(state.gradcheck.notes)
-        for name in notebook_order(state.update.after):
-            lines.append(_matrix(f"Updated {name}", np.asarray(state.update.after[name])))
-        after = state.update.loss_after
-        which = "one SGD step" if not several else f"SGD step {state.step}"
-        lines.append(f"\nFinal loss after {which}: {after!r}")
-        if state.nonfinite():
-            lines.append(f"Diverged: non-finite values in {', '.join(state.nonfinite())}.")
-        elif after < state.forward.loss:
-            lines.append("Loss decreased after the SGD update.")
-        else:
-            lines.append("Loss did not decrease after the SGD update."
-                         + ("" if several else " (Possible with a single step)"))
-        yield "\n".join(lines)
+        yield "\n".join(_step_lines(stepper, state, several))
+
+
+def _step_lines(stepper: Stepper, state: State, several: bool) -> list[str]:
+    """One step as the notebook prints it: the loss, the gradients, the check, the updated
+    parameters and the loss after."""
+    assert state.forward is not None and state.backward is not None and state.update is not None
+    lines: list[str] = []
+    if several:
+        lines.append(f"{'' if state.step == 1 else chr(10)}=== Step {state.step} ===")
+    lines += _loss_lines(stepper, state)
+    for name in notebook_order(state.params):
+        lines.append(_matrix(f"Analytic gradient d{name}", np.asarray(state.backward["d" + name])))
+    if state.gradcheck is not None:
+        lines.append("\nMax absolute difference between analytic and numerical gradients:")
+        for name, t in state.gradcheck.tensors.items():
+            kinks = f" ({t.kink_count} kink element(s) left out)" if t.kink_count else ""
+            lines.append(f"{name}: {t.max_abs_diff!r}{kinks}")
+        lines.extend(_verdict_lines(state.gradcheck))
+        lines.extend(state.gradcheck.notes)
+    for name in notebook_order(state.update.after):
+        lines.append(_matrix(f"Updated {name}", np.asarray(state.update.after[name])))
+    return lines + _after_lines(state, several)
+
+
+def _loss_lines(stepper: Stepper, state: State) -> list[str]:
+    """The step's loss before its update; on data, its batch first and the fit after; a
+    saturated output's warning."""
+    assert state.forward is not None
+    data = stepper.data
+    lines: list[str] = []
+    if data is not None and state.forward.rows is not None:
+        lines.append(f"Batch (epoch {data.epoch(state.step)}): {batch_words(state.forward.rows, data)}")
+    label = "Initial loss:" if state.step == 1 else f"Loss before step {state.step}:"
+    mean = " (the batch's mean)" if data is not None else ""
+    lines.append(f"{label} {state.forward.loss!r}{mean}")
+    if state.forward.metrics is not None:
+        lines.append(fit_line(state.forward.metrics))
+    saturated = stepper.saturation(state)
+    if saturated is not None:
+        lines.append(saturated.message())
+    return lines
+
+
+def _after_lines(state: State, several: bool) -> list[str]:
+    """The loss after the step's update, and whether it went down (or diverged)."""
+    assert state.forward is not None and state.update is not None
+    after = state.update.loss_after
+    which = "one SGD step" if not several else f"SGD step {state.step}"
+    lines = [f"\nFinal loss after {which}: {after!r}"]
+    if state.nonfinite():
+        lines.append(f"Diverged: non-finite values in {', '.join(state.nonfinite())}.")
+    elif after < state.forward.loss:
+        lines.append("Loss decreased after the SGD update.")
+    else:
+        lines.append("Loss did not decrease after the SGD update."
+                     + ("" if several else " (Possible with a single step)"))
+    return lines
 
 
 class _Json:

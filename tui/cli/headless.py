@@ -1,0 +1,152 @@
+"""--headless: the run's report on stdout (text or JSON), then the files --save-session and
+--export-params ask for.
+
+The built-in network's report is streamed a step at a time, in constant memory. A user's
+model may break its contract at any step, so its report is buffered and written only
+whole: stdout never holds half a report.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import itertools
+import os
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from engine.model.protocol import Captured
+from engine.run.session import Session, params_to_bytes, record, to_bytes
+from engine.run.stepper import Phase, State, Stepper
+from engine.usermodel.contract import ModelError
+from tui.cli.explain import BadElement, bad_before_run, elements_of, explainer
+from tui.cli.files import write_output
+from tui.cli.load import build_stepper
+from tui.cli.options import PROG, Options, UsageError
+from tui.cli.stderr import echo_to_stderr, model_error, usage
+from tui.output.report import explanations_text, json_report, text_report
+
+if TYPE_CHECKING:
+    from engine.data.batches import Data
+    from engine.explain.elements import Explanation
+    from engine.usermodel.client import UserModel
+
+
+def headless(options: Options, model: UserModel | None, data: Data | None = None,
+             session: Session | None = None) -> int:
+    """The report, then the files; exit status 0, 2 for a flag, file or model refused (one
+    line on stderr), 1 for a report or file that cannot be written."""
+    if model is not None:
+        model.on_output = echo_to_stderr(model.name)
+        if model.import_output:
+            model.on_output(Captured("import", model.import_output))
+    # Headless never steps back and shows no loss history: a few phases of undo and no
+    # trail keep a long run in constant memory.
+    try:  # a user's init_params runs here (and a session's path is replayed)
+        stepper = build_stepper(options, model, data, session, max_history=8, keep_trail=False)
+    except ModelError as error:
+        return model_error(error)
+    except UsageError as error:
+        return usage(error)
+    count = options.config.steps  # whole steps to run from here
+    options, continues = _continued(options, stepper, session)
+    if "check-every" in options.given:  # every Nth step (0: none); else as --no-gradcheck says
+        stepper.check_every = options.config.check_every
+    elements = elements_of(options)
+    if elements and model is None and (problem := bad_before_run(options, elements)) is not None:
+        return problem
+    explain = explainer(stepper, elements) if elements else None
+    chunks = _report(options, stepper, stepper.iter_steps(count), explain, continues)
+    status = _print(options, model is None, chunks)
+    return status or _save_files(options, stepper)
+
+
+def _continued(options: Options, stepper: Stepper,
+               session: Session | None) -> tuple[Options, dict[str, object] | None]:
+    """A session's run goes --steps more from its saved state, and the report numbers them
+    on: the options with the last step's number, and the trace's "session" (None without
+    a session)."""
+    if session is None:
+        return options, None
+    state = stepper.state
+    first = state.step + 1 if state.last_phase is Phase.UPDATE else state.step
+    continues: dict[str, object] = {
+        "file": str(options.session), "step": state.step,
+        "phase": None if state.last_phase is None else state.last_phase.value, "first_step": first}
+    config = replace(options.config, steps=first + options.config.steps - 1)
+    return replace(options, config=config), continues
+
+
+def _report(options: Options, stepper: Stepper, steps: Iterable[State],
+            explain: Callable[[], list[Explanation]] | None,
+            continues: dict[str, object] | None) -> Iterable[str]:
+    """The report's chunks as --format asks, made as the steps run."""
+    if options.format == "json":
+        return json_report(options.config, stepper, steps, explain, continues)
+    chunks = text_report(options.config, stepper, steps)
+    if explain is None:
+        return chunks
+    return itertools.chain(chunks, _lazily(lambda: explanations_text(explain())))
+
+
+def _lazily(make: Callable[[], str]) -> Iterator[str]:
+    """One chunk, made only when it is reached: after the steps before it have run."""
+    yield make()
+
+
+def _print(options: Options, stream: bool, chunks: Iterable[str]) -> int:
+    """The report on stdout: streamed (the built-in network cannot fail mid-run), or else
+    buffered whole, so a model's error mid-run leaves stdout empty."""
+    separator = "" if options.format == "json" else "\n"
+    if stream:
+        return _write(separator * bool(i) + chunk for i, chunk in enumerate(chunks))
+    try:
+        report = list(chunks)
+    except ModelError as error:
+        return model_error(error)
+    except BadElement as bad:
+        return bad.status
+    return _write([separator.join(report)])
+
+
+def _write(chunks: Iterable[str]) -> int:
+    """The report on stdout, ended by a newline. A reader that stops early (`| head`) is no
+    error worth a word: exit 1 quietly, as the Python docs advise for a broken pipe. Any
+    other write error (a full disk, a closed stdout) gets one line on stderr and exit 1.
+    Either way stdout is pointed at /dev/null, so the interpreter's last flush of what is
+    still buffered cannot print "Exception ignored" after us."""
+    try:
+        if sys.stdout is None:  # Python leaves it None when started with stdout closed
+            raise OSError(errno.EBADF, "stdout is closed")
+        for chunk in chunks:
+            sys.stdout.write(chunk)
+        sys.stdout.write("\n")
+        sys.stdout.flush()
+        return 0
+    except OSError as error:
+        if not isinstance(error, BrokenPipeError):
+            print(f"{PROG}: cannot write the report: {error.strerror or error}", file=sys.stderr)
+        with contextlib.suppress(AttributeError, OSError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+
+
+def _save_files(options: Options, stepper: Stepper) -> int:
+    """Headless, after the report: --save-session and --export-params. Each is written
+    whole or not at all (tui.cli.files)."""
+    model_name = None if options.model is None else str(options.model)
+    wanted: list[tuple[str, Path, Callable[[], bytes]]] = []
+    if options.save_session is not None:
+        wanted.append(("--save-session", options.save_session,
+                       lambda: to_bytes(record(stepper, model_name))))
+    if options.export_params is not None:
+        wanted.append(("--export-params", options.export_params,
+                       lambda: params_to_bytes(stepper.state.params)))
+    for flag, path, make in wanted:
+        status = write_output(flag, path, make())
+        if status:
+            return status
+    return 0
