@@ -102,7 +102,7 @@ def _convention_json(stepper: Stepper) -> dict[str, str]:
     convention = stepper.model.convention
     if convention == "notebook":
         return {}
-    return {"convention": convention, "convention_detail": getattr(stepper.model, "described", "")}
+    return {"convention": convention, "convention_detail": stepper.model.described}
 
 
 def model_line(stepper: Stepper) -> str:
@@ -111,7 +111,7 @@ def model_line(stepper: Stepper) -> str:
     done: only that shows how the file keys its gradients."""
     model = stepper.model
     first = next(iter(stepper.initial.params))
-    init = "its own init_params; " if getattr(model, "own_init", False) else ""
+    init = "its own init_params; " if model.own_init else ""
     convention = model.convention
     # What a file's outputs mean (probabilities, scores, which class) is its own to say.
     unmeasured = ("\n  accuracy: not measured for a model file (shown as —), only its loss"
@@ -119,7 +119,7 @@ def model_line(stepper: Stepper) -> str:
     if convention != "notebook":  # a course's file: how it was adapted, in a line of its own
         return (f"Model: {printable(model.name, oneline=True)} ({convention} convention; "
                 f"gradients keyed {keys_words(model.gradient_keys, first)})\n"
-                f"  {printable(getattr(model, 'described', ''), oneline=True)}{unmeasured}")
+                f"  {printable(model.described, oneline=True)}{unmeasured}")
     return (f"Model: {printable(model.name, oneline=True)} "
             f"({init}gradients keyed {keys_words(model.gradient_keys, first)}){unmeasured}")
 
@@ -474,7 +474,7 @@ def json_report(config: Config, stepper: Stepper, finished: Iterable[State],
         "config": config.as_dict(),
         "model": stepper.model.name,
         "gradient_keys": gradient_keys_json(stepper),
-        "own_init_params": bool(getattr(stepper.model, "own_init", False)),
+        "own_init_params": stepper.model.own_init,
         **_convention_json(stepper),
         "gradcheck_rule": {"atol": ATOL, "rtol": RTOL,
                            "rule": "|a - n| <= atol + rtol * max(|a|, |n|)"},
