@@ -146,18 +146,25 @@ def mutate(tree: Path, original: str, mutant: Mutant) -> bool:
     return True
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--only", nargs="*", default=None, help="run the mutants whose names contain these")
-    parser.add_argument("--list", action="store_true", help="list the mutants and exit")
-    args = parser.parse_args(argv)
-    chosen = [m for m in MUTANTS if args.only is None or any(word in m.name for word in args.only)]
-    if args.list:
-        for mutant in chosen:
-            print(mutant.name + (f"  (equivalent: {mutant.equivalent})" if mutant.equivalent else ""))
-        return 0
+def judge(tree: Path, original: str, mutant: Mutant) -> bool | None:
+    """Run the tests against one mutant and print the verdict: whether they killed it, or
+    None when its text is not in the target."""
+    try:
+        if not mutate(tree, original, mutant):
+            print(f"{'not applied':12} {mutant.name} (its text is not in {TARGET} exactly once)")
+            return None
+        passed, failed, seconds = run_tests(tree)
+    finally:
+        (tree / TARGET).write_text(original)
+    verdict = "survived" if passed else "killed"
+    note = f"equivalent: {mutant.equivalent}" if mutant.equivalent else failed
+    print(f"{verdict:12} {mutant.name} [{seconds:.0f} s] {note}", flush=True)
+    return not passed
+
+
+def check(chosen: list[Mutant]) -> int:
+    """Every chosen mutant against the tests in a copy of the tree; 0 when all were killed."""
     original = (ROOT / TARGET).read_text()
-    killed = judged = 0
     with tempfile.TemporaryDirectory(prefix="mutants-") as temp:
         tree = Path(temp)
         copy_tree(tree)
@@ -167,23 +174,24 @@ def main(argv: list[str] | None = None) -> int:
             print(f"the unmutated tests fail ({failed}): fix them first", file=sys.stderr)
             return 1
         print(f"unmutated: the tests pass in {seconds:.0f} s")
-        for mutant in chosen:
-            try:
-                if not mutate(tree, original, mutant):
-                    print(f"{'not applied':12} {mutant.name} (its text is not in {TARGET} exactly once)")
-                    continue
-                passed, failed, seconds = run_tests(tree)
-            finally:
-                (tree / TARGET).write_text(original)
-            verdict = "survived" if passed else "killed"
-            note = f"equivalent: {mutant.equivalent}" if mutant.equivalent else failed
-            print(f"{verdict:12} {mutant.name} [{seconds:.0f} s] {note}", flush=True)
-            if not mutant.equivalent:
-                judged += 1
-                killed += not passed
-    rate = f"{killed / judged:.0%}" if judged else "n/a"
-    print(f"\nkilled {killed} of {judged} non-equivalent mutants ({rate})")
-    return 0 if killed == judged else 1
+        verdicts = [(mutant, judge(tree, original, mutant)) for mutant in chosen]
+    judged = [killed for mutant, killed in verdicts if killed is not None and not mutant.equivalent]
+    rate = f"{sum(judged) / len(judged):.0%}" if judged else "n/a"
+    print(f"\nkilled {sum(judged)} of {len(judged)} non-equivalent mutants ({rate})")
+    return 0 if all(judged) else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--only", nargs="*", default=None, help="run the mutants whose names contain these")
+    parser.add_argument("--list", action="store_true", help="list the mutants and exit")
+    args = parser.parse_args(argv)
+    chosen = [m for m in MUTANTS if args.only is None or any(word in m.name for word in args.only)]
+    if not args.list:
+        return check(chosen)
+    for mutant in chosen:
+        print(mutant.name + (f"  (equivalent: {mutant.equivalent})" if mutant.equivalent else ""))
+    return 0
 
 
 if __name__ == "__main__":
