@@ -7,7 +7,7 @@ import pytest
 
 from engine.run.stepper import Phase, Stepper
 from engine.settings.config import Config
-from tests.test_stepper import snapshot
+from tests.helpers import snapshot
 from tests.waits import handled
 from tui.app.app import StepperApp
 from tui.app.commands import stepper_commands

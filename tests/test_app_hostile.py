@@ -18,7 +18,8 @@ from textual.widgets import OptionList
 from engine.run.stepper import Phase, Stepper
 from engine.settings.config import Config
 from engine.usermodel.client import load_model
-from tests.test_usermodel import DEFINITIONS, GRADS_LINE, edit, write
+from tests.helpers import DEFINITIONS, GRADS_LINE, edit, members, rezip
+from tests.helpers import write_model as write
 from tests.waits import until
 from tui.app.app import StepperApp
 from tui.app.screens.zoom import ZoomScreen
@@ -335,7 +336,6 @@ def hostile_session(tmp_path: Path, drill: str = "sign") -> Stepper:
     """A session as a bug report may bring it: a CSV run whose data path and data set name
     carry escape codes, with a fault drill. Opened as --session opens it."""
     from engine.run.session import from_bytes, open_session, record, to_bytes
-    from tests.test_sessions import members, rezip
     from tui.cli.fit import with_data
     from tui.cli.options import parse
 

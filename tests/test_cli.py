@@ -12,24 +12,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tui.cli.main import main
-
-
-def run(argv: list[str], capsys) -> tuple[int, str, str]:
-    status = main(argv)
-    out, err = capsys.readouterr()
-    return status, out, err
-
-
-def assert_refused(argv: list[str], capsys, *words: str) -> str:
-    status, out, err = run(argv, capsys)
-    assert status == 2, err
-    assert out == ""
-    assert "Traceback" not in err and len(err.strip().splitlines()) <= 3
-    for word in words:
-        assert word in err, (word, err)
-    return err
-
+from tests.helpers import assert_refused
+from tests.helpers import run_cli as run
+from tests.helpers import write_toml as write
 
 # (argv, words the message must contain); each rule also has a passing case below.
 REFUSED = [
@@ -121,12 +106,6 @@ def test_negative_x_as_typed_in_a_real_shell() -> None:
 
 
 # ---- the TOML file ------------------------------------------------------------------
-
-def write(tmp_path: Path, text: str | bytes) -> str:
-    path = tmp_path / "run.toml"
-    path.write_bytes(text if isinstance(text, bytes) else text.encode())
-    return str(path)
-
 
 def test_config_file_sets_values_and_flags_override(tmp_path: Path, capsys) -> None:
     path = write(tmp_path, 'inputs = 2\nhidden = 3\nx = [1, -2.5]\ny = 0\nlr = 0.5\n'

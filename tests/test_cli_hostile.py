@@ -11,8 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import assert_refused
+from tests.helpers import run_cli as run
+from tests.helpers import write_toml as write
 from tests.processes import default_signals
-from tests.test_cli import assert_refused, run, write
 from tui.cli.main import main
 from tui.text import printable
 

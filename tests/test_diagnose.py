@@ -16,7 +16,7 @@ from engine.maths.network import ACTIVATIONS, Architecture, Params, init_params
 from engine.model.builtin import BuiltinModel, make_model
 from engine.run.stepper import Stepper
 from engine.settings.config import Config
-from tests.test_architectures import Case, drill_cases
+from tests.reference import Case, drill_cases
 from tui.cli.main import main
 
 FIXTURES = Path(__file__).parent / "fixtures"

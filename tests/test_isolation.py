@@ -12,7 +12,6 @@ import pickle
 import signal
 import subprocess
 import sys
-import textwrap
 import threading
 import time
 from pathlib import Path
@@ -25,26 +24,17 @@ from engine.run.stepper import Phase, Stepper
 from engine.settings.config import Config
 from engine.usermodel.client import ModelError, UserModel, load_model
 from engine.usermodel.transport import Opaque, dumps, loads, plain
+from tests.helpers import BATCHED, DEFINITIONS, GRADS_LINE, edit, misbehaving, snapshot
+from tests.helpers import run_main as run
+from tests.helpers import write_model as write
 from tests.processes import default_signals
-from tests.test_stepper import snapshot
-from tests.test_usermodel import DEFINITIONS, GRADS_LINE, edit, run, write
 from tests.waits import until_true
 from tui.app.app import StepperApp
 
 pytestmark = pytest.mark.slow  # starts a user's model process in most tests (-m 'not slow' leaves it out)
 
-FORWARD_LINE = "    # Hidden pre-activation (4,)\n"
 NOTEBOOK_PARAMS = {"W1": np.zeros((4, 3)), "b1": np.zeros(4), "W2": np.zeros((1, 4)), "b2": np.zeros(1)}
 SIZE = (120, 40)
-
-
-def misbehaving(tmp_path: Path, body: str, after: int = 0, header: str = "") -> Path:
-    """A model file whose forward runs `body` from its (after + 1)-th call on."""
-    code = textwrap.indent(textwrap.dedent(body).strip(), " " * 8)
-    text = ("import atexit, ctypes, os, sys, threading\n_calls = [0]\n" + header + edit(
-        DEFINITIONS, FORWARD_LINE, f"    _calls[0] += 1\n    if _calls[0] > {after}:\n{code}\n"
-        + FORWARD_LINE))
-    return write(tmp_path, text)
 
 
 def refused(capsys: pytest.CaptureFixture[str], path: Path, *words: str, timeout: float = 30) -> str:
@@ -441,7 +431,6 @@ def test_the_fit_to_every_row_leaves_the_cache_in_the_models_process(tmp_path) -
     """A cache of every row (the fit each forward phase reports) crossed the pipe, to be
     dropped: beyond the reply's bound, it refused a step whose own cache was small."""
     from engine.data import batches
-    from tests.test_usermodel_batches import BATCHED
 
     header = "import engine.usermodel.host\nengine.usermodel.host.REPLY_LIMIT = 2**17\n"  # 128 KiB
     cache_line = "    cache = {'x': X, 'z1': z1, 'a1': a1, 'z2': z2, 'a2': a2}\n"

@@ -22,6 +22,8 @@ import engine.run.stepper
 from engine.data.sets import DataError, parse_csv
 from engine.run.stepper import HISTORY_BUDGET, State, Stepper, all_finite_fast, history_limit, step_bytes
 from engine.settings.config import Config
+from tests.helpers import DEFINITIONS, edit
+from tests.helpers import write_model as write
 from tui.cli.main import main
 
 
@@ -139,7 +141,6 @@ def test_a_user_models_cache_counts_against_the_history_budget(tmp_path, monkeyp
     """A user's model may cache anything: its caches were held uncounted (50 MB a step: 1,000
     steps made 50 GB of undo history against a budget of 512 MiB)."""
     from engine.usermodel.client import load_model
-    from tests.test_usermodel import DEFINITIONS, edit, write
 
     cache_line = "    cache = {'x': x, 'z1': z1, 'a1': a1, 'z2': z2, 'a2': a2}"
     big = write(tmp_path, edit(DEFINITIONS, cache_line, cache_line + "\n    cache['big'] = np.ones(2**17)"))

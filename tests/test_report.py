@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.test_usermodel import DEFINITIONS, edit, write
+from tests.helpers import DEFINITIONS, edit
+from tests.helpers import write_model as write
 from tui.cli.main import main
 from tui.output.report import _Json
 

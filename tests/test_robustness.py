@@ -13,7 +13,7 @@ from textual.widgets import Button, Input, Static
 from engine.run.stepper import PHASES, Phase, Stepper
 from engine.settings.config import Config
 from tests.budget import pick
-from tests.test_stepper import snapshot
+from tests.helpers import snapshot
 from tests.waits import burst, handled, until
 from tui.app.app import StepperApp
 from tui.app.screens import config as config_screen

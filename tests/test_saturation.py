@@ -9,7 +9,7 @@ import pytest
 
 from engine.run.stepper import SATURATION_MARGIN, Phase, Stepper
 from engine.settings.config import Config
-from tests.test_cli import run
+from tests.helpers import run_cli as run
 from tui.app.app import StepperApp
 
 WIDE = {"inputs": 784, "hidden": (128,)}

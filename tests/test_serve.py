@@ -4,15 +4,12 @@ downloads), and the whole thing in a real headless Chromium driven by Selenium."
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shlex
 import shutil
-import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -24,7 +21,7 @@ from textual.widgets import Input
 from engine.run import session as sessions
 from engine.run.stepper import Stepper
 from engine.settings.config import Config
-from tests.processes import default_signals
+from tests.helpers import ROOT, free_port, served
 from tui.app.app import StepperApp
 from tui.app.screens.config import ConfigScreen, _shown, parse_fields
 from tui.cli import serve
@@ -34,7 +31,6 @@ from tui.cli.options import parse
 pytestmark = pytest.mark.slow  # serves the app to a real browser (-m 'not slow' leaves it out)
 
 SIZE = (120, 40)
-ROOT = Path(__file__).resolve().parent.parent
 
 
 # ---- the command and the flags ------------------------------------------------------------
@@ -194,7 +190,6 @@ def test_a_course_model_sized_by_the_flags_is_served(fake_server: type[FakeServe
 def test_an_address_that_cannot_be_listened_on_is_refused_before_any_banner(
         fake_server: type[FakeServer], capsys: pytest.CaptureFixture[str]) -> None:
     """textual-serve printed "Serving ... on http://..." and then failed with exit 1."""
-    import socket
 
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
@@ -314,44 +309,6 @@ return lines.join('\\n');
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextlib.contextmanager
-def served(port: int, log: Path, *flags: str) -> Iterator[subprocess.Popen[bytes]]:
-    """`backprop-stepper serve --port PORT [flags]` until the block ends; the server and the app
-    processes it started (one process group) are ended however the block ends."""
-    with log.open("wb") as out:
-        process = subprocess.Popen([sys.executable, "-m", "tui", "serve", "--port", str(port), *flags],
-                                   cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-                                   preexec_fn=default_signals)  # ctrl+c acts, however the suite started
-    try:
-        deadline = time.monotonic() + 30
-        while True:  # listening yet?
-            if process.poll() is not None:
-                pytest.fail(f"serve exited with {process.returncode}:\n{log.read_text()}")
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
-                break
-            if time.monotonic() > deadline:
-                pytest.fail(f"serve did not listen on port {port} in 30 s:\n{log.read_text()}")
-            time.sleep(0.05)
-        yield process
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-        with contextlib.suppress(ProcessLookupError):  # app processes left behind, if any
-            os.killpg(process.pid, signal.SIGKILL)
-
-
 @pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER and SELENIUM),
                     reason="needs chromium, chromedriver (Debian: apt-get install chromium "
                     "chromium-driver; .ci/run installs them) and selenium (pip install -e '.[test]')")
@@ -373,7 +330,7 @@ def test_in_a_real_browser_four_n_show_the_loss_and_ctrl_s_downloads_the_session
         options.add_argument(argument)
     options.add_experimental_option("prefs", {"download.default_directory": str(downloads),
                                               "download.prompt_for_download": False})
-    port = _free_port()
+    port = free_port()
     with served(port, tmp_path / "serve.log"):
         driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
         try:

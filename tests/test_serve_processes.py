@@ -28,8 +28,8 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from tests.helpers import ROOT, free_port, served
 from tests.processes import default_signals
-from tests.test_serve import ROOT, _free_port, served
 from tests.waits import SAFETY_NET, until_true
 
 #: What the app's first screen shows (its footer): the app is up and drawing.
@@ -125,7 +125,7 @@ async def test_twenty_tabs_that_vanish_leave_no_process(tmp_path: Path) -> None:
     """Each of them had left an app spinning at 25-55% of a core, deaf to SIGTERM, for ever.
     Half go while their app is still starting (the page had sent its size: the case that
     made Textual spin), half once it has drawn."""
-    port = _free_port()
+    port = free_port()
     with served(port, tmp_path / "serve.log", "--max-tabs", "20") as server:
         async with aiohttp.ClientSession() as session:
             for visit in range(20):
@@ -135,7 +135,7 @@ async def test_twenty_tabs_that_vanish_leave_no_process(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 async def test_max_tabs_2_refuses_the_third_tab_with_a_page_and_no_process(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     with served(port, tmp_path / "serve.log", "--max-tabs", "2") as server:
         async with aiohttp.ClientSession() as session:
             first, second = await open_tab(session, port), await open_tab(session, port)
@@ -162,7 +162,7 @@ async def test_max_tabs_2_refuses_the_third_tab_with_a_page_and_no_process(tmp_p
 
 @pytest.mark.slow
 async def test_an_idle_tab_is_closed_and_its_app_ended(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     with served(port, tmp_path / "serve.log", "--idle-timeout", "2") as server:
         async with aiohttp.ClientSession() as session:
             tab = await open_tab(session, port, drawn=False)  # and nothing more is sent
@@ -176,7 +176,7 @@ async def test_an_idle_tab_is_closed_and_its_app_ended(tmp_path: Path) -> None:
 async def test_stopping_serve_ends_every_app(stop: signal.Signals, tmp_path: Path) -> None:
     """Two tabs open and one just gone: the server ends them all before it exits (it had
     waited a minute for the open ones, and a spinning app outlived it)."""
-    port = _free_port()
+    port = free_port()
     with served(port, tmp_path / "serve.log") as server:
         async with aiohttp.ClientSession() as session:
             tabs = [await open_tab(session, port), await open_tab(session, port)]  # kept: open
@@ -195,7 +195,7 @@ async def test_stopping_serve_ends_every_app(stop: signal.Signals, tmp_path: Pat
 @pytest.mark.slow
 async def test_a_server_killed_outright_leaves_no_app(tmp_path: Path) -> None:
     """kill -9 leaves the server no say: each app hears its input end and ends by itself."""
-    port = _free_port()
+    port = free_port()
     with served(port, tmp_path / "serve.log") as server:
         async with aiohttp.ClientSession() as session:
             tabs = [await open_tab(session, port), await open_tab(session, port)]  # kept: open

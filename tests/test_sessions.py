@@ -38,22 +38,19 @@ from engine.run.session import (
 )
 from engine.run.stepper import Phase, State, Stepper
 from engine.settings.config import Config
-from tests.test_stepper import snapshot
+from tests.helpers import MOONS, members, moons_stepper, npy, rezip, snapshot
 from tests.waits import until
 from tui.app.app import StepperApp
-from tui.cli.fit import with_data
 from tui.cli.main import main
-from tui.cli.options import parse
 
 ROOT = Path(__file__).parent.parent
-MOONS = ("--dataset", "moons", "--hidden", "8,8", "--activation", "tanh", "--batch", "16")
 SIZE = (120, 40)
 
 
 # ---- helpers ------------------------------------------------------------------------------
 
 def every_tensor(state: State) -> dict[str, bytes]:
-    """Every tensor and number of a state as bytes: tests/test_stepper.snapshot, and the
+    """Every tensor and number of a state as bytes: tests.helpers.snapshot, and the
     batch's rows, the fit, the parameters before the update and the loss after it."""
     out = snapshot(state)
     if state.forward is not None:
@@ -73,11 +70,6 @@ def walk_back(stepper: Stepper) -> list[dict[str, bytes]]:
     return states
 
 
-def moons_stepper() -> Stepper:
-    options, data = with_data(parse(["--headless", *MOONS]))
-    return Stepper(options.config, data=data)
-
-
 def run(*argv: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "tui", *argv], capture_output=True, text=True,
                           timeout=60, cwd=cwd, env=os.environ | {"PYTHONPATH": str(ROOT)})
@@ -88,25 +80,6 @@ def trace(*argv: str, cwd: Path) -> dict[str, object]:
     assert done.returncode == 0, done.stderr
     out: dict[str, object] = json.loads(done.stdout)
     return out
-
-
-def members(raw: bytes) -> dict[str, bytes]:
-    with zipfile.ZipFile(io.BytesIO(raw)) as zf:
-        return {name: zf.read(name) for name in zf.namelist()}
-
-
-def rezip(parts: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as zf:
-        for name, data in parts.items():
-            zf.writestr(name, data)
-    return buffer.getvalue()
-
-
-def npy(array: np.ndarray, allow_pickle: bool = False) -> bytes:
-    buffer = io.BytesIO()
-    np.save(buffer, array, allow_pickle=allow_pickle)
-    return buffer.getvalue()
 
 
 def bomb_header(shape: tuple[int, ...]) -> bytes:

@@ -32,7 +32,7 @@ from engine.maths.network import param_shapes
 from engine.run.session import SessionError, from_bytes, open_session, record, to_bytes
 from engine.run.stepper import Stepper
 from engine.settings.config import Config
-from tests.test_sessions import members, moons_stepper, npy, rezip
+from tests.helpers import members, moons_stepper, npy, rezip
 from tui.cli.main import main
 from tui.cli.options import parse
 from tui.cli.session import with_session

@@ -2,30 +2,11 @@
 
 from __future__ import annotations
 
-import pickle
-
-import numpy as np
 import pytest
 
-from engine.run.stepper import Phase, State, Stepper
+from engine.run.stepper import Phase, Stepper
 from engine.settings.config import Config
-
-
-def snapshot(state: State) -> dict[str, bytes]:
-    """Every tensor of a state as raw bytes, so comparisons are bit for bit."""
-    out: dict[str, bytes] = {f"param.{k}": v.tobytes() for k, v in state.params.items()}
-    if state.forward is not None:
-        out |= {f"cache.{k}": v.tobytes() if isinstance(v, np.ndarray) else pickle.dumps(v)
-                for k, v in state.forward.cache.items()}
-        out["loss"] = np.float64(state.forward.loss).tobytes()
-    if state.backward is not None:
-        out |= {f"grad.{k}": v.tobytes() for k, v in state.backward.items()}
-    if state.gradcheck is not None:
-        out |= {f"num.{k}": t.numerical.tobytes() for k, t in state.gradcheck.tensors.items()}
-    if state.update is not None:
-        out |= {f"after.{k}": v.tobytes() for k, v in state.update.after.items()}
-    out["meta"] = repr((state.step, state.last_phase, state.losses)).encode()
-    return out
+from tests.helpers import snapshot
 
 
 def test_phase_order_and_step_counter() -> None:

@@ -25,8 +25,8 @@ from textual.widgets import Input
 
 from engine.run.stepper import Stepper
 from engine.settings.config import Config
+from tests.helpers import misbehaving
 from tests.processes import default_signals
-from tests.test_isolation import misbehaving
 from tests.waits import SAFETY_NET, burst
 from tui.app.app import StepperApp
 from tui.app.lifeline import Lifeline

@@ -13,8 +13,8 @@ from textual.geometry import Region
 from engine.run.stepper import Phase, Stepper
 from engine.settings.config import Config
 from engine.usermodel.client import load_model
-from tests.test_stepper import snapshot
-from tests.test_usermodel import DEFINITIONS, GRADS_LINE, THREE_LAYER_PATH, edit, write
+from tests.helpers import DEFINITIONS, GRADS_LINE, THREE_LAYER_PATH, edit, snapshot
+from tests.helpers import write_model as write
 from tests.waits import handled, until
 from tui.app.app import StepperApp
 from tui.app.commands import stepper_commands
@@ -146,7 +146,6 @@ def test_stepper_history_never_holds_a_mutable_user_list(tmp_path: Path) -> None
 async def test_a_model_with_its_own_names_is_shown_with_them(tmp_path: Path) -> None:
     """three_layer.py (Wi..bo, cs231n's grads['Wi']): the network line lists its own
     parameters, the gradients panel says how they are keyed, and nothing names W1."""
-    from tests.test_usermodel import THREE_LAYER_PATH
     from tui.app.widgets.bars import NetworkLine
     from tui.app.widgets.panels import GradientsPanel
 

@@ -19,8 +19,9 @@ from engine.run.stepper import Phase, Stepper
 from engine.settings.config import Config
 from engine.usermodel.client import ModelError, UserModel, load_model
 from engine.usermodel.contract import RESERVED_NAMES, Contract, load_source
-from tests.test_stepper import snapshot
-from tui.cli.main import main
+from tests.helpers import DEFINITIONS, GRADS_LINE, NOTEBOOK, THREE_LAYER_PATH, edit, snapshot
+from tests.helpers import run_main as run
+from tests.helpers import write_model as write
 from tui.output.report import json_report
 
 pytestmark = pytest.mark.slow  # starts a user's model process in most tests (-m 'not slow' leaves it out)
@@ -28,30 +29,8 @@ pytestmark = pytest.mark.slow  # starts a user's model process in most tests (-m
 PARAM_NAMES = NOTEBOOK_NET.param_names
 GRAD_NAMES = tuple('d' + name for name in PARAM_NAMES)
 
-NOTEBOOK = (Path(__file__).parent / "fixtures" / "notebook.py").read_text()
-#: The notebook's functions without its import-time run_demo() call, so a contract broken
-#: at run time is met by the stepper, not first by the notebook's own demo.
-DEFINITIONS = NOTEBOOK.replace("\nrun_demo()", "\n")
-GRADS_LINE = "    grads = {'dW1': dW1, 'db1': db1, 'dW2': dW2, 'db2': db2}"
 RELU_DERIVATIVE = "    return (z > 0).astype(float)"
 BROKEN_RELU_DERIVATIVE = "    return np.ones_like(z)"
-
-
-def edit(text: str, old: str, new: str) -> str:
-    assert text.count(old) == 1, old
-    return text.replace(old, new)
-
-
-def write(tmp_path: Path, text: str, name: str = "model.py") -> Path:
-    path = tmp_path / name
-    path.write_text(text)
-    return path
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: object) -> tuple[int, str, str]:
-    status = main([str(a) for a in argv])
-    captured = capsys.readouterr()
-    return status, captured.out, captured.err
 
 
 def json_trace(capsys: pytest.CaptureFixture[str], *argv: object) -> dict:
@@ -357,7 +336,6 @@ def test_a_diverging_run_is_shown_not_called_a_contract_violation(tmp_path, caps
 # The contract's checks run in-process here (engine.usermodel.contract.load_source, no model process), so
 # the many edge cases cost microseconds; the model process and the report are tested after.
 
-THREE_LAYER_PATH = Path(__file__).parent / "fixtures" / "three_layer.py"
 THREE_LAYER = THREE_LAYER_PATH.read_text()
 THREE_NAMES = ("Wi", "bi", "Wh", "bh", "Wo", "bo")
 THREE_SHAPES = {"Wi": [4, 3], "bi": [4], "Wh": [4, 4], "bh": [4], "Wo": [1, 4], "bo": [1]}

@@ -28,6 +28,7 @@ from engine.run.stepper import Phase, Stepper, init_params
 from engine.settings.config import Config
 from engine.usermodel.client import UserModel, load_model
 from engine.usermodel.contract import Contract, ModelError, load_source
+from tests.helpers import BATCHED, edit
 
 pytestmark = pytest.mark.slow  # starts a user's model process in most tests (-m 'not slow' leaves it out)
 
@@ -35,15 +36,9 @@ FIXTURES = Path(__file__).parent / "fixtures"
 NOTEBOOK_PATH = FIXTURES / "notebook.py"
 BATCHED_PATH = FIXTURES / "batched.py"
 THREE_LAYER_PATH = FIXTURES / "three_layer.py"
-BATCHED = BATCHED_PATH.read_text()
 MEAN_LOSS = "    return cache, float(np.mean(losses))   # the batch's loss: the mean of its samples'\n"
 CLOSE = {"rtol": 0, "atol": 1e-12}  # the same maths, summed in another order
 CHECK_CLOSE = {"rtol": 0, "atol": 1e-6}  # central differences of the same loss
-
-
-def edit(text: str, old: str, new: str) -> str:
-    assert text.count(old) == 1, old
-    return text.replace(old, new)
 
 
 def contract(text: str, name: str = "model.py") -> Contract:
