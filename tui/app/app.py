@@ -42,10 +42,10 @@ from engine.run.stepper import Phase, Stepper, View
 from engine.settings.config import Config
 from engine.usermodel.contract import ModelError
 from tui.app.commands import StepperCommands
+from tui.app.compat import ScreenlessKeys, TerminalDriver, exiting, keymap_of
 from tui.app.lifeline import Lifeline, ServedDriver
 from tui.app.runner import PhaseRunner
-from tui.app.screens.safe import SafeCommandPalette, exiting
-from tui.app.terminal import TerminalDriver
+from tui.app.screens.safe import SafeCommandPalette
 from tui.app.widgets import quiet
 from tui.app.widgets.bars import BatchLine, NetworkLine, PhaseBar
 from tui.app.widgets.boundary import BoundaryMap
@@ -104,7 +104,7 @@ def breakpoint_classes(breakpoints: list[tuple[int, str]], width: int) -> dict[s
     return {name: name == chosen for _, name in breakpoints}
 
 
-class StepperApp(App[None]):
+class StepperApp(ScreenlessKeys):
     TITLE = "backprop-stepper"
     CSS_PATH = "stepper.tcss"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide"), (170, "-very-wide")]  # noqa: RUF012 (Textual: an instance attribute)
@@ -137,7 +137,7 @@ class StepperApp(App[None]):
     def get_driver_class(self) -> type[Driver]:
         """Textual's, except that a served app's web driver is one that ends the app when its
         server goes (tui.app.lifeline.ServedDriver), and a terminal's resumes only what it stopped
-        (tui.app.terminal.TerminalDriver)."""
+        (tui.app.compat.TerminalDriver)."""
         driver = super().get_driver_class()
         return {WebDriver: ServedDriver, LinuxDriver: TerminalDriver}.get(driver, driver)
 
@@ -202,12 +202,6 @@ class StepperApp(App[None]):
         if self.lifeline.asked and isinstance(event, events.InputEvent | events.Paste):
             return
         await super().on_event(event)
-
-    async def _on_key(self, event: events.Key) -> None:
-        """The same for a key already dispatched: App's own handler, which runs after this
-        one and checks the screen's bindings, is skipped."""
-        if not self.screen_stack:
-            event.prevent_default()
 
     def on_mount(self) -> None:
         # Textual sets the width's breakpoint class on the first Resize event, which comes
@@ -636,7 +630,7 @@ class StepperApp(App[None]):
     # ---- discoverability -------------------------------------------------------------
     def key_table(self) -> list[tuple[str, str, str]]:
         """(keys, description, binding id) for every binding, as currently mapped."""
-        keymap = self._keymap
+        keymap = keymap_of(self)
         table = []
         for k in KEYS:
             keys = keymap.get(k.id, k.keys).split(",")

@@ -38,7 +38,7 @@ from engine.data.batches import Data, every_row
 from engine.maths.network import Architecture, Params
 from engine.maths.plane import Field, Plane, field
 from engine.run.stepper import View
-from tui.app.widgets.quiet import OneLayout
+from tui.app.compat import OneLayout
 
 #: The Playground's class colours, then more that read on dark and light backgrounds.
 HUES = [(245, 147, 34), (8, 119, 189), (46, 160, 67), (170, 80, 200), (214, 55, 70), (0, 160, 160),

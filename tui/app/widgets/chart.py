@@ -26,6 +26,7 @@ from textual.containers import Vertical
 from textual.content import Content
 
 from engine.run.stepper import Curves, View
+from tui.app.compat import OneLayout
 from tui.app.widgets import quiet
 from tui.app.widgets.tensor import MUTED
 
@@ -72,7 +73,7 @@ def value(v: float) -> str:
     return "—" if not np.isfinite(v) else f"{v:.4g}"
 
 
-class LossChart(quiet.OneLayout, Vertical, can_focus=True):
+class LossChart(OneLayout, Vertical, can_focus=True):
     """Loss (and accuracy) per step: the chart, then the last values."""
 
     DEFAULT_CSS = """
