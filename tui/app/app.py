@@ -34,8 +34,8 @@ from textual.theme import ThemeProvider
 from textual.widgets import Footer, ProgressBar, Static
 
 from engine.check.verdicts import method_for
+from engine.data.batches import Data
 from engine.explain.elements import tensors as state_tensors
-from engine.model.builtin import BUGS, bug_problem, make_model
 from engine.model.protocol import Captured
 from engine.run.sample import sample_view
 from engine.run.stepper import Phase, Stepper, View
@@ -43,6 +43,7 @@ from engine.settings.config import Config
 from engine.usermodel.contract import ModelError
 from tui.app.commands import StepperCommands
 from tui.app.compat import ScreenlessKeys, TerminalDriver, exiting, keymap_of
+from tui.app.controller import Controller, NewRun, Note
 from tui.app.lifeline import Lifeline, ServedDriver
 from tui.app.runner import PhaseRunner
 from tui.app.screens.safe import SafeCommandPalette
@@ -126,6 +127,8 @@ class StepperApp(ScreenlessKeys):
         self.model_file = model_file
         self.runner = PhaseRunner(stepper, self.call_from_thread, shown=self.show_state,
                                   progress=self.show_progress, failed=self.phase_failed)
+        #: Owns the stepper (through the runner) and applies what the keys ask of it.
+        self.controller = Controller(self.runner, self.tell)
         self.keymap = keymap or {}
         #: Ends the app with its owner: SIGTERM, SIGHUP, a served tab's server gone (tui.app.lifeline).
         self.lifeline = Lifeline(self)
@@ -389,17 +392,8 @@ class StepperApp(ScreenlessKeys):
             self.runner.finish_step()
 
     def action_train(self) -> None:
-        if self.busy():
-            return
-        config = self.stepper.config
-        if self.stepper.data is None:
-            self.notify("Training runs need data: start with --dataset moons (or --data FILE.csv); "
-                        "the notebook's one sample is stepped with n and s.", timeout=5)
-            return
-        check = f", checking gradients every {config.check_every} steps" if config.check_every \
-            else " (no gradient check: --check-every N asks for one)"
-        self.notify(f"Training {config.train_steps:,} steps{check}.", timeout=3)
-        self.runner.train(config.train_steps, config.check_every)
+        if not self.busy():
+            self.controller.train()
 
     def action_previous_sample(self) -> None:
         self.show_sample(-1)
@@ -417,85 +411,41 @@ class StepperApp(ScreenlessKeys):
         self.show_state()
 
     def action_undo(self) -> None:
-        if self.busy():
-            return
-        if not self.stepper.back():
-            self.notify("Already at the start: nothing to undo.", timeout=2)
-        self.show_state()
+        if not self.busy() and self.controller.undo():
+            self.show_state()
 
     def action_reset(self) -> None:
-        if not self.busy():
-            self.stepper.reset()
+        if not self.busy() and self.controller.reset():
             self.show_state()
 
     def action_toggle_gradcheck(self) -> None:
-        if self.busy():
-            return
-        self.stepper.gradcheck_enabled = not self.stepper.gradcheck_enabled
-        self.notify(f"Gradient check {'on' if self.stepper.gradcheck_enabled else 'off'}.", timeout=2)
-        self.show_state()
+        if not self.busy() and self.controller.toggle_gradcheck():
+            self.show_state()
 
     def action_inject_bug(self, bug: str) -> None:
         """Fault drill: break the backward pass and rewind to this step's forward pass."""
-        if self.busy():
-            return
-        if self.stepper.model.user_code:
-            self.notify("Fault drills break the built-in network; your own model is loaded.", timeout=3)
-            return
-        problem = bug_problem(self.stepper.config.architecture, bug) if bug else None
-        if problem:
-            self.notify(f"Cannot inject {bug!r}: {problem}.", severity="warning", timeout=5)
-            return
-        self.stepper.use_model(make_model(self.stepper.config.architecture, bug or None))
-        if bug:
-            self.notify(f"Injected bug {bug!r}: {BUGS[bug]} Press n to watch the "
-                        "gradient check catch it.", timeout=6)
-        else:
-            self.notify("Bug removed: the correct backward pass is back.", timeout=3)
-        self.show_state()
+        if not self.busy() and self.controller.inject_bug(bug):
+            self.show_state()
 
     def action_edit_config(self) -> None:
         from tui.app.screens.config import ConfigScreen  # imported when first used: a faster start
 
         if not self.busy():
-            self.push_screen(ConfigScreen(self.stepper.config, served=self.served), self.apply_config)
+            self.push_screen(ConfigScreen(self.stepper.config, served=self.served), self.config_chosen)
 
-    def apply_config(self, config: Config | None) -> None:
-        from engine.usermodel.client import UserModel
-        from tui.app.screens.config import data_for
+    def config_chosen(self, chosen: NewRun | None) -> None:
+        """The form's result: the settings and the data it loaded for them (None: cancelled)."""
+        if chosen is not None:
+            self.apply_config(chosen.config, chosen.data)
 
-        if config is None:
-            return
-        old = self.stepper
-        # The model stays what it is now: a user's model, or the built-in one with the
-        # fault drill currently injected (which the form does not show), unless the new
-        # network has no place for that drill: a drill that breaks nothing would teach that
-        # a broken backward passes the check.
-        bug = old.model.bug
-        problem = bug_problem(config.architecture, bug) if bug else None
-        if problem:
-            self.notify(f"Fault drill {bug!r} removed: {problem}.", severity="warning", timeout=6)
-            bug = None
-        model = old.model if old.model.user_code else make_model(config.architecture, bug)
-        if isinstance(model, UserModel):  # the same file, imported again if the sizes changed
-            model.resize(config.architecture.sizes)
-        try:
-            stepper = Stepper(replace(config, inject_bug=bug), model=model, data=data_for(config))
-        except ModelError as error:  # e.g. a cs231n TwoLayerNet asked for two hidden layers
-            if isinstance(model, UserModel):
-                model.resize(old.config.architecture.sizes)
-            self.notify(f"Not applied: {error.message}", severity="error", timeout=8)
-            return
-        self.runner.stepper = stepper
-        self.stepper.gradcheck_enabled = old.gradcheck_enabled
-        if model.user_code:  # what it built is the file's to say: its parameters' shapes
-            shapes = ", ".join(f"{name} {tuple(np.shape(value))}"
-                               for name, value in self.stepper.initial.params.items())
-            what = f"{printable(model.name, oneline=True)} with parameters {shapes}"
-        else:
-            what = f"a {config.shape_label} network"
-        self.notify(f"Applied: {what}, seed {config.seed}, lr {config.lr:g}.", timeout=3)
-        self.show_state()
+    def apply_config(self, config: Config, data: Data | None = None) -> None:
+        """A new stepper for `config` (tui.app.controller), shown when it could be made."""
+        if self.controller.apply(config, data):
+            self.show_state()
+
+    def tell(self, note: Note) -> None:
+        """A controller's note, as a notification."""
+        self.notify(note.message, severity=note.severity, timeout=note.timeout)
 
     def action_zoom(self) -> None:
         """Exact values of the focused panel's tensors (or of every tensor in this state)."""

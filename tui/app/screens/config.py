@@ -5,7 +5,7 @@ The form refuses what the command line refuses: a field counts as given when its
 differs from what the form showed, as a flag counts as given when it is typed, and the
 same rules (engine.settings.config.validate with the given keys, check_fitted against the loaded
 data) decide. Applying loads the data set the fields name, so a bad CSV file is shown
-under its field; data_for() hands the app the data the form loaded."""
+under its field; the form's result (tui.app.controller.NewRun) hands the app the data it loaded."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ from engine.data.batches import Data
 from engine.data.sets import DataError
 from engine.settings.config import FIELDS as RULES
 from engine.settings.config import Config, ConfigError, check_fitted, default_x, unreadable, validate
+from tui.app.controller import NewRun
 from tui.app.screens.safe import OnceModal
 from tui.text import printable
 
@@ -69,21 +70,8 @@ def _shown(config: Config, key: str) -> str:
     return repr(value) if isinstance(value, float) else str(value)
 
 
-#: The data the form loaded for the config it returned, for the app to use (data_for).
-_loaded: list[tuple[Config, Data]] = []
-
-
-def data_for(config: Config) -> Data | None:
-    """The data a config names: the one the form just loaded for it, or loaded now.
-    Raises engine.data.sets.DataError for a CSV file that has changed into a bad one since."""
-    for known, data in _loaded:
-        if known == config:
-            return data
-    return batches.from_config(config)
-
-
-def _with_data(config: Config, given: set[str]) -> Config:
-    """The config fitted to the data it names (loaded now), or ConfigError."""
+def _with_data(config: Config, given: set[str]) -> tuple[Config, Data]:
+    """The config fitted to the data it names, and those data (loaded now), or ConfigError."""
     try:
         data = batches.from_config(config)
     except DataError as error:
@@ -93,12 +81,18 @@ def _with_data(config: Config, given: set[str]) -> Config:
     check_fitted(config, given, name, data.dataset.features, data.dataset.classes)
     fitted = validate(batches.fitted(config, data), given=())
     batches.check_step(fitted, data, given)
-    _loaded[:] = [(fitted, data)]
-    return fitted
+    return fitted, data
 
 
 def parse_fields(values: dict[str, str], base: Config, load: bool = True,
                  served: bool = False) -> tuple[Config | None, dict[str, str]]:
+    """read_fields without the data it loaded."""
+    config, _, errors = read_fields(values, base, load, served)
+    return config, errors
+
+
+def read_fields(values: dict[str, str], base: Config, load: bool = True,
+                served: bool = False) -> tuple[Config | None, Data | None, dict[str, str]]:
     """The form's strings to a validated Config, or the error of each field that has one.
     With `load`, a config on data is fitted to the data (loaded: a CSV file is read);
     without, the data are not read (as each keystroke checks the fields). `served` (serve):
@@ -115,7 +109,7 @@ def parse_fields(values: dict[str, str], base: Config, load: bool = True,
         except ValueError:
             errors[key] = unreadable(key, text.strip())
     if errors:
-        return None, errors
+        return None, None, errors
     given = {key for key, text in values.items() if text.strip() != _shown(base, key)}
     drawn = base.x == default_x(base.inputs, base.seed)  # the x shown is the one drawn for them
     moved = settings.get("inputs") != base.inputs or settings.get("seed") != base.seed
@@ -129,13 +123,14 @@ def parse_fields(values: dict[str, str], base: Config, load: bool = True,
         candidate = replace(candidate, **{k: v for k, v in untouched.items()  # type: ignore[arg-type]
                                           if k not in given})
     # The fault drill is not the form's: the app keeps or drops it for the new network.
+    data = None
     try:
         config = validate(candidate, given)
         if candidate.learns_from_data and load:
-            config = _with_data(candidate, given)
+            config, data = _with_data(candidate, given)
     except ConfigError as error:  # said for the command line: its flags are this form's fields
-        return None, {error.key: re.sub(r"--([a-z][a-z-]*)", r"\1", error.message)}
-    return config, {}
+        return None, None, {error.key: re.sub(r"--([a-z][a-z-]*)", r"\1", error.message)}
+    return config, data, {}
 
 
 class FormField(Input):
@@ -153,7 +148,7 @@ class FormField(Input):
         self.refused = False
 
 
-class ConfigScreen(OnceModal[Config | None]):
+class ConfigScreen(OnceModal[NewRun | None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "dismiss", "Cancel", id="cancel-config"),
     ]
@@ -225,10 +220,10 @@ class ConfigScreen(OnceModal[Config | None]):
     def apply(self) -> None:
         if self.dismissed:  # a second Enter typed before the form closed
             return
-        config, errors = parse_fields(self.values(), self.config, served=self.served)
+        config, data, errors = read_fields(self.values(), self.config, served=self.served)
         self.show_errors(errors)
         if config is not None:
-            self.dismiss(config)
+            self.dismiss(NewRun(config, data))
         elif errors:  # on a short screen the field may be scrolled away: go to the first one
             first = next(key for key in FIELDS if key in errors)
             self.query_one(f"#field-{first}", Input).focus()
