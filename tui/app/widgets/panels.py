@@ -21,6 +21,8 @@ from textual.style import Style
 from engine.check.verdicts import TensorCheck
 from engine.explain.elements import tensors as qualified_tensors
 from engine.maths.network import Params
+from engine.run import deadunits
+from engine.run.deadunits import Unmarked, layer_count
 from engine.run.stepper import Phase, State, View
 from tui.app.widgets import quiet
 from tui.app.widgets.bars import layer_function
@@ -59,51 +61,26 @@ def is_numeric(value: object) -> bool:
         return False
 
 
-def depth(params: Params) -> int | None:
-    """L when the parameters are named as the maths names them, W1, b1, ..., WL, bL (the
-    built-in network, the notebook's file); None for a model with names of its own."""
-    L = len(params) // 2
-    names = {f"{kind}{l}" for l in range(1, L + 1) for kind in "Wb"}
-    return L if L and set(params) == names else None
+def unmarked_note(why: Unmarked) -> str:
+    """Why a layer's dead units are not marked, as the panels say it under its z_l."""
+    if not why.real:
+        z = why.value
+        what = f"an array of {why.array.dtype}" if isinstance(z, np.ndarray) else \
+            "None" if z is None else f"a {type_name(z)}"
+        return f"{why.name} is {printable(what, oneline=True)}; dead units not marked"
+    return f"{why.name} has shape {shape_label(why.array)}, not ({why.units},); dead units not marked"
 
 
 def dead_units(state: State, layer: int = 1) -> tuple[np.ndarray | None, str]:
-    """Units of a hidden ReLU layer that are off (z_l <= 0) in this step's forward pass,
-    and a note when a user's z_l cannot say: units are marked only when z_l holds real
-    numbers, one per unit of W_l, in shape (n_l,)."""
-    z_name, w_name = f"z{layer}", f"W{layer}"
-    if state.forward is None or z_name not in state.forward.cache or w_name not in state.params:
-        return None, ""
-    z = state.forward.cache[z_name]
-    units = state.params[w_name].shape[0]
-    try:
-        array = np.asarray(z)
-    except Exception:  # as in is_numeric
-        array = np.asarray(None)
-    if array.dtype.kind not in "biuf":
-        what = f"an array of {array.dtype}" if isinstance(z, np.ndarray) else \
-            "None" if z is None else f"a {type_name(z)}"
-        return None, f"{z_name} is {printable(what, oneline=True)}; dead units not marked"
-    if array.shape != (units,):
-        return None, f"{z_name} has shape {shape_label(array)}, not ({units},); dead units not marked"
-    with np.errstate(invalid="ignore"):
-        return array <= 0, ""
+    """engine.run.deadunits.dead_units, with its reason as the panels say it ("" for none)."""
+    mask, why = deadunits.dead_units(state, layer)
+    return mask, "" if why is None else unmarked_note(why)
 
 
 def dead_layers(view: View) -> tuple[dict[int, np.ndarray], dict[int, str]]:
-    """dead_units of every hidden layer, by layer, and why a layer's cannot be marked.
-    Only ReLU has dead units: leaky ReLU, tanh and sigmoid pass some gradient everywhere."""
-    if view.config.activation != "relu":
-        return {}, {}
-    L = depth(view.state.params) or 2  # a model of its own names: its z1 and W1, if any
-    dead, notes = {}, {}
-    for l in range(1, L):
-        mask, note = dead_units(view.state, l)
-        if mask is not None:
-            dead[l] = mask
-        if note:
-            notes[l] = note
-    return dead, notes
+    """engine.run.deadunits.dead_layers, with the reasons as the panels say them."""
+    dead, unmarked = deadunits.dead_layers(view)
+    return dead, {l: unmarked_note(why) for l, why in unmarked.items()}
 
 
 #: Columns of a matrix shown in full that still fit a panel beside another at 120 columns.
@@ -318,7 +295,7 @@ class Panel(quiet.QuietStatic, can_focus=True):
         what its file says: the built-in network's lines would name tensors it lacks."""
         assert self.phase is not None
         params = list(self.view.state.params)
-        if depth(self.view.state.params) is None and self.phase in (Phase.FORWARD, Phase.BACKWARD):
+        if layer_count(self.view.state.params) is None and self.phase in (Phase.FORWARD, Phase.BACKWARD):
             return Content.styled(f"{self.phase.value} as {self.view.model_name} computes it", MUTED)
         return Content.styled(formulas(self.view.config.architecture, params)[self.phase], MUTED)
 
@@ -343,7 +320,7 @@ class Panel(quiet.QuietStatic, can_focus=True):
         """The blocks under a heading per layer (layer_of), in the order of `layers`; the
         `lead` names before them and any other name after. Networks of one hidden layer
         (the notebook's) and models with names of their own are shown as they come."""
-        L = depth(self.view.state.params)
+        L = layer_count(self.view.state.params)
         if L is None or L < HEADINGS_FROM:
             return list(blocks.values())
         by_layer: dict[int, list[Content]] = {}
@@ -398,7 +375,7 @@ class ForwardPanel(Panel):
     def build(self, view: View, state: State) -> Content:
         blocks = [self.formula()]
         if state.forward is None:
-            L = depth(state.params)
+            L = layer_count(state.params)
             names = ["x", *(f"{k}{l}" for l in range(1, L + 1) for k in "za"), "loss"] if L else \
                 ["the forward cache"]
             blocks.append(pending(listed(names),
@@ -422,7 +399,7 @@ class ForwardPanel(Panel):
             if name == f"z{l}" and l in why_not:
                 block = Content.assemble(block, "\n", (why_not[l], MUTED))
             tensors[name] = block
-        L = depth(state.params) or 0
+        L = layer_count(state.params) or 0
         blocks += self.grouped(tensors, range(1, L + 1), lead=("x",))
         blocks.append(scalar_line("loss", Content.styled("loss", FRESH if fresh else "bold"),
                                   state.forward.loss))
@@ -454,7 +431,7 @@ class GradientsPanel(Panel):
         fresh = self.fresh(state)
         dead, why_not = dead_layers(view)
         blocks += [Content.styled(note, MUTED) for note in why_not.values()]
-        L = depth(state.params) or 2
+        L = layer_count(state.params) or 2
         # Backward order, as the chain rule runs: each layer's dz, dW, db, then the da it
         # passes down (the notebook's dz2, dW2, db2, da1, dz1, dW1, db1).
         order = [n for l in range(L, 0, -1) for n in (f"dz{l}", f"dW{l}", f"db{l}", f"da{l - 1}")]
