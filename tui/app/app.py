@@ -65,6 +65,7 @@ from tui.app.widgets.panels import (
     is_numeric,
 )
 from tui.app.widgets.quiet import QuietScroll
+from tui.app.widgets.tensor import Cell
 from tui.keys import KEYS
 from tui.text import printable
 
@@ -256,6 +257,12 @@ class StepperApp(ScreenlessKeys):
         for picture in self.pictures:
             picture.show(view)
         self.show_panels(view)
+        self.follow()
+        self.show_banner()
+
+    def follow(self) -> None:
+        """Scroll to what changed: a training run's pictures, else the panel the last phase
+        filled (unless the user is reading one: a panel or the chart has the focus)."""
         training = self.runner.running is not None and self.runner.running.phase is None
         if training or self.ran:  # a run is watched in its pictures, not its last phase
             self.ran = training
@@ -269,6 +276,9 @@ class StepperApp(ScreenlessKeys):
                     # size); and after the next refresh, which corrects it when one did.
                     panel.scroll_visible(animate=False, immediate=True)
                     panel.scroll_visible(animate=False)
+
+    def show_banner(self) -> None:
+        """A warning over the panels: the state diverged, or a layer saturated."""
         nonfinite = self.stepper.state.nonfinite()
         saturated = None if nonfinite else self.stepper.saturation()
         banner = self.query_one("#banner", Static)
@@ -297,21 +307,28 @@ class StepperApp(ScreenlessKeys):
         unit = hidden_unit(cell, current.config.architecture.depth)
         if unit != boundary.unit:  # the unit under the cursor, over the input plane
             boundary.show_unit(current, unit)
-        explain = self.query_one(ExplainPanel)
-        sources: frozenset[tuple[str, tuple[int, ...]]] = frozenset()
-        if explain.display:
-            # A user's model is not called from here: its process may be busy with a phase on
-            # the runner's thread (the call would wait for it, freezing the screen) or hang.
-            # Its numerical gradients are explained from what the check recorded.
-            explanation = explain.show(current, cell)
-            if explanation is not None:
-                sources = frozenset((s.tensor, tuple(s.index)) for s in explanation.sources)
+        sources = self.explain_cursor(current, cell)
         for panel in panels:
             if panel is not focused or panel.sources != sources:
                 panel.sources = sources
                 panel.show(current)
         if focused is not None and focused.cursor_line is not None:
             self.call_after_refresh(self.scroll_to_cursor, focused)
+
+    def explain_cursor(self, view: View, cell: Cell | None) -> frozenset[Cell]:
+        """The explanation of the element under the cursor, when the Explain panel is open,
+        and the cells it is computed from (highlighted in the panels).
+
+        A user's model is not called from here: its process may be busy with a phase on the
+        runner's thread (the call would wait for it, freezing the screen) or hang. Its
+        numerical gradients are explained from what the check recorded."""
+        explain = self.query_one(ExplainPanel)
+        if not explain.display:
+            return frozenset()
+        explanation = explain.show(view, cell)
+        if explanation is None:
+            return frozenset()
+        return frozenset((s.tensor, tuple(s.index)) for s in explanation.sources)
 
     def scroll_to_cursor(self, panel: Panel) -> None:
         """Panel scrolling follows the cursor: its line (below the border) is kept on screen."""
