@@ -1,8 +1,10 @@
-"""StepperApp: keys -> actions -> the stepper -> a fresh render of its state.
+"""StepperApp: key -> action -> controller (or runner) -> stepper -> View -> widgets.
 
-The app holds no maths: every action calls the stepper (the keys that run phases, through
-tui.app.runner, which runs a slow phase on a thread with a progress bar and cancels it on
-escape), then `show_state` redraws the widgets from one View of the stepper.
+The app holds no maths and no rules of the run: an action asks the controller
+(tui.app.controller), which owns the stepper and says what to tell the user, or for the keys
+that run phases its runner (tui.app.runner, which runs a slow phase on a thread with a
+progress bar and cancels it on escape); then `show_state` redraws the widgets from one View
+of the stepper. What the app needs of Textual's private API is in tui.app.compat.
 """
 
 from __future__ import annotations
@@ -129,7 +131,7 @@ class StepperApp(ScreenlessKeys):
         self.runner = PhaseRunner(stepper, self.call_from_thread, shown=self.show_state,
                                   progress=self.show_progress, failed=self.phase_failed)
         #: Owns the stepper (through the runner) and applies what the keys ask of it.
-        self.controller = Controller(self.runner, self.tell)
+        self.controller = Controller(self.runner, self.tell, model_file)
         self.keymap = keymap or {}
         #: Ends the app with its owner: SIGTERM, SIGHUP, a served tab's server gone (tui.app.lifeline).
         self.lifeline = Lifeline(self)
@@ -179,7 +181,7 @@ class StepperApp(ScreenlessKeys):
     def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
                timeout: float | None = None, markup: bool = True) -> None:
         """Every notification, the app's and Textual's, is plain text, never markup: what it
-        says holds key names ("[ and ]" had read as " "), file names and a model's messages.
+        says holds key names (as markup "[ and ]" reads as " "), file names and a model's messages.
         And it is printable (tui.text): no escape sequence in it reaches the terminal."""
         super().notify(printable(message), title=printable(title, oneline=True), severity=severity,
                        timeout=timeout, markup=False)
@@ -209,8 +211,8 @@ class StepperApp(ScreenlessKeys):
 
     def on_mount(self) -> None:
         # Textual sets the width's breakpoint class on the first Resize event, which comes
-        # after the first frame: that frame was laid out in one column and jumped into two or
-        # three a few frames later. Set now, the first frame has the layout that stays.
+        # after the first frame: that frame would be laid out in one column and jump into two
+        # or three a few frames later. Set now, the first frame has the layout that stays.
         self.screen.update_classes(breakpoint_classes(self.HORIZONTAL_BREAKPOINTS, self.size.width))
         if not self.is_headless:  # a kill, its terminal closing: exit as q does, or be ended
             self.lifeline.hold()
@@ -221,7 +223,7 @@ class StepperApp(ScreenlessKeys):
         if not self.is_headless:
             # What starting made (modules, Textual's styles, the widgets: about 64,000 objects)
             # lives as long as the app: moved out of the collector's sight, a full collection
-            # takes about 8 ms instead of 50, which had been the slowest frames of a big
+            # takes about 8 ms instead of 50, otherwise the slowest frames of a big
             # network. Not in tests, where each of many apps would be kept for ever.
             self.call_after_refresh(gc.freeze)
 
@@ -466,7 +468,7 @@ class StepperApp(ScreenlessKeys):
 
     def action_zoom(self) -> None:
         """Exact values of the focused panel's tensors (or of every tensor in this state)."""
-        from tui.app.screens.zoom import ZoomScreen
+        from tui.app.screens.zoom import ZoomScreen  # imported when first used: a faster start
 
         tensors = {}
         for qualified, value in state_tensors(self.stepper.state).items():
@@ -487,34 +489,9 @@ class StepperApp(ScreenlessKeys):
         self.push_screen(ZoomScreen(tensors, first))
 
     # ---- keeping: sessions, parameters, the state as JSON --------------------------------
-    # The bytes come from one method each (session_bytes, params_bytes, state_json) and go
+    # The bytes come from the controller (session_bytes, params_bytes, state_json) and go
     # where `deliver` sends them: a new file in the working directory in a terminal; in a
     # browser (served) a download, never a file on the server.
-    def session_bytes(self) -> bytes:
-        """The session as it stands, as a .npz file's bytes (engine.run.session)."""
-        from engine.run.session import record as record_session
-        from engine.run.session import to_bytes as session_to_bytes
-
-        return session_to_bytes(record_session(self.stepper, self.model_file))
-
-    def params_bytes(self) -> bytes:
-        """The parameters on screen as a .npz file's bytes (np.savez's layout, no pickle)."""
-        from engine.run.session import params_to_bytes
-
-        return params_to_bytes(self.stepper.state.params)
-
-    def state_json(self) -> str:
-        """The state on screen as the `--format json` object (tui.output.report.state_json)."""
-        from tui.output.report import state_json
-
-        return state_json(self.stepper.config, self.stepper, self.stepper.state)
-
-    def file_stem(self, kind: str) -> str:
-        """e.g. backprop-session-step7-backward: what and where in the run."""
-        state = self.stepper.state
-        phase = "start" if state.last_phase is None else state.last_phase.value
-        return f"backprop-{kind}-step{state.step}-{phase}"
-
     def deliver(self, name: str, data: bytes, what: str, mime_type: str = "application/octet-stream") -> None:
         """Put a file the user asked for where they get it: in a browser (served) a download;
         in a terminal a new file in the working directory (name, else name-1, name-2, ...:
@@ -560,14 +537,16 @@ class StepperApp(ScreenlessKeys):
         self.deliver(name, data, what)
 
     def action_save_session(self) -> None:
-        self.keep("the session", f"{self.file_stem('session')}.npz", self.session_bytes)
+        self.keep("the session", f"{self.controller.file_stem('session')}.npz",
+                  self.controller.session_bytes)
 
     def action_export_params(self) -> None:
-        self.keep("the parameters", f"{self.file_stem('params')}.npz", self.params_bytes)
+        self.keep("the parameters", f"{self.controller.file_stem('params')}.npz",
+                  self.controller.params_bytes)
 
     def action_export_json(self) -> None:
-        self.keep("the state as JSON", f"{self.file_stem('state')}.json",
-                  lambda: self.state_json().encode("utf-8"))
+        self.keep("the state as JSON", f"{self.controller.file_stem('state')}.json",
+                  lambda: self.controller.state_json().encode("utf-8"))
 
     def deliver_screenshot(self, filename: str | None = None, path: str | None = None,
                            time_format: str | None = None) -> str | None:
@@ -581,7 +560,7 @@ class StepperApp(ScreenlessKeys):
         return None
 
     def action_help(self) -> None:
-        from tui.app.screens.help import HelpScreen
+        from tui.app.screens.help import HelpScreen  # imported when first used: a faster start
 
         self.push_screen(HelpScreen(self.key_table(), formulas(self.stepper.config.architecture)))
 

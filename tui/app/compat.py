@@ -123,10 +123,11 @@ class TerminalDriver(LinuxDriver):
     Textual 8.2.8's `_sigcont_application` starts application mode again whether or not
     `_sigtstp_application` stopped it (it stops only when `_auto_restart`). The kernel sends
     a SIGCONT with the SIGHUP of a closed terminal (to its session leader, as a tmux pane or
-    a terminal window runs the app), so a closed terminal got a second input thread and
-    writer; the first input thread was left reading the dead terminal's end of file in a
-    loop, at full CPU, and kept the process from ending after the app had (kill -CONT, then
-    q: it ran on until killed)."""
+    a terminal window runs the app), so a closed terminal would get a second input thread
+    and writer, and the first input thread would be left reading the dead terminal's end of
+    file in a loop, at full CPU, keeping the process alive after the app ends (kill -CONT,
+    then q: it runs on until killed). Back from ctrl+z the driver enters a blank alternate
+    screen: the app repaints on resume (StepperApp.repaint)."""
 
     stopped = False  # application mode was stopped for SIGTSTP, to start again at SIGCONT
 

@@ -51,9 +51,13 @@ class Controller:
     """Owns the stepper (held by its runner, which runs the stepper's phases on a thread) and
     applies what the keys ask of it."""
 
-    def __init__(self, runner: PhaseRunner, tell: Callable[[Note], None]) -> None:
+    def __init__(self, runner: PhaseRunner, tell: Callable[[Note], None],
+                 model_file: str | None = None) -> None:
         self.runner = runner
         self.tell = tell
+        #: The user's model file as named on the command line (a session records the name,
+        #: never the code); None for the built-in network.
+        self.model_file = model_file
 
     @property
     def stepper(self) -> Stepper:
@@ -164,3 +168,29 @@ class Controller:
         self.tell(Note(f"Training {config.train_steps:,} steps{check}.", 3))
         self.runner.train(config.train_steps, config.check_every)
         return False
+
+    # ---- keeping: what the exports write --------------------------------------------------
+    def session_bytes(self) -> bytes:
+        """The session as it stands, as a .npz file's bytes (engine.run.session)."""
+        from engine.run.session import record as record_session  # imported when first used: a faster start
+        from engine.run.session import to_bytes as session_to_bytes
+
+        return session_to_bytes(record_session(self.stepper, self.model_file))
+
+    def params_bytes(self) -> bytes:
+        """The parameters on screen as a .npz file's bytes (np.savez's layout, no pickle)."""
+        from engine.run.session import params_to_bytes  # imported when first used: a faster start
+
+        return params_to_bytes(self.stepper.state.params)
+
+    def state_json(self) -> str:
+        """The state on screen as the `--format json` object (tui.output.report.state_json)."""
+        from tui.output.report import state_json  # imported when first used: a faster start
+
+        return state_json(self.stepper.config, self.stepper, self.stepper.state)
+
+    def file_stem(self, kind: str) -> str:
+        """e.g. backprop-session-step7-backward: what and where in the run."""
+        state = self.stepper.state
+        phase = "start" if state.last_phase is None else state.last_phase.value
+        return f"backprop-{kind}-step{state.step}-{phase}"

@@ -222,7 +222,7 @@ class BoundaryMap(OneLayout):
     def _table(self, view: View, data: Data, width: int) -> str:
         """The text the panel shows in place of a map: the confusion table, or for a user's
         model a note, wrapped to the width (the text is cropped, not wrapped, when drawn:
-        the note had lost its end in the two-column layout)."""
+        the note would lose its end in the two-column layout)."""
         if view.user_code:
             return textwrap.fill(USER_MODEL_NOTE, max(1, width))
         return confusion_text(view.config.architecture, view.state.params, data, width)
