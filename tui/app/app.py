@@ -125,9 +125,6 @@ class StepperApp(ScreenlessKeys):
         #: serve: in a browser (tui.cli.serve); nothing a visitor types loads a file or runs code,
         #: and files go to the browser as downloads (deliver).
         self.served = served
-        #: The user's model file as named on the command line (a session records the name, never
-        #: the code); None for the built-in network.
-        self.model_file = model_file
         self.runner = PhaseRunner(stepper, self.call_from_thread, shown=self.show_state,
                                   progress=self.show_progress, failed=self.phase_failed)
         #: Owns the stepper (through the runner) and applies what the keys ask of it.
