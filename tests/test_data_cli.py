@@ -456,19 +456,18 @@ def test_the_form_refuses_inputs_the_data_contradict() -> None:
 
 def test_the_form_applies_a_dataset_fitted_to_its_data_and_hands_it_to_the_app() -> None:
     from engine.settings.config import Config
-    from tui.app.screens.config import data_for, parse_fields
+    from tui.app.screens.config import read_fields
 
     base = Config().resolved()  # 3 inputs and the notebook's x: the data decide instead
     values = _form(base) | {"dataset": "gauss", "classes": "3", "batch": "16", "samples": "60"}
-    config, errors = parse_fields(values, base)
+    config, data, errors = read_fields(values, base)
     assert errors == {} and config is not None
     assert (config.inputs, config.classes, config.loss, config.batch) == (2, 3, "cross-entropy", 16)
-    data = data_for(config)
-    assert data is not None and data is data_for(config) and data.batch == 16 and data.dataset.samples == 60
+    assert data is not None and data.batch == 16 and data.dataset.samples == 60
     # And back to the single sample: the data's fields left as shown, batch back to 0.
     values = _form(config) | {"dataset": "", "batch": "0", "classes": "1"}
-    config, errors = parse_fields(values, config)
-    assert errors == {} and config is not None and not config.learns_from_data and data_for(config) is None
+    config, data, errors = read_fields(values, config)
+    assert errors == {} and config is not None and not config.learns_from_data and data is None
 
 
 def test_the_form_shows_a_bad_csv_under_its_field(tmp_path: Path) -> None:

@@ -178,14 +178,13 @@ async def test_a_panel_left_as_it_was_shows_what_drawing_it_again_would(config: 
     (quiet.same): after every key of a random walk through the keys that change the state,
     the sample, the focus, the cursor and the Explain panel, drawing each one again from
     scratch gives exactly what is on screen."""
-    from engine.data.batches import fitted
-    from tui.app.screens.config import data_for
+    from engine.data.batches import fitted, from_config
 
     keys = ["n", "n", "b", "s", "left_square_bracket", "right_square_bracket", "g", "e", "tab",
             "shift+tab", "down", "up", "left", "right", "j", "l", "r"]
     rng = random.Random(1)
     walk = [rng.choice(keys) for _ in range(pick(40, 300))]  # tests/budget.py
-    data = data_for(config)
+    data = from_config(config)
     app = StepperApp(Stepper(config if data is None else fitted(config, data), data=data))
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()

@@ -24,6 +24,7 @@ from engine.settings.config import Config
 from tests.budget import pick
 from tests.waits import burst, handled, until
 from tui.app.app import StepperApp
+from tui.app.controller import NewRun
 from tui.app.screens.config import ConfigScreen
 from tui.app.screens.help import HelpScreen
 from tui.app.screens.safe import SafeOptionList
@@ -46,9 +47,9 @@ def alive(app: StepperApp) -> None:
 
 async def test_config_form_enter_twice_fast_applies_once() -> None:
     app = make_app()
-    applied: list[Config | None] = []
-    apply_config = app.apply_config
-    app.apply_config = lambda config: (applied.append(config), apply_config(config))  # type: ignore[method-assign]
+    applied: list[NewRun | None] = []
+    config_chosen = app.config_chosen
+    app.config_chosen = lambda chosen: (applied.append(chosen), config_chosen(chosen))  # type: ignore[method-assign]
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("c")
         assert isinstance(app.screen, ConfigScreen)

@@ -233,8 +233,8 @@ def test_a_pass_over_every_row_goes_a_chunk_of_rows_at_a_time(monkeypatch, calle
     """The fit to every row (each forward phase), the confusion tables and the map: all rows
     at once made matrices of every row by every layer's units (6 GiB at 10,000 classes)."""
     from engine.data import batches
+    from engine.data.confusion import confusion
     from engine.maths import network, plane
-    from tui.app.widgets.boundary import confusion
 
     asked = Config(dataset="spiral", samples=300, classes=3, hidden=(16, 16))
     data = batches.from_config(asked)

@@ -12,6 +12,7 @@ from textual.containers import VerticalScroll
 
 from engine.data import batches
 from engine.data.batches import Data
+from engine.data.confusion import confusion
 from engine.data.sets import Dataset
 from engine.maths import network
 from engine.maths.network import Architecture
@@ -23,7 +24,6 @@ from tui.app.widgets.boundary import (
     TRAIN,
     BoundaryMap,
     Picture,
-    confusion,
     confusion_text,
     draw,
     lines_of,

@@ -202,7 +202,7 @@ def test_a_terminal_closed_while_a_paste_is_typed_ends_the_app() -> None:
 def test_a_sigcont_the_app_did_not_stop_for_leaves_its_terminal_alone() -> None:
     """A SIGCONT comes with the SIGHUP of a closed terminal (and from kill -CONT): Textual's
     driver started its application mode again at each, with a second input thread and writer
-    on the terminal, and the first input thread was left behind (tui.app.terminal)."""
+    on the terminal, and the first input thread was left behind (tui.app.compat.TerminalDriver)."""
     status, output = run_in_terminal([], signal.SIGCONT, b"q")
     assert_left_clean(status, output)
     assert output.count(ENTER_ALTERNATE_SCREEN) == 1

@@ -18,7 +18,6 @@ from tests.helpers import write_model as write
 from tests.waits import handled, until
 from tui.app.app import StepperApp
 from tui.app.commands import stepper_commands
-from tui.app.screens.config import data_for
 from tui.app.screens.zoom import ZoomScreen
 from tui.app.widgets.boundary import USER_MODEL_NOTE, BoundaryMap
 from tui.cli.main import main
@@ -194,7 +193,7 @@ async def test_the_form_rebuilds_a_model_that_builds_itself_from_the_sizes() -> 
 
     from engine.data import batches
 
-    data = data_for(Config(dataset="moons", batch=16))
+    data = batches.from_config(Config(dataset="moons", batch=16))
     assert data is not None
     config = batches.fitted(Config(dataset="moons", batch=16), data).resolved()
     fixture = Path(__file__).parent / "fixtures" / "cs231n_two_layer.py"
@@ -242,7 +241,7 @@ async def test_the_map_s_note_for_a_user_s_model_reads_whole() -> None:
     the panel's edge in the two-column layout ("... over the data is not")."""
     from engine.data import batches
 
-    data = data_for(Config(dataset="moons"))
+    data = batches.from_config(Config(dataset="moons"))
     assert data is not None
     config = batches.fitted(Config(dataset="moons"), data).resolved()
     fixture = Path(__file__).parent / "fixtures" / "cs231n_two_layer.py"

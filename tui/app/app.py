@@ -1,8 +1,10 @@
-"""StepperApp: keys -> actions -> the stepper -> a fresh render of its state.
+"""StepperApp: key -> action -> controller (or runner) -> stepper -> View -> widgets.
 
-The app holds no maths: every action calls the stepper (the keys that run phases, through
-tui.app.runner, which runs a slow phase on a thread with a progress bar and cancels it on
-escape), then `show_state` redraws the widgets from one View of the stepper.
+The app holds no maths and no rules of the run: an action asks the controller
+(tui.app.controller), which owns the stepper and says what to tell the user, or for the keys
+that run phases its runner (tui.app.runner, which runs a slow phase on a thread with a
+progress bar and cancels it on escape); then `show_state` redraws the widgets from one View
+of the stepper. What the app needs of Textual's private API is in tui.app.compat.
 """
 
 from __future__ import annotations
@@ -33,19 +35,20 @@ from textual.theme import ThemeProvider
 from textual.widgets import Footer, ProgressBar, Static
 
 from engine.check.verdicts import method_for
+from engine.data.batches import Data
 from engine.explain.elements import tensors as state_tensors
 from engine.maths.names import parse as parse_name
-from engine.model.builtin import BUGS, bug_problem, make_model
 from engine.model.protocol import Captured
 from engine.run.sample import sample_view
 from engine.run.stepper import Phase, Stepper, View
 from engine.settings.config import Config
 from engine.usermodel.contract import ModelError
 from tui.app.commands import StepperCommands
+from tui.app.compat import ScreenlessKeys, TerminalDriver, exiting, keymap_of
+from tui.app.controller import Controller, NewRun, Note
 from tui.app.lifeline import Lifeline, ServedDriver
 from tui.app.runner import PhaseRunner
-from tui.app.screens.safe import SafeCommandPalette, exiting
-from tui.app.terminal import TerminalDriver
+from tui.app.screens.safe import SafeCommandPalette
 from tui.app.widgets import quiet
 from tui.app.widgets.bars import BatchLine, NetworkLine, PhaseBar
 from tui.app.widgets.boundary import BoundaryMap
@@ -64,6 +67,7 @@ from tui.app.widgets.panels import (
     is_numeric,
 )
 from tui.app.widgets.quiet import QuietScroll
+from tui.app.widgets.tensor import Cell
 from tui.keys import KEYS
 from tui.text import printable
 
@@ -104,7 +108,7 @@ def breakpoint_classes(breakpoints: list[tuple[int, str]], width: int) -> dict[s
     return {name: name == chosen for _, name in breakpoints}
 
 
-class StepperApp(App[None]):
+class StepperApp(ScreenlessKeys):
     TITLE = "backprop-stepper"
     CSS_PATH = "stepper.tcss"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide"), (170, "-very-wide")]  # noqa: RUF012 (Textual: an instance attribute)
@@ -121,11 +125,10 @@ class StepperApp(App[None]):
         #: serve: in a browser (tui.cli.serve); nothing a visitor types loads a file or runs code,
         #: and files go to the browser as downloads (deliver).
         self.served = served
-        #: The user's model file as named on the command line (a session records the name, never
-        #: the code); None for the built-in network.
-        self.model_file = model_file
         self.runner = PhaseRunner(stepper, self.call_from_thread, shown=self.show_state,
                                   progress=self.show_progress, failed=self.phase_failed)
+        #: Owns the stepper (through the runner) and applies what the keys ask of it.
+        self.controller = Controller(self.runner, self.tell, model_file)
         self.keymap = keymap or {}
         #: Ends the app with its owner: SIGTERM, SIGHUP, a served tab's server gone (tui.app.lifeline).
         self.lifeline = Lifeline(self)
@@ -137,7 +140,7 @@ class StepperApp(App[None]):
     def get_driver_class(self) -> type[Driver]:
         """Textual's, except that a served app's web driver is one that ends the app when its
         server goes (tui.app.lifeline.ServedDriver), and a terminal's resumes only what it stopped
-        (tui.app.terminal.TerminalDriver)."""
+        (tui.app.compat.TerminalDriver)."""
         driver = super().get_driver_class()
         return {WebDriver: ServedDriver, LinuxDriver: TerminalDriver}.get(driver, driver)
 
@@ -175,7 +178,7 @@ class StepperApp(App[None]):
     def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
                timeout: float | None = None, markup: bool = True) -> None:
         """Every notification, the app's and Textual's, is plain text, never markup: what it
-        says holds key names ("[ and ]" had read as " "), file names and a model's messages.
+        says holds key names (as markup "[ and ]" reads as " "), file names and a model's messages.
         And it is printable (tui.text): no escape sequence in it reaches the terminal."""
         super().notify(printable(message), title=printable(title, oneline=True), severity=severity,
                        timeout=timeout, markup=False)
@@ -203,16 +206,10 @@ class StepperApp(App[None]):
             return
         await super().on_event(event)
 
-    async def _on_key(self, event: events.Key) -> None:
-        """The same for a key already dispatched: App's own handler, which runs after this
-        one and checks the screen's bindings, is skipped."""
-        if not self.screen_stack:
-            event.prevent_default()
-
     def on_mount(self) -> None:
         # Textual sets the width's breakpoint class on the first Resize event, which comes
-        # after the first frame: that frame was laid out in one column and jumped into two or
-        # three a few frames later. Set now, the first frame has the layout that stays.
+        # after the first frame: that frame would be laid out in one column and jump into two
+        # or three a few frames later. Set now, the first frame has the layout that stays.
         self.screen.update_classes(breakpoint_classes(self.HORIZONTAL_BREAKPOINTS, self.size.width))
         if not self.is_headless:  # a kill, its terminal closing: exit as q does, or be ended
             self.lifeline.hold()
@@ -223,7 +220,7 @@ class StepperApp(App[None]):
         if not self.is_headless:
             # What starting made (modules, Textual's styles, the widgets: about 64,000 objects)
             # lives as long as the app: moved out of the collector's sight, a full collection
-            # takes about 8 ms instead of 50, which had been the slowest frames of a big
+            # takes about 8 ms instead of 50, otherwise the slowest frames of a big
             # network. Not in tests, where each of many apps would be kept for ever.
             self.call_after_refresh(gc.freeze)
 
@@ -259,6 +256,12 @@ class StepperApp(App[None]):
         for picture in self.pictures:
             picture.show(view)
         self.show_panels(view)
+        self.follow()
+        self.show_banner()
+
+    def follow(self) -> None:
+        """Scroll to what changed: a training run's pictures, else the panel the last phase
+        filled (unless the user is reading one: a panel or the chart has the focus)."""
         training = self.runner.running is not None and self.runner.running.phase is None
         if training or self.ran:  # a run is watched in its pictures, not its last phase
             self.ran = training
@@ -272,6 +275,9 @@ class StepperApp(App[None]):
                     # size); and after the next refresh, which corrects it when one did.
                     panel.scroll_visible(animate=False, immediate=True)
                     panel.scroll_visible(animate=False)
+
+    def show_banner(self) -> None:
+        """A warning over the panels: the state diverged, or a layer saturated."""
         nonfinite = self.stepper.state.nonfinite()
         saturated = None if nonfinite else self.stepper.saturation()
         banner = self.query_one("#banner", Static)
@@ -300,21 +306,28 @@ class StepperApp(App[None]):
         unit = hidden_unit(cell, current.config.architecture.depth)
         if unit != boundary.unit:  # the unit under the cursor, over the input plane
             boundary.show_unit(current, unit)
-        explain = self.query_one(ExplainPanel)
-        sources: frozenset[tuple[str, tuple[int, ...]]] = frozenset()
-        if explain.display:
-            # A user's model is not called from here: its process may be busy with a phase on
-            # the runner's thread (the call would wait for it, freezing the screen) or hang.
-            # Its numerical gradients are explained from what the check recorded.
-            explanation = explain.show(current, cell)
-            if explanation is not None:
-                sources = frozenset((s.tensor, tuple(s.index)) for s in explanation.sources)
+        sources = self.explain_cursor(current, cell)
         for panel in panels:
             if panel is not focused or panel.sources != sources:
                 panel.sources = sources
                 panel.show(current)
         if focused is not None and focused.cursor_line is not None:
             self.call_after_refresh(self.scroll_to_cursor, focused)
+
+    def explain_cursor(self, view: View, cell: Cell | None) -> frozenset[Cell]:
+        """The explanation of the element under the cursor, when the Explain panel is open,
+        and the cells it is computed from (highlighted in the panels).
+
+        A user's model is not called from here: its process may be busy with a phase on the
+        runner's thread (the call would wait for it, freezing the screen) or hang. Its
+        numerical gradients are explained from what the check recorded."""
+        explain = self.query_one(ExplainPanel)
+        if not explain.display:
+            return frozenset()
+        explanation = explain.show(view, cell)
+        if explanation is None:
+            return frozenset()
+        return frozenset((s.tensor, tuple(s.index)) for s in explanation.sources)
 
     def scroll_to_cursor(self, panel: Panel) -> None:
         """Panel scrolling follows the cursor: its line (below the border) is kept on screen."""
@@ -395,17 +408,8 @@ class StepperApp(App[None]):
             self.runner.finish_step()
 
     def action_train(self) -> None:
-        if self.busy():
-            return
-        config = self.stepper.config
-        if self.stepper.data is None:
-            self.notify("Training runs need data: start with --dataset moons (or --data FILE.csv); "
-                        "the notebook's one sample is stepped with n and s.", timeout=5)
-            return
-        check = f", checking gradients every {config.check_every} steps" if config.check_every \
-            else " (no gradient check: --check-every N asks for one)"
-        self.notify(f"Training {config.train_steps:,} steps{check}.", timeout=3)
-        self.runner.train(config.train_steps, config.check_every)
+        if not self.busy():
+            self.controller.train()
 
     def action_previous_sample(self) -> None:
         self.show_sample(-1)
@@ -423,86 +427,45 @@ class StepperApp(App[None]):
         self.show_state()
 
     def action_undo(self) -> None:
-        if self.busy():
-            return
-        if not self.stepper.back():
-            self.notify("Already at the start: nothing to undo.", timeout=2)
-        self.show_state()
+        if not self.busy() and self.controller.undo():
+            self.show_state()
 
     def action_reset(self) -> None:
-        if not self.busy():
-            self.stepper.reset()
+        if not self.busy() and self.controller.reset():
             self.show_state()
 
     def action_toggle_gradcheck(self) -> None:
-        if self.busy():
-            return
-        self.stepper.gradcheck_enabled = not self.stepper.gradcheck_enabled
-        self.notify(f"Gradient check {'on' if self.stepper.gradcheck_enabled else 'off'}.", timeout=2)
-        self.show_state()
+        if not self.busy() and self.controller.toggle_gradcheck():
+            self.show_state()
 
     def action_inject_bug(self, bug: str) -> None:
         """Fault drill: break the backward pass and rewind to this step's forward pass."""
-        if self.busy():
-            return
-        if self.stepper.model.user_code:
-            self.notify("Fault drills break the built-in network; your own model is loaded.", timeout=3)
-            return
-        problem = bug_problem(self.stepper.config.architecture, bug) if bug else None
-        if problem:
-            self.notify(f"Cannot inject {bug!r}: {problem}.", severity="warning", timeout=5)
-            return
-        self.stepper.use_model(make_model(self.stepper.config.architecture, bug or None))
-        if bug:
-            self.notify(f"Injected bug {bug!r}: {BUGS[bug]} Press n to watch the "
-                        "gradient check catch it.", timeout=6)
-        else:
-            self.notify("Bug removed: the correct backward pass is back.", timeout=3)
-        self.show_state()
+        if not self.busy() and self.controller.inject_bug(bug):
+            self.show_state()
 
     def action_edit_config(self) -> None:
         from tui.app.screens.config import ConfigScreen  # imported when first used: a faster start
 
         if not self.busy():
-            self.push_screen(ConfigScreen(self.stepper.config, served=self.served), self.apply_config)
+            self.push_screen(ConfigScreen(self.stepper.config, served=self.served), self.config_chosen)
 
-    def apply_config(self, config: Config | None) -> None:
-        from tui.app.screens.config import data_for
+    def config_chosen(self, chosen: NewRun | None) -> None:
+        """The form's result: the settings and the data it loaded for them (None: cancelled)."""
+        if chosen is not None:
+            self.apply_config(chosen.config, chosen.data)
 
-        if config is None:
-            return
-        old = self.stepper
-        # The model stays what it is now: a user's model, or the built-in one with the
-        # fault drill currently injected (which the form does not show), unless the new
-        # network has no place for that drill: a drill that breaks nothing would teach that
-        # a broken backward passes the check.
-        bug = old.model.bug
-        problem = bug_problem(config.architecture, bug) if bug else None
-        if problem:
-            self.notify(f"Fault drill {bug!r} removed: {problem}.", severity="warning", timeout=6)
-            bug = None
-        model = old.model if old.model.user_code else make_model(config.architecture, bug)
-        model = model.resize(config.architecture)  # a user's file: imported again if the sizes changed
-        try:
-            stepper = Stepper(replace(config, inject_bug=bug), model=model, data=data_for(config))
-        except ModelError as error:  # e.g. a cs231n TwoLayerNet asked for two hidden layers
-            model.resize(old.config.architecture)  # back to the sizes the old stepper runs
-            self.notify(f"Not applied: {error.message}", severity="error", timeout=8)
-            return
-        self.runner.stepper = stepper
-        self.stepper.gradcheck_enabled = old.gradcheck_enabled
-        if model.user_code:  # what it built is the file's to say: its parameters' shapes
-            shapes = ", ".join(f"{name} {tuple(np.shape(value))}"
-                               for name, value in self.stepper.initial.params.items())
-            what = f"{printable(model.name, oneline=True)} with parameters {shapes}"
-        else:
-            what = f"a {config.shape_label} network"
-        self.notify(f"Applied: {what}, seed {config.seed}, lr {config.lr:g}.", timeout=3)
-        self.show_state()
+    def apply_config(self, config: Config, data: Data | None = None) -> None:
+        """A new stepper for `config` (tui.app.controller), shown when it could be made."""
+        if self.controller.apply(config, data):
+            self.show_state()
+
+    def tell(self, note: Note) -> None:
+        """A controller's note, as a notification."""
+        self.notify(note.message, severity=note.severity, timeout=note.timeout)
 
     def action_zoom(self) -> None:
         """Exact values of the focused panel's tensors (or of every tensor in this state)."""
-        from tui.app.screens.zoom import ZoomScreen
+        from tui.app.screens.zoom import ZoomScreen  # imported when first used: a faster start
 
         tensors = {}
         for qualified, value in state_tensors(self.stepper.state).items():
@@ -523,34 +486,9 @@ class StepperApp(App[None]):
         self.push_screen(ZoomScreen(tensors, first))
 
     # ---- keeping: sessions, parameters, the state as JSON --------------------------------
-    # The bytes come from one method each (session_bytes, params_bytes, state_json) and go
+    # The bytes come from the controller (session_bytes, params_bytes, state_json) and go
     # where `deliver` sends them: a new file in the working directory in a terminal; in a
     # browser (served) a download, never a file on the server.
-    def session_bytes(self) -> bytes:
-        """The session as it stands, as a .npz file's bytes (engine.run.session)."""
-        from engine.run.session import record as record_session
-        from engine.run.session import to_bytes as session_to_bytes
-
-        return session_to_bytes(record_session(self.stepper, self.model_file))
-
-    def params_bytes(self) -> bytes:
-        """The parameters on screen as a .npz file's bytes (np.savez's layout, no pickle)."""
-        from engine.run.session import params_to_bytes
-
-        return params_to_bytes(self.stepper.state.params)
-
-    def state_json(self) -> str:
-        """The state on screen as the `--format json` object (tui.output.report.state_json)."""
-        from tui.output.report import state_json
-
-        return state_json(self.stepper.config, self.stepper, self.stepper.state)
-
-    def file_stem(self, kind: str) -> str:
-        """e.g. backprop-session-step7-backward: what and where in the run."""
-        state = self.stepper.state
-        phase = "start" if state.last_phase is None else state.last_phase.value
-        return f"backprop-{kind}-step{state.step}-{phase}"
-
     def deliver(self, name: str, data: bytes, what: str, mime_type: str = "application/octet-stream") -> None:
         """Put a file the user asked for where they get it: in a browser (served) a download;
         in a terminal a new file in the working directory (name, else name-1, name-2, ...:
@@ -596,14 +534,16 @@ class StepperApp(App[None]):
         self.deliver(name, data, what)
 
     def action_save_session(self) -> None:
-        self.keep("the session", f"{self.file_stem('session')}.npz", self.session_bytes)
+        self.keep("the session", f"{self.controller.file_stem('session')}.npz",
+                  self.controller.session_bytes)
 
     def action_export_params(self) -> None:
-        self.keep("the parameters", f"{self.file_stem('params')}.npz", self.params_bytes)
+        self.keep("the parameters", f"{self.controller.file_stem('params')}.npz",
+                  self.controller.params_bytes)
 
     def action_export_json(self) -> None:
-        self.keep("the state as JSON", f"{self.file_stem('state')}.json",
-                  lambda: self.state_json().encode("utf-8"))
+        self.keep("the state as JSON", f"{self.controller.file_stem('state')}.json",
+                  lambda: self.controller.state_json().encode("utf-8"))
 
     def deliver_screenshot(self, filename: str | None = None, path: str | None = None,
                            time_format: str | None = None) -> str | None:
@@ -617,7 +557,7 @@ class StepperApp(App[None]):
         return None
 
     def action_help(self) -> None:
-        from tui.app.screens.help import HelpScreen
+        from tui.app.screens.help import HelpScreen  # imported when first used: a faster start
 
         self.push_screen(HelpScreen(self.key_table(), formulas(self.stepper.config.architecture)))
 
@@ -633,7 +573,7 @@ class StepperApp(App[None]):
     # ---- discoverability -------------------------------------------------------------
     def key_table(self) -> list[tuple[str, str, str]]:
         """(keys, description, binding id) for every binding, as currently mapped."""
-        keymap = self._keymap
+        keymap = keymap_of(self)
         table = []
         for k in KEYS:
             keys = keymap.get(k.id, k.keys).split(",")

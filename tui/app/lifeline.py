@@ -33,6 +33,8 @@ from typing import Any
 from textual.app import App
 from textual.drivers.web_driver import WebDriver
 
+from tui.app.compat import driver_app
+
 #: Seconds an app has to exit once asked before its process ends without it: an app exits in
 #: well under a second even on a busy machine, so only a stuck one reaches this.
 GRACE = 2.0
@@ -113,6 +115,6 @@ class ServedDriver(WebDriver):
 
     def run_input_thread(self) -> None:
         super().run_input_thread()
-        lifeline = getattr(self._app, "lifeline", None)
+        lifeline = getattr(driver_app(self), "lifeline", None)
         if not self.exit_event.is_set() and isinstance(lifeline, Lifeline):
             lifeline.end(INPUT_ENDED)

@@ -6,8 +6,8 @@ The form refuses what the command line refuses: a field counts as given when its
 differs from what the form showed, as a flag counts as given when it is typed, and the
 same rules (engine.settings.config.validate with the given keys, engine.data.fit against the
 loaded data) decide, their messages naming each setting by its field. Applying loads the
-data set the fields name, so a bad CSV file is shown under its field; data_for() hands the
-app the data the form loaded."""
+data set the fields name, so a bad CSV file is shown under its field; the form's result
+(tui.app.controller.NewRun) hands the app the data it loaded."""
 
 from __future__ import annotations
 
@@ -20,12 +20,12 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.widgets import Button, Input, Label, Static
 
-from engine.data import batches
 from engine.data.batches import Data
 from engine.data.fit import fit_to_data
 from engine.data.sets import DataError
 from engine.settings.config import Config, ConfigError, default_x, validate
 from engine.settings.schema import BY_KEY, field_name, unreadable
+from tui.app.controller import NewRun
 from tui.app.screens.safe import OnceModal
 from tui.text import printable
 
@@ -70,28 +70,13 @@ def _shown(config: Config, key: str) -> str:
     return repr(value) if isinstance(value, float) else str(value)
 
 
-#: The data the form loaded for the config it returned, for the app to use (data_for).
-_loaded: list[tuple[Config, Data]] = []
-
-
-def data_for(config: Config) -> Data | None:
-    """The data a config names: the one the form just loaded for it, or loaded now.
-    Raises engine.data.sets.DataError for a CSV file that has changed into a bad one since."""
-    for known, data in _loaded:
-        if known == config:
-            return data
-    return batches.from_config(config)
-
-
-def _with_data(config: Config, given: set[str]) -> Config:
-    """The config fitted to the data it names (loaded now), or ConfigError (a file that
-    cannot be used is the data field's)."""
+def _with_data(config: Config, given: set[str]) -> tuple[Config, Data]:
+    """The config fitted to the data it names, and those data (loaded now), or ConfigError
+    (a file that cannot be used is the data field's)."""
     try:
-        fitted, data = fit_to_data(config, given)
+        return fit_to_data(config, given)
     except DataError as error:
         raise ConfigError("data", error.says) from None
-    _loaded[:] = [(fitted, data)]
-    return fitted
 
 
 def _refused_files(values: dict[str, str], base: Config) -> dict[str, str]:
@@ -134,23 +119,32 @@ def _candidate(settings: dict[str, object], base: Config, given: set[str]) -> Co
 
 def parse_fields(values: dict[str, str], base: Config, load: bool = True,
                  served: bool = False) -> tuple[Config | None, dict[str, str]]:
-    """The form's strings to a validated Config, or the error of each field that has one.
+    """read_fields without the data it loaded."""
+    config, _, errors = read_fields(values, base, load, served)
+    return config, errors
+
+
+def read_fields(values: dict[str, str], base: Config, load: bool = True,
+                served: bool = False) -> tuple[Config | None, Data | None, dict[str, str]]:
+    """The form's strings to a validated Config and the data it loaded for it, or the error
+    of each field that has one.
     With `load`, a config on data is fitted to the data (loaded: a CSV file is read);
     without, the data are not read (as each keystroke checks the fields). `served` (serve):
     a file field that differs from what the server started with is refused."""
     refused = _refused_files(values, base) if served else {}
     settings, errors = _read(values)
     if refused or errors:
-        return None, refused | errors
+        return None, None, refused | errors
     given = {key for key, text in values.items() if text.strip() != _shown(base, key)}
     candidate = _candidate(settings, base, given)
+    data = None
     try:
         config = validate(candidate, given)
         if candidate.learns_from_data and load:
-            config = _with_data(candidate, given)
+            config, data = _with_data(candidate, given)
     except ConfigError as error:  # each setting named as this form names it
-        return None, {error.key: error.says(field_name)}
-    return config, {}
+        return None, None, {error.key: error.says(field_name)}
+    return config, data, {}
 
 
 class FormField(Input):
@@ -168,7 +162,7 @@ class FormField(Input):
         self.refused = False
 
 
-class ConfigScreen(OnceModal[Config | None]):
+class ConfigScreen(OnceModal[NewRun | None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "dismiss", "Cancel", id="cancel-config"),
     ]
@@ -240,10 +234,10 @@ class ConfigScreen(OnceModal[Config | None]):
     def apply(self) -> None:
         if self.dismissed:  # a second Enter typed before the form closed
             return
-        config, errors = parse_fields(self.values(), self.config, served=self.served)
+        config, data, errors = read_fields(self.values(), self.config, served=self.served)
         self.show_errors(errors)
         if config is not None:
-            self.dismiss(config)
+            self.dismiss(NewRun(config, data))
         elif errors:  # on a short screen the field may be scrolled away: go to the first one
             first = next(key for key in FIELDS if key in errors)
             self.query_one(f"#field-{first}", Input).focus()

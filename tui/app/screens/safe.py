@@ -1,6 +1,6 @@
 """Guards against keys typed faster than Textual (8.2.8) closes a screen or lays out a list.
 
-Two upstream races, met by a fast typist or a key held down:
+Upstream races, met by a fast typist or a key held down:
 
 - `Screen.dismiss` pops whatever screen is on top (`App.pop_screen`), even when it is
   called a second time for a screen already popped. Keys already routed to the closing
@@ -11,9 +11,10 @@ Two upstream races, met by a fast typist or a key held down:
 - Keys queued behind q still run their bindings while the app exits: a screen pushed or
   popped then is torn down half-built (`NoMatches` in its on_mount), and the app ends with
   status 1 and a traceback. Once the app is exiting, every binding is disabled.
-- `OptionList._move_page` (pageup/pagedown) reads `_index_to_line[highlighted]`, a cache
-  that `_update_lines` leaves empty while the list has no size yet (before its first
-  layout), and raises `KeyError: 0`.
+- An OptionList's pageup/pagedown before its first layout raises `KeyError: 0`
+  (tui.app.compat.page_ready).
+
+What these guards read of Textual's private API is in tui.app.compat.
 """
 
 from __future__ import annotations
@@ -21,21 +22,17 @@ from __future__ import annotations
 from typing import Any, TypeVar, cast
 
 from textual import on
-from textual.app import App
 from textual.await_complete import AwaitComplete
-from textual.command import CommandInput, CommandList, CommandPalette
+from textual.command import CommandInput
 from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, OptionList
 
+from tui.app.compat import ClosingPalette, exiting, page_ready
+
 ResultType = TypeVar("ResultType")
 #: The most characters the command palette's search takes.
 LONGEST_SEARCH = 256
-
-
-def exiting(app: App[Any]) -> bool:
-    """Whether App.exit has been called (Textual keeps it in `_exit`; pinned version)."""
-    return bool(getattr(app, "_exit", False))
 
 
 class OnceModal(ModalScreen[ResultType]):
@@ -53,16 +50,6 @@ class OnceModal(ModalScreen[ResultType]):
         return super().dismiss(result)
 
 
-def page_ready(options: OptionList) -> bool:
-    """Whether a page move can run: OptionList lays out its lines only once it has a size,
-    and again after its options change (the palette's list fills while keys arrive); until
-    then the highlighted option has no line and Textual 8.2.8's page move raises KeyError."""
-    if not options.option_count:
-        return True
-    return bool(options.scrollable_content_region) and \
-        (options.highlighted or 0) in options._index_to_line
-
-
 class SafeOptionList(OptionList):
     """An OptionList whose pageup/pagedown before the first layout do nothing, not crash."""
 
@@ -75,7 +62,7 @@ class SafeOptionList(OptionList):
             super().action_page_down()  # type: ignore[no-untyped-call]
 
 
-class SafeCommandPalette(CommandPalette):
+class SafeCommandPalette(ClosingPalette):
     """Textual's command palette, closed and its command run once however fast Enter is
     pressed, and with page moves that wait for the list to have a size."""
 
@@ -112,18 +99,3 @@ class SafeCommandPalette(CommandPalette):
         """The search text is bounded as the config form's fields are (a command's name is
         a few words): without, each key of a paste posted the whole text typed so far."""
         self.query_one(CommandInput).max_length = LONGEST_SEARCH
-
-    def _watch__list_visible(self) -> None:
-        """The palette's command-gathering worker can finish after the palette has closed
-        and its widgets are gone (Textual 8.2.8 then raises NoMatches): nothing to show."""
-        if self.query(CommandList):
-            super()._watch__list_visible()
-
-    async def _watch__show_busy(self) -> None:
-        if self.query(CommandList):
-            await super()._watch__show_busy()
-
-    def _action_command_list(self, action: str) -> None:
-        if action in ("page_up", "page_down") and not page_ready(self.query_one(CommandList)):
-            return
-        super()._action_command_list(action)

@@ -34,11 +34,12 @@ from rich.text import Text
 from textual.color import Color
 from textual.geometry import Size
 
-from engine.data.batches import Data, every_row
+from engine.data.batches import Data
+from engine.data.confusion import Counts, confusion, split_sizes
 from engine.maths.network import Architecture, Params
 from engine.maths.plane import Field, Plane, field
 from engine.run.stepper import View
-from tui.app.widgets.quiet import OneLayout
+from tui.app.compat import OneLayout
 
 #: The Playground's class colours, then more that read on dark and light backgrounds.
 HUES = [(245, 147, 34), (8, 119, 189), (46, 160, 67), (170, 80, 200), (214, 55, 70), (0, 160, 160),
@@ -221,7 +222,7 @@ class BoundaryMap(OneLayout):
     def _table(self, view: View, data: Data, width: int) -> str:
         """The text the panel shows in place of a map: the confusion table, or for a user's
         model a note, wrapped to the width (the text is cropped, not wrapped, when drawn:
-        the note had lost its end in the two-column layout)."""
+        the note would lose its end in the two-column layout)."""
         if view.user_code:
             return textwrap.fill(USER_MODEL_NOTE, max(1, width))
         return confusion_text(view.config.architecture, view.state.params, data, width)
@@ -261,44 +262,33 @@ def draw(arch: Architecture, params: Params, data: Data, unit: tuple[int, int] |
     return Picture(paint(grid, classes, background, points), [axes, legend])
 
 
-def confusion(arch: Architecture, params: Params, data: Data) -> dict[str, NDArray[np.int64]]:
-    """counts[true, predicted] over the training rows and over the test rows whose outputs
-    are finite (network.decided)."""
-    dataset = data.dataset
-    _, predicted, decided = every_row(arch, params, dataset)
-    k = dataset.classes
-    tables = {}
-    for name, rows in (("train", dataset.train), ("test", dataset.test)):
-        rows = rows[decided[rows]]  # a row whose outputs are not finite predicts no class
-        counts = np.zeros((k, k), dtype=np.int64)
-        np.add.at(counts, (dataset.y[rows], np.clip(predicted[rows], 0, k - 1)), 1)
-        tables[name] = counts
-    return tables
-
-
 def confusion_text(arch: Architecture, params: Params, data: Data, width: int = 0) -> str:
-    """The tables side by side (one above the other when they do not fit in `width`; 0: any
-    width): true class a row, predicted class a column, with each split's accuracy (the
-    diagonal over the total)."""
-    tables = confusion(arch, params, data)
-    sizes = {"train": len(data.dataset.train), "test": len(data.dataset.test)}
-    blocks = []
-    for name, counts in tables.items():
-        total = int(counts.sum())
-        if not sizes[name]:
-            continue  # no test rows
-        right = int(np.trace(counts))
-        size = sizes[name]
-        accuracy = (f"{name} accuracy {100.0 * right / total:.1f}% ({right}/{total})" if total == size
-                    else f"{name}: outputs not finite for {size - total}/{size} rows: no accuracy")
-        k = len(counts)
-        if k > MAX_TABLE_CLASSES:
-            blocks.append([accuracy, f"({k} classes: too many for a table)"])
-            continue
-        cell = max(4, len(str(int(counts.max()))) + 1)
-        head = "true\\pred" + "".join(f"{p:>{cell}}" for p in range(k))
-        rows = [f"{t:<9}" + "".join(f"{v:>{cell}}" for v in counts[t]) for t in range(k)]
-        blocks.append([accuracy, head, *rows])
+    """The confusion tables (engine.data.confusion) side by side (one above the other when
+    they do not fit in `width`; 0: any width): true class a row, predicted class a column,
+    with each split's accuracy (the diagonal over the total)."""
+    sizes = split_sizes(data)  # a split with no rows (no test rows) has no table
+    blocks = [table_lines(name, counts, sizes[name])
+              for name, counts in confusion(arch, params, data).items() if sizes[name]]
+    return beside(blocks, width)
+
+
+def table_lines(name: str, counts: Counts, size: int) -> list[str]:
+    """A split's accuracy over its `size` rows, then its table (for at most MAX_TABLE_CLASSES)."""
+    total, right = int(counts.sum()), int(np.trace(counts))
+    accuracy = (f"{name} accuracy {100.0 * right / total:.1f}% ({right}/{total})" if total == size
+                else f"{name}: outputs not finite for {size - total}/{size} rows: no accuracy")
+    k = len(counts)
+    if k > MAX_TABLE_CLASSES:
+        return [accuracy, f"({k} classes: too many for a table)"]
+    cell = max(4, len(str(int(counts.max()))) + 1)
+    head = "true\\pred" + "".join(f"{p:>{cell}}" for p in range(k))
+    rows = [f"{t:<9}" + "".join(f"{v:>{cell}}" for v in counts[t]) for t in range(k)]
+    return [accuracy, head, *rows]
+
+
+def beside(blocks: list[list[str]], width: int) -> str:
+    """Blocks of lines side by side, 4 spaces apart; one above the other, a blank line
+    apart, when that is wider than `width` (0: any width)."""
     widths = [max(len(line) for line in block) for block in blocks]
     if width and sum(widths) + 4 * (len(blocks) - 1) > width:
         return "\n\n".join("\n".join(block) for block in blocks)

@@ -26,6 +26,7 @@ from textual.containers import Vertical
 from textual.content import Content
 
 from engine.run.stepper import Curves, View
+from tui.app.compat import OneLayout
 from tui.app.widgets import quiet
 from tui.app.widgets.tensor import MUTED
 
@@ -72,7 +73,7 @@ def value(v: float) -> str:
     return "—" if not np.isfinite(v) else f"{v:.4g}"
 
 
-class LossChart(quiet.OneLayout, Vertical, can_focus=True):
+class LossChart(OneLayout, Vertical, can_focus=True):
     """Loss (and accuracy) per step: the chart, then the last values."""
 
     DEFAULT_CSS = """
@@ -103,7 +104,7 @@ class LossChart(quiet.OneLayout, Vertical, can_focus=True):
             return cast("PlotextPlot", found.first())
         if not shown:
             return None
-        from textual_plotext import PlotextPlot
+        from textual_plotext import PlotextPlot  # plotext is slow to import: only once a chart is shown
 
         plot = PlotextPlot(id="loss-plot")
         self.mount(plot, before=0)
@@ -120,21 +121,26 @@ class LossChart(quiet.OneLayout, Vertical, can_focus=True):
         self.drawn_from = drawn_from
         curves = state.trail.curves() if state.trail is not None else NO_CURVES
         # A chart of one point says less than its number: it appears with a second one (the
-        # loss after the first update, or a second step), as the sparkline did before it.
+        # loss after the first update, or a second step).
         shown = len(curves.loss) + (after is not None and not has_data) >= 2
         plot = self.plot(shown)
         if plot is not None:
             plot.display = shown
-        values = self.query_one("#loss-values", quiet.QuietStatic)
         steps = f" · step {len(curves.loss)}" if len(curves.loss) else ""  # a reset has none
         self.border_title = f"Loss and accuracy{steps}" if has_data else "Loss history"
+        if len(curves.loss) and plot is not None and shown:
+            draw(plot, curves, after, has_data, max(8, width or 60))
+        self.show_values(curves, after, has_data, shown, state.step)
+
+    def show_values(self, curves: Curves, after: float | None, has_data: bool, shown: bool,
+                    step: int) -> None:
+        """The numbers under the chart: the last line alone (no legend) without a chart."""
+        values = self.query_one("#loss-values", quiet.QuietStatic)
         if not len(curves.loss):
             quiet.update(values, Content.styled("no loss yet: the first forward pass computes it", MUTED))
             return
-        if plot is not None and shown:
-            draw(plot, curves, after, has_data, max(8, width or 60))
-        listed = data_values(curves) if has_data else sample_values(curves, after, state.step)
-        listed = listed if shown else listed.split("\n")[-1]  # no legend without a chart
+        listed = data_values(curves) if has_data else sample_values(curves, after, step)
+        listed = listed if shown else listed.split("\n")[-1]
         quiet.update(values, quiet.steady(values, listed, (has_data, shown)))
 
 

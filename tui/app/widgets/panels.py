@@ -21,6 +21,8 @@ from engine.check.verdicts import TensorCheck
 from engine.explain.elements import tensors as qualified_tensors
 from engine.maths.names import parse as parse_name
 from engine.maths.network import Params
+from engine.run import deadunits
+from engine.run.deadunits import Unmarked, layer_count
 from engine.run.stepper import Phase, State, View
 from tui.app.widgets import quiet
 from tui.app.widgets.bars import layer_function
@@ -59,51 +61,26 @@ def is_numeric(value: object) -> bool:
         return False
 
 
-def depth(params: Params) -> int | None:
-    """L when the parameters are named as the maths names them, W1, b1, ..., WL, bL (the
-    built-in network, the notebook's file); None for a model with names of its own."""
-    L = len(params) // 2
-    names = {f"{kind}{l}" for l in range(1, L + 1) for kind in "Wb"}
-    return L if L and set(params) == names else None
+def unmarked_note(why: Unmarked) -> str:
+    """Why a layer's dead units are not marked, as the panels say it under its z_l."""
+    if not why.real:
+        z = why.value
+        what = f"an array of {why.array.dtype}" if isinstance(z, np.ndarray) else \
+            "None" if z is None else f"a {type_name(z)}"
+        return f"{why.name} is {printable(what, oneline=True)}; dead units not marked"
+    return f"{why.name} has shape {shape_label(why.array)}, not ({why.units},); dead units not marked"
 
 
 def dead_units(state: State, layer: int = 1) -> tuple[np.ndarray | None, str]:
-    """Units of a hidden ReLU layer that are off (z_l <= 0) in this step's forward pass,
-    and a note when a user's z_l cannot say: units are marked only when z_l holds real
-    numbers, one per unit of W_l, in shape (n_l,)."""
-    z_name, w_name = f"z{layer}", f"W{layer}"
-    if state.forward is None or z_name not in state.forward.cache or w_name not in state.params:
-        return None, ""
-    z = state.forward.cache[z_name]
-    units = state.params[w_name].shape[0]
-    try:
-        array = np.asarray(z)
-    except Exception:  # as in is_numeric
-        array = np.asarray(None)
-    if array.dtype.kind not in "biuf":
-        what = f"an array of {array.dtype}" if isinstance(z, np.ndarray) else \
-            "None" if z is None else f"a {type_name(z)}"
-        return None, f"{z_name} is {printable(what, oneline=True)}; dead units not marked"
-    if array.shape != (units,):
-        return None, f"{z_name} has shape {shape_label(array)}, not ({units},); dead units not marked"
-    with np.errstate(invalid="ignore"):
-        return array <= 0, ""
+    """engine.run.deadunits.dead_units, with its reason as the panels say it ("" for none)."""
+    mask, why = deadunits.dead_units(state, layer)
+    return mask, "" if why is None else unmarked_note(why)
 
 
 def dead_layers(view: View) -> tuple[dict[int, np.ndarray], dict[int, str]]:
-    """dead_units of every hidden layer, by layer, and why a layer's cannot be marked.
-    Only ReLU has dead units: leaky ReLU, tanh and sigmoid pass some gradient everywhere."""
-    if view.config.activation != "relu":
-        return {}, {}
-    L = depth(view.state.params) or 2  # a model of its own names: its z1 and W1, if any
-    dead, notes = {}, {}
-    for l in range(1, L):
-        mask, note = dead_units(view.state, l)
-        if mask is not None:
-            dead[l] = mask
-        if note:
-            notes[l] = note
-    return dead, notes
+    """engine.run.deadunits.dead_layers, with the reasons as the panels say them."""
+    dead, unmarked = deadunits.dead_layers(view)
+    return dead, {l: unmarked_note(why) for l, why in unmarked.items()}
 
 
 #: Columns of a matrix shown in full that still fit a panel beside another at 120 columns.
@@ -253,14 +230,20 @@ class Panel(quiet.QuietStatic, can_focus=True):
             row -= 1
         elif direction == "down" and row < rows - 1:
             row += 1
-        elif direction in ("up", "down"):  # on into the next tensor, the same column if it has it
-            t += -1 if direction == "up" else 1
-            if not 0 <= t < len(self.targets):
-                return
-            value = self.targets[t][1]
-            rows, cols = as_matrix(value).shape
-            row, col = (rows - 1 if direction == "up" else 0), min(col, cols - 1)
+        elif direction in ("up", "down"):
+            beyond = self.next_tensor(t + (-1 if direction == "up" else 1), direction, col)
+            self.cursor = beyond or self.cursor
+            return
         self.cursor = (self.targets[t][0], element_index(value, row, col))
+
+    def next_tensor(self, t: int, direction: str, col: int) -> Cell | None:
+        """Up from a tensor's first row into the last row of tensor t, or down from its last
+        row into tensor t's first, the same column if it has it; None past the ends."""
+        if not 0 <= t < len(self.targets):
+            return None
+        name, value = self.targets[t]
+        rows, cols = as_matrix(value).shape
+        return name, element_index(value, rows - 1 if direction == "up" else 0, min(col, cols - 1))
 
     def action_cursor(self, direction: str) -> None:
         self.move_cursor(direction)
@@ -313,7 +296,7 @@ class Panel(quiet.QuietStatic, can_focus=True):
         what its file says: the built-in network's lines would name tensors it lacks."""
         assert self.phase is not None
         params = list(self.view.state.params)
-        if depth(self.view.state.params) is None and self.phase in (Phase.FORWARD, Phase.BACKWARD):
+        if layer_count(self.view.state.params) is None and self.phase in (Phase.FORWARD, Phase.BACKWARD):
             return Content.styled(f"{self.phase.value} as {self.view.model_name} computes it", MUTED)
         return Content.styled(formulas(self.view.config.architecture, params)[self.phase], MUTED)
 
@@ -338,7 +321,7 @@ class Panel(quiet.QuietStatic, can_focus=True):
         """The blocks under a heading per layer (layer_of), in the order of `layers`; the
         `lead` names before them and any other name after. Networks of one hidden layer
         (the notebook's) and models with names of their own are shown as they come."""
-        L = depth(self.view.state.params)
+        L = layer_count(self.view.state.params)
         if L is None or L < HEADINGS_FROM:
             return list(blocks.values())
         by_layer: dict[int, list[Content]] = {}
@@ -393,7 +376,7 @@ class ForwardPanel(Panel):
     def build(self, view: View, state: State) -> Content:
         blocks = [self.formula()]
         if state.forward is None:
-            L = depth(state.params)
+            L = layer_count(state.params)
             names = ["x", *(f"{k}{l}" for l in range(1, L + 1) for k in "za"), "loss"] if L else \
                 ["the forward cache"]
             blocks.append(pending(listed(names),
@@ -401,32 +384,46 @@ class ForwardPanel(Panel):
             return join(blocks)
         fresh = self.fresh(state)
         dead, why_not = dead_layers(view)
-        tensors: dict[str, Content] = {}
-        for name, value in state.forward.cache.items():
-            parsed = parse_name(name)
-            l = (parsed.layer or 0) if parsed is not None and parsed.symbol in ("z", "a") else 0
-            if not is_numeric(value):
-                block = Content.assemble((printable(name, oneline=True), "bold"),
-                                         (f"  {type_name(value)}  ", MUTED), safe_repr(value))
-            elif l in dead and np.shape(value) == dead[l].shape:
-                block = self.tensor(name, np.asarray(value), fresh=fresh, note=dead_note(dead[l]),
-                                    style_of=unit_style(dead[l], -1, fresh))
-            else:
-                block = self.tensor(name, np.asarray(value), fresh=fresh,
-                                    style_of=(lambda _i: FRESH) if fresh else None)
-            if name == f"z{l}" and l in why_not:
-                block = Content.assemble(block, "\n", (why_not[l], MUTED))
-            tensors[name] = block
-        L = depth(state.params) or 0
+        tensors = {name: self.cached(name, value, fresh, dead, why_not)
+                   for name, value in state.forward.cache.items()}
+        L = layer_count(state.params) or 0
         blocks += self.grouped(tensors, range(1, L + 1), lead=("x",))
         blocks.append(scalar_line("loss", Content.styled("loss", FRESH if fresh else "bold"),
                                   state.forward.loss))
         return join(blocks)
 
+    def cached(self, name: str, value: Any, fresh: bool, dead: dict[int, np.ndarray],
+               why_not: dict[int, str]) -> Content:
+        """A value of the forward cache: a tensor (a hidden layer's z and a with its dead
+        units marked, and under its z why they cannot be), or the repr of what is not one."""
+        parsed = parse_name(name)
+        l = (parsed.layer or 0) if parsed is not None and parsed.symbol in ("z", "a") else 0
+        if not is_numeric(value):
+            block = Content.assemble((printable(name, oneline=True), "bold"),
+                                     (f"  {type_name(value)}  ", MUTED), safe_repr(value))
+        elif l in dead and np.shape(value) == dead[l].shape:
+            block = self.tensor(name, np.asarray(value), fresh=fresh, note=dead_note(dead[l]),
+                                style_of=unit_style(dead[l], -1, fresh))
+        else:
+            block = self.tensor(name, np.asarray(value), fresh=fresh,
+                                style_of=(lambda _i: FRESH) if fresh else None)
+        if name == f"z{l}" and l in why_not:
+            block = Content.assemble(block, "\n", (why_not[l], MUTED))
+        return block
+
 
 #: How a user's backward keys its gradients (Model.gradient_keys), as the panel says it.
 GRADIENT_KEYS = {"d": "gradients keyed dW (the notebook's dW1)",
                  "name": "gradients keyed by name (cs231n's grads['W1']), shown as d + name"}
+
+
+def backward_order(L: int, names: list[str]) -> list[str]:
+    """The gradients in backward order, as the chain rule runs: each layer's dz, dW, db, then
+    the da it passes down (the notebook's dz2, dW2, db2, da1, dz1, dW1, db1); names of a
+    model's own after them, as it gave them."""
+    order = [n for l in range(L, 0, -1) for n in (f"dz{l}", f"dW{l}", f"db{l}", f"da{l - 1}")]
+    ordered = [n for n in order if n in names]
+    return ordered + [n for n in names if n not in ordered]
 
 
 class GradientsPanel(Panel):
@@ -449,14 +446,9 @@ class GradientsPanel(Panel):
         fresh = self.fresh(state)
         dead, why_not = dead_layers(view)
         blocks += [Content.styled(note, MUTED) for note in why_not.values()]
-        L = depth(state.params) or 2
-        # Backward order, as the chain rule runs: each layer's dz, dW, db, then the da it
-        # passes down (the notebook's dz2, dW2, db2, da1, dz1, dW1, db1).
-        order = [n for l in range(L, 0, -1) for n in (f"dz{l}", f"dW{l}", f"db{l}", f"da{l - 1}")]
-        names = [n for n in order if n in state.backward]
-        names += [n for n in state.backward if n not in names]
+        L = layer_count(state.params) or 2
         tensors = {name: self._gradient(name, np.asarray(state.backward[name]), dead, fresh)
-                   for name in names}
+                   for name in backward_order(L, list(state.backward))}
         blocks += self.grouped(tensors, range(L, 0, -1))
         return join(blocks)
 
@@ -482,6 +474,7 @@ class GradientsPanel(Panel):
 
 
 def _check_line(check: TensorCheck) -> Content:
+    """A tensor's verdict, its largest differences, its worst element and its kinks."""
     verdict = {"pass": ("✓ pass", PASS), "fail": (f"✗ FAIL ×{int(check.failing.sum())}", FAIL),
                "unresolved": (f"? unresolved ×{int(check.unresolved.sum())}", WARN)}[check.verdict]
     parts: list[str | tuple[str, str]] = [
@@ -489,26 +482,37 @@ def _check_line(check: TensorCheck) -> Content:
         (f"  max|a−n| {check.max_abs_diff:.1e}  rel {check.max_rel_error:.1e}", MUTED),
     ]
     if check.worst_index is not None:
-        if check.worst_is_kink and check.one_sided is not None:
-            left, right = (float(side[check.worst_index]) for side in check.one_sided)
-            parts.append((f"\n     worst {list(check.worst_index)} ⚡: a {check.worst_analytic:.6g}  "
-                          f"one-sided {left:.6g} … {right:.6g}", "" if check.passed else FAIL))
-        else:
-            parts.append((f"\n     worst {list(check.worst_index)}: a {check.worst_analytic:.6g}  "
-                          f"n {check.worst_numerical:.6g}", "" if check.passed else FAIL))
+        parts.append(_worst_line(check, check.worst_index))
     if check.kink_count:
-        bad = check.inconsistent_count
-        judged = check.one_sided is not None
-        words = (f"{check.kink_count - bad} consistent, {bad} inconsistent" if judged else "excluded")
-        parts.append((f"\n     ⚡ {check.kink_count} kink element(s): {words}", FAIL if bad else WARN))
-        if bad and check.inconsistent is not None and check.one_sided is not None:
-            for index in list(zip(*np.nonzero(check.inconsistent), strict=True))[:3]:
-                idx = tuple(int(i) for i in index)
-                left, right = (float(side[idx]) for side in check.one_sided)
-                value = float(check.analytic[idx])
-                parts.append((f"\n       ⚡ {list(idx)} kink: inconsistent: a {value:.6g} "
-                              f"outside {left:.6g} … {right:.6g}", FAIL))
+        parts += _kink_lines(check)
     return Content.assemble(*parts)
+
+
+def _worst_line(check: TensorCheck, worst: tuple[int, ...]) -> tuple[str, str]:
+    """The worst element: analytic against numerical, or at a kink against the one-sided slopes."""
+    style = "" if check.passed else FAIL
+    if check.worst_is_kink and check.one_sided is not None:
+        left, right = (float(side[worst]) for side in check.one_sided)
+        return (f"\n     worst {list(worst)} ⚡: a {check.worst_analytic:.6g}  "
+                f"one-sided {left:.6g} … {right:.6g}", style)
+    return (f"\n     worst {list(worst)}: a {check.worst_analytic:.6g}  "
+            f"n {check.worst_numerical:.6g}", style)
+
+
+def _kink_lines(check: TensorCheck) -> list[tuple[str, str]]:
+    """The kink elements' count and judgement, and the first three inconsistent ones."""
+    bad = check.inconsistent_count
+    judged = check.one_sided is not None
+    words = (f"{check.kink_count - bad} consistent, {bad} inconsistent" if judged else "excluded")
+    lines = [(f"\n     ⚡ {check.kink_count} kink element(s): {words}", FAIL if bad else WARN)]
+    if bad and check.inconsistent is not None and check.one_sided is not None:
+        for index in list(zip(*np.nonzero(check.inconsistent), strict=True))[:3]:
+            idx = tuple(int(i) for i in index)
+            left, right = (float(side[idx]) for side in check.one_sided)
+            value = float(check.analytic[idx])
+            lines.append((f"\n       ⚡ {list(idx)} kink: inconsistent: a {value:.6g} "
+                          f"outside {left:.6g} … {right:.6g}", FAIL))
+    return lines
 
 
 def _check_grids(check: TensorCheck, width: int) -> Content:

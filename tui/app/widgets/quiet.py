@@ -5,7 +5,8 @@ costliest part of a frame (issue 15).
 - `same`: whether a widget would be drawn from the same things again (skip the build).
 - `update`: update a Static unless it shows exactly that; lay out only on a new height.
 - `steady`: pad a widget to the tallest it has been, so that its height stays put.
-- `OneLayout`, `QuietScroll`: no second layout, a frame later, for a size already given.
+- `QuietStatic`, `QuietScroll`: no second layout, a frame later, for a size already given
+  (tui.app.compat's OneLayout and ScrollLaidOutOnResize).
 """
 
 from __future__ import annotations
@@ -14,12 +15,12 @@ from enum import Enum
 from typing import cast
 
 from rich.cells import cell_len
-from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.css.styles import RulesMap
-from textual.geometry import Size
 from textual.widget import Widget
 from textual.widgets import Static
+
+from tui.app.compat import OneLayout, ScrollLaidOutOnResize
 
 _SHOWN = "_quiet_shown"
 _SIZE = "_quiet_size"
@@ -90,34 +91,9 @@ def steady(widget: Widget, content: Content, what: object) -> Content:
     return Content.assemble(content, "\n" * (tallest - lines)) if lines < tallest else content
 
 
-class OneLayout(Widget):
-    """A widget whose new size needs no second layout.
-
-    Textual gives a widget its size in the layout that measured it, then (virtual_size being
-    a reactive with layout=True) asks for a whole second layout, and so a second frame a
-    frame later: a key that makes a panel taller would paint twice, about 17 ms apart. The
-    size given is already the one the layout computed, so the second pass changes nothing.
-    For the widgets inside the panels' scroll only: on the screen's own rows (the bars, the
-    banner) the second pass is what settles the scroll's 1fr height, and without it a banner
-    that appeared left the whole screen scrolled by its height.
-    """
-
-    def _size_updated(self, size: Size, virtual_size: Size, container_size: Size,
-                      layout: bool = True) -> bool:
-        return super()._size_updated(size, virtual_size, container_size, layout=False)
-
-
 class QuietStatic(OneLayout, Static):
     """A Static laid out once per change of size (OneLayout)."""
 
 
-class QuietScroll(VerticalScroll):
-    """A VerticalScroll whose content growing or shrinking (its virtual size) needs no
-    second layout: the layout that measured the content placed it. A new size of its own
-    still gets one, as does a scrollbar coming or going (Textual's _refresh_scrollbars
-    asks for it), since that changes the room its children have."""
-
-    def _size_updated(self, size: Size, virtual_size: Size, container_size: Size,
-                      layout: bool = True) -> bool:
-        return super()._size_updated(size, virtual_size, container_size,
-                                     layout=layout and size != self._size)
+class QuietScroll(ScrollLaidOutOnResize):
+    """The panels' scroll: laid out again only for a new size of its own (compat)."""

@@ -226,9 +226,14 @@ def as_matrix(value: np.ndarray) -> np.ndarray:
     return value.reshape(value.shape[0], int(np.prod(value.shape[1:])))
 
 
-def grid(value: np.ndarray, style_of: Callable[[tuple[int, ...]], str] | None = None,
-         row_note: Callable[[int], tuple[str, str] | None] | None = None, width: int = 0,
-         tag: Callable[[tuple[int, ...]], Style | None] | None = None) -> Content:
+StyleOf = Callable[[tuple[int, ...]], str]
+RowNote = Callable[[int], tuple[str, str] | None]
+Tag = Callable[[tuple[int, ...]], Style | None]
+Part = str | tuple[str, str] | Content
+
+
+def grid(value: np.ndarray, style_of: StyleOf | None = None, row_note: RowNote | None = None,
+         width: int = 0, tag: Tag | None = None) -> Content:
     """Every value, a row a line; style_of picks a style per element, row_note annotates a
     row, tag adds a style of its own to an element (the cursor's meta, read back on a click).
 
@@ -245,32 +250,51 @@ def grid(value: np.ndarray, style_of: Callable[[tuple[int, ...]], str] | None = 
     rows, cols = matrix.shape
     per_band = max(1, (width - 3) // cell) if width and 3 + cols * cell > width else cols
     bands = [(start, min(cols, start + per_band)) for start in range(0, cols, per_band)]
-    parts: list[str | tuple[str, str] | Content] = []
+    drawing = _Grid(value, cells, style_of, row_note, tag)
+    parts: list[Part] = []
     for b, (first, last) in enumerate(bands):
         if b:
             parts.append("\n")
         if len(bands) > 1 and rows > 1:  # a vector's bands read on; a matrix's need saying
             parts.append((f"columns {first}–{last - 1}\n", MUTED))
-        for r, row in enumerate(cells):
-            top = r == 0 and (b == 0 or rows > 1)
-            end = r == rows - 1 and (b == len(bands) - 1 or rows > 1)
-            parts.append("[" if top else " ")
-            for c in range(first, last):
-                index = (c,) if value.ndim <= 1 else (r, c)
-                style = style_of(index) if style_of else ""
-                extra = tag(index) if tag else None
-                if extra is None:
-                    parts.append((row[c], style))
-                else:
-                    parts.append(Content.styled(row[c], style).stylize(extra))
-            parts.append(" ]" if end else "")
-            if row_note is not None and b == len(bands) - 1:
-                note = row_note(r)
-                if note:
-                    parts.append((f"  {note[0]}", note[1]))
-            if r < rows - 1:
-                parts.append("\n")
+        parts.extend(drawing.band(first, last, first_band=b == 0, last_band=b == len(bands) - 1))
     return Content.assemble(*parts)
+
+
+@dataclass(frozen=True)
+class _Grid:
+    """grid's values as text (`cells`, a list a row) and how they are marked."""
+
+    value: np.ndarray
+    cells: list[list[str]]
+    style_of: StyleOf | None
+    row_note: RowNote | None
+    tag: Tag | None
+
+    def band(self, first: int, last: int, first_band: bool, last_band: bool) -> Iterator[Part]:
+        """Columns first to last - 1 of every row; a matrix's rows each bracketed, a vector's
+        one bracket across its bands; the row notes after the last band."""
+        rows = len(self.cells)
+        for r in range(rows):
+            top = r == 0 and (first_band or rows > 1)
+            end = r == rows - 1 and (last_band or rows > 1)
+            yield "[" if top else " "
+            yield from self.row(r, first, last)
+            yield " ]" if end else ""
+            note = self.row_note(r) if self.row_note is not None and last_band else None
+            if note:
+                yield f"  {note[0]}", note[1]
+            if r < rows - 1:
+                yield "\n"
+
+    def row(self, r: int, first: int, last: int) -> Iterator[Part]:
+        """Row r's values in columns first to last - 1, styled and tagged."""
+        row = self.cells[r]
+        for c in range(first, last):
+            index = (c,) if self.value.ndim <= 1 else (r, c)
+            style = self.style_of(index) if self.style_of else ""
+            extra = self.tag(index) if self.tag else None
+            yield (row[c], style) if extra is None else Content.styled(row[c], style).stylize(extra)
 
 
 def tensor_block(name: str, value: np.ndarray, *, fresh: bool = False, note: str = "",

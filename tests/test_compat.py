@@ -1,0 +1,134 @@
+"""The Textual 8.2.8 behaviours tui.app.compat works around, checked upstream: each test names
+the private name or behaviour a workaround relies on, so a Textual upgrade that changes one
+fails here, by name, before the app misbehaves."""
+
+from __future__ import annotations
+
+import inspect
+import io
+from importlib.metadata import version
+from typing import Any
+
+from textual.app import App, ComposeResult
+from textual.command import CommandPalette
+from textual.driver import Driver
+from textual.drivers import linux_driver
+from textual.drivers._writer_thread import WriterThread
+from textual.drivers.linux_driver import LinuxDriver
+from textual.widget import Widget
+from textual.widgets import OptionList
+
+from tui.app import compat
+
+
+def test_textual_is_the_version_the_workarounds_were_written_for() -> None:
+    """Every workaround names 8.2.8: another version is read again, workaround by workaround."""
+    assert version("textual") == "8.2.8"
+
+
+async def test_app_exit_is_kept_in_a_private_flag() -> None:
+    """exiting: App.exit sets `App._exit` (nothing public says an exit is under way)."""
+    app: App[None] = App()
+    async with app.run_test():
+        assert compat.exiting(app) is False
+        app.exit()
+        assert app._exit is True
+        assert compat.exiting(app) is True
+
+
+async def test_the_keymap_is_kept_in_a_private_dict() -> None:
+    """keymap_of: App.set_keymap keeps the keymap in `App._keymap`, the help screen's source."""
+    app: App[None] = App()
+    async with app.run_test():
+        app.set_keymap({"next": "j"})
+        assert compat.keymap_of(app) == {"next": "j"}
+
+
+def test_app_handles_a_key_in_a_private_handler_that_asks_for_the_screen() -> None:
+    """ScreenlessKeys: App's own `_on_key` checks the bindings (which needs a screen); a
+    subclass's `_on_key` runs first and can prevent it."""
+    assert "_check_bindings" in inspect.getsource(App._on_key)
+    assert "_on_key" in vars(compat.ScreenlessKeys)
+
+
+def test_a_new_size_asks_for_a_second_layout_through_a_private_method() -> None:
+    """OneLayout, ScrollLaidOutOnResize: `Widget._size_updated(size, virtual_size,
+    container_size, layout=True)` is where a size given by a layout asks for another."""
+    parameters = inspect.signature(Widget._size_updated).parameters
+    assert list(parameters) == ["self", "size", "virtual_size", "container_size", "layout"]
+    assert parameters["layout"].default is True
+
+
+async def test_an_option_list_knows_no_lines_before_its_first_layout() -> None:
+    """page_ready: `OptionList._index_to_line` is empty until the list has a size, and the
+    page move reads it by the highlighted index."""
+    assert "_index_to_line[" in inspect.getsource(OptionList._move_page)
+
+    class Unsized(App[None]):
+        CSS = "OptionList { height: 0; }"
+
+        def compose(self) -> ComposeResult:
+            yield OptionList("a", "b")
+
+    app = Unsized()
+    async with app.run_test():
+        options = app.query_one(OptionList)
+        options.highlighted = 0
+        assert 0 not in options._index_to_line
+        assert compat.page_ready(options) is False
+
+
+def test_the_palette_has_the_private_watchers_and_action_overridden() -> None:
+    """ClosingPalette: CommandPalette's worker ends in `_watch__list_visible` and
+    `_watch__show_busy`, which query the command list; its list actions go through
+    `_action_command_list`."""
+    for name in ("_watch__list_visible", "_watch__show_busy", "_action_command_list"):
+        assert name in vars(CommandPalette) and name in vars(compat.ClosingPalette), name
+    assert "CommandList" in inspect.getsource(CommandPalette._watch__list_visible)
+
+
+def test_sigcont_resumes_whenever_the_driver_auto_restarts() -> None:
+    """TerminalDriver: LinuxDriver's `_sigcont_application` resumes application mode on
+    `_auto_restart` alone, whether or not `_sigtstp_application` suspended it."""
+    source = inspect.getsource(LinuxDriver._sigcont_application)
+    assert "_auto_restart" in source and "resume_application_mode" in source
+    assert "_auto_restart" in inspect.getsource(LinuxDriver._sigtstp_application)
+
+
+class _Closed(io.StringIO):
+    def write(self, text: str) -> int:
+        raise OSError(5, "Input/output error")
+
+
+def test_the_writer_thread_dies_at_a_failed_write() -> None:
+    """SurvivingWriter: Textual's WriterThread.run lets a write's OSError end the thread, and
+    the Linux driver makes its writer from the name `WriterThread` in its module."""
+    assert linux_driver.WriterThread is WriterThread or issubclass(linux_driver.WriterThread, WriterThread)
+    assert "WriterThread(" in inspect.getsource(LinuxDriver)
+    writer = WriterThread(_Closed())
+    failed: list[BaseException] = []
+    writer.run = _catching(writer.run, failed)  # type: ignore[method-assign]
+    writer.start()
+    writer.write("x")
+    writer.join(5)
+    assert not writer.is_alive() and isinstance(failed[0], OSError)
+    surviving = compat.SurvivingWriter(_Closed())
+    surviving.start()
+    surviving.write("x")
+    surviving.write("y")
+    surviving.stop()
+    assert not surviving.is_alive()
+
+
+def _catching(run: Any, failed: list[BaseException]) -> Any:
+    def caught() -> None:
+        try:
+            run()
+        except OSError as error:
+            failed.append(error)
+    return caught
+
+
+def test_a_driver_keeps_its_app_in_a_private_attribute() -> None:
+    """driver_app: Driver keeps the app it runs in `Driver._app`."""
+    assert "self._app = app" in inspect.getsource(Driver.__init__)
