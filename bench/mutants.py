@@ -27,8 +27,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 TARGET = Path("engine/maths/network.py")
 #: The fast tests that cover the network, the unit tests first (they kill most mutants in a second).
-TESTS = ("tests/engine/test_network.py", "tests/engine/test_fastcheck.py", "tests/test_gradcheck.py",
-         "tests/test_properties.py", "tests/test_architectures.py")
+TESTS = ("tests/engine/test_network.py", "tests/engine/test_fastcheck.py", "tests/engine/test_gradcheck.py",
+         "tests/engine/test_properties.py", "tests/engine/test_architectures.py")
 PYTEST = ("-x", "-q", "-p", "no:randomly", "-p", "no:cacheprovider", "-n", "0", "-m", "not slow",
           "--hypothesis-seed=0")
 COPIED = ("engine", "tui", "tests", "pyproject.toml")

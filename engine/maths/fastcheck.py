@@ -18,7 +18,7 @@ any size):
   method marks them.
 
 The numbers equal the loop method's up to rounding (about 1e-16·|z| / eps), which
-tests/test_architectures.py checks against an independent computation.
+tests/engine/test_architectures.py checks against an independent computation.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Every use of Textual's private API, in one place: Textual is pinned (textual==8.2.8), and
-each workaround here names the 8.2.8 behaviour it works around. tests/test_compat.py checks
+each workaround here names the 8.2.8 behaviour it works around. tests/app/test_compat.py checks
 each behaviour upstream, so an upgrade that changes one fails there, by name, first.
 
 The rest of the app uses only Textual's public API, and these:

@@ -1,7 +1,7 @@
 """The README's reference tables, made from the settings' schema (engine.settings.schema):
 the flags, the flags for learning from data, and the keys of a TOML file.
 
-`python -m tui.cli.reference` rewrites the tables in README.md; tests/test_settings_schema.py
+`python -m tui.cli.reference` rewrites the tables in README.md; tests/cli/test_settings_schema.py
 fails when the README's tables differ from these, so a setting cannot drift from its row.
 """
 

@@ -23,6 +23,7 @@ from engine.data.sets import make_dataset, split
 from engine.maths.fastcheck import fast_numerical
 from engine.maths.network import ACTIVATIONS, Architecture, backward, forward
 from engine.settings.config import DATASETS, MULTICLASS
+from tests.helpers import FIXTURES
 from tui.cli.main import main
 
 
@@ -559,7 +560,7 @@ def test_without_test_rows_the_fit_says_so(capsys: pytest.CaptureFixture[str]) -
 
 
 def test_a_users_model_on_data_is_named_above_its_summary(capsys: pytest.CaptureFixture[str]) -> None:
-    notebook = Path(__file__).parent / "fixtures" / "notebook.py"
+    notebook = FIXTURES / "notebook.py"
     status, out, _ = run(["--headless", "--model", str(notebook), "--dataset", "moons", "--batch", "4",
                           "--steps", "3", "--trace", "summary"], capsys)
     lines = out.splitlines()

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import warnings
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -18,6 +17,7 @@ import pytest
 
 from engine.check.verdicts import ATOL, RTOL
 from engine.maths.slopes import loop_numerical
+from tests.helpers import FIXTURES
 from tests.reference import (
     ACTIVATIONS,
     INITS,
@@ -33,8 +33,6 @@ from tests.reference import (
     ref_numerical,
 )
 from tui.cli.main import main
-
-FIXTURES = Path(__file__).parent / "fixtures"
 
 
 def trace_of(argv: list[str], capsys) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from engine.run.stepper import Phase, Stepper
 from engine.settings.config import Config
 from engine.usermodel.client import ModelError, UserModel, load_model
 from engine.usermodel.transport import Opaque, dumps, loads, plain
-from tests.helpers import BATCHED, DEFINITIONS, GRADS_LINE, edit, misbehaving, snapshot
+from tests.helpers import BATCHED, DEFINITIONS, FIXTURES, GRADS_LINE, ROOT, edit, misbehaving, snapshot
 from tests.helpers import run_main as run
 from tests.helpers import write_model as write
 from tests.processes import default_signals
@@ -530,7 +530,7 @@ def test_the_stepper_never_unpickles_code() -> None:
 
 
 def test_bad_model_limits_are_refused(capsys) -> None:
-    notebook = Path(__file__).parent / "fixtures" / "notebook.py"
+    notebook = FIXTURES / "notebook.py"
     for argv, words in ((["--model-timeout", "0"], "must be a number of seconds above 0"),
                         (["--model-timeout", "nan"], "must be a number of seconds above 0"),
                         (["--model-memory", "10"], "must be between 256 and")):
@@ -572,7 +572,7 @@ def test_a_model_runs_with_a_standard_stream_closed(tmp_path, closed: str, statu
     path = misbehaving(tmp_path, "raise ValueError('x')") if bad else write(tmp_path, DEFINITIONS)
     command = f"exec {sys.executable} -m tui --headless --model {path} {closed}"
     result = subprocess.run(["bash", "-c", command], stdin=subprocess.DEVNULL, capture_output=True,
-                            timeout=60, cwd=Path(__file__).resolve().parent.parent)
+                            timeout=60, cwd=ROOT)
     assert result.returncode == status, result.stderr
     assert b"Traceback" not in result.stdout + result.stderr and b"signal 9" not in result.stderr
     assert words.encode() in result.stderr

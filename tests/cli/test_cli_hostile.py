@@ -11,14 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import assert_refused
+from tests.helpers import ROOT, assert_refused
 from tests.helpers import run_cli as run
 from tests.helpers import write_toml as write
 from tests.processes import default_signals
 from tui.cli.main import main
 from tui.text import printable
 
-ROOT = Path(__file__).parent.parent
 ENV = os.environ | {"PYTHONPATH": str(ROOT)}
 CLI = [sys.executable, "-m", "tui", "--headless"]
 

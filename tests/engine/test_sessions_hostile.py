@@ -32,12 +32,11 @@ from engine.maths.network import param_shapes
 from engine.run.session import SessionError, from_bytes, open_session, record, to_bytes
 from engine.run.stepper import Stepper
 from engine.settings.config import Config
-from tests.helpers import members, moons_stepper, npy, rezip
+from tests.helpers import FIXTURES, members, moons_stepper, npy, rezip
 from tui.cli.main import main
 from tui.cli.options import parse
 from tui.cli.session import with_session
 
-FIXTURES = Path(__file__).parent / "fixtures"
 THREE_LAYER = FIXTURES / "three_layer.py"
 
 
@@ -302,7 +301,7 @@ def test_a_session_replays_only_the_model_code_it_was_recorded_with(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """An edited copy of the file is refused before its code runs (it was replayed without a
     word, as another run under the recorded one's name); a renamed, unchanged copy is the
-    same code. (tests/test_sessions.py records a real one and checks its hash.)"""
+    same code. (tests/cli/test_sessions.py records a real one and checks its hash.)"""
     source = THREE_LAYER.read_bytes()
     digest = hashlib.sha256(source).hexdigest()
     session = tmp_path / "s.npz"

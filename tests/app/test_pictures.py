@@ -3,8 +3,6 @@ boundary map and the loss chart, by their numbers and by snapshots."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 from textual.app import App, ComposeResult
@@ -19,6 +17,7 @@ from engine.maths.network import Architecture
 from engine.maths.plane import Plane, field
 from engine.run.stepper import Stepper, View
 from engine.settings.config import Config
+from tests.helpers import ROOT
 from tui.app.widgets.boundary import (
     TEST,
     TRAIN,
@@ -33,7 +32,7 @@ from tui.app.widgets.chart import LossChart, downsample, step_ticks
 pytestmark = pytest.mark.slow  # drives the app's screens through Pilot (-m 'not slow' leaves it out)
 
 SIZE = (120, 40)
-CSS = Path(__file__).resolve().parent.parent / "tui" / "app" / "stepper.tcss"
+CSS = ROOT / "tui" / "app" / "stepper.tcss"
 
 
 def trained(steps: int, **config: object) -> Stepper:

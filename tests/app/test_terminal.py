@@ -25,7 +25,7 @@ from textual.widgets import Input
 
 from engine.run.stepper import Stepper
 from engine.settings.config import Config
-from tests.helpers import misbehaving
+from tests.helpers import ROOT, misbehaving
 from tests.processes import default_signals
 from tests.waits import SAFETY_NET, burst
 from tui.app.app import StepperApp
@@ -33,7 +33,6 @@ from tui.app.lifeline import Lifeline
 
 pytestmark = pytest.mark.slow  # drives the app in a real terminal (-m 'not slow' leaves it out)
 
-ROOT = Path(__file__).resolve().parent.parent
 ENTER_ALTERNATE_SCREEN = b"\x1b[?1049h"
 LEAVE_ALTERNATE_SCREEN = b"\x1b[?1049l"
 MOUSE_OFF = b"\x1b[?1000l"

@@ -13,7 +13,7 @@ from textual.geometry import Region
 from engine.run.stepper import Phase, Stepper
 from engine.settings.config import Config
 from engine.usermodel.client import load_model
-from tests.helpers import DEFINITIONS, GRADS_LINE, THREE_LAYER_PATH, edit, snapshot
+from tests.helpers import DEFINITIONS, FIXTURES, GRADS_LINE, THREE_LAYER_PATH, edit, snapshot
 from tests.helpers import write_model as write
 from tests.waits import handled, until
 from tui.app.app import StepperApp
@@ -165,7 +165,7 @@ async def test_zoom_lists_a_course_model_s_nested_cache_and_opens_at_its_cursor(
     """deeplearning.ai code caches its values in a dict of its own (forward.cache.Z1): zoom
     had listed none of them, and opened at W1 from a cursor on Z1."""
     config = Config().resolved()
-    fixture = Path(__file__).parent / "fixtures" / "dlai_two_layer.py"
+    fixture = FIXTURES / "dlai_two_layer.py"
     model = load_model(fixture, sizes=config.architecture.sizes)
     app = StepperApp(Stepper(config, model=model))
     try:
@@ -196,7 +196,7 @@ async def test_the_form_rebuilds_a_model_that_builds_itself_from_the_sizes() -> 
     data = batches.from_config(Config(dataset="moons", batch=16))
     assert data is not None
     config = batches.fitted(Config(dataset="moons", batch=16), data).resolved()
-    fixture = Path(__file__).parent / "fixtures" / "cs231n_two_layer.py"
+    fixture = FIXTURES / "cs231n_two_layer.py"
     model = load_model(fixture, sizes=config.architecture.sizes)
     app = StepperApp(Stepper(config, model=model, data=data))
     try:
@@ -244,7 +244,7 @@ async def test_the_map_s_note_for_a_user_s_model_reads_whole() -> None:
     data = batches.from_config(Config(dataset="moons"))
     assert data is not None
     config = batches.fitted(Config(dataset="moons"), data).resolved()
-    fixture = Path(__file__).parent / "fixtures" / "cs231n_two_layer.py"
+    fixture = FIXTURES / "cs231n_two_layer.py"
     model = load_model(fixture, sizes=config.architecture.sizes)
     app = StepperApp(Stepper(config, model=model, data=data))
     try:

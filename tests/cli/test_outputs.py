@@ -3,7 +3,7 @@ or not at all, keeping what the user set on the file they replace (its mode, its
 never over a read-only file, a file the run reads, or another output's file. Refusals come
 before anything runs: exit status 2, one line, nothing on stdout, nothing touched.
 
-A full disk is a write that fails with ENOSPC partway (tests/test_outputs.disk_full)."""
+A full disk is a write that fails with ENOSPC partway (tests/cli/test_outputs.disk_full)."""
 
 from __future__ import annotations
 

@@ -6,7 +6,6 @@ so that the stepper, the session, the report and the app ask the model, never it
 from __future__ import annotations
 
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,8 +14,8 @@ from engine.maths import network
 from engine.maths.network import NOTEBOOK, Architecture
 from engine.model.builtin import BatchMean, BuiltinModel, make_model
 from engine.usermodel.client import load_model
+from tests.helpers import FIXTURES
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
 WIDER = Architecture(3, (5,))
 
 

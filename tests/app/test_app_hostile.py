@@ -1,7 +1,7 @@
 """The app against what a user's model hands it: an odd z1, odd cache values, and text (file
 names, cache keys, exception messages) holding markup or terminal escape codes.
 
-Models are written to tmp_path by editing the seed notebook's code (tests/test_usermodel.py)
+Models are written to tmp_path by editing the seed notebook's code (tests/engine/test_usermodel.py)
 and loaded with load_model, as the other app tests do.
 """
 

@@ -7,7 +7,7 @@ import pytest
 
 from engine.run.stepper import Phase, Stepper
 from engine.settings.config import Config
-from tests.helpers import snapshot
+from tests.helpers import FIXTURES, snapshot
 from tests.waits import handled
 from tui.app.app import StepperApp
 from tui.app.commands import stepper_commands
@@ -197,7 +197,6 @@ async def press_and_wait(app: StepperApp, pilot, *keys: str) -> None:
 
 async def test_user_model_steps_like_the_builtin_and_shows_its_output() -> None:
     from engine.usermodel.client import load_model
-    from tests.conftest import FIXTURES
 
     app = StepperApp(Stepper(Config(), model=load_model(FIXTURES / "notebook.py")))
     builtin = Stepper(Config())
@@ -215,7 +214,6 @@ async def test_user_model_steps_like_the_builtin_and_shows_its_output() -> None:
 
 async def test_user_model_error_is_logged_and_the_app_stays_alive(tmp_path) -> None:
     from engine.usermodel.client import load_model
-    from tests.conftest import FIXTURES
 
     source = (FIXTURES / "notebook.py").read_text().replace(
         "    grads = {'dW1': dW1, 'db1': db1, 'dW2': dW2, 'db2': db2}",

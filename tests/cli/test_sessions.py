@@ -38,12 +38,11 @@ from engine.run.session import (
 )
 from engine.run.stepper import Phase, State, Stepper
 from engine.settings.config import Config
-from tests.helpers import MOONS, members, moons_stepper, npy, rezip, snapshot
+from tests.helpers import MOONS, ROOT, members, moons_stepper, npy, rezip, snapshot
 from tests.waits import until
 from tui.app.app import StepperApp
 from tui.cli.main import main
 
-ROOT = Path(__file__).parent.parent
 SIZE = (120, 40)
 
 

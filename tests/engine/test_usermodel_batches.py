@@ -28,11 +28,10 @@ from engine.run.stepper import Phase, Stepper, init_params
 from engine.settings.config import Config
 from engine.usermodel.client import UserModel, load_model
 from engine.usermodel.contract import Contract, ModelError, load_source
-from tests.helpers import BATCHED, edit
+from tests.helpers import BATCHED, FIXTURES, edit
 
 pytestmark = pytest.mark.slow  # starts a user's model process in most tests (-m 'not slow' leaves it out)
 
-FIXTURES = Path(__file__).parent / "fixtures"
 NOTEBOOK_PATH = FIXTURES / "notebook.py"
 BATCHED_PATH = FIXTURES / "batched.py"
 THREE_LAYER_PATH = FIXTURES / "three_layer.py"

@@ -27,9 +27,10 @@ from engine.explain.elements import (
 from engine.maths.network import ACTIVATIONS, BUGS, DRILLS, NO_DRILL
 from engine.run.stepper import Phase, Stepper, View
 from engine.settings.config import Config, validate
+from tests.helpers import FIXTURES
 from tui.cli.main import main
 
-THREE_LAYER = Path(__file__).parent / "fixtures" / "three_layer.py"
+THREE_LAYER = FIXTURES / "three_layer.py"
 LOSSES = {"bce": {"classes": 1, "loss": "bce"}, "mse": {"classes": 1, "loss": "mse"},
           "softmax-3": {"classes": 3, "loss": ""}}
 

@@ -21,12 +21,12 @@ from engine.run.stepper import Stepper
 from engine.settings.config import Config
 from engine.usermodel.client import UserModel, load_model
 from engine.usermodel.contract import ModelError, load_source
+from tests.helpers import FIXTURES, ROOT
 from tests.waits import handled
 from tui.cli.main import main
 
 pytestmark = pytest.mark.slow  # starts a user's model process in most tests (-m 'not slow' leaves it out)
 
-FIXTURES = Path(__file__).parent / "fixtures"
 DLAI_TWO = FIXTURES / "dlai_two_layer.py"
 DLAI_DEEP = FIXTURES / "dlai_deep.py"
 CS231N = FIXTURES / "cs231n_two_layer.py"
@@ -476,7 +476,7 @@ def test_the_cache_is_shown_as_named_leaves_whatever_its_structure(case) -> None
 # ---- the README's minimal files ------------------------------------------------------------------
 def readme_files() -> dict[str, str]:
     """The README's minimal model files, each a ```python block opening "# convention: NAME"."""
-    text = (Path(__file__).parent.parent / "README.md").read_text()
+    text = (ROOT / "README.md").read_text()
     out = {}
     for block in text.split("```python\n")[1:]:
         code = block[:block.index("```")]

@@ -16,10 +16,10 @@ from engine.maths.network import ACTIVATIONS, Architecture, Params, init_params
 from engine.model.builtin import BuiltinModel, make_model
 from engine.run.stepper import Stepper
 from engine.settings.config import Config
+from tests.helpers import FIXTURES
 from tests.reference import Case, drill_cases
 from tui.cli.main import main
 
-FIXTURES = Path(__file__).parent / "fixtures"
 NOTEBOOK = Architecture()
 ZERO_X = np.zeros(3)  # z1 = W1·0 + b1 = 0: every hidden unit exactly at its kink
 
@@ -175,7 +175,7 @@ def config_of(case: Case, bug: str) -> Config:
 
 @pytest.mark.parametrize("bug", list(DRILL_KINDS))
 def test_each_drill_on_random_networks_gets_its_kind_and_entry(bug: str) -> None:
-    """The cases tests/test_architectures.py derives: random 2+ hidden-layer networks (every
+    """The cases tests/engine/test_architectures.py derives: random 2+ hidden-layer networks (every
     activation and loss) on which the drill changes the check's verdict decisively."""
     for case, failing in drill_cases(bug):
         check = diagnosed(config_of(case, bug))

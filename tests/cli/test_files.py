@@ -14,12 +14,13 @@ from pathlib import Path
 import pytest
 
 from engine.files import MAX_MODEL_BYTES, read_user_file
+from tests.helpers import ROOT
 
 
 def refused(*argv: str, cwd: Path) -> str:
     done = subprocess.run([sys.executable, "-m", "tui", "--headless", *argv], capture_output=True,
                           text=True, timeout=30, cwd=cwd,
-                          env=os.environ | {"PYTHONPATH": str(Path(__file__).parent.parent)})
+                          env=os.environ | {"PYTHONPATH": str(ROOT)})
     assert done.returncode == 2 and done.stdout == "" and "Traceback" not in done.stderr, done
     return done.stderr
 

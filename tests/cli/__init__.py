@@ -1,0 +1,1 @@
+"""Tests of the command line, the headless report and trace, output files and serve."""
