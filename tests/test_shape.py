@@ -8,6 +8,7 @@ them from eroding one exception at a time.
 
 from __future__ import annotations
 
+import ast
 from pathlib import Path
 
 from radon.complexity import cc_visit
@@ -48,3 +49,14 @@ def test_the_limits_catch_a_long_function_and_a_branchy_one() -> None:
     short = "def h(x):\n    return x\n"
     assert [line.split()[:2] for line in too_big(long + branchy + short, "m")] == [
         ["m:1", "f:"], [f"m:{MAX_LINES + 2}", "g:"]]
+
+
+def test_no_two_classes_share_a_name() -> None:
+    """One meaning per name: a reader who meets `Field` or `Forward` knows which it is."""
+    seen: dict[str, list[str]] = {}
+    for top in ("engine", "tui"):
+        for path in sorted((ROOT / top).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.ClassDef):
+                    seen.setdefault(node.name, []).append(str(path.relative_to(ROOT)))
+    assert {name: where for name, where in seen.items() if len(where) > 1} == {}

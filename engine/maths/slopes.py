@@ -28,7 +28,8 @@ from engine.maths.network import Array, Labels, Params, Tensors
 #: Called as progress(done, total) while a check runs; it may raise to cancel.
 Progress = Callable[[int, int], None]
 
-class Forward(Protocol):
+
+class BlackBox(Protocol):
     """All the black-box method needs of a model: its forward pass, and the sides of the
     kinks its cache shows."""
 
@@ -60,7 +61,7 @@ def pre_activation_sides(cache: Tensors) -> list[Mask]:
     return sides[:-1]
 
 
-def central_difference(model: Forward, work: Params, name: str, idx: tuple[int, ...], x: Array,
+def central_difference(model: BlackBox, work: Params, name: str, idx: tuple[int, ...], x: Array,
                        y: Labels, eps: float) -> tuple[float, bool, float, float, list[Mask], list[Mask]]:
     """One element of the notebook's black-box method: two forward passes with the element
     nudged by +-eps (restored after), and whether the nudge crossed a kink, i.e. the two
@@ -96,7 +97,7 @@ def central_difference(model: Forward, work: Params, name: str, idx: tuple[int, 
 Numerical = dict[str, tuple[Array, Mask, Array]]
 
 
-def _off_kink(model: Forward, cache: Tensors) -> list[Mask]:
+def _off_kink(model: BlackBox, cache: Tensors) -> list[Mask]:
     """Which units of θ's pass are off their kink (z != 0): the sides of z and of -z."""
     negated = {name: -value if isinstance(value, np.ndarray) and value.dtype.kind in "if" else value
                for name, value in cache.items()}
@@ -112,7 +113,7 @@ def _crosses(base: list[Mask], off: list[Mask], nudged: list[Mask]) -> bool:
         for b, o, n in zip(base, off, nudged, strict=True))
 
 
-def loop_numerical(model: Forward, params: Params, x: Array, y: Labels, eps: float,
+def loop_numerical(model: BlackBox, params: Params, x: Array, y: Labels, eps: float,
                    progress: Progress | None, every: int | None = None) -> Numerical:
     """The notebook's method, element by element: works for any model. Progress is
     reported every `every` elements (by default about 200 times in all). L(θ) is computed

@@ -22,7 +22,7 @@ class UsageError(Exception):
     """Bad input from the user: printed without a traceback, exit status 2."""
 
 
-class _Parser(argparse.ArgumentParser):
+class _FlagParser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         # argparse echoes what it refuses, unquoted or quoted: shorten each long word.
         raise UsageError(re.sub(r"\S{41,}", lambda m: shown(m[0].strip("'")), message))
@@ -61,7 +61,7 @@ def _arguments(setting: Setting) -> dict[str, Any]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog=PROG, description=DESCRIPTION, epilog=EPILOG)
+    parser = _FlagParser(prog=PROG, description=DESCRIPTION, epilog=EPILOG)
     groups = {name: parser.add_argument_group(title, text) for name, (title, text) in GROUPS.items()}
     for setting in SETTINGS:
         if setting.flag == "":  # a TOML file's own key ([keymap])

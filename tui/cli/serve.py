@@ -45,13 +45,13 @@ IDLE_TIMEOUT_BOUNDS = (1, 7 * 24 * 3600)
 OWN_FLAGS = ("--host", "--port", "--public-url", "--max-tabs", "--idle-timeout")
 
 
-class _Parser(argparse.ArgumentParser):
+class _ServeParser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         raise UsageError(message)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog=f"{PROG} serve", allow_abbrev=False,
+    p = _ServeParser(prog=f"{PROG} serve", allow_abbrev=False,
                 description="Serve the app to web browsers (textual-serve): each browser tab gets "
                 "its own stepper. The other flags are the app's (see backprop-stepper --help) and "
                 "are fixed for every visitor.",
