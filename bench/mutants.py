@@ -104,7 +104,7 @@ MUTANTS = [
     Mutant("square layers: from layer 1", "for l in range(2, self.depth) if",
            "for l in range(1, self.depth) if"),
     Mutant("parameter count: biases left out", "sum(n * (m + 1) for m, n", "sum(n * m for m, n"),
-    Mutant("bias drill: does nothing", "np.zeros_like(db) if bug == \"bias-grad\" else db", "db"),
+    Mutant("bias drill: does nothing", "np.zeros_like(db) if broken.zero_db else db", "db"),
 ]
 
 
