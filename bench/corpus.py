@@ -16,8 +16,12 @@ or a refusal the file earns (Python 2 syntax, a module missing from its reposito
 
 Files that import a course's environment (matplotlib, future's `past`, nnfs, cv2) are run with
 --python COURSE_PYTHON, an interpreter that has them (--course-python; by default
-ROOT/.courseenv/bin/python when it exists). It is a measurement, not a test: the exit status
-is always 0.
+ROOT/.courseenv/bin/python), made with
+
+    python3 -m venv ROOT/.courseenv
+    ROOT/.courseenv/bin/pip install numpy future matplotlib nnfs opencv-python-headless
+
+It is a measurement, not a test: the exit status is always 0.
 
     python bench/corpus.py [--root /work/corpus] [--course-python PATH] [--only TEXT]
                            [--markdown FILE] [--timeout 300]
