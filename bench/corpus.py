@@ -337,7 +337,7 @@ def row(entry: Entry, outcome: Outcome) -> list[str]:
 def _name(entry: Entry) -> str:
     """A file by its name; a cs231n file by repository and assignment: `repo/assignment2/…/fc_net.py`."""
     parts = entry.path.split("/")
-    return f"{parts[1]}/{parts[2]}/…/{parts[-1]}" if entry.family == "cs231n" else parts[-1]
+    return f"{parts[1]}/{parts[2]}/…/{parts[-1]}" if len(parts) > 4 and "classifiers" in parts else parts[-1]
 
 
 def _cut(text: str, width: int) -> str:
