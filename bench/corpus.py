@@ -1,0 +1,412 @@
+"""Real public backprop code, run unedited as a user would: does it load, does correct code pass?
+
+The corpus is other people's code, so it is never part of this repository: it lives under
+--root (default /work/corpus), one folder per family, each file where the manifest below says,
+and SOURCES.tsv there records where each came from. A cs231n file sits inside a copy of its
+repository's package tree (assignmentN/cs231n/..., the .py files only), as a student has it.
+This script fetches nothing: it reads the manifest, runs
+
+    python -m tui --headless --model FILE --dataset moons --batch 16 --steps 10 --format json ...
+
+for each entry with only the documented flags (--model, --hidden, --reg, --model-option,
+--python and data flags), in a clean environment (no PYTHONPATH, a neutral working
+directory), and compares the JSON trace with what an independent central difference said about
+the file: "pass" (every step's gradient check passes), the bug (tensor, kind, where it enters),
+or a refusal the file earns (Python 2 syntax, a module missing from its repository).
+
+Files that import a course's environment (matplotlib, future's `past`, nnfs, cv2) are run with
+--python COURSE_PYTHON, an interpreter that has them (--course-python; by default
+ROOT/.courseenv/bin/python), made with
+
+    python3 -m venv ROOT/.courseenv
+    ROOT/.courseenv/bin/pip install numpy future matplotlib nnfs opencv-python-headless
+
+It is a measurement, not a test: the exit status is always 0.
+
+    python bench/corpus.py [--root /work/corpus] [--course-python PATH] [--only TEXT]
+                           [--markdown FILE] [--timeout 300]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+STEPS = 10
+RUN = ("--headless", "--dataset", "moons", "--batch", "16", "--steps", str(STEPS), "--format", "json")
+COURSE = "{course}"  # stands for --python COURSE_PYTHON in an entry's flags
+
+
+@dataclass(frozen=True)
+class Bug:
+    """What the file gets wrong, as the diagnosis should name it."""
+
+    tensor: str
+    kind: str
+    enters: str = ""
+
+
+@dataclass(frozen=True)
+class Refused:
+    """The file cannot run as it is; the error should say this (a substring of stderr)."""
+
+    reason: str
+
+
+Expected = str | Bug | Refused  # "pass", a bug or a refusal
+
+
+@dataclass(frozen=True)
+class Entry:
+    path: str  # under --root
+    family: str
+    author: str
+    expect: Expected
+    flags: tuple[str, ...] = ()
+    note: str = ""
+
+
+def _cs(repo: str, assignment: int, name: str, expect: Expected, *flags: str, note: str = "") -> Entry:
+    """A cs231n file inside its copied package tree, `cs231n/<owner>__<repo>/assignmentN/...`."""
+    path = f"cs231n/{repo}/assignment{assignment}/cs231n/classifiers/{name}"
+    return Entry(path, "cs231n", repo.split("__")[0], expect, flags, note)
+
+
+def _flat(family: str, name: str, expect: Expected, *flags: str, note: str = "") -> Entry:
+    """A single-file model, `<family>/<owner>__<repo>__<path with / as _>`."""
+    return Entry(f"{family}/{name}", family, name.split("__")[0], expect, flags, note)
+
+
+PY = ("--python", COURSE)
+TWO = ("--hidden", "8")
+DEEP = ("--hidden", "8,8")
+REG = ("--reg", "0.05")
+OPTION = "--model-option"
+PY2 = Refused("print")
+
+# Each entry's source (repository @ commit, then the path in it). Each file was read and checked
+# outside the repository with an independent central difference (eps 1e-6) of its own loss at
+# D=2, H=6 (and [6, 5]), C=2, N=8, reg 0.1: every "pass" file agreed to 1e-9 or better, apart
+# from kinks (a ReLU input or an L1-regularised bias exactly at 0).
+MANIFEST: tuple[Entry, ...] = (
+    # cs231n assignment 1, neural_net.py: TwoLayerNet(input_size, hidden_size, output_size,
+    # std=1e-4) and loss(X, y=None, reg=0.0). Its package's __init__ imports the other
+    # classifiers, which import matplotlib and future's past.builtins: hence --python.
+    # AndersonZhangyq/cs231n-2017 @ f548a2f629d1c663d3f144b9773bae3b404c9034
+    #   assignment1/cs231n/classifiers/neural_net.py
+    _cs("AndersonZhangyq__cs231n-2017", 1, "neural_net.py", "pass", *TWO, *REG, *PY),
+    # AKSoo/CS231n-2017 @ 07e1861c98100010f9441c3ed4d1116408d7743c (no cs231n/__init__.py)
+    #   assignment1/cs231n/classifiers/neural_net.py
+    _cs("AKSoo__CS231n-2017", 1, "neural_net.py", "pass", *TWO, *PY),
+    # Aneureka/cs231n-assignments-2018 @ cb4b294f408ab23403dd18ca600900828c4180c1
+    #   assignment1/cs231n/classifiers/neural_net.py
+    _cs("Aneureka__cs231n-assignments-2018", 1, "neural_net.py", "pass", *TWO, *REG, *PY),
+    # 0809zheng/CS231n-assignment2019 @ 3f5c853986637e2eba33f70c982fac7c618ff0f3
+    #   assignment1/cs231n/classifiers/neural_net.py
+    _cs("0809zheng__CS231n-assignment2019", 1, "neural_net.py", "pass", *TWO, *PY),
+    # 4ever-Rain/CS231n-assignment-2019 @ d996ad8e5e15af168b5f962cc79fca7826836bd1
+    #   assignment1/cs231n/classifiers/neural_net.py
+    _cs("4ever-Rain__CS231n-assignment-2019", 1, "neural_net.py", "pass", *TWO, *PY),
+    # 1219521375/CS231n2020 @ cbafdce997873d72f14ec75204439e50a190cd82
+    #   assignment1/cs231n/classifiers/neural_net.py
+    _cs("1219521375__CS231n2020", 1, "neural_net.py", "pass", *TWO, *REG, *PY),
+    # 2033329616/cs231n @ af00fc881478839f8bbb41c7ed07f52188cb4fd2 (2018)
+    #   assignment1/cs231n/classifiers/neural_net.py
+    _cs("2033329616__cs231n", 1, "neural_net.py", Bug("b2", "scale", "db2"), *TWO, *PY,
+        note="db2 = sum(dscores, axis=0) without the / N that dW2 has: analytic = N x numerical"
+             " on b2 only (central difference: ratio 8.000 at N=8); dscores itself is right"),
+    # 123liuziming/cs231n-2019 @ 5af8c594a77f8d2401cba2b9bd2873a9e4a0bb44
+    #   assignment1/cs231n/classifiers/neural_net.py
+    _cs("123liuziming__cs231n-2019", 1, "neural_net.py", Bug("b1", "other"), *TWO, *PY,
+        note="the forward leaves b1 out (h = relu(X W1)), so the loss does not depend on b1"
+             " (numerical db1 = 0), while the backward returns the sum of dh as db1"),
+    # cs231n assignment 1 from 2021, fc_net.py: TwoLayerNet(input_dim, hidden_dim, num_classes,
+    # weight_scale, reg), `from ..layers import *` (relative imports).
+    # 0suh/cs231n_2021 @ 9b19719dee0b4e039974a2b68af43c111efad67e
+    #   assignment1/cs231n/classifiers/fc_net.py
+    _cs("0suh__cs231n_2021", 1, "fc_net.py", "pass", *TWO, *REG, *PY),
+    # AgainstEntropy/CS231n-assignment2021 @ a3224d264f268ab9260defacb2d6c7284c790829
+    #   assignment1/cs231n/classifiers/fc_net.py
+    _cs("AgainstEntropy__CS231n-assignment2021", 1, "fc_net.py", "pass", *TWO, *PY),
+    # AnirudhM1/CS231n-2022-Solutions @ 7a5b4949f5bca2715deec11d10fcd573cbd93c34
+    #   assignment1/cs231n/classifiers/fc_net.py
+    _cs("AnirudhM1__CS231n-2022-Solutions", 1, "fc_net.py", "pass", *TWO, *PY),
+    # cs231n assignment 2, fc_net.py: TwoLayerNet (to 2020) and FullyConnectedNet(hidden_dims,
+    # ..., dropout or dropout_keep_ratio, use_batchnorm or normalization, reg, weight_scale,
+    # dtype, seed), `from cs231n.layers import *` (to 2020) or `from ..layers import *`.
+    # AndersonZhangyq/cs231n-2017 @ f548a2f629d1c663d3f144b9773bae3b404c9034
+    #   assignment2/cs231n/classifiers/fc_net.py
+    _cs("AndersonZhangyq__cs231n-2017", 2, "fc_net.py", "pass", *DEEP, OPTION, "use_batchnorm=True"),
+    _cs("AndersonZhangyq__cs231n-2017", 2, "fc_net.py", Refused("b1"), *TWO,
+        note="TwoLayerNet sets params['b1'] = 0 and params['b2'] = 0 (Python ints, not (H,) and (C,)"
+             " arrays) while db1 has shape (H,): the notebook's SGD only worked by broadcasting"),
+    # Aneureka/cs231n-assignments-2018 @ cb4b294f408ab23403dd18ca600900828c4180c1
+    #   assignment2/cs231n/classifiers/fc_net.py
+    _cs("Aneureka__cs231n-assignments-2018", 2, "fc_net.py", "pass", *TWO, *REG),
+    _cs("Aneureka__cs231n-assignments-2018", 2, "fc_net.py", "pass",
+        *DEEP, OPTION, "normalization=batchnorm"),
+    # 1219521375/CS231n2020 @ cbafdce997873d72f14ec75204439e50a190cd82
+    #   assignment2/cs231n/classifiers/fc_net.py
+    _cs("1219521375__CS231n2020", 2, "fc_net.py", "pass", *DEEP, *REG),
+    # 6217Steve99/CS231n-2020 @ dad21c78328d366ffba9395cb45b9a4cdb76c78a
+    #   assignment2/cs231n/classifiers/fc_net.py
+    _cs("6217Steve99__CS231n-2020", 2, "fc_net.py", "pass", *DEEP, OPTION, "dropout=0.5"),
+    # 0suh/cs231n_2021 @ 9b19719dee0b4e039974a2b68af43c111efad67e
+    #   assignment2/cs231n/classifiers/fc_net.py
+    _cs("0suh__cs231n_2021", 2, "fc_net.py", "pass", *DEEP, OPTION, "normalization=batchnorm"),
+    # AgainstEntropy/CS231n-assignment2021 @ a3224d264f268ab9260defacb2d6c7284c790829
+    #   assignment2/cs231n/classifiers/fc_net.py
+    _cs("AgainstEntropy__CS231n-assignment2021", 2, "fc_net.py", "pass",
+        *DEEP, OPTION, "normalization=layernorm"),
+    # AnirudhM1/CS231n-2022-Solutions @ 7a5b4949f5bca2715deec11d10fcd573cbd93c34
+    #   assignment2/cs231n/classifiers/fc_net.py
+    _cs("AnirudhM1__CS231n-2022-Solutions", 2, "fc_net.py", "pass", *DEEP, OPTION, "dropout_keep_ratio=0.5"),
+    # 0809zheng/CS231n-assignment2019 @ 3f5c853986637e2eba33f70c982fac7c618ff0f3
+    #   assignment2/cs231n/classifiers/fc_net.py
+    _cs("0809zheng__CS231n-assignment2019", 2, "fc_net.py", Refused("torch"), *DEEP, *PY,
+        note="the 2019 release's layer_utils.py imports fast_layers.py, which imports torch"),
+    # AKSoo/CS231n-2017 @ 07e1861c98100010f9441c3ed4d1116408d7743c
+    #   assignment2/cs231n/classifiers/fc_net.py
+    _cs("AKSoo__CS231n-2017", 2, "fc_net.py", Refused("fast_layers"), *DEEP,
+        note="layer_utils.py imports cs231n.fast_layers, which the repository never committed"),
+    # BetterCourses/cs231n-spring-2016 @ 3a1d20b52eefb3c979a4daef7de12df1241ee376
+    #   assignment2/cs231n/classifiers/fc_net.py
+    _cs("BetterCourses__cs231n-spring-2016", 2, "fc_net.py", Refused("fast_layers.py"), *DEEP,
+        note="Python 2: the 2016 fast_layers.py has print statements"),
+    # Nielsen: Network(sizes), backprop(x, y) -> (nabla_b, nabla_w), column vectors.
+    # MichalDanielDobrzanski/DeepLearningPython @ 2da41b6dd19dafae92db1facbc4ed19738e80551
+    #   network.py, network2.py
+    _flat("nielsen", "MichalDanielDobrzanski__DeepLearningPython__network.py", "pass", *TWO),
+    _flat("nielsen", "MichalDanielDobrzanski__DeepLearningPython__network2.py", "pass", *TWO),
+    # GuangshengSu/neural-networks-and-deep-learning-based-on-Python3
+    #   @ 1c426f5803959017ab59ff3c25cc92eb98b04242 src/network.py, src/network2.py
+    _flat("nielsen", "GuangshengSu__neural-networks-and-deep-learning-based-on-Python3__src_network.py",
+          "pass", *TWO),
+    _flat("nielsen", "GuangshengSu__neural-networks-and-deep-learning-based-on-Python3__src_network2.py",
+          "pass", *TWO),
+    # Jerry050512/neural-networks-and-deep-learning-py3 @ 86a8b43be6b20708e7f40cf06ea6de6e33f2cdf2
+    #   src/network.py, src/network2.py
+    _flat("nielsen", "Jerry050512__neural-networks-and-deep-learning-py3__src_network.py", "pass", *TWO),
+    _flat("nielsen", "Jerry050512__neural-networks-and-deep-learning-py3__src_network2.py", PY2, *TWO,
+          note="the port left network2.py in Python 2 (print statements)"),
+    # mnielsen/neural-networks-and-deep-learning @ 72db53d750f571bef8804de4a52224e44dcab3a1
+    #   src/network.py, src/network2.py
+    _flat("nielsen", "mnielsen__neural-networks-and-deep-learning__src_network.py", PY2, *TWO,
+          note="the original is Python 2"),
+    _flat("nielsen", "mnielsen__neural-networks-and-deep-learning__src_network2.py", PY2, *TWO,
+          note="the original is Python 2"),
+    # Neural Networks from Scratch: Layer_Dense(n_inputs, n_neurons, regularisers),
+    # forward/backward, dweights/dbiases, (1, n) biases. The book's chapters import nnfs
+    # (Chapter 19 also cv2) and train at import.
+    # Sentdex/nnfs_book @ 9cf2fc482985d5bc68c736a49aa0624b6ab13fb1 Chapter_NN/ChNN_Final.py
+    _flat("nnfs", "Sentdex__nnfs_book__Chapter_10_Ch10_Final.py", "pass", *TWO, *PY),
+    _flat("nnfs", "Sentdex__nnfs_book__Chapter_14_Ch14_Final.py", "pass", *TWO, *PY),
+    _flat("nnfs", "Sentdex__nnfs_book__Chapter_16_Ch16_Final.py", "pass", *TWO, *PY),
+    _flat("nnfs", "Sentdex__nnfs_book__Chapter_18_Ch18_Final.py", "pass", *TWO, *PY),
+    _flat("nnfs", "Sentdex__nnfs_book__Chapter_19_Ch19_Final.py", "pass", *TWO, *PY,
+          note="loads fashion_mnist_images from disk at import"),
+    # mikecon94/NNFS @ 01e629a5904b6e5d58922c319c056b6569edbf8e examples/classification.py
+    _flat("nnfs", "mikecon94__NNFS__examples_classification.py", "pass", *TWO, *PY),
+    # TheRealAakash/NNFS @ cf09fcaefe5bc9e8fe0478c59319782da5ac8d1d Network/full.py
+    _flat("nnfs", "TheRealAakash__NNFS__Network_full.py", "pass", *TWO, *PY),
+    # ajkumar-13/NNFS @ 0c5195f6d589eaf00d5294edc7f8259a11352b39
+    #   projects/01-mnist-from-scratch/nn.py, projects/02-binary-classifier/nn.py
+    _flat("nnfs", "ajkumar-13__NNFS__projects_01-mnist-from-scratch_nn.py", "pass", *TWO),
+    _flat("nnfs", "ajkumar-13__NNFS__projects_02-binary-classifier_nn.py", "pass", *TWO),
+)
+
+
+@dataclass
+class Outcome:
+    """What one run did."""
+
+    loaded: bool
+    steps_passed: int = 0
+    steps: int = 0
+    diagnoses: list[dict[str, Any]] = field(default_factory=list)
+    error: str = ""
+    seconds: float = 0.0
+
+
+def command(entry: Entry, root: Path, course_python: str) -> list[str]:
+    """The command line a user would type, with the course interpreter filled in."""
+    flags = [course_python if flag == COURSE else flag for flag in entry.flags]
+    return [sys.executable, "-m", "tui", *RUN, "--model", str(root / entry.path), *flags]
+
+
+def clean_environment(home: str) -> dict[str, str]:
+    """No PYTHONPATH, no virtualenv, no locale surprises: what a fresh terminal has."""
+    return {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": home, "LANG": "C.UTF-8", "TERM": "dumb"}
+
+
+def run(entry: Entry, root: Path, course_python: str, timeout: float) -> Outcome:
+    """Runs one entry from a neutral directory and reads its JSON trace."""
+    with tempfile.TemporaryDirectory(prefix="corpus-") as cwd:
+        start = time.perf_counter()
+        try:
+            done = subprocess.run(command(entry, root, course_python), cwd=cwd, env=clean_environment(cwd),
+                                  capture_output=True, text=True, timeout=timeout, check=False)
+        except subprocess.TimeoutExpired:
+            return Outcome(False, error=f"no answer in {timeout:g} s")
+        seconds = time.perf_counter() - start
+    if done.returncode != 0:
+        error = _last_line(done.stderr) or f"exit status {done.returncode}"
+        return Outcome(False, error=error, seconds=seconds)
+    try:
+        trace = json.loads(done.stdout)
+    except json.JSONDecodeError:
+        return Outcome(False, error="stdout is not JSON", seconds=seconds)
+    return _read_trace(trace, seconds)
+
+
+def _last_line(stderr: str) -> str:
+    """The error line: the stepper's own `error:` line, else the last line written."""
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    errors = [line for line in lines if "error:" in line]
+    return (errors or lines or [""])[-1]
+
+
+def _read_trace(trace: dict[str, Any], seconds: float) -> Outcome:
+    steps = trace.get("steps") or []
+    passed = 0
+    diagnoses: list[dict[str, Any]] = []
+    for step in steps:
+        check = step.get("gradcheck") or {}
+        passed += bool(check.get("passed"))
+        diagnoses.extend(check.get("diagnosis") or [])
+    return Outcome(True, passed, len(steps), diagnoses, seconds=seconds)
+
+
+def named(bug: Bug, diagnoses: Sequence[dict[str, Any]]) -> bool:
+    """Whether some step's diagnosis names the bug's tensor, kind and (if given) entry point."""
+    return any(d.get("tensor") == bug.tensor and d.get("kind") == bug.kind
+               and (not bug.enters or d.get("enters") == bug.enters) for d in diagnoses)
+
+
+def verdict(entry: Entry, outcome: Outcome) -> str:
+    """"as expected", or what differs from the expectation."""
+    expect = entry.expect
+    if isinstance(expect, Refused):
+        if outcome.loaded:
+            return "ran, expected a refusal"
+        return "as expected" if expect.reason in outcome.error else "refused for another reason"
+    if not outcome.loaded:
+        return "did not load"
+    if isinstance(expect, Bug):
+        return "as expected" if named(expect, outcome.diagnoses) else "bug not named"
+    if outcome.steps_passed == STEPS:
+        return "as expected"
+    return "FALSE FAILURE" if outcome.steps == STEPS else "ran fewer steps"
+
+
+def describe(expect: Expected) -> str:
+    if isinstance(expect, Bug):
+        return f"bug {expect.tensor} {expect.kind}" + (f" at {expect.enters}" if expect.enters else "")
+    if isinstance(expect, Refused):
+        return f"refused ({expect.reason})"
+    return expect
+
+
+def bug_named(entry: Entry, outcome: Outcome) -> str:
+    if isinstance(entry.expect, Bug):
+        return "yes" if named(entry.expect, outcome.diagnoses) else "no"
+    kinds = sorted({f"{d.get('tensor')} {d.get('kind')}" for d in outcome.diagnoses})
+    return ", ".join(kinds[:3]) if kinds else "-"
+
+
+def row(entry: Entry, outcome: Outcome) -> list[str]:
+    flags = " ".join("PY" if f == COURSE else f for f in entry.flags)
+    error = outcome.error.removeprefix("backprop-stepper: error: ")
+    error = error.removeprefix(Path(entry.path).name).lstrip(":, ")
+    loads = "yes" if outcome.loaded else f"no: {_cut(error, 110)}"
+    steps = f"{outcome.steps_passed}/{STEPS}" if outcome.loaded else "-"
+    return [_name(entry), entry.family,
+            entry.author, flags,
+            describe(entry.expect), loads, steps, bug_named(entry, outcome), verdict(entry, outcome),
+            f"{outcome.seconds:.1f}"]
+
+
+def _name(entry: Entry) -> str:
+    """A file by its name; a cs231n file by repository and assignment: `repo/assignment2/…/fc_net.py`."""
+    parts = entry.path.split("/")
+    return f"{parts[1]}/{parts[2]}/…/{parts[-1]}" if len(parts) > 4 and "classifiers" in parts else parts[-1]
+
+
+def _cut(text: str, width: int) -> str:
+    text = text.replace("|", "\\|")
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+HEADER = ["file", "family", "author", "flags", "expected", "loads?", "steps passed",
+          "bug named?", "verdict", "s"]
+
+
+def table(rows: Sequence[Sequence[str]]) -> str:
+    lines = ["| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def totals(entries: Sequence[Entry], outcomes: Sequence[Outcome]) -> str:
+    pairs = list(zip(entries, outcomes, strict=True))
+    expect_pass = [(e, o) for e, o in pairs if e.expect == "pass"]
+    bugs = [(e, o) for e, o in pairs if isinstance(e.expect, Bug)]
+    false = sum(verdict(e, o) == "FALSE FAILURE" for e, o in expect_pass)
+    authors = len({e.author for e in entries})
+    files = len({e.path for e in entries})
+    families = ", ".join(f"{f}: {len({e.path for e in entries if e.family == f})}"
+                         for f in sorted({e.family for e in entries}))
+    refusals = [(e, o) for e, o in pairs if isinstance(e.expect, Refused)]
+    return "\n".join([
+        f"- {len(entries)} runs of {files} files by {authors} authors ({families} files)",
+        f"- loaded: {sum(o.loaded for o in outcomes)} of {len(entries)}",
+        f"- correct files passing every step: {sum(verdict(e, o) == 'as expected' for e, o in expect_pass)}"
+        f" of {len(expect_pass)}; false failures (a correct file failing a step): {false}",
+        f"- bugs named: {sum(verdict(e, o) == 'as expected' for e, o in bugs)} of {len(bugs)}",
+        f"- refusals as expected: {sum(verdict(e, o) == 'as expected' for e, o in refusals)}"
+        f" of {len(refusals)}",
+        f"- as expected overall: {sum(verdict(e, o) == 'as expected' for e, o in pairs)} of {len(entries)}",
+    ])
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--root", type=Path, default=Path("/work/corpus"))
+    parser.add_argument("--course-python", default="",
+                        help="the interpreter for --python (default ROOT/.courseenv/bin/python)")
+    parser.add_argument("--only", default="", help="run only the entries whose path contains this")
+    parser.add_argument("--markdown", type=Path, help="also write the table and totals to this file")
+    parser.add_argument("--timeout", type=float, default=300.0, help="seconds one run may take")
+    args = parser.parse_args(argv)
+    root: Path = args.root.resolve()
+    course_python = args.course_python or str(root / ".courseenv" / "bin" / "python")
+    entries = [e for e in MANIFEST if args.only in e.path]
+    missing = [e.path for e in entries if not (root / e.path).is_file()]
+    for path in missing:
+        print(f"missing from the corpus: {path}", file=sys.stderr)
+    entries = [e for e in entries if e.path not in missing]
+    outcomes = []
+    for entry in entries:
+        outcome = run(entry, root, course_python, args.timeout)
+        outcomes.append(outcome)
+        print(f"{verdict(entry, outcome):>26}  {entry.path}", file=sys.stderr, flush=True)
+    rows = [row(e, o) for e, o in zip(entries, outcomes, strict=True)]
+    report = table(rows) + "\n\n" + totals(entries, outcomes) + "\n"
+    notes = [f"- {_name(e)}: {e.note}" for e in entries if e.note]
+    if notes:
+        report += "\nNotes:\n" + "\n".join(notes) + "\n"
+    print(report)
+    if args.markdown:
+        args.markdown.write_text(report, encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
