@@ -59,3 +59,22 @@ def test_deep_course_networks_use_the_l_notation_and_batch_norm_its_gamma_and_be
 def test_the_update_line_lists_the_models_own_parameters() -> None:
     view = stepped(FileModel(follows="cs231n"), 1).view()
     assert for_view(view)[Phase.UPDATE] == "W ← W − lr·dW          for W1, b1, W2, b2"
+
+
+def test_an_l_layer_file_is_shown_with_its_list_of_caches() -> None:
+    """L_model_forward's output is AL and its Z, A live in a list of caches: the formulas
+    use AL and say where the list keeps the rest."""
+    from dataclasses import dataclass
+
+    from engine.maths.network import Array, Labels, Params, Tensors
+
+    @dataclass(frozen=True)
+    class Layered(FileModel):
+        def forward(self, x: Array, params: Params, y: Labels) -> tuple[Tensors, float]:
+            cache, loss = super().forward(x, params, y)
+            return {"caches[0].activation_cache.Z": cache["z1"], "AL": cache["a2"]}, loss
+
+    text = shown(Layered(follows="deeplearning-ai"))
+    assert "Z2 = W2·A1 + b2       AL = σ(Z2)" in text and "dZ2 = AL − Y" in text
+    assert "Z_l: caches[l−1].activation_cache.Z" in text
+    assert "AL" not in shown(FileModel(follows="deeplearning-ai"))

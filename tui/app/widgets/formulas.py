@@ -153,38 +153,46 @@ def cs231n_backward(L: int, normed: bool) -> str:
     return "\n".join(lines)
 
 
-def _dlai_cost(L: str, classes: int) -> str:
+def _dlai_cost(out: str, classes: int) -> str:
     if classes == 1:
-        return f"J  = −(1/m)·Σ[Y·log A{L} + (1−Y)·log(1−A{L})]"
-    return f"J  = −(1/m)·Σ Y·log A{L}"
+        return f"J  = −(1/m)·Σ[Y·log {out} + (1−Y)·log(1−{out})]"
+    return f"J  = −(1/m)·Σ Y·log {out}"
 
 
-def dlai_forward(L: int, classes: int) -> str:
-    """Columns, as the course writes them: X (n_x, m), Z = W·A_prev + b, A = g(Z)."""
-    out = "σ" if classes == 1 else "softmax"
+#: Where the L-layer model's list of caches keeps what the formulas name.
+CACHES_LEGEND = "Z_l: caches[l−1].activation_cache.Z    A_{l−1}: caches[l−1].linear_cache.A_prev"
+
+
+def dlai_forward(L: int, classes: int, caches: bool = False) -> str:
+    """Columns, as the course writes them: X (n_x, m), Z = W·A_prev + b, A = g(Z). `caches`:
+    the L-layer model's list of caches, whose output is AL and whose Z and A are named by
+    their place in the list."""
+    f = "σ" if classes == 1 else "softmax"
+    out = "AL" if caches else f"A{L}"
     if L > LINE_PER_LAYER:
-        return "\n".join([
-            _line("Z_l = W_l·A_{l−1} + b_l", f"l = 1..{L}, A_0 = X", widths=(27,)),
-            _line("A_l = g(Z_l)", f"l = 1..{L - 1}, g the file's activation", widths=(27,)),
-            f"A{L}  = {out}(Z{L})", _dlai_cost(str(L), classes)])
-    lines = []
-    for l in range(1, L + 1):
-        a_prev = "X" if l == 1 else f"A{l - 1}"
-        g = "g" if l < L else out
-        lines.append(_line(f"Z{l} = W{l}·{a_prev} + b{l}", f"A{l} = {g}(Z{l})"))
-    if L > 1:
-        lines.append("g: the file's hidden activation (relu, tanh, ...)")
-    return "\n".join([*lines, _dlai_cost(str(L), classes)])
+        lines = [_line("Z_l = W_l·A_{l−1} + b_l", f"l = 1..{L}, A_0 = X", widths=(27,)),
+                 _line("A_l = g(Z_l)", f"l = 1..{L - 1}, g the file's activation", widths=(27,)),
+                 f"{out}  = {f}(Z{L})"]
+    else:
+        lines = []
+        for l in range(1, L + 1):
+            a_prev = "X" if l == 1 else f"A{l - 1}"
+            lines.append(_line(f"Z{l} = W{l}·{a_prev} + b{l}", f"{out if l == L else f'A{l}'} = "
+                                                                f"{f if l == L else 'g'}(Z{l})"))
+        if L > 1:
+            lines.append("g: the file's hidden activation (relu, tanh, ...)")
+    return "\n".join([*lines, _dlai_cost(out, classes), *([CACHES_LEGEND] if caches else [])])
 
 
-def dlai_backward(L: int) -> str:
+def dlai_backward(L: int, caches: bool = False) -> str:
     """The course's chain, columns: dZ, dW, db with the 1/m, and the dA it passes down."""
+    out = "AL" if caches else f"A{L}"
     if L > LINE_PER_LAYER:
         return "\n".join([
-            f"dZ{L} = A{L} − Y", f"for l = {L}..1 (A_0 = X):",
+            f"dZ{L} = {out} − Y", f"for l = {L}..1 (A_0 = X):",
             _line("  dW_l = (1/m)·dZ_l·A_{l−1}ᵀ", "db_l = (1/m)·Σ dZ_l", widths=(31,)),
             _line("  dA_{l−1} = W_lᵀ·dZ_l", "dZ_{l−1} = dA_{l−1} ⊙ g′(Z_{l−1})", widths=(31,))])
-    lines = [f"dZ{L} = A{L} − Y"]
+    lines = [f"dZ{L} = {out} − Y"]
     for l in range(L, 0, -1):
         a_prev = "X" if l == 1 else f"A{l - 1}"
         lines.append(_line(f"dW{l} = (1/m)·dZ{l}·{a_prev}ᵀ", f"db{l} = (1/m)·Σ dZ{l}", widths=(25,)))
@@ -210,7 +218,10 @@ def for_view(view: View) -> dict[Phase, str]:
         normed = any(name.startswith("gamma") for name in params)
         return shown | {Phase.FORWARD: cs231n_forward(L, normed), Phase.BACKWARD: cs231n_backward(L, normed)}
     if seen.kind == picture.DLAI and L:
-        return shown | {Phase.FORWARD: dlai_forward(L, arch.classes), Phase.BACKWARD: dlai_backward(L)}
+        forward = view.state.forward
+        caches = forward is not None and any(name.startswith("caches[") for name in forward.cache)
+        return shown | {Phase.FORWARD: dlai_forward(L, arch.classes, caches),
+                        Phase.BACKWARD: dlai_backward(L, caches)}
     if seen.kind == picture.BUILTIN:
         return shown
     return shown | {phase: own(view.model_name, phase) for phase in (Phase.FORWARD, Phase.BACKWARD)}
