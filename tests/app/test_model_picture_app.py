@@ -50,6 +50,40 @@ class TwoLayerNet:
         dh = (dscores @ W2.T) * (h > 0)
         return loss, {"W1": X.T @ dh, "b1": dh.sum(axis=0), "W2": h.T @ dscores, "b2": dscores.sum(axis=0)}
 '''
+#: cs231n's FullyConnectedNet, relu layers and a softmax; W_l (n_(l-1), n_l), rows.
+THREE_LAYERS = '''
+import numpy as np
+
+class FullyConnectedNet:
+    def __init__(self, hidden_dims, input_dim, num_classes, weight_scale=1e-2, reg=0.0):
+        dims = [input_dim, *hidden_dims, num_classes]
+        self.L = len(dims) - 1
+        self.params = {}
+        for l in range(1, self.L + 1):
+            self.params[f"W{l}"] = weight_scale * np.random.randn(dims[l - 1], dims[l])
+            self.params[f"b{l}"] = np.zeros(dims[l])
+
+    def loss(self, X, y=None):
+        hs, h = [X], X
+        for l in range(1, self.L):
+            h = np.maximum(0, h @ self.params[f"W{l}"] + self.params[f"b{l}"])
+            hs.append(h)
+        scores = h @ self.params[f"W{self.L}"] + self.params[f"b{self.L}"]
+        if y is None:
+            return scores
+        N = X.shape[0]
+        p = np.exp(scores - scores.max(axis=1, keepdims=True))
+        p /= p.sum(axis=1, keepdims=True)
+        loss = -np.log(p[np.arange(N), y]).mean()
+        d = p.copy()
+        d[np.arange(N), y] -= 1
+        d /= N
+        grads = {}
+        for l in range(self.L, 0, -1):
+            grads[f"W{l}"], grads[f"b{l}"] = hs[l - 1].T @ d, d.sum(axis=0)
+            d = (d @ self.params[f"W{l}"].T) * (hs[l - 1] > 0)
+        return loss, grads
+'''
 DEAD_LINE = "every gradient is zero: the signal stops at layer 2: dW2, db2 are all zero"
 
 
@@ -98,3 +132,19 @@ def test_a_dead_network_is_named_headless(tmp_path: Path, capsys: pytest.Capture
     trace = json.loads(out)
     assert status == 0 and [step["dead"]["stops_at"] for step in trace["steps"]] == ["dW2, db2"] * 2
     assert (trace["config"]["classes"], trace["config"]["loss"]) == (2, "cross-entropy")
+
+
+async def test_a_cs231n_networks_layers_are_headed_in_to_out(tmp_path: Path) -> None:
+    """cs231n's W_l is (n_(l-1), n_l): layer 1 of a 3-8-4-2 net is 3 → 8, not 8 → 3."""
+    config = Config(hidden=(8, 4)).resolved()
+    model = load_model(write_model(tmp_path, THREE_LAYERS), sizes=config.architecture.sizes)
+    app = StepperApp(Stepper(config, model=model))
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await phases(app, pilot, 2)
+            gradients = str(app.query_one("#gradients").render())
+            assert all(f"layer {l} · {a} → {b}" in gradients
+                       for l, a, b in ((3, 4, 2), (2, 8, 4), (1, 3, 8)))
+            assert "scores = h2·W3 + b3" in str(app.query_one("#forward").render())
+    finally:
+        model.close()

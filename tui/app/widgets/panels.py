@@ -308,6 +308,8 @@ class Panel(quiet.QuietStatic, can_focus=True):
         """layer 2 · 8 → 8 · tanh: what the blocks beneath it compute."""
         W = np.asarray(self.view.state.params[f"W{l}"])
         n_out, n_in = W.shape if W.ndim == 2 else ("?", "?")
+        if W.ndim == 2 and self.view.convention == "cs231n":  # rows: W (n_in, n_out)
+            n_in, n_out = W.shape
         text = f"── layer {l} · {n_in} → {n_out}"
         if not self.view.user_code:  # a user's file does not say its activation
             text += f" · {layer_function(self.view.config.architecture, l)}"
