@@ -111,7 +111,7 @@ async def test_a_cs231n_file_shows_its_own_maths_and_shapes() -> None:
         model.close()
 
 
-async def test_a_dead_network_is_named_in_the_gradients_panel(tmp_path: Path) -> None:
+async def test_a_dead_network_is_named_in_the_gradients_and_check_panels(tmp_path: Path) -> None:
     config = Config().resolved()
     model = load_model(write_model(tmp_path, DEAD_SCORES), sizes=config.architecture.sizes)
     app = StepperApp(Stepper(config, model=model))
@@ -119,6 +119,9 @@ async def test_a_dead_network_is_named_in_the_gradients_panel(tmp_path: Path) ->
         async with app.run_test(size=SIZE) as pilot:
             await phases(app, pilot, 2)
             assert f"dead network: {DEAD_LINE}" in str(app.query_one("#gradients").render())
+            await phases(app, pilot, 1)
+            check = str(app.query_one("#gradcheck").render())
+            assert f"dead network: {DEAD_LINE}" in check and "all four tensors pass" in check
     finally:
         model.close()
 

@@ -153,6 +153,9 @@ def test_the_summary_trace_marks_dead_steps_and_says_where_once() -> None:
     assert sum("(dead network)" in line for line in lines) == 3
     assert [line for line in lines if "Dead network" in line] == \
         ["At step 1: Dead network: every gradient is zero: the signal stops at layer 2: dz2 is all zero."]
+    stepper = Stepper(config, model=FileModel(dead=True, arch=config.resolved().architecture), data=data)
+    trace = json.loads("".join(json_report(stepper.config, stepper, stepper.iter_steps(3))))
+    assert trace["trace"] == "summary" and [step["dead"]["layer"] for step in trace["steps"]] == [2, 2, 2]
 
 
 @dataclass(frozen=True)
