@@ -100,6 +100,9 @@ async def test_a_cs231n_file_shows_its_own_maths_and_shapes() -> None:
     app = StepperApp(Stepper(config, model=model))
     try:
         async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            to_come = str(app.query_one("#forward").render())
+            assert "scores, loss" in to_come and "z1" not in to_come.split("\n\n")[-1]
             await phases(app, pilot, 2)
             forward = str(app.query_one("#forward").render())
             gradients = str(app.query_one("#gradients").render())

@@ -21,7 +21,7 @@ from engine.check.verdicts import TensorCheck
 from engine.explain.elements import tensors as qualified_tensors
 from engine.maths.names import parse as parse_name
 from engine.maths.network import Params
-from engine.run import deadnet, deadunits
+from engine.run import deadnet, deadunits, picture
 from engine.run.deadunits import Unmarked, layer_count
 from engine.run.stepper import Phase, State, View
 from tui.app.widgets import quiet
@@ -375,10 +375,7 @@ class ForwardPanel(Panel):
     def build(self, view: View, state: State) -> Content:
         blocks = [self.formula()]
         if state.forward is None:
-            L = layer_count(state.params)
-            names = ["x", *(f"{k}{l}" for l in range(1, L + 1) for k in "za"), "loss"] if L else \
-                ["the forward cache"]
-            blocks.append(pending(listed(names),
+            blocks.append(pending(listed(self.to_come(view)),
                                   f"not computed yet in step {state.step}: press n to run forward"))
             return join(blocks)
         fresh = self.fresh(state)
@@ -390,6 +387,17 @@ class ForwardPanel(Panel):
         blocks.append(scalar_line("loss", Content.styled("loss", FRESH if fresh else "bold"),
                                   state.forward.loss))
         return join(blocks)
+
+    def to_come(self, view: View) -> list[str]:
+        """What the forward pass will cache, where that is known before it runs: the built-in
+        network's x, z_l, a_l; a cs231n class's scores (all the stepper sees of it)."""
+        seen = picture.of_view(view).kind
+        L = layer_count(view.state.params)
+        if seen == picture.BUILTIN and L:
+            return ["x", *(f"{k}{l}" for l in range(1, L + 1) for k in "za"), "loss"]
+        if seen == picture.CS231N:
+            return ["scores", "loss"]
+        return [f"the forward cache of {view.model_name}" if view.user_code else "the forward cache"]
 
     def cached(self, name: str, value: Any, fresh: bool, dead: dict[int, np.ndarray],
                why_not: dict[int, str]) -> Content:
