@@ -20,12 +20,16 @@ import textwrap
 import time
 import zipfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from engine.maths.network import Array, Labels, Params, Tensors
+from engine.model.builtin import BuiltinModel
 from engine.run.stepper import State, Stepper
+from engine.settings.config import Config
 from tests.processes import default_signals
 from tui.cli.fit import with_data
 from tui.cli.main import main
@@ -193,3 +197,42 @@ def served(port: int, log: Path, *flags: str) -> Iterator[subprocess.Popen[bytes
             process.wait()
         with contextlib.suppress(ProcessLookupError):  # app processes left behind, if any
             os.killpg(process.pid, signal.SIGKILL)
+
+
+# ---- a user's file, in this process -------------------------------------------------------
+
+@dataclass(frozen=True)
+class FileModel(BuiltinModel):
+    """The built-in network's maths, presented as a user's file following `follows`;
+    `loss_shift` makes its loss another function's, `dead` zeroes everything its
+    backward returns (an all-zero backward signal, as a ReLU off everywhere gives)."""
+
+    user_code: bool = True
+    follows: str = "notebook"
+    loss_shift: float = 0.0
+    dead: bool = False
+    fast_gradcheck: bool = False
+
+    @property
+    def name(self) -> str:
+        return "net.py"
+
+    @property
+    def convention(self) -> str:
+        return self.follows
+
+    def forward(self, x: Array, params: Params, y: Labels) -> tuple[Tensors, float]:
+        cache, loss = super().forward(x, params, y)
+        return cache, loss + self.loss_shift
+
+    def backward(self, x: Array, y: Labels, params: Params, cache: Tensors) -> Tensors:
+        grads = super().backward(x, y, params, cache)
+        return {name: value * 0.0 for name, value in grads.items()} if self.dead else grads
+
+
+def stepped(model: BuiltinModel, phases: int = 1, config: Config | None = None) -> Stepper:
+    """A stepper of `model` after its first `phases` phases."""
+    stepper = Stepper(config or Config(), model=model)
+    for _ in range(phases):
+        stepper.next()
+    return stepper

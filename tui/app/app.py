@@ -54,7 +54,7 @@ from tui.app.widgets.bars import BatchLine, NetworkLine, PhaseBar
 from tui.app.widgets.boundary import BoundaryMap
 from tui.app.widgets.chart import LossChart
 from tui.app.widgets.explain import ExplainPanel
-from tui.app.widgets.formulas import formulas
+from tui.app.widgets.formulas import for_view
 from tui.app.widgets.log import LogPanel
 from tui.app.widgets.panels import (
     ForwardPanel,
@@ -559,7 +559,7 @@ class StepperApp(ScreenlessKeys):
     def action_help(self) -> None:
         from tui.app.screens.help import HelpScreen  # imported when first used: a faster start
 
-        self.push_screen(HelpScreen(self.key_table(), formulas(self.stepper.config.architecture)))
+        self.push_screen(HelpScreen(self.key_table(), for_view(self.stepper.view())))
 
     def action_command_palette(self) -> None:
         """Textual's palette, guarded against keys typed faster than it closes."""

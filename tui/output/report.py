@@ -18,6 +18,7 @@ import numpy as np
 from engine.check.verdicts import ATOL, RTOL, Diagnosis, GradCheck, TensorCheck
 from engine.data.batches import Data, Metrics
 from engine.explain.elements import SHOWN_TERMS, Explanation, element_label, num
+from engine.run import deadnet, picture
 from engine.run.stepper import Saturation, State, Stepper
 from engine.settings.config import SUMMARY_OVER, Config
 from engine.usermodel.contract import keys_words
@@ -103,6 +104,25 @@ def _convention_json(stepper: Stepper) -> dict[str, str]:
     if convention == "notebook":
         return {}
     return {"convention": convention, "convention_detail": stepper.model.described}
+
+
+def config_json(config: Config, stepper: Stepper, first: State | None) -> dict[str, Any]:
+    """The head's "config": the settings, with "classes" and "loss" the model's own
+    (engine.run.picture): a cs231n file's softmax over max(2, classes) scores, a
+    deeplearning.ai file's sigmoid or softmax, null where only a file's code knows them."""
+    out = config.as_dict()
+    model = stepper.model
+    if not model.user_code:
+        return out
+    state = first if first is not None else stepper.initial
+    seen = picture.of_state(True, model.convention, config.architecture, config.x, config.y, state)
+    return out | {"classes": seen.classes, "loss": seen.loss}
+
+
+def dead_line(state: State) -> list[str]:
+    """The text report's line for a dead network (engine.run.deadnet), if it is one."""
+    dead = deadnet.of_state(state)
+    return [] if dead is None else [f"Dead network: {dead.message}."]
 
 
 def model_line(stepper: Stepper) -> str:
@@ -205,9 +225,10 @@ def summary_every(steps: int) -> int:
 
 
 def _check_word(state: State) -> str:
+    dead = " (dead network)" if deadnet.of_state(state) is not None else ""
     if state.gradcheck is None:
-        return "-"
-    return "passed" if state.gradcheck.passed else "FAILED"
+        return "-" + dead
+    return ("passed" if state.gradcheck.passed else "FAILED") + dead
 
 
 def summary_report(config: Config, stepper: Stepper, finished: Iterable[State]) -> Iterator[str]:
@@ -224,14 +245,18 @@ def summary_report(config: Config, stepper: Stepper, finished: Iterable[State]) 
     head.append(f"{'step':>7}  {'batch loss':>11}  {'after':>11}  {'train loss':>10}  {'train acc':>9}  "
                 f"{'test loss':>10}  {'test acc':>8}  check")
     last: State | None = None
+    dead: list[str] = []  # the first dead step's line, said after the table
     for state in finished:
         if last is None:  # a user's model is named once its first step shows its conventions
             model = [model_line(stepper)] if stepper.model.name != "built-in" else []
             yield "\n".join(model + head)
         last = state
+        if not dead and (dead := dead_line(state)):
+            dead = [f"At step {state.step}: {dead[0]}"]
         if state.step % every and state.step != 1 and state.step != config.steps:
             continue
         yield _summary_row(state)
+    yield from dead
     if last is not None and last.nonfinite():
         yield f"Diverged at step {last.step}: non-finite values in {', '.join(last.nonfinite())}."
     elif last is not None and (saturated := stepper.saturation(last)) is not None:
@@ -276,6 +301,7 @@ def _step_lines(stepper: Stepper, state: State, several: bool) -> list[str]:
     lines += _loss_lines(stepper, state)
     for name in notebook_order(state.params):
         lines.append(_matrix(f"Analytic gradient d{name}", np.asarray(state.backward["d" + name])))
+    lines += dead_line(state)  # before the check, whose diagnosis names single tensors
     if state.gradcheck is not None:
         lines.append("\nMax absolute difference between analytic and numerical gradients:")
         for name, t in state.gradcheck.tensors.items():
@@ -428,7 +454,14 @@ def _step_json(state: State, out: _Json) -> dict[str, Any]:
         "gradcheck": None if state.gradcheck is None else _gradcheck_json(state.gradcheck, out),
         "update": None if update is None else out.tensors(dict(update.after), "update")
         | {"loss_after": out.value(update.loss_after, "update.loss_after")},
-    }
+    } | _dead_json(state)
+
+
+def _dead_json(state: State) -> dict[str, Any]:
+    """{"dead": {message, stops_at, layer}} for a dead network's step; nothing otherwise,
+    so a live network's trace is what it always was."""
+    dead = deadnet.of_state(state)
+    return {} if dead is None else {"dead": dead.as_dict()}
 
 
 def _metrics_json(metrics: Metrics | None, out: _Json) -> dict[str, Any] | None:
@@ -457,7 +490,8 @@ def _summary_step_json(state: State, out: _Json) -> dict[str, Any]:
     out.judge(state)
     return {"step": state.step} | _data_step_json(state, out) | {
         "loss_after": out.value(state.update.loss_after, "update.loss_after"),
-        "gradcheck_passed": None if state.gradcheck is None else state.gradcheck.passed}
+        "gradcheck_passed": None if state.gradcheck is None else state.gradcheck.passed} \
+        | _dead_json(state)
 
 
 def json_report(config: Config, stepper: Stepper, finished: Iterable[State],
@@ -471,7 +505,7 @@ def json_report(config: Config, stepper: Stepper, finished: Iterable[State],
     first = next(steps, None)  # the head says how backward keys its gradients: one backward shows it
     initial = stepper.initial.params
     head = {
-        "config": config.as_dict(),
+        "config": config_json(config, stepper, first),
         "model": stepper.model.name,
         "gradient_keys": gradient_keys_json(stepper),
         "own_init_params": stepper.model.own_init,

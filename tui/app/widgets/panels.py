@@ -21,12 +21,12 @@ from engine.check.verdicts import TensorCheck
 from engine.explain.elements import tensors as qualified_tensors
 from engine.maths.names import parse as parse_name
 from engine.maths.network import Params
-from engine.run import deadunits
+from engine.run import deadnet, deadunits, picture
 from engine.run.deadunits import Unmarked, layer_count
 from engine.run.stepper import Phase, State, View
 from tui.app.widgets import quiet
 from tui.app.widgets.bars import layer_function
-from tui.app.widgets.formulas import formulas
+from tui.app.widgets.formulas import for_view
 from tui.app.widgets.tensor import (
     DEAD,
     FAIL,
@@ -292,13 +292,10 @@ class Panel(quiet.QuietStatic, can_focus=True):
         raise NotImplementedError
 
     def formula(self) -> Content:
-        """The phase's maths for this network. A model with names of its own computes
-        what its file says: the built-in network's lines would name tensors it lacks."""
+        """The phase's maths for the model on screen (tui.app.widgets.formulas.for_view): a
+        file's own, never the built-in network's lines for tensors the file computes its way."""
         assert self.phase is not None
-        params = list(self.view.state.params)
-        if layer_count(self.view.state.params) is None and self.phase in (Phase.FORWARD, Phase.BACKWARD):
-            return Content.styled(f"{self.phase.value} as {self.view.model_name} computes it", MUTED)
-        return Content.styled(formulas(self.view.config.architecture, params)[self.phase], MUTED)
+        return Content.styled(for_view(self.view)[self.phase], MUTED)
 
     def fresh(self, state: State) -> bool:
         return state.last_phase is self.phase
@@ -311,6 +308,8 @@ class Panel(quiet.QuietStatic, can_focus=True):
         """layer 2 · 8 → 8 · tanh: what the blocks beneath it compute."""
         W = np.asarray(self.view.state.params[f"W{l}"])
         n_out, n_in = W.shape if W.ndim == 2 else ("?", "?")
+        if W.ndim == 2 and self.view.convention == "cs231n":  # rows: W (n_in, n_out)
+            n_in, n_out = W.shape
         text = f"── layer {l} · {n_in} → {n_out}"
         if not self.view.user_code:  # a user's file does not say its activation
             text += f" · {layer_function(self.view.config.architecture, l)}"
@@ -376,10 +375,7 @@ class ForwardPanel(Panel):
     def build(self, view: View, state: State) -> Content:
         blocks = [self.formula()]
         if state.forward is None:
-            L = layer_count(state.params)
-            names = ["x", *(f"{k}{l}" for l in range(1, L + 1) for k in "za"), "loss"] if L else \
-                ["the forward cache"]
-            blocks.append(pending(listed(names),
+            blocks.append(pending(listed(self.to_come(view)),
                                   f"not computed yet in step {state.step}: press n to run forward"))
             return join(blocks)
         fresh = self.fresh(state)
@@ -391,6 +387,17 @@ class ForwardPanel(Panel):
         blocks.append(scalar_line("loss", Content.styled("loss", FRESH if fresh else "bold"),
                                   state.forward.loss))
         return join(blocks)
+
+    def to_come(self, view: View) -> list[str]:
+        """What the forward pass will cache, where that is known before it runs: the built-in
+        network's x, z_l, a_l; a cs231n class's scores (all the stepper sees of it)."""
+        seen = picture.of_view(view).kind
+        L = layer_count(view.state.params)
+        if seen == picture.BUILTIN and L:
+            return ["x", *(f"{k}{l}" for l in range(1, L + 1) for k in "za"), "loss"]
+        if seen == picture.CS231N:
+            return ["scores", "loss"]
+        return [f"the forward cache of {view.model_name}" if view.user_code else "the forward cache"]
 
     def cached(self, name: str, value: Any, fresh: bool, dead: dict[int, np.ndarray],
                why_not: dict[int, str]) -> Content:
@@ -439,6 +446,8 @@ class GradientsPanel(Panel):
         if view.user_code:
             blocks[-1] = Content.assemble(blocks[-1], "\n",
                                           (GRADIENT_KEYS.get(view.gradient_keys, ""), MUTED))
+        if (stopped := deadnet.of_view(view)) is not None:
+            blocks.append(Content.styled(f"dead network: {stopped.message}", FAIL))
         if state.backward is None:
             blocks.append(pending(listed([f"d{n}" for n in state.params]),
                                   f"not computed yet in step {state.step}: backward runs after forward"))
@@ -566,6 +575,8 @@ class GradcheckPanel(Panel):
         if check.unresolved_names:
             summary.append((f"unresolved: {', '.join(check.unresolved_names)}", WARN))
         blocks.append(Content.assemble(*summary))
+        if (stopped := deadnet.of_view(view)) is not None:  # before any one tensor's diagnosis
+            blocks.append(Content.styled(f"dead network: {stopped.message}", FAIL))
         if check.diagnosis:
             blocks.append(Content.styled("\n".join(f"{d.tensor}: {d.kind} — {d.detail}"
                                                    for d in check.diagnosis), FAIL))
