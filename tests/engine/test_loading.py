@@ -248,3 +248,18 @@ def test_python_runs_the_model_in_the_interpreter_given(capsys, tmp_path) -> Non
     assert (status, out) == (2, "")
     missing = tmp_path / "none"
     assert err.rstrip().splitlines()[-1] == f"backprop-stepper: error: --python {missing}: no such program"
+
+
+@pytest.mark.slow
+def test_a_session_recorded_with_run_module_replays_with_it(capsys, tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    np.savetxt("train_set.csv", [[0.5, -1.0, 2.0, 1.0], [1.0, 0.0, -2.0, 0.0]], delimiter=",")
+    saved = tmp_path / "run.npz"
+    status, _, err = run(capsys, "--headless", "--model", TRAINS, "--run-module", "--save-session", saved)
+    assert status == 0, err
+    status, _, err = run(capsys, "--headless", "--session", saved, "--model", TRAINS)
+    assert status == 0 and "training on (2, 4)" in err  # its whole top level ran again
+    status, _, err = run(capsys, "--headless", "--model", TRAINS, "--save-session", saved)
+    assert status == 0, err
+    status, _, err = run(capsys, "--headless", "--session", saved, "--model", TRAINS, "--run-module")
+    assert status == 2 and "--run-module: this session was recorded with the file's training" in err
