@@ -81,19 +81,29 @@ def place(path: Path, tree: ast.Module) -> Placement:
     """The file's place: its package is the chain of folders with an `__init__.py` above it,
     lengthened as far as its relative imports climb (`from ..layers import *` needs two) or
     up to a folder its absolute imports name (`from cs231n.layers import *` in
-    cs231n/classifiers/), since Python 3 imports a folder without `__init__.py` as a package."""
-    parts: list[str] = []
+    cs231n/classifiers/, or in an `__init__.py` that runs first), since Python 3 imports a
+    folder without `__init__.py` as a package."""
+    trees = [tree]
     folder = path.parent
     while (folder / "__init__.py").is_file() and folder.parent != folder:
-        parts.insert(0, folder.name)
+        trees.append(_parsed(folder / "__init__.py"))
         folder = folder.parent
-    depth = max(len(parts), _relative_depth(tree), _absolute_depth(path, tree))
+    depth = max(len(trees) - 1, _relative_depth(tree), *(_absolute_depth(path, each) for each in trees))
     ancestors = [path.parent, *path.parent.parents]
     depth = min(depth, len(ancestors) - 1)
     if depth == 0:
         return Placement(PLAIN_NAME, "", (path.parent,))
     package = ".".join(folder.name for folder in reversed(ancestors[:depth]))
     return Placement(f"{package}.{path.stem}", package, _unique(ancestors[depth], path.parent))
+
+
+def _parsed(path: Path) -> ast.Module:
+    """A package's `__init__.py`, for its imports; an empty module if it cannot be read (its
+    import will say why)."""
+    try:
+        return ast.parse(path.read_bytes())
+    except (OSError, SyntaxError, ValueError):
+        return ast.Module(body=[], type_ignores=[])
 
 
 def _unique(*folders: Path) -> tuple[Path, ...]:

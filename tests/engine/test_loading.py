@@ -48,6 +48,20 @@ def test_a_packaged_file_is_imported_by_its_dotted_name_from_its_root(path) -> N
                                           (root, path.parent))
 
 
+def test_an_init_file_naming_the_package_places_it_too(tmp_path) -> None:
+    """cs231n 2019's assignment 1: classifiers/__init__.py imports `from
+    cs231n.classifiers.k_nearest_neighbor import *` and cs231n/ has no __init__.py; the
+    classifier file itself imports no cs231n module."""
+    classifiers = tmp_path / "cs231n" / "classifiers"
+    classifiers.mkdir(parents=True)
+    (classifiers / "__init__.py").write_text("from cs231n.classifiers.knn import *\n")
+    (classifiers / "knn.py").write_text("")
+    path = classifiers / "neural_net.py"
+    path.write_text("import numpy as np\n")
+    placement = loading.place(path, ast.parse(path.read_text()))
+    assert (placement.name, placement.folders[0]) == ("cs231n.classifiers.neural_net", tmp_path)
+
+
 def test_a_plain_file_is_imported_with_its_folder_on_the_path() -> None:
     placement = loading.place(SIBLING, ast.parse(SIBLING.read_text()))
     assert placement == loading.Placement(loading.PLAIN_NAME, "", (SIBLING.parent,))
