@@ -77,6 +77,8 @@ GRADIENT_KEYS = (D_NAME, NAME)
 #: Names the JSON trace writes beside the parameters' own, in the same objects (a step's
 #: "gradcheck" and "update"): a parameter so named would be overwritten there.
 RESERVED_NAMES = frozenset({"method", "eps", "atol", "passed", "notes", "diagnosis", "loss_after"})
+#: Line numbers of the statements left out at import that a load failure names.
+SKIPPED_SHOWN = 5
 #: The name pip installs a module by, where the two differ.
 PIP_NAMES = {"sklearn": "scikit-learn", "cv2": "opencv-python", "PIL": "pillow", "yaml": "pyyaml",
              "skimage": "scikit-image", "past": "future"}
@@ -529,20 +531,34 @@ def load_source(path: Path, source: bytes, convention: str | None = None,
     file = path.name or str(path)
     module, skipped = _import(path, source, run_module, file)
     try:
+        contract = _checked(path, module, convention, sizes, reg, file)
+    except ModelError as error:  # a name a left-out statement would have bound may be what it missed
+        binding = [item for item in skipped if item.names]
+        if not binding:
+            raise
+        lines = ", ".join(str(item.line) for item in binding[:SKIPPED_SHOWN]) + \
+            (", …" if len(binding) > SKIPPED_SHOWN else "")
+        raise ModelError(f"{error.message} (not run at import: line(s) {lines}; --run-module runs "
+                         "them)", error.user_traceback) from None
+    contract.skipped = tuple(skipped)
+    return contract
+
+
+def _checked(path: Path, module: types.ModuleType, convention: str | None, sizes: tuple[int, ...],
+             reg: float, file: str) -> Contract:
+    """The imported module's functions, by its convention, checked."""
+    try:
         found = conventions.detect(module, convention, file)
     except conventions.ConventionError as error:
         raise ModelError(str(error)) from None
     if found != conventions.NOTEBOOK:
-        contract = _adapted(path, module, found, sizes, reg, file)
-    else:
-        forward = _function(module, "forward", FORWARD_ARGS, True, file)
-        backward = _function(module, "backward", BACKWARD_ARGS, True, file)
-        sgd_update = _function(module, "sgd_update", UPDATE_ARGS, False, file)
-        init = _function(module, "init_params", INIT_ARGS, False, file)
-        assert forward is not None and backward is not None
-        contract = Contract(path, forward, backward, sgd_update, init, _batched(module, file))
-    contract.skipped = tuple(skipped)
-    return contract
+        return _adapted(path, module, found, sizes, reg, file)
+    forward = _function(module, "forward", FORWARD_ARGS, True, file)
+    backward = _function(module, "backward", BACKWARD_ARGS, True, file)
+    sgd_update = _function(module, "sgd_update", UPDATE_ARGS, False, file)
+    init = _function(module, "init_params", INIT_ARGS, False, file)
+    assert forward is not None and backward is not None
+    return Contract(path, forward, backward, sgd_update, init, _batched(module, file))
 
 
 def _import(path: Path, source: bytes, run_module: bool,

@@ -68,10 +68,12 @@ class Placement:
 
 @dataclass(frozen=True)
 class Skipped:
-    """A top-level statement left out of the import: its first line and an excerpt."""
+    """A top-level statement left out of the import: its first line, an excerpt, and the names
+    it would have bound (which the module then lacks)."""
 
     line: int
     excerpt: str
+    names: tuple[str, ...] = ()
 
 
 PLAIN_NAME = "backprop_stepper_model"  # a plain file's module name: never a module's own
@@ -152,8 +154,9 @@ def skip_runs(tree: ast.Module, source: str) -> list[Skipped]:
     skipped: list[Skipped] = []
     for statement in tree.body:
         if _runs(statement, own, aliases, unbound):
-            unbound |= _bound(statement)
-            skipped.append(Skipped(statement.lineno, _excerpt(source, statement)))
+            names = _bound(statement)
+            unbound |= names
+            skipped.append(Skipped(statement.lineno, _excerpt(source, statement), tuple(sorted(names))))
         else:
             unbound -= _bound(statement)
             kept.append(statement)

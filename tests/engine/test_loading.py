@@ -277,3 +277,17 @@ def test_a_session_recorded_with_run_module_replays_with_it(capsys, tmp_path, mo
     assert status == 0, err
     status, _, err = run(capsys, "--headless", "--session", saved, "--model", TRAINS, "--run-module")
     assert status == 2 and "--run-module: this session was recorded with the file's training" in err
+
+
+@pytest.mark.slow
+def test_a_load_failure_names_the_statements_left_out(capsys, tmp_path) -> None:
+    """An nnfs chapter builds its layers at the top level: when the file then fits no
+    contract, what was not run is part of the answer."""
+    path = tmp_path / "chapter.py"
+    path.write_text("class Layer_Dense:\n    pass\n\ndense1 = Layer_Dense()\ndense1.forward = None\n"
+                    "print(dense1)\n")  # lines 5 and 6 bind no name: not named
+    status, _, err = run(capsys, "--headless", "--model", path)
+    assert status == 2
+    assert err.rstrip().endswith("chapter.py defines no forward(x, params, y) function; a model file needs "
+                                 "forward(x, params, y=None) and backward(x, y, params, cache) (not run at "
+                                 "import: line(s) 4; --run-module runs them)")
