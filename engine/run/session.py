@@ -76,6 +76,9 @@ class Session:
     #: What identifies the model file's code (source_hash); None without a model file, and in
     #: a file that does not record it (the key is optional).
     model_sha256: str | None = None
+    #: The model file's whole top level ran at import (--run-module), which may leave other
+    #: module state than the definitions alone (engine.usermodel.loading): replayed the same way.
+    run_module: bool = False
 
 
 def source_hash(source: bytes) -> str:
@@ -108,10 +111,12 @@ def record(stepper: Stepper, model_name: str | None = None) -> Session:
     convention = stepper.model.convention if model_name is not None else "notebook"
     course = convention != "notebook"
     source = stepper.model.source if model_name is not None else None
+    loading = getattr(stepper.model, "loading", None) if model_name is not None else None
     return Session(stepper.config, dict(stepper.initial.params), tuple(stepper.path), stepper.data,
                    model_name, at, convention if course else None,
                    float(stepper.model.reg) if course else None,
-                   source_hash(source) if source is not None else None)
+                   source_hash(source) if source is not None else None,
+                   bool(getattr(loading, "run_module", False)))
 
 
 # ---- writing ------------------------------------------------------------------------
@@ -150,6 +155,8 @@ def to_bytes(session: Session) -> bytes:
         head["at"] = {"step": session.at[0], "phase": session.at[1]}
     if session.convention is not None:
         head["convention"], head["reg"] = session.convention, session.reg
+    if session.run_module:
+        head["run_module"] = True
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
         for name, value in session.params.items():
@@ -304,7 +311,11 @@ def from_bytes(raw: bytes) -> Session:
         _check_shapes(params, param_shapes(config.architecture))
     path = _path(head.get("path"), config.architecture, built_in=model is None)
     data = _data(head.get("data"), members, config)
-    return Session(config, params, path, data, model, _at(head.get("at")), convention, reg, model_sha256)
+    run_module = head.get("run_module", False)
+    if type(run_module) is not bool or (run_module and model is None):
+        raise SessionError(f"run_module must be true or false with a model file, got {shown(run_module)}")
+    return Session(config, params, path, data, model, _at(head.get("at")), convention, reg, model_sha256,
+                   run_module)
 
 
 def _model(head: dict[str, Any], config: Config) -> tuple[str | None, str | None, str | None, float | None]:
@@ -335,7 +346,8 @@ def _model_file(head: dict[str, Any], config: Config) -> tuple[str | None, str |
 
 
 #: The keys session.json may hold (to_bytes writes the ones after model only when they apply).
-KEYS = ("format", "config", "path", "params", "model", "model_sha256", "data", "at", "convention", "reg")
+KEYS = ("format", "config", "path", "params", "model", "model_sha256", "data", "at", "convention", "reg",
+        "run_module")
 #: Digits of the longest whole number a session holds: 64 bits. No setting, seed or count
 #: comes near; int() of a longer one is slow, and past 4,300 digits Python refuses it.
 MAX_DIGITS = 19

@@ -36,6 +36,7 @@ from codecs import getincrementaldecoder
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection, wait
 from os import PathLike
 from pathlib import Path
@@ -50,9 +51,11 @@ from engine.settings.config import MODEL_MEMORY_MB, MODEL_TIMEOUT, binary_size
 from engine.usermodel import proctree
 from engine.usermodel.contract import D_NAME, ModelError
 from engine.usermodel.host import PIPE_CLOSED, REPLY_LIMIT
+from engine.usermodel.interpreter import check_python
+from engine.usermodel.loading import Skipped, skipped_words
 from engine.usermodel.transport import dumps, loads
 
-__all__ = ["Captured", "ModelError", "UserModel", "load_model"]
+__all__ = ["Captured", "Loading", "ModelError", "UserModel", "load_model"]
 
 #: Captured outputs kept in UserModel.log; a forward that prints, run by the loop gradient
 #: check (two calls per parameter), would otherwise grow the log without bound.
@@ -68,6 +71,16 @@ START_TIMEOUT = 120.0
 _spawner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="model-spawner")
 _HOST = ("import sys; sys.path.insert(0, sys.argv[1]); "
          "from engine.usermodel.host import main; main(sys.argv[2:])")
+
+
+@dataclass(frozen=True)
+class Loading:
+    """How the model's process imports the file: `run_module` runs its whole top level (else
+    the statements that run its training or I/O are left out: engine.usermodel.loading), and
+    `python` is the interpreter it runs in (None: the stepper's own)."""
+
+    run_module: bool = False
+    python: str | None = None
 
 
 def _bounded(text: str) -> str:
@@ -104,12 +117,12 @@ def _pipe() -> tuple[int, int]:
 class _Process:
     """One running model process: its pipes, and what it printed not yet collected."""
 
-    def __init__(self, memory_mb: int) -> None:
+    def __init__(self, memory_mb: int, python: str | None = None) -> None:
         requests_read, self_requests = _pipe()
         self_replies, replies_write = _pipe()
         root = str(Path(__file__).resolve().parents[2])  # the folder that holds the engine package
-        argv = [sys.executable, "-u", "-P", "-c", _HOST, root, str(requests_read), str(replies_write),
-                str(memory_mb), str(os.getpid())]
+        argv = [python or sys.executable, "-u", "-P", "-c", _HOST, root, str(requests_read),
+                str(replies_write), str(memory_mb), str(os.getpid())]
         try:
             self.popen = _spawner.submit(
                 subprocess.Popen, argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
@@ -231,8 +244,12 @@ class UserModel:
 
     def __init__(self, path: Path, source: bytes, timeout: float = MODEL_TIMEOUT,
                  memory_mb: int = MODEL_MEMORY_MB, convention: str | None = None,
-                 sizes: tuple[int, ...] = (), reg: float = 0.0) -> None:
+                 sizes: tuple[int, ...] = (), reg: float = 0.0, loading: Loading | None = None) -> None:
         self.path = path
+        #: How the file is imported: its top level whole or not, and in which Python.
+        self.loading = loading or Loading()
+        #: The top-level statements the import left out (engine.usermodel.loading), once imported.
+        self.skipped: tuple[Skipped, ...] = ()
         #: The convention asked for (--convention; None: detected), and the one the file
         #: follows (engine.model.conventions), known once imported; `described` says how a
         #: course's model was built ("TwoLayerNet(input_dim=2, ...)"), "" for the notebook's.
@@ -377,11 +394,12 @@ class UserModel:
         if self._loading:
             self._loading = False
             try:
-                (self.own_update, self.file_batched, self.convention,
-                 self.described) = self._exchange("import", None, None)
+                (self.own_update, self.file_batched, self.convention, self.described,
+                 skipped) = self._exchange("import", None, None)
             except BaseException:
                 self._end()
                 raise
+            self._skipped([Skipped(line, excerpt) for line, excerpt in skipped])
         assert self._process is not None
         return self._process
 
@@ -389,12 +407,22 @@ class UserModel:
         """A fresh process, set to import the file at once; the next call awaits the import.
         After a call was ended (cancelled, or out of time) this runs straight away, so the
         next phase does not wait for an interpreter to start."""
-        self._process = _Process(self.memory_mb)
+        self._process = _Process(self.memory_mb, self.loading.python)
         self._imports += 1
         self._loading = True
         with contextlib.suppress(OSError):
             self._process.requests.send_bytes(dumps(("load", str(self.path), self._source,
-                                                     self.convention_asked, self.sizes, self.reg)))
+                                                     self.convention_asked, self.sizes, self.reg,
+                                                     self.loading.run_module)))
+
+    def _skipped(self, skipped: list[Skipped]) -> None:
+        """The statements the import left out, said once, after the first import's output."""
+        first = not self.skipped and self._imports == 1
+        self.skipped = tuple(skipped)
+        if skipped and first:
+            note = skipped_words(self.name, skipped)
+            self.import_output += note
+            self._record("import", note)
 
     def _restart(self) -> None:
         self._end()
@@ -534,18 +562,21 @@ class UserModel:
 
 def load_model(path: str | PathLike[str], timeout: float = MODEL_TIMEOUT,
                memory_mb: int = MODEL_MEMORY_MB, convention: str | None = None,
-               sizes: tuple[int, ...] = (), reg: float = 0.0) -> UserModel:
+               sizes: tuple[int, ...] = (), reg: float = 0.0, loading: Loading | None = None) -> UserModel:
     """Read the user's model file, start its process and import it there, or raise
     ModelError naming what is wrong (with what the file printed, in `output`).
 
     `convention`: the one asked for (--convention), or None to detect it; `sizes` (n0,
     hidden..., outputs) and `reg` are what a course's model is built with
-    (engine.model.conventions)."""
+    (engine.model.conventions). `loading`: --run-module and --python (a Python of the user's,
+    checked first: engine.usermodel.interpreter)."""
     given = Path(path)
+    if loading is not None and loading.python is not None:
+        loading = replace(loading, python=check_python(loading.python))
     try:
         source = read_user_file(given, "Python model file", MAX_MODEL_BYTES)
     except OSError as error:
         raise ModelError(str(error)) from None
-    model = UserModel(given.resolve(), source, timeout, memory_mb, convention, tuple(sizes), reg)
+    model = UserModel(given.resolve(), source, timeout, memory_mb, convention, tuple(sizes), reg, loading)
     model.start()
     return model

@@ -38,7 +38,11 @@ hands the same nudged parameters to forward again and again.
 
 from __future__ import annotations
 
+import ast
+import contextlib
 import copy
+import importlib
+import importlib.util
 import inspect
 import math
 import sys
@@ -56,6 +60,7 @@ from engine.maths.network import Array, Labels, Params, Tensors
 from engine.maths.slopes import pre_activation_sides
 from engine.model import conventions
 from engine.settings.config import MAX_PARAMS
+from engine.usermodel import loading
 
 FORWARD_ARGS = ("x", "params", "y")
 BACKWARD_ARGS = ("x", "y", "params", "cache")
@@ -72,6 +77,11 @@ GRADIENT_KEYS = (D_NAME, NAME)
 #: Names the JSON trace writes beside the parameters' own, in the same objects (a step's
 #: "gradcheck" and "update"): a parameter so named would be overwritten there.
 RESERVED_NAMES = frozenset({"method", "eps", "atol", "passed", "notes", "diagnosis", "loss_after"})
+#: Line numbers of the statements left out at import that a load failure names.
+SKIPPED_SHOWN = 5
+#: The name pip installs a module by, where the two differ.
+PIP_NAMES = {"sklearn": "scikit-learn", "cv2": "opencv-python", "PIL": "pillow", "yaml": "pyyaml",
+             "skimage": "scikit-image", "past": "future"}
 
 
 def gradient_key(keys: str, name: str) -> str:
@@ -171,6 +181,8 @@ class Contract:
         self.batched = batched
         #: The gradient keys' convention (D_NAME or NAME), once a backward has shown it.
         self.gradient_keys: str | None = None
+        #: The top-level statements left out of the import (engine.usermodel.loading).
+        self.skipped: tuple[loading.Skipped, ...] = ()
 
     def init_params(self, seed: int) -> Params | None:
         """The file's init_params(seed), checked: a non-empty dict of printable names to
@@ -442,14 +454,23 @@ def _exception_line(error: BaseException) -> str:
 
 
 def _user_frames(error: BaseException, path: Path) -> list[traceback.FrameSummary]:
-    """The traceback's frames from the user's file only: ours say nothing to them."""
-    return [frame for frame in traceback.extract_tb(error.__traceback__) if frame.filename == str(path)]
+    """The traceback's frames from the user's files (the model file, its package, its sibling
+    modules): the stepper's, Python's and the installed packages' say nothing to them."""
+    return [frame for frame in traceback.extract_tb(error.__traceback__)
+            if loading.users_file(frame.filename, path)]
 
 
 def _raised(what: str, error: BaseException, path: Path) -> tuple[str, str]:
-    """A one-line message ending at the user's last line, and their traceback lines."""
+    """A one-line message ending at the user's last line (in another of their files, that
+    file's name too), and their traceback lines."""
     frames = _user_frames(error, path)
-    where = f" (line {frames[-1].lineno}, in {frames[-1].name})" if frames else ""
+    where = ""
+    if isinstance(error, SyntaxError) and error.filename and error.lineno:  # in a module it imported
+        where = f" ({Path(error.filename).name}, line {error.lineno})"
+    elif frames:
+        last = frames[-1]
+        other = "" if last.filename == str(path) else f"{Path(last.filename).name}, "
+        where = f" ({other}line {last.lineno}, in {last.name})"
     message = f"{what} {_exception_line(error)}{where}"
     return message, "".join(traceback.format_list(frames)).rstrip("\n")
 
@@ -492,37 +513,40 @@ def _function(module: types.ModuleType, name: str, args: tuple[str, ...], requir
 
 
 def load_source(path: Path, source: bytes, convention: str | None = None,
-                sizes: tuple[int, ...] = (), reg: float = 0.0) -> Contract:
-    """Run the model file's source as a module and check its functions, or raise ModelError.
+                sizes: tuple[int, ...] = (), reg: float = 0.0, run_module: bool = False) -> Contract:
+    """Import the model file's source as it was written and check its functions, or raise
+    ModelError.
 
     `convention` is the one asked for (--convention), or None to detect it from what the
     module defines (engine.model.conventions); `sizes` (n0, hidden..., outputs) and `reg` are
-    what a course's adapter needs to build and call its model.
+    what a course's adapter needs to build and call its model. `run_module` runs every
+    top-level statement; otherwise those that run the file's training or I/O are left out
+    (engine.usermodel.loading), and the contract says which (`skipped`).
 
-    The module gets a name of its own (not "__main__", so a `if __name__ == "__main__":`
-    block stays out). Whatever the import raises, exit() included, is a load failure.
+    The source is the bytes the stepper read (their hash is what a session records), compiled
+    here, never the file read again; the module is named as its package makes it (a plain
+    file's name is never "__main__", so a `if __name__ == "__main__":` block stays out).
+    Whatever the import raises, exit() included, is a load failure.
     """
     file = path.name or str(path)
+    module, skipped = _import(path, source, run_module, file)
     try:
-        code = compile(source, str(path), "exec", dont_inherit=True)
-    except SyntaxError as error:
-        where = f", line {error.lineno}" if error.lineno else ""
-        raise ModelError(f"{file}{where}: syntax error: {error.msg}") from None
-    except ValueError as error:  # e.g. a null byte: not Python source at all
-        raise ModelError(f"{file} is not Python source: {error}") from None
-    module = types.ModuleType("backprop_stepper_model")
-    module.__file__ = str(path)
-    # Registered while it runs, as an import would be: dataclasses and typing look it up.
-    sys.modules[module.__name__] = module
-    try:
-        exec(code, module.__dict__)
-    except SystemExit as error:
-        raise ModelError(f"{file} called {_exit_words(error)} while being imported; a model "
-                         "file should only define functions (put demo code under "
-                         "if __name__ == '__main__':)") from None
-    except BaseException as error:
-        message, user_traceback = _raised(f"{file} failed while being imported:", error, path)
-        raise ModelError(message, user_traceback) from None
+        contract = _checked(path, module, convention, sizes, reg, file)
+    except ModelError as error:  # a name a left-out statement would have bound may be what it missed
+        binding = [item for item in skipped if item.names]
+        if not binding:
+            raise
+        lines = ", ".join(str(item.line) for item in binding[:SKIPPED_SHOWN]) + \
+            (", …" if len(binding) > SKIPPED_SHOWN else "")
+        raise ModelError(f"{error.message} (not run at import: line(s) {lines}; --run-module runs "
+                         "them)", error.user_traceback) from None
+    contract.skipped = tuple(skipped)
+    return contract
+
+
+def _checked(path: Path, module: types.ModuleType, convention: str | None, sizes: tuple[int, ...],
+             reg: float, file: str) -> Contract:
+    """The imported module's functions, by its convention, checked."""
     try:
         found = conventions.detect(module, convention, file)
     except conventions.ConventionError as error:
@@ -535,6 +559,87 @@ def load_source(path: Path, source: bytes, convention: str | None = None,
     init = _function(module, "init_params", INIT_ARGS, False, file)
     assert forward is not None and backward is not None
     return Contract(path, forward, backward, sgd_update, init, _batched(module, file))
+
+
+def _import(path: Path, source: bytes, run_module: bool,
+            file: str) -> tuple[types.ModuleType, list[loading.Skipped]]:
+    """The file's module, imported from `source` where the file sits (its package, its
+    folder), and the top-level statements left out."""
+    try:
+        text = importlib.util.decode_source(source)
+        tree = ast.parse(text, str(path))
+    except SyntaxError as error:
+        where = f", line {error.lineno}" if error.lineno else ""
+        raise ModelError(f"{file}{where}: syntax error: {error.msg}") from None
+    except (ValueError, UnicodeDecodeError) as error:  # a null byte: not Python source at all
+        raise ModelError(f"{file} is not Python source: {error}") from None
+    placement = loading.place(path, tree)
+    skipped = [] if run_module else loading.skip_runs(tree, text)
+    code = compile(tree, str(path), "exec", dont_inherit=True)
+    module = _module(path, placement, file)
+    try:
+        exec(code, module.__dict__)
+    except SystemExit as error:
+        raise ModelError(f"{file} called {_exit_words(error)} while being imported; a model "
+                         "file should only define functions (put demo code under "
+                         "if __name__ == '__main__':)") from None
+    except BaseException as error:
+        raise _import_error(f"{file} failed while being imported:", error, path) from None
+    return module, skipped
+
+
+def _module(path: Path, placement: loading.Placement, file: str) -> types.ModuleType:
+    """An empty module for the file, registered under its name as an import registers it
+    (dataclasses and typing look it up), its package imported first (its `__init__.py` files
+    run, as Python runs them) and its folders first on sys.path."""
+    for folder in reversed(placement.folders):
+        with contextlib.suppress(ValueError):
+            sys.path.remove(str(folder))
+        sys.path.insert(0, str(folder))
+    if placement.package:
+        top = placement.package.partition(".")[0]
+        taken = sys.modules.get(top)
+        if taken is not None and not _from_folder(taken, placement.folders[0]):
+            raise ModelError(f"{file}: its package {top} has the name of a module the model's "
+                             f"process has imported already ({getattr(taken, '__file__', top)}); "
+                             "rename the folder")
+        try:
+            importlib.import_module(placement.package)
+        except BaseException as error:
+            raise _import_error(f"{file}: importing its package {placement.package} failed:",
+                                error, path) from None
+    spec = importlib.util.spec_from_file_location(placement.name, path)
+    assert spec is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[placement.name] = module
+    if placement.package:
+        setattr(sys.modules[placement.package], path.stem, module)
+    return module
+
+
+def _from_folder(module: types.ModuleType, root: Path) -> bool:
+    """Whether a package was imported from below `root` (a namespace package has no file)."""
+    places = [getattr(module, "__file__", None), *getattr(module, "__path__", [])]
+    return any(place and Path(place).resolve().is_relative_to(root.resolve()) for place in places)
+
+
+def _import_error(what: str, error: BaseException, path: Path) -> ModelError:
+    """A failed import as a message; a missing module says which Python lacked it, and how to
+    give it one."""
+    message, user_traceback = _raised(what, error, path)
+    if isinstance(error, ImportError):
+        message += "; " + _missing_hint(error, path)
+    return ModelError(message, user_traceback)
+
+
+def _missing_hint(error: ImportError, path: Path) -> str:
+    python = sys.executable
+    name = (error.name or "").partition(".")[0] if isinstance(error, ModuleNotFoundError) else ""
+    if not name:
+        return f"your model runs in {python} (--python PATH runs it in your own Python)"
+    return (f"{python}, the Python your model runs in, has no module {name}, and no {name}.py is "
+            f"beside {path.name}: install it there ({python} -m pip install "
+            f"{PIP_NAMES.get(name, name)}) or run your model with your own Python (--python PATH)")
 
 
 def _adapted(path: Path, module: types.ModuleType, convention: str, sizes: tuple[int, ...],

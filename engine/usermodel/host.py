@@ -12,8 +12,9 @@ Requests and replies are tuples of plain data (engine.usermodel.transport). The 
 ("ready",), sent unasked once this interpreter and NumPy have loaded: the stepper's
 --model-timeout counts from it, so a loaded machine's slow start is not the user's call
 running out of time.
-    ("load", path, source, convention, sizes, reg)
-                                             -> ("ok", (own_update, batched, convention, described))
+    ("load", path, source, convention, sizes, reg, run_module)
+                                             -> ("ok", (own_update, batched, convention, described,
+                                                        skipped: (line, excerpt) pairs))
     ("init", seed)                           -> ("ok", params or None)
     ("forward", x, params, y)                -> ("ok", (cache, loss))
     ("loss", x, params, y)                   -> ("ok", loss)   (the cache stays here)
@@ -171,10 +172,10 @@ class Host:
     def handle(self, request: tuple[Any, ...]) -> Any:
         kind, *args = request
         if kind == "load":
-            path, source, *rest = args  # a convention asked for (or None), the sizes, reg
+            path, source, *rest = args  # a convention asked for (or None), the sizes, reg, run_module
             self.model = load_source(Path(path), source, *rest)
             return (self.model.own_update, self.model.batched, self.model.convention,
-                    self.model.described)
+                    self.model.described, [(item.line, item.excerpt) for item in self.model.skipped])
         model = self.model
         assert model is not None, "load comes first"
         if kind == "init":

@@ -196,9 +196,11 @@ async def press_and_wait(app: StepperApp, pilot, *keys: str) -> None:
 
 
 async def test_user_model_steps_like_the_builtin_and_shows_its_output() -> None:
-    from engine.usermodel.client import load_model
+    from engine.usermodel.client import Loading, load_model
 
-    app = StepperApp(Stepper(Config(), model=load_model(FIXTURES / "notebook.py")))
+    # --run-module: the notebook's run_demo() at import runs, and its printout is the log's
+    app = StepperApp(Stepper(Config(), model=load_model(FIXTURES / "notebook.py",
+                                                        loading=Loading(run_module=True))))
     builtin = Stepper(Config())
     builtin.run_steps(1)
     async with app.run_test(size=SIZE) as pilot:

@@ -76,14 +76,14 @@ def test_notebook_model_gives_the_built_in_trace(tmp_path, capsys) -> None:
 
 
 def test_import_output_goes_to_stderr_never_stdout(tmp_path, capsys) -> None:
-    path = write(tmp_path, NOTEBOOK)
-    status, out, err = run(capsys, "--headless", "--model", path)
+    path = write(tmp_path, NOTEBOOK)  # its run_demo() at import runs with --run-module only
+    status, out, err = run(capsys, "--headless", "--model", path, "--run-module")
     assert status == 0
     assert out.startswith("Model: model.py (gradients keyed 'd' + name, as grads['dW1'])\n"
                           "Initial loss: 1.17328650370891")
     assert out.count("Initial loss:") == 1
     assert "model.py printed while being imported:\n  | Initial loss: 1.1732865037089109" in err
-    status, out, err = run(capsys, "--headless", "--format", "json", "--model", path)
+    status, out, err = run(capsys, "--headless", "--format", "json", "--model", path, "--run-module")
     assert "Initial loss" not in out and "Initial loss" in err
 
 
@@ -163,7 +163,8 @@ BROKEN: dict[str, tuple[str | None, str]] = {
 def test_broken_model_exits_2_with_a_clear_message(tmp_path, capsys, no_app, case, headless) -> None:
     text, expected = BROKEN[case]
     path = tmp_path / "model.py" if text is None else write(tmp_path, text)
-    status, out, err = run(capsys, *(["--headless"] if headless else []), "--model", path)
+    whole = ["--run-module"] if case.endswith("on import") else []  # a call at import runs with it only
+    status, out, err = run(capsys, *(["--headless"] if headless else []), "--model", path, *whole)
     assert status == 2 and no_app == []
     assert out == ""
     last = err.rstrip().splitlines()[-1]  # the message comes last, where the eye lands
@@ -228,7 +229,7 @@ def test_a_toml_file_cannot_name_a_model(tmp_path, capsys) -> None:
 def test_app_path_loads_the_model_before_the_app(tmp_path, capsys, no_app) -> None:
     path = write(tmp_path, edit(NOTEBOOK, "    z1 = W1.dot(x) + b1\n",
                                 "    z1 = W1.dot(x) + b1\n    print('forward ran')\n"))
-    status, out, err = run(capsys, "--model", path)
+    status, out, err = run(capsys, "--model", path, "--run-module")  # run_demo() at import too
     assert (status, out, err) == (0, "", "")
     [stepper] = no_app
     assert isinstance(stepper.model, UserModel)

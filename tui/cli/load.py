@@ -35,15 +35,17 @@ def opened(options: Options) -> tuple[Options, Data | None, Session | None]:
 
 def load_user_model(options: Options) -> UserModel | None:
     """--model's file, imported as the app and the report run it: with the convention, the
-    network's sizes and --reg the flags give (a course's model is built from them); None
+    network's sizes and --reg the flags give (a course's model is built from them), its top
+    level whole or not (--run-module), in the Python --python names; None
     without --model. ModelError for a file that does not load; UsageError for --reg with a
     convention that takes none."""
     if options.model is None:
         return None
-    from engine.usermodel.client import load_model  # only now: it costs start-up time
+    from engine.usermodel.client import Loading, load_model  # only now: it costs start-up time
 
     model = load_model(options.model, options.model_timeout, options.model_memory, options.convention,
-                       options.config.architecture.sizes, options.reg or 0.0)
+                       options.config.architecture.sizes, options.reg or 0.0,
+                       Loading(options.run_module, options.python))
     if options.reg is not None and model.convention not in WITH_REG:
         model.close()
         raise UsageError(f"--reg: {options.model.name} follows the {model.convention} convention, "

@@ -41,14 +41,14 @@ HEADLESS_ONLY = ("steps", "format", "explain", "trace", "save_session", "export_
 #: session fixes everything else (network, data, seed, lr, ...).
 WITH_SESSION = ("headless", "session", "steps", "format", "trace", "explain", "model", "model_timeout",
                 "model_memory", "convention", "reg", "save_session", "export_params", "export_notebook",
-                "served")
+                "served", "run_module", "python")
 #: Flags naming files, none of which may be empty (Path("") is the current directory).
-FILE_FLAGS = ("config", "model", "data", "session", "save_session", "params", "export_params")
+FILE_FLAGS = ("config", "model", "data", "session", "save_session", "params", "export_params", "python")
 #: Flags that only mean something with --model.
-MODEL_ONLY = ("model_timeout", "model_memory", "convention", "reg")
+MODEL_ONLY = ("model_timeout", "model_memory", "convention", "reg", "run_module", "python")
 #: Flags that are not settings of the run: how to run it and which files it reads and writes.
 NOT_SETTINGS = ("headless", "config", "explain", "export_notebook", "served", "session", "save_session",
-                "params", "export_params")
+                "params", "export_params", "run_module", "python")
 
 
 @dataclass(frozen=True)
@@ -80,6 +80,10 @@ class Options:
     export_notebook: str | None = None
     #: Served mode (tui.cli.serve): the app in a browser, where nothing a visitor types loads a file.
     served: bool = False
+    #: --run-module: run the model file's whole top level at import (engine.usermodel.loading).
+    run_module: bool = False
+    #: --python: the Python the model's process runs in; None: the stepper's own.
+    python: str | None = None
 
 
 def refused(error: ConfigError) -> UsageError:
@@ -118,7 +122,8 @@ def session_fixes_the_rest(args: argparse.Namespace) -> None:
     if fixed:
         raise UsageError(f"{_flag_of(fixed[0])} cannot be used with --session: the session fixes the "
                          "network, data and settings it was saved with (it may be given --headless, "
-                         "--steps, --format, --trace, --explain, --model, --save-session, "
+                         "--steps, --format, --trace, --explain, --model (with --run-module and --python), "
+                         "--save-session, "
                          "--export-params and --export-notebook)")
 
 
@@ -259,5 +264,6 @@ def parse(argv: list[str]) -> Options:
                    save_session=_path(args.save_session), params=_path(args.params),
                    export_params=_path(args.export_params), session_trace=session_trace,
                    explain=tuple(args.explain or ()), given=frozenset(settings),
-                   export_notebook=args.export_notebook, served=args.served, **course, **process)
+                   export_notebook=args.export_notebook, served=args.served,
+                   run_module=bool(args.run_module), python=args.python, **course, **process)
 

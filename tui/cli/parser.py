@@ -60,6 +60,18 @@ def _arguments(setting: Setting) -> dict[str, Any]:
     return found
 
 
+#: Flags of the command line alone, no setting (a TOML file cannot name code to run or the
+#: Python to run it in): how --model's file is loaded (README.md, Loading your file).
+LOADING_FLAGS: dict[str, dict[str, Any]] = {
+    "--run-module": {"action": "store_const", "const": True,
+                     "help": "with --model: run the file's whole top level at import (by default the "
+                             "statements that run its training or I/O are left out)"},
+    "--python": {"metavar": "PATH",
+                 "help": "with --model: run your model in this Python (3.11 or later, with NumPy), e.g. "
+                         "your course's environment's"},
+}
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _FlagParser(prog=PROG, description=DESCRIPTION, epilog=EPILOG)
     groups = {name: parser.add_argument_group(title, text) for name, (title, text) in GROUPS.items()}
@@ -68,6 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
             continue
         where = groups[setting.group] if setting.group else parser
         where.add_argument(f"--{setting.flag_name}", help=setting.help, **_arguments(setting))
+    for name, keywords in LOADING_FLAGS.items():
+        parser.add_argument(name, **keywords)
     return parser
 
 

@@ -29,6 +29,11 @@ def with_session(options: Options) -> tuple[Options, Session]:
                          "data: leave --explain out")
     if session.convention is not None:  # a course's file: its convention and reg are the session's
         options = _with_convention(options, session)
+    if options.run_module and not session.run_module and session.model is not None:
+        raise UsageError("--run-module: this session was recorded with the file's training and I/O left "
+                         "out at import; leave --run-module out to replay it as recorded")
+    if session.run_module:  # its whole top level ran at import: so it does again
+        options = replace(options, run_module=True)
     # The run's own settings stay the session's; only the report's length and trace are this
     # command's.
     config = replace(session.config, steps=options.config.steps)
