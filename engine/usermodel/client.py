@@ -231,7 +231,8 @@ class UserModel:
 
     def __init__(self, path: Path, source: bytes, timeout: float = MODEL_TIMEOUT,
                  memory_mb: int = MODEL_MEMORY_MB, convention: str | None = None,
-                 sizes: tuple[int, ...] = (), reg: float = 0.0) -> None:
+                 sizes: tuple[int, ...] = (), reg: float = 0.0,
+                 options: tuple[tuple[str, Any], ...] = ()) -> None:
         self.path = path
         #: The convention asked for (--convention; None: detected), and the one the file
         #: follows (engine.model.conventions), known once imported; `described` says how a
@@ -241,6 +242,8 @@ class UserModel:
         self.described = ""
         self.sizes = tuple(sizes)
         self.reg = reg
+        #: --model-option: constructor keywords for a course's model class, as (key, value).
+        self.options = tuple(options)
         self.name = path.name
         self.timeout = timeout
         self.memory_mb = memory_mb
@@ -394,7 +397,8 @@ class UserModel:
         self._loading = True
         with contextlib.suppress(OSError):
             self._process.requests.send_bytes(dumps(("load", str(self.path), self._source,
-                                                     self.convention_asked, self.sizes, self.reg)))
+                                                     self.convention_asked, self.sizes, self.reg,
+                                                     self.options)))
 
     def _restart(self) -> None:
         self._end()
@@ -534,18 +538,20 @@ class UserModel:
 
 def load_model(path: str | PathLike[str], timeout: float = MODEL_TIMEOUT,
                memory_mb: int = MODEL_MEMORY_MB, convention: str | None = None,
-               sizes: tuple[int, ...] = (), reg: float = 0.0) -> UserModel:
+               sizes: tuple[int, ...] = (), reg: float = 0.0,
+               options: tuple[tuple[str, Any], ...] = ()) -> UserModel:
     """Read the user's model file, start its process and import it there, or raise
     ModelError naming what is wrong (with what the file printed, in `output`).
 
     `convention`: the one asked for (--convention), or None to detect it; `sizes` (n0,
-    hidden..., outputs) and `reg` are what a course's model is built with
-    (engine.model.conventions)."""
+    hidden..., outputs), `reg` and `options` (--model-option's keywords) are what a course's
+    model is built with (engine.model.conventions)."""
     given = Path(path)
     try:
         source = read_user_file(given, "Python model file", MAX_MODEL_BYTES)
     except OSError as error:
         raise ModelError(str(error)) from None
-    model = UserModel(given.resolve(), source, timeout, memory_mb, convention, tuple(sizes), reg)
+    model = UserModel(given.resolve(), source, timeout, memory_mb, convention, tuple(sizes), reg,
+                      tuple(options))
     model.start()
     return model

@@ -492,12 +492,14 @@ def _function(module: types.ModuleType, name: str, args: tuple[str, ...], requir
 
 
 def load_source(path: Path, source: bytes, convention: str | None = None,
-                sizes: tuple[int, ...] = (), reg: float = 0.0) -> Contract:
+                sizes: tuple[int, ...] = (), reg: float = 0.0,
+                options: tuple[tuple[str, Any], ...] = ()) -> Contract:
     """Run the model file's source as a module and check its functions, or raise ModelError.
 
     `convention` is the one asked for (--convention), or None to detect it from what the
-    module defines (engine.model.conventions); `sizes` (n0, hidden..., outputs) and `reg` are
-    what a course's adapter needs to build and call its model.
+    module defines (engine.model.conventions); `sizes` (n0, hidden..., outputs), `reg` and
+    `options` (--model-option's constructor keywords) are what a course's adapter needs to
+    build and call its model.
 
     The module gets a name of its own (not "__main__", so a `if __name__ == "__main__":`
     block stays out). Whatever the import raises, exit() included, is a load failure.
@@ -528,7 +530,7 @@ def load_source(path: Path, source: bytes, convention: str | None = None,
     except conventions.ConventionError as error:
         raise ModelError(str(error)) from None
     if found != conventions.NOTEBOOK:
-        return _adapted(path, module, found, sizes, reg, file)
+        return _adapted(path, module, found, sizes, reg, file, options)
     forward = _function(module, "forward", FORWARD_ARGS, True, file)
     backward = _function(module, "backward", BACKWARD_ARGS, True, file)
     sgd_update = _function(module, "sgd_update", UPDATE_ARGS, False, file)
@@ -538,12 +540,12 @@ def load_source(path: Path, source: bytes, convention: str | None = None,
 
 
 def _adapted(path: Path, module: types.ModuleType, convention: str, sizes: tuple[int, ...],
-             reg: float, file: str) -> Contract:
+             reg: float, file: str, options: tuple[tuple[str, Any], ...] = ()) -> Contract:
     """A course-style module as the notebook's contract (engine.model.conventions): a batch whole."""
     if len(sizes) < 2:
         raise ModelError(f"{file}: the {convention} convention needs the network's sizes")
     try:
-        made = conventions.adapt(module, convention, sizes, reg, file)
+        made = conventions.adapt(module, convention, sizes, reg, file, options)
     except conventions.ConventionError as error:
         raise ModelError(str(error)) from None
     except SystemExit as error:

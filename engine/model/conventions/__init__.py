@@ -34,12 +34,27 @@ from engine.model.conventions.common import (
     has,
     words,
 )
-from engine.model.conventions.cs231n import CS231N_KEYWORDS, expected_cs231n
+from engine.model.conventions.cs231n import CS231N_KEYWORDS, expected_cs231n, row_bias
 from engine.model.conventions.dlai import expected_dlai
 
-__all__ = ["CONVENTIONS", "CS231N", "CS231N_KEYWORDS", "DLAI", "NOTEBOOK", "WITH_REG", "Adapted",
-           "Build", "ConventionError", "adapt", "detect", "expected_cs231n", "expected_dlai",
-           "flatten"]
+__all__ = [
+    "CONVENTIONS",
+    "CS231N",
+    "CS231N_KEYWORDS",
+    "DLAI",
+    "NOTEBOOK",
+    "WITH_OPTIONS",
+    "WITH_REG",
+    "Adapted",
+    "Build",
+    "ConventionError",
+    "adapt",
+    "detect",
+    "expected_cs231n",
+    "expected_dlai",
+    "flatten",
+    "row_bias",
+]
 
 #: Per course: how to tell what a module defines of it, and how to adapt it.
 COURSES: dict[str, tuple[Callable[[types.ModuleType], Found],
@@ -50,6 +65,8 @@ COURSES: dict[str, tuple[Callable[[types.ModuleType], Found],
 CONVENTIONS = (NOTEBOOK, *COURSES)
 #: Conventions in which --reg means something (the regularisation strength they take).
 WITH_REG = (CS231N,)
+#: Conventions whose model is a class built from keywords (--model-option).
+WITH_OPTIONS = (CS231N,)
 
 
 def _notebook(module: types.ModuleType) -> Found:
@@ -65,6 +82,19 @@ def _found(module: types.ModuleType) -> dict[str, Found]:
 def _lacks(convention: str, found: list[str], missing: list[str]) -> str:
     what = f"found {words(found)} but no " if found else "no "
     return f"{what}{' and no '.join(missing)} ({convention})"
+
+
+def _none_found(module: types.ModuleType, file: str, found: dict[str, Found]) -> str:
+    """What each convention needs, for a file that defines nothing of any (its classes named:
+    a class without the convention's methods is the likeliest near miss)."""
+    wants = {NOTEBOOK: "forward(x, params, y) and backward(x, y, params, cache)",
+             **{name: " and ".join(missing) for name, (_, missing) in found.items() if name != NOTEBOOK}}
+    classes = sorted(name for name, value in list(vars(module).items())
+                     if isinstance(value, type) and getattr(value, "__module__", None) == module.__name__)
+    has_classes = "" if not classes else f" (its class {classes[0]} has none of their methods)" \
+        if len(classes) == 1 else f" (its classes {', '.join(classes)} have none of their methods)"
+    told = "; ".join(f"{name}: {text}" for name, text in wants.items())
+    return f"{file} defines none of the names a convention needs{has_classes}: {told}"
 
 
 def detect(module: types.ModuleType, asked: str | None, file: str) -> str:
@@ -86,7 +116,9 @@ def detect(module: types.ModuleType, asked: str | None, file: str) -> str:
         raise ConventionError(f"{file} fits more than one convention: {both}; choose one with "
                               f"--convention {'|'.join(fits)}")
     if not any(found[name][0] for name in COURSES):
-        return NOTEBOOK  # nothing of any course: the notebook's checks name what is missing
+        if found[NOTEBOOK][0]:
+            return NOTEBOOK  # a notebook file in the making: its checks name what is missing
+        raise ConventionError(_none_found(module, file, found))
     partial = [name for name in CONVENTIONS if found[name][0]]
     told = "; ".join(_lacks(name, *found[name]) for name in partial)
     raise ConventionError(f"{file} fits no convention: {told}")

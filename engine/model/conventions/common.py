@@ -3,7 +3,10 @@ functions, and the helpers that look a module's names up and read what it return
 
 from __future__ import annotations
 
+import ast
 import inspect
+import keyword
+import re
 import types
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -110,3 +113,47 @@ class Build:
     reg: float = 0.0
     options: tuple[tuple[str, Any], ...] = ()
     file: str = "model.py"
+
+
+#: Longest --model-option value read, and its deepest nesting: a literal, not a program.
+OPTION_CHARS = 1000
+OPTION_DEPTH = 4
+
+
+def plain_option(value: Any, depth: int = 0) -> bool:
+    """Whether a --model-option value is plain data: None, a bool, an int, a float, a string,
+    or a list, tuple or dict of those (what crosses to the model's process and into a
+    session file as it is)."""
+    if value is None or type(value) in (bool, int, float, str):
+        return True
+    if depth >= OPTION_DEPTH:
+        return False
+    if type(value) in (list, tuple):
+        return all(plain_option(item, depth + 1) for item in value)
+    if type(value) is dict:
+        return all(type(k) is str and plain_option(v, depth + 1) for k, v in value.items())
+    return False
+
+
+def read_option(text: str) -> tuple[str, Any]:
+    """KEY=VALUE as a constructor keyword: VALUE a Python literal read by ast.literal_eval
+    (never run), or a bare word taken as a string (normalization=batchnorm); ValueError
+    naming what is wrong otherwise."""
+    key, equals, raw = text.partition("=")
+    key = key.strip()
+    if not equals or not key.isidentifier() or keyword.iskeyword(key):
+        raise ValueError("expected KEY=VALUE with KEY a Python name, such as normalization=batchnorm")
+    raw = raw.strip()
+    if len(raw) > OPTION_CHARS:
+        raise ValueError(f"the value is longer than {OPTION_CHARS} characters")
+    try:
+        value = ast.literal_eval(raw)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        if not re.fullmatch(r"[A-Za-z_][\w.-]*", raw):
+            raise ValueError("the value is neither a Python literal (a number, 'a string', True, "
+                             "None, [1, 2]) nor a bare word") from None
+        value = raw
+    if not plain_option(value):
+        raise ValueError("the value must be None, True/False, a number, a string, or a list, "
+                         "tuple or dict of those")
+    return key, value
