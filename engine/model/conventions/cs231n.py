@@ -226,12 +226,12 @@ def _described(cls: type, kwargs: dict[str, Any], loss_reg: bool, build: Build) 
     return text + (f" ({'; '.join(notes)})" if notes else "")
 
 
-def _same_loss(first: Any, second: Any, name: str, file: str) -> None:
+def _same_loss(first: Any, second: Any, name: str) -> None:
     """Refused: a loss that two identical calls disagree on cannot be checked."""
     a, b = number(first[0] if isinstance(first, tuple) else first), \
         number(second[0] if isinstance(second, tuple) else second)
     if isinstance(a, float) and isinstance(b, float) and abs(a - b) > SAME_LOSS * max(1.0, abs(a)):
-        raise ConventionError(f"{file}: {name}.loss gave {a!r}, then {b!r} for the same X, y and "
+        raise ConventionError(f"{name}.loss gave {a!r}, then {b!r} for the same X, y and "
                               "parameters, so its gradient cannot be checked (dropout drawing a new "
                               "mask each call?); fix its randomness with a seed (--model-option "
                               "seed=0, if the constructor takes one)")
@@ -275,7 +275,7 @@ def _class_adapter(cls: type, build: Build) -> Adapted:
         scores = model.loss(x, **extra)
         result = model.loss(x, y, **extra)
         if not checked:
-            _same_loss(result, model.loss(x, y, **extra), cls.__name__, build.file)
+            _same_loss(result, model.loss(x, y, **extra), cls.__name__)
             checked.append(True)
         loss = result[0] if isinstance(result, tuple) else result
         return {"scores": np.asarray(scores)}, number(loss)
