@@ -239,8 +239,8 @@ def test_the_reference_matches_parameters_by_name_in_any_order_and_row_biases() 
     params = {"b1": builtin["b1"].reshape(1, -1) + 0.1, "W1": builtin["W1"].T,
               "b2": builtin["b2"].reshape(1, -1), "W2": builtin["W2"].T}
     x, y = batch((2, 8, 2))
-    cache, loss = network.forward(arch, x, {k: v.T if k.startswith("W") else v.reshape(-1)
-                                            for k, v in params.items()}, y)
+    _, loss = network.forward(arch, x, {k: v.T if k.startswith("W") else v.reshape(-1)
+                                        for k, v in params.items()}, y)
     ref, why = reference_for(arch, params, x, y, loss, False, "cs231n", 0.0)
     assert why is None and ref is not None
     assert ref.true["db1"].shape == (1, 8) and ref.true["dW1"].shape == (2, 8)

@@ -95,7 +95,8 @@ def test_a_forgotten_transpose_of_a_square_w_is_named_where_it_enters(
     status, out, err = run_main(capsys, "--model", model, *MOONS, "--hidden", hidden, "--steps", "1")
     assert status == 0, err
     layer = int(entry[-1]) + 1
-    says = f"transpose — matches {entry} = W{layer}·dz{layer} instead of W{layer}ᵀ·dz{layer}; enters at {entry}"
+    says = (f"transpose — matches {entry} = W{layer}·dz{layer} instead of W{layer}ᵀ·dz{layer}; "
+            f"enters at {entry}")
     diagnosed = [row for row in out.splitlines() if row.startswith("  W1: ") or row.startswith("  b1: ")]
     assert diagnosed and all(says in row for row in diagnosed), out
 
