@@ -480,13 +480,30 @@ def _expected(name: str, t: TensorCheck, ref: _Reference | None) -> tuple[Array,
     return t.numerical, ~t.kinks & ~t.unresolved & np.isfinite(t.numerical), "numerical"
 
 
+def _unused(name: str, t: TensorCheck, atol: float, referenced: bool) -> str | None:
+    """The loss does not move with `name` at all (a numerical gradient of 0 on every element,
+    off the kinks) while the backward gives it a gradient: the forward pass leaves `name` out
+    (a reference network agrees on the loss only while `name` is 0, a bias at its start)."""
+    off = ~t.kinks & ~t.unresolved & np.isfinite(t.numerical)
+    if not off.any() or not (np.abs(t.numerical[off]) <= atol).all() or \
+            not (np.abs(t.analytic[off]) > atol).any():
+        return None
+    who = "the reference network's loss does, and the analytic gradient says so too" if referenced \
+        else "the analytic gradient says it does"
+    return (f"the loss does not change with {name} (its numerical gradient is 0 on every element), "
+            f"though {who}: does the forward pass use {name}?")
+
+
 def _diagnosis(name: str, t: TensorCheck, grads: Tensors, arch: Architecture, ref: _Reference | None,
                atol: float, passing: list[str]) -> Diagnosis:
     """One failing tensor's kind, where its error enters, and which layers above it pass."""
     expected, compared, what = _expected(name, t, ref)
     kind, detail, factor = classify(t, expected, compared, atol, what,
                                     arch if ref is not None else None, ref)
-    where = enters(arch, name, grads, ref, atol) if ref is not None and compared.any() else None
+    unused = _unused(name, t, atol, ref is not None) if kind == "other" else None
+    detail = unused or detail
+    where = enters(arch, name, grads, ref, atol) if ref is not None and compared.any() and not unused \
+        else None
     if kind == "transpose" and ref is not None:
         where = next((entry for _, says, entry in _transposes(arch, name, ref) if says == detail), where)
     if where is not None:

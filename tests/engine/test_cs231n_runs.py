@@ -117,3 +117,16 @@ def test_a_session_keeps_the_model_options_it_was_built_with(
     status, _, err = run_main(capsys, "--headless", "--session", saved, "--model", IMPORTED,
                               "--model-option", "normalization=batchnorm")
     assert status == 2 and "--model-option: this session was recorded with its own model options" in err
+
+
+def test_a_bias_the_forward_pass_leaves_out_is_named_as_unused(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A real solution's h = max(0, X·W1), b1 forgotten: the loss never moves with b1, though
+    the backward gives it a gradient. Not the numerical gradient's fault, as it once said."""
+    model = tmp_path / "no_b1.py"
+    model.write_text(THREE.replace("np.maximum(0, X @ p['W1'] + p['b1'])", "np.maximum(0, X @ p['W1'])"))
+    status, out, err = run_main(capsys, "--model", model, *MOONS, "--hidden", "4,3", "--steps", "1")
+    assert status == 0, err
+    row = next(row for row in out.splitlines() if row.startswith("  b1: "))
+    assert "the loss does not change with b1 (its numerical gradient is 0 on every element)" in row
+    assert "does the forward pass use b1?" in row and "enters at" not in row
