@@ -494,6 +494,16 @@ def _unused(name: str, t: TensorCheck, atol: float, referenced: bool) -> str | N
             f"though {who}: does the forward pass use {name}?")
 
 
+def _where(arch: Architecture, name: str, grads: Tensors, ref: _Reference, atol: float, kind: str,
+           detail: str) -> str | None:
+    """Where the error enters: a forgotten transpose at the da it computes (a model that returns
+    no intermediates shows it first in dz), anything else at the first value that differs."""
+    found = enters(arch, name, grads, ref, atol)
+    if kind == "transpose":
+        return next((entry for _, says, entry in _transposes(arch, name, ref) if says == detail), found)
+    return found
+
+
 def _diagnosis(name: str, t: TensorCheck, grads: Tensors, arch: Architecture, ref: _Reference | None,
                atol: float, passing: list[str]) -> Diagnosis:
     """One failing tensor's kind, where its error enters, and which layers above it pass."""
@@ -502,10 +512,8 @@ def _diagnosis(name: str, t: TensorCheck, grads: Tensors, arch: Architecture, re
                                     arch if ref is not None else None, ref)
     unused = _unused(name, t, atol, ref is not None) if kind == "other" else None
     detail = unused or detail
-    where = enters(arch, name, grads, ref, atol) if ref is not None and compared.any() and not unused \
-        else None
-    if kind == "transpose" and ref is not None:
-        where = next((entry for _, says, entry in _transposes(arch, name, ref) if says == detail), where)
+    where = None if ref is None or not compared.any() or unused else _where(arch, name, grads, ref, atol,
+                                                                             kind, detail)
     if where is not None:
         detail += f"; enters at {where}"
     if ref is not None and passing:
