@@ -65,6 +65,32 @@ def _rows(mask: Mask, limit: int = 8) -> str:
     return ("row " if len(rows) == 1 else "rows ") + ", ".join(rows[:limit]) + more
 
 
+def _square(arch: Architecture) -> list[int]:
+    """Layers l >= 2 whose W_l is square, the output layer's included: where a forgotten
+    transpose makes no shape error (W_1's transpose never runs: no da_0 is computed)."""
+    return [l for l in range(2, arch.depth + 1) if arch.sizes[l] == arch.sizes[l - 1]]
+
+
+def _forgotten_at(arch: Architecture, params: Params, x: Array, y: Labels, cache: Tensors,
+                  l: int) -> Tensors:
+    """network.backward with da_(l-1) = W_l dz_l (no transpose) at layer l alone: the true
+    pass above layer l, the chain rule as it is below it. A batch's rows are its samples."""
+    out = dict(network.backward(arch, x, y, params, cache))
+    batch = np.ndim(x) == 2
+    dz = out[f"dz{l}"]
+    W = params[f"W{l}"]
+    da = dz @ W.T if batch else W @ dz
+    for k in range(l - 1, 0, -1):
+        out[f"da{k}"] = da
+        dz = da * arch.f.derivative(cache[f"z{k}"])
+        out[f"dz{k}"] = dz
+        a_prev = x if k == 1 else cache[f"a{k - 1}"]
+        out[f"dW{k}"] = dz.T @ a_prev / len(dz) if batch else np.outer(dz, a_prev)
+        out[f"db{k}"] = dz.sum(axis=0) / len(dz) if batch else dz.copy()
+        da = dz @ params[f"W{k}"] if batch else params[f"W{k}"].T @ dz
+    return out
+
+
 class _Reference:
     """The true backward (and the drills' backwards) of the built-in network on this sample.
 
@@ -94,6 +120,16 @@ class _Reference:
                     self.arch, self.x, self.y, self.params, self.cache, bug))
         return self._drills[bug]
 
+    def forgotten(self, l: int) -> Tensors:
+        """The backward with W_l in place of W_lᵀ (W_l square), every other line true:
+        da_(l-1) = W_l dz_l, and from there down the chain rule as it is."""
+        key = f"transpose{l}"
+        if key not in self._drills:
+            with np.errstate(all="ignore"):
+                self._drills[key] = self._convert(
+                    _forgotten_at(self.arch, self.params, self.x, self.y, self.cache, l))
+        return self._drills[key]
+
     def rows(self, name: str, wrong: Mask) -> Mask:
         """The units (of the layer `name` belongs to) with a wrong element."""
         if wrong.ndim == 1:
@@ -112,18 +148,24 @@ NO_REFERENCE = ("so there is no reference backward: kinds come from the numerica
                 "where the error enters is not told")
 
 
-def _shaped_as(params: Params, expected: dict[str, tuple[int, ...]]) -> bool:
-    """Whether the parameters are exactly the expected ones, in order and in shape."""
-    return tuple(params) == tuple(expected) and \
-        all(np.shape(params[n]) == shape for n, shape in expected.items())
+def _as_expected(params: Params, expected: dict[str, tuple[int, ...]],
+                 rows: bool = False) -> dict[str, tuple[int, ...]] | None:
+    """The file's own shapes when its parameters are exactly the expected ones by name (in
+    any order) and shape, a bias written as a row (1, n) accepted where `rows`; else None."""
+    if set(params) != set(expected):
+        return None
+    shapes = conventions.row_bias(params, expected) if rows else expected
+    if any(np.shape(params[n]) != shape for n, shape in shapes.items()):
+        return None
+    return shapes
 
 
 def _dlai_course(arch: Architecture, params: Params) -> Course | None:
     """deeplearning.ai's W (n_l, n_(l-1)) is the built-in's; its b (n_l, 1) the built-in's (n_l,)."""
     expected = conventions.expected_dlai(arch.sizes)
-    if not _shaped_as(params, expected):
+    if _as_expected(params, expected) is None:
         return None
-    mapped = {n: np.reshape(v, -1) if n.startswith("b") else v for n, v in params.items()}
+    mapped = {n: np.reshape(params[n], -1) if n.startswith("b") else params[n] for n in expected}
 
     def to_dlai(grads: Tensors) -> Tensors:
         return {**grads, **{f"d{n}": np.reshape(grads[f"d{n}"], expected[n])
@@ -133,22 +175,28 @@ def _dlai_course(arch: Architecture, params: Params) -> Course | None:
 
 
 def _cs231n_course(arch: Architecture, params: Params, reg: float) -> Course | None:
-    """cs231n's W (n_(l-1), n_l) is the built-in's transposed, its output a softmax, and its
-    loss adds 0.5 * reg * sum(W ** 2) (so each dW gains reg * W)."""
-    expected = conventions.expected_cs231n(arch.sizes)
-    if not _shaped_as(params, expected):
+    """cs231n's W (n_(l-1), n_l) is the built-in's transposed, its b (n_l,) or (1, n_l) the
+    built-in's (n_l,), its output a softmax, and its loss adds 0.5 * reg * sum(W ** 2) (so
+    each dW gains reg * W). The parameters are matched by name, in whatever order."""
+    shapes = _as_expected(params, conventions.expected_cs231n(arch.sizes), rows=True)
+    if shapes is None:
         return None
     softmax = Architecture(arch.inputs, arch.hidden, arch.activation, max(2, arch.classes),
                            network.SOFTMAX_LOSS)
-    mapped = {n: np.transpose(v) if n.startswith("W") else v for n, v in params.items()}
-    weights = [n for n in params if n.startswith("W")]
+    mapped = {n: np.transpose(params[n]) if n.startswith("W") else np.reshape(params[n], -1)
+              for n in softmax.param_names}
+    weights = [n for n in softmax.param_names if n.startswith("W")]
     extra = 0.5 * reg * sum(float(np.sum(np.square(params[n]))) for n in weights)
 
     def to_cs231n(grads: Tensors) -> Tensors:
         out = dict(grads)
-        for n in weights:
-            if f"d{n}" in grads:
+        for n in softmax.param_names:
+            if f"d{n}" not in grads:
+                continue
+            if n.startswith("W"):
                 out[f"d{n}"] = np.transpose(grads[f"d{n}"]) + reg * params[n]
+            else:
+                out[f"d{n}"] = np.reshape(grads[f"d{n}"], shapes[n])
         return out
 
     return softmax, mapped, to_cs231n, extra, dict.fromkeys(weights, 1)
@@ -195,9 +243,9 @@ def _course_reference(arch: Architecture, params: Params, x: Array, y: Labels, l
 
 def _not_the_network(arch: Architecture, params: Params) -> str | None:
     """Why a notebook-style model's parameters are not the architecture's W1..WL, b1..bL
-    (names, then shapes); None when they are."""
+    (names in any order, then shapes); None when they are."""
     names = tuple(params)
-    if names != arch.param_names:
+    if set(names) != set(arch.param_names):
         return (f"diagnosis: the model's parameters ({', '.join(names)}) are not the {arch.label} "
                 f"network's ({', '.join(arch.param_names)}), {NO_REFERENCE}")
     expected: dict[str, tuple[int, ...]] = {}
@@ -260,6 +308,25 @@ def enters(arch: Architecture, name: str, grads: Tensors, ref: _Reference, atol:
     return None
 
 
+def _forgot(layers: list[int]) -> str:
+    return "matches " + ", ".join(f"da{k - 1} = W{k}·dz{k} instead of W{k}ᵀ·dz{k}" for k in layers)
+
+
+def _transposes(arch: Architecture, name: str, ref: _Reference) -> list[tuple[Array, str, str]]:
+    """The forgotten transposes' (gradient of `name`, what it says, the da it enters at):
+    the transpose drill's (every square hidden-to-hidden W at once), then each square W's
+    alone, the output layer's included (a softmax over as many classes as the last hidden
+    layer has units)."""
+    out: list[tuple[Array, str, str]] = []
+    if arch.square_layers():
+        layers = arch.square_layers()
+        out.append((ref.drill("transpose")[f"d{name}"], _forgot(layers), f"da{max(layers) - 1}"))
+    for l in _square(arch):
+        if [l] != arch.square_layers():
+            out.append((ref.forgotten(l)[f"d{name}"], _forgot([l]), f"da{l - 1}"))
+    return out
+
+
 def _hypotheses(arch: Architecture, name: str, ref: _Reference) -> list[tuple[str, Array, str]]:
     """(kind, the gradient the hypothesis predicts for `name`, what it says)."""
     out: list[tuple[str, Array, str]] = list(ref.extra.get(name, []))
@@ -268,9 +335,7 @@ def _hypotheses(arch: Architecture, name: str, ref: _Reference) -> list[tuple[st
     f = arch.f
     out.append(("dead-units", ref.drill("activation-grad")[f"d{name}"],
                 f"matches {f.symbol}′ taken as 1" + (" (dead units pass gradient)" if f.kinked else "")))
-    if arch.square_layers():
-        lines = ", ".join(f"da{k - 1} = W{k}·dz{k} instead of W{k}ᵀ·dz{k}" for k in arch.square_layers())
-        out.append(("transpose", ref.drill("transpose")[f"d{name}"], f"matches {lines}"))
+    out.extend(("transpose", predicted, says) for predicted, says, _ in _transposes(arch, name, ref))
     if parsed is not None and parsed.kind == "W" and l >= 2:
         dz = ref.true[f"dz{l}"]
         out.append(("wrong-cache", np.outer(dz, ref.cache[f"z{l - 1}"]),
@@ -415,13 +480,40 @@ def _expected(name: str, t: TensorCheck, ref: _Reference | None) -> tuple[Array,
     return t.numerical, ~t.kinks & ~t.unresolved & np.isfinite(t.numerical), "numerical"
 
 
+def _unused(name: str, t: TensorCheck, atol: float, referenced: bool) -> str | None:
+    """The loss does not move with `name` at all (a numerical gradient of 0 on every element,
+    off the kinks) while the backward gives it a gradient: the forward pass leaves `name` out
+    (a reference network agrees on the loss only while `name` is 0, a bias at its start)."""
+    off = ~t.kinks & ~t.unresolved & np.isfinite(t.numerical)
+    if not off.any() or not (np.abs(t.numerical[off]) <= atol).all() or \
+            not (np.abs(t.analytic[off]) > atol).any():
+        return None
+    who = "the reference network's loss does, and the analytic gradient says so too" if referenced \
+        else "the analytic gradient says it does"
+    return (f"the loss does not change with {name} (its numerical gradient is 0 on every element), "
+            f"though {who}: does the forward pass use {name}?")
+
+
+def _where(arch: Architecture, name: str, grads: Tensors, ref: _Reference, atol: float, kind: str,
+           detail: str) -> str | None:
+    """Where the error enters: a forgotten transpose at the da it computes (a model that returns
+    no intermediates shows it first in dz), anything else at the first value that differs."""
+    found = enters(arch, name, grads, ref, atol)
+    if kind == "transpose":
+        return next((entry for _, says, entry in _transposes(arch, name, ref) if says == detail), found)
+    return found
+
+
 def _diagnosis(name: str, t: TensorCheck, grads: Tensors, arch: Architecture, ref: _Reference | None,
                atol: float, passing: list[str]) -> Diagnosis:
     """One failing tensor's kind, where its error enters, and which layers above it pass."""
     expected, compared, what = _expected(name, t, ref)
     kind, detail, factor = classify(t, expected, compared, atol, what,
                                     arch if ref is not None else None, ref)
-    where = enters(arch, name, grads, ref, atol) if ref is not None and compared.any() else None
+    unused = _unused(name, t, atol, ref is not None) if kind == "other" else None
+    detail = unused or detail
+    where = None if ref is None or not compared.any() or unused else _where(arch, name, grads, ref, atol,
+                                                                             kind, detail)
     if where is not None:
         detail += f"; enters at {where}"
     if ref is not None and passing:

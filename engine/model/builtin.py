@@ -253,12 +253,25 @@ def _stacked(caches: list[Tensors]) -> Tensors:
 BUGS = network.BUGS
 
 
-def bug_problem(arch: Architecture, bug: str) -> str | None:
-    """Why a fault drill cannot be injected into this network, or None when it can."""
+def bug_problem(arch: Architecture, bug: str, inputs_known: bool = True) -> str | None:
+    """Why a fault drill cannot be injected into this network, or None when it can.
+    `inputs_known`: False while a data set's inputs are still to be read (the architecture's
+    inputs are then the default, not the network's), so the message names the hidden layers."""
     if bug == "transpose" and not arch.square_layers():
         return (f"the transpose drill needs two adjacent hidden layers of equal width (e.g. "
-                f"--hidden 8,8) so that a W is square; this network is {arch.label}")
+                f"--hidden 8,8) so that a W is square; {_network_words(arch, inputs_known)}")
     return None
+
+
+def _network_words(arch: Architecture, inputs_known: bool) -> str:
+    """The network as it is: its sizes, or its hidden layers and outputs while its inputs are
+    the data's, still unread (no W_1 takes part in the drill)."""
+    if inputs_known:
+        return f"this network is {arch.label}"
+    widths = " and ".join(", ".join(str(n) for n in arch.hidden).rsplit(", ", 1))
+    layers = "layer has" if len(arch.hidden) == 1 else "layers have"
+    return (f"this network's hidden {layers} {widths} units and its output layer {arch.sizes[-1]} "
+            f"(its inputs are the data's)")
 
 
 def make_model(arch: Architecture = NOTEBOOK, bug: str | None = None) -> Model:

@@ -35,6 +35,7 @@ from engine.files import NAME_SHOWN, read_user_file
 from engine.maths.network import BUG_ALIASES, BUGS, Architecture, Array, Params, param_shapes
 from engine.model.builtin import bug_problem, make_model
 from engine.model.conventions import CONVENTIONS
+from engine.model.conventions.common import plain_option
 from engine.model.protocol import Model
 from engine.run.stepper import Phase, Stepper
 from engine.settings.config import MAX_SEED, MAX_STEPS, Config, ConfigError, outputs_for, shown, validate
@@ -79,6 +80,8 @@ class Session:
     #: The model file's whole top level ran at import (--run-module), which may leave other
     #: module state than the definitions alone (engine.usermodel.loading): replayed the same way.
     run_module: bool = False
+    #: --model-option's constructor keywords a course's model class was built with, in order.
+    model_options: tuple[tuple[str, Any], ...] = ()
 
 
 def source_hash(source: bytes) -> str:
@@ -116,7 +119,8 @@ def record(stepper: Stepper, model_name: str | None = None) -> Session:
                    model_name, at, convention if course else None,
                    float(stepper.model.reg) if course else None,
                    source_hash(source) if source is not None else None,
-                   bool(getattr(loading, "run_module", False)))
+                   bool(getattr(loading, "run_module", False)),
+                   tuple(getattr(stepper.model, "options", ())) if course else ())
 
 
 # ---- writing ------------------------------------------------------------------------
@@ -157,6 +161,8 @@ def to_bytes(session: Session) -> bytes:
         head["convention"], head["reg"] = session.convention, session.reg
     if session.run_module:
         head["run_module"] = True
+    if session.model_options:
+        head["model_options"] = [[key, value] for key, value in session.model_options]
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
         for name, value in session.params.items():
@@ -306,6 +312,7 @@ def from_bytes(raw: bytes) -> Session:
     head = _head(other)
     config = _config(head.get("config"))
     model, model_sha256, convention, reg = _model(head, config)
+    options = _model_options(head.get("model_options", []), convention)
     params = _params(head.get("params"), members)
     if model is None:  # the built-in network's shapes follow from the config (a model file's, once run)
         _check_shapes(params, param_shapes(config.architecture))
@@ -315,7 +322,23 @@ def from_bytes(raw: bytes) -> Session:
     if type(run_module) is not bool or (run_module and model is None):
         raise SessionError(f"run_module must be true or false with a model file, got {shown(run_module)}")
     return Session(config, params, path, data, model, _at(head.get("at")), convention, reg, model_sha256,
-                   run_module)
+                   run_module, options)
+
+
+def _model_options(given: Any, convention: str | None) -> tuple[tuple[str, Any], ...]:
+    """The recorded --model-option keywords: [[key, value], ...], keys Python names given
+    once, values plain data (JSON's; nothing in them is run), only with a course's file."""
+    if given and convention is None:
+        raise SessionError("model_options need a course's model file (a convention)")
+    if not isinstance(given, list) or not all(
+            isinstance(pair, list) and len(pair) == 2 and isinstance(pair[0], str)
+            and pair[0].isidentifier() and plain_option(pair[1]) for pair in given):
+        raise SessionError(f"model_options must be [[key, value], ...] with plain values, "
+                           f"got {given!r}"[:200])
+    keys = [pair[0] for pair in given]
+    if len(set(keys)) != len(keys):
+        raise SessionError("model_options name a key twice")
+    return tuple((key, value) for key, value in given)
 
 
 def _model(head: dict[str, Any], config: Config) -> tuple[str | None, str | None, str | None, float | None]:
@@ -347,7 +370,7 @@ def _model_file(head: dict[str, Any], config: Config) -> tuple[str | None, str |
 
 #: The keys session.json may hold (to_bytes writes the ones after model only when they apply).
 KEYS = ("format", "config", "path", "params", "model", "model_sha256", "data", "at", "convention", "reg",
-        "run_module")
+        "run_module", "model_options")
 #: Digits of the longest whole number a session holds: 64 bits. No setting, seed or count
 #: comes near; int() of a longer one is slow, and past 4,300 digits Python refuses it.
 MAX_DIGITS = 19

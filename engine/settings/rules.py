@@ -258,7 +258,7 @@ def fault_drill(config: Config, given: Collection[str]) -> None:
     bug = BUG_ALIASES.get(config.inject_bug, config.inject_bug)
     if bug not in BUGS:
         raise ConfigError("inject-bug", f"must be one of {', '.join(BUGS)}, got {shown(config.inject_bug)}")
-    problem = bug_problem(config.architecture, bug)
+    problem = bug_problem(config.architecture, bug, not config.learns_from_data or "inputs" in given)
     if problem:
         raise ConfigError("inject-bug", problem)
 

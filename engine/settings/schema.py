@@ -279,6 +279,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("reg", FLOAT, "the L2 regularisation strength your model takes (cs231n's reg; default 0)",
             metavar="F", doc="the L2 regularisation strength your model takes (cs231n's `reg`; F ≥ 0, "
                              "finite); only with a convention that has one", shown_default="0"),
+    Setting("model-option", NAME, "a keyword for your model class's constructor, such as "
+            "normalization=batchnorm (repeatable; cs231n)", metavar="KEY=VALUE", action="append",
+            doc="a keyword your model class's constructor takes, passed as given (repeatable): "
+                "`normalization=batchnorm`, `dropout_keep_ratio=0.5`; VALUE is a Python literal read "
+                "with `ast.literal_eval` (never run) or a bare word, a string; checked against the "
+                "constructor's signature; only with `--model` (see [cs231n](#cs231n))"),
     Setting("served", SWITCH, argparse.SUPPRESS, action="store_true", hidden=True),
     Setting("keymap", TABLE, "the app's keys by binding id (the ids are on the help screen, ?)", flag="",
             toml=True),

@@ -244,7 +244,8 @@ class UserModel:
 
     def __init__(self, path: Path, source: bytes, timeout: float = MODEL_TIMEOUT,
                  memory_mb: int = MODEL_MEMORY_MB, convention: str | None = None,
-                 sizes: tuple[int, ...] = (), reg: float = 0.0, loading: Loading | None = None) -> None:
+                 sizes: tuple[int, ...] = (), reg: float = 0.0,
+                 options: tuple[tuple[str, Any], ...] = (), loading: Loading | None = None) -> None:
         self.path = path
         #: How the file is imported: its top level whole or not, and in which Python.
         self.loading = loading or Loading()
@@ -258,6 +259,8 @@ class UserModel:
         self.described = ""
         self.sizes = tuple(sizes)
         self.reg = reg
+        #: --model-option: constructor keywords for a course's model class, as (key, value).
+        self.options = tuple(options)
         self.name = path.name
         self.timeout = timeout
         self.memory_mb = memory_mb
@@ -413,7 +416,7 @@ class UserModel:
         with contextlib.suppress(OSError):
             self._process.requests.send_bytes(dumps(("load", str(self.path), self._source,
                                                      self.convention_asked, self.sizes, self.reg,
-                                                     self.loading.run_module)))
+                                                     self.loading.run_module, self.options)))
 
     def _skipped(self, skipped: list[Skipped]) -> None:
         """The statements the import left out, said once, after the first import's output."""
@@ -562,14 +565,15 @@ class UserModel:
 
 def load_model(path: str | PathLike[str], timeout: float = MODEL_TIMEOUT,
                memory_mb: int = MODEL_MEMORY_MB, convention: str | None = None,
-               sizes: tuple[int, ...] = (), reg: float = 0.0, loading: Loading | None = None) -> UserModel:
+               sizes: tuple[int, ...] = (), reg: float = 0.0,
+               options: tuple[tuple[str, Any], ...] = (), loading: Loading | None = None) -> UserModel:
     """Read the user's model file, start its process and import it there, or raise
     ModelError naming what is wrong (with what the file printed, in `output`).
 
     `convention`: the one asked for (--convention), or None to detect it; `sizes` (n0,
-    hidden..., outputs) and `reg` are what a course's model is built with
-    (engine.model.conventions). `loading`: --run-module and --python (a Python of the user's,
-    checked first: engine.usermodel.interpreter)."""
+    hidden..., outputs), `reg` and `options` (--model-option's keywords) are what a course's
+    model is built with (engine.model.conventions). `loading`: --run-module and --python (a
+    Python of the user's, checked first: engine.usermodel.interpreter)."""
     given = Path(path)
     if loading is not None and loading.python is not None:
         loading = replace(loading, python=check_python(loading.python))
@@ -577,6 +581,7 @@ def load_model(path: str | PathLike[str], timeout: float = MODEL_TIMEOUT,
         source = read_user_file(given, "Python model file", MAX_MODEL_BYTES)
     except OSError as error:
         raise ModelError(str(error)) from None
-    model = UserModel(given.resolve(), source, timeout, memory_mb, convention, tuple(sizes), reg, loading)
+    model = UserModel(given.resolve(), source, timeout, memory_mb, convention, tuple(sizes), reg,
+                      tuple(options), loading)
     model.start()
     return model

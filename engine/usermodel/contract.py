@@ -513,15 +513,17 @@ def _function(module: types.ModuleType, name: str, args: tuple[str, ...], requir
 
 
 def load_source(path: Path, source: bytes, convention: str | None = None,
-                sizes: tuple[int, ...] = (), reg: float = 0.0, run_module: bool = False) -> Contract:
+                sizes: tuple[int, ...] = (), reg: float = 0.0, run_module: bool = False,
+                options: tuple[tuple[str, Any], ...] = ()) -> Contract:
     """Import the model file's source as it was written and check its functions, or raise
     ModelError.
 
     `convention` is the one asked for (--convention), or None to detect it from what the
-    module defines (engine.model.conventions); `sizes` (n0, hidden..., outputs) and `reg` are
-    what a course's adapter needs to build and call its model. `run_module` runs every
-    top-level statement; otherwise those that run the file's training or I/O are left out
-    (engine.usermodel.loading), and the contract says which (`skipped`).
+    module defines (engine.model.conventions); `sizes` (n0, hidden..., outputs), `reg` and
+    `options` (--model-option's constructor keywords) are what a course's adapter needs to
+    build and call its model. `run_module` runs every top-level statement; otherwise those
+    that run the file's training or I/O are left out (engine.usermodel.loading), and the
+    contract says which (`skipped`).
 
     The source is the bytes the stepper read (their hash is what a session records), compiled
     here, never the file read again; the module is named as its package makes it (a plain
@@ -531,7 +533,7 @@ def load_source(path: Path, source: bytes, convention: str | None = None,
     file = path.name or str(path)
     module, skipped = _import(path, source, run_module, file)
     try:
-        contract = _checked(path, module, convention, sizes, reg, file)
+        contract = _checked(path, module, convention, sizes, reg, file, options)
     except ModelError as error:  # a name a left-out statement would have bound may be what it missed
         binding = [item for item in skipped if item.names]
         if not binding:
@@ -545,14 +547,14 @@ def load_source(path: Path, source: bytes, convention: str | None = None,
 
 
 def _checked(path: Path, module: types.ModuleType, convention: str | None, sizes: tuple[int, ...],
-             reg: float, file: str) -> Contract:
+             reg: float, file: str, options: tuple[tuple[str, Any], ...]) -> Contract:
     """The imported module's functions, by its convention, checked."""
     try:
         found = conventions.detect(module, convention, file)
     except conventions.ConventionError as error:
         raise ModelError(str(error)) from None
     if found != conventions.NOTEBOOK:
-        return _adapted(path, module, found, sizes, reg, file)
+        return _adapted(path, module, found, sizes, reg, file, options)
     forward = _function(module, "forward", FORWARD_ARGS, True, file)
     backward = _function(module, "backward", BACKWARD_ARGS, True, file)
     sgd_update = _function(module, "sgd_update", UPDATE_ARGS, False, file)
@@ -643,12 +645,12 @@ def _missing_hint(error: ImportError, path: Path) -> str:
 
 
 def _adapted(path: Path, module: types.ModuleType, convention: str, sizes: tuple[int, ...],
-             reg: float, file: str) -> Contract:
+             reg: float, file: str, options: tuple[tuple[str, Any], ...] = ()) -> Contract:
     """A course-style module as the notebook's contract (engine.model.conventions): a batch whole."""
     if len(sizes) < 2:
         raise ModelError(f"{file}: the {convention} convention needs the network's sizes")
     try:
-        made = conventions.adapt(module, convention, sizes, reg, file)
+        made = conventions.adapt(module, convention, sizes, reg, file, options)
     except conventions.ConventionError as error:
         raise ModelError(str(error)) from None
     except SystemExit as error:

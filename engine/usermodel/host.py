@@ -12,7 +12,7 @@ Requests and replies are tuples of plain data (engine.usermodel.transport). The 
 ("ready",), sent unasked once this interpreter and NumPy have loaded: the stepper's
 --model-timeout counts from it, so a loaded machine's slow start is not the user's call
 running out of time.
-    ("load", path, source, convention, sizes, reg, run_module)
+    ("load", path, source, convention, sizes, reg, run_module, options)
                                              -> ("ok", (own_update, batched, convention, described,
                                                         skipped: (line, excerpt) pairs))
     ("init", seed)                           -> ("ok", params or None)
@@ -172,7 +172,7 @@ class Host:
     def handle(self, request: tuple[Any, ...]) -> Any:
         kind, *args = request
         if kind == "load":
-            path, source, *rest = args  # a convention asked for (or None), the sizes, reg, run_module
+            path, source, *rest = args  # convention, sizes, reg, run_module, options
             self.model = load_source(Path(path), source, *rest)
             return (self.model.own_update, self.model.batched, self.model.convention,
                     self.model.described, [(item.line, item.excerpt) for item in self.model.skipped])

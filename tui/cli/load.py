@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from engine.model.conventions import WITH_REG
+from engine.model.conventions import WITH_OPTIONS, WITH_REG
 from engine.run.session import Session, SessionError, open_session, read_params
 from engine.run.stepper import Stepper
 from tui.cli.files import check_outputs
@@ -44,12 +44,17 @@ def load_user_model(options: Options) -> UserModel | None:
     from engine.usermodel.client import Loading, load_model  # only now: it costs start-up time
 
     model = load_model(options.model, options.model_timeout, options.model_memory, options.convention,
-                       options.config.architecture.sizes, options.reg or 0.0,
+                       options.config.architecture.sizes, options.reg or 0.0, options.model_options,
                        Loading(options.run_module, options.python))
     if options.reg is not None and model.convention not in WITH_REG:
         model.close()
         raise UsageError(f"--reg: {options.model.name} follows the {model.convention} convention, "
                          f"which takes no regularisation; --reg applies to {', '.join(WITH_REG)}")
+    if options.model_options and model.convention not in WITH_OPTIONS:
+        model.close()
+        raise UsageError(f"--model-option: {options.model.name} follows the {model.convention} "
+                         f"convention, which builds no model class; --model-option applies to "
+                         f"{', '.join(WITH_OPTIONS)}")
     return model
 
 

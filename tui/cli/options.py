@@ -18,6 +18,7 @@ from typing import Any
 
 from engine.explain.elements import parse_element
 from engine.model.conventions import CONVENTIONS, WITH_REG
+from engine.model.conventions.common import read_option
 from engine.settings.bounds import FORMATS
 from engine.settings.config import (
     MAX_MODEL_TIMEOUT,
@@ -40,12 +41,12 @@ HEADLESS_ONLY = ("steps", "format", "explain", "trace", "save_session", "export_
 #: Flags that --session allows: how to run and report it, and the model file it names. The
 #: session fixes everything else (network, data, seed, lr, ...).
 WITH_SESSION = ("headless", "session", "steps", "format", "trace", "explain", "model", "model_timeout",
-                "model_memory", "convention", "reg", "save_session", "export_params", "export_notebook",
-                "served", "run_module", "python")
+                "model_memory", "convention", "reg", "model_option", "save_session", "export_params",
+                "export_notebook", "served", "run_module", "python")
 #: Flags naming files, none of which may be empty (Path("") is the current directory).
 FILE_FLAGS = ("config", "model", "data", "session", "save_session", "params", "export_params", "python")
 #: Flags that only mean something with --model.
-MODEL_ONLY = ("model_timeout", "model_memory", "convention", "reg", "run_module", "python")
+MODEL_ONLY = ("model_timeout", "model_memory", "convention", "reg", "model_option", "run_module", "python")
 #: Flags that are not settings of the run: how to run it and which files it reads and writes.
 NOT_SETTINGS = ("headless", "config", "explain", "export_notebook", "served", "session", "save_session",
                 "params", "export_params", "run_module", "python")
@@ -64,6 +65,8 @@ class Options:
     convention: str | None = None
     #: --reg: the regularisation strength a course's model takes (cs231n's reg); None: not given.
     reg: float | None = None
+    #: --model-option KEY=VALUE: keywords for a course's model class, read as literals, in order.
+    model_options: tuple[tuple[str, Any], ...] = ()
     session: Path | None = None  # --session: a saved session to reopen (it fixes the config)
     save_session: Path | None = None  # --save-session: headless, write the session after the run
     params: Path | None = None  # --params: start from these parameters (.npz)
@@ -168,7 +171,22 @@ def _course_settings(settings: dict[str, Any]) -> dict[str, Any]:
         if convention is not None and convention not in WITH_REG:
             raise UsageError(f"--reg: the {convention} convention takes no regularisation; --reg "
                              f"applies to {', '.join(WITH_REG)}")
-    return {"convention": convention, "reg": None if reg is None else float(reg)}
+    return {"convention": convention, "reg": None if reg is None else float(reg),
+            "model_options": _model_options(settings.pop("model-option", None) or [])}
+
+
+def _model_options(given: list[str]) -> tuple[tuple[str, Any], ...]:
+    """--model-option KEY=VALUE, each read as a literal (never run), no key given twice."""
+    out: dict[str, Any] = {}
+    for text in given:
+        try:
+            key, value = read_option(text)
+        except ValueError as error:
+            raise UsageError(f"--model-option {shown(text)}: {error}") from None
+        if key in out:
+            raise UsageError(f"--model-option: {key} is given twice")
+        out[key] = value
+    return tuple(out.items())
 
 
 def _process_settings(settings: dict[str, Any], model: object) -> dict[str, Any]:

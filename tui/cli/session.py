@@ -70,7 +70,11 @@ def _with_convention(options: Options, session: Session) -> Options:
     if options.reg is not None and options.reg != session.reg:
         raise UsageError(f"--reg: this session was recorded with --reg {session.reg:g}; leave --reg "
                          "out to replay it as recorded")
-    return replace(options, convention=session.convention, reg=session.reg)
+    if options.model_options and list(options.model_options) != list(session.model_options):
+        raise UsageError("--model-option: this session was recorded with its own model options; leave "
+                         "--model-option out to replay it as recorded")
+    return replace(options, convention=session.convention, reg=session.reg,
+                   model_options=session.model_options)
 
 
 def _check_model_source(session: Session, model: Path) -> None:
