@@ -37,9 +37,10 @@ import numpy as np
 from engine.maths import network
 
 NOTEBOOK, DLAI, CS231N = "notebook", "deeplearning-ai", "cs231n"
-CONVENTIONS = (NOTEBOOK, DLAI, CS231N)
+NIELSEN, NNFS = "nielsen", "nnfs"
+CONVENTIONS = (NOTEBOOK, DLAI, CS231N, NIELSEN, NNFS)
 #: Conventions in which --reg means something (the regularisation strength they take).
-WITH_REG = (CS231N,)
+WITH_REG = (CS231N, NNFS)
 #: The cs231n constructor's keywords, tried in this order (those the constructor accepts).
 CS231N_KEYWORDS = ("input_dim", "hidden_dim", "hidden_dims", "num_classes", "weight_scale", "reg")
 
@@ -129,6 +130,8 @@ def _found(module: types.ModuleType) -> dict[str, tuple[list[str], list[str]]]:
         out[CS231N] = (["loss(params, X, y)"], [])
     else:
         out[CS231N] = ([], ["class with params and loss(X, y=None), or loss(params, X, y)"])
+    from engine.model import nielsen, nnfs  # here: they import this module's helpers
+    out[NIELSEN], out[NNFS] = nielsen.found(module), nnfs.found(module)
     return out
 
 
@@ -159,7 +162,7 @@ def detect(module: types.ModuleType, asked: str | None, file: str) -> str:
         both = "; ".join(f"{name} ({_words(found[name][0])})" for name in fits)
         raise ConventionError(f"{file} fits more than one convention: {both}; choose one with "
                               f"--convention {'|'.join(fits)}")
-    if not any(found[name][0] for name in (DLAI, CS231N)):
+    if not any(found[name][0] for name in CONVENTIONS[1:]):
         return NOTEBOOK  # nothing of any course: the notebook's checks name what is missing
     partial = [name for name in CONVENTIONS if found[name][0]]
     told = "; ".join(_lacks(name, *found[name]) for name in partial)
@@ -409,4 +412,9 @@ def adapt(module: types.ModuleType, convention: str, sizes: Sequence[int], reg: 
         return _dlai(module, sizes, file)
     if convention == CS231N:
         return _cs231n(module, sizes, reg, file)
+    from engine.model import nielsen, nnfs  # here: they import this module's helpers
+    if convention == NIELSEN:
+        return nielsen.adapt(module, sizes, reg, file)
+    if convention == NNFS:
+        return nnfs.adapt(module, sizes, reg, file)
     raise ValueError(f"no adapter for {convention!r}")
