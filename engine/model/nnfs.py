@@ -41,8 +41,12 @@ from engine.model import conventions as common
 DENSE, RELU, SOFTMAX, SIGMOID = "Layer_Dense", "Activation_ReLU", "Activation_Softmax", "Activation_Sigmoid"
 CCE, BCE = "Loss_CategoricalCrossentropy", "Loss_BinaryCrossentropy"
 COMBINED, SGD = "Activation_Softmax_Loss_CategoricalCrossentropy", "Optimizer_SGD"
-#: What the convention needs, each group met by any one of its alternatives.
-NEEDS = ((DENSE,), (RELU,), (f"{SOFTMAX} with {CCE}", f"{SIGMOID} with {BCE}"))
+#: The sigmoid's combined class, as from-scratch files built on the book write it.
+SIGMOID_BCE = "Activation_Sigmoid_Loss_BinaryCrossentropy"
+#: The output heads, each met by any one of its forms: the activation and the loss as two
+#: classes, or one combined class with a forward(inputs, y_true) of its own.
+SOFTMAX_HEADS = ((SOFTMAX, CCE), (f"{COMBINED}.forward",))
+SIGMOID_HEADS = ((SIGMOID, BCE), (f"{SIGMOID_BCE}.forward",))
 #: Where NumPy keeps its own dot, zeros, eye and random.randn (NumPy 2, then 1.26), so that they
 #: are found whatever a file has put in their place on np and np.random.
 HOMES: dict[tuple[Any, str], tuple[str, ...]] = {
@@ -58,18 +62,31 @@ def _class(module: types.ModuleType, name: str) -> type | None:
     return found if isinstance(found, type) else None
 
 
-def _met(module: types.ModuleType, alternative: str) -> bool:
-    return all(_class(module, name) is not None for name in alternative.split(" with "))
+def _has(module: types.ModuleType, need: str) -> bool:
+    """A class of the module ("Activation_ReLU"), or a method of one ("X.forward")."""
+    name, _, method = need.partition(".")
+    cls = _class(module, name)
+    return cls is not None and (not method or callable(getattr(cls, method, None)))
+
+
+def _head(module: types.ModuleType, heads: tuple[tuple[str, ...], ...]) -> tuple[str, ...] | None:
+    """The first form of an output head the module has all of."""
+    return next((form for form in heads if all(_has(module, need) for need in form)), None)
+
+
+def _words(heads: tuple[tuple[str, ...], ...]) -> str:
+    return " or ".join(" with ".join(form) for form in heads)
 
 
 def found(module: types.ModuleType) -> tuple[list[str], list[str]]:
     """(The book's class names the module defines, the needs it does not meet)."""
-    names = (DENSE, RELU, SOFTMAX, SIGMOID, CCE, BCE, COMBINED, SGD)
+    names = (DENSE, RELU, SOFTMAX, SIGMOID, CCE, BCE, COMBINED, SIGMOID_BCE, SGD)
     have = [name for name in names if _class(module, name) is not None]
     if DENSE not in have:  # the book's layer is what makes a file this convention's
-        return [], [" or ".join(group) for group in NEEDS[:1]]
-    missing = [" or ".join(group) for group in NEEDS
-               if not any(_met(module, option) for option in group)]
+        return [], [DENSE]
+    missing = [] if RELU in have else [RELU]
+    if _head(module, SOFTMAX_HEADS) is None and _head(module, SIGMOID_HEADS) is None:
+        missing.append(_words(SOFTMAX_HEADS + SIGMOID_HEADS))
     return have, missing
 
 
@@ -122,29 +139,81 @@ def _regularisation(loss: Any, layers: list[Any]) -> float:
     return float(method())
 
 
+def _new(module: types.ModuleType, name: str, *args: Any, **kwargs: Any) -> Any:
+    cls = _class(module, name.partition(".")[0])
+    assert cls is not None
+    return cls(*args, **kwargs)
+
+
+class _Output:
+    """The output layer's activation and the loss: the file's two classes (with the combined
+    softmax and cross-entropy's backward when it has one, as the book steps back), or its one
+    combined class."""
+
+    def __init__(self, module: types.ModuleType, form: tuple[str, ...], softmax: bool) -> None:
+        self.module = module
+        self.activation: Any = None
+        self.loss: Any = None
+        self.combined: Any = None
+        if len(form) == 1:
+            self.combined = _new(module, form[0])
+        else:
+            self.activation, self.loss = _new(module, form[0]), _new(module, form[1])
+            if softmax and _class(module, COMBINED) is not None:
+                self.combined = _new(module, COMBINED)
+
+    def forward(self, logits: Any, target: Any) -> tuple[Any, float]:
+        """(The probabilities, the batch's mean loss)."""
+        if self.activation is None:
+            loss = float(np.mean(self.combined.forward(logits, target)))
+            return self.combined.output, loss
+        probs = _forward(self.activation, logits)
+        return probs, float(np.mean(self.loss.forward(probs, target)))
+
+    def backward(self, probs: Any, target: Any) -> Any:
+        """The gradient of the loss with respect to the output layer's dense output."""
+        if self.combined is not None:
+            self.combined.backward(probs, target)
+            return self.combined.dinputs
+        assert self.activation is not None and self.loss is not None
+        self.loss.backward(probs, target)
+        self.activation.backward(self.loss.dinputs)
+        return self.activation.dinputs
+
+    def regulariser(self) -> Any:
+        """An object with the file's regularization_loss: the loss, the combined class's own
+        loss, or the book's Loss base class; None without one."""
+        own = _class(self.module, "Loss")
+        for candidate in (self.loss, getattr(self.combined, "loss", None), own() if own else None):
+            if callable(getattr(candidate, "regularization_loss", None)):
+                return candidate
+        return None
+
+
 class _Network:
     """The book's objects for one architecture: dense layers, the hidden ReLUs, the output."""
 
     def __init__(self, module: types.ModuleType, sizes: Sequence[int], reg: float) -> None:
         self.module, self.reg = module, reg
-        self.sigmoid = sizes[-1] == 1 and _met(module, f"{SIGMOID} with {BCE}")
+        sigmoid, softmax = _head(module, SIGMOID_HEADS), _head(module, SOFTMAX_HEADS)
+        self.sigmoid = sigmoid is not None and (sizes[-1] == 1 or softmax is None)
+        if self.sigmoid and sizes[-1] > 2:
+            named = " with ".join(need.partition(".")[0] for need in sigmoid or ())
+            raise common.ConventionError(f"its output is a sigmoid with binary cross-entropy ({named}) "
+                                         f"and no softmax, so it takes 2 classes, not {sizes[-1]}")
         self.sizes = [*sizes[:-1], 1 if self.sigmoid else max(2, sizes[-1])]
         self.depth = len(sizes) - 1
         self.dense: list[Any] = []
-        self.relu = [self._new(RELU) for _ in range(self.depth - 1)]
-        self.output = self._new(SIGMOID if self.sigmoid else SOFTMAX)
-        self.loss = self._new(BCE if self.sigmoid else CCE)
-        self.combined = None if self.sigmoid or _class(module, COMBINED) is None else self._new(COMBINED)
-
-    def _new(self, name: str, *args: Any, **kwargs: Any) -> Any:
-        cls = _class(self.module, name)
-        assert cls is not None
-        return cls(*args, **kwargs)
+        self.relu = [_new(module, RELU) for _ in range(self.depth - 1)]
+        form = sigmoid if self.sigmoid else softmax
+        assert form is not None
+        self.form = form
+        self.output = _Output(module, form, not self.sigmoid)
 
     def build(self, seed: int) -> None:
         np.random.seed(seed)
         extra = {"weight_regularizer_l2": self.reg} if self.reg else {}
-        self.dense = [self._new(DENSE, m, n, **extra)
+        self.dense = [_new(self.module, DENSE, m, n, **extra)
                       for m, n in zip(self.sizes[:-1], self.sizes[1:], strict=True)]
 
     def set(self, params: Any) -> None:
@@ -168,23 +237,17 @@ class _Network:
         inputs = np.asarray(x, dtype=np.float64)
         for l, layer in enumerate(self.dense, start=1):
             inputs = cache[f"dense{l}.output"] = _forward(layer, inputs)
-            act = self.relu[l - 1] if l < self.depth else self.output
-            inputs = cache[f"activation{l}.output"] = _forward(act, inputs)
-        loss = float(np.mean(self.loss.forward(inputs, self.target(y))))
+            if l < self.depth:
+                inputs = cache[f"activation{l}.output"] = _forward(self.relu[l - 1], inputs)
+        probs, loss = self.output.forward(inputs, self.target(y))
+        cache[f"activation{self.depth}.output"] = probs
         if any(getattr(layer, "weight_regularizer_l2", 0) for layer in self.dense):
-            loss += _regularisation(self.loss, self.dense)
+            loss += _regularisation(self.output.regulariser(), self.dense)
         return cache, loss
 
     def backward(self, x: Any, y: Any) -> dict[str, Any]:
-        self.forward(x, y)
-        probs, target = self.output.output, self.target(y)
-        if self.combined is not None:
-            self.combined.backward(probs, target)
-            dvalues = self.combined.dinputs
-        else:
-            self.loss.backward(probs, target)
-            self.output.backward(self.loss.dinputs)
-            dvalues = self.output.dinputs
+        cache, _ = self.forward(x, y)
+        dvalues = self.output.backward(cache[f"activation{self.depth}.output"], self.target(y))
         grads: dict[str, Any] = {}
         for l in range(self.depth, 0, -1):
             layer = self.dense[l - 1]
@@ -197,7 +260,7 @@ class _Network:
 
     def update(self, grads: Any, lr: float) -> dict[str, Any]:
         """The file's Optimizer_SGD(learning_rate=lr), once over every dense layer."""
-        optimizer = self._new(SGD, learning_rate=lr)
+        optimizer = _new(self.module, SGD, learning_rate=lr)
         for l, layer in enumerate(self.dense, start=1):
             layer.dweights, layer.dbiases = np.array(grads[f"dW{l}"]), np.array(grads[f"db{l}"])
         for step in ("pre_update_params", "update_params", "post_update_params"):
@@ -218,7 +281,8 @@ def _check(module: types.ModuleType, reg: float, file: str) -> None:
     if "weight_regularizer_l2" not in common._signature_names(dense):
         raise common.ConventionError(f"{file}: --reg is Layer_Dense's weight_regularizer_l2, but its "
                                      "constructor takes none")
-    if not any(callable(getattr(_class(module, name), "regularization_loss", None)) for name in (CCE, BCE)):
+    if not any(callable(getattr(_class(module, name), "regularization_loss", None))
+               for name in (CCE, BCE, "Loss")):
         raise common.ConventionError(f"{file}: --reg needs the loss's regularization_loss, which the "
                                      "file does not define")
 
@@ -227,7 +291,10 @@ def adapt(module: types.ModuleType, sizes: Sequence[int], reg: float, file: str)
     """The notebook contract's functions for a module defining the book's classes."""
     _check(module, reg, file)
     restored = restore_numpy()
-    net = _Network(module, sizes, reg)
+    try:
+        net = _Network(module, sizes, reg)
+    except common.ConventionError as error:
+        raise common.ConventionError(f"{file}: {error}") from None
     has_sgd = _class(module, SGD) is not None and \
         "learning_rate" in common._signature_names(_class(module, SGD))
 
@@ -250,7 +317,7 @@ def adapt(module: types.ModuleType, sizes: Sequence[int], reg: float, file: str)
     net.build(0)  # a constructor that breaks is told at load
     sizes_text = "-".join(map(str, net.sizes))
     head = (f"Layer_Dense x{net.depth} ({sizes_text}{', weight_regularizer_l2=' + repr(reg) if reg else ''})"
-            f", Activation_ReLU, {SIGMOID + ' + ' + BCE if net.sigmoid else SOFTMAX + ' + ' + CCE}")
+            f", Activation_ReLU, {' + '.join(need.partition('.')[0] for need in net.form)}")
     binary = " (a binary data set as a 2-class softmax)" if sizes[-1] == 1 and not net.sigmoid else ""
     fixed = f"; {', '.join(restored)} set back from nnfs.init()'s float32 to NumPy's own" if restored else ""
     described = f"{head}{binary}; X (B, n) rows; {SGD if has_sgd else 'plain SGD'}{fixed}"
