@@ -32,6 +32,25 @@ NEEDS = "class Network(sizes) with feedforward(a) and backprop(x, y)"
 PYTHON2_NAMES = {"xrange": "range", "cPickle": "pickle", "izip": "zip", "raw_input": "input"}
 
 
+#: Python's own syntax errors on Python 2 code, and the construct each one means.
+PYTHON2_SYNTAX = {
+    "call to 'print'": "a print statement",
+    "call to 'exec'": "an exec statement",
+    "multiple exception types must be parenthesized": "except E, name",
+    "leading zeros in decimal integer literals": "an octal literal such as 0777",
+}
+
+
+def python2_hint(message: str) -> str:
+    """What to add to a syntax error's message when it is Python 2 code (Nielsen's original
+    network.py and network2.py are): the construct, and the way to a Python 3 file."""
+    construct = next((what for sign, what in PYTHON2_SYNTAX.items() if sign in message), None)
+    if construct is None:
+        return ""
+    return (f"; this is Python 2 code ({construct}) and the model runs in Python 3: use a Python 3 "
+            "port of the file (2to3 makes one)")
+
+
 def _network_class(module: types.ModuleType) -> type | None:
     """The module's class named Network (its own, or imported into it)."""
     found = common._get(module, "Network")

@@ -41,6 +41,8 @@ from engine.model import conventions as common
 DENSE, RELU, SOFTMAX, SIGMOID = "Layer_Dense", "Activation_ReLU", "Activation_Softmax", "Activation_Sigmoid"
 CCE, BCE = "Loss_CategoricalCrossentropy", "Loss_BinaryCrossentropy"
 COMBINED, SGD = "Activation_Softmax_Loss_CategoricalCrossentropy", "Optimizer_SGD"
+#: The ReLU as the book spells it, then as some of its readers do.
+RELUS = (RELU, "Activation_ReLu", "Activation_Relu")
 #: The sigmoid's combined class, as from-scratch files built on the book write it.
 SIGMOID_BCE = "Activation_Sigmoid_Loss_BinaryCrossentropy"
 #: The output heads, each met by any one of its forms: the activation and the loss as two
@@ -69,6 +71,10 @@ def _has(module: types.ModuleType, need: str) -> bool:
     return cls is not None and (not method or callable(getattr(cls, method, None)))
 
 
+def _relu(module: types.ModuleType) -> str | None:
+    return next((name for name in RELUS if _class(module, name) is not None), None)
+
+
 def _head(module: types.ModuleType, heads: tuple[tuple[str, ...], ...]) -> tuple[str, ...] | None:
     """The first form of an output head the module has all of."""
     return next((form for form in heads if all(_has(module, need) for need in form)), None)
@@ -80,11 +86,11 @@ def _words(heads: tuple[tuple[str, ...], ...]) -> str:
 
 def found(module: types.ModuleType) -> tuple[list[str], list[str]]:
     """(The book's class names the module defines, the needs it does not meet)."""
-    names = (DENSE, RELU, SOFTMAX, SIGMOID, CCE, BCE, COMBINED, SIGMOID_BCE, SGD)
+    names = (DENSE, *RELUS, SOFTMAX, SIGMOID, CCE, BCE, COMBINED, SIGMOID_BCE, SGD)
     have = [name for name in names if _class(module, name) is not None]
     if DENSE not in have:  # the book's layer is what makes a file this convention's
         return [], [DENSE]
-    missing = [] if RELU in have else [RELU]
+    missing = [] if _relu(module) else [RELU]
     if _head(module, SOFTMAX_HEADS) is None and _head(module, SIGMOID_HEADS) is None:
         missing.append(_words(SOFTMAX_HEADS + SIGMOID_HEADS))
     return have, missing
@@ -204,7 +210,7 @@ class _Network:
         self.sizes = [*sizes[:-1], 1 if self.sigmoid else max(2, sizes[-1])]
         self.depth = len(sizes) - 1
         self.dense: list[Any] = []
-        self.relu = [_new(module, RELU) for _ in range(self.depth - 1)]
+        self.relu = [_new(module, _relu(module) or RELU) for _ in range(self.depth - 1)]
         form = sigmoid if self.sigmoid else softmax
         assert form is not None
         self.form = form
@@ -317,7 +323,7 @@ def adapt(module: types.ModuleType, sizes: Sequence[int], reg: float, file: str)
     net.build(0)  # a constructor that breaks is told at load
     sizes_text = "-".join(map(str, net.sizes))
     head = (f"Layer_Dense x{net.depth} ({sizes_text}{', weight_regularizer_l2=' + repr(reg) if reg else ''})"
-            f", Activation_ReLU, {' + '.join(need.partition('.')[0] for need in net.form)}")
+            f", {_relu(module)}, {' + '.join(need.partition('.')[0] for need in net.form)}")
     binary = " (a binary data set as a 2-class softmax)" if sizes[-1] == 1 and not net.sigmoid else ""
     fixed = f"; {', '.join(restored)} set back from nnfs.init()'s float32 to NumPy's own" if restored else ""
     described = f"{head}{binary}; X (B, n) rows; {SGD if has_sgd else 'plain SGD'}{fixed}"

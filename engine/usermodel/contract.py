@@ -54,7 +54,7 @@ from engine.maths import network
 from engine.maths.fastcheck import Mask
 from engine.maths.network import Array, Labels, Params, Tensors
 from engine.maths.slopes import pre_activation_sides
-from engine.model import conventions
+from engine.model import conventions, nielsen
 from engine.settings.config import MAX_PARAMS
 
 FORWARD_ARGS = ("x", "params", "y")
@@ -507,7 +507,8 @@ def load_source(path: Path, source: bytes, convention: str | None = None,
         code = compile(source, str(path), "exec", dont_inherit=True)
     except SyntaxError as error:
         where = f", line {error.lineno}" if error.lineno else ""
-        raise ModelError(f"{file}{where}: syntax error: {error.msg}") from None
+        hint = nielsen.python2_hint(error.msg)
+        raise ModelError(f"{file}{where}: syntax error: {error.msg}{hint}") from None
     except ValueError as error:  # e.g. a null byte: not Python source at all
         raise ModelError(f"{file} is not Python source: {error}") from None
     module = types.ModuleType("backprop_stepper_model")
