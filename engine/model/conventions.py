@@ -41,6 +41,8 @@ NIELSEN, NNFS = "nielsen", "nnfs"
 CONVENTIONS = (NOTEBOOK, DLAI, CS231N, NIELSEN, NNFS)
 #: Conventions in which --reg means something (the regularisation strength they take).
 WITH_REG = (CS231N, NNFS)
+#: Conventions whose samples are columns (one sample's slice of a batch is a column).
+COLUMNS = (DLAI, NIELSEN)
 #: The cs231n constructor's keywords, tried in this order (those the constructor accepts).
 CS231N_KEYWORDS = ("input_dim", "hidden_dim", "hidden_dims", "num_classes", "weight_scale", "reg")
 

@@ -18,6 +18,7 @@ import pytest
 
 from engine.data import batches
 from engine.data.batches import Data
+from engine.run.sample import sample_view
 from engine.run.stepper import Stepper
 from engine.settings.config import Config
 from engine.usermodel.client import UserModel, load_model
@@ -168,6 +169,25 @@ def test_the_update_is_the_files_own_update_mini_batch(tmp_path) -> None:
         for key, factor in (("W1", 2), ("W2", 2), ("b1", 1), ("b2", 1)):
             np.testing.assert_allclose(state.params[key],
                                        before[key] - factor * config.lr * state.backward["d" + key], **CLOSE)
+    finally:
+        model.close()
+
+
+@pytest.mark.slow
+def test_the_panels_show_one_sample_as_nielsens_column() -> None:
+    """A Nielsen cache holds a sample a column (zs[0] (n, B)): one sample's view is its column,
+    kept (n, 1) as backprop has it for one x."""
+    model, config, data = start(NETWORK)
+    try:
+        stepper = Stepper(config, model=model, data=data)
+        stepper.next()
+        whole = stepper.view()
+        view = sample_view(whole, 3)
+        assert view.state.forward is not None and whole.state.forward is not None
+        cache, full = view.state.forward.cache, whole.state.forward.cache
+        np.testing.assert_array_equal(cache["zs[0]"], full["zs[0]"][:, 3:4])
+        np.testing.assert_array_equal(cache["output"], full["output"][:, 3:4])
+        assert cache["zs[0]"].shape == (4, 1)
     finally:
         model.close()
 
