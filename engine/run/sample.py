@@ -18,6 +18,7 @@ from numpy.typing import NDArray
 
 from engine.maths import network
 from engine.maths.network import Array, Tensors
+from engine.model.conventions import COLUMNS
 from engine.run.stepper import State, View
 
 
@@ -66,7 +67,7 @@ def sample_view(view: View, index: int) -> View:
     index = min(max(index, 0), size - 1)
     X, labels = data.inputs(rows)
     forward = state.forward
-    columns = view.convention == "deeplearning-ai"
+    columns = view.convention in COLUMNS
     cache = {name: _slice(name, value, size, index, columns) for name, value in forward.cache.items()}
     loss = _own_loss(view, cache, int(labels[index]))
     params = set(state.params)

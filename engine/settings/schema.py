@@ -271,13 +271,16 @@ SETTINGS: tuple[Setting, ...] = (
             "MB", toml=True,
             doc="your model's memory cap: a larger allocation fails as a `MemoryError` in your code "
                 f"({MODEL_MEMORY_BOUNDS[0]} to {MODEL_MEMORY_BOUNDS[1]:,})"),
-    Setting("convention", NAME, "the convention your model file follows: notebook, deeplearning-ai or "
-            "cs231n (default: found from the names it defines)", metavar="NAME",
-            doc="the convention your model file follows: `notebook`, `deeplearning-ai` or `cs231n` (see "
+    Setting("convention", NAME, "the convention your model file follows: notebook, deeplearning-ai, "
+            "cs231n, nielsen or nnfs (default: found from the names it defines)", metavar="NAME",
+            doc="the convention your model file follows: `notebook`, `deeplearning-ai`, `cs231n`, "
+                "`nielsen` or `nnfs` (see "
                 "[Course code](#course-code-deeplearningai-and-cs231n)); only with `--model`",
             shown_default="found"),
-    Setting("reg", FLOAT, "the L2 regularisation strength your model takes (cs231n's reg; default 0)",
-            metavar="F", doc="the L2 regularisation strength your model takes (cs231n's `reg`; F ≥ 0, "
+    Setting("reg", FLOAT, "the L2 regularisation strength your model takes (cs231n's reg, nnfs's "
+            "weight_regularizer_l2; default 0)",
+            metavar="F", doc="the L2 regularisation strength your model takes (cs231n's `reg`, nnfs's "
+                             "`weight_regularizer_l2`; F ≥ 0, "
                              "finite); only with a convention that has one", shown_default="0"),
     Setting("model-option", NAME, "a keyword for your model class's constructor, such as "
             "normalization=batchnorm (repeatable; cs231n)", metavar="KEY=VALUE", action="append",

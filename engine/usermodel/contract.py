@@ -59,6 +59,7 @@ from engine.maths.fastcheck import Mask
 from engine.maths.network import Array, Labels, Params, Tensors
 from engine.maths.slopes import pre_activation_sides
 from engine.model import conventions
+from engine.model.conventions import nielsen
 from engine.settings.config import MAX_PARAMS
 from engine.usermodel import loading
 
@@ -572,7 +573,8 @@ def _import(path: Path, source: bytes, run_module: bool,
         tree = ast.parse(text, str(path))
     except SyntaxError as error:
         where = f", line {error.lineno}" if error.lineno else ""
-        raise ModelError(f"{file}{where}: syntax error: {error.msg}") from None
+        hint = nielsen.python2_hint(error.msg or "")
+        raise ModelError(f"{file}{where}: syntax error: {error.msg}{hint}") from None
     except (ValueError, UnicodeDecodeError) as error:  # a null byte: not Python source at all
         raise ModelError(f"{file} is not Python source: {error}") from None
     placement = loading.place(path, tree)

@@ -388,7 +388,7 @@ def test_none_or_two_conventions_exit_2_headless(text, says, tmp_path, capsys) -
     (["--convention", "cs231n"], "--convention only applies to your own model: add --model FILE.py"),
     (["--reg", "0.1"], "--reg only applies to your own model: add --model FILE.py"),
     (["--model", str(CS231N), "--convention", "pytorch"],
-     "--convention: must be one of notebook, deeplearning-ai, cs231n, got 'pytorch'"),
+     "--convention: must be one of notebook, deeplearning-ai, cs231n, nielsen, nnfs, got 'pytorch'"),
     (["--model", str(CS231N), "--reg", "-1"], "--reg: must be a finite number >= 0, got -1.0"),
     (["--model", str(CS231N), "--reg", "nan"], "--reg: must be a finite number >= 0, got nan"),
     (["--model", str(DLAI_TWO), "--convention", "deeplearning-ai", "--reg", "0.1"],

@@ -198,12 +198,12 @@ def test_classes_imported_into_the_file_are_found() -> None:
 
 
 def test_a_file_with_no_conventions_names_says_what_each_needs(tmp_path: Path) -> None:
-    text = ("import numpy as np\n\nclass Layer_Dense:\n    def __init__(self, n_inputs, n_neurons):\n"
+    text = ("import numpy as np\n\nclass Perceptron:\n    def __init__(self, n_inputs, n_neurons):\n"
             "        self.weights = np.zeros((n_inputs, n_neurons))\n")
     with pytest.raises(ModelError) as raised:
         load(tmp_path / "nn.py", (2, 4, 1), text=text)
     message = raised.value.message
-    assert message.startswith("nn.py defines none of the names a convention needs (its class Layer_Dense "
+    assert message.startswith("nn.py defines none of the names a convention needs (its class Perceptron "
                               "has none of their methods): notebook: forward(x, params, y) and backward")
     assert "cs231n: class with params and loss(X, y=None)" in message and "defines no forward" not in message
 

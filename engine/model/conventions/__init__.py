@@ -5,6 +5,8 @@ model's process (engine.usermodel.host), so that everything downstream
     notebook         forward(x, params, y) and backward(x, y, params, cache): as always
     deeplearning-ai  Andrew Ng's course 1 (dlai.py): samples are columns
     cs231n           Stanford's assignments 1 and 2 (cs231n.py): samples are rows
+    nielsen          Nielsen's Network(sizes) with backprop(x, y) (nielsen.py): columns
+    nnfs             Neural Networks from Scratch's Layer_Dense and friends (nnfs.py): rows
 
 One module per course, each with found(module) -> (the names it defines, those it lacks) and
 adapt(module, Build) -> Adapted; COURSES is the table detection and adapt dispatch on. The
@@ -12,7 +14,8 @@ adapter's functions take the notebook's arguments for a batch (BATCHED = True): 
 rows of samples and y (B,) ints, and hand the course its own layout. They only ever call
 the functions of the module the user named with --model.
 
-May import engine.maths, as engine.model does; each course's module imports only common.py.
+May import engine.maths, as engine.model does; each course's module imports common.py (and
+Nielsen's the deeplearning.ai layout it shares).
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import types
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from engine.model.conventions import cs231n, dlai
+from engine.model.conventions import cs231n, dlai, nielsen, nnfs
 from engine.model.conventions.common import (
     CS231N,
     DLAI,
@@ -38,10 +41,13 @@ from engine.model.conventions.cs231n import CS231N_KEYWORDS, expected_cs231n, ro
 from engine.model.conventions.dlai import expected_dlai
 
 __all__ = [
+    "COLUMNS",
     "CONVENTIONS",
     "CS231N",
     "CS231N_KEYWORDS",
     "DLAI",
+    "NIELSEN",
+    "NNFS",
     "NOTEBOOK",
     "WITH_OPTIONS",
     "WITH_REG",
@@ -61,10 +67,15 @@ COURSES: dict[str, tuple[Callable[[types.ModuleType], Found],
                          Callable[[types.ModuleType, Build], Adapted]]] = {
     DLAI: (dlai.found, dlai.adapt),
     CS231N: (cs231n.found, cs231n.adapt),
+    nielsen.NIELSEN: (nielsen.found, nielsen.adapt),
+    nnfs.NNFS: (nnfs.found, nnfs.adapt),
 }
 CONVENTIONS = (NOTEBOOK, *COURSES)
 #: Conventions in which --reg means something (the regularisation strength they take).
-WITH_REG = (CS231N,)
+WITH_REG = (CS231N, nnfs.NNFS)
+#: Conventions whose samples are columns (one sample's slice of a batch is a column).
+COLUMNS = (DLAI, nielsen.NIELSEN)
+NIELSEN, NNFS = nielsen.NIELSEN, nnfs.NNFS
 #: Conventions whose model is a class built from keywords (--model-option).
 WITH_OPTIONS = (CS231N,)
 

@@ -7,6 +7,7 @@ from textual.content import Content
 from textual.widgets import Static
 
 from engine.maths.network import SOFTMAX_LOSS, Architecture
+from engine.model.conventions import COLUMNS
 from engine.run.stepper import PHASES, Phase, View
 from tui.app.widgets import quiet
 from tui.app.widgets.tensor import FAIL, MUTED, number_format, shape_label
@@ -128,6 +129,6 @@ class BatchLine(Static):
             own = "" if sample.loss is None else f" · its loss {sample.loss:.4f}"
             parts += [("\n", ""), (f"sample {sample.index + 1}/{sample.size}", "bold $text-accent"),
                       (f" · row {sample.row} · y={sample.y}{own} · panels: its "
-                       f"{'columns' if view.convention == 'deeplearning-ai' else 'rows'}, the batch's "
+                       f"{'columns' if view.convention in COLUMNS else 'rows'}, the batch's "
                        "mean gradients · [ ] another", MUTED)]
         quiet.update(self, Content.assemble(*parts))
