@@ -52,6 +52,8 @@ class InProcess:
     described = ""
     reg = 0.0
     source = None
+    options = ()
+    run_module = False
     own_init = False
 
     def __init__(self, contract: Contract) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 
@@ -50,6 +51,14 @@ class BuiltinModel:
     @property
     def source(self) -> bytes | None:
         return None
+
+    @property
+    def options(self) -> tuple[tuple[str, Any], ...]:
+        return ()
+
+    @property
+    def run_module(self) -> bool:
+        return False
 
     @property
     def own_init(self) -> bool:
@@ -169,6 +178,14 @@ class BatchMean:
     @property
     def source(self) -> bytes | None:
         return self.inner.source
+
+    @property
+    def options(self) -> tuple[tuple[str, Any], ...]:
+        return self.inner.options
+
+    @property
+    def run_module(self) -> bool:
+        return self.inner.run_module
 
     @property
     def own_init(self) -> bool:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from engine.maths.network import Architecture, Array, Labels, Params, Tensors
 from engine.maths.slopes import Numerical, Progress
@@ -104,6 +104,18 @@ class Model(Protocol):
     def source(self) -> bytes | None:
         """The code that runs, a user's file as it was read (a session records its hash, to
         replay only that code); None for the built-in network, which is the engine's own."""
+        ...
+
+    @property
+    def options(self) -> tuple[tuple[str, Any], ...]:
+        """--model-option's constructor keywords a course's model class was built with, in
+        order (a session replays them); () for a model built from none."""
+        ...
+
+    @property
+    def run_module(self) -> bool:
+        """True when the file's whole top level ran at import (--run-module), which may leave
+        other module state than its definitions alone (a session replays it the same way)."""
         ...
 
     @property

@@ -114,13 +114,12 @@ def record(stepper: Stepper, model_name: str | None = None) -> Session:
     convention = stepper.model.convention if model_name is not None else "notebook"
     course = convention != "notebook"
     source = stepper.model.source if model_name is not None else None
-    loading = getattr(stepper.model, "loading", None) if model_name is not None else None
     return Session(stepper.config, dict(stepper.initial.params), tuple(stepper.path), stepper.data,
                    model_name, at, convention if course else None,
                    float(stepper.model.reg) if course else None,
                    source_hash(source) if source is not None else None,
-                   bool(getattr(loading, "run_module", False)),
-                   tuple(getattr(stepper.model, "options", ())) if course else ())
+                   stepper.model.run_module if model_name is not None else False,
+                   stepper.model.options if course else ())
 
 
 # ---- writing ------------------------------------------------------------------------

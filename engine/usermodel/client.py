@@ -290,6 +290,10 @@ class UserModel:
         return self._source
 
     @property
+    def run_module(self) -> bool:
+        return self.loading.run_module
+
+    @property
     def gradient_keys(self) -> str:
         """How the file's backward keys its gradients: "d" ('d' + name, the notebook's dW1)
         or "name" (cs231n's grads['W1']). Known from the first backward on (the app's
