@@ -20,6 +20,8 @@ running out of time.
     ("backward", x, y, params, cache, keys)  -> ("ok", (grads keyed 'd' + name, the file's keys))
     ("update", params, grads, lr, keys)      -> ("ok", params)
     ("gradcheck", params, x, y, eps)     -> ("progress", done, total)..., ("ok", numerical)
+    ("nudged", params, x, y, nudges)     -> ("progress", done, total)..., ("ok", losses)
+       (the loss at each (name, index, step) single-element nudge: the check's recheck)
 and ("error", message, user_traceback) when the user's code breaks its contract, or when
 a reply would be larger than REPLY_LIMIT. A process whose pipe to the stepper was closed
 under it (os.closerange) exits with status PIPE_CLOSED, saying nothing.
@@ -59,7 +61,7 @@ import numpy as np
 
 from engine.data.batches import STEP_BUDGET
 from engine.maths.network import Array, Labels, Params, Tensors
-from engine.maths.slopes import Numerical, Progress, loop_numerical, mean_numerical
+from engine.maths.slopes import Numerical, Progress, loop_numerical, mean_numerical, nudged_losses
 from engine.model.builtin import mean_backward, mean_forward
 from engine.settings.config import binary_size
 from engine.usermodel import proctree
@@ -81,6 +83,7 @@ PIPE_CLOSED = 121
 REPLIES = {"forward": "forward's cache is", "loss": "forward's loss is",
            "backward": "backward's gradients are", "update": "sgd_update's parameters are",
            "init": "init_params's parameters are", "gradcheck": "the gradient check's numbers are",
+           "nudged": "the recheck's losses are",
            "load": "the file's description is"}
 
 
@@ -197,7 +200,18 @@ class Host:
             if _per_sample(model, x):
                 return self.each_numerical(model, params, x, y, eps)
             return loop_numerical(model, params, x, y, eps, self.progress(), every=1)
+        if kind == "nudged":
+            params, x, y, nudges = args
+            return nudged_losses(lambda nudged: self.batch_loss(model, x, nudged, y), params,
+                                 [(str(n), tuple(int(i) for i in idx), float(step))
+                                  for n, idx, step in nudges], self.progress())
         raise ValueError(f"unknown request {kind!r}")
+
+    def batch_loss(self, model: Contract, x: Array, params: Params, y: Labels) -> float:
+        """forward's loss, a batch's mean for a file that takes one sample at a time."""
+        if _per_sample(model, x):
+            return self.each_forward(model, x, params, y)[1]
+        return model.forward(x, params, y)[1]
 
     # ---- a batch for a file that takes one sample at a time ---------------------------
     def each_forward(self, model: Contract, x: Array, params: Params, y: Labels) -> tuple[Tensors, float]:

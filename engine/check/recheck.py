@@ -1,0 +1,122 @@
+"""The second look at an element that fails: is it a kink, the step, or a real difference?
+
+The central rule (engine.check.verdicts) fails an element whose analytic value a differs from
+(L(θ+eps) - L(θ-eps)) / eps / 2. A correct gradient fails it too when a ReLU kink lies within
+eps of θ: the difference then averages two slopes. The kink rule finds such elements only
+where the model's cache shows its pre-activations; a cs231n class shows only its scores. So
+every failing element is judged again here, from four more losses of its own and nothing the
+model exposes: L(θ±eps) and L(θ±h), at a second step h.
+
+The second step. The central difference at step s errs by truncation, about s^2 |f'''| / 6, and
+by rounding, about u / s with u = NOISE_ULPS * 2.2e-16 * |L| (a loss's rounding error). So h is
+the smallest step whose rounding error is a tenth of atol, h = 10 u / atol (1.8e-7 for |L| = 1
+and atol = 1e-7), and no smaller than eps / 100: its central difference is then accurate to
+atol / 10 (its truncation error, 1e-14 |f'''|, is nothing), and the smaller h, the less likely a
+kink lies within it. Where that h is not below eps (a tiny eps, where rounding dominates), the
+second step is 10 eps instead: ten times less rounding error, and the truncation error of so
+small a step is still far below atol.
+
+The verdict, per element, with the tolerances of the central rule:
+- "step": the central difference at h agrees with a. The kink lay between h and eps from θ,
+  or eps's truncation or rounding error made the difference.
+- "kink": a lies between the one-sided slopes (L(θ) - L(θ-eps)) / eps and
+  (L(θ+eps) - L(θ)) / eps (within atol + rtol * max(|a|, |left|, |right|), as at a marked
+  kink), and the four losses are not a smooth function's: the parabola through L(θ-eps),
+  L(θ) and L(θ+eps) misses L(θ±h) by more than a quarter of that tolerance (in slope units)
+  plus the losses' rounding. A smooth loss meets its parabola to (eps^2 |f'''| / 6) h; a kink
+  within eps misses it by about half the jump in slope, and the jump is at least twice the
+  difference that failed the element. Without that evidence a small bug in a smooth loss
+  could hide between the one-sided slopes, which lie eps |f''| apart.
+- "fail": neither: the difference survives a second look, and the element fails.
+
+Cost: four forward passes a failing element, none when nothing fails. At most RECHECK_LIMIT
+elements are judged again in one check, the worst first: beyond that many failures a check
+has found a bug, and a note says how many were left as they were.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from engine.maths.fastcheck import slope
+from engine.maths.network import Array
+from engine.maths.slopes import Nudge
+
+#: Elements judged again in one check at most (four forward passes each).
+RECHECK_LIMIT = 256
+#: The second step is at least eps / SMALLEST_STEP, or eps * LARGER_STEP where rounding dominates.
+SMALLEST_STEP = 100.0
+LARGER_STEP = 10.0
+STATUSES = ("kink", "step", "fail")
+
+
+@dataclass(frozen=True)
+class Rechecked:
+    """One failing element judged again: its status, and the numbers that decided it."""
+
+    index: tuple[int, ...]
+    status: str  # one of STATUSES
+    left: float  # (L(θ) - L(θ-eps)) / eps
+    right: float  # (L(θ+eps) - L(θ)) / eps
+    step: float  # the second step h
+    slope_at_step: float  # (L(θ+h) - L(θ-h)) / h / 2
+    excess: float  # how many tolerances off the element stays (at most 1 unless it fails)
+
+    @property
+    def excused(self) -> bool:
+        return self.status != "fail"
+
+    @property
+    def label(self) -> str:
+        """"rechecked: kink", "rechecked: step" or "rechecked: fail"."""
+        return f"rechecked: {self.status}"
+
+
+def second_step(eps: float, rounding: float, atol: float) -> float:
+    """h (see the module's docstring): the smallest step whose rounding error `rounding` / h is
+    atol / 10, at least eps / 100; 10 eps where that is not below eps."""
+    h = max(eps / SMALLEST_STEP, 10.0 * rounding / atol)
+    return h if h < eps else eps * LARGER_STEP
+
+
+def nudges(name: str, index: tuple[int, ...], eps: float, h: float) -> list[Nudge]:
+    """The four nudges of one element, in the order judge_element takes their losses."""
+    return [(name, index, eps), (name, index, -eps), (name, index, h), (name, index, -h)]
+
+
+def judge_element(index: tuple[int, ...], analytic: float, base: float, losses: Array,
+                  eps: float, h: float, tolerance: tuple[float, float, float]) -> Rechecked:
+    """One element's second look (the module's docstring).
+
+    Inputs:
+    - index, analytic: the element and its analytic gradient a
+    - base: L(θ)
+    - losses: L(θ+eps), L(θ-eps), L(θ+h), L(θ-h)
+    - eps, h: the check's step and the second one
+    - tolerance: (atol, rtol, rounding): the rule's tolerances, and a loss's rounding error u
+
+    Returns its Rechecked: status "step", "kink" or "fail".
+    """
+    atol, rtol, rounding = tolerance
+    plus, minus, plus_h, minus_h = (float(v) for v in losses)
+    if not np.isfinite([analytic, base, plus, minus, plus_h, minus_h]).all():
+        return Rechecked(index, "fail", np.nan, np.nan, h, np.nan, np.inf)  # nothing to go on
+    with np.errstate(all="ignore"):
+        at_h = float(slope(plus_h, minus_h, h))
+        left, right = (base - minus) / eps, (plus - base) / eps
+        tol_h = max(atol, rounding / h) + rtol * max(abs(analytic), abs(at_h))
+        step_excess = abs(analytic - at_h) / tol_h
+        tol_k = atol + rtol * max(abs(analytic), abs(left), abs(right))
+        kink_excess = max(min(left, right) - analytic, analytic - max(left, right), 0.0) / tol_k
+        curvature = (plus - 2.0 * base + minus) / eps / eps
+        central = float(slope(plus, minus, eps))
+        miss = max(abs(plus_h - (base + h * central + h * h * curvature / 2)),
+                   abs(minus_h - (base - h * central + h * h * curvature / 2))) / h
+        noise = 3.0 * rounding * (1.0 + (h / eps) ** 2) / h
+    status = "step" if step_excess <= 1.0 else \
+        "kink" if kink_excess <= 1.0 and miss > noise + tol_k / 4 else "fail"
+    excess = {"step": step_excess, "kink": kink_excess}.get(status, min(step_excess, kink_excess))
+    return Rechecked(index, status, float(left), float(right), h, at_h,
+                     float(np.nan_to_num(excess, nan=np.inf)))
