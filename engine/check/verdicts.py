@@ -338,9 +338,13 @@ def gradient_check(model: Model, params: Params, x: Array, y: Labels, grads: Ten
 def recheck(model: Model, step: tuple[Params, Array, Labels], loss: float,
             tensors: dict[str, TensorCheck], eps: float, rule: tuple[float, float, float, float],
             progress: Progress | None = None) -> tuple[dict[str, TensorCheck], int]:
-    """Every failing element judged again (engine.check.recheck), the worst RECHECK_LIMIT
-    of them, in one request for the model's losses at four nudges each; nothing asked when
-    nothing fails.
+    """Failing elements judged again (engine.check.recheck), in at most two requests for the
+    model's losses at four nudges an element; nothing asked when nothing fails.
+
+    First the worst element of each failing tensor. A tensor whose worst difference survives
+    fails whatever its other elements are, so they are left as they were: a real bug costs
+    four passes a tensor. Where the worst was excused, the tensor's other failing elements
+    are judged too (RECHECK_LIMIT in all at most, the worst first).
 
     Inputs:
     - model, step: the model, and the step's (params, x, y) the check measured
@@ -350,41 +354,60 @@ def recheck(model: Model, step: tuple[Params, Array, Labels], loss: float,
     - rule: (atol, rtol, floor, rounding): the verdict rule's tolerances, its rounding floor
       (0.0 unless it raised atol), and a loss's rounding error u (the floor times eps)
 
-    Returns the tensors judged again, and how many failing elements were left as they were.
+    Returns the tensors judged again, and how many failing elements of excused tensors were
+    left as they were (beyond RECHECK_LIMIT).
     """
-    atol, rtol, floor, rounding = rule
-    failing = [(float(excess), name, tuple(int(i) for i in index))
-               for name, t in tensors.items() for index, excess in _failing(t, atol, rtol)]
+    failing = {name: _failing(t, rule[0], rule[1]) for name, t in tensors.items() if t.failing.any()}
     if not failing:
         return tensors, 0
-    failing.sort(key=lambda item: -item[0])
-    chosen = failing[:RECHECK_LIMIT]
-    h = second_step(eps, rounding, atol)
-    wanted = [n for _, name, index in chosen for n in nudges(name, index, eps, h)]
-    params, x, y = step
-    losses = np.asarray(model.nudged_losses(params, x, y, wanted, progress), dtype=np.float64)
-    found: dict[str, list[Rechecked]] = {}
-    for k, (_, name, index) in enumerate(chosen):
-        analytic = float(tensors[name].analytic[index])
-        found.setdefault(name, []).append(judge_element(
-            index, analytic, loss, losses[4 * k:4 * k + 4], eps, h, (atol, rtol, rounding)))
+    look = _SecondLook(model, step, loss, eps, rule, progress)
+    found = {name: look.judge([(name, elements[0][0])], tensors) for name, elements in failing.items()}
+    rest = [(name, index) for name, elements in failing.items() if found[name][0].excused
+            for index, _ in elements[1:]]
+    budget = max(0, RECHECK_LIMIT - len(found))
+    for r, (name, _) in zip(look.judge(rest[:budget], tensors), rest[:budget], strict=True):
+        found[name].append(r)
     out = dict(tensors)
     for name, again in found.items():
         t = tensors[name]
-        out[name] = judge(name, t.analytic, t.numerical, t.kinks, atol, rtol, floor, t.one_sided,
-                          tuple(again))
-    return out, len(failing) - len(chosen)
+        out[name] = judge(name, t.analytic, t.numerical, t.kinks, rule[0], rule[1], rule[2],
+                          t.one_sided, tuple(again))
+    return out, max(0, len(rest) - budget)
+
+
+class _SecondLook:
+    """The model's losses at the nudges of some elements, and their second verdicts."""
+
+    def __init__(self, model: Model, step: tuple[Params, Array, Labels], loss: float, eps: float,
+                 rule: tuple[float, float, float, float], progress: Progress | None) -> None:
+        self.model, self.step, self.loss, self.eps, self.progress = model, step, loss, eps, progress
+        self.tolerance = (rule[0], rule[1], rule[3])
+        self.h = second_step(eps, rule[3], rule[0])
+
+    def judge(self, elements: list[tuple[str, tuple[int, ...]]],
+              tensors: dict[str, TensorCheck]) -> list[Rechecked]:
+        """One request for every element's four losses; each element's Rechecked, in order."""
+        if not elements:
+            return []
+        wanted = [n for name, index in elements for n in nudges(name, index, self.eps, self.h)]
+        params, x, y = self.step
+        losses = np.asarray(self.model.nudged_losses(params, x, y, wanted, self.progress),
+                            dtype=np.float64)
+        return [judge_element(index, float(tensors[name].analytic[index]), self.loss,
+                              losses[4 * k:4 * k + 4], self.eps, self.h, self.tolerance)
+                for k, (name, index) in enumerate(elements)]
 
 
 def _failing(t: TensorCheck, atol: float, rtol: float) -> list[tuple[tuple[int, ...], float]]:
-    """A tensor's failing elements, each with how far past its tolerance it lies."""
+    """A tensor's failing elements, each with how far past its tolerance it lies, worst first."""
     indices = list(zip(*np.nonzero(t.failing), strict=True)) if t.failing.ndim else \
         ([()] if bool(t.failing) else [])
     with np.errstate(all="ignore"):
         diff = np.abs(t.analytic - t.numerical)
         tol = atol + rtol * np.maximum(np.abs(t.analytic), np.abs(t.numerical))
         excess = np.nan_to_num(diff / tol, nan=np.inf)
-    return [(tuple(int(i) for i in index), float(excess[tuple(index)])) for index in indices]
+    found = [(tuple(int(i) for i in index), float(excess[tuple(index)])) for index in indices]
+    return sorted(found, key=lambda item: -item[1])
 
 
 def _recheck_notes(tensors: dict[str, TensorCheck], left_out: int) -> list[str]:
@@ -400,7 +423,7 @@ def _recheck_notes(tensors: dict[str, TensorCheck], left_out: int) -> list[str]:
              f"{h:.2g} agrees), {counts['fail']} still failing"]
     if left_out:
         lines.append(f"{left_out} more failing element(s) were not judged again (at most "
-                     f"{RECHECK_LIMIT} a check)")
+                     f"{RECHECK_LIMIT} a check), and fail")
     return lines
 
 
