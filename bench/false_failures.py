@@ -11,6 +11,25 @@ checked at eps 1e-5. Each model is loaded from its source exactly as `--model` l
 a missing 1/m) must still fail.
 
     python bench/false_failures.py [--models 200] [--steps 10] [--seed 24] [--broken 20]
+    python bench/false_failures.py --corpus /work/corpus/cs231n
+
+--corpus runs real public cs231n solution files, unedited, kept outside the repository (this
+script fetches nothing): each author's cs231n package is put together in a temporary folder
+from their own fc_net.py, layers.py, layer_utils.py, fast_layers.py and im2col.py (an empty
+__init__.py and, where the copy lacks it, an empty fast_layers.py are ours), and modules a
+student's environment has but this one lacks (matplotlib, past, torch) are stubbed. Each
+class (TwoLayerNet, FullyConnectedNet, assignment 1's TwoLayerNet(input_size, hidden_size,
+output_size)) is stepped 10 times on moons batches of 16 as the cs231n convention steps it:
+the check sees only its scores. The files, each at the commit named in /work/corpus/SOURCES.tsv:
+    Atry/cs231n_2016_homework a22467b6: assignment1/cs231n/classifiers/neural_net.py,
+        assignment2/cs231n/{classifiers/fc_net,layers,layer_utils,fast_layers,im2col}.py (2016)
+    AKSoo/CS231n-2017 07e1861c: assignment1/cs231n/classifiers/neural_net.py,
+        assignment2/cs231n/{classifiers/fc_net,layers,layer_utils}.py (2017)
+    0809zheng/CS231n-assignment2019 3f5c8539: assignment1/cs231n/classifiers/neural_net.py,
+        assignment2/cs231n/{classifiers/fc_net,layers,layer_utils,fast_layers,im2col}.py (2019)
+    AnirudhM1/CS231n-2022-Solutions 7a5b4949: assignment1/cs231n/{classifiers/fc_net,layers,
+        layer_utils}.py, assignment2/cs231n/{classifiers/fc_net,layers,layer_utils,fast_layers,
+        im2col}.py (2022, relative imports)
 
 Prints, per family: models and checks run, checks that reported FAILED, elements that failed
 the central rule at first and what the second look made of them, and the forward passes the
@@ -20,11 +39,19 @@ recheck cost, against the check's own.
 from __future__ import annotations
 
 import argparse
+import functools
+import importlib
+import importlib.util
+import shutil
 import sys
+import tempfile
 import textwrap
 import time
+import types
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -32,8 +59,16 @@ import numpy as np
 
 from engine.check.verdicts import GradCheck, gradient_check
 from engine.data.sets import make_dataset
+from engine.maths.fastcheck import Mask
 from engine.maths.network import Architecture, Array, Labels, Params, Tensors
-from engine.maths.slopes import Nudge, Numerical, Progress, loop_numerical, nudged_losses
+from engine.maths.slopes import (
+    Nudge,
+    Numerical,
+    Progress,
+    loop_numerical,
+    nudged_losses,
+    pre_activation_sides,
+)
 from engine.usermodel.contract import D_NAME, Contract, ModelError, load_source
 
 EPS = 1e-5
@@ -252,13 +287,18 @@ def run(drawn: Drawn, steps: int, seed: int, lr: float = 0.5) -> tuple[list[Grad
     """`steps` SGD steps on moons batches, each checked: the checks, and the forward passes
     their rechecks cost."""
     model = load(drawn)
+    return checked_steps(model, drawn.batch, steps, seed, lr), model.recheck_passes
+
+
+def checked_steps(model: InProcess, batch: int, steps: int, seed: int, lr: float = 0.5) -> list[GradCheck]:
+    """SGD steps on moons batches of `batch` rows, each step's gradients checked at EPS."""
     moons = make_dataset("moons", samples=200, noise=0.1, seed=seed)
     rng = np.random.default_rng(seed)
     params = model.init_params(seed)
     assert params is not None
     checks = []
     for _ in range(steps):
-        rows = rng.choice(len(moons.X), size=drawn.batch, replace=False)
+        rows = rng.choice(len(moons.X), size=batch, replace=False)
         x, y = moons.X[rows], np.asarray(moons.y)[rows]
         try:
             cache, _ = model.forward(x, params, y)
@@ -267,7 +307,7 @@ def run(drawn: Drawn, steps: int, seed: int, lr: float = 0.5) -> tuple[list[Grad
         grads = model.backward(x, y, params, cache)
         checks.append(gradient_check(model, params, x, y, grads, EPS, "loop"))
         params = model.update(params, grads, lr)
-    return checks, model.recheck_passes
+    return checks
 
 
 def survey(family: str, models: int, steps: int, seed: int, bug: str | None = None) -> Tally:
@@ -285,13 +325,144 @@ def survey(family: str, models: int, steps: int, seed: int, bug: str | None = No
     return tally
 
 
+# ---- real cs231n files -------------------------------------------------------------------
+
+#: Modules a student's environment has and this one may lack, imported by the files at the top.
+STUBS: dict[str, dict[str, Any]] = {"matplotlib": {}, "matplotlib.pyplot": {}, "past": {},
+                                    "past.builtins": {"xrange": range}, "torch": {}, "torch.nn": {}}
+SIBLINGS = ("layers", "layer_utils", "fast_layers", "im2col")
+
+
+class CourseClass(InProcess):
+    """A cs231n class instance stepped as the cs231n convention steps it: params set, then
+    loss(X) for the scores (all the check sees) and loss(X, y) for (loss, grads)."""
+
+    def __init__(self, net: Any) -> None:
+        self.net = net
+        self.convention = "cs231n"
+        self.recheck_passes = 0
+
+    def init_params(self, seed: int) -> Params | None:
+        return {name: np.array(value, dtype=np.float64) for name, value in self.net.params.items()}
+
+    def forward(self, x: Array, params: Params, y: Labels) -> tuple[Tensors, float]:
+        self.net.params = {name: np.array(value) for name, value in params.items()}
+        scores = self.net.loss(x)
+        loss, _ = self.net.loss(x, y)
+        return {"scores": np.asarray(scores)}, float(loss)
+
+    def backward(self, x: Array, y: Labels, params: Params, cache: Tensors) -> Tensors:
+        self.net.params = {name: np.array(value) for name, value in params.items()}
+        _, grads = self.net.loss(x, y)
+        return {"d" + name: np.asarray(value, dtype=np.float64) for name, value in grads.items()}
+
+    def kink_sides(self, cache: Tensors) -> list[Mask]:
+        return pre_activation_sides(cache)
+
+    def numerical_gradients(self, params: Params, x: Array, y: Labels, eps: float,
+                            progress: Progress | None, method: str = "loop") -> Numerical:
+        return loop_numerical(self, params, x, y, eps, progress)
+
+
+def _stub_environment() -> None:
+    missing = {name.split(".")[0] for name in STUBS if importlib.util.find_spec(name.split(".")[0]) is None}
+    for name, attributes in STUBS.items():
+        if name not in sys.modules and name.split(".")[0] in missing:
+            module = types.ModuleType(name)
+            module.__dict__.update(attributes)
+            sys.modules[name] = module
+
+
+def _fc_net(corpus: Path, prefix: str, assignment: str, root: Path) -> types.ModuleType | None:
+    """The author's cs231n package, put together under `root` from their files, and its
+    classifiers/fc_net module imported; None when the corpus has no fc_net.py of theirs."""
+    fc_net = corpus / f"{prefix}__{assignment}_cs231n_classifiers_fc_net.py"
+    if not fc_net.exists():
+        return None
+    base = root / prefix / assignment
+    package = base / "cs231n"
+    (package / "classifiers").mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "classifiers" / "__init__.py").write_text("")
+    shutil.copy(fc_net, package / "classifiers" / "fc_net.py")
+    for name in SIBLINGS:
+        source = corpus / f"{prefix}__{assignment}_cs231n_{name}.py"
+        if source.exists():
+            shutil.copy(source, package / f"{name}.py")
+        elif name == "fast_layers":  # only convolutions use it
+            (package / "fast_layers.py").write_text("")
+    for loaded in [n for n in sys.modules if n == "cs231n" or n.startswith("cs231n.")]:
+        del sys.modules[loaded]
+    sys.path.insert(0, str(base))
+    try:
+        return importlib.import_module("cs231n.classifiers.fc_net")
+    finally:
+        sys.path.remove(str(base))
+
+
+def real_classes(corpus: Path, root: Path) -> Iterator[tuple[str, Callable[[], Any]]]:
+    """(label, a function building an instance) for each class of each author's files."""
+    _stub_environment()
+    prefixes = sorted({path.name.split("__")[0] + "__" + path.name.split("__")[1]
+                       for path in corpus.glob("*__*__*.py")})
+    for prefix in prefixes:
+        author = prefix.replace("__", "/")
+        for assignment in ("assignment1", "assignment2"):
+            module = _fc_net(corpus, prefix, assignment, root)
+            if module is None:
+                continue
+            if hasattr(module, "TwoLayerNet"):
+                yield f"{author} {assignment}/fc_net.py TwoLayerNet", functools.partial(
+                    module.TwoLayerNet, input_dim=2, hidden_dim=8, num_classes=2)
+            if hasattr(module, "FullyConnectedNet"):
+                yield f"{author} {assignment}/fc_net.py FullyConnectedNet", functools.partial(
+                    module.FullyConnectedNet, [8, 8], input_dim=2, num_classes=2, dtype=np.float64)
+        neural_net = corpus / f"{prefix}__assignment1_cs231n_classifiers_neural_net.py"
+        if neural_net.exists():
+            spec = importlib.util.spec_from_file_location(f"neural_net_{len(prefix)}", neural_net)
+            assert spec is not None and spec.loader is not None
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+            yield f"{author} assignment1/neural_net.py TwoLayerNet", functools.partial(
+                module.TwoLayerNet, 2, 8, 2)
+
+
+def corpus_report(corpus: Path, steps: int, seed: int) -> None:
+    """One line a real class: its checks' verdicts with the recheck, and without it."""
+    with tempfile.TemporaryDirectory() as root:
+        for label, build in real_classes(corpus, Path(root)):
+            np.random.seed(0)
+            try:
+                model = CourseClass(build())
+                if not model.net.params:
+                    raise ValueError("no parameters (its TODO is not done)")
+                checks = checked_steps(model, 16, steps, seed)
+            except Exception as error:  # a real file may be unfinished, or Python 2
+                print(f"  {label}: does not run: {type(error).__name__}: {error}")
+                continue
+            before = sum(bool(c.failed_names) or any(r.excused for t in c.tensors.values()
+                                                     for r in t.rechecked) for c in checks)
+            tally = Tally()
+            for check in checks:
+                tally.add(check)
+            s = tally.statuses
+            print(f"  {label}: {len(checks)} checks, FAILED {tally.failed_checks} (without the "
+                  f"recheck {before}); rechecked: {s['kink']} kink, {s['step']} step, {s['fail']} "
+                  f"fail; {model.recheck_passes} recheck passes against {tally.check_passes}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--models", type=int, default=200)
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--seed", type=int, default=24)
     parser.add_argument("--broken", type=int, default=20, help="broken models of each bug and family")
+    parser.add_argument("--corpus", type=Path, help="a folder of real cs231n files (see above)")
     args = parser.parse_args()
+    if args.corpus is not None:
+        print(f"real cs231n classes ({args.steps} steps, moons batches of 16, eps {EPS:g}):")
+        corpus_report(args.corpus, args.steps, args.seed)
+        return
     print(f"correct models (eps {EPS:g}, {args.steps} steps each, seed {args.seed}):")
     for family in FAMILIES:
         print("  " + survey(family, args.models, args.steps, args.seed).line(family))

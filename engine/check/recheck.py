@@ -19,14 +19,16 @@ small a step is still far below atol.
 The verdict, per element, with the tolerances of the central rule:
 - "step": the central difference at h agrees with a. The kink lay between h and eps from θ,
   or eps's truncation or rounding error made the difference.
-- "kink": a lies between the one-sided slopes (L(θ) - L(θ-eps)) / eps and
-  (L(θ+eps) - L(θ)) / eps (within atol + rtol * max(|a|, |left|, |right|), as at a marked
-  kink), and the four losses are not a smooth function's: the parabola through L(θ-eps),
-  L(θ) and L(θ+eps) misses L(θ±h) by more than a quarter of that tolerance (in slope units)
-  plus the losses' rounding. A smooth loss meets its parabola to (eps^2 |f'''| / 6) h; a kink
-  within eps misses it by about half the jump in slope, and the jump is at least twice the
-  difference that failed the element. Without that evidence a small bug in a smooth loss
-  could hide between the one-sided slopes, which lie eps |f''| apart.
+- "kink": a lies between the one-sided slopes (L(θ) - L(θ-s)) / s and (L(θ+s) - L(θ)) / s
+  (within atol + rtol * max(|a|, |left|, |right|), as at a marked kink; the rounding error
+  u / s raises atol where larger) at s = eps or, where one kink lies within h and another
+  within eps, at s = h; and the four losses are not a smooth function's: the parabola
+  through L(θ-eps), L(θ) and L(θ+eps) misses L(θ±h) by more than a quarter of the central
+  rule's tolerance (in slope units) plus the losses' rounding. A smooth loss meets its
+  parabola to (eps^2 |f'''| / 6) h; a kink within eps misses it by about half the jump in
+  slope, and the jump is at least twice the difference that failed the element. Without that
+  evidence a small bug in a smooth loss could hide between the one-sided slopes, which lie
+  eps |f''| apart.
 - "fail": neither: the difference survives a second look, and the element fails.
 
 Cost: four forward passes a failing element, none when nothing fails. At most RECHECK_LIMIT
@@ -58,9 +60,10 @@ class Rechecked:
 
     index: tuple[int, ...]
     status: str  # one of STATUSES
-    left: float  # (L(θ) - L(θ-eps)) / eps
-    right: float  # (L(θ+eps) - L(θ)) / eps
+    left: float  # (L(θ) - L(θ-s)) / s, s = `sides_step`
+    right: float  # (L(θ+s) - L(θ)) / s
     step: float  # the second step h
+    sides_step: float  # s: eps, or h where the slopes at h bracket the analytic value and eps's do not
     slope_at_step: float  # (L(θ+h) - L(θ-h)) / h / 2
     excess: float  # how many tolerances off the element stays (at most 1 unless it fails)
 
@@ -102,21 +105,32 @@ def judge_element(index: tuple[int, ...], analytic: float, base: float, losses: 
     atol, rtol, rounding = tolerance
     plus, minus, plus_h, minus_h = (float(v) for v in losses)
     if not np.isfinite([analytic, base, plus, minus, plus_h, minus_h]).all():
-        return Rechecked(index, "fail", np.nan, np.nan, h, np.nan, np.inf)  # nothing to go on
+        return Rechecked(index, "fail", np.nan, np.nan, h, eps, np.nan, np.inf)  # nothing to go on
     with np.errstate(all="ignore"):
         at_h = float(slope(plus_h, minus_h, h))
-        left, right = (base - minus) / eps, (plus - base) / eps
         tol_h = max(atol, rounding / h) + rtol * max(abs(analytic), abs(at_h))
         step_excess = abs(analytic - at_h) / tol_h
-        tol_k = atol + rtol * max(abs(analytic), abs(left), abs(right))
-        kink_excess = max(min(left, right) - analytic, analytic - max(left, right), 0.0) / tol_k
+        sides = {s: _bracket(analytic, (base - low) / s, (high - base) / s,
+                             max(atol, rounding / s), rtol)
+                 for s, low, high in ((eps, minus, plus), (h, minus_h, plus_h))}
+        sides_step = min(sides, key=lambda s: sides[s][2])  # the slopes closer to bracketing a
+        left, right, kink_excess = sides[sides_step]
         curvature = (plus - 2.0 * base + minus) / eps / eps
         central = float(slope(plus, minus, eps))
         miss = max(abs(plus_h - (base + h * central + h * h * curvature / 2)),
                    abs(minus_h - (base - h * central + h * h * curvature / 2))) / h
         noise = 3.0 * rounding * (1.0 + (h / eps) ** 2) / h
+        smooth_bound = atol + rtol * max(abs(analytic), abs(central))
     status = "step" if step_excess <= 1.0 else \
-        "kink" if kink_excess <= 1.0 and miss > noise + tol_k / 4 else "fail"
+        "kink" if kink_excess <= 1.0 and miss > noise + smooth_bound / 4 else "fail"
     excess = {"step": step_excess, "kink": kink_excess}.get(status, min(step_excess, kink_excess))
-    return Rechecked(index, status, float(left), float(right), h, at_h,
+    return Rechecked(index, status, float(left), float(right), h, sides_step, at_h,
                      float(np.nan_to_num(excess, nan=np.inf)))
+
+
+def _bracket(analytic: float, left: float, right: float, atol: float,
+             rtol: float) -> tuple[float, float, float]:
+    """(left, right, how many tolerances a lies outside [min, max] of them, 0 inside), with
+    the kink rule's tolerance atol + rtol * max(|a|, |left|, |right|)."""
+    tol = atol + rtol * max(abs(analytic), abs(left), abs(right))
+    return left, right, max(min(left, right) - analytic, analytic - max(left, right), 0.0) / tol

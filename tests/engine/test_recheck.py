@@ -54,6 +54,16 @@ def test_a_kink_within_the_smaller_step_is_a_kink_whatever_side_the_code_takes(
     assert min(r.left, r.right) - 1e-7 <= analytic <= max(r.left, r.right) + 1e-7
 
 
+def test_a_kink_within_the_smaller_step_and_another_within_eps_is_a_kink_at_the_smaller_step() -> None:
+    """A batch's units turn on at 5e-8 and off at -3e-6: the slopes at eps bracket 0.58 to
+    0.8, not a = 0.3; those at h (1.8e-7), 0.3 and 0.66, do."""
+    f = lambda t: 1.0 + 0.3 * t + 0.5 * max(0.0, t - 5e-8) + 0.4 * min(0.0, t + 3e-6)  # noqa: E731
+    r = look(f, 0.3)
+    assert r.status == "kink" and r.sides_step == r.step < EPS
+    assert r.left == pytest.approx(0.3) and r.right > 0.5
+    assert look(f, 0.1).status == "fail"
+
+
 def test_a_value_outside_the_one_sided_slopes_at_a_kink_fails() -> None:
     assert look(relu_kink(0.0), 0.9).status == "fail"
     assert look(relu_kink(0.0), 0.2).status == "fail"
@@ -185,11 +195,11 @@ def test_the_recheck_is_bounded() -> None:
 def rechecked_check() -> GradCheck:
     analytic = np.array([[0.3, 0.5], [0.1, -0.2]])
     numerical = np.array([[0.475, 0.5], [0.1, -0.9]])  # [0, 0] straddles a kink; [1, 1] is a bug
-    again = (Rechecked((0, 0), "step", 0.3, 0.65, 1.8e-7, 0.3, 0.2),
-             Rechecked((1, 1), "fail", -0.9, -0.9, 1.8e-7, -0.9, 7e3))
+    again = (Rechecked((0, 0), "step", 0.3, 0.65, 1.8e-7, EPS, 0.3, 0.2),
+             Rechecked((1, 1), "fail", -0.9, -0.9, 1.8e-7, EPS, -0.9, 7e3))
     t = judge("W1", analytic, numerical, np.zeros((2, 2), bool), rechecked=again)
     u = judge("b1", np.array([0.8]), np.array([0.55]), np.zeros(1, bool),
-              rechecked=(Rechecked((0,), "kink", 0.3, 0.8, 1.8e-7, 0.55, 0.0),))
+              rechecked=(Rechecked((0,), "kink", 0.3, 0.8, 1.8e-7, EPS, 0.55, 0.0),))
     return GradCheck("loop", EPS, {"W1": t, "b1": u})
 
 
@@ -219,7 +229,7 @@ def test_the_text_report_the_trace_and_the_panel_name_them() -> None:
 
 def test_a_check_nothing_excused_shows_nothing_new() -> None:
     t = judge("W1", np.array([1.0]), np.array([2.0]), np.zeros(1, bool),
-              rechecked=(Rechecked((0,), "fail", 2.0, 2.0, 1e-7, 2.0, 1e4),))
+              rechecked=(Rechecked((0,), "fail", 2.0, 2.0, 1e-7, EPS, 2.0, 1e4),))
     check = GradCheck("loop", EPS, {"W1": t})
     assert "rechecked" not in _gradcheck_json(check, _Json())["W1"]
     assert not any("rechecked" in line for line in _verdict_lines(check))

@@ -424,6 +424,7 @@ def _rechecked_json(t: TensorCheck, out: _Json, here: str) -> dict[str, Any]:
         {"index": list(r.index), "status": r.label,
          "left": out.value(r.left, f"{here}.rechecked.left"),
          "right": out.value(r.right, f"{here}.rechecked.right"),
+         "one_sided_step": out.value(r.sides_step, f"{here}.rechecked.one_sided_step"),
          "step": out.value(r.step, f"{here}.rechecked.step"),
          "numerical_at_step": out.value(r.slope_at_step, f"{here}.rechecked.numerical_at_step")}
         for r in t.rechecked]}
