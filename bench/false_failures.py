@@ -373,58 +373,80 @@ def _stub_environment() -> None:
             sys.modules[name] = module
 
 
-def _fc_net(corpus: Path, prefix: str, assignment: str, root: Path) -> types.ModuleType | None:
-    """The author's cs231n package, put together under `root` from their files, and its
-    classifiers/fc_net module imported; None when the corpus has no fc_net.py of theirs."""
-    fc_net = corpus / f"{prefix}__{assignment}_cs231n_classifiers_fc_net.py"
-    if not fc_net.exists():
+def _package(corpus: Path, prefix: str, assignment: str, root: Path) -> Path | None:
+    """The author's cs231n package put together under `root` from their flat files (an empty
+    __init__.py, and an empty fast_layers.py where the copy lacks one, are ours); None when
+    the corpus has no classifier of theirs for this assignment."""
+    classifiers = {stem: corpus / f"{prefix}__{assignment}_cs231n_classifiers_{stem}.py"
+                   for stem in ("fc_net", "neural_net")}
+    if not any(path.exists() for path in classifiers.values()):
         return None
     base = root / prefix / assignment
     package = base / "cs231n"
     (package / "classifiers").mkdir(parents=True)
     (package / "__init__.py").write_text("")
     (package / "classifiers" / "__init__.py").write_text("")
-    shutil.copy(fc_net, package / "classifiers" / "fc_net.py")
+    for stem, path in classifiers.items():
+        if path.exists():
+            shutil.copy(path, package / "classifiers" / f"{stem}.py")
     for name in SIBLINGS:
         source = corpus / f"{prefix}__{assignment}_cs231n_{name}.py"
         if source.exists():
             shutil.copy(source, package / f"{name}.py")
         elif name == "fast_layers":  # only convolutions use it
             (package / "fast_layers.py").write_text("")
+    return base
+
+
+def real_classes(corpus: Path, root: Path) -> Iterator[tuple[str, Callable[[], Any]]]:
+    """(label, a function building an instance) for each class of each author's files: the
+    packages kept as folders (<author>__<repo>/.../cs231n/classifiers/*.py, imported where
+    they lie), else the flat files put together under `root`."""
+    _stub_environment()
+    sys.dont_write_bytecode = True  # nothing written into the corpus
+    folders = sorted(corpus.glob("*/**/cs231n/classifiers/fc_net.py")) + \
+        sorted(corpus.glob("*/**/cs231n/classifiers/neural_net.py"))
+    kept = {path.relative_to(corpus).parts[0].split("__mine")[0] for path in folders}
+    for path in folders:
+        label = f"{path.relative_to(corpus).parts[0]}/{path.relative_to(corpus).parts[1]}"
+        yield from _classes(label, path.stem, path.parents[2])
+    prefixes = sorted({"__".join(path.name.split("__")[:2]) for path in corpus.glob("*__*__*.py")})
+    for prefix in prefixes:
+        if prefix in kept:
+            continue
+        for assignment in ("assignment1", "assignment2"):
+            base = _package(corpus, prefix, assignment, root)
+            if base is not None:
+                for stem in ("fc_net", "neural_net"):
+                    if (base / "cs231n" / "classifiers" / f"{stem}.py").exists():
+                        yield from _classes(f"{prefix} {assignment}", stem, base)
+
+
+def _classes(label: str, stem: str, base: Path) -> Iterator[tuple[str, Callable[[], Any]]]:
+    """The classes of cs231n/classifiers/<stem>.py under `base`, imported as a package."""
     for loaded in [n for n in sys.modules if n == "cs231n" or n.startswith("cs231n.")]:
         del sys.modules[loaded]
     sys.path.insert(0, str(base))
     try:
-        return importlib.import_module("cs231n.classifiers.fc_net")
+        module = importlib.import_module(f"cs231n.classifiers.{stem}")
+    except Exception as error:  # Python 2 source, a module this machine lacks
+        yield f"{label} {stem}.py", functools.partial(_raise, error)
+        return
     finally:
         sys.path.remove(str(base))
+    if stem == "neural_net":
+        yield f"{label} neural_net.py TwoLayerNet", functools.partial(module.TwoLayerNet, 2, 8, 2)
+        return
+    if hasattr(module, "TwoLayerNet"):
+        yield f"{label} fc_net.py TwoLayerNet", functools.partial(
+            module.TwoLayerNet, input_dim=2, hidden_dim=8, num_classes=2)
+    if hasattr(module, "FullyConnectedNet"):
+        yield f"{label} fc_net.py FullyConnectedNet", functools.partial(
+            module.FullyConnectedNet, [8, 8], input_dim=2, num_classes=2, dtype=np.float64)
 
 
-def real_classes(corpus: Path, root: Path) -> Iterator[tuple[str, Callable[[], Any]]]:
-    """(label, a function building an instance) for each class of each author's files."""
-    _stub_environment()
-    prefixes = sorted({path.name.split("__")[0] + "__" + path.name.split("__")[1]
-                       for path in corpus.glob("*__*__*.py")})
-    for prefix in prefixes:
-        author = prefix.replace("__", "/")
-        for assignment in ("assignment1", "assignment2"):
-            module = _fc_net(corpus, prefix, assignment, root)
-            if module is None:
-                continue
-            if hasattr(module, "TwoLayerNet"):
-                yield f"{author} {assignment}/fc_net.py TwoLayerNet", functools.partial(
-                    module.TwoLayerNet, input_dim=2, hidden_dim=8, num_classes=2)
-            if hasattr(module, "FullyConnectedNet"):
-                yield f"{author} {assignment}/fc_net.py FullyConnectedNet", functools.partial(
-                    module.FullyConnectedNet, [8, 8], input_dim=2, num_classes=2, dtype=np.float64)
-        neural_net = corpus / f"{prefix}__assignment1_cs231n_classifiers_neural_net.py"
-        if neural_net.exists():
-            spec = importlib.util.spec_from_file_location(f"neural_net_{len(prefix)}", neural_net)
-            assert spec is not None and spec.loader is not None
-            module = importlib.util.module_from_spec(spec)
-            spec.loader.exec_module(module)
-            yield f"{author} assignment1/neural_net.py TwoLayerNet", functools.partial(
-                module.TwoLayerNet, 2, 8, 2)
+def _raise(error: Exception) -> Any:
+    raise error
 
 
 def corpus_report(corpus: Path, steps: int, seed: int) -> None:
