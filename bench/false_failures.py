@@ -57,6 +57,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np
 
+from engine.check.recheck import STATUSES
 from engine.check.verdicts import GradCheck, gradient_check
 from engine.data.sets import make_dataset
 from engine.maths.fastcheck import Mask
@@ -232,27 +233,31 @@ class Tally:
     models: int = 0
     checks: int = 0
     failed_checks: int = 0
+    unresolved_checks: int = 0  # nothing failed, but something could not be judged
     failed_models: int = 0
     first_failures: int = 0  # elements that failed the central rule (or a kink rule) at first
-    statuses: dict[str, int] = field(default_factory=lambda: {"kink": 0, "step": 0, "fail": 0})
+    statuses: dict[str, int] = field(default_factory=lambda: dict.fromkeys(STATUSES, 0))
     check_passes: int = 0  # the loop check's forward passes: two an element
     recheck_passes: int = 0
     seconds: float = 0.0
 
     def add(self, check: GradCheck) -> None:
         self.checks += 1
-        self.failed_checks += not check.passed and bool(check.failed_names)
+        self.failed_checks += bool(check.failed_names)
+        self.unresolved_checks += not check.failed_names and bool(check.unresolved_names)
         for t in check.tensors.values():
             self.check_passes += 2 * t.analytic.size
             for r in t.rechecked:
                 self.statuses[r.status] += 1
-            self.first_failures += int(t.failing.sum()) + sum(r.excused for r in t.rechecked)
+            self.first_failures += int(t.failing.sum()) + sum(r.cleared for r in t.rechecked)
 
     def line(self, family: str) -> str:
         s = self.statuses
         return (f"{family:<8} {self.models} models, {self.checks} checks: {self.failed_checks} FAILED "
-                f"({self.failed_models} models); {self.first_failures} elements failed at first: "
-                f"{s['kink']} rechecked: kink, {s['step']} rechecked: step, {s['fail']} still failing; "
+                f"({self.failed_models} models), {self.unresolved_checks} unresolved; "
+                f"{self.first_failures} elements failed at first: {s['kink']} rechecked: kink, "
+                f"{s['step']} rechecked: step, {s['unresolved']} rechecked: unresolved, "
+                f"{s['fail']} still failing; "
                 f"forward passes: {self.check_passes} the checks', {self.recheck_passes} the recheck's "
                 f"({self.seconds:.1f} s)")
 
@@ -462,15 +467,16 @@ def corpus_report(corpus: Path, steps: int, seed: int) -> None:
             except Exception as error:  # a real file may be unfinished, or Python 2
                 print(f"  {label}: does not run: {type(error).__name__}: {error}")
                 continue
-            before = sum(bool(c.failed_names) or any(r.excused for t in c.tensors.values()
+            before = sum(bool(c.failed_names) or any(r.cleared for t in c.tensors.values()
                                                      for r in t.rechecked) for c in checks)
             tally = Tally()
             for check in checks:
                 tally.add(check)
             s = tally.statuses
             print(f"  {label}: {len(checks)} checks, FAILED {tally.failed_checks} (without the "
-                  f"recheck {before}); rechecked: {s['kink']} kink, {s['step']} step, {s['fail']} "
-                  f"fail; {model.recheck_passes} recheck passes against {tally.check_passes}")
+                  f"recheck {before}), unresolved {tally.unresolved_checks}; rechecked: {s['kink']} "
+                  f"kink, {s['step']} step, {s['unresolved']} unresolved, {s['fail']} fail; "
+                  f"{model.recheck_passes} recheck passes against {tally.check_passes}")
 
 
 def main() -> None:

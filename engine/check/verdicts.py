@@ -55,7 +55,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from engine.check.recheck import RECHECK_LIMIT, Rechecked, judge_element, nudges, second_step
+from engine.check.recheck import RECHECK_LIMIT, STATUSES, Rechecked, judge_element, nudges, second_step
 from engine.maths.fastcheck import Mask
 from engine.maths.network import Array, Labels, Params, Tensors
 from engine.maths.slopes import Progress
@@ -93,7 +93,8 @@ class TensorCheck:
     #: (with the tolerance): "kink: inconsistent". A subset of kinks and of failing.
     inconsistent: Mask | None = None
     #: The elements that failed a first time and were judged again (engine.check.recheck),
-    #: worst first; those whose status is "kink" or "step" are not in `failing`.
+    #: worst first; those whose status is "kink" or "step" are not in `failing`, those
+    #: "unresolved" are in `unresolved`.
     rechecked: tuple[Rechecked, ...] = ()
 
     @property
@@ -117,11 +118,12 @@ class TensorCheck:
         return sum(r.status == status for r in self.rechecked)
 
     @property
-    def excused(self) -> Mask:
-        """Elements that failed a first time and passed the second look."""
+    def cleared(self) -> Mask:
+        """Elements that failed a first time and that the second look excused or left
+        unresolved."""
         mask = np.zeros(self.kinks.shape, dtype=bool)
         for r in self.rechecked:
-            mask[r.index] = r.excused
+            mask[r.index] = r.cleared
         return mask
 
     @property
@@ -228,6 +230,7 @@ def judge(name: str, analytic: Array, numerical: Array, kinks: Mask,
         if excused is not None:
             failing &= ~excused[0]
             inconsistent &= ~excused[0]
+            unresolved |= excused[2]
             excess = np.where(excused[0], excused[1], excess)
     has_counted = bool(counted.any())
     central = ~kinks if excused is None else ~kinks & ~excused[0]
@@ -253,18 +256,22 @@ def judge(name: str, analytic: Array, numerical: Array, kinks: Mask,
     )
 
 
-def _excused(rechecked: tuple[Rechecked, ...], shape: tuple[int, ...]) -> tuple[Mask, Array] | None:
-    """The elements a second look excused, and their excess ranked below every counted
-    element's (excess - 1, at most 0): the worst element is one still judged as it was."""
-    if not any(r.excused for r in rechecked):
+def _excused(rechecked: tuple[Rechecked, ...],
+             shape: tuple[int, ...]) -> tuple[Mask, Array, Mask] | None:
+    """The elements a second look cleared (excused, or left unresolved), their excess ranked
+    below every counted element's (excess - 1, at most 0): the worst element is one still
+    judged as it was; and which of them are unresolved."""
+    if not any(r.cleared for r in rechecked):
         return None
     mask = np.zeros(shape, dtype=bool)
+    unjudged = np.zeros(shape, dtype=bool)
     excess = np.zeros(shape)
     for r in rechecked:
-        if r.excused:
+        if r.cleared:
             mask[r.index] = True
+            unjudged[r.index] = r.status == "unresolved"
             excess[r.index] = min(r.excess, 1.0) - 1.0
-    return mask, excess
+    return mask, excess, unjudged
 
 
 @dataclass(frozen=True)
@@ -362,7 +369,7 @@ def recheck(model: Model, step: tuple[Params, Array, Labels], loss: float,
         return tensors, 0
     look = _SecondLook(model, step, loss, eps, rule, progress)
     found = {name: look.judge([(name, elements[0][0])], tensors) for name, elements in failing.items()}
-    rest = [(name, index) for name, elements in failing.items() if found[name][0].excused
+    rest = [(name, index) for name, elements in failing.items() if found[name][0].cleared
             for index, _ in elements[1:]]
     budget = max(0, RECHECK_LIMIT - len(found))
     for r, (name, _) in zip(look.judge(rest[:budget], tensors), rest[:budget], strict=True):
@@ -413,14 +420,16 @@ def _failing(t: TensorCheck, atol: float, rtol: float) -> list[tuple[tuple[int, 
 def _recheck_notes(tensors: dict[str, TensorCheck], left_out: int) -> list[str]:
     """What the second look found, when it excused some element."""
     rechecked = [r for t in tensors.values() for r in t.rechecked]
-    if not any(r.excused for r in rechecked):  # every difference survived: the failures say it
+    if not any(r.cleared for r in rechecked):  # every difference survived: the failures say it
         return []
-    counts = {status: sum(r.status == status for r in rechecked) for status in ("kink", "step", "fail")}
+    counts = {status: sum(r.status == status for r in rechecked) for status in STATUSES}
     h = rechecked[0].step
     lines = [f"{len(rechecked)} element(s) failed the central rule and were judged again from "
              f"L(θ±eps) and L(θ±{h:.2g}): {counts['kink']} a kink (the analytic value lies between "
              f"the one-sided slopes), {counts['step']} the step (the central difference at "
-             f"{h:.2g} agrees), {counts['fail']} still failing"]
+             f"{h:.2g} agrees), {counts['fail']} still failing"
+             + (f", {counts['unresolved']} unresolved (kinks closer to θ than {h:.2g} on both "
+                "sides: no difference quotient can judge them)" if counts["unresolved"] else "")]
     if left_out:
         lines.append(f"{left_out} more failing element(s) were not judged again (at most "
                      f"{RECHECK_LIMIT} a check), and fail")

@@ -57,11 +57,11 @@ def _verdict_lines(check: GradCheck) -> list[str]:
 
 
 def _rechecked_lines(check: GradCheck) -> list[str]:
-    """The elements a second look excused, by tensor (none when it excused nothing), e.g.
+    """The elements a second look cleared, by tensor (none when it cleared nothing), e.g.
     "  rechecked (failed at eps, judged again): W1 2 kink, 1 step; b1 1 step"."""
     parts = []
     for name, t in check.tensors.items():
-        counts = [f"{t.rechecked_count(status)} {status}" for status in ("kink", "step")
+        counts = [f"{t.rechecked_count(status)} {status}" for status in ("kink", "step", "unresolved")
                   if t.rechecked_count(status)]
         if counts:
             parts.append(f"{name} {', '.join(counts)}")
@@ -74,8 +74,13 @@ def _verdict_headings(check: GradCheck, rule: str) -> list[str]:
     lines = []
     if check.failed_names:
         lines.append(f"Gradient check FAILED on {', '.join(check.failed_names)} ({rule}).")
-    floor = [name for name in check.unresolved_names if check.tensors[name].unresolved.any()]
-    kinked = [name for name in check.unresolved_names if name not in floor]
+    close = [name for name in check.unresolved_names if check.tensors[name].rechecked_count("unresolved")]
+    floor = [name for name in check.unresolved_names
+             if check.tensors[name].unresolved.any() and name not in close]
+    kinked = [name for name in check.unresolved_names if name not in floor and name not in close]
+    if close:
+        lines.append(f"Gradient check could not judge some elements of {', '.join(close)}: kinks lie "
+                     f"closer to θ than the second look's step on both sides ({rule}).")
     if floor:
         lines.append(f"Gradient check could not resolve {', '.join(floor)}: "
                      f"gradients below the rounding floor ({rule}).")
@@ -416,9 +421,10 @@ def _gradcheck_json(check: GradCheck, out: _Json) -> dict[str, Any]:
 
 def _rechecked_json(t: TensorCheck, out: _Json, here: str) -> dict[str, Any]:
     """"rechecked": each element judged a second time, with its status ("rechecked: kink",
-    "rechecked: step" or "rechecked: fail") and the slopes that decided it; only for a tensor
-    whose second look excused some element (a built-in network's trace is as it was)."""
-    if not any(r.excused for r in t.rechecked):
+    "rechecked: step", "rechecked: unresolved" or "rechecked: fail") and the slopes that
+    decided it; only for a tensor whose second look cleared some element (a built-in
+    network's trace is as it was)."""
+    if not any(r.cleared for r in t.rechecked):
         return {}
     return {"rechecked": [
         {"index": list(r.index), "status": r.label,

@@ -485,15 +485,16 @@ def _check_line(check: TensorCheck) -> Content:
         parts.append(_worst_line(check, check.worst_index))
     if check.kink_count:
         parts += _kink_lines(check)
-    if any(r.excused for r in check.rechecked):
+    if any(r.cleared for r in check.rechecked):
         parts += _rechecked_lines(check)
     return Content.assemble(*parts)
 
 
 def _rechecked_lines(check: TensorCheck) -> list[tuple[str, str]]:
     """The elements that failed at eps and were judged again: how many were a kink, the step,
-    or still fail, and the first three with the numbers that decided them."""
-    counts = ", ".join(f"{check.rechecked_count(status)} {status}" for status in ("kink", "step", "fail")
+    unresolved, or still fail, and the first three with the numbers that decided them."""
+    counts = ", ".join(f"{check.rechecked_count(status)} {status}"
+                       for status in ("kink", "step", "unresolved", "fail")
                        if check.rechecked_count(status))
     lines = [(f"\n     ↻ {len(check.rechecked)} rechecked: {counts}", WARN)]
     for r in check.rechecked[:3]:
@@ -533,7 +534,7 @@ def _kink_lines(check: TensorCheck) -> list[tuple[str, str]]:
 
 
 def _check_grids(check: TensorCheck, width: int) -> Content:
-    excused = check.excused
+    excused = check.cleared
     def style_of(index: tuple[int, ...]) -> str:
         index = index[-check.analytic.ndim:] if check.analytic.ndim else index
         if check.kinks[index] or check.unresolved[index] or excused[index]:
