@@ -37,6 +37,10 @@ The verdict, per element, with the tolerances of the central rule:
   failed, as below the rounding floor, and its tensor says so.
 - "fail": none of these: the difference survives a second look, and the element fails.
 
+A kink the model's cache showed, found inconsistent by its one-sided slopes (engine.check.
+verdicts), can only be excused by the step: the kink rule knew where the kink was, which the
+four losses alone do not.
+
 Cost: four forward passes a failing element, none when nothing fails. At most RECHECK_LIMIT
 elements are judged again in one check, the worst first: beyond that many failures a check
 has found a bug, and a note says how many were left as they were.
@@ -102,7 +106,8 @@ def nudges(name: str, index: tuple[int, ...], eps: float, h: float) -> list[Nudg
 
 
 def judge_element(index: tuple[int, ...], analytic: float, base: float, losses: Array,
-                  eps: float, h: float, tolerance: tuple[float, float, float]) -> Rechecked:
+                  eps: float, h: float, tolerance: tuple[float, float, float],
+                  marked: bool = False) -> Rechecked:
     """One element's second look (the module's docstring).
 
     Inputs:
@@ -111,6 +116,9 @@ def judge_element(index: tuple[int, ...], analytic: float, base: float, losses: 
     - losses: L(θ+eps), L(θ-eps), L(θ+h), L(θ-h)
     - eps, h: the check's step and the second one
     - tolerance: (atol, rtol, rounding): the rule's tolerances, and a loss's rounding error u
+    - marked: the element is a kink the model's cache showed, already judged by its one-sided
+      slopes and found inconsistent: only the step can excuse it (the kink rule knew where
+      the kink was; the losses alone cannot overrule it)
 
     Returns its Rechecked: status "step", "kink", "unresolved" or "fail".
     """
@@ -139,8 +147,8 @@ def judge_element(index: tuple[int, ...], analytic: float, base: float, losses: 
         within_h = abs(plus_h - 2.0 * base + minus_h) / h > \
             abs(h * curvature) + 4.0 * rounding / h + smooth_bound / 4
     non_smooth = miss > noise + smooth_bound / 4
-    status = "step" if step_excess <= 1.0 else "kink" if kink_excess <= 1.0 and non_smooth else \
-        "unresolved" if non_smooth and within_h else "fail"
+    status = "step" if step_excess <= 1.0 else "fail" if marked else \
+        "kink" if kink_excess <= 1.0 and non_smooth else "unresolved" if non_smooth and within_h else "fail"
     excess = {"step": step_excess, "kink": kink_excess}.get(status, min(step_excess, kink_excess))
     return Rechecked(index, status, float(left), float(right), h, sides_step, at_h,
                      float(np.nan_to_num(excess, nan=np.inf)))

@@ -401,7 +401,8 @@ class _SecondLook:
         losses = np.asarray(self.model.nudged_losses(params, x, y, wanted, self.progress),
                             dtype=np.float64)
         return [judge_element(index, float(tensors[name].analytic[index]), self.loss,
-                              losses[4 * k:4 * k + 4], self.eps, self.h, self.tolerance)
+                              losses[4 * k:4 * k + 4], self.eps, self.h, self.tolerance,
+                              bool(tensors[name].kinks[index]))
                 for k, (name, index) in enumerate(elements)]
 
 

@@ -69,6 +69,18 @@ def test_a_value_outside_the_one_sided_slopes_at_a_kink_fails() -> None:
     assert look(relu_kink(-3e-6), 0.2).status == "fail"
 
 
+def test_a_kink_the_cache_showed_and_found_inconsistent_is_excused_only_by_the_step() -> None:
+    f = relu_kink(0.0)
+    rounding = NOISE_ULPS * ULP
+    h = second_step(EPS, rounding, ATOL)
+    losses = np.array([f(EPS), f(-EPS), f(h), f(-h)])
+    rule = (ATOL, RTOL, rounding)
+    assert judge_element((0,), 2.0, f(0.0), losses, EPS, h, rule, marked=True).status == "fail"
+    g = relu_kink(3e-6)
+    losses = np.array([g(EPS), g(-EPS), g(h), g(-h)])
+    assert judge_element((0,), 0.3, g(0.0), losses, EPS, h, rule, marked=True).status == "step"
+
+
 def test_a_kink_within_the_smaller_step_leaves_a_value_outside_its_slopes_unresolved() -> None:
     """At a kink closer than h no difference quotient resolves the slope: never passed."""
     for analytic in (0.9, 0.2, -5.0):
