@@ -192,18 +192,18 @@ class GradCheck:
         return [name for name, check in self.tensors.items() if check.verdict == "unresolved"]
 
 
-def judge(name: str, analytic: Array, numerical: Array, kinks: Mask,
-          atol: float = ATOL, rtol: float = RTOL, floor: float = 0.0,
-          one_sided: tuple[Array, Array] | None = None,
+def judge(name: str, analytic: Array, numerical: Array, kinks: Mask, atol: float = ATOL,
+          rtol: float = RTOL, floor: float = 0.0, one_sided: tuple[Array, Array] | None = None,
           rechecked: tuple[Rechecked, ...] = ()) -> TensorCheck:
     """Apply the verdict rule to one tensor: the central rule off the kinks, and at the kinks
     (given their one-sided slopes, `one_sided` = (left, right)) the subgradient rule.
 
     `floor` is the rounding floor when it has raised atol: elements smaller than it on
     both sides are unresolved rather than judged. Kinks without one-sided slopes (NaN, or
-    none given) are left out: nothing bounds what their analytic value may be. Elements
-    `rechecked` as a kink or the step are left out of the failures and of the central
-    rule's largest differences, and are the worst element only if nothing else counts."""
+    none given) are left out: nothing bounds what their analytic value may be. Elements a
+    second look (`rechecked`) cleared are left out of the failures and the central rule's
+    largest differences (unresolved ones are unresolved), and are the worst only if nothing
+    else counts."""
     analytic = np.asarray(analytic, dtype=np.float64).reshape(numerical.shape)
     with np.errstate(invalid="ignore", over="ignore"):
         diff = np.abs(analytic - numerical)
@@ -228,8 +228,7 @@ def judge(name: str, analytic: Array, numerical: Array, kinks: Mask,
             counted = counted | at_kinks.judged
         excused = _excused(rechecked, kinks.shape)
         if excused is not None:
-            failing &= ~excused[0]
-            inconsistent &= ~excused[0]
+            failing, inconsistent = failing & ~excused[0], inconsistent & ~excused[0]
             unresolved |= excused[2]
             excess = np.where(excused[0], excused[1], excess)
     has_counted = bool(counted.any())
