@@ -142,10 +142,9 @@ def judge_element(index: tuple[int, ...], analytic: float, base: float, losses: 
         noise = 3.0 * rounding * (1.0 + (h / eps) ** 2) / h
         smooth_bound = atol + rtol * max(abs(analytic), abs(central))
         # A kink within h: the one-sided slopes at h differ by more than h times the curvature
-        # eps measured (a smooth loss's differ by h f''; a kink within eps but not h only
-        # raises the curvature at eps).
-        within_h = abs(plus_h - 2.0 * base + minus_h) / h > \
-            abs(h * curvature) + 4.0 * rounding / h + smooth_bound / 4
+        # eps measured, plus their rounding (a smooth loss's differ by h f''; a kink within
+        # eps but not h only raises the curvature at eps).
+        within_h = abs(plus_h - 2.0 * base + minus_h) / h > abs(h * curvature) + 4.0 * rounding / h
     non_smooth = miss > noise + smooth_bound / 4
     status = "step" if step_excess <= 1.0 else "fail" if marked else \
         "kink" if kink_excess <= 1.0 and non_smooth else "unresolved" if non_smooth and within_h else "fail"
