@@ -307,9 +307,9 @@ def checked_steps(model: InProcess, batch: int, steps: int, seed: int, lr: float
         x, y = moons.X[rows], np.asarray(moons.y)[rows]
         try:
             cache, _ = model.forward(x, params, y)
+            grads = model.backward(x, y, params, cache)
         except ModelError:  # a broken gradient's steps diverged: the checks so far stand
             break
-        grads = model.backward(x, y, params, cache)
         checks.append(gradient_check(model, params, x, y, grads, EPS, "loop"))
         params = model.update(params, grads, lr)
     return checks
