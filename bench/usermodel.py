@@ -28,7 +28,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from engine.maths.network import Architecture, Array, Labels, Params, Tensors
-from engine.maths.slopes import Numerical, Progress, loop_numerical
+from engine.maths.slopes import Nudge, Numerical, Progress, loop_numerical, nudged_losses
 from engine.model.protocol import Model
 from engine.run.stepper import PHASES, Stepper
 from engine.settings.config import Config
@@ -81,6 +81,10 @@ class InProcess:
 
     def fit_loss(self, x: Array, params: Params, y: Labels) -> float:
         return self.forward(x, params, y)[1]
+
+    def nudged_losses(self, params: Params, x: Array, y: Labels, nudges: list[Nudge],
+                      progress: Progress | None) -> Array:
+        return nudged_losses(lambda nudged: self.forward(x, nudged, y)[1], params, nudges, progress)
 
     def resize(self, arch: Architecture) -> InProcess:
         return self

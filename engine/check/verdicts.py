@@ -36,6 +36,15 @@ them), so the element is "kink: consistent" when the analytic value lies in
 and the loop method mark the same elements and give the same slopes. Where the nudges
 cross a kink on both sides of θ (two units near their kinks), both slopes mix pieces and
 bound nothing: such an element keeps no slopes (NaN) and is left out, unjudged.
+
+Recheck: the kink rule sees only the kinks a model's cache shows (pre-activations named z...;
+a cs231n class shows none). So before any element is called wrong it is judged again from four
+more losses of its own, L(θ±eps) and L(θ±h) at a smaller second step h
+(engine.check.recheck): "rechecked: kink" when its analytic value lies between its one-sided
+slopes and the losses are not a smooth function's, "rechecked: step" when the central
+difference at h agrees; both are left out of the tensor's failures, like consistent kinks.
+Only a difference that survives the second look fails. A check where nothing fails costs no
+extra forward pass.
 """
 
 from __future__ import annotations
@@ -46,6 +55,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from engine.check.recheck import RECHECK_LIMIT, STATUSES, Rechecked, judge_element, nudges, second_step
 from engine.maths.fastcheck import Mask
 from engine.maths.network import Array, Labels, Params, Tensors
 from engine.maths.slopes import Progress
@@ -82,6 +92,10 @@ class TensorCheck:
     #: Kink elements whose analytic value lies outside [min, max] of their one-sided slopes
     #: (with the tolerance): "kink: inconsistent". A subset of kinks and of failing.
     inconsistent: Mask | None = None
+    #: The elements that failed a first time and were judged again (engine.check.recheck),
+    #: worst first; those whose status is "kink" or "step" are not in `failing`, those
+    #: "unresolved" are in `unresolved`.
+    rechecked: tuple[Rechecked, ...] = ()
 
     @property
     def passed(self) -> bool:
@@ -94,6 +108,23 @@ class TensorCheck:
     @property
     def inconsistent_count(self) -> int:
         return 0 if self.inconsistent is None else int(self.inconsistent.sum())
+
+    def recheck_of(self, index: tuple[int, ...]) -> Rechecked | None:
+        """The element's second look, if it had one."""
+        return next((r for r in self.rechecked if r.index == tuple(index)), None)
+
+    def rechecked_count(self, status: str) -> int:
+        """How many elements the second look gave this status ("kink", "step" or "fail")."""
+        return sum(r.status == status for r in self.rechecked)
+
+    @property
+    def cleared(self) -> Mask:
+        """Elements that failed a first time and that the second look excused or left
+        unresolved."""
+        mask = np.zeros(self.kinks.shape, dtype=bool)
+        for r in self.rechecked:
+            mask[r.index] = r.cleared
+        return mask
 
     @property
     def worst_is_kink(self) -> bool:
@@ -161,15 +192,18 @@ class GradCheck:
         return [name for name, check in self.tensors.items() if check.verdict == "unresolved"]
 
 
-def judge(name: str, analytic: Array, numerical: Array, kinks: Mask,
-          atol: float = ATOL, rtol: float = RTOL, floor: float = 0.0,
-          one_sided: tuple[Array, Array] | None = None) -> TensorCheck:
+def judge(name: str, analytic: Array, numerical: Array, kinks: Mask, atol: float = ATOL,
+          rtol: float = RTOL, floor: float = 0.0, one_sided: tuple[Array, Array] | None = None,
+          rechecked: tuple[Rechecked, ...] = ()) -> TensorCheck:
     """Apply the verdict rule to one tensor: the central rule off the kinks, and at the kinks
     (given their one-sided slopes, `one_sided` = (left, right)) the subgradient rule.
 
     `floor` is the rounding floor when it has raised atol: elements smaller than it on
     both sides are unresolved rather than judged. Kinks without one-sided slopes (NaN, or
-    none given) are left out: nothing bounds what their analytic value may be."""
+    none given) are left out: nothing bounds what their analytic value may be. Elements a
+    second look (`rechecked`) cleared are left out of the failures and the central rule's
+    largest differences (unresolved ones are unresolved), and are the worst only if nothing
+    else counts."""
     analytic = np.asarray(analytic, dtype=np.float64).reshape(numerical.shape)
     with np.errstate(invalid="ignore", over="ignore"):
         diff = np.abs(analytic - numerical)
@@ -192,8 +226,13 @@ def judge(name: str, analytic: Array, numerical: Array, kinks: Mask,
             failing |= inconsistent
             excess = np.where(at_kinks.judged, at_kinks.excess, excess)
             counted = counted | at_kinks.judged
+        excused = _excused(rechecked, kinks.shape)
+        if excused is not None:
+            failing, inconsistent = failing & ~excused[0], inconsistent & ~excused[0]
+            unresolved |= excused[2]
+            excess = np.where(excused[0], excused[1], excess)
     has_counted = bool(counted.any())
-    central = ~kinks
+    central = ~kinks if excused is None else ~kinks & ~excused[0]
     worst = tuple(int(i) for i in np.unravel_index(int(np.argmax(excess)), diff.shape))
     return TensorCheck(
         name=name,
@@ -212,7 +251,26 @@ def judge(name: str, analytic: Array, numerical: Array, kinks: Mask,
         # history holds every check, and most tensors of most checks have no kink.
         one_sided=one_sided if kinks.any() else None,
         inconsistent=inconsistent if inconsistent.any() else np.broadcast_to(np.False_, kinks.shape),
+        rechecked=rechecked,
     )
+
+
+def _excused(rechecked: tuple[Rechecked, ...],
+             shape: tuple[int, ...]) -> tuple[Mask, Array, Mask] | None:
+    """The elements a second look cleared (excused, or left unresolved), their excess ranked
+    below every counted element's (excess - 1, at most 0): the worst element is one still
+    judged as it was; and which of them are unresolved."""
+    if not any(r.cleared for r in rechecked):
+        return None
+    mask = np.zeros(shape, dtype=bool)
+    unjudged = np.zeros(shape, dtype=bool)
+    excess = np.zeros(shape)
+    for r in rechecked:
+        if r.cleared:
+            mask[r.index] = True
+            unjudged[r.index] = r.status == "unresolved"
+            excess[r.index] = min(r.excess, 1.0) - 1.0
+    return mask, excess, unjudged
 
 
 @dataclass(frozen=True)
@@ -273,10 +331,109 @@ def gradient_check(model: Model, params: Params, x: Array, y: Labels, grads: Ten
             sides = measured[2] if len(measured) > 2 else None
             tensors[name] = judge(name, grads["d" + name], num, kinks, atol, rtol, floor,
                                   None if sides is None else (sides[0], sides[1]))
+        rounding = _rounding_floor(float(loss), 1.0)  # a loss's rounding error: the floor at eps 1
+        tensors, left_out = recheck(model, (params, x, y), float(loss), tensors, eps,
+                                    (atol, rtol, floor, rounding), progress)
+    notes.extend(_recheck_notes(tensors, left_out))
     notes.extend(_kink_notes(tensors, eps))
     notes.extend(_eps_notes(tensors, eps))
     notes.extend(_precision_notes([*params.values(), *cache.values(), loss]))
     return GradCheck(method=method, eps=eps, tensors=tensors, atol=atol, notes=tuple(notes))
+
+
+def recheck(model: Model, step: tuple[Params, Array, Labels], loss: float,
+            tensors: dict[str, TensorCheck], eps: float, rule: tuple[float, float, float, float],
+            progress: Progress | None = None) -> tuple[dict[str, TensorCheck], int]:
+    """Failing elements judged again (engine.check.recheck), in at most two requests for the
+    model's losses at four nudges an element; nothing asked when nothing fails.
+
+    First the worst element of each failing tensor. A tensor whose worst difference survives
+    fails whatever its other elements are, so they are left as they were: a real bug costs
+    four passes a tensor. Where the worst was excused, the tensor's other failing elements
+    are judged too (RECHECK_LIMIT in all at most, the worst first).
+
+    Inputs:
+    - model, step: the model, and the step's (params, x, y) the check measured
+    - loss: L(θ), the loss the check's forward pass gave
+    - tensors: the first verdicts, by name
+    - eps: the check's step
+    - rule: (atol, rtol, floor, rounding): the verdict rule's tolerances, its rounding floor
+      (0.0 unless it raised atol), and a loss's rounding error u (the floor times eps)
+
+    Returns the tensors judged again, and how many failing elements of excused tensors were
+    left as they were (beyond RECHECK_LIMIT).
+    """
+    failing = {name: _failing(t, rule[0], rule[1]) for name, t in tensors.items() if t.failing.any()}
+    if not failing:
+        return tensors, 0
+    look = _SecondLook(model, step, loss, eps, rule, progress)
+    found = {name: look.judge([(name, elements[0][0])], tensors) for name, elements in failing.items()}
+    rest = [(name, index) for name, elements in failing.items() if found[name][0].cleared
+            for index, _ in elements[1:]]
+    budget = max(0, RECHECK_LIMIT - len(found))
+    for r, (name, _) in zip(look.judge(rest[:budget], tensors), rest[:budget], strict=True):
+        found[name].append(r)
+    out = dict(tensors)
+    for name, again in found.items():
+        t = tensors[name]
+        out[name] = judge(name, t.analytic, t.numerical, t.kinks, rule[0], rule[1], rule[2],
+                          t.one_sided, tuple(again))
+    return out, max(0, len(rest) - budget)
+
+
+class _SecondLook:
+    """The model's losses at the nudges of some elements, and their second verdicts."""
+
+    def __init__(self, model: Model, step: tuple[Params, Array, Labels], loss: float, eps: float,
+                 rule: tuple[float, float, float, float], progress: Progress | None) -> None:
+        self.model, self.step, self.loss, self.eps, self.progress = model, step, loss, eps, progress
+        self.tolerance = (rule[0], rule[1], rule[3])
+        self.h = second_step(eps, rule[3], rule[0])
+
+    def judge(self, elements: list[tuple[str, tuple[int, ...]]],
+              tensors: dict[str, TensorCheck]) -> list[Rechecked]:
+        """One request for every element's four losses; each element's Rechecked, in order."""
+        if not elements:
+            return []
+        wanted = [n for name, index in elements for n in nudges(name, index, self.eps, self.h)]
+        params, x, y = self.step
+        losses = np.asarray(self.model.nudged_losses(params, x, y, wanted, self.progress),
+                            dtype=np.float64)
+        return [judge_element(index, float(tensors[name].analytic[index]), self.loss,
+                              losses[4 * k:4 * k + 4], self.eps, self.h, self.tolerance,
+                              bool(tensors[name].kinks[index]))
+                for k, (name, index) in enumerate(elements)]
+
+
+def _failing(t: TensorCheck, atol: float, rtol: float) -> list[tuple[tuple[int, ...], float]]:
+    """A tensor's failing elements, each with how far past its tolerance it lies, worst first."""
+    indices = list(zip(*np.nonzero(t.failing), strict=True)) if t.failing.ndim else \
+        ([()] if bool(t.failing) else [])
+    with np.errstate(all="ignore"):
+        diff = np.abs(t.analytic - t.numerical)
+        tol = atol + rtol * np.maximum(np.abs(t.analytic), np.abs(t.numerical))
+        excess = np.nan_to_num(diff / tol, nan=np.inf)
+    found = [(tuple(int(i) for i in index), float(excess[tuple(index)])) for index in indices]
+    return sorted(found, key=lambda item: -item[1])
+
+
+def _recheck_notes(tensors: dict[str, TensorCheck], left_out: int) -> list[str]:
+    """What the second look found, when it excused some element."""
+    rechecked = [r for t in tensors.values() for r in t.rechecked]
+    if not any(r.cleared for r in rechecked):  # every difference survived: the failures say it
+        return []
+    counts = {status: sum(r.status == status for r in rechecked) for status in STATUSES}
+    h = rechecked[0].step
+    lines = [f"{len(rechecked)} element(s) failed the central rule and were judged again from "
+             f"L(θ±eps) and L(θ±{h:.2g}): {counts['kink']} a kink (the analytic value lies between "
+             f"the one-sided slopes), {counts['step']} the step (the central difference at "
+             f"{h:.2g} agrees), {counts['fail']} still failing"
+             + (f", {counts['unresolved']} unresolved (kinks closer to θ than {h:.2g} on both "
+                "sides: no difference quotient can judge them)" if counts["unresolved"] else "")]
+    if left_out:
+        lines.append(f"{left_out} more failing element(s) were not judged again (at most "
+                     f"{RECHECK_LIMIT} a check), and fail")
+    return lines
 
 
 def _rounding_floor(loss: float, eps: float) -> float:

@@ -19,6 +19,9 @@ ForwardFn = Callable[[Array, Params, Labels], tuple[Tensors, float]]
 
 
 def _verdict(t: TensorCheck, index: tuple[int, ...]) -> str:
+    again = t.recheck_of(index)
+    if again is not None and again.cleared:  # failed at eps, cleared by a second look
+        return again.label
     if t.kinks[index]:
         return t.kink_verdict(index) or "kink"
     return "unresolved" if t.unresolved[index] else "fail" if t.failing[index] else "pass"

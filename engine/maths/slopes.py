@@ -13,6 +13,10 @@ kept for the verdict (engine.check.verdicts). The vectorised method (engine.math
 and the loop method here mark the same elements and give the same slopes. Where the nudges
 cross a kink on both sides of θ (two units near their kinks), both slopes mix pieces and
 bound nothing: such an element keeps no slopes (NaN).
+
+Nudged losses: the recheck of an element that fails (engine.check.verdicts) needs the loss
+at a few single-element nudges of θ, and nothing else; `nudged_losses` evaluates them with
+any forward pass, so a model answers that request alike in-process and in its own process.
 """
 
 from __future__ import annotations
@@ -27,6 +31,8 @@ from engine.maths.network import Array, Labels, Params, Tensors
 
 #: Called as progress(done, total) while a check runs; it may raise to cancel.
 Progress = Callable[[int, int], None]
+#: One element of one parameter moved by a step: (name, index, step).
+Nudge = tuple[str, tuple[int, ...], float]
 
 
 class BlackBox(Protocol):
@@ -184,3 +190,36 @@ def mean_numerical(samples: Iterable[Numerical]) -> Numerical:
                 total[name] = (acc[0] + num, acc[1] | kinks, acc[2] + sided)
     return {name: (num / count, kinks, np.where(kinks, sides / count, np.nan))
             for name, (num, kinks, sides) in total.items()}
+
+
+def nudged_losses(loss: Callable[[Params], float], params: Params, nudges: Iterable[Nudge],
+                  progress: Progress | None = None) -> Array:
+    """The loss at θ with one element moved, for each nudge: one forward pass a nudge.
+
+    Inputs:
+    - loss: the model's loss at some parameters (its forward pass on the step's sample or batch)
+    - params: θ, by name (copied, never changed)
+    - nudges: (name, index, step) each; params[name][index] + step is evaluated, then restored
+    - progress: called as progress(done, total) after each pass, or None
+
+    Returns the losses, one a nudge, in the nudges' order (NaN where a name or index is not
+    θ's: a request from another process is not trusted to name only real elements).
+    """
+    work = {name: np.array(value, dtype=np.float64, copy=True) for name, value in params.items()}
+    wanted = list(nudges)
+    losses = np.full(len(wanted), np.nan)
+    with np.errstate(all="ignore"):
+        for i, (name, idx, step) in enumerate(wanted):
+            tensor = work.get(name)
+            if tensor is None or len(idx) != tensor.ndim or not all(
+                    0 <= k < n for k, n in zip(idx, tensor.shape, strict=True)):
+                continue
+            orig = tensor[idx]
+            tensor[idx] = orig + step
+            try:
+                losses[i] = float(loss(work))
+            finally:
+                tensor[idx] = orig
+            if progress is not None:
+                progress(i + 1, len(wanted))
+    return losses

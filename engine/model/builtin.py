@@ -14,7 +14,7 @@ import numpy as np
 from engine.maths import network
 from engine.maths.fastcheck import Mask, fast_numerical
 from engine.maths.network import NOTEBOOK, Architecture, Array, Labels, Params, Tensors
-from engine.maths.slopes import Numerical, Progress, loop_numerical, mean_numerical
+from engine.maths.slopes import Nudge, Numerical, Progress, loop_numerical, mean_numerical, nudged_losses
 from engine.model.protocol import Captured, Model
 
 
@@ -105,6 +105,10 @@ class BuiltinModel:
             done = 1 if x.ndim == 1 else len(x)
             progress(done, done)
         return numerical
+
+    def nudged_losses(self, params: Params, x: Array, y: Labels, nudges: list[Nudge],
+                      progress: Progress | None) -> Array:
+        return nudged_losses(lambda nudged: self.forward(x, nudged, y)[1], params, nudges, progress)
 
     def interrupt(self) -> None:
         """Nothing to do: the only slow call, the loop check, stops at its next progress
@@ -229,6 +233,11 @@ class BatchMean:
             return self.inner.numerical_gradients(params, x[b], int(labels[b]), eps, None, method)
 
         return mean_numerical(sample(b) for b in range(len(x)))
+
+    def nudged_losses(self, params: Params, x: Array, y: Labels, nudges: list[Nudge],
+                      progress: Progress | None) -> Array:
+        """The batch's mean loss at each nudge, as this model's forward computes it."""
+        return nudged_losses(lambda nudged: self.forward(x, nudged, y)[1], params, nudges, progress)
 
     def interrupt(self) -> None:
         self.inner.interrupt()

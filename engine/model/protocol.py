@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from engine.maths.network import Architecture, Array, Labels, Params, Tensors
-from engine.maths.slopes import Numerical, Progress
+from engine.maths.slopes import Nudge, Numerical, Progress
 
 
 class Cancelled(Exception):
@@ -150,6 +150,13 @@ class Model(Protocol):
         """Central differences of every parameter element, where a nudge crossed a kink, and
         the kinks' one-sided slopes (engine.maths.slopes.Numerical), by `method` ("fast" only
         where fast_gradcheck says it applies)."""
+        ...
+
+    def nudged_losses(self, params: Params, x: Array, y: Labels, nudges: list[Nudge],
+                      progress: Progress | None) -> Array:
+        """The loss at params with one element moved, for each (name, index, step) nudge: what
+        the check's recheck of a failing element needs (engine.check.verdicts), one forward
+        pass a nudge, nothing for the elements that passed."""
         ...
 
     def interrupt(self) -> None:

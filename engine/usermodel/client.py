@@ -45,7 +45,7 @@ from typing import Any
 from engine.files import MAX_MODEL_BYTES, read_user_file
 from engine.maths import network
 from engine.maths.network import Architecture, Array, Labels, Params, Tensors
-from engine.maths.slopes import Numerical, Progress
+from engine.maths.slopes import Nudge, Numerical, Progress
 from engine.model.protocol import Cancelled, Captured
 from engine.settings.config import MODEL_MEMORY_MB, MODEL_TIMEOUT, binary_size
 from engine.usermodel import proctree
@@ -340,6 +340,13 @@ class UserModel:
         numerical: Numerical = self._request(
             "forward", ("gradcheck", params, x, y, eps), progress)
         return numerical
+
+    def nudged_losses(self, params: Params, x: Array, y: Labels, nudges: list[Nudge],
+                      progress: Progress | None) -> Array:
+        """The recheck's losses, computed in the model's process in one request: one forward
+        pass a nudge, with progress reports that keep the call's timeout from running out."""
+        losses: Array = self._request("forward", ("nudged", params, x, y, nudges), progress)
+        return losses
 
     def interrupt(self) -> None:
         """End the running call's process; the call raises Cancelled at once."""

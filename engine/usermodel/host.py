@@ -21,6 +21,8 @@ running out of time.
     ("backward", x, y, params, cache, keys)  -> ("ok", (grads keyed 'd' + name, the file's keys))
     ("update", params, grads, lr, keys)      -> ("ok", params)
     ("gradcheck", params, x, y, eps)     -> ("progress", done, total)..., ("ok", numerical)
+    ("nudged", params, x, y, nudges)     -> ("progress", done, total)..., ("ok", losses)
+       (the loss at each (name, index, step) single-element nudge: the check's recheck)
 and ("error", message, user_traceback) when the user's code breaks its contract, or when
 a reply would be larger than REPLY_LIMIT. A process whose pipe to the stepper was closed
 under it (os.closerange) exits with status PIPE_CLOSED, saying nothing.
@@ -60,7 +62,7 @@ import numpy as np
 
 from engine.data.batches import STEP_BUDGET
 from engine.maths.network import Array, Labels, Params, Tensors
-from engine.maths.slopes import Numerical, Progress, loop_numerical, mean_numerical
+from engine.maths.slopes import Numerical, Progress, loop_numerical, mean_numerical, nudged_losses
 from engine.model.builtin import mean_backward, mean_forward
 from engine.settings.config import binary_size
 from engine.usermodel import proctree
@@ -82,6 +84,7 @@ PIPE_CLOSED = 121
 REPLIES = {"forward": "forward's cache is", "loss": "forward's loss is",
            "backward": "backward's gradients are", "update": "sgd_update's parameters are",
            "init": "init_params's parameters are", "gradcheck": "the gradient check's numbers are",
+           "nudged": "the recheck's losses are",
            "load": "the file's description is"}
 
 
@@ -170,6 +173,7 @@ class Host:
         return report
 
     def handle(self, request: tuple[Any, ...]) -> Any:
+        """One request's reply: "load" first, then any other by its handler."""
         kind, *args = request
         if kind == "load":
             path, source, *rest = args  # convention, sizes, reg, run_module, options
@@ -178,27 +182,47 @@ class Host:
                     self.model.described, [(item.line, item.excerpt) for item in self.model.skipped])
         model = self.model
         assert model is not None, "load comes first"
-        if kind == "init":
-            return model.init_params(*args)
-        if kind in ("forward", "loss"):
-            x, params, y = args
-            cache, loss = self.each_forward(model, x, params, y) if _per_sample(model, x) \
-                else model.forward(x, params, y)
-            return loss if kind == "loss" else (plain(cache, self.keep), loss)
-        if kind == "backward":
-            x, y, params, cache, keys = args
-            cache = self.resolve(cache)
-            grads = self.each_backward(model, x, y, params, cache, keys) if _per_sample(model, x) \
-                else model.backward(x, y, params, cache, keys)
-            return plain(grads), model.gradient_keys
-        if kind == "update":
-            return plain(model.update(*args))
-        if kind == "gradcheck":
-            params, x, y, eps = args
-            if _per_sample(model, x):
-                return self.each_numerical(model, params, x, y, eps)
-            return loop_numerical(model, params, x, y, eps, self.progress(), every=1)
-        raise ValueError(f"unknown request {kind!r}")
+        handlers: dict[str, Callable[..., Any]] = {
+            "init": lambda seed: model.init_params(seed),
+            "forward": lambda x, params, y: self.forward(model, x, params, y, keep=True),
+            "loss": lambda x, params, y: self.forward(model, x, params, y, keep=False),
+            "backward": lambda *rest: self.backward(model, *rest),
+            "update": lambda *rest: plain(model.update(*rest)),
+            "gradcheck": lambda *rest: self.numerical(model, *rest),
+            "nudged": lambda *rest: self.nudged(model, *rest),
+        }
+        if kind not in handlers:
+            raise ValueError(f"unknown request {kind!r}")
+        return handlers[kind](*args)
+
+    def forward(self, model: Contract, x: Array, params: Params, y: Labels, keep: bool) -> Any:
+        """The loss, and with `keep` the cache as plain data too (it stays here otherwise)."""
+        cache, loss = self.each_forward(model, x, params, y) if _per_sample(model, x) \
+            else model.forward(x, params, y)
+        return (plain(cache, self.keep), loss) if keep else loss
+
+    def backward(self, model: Contract, x: Array, y: Labels, params: Params, cache: Any,
+                 keys: Any) -> Any:
+        cache = self.resolve(cache)
+        grads = self.each_backward(model, x, y, params, cache, keys) if _per_sample(model, x) \
+            else model.backward(x, y, params, cache, keys)
+        return plain(grads), model.gradient_keys
+
+    def numerical(self, model: Contract, params: Params, x: Array, y: Labels, eps: float) -> Any:
+        if _per_sample(model, x):
+            return self.each_numerical(model, params, x, y, eps)
+        return loop_numerical(model, params, x, y, eps, self.progress(), every=1)
+
+    def nudged(self, model: Contract, params: Params, x: Array, y: Labels, nudges: Any) -> Any:
+        return nudged_losses(lambda moved: self.batch_loss(model, x, moved, y), params,
+                             [(str(n), tuple(int(i) for i in idx), float(step))
+                              for n, idx, step in nudges], self.progress())
+
+    def batch_loss(self, model: Contract, x: Array, params: Params, y: Labels) -> float:
+        """forward's loss, a batch's mean for a file that takes one sample at a time."""
+        if _per_sample(model, x):
+            return self.each_forward(model, x, params, y)[1]
+        return model.forward(x, params, y)[1]
 
     # ---- a batch for a file that takes one sample at a time ---------------------------
     def each_forward(self, model: Contract, x: Array, params: Params, y: Labels) -> tuple[Tensors, float]:

@@ -42,8 +42,8 @@ def _verdict_lines(check: GradCheck) -> list[str]:
     judged, the worst element of each failing tensor, the kinks and the diagnosis."""
     rule = f"{check.method} method, eps {check.eps:g}, atol {check.atol:g}, rtol {RTOL:g}"
     if check.passed:
-        return [f"Gradient check passed ({rule})."]
-    lines = _verdict_headings(check, rule)
+        return [f"Gradient check passed ({rule}).", *_rechecked_lines(check)]
+    lines = _verdict_headings(check, rule) + _rechecked_lines(check)
     lines += [_worst_line(name, check.tensors[name]) for name in check.failed_names]
     inconsistent = [f"{name} {t.inconsistent_count}" for name, t in check.tensors.items()
                     if t.inconsistent_count]
@@ -57,14 +57,31 @@ def _verdict_lines(check: GradCheck) -> list[str]:
     return lines
 
 
+def _rechecked_lines(check: GradCheck) -> list[str]:
+    """The elements a second look cleared, by tensor (none when it cleared nothing), e.g.
+    "  rechecked (failed at eps, judged again): W1 2 kink, 1 step; b1 1 step"."""
+    parts = []
+    for name, t in check.tensors.items():
+        counts = [f"{t.rechecked_count(status)} {status}" for status in ("kink", "step", "unresolved")
+                  if t.rechecked_count(status)]
+        if counts:
+            parts.append(f"{name} {', '.join(counts)}")
+    return [f"  rechecked (failed at eps, judged again): {'; '.join(parts)}"] if parts else []
+
+
 def _verdict_headings(check: GradCheck, rule: str) -> list[str]:
     """A line for the tensors that failed, one for those below the rounding floor, one for
     those whose every element straddles a kink (each only when there are some)."""
     lines = []
     if check.failed_names:
         lines.append(f"Gradient check FAILED on {', '.join(check.failed_names)} ({rule}).")
-    floor = [name for name in check.unresolved_names if check.tensors[name].unresolved.any()]
-    kinked = [name for name in check.unresolved_names if name not in floor]
+    close = [name for name in check.unresolved_names if check.tensors[name].rechecked_count("unresolved")]
+    floor = [name for name in check.unresolved_names
+             if check.tensors[name].unresolved.any() and name not in close]
+    kinked = [name for name in check.unresolved_names if name not in floor and name not in close]
+    if close:
+        lines.append(f"Gradient check could not judge some elements of {', '.join(close)}: kinks lie "
+                     f"closer to θ than the second look's step on both sides ({rule}).")
     if floor:
         lines.append(f"Gradient check could not resolve {', '.join(floor)}: "
                      f"gradients below the rounding floor ({rule}).")
@@ -421,11 +438,28 @@ def _gradcheck_json(check: GradCheck, out: _Json) -> dict[str, Any]:
             "kinks_inconsistent": t.inconsistent_count,
             "failing": int(t.failing.sum()),
             "unresolved": int(t.unresolved.sum()),
-        }
+        } | _rechecked_json(t, out, here)
     return result | {"method": check.method, "eps": out.value(check.eps, "gradcheck.eps"),
                      "atol": out.value(check.atol, "gradcheck.atol"),
                      "passed": check.passed, "notes": list(check.notes),
                      "diagnosis": [_diagnosis_json(entry, out) for entry in check.diagnosis]}
+
+
+def _rechecked_json(t: TensorCheck, out: _Json, here: str) -> dict[str, Any]:
+    """"rechecked": each element judged a second time, with its status ("rechecked: kink",
+    "rechecked: step", "rechecked: unresolved" or "rechecked: fail") and the slopes that
+    decided it; only for a tensor whose second look cleared some element (a built-in
+    network's trace is as it was)."""
+    if not any(r.cleared for r in t.rechecked):
+        return {}
+    return {"rechecked": [
+        {"index": list(r.index), "status": r.label,
+         "left": out.value(r.left, f"{here}.rechecked.left"),
+         "right": out.value(r.right, f"{here}.rechecked.right"),
+         "one_sided_step": out.value(r.sides_step, f"{here}.rechecked.one_sided_step"),
+         "step": out.value(r.step, f"{here}.rechecked.step"),
+         "numerical_at_step": out.value(r.slope_at_step, f"{here}.rechecked.numerical_at_step")}
+        for r in t.rechecked]}
 
 
 def _diagnosis_json(entry: Diagnosis, out: _Json) -> dict[str, Any]:

@@ -494,7 +494,25 @@ def _check_line(check: TensorCheck) -> Content:
         parts.append(_worst_line(check, check.worst_index))
     if check.kink_count:
         parts += _kink_lines(check)
+    if any(r.cleared for r in check.rechecked):
+        parts += _rechecked_lines(check)
     return Content.assemble(*parts)
+
+
+def _rechecked_lines(check: TensorCheck) -> list[tuple[str, str]]:
+    """The elements that failed at eps and were judged again: how many were a kink, the step,
+    unresolved, or still fail, and the first three with the numbers that decided them."""
+    counts = ", ".join(f"{check.rechecked_count(status)} {status}"
+                       for status in ("kink", "step", "unresolved", "fail")
+                       if check.rechecked_count(status))
+    lines = [(f"\n     ↻ {len(check.rechecked)} rechecked: {counts}", WARN)]
+    for r in check.rechecked[:3]:
+        value = float(check.analytic[r.index])
+        why = (f"one-sided {r.left:.6g} … {r.right:.6g}" if r.status == "kink"
+               else f"n {r.slope_at_step:.6g} at step {r.step:.2g}")
+        lines.append((f"\n       ↻ {list(r.index)} {r.label}: a {value:.6g}  {why}",
+                      FAIL if r.status == "fail" else WARN))
+    return lines
 
 
 def _worst_line(check: TensorCheck, worst: tuple[int, ...]) -> tuple[str, str]:
@@ -525,9 +543,10 @@ def _kink_lines(check: TensorCheck) -> list[tuple[str, str]]:
 
 
 def _check_grids(check: TensorCheck, width: int) -> Content:
+    excused = check.cleared
     def style_of(index: tuple[int, ...]) -> str:
         index = index[-check.analytic.ndim:] if check.analytic.ndim else index
-        if check.kinks[index] or check.unresolved[index]:
+        if check.kinks[index] or check.unresolved[index] or excused[index]:
             return WARN
         return FAIL if check.failing[index] else ""
 
