@@ -48,6 +48,15 @@ def test_the_books_class_names_make_the_nnfs_convention() -> None:
                                   "n) rows; plain SGD")
 
 
+
+def test_the_books_names_in_another_case_are_the_same_classes() -> None:
+    """Readers write Loss_CategoricalCrossEntropy and Loss_BinaryCrossEntropy (a real file in
+    the corpus does): the book's names, whatever their case."""
+    text = MODEL.read_text().replace("Crossentropy", "CrossEntropy")
+    assert "Loss_BinaryCrossentropy" not in text
+    model = loaded(text)
+    assert model.convention == "nnfs" and "Loss_BinaryCrossEntropy" in model.described
+
 def test_a_file_without_an_output_and_its_loss_names_what_it_lacks() -> None:
     text = MODEL.read_text()
     text = text[:text.index("class Optimizer_SGD")]  # dense, input, relu, softmax, sigmoid only

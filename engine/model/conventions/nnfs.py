@@ -62,7 +62,12 @@ HOMES: dict[tuple[Any, str], tuple[str, ...]] = {
 
 
 def _class(module: types.ModuleType, name: str) -> type | None:
+    """The module's class of that book name, spelt as the book does or in another case
+    (readers write Loss_CategoricalCrossEntropy and Activation_ReLu)."""
     found = common.get(module, name)
+    if not isinstance(found, type):
+        spelt = [key for key in list(vars(module)) if key.lower() == name.lower()]
+        found = common.get(module, spelt[0]) if len(spelt) == 1 else None
     return found if isinstance(found, type) else None
 
 
@@ -73,8 +78,14 @@ def _has(module: types.ModuleType, need: str) -> bool:
     return cls is not None and (not method or callable(getattr(cls, method, None)))
 
 
+def _spelt(module: types.ModuleType, name: str) -> str:
+    """A book name as the file spells it."""
+    cls = _class(module, name)
+    return name if cls is None else cls.__name__
+
+
 def _relu(module: types.ModuleType) -> str | None:
-    return next((name for name in RELUS if _class(module, name) is not None), None)
+    return next((_spelt(module, name) for name in RELUS if _class(module, name) is not None), None)
 
 
 def _head(module: types.ModuleType, heads: tuple[tuple[str, ...], ...]) -> tuple[str, ...] | None:
@@ -89,8 +100,8 @@ def _words(heads: tuple[tuple[str, ...], ...]) -> str:
 def found(module: types.ModuleType) -> tuple[list[str], list[str]]:
     """(The book's class names the module defines, the needs it does not meet)."""
     names = (DENSE, *RELUS, SOFTMAX, SIGMOID, CCE, BCE, COMBINED, SIGMOID_BCE, SGD)
-    have = [name for name in names if _class(module, name) is not None]
-    if DENSE not in have:  # the book's layer is what makes a file this convention's
+    have = list(dict.fromkeys(_spelt(module, name) for name in names if _class(module, name) is not None))
+    if _class(module, DENSE) is None:  # the book's layer is what makes a file this convention's
         return [], [DENSE]
     missing = [] if _relu(module) else [RELU]
     if _head(module, SOFTMAX_HEADS) is None and _head(module, SIGMOID_HEADS) is None:
@@ -326,7 +337,7 @@ def adapt(module: types.ModuleType, build: common.Build) -> common.Adapted:
     net.build(0)  # a constructor that breaks is told at load
     sizes_text = "-".join(map(str, net.sizes))
     head = (f"Layer_Dense x{net.depth} ({sizes_text}{', weight_regularizer_l2=' + repr(reg) if reg else ''})"
-            f", {_relu(module)}, {' + '.join(need.partition('.')[0] for need in net.form)}")
+            f", {_relu(module)}, {' + '.join(_spelt(module, need.partition('.')[0]) for need in net.form)}")
     binary = " (a binary data set as a 2-class softmax)" if sizes[-1] == 1 and not net.sigmoid else ""
     fixed = f"; {', '.join(restored)} set back from nnfs.init()'s float32 to NumPy's own" if restored else ""
     described = f"{head}{binary}; X (B, n) rows; {SGD if has_sgd else 'plain SGD'}{fixed}"
