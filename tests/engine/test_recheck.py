@@ -257,3 +257,14 @@ def test_a_check_nothing_excused_shows_nothing_new() -> None:
     assert "rechecked" not in _gradcheck_json(check, _Json())["W1"]
     assert not any("rechecked" in line for line in _verdict_lines(check))
     assert "rechecked" not in _check_line(t).plain
+
+
+def test_a_loss_computed_less_precisely_than_its_value_is_unresolved_not_failed() -> None:
+    """A loss with noise far above its rounding (a saturated sigmoid's log(1 - a) losing digits
+    to cancellation): the central differences at eps and at h disagree by more than the rule's
+    tolerance, so neither can judge a value that lies within their disagreement."""
+    noise = {1e-5: 3e-8, -1e-5: -3e-8}  # the loss's own error at the nudges of eps, not at h
+    f = lambda t: 1.0 + 0.13 * t + noise.get(t, 0.0)  # noqa: E731
+    r = look(f, 0.1325)
+    assert abs(r.slope_at_step - 0.13) < 1e-6 and r.status == "unresolved"
+    assert look(lambda t: 1.0 + 0.13 * t, 0.1325).status == "fail"  # a smooth loss: the bug stays
