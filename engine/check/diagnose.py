@@ -20,7 +20,8 @@ compared element (within the check's tolerance, atol + rtol * max):
 - zero: the analytic is 0 on every failing element, where the reference is not;
 - sign: analytic = -reference;
 - dead-units: the backward with the activation's derivative taken as 1 (the
-  activation-grad drill), or one sigmoid output unit's σ′ taken as 1 (dz_L = dL/da_L); or, for relu / leaky-relu, the errors lie only in the rows of
+  activation-grad drill), or one sigmoid output unit's σ′ taken as 1 (dz_L = dL/da_L);
+  or, for relu / leaky-relu, the errors lie only in the rows of
   units whose pre-activation is <= 0;
 - transpose: the backward with W in place of Wᵀ where W is square (the transpose drill);
 - wrong-cache: dW_l = dz_l z_(l-1)ᵀ, the pre-activation in place of the activation a_(l-1)
