@@ -20,7 +20,8 @@ compared element (within the check's tolerance, atol + rtol * max):
 - zero: the analytic is 0 on every failing element, where the reference is not;
 - sign: analytic = -reference;
 - dead-units: the backward with the activation's derivative taken as 1 (the
-  activation-grad drill); or, for relu / leaky-relu, the errors lie only in the rows of
+  activation-grad drill), or one sigmoid output unit's σ′ taken as 1 (dz_L = dL/da_L);
+  or, for relu / leaky-relu, the errors lie only in the rows of
   units whose pre-activation is <= 0;
 - transpose: the backward with W in place of Wᵀ where W is square (the transpose drill);
 - wrong-cache: dW_l = dz_l z_(l-1)ᵀ, the pre-activation in place of the activation a_(l-1)
@@ -71,16 +72,12 @@ def _square(arch: Architecture) -> list[int]:
     return [l for l in range(2, arch.depth + 1) if arch.sizes[l] == arch.sizes[l - 1]]
 
 
-def _forgotten_at(arch: Architecture, params: Params, x: Array, y: Labels, cache: Tensors,
-                  l: int) -> Tensors:
-    """network.backward with da_(l-1) = W_l dz_l (no transpose) at layer l alone: the true
-    pass above layer l, the chain rule as it is below it. A batch's rows are its samples."""
-    out = dict(network.backward(arch, x, y, params, cache))
+def _down(arch: Architecture, params: Params, x: Array, cache: Tensors, out: Tensors, top: int,
+          da: Array) -> Tensors:
+    """The chain rule as it is from da_top down to layer 1, into `out`. A batch's rows are its
+    samples."""
     batch = np.ndim(x) == 2
-    dz = out[f"dz{l}"]
-    W = params[f"W{l}"]
-    da = dz @ W.T if batch else W @ dz
-    for k in range(l - 1, 0, -1):
+    for k in range(top, 0, -1):
         out[f"da{k}"] = da
         dz = da * arch.f.derivative(cache[f"z{k}"])
         out[f"dz{k}"] = dz
@@ -89,6 +86,33 @@ def _forgotten_at(arch: Architecture, params: Params, x: Array, y: Labels, cache
         out[f"db{k}"] = dz.sum(axis=0) / len(dz) if batch else dz.copy()
         da = dz @ params[f"W{k}"] if batch else params[f"W{k}"].T @ dz
     return out
+
+
+def _forgotten_at(arch: Architecture, params: Params, x: Array, y: Labels, cache: Tensors,
+                  l: int) -> Tensors:
+    """network.backward with da_(l-1) = W_l dz_l (no transpose) at layer l alone: the true
+    pass above layer l, the chain rule as it is below it."""
+    out = dict(network.backward(arch, x, y, params, cache))
+    dz, W = out[f"dz{l}"], params[f"W{l}"]
+    return _down(arch, params, x, cache, out, l - 1, dz @ W.T if np.ndim(x) == 2 else W @ dz)
+
+
+def _output_unit(arch: Architecture, params: Params, x: Array, y: Labels, cache: Tensors) -> Tensors:
+    """network.backward of one sigmoid output unit with its σ′ taken as 1: dz_L = dL/da_L (the
+    true dz_L over a_L(1 - a_L)), every other line true."""
+    out = dict(network.backward(arch, x, y, params, cache))
+    L, batch = arch.depth, np.ndim(x) == 2
+    a = cache[f"a{L}"]
+    with np.errstate(all="ignore"):
+        dz = out[f"dz{L}"] / (a * (1.0 - a))
+    a_prev = x if L == 1 else cache[f"a{L - 1}"]
+    out[f"dz{L}"] = dz
+    out[f"dW{L}"] = dz.T @ a_prev / len(dz) if batch else np.outer(dz, a_prev)
+    out[f"db{L}"] = dz.sum(axis=0) / len(dz) if batch else dz.copy()
+    if L == 1:
+        return out
+    W = params[f"W{L}"]
+    return _down(arch, params, x, cache, out, L - 1, dz @ W if batch else W.T @ dz)
 
 
 class _Reference:
@@ -129,6 +153,14 @@ class _Reference:
                 self._drills[key] = self._convert(
                     _forgotten_at(self.arch, self.params, self.x, self.y, self.cache, l))
         return self._drills[key]
+
+    def output_unit(self) -> Tensors:
+        """The backward with the output sigmoid's σ′ taken as 1 (_output_unit)."""
+        if "output-unit" not in self._drills:
+            with np.errstate(all="ignore"):
+                self._drills["output-unit"] = self._convert(
+                    _output_unit(self.arch, self.params, self.x, self.y, self.cache))
+        return self._drills["output-unit"]
 
     def rows(self, name: str, wrong: Mask) -> Mask:
         """The units (of the layer `name` belongs to) with a wrong element."""
@@ -174,43 +206,87 @@ def _dlai_course(arch: Architecture, params: Params) -> Course | None:
     return arch, mapped, to_dlai, 0.0, {}
 
 
+def _rows_course(arch: Architecture, params: Params, reg: float, half: bool,
+                 sigmoid: bool) -> Course | None:
+    """A rows layout's net (cs231n, nnfs): W (n_(l-1), n_l) the built-in's transposed, b (n_l,)
+    or (1, n_l) the built-in's (n_l,), a softmax of max(2, classes) out (or, where `sigmoid`,
+    one sigmoid unit with binary cross-entropy), and the loss's L2 term: 0.5 * reg * sum(W ** 2)
+    where `half` (cs231n: each dW gains reg * W), reg * sum(W ** 2) otherwise (nnfs: 2 reg W).
+    The parameters are matched by name, in whatever order."""
+    out = Architecture(arch.inputs, arch.hidden, arch.activation, 1, "bce") if sigmoid else \
+        Architecture(arch.inputs, arch.hidden, arch.activation, max(2, arch.classes), network.SOFTMAX_LOSS)
+    expected = conventions.expected_cs231n(out.sizes)
+    if sigmoid:
+        expected[f"W{out.depth}"], expected[f"b{out.depth}"] = (out.sizes[-2], 1), (1,)
+    shapes = _as_expected(params, expected, rows=True)
+    if shapes is None:
+        return None
+    mapped = {n: np.transpose(params[n]) if n.startswith("W") else np.reshape(params[n], -1)
+              for n in out.param_names}
+    weights = [n for n in out.param_names if n.startswith("W")]
+    c = 0.5 * reg if half else reg
+    extra = c * sum(float(np.sum(np.square(params[n]))) for n in weights)
+
+    def to_rows(grads: Tensors) -> Tensors:
+        converted = dict(grads)
+        for n in out.param_names:
+            if f"d{n}" not in grads:
+                continue
+            if n.startswith("W"):
+                converted[f"d{n}"] = np.transpose(grads[f"d{n}"]) + 2 * c * params[n]
+            else:
+                converted[f"d{n}"] = np.reshape(grads[f"d{n}"], shapes[n])
+        return converted
+
+    return out, mapped, to_rows, extra, dict.fromkeys(weights, 1)
+
+
 def _cs231n_course(arch: Architecture, params: Params, reg: float) -> Course | None:
     """cs231n's W (n_(l-1), n_l) is the built-in's transposed, its b (n_l,) or (1, n_l) the
     built-in's (n_l,), its output a softmax, and its loss adds 0.5 * reg * sum(W ** 2) (so
     each dW gains reg * W). The parameters are matched by name, in whatever order."""
-    shapes = _as_expected(params, conventions.expected_cs231n(arch.sizes), rows=True)
-    if shapes is None:
-        return None
-    softmax = Architecture(arch.inputs, arch.hidden, arch.activation, max(2, arch.classes),
-                           network.SOFTMAX_LOSS)
-    mapped = {n: np.transpose(params[n]) if n.startswith("W") else np.reshape(params[n], -1)
-              for n in softmax.param_names}
-    weights = [n for n in softmax.param_names if n.startswith("W")]
-    extra = 0.5 * reg * sum(float(np.sum(np.square(params[n]))) for n in weights)
-
-    def to_cs231n(grads: Tensors) -> Tensors:
-        out = dict(grads)
-        for n in softmax.param_names:
-            if f"d{n}" not in grads:
-                continue
-            if n.startswith("W"):
-                out[f"d{n}"] = np.transpose(grads[f"d{n}"]) + reg * params[n]
-            else:
-                out[f"d{n}"] = np.reshape(grads[f"d{n}"], shapes[n])
-        return out
-
-    return softmax, mapped, to_cs231n, extra, dict.fromkeys(weights, 1)
+    return _rows_course(arch, params, reg, half=True, sigmoid=False)
 
 
-def _course(arch: Architecture, params: Params, convention: str, reg: float) -> Course | None:
-    """The built-in network that computes a course's 2-layer (or deeper) net, its copy of
-    the parameters, the conversion of its gradients to the file's layout, the loss's
-    regularisation and the units' axes; None when the parameters are not the course's."""
-    if convention == conventions.DLAI:
-        return _dlai_course(arch, params)
-    if convention == conventions.CS231N:
-        return _cs231n_course(arch, params, reg)
-    return None
+def _nnfs_courses(arch: Architecture, params: Params, reg: float) -> list[Course]:
+    """Neural Networks from Scratch: cs231n's layout with (1, n) biases, ReLU hidden layers, a
+    softmax with cross-entropy or (an output W of one column) one sigmoid unit with binary
+    cross-entropy, and Layer_Dense's L2 loss reg * sum(W ** 2), without cs231n's 0.5."""
+    L = len(arch.hidden) + 1
+    last = params.get(f"W{L}")
+    sigmoid = last is not None and np.ndim(last) == 2 and np.shape(last)[1] == 1
+    course = _rows_course(replace(arch, activation="relu"), params, reg, half=False, sigmoid=sigmoid)
+    return [] if course is None else [course]
+
+
+def _nielsen_courses(arch: Architecture, params: Params) -> list[Course]:
+    """Nielsen's Network: deeplearning.ai's layout, sigmoid in every layer. The built-in network
+    has his costs for one output unit only: network.py's |a - y|²/2 is its "mse", network2's
+    CrossEntropyCost its "bce" (whichever the file's loss agrees with is the reference); for K
+    output units both costs sum K sigmoid units' costs, which no built-in loss does (its K >= 2
+    is a softmax), so there is none."""
+    if arch.sizes[-1] != 1:
+        return []
+    out = []
+    for loss in ("mse", "bce"):
+        course = _dlai_course(replace(arch, activation="sigmoid", classes=1, loss=loss), params)
+        if course is not None:
+            out.append(course)
+    return out
+
+
+def _courses(arch: Architecture, params: Params, convention: str, reg: float) -> list[Course]:
+    """The built-in networks that may compute a course's 2-layer (or deeper) net (the first
+    whose loss agrees with the file's is the reference), each with its copy of the parameters,
+    the conversion of its gradients to the file's layout, the loss's regularisation and the
+    units' axes; none when the parameters are not the course's."""
+    if convention == conventions.NIELSEN:
+        return _nielsen_courses(arch, params)
+    if convention == conventions.NNFS:
+        return _nnfs_courses(arch, params, reg)
+    course = _dlai_course(arch, params) if convention == conventions.DLAI else \
+        _cs231n_course(arch, params, reg) if convention == conventions.CS231N else None
+    return [] if course is None else [course]
 
 
 def _loss_differs(loss: float, ref: _Reference, label: str, over: str) -> str | None:
@@ -224,21 +300,32 @@ def _loss_differs(loss: float, ref: _Reference, label: str, over: str) -> str | 
 
 def _course_reference(arch: Architecture, params: Params, x: Array, y: Labels, loss: float,
                       convention: str, reg: float) -> tuple[_Reference | None, str | None]:
-    """reference_for a course's file, through its own layout (_course)."""
-    course = _course(arch, params, convention, reg)
-    if course is None:
+    """reference_for a course's file, through its own layout (_courses)."""
+    courses = _courses(arch, params, convention, reg)
+    if not courses:
         return None, (f"diagnosis: the model's parameters are not the {arch.label} network's in the "
                       f"{convention} convention's shapes, {NO_REFERENCE}")
-    ref_arch, mapped, convert, extra, axes = course
-    ref = _Reference(ref_arch, mapped, x, y, convert, extra, axes)
-    if convention == conventions.CS231N and reg > 0:
-        for name in params:
-            if name.startswith("W"):
-                ref.extra[name] = [("regularisation", ref.true[f"d{name}"] - reg * params[name],
-                                    f"matches d{name} without its regularisation term "
-                                    f"reg·{name} (reg = {reg:g})")]
-    why = _loss_differs(loss, ref, ref_arch.label, "batch")
-    return (ref, None) if why is None else (None, why)
+    first: str | None = None
+    for ref_arch, mapped, convert, extra, axes in courses:
+        ref = _Reference(ref_arch, mapped, x, y, convert, extra, axes)
+        why = _loss_differs(loss, ref, ref_arch.label, "batch")
+        if why is None:
+            _regularisation(ref, params, convention, reg)
+            return ref, None
+        first = first or why
+    return None, first
+
+
+def _regularisation(ref: _Reference, params: Params, convention: str, reg: float) -> None:
+    """The hypothesis of a dW without its L2 term (cs231n's reg·W, nnfs's 2·reg·W)."""
+    if convention not in (conventions.CS231N, conventions.NNFS) or reg <= 0:
+        return
+    c, term = (reg, "reg·") if convention == conventions.CS231N else (2 * reg, "2·reg·")
+    for name in params:
+        if name.startswith("W"):
+            ref.extra[name] = [("regularisation", ref.true[f"d{name}"] - c * params[name],
+                                f"matches d{name} without its regularisation term "
+                                f"{term}{name} (reg = {reg:g})")]
 
 
 def _not_the_network(arch: Architecture, params: Params) -> str | None:
@@ -261,14 +348,16 @@ def reference_for(arch: Architecture, params: Params, x: Array, y: Labels, loss:
                   reg: float = 0.0) -> tuple[_Reference | None, str | None]:
     """The built-in backward as the reference, or None and why not (for a user's model).
 
-    A course's file (deeplearning-ai, cs231n) is compared with the built-in network of the
-    same architecture through its own layout: deeplearning.ai's b (n, 1) is the built-in's
-    (n,); cs231n's W (n_(l-1), n_l) the built-in's transposed, its output a softmax of
-    max(2, classes), and its loss with 0.5 * reg * sum(W ** 2) added (the assignment's
-    convention; the gradient's reg * W)."""
+    A course's file (deeplearning-ai, cs231n, nielsen, nnfs) is compared with the built-in
+    network of the same architecture through its own layout: deeplearning.ai's b (n, 1) is the
+    built-in's (n,); cs231n's W (n_(l-1), n_l) the built-in's transposed, its output a softmax
+    of max(2, classes), and its loss with 0.5 * reg * sum(W ** 2) added (the assignment's
+    convention; the gradient's reg * W); Nielsen's is deeplearning.ai's with sigmoid layers and
+    one output unit ("mse" for |a - y|²/2, "bce" for CrossEntropyCost); nnfs's is cs231n's with
+    ReLU layers, a softmax or one sigmoid unit, and reg * sum(W ** 2) (gradient 2 reg W)."""
     if builtin:
         return _Reference(arch, params, x, y), None
-    if convention in (conventions.DLAI, conventions.CS231N):
+    if convention in (conventions.DLAI, conventions.CS231N, conventions.NIELSEN, conventions.NNFS):
         return _course_reference(arch, params, x, y, loss, convention, reg)
     why = _not_the_network(arch, params)
     if why is not None:
@@ -336,6 +425,9 @@ def _hypotheses(arch: Architecture, name: str, ref: _Reference) -> list[tuple[st
     out.append(("dead-units", ref.drill("activation-grad")[f"d{name}"],
                 f"matches {f.symbol}′ taken as 1" + (" (dead units pass gradient)" if f.kinked else "")))
     out.extend(("transpose", predicted, says) for predicted, says, _ in _transposes(arch, name, ref))
+    if arch.classes == 1:
+        out.append(("dead-units", ref.output_unit()[f"d{name}"],
+                    f"matches the output's σ′ taken as 1: dz{arch.depth} = dL/da{arch.depth}"))
     if parsed is not None and parsed.kind == "W" and l >= 2:
         dz = ref.true[f"dz{l}"]
         out.append(("wrong-cache", np.outer(dz, ref.cache[f"z{l - 1}"]),
@@ -407,7 +499,7 @@ def _drilled(check: TensorCheck, wrong: Mask, atol: float, arch: Architecture,
             continue
         if not _close(predicted, ref.true[f"d{check.name}"], atol).all() and \
                 _close(a, predicted, atol).all():
-            if kind == "dead-units":
+            if kind == "dead-units" and not says.startswith("matches the output's"):
                 says = _dead_rows(arch, check.name, ref, wrong, says)
             return kind, says, None
     return None
