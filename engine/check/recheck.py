@@ -41,6 +41,14 @@ The verdict, per element, with the tolerances of the central rule:
   (Nielsen's cross-entropy, log(1 - a) of a saturated sigmoid, loses digits to cancellation),
   so the quotients' own error exceeds the difference that failed the element: it cannot be
   judged at these steps. A wrong gradient of a smooth loss has quotients that agree.
+- "unresolved" as well, after a wide look: an element that would fail is nudged once more by
+  ±WIDE_STEP (1e-2), and where that central difference agrees with a (to WIDE_RTOL, a
+  percent: its truncation error is far smaller for the losses met here), the loss does not
+  resolve nudges of eps. A saturated sigmoid does that: 1 - a near 5e-12 moves by less than a
+  float's last digit, so Nielsen's cross-entropy of it stays the same float and its central
+  difference is 0 where the true slope is 1. A wrong gradient of a smooth loss disagrees at
+  every step, and a parameter the forward pass never uses leaves the loss flat at every step
+  too: both still fail. Two more passes, for elements that would fail only.
 - "fail": none of these: the difference survives a second look, and the element fails.
 
 A kink the model's cache showed, found inconsistent by its one-sided slopes (engine.check.
@@ -54,7 +62,7 @@ has found a bug, and a note says how many were left as they were.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -68,6 +76,10 @@ RECHECK_LIMIT = 256
 SMALLEST_STEP = 100.0
 LARGER_STEP = 10.0
 STATUSES = ("kink", "step", "unresolved", "fail")
+#: The wide look's step, and how closely its central difference must agree (see above). No
+#: wide look where eps itself is within WIDE_STEP / 10: it would measure nothing new.
+WIDE_STEP = 1e-2
+WIDE_RTOL = 1e-2
 
 
 @dataclass(frozen=True)
@@ -161,6 +173,15 @@ def judge_element(index: tuple[int, ...], analytic: float, base: float, losses: 
     excess = {"step": step_excess, "kink": kink_excess}.get(status, min(step_excess, kink_excess))
     return Rechecked(index, status, float(left), float(right), h, sides_step, at_h,
                      float(np.nan_to_num(excess, nan=np.inf)))
+
+
+def wide(rechecked: Rechecked, analytic: float, plus: float, minus: float, atol: float) -> Rechecked:
+    """A failing element's wide look (the module's docstring): unresolved where the central
+    difference at ±WIDE_STEP, from the losses `plus` and `minus` there, agrees with a."""
+    with np.errstate(all="ignore"):
+        at_wide = float(slope(plus, minus, WIDE_STEP))
+        agrees = abs(analytic - at_wide) <= atol + WIDE_RTOL * max(abs(analytic), abs(at_wide))
+    return replace(rechecked, status="unresolved") if agrees and np.isfinite(at_wide) else rechecked
 
 
 def _bracket(analytic: float, left: float, right: float, atol: float,

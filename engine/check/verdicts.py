@@ -55,7 +55,16 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from engine.check.recheck import RECHECK_LIMIT, STATUSES, Rechecked, judge_element, nudges, second_step
+from engine.check.recheck import (
+    RECHECK_LIMIT,
+    STATUSES,
+    WIDE_STEP,
+    Rechecked,
+    judge_element,
+    nudges,
+    second_step,
+    wide,
+)
 from engine.maths.fastcheck import Mask
 from engine.maths.network import Array, Labels, Params, Tensors
 from engine.maths.slopes import Progress
@@ -399,10 +408,30 @@ class _SecondLook:
         params, x, y = self.step
         losses = np.asarray(self.model.nudged_losses(params, x, y, wanted, self.progress),
                             dtype=np.float64)
-        return [judge_element(index, float(tensors[name].analytic[index]), self.loss,
-                              losses[4 * k:4 * k + 4], self.eps, self.h, self.tolerance,
-                              bool(tensors[name].kinks[index]))
-                for k, (name, index) in enumerate(elements)]
+        found = [judge_element(index, float(tensors[name].analytic[index]), self.loss,
+                               losses[4 * k:4 * k + 4], self.eps, self.h, self.tolerance,
+                               bool(tensors[name].kinks[index]))
+                 for k, (name, index) in enumerate(elements)]
+        return self.wide_look(elements, found, tensors)
+
+    def wide_look(self, elements: list[tuple[str, tuple[int, ...]]], found: list[Rechecked],
+                  tensors: dict[str, TensorCheck]) -> list[Rechecked]:
+        """The elements that still fail (and no marked kink), nudged by ±WIDE_STEP in one
+        request: a loss that does not resolve eps (a saturated output) leaves them unresolved."""
+        failing = [k for k, r in enumerate(found)
+                   if r.status == "fail" and not tensors[elements[k][0]].kinks[elements[k][1]]]
+        if not failing or self.eps * 10 >= WIDE_STEP:
+            return found
+        wanted = [(elements[k][0], elements[k][1], sign * WIDE_STEP) for k in failing for sign in (1, -1)]
+        params, x, y = self.step
+        losses = np.asarray(self.model.nudged_losses(params, x, y, wanted, self.progress),
+                            dtype=np.float64)
+        out = list(found)
+        for j, k in enumerate(failing):
+            name, index = elements[k]
+            out[k] = wide(found[k], float(tensors[name].analytic[index]), float(losses[2 * j]),
+                          float(losses[2 * j + 1]), self.tolerance[0])
+        return out
 
 
 def _failing(t: TensorCheck, atol: float, rtol: float) -> list[tuple[tuple[int, ...], float]]:

@@ -169,13 +169,14 @@ def test_a_check_where_nothing_fails_costs_no_extra_pass() -> None:
     assert all(t.rechecked == () for t in check.tensors.values())
 
 
-def test_a_real_bug_costs_four_passes_a_failing_tensor_and_still_fails() -> None:
+def test_a_real_bug_costs_six_passes_a_failing_tensor_and_still_fails() -> None:
     model = counted("sign")
     params, x = network.init_params(NOTEBOOK, 42), X
     cache = network.forward(NOTEBOOK, x, params, 1)[0]
     grads = model.backward(x, 1, params, cache)
     check = gradient_check(model, params, x, 1, grads, EPS)
-    assert check.failed_names and sum(model.calls) == 4 * len(check.failed_names)
+    # Four for the second look at each tensor's worst element, two for its wide look.
+    assert check.failed_names and sum(model.calls) == 6 * len(check.failed_names)
     for name in check.failed_names:
         (only,) = check.tensors[name].rechecked
         assert only.status == "fail"
@@ -206,7 +207,7 @@ def test_a_broken_cs231n_backward_still_fails(bug: str) -> None:
     check = gradient_check(model, params, x, y, grads, EPS, "loop")
     assert check.failed_names
     assert all(r.status == "fail" for name in check.failed_names for r in check.tensors[name].rechecked)
-    assert model.recheck_passes == 4 * len(check.failed_names)
+    assert model.recheck_passes == 6 * len(check.failed_names)  # the second look, then the wide
 
 
 def test_the_recheck_is_bounded() -> None:
@@ -268,3 +269,22 @@ def test_a_loss_computed_less_precisely_than_its_value_is_unresolved_not_failed(
     r = look(f, 0.1325)
     assert abs(r.slope_at_step - 0.13) < 1e-6 and r.status == "unresolved"
     assert look(lambda t: 1.0 + 0.13 * t, 0.1325).status == "fail"  # a smooth loss: the bug stays
+
+
+def test_a_loss_that_does_not_resolve_eps_is_unresolved_after_the_wide_look() -> None:
+    """Nielsen's cross-entropy of a saturated sigmoid, -log(1 - σ(z)) at z = 26.03: 1 - a is near
+    5e-12, a nudge of eps does not move a from its float, the loss stays put and its central
+    difference is 0 where the true slope, a, is 1. The wide look sees the slope; an unused
+    parameter's loss (flat at every step) and a wrong value still fail."""
+    from engine.check.recheck import WIDE_STEP, wide
+
+    def saturated(t: float) -> float:
+        a = 1.0 / (1.0 + np.exp(-(26.03 + t)))
+        return float(-np.log(1.0 - a))
+
+    first = look(saturated, 1.0)
+    assert first.status == "fail" and first.slope_at_step == 0.0  # the loss did not move
+    wide_losses = saturated(WIDE_STEP), saturated(-WIDE_STEP)
+    assert wide(first, 1.0, *wide_losses, ATOL).status == "unresolved"
+    assert wide(first, 0.5, *wide_losses, ATOL).status == "fail"  # a wrong value still fails
+    assert wide(first, 1.0, 2.0, 2.0, ATOL).status == "fail"  # flat at every step: unused
