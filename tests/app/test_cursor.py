@@ -317,3 +317,12 @@ async def test_a_step_updated_without_a_check_does_not_promise_one() -> None:
         await pilot.press("n")  # step 2's forward: its check is to come
         await pilot.pause()
         assert "not computed yet in step 2" in str(panel(app, "gradcheck").render())
+
+
+def test_a_cursor_move_that_arrives_after_the_screens_are_gone_draws_nothing() -> None:
+    """Under load a panel's CursorMoved reached the app after its last screen was popped at
+    exit, and show_panels asked for the screen: ScreenStackError at the end of a passing test.
+    An app with no screen (as one that has not started, or has closed) ignores the move."""
+    app = StepperApp(Stepper(Config()))
+    assert not app.screen_stack
+    app.on_panel_cursor_moved(Panel.CursorMoved(Panel()))  # raised ScreenStackError before

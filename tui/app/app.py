@@ -338,7 +338,10 @@ class StepperApp(ScreenlessKeys):
         self.query_one("#panels", QuietScroll).scroll_to_region(line, animate=False, immediate=True)
 
     def on_panel_cursor_moved(self, message: Panel.CursorMoved) -> None:
-        self.show_panels()
+        """Redraw for the cursor's new cell; a move a panel posted while the app was closing
+        arrives after its screens are gone, with nothing left to draw."""
+        if self.screen_stack:
+            self.show_panels()
 
     def action_toggle_explain(self) -> None:
         explain = self.query_one(ExplainPanel)
