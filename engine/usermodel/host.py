@@ -182,20 +182,20 @@ class Host:
                     self.model.described, [(item.line, item.excerpt) for item in self.model.skipped])
         model = self.model
         assert model is not None, "load comes first"
-        handlers: dict[str, Callable[..., Any]] = {
-            "init": lambda seed: model.init_params(seed),
-            "forward": lambda x, params, y: self.forward(model, x, params, y, keep=True),
-            "loss": lambda x, params, y: self.forward(model, x, params, y, keep=False),
-            "backward": lambda *rest: self.backward(model, *rest),
-            "update": lambda *rest: plain(model.update(*rest)),
-            "gradcheck": lambda *rest: self.numerical(model, *rest),
-            "nudged": lambda *rest: self.nudged(model, *rest),
-        }
-        if kind not in handlers:
+        if kind not in REQUESTS:
             raise ValueError(f"unknown request {kind!r}")
-        return handlers[kind](*args)
+        return REQUESTS[kind](self, model, *args)
 
-    def forward(self, model: Contract, x: Array, params: Params, y: Labels, keep: bool) -> Any:
+    def init(self, model: Contract, seed: int) -> Any:
+        return model.init_params(seed)
+
+    def loss(self, model: Contract, x: Array, params: Params, y: Labels) -> Any:
+        return self.forward(model, x, params, y, keep=False)
+
+    def update(self, model: Contract, *args: Any) -> Any:
+        return plain(model.update(*args))
+
+    def forward(self, model: Contract, x: Array, params: Params, y: Labels, keep: bool = True) -> Any:
         """The loss, and with `keep` the cache as plain data too (it stays here otherwise)."""
         cache, loss = self.each_forward(model, x, params, y) if _per_sample(model, x) \
             else model.forward(x, params, y)
@@ -259,6 +259,19 @@ class Host:
                            progress, 1)
 
         return mean_numerical(sample(b) for b in range(len(x)))
+
+
+#: Each request after "load", and the Host method that answers it (the model, then the
+#: request's arguments): made once, looked up for every call.
+REQUESTS: dict[str, Callable[..., Any]] = {
+    "init": Host.init,
+    "forward": Host.forward,
+    "loss": Host.loss,
+    "backward": Host.backward,
+    "update": Host.update,
+    "gradcheck": Host.numerical,
+    "nudged": Host.nudged,
+}
 
 
 def _per_sample(model: Contract, x: Any) -> bool:
