@@ -206,6 +206,15 @@ def _dlai_course(arch: Architecture, params: Params) -> Course | None:
     return arch, mapped, to_dlai, 0.0, {}
 
 
+def _dlai_courses(arch: Architecture, params: Params) -> list[Course]:
+    """deeplearning.ai's hidden layers are ReLU (the L-layer assignment) or tanh (the planar
+    one), whatever --activation says: the network with the given activation first, then
+    the others."""
+    activations = dict.fromkeys((arch.activation, "relu", "tanh", "sigmoid"))
+    courses = (_dlai_course(replace(arch, activation=f), params) for f in activations)
+    return [course for course in courses if course is not None]
+
+
 def _rows_course(arch: Architecture, params: Params, reg: float, half: bool,
                  sigmoid: bool) -> Course | None:
     """A rows layout's net (cs231n, nnfs): W (n_(l-1), n_l) the built-in's transposed, b (n_l,)
@@ -284,8 +293,9 @@ def _courses(arch: Architecture, params: Params, convention: str, reg: float) ->
         return _nielsen_courses(arch, params)
     if convention == conventions.NNFS:
         return _nnfs_courses(arch, params, reg)
-    course = _dlai_course(arch, params) if convention == conventions.DLAI else \
-        _cs231n_course(arch, params, reg) if convention == conventions.CS231N else None
+    if convention == conventions.DLAI:
+        return _dlai_courses(arch, params)
+    course = _cs231n_course(arch, params, reg) if convention == conventions.CS231N else None
     return [] if course is None else [course]
 
 
@@ -555,7 +565,9 @@ def diagnose(check: GradCheck, grads: Tensors, arch: Architecture, params: Param
         return check
     ref, why = reference_for(arch, params, x, y, loss, builtin, convention, reg)
     if ref is not None:
-        arch = ref.arch  # a cs231n file's softmax output
+        arch = ref.arch  # a cs231n file's softmax output, a deeplearning.ai file's tanh
+    if convention == conventions.DLAI:  # its dA1, dZ1 (columns) as the built-in's da1, dz1
+        grads = {**grads, **conventions.builtin_gradients(grads, arch.depth)}
     notes = check.notes if why is None else (*check.notes, why)
     passing = [name for name, t in check.tensors.items() if t.verdict == "pass"]
     entries = [_diagnosis(name, check.tensors[name], grads, arch, ref, check.atol, passing)

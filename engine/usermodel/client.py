@@ -48,7 +48,7 @@ from engine.maths.network import Architecture, Array, Labels, Params, Tensors
 from engine.maths.slopes import Nudge, Numerical, Progress
 from engine.model.protocol import Cancelled, Captured
 from engine.settings.config import MODEL_MEMORY_MB, MODEL_TIMEOUT, binary_size
-from engine.usermodel import proctree
+from engine.usermodel import proctree, script
 from engine.usermodel.contract import D_NAME, ModelError
 from engine.usermodel.host import PIPE_CLOSED, REPLY_LIMIT
 from engine.usermodel.interpreter import check_python
@@ -56,6 +56,8 @@ from engine.usermodel.loading import Skipped, skipped_words
 from engine.usermodel.transport import dumps, loads
 
 __all__ = ["Captured", "Loading", "ModelError", "UserModel", "load_model"]
+
+NOTEBOOK_SUFFIX = ".ipynb"
 
 #: Captured outputs kept in UserModel.log; a forward that prints, run by the loop gradient
 #: check (two calls per parameter), would otherwise grow the log without bound.
@@ -245,8 +247,12 @@ class UserModel:
     def __init__(self, path: Path, source: bytes, timeout: float = MODEL_TIMEOUT,
                  memory_mb: int = MODEL_MEMORY_MB, convention: str | None = None,
                  sizes: tuple[int, ...] = (), reg: float = 0.0,
-                 options: tuple[tuple[str, Any], ...] = (), loading: Loading | None = None) -> None:
+                 options: tuple[tuple[str, Any], ...] = (), loading: Loading | None = None,
+                 cells: tuple[str, ...] | None = None) -> None:
         self.path = path
+        #: A notebook's code cells, read here (the model's Python may lack nbformat); None
+        #: for a .py file, whose source is what runs.
+        self.cells = cells
         #: How the file is imported: its top level whole or not, and in which Python.
         self.loading = loading or Loading()
         #: The top-level statements the import left out (engine.usermodel.loading), once imported.
@@ -413,7 +419,7 @@ class UserModel:
             except BaseException:
                 self._end()
                 raise
-            self._skipped([Skipped(line, excerpt) for line, excerpt in skipped])
+            self._skipped([Skipped(where, excerpt) for where, excerpt in skipped])
         assert self._process is not None
         return self._process
 
@@ -427,7 +433,7 @@ class UserModel:
         with contextlib.suppress(OSError):
             self._process.requests.send_bytes(dumps(("load", str(self.path), self._source,
                                                      self.convention_asked, self.sizes, self.reg,
-                                                     self.loading.run_module, self.options)))
+                                                     self.loading.run_module, self.options, self.cells)))
 
     def _skipped(self, skipped: list[Skipped]) -> None:
         """The statements the import left out, said once, after the first import's output."""
@@ -588,11 +594,15 @@ def load_model(path: str | PathLike[str], timeout: float = MODEL_TIMEOUT,
     given = Path(path)
     if loading is not None and loading.python is not None:
         loading = replace(loading, python=check_python(loading.python))
+    notebook = given.suffix.lower() == NOTEBOOK_SUFFIX
     try:
-        source = read_user_file(given, "Python model file", MAX_MODEL_BYTES)
+        source = read_user_file(given, "notebook" if notebook else "Python model file", MAX_MODEL_BYTES)
+        cells = tuple(script.code_cells(source)) if notebook else None
     except OSError as error:
         raise ModelError(str(error)) from None
+    except ValueError as error:
+        raise ModelError(f"{given.name}: {error}") from None
     model = UserModel(given.resolve(), source, timeout, memory_mb, convention, tuple(sizes), reg,
-                      tuple(options), loading)
+                      tuple(options), loading, cells)
     model.start()
     return model

@@ -42,8 +42,10 @@ import ast
 import contextlib
 import copy
 import importlib
+import importlib.machinery
 import importlib.util
 import inspect
+import linecache
 import math
 import sys
 import traceback
@@ -61,7 +63,12 @@ from engine.maths.slopes import pre_activation_sides
 from engine.model import conventions
 from engine.model.conventions import nielsen
 from engine.settings.config import MAX_PARAMS
-from engine.usermodel import loading
+from engine.usermodel import loading, script
+from engine.usermodel.siblings import Siblings
+
+Where = Callable[[int], str]
+#: A line of a plain file, as Python names it; a notebook's is its cell's (engine.usermodel.script).
+LINE: Where = "line {}".format
 
 FORWARD_ARGS = ("x", "params", "y")
 BACKWARD_ARGS = ("x", "y", "params", "cache")
@@ -184,6 +191,8 @@ class Contract:
         self.gradient_keys: str | None = None
         #: The top-level statements left out of the import (engine.usermodel.loading).
         self.skipped: tuple[loading.Skipped, ...] = ()
+        #: How a line of the file is named: "line 12", or in a notebook "cell 4, line 2".
+        self.where: Where = LINE
 
     def init_params(self, seed: int) -> Params | None:
         """The file's init_params(seed), checked: a non-empty dict of printable names to
@@ -366,7 +375,7 @@ class Contract:
         except conventions.ConventionError as error:  # the adapter's own check, not a raise of theirs
             raise self._error(str(error)) from None
         except BaseException as error:
-            message, user_traceback = _raised(f"{source} raised", error, self.path)
+            message, user_traceback = _raised(f"{source} raised", error, self.path, self.where)
             raise self._error(message, user_traceback) from None
         if inspect.isawaitable(result):  # a coroutine never runs unless awaited
             close = getattr(result, "close", None)
@@ -461,19 +470,30 @@ def _user_frames(error: BaseException, path: Path) -> list[traceback.FrameSummar
             if loading.users_file(frame.filename, path)]
 
 
-def _raised(what: str, error: BaseException, path: Path) -> tuple[str, str]:
+def _raised(what: str, error: BaseException, path: Path, where: Where = LINE) -> tuple[str, str]:
     """A one-line message ending at the user's last line (in another of their files, that
-    file's name too), and their traceback lines."""
+    file's name too), and their traceback lines; a line of the model file is named by
+    `where` (a notebook's "cell 14, line 3")."""
     frames = _user_frames(error, path)
-    where = ""
+    place = ""
     if isinstance(error, SyntaxError) and error.filename and error.lineno:  # in a module it imported
-        where = f" ({Path(error.filename).name}, line {error.lineno})"
+        place = f" ({Path(error.filename).name}, line {error.lineno})"
     elif frames:
         last = frames[-1]
-        other = "" if last.filename == str(path) else f"{Path(last.filename).name}, "
-        where = f" ({other}line {last.lineno}, in {last.name})"
-    message = f"{what} {_exception_line(error)}{where}"
-    return message, "".join(traceback.format_list(frames)).rstrip("\n")
+        line = last.lineno or 0
+        shown = where(line) if last.filename == str(path) else f"{Path(last.filename).name}, line {line}"
+        place = f" ({shown}, in {last.name})"
+    message = f"{what} {_exception_line(error)}{place}"
+    lines = [_placed(text, frame, path, where) for frame, text in zip(frames, traceback.format_list(frames),
+                                                                    strict=True)]
+    return message, "".join(lines).rstrip("\n")
+
+
+def _placed(text: str, frame: traceback.FrameSummary, path: Path, where: Where) -> str:
+    """A traceback entry of the model file with its line named by `where`."""
+    if frame.filename != str(path) or frame.lineno is None:
+        return text
+    return text.replace(f", line {frame.lineno},", f", {where(frame.lineno)},", 1)
 
 
 def _function(module: types.ModuleType, name: str, args: tuple[str, ...], required: bool,
@@ -515,7 +535,8 @@ def _function(module: types.ModuleType, name: str, args: tuple[str, ...], requir
 
 def load_source(path: Path, source: bytes, convention: str | None = None,
                 sizes: tuple[int, ...] = (), reg: float = 0.0, run_module: bool = False,
-                options: tuple[tuple[str, Any], ...] = ()) -> Contract:
+                options: tuple[tuple[str, Any], ...] = (), cells: tuple[str, ...] | None = None
+                ) -> Contract:
     """Import the model file's source as it was written and check its functions, or raise
     ModelError.
 
@@ -524,7 +545,9 @@ def load_source(path: Path, source: bytes, convention: str | None = None,
     `options` (--model-option's constructor keywords) are what a course's adapter needs to
     build and call its model. `run_module` runs every top-level statement; otherwise those
     that run the file's training or I/O are left out (engine.usermodel.loading), and the
-    contract says which (`skipped`).
+    contract says which (`skipped`). `cells`: a notebook's code cells (read by nbformat
+    where the stepper runs, engine.usermodel.script), which run instead of `source`; a
+    script's IPython lines (magics, shell lines) are left out either way.
 
     The source is the bytes the stepper read (their hash is what a session records), compiled
     here, never the file read again; the module is named as its package makes it (a plain
@@ -532,30 +555,31 @@ def load_source(path: Path, source: bytes, convention: str | None = None,
     Whatever the import raises, exit() included, is a load failure.
     """
     file = path.name or str(path)
-    module, skipped = _import(path, source, run_module, file)
+    module, found, skipped = _import(path, source, run_module, file, cells)
     try:
-        contract = _checked(path, module, convention, sizes, reg, file, options)
+        contract = _checked(path, module, convention, sizes, reg, file, options, found.where)
     except ModelError as error:  # a name a left-out statement would have bound may be what it missed
         binding = [item for item in skipped if item.names]
         if not binding:
             raise
-        lines = ", ".join(str(item.line) for item in binding[:SKIPPED_SHOWN]) + \
+        lines = ", ".join(item.where for item in binding[:SKIPPED_SHOWN]) + \
             (", …" if len(binding) > SKIPPED_SHOWN else "")
-        raise ModelError(f"{error.message} (not run at import: line(s) {lines}; --run-module runs "
+        raise ModelError(f"{error.message} (not run at import: {lines}; --run-module runs "
                          "them)", error.user_traceback) from None
     contract.skipped = tuple(skipped)
+    contract.where = found.where
     return contract
 
 
 def _checked(path: Path, module: types.ModuleType, convention: str | None, sizes: tuple[int, ...],
-             reg: float, file: str, options: tuple[tuple[str, Any], ...]) -> Contract:
+             reg: float, file: str, options: tuple[tuple[str, Any], ...], where: Where) -> Contract:
     """The imported module's functions, by its convention, checked."""
     try:
         found = conventions.detect(module, convention, file)
     except conventions.ConventionError as error:
         raise ModelError(str(error)) from None
     if found != conventions.NOTEBOOK:
-        return _adapted(path, module, found, sizes, reg, file, options)
+        return _adapted(path, module, found, sizes, reg, file, options, where)
     forward = _function(module, "forward", FORWARD_ARGS, True, file)
     backward = _function(module, "backward", BACKWARD_ARGS, True, file)
     sgd_update = _function(module, "sgd_update", UPDATE_ARGS, False, file)
@@ -564,23 +588,34 @@ def _checked(path: Path, module: types.ModuleType, convention: str | None, sizes
     return Contract(path, forward, backward, sgd_update, init, _batched(module, file))
 
 
-def _import(path: Path, source: bytes, run_module: bool,
-            file: str) -> tuple[types.ModuleType, list[loading.Skipped]]:
-    """The file's module, imported from `source` where the file sits (its package, its
-    folder), and the top-level statements left out."""
+def _import(path: Path, source: bytes, run_module: bool, file: str, cells: tuple[str, ...] | None
+            ) -> tuple[types.ModuleType, script.Script, list[loading.Skipped]]:
+    """The file's module, imported from `source` (or a notebook's cells) where the file sits
+    (its package, its folder); the script that ran, and the lines left out: IPython's, and
+    the top-level statements that run the file's training or I/O."""
+    found = _script(source, cells, file)
     try:
-        text = importlib.util.decode_source(source)
-        tree = ast.parse(text, str(path))
+        tree = ast.parse(found.text, str(path))
     except SyntaxError as error:
-        where = f", line {error.lineno}" if error.lineno else ""
+        where = f", {found.where(error.lineno)}" if error.lineno else ""
         hint = nielsen.python2_hint(error.msg or "")
         raise ModelError(f"{file}{where}: syntax error: {error.msg}{hint}") from None
-    except (ValueError, UnicodeDecodeError) as error:  # a null byte: not Python source at all
+    except ValueError as error:  # a null byte: not Python source at all
         raise ModelError(f"{file} is not Python source: {error}") from None
+    # Tracebacks quote the code that ran, not the file (a notebook's JSON, a magic's line).
+    linecache.cache[str(path)] = (len(found.text), None, found.text.splitlines(True), str(path))
     placement = loading.place(path, tree)
-    skipped = [] if run_module else loading.skip_runs(tree, text)
+    module = _module(path, placement, file)  # its folders on sys.path, for _missing
+    skipped = [loading.Skipped(found.where(item.line), f"{item.text} (IPython)", (), item.line)
+               for item in found.dropped]
+    helpers = None
+    if not run_module:
+        skipped = sorted(skipped + loading.skip_runs(tree, found.text, found.where, _missing),
+                         key=lambda item: item.line)
+        if not placement.package:  # its helper modules beside it, definitions only too
+            helpers = Siblings(path.parent, _missing)
+            sys.meta_path.insert(0, helpers)
     code = compile(tree, str(path), "exec", dont_inherit=True)
-    module = _module(path, placement, file)
     try:
         exec(code, module.__dict__)
     except SystemExit as error:
@@ -588,8 +623,26 @@ def _import(path: Path, source: bytes, run_module: bool,
                          "file should only define functions (put demo code under "
                          "if __name__ == '__main__':)") from None
     except BaseException as error:
-        raise _import_error(f"{file} failed while being imported:", error, path) from None
-    return module, skipped
+        raise _import_error(f"{file} failed while being imported:", error, path, found.where) from None
+    return module, found, skipped + (helpers.skipped if helpers is not None else [])
+
+
+def _missing(name: str) -> bool:
+    """Whether no module `name` can be imported here (installed, or beside the file)."""
+    try:
+        return importlib.util.find_spec(name) is None
+    except (ImportError, ValueError):  # a name find_spec cannot look for: let the import say
+        return False
+
+
+def _script(source: bytes, cells: tuple[str, ...] | None, file: str) -> script.Script:
+    """The Python to run: a notebook's cells, or the file's text, IPython's lines left out."""
+    if cells is not None:
+        return script.from_cells(cells)
+    try:
+        return script.from_text(importlib.util.decode_source(source))
+    except (ValueError, UnicodeDecodeError) as error:
+        raise ModelError(f"{file} is not Python source: {error}") from None
 
 
 def _module(path: Path, placement: loading.Placement, file: str) -> types.ModuleType:
@@ -611,8 +664,10 @@ def _module(path: Path, placement: loading.Placement, file: str) -> types.Module
             importlib.import_module(placement.package)
         except BaseException as error:
             raise _import_error(f"{file}: importing its package {placement.package} failed:",
-                                error, path) from None
-    spec = importlib.util.spec_from_file_location(placement.name, path)
+                                error, path, LINE) from None
+    # The loader is named: a notebook's suffix has none of its own (its cells run, not it).
+    loader = importlib.machinery.SourceFileLoader(placement.name, str(path))
+    spec = importlib.util.spec_from_file_location(placement.name, path, loader=loader)
     assert spec is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[placement.name] = module
@@ -627,10 +682,10 @@ def _from_folder(module: types.ModuleType, root: Path) -> bool:
     return any(place and Path(place).resolve().is_relative_to(root.resolve()) for place in places)
 
 
-def _import_error(what: str, error: BaseException, path: Path) -> ModelError:
+def _import_error(what: str, error: BaseException, path: Path, where: Where) -> ModelError:
     """A failed import as a message; a missing module says which Python lacked it, and how to
     give it one."""
-    message, user_traceback = _raised(what, error, path)
+    message, user_traceback = _raised(what, error, path, where)
     if isinstance(error, ImportError):
         message += "; " + _missing_hint(error, path)
     return ModelError(message, user_traceback)
@@ -647,7 +702,7 @@ def _missing_hint(error: ImportError, path: Path) -> str:
 
 
 def _adapted(path: Path, module: types.ModuleType, convention: str, sizes: tuple[int, ...],
-             reg: float, file: str, options: tuple[tuple[str, Any], ...] = ()) -> Contract:
+             reg: float, file: str, options: tuple[tuple[str, Any], ...], where: Where) -> Contract:
     """A course-style module as the notebook's contract (engine.model.conventions): a batch whole."""
     if len(sizes) < 2:
         raise ModelError(f"{file}: the {convention} convention needs the network's sizes")
@@ -658,7 +713,7 @@ def _adapted(path: Path, module: types.ModuleType, convention: str, sizes: tuple
     except SystemExit as error:
         raise ModelError(f"{file} called {_exit_words(error)} while its model was built") from None
     except BaseException as error:
-        message, user_traceback = _raised(f"{file}: building its model raised", error, path)
+        message, user_traceback = _raised(f"{file}: building its model raised", error, path, where)
         raise ModelError(message, user_traceback) from None
     return Contract(path, made.forward, made.backward, made.sgd_update, made.init_params, True,
                     convention, made.described, made.kink_names)

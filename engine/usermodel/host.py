@@ -12,7 +12,7 @@ Requests and replies are tuples of plain data (engine.usermodel.transport). The 
 ("ready",), sent unasked once this interpreter and NumPy have loaded: the stepper's
 --model-timeout counts from it, so a loaded machine's slow start is not the user's call
 running out of time.
-    ("load", path, source, convention, sizes, reg, run_module, options)
+    ("load", path, source, convention, sizes, reg, run_module, options, cells)
                                              -> ("ok", (own_update, batched, convention, described,
                                                         skipped: (line, excerpt) pairs))
     ("init", seed)                           -> ("ok", params or None)
@@ -176,10 +176,10 @@ class Host:
         """One request's reply: "load" first, then any other by its handler."""
         kind, *args = request
         if kind == "load":
-            path, source, *rest = args  # convention, sizes, reg, run_module, options
+            path, source, *rest = args  # convention, sizes, reg, run_module, options, cells
             self.model = load_source(Path(path), source, *rest)
             return (self.model.own_update, self.model.batched, self.model.convention,
-                    self.model.described, [(item.line, item.excerpt) for item in self.model.skipped])
+                    self.model.described, [(item.where, item.excerpt) for item in self.model.skipped])
         model = self.model
         assert model is not None, "load comes first"
         if kind not in REQUESTS:

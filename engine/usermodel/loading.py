@@ -19,6 +19,12 @@ decorators and defaults, a class's body, never a function's body):
   matplotlib, pickle, h5py, pandas, scikit-learn, nnfs, Nielsen's `mnist_loader` and the
   like (`IO_MODULES`), or a function named like a data loader (`load_data`, `read_csv`,
   `fetch_openml`: `LOADER_NAME`);
+- a statement is skipped when it hands a function the file defines to another (a graded
+  test cell's `layer_sizes_test(layer_sizes)`), or calls a test helper (`*_test_case`,
+  `testCases_v2`, `public_tests`: `TEST_NAME`);
+- an import of a module that is not here (not installed, not beside the file) is skipped
+  when no function of the file needs it, or when it is a plotting or data library
+  (`IO_MODULES`): a notebook's `testCases_v2` or matplotlib need not be there;
 - a statement that reads a name only a skipped statement bound is skipped too, since it
   would fail with a NameError (`print(X.shape)` after `X, y = load_data()`).
 Everything else (constants, simple assignments, `np.random.seed(1)`) runs.
@@ -29,12 +35,13 @@ Nothing here runs the user's code: engine.usermodel.contract imports the module.
 from __future__ import annotations
 
 import ast
+import builtins
 import contextlib
 import os
 import re
 import site
 import sysconfig
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -53,6 +60,9 @@ NUMPY_IO = frozenset({"load", "loadtxt", "genfromtxt", "fromfile", "save", "save
 BUILTIN_IO = frozenset({"open", "input", "exec", "eval", "breakpoint", "help", "get_ipython", "display"})
 #: A function named as a data loader: load_data, load_CIFAR10, read_csv, fetch_openml, ...
 LOADER_NAME = re.compile(r"^(load|read|fetch|download)|_loader$|^get_\w*data")
+#: A course's test helper or its module: layer_sizes_test_case, forward_propagation_test,
+#: testCases_v2, public_tests, test_utils. A test cell needs nothing the stepper does.
+TEST_NAME = re.compile(r"(^|_)tests?(_cases?)?(_|$)|^testCases")
 EXCERPT = 60  # characters of a skipped statement shown
 
 
@@ -68,12 +78,14 @@ class Placement:
 
 @dataclass(frozen=True)
 class Skipped:
-    """A top-level statement left out of the import: its first line, an excerpt, and the names
-    it would have bound (which the module then lacks)."""
+    """A top-level statement left out of the import: where it begins ("line 12", or in a
+    notebook "cell 4, line 2"), an excerpt, and the names it would have bound (which the
+    module then lacks)."""
 
-    line: int
+    where: str
     excerpt: str
     names: tuple[str, ...] = ()
+    line: int = 0  # in the text that ran: the order the note lists them in
 
 
 PLAIN_NAME = "backprop_stepper_model"  # a plain file's module name: never a module's own
@@ -143,20 +155,31 @@ def _absolute_imports(tree: ast.Module) -> Iterator[str]:
 
 # ---- the statements that run at import ------------------------------------------------
 
-def skip_runs(tree: ast.Module, source: str) -> list[Skipped]:
+def skip_runs(tree: ast.Module, source: str, where: Callable[[int], str] = "line {}".format,
+              missing: Callable[[str], bool] = lambda _: False) -> list[Skipped]:
     """Take the statements that run the file's training or I/O out of `tree` (in place), and
-    say which they were."""
+    say which they were, each line named by `where` (a notebook's cell and line).
+
+    `missing(name)` says whether a top-level module cannot be imported here: an import of
+    one is left out too when only statements at import would use it (a notebook's test
+    cells, `testCases_v2`; its plots, matplotlib), so that the definitions load without it.
+    A function that needs it keeps the import, which then fails with its hint."""
     own = {node.name for node in tree.body
            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)}
     aliases = _aliases(tree)
+    needed = _read_in_bodies(tree)
     unbound: set[str] = set()  # names only a skipped statement bound
     kept: list[ast.stmt] = []
     skipped: list[Skipped] = []
     for statement in tree.body:
-        if _runs(statement, own, aliases, unbound):
+        absent = _absent_module(statement, missing, needed)
+        if absent is not None or _runs(statement, own, aliases, unbound):
             names = _bound(statement)
+            if "*" in names:  # a star import of a module not here: what it would bind is unknown
+                names = _free(tree) - {"*"}
             unbound |= names
-            skipped.append(Skipped(statement.lineno, _excerpt(source, statement), tuple(sorted(names))))
+            excerpt = _excerpt(source, statement) + (f" (no module {absent} here)" if absent else "")
+            skipped.append(Skipped(where(statement.lineno), excerpt, tuple(sorted(names)), statement.lineno))
         else:
             unbound -= _bound(statement)
             kept.append(statement)
@@ -170,9 +193,39 @@ def _runs(statement: ast.stmt, own: set[str], aliases: dict[str, str], unbound: 
     for node in _evaluated(statement):
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id in unbound:
             return True
-        if isinstance(node, ast.Call) and _calls_run(node.func, own, aliases):
+        if isinstance(node, ast.Call) and (_calls_run(node.func, own, aliases) or _hands_own(node, own)):
             return True
     return isinstance(statement, ast.AugAssign) and _dotted(statement.target).partition(".")[0] in unbound
+
+
+def _absent_module(statement: ast.stmt, missing: Callable[[str], bool], needed: set[str]) -> str | None:
+    """The module a top-level import names that is not here and that no function needs
+    (a plotting or data library's never is: a function using it draws or loads), or None."""
+    if isinstance(statement, ast.Import):
+        modules = [alias.name for alias in statement.names]
+    elif isinstance(statement, ast.ImportFrom) and statement.level == 0 and statement.module:
+        modules = [statement.module]
+    else:
+        return None
+    for module in modules:
+        top = module.partition(".")[0]
+        if missing(top) and (top in IO_MODULES or not _bound(statement) & needed):
+            return top
+    return None
+
+
+def _read_in_bodies(tree: ast.Module) -> set[str]:
+    """The names the file's functions and classes read in their bodies (run when called)."""
+    at_import = {id(node) for statement in tree.body for node in _evaluated(statement)}
+    return {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)
+            and isinstance(node.ctx, ast.Load) and id(node) not in at_import}
+
+
+def _free(tree: ast.Module) -> set[str]:
+    """The names the file reads but never binds, nor Python does: what a star import supplied."""
+    bound = set().union(*(_bound(statement) for statement in tree.body), dir(builtins))
+    return {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)
+            and isinstance(node.ctx, ast.Load)} - bound
 
 
 def _calls_run(callee: ast.expr, own: set[str], aliases: dict[str, str]) -> bool:
@@ -187,7 +240,15 @@ def _calls_run(callee: ast.expr, own: set[str], aliases: dict[str, str]) -> bool
     top, last = full.partition(".")[0], full.rpartition(".")[2]
     if top in IO_MODULES or (top == "numpy" and last in NUMPY_IO):
         return True
-    return full in BUILTIN_IO or bool(LOADER_NAME.search(last))
+    return full in BUILTIN_IO or bool(LOADER_NAME.search(last) or TEST_NAME.search(last)
+                                       or TEST_NAME.search(top))
+
+
+def _hands_own(call: ast.Call, own: set[str]) -> bool:
+    """Whether a call is handed a function the file defines, to run it: a graded test cell's
+    `layer_sizes_test(layer_sizes)`."""
+    arguments = [*call.args, *(keyword.value for keyword in call.keywords)]
+    return any(isinstance(argument, ast.Name) and argument.id in own for argument in arguments)
 
 
 def _dotted(node: ast.expr) -> str:
@@ -267,8 +328,9 @@ def _excerpt(source: str, statement: ast.stmt) -> str:
 def skipped_words(file: str, skipped: list[Skipped] | tuple[Skipped, ...]) -> str:
     """The note the model log and the report show: each statement left out, by line."""
     lines = [f"[{file}: {len(skipped)} top-level statement(s) not run at import, since they run the "
-             "file's own training or I/O (--run-module runs the whole file):"]
-    lines += [f"  line {item.line}: {item.excerpt}" for item in skipped]
+             "file's own training, tests or I/O, need IPython or a module not here (--run-module "
+             "runs the whole file):"]
+    lines += [f"  {item.where}: {item.excerpt}" for item in skipped]
     return "\n".join(lines) + "]\n"
 
 

@@ -35,7 +35,7 @@ MISSING = FIXTURES / "missing_module.py"
 
 def skipped_of(text: str) -> list[tuple[int, str]]:
     tree = ast.parse(text)
-    return [(item.line, item.excerpt) for item in loading.skip_runs(tree, text)]
+    return [(int(item.where.removeprefix("line ")), item.excerpt) for item in loading.skip_runs(tree, text)]
 
 
 # ---- where the file sits ------------------------------------------------------------------------
@@ -107,9 +107,10 @@ def test_the_rule_for_each_kind_of_statement(text, skipped) -> None:
 
 
 def test_the_note_names_each_statement_by_line() -> None:
-    note = loading.skipped_words("net.py", [loading.Skipped(12, "train()")])
+    note = loading.skipped_words("net.py", [loading.Skipped("line 12", "train()")])
     assert note == ("[net.py: 1 top-level statement(s) not run at import, since they run the file's own "
-                    "training or I/O (--run-module runs the whole file):\n  line 12: train()]\n")
+                    "training, tests or I/O, need IPython or a module not here (--run-module runs the "
+                    "whole file):\n  line 12: train()]\n")
 
 
 # ---- whose frames a traceback keeps -------------------------------------------------------------
@@ -210,7 +211,7 @@ def test_a_missing_module_names_the_python_that_lacked_it(capsys) -> None:
     last = err.rstrip().splitlines()[-1]
     assert last == (
         "backprop-stepper: error: missing_module.py failed while being imported: ModuleNotFoundError: "
-        "No module named 'course_plotting_helpers_not_installed' (line 5, in <module>); "
+        "No module named 'course_plotting_helpers_not_installed' (line 6, in <module>); "
         f"{sys.executable}, the Python your model runs in, has no module "
         "course_plotting_helpers_not_installed, and no course_plotting_helpers_not_installed.py is beside "
         f"missing_module.py: install it there ({sys.executable} -m pip install "
@@ -291,4 +292,4 @@ def test_a_load_failure_names_the_statements_left_out(capsys, tmp_path) -> None:
     # The nnfs convention sees the book's Layer_Dense and names what else it needs; the lines
     # that would have built the layers are named after it.
     assert "chapter.py fits no convention: found Layer_Dense but no Activation_ReLU" in err
-    assert err.rstrip().endswith("(nnfs) (not run at import: line(s) 4; --run-module runs them)")
+    assert err.rstrip().endswith("(nnfs) (not run at import: line 4; --run-module runs them)")

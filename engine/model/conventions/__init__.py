@@ -38,7 +38,7 @@ from engine.model.conventions.common import (
     words,
 )
 from engine.model.conventions.cs231n import CS231N_KEYWORDS, expected_cs231n, row_bias
-from engine.model.conventions.dlai import expected_dlai
+from engine.model.conventions.dlai import builtin_gradients, expected_dlai
 
 __all__ = [
     "COLUMNS",
@@ -55,6 +55,7 @@ __all__ = [
     "Build",
     "ConventionError",
     "adapt",
+    "builtin_gradients",
     "detect",
     "expected_cs231n",
     "expected_dlai",

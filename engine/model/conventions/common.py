@@ -89,6 +89,24 @@ def signature_names(function: Any) -> list[str]:
         return []
 
 
+def call_form(function: Any, name: str, forms: tuple[tuple[str, ...], ...], file: str) -> int:
+    """Which of a course's signatures for `name` the function takes (its index in `forms`,
+    the first that binds, as the arguments would be passed); ConventionError naming the
+    signatures expected and the one found otherwise. A builtin without a signature: 0."""
+    try:
+        signature = inspect.signature(function)
+    except (TypeError, ValueError):
+        return 0
+    for index, form in enumerate(forms):
+        try:
+            signature.bind(*form)
+        except TypeError:
+            continue
+        return index
+    expected = " or ".join(f"{name}({', '.join(form)})" for form in forms)
+    raise ConventionError(f"{file}: {name}{signature} cannot be called as the course calls it: {expected}")
+
+
 def check_shapes(params: Any, expected: dict[str, tuple[int, ...]], source: str,
                  convention: str) -> None:
     """Parameters named and shaped as the convention has them for these sizes."""
