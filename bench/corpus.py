@@ -20,6 +20,7 @@ ROOT/.courseenv/bin/python), made with
 
     python3 -m venv ROOT/.courseenv
     ROOT/.courseenv/bin/pip install numpy future matplotlib nnfs opencv-python-headless
+    ROOT/.courseenv/bin/pip install scikit-learn h5py scipy pillow  # deeplearning.ai's helpers
 
 It is a measurement, not a test: the exit status is always 0.
 
@@ -80,6 +81,12 @@ def _cs(repo: str, assignment: int, name: str, expect: Expected, *flags: str, no
     return Entry(path, "cs231n", repo.split("__")[0], expect, flags, note)
 
 
+def _dl(repo: str, path: str, expect: Expected, *flags: str, note: str = "") -> Entry:
+    """A deeplearning.ai file in its repository's folder, `dlai/<owner>__<repo>/<path>`, its helpers
+    beside it as the student has them; run with the course interpreter (matplotlib, sklearn, h5py)."""
+    return Entry(f"dlai/{repo}/{path}", "dlai", repo.split("__")[0], expect, (*flags, *PY), note)
+
+
 def _flat(family: str, name: str, expect: Expected, *flags: str, note: str = "") -> Entry:
     """A single-file model, `<family>/<owner>__<repo>__<path with / as _>`."""
     return Entry(f"{family}/{name}", family, name.split("__")[0], expect, flags, note)
@@ -91,6 +98,15 @@ DEEP = ("--hidden", "8,8")
 REG = ("--reg", "0.05")
 OPTION = "--model-option"
 PY2 = Refused("print")
+PLANAR = ("--hidden", "4")  # deeplearning.ai's planar net: tanh hidden layer, sigmoid output
+L4 = ("--hidden", "4")  # the L-layer files at one hidden layer, then at two
+L53 = ("--hidden", "5,3")
+NO_HELPER = Refused("No module named")  # the helper modules were never committed beside the file
+PLANAR_V6C = "Planar_data_classification_with_onehidden_layer_v6c"
+STEP_V8A = "Building_your_Deep_Neural_Network_Step_by_Step_v8a"
+STEP_V5 = "Building+your+Deep+Neural+Network+-+Step+by+Step+v5.py"
+W3A1 = "W3A1/Planar_data_classification_with_one_hidden_layer.ipynb"
+W4A1 = "W4A1/Building_your_Deep_Neural_Network_Step_by_Step.ipynb"
 
 # Each entry's source (repository @ commit, then the path in it). Each file was read and checked
 # outside the repository with an independent central difference (eps 1e-6) of its own loss at
@@ -221,6 +237,149 @@ MANIFEST: tuple[Entry, ...] = (
     #   projects/01-mnist-from-scratch/nn.py, projects/02-binary-classifier/nn.py
     _flat("nnfs", "ajkumar-13__NNFS__projects_01-mnist-from-scratch_nn.py", "pass", *TWO),
     _flat("nnfs", "ajkumar-13__NNFS__projects_02-binary-classifier_nn.py", "pass", *TWO),
+    # deeplearning.ai course 1, "Planar data classification with one hidden layer": tanh hidden
+    # layer, sigmoid output; initialize_parameters(n_x, n_h, n_y), forward_propagation(X,
+    # parameters) -> (A2, cache), compute_cost(A2, Y, parameters) (v3 to v6c) or compute_cost(A2,
+    # Y) (W3A1, 2021 on), backward_propagation(parameters, cache, X, Y). Checked outside the
+    # repository at n_x=2, n_h=4, m=16 (the missing helpers' sigmoid stood in for, to read the
+    # file's own maths): every file below agrees to 1e-6 unless its note says otherwise.
+    # 50sotero/Planar_data_classification_with_onehidden_layer_v6c
+    #   @ 5d3a3b775827223be9bde6af1dcba6570d7f2045 Planar_data_classification_with_onehidden_layer_v6c.ipynb
+    _dl("50sotero__Planar_data_classification_with_onehidden_layer_v6c",
+        PLANAR_V6C + ".ipynb", "pass", *PLANAR),
+    # KashmalCh/Planar_data_classification_with_onehidden_layer_v6c
+    #   @ de591dfe4d7792729e21e4129272197ad3b678dc Planar_data_classification_with_onehidden_layer_v6c.ipynb
+    _dl("KashmalCh__Planar_data_classification_with_onehidden_layer_v6c", PLANAR_V6C + ".ipynb", NO_HELPER,
+        *PLANAR, note="the notebook alone: testCases_v2.py and planar_utils.py were not committed"),
+    # arimousa/Planar_data_classification_with_onehidden_layer_v6c
+    #   @ 20d7ed01148f14ce03a27a8fa5169998253afd66 Planar_data_classification_with_onehidden_layer_v6c.py
+    _dl("arimousa__Planar_data_classification_with_onehidden_layer_v6c", PLANAR_V6C + ".py", NO_HELPER,
+        *PLANAR, note="nbconvert export (get_ipython().magic), no helpers beside it"),
+    # SarahMohamedLotfy/Planar-data-classification-with-a-hidden-layer
+    #   @ 18bab9c6860a6d79243d60b7298178c69bba7a14 Planar_data_classification_with_onehidden_layer_v6c.py
+    _dl("SarahMohamedLotfy__Planar-data-classification-with-a-hidden-layer", PLANAR_V6C + ".py", NO_HELPER,
+        *PLANAR, note="no helpers beside it; behind that, its compute_cost is -sum(Y log A2) alone (no (1-Y)"
+             " term, no 1/m) while its backward is the mean cross-entropy's: every tensor disagrees"
+             " with the file's own loss (ratios 0.04, -0.01, 0.02, -0.009)"),
+    # codeeplearning/Planar-data-classification-with-one-hidden-layer-v5
+    #   @ 3fd58dd6b5c2a6b0c372bcfeaf2b248912982871
+    #   Planar+data+classification+with+one+hidden+layer+v5.py, Planar+...+v5.ipynb
+    _dl("codeeplearning__Planar-data-classification-with-one-hidden-layer-v5",
+        "Planar+data+classification+with+one+hidden+layer+v5.py", NO_HELPER, *PLANAR),
+    _dl("codeeplearning__Planar-data-classification-with-one-hidden-layer-v5",
+        "Planar+data+classification+with+one+hidden+layer+v5.ipynb", NO_HELPER, *PLANAR),
+    # NyleD/PlanarDataClassification @ 97c2dc1802fc7c7fe2e691698ce2f2ca8e2ae9da
+    #   Planar+data+classification+with+one+hidden+layer+v5.py
+    _dl("NyleD__PlanarDataClassification", "Planar+data+classification+with+one+hidden+layer+v5.py",
+        NO_HELPER, *PLANAR),
+    # KPRASANT9/PlanarData-Classification @ 34d994e7e6b5d3596f7ca974334258c386913fe4
+    #   Planar data classification with one hidden layer v5.ipynb
+    _dl("KPRASANT9__PlanarData-Classification", "Planar data classification with one hidden layer v5.ipynb",
+        NO_HELPER, *PLANAR),
+    # WWLemily/Planar-data-classification-with-one-hidden-layer @ 9e6b6e331d49abaa051146b19eede1ef91cc6200
+    #   Planar data classification with one hidden layer v4.ipynb
+    _dl("WWLemily__Planar-data-classification-with-one-hidden-layer",
+        "Planar data classification with one hidden layer v4.ipynb", "pass", *PLANAR),
+    # krashski/Deep-Learning-Specialization @ a9ef7a6fe218c6d65b1c9d59ad3bb0df9439ed4f
+    #   Planar data classification with one hidden layer v3.ipynb (imports testCases, v1)
+    _dl("krashski__Deep-Learning-Specialization", "Planar data classification with one hidden layer v3.ipynb",
+        NO_HELPER, *PLANAR),
+    # uvita/dls-course1 @ f0fc4aff0c3890a171c765b24e0d21b532faf2d8 W3A1/...
+    _dl("uvita__dls-course1", W3A1, "pass", *PLANAR),
+    # rpragides/neural-networks-deep-learning @ d4fab4c1f9de93bc4474ddaa4a0d18f05c63bcc7 W3A1/...
+    _dl("rpragides__neural-networks-deep-learning", W3A1, "pass", *PLANAR),
+    # atmosinf/coursera_deeplearning @ ef5fcf16f1884b13beb62b56f296c1422a6b21cc
+    #   neural networks and deep learning/W3A1/...
+    _dl("atmosinf__coursera_deeplearning", "neural networks and deep learning/" + W3A1, "pass", *PLANAR),
+    # PrashantShivajiBhapkar/Deep-Learning @ 687eadd6bcce57eee8e4e43885211353787a2d50
+    #   Planar data classification with one hidden layer.py
+    _dl("PrashantShivajiBhapkar__Deep-Learning", "Planar data classification with one hidden layer.py",
+        NO_HELPER, *PLANAR,
+        note="a Download-as-Python with its In[] markers stripped; no helpers; behind that, compute_cost"
+             " divides by the global m (the data set's size, set by a skipped top-level line)"),
+    # tuanhiep/deeplearning @ 0cd95e9f29b51ea93fc82822a9006c416a507217 NeuralNetwork.py
+    _dl("tuanhiep__deeplearning", "NeuralNetwork.py", NO_HELPER, *PLANAR,
+        note="hand-saved cells with a raw %matplotlib inline; no helpers beside it"),
+    # resoliwan/neural-networks @ 23231a97eaf45ad3d14a49c0d33696beb54d5910 week3/neural.py
+    _dl("resoliwan__neural-networks", "week3/neural.py", "pass", *PLANAR,
+        note="hand-saved, no magics; testCases.py (v1) and planar_utils.py beside it"),
+    # kanishka123/deep_learning_specialization_coursera @ 2a548ef405e7f9bd6f2d7e1046c2d6df4aa44493
+    #   Planar_data_classification_with_onehidden_layer_v6c.py
+    _dl("kanishka123__deep_learning_specialization_coursera", PLANAR_V6C + ".py", "pass", *PLANAR),
+    # david-d-an/Chapter1Week3 @ 273a0339bebf567eaeb2e643b78d40ecdb93726f model.py
+    _dl("david-d-an__Chapter1Week3", "model.py", Refused("AssertionError"), *PLANAR,
+        note="a module (main() functions, matplotlib.use('TkAgg')); compute_cost returns"
+             " np.squeeze(np.float64(<(1, 1) array>) / m), a 0-d array under NumPy 2, so its own"
+             " assert isinstance(cost, float) fails; its gradients agree with asserts off (-O)"),
+    # prateeksawhney97/Planar-Data-Classification-with-One-Hidden-Layer
+    #   @ 59698f203fe2671a307936553eeae23701df4535 classifier.py
+    _dl("prateeksawhney97__Planar-Data-Classification-with-One-Hidden-Layer", "classifier.py", "pass",
+        *PLANAR, note="a script that loads the flower data set and trains at import"),
+    # "Building your Deep Neural Network: Step by Step": initialize_parameters_deep(layer_dims),
+    # L_model_forward(X, parameters) -> (AL, caches), compute_cost(AL, Y), L_model_backward(AL, Y,
+    # caches) with relu_backward/sigmoid_backward from dnn_utils(_v2).py. Checked outside the
+    # repository at [2, 4, 1] and [2, 5, 3, 1], m=16 (missing dnn_utils_v2 stood in for).
+    # 50sotero/Building-your-Deep-Neural-Network-Step-by-Step @ ac0293ee1514f6580efc9b692dd65c839cf25cfc
+    #   Building_your_Deep_Neural_Network_Step_by_Step_v8a.ipynb
+    _dl("50sotero__Building-your-Deep-Neural-Network-Step-by-Step", STEP_V8A + ".ipynb", "pass", *L4),
+    _dl("50sotero__Building-your-Deep-Neural-Network-Step-by-Step", STEP_V8A + ".ipynb", "pass", *L53),
+    # Lim-Calculus/Building-your-Deep-Neural-Network-Step-by-Step @ 4db5b2b0a391e871123235e1049f0fa21228c00f
+    #   Building_your_Deep_Neural_Network_Step_by_Step_v8a.ipynb
+    _dl("Lim-Calculus__Building-your-Deep-Neural-Network-Step-by-Step", STEP_V8A + ".ipynb", "pass", *L4),
+    _dl("Lim-Calculus__Building-your-Deep-Neural-Network-Step-by-Step", STEP_V8A + ".ipynb", "pass", *L53),
+    # KashmalCh/Building_your_Deep_Neural_Network_Step_by_Step_v8a @ f3f22f662b3e1b8f74fefd0e69a806387a4792ca
+    _dl("KashmalCh__Building_your_Deep_Neural_Network_Step_by_Step_v8a", STEP_V8A + ".ipynb", NO_HELPER, *L4),
+    # Elson2098/Deep-Neural-Network-Step-by-Step @ cb9a307eb0d231fd741a384a8e45d2064f8af9f4 (.ipynb and .py)
+    _dl("Elson2098__Deep-Neural-Network-Step-by-Step", STEP_V8A + ".ipynb", NO_HELPER, *L4),
+    _dl("Elson2098__Deep-Neural-Network-Step-by-Step", STEP_V8A + ".py", NO_HELPER, *L4,
+        note="nbconvert export: get_ipython().run_line_magic(...) lines"),
+    # arimousa/Planar_data_classification_with_onehidden_layer_v6c @ 20d7ed01148f14ce03a27a8fa5169998253afd66
+    #   Building_your_Deep_Neural_Network_Step_by_Step_v8a.py
+    _dl("arimousa__Planar_data_classification_with_onehidden_layer_v6c", STEP_V8A + ".py", NO_HELPER, *L4),
+    # ivyw1123/coursera_deep_neural_network @ df0ecbf74f1b69ecd95b248059d3413742008f5a
+    #   Building_your_Deep_Neural_Network_Step_by_Step_v8a.py
+    _dl("ivyw1123__coursera_deep_neural_network", STEP_V8A + ".py", Refused("syntax"), *L4,
+        note="a markdown cell exported as code (line 506, \"### d) L-Layer Model\" then prose):"
+             " the export is not Python; no helpers beside it either"),
+    # pradiptikayal/Build-your-Deep-Neural-Network @ 5e53a46f14b91abcc4396e0ee7ca59eb99396f27
+    #   Building+your+Deep+Neural+Network+-+Step+by+Step+v5.py (testCases_v3, dnn_utils_v2 beside it)
+    _dl("pradiptikayal__Build-your-Deep-Neural-Network", STEP_V5, "pass", *L4),
+    _dl("pradiptikayal__Build-your-Deep-Neural-Network", STEP_V5, "pass", *L53),
+    # krashski/Deep-Learning-Specialization @ a9ef7a6fe218c6d65b1c9d59ad3bb0df9439ed4f
+    #   Building your Deep Neural Network - Step by Step v3.ipynb
+    _dl("krashski__Deep-Learning-Specialization", "Building your Deep Neural Network - Step by Step v3.ipynb",
+        NO_HELPER, *L4),
+    # uvita/dls-course1, rpragides/neural-networks-deep-learning, atmosinf/coursera_deeplearning
+    #   (commits above) W4A1/Building_your_Deep_Neural_Network_Step_by_Step.ipynb
+    _dl("uvita__dls-course1", W4A1, "pass", *L4),
+    _dl("uvita__dls-course1", W4A1, "pass", *L53),
+    _dl("rpragides__neural-networks-deep-learning", W4A1, "pass", *L4),
+    _dl("rpragides__neural-networks-deep-learning", W4A1, "pass", *L53),
+    _dl("atmosinf__coursera_deeplearning", "neural networks and deep learning/" + W4A1, "pass", *L4),
+    _dl("atmosinf__coursera_deeplearning", "neural networks and deep learning/" + W4A1, "pass", *L53),
+    # PrashantShivajiBhapkar/Deep-Learning @ 687eadd6bcce57eee8e4e43885211353787a2d50
+    #   Building Deep Neural Network Step by Step.py
+    _dl("PrashantShivajiBhapkar__Deep-Learning", "Building Deep Neural Network Step by Step.py",
+        NO_HELPER, *L4),
+    # tuanhiep/deeplearning @ 0cd95e9f29b51ea93fc82822a9006c416a507217 DeepNeuralNetwork.py
+    _dl("tuanhiep__deeplearning", "DeepNeuralNetwork.py", NO_HELPER, *L4,
+        note="hand-saved cells: raw %matplotlib inline, %load_ext autoreload, %autoreload 2"),
+    # resoliwan/neural-networks @ 23231a97eaf45ad3d14a49c0d33696beb54d5910 week4/deep_neural.py
+    _dl("resoliwan__neural-networks", "week4/deep_neural.py", "pass", *L4,
+        note="hand-saved, its %load_ext/%autoreload commented out; L_model_forward passes"
+             " parameters['b1'] to every hidden layer: invisible with one hidden layer"),
+    _dl("resoliwan__neural-networks", "week4/deep_neural.py", Refused("broadcast"), *L53,
+        note="the same b1 bug with two hidden layers: its forward raises (3,16) vs (5,1)"),
+    # david-d-an/Chapter1Week4 @ b9175dc91e5125f95341b9a8a65070ea10d1e225 model.py
+    _dl("david-d-an__Chapter1Week4", "model.py", "pass", *L4),
+    _dl("david-d-an__Chapter1Week4", "model.py", "pass", *L53),
+    # luca-92/Building-your-Deep-Neural-Network-Step-by-Step @ fdb26d188314c21558b3bd9c723f4ce3c8750487
+    #   first_part.ipynb (%run '/home/luca/PycharmProjects/DeepNN/testCases_v3.py', dnn_utils_v2.py:
+    #   the author's absolute paths; both files are beside the notebook)
+    _dl("luca-92__Building-your-Deep-Neural-Network-Step-by-Step", "first_part.ipynb", "pass", *L4),
+    _dl("luca-92__Building-your-Deep-Neural-Network-Step-by-Step", "first_part.ipynb", Refused("dA2"), *L53,
+        note="L_model_backward reads grads[\"dA\" + str(2)] (hard-coded) in its ReLU loop: right with"
+             " one hidden layer, a KeyError 'dA2' with two (the v3 naming stores dA(L-1) as dA3)"),
 )
 
 
@@ -335,8 +494,11 @@ def row(entry: Entry, outcome: Outcome) -> list[str]:
 
 
 def _name(entry: Entry) -> str:
-    """A file by its name; a cs231n file by repository and assignment: `repo/assignment2/…/fc_net.py`."""
+    """A file by its name; a cs231n file by repository and assignment: `repo/assignment2/…/fc_net.py`;
+    a deeplearning.ai file by its owner too, since many share a name: `uvita/…/<notebook>`."""
     parts = entry.path.split("/")
+    if entry.family == "dlai":
+        return f"{entry.author}/…/{parts[-1]}"
     return f"{parts[1]}/{parts[2]}/…/{parts[-1]}" if len(parts) > 4 and "classifiers" in parts else parts[-1]
 
 
