@@ -28,6 +28,7 @@ TUI: dict[str, frozenset[str]] = {
     "tui.cli": frozenset({"tui.text", "tui.keys", "tui.output"}),
     "tui.app": frozenset({"tui.text", "tui.keys", "tui.output", "tui.cli"}),
     "tui.__main__": frozenset({"tui.cli"}),
+    "tui.verify": frozenset({"tui.cli"}),
 }
 #: Imports against the layers, each with the reason it is allowed. Function-local only.
 EXCEPTIONS: dict[tuple[str, str], str] = {

@@ -166,6 +166,12 @@ SETTINGS: tuple[Setting, ...] = (
                 "`'dW1[1,1]'` (repeatable; see [Why is this number what it is?]"
                 "(#why-is-this-number-what-it-is)). A name that is not a tensor, or an index outside "
                 "its shape, exits 2 before anything is printed and lists the tensors and their shapes"),
+    Setting("quiet", SWITCH, "headless: print only a line per failing tensor and a summary line (for CI "
+            "logs; the exit status says the verdict)", action="switch_on",
+            doc="headless: instead of the report, a line per failing tensor (step, tensor, relative error, "
+                "the diagnosis's kind and where it enters) and a summary line; nothing else on stdout (see "
+                "[Gradient checks in CI and in pytest](#gradient-checks-in-ci-and-in-pytest)). Refused "
+                "with `--format json`, `--explain` and `--trace`, whose output it replaces"),
     *_config(
         Setting("gradcheck", SWITCH, "skip the gradient-check phase", True, flag="no-gradcheck", toml=True,
                 action="switch_off", doc="skip the gradient-check phase", shown_default=""),

@@ -92,7 +92,7 @@ def test_an_empty_layer_is_a_typo_not_out_of_range(text: str, capsys) -> None:
 @pytest.mark.parametrize("argv", ACCEPTED)
 def test_good_values_run(argv: list[str], capsys) -> None:
     status, out, err = run(["--headless", *argv], capsys)
-    assert status == 0 and out and err == ""
+    assert status == (1 if "--inject-bug" in argv else 0) and out and err == ""  # the drill fails
 
 
 def test_bad_values_are_refused_before_the_app_opens(capsys) -> None:
@@ -172,19 +172,20 @@ def test_missing_file_and_directory(tmp_path: Path, capsys) -> None:
 
 # ---- extreme but legal values ---------------------------------------------------------
 
-@pytest.mark.parametrize("argv", [
-    ["--lr", "1e6", "--steps", "50"],
-    ["--x", "1e150,1e150,-1e150"],
-    ["--eps", "1e-12"],
-    ["--lr", "1e300", "--steps", "3"],
-    ["--x", "1e-300,0,-1e-300", "--y", "0"],
+@pytest.mark.parametrize(("argv", "expected"), [
+    (["--lr", "1e6", "--steps", "50"], 0),
+    (["--x", "1e150,1e150,-1e150"], 0),
+    (["--eps", "1e-12"], 0),
+    (["--lr", "1e300", "--steps", "3"], 1),  # diverges at step 1: the run did not pass
+    (["--x", "1e-300,0,-1e-300", "--y", "0"], 0),
 ])
-def test_extreme_values_run_without_warnings_and_give_strict_json(argv: list[str], capsys) -> None:
+def test_extreme_values_run_without_warnings_and_give_strict_json(argv: list[str], expected: int,
+                                                                  capsys) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         with np.errstate(all="raise"):
             status, out, err = run(["--headless", "--format", "json", *argv], capsys)
-    assert status == 0 and err == ""
+    assert status == expected and err == ""
     trace = json.loads(out, parse_constant=lambda name: pytest.fail(f"non-strict JSON: {name}"))
     assert trace["steps"]
 
@@ -203,7 +204,7 @@ def test_extreme_architectures_run(argv: list[str], capsys) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         status, out, err = run(["--headless", "--format", "json", *argv], capsys)
-    assert status == 0 and err == "" and out
+    assert status == (1 if "--inject-bug" in argv else 0) and err == "" and out  # a drill fails its check
     if "text" not in argv:
         trace = json.loads(out, parse_constant=lambda name: pytest.fail(f"non-strict JSON: {name}"))
         assert trace["steps"] and trace["warnings"] == []
@@ -212,7 +213,7 @@ def test_extreme_architectures_run(argv: list[str], capsys) -> None:
 def test_divergence_is_reported_as_null_with_warnings(capsys) -> None:
     status, out, _ = run(["--headless", "--format", "json", "--lr", "1e300", "--steps", "2"], capsys)
     trace = json.loads(out)
-    assert status == 0 and trace["steps"][1]["forward"]["z2"] == [None]
+    assert status == 1 and trace["steps"][1]["forward"]["z2"] == [None]  # a diverged run did not pass
     assert any("diverged" in w and "z2" in w for w in trace["warnings"])
 
 

@@ -125,6 +125,19 @@ def test_a_missing_relu_mask_is_diagnosed_as_the_built_in_drill(capsys, tmp_path
 
 
 @pytest.mark.slow
+def test_a_buggy_notebook_fails_the_build_and_the_correct_one_passes(capsys, tmp_path) -> None:
+    path = copy_with(tmp_path, "step_by_step.ipynb", "dZ = relu_backward(dA, activation_cache)", "dZ = dA")
+    quiet = ("--steps", "2", "--quiet", "--hidden", "5,3", "--model")
+    status, out, _ = run(capsys, *RUN, *quiet, path)
+    assert status == 1
+    assert out.splitlines()[0].startswith("step 1: W1 FAILED, relative error ")
+    assert out.splitlines()[-1] == ("FAILED: gradient check failed on W1, b1, W2, b2 at 2 of 2 checked "
+                                    "steps, first at step 1 (2 steps run)")
+    status, out, _ = run(capsys, *RUN, *quiet, DLAI / "step_by_step.ipynb")
+    assert (status, out) == (0, "passed: every gradient check passed (2 of 2 steps checked)\n")
+
+
+@pytest.mark.slow
 def test_a_transposed_square_w_enters_where_the_built_in_says(capsys, tmp_path) -> None:
     path = copy_with(tmp_path, "two_hidden.ipynb", "dA1 = np.dot(W2.T, dZ2)", "dA1 = np.dot(W2, dZ2)")
     course = diagnosis(capsys, "--model", path, "--hidden", "4,4")

@@ -35,10 +35,11 @@ from tests.reference import (
 from tui.cli.main import main
 
 
-def trace_of(argv: list[str], capsys) -> dict[str, Any]:
-    status = main(argv)
+def trace_of(argv: list[str], capsys, status: int = 0) -> dict[str, Any]:
+    """The run's JSON trace; its exit status must be `status` (1 for a drill: the check fails)."""
+    got = main(argv)
     out, err = capsys.readouterr()
-    assert status == 0 and err == "", err
+    assert got == status and err == "", err
     return json.loads(out, parse_constant=lambda name: pytest.fail(f"non-strict JSON: {name}"))
 
 
@@ -251,7 +252,7 @@ DRILLS = ("activation-grad", "bias-grad", "sign", "cache", "transpose")
 @pytest.mark.parametrize("bug", DRILLS)
 def test_each_drill_is_flagged_on_exactly_the_tensors_it_breaks(bug: str, capsys) -> None:
     for case, expected in drill_cases(bug):
-        trace = trace_of(case.argv("--inject-bug", bug), capsys)
+        trace = trace_of(case.argv("--inject-bug", bug), capsys, status=1)
         record = trace["steps"][0]
         params = draws(case)
         cache, _ = ref_forward(case, params)
@@ -286,7 +287,7 @@ def test_what_each_drill_breaks_matches_its_description() -> None:
 
 def test_transpose_drill_on_two_equal_hidden_layers_is_flagged(capsys) -> None:
     trace = trace_of(["--headless", "--format", "json", "--hidden", "5,5", "--inject-bug", "transpose"],
-                     capsys)
+                     capsys, status=1)
     check = trace["steps"][0]["gradcheck"]
     assert check["passed"] is False
     assert {n for n in ("W1", "b1") if check[n]["verdict"] == "fail"} == {"W1", "b1"}
@@ -363,13 +364,18 @@ def test_huge_inputs_give_finite_losses_or_a_clean_divergence(argv: list[str], f
         warnings.simplefilter("error")
         status = main(["--headless", "--format", fmt, "--steps", "3", *argv])
     out, err = capsys.readouterr()
-    assert status == 0 and err == "", err
+    assert err == "", err
     if fmt == "text":  # nan or inf only in a step that says it diverged
         for step in out.split("=== Step ")[1:]:
             if "nan" in step or "inf" in step.replace("non-finite", ""):
                 assert "\nDiverged: non-finite values in " in step, step
+        # Exit status 1 exactly when the run diverged or a check failed (an unresolved one passes).
+        assert status == int("\nDiverged: " in out or "Gradient check FAILED" in out), status
         return
     trace = json.loads(out, parse_constant=lambda name: pytest.fail(f"non-strict JSON: {name}"))
+    failed = any(isinstance(t, dict) and t.get("verdict") == "fail"
+                 for record in trace["steps"] for t in record["gradcheck"].values())
+    assert status == int(failed or any("diverged" in w for w in trace["warnings"])), status
     for record in trace["steps"]:
         # A loss is non-finite only when a tensor it is computed from is: the loss formulas
         # themselves (log-sum-exp, the logit form of BCE) never overflow on finite logits.
@@ -419,7 +425,7 @@ def test_the_notebook_network_prints_what_the_previous_release_printed(argv: lis
     """tests/fixtures/notebook_*: the previous release's output (git archive 75c40fc, run
     with the same flags), byte for byte. The JSON config gains the new fields and the head
     three keys about the model; they are compared on their own, the rest byte for byte."""
-    assert main(["--headless", *argv]) == 0
+    assert main(["--headless", *argv]) == (1 if "--inject-bug" in argv else 0)  # the drill fails its check
     out = capsys.readouterr().out
     expected = (FIXTURES / fixture).read_text()
     if fixture.endswith(".json"):

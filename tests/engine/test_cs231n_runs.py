@@ -93,7 +93,7 @@ def test_a_forgotten_transpose_of_a_square_w_is_named_where_it_enters(
     model = tmp_path / "three.py"
     model.write_text(THREE.replace(line, line.replace(".T)", ")")))
     status, out, err = run_main(capsys, "--model", model, *MOONS, "--hidden", hidden, "--steps", "1")
-    assert status == 0, err
+    assert status == 1, err  # the check fails
     layer = int(entry[-1]) + 1
     says = (f"transpose — matches {entry} = W{layer}·dz{layer} instead of W{layer}ᵀ·dz{layer}; "
             f"enters at {entry}")
@@ -126,7 +126,7 @@ def test_a_bias_the_forward_pass_leaves_out_is_named_as_unused(
     model = tmp_path / "no_b1.py"
     model.write_text(THREE.replace("np.maximum(0, X @ p['W1'] + p['b1'])", "np.maximum(0, X @ p['W1'])"))
     status, out, err = run_main(capsys, "--model", model, *MOONS, "--hidden", "4,3", "--steps", "1")
-    assert status == 0, err
+    assert status == 1, err  # the check fails on b1
     row = next(row for row in out.splitlines() if row.startswith("  b1: "))
     assert "the loss does not change with b1 (its numerical gradient is 0 on every element)" in row
     assert "does the forward pass use b1?" in row and "enters at" not in row

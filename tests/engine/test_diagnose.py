@@ -120,8 +120,9 @@ def test_a_user_model_gets_one_sided_slopes_from_its_own_process(tmp_path, capsy
         path = tmp_path / f"notebook_{at_zero[0]}.py"
         new = f"    return np.where(z > 0, 1.0, np.where(z == 0, {at_zero}, 0.0))\n"
         path.write_text(source.replace(old, new))
-        assert main(["--headless", "--format", "json", "--model", str(path), "--x", "0,0,0"]) == 0
+        status = main(["--headless", "--format", "json", "--model", str(path), "--x", "0,0,0"])
         results[at_zero] = json.loads(capsys.readouterr().out)["steps"][0]["gradcheck"]
+        assert status == (0 if at_zero == "1.0" else 1)  # the exit status is the verdict
     assert results["1.0"]["passed"] and results["1.0"]["b1"]["kinks"] == 4
     assert results["1.0"]["b1"]["kinks_inconsistent"] == 0
     assert results["2.0"]["b1"]["verdict"] == "fail" and results["2.0"]["b1"]["kinks_inconsistent"] == 4
@@ -242,7 +243,7 @@ def user_trace(tmp_path: Path, capsys, fixture: str, old: str, new: str, *argv: 
     assert old in source, old
     path = tmp_path / fixture
     path.write_text(source.replace(old, new))
-    assert main(["--headless", "--format", "json", "--model", str(path), *argv]) == 0
+    assert main(["--headless", "--format", "json", "--model", str(path), *argv]) == 1  # each is broken
     return json.loads(capsys.readouterr().out)["steps"][0]["gradcheck"]  # type: ignore[no-any-return]
 
 
@@ -284,7 +285,7 @@ def test_a_user_loss_unlike_the_builtin_one_drops_the_reference(tmp_path, capsys
 # ---- the report ---------------------------------------------------------------------------
 
 def test_the_text_report_prints_a_diagnosis_after_the_failed_line(capsys) -> None:
-    assert main(["--headless", "--inject-bug", "cache"]) == 0
+    assert main(["--headless", "--inject-bug", "cache"]) == 1
     out = capsys.readouterr().out
     lines = out.splitlines()
     at = lines.index("Diagnosis:")
@@ -294,7 +295,7 @@ def test_the_text_report_prints_a_diagnosis_after_the_failed_line(capsys) -> Non
 
 
 def test_the_json_diagnosis_lists_tensor_kind_detail_and_entry(capsys) -> None:
-    assert main(["--headless", "--format", "json", "--inject-bug", "bias-grad"]) == 0
+    assert main(["--headless", "--format", "json", "--inject-bug", "bias-grad"]) == 1
     check = json.loads(capsys.readouterr().out)["steps"][0]["gradcheck"]
     assert [(d["tensor"], d["kind"], d["enters"]) for d in check["diagnosis"]] == \
         [("b1", "zero", "db1"), ("b2", "zero", "db2")]
@@ -319,7 +320,7 @@ def test_a_check_with_no_finite_true_gradient_says_so_instead_of_blaming_the_num
     had said the analytic gradient "equals the true gradient: the numerical one is off"."""
     csv = tmp_path / "huge.csv"
     csv.write_text("a,b,label\n1e308,1e308,0\n-1e308,1e308,1\n")
-    assert main(["--headless", "--data", str(csv), "--test-fraction", "0", "--format", "json"]) == 0
+    assert main(["--headless", "--data", str(csv), "--test-fraction", "0", "--format", "json"]) == 1
     check = json.loads(capsys.readouterr().out)["steps"][0]["gradcheck"]
     assert check["diagnosis"]
     for entry in check["diagnosis"]:

@@ -73,7 +73,7 @@ def test_a_missing_relu_mask_in_cs231n_code_still_fails(tmp_path, capsys) -> Non
     text = (FIXTURES / "cs231n_two_layer.py").read_text()
     broken = write_model(tmp_path, edit(text, "    dx = dout * (x > 0)", "    dx = dout"))
     status, out, err = run_main(capsys, "--headless", "--model", broken, "--hidden", "8", *MOONS)
-    assert status == 0, err
+    assert status == 1, err
     assert out.count("Gradient check FAILED") == 10
 
 
@@ -86,7 +86,7 @@ def test_nielsen_style_code_passes_every_moons_step_and_a_missing_one_over_m_fai
     assert out.count("Gradient check passed") == 10 and "FAILED" not in out
     bad = write_model(tmp_path, nielsen_source([2, 8, 8, 2], 1e-2, "mean"), "nielsen_mean.py")
     status, out, err = run_main(capsys, "--headless", "--model", bad, *MOONS)
-    assert status == 0, err
+    assert status == 1, err
     assert out.count("Gradient check FAILED") == 10
 
 

@@ -33,9 +33,10 @@ RELU_DERIVATIVE = "    return (z > 0).astype(float)"
 BROKEN_RELU_DERIVATIVE = "    return np.ones_like(z)"
 
 
-def json_trace(capsys: pytest.CaptureFixture[str], *argv: object) -> dict:
-    status, out, err = run(capsys, "--headless", "--format", "json", *argv)
-    assert status == 0, err
+def json_trace(capsys: pytest.CaptureFixture[str], *argv: object, status: int = 0) -> dict:
+    """The run's JSON trace; its exit status must be `status` (1: a check fails or it diverges)."""
+    got, out, err = run(capsys, "--headless", "--format", "json", *argv)
+    assert got == status, err
     return json.loads(out)
 
 
@@ -89,13 +90,13 @@ def test_import_output_goes_to_stderr_never_stdout(tmp_path, capsys) -> None:
 
 def test_broken_relu_derivative_is_flagged_on_w1_and_b1_only(tmp_path, capsys) -> None:
     path = write(tmp_path, edit(NOTEBOOK, RELU_DERIVATIVE, BROKEN_RELU_DERIVATIVE), "broken.py")
-    trace = json_trace(capsys, "--model", path)
+    trace = json_trace(capsys, "--model", path, status=1)
     check = trace["steps"][0]["gradcheck"]
     assert check["passed"] is False
     assert {name: check[name]["passed"] for name in PARAM_NAMES} == \
         {"W1": False, "b1": False, "W2": True, "b2": True}
     status, out, _ = run(capsys, "--headless", "--model", path)
-    assert status == 0
+    assert status == 1
     assert "Gradient check FAILED on W1, b1 (loop method" in out
 
 
@@ -326,8 +327,8 @@ def test_one_element_loss_is_accepted(tmp_path) -> None:
 
 def test_a_diverging_run_is_shown_not_called_a_contract_violation(tmp_path, capsys) -> None:
     path = write(tmp_path, DEFINITIONS)
-    theirs = json_trace(capsys, "--model", path, "--lr", "1e308", "--steps", 2)
-    ours = json_trace(capsys, "--lr", "1e308", "--steps", 2)
+    theirs = json_trace(capsys, "--model", path, "--lr", "1e308", "--steps", 2, status=1)
+    ours = json_trace(capsys, "--lr", "1e308", "--steps", 2, status=1)
     assert theirs["warnings"] and ours["warnings"]
     assert theirs["steps"][0]["update"]["W1"] == ours["steps"][0]["update"]["W1"]
 

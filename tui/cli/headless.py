@@ -1,5 +1,5 @@
-"""--headless: the run's report on stdout (text or JSON), then the files --save-session and
---export-params ask for.
+"""--headless: the run's report on stdout (text, JSON, or --quiet's lines), then the files
+--save-session and --export-params ask for, then the run's verdict as the exit status.
 
 The built-in network's report is streamed a step at a time, in constant memory. A user's
 model may break its contract at any step, so its report is buffered and written only
@@ -21,47 +21,62 @@ from typing import TYPE_CHECKING
 from engine.model.protocol import Captured
 from engine.run.session import Session, params_to_bytes, record, to_bytes
 from engine.run.stepper import Phase, State, Stepper
+from engine.run.verdict import Tally
 from engine.usermodel.contract import ModelError
 from tui.cli.explain import BadElement, bad_before_run, elements_of, explainer
 from tui.cli.files import write_output
 from tui.cli.load import build_stepper
 from tui.cli.options import PROG, Options, UsageError
 from tui.cli.stderr import echo_to_stderr, model_error, usage
-from tui.output.report import explanations_text, json_report, text_report
+from tui.output.report import explanations_text, json_report, quiet_report, text_report
 
 if TYPE_CHECKING:
     from engine.data.batches import Data
     from engine.explain.elements import Explanation
+    from engine.model.protocol import Model
     from engine.usermodel.client import UserModel
 
 
 def headless(options: Options, model: UserModel | None, data: Data | None = None,
              session: Session | None = None) -> int:
-    """The report, then the files; exit status 0, 2 for a flag, file or model refused (one
-    line on stderr), 1 for a report or file that cannot be written."""
+    """The report, then the files, then the verdict (engine.run.verdict). Exit status 0
+    every step passed; 1 a gradient check failed (a diagnosis was made) or the run diverged,
+    or a report or file could not be written; 2 a flag, file or model refused (one line on
+    stderr). The files are written whatever the verdict: the status says it, not that
+    nothing was done."""
     if model is not None:
         model.on_output = echo_to_stderr(model.name)
         if model.import_output:
             model.on_output(Captured("import", model.import_output))
-    # Headless never steps back and shows no loss history: a few phases of undo and no
-    # trail keep a long run in constant memory.
     try:  # a user's init_params runs here (and a session's path is replayed)
-        stepper = build_stepper(options, model, data, session, max_history=8, keep_trail=False)
+        stepper = report_stepper(options, model, data, session)
     except ModelError as error:
         return model_error(error)
     except UsageError as error:
         return usage(error)
     count = options.config.steps  # whole steps to run from here
     options, continues = _continued(options, stepper, session)
-    if "check-every" in options.given:  # every Nth step (0: none); else as --no-gradcheck says
-        stepper.check_every = options.config.check_every
     elements = elements_of(options)
     if elements and model is None and (problem := bad_before_run(options, elements)) is not None:
         return problem
     explain = explainer(stepper, elements) if elements else None
-    chunks = _report(options, stepper, stepper.iter_steps(count), explain, continues)
+    tally = Tally()
+    chunks = _report(options, stepper, stepper.iter_steps(count), explain, continues, tally)
     status = _print(options, model is None, chunks)
-    return status or _save_files(options, stepper)
+    return status or _save_files(options, stepper) or tally.status
+
+
+def report_stepper(options: Options, model: Model | None, data: Data | None,
+                   session: Session | None) -> Stepper:
+    """The stepper a report runs, and tui.verify's check with it: build_stepper's, checking
+    every Nth step with --check-every. UsageError for a session or parameters file that
+    does not fit; ModelError for a model whose init_params breaks its contract."""
+    # Headless never steps back and shows no loss history: a few phases of undo and no
+    # trail keep a long run in constant memory.
+    stepper = build_stepper(options, model, data, session, max_history=8, keep_trail=False)
+    if "check-every" in options.given:  # every Nth step (0: none); else as --no-gradcheck says
+        stepper.check_every = options.config.check_every
+    return stepper
 
 
 def _continued(options: Options, stepper: Stepper,
@@ -82,8 +97,12 @@ def _continued(options: Options, stepper: Stepper,
 
 def _report(options: Options, stepper: Stepper, steps: Iterable[State],
             explain: Callable[[], list[Explanation]] | None,
-            continues: dict[str, object] | None) -> Iterable[str]:
-    """The report's chunks as --format asks, made as the steps run."""
+            continues: dict[str, object] | None, tally: Tally) -> Iterable[str]:
+    """The report's chunks as --format (or --quiet) asks, made as the steps run, each step
+    counted into `tally` as it goes by."""
+    if options.quiet:
+        return quiet_report(tally, steps)
+    steps = tally.watch(steps)
     if options.format == "json":
         return json_report(options.config, stepper, steps, explain, continues)
     chunks = text_report(options.config, stepper, steps)

@@ -18,6 +18,7 @@ from tui.cli.stderr import file_error
 
 if TYPE_CHECKING:
     from engine.data.batches import Data
+    from engine.model.protocol import Model
     from engine.usermodel.client import UserModel
 
 
@@ -58,7 +59,7 @@ def load_user_model(options: Options) -> UserModel | None:
     return model
 
 
-def build_stepper(options: Options, model: UserModel | None, data: Data | None,
+def build_stepper(options: Options, model: Model | None, data: Data | None,
                   session: Session | None, max_history: int | None = None,
                   keep_trail: bool = True) -> Stepper:
     """The stepper the options ask for: a session reopened (its path replayed), or a fresh

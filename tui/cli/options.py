@@ -37,19 +37,19 @@ from tui.cli.parser import PROG, UsageError, build_parser, join_negative_values
 __all__ = ["PROG", "Options", "UsageError", "parse", "refused"]
 
 #: Flags that only mean something headless; given to the app they would be silently ignored.
-HEADLESS_ONLY = ("steps", "format", "explain", "trace", "save_session", "export_params")
+HEADLESS_ONLY = ("steps", "format", "explain", "trace", "save_session", "export_params", "quiet")
 #: Flags that --session allows: how to run and report it, and the model file it names. The
 #: session fixes everything else (network, data, seed, lr, ...).
-WITH_SESSION = ("headless", "session", "steps", "format", "trace", "explain", "model", "model_timeout",
-                "model_memory", "convention", "reg", "model_option", "save_session", "export_params",
-                "export_notebook", "served", "run_module", "python")
+WITH_SESSION = ("headless", "session", "steps", "format", "trace", "explain", "quiet", "model",
+                "model_timeout", "model_memory", "convention", "reg", "model_option", "save_session",
+                "export_params", "export_notebook", "served", "run_module", "python")
 #: Flags naming files, none of which may be empty (Path("") is the current directory).
 FILE_FLAGS = ("config", "model", "data", "session", "save_session", "params", "export_params", "python")
 #: Flags that only mean something with --model.
 MODEL_ONLY = ("model_timeout", "model_memory", "convention", "reg", "model_option", "run_module", "python")
 #: Flags that are not settings of the run: how to run it and which files it reads and writes.
-NOT_SETTINGS = ("headless", "config", "explain", "export_notebook", "served", "session", "save_session",
-                "params", "export_params", "run_module", "python")
+NOT_SETTINGS = ("headless", "config", "explain", "quiet", "export_notebook", "served", "session",
+                "save_session", "params", "export_params", "run_module", "python")
 
 
 @dataclass(frozen=True)
@@ -76,6 +76,8 @@ class Options:
     #: Elements to explain in the final state (--explain), as typed, their syntax checked;
     #: the names and indexes are checked against the network's tensors by the entry point.
     explain: tuple[str, ...] = ()
+    #: --quiet: headless, a line per failing tensor and a summary line instead of the report.
+    quiet: bool = False
     #: The settings the user gave (flags and TOML keys, by the settings' keys): the data
     #: decide the inputs and classes, and only a given --inputs or --classes can disagree.
     given: frozenset[str] = frozenset()
@@ -125,9 +127,8 @@ def session_fixes_the_rest(args: argparse.Namespace) -> None:
     if fixed:
         raise UsageError(f"{_flag_of(fixed[0])} cannot be used with --session: the session fixes the "
                          "network, data and settings it was saved with (it may be given --headless, "
-                         "--steps, --format, --trace, --explain, --model (with --run-module and --python), "
-                         "--save-session, "
-                         "--export-params and --export-notebook)")
+                         "--steps, --format, --trace, --explain, --quiet, --model (with --run-module and "
+                         "--python), --save-session, --export-params and --export-notebook)")
 
 
 def training_runs_are_the_apps(args: argparse.Namespace) -> None:
@@ -151,10 +152,22 @@ def explain_elements_read(args: argparse.Namespace) -> None:
             raise UsageError(f"--explain: {error}") from None
 
 
+def quiet_is_the_whole_report(args: argparse.Namespace) -> None:
+    """--quiet replaces the report, so a flag that shapes the report contradicts it (a
+    config file's format or trace is overridden, as flags override the file)."""
+    if not args.quiet:
+        return
+    given = [flag for flag, on in (("--format json", args.format == "json"), ("--explain", args.explain),
+                                   ("--trace", args.trace is not None)) if on]
+    if given:
+        raise UsageError(f"--quiet and {given[0]} cannot be used together: --quiet prints only a line "
+                         "per failing tensor and a summary line instead of the report")
+
+
 #: The flags' own rules, in the order they are checked.
 FLAG_RULES: tuple[Callable[[argparse.Namespace], None], ...] = (
     no_empty_file_names, report_flags_need_headless, session_fixes_the_rest, training_runs_are_the_apps,
-    model_flags_need_model, explain_elements_read,
+    model_flags_need_model, explain_elements_read, quiet_is_the_whole_report,
 )
 
 
@@ -281,7 +294,7 @@ def parse(argv: list[str]) -> Options:
                    model=_path(model), keymap=keymap, session=_path(args.session),
                    save_session=_path(args.save_session), params=_path(args.params),
                    export_params=_path(args.export_params), session_trace=session_trace,
-                   explain=tuple(args.explain or ()), given=frozenset(settings),
+                   explain=tuple(args.explain or ()), quiet=bool(args.quiet), given=frozenset(settings),
                    export_notebook=args.export_notebook, served=args.served,
                    run_module=bool(args.run_module), python=args.python, **course, **process)
 

@@ -20,6 +20,7 @@ from engine.data.batches import Data, Metrics
 from engine.explain.elements import SHOWN_TERMS, Explanation, element_label, num
 from engine.run import deadnet, picture
 from engine.run.stepper import Saturation, State, Stepper
+from engine.run.verdict import Tally
 from engine.settings.config import SUMMARY_OVER, Config
 from engine.usermodel.contract import keys_words
 from tui.text import printable
@@ -364,6 +365,32 @@ def _after_lines(state: State, several: bool) -> list[str]:
         lines.append("Loss did not decrease after the SGD update."
                      + ("" if several else " (Possible with a single step)"))
     return lines
+
+
+#: Lines --quiet prints at most before its summary: a drill failing at every step of a long
+#: run would otherwise fill a CI log with four lines a step.
+QUIET_LINES = 100
+
+
+def quiet_report(tally: Tally, finished: Iterable[State]) -> Iterator[str]:
+    """--quiet: a line per failing tensor and one where the run first diverged, as the steps
+    run (at most QUIET_LINES, then how many more), and the run's verdict in one last line.
+    The steps are counted into `tally`, whose status the command line exits with."""
+    shown = more = 0
+    for state in finished:
+        verdict = tally.add(state)
+        lines = [failure.line() for failure in verdict.failures]
+        if verdict is tally.first_diverged:
+            lines.append(verdict.diverged_line())
+        for line in lines:
+            if shown < QUIET_LINES:
+                shown += 1
+                yield line
+            else:
+                more += 1
+    if more:
+        yield f"… and {more:,} more line(s) like these"
+    yield tally.summary()
 
 
 class _Json:
