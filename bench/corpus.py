@@ -416,14 +416,18 @@ def run(entry: Entry, root: Path, course_python: str, timeout: float) -> Outcome
         except subprocess.TimeoutExpired:
             return Outcome(False, error=f"no answer in {timeout:g} s")
         seconds = time.perf_counter() - start
-    if done.returncode != 0:
+    if done.returncode not in (0, 1) or not done.stdout:  # 1 is a run whose check failed
         error = _last_line(done.stderr) or f"exit status {done.returncode}"
         return Outcome(False, error=error, seconds=seconds)
     try:
         trace = json.loads(done.stdout)
     except json.JSONDecodeError:
         return Outcome(False, error="stdout is not JSON", seconds=seconds)
-    return _read_trace(trace, seconds)
+    outcome = _read_trace(trace, seconds)
+    if done.returncode != (outcome.steps_passed < outcome.steps):  # the exit status a build reads
+        return Outcome(False, error=f"exit status {done.returncode} for {outcome.steps_passed} of "
+                       f"{outcome.steps} steps passed", seconds=seconds)
+    return outcome
 
 
 def _last_line(stderr: str) -> str:

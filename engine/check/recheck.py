@@ -51,9 +51,14 @@ The verdict, per element, with the tolerances of the central rule:
   too: both still fail. Two more passes, for elements that would fail only.
 - "fail": none of these: the difference survives a second look, and the element fails.
 
-A kink the model's cache showed, found inconsistent by its one-sided slopes (engine.check.
-verdicts), can only be excused by the step: the kink rule knew where the kink was, which the
-four losses alone do not.
+A kink the model's cache showed, found inconsistent by its one-sided slopes at eps (engine.
+check.verdicts), is excused by the step, or as a kink by its slopes at h alone where a kink
+lies within h (the evidence `within_h` above): the cache proved a kink, and the slopes at eps
+bound nothing when another kink lies within eps on one side while a unit sits exactly at its
+kink at θ (a layer whose units are all dead feeds the next one z = b exactly, so with the
+course's zero biases every such sample sits at its kink). The slopes at eps then mix the
+pieces past the other kink into one side; those at h are the two one-sided derivatives at θ,
+which bracket any convention at the kink. A value outside them still fails.
 
 Cost: four forward passes a failing element, none when nothing fails. At most RECHECK_LIMIT
 elements are judged again in one check, the worst first: beyond that many failures a check
@@ -135,8 +140,8 @@ def judge_element(index: tuple[int, ...], analytic: float, base: float, losses: 
     - eps, h: the check's step and the second one
     - tolerance: (atol, rtol, rounding): the rule's tolerances, and a loss's rounding error u
     - marked: the element is a kink the model's cache showed, already judged by its one-sided
-      slopes and found inconsistent: only the step can excuse it (the kink rule knew where
-      the kink was; the losses alone cannot overrule it)
+      slopes at eps and found inconsistent: only the step, or its slopes at h where a kink
+      lies within h, can excuse it (the module's docstring)
 
     Returns its Rechecked: status "step", "kink", "unresolved" or "fail".
     """
@@ -151,7 +156,8 @@ def judge_element(index: tuple[int, ...], analytic: float, base: float, losses: 
         sides = {s: _bracket(analytic, (base - low) / s, (high - base) / s,
                              max(atol, rounding / s), rtol)
                  for s, low, high in ((eps, minus, plus), (h, minus_h, plus_h))}
-        sides_step = min(sides, key=lambda s: sides[s][2])  # the slopes closer to bracketing a
+        # The slopes closer to bracketing a; a marked kink's at eps were found inconsistent.
+        sides_step = h if marked else min(sides, key=lambda s: sides[s][2])
         left, right, kink_excess = sides[sides_step]
         curvature = (plus - 2.0 * base + minus) / eps / eps
         central = float(slope(plus, minus, eps))
@@ -167,7 +173,8 @@ def judge_element(index: tuple[int, ...], analytic: float, base: float, losses: 
         noisy = spread > noise + smooth_bound and \
             min(central, at_h) - spread <= analytic <= max(central, at_h) + spread
     non_smooth = miss > noise + smooth_bound / 4
-    status = "step" if step_excess <= 1.0 else "fail" if marked else \
+    status = "step" if step_excess <= 1.0 else \
+        ("kink" if kink_excess <= 1.0 and within_h else "fail") if marked else \
         "kink" if kink_excess <= 1.0 and non_smooth else \
         "unresolved" if (non_smooth and within_h) or noisy else "fail"
     excess = {"step": step_excess, "kink": kink_excess}.get(status, min(step_excess, kink_excess))

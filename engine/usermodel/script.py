@@ -39,6 +39,8 @@ PYTHON_CELL_MAGICS = frozenset({"time", "timeit", "capture", "prun", "memit", "d
 MAGIC_LINE = re.compile(r"^(\s*)([%!].*)$")
 #: An importable module path: `%run utils/helper.py` -> utils.helper.
 MODULE_PATH = re.compile(r"^(\./)?([A-Za-z_]\w*/)*[A-Za-z_]\w*(\.py)?$")
+#: A Python file's absolute path, POSIX or Windows: `/home/luca/x.py`, `C:\Users\x.py`.
+ABSOLUTE_PATH = re.compile(r"^(/|[A-Za-z]:[\\/]).*\.py$")
 
 
 @dataclass(frozen=True)
@@ -179,11 +181,17 @@ def _replacement(indent: str, magic: Magic, number: int, dropped: list[Dropped])
 
 def _run_module(argument: str) -> str | None:
     """`%run [-i] utils/helper.py` as the module to import, utils.helper; None for what is
-    not a Python file beside the notebook (a notebook, a path above it, a URL)."""
+    not a Python file beside the notebook (a notebook, a path above it, a URL).
+
+    An absolute path is the author's own machine (`%run '/home/luca/DeepNN/dnn_utils_v2.py'`):
+    what the notebook's readers have is the folder it was shared in, so the file of that name
+    beside the notebook is the one meant."""
     try:
         words = [word for word in shlex.split(argument) if not word.startswith("-")]
     except ValueError:
         return None
+    if words and ABSOLUTE_PATH.match(words[0]):
+        words[0] = re.split(r"[\\/]", words[0])[-1]
     if not words or not MODULE_PATH.match(words[0]):
         return None
     path = Path(words[0])

@@ -44,6 +44,15 @@ def test_each_form_of_the_course_file_loads_and_passes(capsys, name, hidden) -> 
 
 
 @pytest.mark.slow
+def test_the_older_versions_small_init_passes_at_two_hidden_layers(capsys, tmp_path) -> None:
+    """v3 to v5 draw W at 0.01 with zero biases: at the first step a sample whose first layer
+    is all dead feeds the second z2 = b2 = 0 exactly, and another's unit lies within eps of
+    its kink: the slopes at eps bound nothing, and the second look judges b2 at h."""
+    path = copy_with(tmp_path, "step_by_step.ipynb", "/ np.sqrt(layer_dims[l - 1])", "* 0.01")
+    assert steps_passed(capsys, path, "--hidden", "5,3") == [True] * 10
+
+
+@pytest.mark.slow
 def test_the_report_lists_what_did_not_run_by_cell_and_line(capsys) -> None:
     status, out, err = run(capsys, *RUN, "--steps", "1", "--model", DLAI / "planar.ipynb", "--hidden", "4")
     assert status == 0

@@ -69,16 +69,30 @@ def test_a_value_outside_the_one_sided_slopes_at_a_kink_fails() -> None:
     assert look(relu_kink(-3e-6), 0.2).status == "fail"
 
 
-def test_a_kink_the_cache_showed_and_found_inconsistent_is_excused_only_by_the_step() -> None:
-    f = relu_kink(0.0)
-    rounding = NOISE_ULPS * ULP
+def marked(f: Callable[[float], float], analytic: float) -> Rechecked:
+    """The second look at a kink the cache showed and its slopes at eps found inconsistent."""
+    rounding = NOISE_ULPS * ULP * abs(f(0.0))
     h = second_step(EPS, rounding, ATOL)
     losses = np.array([f(EPS), f(-EPS), f(h), f(-h)])
-    rule = (ATOL, RTOL, rounding)
-    assert judge_element((0,), 2.0, f(0.0), losses, EPS, h, rule, marked=True).status == "fail"
-    g = relu_kink(3e-6)
-    losses = np.array([g(EPS), g(-EPS), g(h), g(-h)])
-    assert judge_element((0,), 0.3, g(0.0), losses, EPS, h, rule, marked=True).status == "step"
+    return judge_element((0,), analytic, f(0.0), losses, EPS, h, (ATOL, RTOL, rounding), marked=True)
+
+
+def test_a_kink_the_cache_showed_and_found_inconsistent_is_excused_by_the_step() -> None:
+    assert marked(relu_kink(0.0), 2.0).status == "fail"
+    assert marked(relu_kink(3e-6), 0.3).status == "step"
+
+
+def test_a_kink_the_cache_showed_at_theta_with_another_within_eps_is_judged_at_the_smaller_step() -> None:
+    """The course's L-layer net at init: units whose layer before is all dead sit at z = b = 0
+    exactly, and another sample's unit turns off at -1.2e-6. The slopes at eps (0.58 and 0.8)
+    miss the correct 0.3 (relu'(0) = 0); those at h (0.3 and 0.8) bracket it, and nothing else."""
+    f = lambda t: 1.0 + 0.3 * t + 0.5 * max(0.0, t) + 0.4 * min(0.0, t + 3e-6)  # noqa: E731
+    r = marked(f, 0.3)
+    assert (r.status, r.sides_step) == ("kink", r.step)
+    assert (r.left, r.right) == (pytest.approx(0.3), pytest.approx(0.8))
+    assert marked(f, 0.8).status == "kink"  # relu'(0) = 1
+    for wrong in (0.1, 0.9, -0.3):
+        assert marked(f, wrong).status == "fail"
 
 
 def test_a_kink_within_the_smaller_step_leaves_a_value_outside_its_slopes_unresolved() -> None:

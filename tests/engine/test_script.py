@@ -36,6 +36,14 @@ def test_percent_run_becomes_an_import_of_the_helper_beside_the_notebook() -> No
     assert made.text.splitlines() == ["from helper import *", "from utils.tools import *", "", ""]
 
 
+def test_percent_run_of_an_absolute_path_imports_the_file_of_that_name_beside_the_notebook() -> None:
+    """The author's machine's path: the readers have the folder the notebook was shared in."""
+    made = script.from_cells(["%run '/home/ana/DeepNN/dnn_utils_v2.py'\n%run 'C:\\Users\\ana\\cases.py'\n"
+                              "%run /home/ana/notes.ipynb"])
+    assert made.text.splitlines() == ["from dnn_utils_v2 import *", "from cases import *", ""]
+    assert made.dropped[0].text == "%run '/home/ana/DeepNN/dnn_utils_v2.py' (as from dnn_utils_v2 import *)"
+
+
 def test_a_magic_inside_a_block_leaves_a_pass_and_time_keeps_its_statement() -> None:
     made = script.from_cells(["def f():\n    %matplotlib inline\n    %time g()\n    return 1"])
     assert made.text == "def f():\n    pass\n    g()\n    return 1\n"
