@@ -101,7 +101,6 @@ PY2 = Refused("print")
 PLANAR = ("--hidden", "4")  # deeplearning.ai's planar net: tanh hidden layer, sigmoid output
 L4 = ("--hidden", "4")  # the L-layer files at one hidden layer, then at two
 L53 = ("--hidden", "5,3")
-NO_HELPER = Refused("No module named")  # the helper modules were never committed beside the file
 PLANAR_V6C = "Planar_data_classification_with_onehidden_layer_v6c"
 STEP_V8A = "Building_your_Deep_Neural_Network_Step_by_Step_v8a"
 STEP_V5 = "Building+your+Deep+Neural+Network+-+Step+by+Step+v5.py"
@@ -249,33 +248,34 @@ MANIFEST: tuple[Entry, ...] = (
         PLANAR_V6C + ".ipynb", "pass", *PLANAR),
     # KashmalCh/Planar_data_classification_with_onehidden_layer_v6c
     #   @ de591dfe4d7792729e21e4129272197ad3b678dc Planar_data_classification_with_onehidden_layer_v6c.ipynb
-    _dl("KashmalCh__Planar_data_classification_with_onehidden_layer_v6c", PLANAR_V6C + ".ipynb", NO_HELPER,
+    _dl("KashmalCh__Planar_data_classification_with_onehidden_layer_v6c", PLANAR_V6C + ".ipynb", "pass",
         *PLANAR, note="the notebook alone: testCases_v2.py and planar_utils.py were not committed"),
     # arimousa/Planar_data_classification_with_onehidden_layer_v6c
     #   @ 20d7ed01148f14ce03a27a8fa5169998253afd66 Planar_data_classification_with_onehidden_layer_v6c.py
-    _dl("arimousa__Planar_data_classification_with_onehidden_layer_v6c", PLANAR_V6C + ".py", NO_HELPER,
+    _dl("arimousa__Planar_data_classification_with_onehidden_layer_v6c", PLANAR_V6C + ".py", "pass",
         *PLANAR, note="nbconvert export (get_ipython().magic), no helpers beside it"),
     # SarahMohamedLotfy/Planar-data-classification-with-a-hidden-layer
     #   @ 18bab9c6860a6d79243d60b7298178c69bba7a14 Planar_data_classification_with_onehidden_layer_v6c.py
-    _dl("SarahMohamedLotfy__Planar-data-classification-with-a-hidden-layer", PLANAR_V6C + ".py", NO_HELPER,
-        *PLANAR, note="no helpers beside it; behind that, its compute_cost is -sum(Y log A2) alone (no (1-Y)"
+    _dl("SarahMohamedLotfy__Planar-data-classification-with-a-hidden-layer", PLANAR_V6C + ".py",
+        Bug("W1", "other"), *PLANAR,
+        note="no helpers beside it; behind that, its compute_cost is -sum(Y log A2) alone (no (1-Y)"
              " term, no 1/m) while its backward is the mean cross-entropy's: every tensor disagrees"
              " with the file's own loss (ratios 0.04, -0.01, 0.02, -0.009)"),
     # codeeplearning/Planar-data-classification-with-one-hidden-layer-v5
     #   @ 3fd58dd6b5c2a6b0c372bcfeaf2b248912982871
     #   Planar+data+classification+with+one+hidden+layer+v5.py, Planar+...+v5.ipynb
     _dl("codeeplearning__Planar-data-classification-with-one-hidden-layer-v5",
-        "Planar+data+classification+with+one+hidden+layer+v5.py", NO_HELPER, *PLANAR),
+        "Planar+data+classification+with+one+hidden+layer+v5.py", "pass", *PLANAR),
     _dl("codeeplearning__Planar-data-classification-with-one-hidden-layer-v5",
-        "Planar+data+classification+with+one+hidden+layer+v5.ipynb", NO_HELPER, *PLANAR),
+        "Planar+data+classification+with+one+hidden+layer+v5.ipynb", "pass", *PLANAR),
     # NyleD/PlanarDataClassification @ 97c2dc1802fc7c7fe2e691698ce2f2ca8e2ae9da
     #   Planar+data+classification+with+one+hidden+layer+v5.py
     _dl("NyleD__PlanarDataClassification", "Planar+data+classification+with+one+hidden+layer+v5.py",
-        NO_HELPER, *PLANAR),
+        "pass", *PLANAR),
     # KPRASANT9/PlanarData-Classification @ 34d994e7e6b5d3596f7ca974334258c386913fe4
     #   Planar data classification with one hidden layer v5.ipynb
     _dl("KPRASANT9__PlanarData-Classification", "Planar data classification with one hidden layer v5.ipynb",
-        NO_HELPER, *PLANAR),
+        "pass", *PLANAR),
     # WWLemily/Planar-data-classification-with-one-hidden-layer @ 9e6b6e331d49abaa051146b19eede1ef91cc6200
     #   Planar data classification with one hidden layer v4.ipynb
     _dl("WWLemily__Planar-data-classification-with-one-hidden-layer",
@@ -283,7 +283,7 @@ MANIFEST: tuple[Entry, ...] = (
     # krashski/Deep-Learning-Specialization @ a9ef7a6fe218c6d65b1c9d59ad3bb0df9439ed4f
     #   Planar data classification with one hidden layer v3.ipynb (imports testCases, v1)
     _dl("krashski__Deep-Learning-Specialization", "Planar data classification with one hidden layer v3.ipynb",
-        NO_HELPER, *PLANAR),
+        "pass", *PLANAR),
     # uvita/dls-course1 @ f0fc4aff0c3890a171c765b24e0d21b532faf2d8 W3A1/...
     _dl("uvita__dls-course1", W3A1, "pass", *PLANAR),
     # rpragides/neural-networks-deep-learning @ d4fab4c1f9de93bc4474ddaa4a0d18f05c63bcc7 W3A1/...
@@ -294,11 +294,11 @@ MANIFEST: tuple[Entry, ...] = (
     # PrashantShivajiBhapkar/Deep-Learning @ 687eadd6bcce57eee8e4e43885211353787a2d50
     #   Planar data classification with one hidden layer.py
     _dl("PrashantShivajiBhapkar__Deep-Learning", "Planar data classification with one hidden layer.py",
-        NO_HELPER, *PLANAR,
+        Refused("name 'm' is not defined"), *PLANAR,
         note="a Download-as-Python with its In[] markers stripped; no helpers; behind that, compute_cost"
              " divides by the global m (the data set's size, set by a skipped top-level line)"),
     # tuanhiep/deeplearning @ 0cd95e9f29b51ea93fc82822a9006c416a507217 NeuralNetwork.py
-    _dl("tuanhiep__deeplearning", "NeuralNetwork.py", NO_HELPER, *PLANAR,
+    _dl("tuanhiep__deeplearning", "NeuralNetwork.py", "pass", *PLANAR,
         note="hand-saved cells with a raw %matplotlib inline; no helpers beside it"),
     # resoliwan/neural-networks @ 23231a97eaf45ad3d14a49c0d33696beb54d5910 week3/neural.py
     _dl("resoliwan__neural-networks", "week3/neural.py", "pass", *PLANAR,
@@ -328,14 +328,14 @@ MANIFEST: tuple[Entry, ...] = (
     _dl("Lim-Calculus__Building-your-Deep-Neural-Network-Step-by-Step", STEP_V8A + ".ipynb", "pass", *L4),
     _dl("Lim-Calculus__Building-your-Deep-Neural-Network-Step-by-Step", STEP_V8A + ".ipynb", "pass", *L53),
     # KashmalCh/Building_your_Deep_Neural_Network_Step_by_Step_v8a @ f3f22f662b3e1b8f74fefd0e69a806387a4792ca
-    _dl("KashmalCh__Building_your_Deep_Neural_Network_Step_by_Step_v8a", STEP_V8A + ".ipynb", NO_HELPER, *L4),
+    _dl("KashmalCh__Building_your_Deep_Neural_Network_Step_by_Step_v8a", STEP_V8A + ".ipynb", "pass", *L4),
     # Elson2098/Deep-Neural-Network-Step-by-Step @ cb9a307eb0d231fd741a384a8e45d2064f8af9f4 (.ipynb and .py)
-    _dl("Elson2098__Deep-Neural-Network-Step-by-Step", STEP_V8A + ".ipynb", NO_HELPER, *L4),
-    _dl("Elson2098__Deep-Neural-Network-Step-by-Step", STEP_V8A + ".py", NO_HELPER, *L4,
+    _dl("Elson2098__Deep-Neural-Network-Step-by-Step", STEP_V8A + ".ipynb", "pass", *L4),
+    _dl("Elson2098__Deep-Neural-Network-Step-by-Step", STEP_V8A + ".py", "pass", *L4,
         note="nbconvert export: get_ipython().run_line_magic(...) lines"),
     # arimousa/Planar_data_classification_with_onehidden_layer_v6c @ 20d7ed01148f14ce03a27a8fa5169998253afd66
     #   Building_your_Deep_Neural_Network_Step_by_Step_v8a.py
-    _dl("arimousa__Planar_data_classification_with_onehidden_layer_v6c", STEP_V8A + ".py", NO_HELPER, *L4),
+    _dl("arimousa__Planar_data_classification_with_onehidden_layer_v6c", STEP_V8A + ".py", "pass", *L4),
     # ivyw1123/coursera_deep_neural_network @ df0ecbf74f1b69ecd95b248059d3413742008f5a
     #   Building_your_Deep_Neural_Network_Step_by_Step_v8a.py
     _dl("ivyw1123__coursera_deep_neural_network", STEP_V8A + ".py", Refused("syntax"), *L4,
@@ -348,7 +348,7 @@ MANIFEST: tuple[Entry, ...] = (
     # krashski/Deep-Learning-Specialization @ a9ef7a6fe218c6d65b1c9d59ad3bb0df9439ed4f
     #   Building your Deep Neural Network - Step by Step v3.ipynb
     _dl("krashski__Deep-Learning-Specialization", "Building your Deep Neural Network - Step by Step v3.ipynb",
-        NO_HELPER, *L4),
+        "pass", *L4),
     # uvita/dls-course1, rpragides/neural-networks-deep-learning, atmosinf/coursera_deeplearning
     #   (commits above) W4A1/Building_your_Deep_Neural_Network_Step_by_Step.ipynb
     _dl("uvita__dls-course1", W4A1, "pass", *L4),
@@ -360,9 +360,9 @@ MANIFEST: tuple[Entry, ...] = (
     # PrashantShivajiBhapkar/Deep-Learning @ 687eadd6bcce57eee8e4e43885211353787a2d50
     #   Building Deep Neural Network Step by Step.py
     _dl("PrashantShivajiBhapkar__Deep-Learning", "Building Deep Neural Network Step by Step.py",
-        NO_HELPER, *L4),
+        "pass", *L4),
     # tuanhiep/deeplearning @ 0cd95e9f29b51ea93fc82822a9006c416a507217 DeepNeuralNetwork.py
-    _dl("tuanhiep__deeplearning", "DeepNeuralNetwork.py", NO_HELPER, *L4,
+    _dl("tuanhiep__deeplearning", "DeepNeuralNetwork.py", "pass", *L4,
         note="hand-saved cells: raw %matplotlib inline, %load_ext autoreload, %autoreload 2"),
     # resoliwan/neural-networks @ 23231a97eaf45ad3d14a49c0d33696beb54d5910 week4/deep_neural.py
     _dl("resoliwan__neural-networks", "week4/deep_neural.py", "pass", *L4,

@@ -1,6 +1,7 @@
 """What more than one test module needs: a state's tensors as bytes, the command line run in
-this process, model files made from the seed notebook's code, session archives taken apart
-and put back together, and a served app on a free port.
+this process, model files made from the seed notebook's code, deeplearning.ai's course files
+run for ten steps, session archives taken apart and put back together, and a served app on a
+free port.
 
 Test modules import from here (and from tests.waits, tests.budget, tests.processes and
 tests.reference), never from one another: tests/test_layers.py checks it.
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import os
 import pickle
 import signal
@@ -108,6 +110,20 @@ def edit(text: str, old: str, new: str) -> str:
     code by exactly the fault a test is about."""
     assert text.count(old) == 1, old
     return text.replace(old, new)
+
+
+# ---- deeplearning.ai's course files (tests/fixtures/dlai/) -------------------------------------
+
+DLAI = FIXTURES / "dlai"
+DLAI_RUN = ("--headless", "--dataset", "moons", "--batch", "16")
+
+
+def steps_passed(capsys: pytest.CaptureFixture[str], model: Path, *flags: str) -> list[bool]:
+    """Ten steps of a model file on moons in batches of 16: whether each step's check passed."""
+    status, out, err = run_main(capsys, *DLAI_RUN, "--steps", "10", "--format", "json", "--model", model,
+                                *flags)
+    assert status == 0, err
+    return [step["gradcheck"]["passed"] for step in json.loads(out)["steps"]]
 
 
 def write_model(tmp_path: Path, text: str, name: str = "model.py") -> Path:

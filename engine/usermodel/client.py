@@ -419,7 +419,8 @@ class UserModel:
             except BaseException:
                 self._end()
                 raise
-            self._skipped([Skipped(where, excerpt) for where, excerpt in skipped])
+            self._skipped([Skipped(where, excerpt, stood_in=stood_in)
+                           for where, excerpt, stood_in in skipped])
         assert self._process is not None
         return self._process
 

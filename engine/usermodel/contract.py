@@ -65,6 +65,7 @@ from engine.model.conventions import nielsen
 from engine.settings.config import MAX_PARAMS
 from engine.usermodel import loading, script
 from engine.usermodel.siblings import Siblings
+from engine.usermodel.standins import StandIns
 
 Where = Callable[[int], str]
 #: A line of a plain file, as Python names it; a notebook's is its cell's (engine.usermodel.script).
@@ -609,6 +610,8 @@ def _import(path: Path, source: bytes, run_module: bool, file: str, cells: tuple
     skipped = [loading.Skipped(found.where(item.line), f"{item.text} (IPython)", (), item.line)
                for item in found.dropped]
     helpers = None
+    standins = StandIns(path, found.where)  # before skip_runs: a helper it serves is not missing
+    standins.install()
     if not run_module:
         skipped = sorted(skipped + loading.skip_runs(tree, found.text, found.where, _missing),
                          key=lambda item: item.line)
@@ -624,7 +627,7 @@ def _import(path: Path, source: bytes, run_module: bool, file: str, cells: tuple
                          "if __name__ == '__main__':)") from None
     except BaseException as error:
         raise _import_error(f"{file} failed while being imported:", error, path, found.where) from None
-    return module, found, skipped + (helpers.skipped if helpers is not None else [])
+    return module, found, skipped + (helpers.skipped if helpers is not None else []) + standins.used
 
 
 def _missing(name: str) -> bool:

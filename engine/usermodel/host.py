@@ -14,7 +14,7 @@ Requests and replies are tuples of plain data (engine.usermodel.transport). The 
 running out of time.
     ("load", path, source, convention, sizes, reg, run_module, options, cells)
                                              -> ("ok", (own_update, batched, convention, described,
-                                                        skipped: (line, excerpt) pairs))
+                                                        skipped: (line, excerpt, stood_in)))
     ("init", seed)                           -> ("ok", params or None)
     ("forward", x, params, y)                -> ("ok", (cache, loss))
     ("loss", x, params, y)                   -> ("ok", loss)   (the cache stays here)
@@ -179,7 +179,8 @@ class Host:
             path, source, *rest = args  # convention, sizes, reg, run_module, options, cells
             self.model = load_source(Path(path), source, *rest)
             return (self.model.own_update, self.model.batched, self.model.convention,
-                    self.model.described, [(item.where, item.excerpt) for item in self.model.skipped])
+                    self.model.described, [(item.where, item.excerpt, item.stood_in)
+                                          for item in self.model.skipped])
         model = self.model
         assert model is not None, "load comes first"
         if kind not in REQUESTS:

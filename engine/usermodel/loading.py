@@ -80,12 +80,15 @@ class Placement:
 class Skipped:
     """A top-level statement left out of the import: where it begins ("line 12", or in a
     notebook "cell 4, line 2"), an excerpt, and the names it would have bound (which the
-    module then lacks)."""
+    module then lacks). Or, `stood_in`, an import of a course helper that is not beside the
+    file, which ran with backprop-stepper's stand-in (engine.usermodel.standins): said in the
+    same note, since the file then runs with code that is not the course's."""
 
     where: str
     excerpt: str
     names: tuple[str, ...] = ()
     line: int = 0  # in the text that ran: the order the note lists them in
+    stood_in: bool = False
 
 
 PLAIN_NAME = "backprop_stepper_model"  # a plain file's module name: never a module's own
@@ -326,11 +329,21 @@ def _excerpt(source: str, statement: ast.stmt) -> str:
 
 
 def skipped_words(file: str, skipped: list[Skipped] | tuple[Skipped, ...]) -> str:
-    """The note the model log and the report show: each statement left out, by line."""
-    lines = [f"[{file}: {len(skipped)} top-level statement(s) not run at import, since they run the "
-             "file's own training, tests or I/O, need IPython or a module not here (--run-module "
-             "runs the whole file):"]
-    lines += [f"  {item.where}: {item.excerpt}" for item in skipped]
+    """The note the model log and the report show: each statement left out, by line, then
+    each course helper a stand-in took the place of."""
+    left_out = [item for item in skipped if not item.stood_in]
+    stood_in = [item for item in skipped if item.stood_in]
+    lines = []
+    if left_out:
+        lines.append(f"[{file}: {len(left_out)} top-level statement(s) not run at import, since they run "
+                     "the file's own training, tests or I/O, need IPython or a module not here "
+                     "(--run-module runs the whole file)" + (";" if stood_in else ":"))
+        lines += [f"  {item.where}: {item.excerpt}" for item in left_out]
+    if stood_in:
+        lines.append(("" if left_out else f"[{file}: ") + f"{len(stood_in)} import(s) of a course helper "
+                     "not beside the file, given backprop-stepper's stand-in (its backprop functions "
+                     "only; a helper beside the file wins):")
+        lines += [f"  {item.where}: {item.excerpt}" for item in stood_in]
     return "\n".join(lines) + "]\n"
 
 

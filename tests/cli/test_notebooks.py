@@ -14,24 +14,15 @@ scikit-learn at its top, which the test environment does not have.
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 
 import nbformat
 import pytest
 
-from tests.helpers import FIXTURES, edit, write_model
+from tests.helpers import DLAI, FIXTURES, edit, steps_passed, write_model
+from tests.helpers import DLAI_RUN as RUN
 from tests.helpers import run_main as run
-
-DLAI = FIXTURES / "dlai"
-RUN = ("--headless", "--dataset", "moons", "--batch", "16")
-
-
-def steps_passed(capsys: pytest.CaptureFixture[str], model: Path, *flags: str) -> list[bool]:
-    status, out, err = run(capsys, *RUN, "--steps", "10", "--format", "json", "--model", model, *flags)
-    assert status == 0, err
-    return [step["gradcheck"]["passed"] for step in json.loads(out)["steps"]]
 
 
 @pytest.mark.slow
