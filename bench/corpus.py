@@ -257,7 +257,7 @@ MANIFEST: tuple[Entry, ...] = (
     # SarahMohamedLotfy/Planar-data-classification-with-a-hidden-layer
     #   @ 18bab9c6860a6d79243d60b7298178c69bba7a14 Planar_data_classification_with_onehidden_layer_v6c.py
     _dl("SarahMohamedLotfy__Planar-data-classification-with-a-hidden-layer", PLANAR_V6C + ".py",
-        Bug("W1", "other"), *PLANAR,
+        Bug("W1", "cost"), *PLANAR,
         note="no helpers beside it; behind that, its compute_cost is -sum(Y log A2) alone (no (1-Y)"
              " term, no 1/m) while its backward is the mean cross-entropy's: every tensor disagrees"
              " with the file's own loss (ratios 0.04, -0.01, 0.02, -0.009)"),

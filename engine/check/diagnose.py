@@ -27,11 +27,15 @@ compared element (within the check's tolerance, atol + rtol * max):
 - wrong-cache: dW_l = dz_l z_(l-1)ᵀ, the pre-activation in place of the activation a_(l-1)
   (the cache drill, at any layer);
 - scale: analytic = c * reference for one constant c (the factor);
+- cost: the model's loss is not the built-in network's, yet every failing tensor's analytic
+  gradient is the built-in loss's: the backward differentiates a loss the forward pass does not
+  compute, and the error enters at the loss;
 - other: none of these; the worst elements are listed.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import replace
 
@@ -48,6 +52,13 @@ from engine.model import conventions
 LOSS_RTOL = 1e-9
 LOSS_ATOL = 1e-12
 WORST_SHOWN = 3
+#: The conventions whose files are compared with the built-in network through their own layout.
+COURSES = (conventions.DLAI, conventions.CS231N, conventions.NIELSEN, conventions.NNFS)
+#: The built-in network's losses, as a diagnosis names them.
+LOSS_NAMES = {"bce": "the mean binary cross-entropy", "mse": "the mean squared error",
+              network.SOFTMAX_LOSS: "the mean cross-entropy of a softmax"}
+#: How the note that a model's loss is not the built-in network's begins.
+LOSS_DIFFERS = "diagnosis: the model's loss"
 
 
 def _close(a: Array, b: Array, atol: float, rtol: float = RTOL) -> Mask:
@@ -304,7 +315,7 @@ def _loss_differs(loss: float, ref: _Reference, label: str, over: str) -> str | 
     built-in network's (`over`: "sample" or "batch"); None when the losses agree."""
     if abs(ref.loss - loss) <= LOSS_ATOL + LOSS_RTOL * abs(ref.loss):
         return None
-    return (f"diagnosis: the model's loss ({loss!r}) differs from the built-in {label} network's "
+    return (f"{LOSS_DIFFERS} ({loss!r}) differs from the built-in {label} network's "
             f"({ref.loss!r}) on the same parameters and {over}, {NO_REFERENCE}")
 
 
@@ -367,7 +378,7 @@ def reference_for(arch: Architecture, params: Params, x: Array, y: Labels, loss:
     ReLU layers, a softmax or one sigmoid unit, and reg * sum(W ** 2) (gradient 2 reg W)."""
     if builtin:
         return _Reference(arch, params, x, y), None
-    if convention in (conventions.DLAI, conventions.CS231N, conventions.NIELSEN, conventions.NNFS):
+    if convention in COURSES:
         return _course_reference(arch, params, x, y, loss, convention, reg)
     why = _not_the_network(arch, params)
     if why is not None:
@@ -375,6 +386,44 @@ def reference_for(arch: Architecture, params: Params, x: Array, y: Labels, loss:
     ref = _Reference(arch, params, x, y)
     why = _loss_differs(loss, ref, arch.label, "sample")
     return (ref, None) if why is None else (None, why)
+
+
+def _shadows(arch: Architecture, params: Params, x: Array, y: Labels, convention: str,
+             reg: float) -> list[_Reference]:
+    """The references a model would have if its loss were the built-in network's: one for each
+    layout its convention allows (a deeplearning.ai file's activations)."""
+    if convention in COURSES:
+        return [_Reference(a, mapped, x, y, convert, extra, axes)
+                for a, mapped, convert, extra, axes in _courses(arch, params, convention, reg)]
+    return [] if _not_the_network(arch, params) else [_Reference(arch, params, x, y)]
+
+
+def _cost(check: GradCheck, shadows: list[_Reference], loss: float) -> tuple[Diagnosis, ...] | None:
+    """When every failing tensor's analytic gradient is the built-in network's loss's, and
+    the model's own loss is another, the backward pass differentiates a loss the forward pass
+    does not compute: the bug is where the two part, in the loss (a deeplearning.ai file's
+    compute_cost), whatever the gradients look like against the numerical ones."""
+    for ref in shadows:
+        if all(_is_true(check.tensors[name], name, ref, check.atol) for name in check.failed_names):
+            says = (f"matches the gradient of {LOSS_NAMES.get(ref.arch.loss, ref.arch.loss)} ({ref.loss:.6g} "
+                    f"on this batch), while the model's own loss is {loss:.6g}{_times(loss, ref.loss)}: the "
+                    "backward pass "
+                    "differentiates another loss than the forward pass computes; enters at the loss")
+            return tuple(Diagnosis(name, "cost", says, None, "the loss") for name in check.failed_names)
+    return None
+
+
+def _times(loss: float, true: float) -> str:
+    """" (16 × it)" when the model's loss is a constant multiple of the true one, as a batch's
+    sum is of its mean; "" otherwise."""
+    ratio = loss / true if true else math.inf
+    return f" ({ratio:.4g} × it)" if math.isfinite(ratio) and ratio > 0 else ""
+
+
+def _is_true(t: TensorCheck, name: str, ref: _Reference, atol: float) -> bool:
+    """Whether the analytic gradient is the reference's true one on every element."""
+    expected, compared, _ = _expected(name, t, ref)
+    return bool(compared.any() and _close(t.analytic[compared], expected[compared], atol).all())
 
 
 def _path(arch: Architecture, name: str) -> list[str]:
@@ -564,6 +613,10 @@ def diagnose(check: GradCheck, grads: Tensors, arch: Architecture, params: Param
     if not failed:
         return check
     ref, why = reference_for(arch, params, x, y, loss, builtin, convention, reg)
+    if ref is None and why is not None and why.startswith(LOSS_DIFFERS):
+        cost = _cost(check, _shadows(arch, params, x, y, convention, reg), loss)
+        if cost is not None:
+            return replace(check, diagnosis=cost)
     if ref is not None:
         arch = ref.arch  # a cs231n file's softmax output, a deeplearning.ai file's tanh
     if convention == conventions.DLAI:  # its dA1, dZ1 (columns) as the built-in's da1, dz1

@@ -167,6 +167,20 @@ def test_a_missing_1_over_m_in_a_tanh_net_is_a_scale_with_no_kink(capsys, tmp_pa
 
 
 @pytest.mark.slow
+def test_a_cost_that_is_not_the_loss_the_backward_differentiates_enters_at_the_loss(capsys, tmp_path) -> None:
+    """A public v6c copy's compute_cost is -Σ Y log A2 alone (no (1 - Y) term, no 1/m) while its
+    backward is the mean cross-entropy's: the gradients are right for a loss it does not compute."""
+    path = copy_with(tmp_path, "planar.ipynb", "    cost = - np.sum(logprobs) / m\n",
+                     "    cost = - np.sum(np.multiply(np.log(A2), Y))\n")
+    found = diagnosis(capsys, "--model", path, "--hidden", "4")
+    assert [line.split(":")[0] for line in found] == ["W1", "b1", "W2", "b2"]
+    assert all(line.split(": ", 1)[1].startswith("cost — matches the gradient of the mean binary "
+                                                  "cross-entropy (") for line in found)
+    assert found[0].endswith("the backward pass differentiates another loss than the forward pass "
+                             "computes; enters at the loss")
+
+
+@pytest.mark.slow
 def test_a_bias_summed_over_the_wrong_axis_is_named_by_its_shape(capsys, tmp_path) -> None:
     path = copy_with(tmp_path, "planar.ipynb", "db1 = (1 / m) * np.sum(dZ1, axis=1, keepdims=True)",
                      "db1 = (1 / m) * np.sum(dZ1, axis=0, keepdims=True)")

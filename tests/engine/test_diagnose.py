@@ -271,15 +271,28 @@ def test_the_notebook_file_with_relu_derivative_broken_is_dead_units_at_dz1(tmp_
     assert check["diagnosis"][0]["detail"].startswith("errors only in row 2 of units with z1 <= 0")
 
 
-def test_a_user_loss_unlike_the_builtin_one_drops_the_reference(tmp_path, capsys) -> None:
-    """Same names and shapes as 3-4-1, but half the loss (and half the gradients, except
-    the doubled dW2): the built-in backward is not its truth, and the note says so."""
+def test_a_user_loss_unlike_its_backward_is_a_cost_entering_at_the_loss(tmp_path, capsys) -> None:
+    """Same names and shapes as 3-4-1, but half the loss and the backward of the whole one: the
+    gradients are right for a loss the file does not compute, so the error enters at the loss."""
     source_old = "    loss = - (y * np.log(a2_clip) + (1 - y) * np.log(1 - a2_clip)).item()\n"
     check = user_trace(tmp_path, capsys, "notebook.py", source_old, source_old.replace("- (y", "- 0.5 * (y"))
     assert not check["passed"]
+    assert {(d["kind"], d["enters"]) for d in check["diagnosis"]} == {("cost", "the loss")}
+    assert "(0.5 × it)" in check["diagnosis"][0]["detail"]
+    assert not any("differs from the built-in" in note for note in check["notes"])
+
+
+def test_a_user_loss_unlike_both_backwards_drops_the_reference(tmp_path, capsys) -> None:
+    """Half the loss and a doubled dW2: neither the built-in loss's gradient nor its own, so
+    there is no reference, and the note says so."""
+    loss = "    loss = - (y * np.log(a2_clip) + (1 - y) * np.log(1 - a2_clip)).item()\n"
+    dW2 = "    dW2 = dz2.reshape(1,1) * a1.reshape(1, -1)"
+    source = (FIXTURES / "notebook.py").read_text().replace(dW2, dW2.replace("dW2 = ", "dW2 = 2 * "))
+    (tmp_path / "doubled.py").write_text(source)
+    halved = loss.replace("- (y", "- 0.5 * (y")
+    check = user_trace(tmp_path, capsys, str(tmp_path / "doubled.py"), loss, halved)
     assert any("differs from the built-in 3-4-1 network's" in note for note in check["notes"])
-    assert {d["kind"] for d in check["diagnosis"]} == {"scale"}
-    assert all(d["factor"] == pytest.approx(2.0, rel=1e-6) and "enters" not in d for d in check["diagnosis"])
+    assert "cost" not in {d["kind"] for d in check["diagnosis"]}
 
 
 # ---- the report ---------------------------------------------------------------------------
