@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 from engine.run.verdict import CheckResult, StepVerdict, Tally, TensorFailure
 from engine.usermodel.contract import Contract, ModelError
 from engine.usermodel.inprocess import InProcess
-from tui.cli.headless import report_stepper
+from tui.cli.headless import diverged_origin, report_stepper
 from tui.cli.load import load_user_model, opened
 from tui.cli.options import Options, UsageError, parse
 
@@ -121,7 +121,7 @@ def _checked(options: Options, model: Model, data: Data | None, session: Session
         stepper = report_stepper(options, model, data, session)
     except UsageError as error:
         raise ValueError(str(error)) from None
-    tally = Tally(keep=True)
+    tally = Tally(keep=True, origin=diverged_origin(stepper))
     for state in stepper.iter_steps(options.config.steps):
         tally.add(state)
     return CheckResult.of(model.name, tally)

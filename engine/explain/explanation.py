@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from engine.explain.written import total
 from engine.maths import network
 from engine.maths.fastcheck import slope
 from engine.maths.network import ACTIVATIONS, Array
@@ -77,8 +78,8 @@ def _sgd(o: Sequence[float]) -> float:
 
 #: Each operation's arithmetic, through the functions the network and the check compute with.
 _ARITHMETIC: dict[str, Callable[[Sequence[float]], float]] = {
-    "sum": math.fsum,
-    "mean": lambda o: math.fsum(o) / len(o),
+    "sum": total,
+    "mean": lambda o: total(o) / len(o),
     "product": math.prod,
     **{name: _activation(activation.f) for name, activation in ACTIVATIONS.items()},
     "softmax": _softmax,

@@ -36,6 +36,15 @@ def line(*stages: str) -> str:
     return " = ".join(out)
 
 
+def total(values: Sequence[float]) -> float:
+    """The exact sum (fsum) of finite terms; an overflowing sum is inf, and terms that are
+    +inf and -inf give NaN, as the network's own sum does (fsum raises for both)."""
+    try:
+        return math.fsum(values)
+    except (OverflowError, ValueError):
+        return sum(values, 0.0)
+
+
 def shown_sum(labels: Sequence[str], values: Sequence[float]) -> str:
     """The terms joined by +, or past SHOWN_TERMS the largest |term| first and the rest
     counted with their sum."""
@@ -43,5 +52,5 @@ def shown_sum(labels: Sequence[str], values: Sequence[float]) -> str:
         return " + ".join(labels)
     order = sorted(range(len(values)), key=lambda k: -abs(values[k]))
     head, rest = order[:SHOWN_TERMS], order[SHOWN_TERMS:]
-    tail = math.fsum(values[k] for k in rest)
+    tail = total([values[k] for k in rest])
     return " + ".join(labels[k] for k in head) + f" + {len(rest)} more terms ({num(tail)})"

@@ -224,6 +224,12 @@ class State:
 
     def nonfinite(self) -> list[str]:
         """Names of the tensors or losses holding inf or NaN: the run has overflowed."""
+        return list(self._nonfinite)
+
+    @cached_property
+    def _nonfinite(self) -> tuple[str, ...]:
+        """nonfinite(), looked for once a state: a report asks several times a step (its
+        verdict, its Diverged line, the trace's warning, where the run first diverged)."""
         tensors: dict[str, Any] = dict(self.params)
         if self.forward is not None:
             tensors |= self.forward.cache | {"loss": self.forward.loss}
@@ -234,7 +240,7 @@ class State:
         found = [name for name, value in tensors.items() if not all_finite(value)]
         if self.update is not None:
             found += [f"{name} after the update" for name in self.update.overflow]
-        return found
+        return tuple(found)
 
     def made(self) -> list[object]:
         """The tensors and losses the phase that made this state computed."""

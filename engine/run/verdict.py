@@ -13,8 +13,8 @@ the test-suite entry point tui.verify both read it from here, so they cannot dis
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, replace
 
 from engine.check.verdicts import Diagnosis, GradCheck
 from engine.run.stepper import State
@@ -50,7 +50,8 @@ class TensorFailure:
 @dataclass(frozen=True)
 class StepVerdict:
     """A step's verdict: whether it was checked, what failed and why, what the check could
-    not resolve (no failure), and the tensors holding inf or NaN."""
+    not resolve (no failure), the tensors holding inf or NaN, and where the first of those
+    came from in one line (engine.explain.origin's, when the tally was given it)."""
 
     step: int
     checked: bool
@@ -58,13 +59,17 @@ class StepVerdict:
     diagnosis: tuple[Diagnosis, ...] = ()
     unresolved: tuple[str, ...] = ()
     nonfinite: tuple[str, ...] = ()
+    origin: str | None = None  # "first non-finite: z2[0] = inf (W2[0,3]·a1[3] overflowed)"
 
     @property
     def passed(self) -> bool:
         return not self.failures and not self.diagnosis and not self.nonfinite
 
     def diverged_line(self) -> str:
-        return f"step {self.step}: diverged: non-finite values in {', '.join(self.nonfinite)}"
+        """"step 2: diverged: non-finite values in z2, a2, loss; first non-finite: z2[0] = inf
+        (W2[0,3]·a1[3] overflowed)"."""
+        origin = f"; {self.origin}" if self.origin else ""
+        return f"step {self.step}: diverged: non-finite values in {', '.join(self.nonfinite)}{origin}"
 
     @classmethod
     def of(cls, state: State) -> StepVerdict:
@@ -90,10 +95,13 @@ def _failures(step: int, check: GradCheck) -> tuple[TensorFailure, ...]:
 class Tally:
     """A run's verdicts counted as its steps go by, in constant memory (a report of a
     million steps keeps counts, the first failure and the first divergence); with `keep`,
-    every step's verdict too, for a caller that asked for a few steps."""
+    every step's verdict too, for a caller that asked for a few steps. `origin` says in one
+    line where a diverged state's first inf or NaN came from (the run layer cannot: the
+    explanations are above it); asked of the first diverged step, and of every kept one."""
 
-    def __init__(self, keep: bool = False) -> None:
+    def __init__(self, keep: bool = False, origin: Callable[[State], str | None] | None = None) -> None:
         self.keep = keep
+        self.origin = origin
         self.kept: list[StepVerdict] = []
         self.steps = self.checked = self.failed_steps = 0
         self.first_failed: StepVerdict | None = None
@@ -102,6 +110,8 @@ class Tally:
 
     def add(self, state: State) -> StepVerdict:
         verdict = StepVerdict.of(state)
+        if verdict.nonfinite and self.origin is not None and (self.keep or self.first_diverged is None):
+            verdict = replace(verdict, origin=self.origin(state))
         self.steps += 1
         self.checked += verdict.checked
         if verdict.failures or verdict.diagnosis:

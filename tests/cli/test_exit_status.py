@@ -60,7 +60,8 @@ def test_a_drill_no_check_looked_at_exits_0(capsys) -> None:
 def test_a_diverged_run_exits_1(capsys) -> None:
     status, out, _ = run(["--headless", "--lr", "1e300", "--steps", "2", "--quiet"], capsys)
     assert status == 1
-    assert out.splitlines() == ["step 1: diverged: non-finite values in z2 after the update",
+    assert out.splitlines() == ["step 1: diverged: non-finite values in z2 after the update; first "
+                                "non-finite: z2[0] after the update = inf (W2[0,0]·a1[0] overflowed)",
                                 "FAILED: diverged at step 1 (2 steps run)"]
 
 

@@ -37,10 +37,11 @@ from textual.widgets import Footer, ProgressBar, Static
 from engine.check.verdicts import method_for
 from engine.data.batches import Data
 from engine.explain.elements import tensors as state_tensors
+from engine.explain.origin import Origin, origin_of
 from engine.maths.names import parse as parse_name
 from engine.model.protocol import Captured
 from engine.run.sample import sample_view
-from engine.run.stepper import Phase, Stepper, View
+from engine.run.stepper import Phase, State, Stepper, View
 from engine.settings.config import Config
 from engine.usermodel.contract import ModelError
 from tui.app.commands import StepperCommands
@@ -136,6 +137,8 @@ class StepperApp(ScreenlessKeys):
         self.sample = 0
         self.ran = False  # a training run is going or just ended: the pictures stay in view
         self.sliced: tuple[tuple[object, ...], View] | None = None  # (what it was taken from, view)
+        #: The first non-finite element of a state (engine.explain.origin), found once a state.
+        self.found: tuple[State, Origin | None] | None = None
 
     def get_driver_class(self) -> type[Driver]:
         """Textual's, except that a served app's web driver is one that ends the app when its
@@ -160,6 +163,7 @@ class StepperApp(ScreenlessKeys):
         yield NetworkLine(id="network")
         yield BatchLine(id="batch")
         yield Static(id="banner")
+        yield Static(id="origin")
         with Horizontal(id="progress"):
             yield Static(id="progress-label")
             yield ProgressBar(id="progress-bar", show_eta=False)
@@ -288,6 +292,25 @@ class StepperApp(ScreenlessKeys):
         elif saturated is not None:
             quiet.update(banner, Content(f"⚠ {saturated.message()}"))
         banner.display = bool(nonfinite) or saturated is not None
+        self.show_origin(bool(nonfinite))
+
+    def show_origin(self, diverged: bool) -> None:
+        """Under a Diverged banner, one line (cut with … to the width) on where the first inf
+        or NaN came from; e explains it when nothing else is under a cursor."""
+        line = self.query_one("#origin", Static)
+        found = self.origin() if diverged else None
+        if found is not None:
+            hint = " — e explains it" if found.explanation is not None else ""
+            quiet.update(line, Content(printable(f"{found.line()}{hint}", oneline=True)))
+        line.display = found is not None
+
+    def origin(self) -> Origin | None:
+        """The current state's first non-finite element and why (None: all finite), searched
+        once a state: the banner and the Explain panel both read it."""
+        state = self.stepper.state
+        if self.found is None or self.found[0] is not state:
+            self.found = state, (origin_of(self.stepper, state) if state.nonfinite() else None)
+        return self.found[1]
 
     # ---- the cell cursor and the Explain panel ------------------------------------------
     def show_panels(self, view: View | None = None) -> None:
@@ -324,8 +347,9 @@ class StepperApp(ScreenlessKeys):
         explain = self.query_one(ExplainPanel)
         if not explain.display:
             return frozenset()
-        explanation = explain.show(view, cell)
-        if explanation is None:
+        first = self.origin() if cell is None else None
+        explanation = explain.show(view, cell, first)
+        if explanation is None or (first is not None and not first.lit_in(view)):
             return frozenset()
         return frozenset((s.tensor, tuple(s.index)) for s in explanation.sources)
 

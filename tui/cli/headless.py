@@ -18,6 +18,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from engine.explain.origin import origin_of
 from engine.model.protocol import Captured
 from engine.run.session import Session, params_to_bytes, record, to_bytes
 from engine.run.stepper import Phase, State, Stepper
@@ -60,10 +61,18 @@ def headless(options: Options, model: UserModel | None, data: Data | None = None
     if elements and model is None and (problem := bad_before_run(options, elements)) is not None:
         return problem
     explain = explainer(stepper, elements) if elements else None
-    tally = Tally()
+    tally = Tally(origin=diverged_origin(stepper))
     chunks = _report(options, stepper, stepper.iter_steps(count), explain, continues, tally)
     status = _print(options, model is None, chunks)
     return status or _save_files(options, stepper) or tally.status
+
+
+def diverged_origin(stepper: Stepper) -> Callable[[State], str | None]:
+    """The verdicts' one line on where a diverged step's first inf or NaN came from."""
+    def line(state: State) -> str | None:
+        found = origin_of(stepper, state)
+        return None if found is None else found.line()
+    return line
 
 
 def report_stepper(options: Options, model: Model | None, data: Data | None,

@@ -18,6 +18,7 @@ import numpy as np
 from engine.check.verdicts import ATOL, RTOL, Diagnosis, GradCheck, TensorCheck
 from engine.data.batches import Data, Metrics
 from engine.explain.elements import SHOWN_TERMS, Explanation, element_label, num
+from engine.explain.origin import origin_of
 from engine.run import deadnet, picture
 from engine.run.stepper import Saturation, State, Stepper
 from engine.run.verdict import Tally
@@ -264,6 +265,7 @@ def summary_report(config: Config, stepper: Stepper, finished: Iterable[State]) 
                 f"{'test loss':>10}  {'test acc':>8}  check")
     last: State | None = None
     dead: list[str] = []  # the first dead step's line, said after the table
+    first: State | None = None  # the first step that held inf or NaN
     for state in finished:
         if last is None:  # a user's model is named once its first step shows its conventions
             model = [model_line(stepper)] if stepper.model.name != "built-in" else []
@@ -271,14 +273,27 @@ def summary_report(config: Config, stepper: Stepper, finished: Iterable[State]) 
         last = state
         if not dead and (dead := dead_line(state)):
             dead = [f"At step {state.step}: {dead[0]}"]
+        if first is None and state.nonfinite():
+            first = state
         if state.step % every and state.step != 1 and state.step != config.steps:
             continue
         yield _summary_row(state)
     yield from dead
-    if last is not None and last.nonfinite():
-        yield f"Diverged at step {last.step}: non-finite values in {', '.join(last.nonfinite())}."
-    elif last is not None and (saturated := stepper.saturation(last)) is not None:
-        yield f"At step {last.step}: {saturated.message()}"
+    if last is not None:
+        yield from _summary_end(stepper, last, first)
+
+
+def _summary_end(stepper: Stepper, last: State, first: State | None) -> list[str]:
+    """Under the table: where a diverged run stands, and the origin of its first inf or NaN
+    (at the step where it first diverged: later steps only inherit it); or a saturated output."""
+    if first is not None:
+        now = last.nonfinite() or first.nonfinite()
+        at = last if last.nonfinite() else first
+        since = "" if first is at else f" It first diverged at step {first.step}."
+        return ["\n".join([f"Diverged at step {at.step}: non-finite values in {', '.join(now)}.{since}",
+                           *origin_lines(stepper, first)])]
+    saturated = stepper.saturation(last)
+    return [] if saturated is None else [f"At step {last.step}: {saturated.message()}"]
 
 
 def _summary_row(state: State) -> str:
@@ -329,7 +344,7 @@ def _step_lines(stepper: Stepper, state: State, several: bool) -> list[str]:
         lines.extend(state.gradcheck.notes)
     for name in notebook_order(state.update.after):
         lines.append(_matrix(f"Updated {name}", np.asarray(state.update.after[name])))
-    return lines + _after_lines(state, several)
+    return lines + _after_lines(stepper, state, several)
 
 
 def _loss_lines(stepper: Stepper, state: State) -> list[str]:
@@ -351,14 +366,23 @@ def _loss_lines(stepper: Stepper, state: State) -> list[str]:
     return lines
 
 
-def _after_lines(state: State, several: bool) -> list[str]:
-    """The loss after the step's update, and whether it went down (or diverged)."""
+def origin_lines(stepper: Stepper, state: State) -> list[str]:
+    """Where a diverged state's first inf or NaN came from (engine.explain.origin): the
+    element, its phase and what overflowed, then its derivation with the numbers."""
+    found = origin_of(stepper, state)
+    return [] if found is None else found.sentences()
+
+
+def _after_lines(stepper: Stepper, state: State, several: bool) -> list[str]:
+    """The loss after the step's update, and whether it went down (or diverged, and from
+    which element)."""
     assert state.forward is not None and state.update is not None
     after = state.update.loss_after
     which = "one SGD step" if not several else f"SGD step {state.step}"
     lines = [f"\nFinal loss after {which}: {after!r}"]
     if state.nonfinite():
         lines.append(f"Diverged: non-finite values in {', '.join(state.nonfinite())}.")
+        lines += origin_lines(stepper, state)
     elif after < state.forward.loss:
         lines.append("Loss decreased after the SGD update.")
     else:
@@ -525,6 +549,14 @@ def _dead_json(state: State) -> dict[str, Any]:
     return {} if dead is None else {"dead": dead.as_dict()}
 
 
+def _origin_json(stepper: Stepper, state: State) -> dict[str, Any]:
+    """{"origin": {tensor, index, value, phase, cause, why, ...}} for a step holding inf or
+    NaN: its first non-finite element (engine.explain.origin); nothing for a finite step,
+    so a run that converges has the trace it always had."""
+    found = origin_of(stepper, state) if state.nonfinite() else None
+    return {} if found is None else {"origin": found.as_dict()}
+
+
 def _metrics_json(metrics: Metrics | None, out: _Json) -> dict[str, Any] | None:
     if metrics is None:
         return None
@@ -585,11 +617,11 @@ def json_report(config: Config, stepper: Stepper, finished: Iterable[State],
 
     def record(state: State) -> dict[str, Any]:
         if data is None:
-            return _step_json(state, out)
+            return _step_json(state, out) | _origin_json(stepper, state)
         if mode == "summary":
-            return _summary_step_json(state, out)
+            return _summary_step_json(state, out) | _origin_json(stepper, state)
         full = _step_json(state, out)
-        return {"step": full.pop("step")} | _data_step_json(state, out) | full
+        return {"step": full.pop("step")} | _data_step_json(state, out) | full | _origin_json(stepper, state)
 
     yield json.dumps(head, allow_nan=False)[:-1] + ', "steps": ['
     for i, state in enumerate(() if first is None else itertools.chain([first], steps)):

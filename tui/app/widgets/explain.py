@@ -13,6 +13,7 @@ from textual.content import Content
 from textual.widgets import Static
 
 from engine.explain.elements import SHOWN_TERMS, Explanation, Source, explain, tensors
+from engine.explain.origin import Origin
 from engine.run.stepper import View
 from tui.app.widgets.tensor import FAIL, MUTED, PASS, SOURCE, WARN, Cell, index_label
 from tui.text import printable
@@ -100,8 +101,17 @@ class ExplainPanel(Static):
     def on_mount(self) -> None:
         self.border_title = "Explain"
 
-    def show(self, view: View, cell: Cell | None) -> Explanation | None:
-        """Explain `cell` (None: say how to pick one); the explanation, if there is one."""
+    def show(self, view: View, cell: Cell | None, first: Origin | None = None) -> Explanation | None:
+        """Explain `cell`; with none, the first non-finite element of a diverged state
+        (`first`), or say how to pick one. The explanation, if there is one."""
+        if cell is None and first is not None and first.explanation is not None:
+            element = printable(first.element, oneline=True)
+            self.border_title = f"Explain {element}: the first non-finite value"
+            lead = Content.styled(printable(first.sentences()[0], oneline=True), WARN)
+            lit = first.lit_in(view) and first.explanation.sources
+            sources = sources_line(view, first.explanation.sources) if lit else None
+            self.update(Content("\n").join([lead, explanation_text(first.explanation, sources)]))
+            return first.explanation
         if cell is None:
             self.border_title = "Explain"
             self.update(Content.styled("No element under a cursor: focus a panel with numbers (tab) and "
