@@ -516,7 +516,8 @@ def test_a_long_run_is_a_summary_and_says_why(capsys: pytest.CaptureFixture[str]
     assert (result["trace"], result["trace_reason"]) == \
         ("summary", "over 100 steps; --trace full for every tensor")
     first = result["steps"][0]
-    assert set(first) == {"step", "batch", "loss", "loss_after", "accuracy", "metrics", "gradcheck_passed"}
+    assert set(first) == {"step", "batch", "loss", "loss_after", "accuracy", "metrics", "gradcheck_passed",
+                          "health"}
     assert len(result["steps"]) == 101 and first["accuracy"] == first["metrics"]["train_accuracy"]
     status, out, _ = run(["--headless", *argv], capsys)
     lines = out.splitlines()
@@ -563,7 +564,7 @@ def test_a_users_model_on_data_is_named_above_its_summary(capsys: pytest.Capture
     notebook = FIXTURES / "notebook.py"
     status, out, _ = run(["--headless", "--model", str(notebook), "--dataset", "moons", "--batch", "4",
                           "--steps", "3", "--trace", "summary"], capsys)
-    lines = out.splitlines()
+    lines = out.split("\nTraining health", 1)[0].splitlines()
     assert status == 0 and lines[0].startswith("Model: notebook.py") and lines[2].startswith("Data: moons")
     assert lines[1] == "  accuracy: not measured for a model file (shown as —), only its loss"
     assert len([line for line in lines if re.match(r"\s+\d+\s", line)]) == 3

@@ -24,6 +24,7 @@ from engine.run.stepper import Saturation, State, Stepper
 from engine.run.verdict import Tally
 from engine.settings.config import SUMMARY_OVER, Config
 from engine.usermodel.contract import keys_words
+from tui.output.health import health_json, health_lines, inputs_notice, step_health_json, tracker
 from tui.text import printable
 
 
@@ -263,10 +264,12 @@ def summary_report(config: Config, stepper: Stepper, finished: Iterable[State]) 
         head.append(f"One line every {every} steps (and the last).")
     head.append(f"{'step':>7}  {'batch loss':>11}  {'after':>11}  {'train loss':>10}  {'train acc':>9}  "
                 f"{'test loss':>10}  {'test acc':>8}  check")
+    head[1:1] = inputs_notice(data)
     last: State | None = None
     dead: list[str] = []  # the first dead step's line, said after the table
     first: State | None = None  # the first step that held inf or NaN
-    for state in finished:
+    health = tracker(stepper)
+    for state in health.watch(finished):
         if last is None:  # a user's model is named once its first step shows its conventions
             model = [model_line(stepper)] if stepper.model.name != "built-in" else []
             yield "\n".join(model + head)
@@ -281,6 +284,8 @@ def summary_report(config: Config, stepper: Stepper, finished: Iterable[State]) 
     yield from dead
     if last is not None:
         yield from _summary_end(stepper, last, first)
+    if section := health_lines(health, data):
+        yield "\n".join(section)
 
 
 def _summary_end(stepper: Stepper, last: State, first: State | None) -> list[str]:
@@ -316,12 +321,15 @@ def text_report(config: Config, stepper: Stepper, finished: Iterable[State]) -> 
         yield from summary_report(config, stepper, finished)
         return
     several = config.steps > 1
-    for state in finished:
+    health = tracker(stepper)
+    for state in health.watch(finished):
         if state.step == 1 and stepper.model.name != "built-in":
             yield model_line(stepper)
         if state.step == 1 and data is not None:
-            yield data_line(config, data)
+            yield "\n".join([data_line(config, data), *inputs_notice(data)])
         yield "\n".join(_step_lines(stepper, state, several))
+    if data is not None and (section := health_lines(health, data)):
+        yield "\n".join(section)
 
 
 def _step_lines(stepper: Stepper, state: State, several: bool) -> list[str]:
@@ -615,18 +623,24 @@ def json_report(config: Config, stepper: Stepper, finished: Iterable[State],
     if continues is not None:  # --session: the steps continue a saved session
         head["session"] = continues
 
+    health = tracker(stepper)
+
     def record(state: State) -> dict[str, Any]:
         if data is None:
             return _step_json(state, out) | _origin_json(stepper, state)
+        stats = {"health": step_health_json(health.add(state))}
         if mode == "summary":
-            return _summary_step_json(state, out) | _origin_json(stepper, state)
+            return _summary_step_json(state, out) | stats | _origin_json(stepper, state)
         full = _step_json(state, out)
-        return {"step": full.pop("step")} | _data_step_json(state, out) | full | _origin_json(stepper, state)
+        return {"step": full.pop("step")} | _data_step_json(state, out) | stats | full | \
+            _origin_json(stepper, state)
 
     yield json.dumps(head, allow_nan=False)[:-1] + ', "steps": ['
     for i, state in enumerate(() if first is None else itertools.chain([first], steps)):
         yield ("" if i == 0 else ", ") + json.dumps(record(state), allow_nan=False)
     tail: dict[str, Any] = {}
+    if data is not None:
+        tail["health"] = health_json(health, data)
     if explain is not None:
         tail["explanations"] = [explanation_json(e, out) for e in explain()]
     tail["warnings"] = out.warnings
