@@ -1,0 +1,61 @@
+"""The cost of watching a run's health (engine.run.health), against the steps it watches.
+
+    python bench/health.py [--runs 15]
+
+A headless report on data counts every finished step into a Health tracker (the statistics
+of each weight layer, and the conditions over the last steps). Measured: STEPS steps of
+2-8-8-1 tanh and 2-32-32-1 ReLU on 200 moons (batch 32, no gradient check), the steps alone
+and the steps each counted into a Health, alternately, `runs` times; the medians and the
+ratio are printed. Goal: <= 1.10x (the health adds at most 10% to a training step).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from engine.data import batches
+from engine.run.health import Health
+from engine.run.stepper import Stepper
+from engine.settings.config import Config
+
+STEPS = 200
+NETWORKS = {"2-8-8-1 tanh": Config(dataset="moons", hidden=(8, 8), activation="tanh", batch=32,
+                                   gradcheck=False),
+            "2-32-32-1 relu": Config(dataset="moons", hidden=(32, 32), batch=32, gradcheck=False)}
+
+
+def seconds(config: Config, watched: bool) -> float:
+    """STEPS steps from a fresh stepper, counted into a Health or not."""
+    data = batches.from_config(config)
+    assert data is not None
+    stepper = Stepper(batches.fitted(config, data), data=data, max_history=8, keep_trail=False)
+    health = Health(stepper.config.architecture, config.lr)
+    start = time.perf_counter()
+    for state in stepper.iter_steps(STEPS):
+        if watched:
+            health.add(state)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=15)
+    runs = parser.parse_args().runs
+    for name, config in NETWORKS.items():
+        alone, watched = [], []
+        for _ in range(runs):
+            alone.append(seconds(config, False))
+            watched.append(seconds(config, True))
+        base, with_health = statistics.median(alone), statistics.median(watched)
+        print(f"{name}: {STEPS} steps {1000 * base / STEPS:.3f} ms a step alone, "
+              f"{1000 * with_health / STEPS:.3f} ms watched: {with_health / base:.3f}x (goal <= 1.10x)")
+
+
+if __name__ == "__main__":
+    main()
