@@ -176,7 +176,7 @@ class Diagnosis:
 
 
 DIAGNOSIS_KINDS = ("sign", "scale", "dead-units", "transpose", "zero", "wrong-cache", "regularisation",
-                   "other")
+                   "penalty-not-in-loss", "other")
 
 
 @dataclass(frozen=True)

@@ -567,6 +567,8 @@ DRILLS = {
                    "activation a.", z_in_last_dW=True),
     "transpose": Drill("da computed with W instead of its transpose, where W is square (two hidden "
                        "layers of equal width).", forgets_transpose=True),
+    "penalty-loss": Drill("The weights' penalty in the gradient but not in the loss (needs --l1 or "
+                          "--l2 above 0).", unpenalised_loss=True),
 }
 BUGS = {name: drill.says for name, drill in DRILLS.items()}
 #: Other names a drill is known by.

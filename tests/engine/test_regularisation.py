@@ -15,10 +15,16 @@ import numpy as np
 import pytest
 from autograd import grad
 
-from engine.check.verdicts import gradient_check
+from engine.check.diagnose import diagnose
+from engine.check.verdicts import ATOL, DIAGNOSIS_KINDS, GradCheck, gradient_check
+from engine.data.batches import Data
+from engine.data.fit import fit_to_data
+from engine.explain.elements import explain, num, redo, tensors
 from engine.maths import network
 from engine.maths.network import Architecture
 from engine.model.builtin import BuiltinModel
+from engine.run.sample import sample_view
+from engine.run.stepper import Stepper
 from engine.settings.config import Config, ConfigError, validate
 from tests.helpers import FIXTURES
 from tests.reference import ACTIVATIONS, Case, downstream, draws, kink_sides, ref_forward
@@ -183,11 +189,11 @@ def test_l1_and_l2_gradients_pass_the_check_on_random_architectures(item) -> Non
               for method in ("fast", "loop")}
     for method, check in checks.items():
         assert check.passed, (method, {n: t.verdict for n, t in check.tensors.items()})
-        for name, (num, kinks) in reference.items():
+        for name, (numbers, kinks) in reference.items():
             t = check.tensors[name]
             np.testing.assert_array_equal(t.kinks, kinks, err_msg=f"{method} {name}")
             off = ~kinks
-            np.testing.assert_allclose(t.numerical[off], num[off], rtol=0, atol=1e-7,
+            np.testing.assert_allclose(t.numerical[off], numbers[off], rtol=0, atol=1e-7,
                                        err_msg=f"{method} {name}")
             assert t.inconsistent_count == 0, (method, name)
     if l1:  # |w|'s kinks were there to be marked, and judged by their one-sided slopes
@@ -279,3 +285,128 @@ def test_rates_of_zero_reproduce_the_seed_notebook_exactly(argv: list[str], fixt
     assert capsys.readouterr().out == (FIXTURES / fixture).read_text()
     assert main(["--headless", "--format", "json", *argv]) == 0
     assert not {"l1", "l2"} & set(json.loads(capsys.readouterr().out)["config"])
+
+
+# ---- the drill: the penalty in the gradient but not in the loss ---------------------------------
+
+def first_check(config: Config, data: Data | None = None) -> GradCheck:
+    check = Stepper(config, data=data).run_steps(1).gradcheck
+    assert check is not None
+    return check
+
+
+@pytest.mark.parametrize("settings", [
+    {"l2": 0.1}, {"l1": 0.05}, {"l1": 0.02, "l2": 0.05, "hidden": (3, 3), "activation": "tanh"},
+    {"l2": 0.1, "classes": 3, "y": 2, "hidden": (5,)},
+])
+def test_the_penalty_loss_drill_is_diagnosed_with_its_own_kind_entering_at_dW(settings) -> None:  # type: ignore[no-untyped-def]
+    config = validate(Config(inject_bug="penalty-loss", **settings))
+    arch = config.architecture
+    stepper = Stepper(config)
+    state = stepper.run_steps(1)
+    assert state.forward is not None and state.backward is not None and state.update is not None
+    params = state.update.before
+    x = np.asarray(config.x)
+    # The loss leaves the penalty out, the backward keeps its gradient.
+    assert state.forward.loss == network.forward(arch.unpenalised(), x, params, config.y)[1]
+    cache = network.forward(arch, x, params, config.y)[0]
+    for name, value in network.backward(arch, x, config.y, params, cache).items():
+        np.testing.assert_array_equal(state.backward[name], value, err_msg=name)
+    check = state.gradcheck
+    assert check is not None
+    weights = [n for n in arch.param_names if n.startswith("W")]
+    assert check.failed_names == weights  # the biases have no penalty: they pass
+    assert [(d.tensor, d.kind, d.enters) for d in check.diagnosis] == \
+        [(n, "penalty-not-in-loss", f"d{n}") for n in weights]
+    terms = " + ".join(t for t, rate in (("l1·sign(W1)", arch.l1), ("l2·W1", arch.l2)) if rate)
+    assert check.diagnosis[0].detail.startswith(f"analytic − true = {terms} on every element: the "
+                                                "penalty is in the gradient but not in the loss")
+    assert "penalty-not-in-loss" in DIAGNOSIS_KINDS
+
+
+def test_the_drill_is_diagnosed_on_a_batch_too() -> None:
+    config = validate(Config(dataset="moons", samples=40, batch=8, hidden=(4,), l2=0.2,
+                             inject_bug="penalty-loss"))
+    check = first_check(*fit_to_data(config, {"dataset", "samples", "batch"}))
+    assert {(d.kind, d.enters) for d in check.diagnosis} == {("penalty-not-in-loss", "dW1"),
+                                                            ("penalty-not-in-loss", "dW2")}
+
+
+def test_the_drill_is_refused_without_a_rate(tmp_path, capsys) -> None:
+    assert main(["--headless", "--inject-bug", "penalty-loss"]) == 2
+    err = capsys.readouterr().err
+    assert "--inject-bug: the penalty-loss drill leaves the weights' penalty out of the loss, and this " \
+           "network has none: give --l1 or --l2 a rate above 0" in err and len(err.splitlines()) <= 3
+    assert main(["--headless", "--inject-bug", "penalty-loss", "--l1", "0", "--l2", "0"]) == 2
+    assert main(["--headless", "--quiet", "--inject-bug", "penalty-loss", "--l2", "0.01"]) == 1
+    assert "(penalty-not-in-loss, enters at dW1)" in capsys.readouterr().out
+
+
+def test_the_opposite_bug_is_regularisation_and_other_drills_keep_their_kinds() -> None:
+    """A dW without the penalty's gradient, the loss with it: the built-in network's own
+    "regularisation" hypothesis; and the drills whose dW the penalty's term changes."""
+    arch = Architecture(3, (4,), "relu", 1, "bce", 0.01, 0.1)
+    params = network.init_params(arch, 42)
+    x = np.array([0.2, -0.4, 0.1])
+    model = BuiltinModel(arch)
+    cache, loss = model.forward(x, params, 1)
+    grads = network.backward(arch.unpenalised(), x, 1, params, cache)
+    check = diagnose(gradient_check(model, params, x, 1, grads, EPS), grads, arch, params, x, 1, loss,
+                     builtin=True)
+    assert [(d.tensor, d.kind, d.enters) for d in check.diagnosis] == \
+        [("W1", "regularisation", "dW1"), ("W2", "regularisation", "dW2")]
+    assert "without its penalty term l1·sign(W1) + l2·W1" in check.diagnosis[0].detail
+    for bug, kind in (("sign", "sign"), ("cache", "wrong-cache"), ("activation-grad", "dead-units"),
+                      ("bias-grad", "zero")):
+        check = first_check(Config(l1=0.01, l2=0.1, inject_bug=bug))
+        assert {d.kind for d in check.diagnosis} == {kind}, bug
+
+
+# ---- explanations ---------------------------------------------------------------------
+
+def test_dW_and_the_loss_explain_the_penalty_with_its_numbers() -> None:
+    stepper = Stepper(validate(Config(l2=0.1)))
+    stepper.run_steps(1)
+    view = stepper.view()
+    state = view.state
+    assert state.backward is not None and state.update is not None and state.forward is not None
+    W1 = state.update.before["W1"]
+    e = explain(view, "dW1", (1, 1))
+    assert e.formula == "dW1[1,1] = dz1[1] · x[1] + l2·W1[1,1]"
+    assert num(float(W1[1, 1])) == "-0.2342"
+    assert e.substituted == ("dW1[1,1] = dz1[1] · x[1] + l2·W1[1,1] = (-0.5286) + 0.1 · (-0.2342) = "
+                             f"{num(e.value)}")
+    assert e.chain[0] == ("the data term: dW1[1,1] = dz1[1] · x[1] = (da1[1] · relu'(z1[1])) · x[1] = "
+                          "((W2[0,1]·dz2[0]) · 1) · (-0.4) = ((-1.913 · -0.6907) · 1) · (-0.4) = -0.5286")
+    assert e.value == state.backward["dW1"][1, 1] and redo(e) == pytest.approx(e.value, rel=1e-14)
+    assert explain(view, "db1", (1,)).operation == "product"  # a bias has no penalty term
+    loss = explain(view, "loss", ())
+    assert loss.formula == "loss = data loss + (l2/2)·ΣW²"
+    squares = math.fsum(float(np.square(state.update.before[n]).sum()) for n in ("W1", "W2"))
+    assert loss.operands[1].value == pytest.approx(0.05 * squares, rel=1e-14)
+    assert loss.operands[0].value == float(network.output_loss("bce", state.forward.cache["z2"], 1))
+    assert redo(loss) == pytest.approx(state.forward.loss, rel=1e-14)
+
+
+@pytest.mark.parametrize(("rates", "data"), [({"l1": 0.05}, False), ({"l1": 0.02, "l2": 0.05}, True),
+                                             ({"l2": 0.1, "inject_bug": "penalty-loss"}, True)])
+def test_every_tensor_adds_up_with_rates(rates: dict[str, Any], data: bool) -> None:
+    """Every sampled element of every tensor, a sample's or a batch's mean, redone from its
+    own operands, equals its value."""
+    extra: dict[str, Any] = {"dataset": "moons", "samples": 30, "batch": 6} if data else {}
+    config = validate(Config(hidden=(3, 4), activation="tanh", gradcheck_method="loop", **rates, **extra))
+    fitted, found = fit_to_data(config, set(extra)) if data else (config, None)
+    stepper = Stepper(fitted, data=found)
+    stepper.run_steps(1)
+    view = stepper.view() if found is None else sample_view(stepper.view(), 2)
+    for tensor, value in tensors(view.state).items():
+        for index in {tuple(0 for _ in np.shape(value)), tuple(n - 1 for n in np.shape(value))}:
+            e = explain(view, tensor, index)
+            expected = float(np.asarray(value)[index])
+            assert e.value == expected, tensor
+            # A numerical gradient's quotient, redone through the forward pass, adds the data
+            # loss and the penalty in another order than the check: equal to rounding.
+            atol = ATOL if tensor.startswith("gradcheck.") else 1e-12 * max(1.0, abs(expected))
+            assert abs(redo(e) - expected) <= atol, (tensor, index, e)
+    loss = explain(view, "loss", ())
+    assert (loss.operation == "sum") == ("inject_bug" not in rates)
