@@ -26,6 +26,11 @@ compared element (within the check's tolerance, atol + rtol * max):
 - transpose: the backward with W in place of Wᵀ where W is square (the transpose drill);
 - wrong-cache: dW_l = dz_l z_(l-1)ᵀ, the pre-activation in place of the activation a_(l-1)
   (the cache drill, at any layer);
+- regularisation: a dW without the L2 term of a course's loss (cs231n's reg·W, nnfs's 2·reg·W),
+  or without the built-in network's penalty gradient (l1·sign(W) + l2·W);
+- penalty-not-in-loss: the built-in network's penalty gradient in dW while the loss computed
+  leaves the penalty out (the penalty-loss drill): the reference is then the gradient of the
+  loss actually computed, and the analytic dW is it plus the penalty's gradient;
 - scale: analytic = c * reference for one constant c (the factor);
 - cost: the model's loss is not the built-in network's, yet every failing tensor's analytic
   gradient is the built-in loss's: the backward differentiates a loss the forward pass does not
@@ -42,7 +47,7 @@ from dataclasses import replace
 import numpy as np
 
 from engine.check.verdicts import RTOL, Diagnosis, GradCheck, TensorCheck
-from engine.maths import names, network
+from engine.maths import names, network, penalty
 from engine.maths.fastcheck import Mask
 from engine.maths.network import Architecture, Array, Labels, Params, Tensors
 from engine.model import conventions
@@ -349,6 +354,42 @@ def _regularisation(ref: _Reference, params: Params, convention: str, reg: float
                                 f"{term}{name} (reg = {reg:g})")]
 
 
+def _builtin_reference(arch: Architecture, params: Params, x: Array, y: Labels, loss: float) -> _Reference:
+    """The built-in backward, of the loss the model computed: with the weights' penalty, the
+    network as it is, its dW's hypothesis of a penalty gradient left out ("regularisation");
+    where the loss is the one without the penalty (the penalty-loss drill), the network
+    without it, its dW's hypothesis of the penalty's gradient added ("penalty-not-in-loss")."""
+    ref = _Reference(arch, params, x, y)
+    if not arch.penalised:
+        return ref
+    terms = " + ".join(term for term, rate in (("l1·sign({0})", arch.l1), ("l2·{0}", arch.l2)) if rate)
+    rates = f"l1 = {arch.l1:g}, l2 = {arch.l2:g}"
+    plain = _Reference(arch.unpenalised(), params, x, y)
+    if _loss_differs(loss, ref, arch.label, "sample") is None or _loss_differs(loss, plain, arch.label,
+                                                                               "sample") is not None:
+        L = arch.depth
+        for name in arch.param_names[::2]:  # the weights: where the penalty's gradient is
+            ref.extra[name] = [
+                ("regularisation", ref.true[f"d{name}"] - _penalty(arch, params[name]),
+                 f"matches d{name} without its penalty term {terms.format(name)} ({rates})"),
+                # The drills whose dW the penalty's term hides from _plain and the generic forms.
+                ("sign", ref.drill("sign")[f"d{name}"], f"matches dz{L} negated (y − a{L}): the data "
+                 f"term of d{name} points uphill (its penalty term {terms.format(name)} is right)"),
+                ("wrong-cache", ref.drill("cache")[f"d{name}"], f"matches dW{L} = dz{L}·z{L - 1}ᵀ "
+                 f"+ {terms.format(name)}: the pre-activation z{L - 1} in place of the activation "
+                 f"a{L - 1}")]
+        return ref
+    for name in arch.param_names[::2]:
+        plain.extra[name] = [("penalty-not-in-loss", plain.true[f"d{name}"] + _penalty(arch, params[name]),
+                              f"analytic − true = {terms.format(name)} on every element: the penalty is "
+                              f"in the gradient but not in the loss ({rates})")]
+    return plain
+
+
+def _penalty(arch: Architecture, W: Array) -> Array:
+    return penalty.gradient(arch.l1, arch.l2, np.asarray(W, dtype=np.float64))
+
+
 def _not_the_network(arch: Architecture, params: Params) -> str | None:
     """Why a notebook-style model's parameters are not the architecture's W1..WL, b1..bL
     (names in any order, then shapes); None when they are."""
@@ -377,7 +418,7 @@ def reference_for(arch: Architecture, params: Params, x: Array, y: Labels, loss:
     one output unit ("mse" for |a - y|²/2, "bce" for CrossEntropyCost); nnfs's is cs231n's with
     ReLU layers, a softmax or one sigmoid unit, and reg * sum(W ** 2) (gradient 2 reg W)."""
     if builtin:
-        return _Reference(arch, params, x, y), None
+        return _builtin_reference(arch, params, x, y, loss), None
     if convention in COURSES:
         return _course_reference(arch, params, x, y, loss, convention, reg)
     why = _not_the_network(arch, params)

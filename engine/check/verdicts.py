@@ -176,7 +176,7 @@ class Diagnosis:
 
 
 DIAGNOSIS_KINDS = ("sign", "scale", "dead-units", "transpose", "zero", "wrong-cache", "regularisation",
-                   "cost", "other")
+                   "penalty-not-in-loss", "cost", "other")
 
 
 @dataclass(frozen=True)

@@ -223,8 +223,49 @@ _BY_KIND: dict[str, Callable[[Net, str, int, tuple[int, ...], float], Explanatio
 }
 
 
-def explain(net: Net, q: str, name: str, index: tuple[int, ...], value: float) -> Explanation:
-    """backward.dW_l, db_l, da_l or dz_l."""
+def explain(net: Net, q: str, name: str, index: tuple[int, ...], value: float,
+            penalised: bool = True) -> Explanation:
+    """backward.dW_l, db_l, da_l or dz_l; a dW_l of a network with rates as its data term plus
+    the penalty's gradient (with_penalty), unless `penalised` is False (a batch's sample's term,
+    which has none)."""
     parsed = names.parse(name)
     assert parsed is not None and parsed.grad and parsed.layer is not None, name
-    return _BY_KIND[parsed.kind](net, q, parsed.layer, index, value)
+    l = parsed.layer
+    if parsed.kind == "W" and penalised and net.arch.penalised:
+        return with_penalty(net, q, l, index, value, _dW(net, q, l, index, data_term(net, l, index)))
+    return _BY_KIND[parsed.kind](net, q, l, index, value)
+
+
+def data_term(net: Net, l: int, index: tuple[int, ...]) -> float:
+    """One sample's dW_l[i,j] of the data loss, dz_l[i]·a_(l-1)[j] (z_(l-1)[j] under the cache
+    drill), as the backward pass's outer product computes it."""
+    i, j = index
+    source = float(net.cache[f"z{l - 1}"][j]) if net.drill.uses_z(net.arch, l) else net.a(l - 1, j)
+    return float(np.asarray(net.grads[f"dz{l}"])[i]) * source
+
+
+def with_penalty(net: Net, q: str, l: int, index: tuple[int, ...], value: float,
+                 data: Explanation) -> Explanation:
+    """dW_l[i,j] = its data term + l1·sign(W_l[i,j]) + l2·W_l[i,j] (engine.maths.penalty), the
+    rates' terms only; `data` derives the data term (one sample's, or a batch's mean)."""
+    arch, (i, j) = net.arch, index
+    label, w = element_label(f"dW{l}", index), float(net.W(l)[index])
+    sign = float(np.sign(w))
+    data_label = data.formula.split(" = ", 1)[1]
+    rated = [(f"l1·sign(W{l}[{i},{j}])", f"{arch.l1:g} · {paren(sign)}", arch.l1 * sign, arch.l1),
+             (f"l2·W{l}[{i},{j}]", f"{arch.l2:g} · {paren(w)}", arch.l2 * w, arch.l2)]
+    rated = [term for term in rated if term[3]]
+    operands = (Term(data_label, data.value), *(Term(t[0], t[2]) for t in rated))
+    formula = f"{label} = {data_label} + {' + '.join(t[0] for t in rated)}"
+    numbers = " + ".join([paren(data.value), *(t[1] for t in rated)])
+    substituted = f"{formula} = {numbers} = {num(value)}"
+    notes = [f"the weights' penalty l1·Σ|W| + (l2/2)·ΣW² (l1 = {arch.l1:g}, l2 = {arch.l2:g}) adds "
+             "its gradient l1·sign(W) + l2·W to every dW once a step, never to db"
+             + (" (sign(0) = 0, a subgradient of |w| at its kink)" if arch.l1 and w == 0 else "")]
+    if net.drill.unpenalised_loss:
+        notes.append("the injected bug 'penalty-loss' left the penalty out of the loss, not out of "
+                     f"this gradient: the loss's true d{label} is the data term {num(data.value)} alone")
+    return Explanation(q, index, value, formula, substituted,
+                       chain=(f"the data term: {data.substituted}", *data.chain),
+                       terms=operands, sources=(*data.sources, Source(f"{net.used_name}.W{l}", index)),
+                       notes=(*data.notes, *notes), operation="sum", operands=operands)

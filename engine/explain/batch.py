@@ -3,6 +3,8 @@ then the shown sample's own term derived as for one sample."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from engine.explain import backward, forward
@@ -59,23 +61,32 @@ def explain(net: Net, q: str, name: str, index: tuple[int, ...], value: float) -
     sample = net.view.sample
     assert sample is not None
     label = element_label(name, index)
+    parsed = names.parse(name)
     if name == "loss":
         labels, values, formula, own = _loss_terms(net, q)
         what = "loss"
     else:
-        parsed = names.parse(name)
         assert parsed is not None, name
         if net.drill.zero_db and parsed.kind == "b":
             return backward.explain(net, q, name, index, value)
         labels, values, formula = _grad_terms(net, parsed, index)
-        own = backward.explain(net, q, name, index, values[sample.index])
+        own = backward.explain(net, q, name, index, values[sample.index], penalised=False)
         what = f"its {label}"
+    penalised = net.loss_penalised if name == "loss" else \
+        parsed is not None and parsed.kind == "W" and net.arch.penalised
+    mean = math.fsum(values) / len(values) if penalised else value
     B, s = sample.size, sample.index
-    substituted = f"{label} = ({shown_sum(labels, values)}) / {B} = {num(value)}"
+    substituted = f"{label} = ({shown_sum(labels, values)}) / {B} = {num(mean)}"
     operands = tuple(Term(t, v) for t, v in zip(labels, values, strict=True))
     chain = (f"sample {s + 1} (row {sample.row}, shown), {what}: {own.substituted}", *own.chain)
     notes = ("a batch's loss is the mean of its samples' losses, so each parameter's gradient is "
              "the mean of the samples' gradients: the update uses this mean; [ and ] show another "
              "sample's term", *own.notes)
-    return Explanation(q, index, value, formula, substituted, chain=chain, terms=operands,
-                       sources=own.sources, notes=notes, operation="mean", operands=operands)
+    out = Explanation(q, index, mean, formula, substituted, chain=chain, terms=operands,
+                      sources=own.sources, notes=notes, operation="mean", operands=operands)
+    if not penalised:
+        return out
+    if name == "loss":  # the data losses' mean, then the penalty, once
+        return forward.with_penalty(net, q, value, out)
+    assert parsed is not None and parsed.layer is not None
+    return backward.with_penalty(net, q, parsed.layer, index, value, out)

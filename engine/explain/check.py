@@ -10,6 +10,7 @@ import numpy as np
 from engine.check.verdicts import RTOL, TensorCheck
 from engine.explain.explanation import Explanation, Source, Term
 from engine.explain.written import element_label, num
+from engine.maths import network
 from engine.maths.fastcheck import slope
 from engine.maths.network import Array, Labels, Params, Tensors
 from engine.maths.network import forward as network_forward
@@ -28,8 +29,11 @@ def _verdict(t: TensorCheck, index: tuple[int, ...]) -> str:
 
 
 def _builtin_forward(view: View) -> ForwardFn:
-    """The built-in network's forward pass, as a model's forward is called."""
+    """The built-in network's forward pass, as a model's forward is called: its loss without
+    the penalty under the penalty-loss drill, as the model computed it."""
     arch = view.config.architecture
+    if network.drill(view.bug).unpenalised_loss:
+        arch = arch.unpenalised()
 
     def forward(x: Array, params: Params, y: Labels) -> tuple[Tensors, float]:
         return network_forward(arch, x, params, y)

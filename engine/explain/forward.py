@@ -3,12 +3,14 @@ a_l[i] = f(z_l[i]) (σ or softmax at the output) and the loss."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from engine.explain.explanation import Explanation, Source, Term
 from engine.explain.net import Net
 from engine.explain.written import SHOWN_TERMS, element_label, num, paren, shown_sum
-from engine.maths import names
+from engine.maths import names, network
 
 #: Each hidden activation in words, beside its formula.
 ACTIVATION_WORDS = {"relu": "relu(z) = max(0, z)", "leaky-relu": "lrelu(z) = z if z > 0 else 0.01·z",
@@ -21,7 +23,10 @@ def explain(net: Net, q: str, name: str, index: tuple[int, ...], value: float) -
     if name == "x":
         return _input(net, q, index, value)
     if name == "loss":
-        return loss(net, q, value)
+        if not net.loss_penalised:
+            return loss(net, q, value)
+        z = np.asarray(net.cache[f"z{net.L}"])
+        return with_penalty(net, q, value, loss(net, q, float(network.output_loss(net.arch.loss, z, net.y))))
     parsed = names.parse(name)
     assert parsed is not None and parsed.layer is not None, name
     l, i = parsed.layer, index[0]
@@ -108,6 +113,29 @@ def _softmax(net: Net, q: str, l: int, i: int, value: float) -> Explanation:
                        operation="softmax", operands=operands,
                        notes=("computed as e^(z − max z) / Σ e^(z − max z), the same ratio without "
                               "overflow",))
+
+
+def with_penalty(net: Net, q: str, value: float, data: Explanation) -> Explanation:
+    """The loss as the objective: the data loss (`data` derives it, a sample's or a batch's
+    mean) plus the weights' penalty l1·Σ|W| + (l2/2)·ΣW² over W1 .. WL (engine.maths.penalty),
+    the rates' terms only."""
+    arch = net.arch
+    weights = [net.W(l) for l in range(1, net.L + 1)]
+    total_abs = math.fsum(float(np.abs(W).sum()) for W in weights)
+    total_square = math.fsum(float(np.square(W).sum()) for W in weights)
+    rated = [("l1·Σ|W|", f"{arch.l1:g} · {num(total_abs)}", arch.l1 * total_abs, arch.l1),
+             ("(l2/2)·ΣW²", f"{arch.l2:g}/2 · {num(total_square)}", 0.5 * arch.l2 * total_square, arch.l2)]
+    rated = [term for term in rated if term[3]]
+    operands = (Term("data loss", data.value), *(Term(t[0], t[2]) for t in rated))
+    formula = f"loss = data loss + {' + '.join(t[0] for t in rated)}"
+    substituted = f"{formula} = {' + '.join([num(data.value), *(t[1] for t in rated)])} = {num(value)}"
+    notes = (*data.notes,
+             f"the weights' penalty (l1 = {arch.l1:g}, l2 = {arch.l2:g}) over W1 … W{net.L}, never the "
+             "biases, added once to the loss the gradients are of; the train and test losses are data "
+             "losses")
+    return Explanation(q, (), value, formula, substituted,
+                       chain=(f"data loss: {data.substituted}", *data.chain), terms=operands,
+                       sources=data.sources, notes=notes, operation="sum", operands=operands)
 
 
 def loss(net: Net, q: str, value: float) -> Explanation:

@@ -31,6 +31,9 @@ class Net:
         self.cache = state.forward.cache if state.forward is not None else {}
         self.grads = state.backward if state.backward is not None else {}
         self.fsym = self.arch.f.symbol
+        #: Whether the loss includes the weights' penalty: the architecture's rates, unless the
+        #: penalty-loss drill left it out (the backward adds its gradient either way).
+        self.loss_penalised = self.arch.penalised and not self.drill.unpenalised_loss
 
     def a_name(self, l: int) -> str:
         """a_l's name: x for layer 0."""

@@ -18,18 +18,21 @@ Every function takes one sample, x of shape (n0,) and y a class index, as the no
 does, or a mini-batch: X of shape (B, n0), one sample a row, and y of shape (B,). A batch's
 loss is the mean of its samples' losses, so its parameter gradients are the mean of the
 samples' gradients; the intermediate gradients (dz, da) are kept per sample, one row each,
-exactly the single-sample numbers of that row.
+exactly the single-sample numbers of that row. An architecture with L1 or L2 rates adds the
+weights' penalty (engine.maths.penalty) to that mean once, and its gradient to each dW_l.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
+
+from engine.maths import penalty
 
 Array = NDArray[np.float64]
 Params = dict[str, Array]
@@ -316,6 +319,9 @@ class Architecture:
     activation: str = "relu"
     classes: int = 1  # 1: one sigmoid unit; K >= 2: softmax over K classes
     loss: str = "bce"  # "bce" or "mse" for one unit; SOFTMAX_LOSS for K >= 2
+    #: The weights' penalty rates (see `penalty`): part of the objective, as the loss is.
+    l1: float = 0.0
+    l2: float = 0.0
 
     @cached_property
     def sizes(self) -> tuple[int, ...]:
@@ -348,6 +354,15 @@ class Architecture:
     def output(self) -> str:
         """The output unit's function, as the formulas write it."""
         return "softmax" if self.classes > 1 else "σ"
+
+    @property
+    def penalised(self) -> bool:
+        """Whether the objective has a penalty term (some rate above 0)."""
+        return self.l1 > 0 or self.l2 > 0
+
+    def unpenalised(self) -> Architecture:
+        """The same network whose objective is its data loss alone."""
+        return replace(self, l1=0.0, l2=0.0) if self.penalised else self
 
     def square_layers(self) -> list[int]:
         """Layers l whose W_l maps a hidden layer to one of equal width (square W_l):
@@ -414,16 +429,32 @@ def forward(arch: Architecture, x: Array, params: Params, y: Labels) -> tuple[Te
 
     Returns:
     - cache: x, then z_l and a_l of shape (n_l,), or (B, n_l) for a batch
-    - loss: the sample's loss, or the batch's mean loss, a float
+    - loss: the objective: the sample's loss, or the batch's mean loss, plus the weights'
+      penalty (penalty_of) where the architecture has rates, a float
     """
     cache, losses = forward_each(arch, x, params, y)
-    return cache, mean_loss(losses)
+    loss = mean_loss(losses)
+    return cache, loss + penalty_of(arch, params) if arch.penalised else loss
+
+
+def penalty_of(arch: Architecture, params: Params) -> float:
+    """The weights' penalty P = l1·Σ|W| + (l2/2)·ΣW² over W_1 .. W_L (engine.maths.penalty
+    says why weights only, and why the 1/2), added once to a sample's or a batch's loss.
+
+    Inputs:
+    - arch: the architecture, its rates l1 and l2
+    - params: W_l of shape (n_l, n_(l-1)), for l = 1 .. L (the biases are not read)
+
+    Returns P, a float; 0.0 without rates.
+    """
+    return penalty.value(arch.l1, arch.l2, [params[f"W{l}"] for l in range(1, arch.depth + 1)])
 
 
 def forward_each(arch: Architecture, x: Array, params: Params, y: Labels,
                  output: bool = True) -> tuple[Tensors, Array]:
     """The forward pass with every sample's own loss: what a batch's accuracy, a test set's
-    loss and a decision boundary need.
+    loss and a decision boundary need. These are data losses: the weights' penalty is no
+    sample's, and forward() adds it once to their mean.
 
     Inputs: as forward(), and
     - output: False leaves the output's activation aL out of the cache (the loss and the
@@ -500,6 +531,9 @@ class Drill:
     zero_db: db_l = 0.
     z_in_last_dW: dW_L = dz_L z_(L-1)ᵀ, the pre-activation in place of a_(L-1).
     forgets_transpose: da_(l-1) = W_l dz_l, where W_l is square (see transposes).
+    unpenalised_loss: the loss computed without the weights' penalty, while the backward
+    still adds its gradient (the one drill outside the backward pass: the model's forward
+    reads it, engine.model.builtin).
     """
 
     says: str
@@ -508,6 +542,7 @@ class Drill:
     zero_db: bool = False
     z_in_last_dW: bool = False
     forgets_transpose: bool = False
+    unpenalised_loss: bool = False
 
     def uses_z(self, arch: Architecture, l: int) -> bool:
         """Whether dW_l is computed from z_(l-1) in place of a_(l-1)."""
@@ -532,6 +567,8 @@ DRILLS = {
                    "activation a.", z_in_last_dW=True),
     "transpose": Drill("da computed with W instead of its transpose, where W is square (two hidden "
                        "layers of equal width).", forgets_transpose=True),
+    "penalty-loss": Drill("The weights' penalty in the gradient but not in the loss (needs --l1 or "
+                          "--l2 above 0).", unpenalised_loss=True),
 }
 BUGS = {name: drill.says for name, drill in DRILLS.items()}
 #: Other names a drill is known by.
@@ -548,9 +585,11 @@ def backward(arch: Architecture, x: Array, y: Labels, params: Params, cache: Ten
     """Backward pass by the chain rule, with the intermediate gradients kept for display:
     dW1, db1, ..., dWL, dbL, then dzL, da(L-1), dz(L-1), ..., da1, dz1.
 
-    dz_L = dL/dz_L (output_delta); dW_l = dz_l a_(l-1)ᵀ; db_l = dz_l;
+    dz_L = dL/dz_L (output_delta); dW_l = dz_l a_(l-1)ᵀ (+ l1·sign(W_l) + l2·W_l, the
+    penalty's gradient, where the architecture has rates); db_l = dz_l;
     da_(l-1) = W_lᵀ dz_l; dz_(l-1) = da_(l-1) ⊙ f'(z_(l-1)). For a batch dW_l and db_l
-    are the means over its samples, and dz, da one row a sample.
+    are the means over its samples (the penalty's gradient added once, after the mean), and
+    dz, da one row a sample.
 
     Inputs:
     - arch: the architecture, L = arch.depth layers of sizes n0 .. nL
@@ -574,7 +613,9 @@ def backward(arch: Architecture, x: Array, y: Labels, params: Params, cache: Ten
         steps[f"dz{l}"] = dz
         a_prev = x if l == 1 else cache[f"a{l - 1}"]
         source = cache[f"z{l - 1}"] if broken.uses_z(arch, l) else a_prev
-        params_grads[f"dW{l}"] = _mean_outer(dz, source)
+        dW = _mean_outer(dz, source)
+        params_grads[f"dW{l}"] = dW + penalty.gradient(arch.l1, arch.l2, params[f"W{l}"]) \
+            if arch.penalised else dW
         db = dz.copy() if dz.ndim == 1 else dz.sum(axis=0) / len(dz)  # never dz itself: kept too
         params_grads[f"db{l}"] = np.zeros_like(db) if broken.zero_db else db
         if l == 1:

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from engine.maths import network
+from engine.maths import network, penalty
 from engine.maths.fastcheck import Mask, fast_numerical
 from engine.maths.network import NOTEBOOK, Architecture, Array, Labels, Params, Tensors
 from engine.maths.slopes import Nudge, Numerical, Progress, loop_numerical, mean_numerical, nudged_losses
@@ -21,8 +21,11 @@ from engine.model.protocol import Captured, Model
 @dataclass(frozen=True)
 class BuiltinModel:
     """The built-in network of an architecture, computed by engine.maths.network; with a fault
-    drill, a known-broken backward. The forward pass is always the true one, so the
-    vectorised check still measures the true gradient and catches the broken analytic one."""
+    drill, a known-broken backward. The forward pass is the true one, so the vectorised
+    check still measures the true gradient and catches the broken analytic one; except
+    under the penalty-loss drill, whose loss leaves the weights' penalty out (`loss_arch`):
+    the check then measures the gradient of the loss this model computes, as it would of a
+    user's code with that bug."""
 
     arch: Architecture = NOTEBOOK
     bug: str | None = None
@@ -67,8 +70,14 @@ class BuiltinModel:
     def init_params(self, seed: int) -> Params | None:
         return None
 
+    @property
+    def loss_arch(self) -> Architecture:
+        """The architecture whose objective the forward pass computes: this one, or under the
+        penalty-loss drill the same network without its penalty."""
+        return self.arch.unpenalised() if network.drill(self.bug).unpenalised_loss else self.arch
+
     def forward(self, x: Array, params: Params, y: Labels) -> tuple[Tensors, float]:
-        return network.forward(self.arch, x, params, y)
+        return network.forward(self.loss_arch, x, params, y)
 
     def backward(self, x: Array, y: Labels, params: Params, cache: Tensors) -> Tensors:
         return network.backward(self.arch, x, y, params, cache, self.bug)
@@ -88,8 +97,18 @@ class BuiltinModel:
 
     def numerical_gradients(self, params: Params, x: Array, y: Labels, eps: float,
                             progress: Progress | None, method: str) -> Numerical:
+        """The data loss's slopes by either method, then the penalty's quotients added once
+        (engine.maths.penalty: both methods mark the same kinks, |w|'s included)."""
+        arch = self.loss_arch
+        data = self._data_numerical(params, x, y, eps, progress, method)
+        return penalty.with_penalty(data, arch.l1, arch.l2, params, eps)
+
+    def _data_numerical(self, params: Params, x: Array, y: Labels, eps: float,
+                        progress: Progress | None, method: str) -> Numerical:
+        """The data loss's numerical gradients: the loop method's passes of the network without
+        its penalty, or the vectorised method's, which never sees it."""
         if method == "loop" or (x.ndim == 2 and whole_batch_cheaper(self.arch.param_count, len(x))):
-            return loop_numerical(self, params, x, y, eps, progress)
+            return loop_numerical(replace(self, arch=self.arch.unpenalised()), params, x, y, eps, progress)
         if x.ndim == 1:
             numerical = fast_numerical(self.arch, params, x, y, eps)
         else:  # a batch: its samples one by one, each vectorised over every parameter
@@ -286,6 +305,9 @@ def bug_problem(arch: Architecture, bug: str, inputs_known: bool = True) -> str 
     if bug == "transpose" and not arch.square_layers():
         return (f"the transpose drill needs two adjacent hidden layers of equal width (e.g. "
                 f"--hidden 8,8) so that a W is square; {_network_words(arch, inputs_known)}")
+    if network.drill(bug).unpenalised_loss and not arch.penalised:
+        return ("the penalty-loss drill leaves the weights' penalty out of the loss, and this "
+                "network has none: give --l1 or --l2 a rate above 0 (e.g. --l2 0.01)")
     return None
 
 

@@ -44,6 +44,9 @@ NOTEBOOK_X = (0.2, -0.4, 0.1)
 #: leaves them out of its JSON trace, so today's trace is unchanged byte for byte.
 DATA_FIELDS = ("dataset", "data", "samples", "noise", "test_fraction", "standardize", "batch",
                "train_steps", "check_every", "trace")
+#: The penalty rates: a run without them leaves them out of its JSON trace too, which stays
+#: the trace it always was.
+PENALTY_FIELDS = ("l1", "l2")
 
 
 def default_x(inputs: int, seed: int) -> tuple[float, ...]:
@@ -76,6 +79,8 @@ class Config:
     gradcheck_method: str = _default("gradcheck-method")
     inject_bug: str | None = _default("inject-bug")
     init: str = _default("init")
+    l1: float = _default("l1")  # the weights' penalty rates (engine.maths.penalty)
+    l2: float = _default("l2")
     # Learning from data (engine.data.batches); without dataset or data, the one sample x, y.
     dataset: str = _default("dataset")  # a generated shape: xor, circle, gauss, spiral or moons
     data: str = _default("data")  # a CSV file's path: numeric columns, the label last
@@ -105,7 +110,8 @@ class Config:
     @cached_property
     def architecture(self) -> Architecture:
         loss = self.loss or (SOFTMAX_LOSS if self.classes > 1 else BINARY_LOSSES[0])
-        return Architecture(self.inputs, tuple(self.hidden), self.activation, self.classes, loss)
+        return Architecture(self.inputs, tuple(self.hidden), self.activation, self.classes, loss,
+                            float(self.l1), float(self.l2))
 
     @property
     def learns_from_data(self) -> bool:
@@ -117,12 +123,12 @@ class Config:
 
     def as_dict(self) -> dict[str, Any]:
         """The settings as JSON writes them; without data, the data fields are left out (they
-        say nothing about a run on the single sample, whose trace stays as it was)."""
-        if self.learns_from_data:  # the single sample's x and y play no part
-            return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("x", "y")} \
-                | {"hidden": list(self.hidden)}
-        return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in DATA_FIELDS} \
-            | {"x": list(self.x), "hidden": list(self.hidden)}
+        say nothing about a run on the single sample, whose trace stays as it was), and so are
+        the penalty rates when both are 0."""
+        unused = (*(() if self.architecture.penalised else PENALTY_FIELDS),
+                  *(("x", "y") if self.learns_from_data else DATA_FIELDS))
+        out = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in unused}
+        return out | {"hidden": list(self.hidden)} | ({} if self.learns_from_data else {"x": list(self.x)})
 
 
 def changed(config: Config) -> set[str]:

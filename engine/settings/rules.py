@@ -71,6 +71,14 @@ def _positive(key: str, value: object) -> None:
         raise ConfigError(key, f"must be finite and > 0, got {shown(value)}")
 
 
+def _rate(key: str, value: object) -> None:
+    if not _is_number(value):
+        raise ConfigError(key, f"must be a number, got {shown(value)}")
+    number = float(value)  # type: ignore[arg-type]
+    if not math.isfinite(number) or number < 0:
+        raise ConfigError(key, f"must be finite and >= 0, got {shown(value)}")
+
+
 def _fraction(key: str, value: object, bound: float) -> None:
     if not _is_number(value) or not 0.0 <= float(value) <= bound:  # type: ignore[arg-type]
         raise ConfigError(key, f"must be a number from 0 to {bound:g}, got {shown(value)}")
@@ -244,6 +252,8 @@ def sample(config: Config, given: Collection[str]) -> None:
 
 def stepping(config: Config, given: Collection[str]) -> None:
     _positive("lr", config.lr)
+    _rate("l1", config.l1)
+    _rate("l2", config.l2)
     _positive("eps", config.eps)
     _size("steps", config.steps, MAX_STEPS)
     _switch("gradcheck", config.gradcheck)
@@ -280,8 +290,8 @@ RULES: tuple[Rule, ...] = (
     Rule("the data give the samples", ("samples", "noise", "x", "y"), data_gives_samples),
     Rule("a data set's shape", ("inputs", "classes", "samples"), dataset_shape),
     Rule("the single sample", ("x", "y", "inputs", "classes"), sample),
-    Rule("stepping", ("lr", "eps", "steps", "gradcheck", "gradcheck-method", "init"), stepping),
-    Rule("the fault drill fits the network", ("inject-bug", "hidden"), fault_drill),
+    Rule("stepping", ("lr", "l1", "l2", "eps", "steps", "gradcheck", "gradcheck-method", "init"), stepping),
+    Rule("the fault drill fits the network", ("inject-bug", "hidden", "l1", "l2"), fault_drill),
 )
 
 

@@ -147,6 +147,19 @@ SETTINGS: tuple[Setting, ...] = (
                 doc="the label: 0 or 1 for one output; a class index 0 to K−1 with `--classes K`"),
         Setting("lr", NUMBER, "SGD learning rate (default 0.1)", 0.1, "F", toml=True,
                 hint="learning rate, finite and > 0", doc="SGD learning rate, finite and > 0"),
+        Setting("l1", NUMBER, "L1 regularisation rate: the loss adds l1·Σ|W| over the weights, not the "
+                "biases (default 0)", 0.0, "F", toml=True,
+                hint="Regularization rate, L1: adds l1·Σ|W| to the loss; 0 for none",
+                doc="L1 regularisation rate (TensorFlow Playground's Regularization L1, its rate): the "
+                    "loss adds l1·Σ\\|W\\| over every weight matrix, never the biases, and each dW gains "
+                    "l1·sign(W) (sign(0) = 0); finite and ≥ 0. With `--l2` too, both terms (see "
+                    "[Regularisation](#regularisation))", shown_default="0"),
+        Setting("l2", NUMBER, "L2 regularisation rate: the loss adds (l2/2)·ΣW² over the weights, not "
+                "the biases (default 0)", 0.0, "F", toml=True,
+                hint="Regularization rate, L2: adds (l2/2)·ΣW² to the loss; 0 for none",
+                doc="L2 regularisation rate (TensorFlow Playground's Regularization L2, its rate): the "
+                    "loss adds (l2/2)·ΣW² over every weight matrix, never the biases, and each dW gains "
+                    "l2·W; finite and ≥ 0", shown_default="0"),
         Setting("eps", NUMBER, "gradient-check step (default 1e-5)", 1e-5, "F", toml=True,
                 hint="gradient-check step, finite and > 0", doc="gradient-check step, finite and > 0",
                 shown_default="1e-5"),

@@ -160,6 +160,33 @@ def test_the_gradient_check_agrees_with_the_backward_pass(tmp_path: Path) -> Non
         assert len(errors) == 2 and max(errors) < 1e-6, (flags, errors)
 
 
+@pytest.mark.parametrize("flags", [
+    ("--l2", "0.1", "--steps", "3"),
+    ("--l1", "0.05", "--activation", "tanh", "--hidden", "4,3", "--classes", "3", "--y", "2", "--steps", "2"),
+    ("--l1", "0.01", "--l2", "0.02", "--dataset", "moons", "--batch", "16", "--steps", "3"),
+], ids=["l2", "l1-softmax", "both-batches"])
+def test_regularisation_is_in_the_exported_loss_and_gradient(tmp_path: Path, flags: tuple[str, ...]) -> None:
+    """The notebook's loss adds the penalty once and its dW the penalty's gradient: it prints
+    the stepper's losses bit for bit, and its own check of its backward pass agrees."""
+    notebook = export(tmp_path, *flags)
+    text, namespace = execute(notebook)
+    losses, final = printed_losses(text)
+    assert (losses, final) == stepper_losses(stepper_of(*flags))
+    errors = [float(e) for e in re.findall(r"max relative error: (\S+)", text)]
+    assert errors and max(errors) < 1e-6, errors
+    code = "\n".join(cell.source for cell in notebook.cells if cell.cell_type == "code")
+    assert "+ penalty(params)" in code and "dW1 = " in code and "+ penalty_gradient(W1)" in code
+    assert "db1 = dz1" in code and "penalty_gradient(b" not in code
+    rates = dict(zip(flags[::2], flags[1::2], strict=False))
+    assert (namespace["l1"], namespace["l2"]) == (float(rates.get("--l1", 0)), float(rates.get("--l2", 0)))
+
+
+def test_without_rates_the_notebook_has_no_penalty(tmp_path: Path) -> None:
+    notebook = export(tmp_path)
+    assert not any("penalty" in cell.source or "regularisation" in cell.source.lower()
+                   for cell in notebook.cells)
+
+
 @pytest.mark.parametrize("flags", [(), ("--inputs", "40", "--hidden", "30", "--init", "he")],
                          ids=["literals", "base64"])
 def test_parameters_read_back_bit_for_bit(tmp_path: Path, flags: tuple[str, ...]) -> None:

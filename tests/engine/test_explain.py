@@ -147,7 +147,9 @@ def test_a_wide_sum_lists_all_its_terms_and_shows_the_largest() -> None:
 @pytest.mark.parametrize("loss", list(LOSSES))
 @pytest.mark.parametrize("bug", list(BUGS))
 def test_a_fault_drill_is_explained_as_the_broken_backward_computed_it(bug: str, loss: str) -> None:
-    config = validate(Config(hidden=(4, 4), inject_bug=bug, gradcheck_method="loop", **LOSSES[loss]))  # type: ignore[arg-type]
+    rates = {"l2": 0.1} if bug == "penalty-loss" else {}
+    config = validate(Config(hidden=(4, 4), inject_bug=bug, gradcheck_method="loop", **LOSSES[loss],  # type: ignore[arg-type]
+                             **rates))
     stepper = Stepper(config)
     stepper.run_steps(1)
     view = stepper.view()
@@ -156,7 +158,9 @@ def test_a_fault_drill_is_explained_as_the_broken_backward_computed_it(bug: str,
               "bias-grad": ("backward.db2", (0,), "returned as 0 by the injected bug"),
               "sign": ("backward.dz3", (0,), "negated (y − a) by the injected bug"),
               "cache": ("backward.dW3", (0, 1), "used instead of a2[1] by the injected bug"),
-              "transpose": ("backward.da1", (0,), "by the injected bug 'transpose'")}[bug]
+              "transpose": ("backward.da1", (0,), "by the injected bug 'transpose'"),
+              "penalty-loss": ("backward.dW1", (0, 1), "the injected bug 'penalty-loss' left the penalty "
+                                                       "out of the loss")}[bug]
     e = explain(view, expect[0], expect[1])
     assert any(expect[2] in note for note in e.notes), e.notes
 
@@ -325,7 +329,8 @@ def test_a_user_models_numerical_gradient_adds_up_with_its_forward() -> None:
 
 
 def test_every_drill_breaks_one_line_and_the_explainer_reads_the_same_switch() -> None:
-    switches = ("negates_delta", "unit_derivative", "zero_db", "z_in_last_dW", "forgets_transpose")
+    switches = ("negates_delta", "unit_derivative", "zero_db", "z_in_last_dW", "forgets_transpose",
+                "unpenalised_loss")
     for bug, drill in DRILLS.items():
         assert sum(getattr(drill, s) for s in switches) == 1, bug
         assert BUGS[bug] == drill.says

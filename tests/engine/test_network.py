@@ -419,5 +419,5 @@ def test_the_transpose_drill_forgets_the_transpose_of_a_square_hidden_weight() -
     np.testing.assert_array_equal(broken["da1"], params["W2"] @ true["dz2"])
     np.testing.assert_array_equal(broken["da2"], true["da2"])  # W3 is not square: untouched
     np.testing.assert_array_equal(broken["dW3"], true["dW3"])
-    assert set(network.BUGS) == {"activation-grad", "bias-grad", "sign", "cache", "transpose"}
+    assert set(network.BUGS) == {"activation-grad", "bias-grad", "sign", "cache", "transpose", "penalty-loss"}
     assert network.BUG_ALIASES == {"relu-grad": "activation-grad"}

@@ -207,6 +207,11 @@ def _process_settings(settings: dict[str, Any], model: object) -> dict[str, Any]
     if model is not None and settings.get("inject-bug") is not None:
         raise UsageError("--model and --inject-bug cannot be used together: --inject-bug breaks "
                          "the built-in network, --model replaces it")
+    rate = next((key for key in ("l1", "l2") if settings.get(key)), None)
+    if model is not None and rate is not None:
+        raise UsageError(f"--model and --{rate} cannot be used together: --{rate} regularises the "
+                         "built-in network, whose loss your model replaces (a cs231n or nnfs file "
+                         "takes --reg)")
     timeout = settings.pop("model-timeout", MODEL_TIMEOUT)
     if not 0 < timeout <= MAX_MODEL_TIMEOUT:  # NaN fails this too
         raise UsageError(f"--model-timeout: must be a number of seconds above 0 and at most "
@@ -244,7 +249,7 @@ def _config_fields(settings: dict[str, Any], config_file: str | None) -> dict[st
         kwargs["x"] = tuple(float(v) for v in kwargs["x"])
     if isinstance(kwargs.get("hidden"), list):
         kwargs["hidden"] = tuple(kwargs["hidden"])
-    for key in ("lr", "eps", "noise", "test_fraction"):
+    for key in ("lr", "l1", "l2", "eps", "noise", "test_fraction"):
         if key in kwargs and isinstance(kwargs[key], int):
             kwargs[key] = float(kwargs[key])
     if kwargs.get("data") == "":  # from TOML: Path("") would be the current directory

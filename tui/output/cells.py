@@ -138,11 +138,19 @@ def title_cell(run: Run) -> Cell:
 Exported by backprop-stepper. A network with {arch.inputs} inputs, {hidden} \
 ({arch.activation}) and {_output_words(arch)}, trained with plain SGD on {where}: \
 {run.steps} step{'s' * (run.steps != 1)} of forward pass, backward pass, \
-{'numerical gradient check, ' if run.gradcheck else ''}and update, with learning rate {run.lr!r}.
+{'numerical gradient check, ' if run.gradcheck else ''}and update, with learning rate {run.lr!r}\
+{_rates_words(arch)}.
 
 Everything is plain NumPy. The initial parameters (drawn by `np.random.RandomState({run.seed})`, \
 {_init_words(run.init)}) and the data are written out exactly, so running the cells in order \
 reproduces the stepper's numbers.{stepper}""")
+
+
+def _rates_words(arch: Architecture) -> str:
+    """", and L2 regularisation at rate 0.01" (the rates given), or nothing."""
+    rates = [f"{name} regularisation at rate {rate!r}" for name, rate in (("L1", arch.l1), ("L2", arch.l2))
+             if rate]
+    return f", and {' and '.join(rates)}" if rates else ""
 
 
 def _output_words(arch: Architecture) -> str:
@@ -178,11 +186,22 @@ def network_markdown(run: Run) -> Cell:
 
 Layer sizes {arch.label}: from $a_0 = x$, each layer $l$ computes $z_l = W_l a_{{l-1}} + b_l$; \
 the hidden layers apply {f}, $a_l = f(z_l)$, and the output layer gives {output}. The loss is \
-{LOSS_NAMES[arch.loss]}, {loss}{', averaged over the samples of a batch' if run.batched else ''}.
+{LOSS_NAMES[arch.loss]}, {loss}{', averaged over the samples of a batch' if run.batched else ''}\
+{_penalty_words(arch)}.
 
 First the utilities: the activation and its derivative (which the backward pass needs), \
 {'the softmax, ' if arch.classes > 1 else 'the sigmoid, '}and the loss, computed from the \
 output's pre-activation $z_L$ so that it never overflows.""")
+
+
+def _penalty_words(arch: Architecture) -> str:
+    """What the loss adds for the weights' penalty, in the markdown's maths; nothing without."""
+    if not arch.penalised:
+        return ""
+    terms = [term for term, rate in ((r"l_1 \sum |W|", arch.l1), (r"\frac{l_2}{2} \sum W^2", arch.l2))
+             if rate]
+    return (f", plus the weights' penalty ${' + '.join(terms)}$ over every $W_l$ (never the biases), "
+            "added once to the loss")
 
 
 def functions_cell(run: Run) -> Cell:
@@ -221,7 +240,32 @@ def tanh_derivative(z):
     e = np.exp(z - np.max(z, axis=-1, keepdims=True))
     return e / np.sum(e, axis=-1, keepdims=True)''')
     parts.append(_loss_code(run))
+    if arch.penalised:
+        parts.append(_penalty_code(arch))
     return Cell("code", "\n\n".join(parts))
+
+
+def _penalty_code(arch: Architecture) -> str:
+    """The rates, the penalty and its gradient, term for term as engine/maths/penalty.py adds
+    them (so the losses and gradients are the stepper's bit for bit)."""
+    value = [line for line, rate in (("            total += l1 * float(np.abs(W).sum())", arch.l1),
+                                     ("            total += 0.5 * l2 * float(np.square(W).sum())", arch.l2))
+             if rate]
+    gradient = " + ".join(term for term, rate in (("l1 * np.sign(W)", arch.l1), ("l2 * W", arch.l2)) if rate)
+    return f"""l1, l2 = {arch.l1!r}, {arch.l2!r}  # the regularisation rates
+
+def penalty(params):
+    \"\"\"The weights' penalty l1·Σ|W| + (l2/2)·ΣW², over W1 .. W{arch.depth} (never the biases):
+    the loss adds it once (not once a sample).\"\"\"
+    total = 0.0
+    for name, W in params.items():
+        if name.startswith('W'):
+{chr(10).join(value)}
+    return total
+
+def penalty_gradient(W):
+    # dpenalty/dW = l1·sign(W) + l2·W (sign(0) = 0: a subgradient of |w| at its kink)
+    return {gradient}"""
 
 
 def _loss_code(run: Run) -> str:
@@ -345,8 +389,9 @@ def forward_cell(run: Run) -> Cell:
             lines += [f"    z{l} = {into}", f"    a{l} = {out}(z{l})"]
         previous = f"a{l}"
     cache = ", ".join([f"'x': {x}"] + [f"'{k}{l}': {k}{l}" for l in _layers(arch) for k in "za"])
+    penalty = " + penalty(params)  # the data loss and the weights' penalty" if arch.penalised else ""
     lines += [f"    cache = {{{cache}}}",
-              f"    loss = {_loss_function(arch)}(z{L}, y)",
+              f"    loss = {_loss_function(arch)}(z{L}, y){penalty}",
               "    return cache, loss"]
     return Cell("code", "\n".join(lines))
 
@@ -361,12 +406,16 @@ def backward_markdown(run: Run) -> Cell:
                               r"$Y$ the one-hot row of the class $y$"}[arch.loss].replace("_L", f"_{L}")
     batch = (" For a batch, $dz_l$ and $da_l$ hold one row a sample, and $dW_l$, $db_l$ are the "
              "means over the batch's samples (the gradients of the mean loss)." if run.batched else "")
+    terms = [term for term, rate in ((r"l_1 \operatorname{sign}(W_l)", arch.l1), ("l_2 W_l", arch.l2))
+             if rate]
+    penalty = f" + {' + '.join(terms)}" if terms else ""
+    penalty_words = " (the biases have no penalty)" if terms else ""
     return Cell("markdown", f"""## Backward pass
 
 The chain rule, from the loss back to the first layer. At the output, $dz_{L} = \\partial L / \
 \\partial z_{L}$: {delta}. Then for each layer $l$ from {L} down to 1:
 
-- $dW_l = dz_l\\, a_{{l-1}}^T$ and $db_l = dz_l$;
+- $dW_l = dz_l\\, a_{{l-1}}^T{penalty}$ and $db_l = dz_l${penalty_words};
 - into the layer below: $da_{{l-1}} = W_l^T dz_l$, then $dz_{{l-1}} = da_{{l-1}} \\odot \
 f'(z_{{l-1}})$, with $f'$ the derivative of {arch.activation}.{batch}""")
 
@@ -424,11 +473,13 @@ def _layer_gradient_lines(run: Run, l: int) -> list[str]:
     arch = run.arch
     below = ("X" if run.batched else "x") if l == 1 else f"a{l - 1}"
     shape = f"({arch.sizes[l]}, {arch.sizes[l - 1]})"
+    penalty = f" + penalty_gradient(W{l})" if arch.penalised else ""
     if run.batched:
-        lines = [f"    dW{l} = dz{l}.T @ {below} / B  # {shape}: the mean of dz{l} {below}^T",
+        lines = [f"    dW{l} = dz{l}.T @ {below} / B{penalty}  # {shape}: the mean of dz{l} {below}^T"
+                 + (", and the penalty's gradient once" if penalty else ""),
                  f"    db{l} = dz{l}.sum(axis=0) / B  # ({arch.sizes[l]},)"]
     else:
-        lines = [f"    dW{l} = np.outer(dz{l}, {below})  # {shape}",
+        lines = [f"    dW{l} = np.outer(dz{l}, {below}){penalty}  # {shape}",
                  f"    db{l} = dz{l}.copy()  # ({arch.sizes[l]},)"]
     if l > 1:
         back = f"dz{l} @ W{l}" if run.batched else f"W{l}.T @ dz{l}"

@@ -19,6 +19,7 @@ from engine.check.verdicts import ATOL, RTOL, Diagnosis, GradCheck, TensorCheck
 from engine.data.batches import Data, Metrics
 from engine.explain.elements import SHOWN_TERMS, Explanation, element_label, num
 from engine.explain.origin import origin_of
+from engine.maths import network
 from engine.run import deadnet, picture
 from engine.run.stepper import Saturation, State, Stepper
 from engine.run.verdict import Tally
@@ -258,7 +259,7 @@ def summary_report(config: Config, stepper: Stepper, finished: Iterable[State]) 
     assert data is not None
     every = summary_every(config.steps)
     _, why = trace_mode(config)
-    head = [data_line(config, data), f"trace: summary ({why})",
+    head = [data_line(config, data), *penalty_line(stepper), f"trace: summary ({why})",
             "Loss and accuracy before each step's update; the batch's mean loss after it."]
     if every > 1:
         head.append(f"One line every {every} steps (and the last).")
@@ -365,13 +366,41 @@ def _loss_lines(stepper: Stepper, state: State) -> list[str]:
         lines.append(f"Batch (epoch {data.epoch(state.step)}): {batch_words(state.forward.rows, data)}")
     label = "Initial loss:" if state.step == 1 else f"Loss before step {state.step}:"
     mean = " (the batch's mean)" if data is not None else ""
-    lines.append(f"{label} {state.forward.loss!r}{mean}")
+    lines.append(f"{label} {state.forward.loss!r}{mean}{_penalty_words(stepper, state)}")
     if state.forward.metrics is not None:
         lines.append(fit_line(state.forward.metrics))
     saturated = stepper.saturation(state)
     if saturated is not None:
         lines.append(saturated.message())
     return lines
+
+
+def _rates(stepper: Stepper) -> str | None:
+    """"l1 0, l2 0.01": the built-in network's penalty rates, None without any."""
+    arch = stepper.config.architecture
+    return None if stepper.model.user_code or not arch.penalised else f"l1 {arch.l1:g}, l2 {arch.l2:g}"
+
+
+def penalty_line(stepper: Stepper) -> list[str]:
+    """A summary's line on the penalty: which of its losses include it."""
+    rates = _rates(stepper)
+    if rates is None:
+        return []
+    return [f"Regularisation: {rates}; the batch losses include the weights' penalty, the train and "
+            "test losses are data losses."]
+
+
+def _penalty_words(stepper: Stepper, state: State) -> str:
+    """How a step's loss splits into its data loss and the weights' penalty (the loss is the
+    objective, engine.maths.penalty); under the penalty-loss drill, that it has no penalty."""
+    rates = _rates(stepper)
+    if rates is None or state.forward is None:
+        return ""
+    if network.drill(stepper.model.bug).unpenalised_loss:
+        return f" (the data loss alone: the penalty-loss drill leaves out the penalty of {rates})"
+    used = state.update.before if state.update is not None else state.params
+    penalty = network.penalty_of(stepper.config.architecture, used)
+    return f" (data loss {state.forward.loss - penalty:.10g} + penalty {penalty:.10g}: {rates})"
 
 
 def origin_lines(stepper: Stepper, state: State) -> list[str]:

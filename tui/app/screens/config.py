@@ -31,7 +31,11 @@ from tui.text import printable
 
 #: The settings the form edits, in the order a network is read: its shape, then the run,
 #: then what it learns from and how a training run (t) goes.
-NETWORK = ("inputs", "hidden", "activation", "classes", "loss", "init", "seed", "x", "y", "lr", "eps")
+NETWORK = ("inputs", "hidden", "activation", "classes", "loss", "init", "seed", "x", "y", "lr", "eps",
+           "l1", "l2")
+#: The line above the penalty rates' fields, in TensorFlow Playground's words.
+REGULARIZATION = ("Regularization (as in TensorFlow Playground): l1 and l2 are the regularization rates "
+                  "of L1 and L2, on the weights only; 0 is none, and both may be given.")
 DATA = ("dataset", "data", "samples", "noise", "test-fraction", "standardize", "batch", "train-steps",
         "check-every")
 FIELDS = NETWORK + DATA
@@ -180,6 +184,8 @@ class ConfigScreen(OnceModal[NewRun | None]):
                 if key == DATA[0]:
                     yield Static("Learning from data: with a dataset or a CSV file, the data decide "
                                  "the inputs and classes, and x and y are left out.", classes="hint")
+                if key == "l1":
+                    yield Static(REGULARIZATION, classes="hint")
                 with Vertical(classes="field"):
                     with Horizontal():
                         yield Label(key, classes="field-label")

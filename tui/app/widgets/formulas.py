@@ -38,10 +38,18 @@ def _line(*cells: str, widths: tuple[int, ...] = (COLUMN, 17)) -> str:
 def _loss(arch: Architecture) -> str:
     L = arch.depth
     if arch.loss == "bce":
-        return f"L  = −[y·log a{L} + (1−y)·log(1−a{L})]"
-    if arch.loss == "mse":
-        return f"L  = (a{L} − y)²/2"
-    return f"L  = −log softmax(z{L})_y"
+        data = f"L  = −[y·log a{L} + (1−y)·log(1−a{L})]"
+    elif arch.loss == "mse":
+        data = f"L  = (a{L} − y)²/2"
+    else:
+        data = f"L  = −log softmax(z{L})_y"
+    return data + _penalty(arch, ("l1·Σ|W|", "(l2/2)·ΣW²"))
+
+
+def _penalty(arch: Architecture, terms: tuple[str, str]) -> str:
+    """" + l1·Σ|W| + (l2/2)·ΣW²": the weights' penalty's terms (or their gradient's) of the
+    rates given; nothing without rates."""
+    return "".join(f" + {term}" for term, rate in zip(terms, (arch.l1, arch.l2), strict=True) if rate)
 
 
 def _output_delta(arch: Architecture, L: str) -> str:
@@ -67,6 +75,13 @@ def forward(arch: Architecture) -> str:
 
 
 def backward(arch: Architecture) -> str:
+    penalty = _penalty(arch, ("l1·sign(W_l)", "l2·W_l"))
+    if penalty:  # the weights' penalty's gradient: a line of its own, for every W
+        return "\n".join([_backward_lines(arch), f"dW_l +={penalty[2:]}  (every l; not db)"])
+    return _backward_lines(arch)
+
+
+def _backward_lines(arch: Architecture) -> str:
     f, L = arch.f.symbol, arch.depth
     delta = _output_delta(arch, str(L))
     if L > LINE_PER_LAYER:
