@@ -207,6 +207,9 @@ def _process_settings(settings: dict[str, Any], model: object) -> dict[str, Any]
     if model is not None and settings.get("inject-bug") is not None:
         raise UsageError("--model and --inject-bug cannot be used together: --inject-bug breaks "
                          "the built-in network, --model replaces it")
+    if model is not None and settings.get("optimizer", "sgd") != "sgd":
+        raise UsageError("--model and --optimizer cannot be used together: --optimizer is the built-in "
+                         "network's update; a model file updates with its own sgd_update (or plain SGD)")
     timeout = settings.pop("model-timeout", MODEL_TIMEOUT)
     if not 0 < timeout <= MAX_MODEL_TIMEOUT:  # NaN fails this too
         raise UsageError(f"--model-timeout: must be a number of seconds above 0 and at most "
@@ -244,7 +247,7 @@ def _config_fields(settings: dict[str, Any], config_file: str | None) -> dict[st
         kwargs["x"] = tuple(float(v) for v in kwargs["x"])
     if isinstance(kwargs.get("hidden"), list):
         kwargs["hidden"] = tuple(kwargs["hidden"])
-    for key in ("lr", "eps", "noise", "test_fraction"):
+    for key in ("lr", "eps", "noise", "test_fraction", "momentum", "beta1", "beta2", "epsilon", "decay"):
         if key in kwargs and isinstance(kwargs[key], int):
             kwargs[key] = float(kwargs[key])
     if kwargs.get("data") == "":  # from TOML: Path("") would be the current directory
