@@ -114,10 +114,7 @@ def final_shapes(arch: Architecture, gradcheck: bool, optimizer: str = "sgd") ->
     the architecture and the optimizer alone: a headless run checks --explain against them
     before it runs."""
     sizes, params = arch.sizes, param_shapes(arch)
-    optim = {name: np.shape(value) for name, value in
-             init_state(optimizer, {n: np.zeros(s) for n, s in params.items()}).items()}
-    hats = {f"{hat}_{n}": s for hat in (("mhat", "vhat") if optimizer == "adam" else ())
-            for n, s in params.items()}
+    optim, hats = _optimizer_shapes(params, optimizer)
     out = {f"params.{n}": s for n, s in params.items()}
     out["forward.x"] = (sizes[0],)
     for l in range(1, arch.depth + 1):
@@ -134,3 +131,13 @@ def final_shapes(arch: Architecture, gradcheck: bool, optimizer: str = "sgd") ->
     out |= {f"update.{n}": s for n, s in (params | optim | hats).items()}
     out |= {f"update.before.{n}": s for n, s in (params | optim).items()}
     return out
+
+
+def _optimizer_shapes(params: dict[str, tuple[int, ...]],
+                      optimizer: str) -> tuple[dict[str, tuple[int, ...]], dict[str, tuple[int, ...]]]:
+    """The shapes of the optimizer's state (v_W1, m_W1, t, ...) and of what its update computes
+    on the way (Adam's mhat_W1, vhat_W1)."""
+    state = init_state(optimizer, {n: np.zeros(s) for n, s in params.items()})
+    hats = {f"{hat}_{n}": s for hat in (("mhat", "vhat") if optimizer == "adam" else ())
+            for n, s in params.items()}
+    return {name: tuple(np.shape(value)) for name, value in state.items()}, hats

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from itertools import pairwise
 
-from engine.explain.explanation import Explanation, Source, Term
+from engine.explain.explanation import Explanation, Source, Term, rule_operation
 from engine.explain.net import Net
 from engine.explain.written import element_label, num, paren
 from engine.maths import names, optimizers
@@ -144,6 +144,15 @@ class Step:
                          "epsilon": c.epsilon}
         self.t = int(update.optim_after.get("t", 0))
         self.label = element_label(param, index)
+        #: The update's fault drill, when it breaks this optimizer's rule ("" for none).
+        bug = net.view.bug or ""
+        self.bug = bug if self.optimizer in optimizers.drill(bug).optimizers else ""
+        self.drill = optimizers.drill(self.bug)
+
+    @property
+    def drilled(self) -> str:
+        """Words for a line the drill broke: " (fault drill NAME)"."""
+        return f" (fault drill {self.bug})" if self.bug else ""
 
     def before(self, moment: str) -> float:
         return float(self.update.optim_before[f"{moment}_{self.param}"][self.index])
@@ -185,6 +194,9 @@ class Step:
         rate = {"v": self.settings["momentum"], "s": self.settings["beta2"], "m": self.settings["beta1"],
                 "adam.v": self.settings["beta2"]}[key]
         before, dw = self.before(moment), self.dw
+        if key == "v" and self.drill.no_carry:  # the line the drill broke: v_prev taken as 0
+            numbers = f"{num(rate)} · 0 − {num(self.lr)} · {paren(dw)}"
+            return f"{label} ← μ·0 − lr·{d}{self.drilled} = {numbers} = {num(self.after(moment))}"
         if key == "v":
             numbers = f"{num(rate)} · {paren(before)} − {num(self.lr)} · {paren(dw)}"
         else:
@@ -197,6 +209,8 @@ class Step:
         beta = self.settings["beta1" if moment == "m" else "beta2"]
         sym = "β1" if moment == "m" else "β2"
         hat = "mhat" if moment == "m" else "vhat"
+        if self.drill.no_bias_correction:
+            return f"{hat}_{self.label} = {moment}_{self.label}{self.drilled} = {num(self.after(hat))}"
         return (f"{hat}_{self.label} = {moment}_{self.label} / (1 − {sym}^t) = {num(self.after(moment))} / "
                 f"(1 − {num(beta)}^{self.t}) = {num(self.after(hat))}")
 
@@ -213,8 +227,9 @@ def _param_rule(step: Step) -> tuple[str, str, tuple[str, ...]]:
         return (f"{label} ← {label} + {v}", f"{num(w)} + {paren(step.after('v'))}", (step.moment_line("v"),))
     if o == "nesterov":
         mu = c["momentum"]
-        return (f"{label} ← {label} − μ·{v} before + (1 + μ)·{v}",
-                f"{num(w)} − {num(mu)} · {paren(step.before('v'))} + {num(1 + mu)} · "
+        v_prev = 0.0 if step.drill.no_carry else step.before("v")
+        return (f"{label} ← {label} − μ·{'0' if step.drill.no_carry else v + ' before'} + (1 + μ)·{v}",
+                f"{num(w)} − {num(mu)} · {paren(v_prev)} + {num(1 + mu)} · "
                 f"{paren(step.after('v'))}",
                 (step.moment_line("v"),))
     if o == "rmsprop":
@@ -235,8 +250,9 @@ def optimized(net: Net, q: str, name: str, index: tuple[int, ...], value: float)
     title = optimizers.TITLES[step.optimizer]
     return Explanation(q, index, value, formula, f"{formula} = {numbers} = {num(value)}", chain=chain,
                        sources=step.sources(*optimizers.MOMENTS[step.optimizer]),
-                       notes=(f"the {title} update of step {net.state.step}",),
-                       operation=f"optimizer.{step.optimizer}", operands=step.operands())
+                       notes=(f"the {title} update of step {net.state.step}{step.drilled}",
+                              *((step.drill.says,) if step.bug else ())),
+                       operation=rule_operation(step.optimizer, bug=step.bug), operands=step.operands())
 
 
 def state_updated(net: Net, q: str, name: str, index: tuple[int, ...], value: float) -> Explanation:
@@ -256,6 +272,11 @@ def state_updated(net: Net, q: str, name: str, index: tuple[int, ...], value: fl
         raw = moment[0]
         beta = net.config.beta1 if raw == "m" else net.config.beta2
         sym = "β1" if raw == "m" else "β2"
+        if step.drill.no_bias_correction:
+            return Explanation(q, index, value, f"{name}{_at(index)} = {raw}_{step.label}",
+                               step.corrected_line(raw), chain=(step.moment_line(raw),), notes=notes,
+                               sources=(Source(f"update.{raw}_{param}", index),), operation="constant",
+                               operands=(Term(f"{raw}_{step.label}", step.after(raw)),))
         return Explanation(q, index, value, f"{name}{_at(index)} = {raw}_{step.label} / (1 − {sym}^t)",
                            step.corrected_line(raw), chain=(step.moment_line(raw),), notes=notes,
                            sources=(Source(f"update.{raw}_{param}", index), Source("update.t", ())),
@@ -265,8 +286,8 @@ def state_updated(net: Net, q: str, name: str, index: tuple[int, ...], value: fl
     assert moment is not None
     line = step.moment_line(moment)
     return Explanation(q, index, value, line.split(" = ")[0], line, notes=notes,
-                       sources=step.sources(moment), operation=f"optimizer.{step.optimizer}.{moment}",
-                       operands=step.operands())
+                       sources=step.sources(moment),
+                       operation=rule_operation(step.optimizer, moment, step.bug), operands=step.operands())
 
 
 def _at(index: tuple[int, ...]) -> str:

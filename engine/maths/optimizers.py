@@ -35,6 +35,7 @@ from typing import Any
 
 import numpy as np
 
+from engine.maths import network
 from engine.maths.network import Array, Params, Tensors, sgd_update
 
 #: An optimizer's state: its moments by name (v_W1, m_W1, s_W1, ...) and Adam's step count t.
@@ -42,16 +43,61 @@ OptimState = dict[str, Any]
 
 
 @dataclass(frozen=True)
+class UpdateDrill:
+    """A fault drill of the update: one line of a rule broken, as people break it. Each switch
+    is that line; the rules read it where the line is, and the explainer and the diagnosis read
+    the same switches.
+
+    says: the drill in a sentence, as the command line and the app list it.
+    optimizers: the rules that have the line.
+    kind: the diagnosis's kind, when the update is found to match this drill.
+    no_bias_correction: Adam's m̂ = m and v̂ = v, the division by 1 − β^t forgotten.
+    no_carry: the velocity restarts at zero each step (v_prev = 0), so μ never acts.
+    """
+
+    says: str
+    optimizers: tuple[str, ...] = ()
+    kind: str = ""
+    no_bias_correction: bool = False
+    no_carry: bool = False
+
+
+#: The true update: no switch set.
+NO_DRILL = UpdateDrill("The true update.")
+
+#: The update's fault drills, by the name --inject-bug takes.
+DRILLS = {
+    "adam-no-bias-correction": UpdateDrill(
+        "Adam without its bias correction: m and v used as they are, not divided by 1 − β^t (needs "
+        "--optimizer adam).", ("adam",), "no-bias-correction", no_bias_correction=True),
+    "momentum-no-carry": UpdateDrill(
+        "Momentum that does not carry its velocity: v restarts at zero each step (needs --optimizer "
+        "momentum or nesterov).", ("momentum", "nesterov"), "velocity-not-carried", no_carry=True),
+}
+#: Every fault drill, the backward's (engine.maths.network) and the update's, by name.
+BUGS = network.BUGS | {name: d.says for name, d in DRILLS.items()}
+#: The diagnosis kinds of a broken update: each drill's, and "other" for an update that differs
+#: from its rule in another way.
+UPDATE_KINDS = (*(d.kind for d in DRILLS.values()), "other")
+
+
+def drill(bug: str | None) -> UpdateDrill:
+    """The update's drill `bug` names, the true update for None or a drill of the backward."""
+    return DRILLS.get(bug, NO_DRILL) if bug else NO_DRILL
+
+
+@dataclass(frozen=True)
 class Settings:
     """An update rule's numbers, cs231n's defaults: lr the learning rate (already decayed to
     its epoch's), mu the momentum, beta1 and beta2 the moments' decay rates, epsilon the
-    denominator's guard."""
+    denominator's guard; and the fault drill the rule runs with (the true update by default)."""
 
     lr: float = 0.1
     momentum: float = 0.9
     beta1: float = 0.9
     beta2: float = 0.999
     epsilon: float = 1e-8
+    drill: UpdateDrill = NO_DRILL
 
 
 Rule = Callable[[Params, Tensors, OptimState, Settings], tuple[Params, OptimState]]
@@ -68,7 +114,8 @@ def sgd_momentum(params: Params, grads: Tensors, state: OptimState,
     new_params: Params = {}
     new_state: OptimState = {}
     for name, w in params.items():
-        v = s.momentum * state[f"v_{name}"] - s.lr * grads["d" + name]
+        v_prev = np.zeros_like(w) if s.drill.no_carry else state[f"v_{name}"]
+        v = s.momentum * v_prev - s.lr * grads["d" + name]
         new_params[name], new_state[f"v_{name}"] = w + v, v
     return new_params, new_state
 
@@ -79,7 +126,7 @@ def nesterov(params: Params, grads: Tensors, state: OptimState, s: Settings) -> 
     new_params: Params = {}
     new_state: OptimState = {}
     for name, w in params.items():
-        v_prev = state[f"v_{name}"]
+        v_prev = np.zeros_like(w) if s.drill.no_carry else state[f"v_{name}"]
         v = s.momentum * v_prev - s.lr * grads["d" + name]
         new_params[name] = w + (-s.momentum * v_prev + (1 + s.momentum) * v)
         new_state[f"v_{name}"] = v
@@ -99,8 +146,11 @@ def rmsprop(params: Params, grads: Tensors, state: OptimState, s: Settings) -> t
     return new_params, new_state
 
 
-def corrected(moment: Array, beta: float, t: int) -> Array:
-    """Adam's bias correction: moment / (1 − β^t), undoing the pull of the zero start."""
+def corrected(moment: Array, beta: float, t: int, drill: UpdateDrill = NO_DRILL) -> Array:
+    """Adam's bias correction: moment / (1 − β^t), undoing the pull of the zero start (the
+    moment as it is under the adam-no-bias-correction drill)."""
+    if drill.no_bias_correction:
+        return moment
     out: Array = moment / (1 - beta ** t)
     return out
 
@@ -114,9 +164,9 @@ def adam(params: Params, grads: Tensors, state: OptimState, s: Settings) -> tupl
     for name, w in params.items():
         dw = grads["d" + name]
         m = s.beta1 * state[f"m_{name}"] + (1 - s.beta1) * dw
-        m_hat = corrected(m, s.beta1, t)
+        m_hat = corrected(m, s.beta1, t, s.drill)
         v = s.beta2 * state[f"v_{name}"] + (1 - s.beta2) * (dw ** 2)
-        v_hat = corrected(v, s.beta2, t)
+        v_hat = corrected(v, s.beta2, t, s.drill)
         new_params[name] = w - s.lr * m_hat / (np.sqrt(v_hat) + s.epsilon)
         new_state[f"m_{name}"], new_state[f"v_{name}"] = m, v
     new_state["t"] = t
@@ -165,10 +215,10 @@ def bias_corrected(optimizer: str, state: OptimState, settings: Settings) -> Ten
     out: Tensors = {}
     for key, value in state.items():
         if key.startswith("m_"):
-            out[f"mhat_{key[2:]}"] = corrected(value, settings.beta1, t)
+            out[f"mhat_{key[2:]}"] = corrected(value, settings.beta1, t, settings.drill)
     for key, value in state.items():
         if key.startswith("v_"):
-            out[f"vhat_{key[2:]}"] = corrected(value, settings.beta2, t)
+            out[f"vhat_{key[2:]}"] = corrected(value, settings.beta2, t, settings.drill)
     return out
 
 
@@ -176,3 +226,51 @@ def decayed(lr: float, decay: float, epoch: int) -> float:
     """The learning rate of epoch `epoch` (from 1): lr·decay^(epoch−1), cs231n's Solver's
     lr_decay once an epoch. decay = 1 leaves lr exactly as it is."""
     return lr if decay == 1 else lr * decay ** (epoch - 1)
+
+
+@dataclass(frozen=True)
+class Fault:
+    """A parameter whose update is not its rule's: the drill it matches (its kind, "other" for
+    none) and what differs, in a sentence with the numbers."""
+
+    tensor: str
+    kind: str
+    detail: str
+
+
+def _words(optimizer: str, name: str, kind: str, moved: float, true: float, state: OptimState,
+           settings: Settings) -> str:
+    """What a broken update did to one parameter, with its figures."""
+    size = f"the largest step of {name} was {moved:.4g} where {TITLES[optimizer]}'s is {true:.4g}"
+    if kind == "no-bias-correction":
+        t = int(state["t"])
+        c1, c2 = 1 - settings.beta1 ** t, 1 - settings.beta2 ** t
+        return (f"{size}: the update used m and v as they are, not divided by 1 − β1^t = {c1:.4g} and "
+                f"1 − β2^t = {c2:.4g} (t = {t}), so its step is about (1 − β1^t)/√(1 − β2^t) = "
+                f"{c1 / np.sqrt(c2):.4g} times Adam's while t is small")
+    if kind == "velocity-not-carried":
+        return (f"{size}: the velocity restarted at zero (v = −lr·d{name}), so μ = {settings.momentum:g} "
+                "never acts and the update is plain SGD's")
+    return f"{size}: it matches none of the update's drills"
+
+
+def diagnose(optimizer: str, params: Params, grads: Tensors, state: OptimState, settings: Settings,
+             after: Params, rtol: float = 1e-9) -> list[Fault]:
+    """The parameters whose update `after` is not the true rule's from the same parameters,
+    gradients and state, each with the drill whose rule it matches (every element, to rtol).
+    The drills are the hypotheses: a drill differs from the truth in one line."""
+    true_settings = Settings(settings.lr, settings.momentum, settings.beta1, settings.beta2, settings.epsilon)
+    true, _ = step(optimizer, params, grads, state, true_settings)
+    hypotheses = {d.kind: step(optimizer, params, grads, state, Settings(
+        settings.lr, settings.momentum, settings.beta1, settings.beta2, settings.epsilon, d))[0]
+        for d in DRILLS.values() if optimizer in d.optimizers}
+    faults = []
+    for name, w in params.items():
+        if np.allclose(after[name], true[name], rtol=rtol, atol=0.0):
+            continue
+        kind = next((k for k, made in hypotheses.items()
+                     if np.allclose(after[name], made[name], rtol=rtol, atol=0.0)), "other")
+        moved, true_moved = (float(np.max(np.abs(a - w), initial=0.0)) for a in (after[name], true[name]))
+        t_state = {"t": int(state.get("t", 0)) + 1}
+        faults.append(Fault(name, kind, _words(optimizer, name, kind, moved, true_moved, t_state, settings)))
+    return faults

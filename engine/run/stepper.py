@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from engine.check.diagnose import diagnose
-from engine.check.verdicts import ATOL, GradCheck, gradient_check
+from engine.check.verdicts import ATOL, Diagnosis, GradCheck, gradient_check
 from engine.data import batches
 from engine.data.batches import Data, Metrics
 from engine.data.sets import Indices
@@ -161,6 +161,9 @@ class Update:
     optim_after: Tensors = field(default_factory=dict)
     cached: Tensors = field(default_factory=dict)
     lr: float | None = None  # the learning rate this update used (decayed to its epoch's)
+    #: Under a fault drill of the update (engine.maths.optimizers.DRILLS): each parameter whose
+    #: update is not its rule's, with the drill it matches as its kind; () otherwise.
+    diagnosis: tuple[Diagnosis, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -618,7 +621,8 @@ class Stepper:
     def settings(self, step: int) -> optimizers.Settings:
         """The update rule's numbers at a step."""
         c = self.config
-        return optimizers.Settings(self.lr(step), c.momentum, c.beta1, c.beta2, c.epsilon)
+        drill = optimizers.NO_DRILL if self.model.user_code else optimizers.drill(self.model.bug)
+        return optimizers.Settings(self.lr(step), c.momentum, c.beta1, c.beta2, c.epsilon, drill)
 
     def _update(self, state: State) -> State:
         assert state.backward is not None
@@ -637,9 +641,21 @@ class Stepper:
         overflow = () if all_finite_fast(cache_after.values()) else \
             tuple(name for name, value in cache_after.items() if not all_finite(value))
         update = Update(state.params, after, float(loss_after), overflow, state.optim, optim, cached,
-                        settings.lr)
+                        settings.lr, self._update_faults(state, settings, after))
         return State(state.step, after, Phase.UPDATE, state.forward, state.backward, state.gradcheck,
                      update, state.trail, optim)
+
+    def _update_faults(self, state: State, settings: optimizers.Settings,
+                       after: Params) -> tuple[Diagnosis, ...]:
+        """The update's diagnosis under one of its fault drills: each parameter whose update is
+        not the true rule's, and the drill it matches. The true rule is the reference, so
+        without a drill there is nothing to compare."""
+        if settings.drill is optimizers.NO_DRILL:
+            return ()
+        assert state.backward is not None
+        faults = optimizers.diagnose(self.config.optimizer, state.params, state.backward, state.optim,
+                                     settings, after)
+        return tuple(Diagnosis(f.tensor, f.kind, f.detail, enters="the update") for f in faults)
 
     def dry_run(self) -> None:
         """Forward, backward and update once from the current state, committing nothing.

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from engine.check.verdicts import METHODS
-from engine.maths.network import ACTIVATIONS, BINARY_LOSSES, BUG_ALIASES, BUGS, INITS, SOFTMAX_LOSS
-from engine.maths.optimizers import OPTIMIZERS, READS
+from engine.maths.network import ACTIVATIONS, BINARY_LOSSES, BUG_ALIASES, INITS, SOFTMAX_LOSS
+from engine.maths.optimizers import BUGS, OPTIMIZERS, READS
 from engine.model.builtin import bug_problem
 from engine.settings.bounds import (
     DATASETS,
@@ -284,7 +284,8 @@ def fault_drill(config: Config, given: Collection[str]) -> None:
     bug = BUG_ALIASES.get(config.inject_bug, config.inject_bug)
     if bug not in BUGS:
         raise ConfigError("inject-bug", f"must be one of {', '.join(BUGS)}, got {shown(config.inject_bug)}")
-    problem = bug_problem(config.architecture, bug, not config.learns_from_data or "inputs" in given)
+    problem = bug_problem(config.architecture, bug, not config.learns_from_data or "inputs" in given,
+                          config.optimizer)
     if problem:
         raise ConfigError("inject-bug", problem)
 
@@ -308,7 +309,7 @@ RULES: tuple[Rule, ...] = (
     Rule("the single sample", ("x", "y", "inputs", "classes"), sample),
     Rule("stepping", ("lr", "eps", "steps", "gradcheck", "gradcheck-method", "init"), stepping),
     Rule("the optimizer", ("optimizer", "momentum", "beta1", "beta2", "epsilon", "decay"), optimizer),
-    Rule("the fault drill fits the network", ("inject-bug", "hidden"), fault_drill),
+    Rule("the fault drill fits the network", ("inject-bug", "hidden", "optimizer"), fault_drill),
 )
 
 

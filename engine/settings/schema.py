@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.check.verdicts import METHODS
-from engine.maths.network import ACTIVATIONS, BINARY_LOSSES, BUGS, INITS
-from engine.maths.optimizers import OPTIMIZERS
+from engine.maths.network import ACTIVATIONS, BINARY_LOSSES, INITS
+from engine.maths.optimizers import BUGS, OPTIMIZERS
 from engine.settings.bounds import (
     DATASETS,
     FORMATS,
@@ -207,9 +207,9 @@ SETTINGS: tuple[Setting, ...] = (
         Setting("gradcheck-method", NAME, "numerical gradients: fast (vectorised, default) or loop "
                 "(two forward passes an element)", "fast", _names(METHODS), toml=True,
                 doc="how numerical gradients are computed (see below)"),
-        Setting("inject-bug", NAME, f"fault drill: use a known-broken backward ({', '.join(BUGS)}; "
+        Setting("inject-bug", NAME, f"fault drill: use a known-broken backward or update ({', '.join(BUGS)}; "
                 "relu-grad is activation-grad's older name)", None, "NAME", toml=True,
-                doc="fault drill: a known-broken backward (see below)"),
+                doc="fault drill: a known-broken backward, or update (see below)"),
         Setting("init", NAME, "weight initialisation: the notebook's unscaled normals (default), or the "
                 "same draws scaled by He (sqrt(2/n_in)) or Xavier (sqrt(2/(n_in+n_out)))", "notebook",
                 _names(INITS), toml=True, hint=" | ".join(INITS),

@@ -354,3 +354,16 @@ def test_every_element_of_an_optimizers_update_and_state_adds_up(optimizer: str)
         hat = explain(stepper.view(), "update.mhat_W1", (0, 0))
         assert hat.operation == "bias-correction" and "0.9^3" in hat.substituted
         assert "t ← t + 1 = 2 + 1 = 3" in e.chain
+
+
+@pytest.mark.parametrize(("optimizer", "bug"), [("adam", "adam-no-bias-correction"),
+                                                ("nesterov", "momentum-no-carry")])
+def test_an_update_drill_is_explained_as_the_broken_line_computed_it(optimizer: str, bug: str) -> None:
+    config = replace(random_config("relu", "bce", 5, gradcheck_method="loop"), optimizer=optimizer,
+                     inject_bug=bug)
+    stepper = Stepper(config)
+    stepper.run_steps(2)
+    explain_everything(stepper.view())
+    e = explain(stepper.view(), "update.W1", (0, 0))
+    assert e.operation.endswith(f"@{bug}") and any(bug in note for note in e.notes)
+    assert f"(fault drill {bug})" in " ".join(e.chain)

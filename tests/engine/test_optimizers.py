@@ -13,6 +13,7 @@ import pytest
 
 from engine.data.batches import fitted, from_config
 from engine.maths import optimizers
+from engine.model.builtin import make_model
 from engine.run import session
 from engine.run.stepper import Phase, Stepper
 from engine.settings.config import Config, ConfigError, validate
@@ -242,3 +243,79 @@ def test_plain_sgd_trace_has_no_optimizer(capsys: pytest.CaptureFixture[str]) ->
     _, out, _ = run_main(capsys, "--headless", "--format", "json")
     trace = json.loads(out)
     assert "optimizer" not in trace["steps"][0] and "optimizer" not in trace["config"]
+
+
+# ---- the update's fault drills ----
+
+def test_adam_without_bias_correction_is_diagnosed_as_such_from_step_1() -> None:
+    """The drilled update is cs231n's adam with mt = m and vt = v (written out here); the
+    gradient check passes it; every parameter's update is diagnosed no-bias-correction."""
+    config = validate(Config(optimizer="adam", inject_bug="adam-no-bias-correction", hidden=(6, 4),
+                             activation="tanh"))
+    stepper = Stepper(config)
+    m = {name: np.zeros_like(w) for name, w in stepper.state.params.items()}
+    v = {name: np.zeros_like(w) for name, w in stepper.state.params.items()}
+    for state in stepper.iter_steps(4):
+        assert state.update is not None and state.backward is not None and state.gradcheck is not None
+        assert state.gradcheck.passed
+        for name, w in state.update.before.items():
+            dw = state.backward["d" + name]
+            m[name] = 0.9 * m[name] + 0.1 * dw
+            v[name] = 0.999 * v[name] + 0.001 * dw**2
+            drilled = w - 0.1 * m[name] / (np.sqrt(v[name]) + 1e-8)  # mt = m, vt = v
+            np.testing.assert_allclose(state.update.after[name], drilled, rtol=1e-12)
+        assert [(d.tensor, d.kind) for d in state.update.diagnosis] == [
+            (name, "no-bias-correction") for name in state.params]
+        assert "1 − β1^t" in state.update.diagnosis[0].detail
+
+
+@pytest.mark.parametrize("optimizer", ["momentum", "nesterov"])
+def test_momentum_that_does_not_carry_its_velocity_is_diagnosed_from_step_2(optimizer: str) -> None:
+    stepper = Stepper(validate(Config(optimizer=optimizer, inject_bug="momentum-no-carry")))
+    plain = Stepper(Config(optimizer=optimizer))
+    states = list(stepper.iter_steps(3))
+    assert states[0].update is not None and states[0].update.diagnosis == ()  # v starts at 0: right
+    first = plain.run_steps(1).update
+    assert first is not None and states[0].update.after["W1"].tobytes() == first.after["W1"].tobytes()
+    for state in states[1:]:
+        assert state.update is not None and state.backward is not None
+        kinds = {d.kind for d in state.update.diagnosis}
+        assert kinds == {"velocity-not-carried"}
+        v = -0.1 * state.backward["dW1"]  # v = μ·0 − lr·dw: the velocity restarted
+        assert np.allclose(state.optim["v_W1"], v, rtol=1e-12)
+
+
+@pytest.mark.parametrize(("flags", "kind"), [
+    (("--optimizer", "adam", "--inject-bug", "adam-no-bias-correction"), "no-bias-correction"),
+    (("--optimizer", "momentum", "--inject-bug", "momentum-no-carry", "--steps", "2"),
+     "velocity-not-carried"),
+])
+def test_a_drilled_update_fails_the_run_with_its_kind(flags: tuple[str, ...], kind: str,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, _ = run_main(capsys, "--headless", "--format", "json", *flags)
+    trace = json.loads(out)
+    assert status == 1 and trace["steps"][-1]["gradcheck"]["passed"]
+    assert {d["kind"] for d in trace["steps"][-1]["optimizer"]["diagnosis"]} == {kind}
+    status, out, _ = run_main(capsys, "--headless", "--quiet", *flags)
+    assert status == 1 and f"({kind})" in out and "the update broke its rule" in out.splitlines()[-1]
+
+
+@pytest.mark.parametrize(("flags", "words"), [
+    (("--inject-bug", "adam-no-bias-correction"), "add --optimizer adam"),
+    (("--optimizer", "rmsprop", "--inject-bug", "momentum-no-carry"), "add --optimizer momentum"),
+])
+def test_a_drill_of_another_optimizer_is_refused(flags: tuple[str, ...], words: str,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, err = run_main(capsys, "--headless", *flags)
+    assert status == 2 and not out and words in err and len(err.splitlines()) <= 2
+
+
+def test_a_session_replays_a_drill_of_the_update() -> None:
+    """The app injects a drill mid-run ("drill NAME" in the path); the session replays it."""
+    stepper = Stepper(Config(optimizer="adam"))
+    stepper.run_steps(1)
+    stepper.use_model(make_model(stepper.config.architecture, "adam-no-bias-correction"))
+    stepper.run_steps(1)
+    reopened = session.open_session(session.from_bytes(session.to_bytes(session.record(stepper))))
+    assert snapshot(reopened.state) == snapshot(stepper.state)
+    assert reopened.state.update is not None and reopened.state.update.diagnosis

@@ -89,7 +89,7 @@ class Controller:
         not show), unless the new network has no place for it: a drill that breaks nothing
         would teach that a broken backward passes the check."""
         bug = self.stepper.model.bug
-        problem = bug_problem(config.architecture, bug) if bug else None
+        problem = bug_problem(config.architecture, bug, optimizer=config.optimizer) if bug else None
         if problem:
             self.tell(Note(f"Fault drill {bug!r} removed: {problem}.", 6, "warning"))
             return None
@@ -123,7 +123,8 @@ class Controller:
         if self.stepper.model.user_code:
             self.tell(Note("Fault drills break the built-in network; your own model is loaded.", 3))
             return False
-        problem = bug_problem(self.stepper.config.architecture, bug) if bug else None
+        config = self.stepper.config
+        problem = bug_problem(config.architecture, bug, optimizer=config.optimizer) if bug else None
         if problem:
             self.tell(Note(f"Cannot inject {bug!r}: {problem}.", 5, "warning"))
             return False

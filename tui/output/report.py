@@ -345,6 +345,9 @@ def _optimizer_lines(state: State) -> list[str]:
     lines = [f"\nLearning rate of this update: {update.lr!r}"]
     for name, value in (update.optim_after | update.cached).items():
         lines.append(f"{name} = {int(value)}" if name == "t" else _matrix(name, np.asarray(value)))
+    if update.diagnosis:
+        lines.append("\nThe update differs from its rule. Diagnosis:")
+        lines += [f"  {entry.tensor}: {entry.kind} — {entry.detail}" for entry in update.diagnosis]
     return lines
 
 
@@ -396,7 +399,7 @@ def quiet_report(tally: Tally, finished: Iterable[State]) -> Iterator[str]:
     shown = more = 0
     for state in finished:
         verdict = tally.add(state)
-        lines = [failure.line() for failure in verdict.failures]
+        lines = [failure.line() for failure in verdict.failures] + verdict.update_lines()
         if verdict is tally.first_diverged:
             lines.append(verdict.diverged_line())
         for line in lines:
@@ -541,8 +544,10 @@ def _optimizer_json(state: State, out: _Json) -> dict[str, Any]:
     nothing for plain SGD, whose trace is what it always was."""
     update = state.update
     if update is not None and update.optim_after:
+        diagnosis = ({"diagnosis": [_diagnosis_json(e, out) for e in update.diagnosis]}
+                     if update.diagnosis else {})
         return {"optimizer": {"lr": out.value(update.lr, "optimizer.lr")}
-                | out.tensors(dict(update.optim_after | update.cached), "optimizer")}
+                | out.tensors(dict(update.optim_after | update.cached), "optimizer") | diagnosis}
     if state.optim:
         return {"optimizer": out.tensors(dict(state.optim), "optimizer")}
     return {}
