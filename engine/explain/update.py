@@ -178,7 +178,7 @@ class Step:
         if o == "adam":
             terms.append(Term("t before", float(self.t - 1)))
         terms += [Term(f"d{self.label}", self.dw), Term("lr", self.lr)]
-        terms += [Term(SYMBOLS[key], float(self.settings[key])) for key in optimizers.READS[o]]
+        terms += [Term(optimizers.SYMBOLS[key], float(self.settings[key])) for key in optimizers.READS[o]]
         return tuple(terms)
 
     def sources(self, *moments: str) -> tuple[Source, ...]:
@@ -213,9 +213,6 @@ class Step:
             return f"{hat}_{self.label} = {moment}_{self.label}{self.drilled} = {num(self.after(hat))}"
         return (f"{hat}_{self.label} = {moment}_{self.label} / (1 − {sym}^t) = {num(self.after(moment))} / "
                 f"(1 − {num(beta)}^{self.t}) = {num(self.after(hat))}")
-
-
-SYMBOLS = {"momentum": "μ", "beta1": "β1", "beta2": "β2", "epsilon": "ε"}
 
 
 def _param_rule(step: Step) -> tuple[str, str, tuple[str, ...]]:

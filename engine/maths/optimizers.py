@@ -184,6 +184,8 @@ OPTIMIZERS = tuple(RULES)
 READS: dict[str, tuple[str, ...]] = {"sgd": (), "momentum": ("momentum",), "nesterov": ("momentum",),
                                      "rmsprop": ("beta2", "epsilon"),
                                      "adam": ("beta1", "beta2", "epsilon")}
+#: Each setting as the formulas write it.
+SYMBOLS = {"momentum": "μ", "beta1": "β1", "beta2": "β2", "epsilon": "ε"}
 #: How each optimizer is named in words.
 TITLES = {"sgd": "SGD", "momentum": "SGD with momentum", "nesterov": "Nesterov momentum",
           "rmsprop": "RMSprop", "adam": "Adam"}
