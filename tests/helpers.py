@@ -56,6 +56,11 @@ def snapshot(state: State) -> dict[str, bytes]:
         out |= {f"num.{k}": t.numerical.tobytes() for k, t in state.gradcheck.tensors.items()}
     if state.update is not None:
         out |= {f"after.{k}": v.tobytes() for k, v in state.update.after.items()}
+        out |= {f"optim.before.{k}": np.asarray(v).tobytes() for k, v in state.update.optim_before.items()}
+        out |= {f"optim.after.{k}": np.asarray(v).tobytes() for k, v in
+                (state.update.optim_after | state.update.cached).items()}
+        out["lr"] = np.float64(state.update.lr).tobytes()
+    out |= {f"optim.{k}": np.asarray(v).tobytes() for k, v in state.optim.items()}
     out["meta"] = repr((state.step, state.last_phase, state.losses)).encode()
     return out
 

@@ -3,7 +3,8 @@
 Tensors are named as the JSON trace names them, qualified by phase where a name is
 ambiguous: "params.W1" (the current parameters; bare "W1" means these), "forward.z1",
 "backward.dW1", "gradcheck.W1" (the numerical gradient), "update.W1" (after the update)
-and "update.before.W1".
+and "update.before.W1"; an optimizer's state "optimizer.m_W1" (the current one; bare "m_W1"
+means it), "update.m_W1", "update.mhat_W1", "update.t" and "update.before.m_W1".
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from engine.maths.network import Architecture, param_shapes
+from engine.maths.optimizers import init_state
 from engine.run.stepper import State
 from engine.settings.config import shown as echoed
 
@@ -28,9 +30,13 @@ def tensors(state: State) -> dict[str, Any]:
         out |= {f"backward.{name}": value for name, value in state.backward.items()}
     if state.gradcheck is not None:
         out |= {f"gradcheck.{name}": t.numerical for name, t in state.gradcheck.tensors.items()}
+    out |= {f"optimizer.{name}": value for name, value in state.optim.items()}
     if state.update is not None:
-        out |= {f"update.{name}": value for name, value in state.update.after.items()}
-        out |= {f"update.before.{name}": value for name, value in state.update.before.items()}
+        update = state.update
+        made = update.after | update.optim_after | update.cached
+        out |= {f"update.{name}": value for name, value in made.items()}
+        kept = update.before | update.optim_before
+        out |= {f"update.before.{name}": value for name, value in kept.items()}
     return out
 
 
@@ -78,6 +84,8 @@ def resolve(known: dict[str, tuple[int, ...]], name: str, index: tuple[int, ...]
         qualified = name
     elif f"params.{name}" in known:
         qualified = f"params.{name}"
+    elif f"optimizer.{name}" in known:  # the optimizer's state, as bare W1 means params.W1
+        qualified = f"optimizer.{name}"
     else:
         matches = [q for q in known if q.rsplit(".", 1)[-1] == name]
         if len(matches) != 1:
@@ -101,10 +109,12 @@ def shapes(state: State) -> dict[str, tuple[int, ...]]:
     return {q: tuple(np.shape(v)) for q, v in tensors(state).items()}
 
 
-def final_shapes(arch: Architecture, gradcheck: bool) -> dict[str, tuple[int, ...]]:
+def final_shapes(arch: Architecture, gradcheck: bool, optimizer: str = "sgd") -> dict[str, tuple[int, ...]]:
     """The shapes tensors() gives the built-in network's state after an update, known from
-    the architecture alone: a headless run checks --explain against them before it runs."""
+    the architecture and the optimizer alone: a headless run checks --explain against them
+    before it runs."""
     sizes, params = arch.sizes, param_shapes(arch)
+    optim, hats = _optimizer_shapes(params, optimizer)
     out = {f"params.{n}": s for n, s in params.items()}
     out["forward.x"] = (sizes[0],)
     for l in range(1, arch.depth + 1):
@@ -117,6 +127,17 @@ def final_shapes(arch: Architecture, gradcheck: bool) -> dict[str, tuple[int, ..
             out[f"backward.da{l - 1}"] = (sizes[l - 1],)
     if gradcheck:
         out |= {f"gradcheck.{n}": s for n, s in params.items()}
-    out |= {f"update.{n}": s for n, s in params.items()}
-    out |= {f"update.before.{n}": s for n, s in params.items()}
+    out |= {f"optimizer.{n}": s for n, s in optim.items()}
+    out |= {f"update.{n}": s for n, s in (params | optim | hats).items()}
+    out |= {f"update.before.{n}": s for n, s in (params | optim).items()}
     return out
+
+
+def _optimizer_shapes(params: dict[str, tuple[int, ...]],
+                      optimizer: str) -> tuple[dict[str, tuple[int, ...]], dict[str, tuple[int, ...]]]:
+    """The shapes of the optimizer's state (v_W1, m_W1, t, ...) and of what its update computes
+    on the way (Adam's mhat_W1, vhat_W1)."""
+    state = init_state(optimizer, {n: np.zeros(s) for n, s in params.items()})
+    hats = {f"{hat}_{n}": s for hat in (("mhat", "vhat") if optimizer == "adam" else ())
+            for n, s in params.items()}
+    return {name: tuple(np.shape(value)) for name, value in state.items()}, hats

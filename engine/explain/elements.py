@@ -50,6 +50,7 @@ PHASES: dict[str, Explainer] = {
     "params": update.params,
     "update": update.updated,
     "update.before": update.before,
+    "optimizer": update.optimizer_state,
 }
 
 

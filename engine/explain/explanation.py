@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from engine.explain.written import total
-from engine.maths import network
+from engine.maths import network, optimizers
 from engine.maths.fastcheck import slope
 from engine.maths.network import ACTIVATIONS, Array
 
@@ -48,8 +48,11 @@ class Explanation:
     #: product; an activation's name: f(operands[0]); "softmax": e^o0 / Σ e^o1..; "bce",
     #: "mse": the loss of logit o0 against y = o1; "cross-entropy": −log softmax(o1..)[o0];
     #: "difference": o0 − o1; "sgd": o0 − o1·o2; "central-difference": (o0 − o1) / o2 / 2;
-    #: "mean": the terms' mean (a batch's); "constant": o0; "unknown": nothing the stepper can
-    #: derive (a user's model).
+    #: "mean": the terms' mean (a batch's); "constant": o0; "bias-correction": o0 / (1 − o1^o2);
+    #: "optimizer.NAME" and "optimizer.NAME.MOMENT": that optimizer's new parameter or moment
+    #: from w, the moments before, t before, dw, lr and its settings (_rule), "@DRILL" after
+    #: either under one of the update's fault drills; "unknown": nothing
+    #: the stepper can derive (a user's model).
     operation: str = "unknown"
     operands: tuple[Term, ...] = ()
 
@@ -76,6 +79,42 @@ def _sgd(o: Sequence[float]) -> float:
     return float(network.sgd_update({"θ": np.array(o[0])}, {"dθ": np.array(o[2])}, o[1])["θ"])
 
 
+def _rule(optimizer: str, output: str, bug: str = "") -> Callable[[Sequence[float]], float]:
+    """The optimizer's update of one element, redone by its own function on 0-d arrays (with
+    the update's fault drill `bug`, if any): the operands are w, each moment before, Adam's t
+    before, dw, lr and the settings the rule reads (engine.explain.update.Step.operands);
+    `output` the parameter ("θ") or a moment's new value ("m", "v", "s")."""
+    moments, reads = optimizers.MOMENTS[optimizer], optimizers.READS[optimizer]
+    drill = optimizers.drill(bug)
+
+    def redo(o: Sequence[float]) -> float:
+        state: dict[str, object] = {f"{m}_θ": np.array(v) for m, v in zip(moments, o[1:], strict=False)}
+        at = 1 + len(moments)
+        if optimizer == "adam":
+            state["t"], at = int(o[at]), at + 1
+        numbers: dict[str, float] = dict(zip(reads, o[at + 2:], strict=True))
+        settings = optimizers.Settings(o[at + 1], **numbers)  # type: ignore[arg-type]
+        settings = replace(settings, drill=drill)
+        params, after = optimizers.step(optimizer, {"θ": np.array(o[0])}, {"dθ": np.array(o[at])}, state,
+                                        settings)
+        return float(params["θ"] if output == "θ" else after[f"{output}_θ"])
+
+    return redo
+
+
+def rule_operation(optimizer: str, output: str = "θ", bug: str = "") -> str:
+    """The operation that redoes an optimizer's parameter ("θ") or moment: "optimizer.adam",
+    "optimizer.adam.m", and "@DRILL" after it under one of the update's drills."""
+    return f"optimizer.{optimizer}{'' if output == 'θ' else '.' + output}{'@' + bug if bug else ''}"
+
+
+#: Each optimizer's operations, with and without each of its drills.
+_RULES: dict[str, Callable[[Sequence[float]], float]] = {
+    rule_operation(name, output, bug): _rule(name, output, bug)
+    for name, moments in optimizers.MOMENTS.items() if moments for output in ("θ", *moments)
+    for bug in ("", *(b for b, d in optimizers.DRILLS.items() if name in d.optimizers))}
+
+
 #: Each operation's arithmetic, through the functions the network and the check compute with.
 _ARITHMETIC: dict[str, Callable[[Sequence[float]], float]] = {
     "sum": total,
@@ -89,6 +128,8 @@ _ARITHMETIC: dict[str, Callable[[Sequence[float]], float]] = {
     "difference": lambda o: o[0] - o[1],
     "sgd": _sgd,
     "central-difference": lambda o: float(slope(o[0], o[1], o[2])),
+    "bias-correction": lambda o: float(optimizers.corrected(np.array(o[0]), o[1], int(o[2]))),
+    **_RULES,
     "constant": lambda o: o[0],
 }
 

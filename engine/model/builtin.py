@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from engine.maths import network, penalty
+from engine.maths import network, optimizers, penalty
 from engine.maths.fastcheck import Mask, fast_numerical
 from engine.maths.network import NOTEBOOK, Architecture, Array, Labels, Params, Tensors
 from engine.maths.slopes import Nudge, Numerical, Progress, loop_numerical, mean_numerical, nudged_losses
@@ -295,13 +295,21 @@ def _stacked(caches: list[Tensors]) -> Tensors:
     return out
 
 
-BUGS = network.BUGS
+#: Every fault drill: the backward's and the update's (engine.maths.optimizers).
+BUGS = optimizers.BUGS
 
 
-def bug_problem(arch: Architecture, bug: str, inputs_known: bool = True) -> str | None:
+def bug_problem(arch: Architecture, bug: str, inputs_known: bool = True,
+                optimizer: str = "sgd") -> str | None:
     """Why a fault drill cannot be injected into this network, or None when it can.
     `inputs_known`: False while a data set's inputs are still to be read (the architecture's
-    inputs are then the default, not the network's), so the message names the hidden layers."""
+    inputs are then the default, not the network's), so the message names the hidden layers.
+    An update's drill needs the optimizer whose line it breaks."""
+    update_drill = optimizers.DRILLS.get(bug)
+    if update_drill is not None and optimizer not in update_drill.optimizers:
+        wanted = " or ".join(update_drill.optimizers)
+        return (f"the {bug} drill breaks the {wanted} update; this run's optimizer is {optimizer} "
+                f"(add --optimizer {update_drill.optimizers[0]})")
     if bug == "transpose" and not arch.square_layers():
         return (f"the transpose drill needs two adjacent hidden layers of equal width (e.g. "
                 f"--hidden 8,8) so that a W is square; {_network_words(arch, inputs_known)}")

@@ -32,7 +32,8 @@ from numpy.lib import format as npy
 from engine.data.batches import Data, check_step
 from engine.data.sets import Dataset
 from engine.files import NAME_SHOWN, read_user_file
-from engine.maths.network import BUG_ALIASES, BUGS, Architecture, Array, Params, param_shapes
+from engine.maths.network import BUG_ALIASES, Array, Params, param_shapes
+from engine.maths.optimizers import BUGS
 from engine.model.builtin import bug_problem, make_model
 from engine.model.conventions import CONVENTIONS
 from engine.model.conventions.common import plain_option
@@ -315,7 +316,7 @@ def from_bytes(raw: bytes) -> Session:
     params = _params(head.get("params"), members)
     if model is None:  # the built-in network's shapes follow from the config (a model file's, once run)
         _check_shapes(params, param_shapes(config.architecture))
-    path = _path(head.get("path"), config.architecture, built_in=model is None)
+    path = _path(head.get("path"), config, built_in=model is None)
     data = _data(head.get("data"), members, config)
     run_module = head.get("run_module", False)
     if type(run_module) is not bool or (run_module and model is None):
@@ -502,7 +503,7 @@ def checked_params(name: str, array: np.ndarray[Any, Any]) -> Array:
     return out
 
 
-def _path(raw: object, arch: Architecture, built_in: bool) -> tuple[tuple[str, int], ...]:
+def _path(raw: object, config: Config, built_in: bool) -> tuple[tuple[str, int], ...]:
     if not isinstance(raw, list) or len(raw) > MAX_PATH_ACTIONS:
         raise SessionError("path must be a list of [action, count] pairs")
     path = []
@@ -514,7 +515,7 @@ def _path(raw: object, arch: Architecture, built_in: bool) -> tuple[tuple[str, i
             raise SessionError(f"path: {shown(item)} is not an [action, count] pair")
         action = item[0]
         if action not in checked:
-            problem = _action_problem(action, arch, built_in)
+            problem = _action_problem(action, config, built_in)
             if problem:
                 raise SessionError(f"path: {problem}")
             checked.add(action)
@@ -532,7 +533,7 @@ _EVERY = re.compile(r"check every (0|[1-9][0-9]{0,6})")
 BUILT_IN_ONLY = "a fault drill breaks the built-in network; this session was recorded with a model file"
 
 
-def _action_problem(action: str, arch: Architecture, built_in: bool) -> str | None:
+def _action_problem(action: str, config: Config, built_in: bool) -> str | None:
     """Why Stepper.replay cannot take an action as the app or a headless run records it, or
     None: checked when the file is read, so a replay never stops half-way, and an unknown
     fault drill is not replayed as none."""
@@ -550,7 +551,7 @@ def _action_problem(action: str, arch: Architecture, built_in: bool) -> str | No
         name = BUG_ALIASES.get(bug, bug)
         if bug and name not in BUGS:
             return f"unknown fault drill {shown(bug)}; the drills are {', '.join(BUGS)}"
-        return bug_problem(arch, name) if bug else None
+        return bug_problem(config.architecture, name, optimizer=config.optimizer) if bug else None
     return f"unknown action {shown(action)}"
 
 

@@ -15,7 +15,7 @@ import math
 import sys
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, fields, is_dataclass, replace
+from dataclasses import dataclass, field, fields, is_dataclass, replace
 from enum import StrEnum
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -23,10 +23,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from engine.check.diagnose import diagnose
-from engine.check.verdicts import ATOL, GradCheck, gradient_check
+from engine.check.verdicts import ATOL, Diagnosis, GradCheck, gradient_check
 from engine.data import batches
 from engine.data.batches import Data, Metrics
 from engine.data.sets import Indices
+from engine.maths import optimizers
 from engine.maths.network import Array, Labels, Params, Tensors, init_params
 from engine.maths.slopes import Progress
 from engine.model.builtin import BatchMean, make_model
@@ -153,6 +154,16 @@ class Update:
     loss_after: float  # the loss of the same sample with the new parameters
     #: Tensors of that forward pass that overflowed (a diverging step shows at once).
     overflow: tuple[str, ...] = ()
+    #: The optimizer's state before and after (engine.maths.optimizers: v_W1, m_W1, t, ...),
+    #: and what the update computed on the way that the state does not keep (Adam's m̂, v̂:
+    #: mhat_W1, vhat_W1); all empty for plain SGD.
+    optim_before: Tensors = field(default_factory=dict)
+    optim_after: Tensors = field(default_factory=dict)
+    cached: Tensors = field(default_factory=dict)
+    lr: float | None = None  # the learning rate this update used (decayed to its epoch's)
+    #: Under a fault drill of the update (engine.maths.optimizers.DRILLS): each parameter whose
+    #: update is not its rule's, with the drill it matches as its kind; () otherwise.
+    diagnosis: tuple[Diagnosis, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -211,6 +222,9 @@ class State:
     gradcheck: GradCheck | None = None
     update: Update | None = None
     trail: LossTrail | None = None  # the loss at each step's forward pass
+    #: The optimizer's state (engine.maths.optimizers), kept like the parameters: the
+    #: velocities or moments the next update starts from; empty for plain SGD.
+    optim: Tensors = field(default_factory=dict)
 
     @property
     def losses(self) -> list[float]:
@@ -249,7 +263,8 @@ class State:
         if self.last_phase is Phase.BACKWARD and self.backward is not None:
             return list(self.backward.values())
         if self.last_phase is Phase.UPDATE and self.update is not None:
-            return [*self.update.after.values(), self.update.loss_after,
+            return [*self.update.after.values(), *self.update.optim_after.values(),
+                    *self.update.cached.values(), self.update.loss_after,
                     math.nan if self.update.overflow else 0.0]
         return []
 
@@ -320,7 +335,9 @@ def held_bytes(state: State) -> int:
         return _nbytes(state.backward)
     if phase is Phase.GRADCHECK:
         return _nbytes(state.gradcheck)
-    return _nbytes(state.update.after if phase is Phase.UPDATE and state.update else None)
+    if phase is Phase.UPDATE and state.update:
+        return _nbytes((state.update.after, state.update.optim_after, state.update.cached))
+    return 0
 
 
 def _nbytes(value: object) -> int:
@@ -400,7 +417,7 @@ class Stepper:
         params = self.model.init_params(self.config.seed)
         if params is None:
             params = init_params(self.config.architecture, self.config.seed, self.config.init)
-        self.initial = State(step=1, params=_frozen(params))
+        self.initial = self._start(params)
         activations = batches.activations(self.config.architecture, 1 if data is None else data.batch)
         self.max_history = max_history or history_limit(self.param_count, activations=activations)
         self.history_budget = HISTORY_BUDGET
@@ -418,7 +435,13 @@ class Stepper:
         if self.path or self._history:
             raise RuntimeError("start_from after the stepper has moved")
         own = {name: np.array(value, dtype=np.float64) for name, value in params.items()}
-        self.initial = self.state = State(step=1, params=_frozen(own))
+        self.initial = self.state = self._start(own)
+
+    def _start(self, params: Params) -> State:
+        """The state before any phase: these parameters, and the optimizer's state at its
+        start (zeros, Adam's t = 0) when the built-in network's update reads one."""
+        optim = {} if self.model.user_code else optimizers.init_state(self.config.optimizer, params)
+        return State(step=1, params=_frozen(params), optim=_frozen(optim))
 
     # ---- the path taken ------------------------------------------------------------
     def record(self, action: str) -> None:
@@ -560,14 +583,15 @@ class Stepper:
         metrics = self.evaluate(state.params)
         trail = LossTrail(float(loss), state.trail, metrics) if self.keep_trail else None
         return State(step=step, params=state.params, last_phase=Phase.FORWARD,
-                     forward=Forward(_frozen(cache), float(loss), rows, batch, metrics), trail=trail)
+                     forward=Forward(_frozen(cache), float(loss), rows, batch, metrics), trail=trail,
+                     optim=state.optim)
 
     def _backward(self, state: State) -> State:
         assert state.forward is not None
         x, y = self.inputs(state)
         grads = self.model.backward(x, y, state.params, state.forward.cache)
         return State(state.step, state.params, Phase.BACKWARD, state.forward, _frozen(grads),
-                     trail=state.trail)
+                     trail=state.trail, optim=state.optim)
 
     def _gradcheck(self, state: State, progress: Progress | None) -> State:
         assert state.backward is not None
@@ -594,16 +618,50 @@ class Stepper:
         widest = max(self.config.architecture.sizes[:-1])
         return not self.model.user_code and self.config.init == "notebook" and widest > WIDE
 
+    def lr(self, step: int) -> float:
+        """The learning rate of a step's update: --lr decayed once an epoch (--decay); without
+        data, the one sample is all the data, so every step is an epoch."""
+        epoch = self.data.epoch(step) if self.data is not None else step
+        return optimizers.decayed(self.config.lr, self.config.decay, epoch)
+
+    def settings(self, step: int) -> optimizers.Settings:
+        """The update rule's numbers at a step."""
+        c = self.config
+        drill = optimizers.NO_DRILL if self.model.user_code else optimizers.drill(self.model.bug)
+        return optimizers.Settings(self.lr(step), c.momentum, c.beta1, c.beta2, c.epsilon, drill)
+
     def _update(self, state: State) -> State:
         assert state.backward is not None
         x, y = self.inputs(state)
-        after = self.model.update(state.params, state.backward, self.config.lr)
+        settings = self.settings(state.step)
+        optim: Tensors = {}
+        cached: Tensors = {}
+        if self.model.user_code:  # a user's file updates as it says (its sgd_update, or plain SGD)
+            after = self.model.update(state.params, state.backward, settings.lr)
+        else:
+            after, optim = optimizers.step(self.config.optimizer, state.params, state.backward, state.optim,
+                                           settings)
+            cached = optimizers.bias_corrected(self.config.optimizer, optim, settings)
         cache_after, loss_after = self.model.forward(x, after, y)
-        after = _frozen(after)
+        after, optim, cached = _frozen(after), _frozen(optim), _frozen(cached)
         overflow = () if all_finite_fast(cache_after.values()) else \
             tuple(name for name, value in cache_after.items() if not all_finite(value))
+        update = Update(state.params, after, float(loss_after), overflow, state.optim, optim, cached,
+                        settings.lr, self._update_faults(state, settings, after))
         return State(state.step, after, Phase.UPDATE, state.forward, state.backward, state.gradcheck,
-                     Update(state.params, after, float(loss_after), overflow), state.trail)
+                     update, state.trail, optim)
+
+    def _update_faults(self, state: State, settings: optimizers.Settings,
+                       after: Params) -> tuple[Diagnosis, ...]:
+        """The update's diagnosis under one of its fault drills: each parameter whose update is
+        not the true rule's, and the drill it matches. The true rule is the reference, so
+        without a drill there is nothing to compare."""
+        if settings.drill is optimizers.NO_DRILL:
+            return ()
+        assert state.backward is not None
+        faults = optimizers.diagnose(self.config.optimizer, state.params, state.backward, state.optim,
+                                     settings, after)
+        return tuple(Diagnosis(f.tensor, f.kind, f.detail, enters="the update") for f in faults)
 
     def dry_run(self) -> None:
         """Forward, backward and update once from the current state, committing nothing.

@@ -2,7 +2,8 @@
 
 A step fails when its gradient check failed on any tensor (a FAILED verdict; an element the
 check could not resolve, or a kink left out, is no failure: nothing says the gradient is
-wrong), when a diagnosis was made, or when the step holds inf or NaN (the run diverged:
+wrong), when a diagnosis was made (of the gradients, or of an update that broke its rule
+under one of the update's fault drills), or when the step holds inf or NaN (the run diverged:
 checks of non-finite numbers prove nothing, and a model that overflows is not working). A
 step that was not checked (--no-gradcheck, --check-every) passes unless it diverged.
 
@@ -60,10 +61,17 @@ class StepVerdict:
     unresolved: tuple[str, ...] = ()
     nonfinite: tuple[str, ...] = ()
     origin: str | None = None  # "first non-finite: z2[0] = inf (W2[0,3]·a1[3] overflowed)"
+    #: The update's diagnosis: parameters whose update is not their rule's (Update.diagnosis).
+    update: tuple[Diagnosis, ...] = ()
 
     @property
     def passed(self) -> bool:
-        return not self.failures and not self.diagnosis and not self.nonfinite
+        return not self.failures and not self.diagnosis and not self.nonfinite and not self.update
+
+    def update_lines(self) -> list[str]:
+        """One line a parameter whose update broke its rule: "step 2: W1's update: no-bias-correction"."""
+        return [f"step {self.step}: {entry.tensor}'s update differs from its rule ({entry.kind})"
+                for entry in self.update]
 
     def diverged_line(self) -> str:
         """"step 2: diverged: non-finite values in z2, a2, loss; first non-finite: z2[0] = inf
@@ -75,10 +83,11 @@ class StepVerdict:
     def of(cls, state: State) -> StepVerdict:
         """The verdict of a finished step (the state after its update)."""
         check = state.gradcheck
+        update = () if state.update is None else state.update.diagnosis
         if check is None:
-            return cls(state.step, False, nonfinite=tuple(state.nonfinite()))
+            return cls(state.step, False, nonfinite=tuple(state.nonfinite()), update=update)
         return cls(state.step, True, _failures(state.step, check), check.diagnosis,
-                   tuple(check.unresolved_names), tuple(state.nonfinite()))
+                   tuple(check.unresolved_names), tuple(state.nonfinite()), update=update)
 
 
 def _failures(step: int, check: GradCheck) -> tuple[TensorFailure, ...]:
@@ -107,6 +116,9 @@ class Tally:
         self.first_failed: StepVerdict | None = None
         self.first_diverged: StepVerdict | None = None
         self.failed_tensors: dict[str, None] = {}  # every tensor that failed, in order met
+        self.update_failed_steps = 0
+        self.first_update_failed: StepVerdict | None = None
+        self.update_kinds: dict[str, None] = {}  # the update's diagnosis kinds, in order met
 
     def add(self, state: State) -> StepVerdict:
         verdict = StepVerdict.of(state)
@@ -118,6 +130,10 @@ class Tally:
             self.failed_steps += 1
             self.first_failed = self.first_failed or verdict
             self.failed_tensors |= dict.fromkeys(f.tensor for f in verdict.failures)
+        if verdict.update:
+            self.update_failed_steps += 1
+            self.first_update_failed = self.first_update_failed or verdict
+            self.update_kinds |= dict.fromkeys(entry.kind for entry in verdict.update)
         if verdict.nonfinite and self.first_diverged is None:
             self.first_diverged = verdict
         if self.keep:
@@ -132,7 +148,7 @@ class Tally:
 
     @property
     def passed(self) -> bool:
-        return self.first_failed is None and self.first_diverged is None
+        return self.first_failed is None and self.first_diverged is None and self.first_update_failed is None
 
     @property
     def status(self) -> int:
@@ -152,6 +168,10 @@ class Tally:
             said.append(f"gradient check failed on {', '.join(self.failed_tensors) or 'a diagnosed tensor'} "
                         f"at {self.failed_steps:,} of {self.checked:,} checked steps, first at step "
                         f"{self.first_failed.step}")
+        if self.first_update_failed is not None:
+            said.append(f"the update broke its rule ({', '.join(self.update_kinds)}) at "
+                        f"{self.update_failed_steps:,} step{'s' * (self.update_failed_steps != 1)}, first at "
+                        f"step {self.first_update_failed.step}")
         if self.first_diverged is not None:
             said.append(f"diverged at step {self.first_diverged.step}")
         return f"FAILED: {'; '.join(said)} ({steps} run)"
@@ -185,10 +205,11 @@ class CheckResult:
     def diagnosis(self) -> tuple[Diagnosis, ...]:
         """The diagnosis of the first step that has one (where the bug first shows); () when
         none was made."""
-        return next((step.diagnosis for step in self.steps if step.diagnosis), ())
+        return next((step.diagnosis + step.update for step in self.steps
+                     if step.diagnosis or step.update), ())
 
     def __str__(self) -> str:
-        lines = [f.line() for f in self.failures]
+        lines = [f.line() for f in self.failures] + [line for s in self.steps for line in s.update_lines()]
         diverged = next((s for s in self.steps if s.nonfinite), None)
         if diverged is not None:
             lines.append(diverged.diverged_line())

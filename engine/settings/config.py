@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from engine.maths.network import BINARY_LOSSES, BUG_ALIASES, SOFTMAX_LOSS, Architecture
+from engine.maths.optimizers import READS
 from engine.settings import rules
 from engine.settings.bounds import DATASETS as DATASETS
 from engine.settings.bounds import MAX_CLASSES as MAX_CLASSES
@@ -42,6 +43,9 @@ from engine.settings.text import shown as shown
 NOTEBOOK_X = (0.2, -0.4, 0.1)
 #: The Config fields that exist for learning from data and training runs; a run without data
 #: leaves them out of its JSON trace, so today's trace is unchanged byte for byte.
+#: The optimizer's settings: a JSON trace names those the run's optimizer reads (and decay when
+#: it decays), so a plain SGD run's trace is unchanged byte for byte.
+OPTIMIZER_FIELDS = ("optimizer", "momentum", "beta1", "beta2", "epsilon", "decay")
 DATA_FIELDS = ("dataset", "data", "samples", "noise", "test_fraction", "standardize", "batch",
                "train_steps", "check_every", "trace")
 #: The penalty rates: a run without them leaves them out of its JSON trace too, which stays
@@ -73,6 +77,12 @@ class Config:
     x: tuple[float, ...] = field(default=_default("x"))  # () means default_x(inputs, seed)
     y: int = _default("y")
     lr: float = _default("lr")
+    optimizer: str = _default("optimizer")  # engine.maths.optimizers: sgd, momentum, nesterov, rmsprop, adam
+    momentum: float = _default("momentum")
+    beta1: float = _default("beta1")
+    beta2: float = _default("beta2")
+    epsilon: float = _default("epsilon")
+    decay: float = _default("decay")  # the learning rate's decay once an epoch; 1: none
     eps: float = _default("eps")
     steps: int = _default("steps")
     gradcheck: bool = _default("gradcheck")
@@ -121,12 +131,21 @@ class Config:
     def shape_label(self) -> str:
         return self.architecture.label
 
+    @property
+    def optimizer_reads(self) -> tuple[str, ...]:
+        """The optimizer settings this run uses: the optimizer and what it reads, and decay when
+        it decays; none for plain SGD without decay."""
+        used = (*(("optimizer", *READS[self.optimizer]) if self.optimizer != "sgd" else ()),
+                *(("decay",) if self.decay != 1 else ()))
+        return tuple(name for name in OPTIMIZER_FIELDS if name in used)
+
     def as_dict(self) -> dict[str, Any]:
         """The settings as JSON writes them; without data, the data fields are left out (they
         say nothing about a run on the single sample, whose trace stays as it was), and so are
-        the penalty rates when both are 0."""
+        the penalty rates when both are 0, the optimizer's settings it does not read."""
         unused = (*(() if self.architecture.penalised else PENALTY_FIELDS),
-                  *(("x", "y") if self.learns_from_data else DATA_FIELDS))
+                  *(("x", "y") if self.learns_from_data else DATA_FIELDS),
+                  *({*OPTIMIZER_FIELDS} - {*self.optimizer_reads}))
         out = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in unused}
         return out | {"hidden": list(self.hidden)} | ({} if self.learns_from_data else {"x": list(self.x)})
 

@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from engine.check.verdicts import METHODS
-from engine.maths.network import ACTIVATIONS, BINARY_LOSSES, BUG_ALIASES, BUGS, INITS, SOFTMAX_LOSS
+from engine.maths.network import ACTIVATIONS, BINARY_LOSSES, BUG_ALIASES, INITS, SOFTMAX_LOSS
+from engine.maths.optimizers import BUGS, OPTIMIZERS, READS
 from engine.model.builtin import bug_problem
 from engine.settings.bounds import (
     DATASETS,
@@ -261,6 +262,31 @@ def stepping(config: Config, given: Collection[str]) -> None:
     _one_of("init", config.init, INITS)
 
 
+def _below_one(key: str, value: object) -> None:
+    """A decay rate: the share of a running average kept a step, 0 <= rate < 1 (1 would
+    keep the zero start for ever, and Adam's bias correction would divide by 0)."""
+    if not _is_number(value) or not 0.0 <= float(value) < 1.0:  # type: ignore[arg-type]
+        raise ConfigError(key, f"must be a number from 0 up to but not including 1, got {shown(value)}")
+
+
+def optimizer(config: Config, given: Collection[str]) -> None:
+    """The update rule and its numbers; a number the rule does not read is refused rather than
+    ignored (--beta1 with momentum would change nothing)."""
+    _one_of("optimizer", config.optimizer, OPTIMIZERS)
+    for key in ("momentum", "beta1", "beta2"):
+        _below_one(key, getattr(config, key))
+    _positive("epsilon", config.epsilon)
+    if not _is_number(config.decay) or not 0.0 < float(config.decay) <= 1.0:
+        raise ConfigError("decay", f"must be a number above 0 and at most 1 (1: no decay), got "
+                                   f"{shown(config.decay)}")
+    unread = [key for key in ("momentum", "beta1", "beta2", "epsilon")
+              if key in given and key not in READS[config.optimizer]]
+    if unread:
+        users = " or ".join(name for name, read in READS.items() if unread[0] in read)
+        raise ConfigError(unread[0], lambda n: f"only applies to {n('optimizer')} {users}; the "
+                                               f"{config.optimizer} update does not read it: leave it out")
+
+
 def fault_drill(config: Config, given: Collection[str]) -> None:
     """A known-broken backward by name (or an older name), with a place in this network."""
     if config.inject_bug is None:
@@ -268,7 +294,8 @@ def fault_drill(config: Config, given: Collection[str]) -> None:
     bug = BUG_ALIASES.get(config.inject_bug, config.inject_bug)
     if bug not in BUGS:
         raise ConfigError("inject-bug", f"must be one of {', '.join(BUGS)}, got {shown(config.inject_bug)}")
-    problem = bug_problem(config.architecture, bug, not config.learns_from_data or "inputs" in given)
+    problem = bug_problem(config.architecture, bug, not config.learns_from_data or "inputs" in given,
+                          config.optimizer)
     if problem:
         raise ConfigError("inject-bug", problem)
 
@@ -291,7 +318,8 @@ RULES: tuple[Rule, ...] = (
     Rule("a data set's shape", ("inputs", "classes", "samples"), dataset_shape),
     Rule("the single sample", ("x", "y", "inputs", "classes"), sample),
     Rule("stepping", ("lr", "l1", "l2", "eps", "steps", "gradcheck", "gradcheck-method", "init"), stepping),
-    Rule("the fault drill fits the network", ("inject-bug", "hidden", "l1", "l2"), fault_drill),
+    Rule("the optimizer", ("optimizer", "momentum", "beta1", "beta2", "epsilon", "decay"), optimizer),
+    Rule("the fault drill fits the network", ("inject-bug", "hidden", "l1", "l2", "optimizer"), fault_drill),
 )
 
 

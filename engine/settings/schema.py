@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.check.verdicts import METHODS
-from engine.maths.network import ACTIVATIONS, BINARY_LOSSES, BUGS, INITS
+from engine.maths.network import ACTIVATIONS, BINARY_LOSSES, INITS
+from engine.maths.optimizers import BUGS, OPTIMIZERS
 from engine.settings.bounds import (
     DATASETS,
     FORMATS,
@@ -145,8 +146,36 @@ SETTINGS: tuple[Setting, ...] = (
         Setting("y", WHOLE, "the label: 0 or 1 (default 1), or a class index with --classes", 1, "Y",
                 toml=True, hint="0 or 1; a class index 0 to K-1 for K classes",
                 doc="the label: 0 or 1 for one output; a class index 0 to K−1 with `--classes K`"),
-        Setting("lr", NUMBER, "SGD learning rate (default 0.1)", 0.1, "F", toml=True,
-                hint="learning rate, finite and > 0", doc="SGD learning rate, finite and > 0"),
+        Setting("lr", NUMBER, "learning rate (default 0.1)", 0.1, "F", toml=True,
+                hint="learning rate, finite and > 0", doc="learning rate, finite and > 0"),
+        Setting("optimizer", NAME, "the update rule: sgd (default), momentum, nesterov, rmsprop or adam "
+                "(cs231n's)", "sgd", _names(OPTIMIZERS), toml=True, hint=" | ".join(OPTIMIZERS),
+                doc="the update phase's rule, as cs231n defines it: `sgd` w ← w − lr·dw; `momentum` "
+                    "v ← μv − lr·dw, w ← w + v; `nesterov` v ← μv − lr·dw, w ← w − μv_prev + (1+μ)v; "
+                    "`rmsprop` s ← β2·s + (1−β2)dw², w ← w − lr·dw/(√s + ε); `adam` t ← t+1, "
+                    "m ← β1·m + (1−β1)dw, v ← β2·v + (1−β2)dw², w ← w − lr·m̂/(√v̂ + ε) with "
+                    "m̂ = m/(1−β1ᵗ), v̂ = v/(1−β2ᵗ). The state (v_W1, s_W1, m_W1, t, …) starts at zero "
+                    "and is shown, explained, undone and kept in sessions like the parameters (see "
+                    "[Optimizers](#optimizers)); the built-in network only"),
+        Setting("momentum", NUMBER, "momentum and nesterov: the velocity's decay mu, 0 <= mu < 1 "
+                "(default 0.9)", 0.9, "F", toml=True, hint="μ, 0 ≤ μ < 1 (momentum, nesterov)",
+                doc="`momentum` and `nesterov`: μ, the share of the velocity kept a step, 0 ≤ μ < 1"),
+        Setting("beta1", NUMBER, "adam: the first moment's decay, 0 <= beta1 < 1 (default 0.9)", 0.9, "F",
+                toml=True, hint="β1, 0 ≤ β1 < 1 (adam)", doc="`adam`: β1, the first moment's decay, "
+                                                             "0 ≤ β1 < 1"),
+        Setting("beta2", NUMBER, "rmsprop and adam: the squared gradient's decay, 0 <= beta2 < 1 "
+                "(default 0.999)", 0.999, "F", toml=True, hint="β2, 0 ≤ β2 < 1 (rmsprop, adam)",
+                doc="`rmsprop` and `adam`: β2, the running mean of dw²'s decay, 0 ≤ β2 < 1 (cs231n's "
+                    "rmsprop calls it decay_rate and defaults it to 0.99: give `--beta2 0.99` to match)"),
+        Setting("epsilon", NUMBER, "rmsprop and adam: added to the denominator's root, finite and > 0 "
+                "(default 1e-8)", 1e-8, "F", toml=True, hint="ε, finite and > 0 (rmsprop, adam)",
+                doc="`rmsprop` and `adam`: ε, added to √s or √v̂ so no step divides by 0; finite and > 0",
+                shown_default="1e-8"),
+        Setting("decay", NUMBER, "learning-rate decay once an epoch, 0 < decay <= 1 (default 1: none)",
+                1.0, "F", toml=True, hint="lr × decay each epoch, 0 < decay ≤ 1 (1: none)",
+                doc="the learning rate's decay, as cs231n's Solver's `lr_decay`: epoch e (from 1) updates "
+                    "with lr·decay^(e−1); 0 < decay ≤ 1, 1 is none. Without data every step is an epoch "
+                    "(the one sample is all the data)", shown_default="1"),
         Setting("l1", NUMBER, "L1 regularisation rate: the loss adds l1·Σ|W| over the weights, not the "
                 "biases (default 0)", 0.0, "F", toml=True,
                 hint="Regularization rate, L1: adds l1·Σ|W| to the loss; 0 for none",
@@ -191,9 +220,9 @@ SETTINGS: tuple[Setting, ...] = (
         Setting("gradcheck-method", NAME, "numerical gradients: fast (vectorised, default) or loop "
                 "(two forward passes an element)", "fast", _names(METHODS), toml=True,
                 doc="how numerical gradients are computed (see below)"),
-        Setting("inject-bug", NAME, f"fault drill: use a known-broken backward ({', '.join(BUGS)}; "
+        Setting("inject-bug", NAME, f"fault drill: use a known-broken backward or update ({', '.join(BUGS)}; "
                 "relu-grad is activation-grad's older name)", None, "NAME", toml=True,
-                doc="fault drill: a known-broken backward (see below)"),
+                doc="fault drill: a known-broken backward, or update (see below)"),
         Setting("init", NAME, "weight initialisation: the notebook's unscaled normals (default), or the "
                 "same draws scaled by He (sqrt(2/n_in)) or Xavier (sqrt(2/(n_in+n_out)))", "notebook",
                 _names(INITS), toml=True, hint=" | ".join(INITS),

@@ -236,6 +236,26 @@ async def test_the_form_keeps_a_model_s_own_shapes_and_says_so() -> None:
         model.close()
 
 
+async def test_the_form_refuses_an_optimizer_for_a_model_file() -> None:
+    """The optimizers are the built-in network's update: a model file updates its own way, so
+    the form's optimizer is refused, as --optimizer with --model is, and the stepper stays."""
+    from dataclasses import replace
+
+    config = Config().resolved()
+    model = load_model(THREE_LAYER_PATH, sizes=config.architecture.sizes)
+    app = StepperApp(Stepper(config, model=model))
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            old = app.stepper
+            assert not app.controller.apply(replace(config, optimizer="adam"))
+            await handled(app, pilot)
+            assert app.stepper is old
+            notes = [n.message for n in app._notifications]
+            assert any("the optimizer is the built-in network's update" in note for note in notes), notes
+    finally:
+        model.close()
+
+
 async def test_the_map_s_note_for_a_user_s_model_reads_whole() -> None:
     """With a model file and data, the map's panel says there is no map: its note was cut at
     the panel's edge in the two-column layout ("... over the data is not")."""

@@ -49,7 +49,7 @@ def printed_losses(text: str) -> tuple[list[float], float]:
     steps = re.findall(r"^(Initial loss|Loss before step (\d+)): (\S+)$", text, re.MULTILINE)
     assert steps and steps[0][0] == "Initial loss"
     assert [int(number) for _, number, _ in steps[1:]] == list(range(2, len(steps) + 1))
-    final = re.findall(r"^Final loss after (?:one SGD step|SGD step \d+): (\S+)$", text, re.MULTILINE)
+    final = re.findall(r"^Final loss after (?:one .+? step|.+? step \d+): (\S+)$", text, re.MULTILINE)
     assert len(final) == 1
     return [float(value) for _, _, value in steps], float(final[0])
 
@@ -299,3 +299,25 @@ def test_a_notebook_from_params_starts_from_them(tmp_path: Path) -> None:
     stepper.next()
     assert stepper.state.forward is not None
     assert losses[0] == stepper.state.forward.loss != NOTEBOOK_INITIAL_LOSS
+
+
+@pytest.mark.parametrize("flags", [
+    ("--optimizer", "adam", "--steps", "6"),
+    ("--optimizer", "adam", "--beta1", "0.8", "--beta2", "0.99", "--epsilon", "1e-6", "--decay", "0.9",
+     "--hidden", "5,3", "--activation", "tanh", "--steps", "5"),
+    ("--optimizer", "momentum", "--momentum", "0.5", "--steps", "4"),
+    ("--optimizer", "nesterov", "--classes", "3", "--y", "2", "--steps", "4"),
+    ("--optimizer", "rmsprop", "--lr", "0.01", "--steps", "4"),
+    ("--decay", "0.5", "--steps", "3"),
+    ("--optimizer", "adam", "--dataset", "moons", "--batch", "16", "--decay", "0.8", "--steps", "12"),
+], ids=lambda flags: " ".join(flags))
+def test_an_optimizers_run_prints_the_steppers_losses(tmp_path: Path, flags: tuple[str, ...]) -> None:
+    """The exported notebook writes the optimizer (its state, its settings, the decay once an
+    epoch) and reproduces the run's losses: an Adam run's too, saved state and all."""
+    text = assert_same_run(tmp_path, *flags)
+    optimizer = flags[1] if flags[0] == "--optimizer" else "sgd"
+    notebook = export(tmp_path, *flags)
+    code = "\n".join(cell.source for cell in notebook.cells if cell.cell_type == "code")
+    assert f"def {optimizer}_update(" in code
+    if optimizer == "adam":
+        assert "state['t'] += 1" in code and "Adam step" in text

@@ -89,7 +89,8 @@ def test_a_bound_passes_and_one_past_it_is_refused(field: str, last: int, key: s
     (Config(gradcheck_method="exact"), "gradcheck-method", "must be one of fast, loop, got 'exact'"),
     (Config(init="zeros"), "init", "must be one of notebook, he, xavier, got 'zeros'"),
     (Config(inject_bug="typo"), "inject-bug",
-     "must be one of activation-grad, bias-grad, sign, cache, transpose, penalty-loss, got 'typo'"),
+     "must be one of activation-grad, bias-grad, sign, cache, transpose, penalty-loss, "
+     "adam-no-bias-correction, momentum-no-carry, got 'typo'"),
 ])
 def test_each_refusal_names_the_setting_and_the_rule(config: Config, key: str, message: str) -> None:
     assert refusal(config) == (key, message)

@@ -335,3 +335,40 @@ def test_every_drill_breaks_one_line_and_the_explainer_reads_the_same_switch() -
         assert sum(getattr(drill, s) for s in switches) == 1, bug
         assert BUGS[bug] == drill.says
     assert not any(getattr(NO_DRILL, s) for s in switches)
+
+
+@pytest.mark.parametrize("optimizer", ["momentum", "nesterov", "rmsprop", "adam"])
+def test_every_element_of_an_optimizers_update_and_state_adds_up(optimizer: str) -> None:
+    """The new parameters, each moment, Adam's m̂, v̂ and t, before and after, at every phase of
+    three steps: each explained with its numbers and redone through the optimizer's own function."""
+    config = replace(random_config("tanh", "bce", 11 + len(optimizer), gradcheck_method="loop"),
+                     optimizer=optimizer, decay=0.7)
+    stepper = Stepper(config)
+    moment = {"rmsprop": "s", "adam": "m"}.get(optimizer, "v")
+    start = explain(stepper.view(), f"{moment}_W1", (0, 0))
+    assert start.value == 0.0 and start.operation == "constant" and "starts at zeros" in start.notes[0]
+    for _ in range(3 * 4):
+        stepper.next()
+        explain_everything(stepper.view())
+    state = stepper.state
+    assert state.update is not None and final_shapes(config.architecture, True, optimizer) == shapes(state)
+    e = explain(stepper.view(), "update.W1", (0, 0))
+    assert e.operation == f"optimizer.{optimizer}"
+    assert f"{state.update.lr:.4g}" in " ".join((e.substituted, *e.chain))  # the decayed rate
+    if optimizer == "adam":
+        hat = explain(stepper.view(), "update.mhat_W1", (0, 0))
+        assert hat.operation == "bias-correction" and "0.9^3" in hat.substituted
+        assert "t ← t + 1 = 2 + 1 = 3" in e.chain
+
+
+@pytest.mark.parametrize(("optimizer", "bug"), [("adam", "adam-no-bias-correction"),
+                                                ("nesterov", "momentum-no-carry")])
+def test_an_update_drill_is_explained_as_the_broken_line_computed_it(optimizer: str, bug: str) -> None:
+    config = replace(random_config("relu", "bce", 5, gradcheck_method="loop"), optimizer=optimizer,
+                     inject_bug=bug)
+    stepper = Stepper(config)
+    stepper.run_steps(2)
+    explain_everything(stepper.view())
+    e = explain(stepper.view(), "update.W1", (0, 0))
+    assert e.operation.endswith(f"@{bug}") and any(bug in note for note in e.notes)
+    assert f"(fault drill {bug})" in " ".join(e.chain)

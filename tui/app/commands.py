@@ -35,7 +35,7 @@ def stepper_commands(app: StepperApp) -> Iterator[tuple[str, Callable[[], object
     if view.user_code:
         return  # a user's model: the drills break the built-in backward, not theirs
     for bug, description in BUGS.items():
-        if not bug_problem(view.config.architecture, bug):
+        if not bug_problem(view.config.architecture, bug, optimizer=view.config.optimizer):
             yield f"Inject bug: {bug}", partial(app.action_inject_bug, bug), f"Fault drill. {description}"
     if view.bug:
         yield ("Remove injected bug", partial(app.action_inject_bug, ""),

@@ -69,6 +69,10 @@ class Controller:
         of the one it replaces and its gradient check switch. Not applied when the model
         cannot be built that way: the stepper stays as it was."""
         old = self.stepper
+        if old.model.user_code and config.optimizer != "sgd":  # as the command line refuses --model with it
+            self.tell(Note("Not applied: the optimizer is the built-in network's update; your model updates "
+                           "with its own sgd_update (or plain SGD): set optimizer to sgd", 8, "error"))
+            return False
         bug = self.kept_bug(config)
         model = self.model_for(config, bug)
         if data is None:
@@ -89,7 +93,7 @@ class Controller:
         not show), unless the new network has no place for it: a drill that breaks nothing
         would teach that a broken backward passes the check."""
         bug = self.stepper.model.bug
-        problem = bug_problem(config.architecture, bug) if bug else None
+        problem = bug_problem(config.architecture, bug, optimizer=config.optimizer) if bug else None
         if problem:
             self.tell(Note(f"Fault drill {bug!r} removed: {problem}.", 6, "warning"))
             return None
@@ -123,7 +127,8 @@ class Controller:
         if self.stepper.model.user_code:
             self.tell(Note("Fault drills break the built-in network; your own model is loaded.", 3))
             return False
-        problem = bug_problem(self.stepper.config.architecture, bug) if bug else None
+        config = self.stepper.config
+        problem = bug_problem(config.architecture, bug, optimizer=config.optimizer) if bug else None
         if problem:
             self.tell(Note(f"Cannot inject {bug!r}: {problem}.", 5, "warning"))
             return False

@@ -37,7 +37,8 @@ def bad_before_run(options: Options, elements: Elements) -> int | None:
     """Exit status 2, its message printed, for an element the built-in network's final
     state will not have: refused before the run, so the report can still be streamed with
     nothing half-done. None when all are there."""
-    return _bad_element(final_shapes(options.config.architecture, options.config.gradcheck), elements)
+    return _bad_element(final_shapes(options.config.architecture, options.config.gradcheck,
+                                     options.config.optimizer), elements)
 
 
 def explainer(stepper: Stepper, elements: Elements) -> Callable[[], list[Explanation]]:

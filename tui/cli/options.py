@@ -212,6 +212,9 @@ def _process_settings(settings: dict[str, Any], model: object) -> dict[str, Any]
         raise UsageError(f"--model and --{rate} cannot be used together: --{rate} regularises the "
                          "built-in network, whose loss your model replaces (a cs231n or nnfs file "
                          "takes --reg)")
+    if model is not None and settings.get("optimizer", "sgd") != "sgd":
+        raise UsageError("--model and --optimizer cannot be used together: --optimizer is the built-in "
+                         "network's update; a model file updates with its own sgd_update (or plain SGD)")
     timeout = settings.pop("model-timeout", MODEL_TIMEOUT)
     if not 0 < timeout <= MAX_MODEL_TIMEOUT:  # NaN fails this too
         raise UsageError(f"--model-timeout: must be a number of seconds above 0 and at most "
@@ -249,7 +252,8 @@ def _config_fields(settings: dict[str, Any], config_file: str | None) -> dict[st
         kwargs["x"] = tuple(float(v) for v in kwargs["x"])
     if isinstance(kwargs.get("hidden"), list):
         kwargs["hidden"] = tuple(kwargs["hidden"])
-    for key in ("lr", "l1", "l2", "eps", "noise", "test_fraction"):
+    for key in ("lr", "l1", "l2", "eps", "noise", "test_fraction", "momentum", "beta1", "beta2", "epsilon",
+                "decay"):
         if key in kwargs and isinstance(kwargs[key], int):
             kwargs[key] = float(kwargs[key])
     if kwargs.get("data") == "":  # from TOML: Path("") would be the current directory

@@ -26,6 +26,7 @@ from numpy.typing import NDArray
 
 from engine.data.batches import Data
 from engine.maths.network import LEAKY_SLOPE, Architecture, Params
+from engine.maths.optimizers import MOMENTS, TITLES
 
 #: Arrays up to this many values are written as np.array literals a reader can read; larger
 #: ones as base64 of their float64 bytes (exact too, and a quarter of the size).
@@ -62,6 +63,14 @@ class Run:
     data: Data | None = None
     losses: Sequence[float] = field(default_factory=tuple)  # the stepper's, one a step
     final_loss: float | None = None  # the stepper's, after the last update
+    optimizer: str = "sgd"  # engine.maths.optimizers' name of the update rule
+    #: The numbers the rule reads besides lr, by their keyword (momentum, beta1, beta2, epsilon).
+    settings: tuple[tuple[str, float], ...] = ()
+    decay: float = 1.0  # the learning rate's decay once an epoch; 1: none
+
+    @property
+    def title(self) -> str:
+        return TITLES[self.optimizer]
 
     @property
     def batched(self) -> bool:
@@ -136,7 +145,7 @@ def title_cell(run: Run) -> Cell:
     return Cell("markdown", f"""# Backpropagation, step by step: a {arch.label} network
 
 Exported by backprop-stepper. A network with {arch.inputs} inputs, {hidden} \
-({arch.activation}) and {_output_words(arch)}, trained with plain SGD on {where}: \
+({arch.activation}) and {_output_words(arch)}, trained with {_trained_with(run)} on {where}: \
 {run.steps} step{'s' * (run.steps != 1)} of forward pass, backward pass, \
 {'numerical gradient check, ' if run.gradcheck else ''}and update, with learning rate {run.lr!r}\
 {_rates_words(arch)}.
@@ -535,17 +544,109 @@ def max_relative_error(grads, num_grads):
     return worst''')
 
 
+def _trained_with(run: Run) -> str:
+    """The update rule in the title's words: the notebook's "plain SGD" by default."""
+    return "plain SGD" if run.optimizer == "sgd" else run.title
+
+
+def _decay_words(run: Run) -> str:
+    if run.decay == 1:
+        return ""
+    epoch = ("an epoch (a pass over the training rows)" if run.batched
+             else "a step (the one sample is all the data)")
+    return (f" The learning rate decays by {run.decay!r} once {epoch}, as cs231n's Solver's `lr_decay` does: "
+            "epoch e updates with $\\eta \\cdot \\text{decay}^{e-1}$.")
+
+
+#: Each optimizer's rule in the notebook's markdown, cs231n's definitions.
+RULE_MARKDOWN = {
+    "momentum": "$v \\leftarrow \\mu v - \\eta\\, dW$, $W \\leftarrow W + v$ (cs231n's `sgd_momentum`)",
+    "nesterov": "$v_{prev} = v$, $v \\leftarrow \\mu v - \\eta\\, dW$, "
+                "$W \\leftarrow W - \\mu v_{prev} + (1 + \\mu) v$ "
+                "(Nesterov's momentum, as cs231n's notes write it)",
+    "rmsprop": "$s \\leftarrow \\beta_2 s + (1 - \\beta_2)\\, dW^2$, "
+               "$W \\leftarrow W - \\eta\\, dW / (\\sqrt{s} + \\epsilon)$ "
+               "(cs231n's `rmsprop`, its decay rate $\\beta_2$)",
+    "adam": "$t \\leftarrow t + 1$, $m \\leftarrow \\beta_1 m + (1 - \\beta_1)\\, dW$, "
+            "$v \\leftarrow \\beta_2 v + (1 - \\beta_2)\\, dW^2$, $\\hat m = m / (1 - \\beta_1^t)$, "
+            "$\\hat v = v / (1 - \\beta_2^t)$, "
+            "$W \\leftarrow W - \\eta\\, \\hat m / (\\sqrt{\\hat v} + \\epsilon)$ "
+            "(cs231n's `adam`)",
+}
+
+
 def update_markdown(run: Run) -> Cell:
-    return Cell("markdown", f"""## SGD update
+    if run.optimizer == "sgd":
+        return Cell("markdown", f"""## SGD update
 
 Every parameter takes a step against its gradient: $W \\leftarrow W - \\eta\\, dW$, \
-$b \\leftarrow b - \\eta\\, db$, with learning rate $\\eta$ = {run.lr!r}.""")
+$b \\leftarrow b - \\eta\\, db$, with learning rate $\\eta$ = {run.lr!r}.{_decay_words(run)}""")
+    settings = ", ".join(f"{key} = {value!r}" for key, value in run.settings)
+    return Cell("markdown", f"""## {run.title} update
+
+Every parameter, with the state the optimizer keeps for it (zeros at the start, as cs231n \
+starts it): {RULE_MARKDOWN[run.optimizer]}, with learning rate $\\eta$ = {run.lr!r} and {settings}.\
+{_decay_words(run)}""")
+
+
+#: Each optimizer's function over every parameter, cs231n's arithmetic operation for operation
+#: (engine.maths.optimizers), so the notebook's numbers are the stepper's bit for bit.
+RULE_CODE = {
+    "momentum": '''def momentum_update(params, grads, state, lr, momentum):
+    for name in params:
+        v = momentum * state['v_' + name] - lr * grads['d' + name]
+        state['v_' + name] = v
+        params[name] = params[name] + v''',
+    "nesterov": '''def nesterov_update(params, grads, state, lr, momentum):
+    for name in params:
+        v_prev = state['v_' + name]
+        v = momentum * v_prev - lr * grads['d' + name]
+        state['v_' + name] = v
+        params[name] = params[name] + (-momentum * v_prev + (1 + momentum) * v)''',
+    "rmsprop": '''def rmsprop_update(params, grads, state, lr, beta2, epsilon):
+    for name in params:
+        dw = grads['d' + name]
+        s = beta2 * state['s_' + name] + (1 - beta2) * (dw ** 2)
+        state['s_' + name] = s
+        params[name] = params[name] - lr * dw / (np.sqrt(s) + epsilon)''',
+    "adam": '''def adam_update(params, grads, state, lr, beta1, beta2, epsilon):
+    state['t'] += 1  # counted before the bias correction
+    t = state['t']
+    for name in params:
+        dw = grads['d' + name]
+        state['m_' + name] = beta1 * state['m_' + name] + (1 - beta1) * dw
+        m_hat = state['m_' + name] / (1 - beta1 ** t)
+        state['v_' + name] = beta2 * state['v_' + name] + (1 - beta2) * (dw ** 2)
+        v_hat = state['v_' + name] / (1 - beta2 ** t)
+        params[name] = params[name] - lr * m_hat / (np.sqrt(v_hat) + epsilon)''',
+}
 
 
 def update_cell(run: Run) -> Cell:
-    return Cell("code", '''def sgd_update(params, grads, lr=0.1):
+    if run.optimizer == "sgd":
+        return Cell("code", '''def sgd_update(params, grads, lr=0.1):
     for name in params:
         params[name] -= lr * grads['d' + name]''')
+    moments = ", ".join(repr(m) for m in MOMENTS[run.optimizer])
+    start = [f"state = {{m + '_' + name: np.zeros_like(value) for m in ({moments},)",
+             "         for name, value in params.items()}  # the optimizer's state, zeros at the start"]
+    if run.optimizer == "adam":
+        start.append("state['t'] = 0")
+    return Cell("code", "\n".join([RULE_CODE[run.optimizer], "", "", *start]))
+
+
+def _update_call(run: Run) -> list[str]:
+    """The run loop's update: the rule with its settings, the learning rate decayed to the epoch."""
+    lines = []
+    lr = "lr"
+    if run.decay != 1:
+        epoch = f"(step - 1) // {run.data.steps_per_epoch} + 1" if run.data is not None else "step"
+        lines.append(f"    epoch = {epoch}")
+        lr = "lr * decay ** (epoch - 1)"
+    if run.optimizer == "sgd":
+        return [*lines, f"    sgd_update(params, grads, lr={lr})"]
+    settings = "".join(f", {key}={key}" for key, _ in run.settings)
+    return [*lines, f"    {run.optimizer}_update(params, grads, state, lr={lr}{settings})"]
 
 
 def run_markdown(run: Run) -> Cell:
@@ -554,14 +655,15 @@ def run_markdown(run: Run) -> Cell:
     return Cell("markdown", f"""## Run the steps
 
 Each step runs the four phases{batch}: the forward pass (printing the loss), the backward pass, \
-{check}and the SGD update. After the last update, one more forward pass gives the final loss.""")
+{check}and the {run.title} update. After the last update, one more forward pass gives the final loss.""")
 
 
 def run_cell(run: Run) -> Cell:
     x = "X[rows]" if run.batched else "x"
     y = "y[rows]" if run.batched else "y"
-    lines = [f"lr = {run.lr!r}", f"eps = {run.eps!r}", f"steps = {run.steps}", "",
-             "for step in range(1, steps + 1):"]
+    lines = [f"lr = {run.lr!r}", *(f"{key} = {value!r}" for key, value in run.settings),
+             *([f"decay = {run.decay!r}"] if run.decay != 1 else []),
+             f"eps = {run.eps!r}", f"steps = {run.steps}", "", "for step in range(1, steps + 1):"]
     if run.batched:
         lines.append("    rows = batches[step - 1]  # this step's batch: rows of X")
     lines += [f"    cache, loss = forward({x}, params, {y})",
@@ -573,10 +675,10 @@ def run_cell(run: Run) -> Cell:
     if run.gradcheck:
         lines += [f"    num_grads = numerical_gradient(params, {x}, {y}, eps=eps)",
                   "    print('  gradient check, max relative error:', max_relative_error(grads, num_grads))"]
-    lines += ["    sgd_update(params, grads, lr=lr)", "",
+    lines += [*_update_call(run), "",
               f"_, final_loss = forward({x}, params, {y})",
-              "print('Final loss after ' + ('one SGD step:' if steps == 1 else f'SGD step {steps}:'), "
-              "final_loss)"]
+              f"print('Final loss after ' + ('one {run.title} step:' if steps == 1 else f'{run.title} step "
+              "{steps}:'), final_loss)"]
     if run.steps == 1 and not run.batched:
         lines += ["for name, value in params.items():",
                   "    print(f'\\nUpdated {name}:\\n', value)"]

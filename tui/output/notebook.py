@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import nbformat
 
+from engine.maths.optimizers import READS
 from engine.run.stepper import Stepper
 from tui.output.cells import Run, TooLarge, cells
 
@@ -45,7 +46,9 @@ def notebook_of(config: Config, data: Data | None, params: Params | None = None)
     run = Run(resolved.architecture, dict(initial), resolved.lr, resolved.eps, resolved.steps,
               resolved.seed, resolved.init, resolved.gradcheck,
               x=None if data is not None else stepper.x, y=resolved.y, data=data,
-              losses=losses, final_loss=final)
+              losses=losses, final_loss=final, optimizer=resolved.optimizer,
+              settings=tuple((key, float(getattr(resolved, key))) for key in READS[resolved.optimizer]),
+              decay=resolved.decay)
     try:
         made = cells(run)
     except TooLarge as error:

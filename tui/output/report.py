@@ -20,6 +20,7 @@ from engine.data.batches import Data, Metrics
 from engine.explain.elements import SHOWN_TERMS, Explanation, element_label, num
 from engine.explain.origin import origin_of
 from engine.maths import network
+from engine.maths.optimizers import TITLES
 from engine.run import deadnet, picture
 from engine.run.stepper import Saturation, State, Stepper
 from engine.run.verdict import Tally
@@ -353,7 +354,25 @@ def _step_lines(stepper: Stepper, state: State, several: bool) -> list[str]:
         lines.extend(state.gradcheck.notes)
     for name in notebook_order(state.update.after):
         lines.append(_matrix(f"Updated {name}", np.asarray(state.update.after[name])))
-    return lines + _after_lines(stepper, state, several)
+    lines += _optimizer_lines(state)
+    title = TITLES[stepper.config.optimizer] if not stepper.model.user_code else "SGD"
+    return lines + _after_lines(stepper, state, several, title)
+
+
+def _optimizer_lines(state: State) -> list[str]:
+    """The optimizer's state after the update (its moments, Adam's t and m̂, v̂) and the
+    learning rate it used; nothing for plain SGD, whose report is the notebook's."""
+    update = state.update
+    assert update is not None
+    if not update.optim_after:
+        return []
+    lines = [f"\nLearning rate of this update: {update.lr!r}"]
+    for name, value in (update.optim_after | update.cached).items():
+        lines.append(f"{name} = {int(value)}" if name == "t" else _matrix(name, np.asarray(value)))
+    if update.diagnosis:
+        lines.append("\nThe update differs from its rule. Diagnosis:")
+        lines += [f"  {entry.tensor}: {entry.kind} — {entry.detail}" for entry in update.diagnosis]
+    return lines
 
 
 def _loss_lines(stepper: Stepper, state: State) -> list[str]:
@@ -410,20 +429,20 @@ def origin_lines(stepper: Stepper, state: State) -> list[str]:
     return [] if found is None else found.sentences()
 
 
-def _after_lines(stepper: Stepper, state: State, several: bool) -> list[str]:
-    """The loss after the step's update, and whether it went down (or diverged, and from
-    which element)."""
+def _after_lines(stepper: Stepper, state: State, several: bool, title: str = "SGD") -> list[str]:
+    """The loss after the step's update (by the optimizer `title` names), and whether it went
+    down (or diverged, and from which element)."""
     assert state.forward is not None and state.update is not None
     after = state.update.loss_after
-    which = "one SGD step" if not several else f"SGD step {state.step}"
+    which = f"one {title} step" if not several else f"{title} step {state.step}"
     lines = [f"\nFinal loss after {which}: {after!r}"]
     if state.nonfinite():
         lines.append(f"Diverged: non-finite values in {', '.join(state.nonfinite())}.")
         lines += origin_lines(stepper, state)
     elif after < state.forward.loss:
-        lines.append("Loss decreased after the SGD update.")
+        lines.append(f"Loss decreased after the {title} update.")
     else:
-        lines.append("Loss did not decrease after the SGD update."
+        lines.append(f"Loss did not decrease after the {title} update."
                      + ("" if several else " (Possible with a single step)"))
     return lines
 
@@ -440,7 +459,7 @@ def quiet_report(tally: Tally, finished: Iterable[State]) -> Iterator[str]:
     shown = more = 0
     for state in finished:
         verdict = tally.add(state)
-        lines = [failure.line() for failure in verdict.failures]
+        lines = [failure.line() for failure in verdict.failures] + verdict.update_lines()
         if verdict is tally.first_diverged:
             lines.append(verdict.diverged_line())
         for line in lines:
@@ -576,7 +595,22 @@ def _step_json(state: State, out: _Json) -> dict[str, Any]:
         "gradcheck": None if state.gradcheck is None else _gradcheck_json(state.gradcheck, out),
         "update": None if update is None else out.tensors(dict(update.after), "update")
         | {"loss_after": out.value(update.loss_after, "update.loss_after")},
-    } | _dead_json(state)
+    } | _optimizer_json(state, out) | _dead_json(state)
+
+
+def _optimizer_json(state: State, out: _Json) -> dict[str, Any]:
+    """{"optimizer": {"lr", its state's tensors (v_W1, m_W1, t, ...), Adam's mhat_W1, vhat_W1}}
+    once a step's update has a state; the state the step started from, before its update;
+    nothing for plain SGD, whose trace is what it always was."""
+    update = state.update
+    if update is not None and update.optim_after:
+        diagnosis = ({"diagnosis": [_diagnosis_json(e, out) for e in update.diagnosis]}
+                     if update.diagnosis else {})
+        return {"optimizer": {"lr": out.value(update.lr, "optimizer.lr")}
+                | out.tensors(dict(update.optim_after | update.cached), "optimizer") | diagnosis}
+    if state.optim:
+        return {"optimizer": out.tensors(dict(state.optim), "optimizer")}
+    return {}
 
 
 def _dead_json(state: State) -> dict[str, Any]:

@@ -110,16 +110,31 @@ def gradcheck(arch: Architecture) -> str:
     return "\n".join(lines)
 
 
-def update(names: list[str]) -> str:
+#: Each optimizer's rule (engine.maths.optimizers), as the update panel writes it above "for ...".
+RULES = {
+    "sgd": ["W ← W − lr·dW"],
+    "momentum": [_line("v ← μ·v − lr·dW", "W ← W + v")],
+    "nesterov": [_line("v ← μ·v − lr·dW", "W ← W − μ·v_prev + (1 + μ)·v")],
+    "rmsprop": [_line("s ← β2·s + (1 − β2)·dW²", "W ← W − lr·dW / (√s + ε)")],
+    "adam": [_line("t ← t + 1", "m ← β1·m + (1 − β1)·dW", "v ← β2·v + (1 − β2)·dW²"),
+             _line("m̂ = m / (1 − β1ᵗ)", "v̂ = v / (1 − β2ᵗ)", "W ← W − lr·m̂ / (√v̂ + ε)")],
+}
+
+
+def update(names: list[str], optimizer: str = "sgd") -> str:
     listed = ", ".join(names) if len(names) <= 2 * LINE_PER_LAYER else \
         f"{names[0]}, {names[1]}, …, {names[-2]}, {names[-1]}"
-    return f"W ← W − lr·dW          for {listed}"
+    *head, last = RULES[optimizer]
+    return "\n".join([*head, f"{last}          for {listed}" if optimizer == "sgd" else last,
+                      *([] if optimizer == "sgd" else [f"for {listed}"])])
 
 
-def formulas(arch: Architecture, params: list[str] | None = None) -> dict[Phase, str]:
-    """`params`: the parameter names the update lists, when a model has its own."""
+def formulas(arch: Architecture, params: list[str] | None = None, optimizer: str = "sgd") -> dict[Phase, str]:
+    """`params`: the parameter names the update lists, when a model has its own; `optimizer`
+    the built-in network's update rule."""
     return {Phase.FORWARD: forward(arch), Phase.BACKWARD: backward(arch),
-            Phase.GRADCHECK: gradcheck(arch), Phase.UPDATE: update(params or list(arch.param_names))}
+            Phase.GRADCHECK: gradcheck(arch),
+            Phase.UPDATE: update(params or list(arch.param_names), optimizer)}
 
 
 # ---- a course's own maths --------------------------------------------------------------
@@ -226,7 +241,7 @@ def for_view(view: View) -> dict[Phase, str]:
     """The formulas of the model on screen (engine.run.picture): the built-in network's, a
     course's, or for a file of its own, its name in place of forward's and backward's."""
     arch, params = view.config.architecture, list(view.state.params)
-    shown = formulas(arch, params)
+    shown = formulas(arch, params, "sgd" if view.user_code else view.config.optimizer)
     seen = picture.of_view(view)
     L = weight_layers(params)
     if seen.kind == picture.CS231N and L:

@@ -21,9 +21,10 @@ from engine.check.verdicts import TensorCheck
 from engine.explain.elements import tensors as qualified_tensors
 from engine.maths.names import parse as parse_name
 from engine.maths.network import Params
+from engine.maths.optimizers import READS, SYMBOLS, TITLES
 from engine.run import deadnet, deadunits, picture
 from engine.run.deadunits import Unmarked, layer_count
-from engine.run.stepper import Phase, State, View
+from engine.run.stepper import Phase, State, Update, View
 from tui.app.widgets import quiet
 from tui.app.widgets.bars import layer_function
 from tui.app.widgets.formulas import for_view
@@ -633,7 +634,7 @@ class UpdatePanel(Panel):
         return delta
 
     def build(self, view: View, state: State) -> Content:
-        blocks = [self.formula(), Content.styled(f"lr = {view.config.lr:g}", MUTED)]
+        blocks = [self.formula(), Content.styled(_rate_words(view, state), MUTED)]
         if state.update is None:
             blocks.append(pending(listed(list(state.params)), f"not updated yet in step {state.step}"))
             return join(blocks)
@@ -644,13 +645,42 @@ class UpdatePanel(Panel):
         blocks.append(Content.assemble(("loss ", "bold"), f"{before:.6g} → ",
                                        (f"{after:.6g}", FRESH if fresh else "bold"),
                                        (f"  ({change:+.4g})", PASS if change < 0 else FAIL)))
+        update = state.update
+        if update.diagnosis:
+            blocks.append(Content.styled("the update differs from its rule:\n" + "\n".join(
+                f"{d.tensor}: {d.kind} — {d.detail}" for d in update.diagnosis), FAIL))
+        if "t" in update.optim_after:
+            blocks.append(Content.assemble(("t ", "bold"), f"{update.optim_before['t']} → ",
+                                           (f"{update.optim_after['t']}", FRESH if fresh else "bold")))
+        plain = not update.optim_after
         tensors = {}
-        for name in state.update.after:
-            old, new = state.update.before[name], state.update.after[name]
+        for name in update.after:
+            old, new = update.before[name], update.after[name]
             delta = self.delta(name, old, new)
             tensors[name] = Content.assemble(
                 self.tensor(f"{name} before", old), "\n",
                 self.tensor(f"{name} after", new, fresh=fresh), "\n",
-                self.tensor(f"Δ{name} = −lr·d{name}", delta))
+                self.tensor(f"Δ{name} = −lr·d{name}" if plain else f"Δ{name}", delta),
+                *self.state_blocks(update, name, fresh))
         blocks += self.grouped(tensors, range(1, len(tensors) + 1))
         return join(blocks)
+
+    def state_blocks(self, update: Update, name: str, fresh: bool) -> list[Content | str]:
+        """The optimizer's state of one parameter after the update (its moments, Adam's m̂ and
+        v̂), each a tensor the cursor can explain."""
+        blocks: list[Content | str] = []
+        for key, value in (update.optim_after | update.cached).items():
+            if key.partition("_")[2] == name:
+                blocks += ["\n", self.tensor(f"{key} after", value, fresh=fresh)]
+        return blocks
+
+
+def _rate_words(view: View, state: State) -> str:
+    """"lr = 0.1", or the optimizer's name, the rate its last update used and its settings."""
+    config = view.config
+    if view.user_code or (config.optimizer == "sgd" and config.decay == 1):
+        return f"lr = {config.lr:g}"
+    used = state.update.lr if state.update is not None and state.update.lr is not None else config.lr
+    settings = "".join(f"  {SYMBOLS[key]} = {getattr(config, key):g}" for key in READS[config.optimizer])
+    decay = f"  decay = {config.decay:g} an epoch" if config.decay != 1 else ""
+    return f"{TITLES[config.optimizer]}  lr = {used:g}{settings}{decay}"
