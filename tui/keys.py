@@ -34,6 +34,8 @@ KEYS = (
         "Gradcheck"),
     Key("edit-config", "c", "edit_config", "Edit the network, data, seed, x, y, lr and eps", "Config"),
     Key("zoom", "z", "zoom", "Zoom: every exact value of a tensor, scrollable", "Zoom"),
+    Key("health", "v", "health", "Training health: statistics, verdicts, histograms"),
+    Key("log-scale", "y", "toggle_log_scale", "Loss chart: its loss axis linear or log scale"),
     Key("explain", "e", "toggle_explain", "Explain the element under the cursor; its sources lit",
         "Explain"),
     Key("cancel", "escape", "cancel", "Cancel a phase that is still running"),

@@ -208,8 +208,7 @@ class Health:
         if self.first_loss is None:
             self.first_loss = stats.loss
             self._initial(stats)
-        self._jump(stats)
-        self.previous_loss = stats.loss
+        self.count_loss(stats.step, stats.loss)
         self.window.append(stats)
         for key, holds, says, lasting in self._conditions(stats):
             self._streak(key, holds, stats.step, says, lasting)
@@ -258,14 +257,19 @@ class Health:
                       f"and confidently wrong, and its first steps undo that rather than learn. Try {init}, "
                       "or --standardize")
 
-    def _jump(self, stats: StepStats) -> None:
+    def count_loss(self, step: int, loss: float) -> None:
+        """Count a step's loss in, for the loss-jump verdict alone: what add does with the loss,
+        and all the app's data line watches every step (a comparison, not a layer's statistics)."""
+        if self.first_loss is None:
+            self.first_loss = loss
         before, first = self.previous_loss, self.first_loss
-        if before is None or first is None or not math.isfinite(stats.loss):
+        self.previous_loss = loss
+        if before is None or not math.isfinite(loss):
             return
-        if stats.loss > LOSS_JUMP * before and stats.loss > LOSS_JUMP * first:
-            self._say(("loss-jump", None), stats.step,
-                      f"the loss jumped from {before:.3g} to {stats.loss:.3g} "
-                      f"({stats.loss / before:.3g} ×): a step overshot. Try --lr {self.lr / 10:g}")
+        if loss > LOSS_JUMP * before and loss > LOSS_JUMP * first:
+            self._say(("loss-jump", None), step,
+                      f"the loss jumped from {before:.3g} to {loss:.3g} "
+                      f"({loss / before:.3g} ×): a step overshot. Try --lr {self.lr / 10:g}")
 
     def _conditions(self, stats: StepStats) -> Iterator[Condition]:
         """Each condition at this step: its key, whether it holds, what it says, and how many

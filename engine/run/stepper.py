@@ -767,6 +767,12 @@ class Stepper:
             pass
         return self.state
 
+    def kept(self) -> Iterator[State]:
+        """The current state, then each state the undo history keeps, newest first: the app's
+        training health is rebuilt from them when asked, so nothing is measured a step."""
+        yield self.state
+        yield from reversed(self._history)
+
     def back(self) -> bool:
         """Undo the last phase exactly; False when there is nothing left to undo."""
         if not self._unpush():

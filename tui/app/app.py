@@ -47,6 +47,7 @@ from engine.usermodel.contract import ModelError
 from tui.app.commands import StepperCommands
 from tui.app.compat import ScreenlessKeys, TerminalDriver, exiting, keymap_of
 from tui.app.controller import Controller, NewRun, Note
+from tui.app.health import Guard, rebuilt
 from tui.app.lifeline import Lifeline, ServedDriver
 from tui.app.runner import PhaseRunner
 from tui.app.screens.safe import SafeCommandPalette
@@ -139,6 +140,8 @@ class StepperApp(ScreenlessKeys):
         self.sliced: tuple[tuple[object, ...], View] | None = None  # (what it was taken from, view)
         #: The first non-finite element of a state (engine.explain.origin), found once a state.
         self.found: tuple[State, Origin | None] | None = None
+        #: The data line's guard rails, judged when drawn (tui.app.health).
+        self.guard = Guard()
 
     def get_driver_class(self) -> type[Driver]:
         """Textual's, except that a served app's web driver is one that ends the app when its
@@ -162,6 +165,7 @@ class StepperApp(ScreenlessKeys):
         yield PhaseBar(id="phase-bar")
         yield NetworkLine(id="network")
         yield BatchLine(id="batch")
+        yield Static(id="guard")
         yield Static(id="banner")
         yield Static(id="origin")
         with Horizontal(id="progress"):
@@ -249,6 +253,7 @@ class StepperApp(ScreenlessKeys):
         self.query_one(PhaseBar).show(view)
         self.query_one(NetworkLine).show(view)
         self.query_one(BatchLine).show(view)
+        self.show_guard(view)
         panels = self.query_one("#panels")
         panels.set_class(broad(self.stepper.state.params), "-broad")
         panels.set_class(view.data is not None, "-data")
@@ -262,6 +267,16 @@ class StepperApp(ScreenlessKeys):
         self.show_panels(view)
         self.follow()
         self.show_banner()
+
+    def show_guard(self, view: View) -> None:
+        """Under the data line, a line a guard rail said (inputs far from unit scale, a loss
+        jump, a layer all dead), cut to the width: v shows them whole."""
+        line = self.query_one("#guard", Static)
+        said = self.guard.verdicts(self.stepper, view.data) if view.data is not None else []
+        if said:
+            quiet.update(line, Content("\n".join(printable(f"⚠ health (v): {v.says}", oneline=True)
+                                                  for v in said)))
+        line.display = bool(said)
 
     def follow(self) -> None:
         """Scroll to what changed: a training run's pictures, else the panel the last phase
@@ -582,6 +597,19 @@ class StepperApp(ScreenlessKeys):
         self.deliver(filename or f"backprop-stepper-{stamp}.svg", self.export_screenshot().encode("utf-8"),
                      "the screenshot", mime_type="image/svg+xml")
         return None
+
+    def action_health(self) -> None:
+        """The training-health view, its tracker rebuilt from the undo history now."""
+        from tui.app.screens.health import HealthScreen  # imported when first used: a faster start
+
+        self.push_screen(HealthScreen(rebuilt(self.stepper), self.stepper.data, self.stepper.state))
+
+    def action_toggle_log_scale(self) -> None:
+        """The loss chart's loss axis, linear or logarithmic."""
+        chart = self.query_one(LossChart)
+        chart.log_scale = not chart.log_scale
+        chart.show(self.view())
+        self.notify(f"Loss chart: {'log' if chart.log_scale else 'linear'} scale", timeout=2)
 
     def action_help(self) -> None:
         from tui.app.screens.help import HelpScreen  # imported when first used: a faster start

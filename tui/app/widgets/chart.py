@@ -86,6 +86,9 @@ class LossChart(OneLayout, Vertical, can_focus=True):
     """
 
     drawn_from: tuple[object, ...] | None = None  # what the chart on screen was drawn from
+    #: The loss axis on a log scale (y): a jump by orders of magnitude and the slow fall
+    #: after it both readable, where a linear axis flattens all but the jump.
+    log_scale = False
 
     def compose(self) -> ComposeResult:
         yield quiet.QuietStatic(id="loss-values")
@@ -115,7 +118,7 @@ class LossChart(OneLayout, Vertical, can_focus=True):
         after = state.update.loss_after if state.update is not None else None
         has_data = view.data is not None
         width = plot.size.width if (plot := self.plot(False)) is not None else 0
-        drawn_from = (state.trail, after, has_data, state.step, width)
+        drawn_from = (state.trail, after, has_data, state.step, width, self.log_scale)
         if quiet.same(drawn_from, self.drawn_from):
             return  # the same losses: plotext's figure is not built again
         self.drawn_from = drawn_from
@@ -127,9 +130,10 @@ class LossChart(OneLayout, Vertical, can_focus=True):
         if plot is not None:
             plot.display = shown
         steps = f" · step {len(curves.loss)}" if len(curves.loss) else ""  # a reset has none
-        self.border_title = f"Loss and accuracy{steps}" if has_data else "Loss history"
+        scale = " · log scale" if self.log_scale else ""
+        self.border_title = (f"Loss and accuracy{steps}" if has_data else "Loss history") + scale
         if len(curves.loss) and plot is not None and shown:
-            draw(plot, curves, after, has_data, max(8, width or 60))
+            draw(plot, curves, after, has_data, max(8, width or 60), self.log_scale)
         self.show_values(curves, after, has_data, shown, state.step)
 
     def show_values(self, curves: Curves, after: float | None, has_data: bool, shown: bool,
@@ -144,8 +148,10 @@ class LossChart(OneLayout, Vertical, can_focus=True):
         quiet.update(values, quiet.steady(values, listed, (has_data, shown)))
 
 
-def draw(plot: PlotextPlot, curves: Curves, after: float | None, has_data: bool, buckets: int) -> None:
-    """Replot every series (plotext has no update of a series: clear and plot again)."""
+def draw(plot: PlotextPlot, curves: Curves, after: float | None, has_data: bool, buckets: int,
+         log_scale: bool = False) -> None:
+    """Replot every series (plotext has no update of a series: clear and plot again); the
+    loss axis on a log scale when asked (the accuracy's stays in percent)."""
     plt = plot.plt
     plt.clear_data()
     plt.clear_figure()
@@ -173,6 +179,8 @@ def draw(plot: PlotextPlot, curves: Curves, after: float | None, has_data: bool,
     if has_data:
         # plotext is untyped: mypy infers its keyword arguments from their default, None
         plt.ylim(0, 100, yside="right")  # type: ignore[arg-type]
+    if log_scale:
+        plt.yscale("log", yside="left")  # type: ignore[arg-type]
     ticks = step_ticks(last)
     plt.xticks(ticks, [str(int(t)) for t in ticks])
     plot.refresh()
