@@ -13,7 +13,7 @@ from textual.widgets import Static
 from engine.data import batches
 from engine.run.stepper import Stepper
 from engine.settings.config import Config
-from tests.engine.test_health import MOONS, raw_csv
+from tests.helpers import raw_csv
 from tui.app.app import StepperApp
 from tui.app.health import rebuilt
 from tui.app.widgets.chart import LossChart
@@ -21,6 +21,7 @@ from tui.app.widgets.chart import LossChart
 pytestmark = pytest.mark.slow  # drives the app's screens through Pilot
 
 SIZE = (120, 40)
+MOONS = Config(dataset="moons", batch=16, hidden=(8,), init="he", standardize=True, gradcheck=False)
 
 
 def app_for(config: Config, steps: int = 0) -> StepperApp:
