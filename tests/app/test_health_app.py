@@ -5,7 +5,9 @@ under the data line, the loss chart's log scale (y), and the help listing both k
 from __future__ import annotations
 
 import re
+import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 from textual.widgets import Static
@@ -16,6 +18,7 @@ from engine.settings.config import Config
 from tests.helpers import raw_csv
 from tui.app.app import StepperApp
 from tui.app.health import rebuilt
+from tui.app.screens.health import HealthScreen
 from tui.app.widgets.chart import LossChart
 
 pytestmark = pytest.mark.slow  # drives the app's screens through Pilot
@@ -88,6 +91,29 @@ async def test_the_data_line_says_unscaled_inputs_before_training_then_the_jump_
         await pilot.press("r")  # reset: the jump is gone with the steps that made it
         await pilot.pause()
         assert "jumped" not in str(guard.render())
+
+
+async def test_v_during_a_training_run_is_refused_and_the_guard_line_follows_its_end(
+        tmp_path: Path) -> None:
+    """The training thread adds to the history the view is built from: v waits for the run's
+    end (the run is held at its start until the keys are in)."""
+    app = app_for(Config(data=str(raw_csv(tmp_path)), batch=16, gradcheck=False, train_steps=30))
+    gate = threading.Event()
+    train = app.stepper.train
+
+    def held(*args: Any, **kwargs: Any) -> int:
+        gate.wait()
+        return train(*args, **kwargs)
+
+    app.stepper.train = held  # type: ignore[method-assign]
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("t", "v")
+        assert not isinstance(app.screen, HealthScreen)
+        assert any("Training is running" in n.message for n in app._notifications)
+        gate.set()
+        await app.runner.idle.wait()
+        await pilot.pause()
+        assert "jumped" in str(app.query_one("#guard", Static).render())
 
 
 async def test_y_switches_the_loss_chart_to_a_log_scale_and_back() -> None:

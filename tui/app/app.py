@@ -272,6 +272,9 @@ class StepperApp(ScreenlessKeys):
         """Under the data line, a line a guard rail said (inputs far from unit scale, a loss
         jump, a layer all dead), cut to the width: v shows them whole."""
         line = self.query_one("#guard", Static)
+        running = self.runner.running
+        if running is not None and running.phase is None:
+            return  # the training thread commits to the history: judged once the run ends
         said = self.guard.verdicts(self.stepper, view.data) if view.data is not None else []
         if said:
             quiet.update(line, Content("\n".join(printable(f"⚠ health (v): {v.says}", oneline=True)
@@ -602,6 +605,8 @@ class StepperApp(ScreenlessKeys):
         """The training-health view, its tracker rebuilt from the undo history now."""
         from tui.app.screens.health import HealthScreen  # imported when first used: a faster start
 
+        if self.busy():  # a training thread is adding to the history the view is built from
+            return
         self.push_screen(HealthScreen(rebuilt(self.stepper), self.stepper.data, self.stepper.state))
 
     def action_toggle_log_scale(self) -> None:

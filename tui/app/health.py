@@ -76,8 +76,7 @@ class Guard:
             new.append(node.loss)
             node = node.previous
         if self.losses is None or (node is None and self.seen is not None):
-            self.losses = tracker(stepper)
-            self.losses.steps = 0
+            self.losses = tracker(stepper)  # its `steps` counts the losses: the step each is
         losses = self.losses
         for loss in reversed(new):
             losses.steps += 1
