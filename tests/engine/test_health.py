@@ -17,7 +17,7 @@ from engine.run import health
 from engine.run.health import Health, Verdict, inputs_scale, measure, uniform_loss
 from engine.run.stepper import Stepper
 from engine.settings.config import Config
-from tests.helpers import run_main
+from tests.helpers import raw_csv, run_main
 
 MOONS = Config(dataset="moons", batch=16, hidden=(8,), init="he", standardize=True, gradcheck=False)
 
@@ -38,18 +38,6 @@ def run(config: Config, steps: int = 60, params: dict[str, np.ndarray] | None = 
 
 def kinds(watched: Health) -> dict[str, Verdict]:
     return {v.kind: v for v in watched.verdicts}
-
-
-def raw_csv(folder: Path) -> Path:
-    """Two raw features, ages 5 to 35 and weights 20 to 100, and a label from both: the
-    kind of file a newcomer trains on without --standardize."""
-    rs = np.random.RandomState(0)
-    age, weight = rs.uniform(5, 35, 200), rs.uniform(20, 100, 200)
-    label = (2 * (age - 20) + 0.5 * (weight - 60) + 5 * rs.randn(200) > 0).astype(int)
-    path = folder / "raw.csv"
-    path.write_text("age,weight,label\n" + "".join(f"{a:.1f},{w:.1f},{y}\n" for a, w, y in
-                                                    zip(age, weight, label, strict=True)))
-    return path
 
 
 # ---- the statistics --------------------------------------------------------------------
