@@ -117,6 +117,20 @@ def edit(text: str, old: str, new: str) -> str:
     return text.replace(old, new)
 
 
+# ---- data files ------------------------------------------------------------------------------
+
+def raw_csv(folder: Path) -> Path:
+    """Two raw features, ages 5 to 35 and weights 20 to 100, and a label from both: the
+    kind of file a newcomer trains on without --standardize."""
+    rs = np.random.RandomState(0)
+    age, weight = rs.uniform(5, 35, 200), rs.uniform(20, 100, 200)
+    label = (2 * (age - 20) + 0.5 * (weight - 60) + 5 * rs.randn(200) > 0).astype(int)
+    path = folder / "raw.csv"
+    path.write_text("age,weight,label\n" + "".join(f"{a:.1f},{w:.1f},{y}\n" for a, w, y in
+                                                    zip(age, weight, label, strict=True)))
+    return path
+
+
 # ---- deeplearning.ai's course files (tests/fixtures/dlai/) -------------------------------------
 
 DLAI = FIXTURES / "dlai"
@@ -257,15 +271,3 @@ def stepped(model: BuiltinModel, phases: int = 1, config: Config | None = None) 
     for _ in range(phases):
         stepper.next()
     return stepper
-
-
-def raw_csv(folder: Path) -> Path:
-    """Two raw features, ages 5 to 35 and weights 20 to 100, and a label from both: the
-    kind of file a newcomer trains on without --standardize."""
-    rs = np.random.RandomState(0)
-    age, weight = rs.uniform(5, 35, 200), rs.uniform(20, 100, 200)
-    label = (2 * (age - 20) + 0.5 * (weight - 60) + 5 * rs.randn(200) > 0).astype(int)
-    path = folder / "raw.csv"
-    path.write_text("age,weight,label\n" + "".join(f"{a:.1f},{w:.1f},{y}\n" for a, w, y in
-                                                    zip(age, weight, label, strict=True)))
-    return path

@@ -171,6 +171,7 @@ async def test_zoom_lists_a_course_model_s_nested_cache_and_opens_at_its_cursor(
     try:
         async with app.run_test(size=SIZE) as pilot:
             await pilot.press("s")
+            await app.runner.idle.wait()  # the step runs in a worker: a pause alone raced it under load
             await pilot.pause()
             forward = app.query_one("#forward")
             forward.focus()
