@@ -6,13 +6,14 @@ networks agrees to 1e-12; their state undoes bit for bit; the settings refuse no
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 import pytest
 
 from engine.data.batches import fitted, from_config
-from engine.maths import optimizers
+from engine.maths import network, optimizers
 from engine.model.builtin import make_model
 from engine.run import session
 from engine.run.stepper import Phase, Stepper
@@ -72,7 +73,9 @@ def ref_config(c: Config) -> dict[str, Any]:
             "beta2": c.beta2, "epsilon": c.epsilon}
 
 
-def random_config(rng: np.random.Generator, optimizer: str) -> Config:
+def random_config(rng: np.random.Generator, optimizer: str, penalised: bool = False) -> Config:
+    """A random network and optimizer settings; with `penalised`, random L1 and L2 rates too."""
+    l1, l2 = (float(rng.uniform(0, 0.05)), float(rng.uniform(0, 0.05))) if penalised else (0.0, 0.0)
     case = random_case(rng, str(rng.choice(["relu", "tanh", "sigmoid", "leaky-relu"])),
                        str(rng.choice(["bce", "mse", "softmax"])), str(rng.choice(["he", "xavier"])))
     return validate(Config(inputs=case.inputs, hidden=case.hidden, activation=case.activation,
@@ -81,7 +84,7 @@ def random_config(rng: np.random.Generator, optimizer: str) -> Config:
                            optimizer=optimizer, momentum=float(rng.uniform(0, 0.99)),
                            beta1=float(rng.uniform(0, 0.99)), beta2=float(rng.uniform(0.5, 0.9999)),
                            epsilon=float(10 ** rng.uniform(-10, -4)), decay=float(rng.uniform(0.8, 1.0)),
-                           gradcheck=False), given=())  # every number drawn, read or not
+                           l1=l1, l2=l2, gradcheck=False), given=())  # every number drawn, read or not
 
 
 @pytest.mark.parametrize("optimizer", OPTIMIZERS)
@@ -89,15 +92,24 @@ def random_config(rng: np.random.Generator, optimizer: str) -> Config:
 def test_each_update_equals_cs231n_over_20_random_steps(optimizer: str, seed: int) -> None:
     """Each step's new parameters from the step's own parameters and gradients by the reference,
     its state carried in cs231n's per-parameter config dicts, the learning rate decayed as the
-    Solver does (multiplied by lr_decay after every epoch; one sample is an epoch)."""
+    Solver does (multiplied by lr_decay after every epoch; one sample is an epoch). Seeds 3 to
+    5 add L1 and L2 rates: the rule then reads the data gradient plus l1·sign(W) + l2·W,
+    checked here against the same network's unpenalised gradient."""
     rng = np.random.default_rng([seed, OPTIMIZERS.index(optimizer)])
-    config = random_config(rng, optimizer)
+    config = random_config(rng, optimizer, penalised=seed >= 3)
     stepper = Stepper(config)
+    unpenalised = replace(config.architecture, l1=0.0, l2=0.0)
+    x = np.asarray(config.x, dtype=np.float64)
     configs = {name: ref_config(config) for name in stepper.state.params}
     for _ in range(20):
         state = stepper.run_steps(1)
         assert state.update is not None and state.backward is not None
+        cache, _ = network.forward(unpenalised, x, state.update.before, config.y)
+        data = network.backward(unpenalised, x, config.y, state.update.before, cache)
         for name, w in state.update.before.items():
+            penalty = config.l1 * np.sign(w) + config.l2 * w if name.startswith("W") else 0.0
+            np.testing.assert_allclose(state.backward["d" + name], data["d" + name] + penalty, rtol=1e-12,
+                                       atol=1e-14)
             expected = REFERENCES[optimizer](w, state.backward["d" + name], configs[name])
             np.testing.assert_allclose(state.update.after[name], expected, rtol=1e-12, atol=1e-12)
             if optimizer in ("momentum", "nesterov"):
