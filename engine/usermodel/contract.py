@@ -418,9 +418,12 @@ class Contract:
                     ([f"unexpected key(s) {', '.join(extra)}"] if extra else [])
             raise self._error(f"{source} returned {' and '.join(parts)}; expected exactly "
                               f"{', '.join(names)}")
-        return {name: self._tensor(source, name, tensors[name], param,
-                                   None if params is None else params[param], finite_inputs, why)
-                for name, param in names.items()}
+        # Checked in the order the file returned them, so the first non-finite one it computed
+        # is the one named; kept in the parameters' order.
+        checked = {name: self._tensor(source, name, tensors[name], names[name],
+                                      None if params is None else params[names[name]], finite_inputs, why)
+                   for name in tensors}
+        return {name: checked[name] for name in names}
 
     def _tensor(self, source: str, name: str, value: Any, param: str, shaped: Array | None,
                 finite_inputs: bool, why: str) -> Array:
@@ -442,9 +445,12 @@ class Contract:
         with np.errstate(over="ignore"):  # a long double beyond float64 becomes inf: named below
             array = np.array(array, dtype=np.float64, copy=True)
         if finite_inputs and not np.all(np.isfinite(array)):
-            count = int((~np.isfinite(array)).sum())
-            raise self._error(f"{source} returned a non-finite {name} ({count} of {array.size} "
-                              "element(s) NaN or inf)" + (f" {why}" if why else ""))
+            bad = ~np.isfinite(array)
+            first = tuple(int(i) for i in np.argwhere(bad)[0]) if array.ndim else ()
+            at = f"{name}[{','.join(map(str, first))}]" if first else name
+            raise self._error(f"{source} returned a non-finite {name} ({int(bad.sum())} of {array.size} "
+                              f"element(s) NaN or inf, the first {at} = {array[first]})"
+                              + (f" {why}" if why else ""))
         return array
 
 

@@ -137,7 +137,12 @@ BROKEN: dict[str, tuple[str | None, str]] = {
     "non-finite gradient": (edit(DEFINITIONS, GRADS_LINE, GRADS_LINE.replace("'db1': db1",
                                                                              "'db1': db1 / 0")),
                             "model.py: backward returned a non-finite db1 (4 of 4 element(s) NaN or "
-                            "inf) although x, params and cache are finite"),
+                            "inf, the first db1[0] = -inf) although x, params and cache are finite"),
+    "non-finite gradients, the first returned named": (  # in the file's order, not the parameters'
+        edit(DEFINITIONS, GRADS_LINE, "    grads = {'db2': db2, 'dW2': dW2 * np.array([[1, np.nan, 1, 1]]), "
+             "'db1': db1 / 0, 'dW1': dW1}"),
+        "model.py: backward returned a non-finite dW2 (1 of 4 element(s) NaN or inf, the first dW2[0,1] = "
+        "nan) although x, params and cache are finite"),
     "exception in backward": (_raising_backward(),
                               "model.py: backward raised ZeroDivisionError: division by zero "
                               "(line 54, in backward)"),
@@ -147,7 +152,7 @@ BROKEN: dict[str, tuple[str | None, str]] = {
     "init_params non-finite": (DEFINITIONS + "\ndef init_params(seed):\n    print('making W')\n"
                                "    return {'W': np.array([1.0, np.nan])}\n",
                                "model.py: init_params returned a non-finite W (1 of 2 element(s) NaN "
-                               "or inf)"),
+                               "or inf, the first W[1] = nan)"),
     "init_params raises": (DEFINITIONS + "\ndef init_params(seed):\n"
                            "    return {'W': np.ones(2) @ np.ones(3)}\n",
                            "model.py: init_params raised ValueError: matmul"),
@@ -369,9 +374,11 @@ BAD_INIT: dict[str, tuple[str, str]] = {
     "strings": ("{'W': 'ones'}", "init_params returned W as an array of shape () (<U4)"),
     "ragged list": ("{'W': [[1.0], [1.0, 2.0]]}", "init_params returned W that is not an array of numbers"),
     "NaN": ("{'W': np.array([1.0, np.nan]), 'b': np.zeros(1)}",
-            "init_params returned a non-finite W (1 of 2 element(s) NaN or inf)"),
+            "init_params returned a non-finite W (1 of 2 element(s) NaN or inf, the first W[1] = "
+            "nan)"),
     "beyond float64": ("{'W': np.full(2, np.finfo(np.longdouble).max)}",
-                       "init_params returned a non-finite W (2 of 2 element(s) NaN or inf)"),
+                       "init_params returned a non-finite W (2 of 2 element(s) NaN or inf, the first "
+                       "W[0] = inf)"),
     "no elements": ("{'W': np.ones((0, 3))}", "init_params returned W of shape (0, 3); a parameter "
                     "needs at least one element"),
     "huge": ("{'W': np.zeros(10_000_001, dtype=np.int8)}",
