@@ -418,17 +418,17 @@ class Contract:
                     ([f"unexpected key(s) {', '.join(extra)}"] if extra else [])
             raise self._error(f"{source} returned {' and '.join(parts)}; expected exactly "
                               f"{', '.join(names)}")
-        # Checked in the order the file returned them, so the first non-finite one it computed
-        # is the one named; kept in the parameters' order.
-        checked = {name: self._tensor(source, name, tensors[name], names[name],
-                                      None if params is None else params[names[name]], finite_inputs, why)
-                   for name in tensors}
-        return {name: checked[name] for name in names}
+        checked = {name: self._tensor(source, name, tensors[name], param,
+                                      None if params is None else params[param])
+                   for name, param in names.items()}
+        if finite_inputs:  # in the order the file returned them: the first non-finite it computed
+            for name in tensors:
+                self._finite(source, name, checked[name], why)
+        return checked
 
-    def _tensor(self, source: str, name: str, value: Any, param: str, shaped: Array | None,
-                finite_inputs: bool, why: str) -> Array:
+    def _tensor(self, source: str, name: str, value: Any, param: str, shaped: Array | None) -> Array:
         """One returned tensor as a new float64 array: real numbers, in the shape of the
-        parameter it is for (`shaped`; None: any shape), finite if the inputs were."""
+        parameter it is for (`shaped`; None: any shape)."""
         try:
             array = np.asarray(value)
         except Exception:
@@ -443,15 +443,18 @@ class Contract:
                               (" (a batch's gradient is the mean over its rows, not one a "
                                "sample)" if per_sample else ""))
         with np.errstate(over="ignore"):  # a long double beyond float64 becomes inf: named below
-            array = np.array(array, dtype=np.float64, copy=True)
-        if finite_inputs and not np.all(np.isfinite(array)):
-            bad = ~np.isfinite(array)
-            first = tuple(int(i) for i in np.argwhere(bad)[0]) if array.ndim else ()
-            at = f"{name}[{','.join(map(str, first))}]" if first else name
-            raise self._error(f"{source} returned a non-finite {name} ({int(bad.sum())} of {array.size} "
-                              f"element(s) NaN or inf, the first {at} = {array[first]})"
-                              + (f" {why}" if why else ""))
-        return array
+            return np.array(array, dtype=np.float64, copy=True)
+
+    def _finite(self, source: str, name: str, array: Array, why: str) -> None:
+        """Refuse a non-finite tensor, naming its first non-finite element (row-major)."""
+        if np.all(np.isfinite(array)):
+            return
+        bad = ~np.isfinite(array)
+        first = tuple(int(i) for i in np.argwhere(bad)[0]) if array.ndim else ()
+        at = f"{name}[{','.join(map(str, first))}]" if first else name
+        raise self._error(f"{source} returned a non-finite {name} ({int(bad.sum())} of {array.size} "
+                          f"element(s) NaN or inf, the first {at} = {array[first]})"
+                          + (f" {why}" if why else ""))
 
 
 def _intermediates(extras: dict[Any, Any], taken: Tensors) -> Tensors:
