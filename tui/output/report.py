@@ -324,7 +324,9 @@ def text_report(config: Config, stepper: Stepper, finished: Iterable[State]) -> 
         return
     several = config.steps > 1
     health = tracker(stepper)
-    for state in health.watch(finished):
+    if data is not None:  # the health of a run on data: the single sample's run has none
+        finished = health.watch(finished)
+    for state in finished:
         if state.step == 1 and stepper.model.name != "built-in":
             yield model_line(stepper)
         if state.step == 1 and data is not None:
