@@ -62,6 +62,7 @@ from engine.check.verdicts import GradCheck, gradient_check
 from engine.data.sets import make_dataset
 from engine.maths.fastcheck import Mask
 from engine.maths.network import Architecture, Array, Labels, Params, Tensors
+from engine.maths.optimizers import OptimState, Settings
 from engine.maths.slopes import (
     Nudge,
     Numerical,
@@ -190,6 +191,7 @@ class InProcess:
     options = ()
     run_module = False
     own_init = True
+    own_update = True  # its update() is the SGD step: no rule of its own is looked up
     gradient_keys = D_NAME
 
     def __init__(self, contract: Contract) -> None:
@@ -205,6 +207,10 @@ class InProcess:
 
     def backward(self, x: Array, y: Labels, params: Params, cache: Tensors) -> Tensors:
         return self.contract.backward(x, y, params, cache)
+
+    def optimize(self, optimizer: str, params: Params, grads: Tensors, state: OptimState,
+                 settings: Settings) -> tuple[Params, OptimState, str] | None:
+        return None
 
     def update(self, params: Params, grads: Tensors, lr: float) -> Params:
         return {name: value - lr * grads["d" + name] for name, value in params.items()}

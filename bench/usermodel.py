@@ -28,6 +28,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from engine.maths.network import Architecture, Array, Labels, Params, Tensors
+from engine.maths.optimizers import OptimState, Settings
 from engine.maths.slopes import Nudge, Numerical, Progress, loop_numerical, nudged_losses
 from engine.model.protocol import Model
 from engine.run.stepper import PHASES, Stepper
@@ -55,6 +56,7 @@ class InProcess:
     options = ()
     run_module = False
     own_init = False
+    own_update = True  # its update() is the SGD step: no rule of its own is looked up
 
     def __init__(self, contract: Contract) -> None:
         self.contract = contract
@@ -71,6 +73,10 @@ class InProcess:
 
     def backward(self, x: Array, y: Labels, params: Params, cache: Tensors) -> Tensors:
         return self.contract.backward(x, y, params, cache)
+
+    def optimize(self, optimizer: str, params: Params, grads: Tensors, state: OptimState,
+                 settings: Settings) -> tuple[Params, OptimState, str] | None:
+        return None
 
     def update(self, params: Params, grads: Tensors, lr: float) -> Params:
         return self.contract.update(params, grads, lr, self.gradient_keys)

@@ -119,6 +119,10 @@ def edit(text: str, old: str, new: str) -> str:
 
 # ---- data files ------------------------------------------------------------------------------
 
+#: The notebook's functions without its sgd_update (kept under another name, unused).
+NO_UPDATE = edit(DEFINITIONS, "def sgd_update(", "def notebook_sgd_update(")
+
+
 def raw_csv(folder: Path) -> Path:
     """Two raw features, ages 5 to 35 and weights 20 to 100, and a label from both: the
     kind of file a newcomer trains on without --standardize."""

@@ -257,18 +257,23 @@ def _words(optimizer: str, name: str, kind: str, moved: float, true: float, stat
 
 
 def diagnose(optimizer: str, params: Params, grads: Tensors, state: OptimState, settings: Settings,
-             after: Params, rtol: float = 1e-9) -> list[Fault]:
+             after: Params, after_state: OptimState | None = None, rtol: float = 1e-9) -> list[Fault]:
     """The parameters whose update `after` is not the true rule's from the same parameters,
     gradients and state, each with the drill whose rule it matches (every element, to rtol).
-    The drills are the hypotheses: a drill differs from the truth in one line."""
+    The drills are the hypotheses: a drill differs from the truth in one line. With
+    `after_state` (what a user's own rule returned), a parameter whose update is right but
+    whose state is not (a moment not stored, Adam's t not counted) is a fault too: the next
+    step would go wrong from it."""
     true_settings = Settings(settings.lr, settings.momentum, settings.beta1, settings.beta2, settings.epsilon)
-    true, _ = step(optimizer, params, grads, state, true_settings)
+    true, true_state = step(optimizer, params, grads, state, true_settings)
     hypotheses = {d.kind: step(optimizer, params, grads, state, Settings(
         settings.lr, settings.momentum, settings.beta1, settings.beta2, settings.epsilon, d))[0]
         for d in DRILLS.values() if optimizer in d.optimizers}
     faults = []
     for name, w in params.items():
         if np.allclose(after[name], true[name], rtol=rtol, atol=0.0):
+            stored = _state_fault(optimizer, name, state, true_state, after_state, rtol)
+            faults += [] if stored is None else [stored]
             continue
         kind = next((k for k, made in hypotheses.items()
                      if np.allclose(after[name], made[name], rtol=rtol, atol=0.0)), "other")
@@ -276,3 +281,29 @@ def diagnose(optimizer: str, params: Params, grads: Tensors, state: OptimState, 
         t_state = {"t": int(state.get("t", 0)) + 1}
         faults.append(Fault(name, kind, _words(optimizer, name, kind, moved, true_moved, t_state, settings)))
     return faults
+
+
+def _state_fault(optimizer: str, name: str, state: OptimState, true_state: OptimState,
+                 after_state: OptimState | None, rtol: float) -> Fault | None:
+    """A parameter updated rightly whose returned state is not the rule's: the first moment
+    that differs (or Adam's t), in words with its figures; None when all agree. A velocity
+    returned as it was given was not stored, so the next step does not carry it."""
+    if after_state is None:
+        return None
+    for moment in MOMENTS[optimizer]:
+        key = f"{moment}_{name}"
+        if np.allclose(after_state[key], true_state[key], rtol=rtol, atol=0.0):
+            continue
+        if moment == "v" and optimizer in ("momentum", "nesterov") and \
+                np.array_equal(after_state[key], state[key]):
+            return Fault(name, "velocity-not-carried", f"{name} was updated rightly, but the velocity "
+                         f"{key} came back as it was given: the new v was not stored, so the next step "
+                         "starts from the old one and μ never carries it")
+        gap = float(np.max(np.abs(np.asarray(after_state[key]) - true_state[key])))
+        return Fault(name, "other", f"{name} was updated rightly, but the {key} it returned differs "
+                     f"from {TITLES[optimizer]}'s by up to {gap:.4g}, so the next step starts from a "
+                     "wrong state")
+    if optimizer == "adam" and after_state["t"] != true_state["t"]:
+        return Fault(name, "other", f"{name} was updated rightly, but t came back as {after_state['t']} "
+                     f"where Adam's count is {true_state['t']} (t counts up by one a step)")
+    return None

@@ -64,6 +64,10 @@ class BuiltinModel:
         return False
 
     @property
+    def own_update(self) -> bool:
+        return False
+
+    @property
     def own_init(self) -> bool:
         return False
 
@@ -84,6 +88,11 @@ class BuiltinModel:
 
     def update(self, params: Params, grads: Tensors, lr: float) -> Params:
         return network.sgd_update(params, grads, lr)
+
+    def optimize(self, optimizer: str, params: Params, grads: Tensors, state: optimizers.OptimState,
+                 settings: optimizers.Settings) -> tuple[Params, optimizers.OptimState, str] | None:
+        """None: the built-in network updates by the stepper's own rules."""
+        return None
 
     def fit_loss(self, x: Array, params: Params, y: Labels) -> float:
         return self.forward(x, params, y)[1]
@@ -211,6 +220,10 @@ class BatchMean:
         return self.inner.run_module
 
     @property
+    def own_update(self) -> bool:
+        return self.inner.own_update
+
+    @property
     def own_init(self) -> bool:
         return self.inner.own_init
 
@@ -232,6 +245,10 @@ class BatchMean:
 
     def update(self, params: Params, grads: Tensors, lr: float) -> Params:
         return self.inner.update(params, grads, lr)
+
+    def optimize(self, optimizer: str, params: Params, grads: Tensors, state: optimizers.OptimState,
+                 settings: optimizers.Settings) -> tuple[Params, optimizers.OptimState, str] | None:
+        return self.inner.optimize(optimizer, params, grads, state, settings)
 
     def fit_loss(self, x: Array, params: Params, y: Labels) -> float:
         """The batch's mean loss, sample by sample: the inner model takes one at a time."""

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from engine.maths.network import Architecture, Array, Labels, Params, Tensors
+from engine.maths.optimizers import OptimState, Settings
 from engine.maths.slopes import Nudge, Numerical, Progress
 
 
@@ -29,9 +30,9 @@ class Cancelled(Exception):
 class Captured:
     """Text a user's code printed (stdout and stderr together) in one import or call.
 
-    `source` is "import", "forward", "backward", "sgd_update", "background" (printed
-    between calls, by a thread of the user's) or "exit" (atexit handlers), or "error" for
-    an error the app logs."""
+    `source` is "import", "forward", "backward", "sgd_update", "update rule" (the file's own
+    cs231n rule), "background" (printed between calls, by a thread of the user's) or "exit"
+    (atexit handlers), or "error" for an error the app logs."""
 
     source: str
     text: str
@@ -119,6 +120,11 @@ class Model(Protocol):
         ...
 
     @property
+    def own_update(self) -> bool:
+        """True when a user's file defines sgd_update, its own SGD step."""
+        ...
+
+    @property
     def own_init(self) -> bool:
         """True when init_params gave the model's own parameters; False when the stepper
         draws the architecture's W1, b1, ... (known once init_params has been called)."""
@@ -133,6 +139,13 @@ class Model(Protocol):
     def backward(self, x: Array, y: Labels, params: Params, cache: Tensors) -> Tensors: ...
 
     def update(self, params: Params, grads: Tensors, lr: float) -> Params: ...
+
+    def optimize(self, optimizer: str, params: Params, grads: Tensors, state: OptimState,
+                 settings: Settings) -> tuple[Params, OptimState, str] | None:
+        """The update by the model's own rule of `optimizer` (a user's file may bring cs231n's:
+        engine.usermodel.rules): the new parameters and state; None when it has none, and the
+        stepper's rule (engine.maths.optimizers) runs."""
+        ...
 
     def fit_loss(self, x: Array, params: Params, y: Labels) -> float:
         """forward's loss alone: the fit to every row of the data needs no cache, and a

@@ -161,9 +161,13 @@ class Update:
     optim_after: Tensors = field(default_factory=dict)
     cached: Tensors = field(default_factory=dict)
     lr: float | None = None  # the learning rate this update used (decayed to its epoch's)
-    #: Under a fault drill of the update (engine.maths.optimizers.DRILLS): each parameter whose
-    #: update is not its rule's, with the drill it matches as its kind; () otherwise.
+    #: Under a fault drill of the update (engine.maths.optimizers.DRILLS), or when a user's own
+    #: rule made it: each parameter whose update is not its rule's, with the drill it matches
+    #: as its kind; () otherwise.
     diagnosis: tuple[Diagnosis, ...] = ()
+    #: Where the user's own update rule that made it is ("adam in cs231n/optim.py"); "" when
+    #: the stepper's rule (or a file's sgd_update) did.
+    rule: str = ""
 
 
 @dataclass(frozen=True)
@@ -439,8 +443,8 @@ class Stepper:
 
     def _start(self, params: Params) -> State:
         """The state before any phase: these parameters, and the optimizer's state at its
-        start (zeros, Adam's t = 0) when the built-in network's update reads one."""
-        optim = {} if self.model.user_code else optimizers.init_state(self.config.optimizer, params)
+        start (zeros, Adam's t = 0), whoever's rule reads it (a user's file's or the stepper's)."""
+        optim = optimizers.init_state(self.config.optimizer, params)
         return State(step=1, params=_frozen(params), optim=_frozen(optim))
 
     # ---- the path taken ------------------------------------------------------------
@@ -634,33 +638,45 @@ class Stepper:
         assert state.backward is not None
         x, y = self.inputs(state)
         settings = self.settings(state.step)
-        optim: Tensors = {}
-        cached: Tensors = {}
-        if self.model.user_code:  # a user's file updates as it says (its sgd_update, or plain SGD)
-            after = self.model.update(state.params, state.backward, settings.lr)
-        else:
-            after, optim = optimizers.step(self.config.optimizer, state.params, state.backward, state.optim,
-                                           settings)
-            cached = optimizers.bias_corrected(self.config.optimizer, optim, settings)
+        after, optim, rule = self._rule(state, settings)
+        cached = optimizers.bias_corrected(self.config.optimizer, optim, settings)
         cache_after, loss_after = self.model.forward(x, after, y)
         after, optim, cached = _frozen(after), _frozen(optim), _frozen(cached)
         overflow = () if all_finite_fast(cache_after.values()) else \
             tuple(name for name, value in cache_after.items() if not all_finite(value))
+        faults = self._update_faults(state, settings, after, optim if rule else None)
         update = Update(state.params, after, float(loss_after), overflow, state.optim, optim, cached,
-                        settings.lr, self._update_faults(state, settings, after))
+                        settings.lr, faults, rule)
         return State(state.step, after, Phase.UPDATE, state.forward, state.backward, state.gradcheck,
                      update, state.trail, optim)
 
-    def _update_faults(self, state: State, settings: optimizers.Settings,
-                       after: Params) -> tuple[Diagnosis, ...]:
-        """The update's diagnosis under one of its fault drills: each parameter whose update is
-        not the true rule's, and the drill it matches. The true rule is the reference, so
-        without a drill there is nothing to compare."""
-        if settings.drill is optimizers.NO_DRILL:
+    def _rule(self, state: State, settings: optimizers.Settings) -> tuple[Params, Tensors, str]:
+        """The new parameters and optimizer state, and where the user's own rule that made
+        them is ("" for none).
+        A user's file updates as it says: under SGD by its sgd_update if it has one; else by
+        its own rule of the optimizer (cs231n's, engine.usermodel.rules) if it brings one;
+        else, as the built-in network does, by the stepper's rule (engine.maths.optimizers)."""
+        assert state.backward is not None
+        optimizer = self.config.optimizer
+        if self.model.user_code and optimizer == "sgd" and self.model.own_update:
+            return self.model.update(state.params, state.backward, settings.lr), {}, ""
+        made = self.model.optimize(optimizer, state.params, state.backward, state.optim, settings)
+        if made is not None:
+            return made
+        after, optim = optimizers.step(optimizer, state.params, state.backward, state.optim, settings)
+        return after, optim, ""
+
+    def _update_faults(self, state: State, settings: optimizers.Settings, after: Params,
+                       own_state: Tensors | None) -> tuple[Diagnosis, ...]:
+        """The update's diagnosis: each parameter whose update (or, for a user's own rule,
+        `own_state`, whose state too) is not the true rule's, and the drill it matches. The
+        true rule is the reference, so with neither a drill nor a user's rule there is nothing
+        to compare."""
+        if settings.drill is optimizers.NO_DRILL and own_state is None:
             return ()
         assert state.backward is not None
         faults = optimizers.diagnose(self.config.optimizer, state.params, state.backward, state.optim,
-                                     settings, after)
+                                     settings, after, own_state)
         return tuple(Diagnosis(f.tensor, f.kind, f.detail, enters="the update") for f in faults)
 
     def dry_run(self) -> None:

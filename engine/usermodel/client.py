@@ -45,6 +45,7 @@ from typing import Any
 from engine.files import MAX_MODEL_BYTES, read_user_file
 from engine.maths import network
 from engine.maths.network import Architecture, Array, Labels, Params, Tensors
+from engine.maths.optimizers import OptimState, Settings
 from engine.maths.slopes import Nudge, Numerical, Progress
 from engine.model.protocol import Cancelled, Captured
 from engine.settings.config import MODEL_MEMORY_MB, MODEL_TIMEOUT, binary_size
@@ -271,6 +272,8 @@ class UserModel:
         self.timeout = timeout
         self.memory_mb = memory_mb
         self.own_update = False
+        #: The optimizers the file was found to bring no update rule of (engine.usermodel.rules).
+        self.lacks: set[str] = set()
         self.own_init = False  # set by init_params
         self.file_batched = False  # set at import
         #: How the file's backward keys its gradients (engine.usermodel.contract.GRADIENT_KEYS), from
@@ -337,6 +340,21 @@ class UserModel:
             return network.sgd_update(params, grads, lr)
         after: Params = self._request("sgd_update", ("update", params, grads, lr, self.gradient_keys))
         return after
+
+    def optimize(self, optimizer: str, params: Params, grads: Tensors, state: OptimState,
+                 settings: Settings) -> tuple[Params, OptimState, str] | None:
+        """The file's own update rule of `optimizer` (cs231n's rule(w, dw, config), in the
+        file or its package's optim module: engine.usermodel.rules): the new parameters and
+        state and where the rule is ("adam in cs231n/optim.py"), or None when it brings none
+        (asked once an optimizer: the answer is the file's, which does not change)."""
+        if optimizer in self.lacks:
+            return None
+        numbers = (settings.lr, settings.momentum, settings.beta1, settings.beta2, settings.epsilon)
+        made: tuple[Params, OptimState, str] | None = self._request(
+            "update rule", ("optimize", optimizer, params, grads, state, numbers))
+        if made is None:
+            self.lacks.add(optimizer)
+        return made
 
     def numerical_gradients(self, params: Params, x: Array, y: Labels, eps: float,
                             progress: Progress | None, method: str = "loop") -> Numerical:

@@ -59,11 +59,13 @@ import numpy as np
 from engine.maths import network
 from engine.maths.fastcheck import Mask
 from engine.maths.network import Array, Labels, Params, Tensors
+from engine.maths.optimizers import OptimState, Settings
 from engine.maths.slopes import pre_activation_sides
 from engine.model import conventions
 from engine.model.conventions import nielsen
+from engine.model.conventions import optim as rule_config
 from engine.settings.config import MAX_PARAMS
-from engine.usermodel import loading, script
+from engine.usermodel import loading, rules, script
 from engine.usermodel.siblings import Siblings
 from engine.usermodel.standins import StandIns
 
@@ -194,6 +196,9 @@ class Contract:
         self.skipped: tuple[loading.Skipped, ...] = ()
         #: How a line of the file is named: "line 12", or in a notebook "cell 4, line 2".
         self.where: Where = LINE
+        #: The imported module, where its own update rules are looked up (engine.usermodel.rules).
+        self.module: types.ModuleType | None = None
+        self._rules: dict[str, rules.OwnRule | None] = {}
 
     def init_params(self, seed: int) -> Params | None:
         """The file's init_params(seed), checked: a non-empty dict of printable names to
@@ -363,6 +368,63 @@ class Contract:
             raise self._error("sgd_update must update params in place and return None, or return "
                               f"a dict of the new params; it returned {_describe(result)}")
         return self._tensors("sgd_update", result, {name: name for name in params}, params, False, "")
+
+    def optimize(self, optimizer: str, params: Params, grads: Tensors, state: OptimState,
+                 numbers: tuple[float, ...]) -> tuple[Params, OptimState, str] | None:
+        """The file's own update rule of `optimizer` (engine.usermodel.rules), called on each
+        parameter as cs231n's Solver calls it, with a config of the stepper's settings
+        (`numbers`: engine.maths.optimizers.Settings's lr, momentum, beta1, beta2, epsilon) and
+        state: the new parameters, the state read back from the configs it returned, and
+        where the rule is. A moment a config came back without restarts at zeros, as the
+        Solver's next call would see it. None when the file brings no rule of that name."""
+        rule = self._rule(optimizer)
+        if rule is None:
+            return None
+        lr, momentum, beta1, beta2, epsilon = numbers
+        settings = Settings(lr, momentum, beta1, beta2, epsilon)
+        after: Params = {}
+        new_state: OptimState = {}
+        configs = []
+        for name, w in params.items():
+            made = rule_config.config(optimizer, name, state, settings)
+            result = self._call(rule.where, rule.function, np.array(w, dtype=np.float64),
+                                np.array(grads["d" + name], dtype=np.float64), made)
+            next_w, back = self._rule_result(rule.where, result)
+            after[name] = self._tensor(rule.where, name, next_w, name, w)
+            for key, moment in rule_config.moments(optimizer, name).items():
+                value = back.get(key)
+                new_state[moment] = np.zeros_like(w) if value is None else \
+                    self._tensor(rule.where, f"config[{key!r}] of {name}", value, name, w)
+            configs.append(back)
+        if optimizer == "adam":
+            t = rule_config.steps(optimizer, configs)
+            if t is None:
+                counts = ", ".join(sorted({repr(c.get("t")) for c in configs}))
+                raise self._error(f"{rule.where}: the configs came back with t = {counts}; t counts "
+                                  "Adam's steps, one whole number for every parameter")
+            new_state["t"] = t
+        return after, new_state, rule.where
+
+    def _rule(self, optimizer: str) -> rules.OwnRule | None:
+        """The file's rule of `optimizer`, looked up once; importing its package's optim
+        module may fail, and says so."""
+        if optimizer not in self._rules:
+            try:
+                found = None if self.module is None else rules.find(self.module, optimizer, self.name)
+            except BaseException as error:
+                message, user_traceback = _raised(
+                    f"importing its package's optim module, for the {optimizer} rule, raised", error,
+                    self.path, self.where)
+                raise self._error(message, user_traceback) from None
+            self._rules[optimizer] = found
+        return self._rules[optimizer]
+
+    def _rule_result(self, where: str, result: object) -> tuple[Any, dict[str, Any]]:
+        """An update rule's (next_w, config), as cs231n's rules return them."""
+        if not (isinstance(result, tuple | list) and len(result) == 2 and isinstance(result[1], dict)):
+            raise self._error(f"{where} must return (next_w, config), as cs231n's rules do; it "
+                              f"returned {_describe(result)}")
+        return result[0], result[1]
 
     # ---- calling and checking ---------------------------------------------------------
     def _call(self, source: str, function: Callable[..., Any], *args: Any) -> Any:
@@ -578,6 +640,7 @@ def load_source(path: Path, source: bytes, convention: str | None = None,
                          "them)", error.user_traceback) from None
     contract.skipped = tuple(skipped)
     contract.where = found.where
+    contract.module = module
     return contract
 
 

@@ -20,6 +20,9 @@ running out of time.
     ("loss", x, params, y)                   -> ("ok", loss)   (the cache stays here)
     ("backward", x, y, params, cache, keys)  -> ("ok", (grads keyed 'd' + name, the file's keys))
     ("update", params, grads, lr, keys)      -> ("ok", params)
+    ("optimize", optimizer, params, grads, state, (lr, momentum, beta1, beta2, epsilon))
+                                             -> ("ok", (params, state, where) or None)
+       (the file's own update rule, cs231n's rule(w, dw, config): engine.usermodel.rules)
     ("gradcheck", params, x, y, eps)     -> ("progress", done, total)..., ("ok", numerical)
     ("nudged", params, x, y, nudges)     -> ("progress", done, total)..., ("ok", losses)
        (the loss at each (name, index, step) single-element nudge: the check's recheck)
@@ -83,6 +86,7 @@ PIPE_CLOSED = 121
 #: What a request's reply holds, for a message about its size.
 REPLIES = {"forward": "forward's cache is", "loss": "forward's loss is",
            "backward": "backward's gradients are", "update": "sgd_update's parameters are",
+           "optimize": "the update rule's parameters are",
            "init": "init_params's parameters are", "gradcheck": "the gradient check's numbers are",
            "nudged": "the recheck's losses are",
            "load": "the file's description is"}
@@ -196,6 +200,9 @@ class Host:
     def update(self, model: Contract, *args: Any) -> Any:
         return plain(model.update(*args))
 
+    def optimize(self, model: Contract, *args: Any) -> Any:
+        return plain(model.optimize(*args))
+
     def forward(self, model: Contract, x: Array, params: Params, y: Labels, keep: bool = True) -> Any:
         """The loss, and with `keep` the cache as plain data too (it stays here otherwise)."""
         cache, loss = self.each_forward(model, x, params, y) if _per_sample(model, x) \
@@ -270,6 +277,7 @@ REQUESTS: dict[str, Callable[..., Any]] = {
     "loss": Host.loss,
     "backward": Host.backward,
     "update": Host.update,
+    "optimize": Host.optimize,
     "gradcheck": Host.numerical,
     "nudged": Host.nudged,
 }

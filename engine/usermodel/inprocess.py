@@ -15,6 +15,7 @@ from typing import Any
 
 from engine.maths.fastcheck import Mask
 from engine.maths.network import Architecture, Array, Labels, Params, Tensors
+from engine.maths.optimizers import OptimState, Settings
 from engine.maths.slopes import Nudge, Numerical, Progress, loop_numerical, nudged_losses
 from engine.model.conventions import NOTEBOOK
 from engine.usermodel.contract import D_NAME, Contract
@@ -52,6 +53,10 @@ class InProcess:
         return self.contract.gradient_keys or D_NAME
 
     @property
+    def own_update(self) -> bool:
+        return self.contract.own_update
+
+    @property
     def own_init(self) -> bool:
         return self.contract.own_init
 
@@ -69,6 +74,11 @@ class InProcess:
 
     def update(self, params: Params, grads: Tensors, lr: float) -> Params:
         return self.contract.update(params, grads, lr, self.gradient_keys)
+
+    def optimize(self, optimizer: str, params: Params, grads: Tensors, state: OptimState,
+                 settings: Settings) -> tuple[Params, OptimState, str] | None:
+        numbers = (settings.lr, settings.momentum, settings.beta1, settings.beta2, settings.epsilon)
+        return self.contract.optimize(optimizer, params, grads, state, numbers)
 
     def kink_sides(self, cache: Tensors) -> list[Mask]:
         return self.contract.kink_sides(cache)

@@ -4,12 +4,16 @@ runs and its diagnosis shown, and undo of the state bit for bit through the keys
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from textual.content import Content
 
 from engine.run.stepper import Stepper
 from engine.settings.config import Config
+from engine.usermodel.client import load_model
 from tests.helpers import snapshot
+from tests.optim_rules import UNCORRECTED, package
 from tui.app.app import StepperApp
 from tui.app.commands import stepper_commands
 from tui.app.widgets.panels import Panel
@@ -54,3 +58,19 @@ async def test_an_update_drill_is_offered_with_its_optimizer_and_its_diagnosis_s
             await pilot.press("n")
         shown = text(app, "update")
         assert "the update differs from its rule" in shown and "velocity-not-carried" in shown
+
+
+async def test_the_update_panel_says_whose_rule_made_the_update(tmp_path: Path) -> None:
+    """A model file's own Adam (cs231n's, in its package's optim.py) made the update: the
+    Update panel says so beside the rule's settings, and its failed comparison in red words."""
+    model = load_model(package(tmp_path, UNCORRECTED))
+    app = StepperApp(Stepper(Config(optimizer="adam"), model=model))
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            for _ in range(4):
+                await pilot.press("n")
+            shown = text(app, "update")
+            assert "ε = 1e-08  by the file's adam in course/optim.py" in shown
+            assert "W1: no-bias-correction" in shown
+    finally:
+        model.close()

@@ -237,9 +237,10 @@ async def test_the_form_keeps_a_model_s_own_shapes_and_says_so() -> None:
         model.close()
 
 
-async def test_the_form_refuses_an_optimizer_for_a_model_file() -> None:
-    """The optimizers are the built-in network's update: a model file updates its own way, so
-    the form's optimizer is refused, as --optimizer with --model is, and the stepper stays."""
+async def test_the_form_applies_an_optimizer_to_a_model_file() -> None:
+    """The optimizers update any model's gradients: the form's Adam applies to a model file
+    (which brings no rule of its own, so the stepper's Adam updates its parameters, with
+    its state kept like the built-in network's), as --optimizer with --model does."""
     from dataclasses import replace
 
     config = Config().resolved()
@@ -248,11 +249,11 @@ async def test_the_form_refuses_an_optimizer_for_a_model_file() -> None:
     try:
         async with app.run_test(size=SIZE) as pilot:
             old = app.stepper
-            assert not app.controller.apply(replace(config, optimizer="adam"))
+            assert app.controller.apply(replace(config, optimizer="adam"))
             await handled(app, pilot)
-            assert app.stepper is old
-            notes = [n.message for n in app._notifications]
-            assert any("the optimizer is the built-in network's update" in note for note in notes), notes
+            assert app.stepper is not old and app.stepper.config.optimizer == "adam"
+            assert app.stepper.model is model
+            assert app.stepper.state.optim["t"] == 0
     finally:
         model.close()
 

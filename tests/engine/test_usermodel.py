@@ -19,7 +19,7 @@ from engine.run.stepper import Phase, Stepper
 from engine.settings.config import Config
 from engine.usermodel.client import ModelError, UserModel, load_model
 from engine.usermodel.contract import RESERVED_NAMES, Contract, load_source
-from tests.helpers import DEFINITIONS, GRADS_LINE, NOTEBOOK, THREE_LAYER_PATH, edit, snapshot
+from tests.helpers import DEFINITIONS, GRADS_LINE, NO_UPDATE, NOTEBOOK, THREE_LAYER_PATH, edit, snapshot
 from tests.helpers import run_main as run
 from tests.helpers import write_model as write
 from tui.output.report import json_report
@@ -256,7 +256,6 @@ RETURNING_UPDATE = """
 def sgd_update(params, grads, lr):
     return {name: params[name] - lr * grads['d' + name] for name in ('W1', 'b1', 'W2', 'b2')}
 """
-NO_UPDATE = edit(DEFINITIONS, "def sgd_update(", "def notebook_sgd_update(")
 
 
 @pytest.mark.parametrize("text", [DEFINITIONS, NO_UPDATE + IN_PLACE_UPDATE, NO_UPDATE + RETURNING_UPDATE,

@@ -69,10 +69,6 @@ class Controller:
         of the one it replaces and its gradient check switch. Not applied when the model
         cannot be built that way: the stepper stays as it was."""
         old = self.stepper
-        if old.model.user_code and config.optimizer != "sgd":  # as the command line refuses --model with it
-            self.tell(Note("Not applied: the optimizer is the built-in network's update; your model updates "
-                           "with its own sgd_update (or plain SGD): set optimizer to sgd", 8, "error"))
-            return False
         bug = self.kept_bug(config)
         model = self.model_for(config, bug)
         if data is None:

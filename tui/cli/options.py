@@ -212,9 +212,6 @@ def _process_settings(settings: dict[str, Any], model: object) -> dict[str, Any]
         raise UsageError(f"--model and --{rate} cannot be used together: --{rate} regularises the "
                          "built-in network, whose loss your model replaces (a cs231n or nnfs file "
                          "takes --reg)")
-    if model is not None and settings.get("optimizer", "sgd") != "sgd":
-        raise UsageError("--model and --optimizer cannot be used together: --optimizer is the built-in "
-                         "network's update; a model file updates with its own sgd_update (or plain SGD)")
     timeout = settings.pop("model-timeout", MODEL_TIMEOUT)
     if not 0 < timeout <= MAX_MODEL_TIMEOUT:  # NaN fails this too
         raise UsageError(f"--model-timeout: must be a number of seconds above 0 and at most "

@@ -356,21 +356,26 @@ def _step_lines(stepper: Stepper, state: State, several: bool) -> list[str]:
         lines.extend(state.gradcheck.notes)
     for name in notebook_order(state.update.after):
         lines.append(_matrix(f"Updated {name}", np.asarray(state.update.after[name])))
-    lines += _optimizer_lines(state)
-    title = TITLES[stepper.config.optimizer] if not stepper.model.user_code else "SGD"
+    title = TITLES[stepper.config.optimizer]
+    lines += _optimizer_lines(state, title)
     return lines + _after_lines(stepper, state, several, title)
 
 
-def _optimizer_lines(state: State) -> list[str]:
+def _optimizer_lines(state: State, title: str) -> list[str]:
     """The optimizer's state after the update (its moments, Adam's t and m̂, v̂) and the
-    learning rate it used; nothing for plain SGD, whose report is the notebook's."""
+    learning rate it used, and which rule made it when a user's file brought its own;
+    nothing for plain SGD by the stepper, whose report is the notebook's."""
     update = state.update
     assert update is not None
-    if not update.optim_after:
-        return []
-    lines = [f"\nLearning rate of this update: {update.lr!r}"]
+    lines = []
+    if update.optim_after:
+        lines.append(f"\nLearning rate of this update: {update.lr!r}")
     for name, value in (update.optim_after | update.cached).items():
         lines.append(f"{name} = {int(value)}" if name == "t" else _matrix(name, np.asarray(value)))
+    if update.rule:
+        agree = "they differ" if update.diagnosis else "they agree"
+        lines.append(f"\nUpdated by the file's own rule, {update.rule}, held against {title}'s from the "
+                     f"same numbers: {agree}.")
     if update.diagnosis:
         lines.append("\nThe update differs from its rule. Diagnosis:")
         lines += [f"  {entry.tensor}: {entry.kind} — {entry.detail}" for entry in update.diagnosis]
@@ -605,10 +610,11 @@ def _optimizer_json(state: State, out: _Json) -> dict[str, Any]:
     once a step's update has a state; the state the step started from, before its update;
     nothing for plain SGD, whose trace is what it always was."""
     update = state.update
-    if update is not None and update.optim_after:
+    if update is not None and (update.optim_after or update.rule):
         diagnosis = ({"diagnosis": [_diagnosis_json(e, out) for e in update.diagnosis]}
                      if update.diagnosis else {})
-        return {"optimizer": {"lr": out.value(update.lr, "optimizer.lr")}
+        rule = {"rule": update.rule} if update.rule else {}
+        return {"optimizer": {"lr": out.value(update.lr, "optimizer.lr")} | rule
                 | out.tensors(dict(update.optim_after | update.cached), "optimizer") | diagnosis}
     if state.optim:
         return {"optimizer": out.tensors(dict(state.optim), "optimizer")}

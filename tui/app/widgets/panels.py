@@ -676,11 +676,14 @@ class UpdatePanel(Panel):
 
 
 def _rate_words(view: View, state: State) -> str:
-    """"lr = 0.1", or the optimizer's name, the rate its last update used and its settings."""
+    """"lr = 0.1", or the optimizer's name, the rate its last update used and its settings,
+    and whose rule made the update when a model file brought its own."""
     config = view.config
-    if view.user_code or (config.optimizer == "sgd" and config.decay == 1):
+    rule = state.update.rule if state.update is not None else ""
+    if not rule and config.optimizer == "sgd" and config.decay == 1:
         return f"lr = {config.lr:g}"
     used = state.update.lr if state.update is not None and state.update.lr is not None else config.lr
     settings = "".join(f"  {SYMBOLS[key]} = {getattr(config, key):g}" for key in READS[config.optimizer])
     decay = f"  decay = {config.decay:g} an epoch" if config.decay != 1 else ""
-    return f"{TITLES[config.optimizer]}  lr = {used:g}{settings}{decay}"
+    by = f"  by the file's {rule}" if rule else ""
+    return f"{TITLES[config.optimizer]}  lr = {used:g}{settings}{decay}{by}"
