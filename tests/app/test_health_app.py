@@ -65,6 +65,8 @@ async def test_a_healthy_run_has_no_verdict_and_no_guard_line() -> None:
         assert not app.query_one("#guard").display
         await pilot.press("v")
         assert "No verdict: every statistic stayed in its healthy range." in text(app, "#health-text")
+        plots = [plot.id for plot in app.screen.query(".health-plot")]  # one a layer: a1, then dW1, dW2
+        assert plots == ["health-a1", "health-dW1", "health-dW2"]
 
 
 async def test_the_view_follows_undo_it_is_rebuilt_from_the_history() -> None:

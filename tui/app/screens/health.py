@@ -1,6 +1,8 @@
 """The training-health view (v): each weight layer's statistics over the steps the undo
 history keeps, the verdicts in words (the report's section, tui.output.health), and
-histograms of each layer's activations and weight gradients at the step on screen.
+histograms of each layer's activations and weight gradients at the step on screen: one small
+plot a layer side by side, as makemore's part 3 reads them layer by layer (overlaid in one
+plot, a terminal's bars hide one another).
 
 The tracker is rebuilt from the stepper's history when the view opens (tui.app.health):
 nothing is measured while it is closed. The histograms are drawn by textual-plotext, as the
@@ -13,7 +15,7 @@ from typing import ClassVar
 import numpy as np
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import VerticalScroll
+from textual.containers import Horizontal, VerticalScroll
 from textual.content import Content
 from textual.widgets import Static
 from textual_plotext import PlotextPlot
@@ -58,12 +60,16 @@ class HealthScreen(OnceModal[None]):
         self.health = health
         self.data = data
         self.state = state
+        self.shown = histograms(state)
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="health-body"):
             yield Static(self.text(), id="health-text")
-            for kind in ("activations", "gradients"):
-                yield PlotextPlot(id=f"health-{kind}", classes="health-plot")
+            for kind, tensors in self.shown.items():
+                with Horizontal(id=f"health-{kind}", classes="health-row") as row:
+                    row.display = bool(tensors)
+                    for name in tensors:
+                        yield PlotextPlot(id=f"health-{name}", classes="health-plot")
 
     def text(self) -> Content:
         """The statistics and the verdicts, as the report words them."""
@@ -78,19 +84,17 @@ class HealthScreen(OnceModal[None]):
 
     def on_mount(self) -> None:
         self.query_one("#health-body").border_title = "Training health (escape closes)"
-        shown = histograms(self.state)
-        for kind, tensors in shown.items():
-            plot = self.query_one(f"#health-{kind}", PlotextPlot)
-            plot.display = bool(tensors)
-            draw(plot, tensors, f"{kind} per layer at step {self.state.step}")
+        for tensors in self.shown.values():
+            for (name, values), colour in zip(tensors.items(), COLOURS * len(tensors), strict=False):
+                draw(self.query_one(f"#health-{name}", PlotextPlot), values, colour,
+                     f"{name} at step {self.state.step}")
 
 
-def draw(plot: PlotextPlot, tensors: dict[str, np.ndarray], title: str) -> None:
-    """One histogram a tensor, overlaid, each in its colour with its name in the legend."""
+def draw(plot: PlotextPlot, values: np.ndarray, colour: tuple[int, int, int], title: str) -> None:
+    """One tensor's histogram, titled with its name and the step."""
     plt = plot.plt
     plt.clear_data()
     plt.clear_figure()
-    for (name, values), colour in zip(tensors.items(), COLOURS * 4, strict=False):
-        plt.hist(values.tolist(), bins=BINS, label=name, color=colour)
+    plt.hist(values.tolist(), bins=BINS, color=colour)
     plt.title(title)
     plot.refresh()
