@@ -205,6 +205,27 @@ async def test_a_click_on_a_unit_selects_it_in_the_panels_the_map_and_explain() 
         assert picture.selected == (2, 4)
 
 
+async def test_a_click_on_an_input_before_the_forward_pass_says_when_x_can_be_selected() -> None:
+    app = StepperApp(stepper_for(MOONS))
+    async with app.run_test(size=SIZE) as pilot:
+        picture = app.query_one(NetworkPicture)
+        picture.scroll_visible(animate=False, immediate=True)
+        await pilot.pause()
+        x0, y0 = picture.content_region.x - picture.region.x, picture.content_region.y - picture.region.y
+        offset = (x0 + 2, y0 + 1)  # input x[0]
+        assert await pilot.click(NetworkPicture, offset=offset)
+        await pilot.pause()
+        assert [n.message for n in app._notifications] == [
+            "x is in the panels after the forward pass: n runs it."]
+        assert picture.selected is None and getattr(app.focused, "cursor", None) is None
+        await pilot.press("n")
+        picture.scroll_visible(animate=False, immediate=True)  # n scrolled to the forward pass
+        await pilot.pause()
+        assert await pilot.click(NetworkPicture, offset=offset)
+        await pilot.pause()
+        assert getattr(app.focused, "cursor", None) == ("forward.x", (0,)) and picture.selected == (0, 0)
+
+
 async def test_m_toggles_the_picture_which_is_hidden_by_default_when_narrow_or_without_data() -> None:
     app = StepperApp(stepper_for(MOONS))
     async with app.run_test(size=(80, 24)) as pilot:

@@ -344,6 +344,7 @@ class NetworkPicture(OneLayout):
         #: m's choice; None: shown where the width allows, when there are data.
         self.wanted: bool | None = None
         self._cache: tuple[tuple[object, ...], Drawing | Text] | None = None
+        self._shape: tuple[object, ...] | None = None  # what its height depends on, as last laid out
 
     def on_mount(self) -> None:
         self.border_title = "Network (m)"
@@ -353,8 +354,10 @@ class NetworkPicture(OneLayout):
         wide = self.app.size.width >= WIDE
         self.display = self.wanted if self.wanted is not None else view.data is not None and wide
         self.view = view
-        if self.display:
-            self.refresh(layout=True)
+        if self.display:  # its height depends on the network alone: a new state only repaints it
+            shape = (view.config.architecture.sizes, view.user_code)
+            self.refresh(layout=shape != self._shape)
+            self._shape = shape
 
     def select(self, unit: Unit | None) -> None:
         """The unit under the panels' cursor, highlighted (None: no unit)."""
