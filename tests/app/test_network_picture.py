@@ -157,10 +157,11 @@ def test_units_that_do_not_fit_say_how_many_more_and_clicks_find_the_units_drawn
 def test_layers_that_do_not_fit_the_width_are_cut_and_counted() -> None:
     sizes = (2, *([3] * 8), 1)
     geo = geometry(sizes, 60, 30)
-    assert len(geo.shown) * SLOT + (len(geo.shown) - 1) * geo.gap <= 60 < len(sizes) * SLOT
+    said = f" +{len(sizes) - len(geo.shown)} layers"
+    assert len(geo.shown) * SLOT + (len(geo.shown) - 1) * geo.gap + len(said) <= 60 < len(sizes) * SLOT
     arch = Architecture(inputs=2, hidden=(3,) * 8)
     drawing = draw(arch, network.init_params(arch, seed=1), None, geo, None, LOOK)
-    assert f"+{len(sizes) - len(geo.shown)} layers" in lines_of(drawing)[0]
+    assert lines_of(drawing)[0].endswith(said)
 
 
 def test_a_bar_is_its_share_of_the_layers_largest_activation() -> None:
@@ -252,6 +253,17 @@ async def test_a_wide_network_at_80x24_shows_its_first_units_and_bars_after_the_
         text = "\n".join(line.text for line in
                          (picture.render_line(y) for y in range(picture.size.height)))
         assert "+781" in text and "+125" in text and "█" in text
+
+
+async def test_a_deep_network_on_data_at_80x24_draws_the_layers_that_fit() -> None:
+    app = StepperApp(stepper_for(Config(dataset="moons", hidden=(3,) * 8, activation="tanh")))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("m")
+        picture = app.query_one(NetworkPicture)
+        picture.scroll_visible(animate=False, immediate=True)
+        await pilot.pause()
+        head = next(text for text in (picture.render_line(y).text for y in range(3)) if " a1 " in text)
+        assert head.split()[:5] == ["x", "a1", "a2", "a3", "a4"] and head.rstrip().endswith(" layers")
 
 
 class OnePicture(App[None]):

@@ -114,9 +114,10 @@ def geometry(sizes: tuple[int, ...], width: int, max_lines: int) -> Geometry:
     fit, else the first ones and a line for "+N more"; every layer when the edges between
     them get MIN_GAP columns, else the first ones."""
     layers = len(sizes)
-    while layers > 2 and layers * SLOT + (layers - 1) * MIN_GAP > width:
+    while layers > 2 and layers * SLOT + (layers - 1) * MIN_GAP + len(more_layers(sizes, layers)) > width:
         layers -= 1
-    gap = max(1, min(MAX_GAP, (width - layers * SLOT) // max(1, layers - 1)))
+    room = width - layers * SLOT - len(more_layers(sizes, layers))
+    gap = max(1, min(MAX_GAP, room // max(1, layers - 1)))
     step = MAP_LINES + SPACING
     whole = [HEAD + n * step - SPACING <= max_lines for n in sizes[:layers]]
     fit = max(1, (max_lines - HEAD - 1 + SPACING) // step)  # room for the "+N more" line too
@@ -124,6 +125,11 @@ def geometry(sizes: tuple[int, ...], width: int, max_lines: int) -> Geometry:
     more = any(k < n for k, n in zip(shown, sizes, strict=False))
     lines = HEAD + max(shown) * step - SPACING + more
     return Geometry(sizes, shown, gap, lines)
+
+
+def more_layers(sizes: tuple[int, ...], layers: int) -> str:
+    """What the picture says, after its last layer, of the layers past the width ("" for none)."""
+    return f" +{len(sizes) - layers} layers" if layers < len(sizes) else ""
 
 
 def edge_style(w: float, top: float) -> tuple[int, int, bool]:
@@ -266,8 +272,8 @@ def draw(arch: Architecture, params: Params, activations: list[Array] | None, ge
     (shown, rows, cols)) or bar (`activations`, per layer the sample's a_l; None before the
     forward pass), with "+N more" under a layer cut short."""
     width = geo.left(len(geo.shown) - 1) + SLOT
-    extra = len(arch.sizes) - len(geo.shown)
-    canvas = Canvas(width + (len(f" +{extra} layers") if extra else 0), geo.lines)
+    extra = more_layers(arch.sizes, len(geo.shown))
+    canvas = Canvas(width + len(extra), geo.lines)
     for l in range(1, len(geo.shown)):
         edges(canvas, params[f"W{l}"], geo, l, selected, look.background)
     for l, k in enumerate(geo.shown):
@@ -279,8 +285,7 @@ def draw(arch: Architecture, params: Params, activations: list[Array] | None, ge
             more = f"+{arch.sizes[l] - k} more"
             more = more if len(more) <= SLOT else f"+{arch.sizes[l] - k}"
             canvas.put(geo.left(l), geo.lines - 1, more, look.muted)
-    if extra:
-        canvas.put(width, 0, f" +{extra} layers", look.muted)
+    canvas.put(width, 0, extra, look.muted)
     return Drawing(canvas.lines())
 
 
@@ -391,8 +396,9 @@ class NetworkPicture(OneLayout):
         arch, data = view.config.architecture, view.data
         maps = None
         if data is not None and data.dataset.features == 2 and arch.inputs == 2:
+            shown = geo.shown + (0,) * (len(arch.sizes) - len(geo.shown))  # none of a layer cut off
             maps = unit_maps(arch, view.state.params, Plane.around(data.dataset.X), MAP_COLS,
-                             2 * MAP_LINES, geo.shown)
+                             2 * MAP_LINES, shown)
         picture = draw(arch, view.state.params, sample_activations(view), geo, self.selected, look, maps)
         self._cache = (key, picture)
         return picture
