@@ -38,6 +38,7 @@ KEYS = (
     Key("log-scale", "y", "toggle_log_scale", "Loss chart: its loss axis linear or log scale"),
     Key("explain", "e", "toggle_explain", "Explain the element under the cursor; its sources lit",
         "Explain"),
+    Key("network-picture", "m", "toggle_picture", "Network picture: every unit and weight; click a unit"),
     Key("cancel", "escape", "cancel", "Cancel a phase that is still running"),
     Key("save-session", "ctrl+s", "save_session",
         "Save the session to a file (reopen it with --session FILE)"),

@@ -12,13 +12,14 @@ that knows about a screen.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
 
 from engine.maths import network
-from engine.maths.network import Architecture, Array, Params
+from engine.maths.network import Architecture, Array, Params, Tensors
 
 MARGIN = 0.08  # of each axis' span, either side: points on the edge stay inside the picture
 
@@ -93,15 +94,52 @@ def field(arch: Architecture, params: Params, plane: Plane, cols: int, rows: int
         if not 1 <= layer < arch.depth or not 0 <= index < arch.sizes[layer]:
             raise ValueError(f"no hidden unit a{layer}[{index}] in {arch.sizes}")
     points = plane.grid(cols, rows)
-    value, classes = np.empty(len(points)), np.zeros(len(points), dtype=np.int64)
-    labels = np.zeros(len(points), dtype=np.int64)  # the loss the pass computes is not read
-    with np.errstate(all="ignore"):  # a diverged network draws as NaN, it does not warn
-        for part, cache, _ in network.forward_chunks(arch, points, params, labels):
-            if unit is not None:
-                value[part] = cache[f"a{unit[0]}"][:, unit[1]]
-            else:
-                value[part], classes[part] = _likeliest(arch, cache[f"a{arch.depth}"])
-    return Field(value.reshape(rows, cols), None if unit is not None else classes.reshape(rows, cols), unit)
+    if unit is not None:
+        value = over_grid(arch, params, points, lambda cache: cache[f"a{layer}"][:, [index]])[:, 0]
+        return Field(value.reshape(rows, cols), None, unit)
+    # Each chunk's likeliest class is taken at once: a softmax's K columns are never all kept.
+    both = over_grid(arch, params, points,
+                     lambda cache: np.column_stack(_likeliest(arch, cache[f"a{arch.depth}"])))
+    return Field(both[:, 0].reshape(rows, cols), both[:, 1].astype(np.int64).reshape(rows, cols))
+
+
+def over_grid(arch: Architecture, params: Params, points: Array,
+              read: Callable[[Tensors], Array]) -> Array:
+    """`read` of each chunk's forward pass over the points, stacked: the one loop the maps
+    share. The labels fed to the pass are zeros (the loss it also computes is not read), and
+    a diverged network reads as NaN without warning.
+
+    Inputs:
+    - points: shape (N, 2), rows of the plane (Plane.grid)
+    - read: from a chunk's cache to an array of shape (rows of the chunk, k)
+
+    Returns an array of shape (N, k).
+    """
+    labels = np.zeros(len(points), dtype=np.int64)
+    parts: list[Array] = []
+    with np.errstate(all="ignore"):
+        for _, cache, _ in network.forward_chunks(arch, points, params, labels):
+            parts.append(np.asarray(read(cache), dtype=np.float64))
+    return np.concatenate(parts)
+
+
+def unit_maps(arch: Architecture, params: Params, plane: Plane, cols: int, rows: int,
+              shown: tuple[int, ...]) -> list[Array]:
+    """Every layer's first units over the plane, as the network picture draws them: for
+    layer l = 0 .. L, the activations a_l[0 .. shown[l]) at each cell centre (a_0 is the
+    input x itself, a_L the output's sigmoid or softmax). One forward pass serves them all.
+
+    Inputs:
+    - shown: how many units of each layer, shape (L + 1,), each at most arch.sizes[l]
+
+    Returns for each layer an array of shape (shown[l], rows, cols).
+    """
+    names = ["x", *(f"a{l}" for l in range(1, arch.depth + 1))]
+    values = over_grid(arch, params, plane.grid(cols, rows),
+                       lambda cache: np.concatenate([cache[name][:, :k] for name, k
+                                                     in zip(names, shown, strict=True)], axis=1))
+    ends = np.cumsum(shown)[:-1]
+    return [part.T.reshape(len(part.T), rows, cols) for part in np.split(values, ends, axis=1)]
 
 
 def _likeliest(arch: Architecture, aL: Array) -> tuple[Array, NDArray[np.int64]]:

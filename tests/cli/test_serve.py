@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import shlex
-import shutil
 import socket
 import subprocess
 import sys
@@ -21,6 +20,8 @@ from textual.widgets import Input
 from engine.run import session as sessions
 from engine.run.stepper import Stepper
 from engine.settings.config import Config
+from tests import browser
+from tests.browser import NEEDS_BROWSER
 from tests.helpers import ROOT, free_port, served
 from tui.app.app import StepperApp
 from tui.app.screens.config import ConfigScreen, _shown, parse_fields
@@ -279,83 +280,26 @@ async def test_ctrl_s_in_a_terminal_writes_the_session_here(tmp_path: Path,
 
 # ---- a real browser -----------------------------------------------------------------------
 
-CHROMIUM = shutil.which("chromium")
-CHROMEDRIVER = shutil.which("chromedriver")
-try:
-    import selenium  # noqa: F401
-    SELENIUM = True
-except ImportError:
-    SELENIUM = False
-
-#: Run before the page's own scripts: keep the xterm.js Terminal that textual-serve's page
-#: creates (`this.terminal = new Terminal(...)`), so the test reads the text the terminal
-#: holds. The page draws it on a canvas (WebGL or 2D), so no DOM node has the text.
-KEEP_TERMINAL = """
-Object.defineProperty(Object.prototype, 'terminal', {configurable: true, set(value) {
-  Object.defineProperty(this, 'terminal', {value, writable: true, configurable: true, enumerable: true});
-  if (value && value.buffer && !window.__terminal) window.__terminal = value;
-}});
-"""
-#: The terminal's screen as lines of text (null before the page made its terminal).
-SCREEN_TEXT = """
-const terminal = window.__terminal;
-if (!terminal) return null;
-const buffer = terminal.buffer.active, lines = [];
-for (let y = 0; y < terminal.rows; y++) {
-  const line = buffer.getLine(buffer.viewportY + y);
-  lines.push(line ? line.translateToString(true) : '');
-}
-return lines.join('\\n');
-"""
-
-
-@pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER and SELENIUM),
-                    reason="needs chromium, chromedriver (Debian: apt-get install chromium "
-                    "chromium-driver; .ci/run installs them) and selenium (pip install -e '.[test]')")
+@NEEDS_BROWSER
 def test_in_a_real_browser_four_n_show_the_loss_and_ctrl_s_downloads_the_session(tmp_path: Path) -> None:
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
-    from selenium.webdriver.support.ui import WebDriverWait
 
-    assert CHROMIUM is not None and CHROMEDRIVER is not None
     downloads = tmp_path / "downloads"
     downloads.mkdir()
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,900",
-                     "--disable-popup-blocking"):  # the page opens the download in a new tab
-        options.add_argument(argument)
-    options.add_experimental_option("prefs", {"download.default_directory": str(downloads),
-                                              "download.prompt_for_download": False})
     port = free_port()
-    with served(port, tmp_path / "serve.log"):
-        driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-        try:
-            driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": KEEP_TERMINAL})
-            driver.get(f"http://127.0.0.1:{port}/")
-            wait = WebDriverWait(driver, 30, poll_frequency=0.05)
-
-            def screen_with(text: str) -> Any:
-                def seen(driver: Any) -> str | None:
-                    screen = driver.execute_script(SCREEN_TEXT)
-                    return screen if screen and text in screen else None
-                return seen
-
-            wait.until(screen_with("Next phase"))  # the stepper and its footer
-            keys = driver.find_element(By.CSS_SELECTOR, ".xterm-helper-textarea")  # xterm.js's input
-            for _ in range(4):
-                keys.send_keys("n")
-            screen = wait.until(screen_with("loss 0.9036"))
-            assert "step 1" in screen.splitlines()[0]
-            ActionChains(driver).key_down(Keys.CONTROL).send_keys("s").key_up(Keys.CONTROL).perform()
-            wait.until(lambda _: (downloads / "backprop-session-step1-update.npz").exists())
-            if os.environ.get("BACKPROP_SCREENSHOT"):  # to look at the page as a visitor sees it
-                driver.save_screenshot(os.environ["BACKPROP_SCREENSHOT"])
-        finally:
-            driver.quit()
+    with served(port, tmp_path / "serve.log"), browser.page(port, downloads) as page:
+        page.screen_with("Next phase")  # the stepper and its footer
+        keys = page.driver.find_element(By.CSS_SELECTOR, ".xterm-helper-textarea")  # xterm.js's input
+        for _ in range(4):
+            keys.send_keys("n")
+        screen = page.screen_with("loss 0.9036")
+        assert "step 1" in screen.splitlines()[0]
+        ActionChains(page.driver).key_down(Keys.CONTROL).send_keys("s").key_up(Keys.CONTROL).perform()
+        page.until(lambda _: (downloads / "backprop-session-step1-update.npz").exists())
+        if os.environ.get("BACKPROP_SCREENSHOT"):  # to look at the page as a visitor sees it
+            page.driver.save_screenshot(os.environ["BACKPROP_SCREENSHOT"])
     stepper = sessions.open_session(sessions.read(downloads / "backprop-session-step1-update.npz"))
     assert stepper.state.step == 1 and stepper.state.update is not None
     assert round(stepper.state.update.loss_after, 4) == 0.9036

@@ -38,7 +38,6 @@ from engine.check.verdicts import method_for
 from engine.data.batches import Data
 from engine.explain.elements import tensors as state_tensors
 from engine.explain.origin import Origin, origin_of
-from engine.maths.names import parse as parse_name
 from engine.model.protocol import Captured
 from engine.run.sample import sample_view
 from engine.run.stepper import Phase, State, Stepper, View
@@ -58,6 +57,7 @@ from tui.app.widgets.chart import LossChart
 from tui.app.widgets.explain import ExplainPanel
 from tui.app.widgets.formulas import for_view
 from tui.app.widgets.log import LogPanel
+from tui.app.widgets.network import NetworkPicture, cell_of, unit_of
 from tui.app.widgets.panels import (
     ForwardPanel,
     GradcheckPanel,
@@ -78,14 +78,8 @@ from tui.text import printable
 def hidden_unit(cell: tuple[str, tuple[int, ...]] | None, depth: int) -> tuple[int, int] | None:
     """The hidden unit (l, i) a cursor cell belongs to: z_l[i], a_l[i], their gradients, or
     row i of W_l and b_l, for a hidden layer l; None elsewhere."""
-    if cell is None:
-        return None
-    name, index = cell[0].rpartition(".")[2], cell[1]
-    parsed = parse_name(name)
-    if parsed is None or parsed.layer is None or not index:
-        return None
-    l = parsed.layer
-    return (l, index[0]) if 1 <= l < depth else None
+    unit = unit_of(cell, depth)
+    return unit if unit is not None and 1 <= unit[0] < depth else None
 
 
 ZOOM_NAMES = {"params": "param", "forward": "cache", "backward": "grad", "gradcheck": "numerical",
@@ -179,6 +173,7 @@ class StepperApp(ScreenlessKeys):
             yield UpdatePanel(id="update")
             yield BoundaryMap(id="boundary")
             yield LossChart(id="loss")
+            yield NetworkPicture(id="network-picture")
             yield LogPanel(id="log")
         yield ExplainPanel(id="explain")
         yield Footer()
@@ -243,8 +238,8 @@ class StepperApp(ScreenlessKeys):
         return list(self.query(Panel))
 
     @cached_property
-    def pictures(self) -> list[BoundaryMap | LossChart]:
-        return [self.query_one(BoundaryMap), self.query_one(LossChart)]
+    def pictures(self) -> list[BoundaryMap | LossChart | NetworkPicture]:
+        return [self.query_one(BoundaryMap), self.query_one(LossChart), self.query_one(NetworkPicture)]
 
     def show_state(self) -> None:
         """Redraw every widget from a view of the stepper."""
@@ -262,6 +257,7 @@ class StepperApp(ScreenlessKeys):
             boundary = self.query_one(BoundaryMap)
             panels.move_child(boundary, before=0)
             panels.move_child(self.query_one(LossChart), after=boundary)
+            panels.move_child(self.query_one(NetworkPicture), after=self.query_one(LossChart))
         for picture in self.pictures:
             picture.show(view)
         self.show_panels(view)
@@ -347,6 +343,7 @@ class StepperApp(ScreenlessKeys):
         unit = hidden_unit(cell, current.config.architecture.depth)
         if unit != boundary.unit:  # the unit under the cursor, over the input plane
             boundary.show_unit(current, unit)
+        self.query_one(NetworkPicture).select(unit_of(cell, current.config.architecture.depth))
         sources = self.explain_cursor(current, cell)
         for panel in panels:
             if panel is not focused or panel.sources != sources:
@@ -384,6 +381,24 @@ class StepperApp(ScreenlessKeys):
         arrives after its screens are gone, with nothing left to draw."""
         if self.screen_stack:
             self.show_panels()
+
+    def on_network_picture_selected(self, message: NetworkPicture.Selected) -> None:
+        """A unit clicked in the network picture: the panels' cursor goes to it (row i of W_l,
+        or input x[i] once the forward pass ran), which selects it everywhere."""
+        target = cell_of(message.unit, self.stepper.state.forward is not None)
+        if target is None:
+            self.notify("x is in the panels after the forward pass: n runs it.", timeout=3)
+            return
+        panel = self.query_one(f"#{target[0]}", Panel)
+        panel.cursor = target[1], target[2]
+        panel.focus()
+        self.show_panels()
+
+    def action_toggle_picture(self) -> None:
+        """m: the network picture shown or hidden (its default: shown with data when wide)."""
+        picture = self.query_one(NetworkPicture)
+        picture.wanted = not picture.display
+        picture.show(self.view())
 
     def action_toggle_explain(self) -> None:
         explain = self.query_one(ExplainPanel)
