@@ -12,6 +12,7 @@ that knows about a screen.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -75,16 +76,18 @@ class Field:
 
 
 def field(arch: Architecture, params: Params, plane: Plane, cols: int, rows: int,
-          unit: tuple[int, int] | None = None) -> Field:
+          unit: tuple[int, int] | None = None, inputs: Callable[[Array], Array] | None = None) -> Field:
     """The model's prediction at every cell centre, or hidden unit i of layer l's activation
     (unit = (l, i), l from 1) there. The labels fed to the forward pass are zeros: the loss
     it also computes is not read. Raises ValueError for a unit the network does not have.
 
     Inputs:
     - arch, params: the network, W_l of shape (n_l, n_(l-1)) and b_l of shape (n_l,)
-    - plane: the rectangle of the two inputs (arch.inputs is 2)
+    - plane: the rectangle of the two coordinates (arch.inputs is 2, or the features' count)
     - cols, rows: the grid's size
     - unit: (l, i) for hidden unit i of layer l, or None for the prediction
+    - inputs: the network's inputs at points of the plane (its features, engine.maths.features,
+      as Playground's map draws over x1, x2 whatever the inputs are); None: the points themselves
 
     Returns a Field whose arrays have shape (rows, cols).
     """
@@ -92,7 +95,7 @@ def field(arch: Architecture, params: Params, plane: Plane, cols: int, rows: int
         layer, index = unit
         if not 1 <= layer < arch.depth or not 0 <= index < arch.sizes[layer]:
             raise ValueError(f"no hidden unit a{layer}[{index}] in {arch.sizes}")
-    points = plane.grid(cols, rows)
+    points = plane.grid(cols, rows) if inputs is None else inputs(plane.grid(cols, rows))
     value, classes = np.empty(len(points)), np.zeros(len(points), dtype=np.int64)
     labels = np.zeros(len(points), dtype=np.int64)  # the loss the pass computes is not read
     with np.errstate(all="ignore"):  # a diverged network draws as NaN, it does not warn

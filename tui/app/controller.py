@@ -20,7 +20,7 @@ from engine.data.batches import Data
 from engine.model.builtin import BUGS, bug_problem, make_model
 from engine.model.protocol import Model
 from engine.run.stepper import Stepper
-from engine.settings.config import Config
+from engine.settings.config import MAX_SEED, Config
 from engine.usermodel.contract import ModelError
 from tui.app.runner import PhaseRunner
 from tui.text import printable
@@ -138,6 +138,27 @@ class Controller:
                            "catch it.", 6))
         else:
             self.tell(Note("Bug removed: the correct backward pass is back.", 3))
+        return True
+
+    def regenerate(self) -> bool:
+        """d: the data drawn again from the next seed (Playground's "Regenerate"), the weights
+        kept. A new run starts from the weights on screen: its step 1 is the first on the new
+        points, its undo history and chart begin there, the optimizer's state starts at zero,
+        and a session saved later holds those weights and the new data, so it replays
+        exactly. The seed of the weights (--seed) is unchanged."""
+        old = self.stepper
+        if old.data is None:
+            self.tell(Note("d draws the data again: this run has none (start with --dataset moons).", 4))
+            return False
+        seed = (old.data.seed + 1) % (MAX_SEED + 1)
+        data = batches.drawn(old.config, seed)
+        stepper = Stepper(old.config, model=old.model, data=data)
+        stepper.start_from(old.state.params)
+        stepper.gradcheck_enabled = old.gradcheck_enabled
+        self.runner.stepper = stepper
+        what = "a new split and batch order of the file's rows" if old.config.data else "new points"
+        self.tell(Note(f"Data drawn again from seed {seed}: {what}. The weights are kept; the run starts "
+                       "again at step 1 from them.", 5))
         return True
 
     def toggle_gradcheck(self) -> bool:
