@@ -89,6 +89,16 @@ async def test_d_draws_new_points_and_keeps_the_weights() -> None:
         assert again.state.last_phase is Phase.BACKWARD
         for name, value in app.stepper.state.forward.cache.items():  # type: ignore[union-attr]
             np.testing.assert_array_equal(again.state.forward.cache[name], value)  # type: ignore[union-attr]
+        # b walks back through the new draw's phases, then to the old data and run, as they were.
+        state_before = before.state
+        await pilot.press("b", "b")
+        assert app.stepper is after and after.state.last_phase is None
+        await pilot.press("b")
+        await pilot.pause()
+        assert app.stepper is before and before.state is state_before
+        assert any("Back to the data before d (seed 42)" in str(n.message) for n in app._notifications)
+        await pilot.press("b")  # and on back through the old run's own history
+        assert app.stepper is before and before.state is not state_before
 
 
 async def test_d_without_data_says_what_it_needs() -> None:
