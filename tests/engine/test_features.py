@@ -192,3 +192,19 @@ def test_a_csv_of_other_than_two_columns_refuses_features(tmp_path: object) -> N
     with pytest.raises(ConfigError, match="three has 3 column") as error:
         batches.from_config(config)
     assert error.value.key == "features"
+
+
+def test_explain_and_a_session_name_a_csv_headers_columns() -> None:
+    dataset = parse_csv("temperature,pressure,label\n" + "".join(
+        f"{t},{p},{int(t > p)}\n" for t, p in ((1, 2), (3, 1), (2, 5), (6, 4), (0, 1), (7, 2))), "weather")
+    config = validate(Config(data="weather.csv"), {"data"})
+    data = batches.prepare(dataset, 0.0, 2, 42)
+    s = Stepper(batches.fitted(config, data), data=data)
+    s.next()
+    view = sample_view(s.view(), 1)
+    assert view.sample is not None
+    e = explain_text(view, "x[1]")
+    assert e.formula == f"x[1] = pressure, feature 1 of data row {view.sample.row}"
+    assert e.substituted == f"x[1] = pressure = {e.substituted.split(' = ')[-1]}"
+    kept = session.from_bytes(session.to_bytes(session.record(s)))
+    assert kept.data is not None and kept.data.axis_names == ("temperature", "pressure")
