@@ -21,6 +21,8 @@ from numpy.typing import NDArray
 
 from engine.data.sets import Dataset, Indices, make_dataset, read_csv, split, standardize
 from engine.maths import network
+from engine.maths.features import Feature, expand
+from engine.maths.features import parse as parse_features
 from engine.maths.network import Architecture, Array, Params
 from engine.settings.config import Config, ConfigError, binary_size
 
@@ -52,6 +54,25 @@ class Data:
     batch: int  # rows a step; the whole training split for full-batch descent
     seed: int
     standardized: bool = False
+    #: The inputs as features of the plane's two columns (engine.maths.features), and those
+    #: columns: the points, split and standardized as `dataset`, that the map draws and
+    #: Explain substitutes. (), None: the dataset's own columns are the inputs and the plane.
+    features: tuple[Feature, ...] = ()
+    plane_data: Dataset | None = None
+
+    @property
+    def plane(self) -> Dataset:
+        """The rows as points of the input plane: the map's axes and dots."""
+        return self.plane_data if self.plane_data is not None else self.dataset
+
+    @property
+    def axis_names(self) -> tuple[str, ...]:
+        """The plane's columns' names: a CSV file's header's, else x1, x2, ..."""
+        return self.plane.column_names
+
+    def inputs_at(self, points: Array) -> Array:
+        """The network's inputs at points of the plane (N, 2): their features, or themselves."""
+        return expand(points, self.features) if self.features else points
 
     @property
     def full_batch(self) -> bool:
@@ -97,15 +118,24 @@ def _shuffle(seed: int, epoch: int, n: int) -> Indices:
 
 
 def prepare(dataset: Dataset, test_fraction: float, batch: int, seed: int,
-            standardized: bool = False) -> Data:
-    """Split from the seed, standardize by the training rows' statistics if asked, and plan
-    batches of `batch` rows (0: the whole training split)."""
+            standardized: bool = False, features: tuple[Feature, ...] = ()) -> Data:
+    """Split from the seed, standardize by the training rows' statistics if asked, compute
+    the features of the (standardized) columns, and plan batches of `batch` rows (0: the
+    whole training split).
+
+    Standardizing comes before the features, so x1² is the square of the x1 the map's axis
+    shows: the plane is one, whichever inputs the network takes of it."""
     dataset = split(dataset, test_fraction, seed)
     if standardized:
         X = standardize(dataset.X_train, dataset.X)
-        dataset = Dataset(X, dataset.y, dataset.name, dataset.train, dataset.test)
-    size = batch or len(dataset.train)
-    return Data(dataset, min(size, len(dataset.train)), seed, standardized)
+        dataset = replace(dataset, X=X)
+    size = min(batch or len(dataset.train), len(dataset.train))
+    if not features:
+        return Data(dataset, size, seed, standardized)
+    x1, x2 = dataset.column_names
+    names = tuple(f.symbol((x1, x2)) for f in features)
+    inputs = replace(dataset, X=expand(dataset.X, features), columns=names)
+    return Data(inputs, size, seed, standardized, features, dataset)
 
 
 def load(name: str, csv: str, samples: int, noise: float, classes: int, seed: int) -> Dataset:
@@ -176,9 +206,19 @@ def from_config(config: Config) -> Data | None:
     sample. Raises engine.data.sets.DataError for a malformed CSV file."""
     if not config.learns_from_data:
         return None
-    dataset = load(config.dataset, config.data, config.samples, config.noise, config.classes,
-                   config.seed)
-    return prepare(dataset, config.test_fraction, config.batch, config.seed, config.standardize)
+    return drawn(config, config.seed)
+
+
+def drawn(config: Config, seed: int) -> Data:
+    """The data a configuration names, drawn from `seed` rather than the config's own: a
+    shape's points, the split and the batches' order (a CSV file's rows are the file's).
+    The app's d draws them again from a new seed, as Playground's "Regenerate"."""
+    dataset = load(config.dataset, config.data, config.samples, config.noise, config.classes, seed)
+    if config.features and dataset.features != 2:
+        raise ConfigError("features", f"are features of a point of the plane, x1 and x2: "
+                                      f"{dataset.name} has {dataset.features} column(s) of features")
+    return prepare(dataset, config.test_fraction, config.batch, seed, config.standardize,
+                   parse_features(config.features) if config.features else ())
 
 
 def fitted(config: Config, data: Data) -> Config:

@@ -75,6 +75,9 @@ class Dataset:
     # Left empty, every row trains: a split is made by split(), not by hand.
     train: Indices = field(default_factory=lambda: np.zeros(0, dtype=np.intp))
     test: Indices = field(default_factory=lambda: np.zeros(0, dtype=np.intp))
+    #: Each column's name, as a CSV file's header gives them (the label's left out); (): none,
+    #: and the columns are x1, x2, ... (column_names).
+    columns: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         X = np.asarray(self.X, dtype=np.float64)
@@ -99,6 +102,7 @@ class Dataset:
         if len(train) < 1 or len(both) != n or not np.array_equal(np.sort(both), np.arange(n)):
             raise ValueError("train and test must split the rows: disjoint, together every row, "
                              "train non-empty")
+        _check_columns(self.columns, X.shape[1])
         object.__setattr__(self, "X", _frozen(X))
         object.__setattr__(self, "y", _frozen(y.astype(np.int64)))
         object.__setattr__(self, "train", _frozen(train))
@@ -111,6 +115,11 @@ class Dataset:
     @property
     def features(self) -> int:
         return int(self.X.shape[1])
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        """Each column's name: the header's, or x1, x2, ... as the maths writes them."""
+        return self.columns or tuple(f"x{j + 1}" for j in range(self.features))
 
     @property
     def classes(self) -> int:
@@ -133,6 +142,12 @@ class Dataset:
     @property
     def X_test(self) -> Array:
         return self.X[self.test]
+
+
+def _check_columns(columns: tuple[str, ...], width: int) -> None:
+    """No names, or one for each of X's columns."""
+    if columns and len(columns) != width:
+        raise ValueError(f"columns must name each of X's {width} columns, got {len(columns)}")
 
 
 def _check_seed(seed: int) -> None:
@@ -399,7 +414,18 @@ def parse_csv(text: str, name: str = "csv") -> Dataset:
         label_line.setdefault(labels[-1], line)
     _check_classes(label_line)
     X = np.frombuffer(features, dtype=np.float64).reshape(len(labels), width - 1)
-    return Dataset(X, np.frombuffer(labels, dtype=np.int64), name)
+    columns = _column_names(header[1][:-1]) if header is not None else ()
+    return Dataset(X, np.frombuffer(labels, dtype=np.int64), name, columns=columns)
+
+
+def _column_names(header: list[str]) -> tuple[str, ...]:
+    """The header's names of the feature columns, as the map's axes and Explain show them:
+    stripped, each a line of at most SHOWN characters, and x1, x2, ... for a blank one."""
+    names = []
+    for j, text in enumerate(header):
+        name = " ".join(text.split())  # one line: a tab or a stray \r is a space
+        names.append(name[:SHOWN] if name else f"x{j + 1}")
+    return tuple(names)
 
 
 def _label(text: str, line: int, width: int) -> int:

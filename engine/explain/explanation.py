@@ -49,6 +49,7 @@ class Explanation:
     #: "mse": the loss of logit o0 against y = o1; "cross-entropy": −log softmax(o1..)[o0];
     #: "difference": o0 − o1; "sgd": o0 − o1·o2; "central-difference": (o0 − o1) / o2 / 2;
     #: "mean": the terms' mean (a batch's); "constant": o0; "bias-correction": o0 / (1 − o1^o2);
+    #: "sin": sin(o0), a feature input's;
     #: "optimizer.NAME" and "optimizer.NAME.MOMENT": that optimizer's new parameter or moment
     #: from w, the moments before, t before, dw, lr and its settings (_rule), "@DRILL" after
     #: either under one of the update's fault drills; "unknown": nothing
@@ -131,6 +132,7 @@ _ARITHMETIC: dict[str, Callable[[Sequence[float]], float]] = {
     "bias-correction": lambda o: float(optimizers.corrected(np.array(o[0]), o[1], int(o[2]))),
     **_RULES,
     "constant": lambda o: o[0],
+    "sin": lambda o: float(np.sin(o[0])),  # a feature input, sin(x1) (engine.maths.features)
 }
 
 OPERATIONS = (*_ARITHMETIC, "unknown")

@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 
+from engine.data.batches import Data
 from engine.explain.explanation import Explanation, Source, Term
 from engine.explain.net import Net
 from engine.explain.written import SHOWN_TERMS, element_label, num, paren, shown_sum
@@ -51,9 +52,36 @@ def _input(net: Net, q: str, index: tuple[int, ...], value: float) -> Explanatio
               if data.standardized else "")
     where = (f"sample {sample.index + 1} of {sample.size} in the batch: row {sample.row} of the "
              f"{data.dataset.name} data{scaled}; [ and ] show another")
-    return Explanation(q, index, value, f"{label} = feature {index[0]} of data row {sample.row}",
-                       f"{label} = {num(value)}", operation="constant",
+    if data.features:
+        return _feature(q, index, value, data, sample.row, where)
+    j = index[0]
+    named = f"{data.dataset.columns[j]}, " if data.dataset.columns else ""  # a CSV header's name
+    shown = f"{data.dataset.columns[j]} = " if data.dataset.columns else ""
+    return Explanation(q, index, value, f"{label} = {named}feature {j} of data row {sample.row}",
+                       f"{label} = {shown}{num(value)}", operation="constant",
                        operands=(Term(label, value),), notes=(where,))
+
+
+def _feature(q: str, index: tuple[int, ...], value: float, data: Data, row: int, where: str) -> Explanation:
+    """x[j] as a feature of the row's point (x1, x2): x[2] = x1² = 0.61² = 0.372."""
+    label = element_label("x", index)
+    feature = data.features[index[0]]
+    x1_name, x2_name = data.axis_names
+    x1, x2 = (float(v) for v in data.plane.X[row])
+    symbol = feature.symbol((x1_name, x2_name))
+    coordinates = ((x1_name, x1), (x2_name, x2))
+    operands = tuple(Term(*coordinates[k]) for k in feature.of)
+    # The arithmetic anyone can redo (explanation.redo): x1² is the product x1 · x1.
+    operation = {"identity": "constant", "square": "product", "product": "product"}.get(
+        feature.operation, "sin")
+    if feature.operation == "square":
+        operands = operands * 2
+    substituted = "" if feature.operation == "identity" else f"{feature.of_values(x1, x2, num)} = "
+    return Explanation(q, index, value, f"{label} = {symbol}, input feature {index[0]} of data row {row}",
+                       f"{label} = {symbol} = {substituted}{num(value)}",
+                       operation=operation, operands=operands,
+                       notes=(where, f"{x1_name} = {num(x1)}, {x2_name} = {num(x2)}: the row's point of the "
+                                     "plane the map draws"))
 
 
 def _z(net: Net, q: str, l: int, i: int, value: float) -> Explanation:

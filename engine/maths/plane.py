@@ -76,16 +76,18 @@ class Field:
 
 
 def field(arch: Architecture, params: Params, plane: Plane, cols: int, rows: int,
-          unit: tuple[int, int] | None = None) -> Field:
+          unit: tuple[int, int] | None = None, inputs: Callable[[Array], Array] | None = None) -> Field:
     """The model's prediction at every cell centre, or hidden unit i of layer l's activation
     (unit = (l, i), l from 1) there. The labels fed to the forward pass are zeros: the loss
     it also computes is not read. Raises ValueError for a unit the network does not have.
 
     Inputs:
     - arch, params: the network, W_l of shape (n_l, n_(l-1)) and b_l of shape (n_l,)
-    - plane: the rectangle of the two inputs (arch.inputs is 2)
+    - plane: the rectangle of the two coordinates (arch.inputs is 2, or the features' count)
     - cols, rows: the grid's size
     - unit: (l, i) for hidden unit i of layer l, or None for the prediction
+    - inputs: the network's inputs at points of the plane (its features, engine.maths.features,
+      as Playground's map draws over x1, x2 whatever the inputs are); None: the points themselves
 
     Returns a Field whose arrays have shape (rows, cols).
     """
@@ -93,7 +95,7 @@ def field(arch: Architecture, params: Params, plane: Plane, cols: int, rows: int
         layer, index = unit
         if not 1 <= layer < arch.depth or not 0 <= index < arch.sizes[layer]:
             raise ValueError(f"no hidden unit a{layer}[{index}] in {arch.sizes}")
-    points = plane.grid(cols, rows)
+    points = plane.grid(cols, rows) if inputs is None else inputs(plane.grid(cols, rows))
     if unit is not None:
         value = over_grid(arch, params, points, lambda cache: cache[f"a{layer}"][:, [index]])[:, 0]
         return Field(value.reshape(rows, cols), None, unit)
@@ -124,18 +126,20 @@ def over_grid(arch: Architecture, params: Params, points: Array,
 
 
 def unit_maps(arch: Architecture, params: Params, plane: Plane, cols: int, rows: int,
-              shown: tuple[int, ...]) -> list[Array]:
+              shown: tuple[int, ...], inputs: Callable[[Array], Array] | None = None) -> list[Array]:
     """Every layer's first units over the plane, as the network picture draws them: for
     layer l = 0 .. L, the activations a_l[0 .. shown[l]) at each cell centre (a_0 is the
     input x itself, a_L the output's sigmoid or softmax). One forward pass serves them all.
 
     Inputs:
     - shown: how many units of each layer, shape (L + 1,), each at most arch.sizes[l]
+    - inputs: the network's inputs at points of the plane (its features), as field() takes them
 
     Returns for each layer an array of shape (shown[l], rows, cols).
     """
     names = ["x", *(f"a{l}" for l in range(1, arch.depth + 1))]
-    values = over_grid(arch, params, plane.grid(cols, rows),
+    points = plane.grid(cols, rows) if inputs is None else inputs(plane.grid(cols, rows))
+    values = over_grid(arch, params, points,
                        lambda cache: np.concatenate([cache[name][:, :k] for name, k
                                                      in zip(names, shown, strict=True)], axis=1))
     ends = np.cumsum(shown)[:-1]

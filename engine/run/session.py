@@ -22,7 +22,7 @@ import json
 import math
 import re
 import zipfile
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,8 @@ from numpy.lib import format as npy
 from engine.data.batches import Data, check_step
 from engine.data.sets import Dataset
 from engine.files import NAME_SHOWN, read_user_file
+from engine.maths.features import expand
+from engine.maths.features import parse as parse_features
 from engine.maths.network import BUG_ALIASES, Array, Params, param_shapes
 from engine.maths.optimizers import BUGS
 from engine.model.builtin import bug_problem, make_model
@@ -173,8 +175,21 @@ def to_bytes(session: Session) -> bytes:
                             "seed": session.data.seed, "standardized": session.data.standardized}
             for name in ("X", "y", "train", "test"):
                 _member(zf, f"data/{name}", getattr(dataset, name))
+            head["data"] |= _plane_head(session.data, zf)
         _write(zf, JSON_MEMBER, json.dumps(head, indent=1).encode())
     return buffer.getvalue()
+
+
+def _plane_head(data: Data, zf: zipfile.ZipFile) -> dict[str, Any]:
+    """What a session adds for the plane (engine.data.batches.Data.plane): a CSV header's
+    names, and with feature inputs the points they are features of (data/plane.npy), which
+    the inputs alone do not give back (sin(x1) keeps no x1). Nothing for the data as before."""
+    head: dict[str, Any] = {}
+    if data.plane.columns:
+        head["columns"] = list(data.plane.columns)
+    if data.plane_data is not None:
+        _member(zf, "data/plane", data.plane_data.X)
+    return head
 
 
 def _config_dict(config: Config) -> dict[str, Any]:
@@ -568,9 +583,10 @@ def _data(raw: object, members: Arrays, config: Config) -> Data | None:
         return None
     if not config.learns_from_data:
         raise SessionError("the session holds data but its config names none (no dataset or data file)")
-    if not isinstance(raw, dict) or sorted(raw) != sorted(DATA_KEYS):
-        raise SessionError(f"data must be an object of {', '.join(DATA_KEYS)}")
+    if not isinstance(raw, dict) or sorted(set(raw) - {"columns"}) != sorted(DATA_KEYS):
+        raise SessionError(f"data must be an object of {', '.join(DATA_KEYS)} (and columns)")
     dataset = _dataset(raw["name"], members)
+    dataset, plane = _plane(dataset, raw.get("columns"), members, config)
     _check_fitted(dataset, config)
     batch, seed, standardized = raw["batch"], raw["seed"], raw["standardized"]
     rows = len(dataset.train)
@@ -582,7 +598,8 @@ def _data(raw: object, members: Arrays, config: Config) -> Data | None:
     if standardized is not config.standardize:
         raise SessionError(f"data.standardized: must be {json.dumps(config.standardize)}, as the config's "
                            f"standardize is, got {shown(standardized)}")
-    data = Data(dataset, batch, seed, standardized)
+    data = Data(dataset, batch, seed, standardized) if plane is None else \
+        Data(dataset, batch, seed, standardized, parse_features(config.features), plane)
     try:
         check_step(config, data)  # the memory of a step, as the command line checks it
     except ConfigError as error:
@@ -604,6 +621,41 @@ def _dataset(name: object, members: Arrays) -> Dataset:
         return Dataset(X.astype(np.float64), y, name, train.astype(np.intp), test.astype(np.intp))
     except ValueError as error:
         raise SessionError(f"data: {error}") from None
+
+
+def _plane(dataset: Dataset, columns: object, members: Arrays,
+           config: Config) -> tuple[Dataset, Dataset | None]:
+    """The inputs' data set, and with feature inputs the points of the plane (None without:
+    the inputs are the points), checked to be two columns of the inputs' rows and to give
+    those inputs exactly. A header's names are the plane's (the inputs' without features)."""
+    if columns is not None and not (isinstance(columns, list) and all(isinstance(c, str) for c in columns)):
+        raise SessionError(f"data.columns: must be a list of names, got {shown(columns)}")
+    names = tuple(columns or ())
+    if not config.features:
+        if "data/plane" in members:
+            raise SessionError("the data hold data/plane.npy, the points of feature inputs, but the "
+                               "config has no features")
+        return _named(dataset, names), None
+    X = members.get("data/plane")
+    if X is None or X.dtype != np.float64 or X.shape != (dataset.samples, 2):
+        raise SessionError(f"data/plane.npy: with features it holds the rows' points, {dataset.samples} by 2 "
+                           "float64 values")
+    if names and len(names) != 2:
+        raise SessionError(f"data.columns: with features it names the plane's 2 columns, got {len(names)}")
+    plane = replace(dataset, X=X, columns=names)
+    features = parse_features(config.features)
+    if not np.array_equal(expand(plane.X, features), dataset.X):
+        raise SessionError(f"data/X: its columns are not the features {', '.join(config.features)} of "
+                           "data/plane.npy's points")
+    x1, x2 = plane.column_names
+    return replace(dataset, columns=tuple(f.symbol((x1, x2)) for f in features)), plane
+
+
+def _named(dataset: Dataset, columns: tuple[str, ...]) -> Dataset:
+    try:
+        return replace(dataset, columns=columns)
+    except ValueError as error:
+        raise SessionError(f"data.columns: {error}") from None
 
 
 def _check_fitted(dataset: Dataset, config: Config) -> None:

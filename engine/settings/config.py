@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from engine.maths.features import canonical, split
 from engine.maths.network import BINARY_LOSSES, BUG_ALIASES, SOFTMAX_LOSS, Architecture
 from engine.maths.optimizers import READS
 from engine.settings import rules
@@ -47,7 +48,7 @@ NOTEBOOK_X = (0.2, -0.4, 0.1)
 #: it decays), so a plain SGD run's trace is unchanged byte for byte.
 OPTIMIZER_FIELDS = ("optimizer", "momentum", "beta1", "beta2", "epsilon", "decay")
 DATA_FIELDS = ("dataset", "data", "samples", "noise", "test_fraction", "standardize", "batch",
-               "train_steps", "check_every", "trace")
+               "train_steps", "check_every", "trace", "features")
 #: The penalty rates: a run without them leaves them out of its JSON trace too, which stays
 #: the trace it always was.
 PENALTY_FIELDS = ("l1", "l2")
@@ -102,12 +103,18 @@ class Config:
     train_steps: int = _default("train-steps")  # steps of the app's training run (t)
     check_every: int = _default("check-every")  # a training run checks gradients every Nth step; 0: never
     trace: str = _default("trace")  # "full" or "summary"; "": summary once a headless run has over 100 steps
+    #: The network's inputs as features of the data's two columns (engine.maths.features); (): the
+    #: columns themselves. Last, so a config's other fields keep their places in a trace.
+    features: tuple[str, ...] = field(default=_default("features"))
 
     def __post_init__(self) -> None:
         if isinstance(self.hidden, int | np.integer) and not isinstance(self.hidden, bool):
             object.__setattr__(self, "hidden", (self.hidden,))
         elif isinstance(self.hidden, list):
             object.__setattr__(self, "hidden", tuple(self.hidden))
+        if isinstance(self.features, str | list):  # a TOML file's "x1,x1^2" or ["x1", "x1^2"]
+            object.__setattr__(self, "features", split(self.features) if isinstance(self.features, str)
+                               else tuple(self.features))
 
     def resolved(self) -> Config:
         """The same config with the defaults that depend on other values filled in (x from
@@ -115,7 +122,8 @@ class Config:
         the values are known good."""
         x = self.x or default_x(self.inputs, self.seed)
         bug = BUG_ALIASES.get(self.inject_bug, self.inject_bug) if self.inject_bug else None
-        return replace(self, x=x, loss=self.architecture.loss, inject_bug=bug)
+        return replace(self, x=x, loss=self.architecture.loss, inject_bug=bug,
+                       features=canonical(self.features) if self.features else ())
 
     @cached_property
     def architecture(self) -> Architecture:
@@ -144,10 +152,12 @@ class Config:
         say nothing about a run on the single sample, whose trace stays as it was), and so are
         the penalty rates when both are 0, the optimizer's settings it does not read."""
         unused = (*(() if self.architecture.penalised else PENALTY_FIELDS),
+                  *(() if self.features else ("features",)),
                   *(("x", "y") if self.learns_from_data else DATA_FIELDS),
                   *({*OPTIMIZER_FIELDS} - {*self.optimizer_reads}))
         out = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in unused}
-        return out | {"hidden": list(self.hidden)} | ({} if self.learns_from_data else {"x": list(self.x)})
+        listed = {"hidden": list(self.hidden)} | ({"features": list(self.features)} if self.features else {})
+        return out | listed | ({} if self.learns_from_data else {"x": list(self.x)})
 
 
 def changed(config: Config) -> set[str]:

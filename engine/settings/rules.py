@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from engine.check.verdicts import METHODS
+from engine.maths.features import FeatureError
+from engine.maths.features import parse as parse_features
 from engine.maths.network import ACTIVATIONS, BINARY_LOSSES, BUG_ALIASES, INITS, SOFTMAX_LOSS
 from engine.maths.optimizers import BUGS, OPTIMIZERS, READS
 from engine.model.builtin import bug_problem
@@ -160,6 +162,19 @@ def training(config: Config, given: Collection[str]) -> None:
         raise ConfigError("trace", f"must be one of {', '.join(TRACES)}, got {shown(config.trace)}")
 
 
+def feature_names(config: Config, given: Collection[str]) -> None:
+    """Each feature one of Playground's seven, by the features' own grammar (never evaluated)."""
+    if not config.features:
+        return
+    if not isinstance(config.features, tuple) or not all(isinstance(f, str) for f in config.features):
+        raise ConfigError("features", f"must be feature names such as x1,x2,x1^2, got "
+                                      f"{shown(config.features)}")
+    try:
+        parse_features(config.features)
+    except FeatureError as error:
+        raise ConfigError("features", str(error)) from None
+
+
 # ---- settings against each other ----
 
 def loss_fits_output(config: Config, given: Collection[str]) -> None:
@@ -197,8 +212,8 @@ def without_data(config: Config, given: Collection[str]) -> None:
     for key in ("samples", "noise"):
         if key in given:
             raise ConfigError(key, lambda n: f"only applies to a generated data set: add {n('dataset')} NAME")
-    for key in ("test-fraction", "standardize", "trace"):
-        if key in given:
+    for key in ("test-fraction", "standardize", "trace", "features"):
+        if key in given or (key == "features" and config.features):
             raise ConfigError(key, lambda n: f"only applies to learning from data: {_needs_data(n)}")
 
 
@@ -312,8 +327,9 @@ RULES: tuple[Rule, ...] = (
     Rule("a data set or a file, not both", ("dataset", "data"), dataset_or_data),
     Rule("sampling and the split", ("samples", "noise", "test-fraction", "standardize", "batch"), sampling),
     Rule("training runs and the trace", ("train-steps", "check-every", "trace"), training),
-    Rule("data settings need data", ("batch", "samples", "noise", "test-fraction", "standardize", "trace"),
-         without_data),
+    Rule("features", ("features",), feature_names),
+    Rule("data settings need data", ("batch", "samples", "noise", "test-fraction", "standardize", "trace",
+                                     "features"), without_data),
     Rule("the data give the samples", ("samples", "noise", "x", "y"), data_gives_samples),
     Rule("a data set's shape", ("inputs", "classes", "samples"), dataset_shape),
     Rule("the single sample", ("x", "y", "inputs", "classes"), sample),

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.check.verdicts import METHODS
+from engine.maths.features import FEATURES, split
 from engine.maths.network import ACTIVATIONS, BINARY_LOSSES, INITS
 from engine.maths.optimizers import BUGS, OPTIMIZERS
 from engine.settings.bounds import (
@@ -64,6 +65,9 @@ NAME = Kind(word, "a name", (str,), "a string", on_command_line=False)
 FILE = Kind(text_value, "a file name", (str,), "a string", on_command_line=False)
 SWITCH = Kind(yes_no, "yes or no", (bool,), "true or false", on_command_line=False)
 TABLE = Kind(None, "a table", (dict,), 'a table such as [keymap] next = "j"', on_command_line=False)
+#: Feature names (engine.maths.features), read by the rules' own grammar, never evaluated.
+NAMES = Kind(split, "comma-separated features like x1,x2,x1^2", (str, list),
+             'a string or an array of strings, such as "x1,x2,x1^2" or ["x1", "x1^2"]')
 #: --reg's number: argparse's float, whose refusal is argparse's own ("invalid float value").
 FLOAT = Kind(float, "a number", (int, float), "a number", on_command_line=False)
 
@@ -261,6 +265,15 @@ SETTINGS: tuple[Setting, ...] = (
                 doc="scale each feature to mean 0 and variance 1 by the training rows' statistics (the "
                     "test rows are scaled by the same numbers; values near 1e308 too, and a test row that "
                     "would scale past the largest float is refused, its feature named)", shown_default=""),
+        Setting("features", NAMES, f"the network's inputs as functions of the data's two columns x1, x2, as "
+                f"TensorFlow Playground's: any of {','.join(FEATURES)} (default x1,x2)", (), "F[,F...]",
+                toml=True, group="data", hint=f"any of {','.join(FEATURES)}; empty: x1,x2",
+                doc=f"the network's inputs as TensorFlow Playground's features of the two columns x1, x2 "
+                    f"(a CSV file's first two, whatever its header calls them): any of "
+                    f"{', '.join(f'`{name}`' for name in FEATURES)}, in any order, each once; read by a "
+                    "grammar of its own, never run as code (see [Feature inputs]"
+                    "(#feature-inputs-regenerating-and-test-points))",
+                shown_default="`x1,x2`"),
         Setting("batch", WHOLE, "rows a step, shuffled each epoch from the seed (default: the whole "
                 "training split)", 0, "N", toml=True, group="data",
                 hint=f"rows a step, 1 to {MAX_SAMPLES:,}; 0 for the whole training split",

@@ -494,6 +494,10 @@ class StepperApp(ScreenlessKeys):
         if not self.busy() and self.controller.reset():
             self.show_state()
 
+    def action_regenerate(self) -> None:
+        if not self.busy() and self.controller.regenerate():
+            self.show_state()
+
     def action_toggle_gradcheck(self) -> None:
         if not self.busy() and self.controller.toggle_gradcheck():
             self.show_state()
@@ -630,6 +634,16 @@ class StepperApp(ScreenlessKeys):
         chart.log_scale = not chart.log_scale
         chart.show(self.view())
         self.notify(f"Loss chart: {'log' if chart.log_scale else 'linear'} scale", timeout=2)
+
+    def action_toggle_test_points(self) -> None:
+        """The map's test points, drawn or not: the field is the same either way."""
+        boundary = self.query_one(BoundaryMap)
+        if self.stepper.data is None or not len(self.stepper.data.dataset.test):
+            self.notify("o shows or hides the map's test points: this run has none", timeout=3)
+            return
+        boundary.test_points = not boundary.test_points
+        boundary.show(self.view())
+        self.notify(f"Map: test points {'shown' if boundary.test_points else 'hidden'} (o)", timeout=2)
 
     def action_help(self) -> None:
         from tui.app.screens.help import HelpScreen  # imported when first used: a faster start

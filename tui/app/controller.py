@@ -20,7 +20,7 @@ from engine.data.batches import Data
 from engine.model.builtin import BUGS, bug_problem, make_model
 from engine.model.protocol import Model
 from engine.run.stepper import Stepper
-from engine.settings.config import Config
+from engine.settings.config import MAX_SEED, Config
 from engine.usermodel.contract import ModelError
 from tui.app.runner import PhaseRunner
 from tui.text import printable
@@ -47,6 +47,10 @@ class NewRun:
     data: Data | None = None
 
 
+#: Draws b can go back past: each stepper kept holds its own undo history (up to its budget).
+DRAWS_KEPT = 4
+
+
 class Controller:
     """Owns the stepper (held by its runner, which runs the stepper's phases on a thread) and
     applies what the keys ask of it."""
@@ -58,6 +62,9 @@ class Controller:
         #: The user's model file as named on the command line (a session records the name,
         #: never the code); None for the built-in network.
         self.model_file = model_file
+        #: The steppers d replaced, the latest last (at most DRAWS_KEPT): b at the start of a
+        #: new draw goes back to the one before it, its data, state and history as they were.
+        self.before_draws: list[Stepper] = []
 
     @property
     def stepper(self) -> Stepper:
@@ -80,6 +87,7 @@ class Controller:
             self.tell(Note(f"Not applied: {error.message}", 8, "error"))
             return False
         self.runner.stepper = stepper
+        self.before_draws.clear()  # a new run: b stays within it
         stepper.gradcheck_enabled = old.gradcheck_enabled
         self.tell(Note(f"Applied: {self.applied(model, config)}, seed {config.seed}, lr {config.lr:g}.", 3))
         return True
@@ -136,14 +144,45 @@ class Controller:
             self.tell(Note("Bug removed: the correct backward pass is back.", 3))
         return True
 
+    def regenerate(self) -> bool:
+        """d: the data drawn again from the next seed (Playground's "Regenerate"), the weights
+        kept. A new run starts from the weights on screen: its step 1 is the first on the new
+        points, its undo history and chart begin there, the optimizer's state starts at zero,
+        and a session saved later holds those weights and the new data, so it replays
+        exactly. The seed of the weights (--seed) is unchanged."""
+        old = self.stepper
+        if old.data is None:
+            self.tell(Note("d draws the data again: this run has none (start with --dataset moons).", 4))
+            return False
+        seed = (old.data.seed + 1) % (MAX_SEED + 1)
+        data = batches.drawn(old.config, seed)
+        # The fault drill on now is the new run's from its start, so its session replays it.
+        config = old.config if old.model.user_code else replace(old.config, inject_bug=old.model.bug)
+        stepper = Stepper(config, model=old.model, data=data)
+        stepper.start_from(old.state.params)
+        stepper.gradcheck_enabled = old.gradcheck_enabled
+        self.before_draws = [*self.before_draws, old][-DRAWS_KEPT:]
+        self.runner.stepper = stepper
+        what = "a new split and batch order of the file's rows" if old.config.data else "new points"
+        self.tell(Note(f"Data drawn again from seed {seed}: {what}. The weights are kept; the run starts "
+                       "again at step 1 from them (b at its start goes back to the old data).", 5))
+        return True
+
     def toggle_gradcheck(self) -> bool:
         self.stepper.gradcheck_enabled = not self.stepper.gradcheck_enabled
         self.tell(Note(f"Gradient check {'on' if self.stepper.gradcheck_enabled else 'off'}.", 2))
         return True
 
     def undo(self) -> bool:
-        if not self.stepper.back():
-            self.tell(Note("Already at the start: nothing to undo.", 2))
+        """b: the last phase undone; at the start of a draw of d, back to the run before it."""
+        if self.stepper.back():
+            return True
+        if self.before_draws:
+            self.runner.stepper = self.before_draws.pop()
+            seed = self.stepper.data.seed if self.stepper.data is not None else None
+            self.tell(Note(f"Back to the data before d (seed {seed}) and the run on them, as they were.", 3))
+            return True
+        self.tell(Note("Already at the start: nothing to undo.", 2))
         return True
 
     def reset(self) -> bool:

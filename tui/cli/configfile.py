@@ -86,6 +86,8 @@ def _holds(key: str, value: object) -> bool:
     if not isinstance(value, kinds) or (bool not in kinds and isinstance(value, bool)):
         return False
     if isinstance(value, list):
+        if str in kinds:  # features: names
+            return all(isinstance(v, str) for v in value)
         whole = int in kinds  # hidden's layers are whole numbers; x's values any numbers
         numbers = int if whole else int | float
         return all(isinstance(v, numbers) and not isinstance(v, bool) for v in value)

@@ -335,9 +335,17 @@ def data_markdown(run: Run) -> Cell:
     return Cell("markdown", f"""## The data
 
 The {dataset.name} data set: {dataset.samples} rows of {dataset.features} features \
-(one sample a row of `X`),{std} their class labels `y`. The split holds out \
+(one sample a row of `X`{_feature_words(data)}),{std} their class labels `y`. The split holds out \
 {len(dataset.test)} rows to test (`test`); the other {len(dataset.train)} train (`train`). \
 {plan}""")
+
+
+def _feature_words(data: Data) -> str:
+    """With feature inputs, what X's columns are: TensorFlow Playground's features of `points`."""
+    if not data.features:
+        return ""
+    return (f": the features {', '.join(data.dataset.column_names)} of each row's point (x1, x2) of "
+            "`points`, as TensorFlow Playground's feature inputs")
 
 
 def data_cell(run: Run) -> Cell:
@@ -346,8 +354,14 @@ def data_cell(run: Run) -> Cell:
         return Cell("code", f"x = {array_literal(run.x)}\ny = {run.y}")
     data = run.data
     dataset = data.dataset
-    lines = [f"X = {array_literal(dataset.X, indent='    ')}  # {dataset.X.shape}",
-             f"y = {int_literal(dataset.y)}",
+    points = data.plane.X
+    X = dataset.X
+    lines = [f"X = {array_literal(X, indent='    ')}  # {X.shape}"] if not data.features else [
+        f"points = {array_literal(points, indent='    ')}  # {points.shape}: each row's (x1, x2)",
+        "# The inputs: TensorFlow Playground's features of each point (--features "
+        f"{','.join(f.name for f in data.features)})",
+        f"X = np.column_stack([{', '.join(f.numpy('points') for f in data.features)}])"]
+    lines += [f"y = {int_literal(dataset.y)}",
              f"train = {int_literal(dataset.train)}",
              f"test = {int_literal(dataset.test)}"]
     if data.full_batch:

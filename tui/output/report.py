@@ -213,8 +213,16 @@ def data_line(config: Config, data: Data) -> str:
             f"the seed)")
     scaled = "; standardized by the training rows" if data.standardized else ""
     return (f"Data: {printable(data_source(config), oneline=True)}, {dataset.samples} samples "
-            f"({len(dataset.train)} train, {len(dataset.test)} test), {dataset.features} feature(s), "
+            f"({len(dataset.train)} train, {len(dataset.test)} test), {dataset.features} feature(s)"
+            f"{_named_features(data)}, "
             f"{dataset.classes} classes; {plan}{scaled}")
+
+
+def _named_features(data: Data) -> str:
+    """With feature inputs, which: " (x1, x1², sin(x2) of each point)"."""
+    if not data.features:
+        return ""
+    return f" ({', '.join(data.dataset.column_names)} of each point)"
 
 
 def batch_words(rows: np.ndarray, data: Data) -> str:

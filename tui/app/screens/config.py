@@ -36,8 +36,8 @@ NETWORK = ("inputs", "hidden", "activation", "classes", "loss", "init", "seed", 
 #: The line above the penalty rates' fields, in TensorFlow Playground's words.
 REGULARIZATION = ("Regularization (as in TensorFlow Playground): l1 and l2 are the regularization rates "
                   "of L1 and L2, on the weights only; 0 is none, and both may be given.")
-DATA = ("dataset", "data", "samples", "noise", "test-fraction", "standardize", "batch", "train-steps",
-        "check-every")
+DATA = ("dataset", "data", "samples", "noise", "test-fraction", "standardize", "features", "batch",
+        "train-steps", "check-every")
 FIELDS = NETWORK + DATA
 #: serve: the fields that name a file on the server, refused in a browser (served mode).
 FILE_FIELDS = ("data",)
@@ -47,7 +47,7 @@ SERVED_REFUSAL = ("in a browser, files are fixed by the command line that starte
 #: number in 64, eight hidden sizes in 128, a path in Linux's PATH_MAX, x in 4096 or the
 #: length it was shown with). Textual's Input takes a paste of any length, and each key it
 #: takes posts its whole value: 100,000 characters typed had queued gigabytes of them.
-LONGEST = dict.fromkeys(FIELDS, 64) | {"hidden": 128, "x": 4096, "data": 4096}
+LONGEST = dict.fromkeys(FIELDS, 64) | {"hidden": 128, "x": 4096, "data": 4096, "features": 128}
 
 
 def _attr(key: str) -> str:

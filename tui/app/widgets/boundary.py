@@ -40,6 +40,7 @@ from engine.maths.network import Architecture, Params
 from engine.maths.plane import Field, Plane, field
 from engine.run.stepper import View
 from tui.app.compat import OneLayout
+from tui.text import printable
 
 #: The Playground's class colours, then more that read on dark and light backgrounds.
 HUES = [(245, 147, 34), (8, 119, 189), (46, 160, 67), (170, 80, 200), (214, 55, 70), (0, 160, 160),
@@ -161,6 +162,8 @@ class BoundaryMap(OneLayout):
         super().__init__(id=id)
         self.view: View | None = None
         self.unit: tuple[int, int] | None = None
+        #: Whether the test rows are drawn (o), as Playground's "Show test data".
+        self.test_points = True
         self._cache: tuple[tuple[object, ...], Picture | Text] | None = None
         self._shape: tuple[object, ...] | None = None  # what its height depends on, as last laid out
 
@@ -182,21 +185,21 @@ class BoundaryMap(OneLayout):
         self.view, self.unit = view, unit
         if data is None:
             return
-        if data.dataset.features != 2:
+        if data.plane.features != 2:
             self.border_title = "Confusion (true class by predicted)"
         elif unit is None:
             self.border_title = "Decision boundary"
         else:
             self.border_title = f"a{unit[0]}[{unit[1]}] over the input plane"
         # Its height depends on the data and the width alone: a new state only repaints it.
-        shape = (id(data), data.dataset.features, view.user_code)
+        shape = (id(data), data.plane.features, view.user_code)
         self.refresh(layout=shape != self._shape)
         self._shape = shape
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         if self.view is None or self.view.data is None:
             return 1
-        if self.view.data.dataset.features != 2 or self.view.user_code:
+        if self.view.data.plane.features != 2 or self.view.user_code:
             return len(self._table(self.view, self.view.data, width).split("\n"))
         return map_lines(width) + 2
 
@@ -207,15 +210,16 @@ class BoundaryMap(OneLayout):
         width = self.content_size.width
         _, _, back, fore = self.colors
         background = back.rgb
-        key = (id(view.state), id(data), self.unit, width, background, view.user_code)
+        key = (id(view.state), id(data), self.unit, width, background, view.user_code, self.test_points)
         if self._cache is not None and self._cache[0] == key:
             return self._cache[1]
         picture: Picture | Text
-        if data.dataset.features != 2 or view.user_code:
+        if data.plane.features != 2 or view.user_code:
             picture = Text(self._table(view, data, self.content_size.width), no_wrap=True, overflow="crop")
         else:
             picture = draw(view.config.architecture, view.state.params, data, self.unit,
-                           max(1, width), map_lines(width), background, back.blend(fore, 0.6).rich_color)
+                           max(1, width), map_lines(width), background, back.blend(fore, 0.6).rich_color,
+                           self.test_points)
         self._cache = (key, picture)
         return picture
 
@@ -229,24 +233,29 @@ class BoundaryMap(OneLayout):
 
 
 def draw(arch: Architecture, params: Params, data: Data, unit: tuple[int, int] | None, cols: int,
-         lines: int, background: tuple[int, int, int], muted: RichColor) -> Picture:
-    """The whole map at cols x (2 * lines) points: the field, the points, the axes' ranges
-    and a legend."""
-    dataset = data.dataset
+         lines: int, background: tuple[int, int, int], muted: RichColor, test_points: bool = True) -> Picture:
+    """The whole map at cols x (2 * lines) points: the field, the points (the test rows'
+    only when `test_points`), the axes' ranges and a legend.
+
+    It is drawn over the plane of the data's two columns, named as the data name them; with
+    feature inputs the network is given each grid point's features (Data.inputs_at)."""
+    dataset = data.plane
     plane = Plane.around(dataset.X)
     rows = 2 * lines
-    grid = field(arch, params, plane, cols, rows, unit)
+    grid = field(arch, params, plane, cols, rows, unit, data.inputs_at if data.features else None)
     points: list[Points] = []
-    for rows_of, marker in ((dataset.train, TRAIN), (dataset.test, TEST)):
+    for rows_of, marker in ((dataset.train, TRAIN), *(((dataset.test, TEST),) if test_points else ())):
         r, c = plane.cell(dataset.X[rows_of], cols, rows)
         points.append((r, c, dataset.y[rows_of], marker))
     dim = Style(color=muted)
     scaled = " (standardized)" if data.standardized else ""
-    axes = Text.assemble((f"x1 {number(plane.x1_low)} … {number(plane.x1_high)} →", dim),
-                         (f"   x2 {number(plane.x2_low)} … {number(plane.x2_high)} ↑{scaled}", dim),
+    x1, x2 = (printable(name, oneline=True) for name in data.axis_names)
+    axes = Text.assemble((f"{x1} {number(plane.x1_low)} … {number(plane.x1_high)} →", dim),
+                         (f"   {x2} {number(plane.x2_low)} … {number(plane.x2_high)} ↑{scaled}", dim),
                          no_wrap=True, overflow="ellipsis")
     legend = Text(no_wrap=True, overflow="ellipsis")
-    legend.append(f"{TRAIN} train  {TEST} test   ", dim)
+    shown = f"{TEST} test" if test_points else "test hidden (o)"
+    legend.append(f"{TRAIN} train  {shown}   ", dim)
     if unit is None:
         for k in range(dataset.classes):
             legend.append("■", Style(color=Color(*hue(k)).rich_color))

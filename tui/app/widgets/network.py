@@ -395,10 +395,10 @@ class NetworkPicture(OneLayout):
                     Style(color=self.app.current_theme.accent or "yellow", bold=True))
         arch, data = view.config.architecture, view.data
         maps = None
-        if data is not None and data.dataset.features == 2 and arch.inputs == 2:
+        if data is not None and data.plane.features == 2:  # the plane's two columns, whatever the inputs
             shown = geo.shown + (0,) * (len(arch.sizes) - len(geo.shown))  # none of a layer cut off
-            maps = unit_maps(arch, view.state.params, Plane.around(data.dataset.X), MAP_COLS,
-                             2 * MAP_LINES, shown)
+            maps = unit_maps(arch, view.state.params, Plane.around(data.plane.X), MAP_COLS,
+                             2 * MAP_LINES, shown, data.inputs_at if data.features else None)
         picture = draw(arch, view.state.params, sample_activations(view), geo, self.selected, look, maps)
         self._cache = (key, picture)
         return picture
