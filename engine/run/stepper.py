@@ -284,9 +284,10 @@ class State:
 
 #: The settings a run may change as it goes (Stepper.retune), as TensorFlow Playground lets its
 #: learning rate, regularization and batch size change while it plays: what the update reads,
-#: the weights' penalty rates and the rows a step. Every other setting makes another network,
-#: other initial weights or other data: a new run.
-TUNABLE = ("lr", "optimizer", "momentum", "beta1", "beta2", "epsilon", "decay", "l1", "l2", "batch")
+#: the weights' penalty rates, the rows a step, the gradient check's step and the app's training
+#: runs. Every other setting makes another network, other initial weights or other data: a new run.
+TUNABLE = ("lr", "optimizer", "momentum", "beta1", "beta2", "epsilon", "decay", "l1", "l2", "batch", "eps",
+           "train_steps", "check_every")
 #: Of those, the ones that change the objective (the loss and every gradient of it).
 OBJECTIVE = ("l1", "l2")
 Changes = dict[str, Any]
@@ -318,7 +319,7 @@ def parse_tuning(action: str) -> Changes:
         if not equals or key not in TUNABLE or key in changes:
             raise ValueError(f"{part!r} is not one of KEY=VALUE with KEY one of {', '.join(TUNABLE)}, "
                              "each at most once")
-        parse = BY_KEY[key].kind.parse
+        parse = BY_KEY[key.replace("_", "-")].kind.parse
         assert parse is not None
         changes[key] = parse(text)
     return changes
@@ -778,17 +779,21 @@ class Stepper:
                 pass
             yield self.state
 
-    def train(self, steps: int, check_every: int = 0, progress: Progress | None = None) -> int:
+    def train(self, steps: int, check_every: int = 0, progress: Progress | None = None,
+              between: Callable[[], None] = lambda: None) -> int:
         """A training run: `steps` whole steps, checking gradients every `check_every`th step
         only (0: never), each phase committed so `b` walks back through the run one phase at
         a time. progress(done, steps) is called after each step and before each phase; when
         it raises (Cancelled), the step in progress is undone and the finished steps are
-        kept. Returns the steps finished, up to an early stop where the run diverged."""
+        kept. between() is called before each step, where a change of settings asked for as
+        the run goes is made (retune), between whole steps. Returns the steps finished, up to
+        an early stop where the run diverged."""
         saved, self.check_every = self.check_every, check_every
         done = 0
         try:
             with np.errstate(all="ignore"):
                 while done < steps:
+                    between()
                     made: list[State] = []
                     try:
                         while not made or made[-1].last_phase is not Phase.UPDATE:
@@ -876,14 +881,11 @@ class Stepper:
         ValueError (ConfigError) for a value the settings' rules refuse, and for a change a
         user's model file cannot take: its loss and update are its own."""
         changes = {key: value for key, value in changes.items() if getattr(self.config, key) != value}
-        unknown = [key for key in changes if key not in TUNABLE]
-        if unknown:
-            raise ValueError(f"{unknown[0]} cannot change mid-run: it needs new weights (a new run)")
+        problem = self.retune_problem(changes)
+        if problem:
+            raise ValueError(problem)
         if not changes:
             return
-        if self.model.user_code and any(key in (*OBJECTIVE, "optimizer") for key in changes):
-            raise ValueError("a model file computes its own loss and update: only lr and batch change "
-                             "mid-run")
         config = validate(replace(self.config, **changes), given=()).resolved()
         self.record(tuning_action(changes))
         if any(key in OBJECTIVE for key in changes):  # the next backward and check use the new loss
@@ -895,6 +897,21 @@ class Stepper:
         if config.optimizer != retuned.config.optimizer:
             optim = self._start(self.state.params).optim
         self._push(replace(self.state, optim=optim, retuned=retuned))
+
+    def retune_problem(self, changes: Changes) -> str | None:
+        """Why retune would refuse these changes, or None: a setting that needs new weights, a
+        value the settings' rules refuse (ConfigError's message), a change of the loss or the
+        update a user's model file computes itself."""
+        unknown = [key for key in changes if key not in TUNABLE]
+        if unknown:
+            return f"{unknown[0]} cannot change mid-run: it needs new weights (a new run)"
+        if self.model.user_code and any(key in (*OBJECTIVE, "optimizer") for key in changes):
+            return "a model file computes its own loss and update: only lr and batch change mid-run"
+        try:
+            validate(replace(self.config, **changes), given=())
+        except ValueError as error:
+            return str(error)
+        return None
 
     def _apply(self, config: Config) -> None:
         """Make `config` the stepper's, with the model of its penalty rates and its batch plan."""

@@ -4,6 +4,7 @@ downloads), and the whole thing in a real headless Chromium driven by Selenium."
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shlex
 import shutil
@@ -309,19 +310,50 @@ return lines.join('\\n');
 """
 
 
-@pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER and SELENIUM),
-                    reason="needs chromium, chromedriver (Debian: apt-get install chromium "
-                    "chromium-driver; .ci/run installs them) and selenium (pip install -e '.[test]')")
-def test_in_a_real_browser_four_n_show_the_loss_and_ctrl_s_downloads_the_session(tmp_path: Path) -> None:
+NEEDS_A_BROWSER = pytest.mark.skipif(
+    not (CHROMIUM and CHROMEDRIVER and SELENIUM),
+    reason="needs chromium, chromedriver (Debian: apt-get install chromium chromium-driver; .ci/run "
+    "installs them) and selenium (pip install -e '.[test]')")
+
+
+class Page:
+    """The served app in headless Chromium: its screen's text read, keys typed into xterm.js."""
+
+    def __init__(self, driver: Any) -> None:
+        from selenium.webdriver.common.by import By
+        from selenium.webdriver.support.ui import WebDriverWait
+
+        self.driver = driver
+        self.wait = WebDriverWait(driver, 30, poll_frequency=0.05)
+        self.screen_with("Next phase")  # the stepper and its footer
+        self.keys = driver.find_element(By.CSS_SELECTOR, ".xterm-helper-textarea")  # xterm.js's input
+
+    def screen_with(self, text: str) -> str:
+        """The screen, once it shows `text`."""
+        def seen(driver: Any) -> str | None:
+            screen = driver.execute_script(SCREEN_TEXT)
+            return screen if screen and text in screen else None
+        found: str = self.wait.until(seen)
+        return found
+
+    def type(self, *keys: str) -> None:
+        for key in keys:
+            self.keys.send_keys(key)
+
+    def ctrl(self, key: str) -> None:
+        from selenium.webdriver.common.action_chains import ActionChains
+        from selenium.webdriver.common.keys import Keys
+
+        ActionChains(self.driver).key_down(Keys.CONTROL).send_keys(key).key_up(Keys.CONTROL).perform()
+
+
+@contextlib.contextmanager
+def browser(tmp_path: Path, downloads: Path) -> Iterator[Page]:
+    """`serve` on a free port and a headless Chromium on its page, downloading into `downloads`."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
-    from selenium.webdriver.common.action_chains import ActionChains
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.common.keys import Keys
-    from selenium.webdriver.support.ui import WebDriverWait
 
     assert CHROMIUM is not None and CHROMEDRIVER is not None
-    downloads = tmp_path / "downloads"
     downloads.mkdir()
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
@@ -336,27 +368,44 @@ def test_in_a_real_browser_four_n_show_the_loss_and_ctrl_s_downloads_the_session
         try:
             driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": KEEP_TERMINAL})
             driver.get(f"http://127.0.0.1:{port}/")
-            wait = WebDriverWait(driver, 30, poll_frequency=0.05)
-
-            def screen_with(text: str) -> Any:
-                def seen(driver: Any) -> str | None:
-                    screen = driver.execute_script(SCREEN_TEXT)
-                    return screen if screen and text in screen else None
-                return seen
-
-            wait.until(screen_with("Next phase"))  # the stepper and its footer
-            keys = driver.find_element(By.CSS_SELECTOR, ".xterm-helper-textarea")  # xterm.js's input
-            for _ in range(4):
-                keys.send_keys("n")
-            screen = wait.until(screen_with("loss 0.9036"))
-            assert "step 1" in screen.splitlines()[0]
-            ActionChains(driver).key_down(Keys.CONTROL).send_keys("s").key_up(Keys.CONTROL).perform()
-            wait.until(lambda _: (downloads / "backprop-session-step1-update.npz").exists())
+            yield Page(driver)
             if os.environ.get("BACKPROP_SCREENSHOT"):  # to look at the page as a visitor sees it
                 driver.save_screenshot(os.environ["BACKPROP_SCREENSHOT"])
         finally:
             driver.quit()
+
+
+@NEEDS_A_BROWSER
+def test_in_a_real_browser_four_n_show_the_loss_and_ctrl_s_downloads_the_session(tmp_path: Path) -> None:
+    downloads = tmp_path / "downloads"
+    with browser(tmp_path, downloads) as page:
+        page.type(*"nnnn")
+        screen = page.screen_with("loss 0.9036")
+        assert "step 1" in screen.splitlines()[0]
+        page.ctrl("s")
+        page.wait.until(lambda _: (downloads / "backprop-session-step1-update.npz").exists())
     stepper = sessions.open_session(sessions.read(downloads / "backprop-session-step1-update.npz"))
     assert stepper.state.step == 1 and stepper.state.update is not None
     assert round(stepper.state.update.loss_after, 4) == 0.9036
     assert stepper.path == [("next", 4)]
+
+
+@NEEDS_A_BROWSER
+def test_in_a_real_browser_p_plays_plus_changes_the_rate_and_p_pauses(tmp_path: Path) -> None:
+    downloads = tmp_path / "downloads"
+    with browser(tmp_path, downloads) as page:
+        page.type("p")
+        page.screen_with("playing: step")
+        page.type("+")
+        page.screen_with("lr=0.3")  # the network line, redrawn as the run goes
+        page.type("p")
+        page.screen_with("Paused")
+        page.wait.until(lambda driver: "playing: step" not in driver.execute_script(SCREEN_TEXT))
+        page.ctrl("s")
+        page.wait.until(lambda _: list(downloads.glob("backprop-session-step*-update.npz")))
+    [saved] = downloads.glob("backprop-session-step*-update.npz")
+    stepper = sessions.open_session(sessions.read(saved))
+    assert stepper.config.lr == 0.3 and any(action == "set lr=0.3" for action, _ in stepper.path)
+    update = stepper.state.update
+    assert update is not None and update.lr == 0.3
+    assert saved.name == f"backprop-session-step{stepper.state.step}-update.npz"

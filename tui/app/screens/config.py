@@ -179,7 +179,8 @@ class ConfigScreen(OnceModal[NewRun | None]):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="config-body"):
-            yield Static("Applying resets the stepper with the new settings.", classes="hint")
+            yield Static("lr, l1, l2, batch and eps change mid-run, keeping the weights and the step (b "
+                         "undoes it); any other change needs new weights and asks first.", classes="hint")
             for key in FIELDS:
                 if key == DATA[0]:
                     yield Static("Learning from data: with a dataset or a CSV file, the data decide "
