@@ -412,8 +412,8 @@ class StepperApp(ScreenlessKeys):
             playing = self.runner.running is not None and self.runner.running.playing
             self.query_one(ProgressBar).display = not playing  # a play has no end to measure against
             self.query_one("#progress-label", Static).update(
-                f"playing: step {self.stepper.state.step:,}, lr {self.runner.tuned().lr:g}   p or escape "
-                "pauses · + and - change the learning rate " if playing else
+                f"playing: step {self.stepper.state.step:,} · lr {self.runner.tuned().lr:g}   p or escape "
+                "pauses · + and - change lr " if playing else
                 f"training: step {done:,} of {total:,}   escape stops, keeping the steps finished ")
             self.query_one(ProgressBar).update(total=total, progress=done)
             return
