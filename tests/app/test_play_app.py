@@ -149,3 +149,21 @@ async def test_a_change_that_needs_new_weights_asks_first(answer: str) -> None:
         else:
             assert app.stepper is not old and app.stepper.config.activation == "tanh"
             assert app.stepper.state.step == 1 and app.stepper.state.last_phase is None
+
+
+async def test_the_form_changes_the_update_rule_in_place_its_state_from_zero() -> None:
+    app = app_for()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("s", "c")
+        form = app.screen
+        assert isinstance(form, ConfigScreen)
+        form.query_one("#field-optimizer", Input).value = "adam"
+        form.query_one("#field-beta2", Input).value = "0.99"
+        await pilot.pause()
+        form.apply()
+        await until(pilot, lambda: app.stepper.config.optimizer == "adam", "the change made")
+        stepper = app.stepper
+        assert stepper.path[-1] == ("set optimizer=adam beta2=0.99", 1) and stepper.state.step == 1
+        assert "t" in stepper.state.optim and not any(np.any(v) for v in stepper.state.optim.values())
+        await pilot.press("b")
+        assert stepper.config.optimizer == "sgd" and stepper.state.optim == {}

@@ -165,7 +165,7 @@ async def test_a_refused_apply_on_a_short_screen_goes_to_the_first_bad_field() -
 
 async def test_form_shows_errors_inline_and_applies_only_valid_values() -> None:
     app = StepperApp(Stepper(Config()))
-    async with app.run_test(size=(100, 40)) as pilot:
+    async with app.run_test(size=(100, 50)) as pilot:  # the form's Apply button in view, to click
         await pilot.press("n", "n", "c")
         form = app.screen
         assert isinstance(form, ConfigScreen)
