@@ -65,6 +65,25 @@ class Page:
     def until(self, condition: Callable[[Any], object]) -> Any:
         return self.wait.until(condition)
 
+    def screen(self) -> str:
+        """The terminal's screen now ("" before the page made its terminal)."""
+        return str(self.driver.execute_script(SCREEN_TEXT) or "")
+
+    def type(self, *keys: str) -> None:
+        """Keys typed into xterm.js's input, one after another."""
+        from selenium.webdriver.common.by import By
+
+        field = self.driver.find_element(By.CSS_SELECTOR, ".xterm-helper-textarea")
+        for key in keys:
+            field.send_keys(key)
+
+    def ctrl(self, key: str) -> None:
+        """ctrl + `key`, as a visitor presses it."""
+        from selenium.webdriver.common.action_chains import ActionChains
+        from selenium.webdriver.common.keys import Keys
+
+        ActionChains(self.driver).key_down(Keys.CONTROL).send_keys(key).key_up(Keys.CONTROL).perform()
+
 
 @contextlib.contextmanager
 def page(port: int, downloads: Path | None = None, window: str = "1280,900") -> Iterator[Page]:

@@ -40,7 +40,7 @@ from engine.model.builtin import bug_problem, make_model
 from engine.model.conventions import CONVENTIONS
 from engine.model.conventions.common import plain_option
 from engine.model.protocol import Model
-from engine.run.stepper import Phase, Stepper
+from engine.run.stepper import OBJECTIVE, Phase, Stepper, parse_tuning
 from engine.settings.config import MAX_SEED, MAX_STEPS, Config, ConfigError, outputs_for, shown, validate
 
 FORMAT = 1
@@ -117,7 +117,9 @@ def record(stepper: Stepper, model_name: str | None = None) -> Session:
     convention = stepper.model.convention if model_name is not None else "notebook"
     course = convention != "notebook"
     source = stepper.model.source if model_name is not None else None
-    return Session(stepper.config, dict(stepper.initial.params), tuple(stepper.path), stepper.data,
+    # The settings and data it started with: a change mid-run is in the path (Stepper.retune).
+    return Session(stepper.initial_config, dict(stepper.initial.params), tuple(stepper.path),
+                   stepper.initial_data,
                    model_name, at, convention if course else None,
                    float(stepper.model.reg) if course else None,
                    source_hash(source) if source is not None else None,
@@ -559,6 +561,8 @@ def _action_problem(action: str, config: Config, built_in: bool) -> str | None:
         if match is None or int(match[1]) > MAX_STEPS:
             return f"{shown(action)}: N must be a whole number from 0 to {MAX_STEPS:,}"
         return None
+    if action.startswith("set "):
+        return _tuning_problem(action, config, built_in)
     if action == "drill" or action.startswith("drill "):
         if not built_in:
             return BUILT_IN_ONLY
@@ -568,6 +572,21 @@ def _action_problem(action: str, config: Config, built_in: bool) -> str | None:
             return f"unknown fault drill {shown(bug)}; the drills are {', '.join(BUGS)}"
         return bug_problem(config.architecture, name, optimizer=config.optimizer) if bug else None
     return f"unknown action {shown(action)}"
+
+
+def _tuning_problem(action: str, config: Config, built_in: bool) -> str | None:
+    """Why a change of settings mid-run ("set lr=0.05", Stepper.retune) cannot be replayed:
+    a setting that cannot change mid-run, a value its rules refuse on its own, a change of the
+    loss a model file computes itself. A value is checked alone (the settings
+    the path has changed before it are not known until the replay, which checks them too)."""
+    try:
+        changes = parse_tuning(action)
+        validate(replace(config, **changes), given=())
+    except ValueError as error:
+        return f"{shown(action)}: {error}"
+    if not built_in and any(key in OBJECTIVE for key in changes):
+        return f"{shown(action)}: a model file computes its own loss: l1 and l2 do not change it"
+    return None
 
 
 DATA_KEYS = ("name", "batch", "seed", "standardized")
@@ -733,9 +752,8 @@ def open_session(session: Session, model: Model | None = None, max_history: int 
     stepper = Stepper(session.config, model=model, max_history=max_history, data=session.data)
     _check_shapes(session.params, {name: np.shape(value) for name, value in stepper.initial.params.items()})
     stepper.start_from(session.params)
-    arch = session.config.architecture
-    try:
-        stepper.replay(list(session.path), lambda bug: make_model(arch, bug))
+    try:  # a drill breaks the network of the penalty rates in use then (a change may have set them)
+        stepper.replay(list(session.path), lambda bug: make_model(stepper.config.architecture, bug))
     except ValueError as error:
         raise SessionError(f"path: {error}") from None
     state = stepper.state

@@ -32,7 +32,8 @@ from engine.maths.network import Array, Labels, Params, Tensors, init_params
 from engine.maths.slopes import Progress
 from engine.model.builtin import BatchMean, make_model
 from engine.model.protocol import Captured, Model
-from engine.settings.config import Config
+from engine.settings.config import Config, validate
+from engine.settings.schema import BY_KEY
 
 if TYPE_CHECKING:
     from engine.run.sample import Sample
@@ -229,6 +230,9 @@ class State:
     #: The optimizer's state (engine.maths.optimizers), kept like the parameters: the
     #: velocities or moments the next update starts from; empty for plain SGD.
     optim: Tensors = field(default_factory=dict)
+    #: Only on the state a change of settings mid-run made (Stepper.retune): the settings it
+    #: replaced, which back restores with the state before it.
+    retuned: Retuned | None = None
 
     @property
     def losses(self) -> list[float]:
@@ -280,6 +284,49 @@ class State:
 
     def diverged(self) -> bool:
         return not self.finite
+
+
+#: The settings a run may change as it goes (Stepper.retune), as TensorFlow Playground lets its
+#: learning rate, regularization and batch size change while it plays: what the update reads,
+#: the weights' penalty rates, the rows a step, the gradient check's step and the app's training
+#: runs. Every other setting makes another network, other initial weights or other data: a new run.
+TUNABLE = ("lr", "optimizer", "momentum", "beta1", "beta2", "epsilon", "decay", "l1", "l2", "batch", "eps",
+           "train_steps", "check_every")
+#: Of those, the ones that change the objective (the loss and every gradient of it).
+OBJECTIVE = ("l1", "l2")
+Changes = dict[str, Any]
+
+
+@dataclass(frozen=True, eq=False)
+class Retuned:
+    """The settings a change mid-run replaced: the configuration, the model built for it (the
+    penalty rates are the built-in network's) and the batch plan."""
+
+    config: Config
+    model: Model
+    data: Data | None
+
+
+def tuning_action(changes: Changes) -> str:
+    """A change of settings as the path records it: "set lr=0.05 l2=0.001", each value as
+    its setting's parser reads it back exactly (repr of a float round-trips every bit)."""
+    return "set " + " ".join(f"{key}={value!r}" if isinstance(value, float) else f"{key}={value}"
+                             for key, value in changes.items())
+
+
+def parse_tuning(action: str) -> Changes:
+    """The changes of a "set KEY=VALUE ..." action; ValueError naming what is wrong. The
+    values are read, not checked against each other (Stepper.retune validates them)."""
+    changes: Changes = {}
+    for part in action.removeprefix("set ").split(" "):
+        key, equals, text = part.partition("=")
+        if not equals or key not in TUNABLE or key in changes:
+            raise ValueError(f"{part!r} is not one of KEY=VALUE with KEY one of {', '.join(TUNABLE)}, "
+                             "each at most once")
+        parse = BY_KEY[key.replace("_", "-")].kind.parse
+        assert parse is not None
+        changes[key] = parse(text)
+    return changes
 
 
 def all_finite(value: object) -> bool:
@@ -339,6 +386,8 @@ def held_bytes(state: State) -> int:
         return _nbytes(state.backward)
     if phase is Phase.GRADCHECK:
         return _nbytes(state.gradcheck)
+    if state.retuned is not None:
+        return 0  # its arrays are the state's before it, but the optimizer's after a new one
     if phase is Phase.UPDATE and state.update:
         return _nbytes((state.update.after, state.update.optim_after, state.update.cached))
     return 0
@@ -407,6 +456,8 @@ class Stepper:
         #: A model that takes one sample at a time gets a batch sample by sample, averaged.
         self.model = model if data is None or model.batched else BatchMean(model)
         self.data = data
+        #: What the run started with: a change of settings mid-run (retune) is in the path.
+        self.initial_config, self.initial_data = self.config, data
         self.x: Array = np.array(self.config.x, dtype=np.float64)
         self.x.setflags(write=False)
         #: Everything done to the stepper since it was made, in order, as (action, count):
@@ -480,8 +531,8 @@ class Stepper:
     def replay(self, path: list[tuple[str, int]], model_for: Callable[[str | None], Model]) -> None:
         """Do the actions of a recorded path again: "next" (a phase), "back", "reset",
         "gradcheck on"/"off", "check every [N]", "drill NAME" (a fault drill; "drill" alone
-        removes it; model_for makes the model of a drill). ValueError for an unknown action;
-        the phases raise what they raise."""
+        removes it; model_for makes the model of a drill), "set KEY=VALUE ..." (retune).
+        ValueError for an unknown action; the phases raise what they raise."""
         for action, count in path:
             for _ in range(count):
                 if action == "next":
@@ -499,6 +550,8 @@ class Stepper:
                     self.check_every = int(action.removeprefix("check every "))
                 elif action == "drill" or action.startswith("drill "):
                     self.use_model(model_for(action.removeprefix("drill").strip() or None))
+                elif action.startswith("set "):
+                    self.retune(parse_tuning(action))
                 else:
                     raise ValueError(f"unknown action {action!r}")
 
@@ -609,7 +662,7 @@ class Stepper:
                              convention=self.model.convention, reg=self.model.reg)
         if check.atol > ATOL and self._saturated_by_init():
             check = replace(check, notes=(*check.notes, SATURATED))
-        return replace(state, gradcheck=check, last_phase=Phase.GRADCHECK)
+        return replace(state, gradcheck=check, last_phase=Phase.GRADCHECK, retuned=None)
 
     def saturation(self, state: State | None = None) -> Saturation | None:
         """Whether the output saturates at `state` (the current one by default)."""
@@ -742,17 +795,21 @@ class Stepper:
                 pass
             yield self.state
 
-    def train(self, steps: int, check_every: int = 0, progress: Progress | None = None) -> int:
+    def train(self, steps: int, check_every: int = 0, progress: Progress | None = None,
+              between: Callable[[], None] = lambda: None) -> int:
         """A training run: `steps` whole steps, checking gradients every `check_every`th step
         only (0: never), each phase committed so `b` walks back through the run one phase at
         a time. progress(done, steps) is called after each step and before each phase; when
         it raises (Cancelled), the step in progress is undone and the finished steps are
-        kept. Returns the steps finished, up to an early stop where the run diverged."""
+        kept. between() is called before each step, where a change of settings asked for as
+        the run goes is made (retune), between whole steps. Returns the steps finished, up to
+        an early stop where the run diverged."""
         saved, self.check_every = self.check_every, check_every
         done = 0
         try:
             with np.errstate(all="ignore"):
                 while done < steps:
+                    between()
                     made: list[State] = []
                     try:
                         while not made or made[-1].last_phase is not Phase.UPDATE:
@@ -785,9 +842,11 @@ class Stepper:
 
     def kept(self) -> Iterator[State]:
         """The current state, then each state the undo history keeps, newest first: the app's
-        training health is rebuilt from them when asked, so nothing is measured a step."""
-        yield self.state
-        yield from reversed(self._history)
+        training health is rebuilt from them when asked, so nothing is measured a step. A
+        change of settings' state repeats the phase before it: that phase is given once."""
+        for state in (self.state, *reversed(self._history)):
+            if state.retuned is None:
+                yield state
 
     def back(self) -> bool:
         """Undo the last phase exactly; False when there is nothing left to undo."""
@@ -799,6 +858,9 @@ class Stepper:
     def _unpush(self) -> bool:
         if not self._history:
             return False
+        retuned = self.state.retuned
+        if retuned is not None:  # undoing a change of settings: the ones it replaced are back
+            self.config, self.model, self.data = retuned.config, retuned.model, retuned.data
         self.state = self._history.pop()
         self._held_total -= self._held.pop()
         return True
@@ -814,7 +876,66 @@ class Stepper:
 
     def reset(self) -> None:
         """Back to the initial parameters. The reset is itself undoable: back returns to
-        where it was, so a stray keypress never loses a long session."""
+        where it was, so a stray keypress never loses a long session. The settings stay as
+        they are now, the optimizer's state at its start for the optimizer now in use."""
         if self.state is not self.initial:
             self.record("reset")
-            self._push(self.initial)
+            start = self.initial
+            if self.state.optim.keys() != self.initial.optim.keys():  # another optimizer since
+                start = replace(start, optim=self._start(start.params).optim)
+            self._push(start)
+
+    # ---- changing settings mid-run ------------------------------------------------
+    def retune(self, changes: Changes) -> None:
+        """Change settings of TUNABLE as the run goes, keeping the weights, the step and the
+        undo history: recorded in the path ("set KEY=VALUE ..."), undone by back (the state it
+        makes carries the settings it replaced). The learning rate and the optimizer's settings
+        are read by the next update; a new optimizer starts its state (velocities, moments)
+        at zero; the batch size by the next step's forward pass (the rows of step s are then
+        the new plan's: engine.data.batches); a new penalty rate by the next backward pass, so
+        a change after this step's forward pass steps back to it, as a fault drill does.
+        ValueError (ConfigError) for a value the settings' rules refuse, and for a change a
+        user's model file cannot take: its loss and update are its own."""
+        changes = {key: value for key, value in changes.items() if getattr(self.config, key) != value}
+        problem = self.retune_problem(changes)
+        if problem:
+            raise ValueError(problem)
+        if not changes:
+            return
+        config = validate(replace(self.config, **changes), given=()).resolved()
+        self.record(tuning_action(changes))
+        if any(key in OBJECTIVE for key in changes):  # the next backward and check use the new loss
+            while self.state.last_phase not in (None, Phase.FORWARD, Phase.UPDATE) and self._unpush():
+                pass
+        retuned = Retuned(self.config, self.model, self.data)
+        self._apply(config)
+        optim = self.state.optim
+        if config.optimizer != retuned.config.optimizer:
+            optim = self._start(self.state.params).optim
+        self._push(replace(self.state, optim=optim, retuned=retuned))
+
+    def retune_problem(self, changes: Changes) -> str | None:
+        """Why retune would refuse these changes, or None: a setting that needs new weights, a
+        value the settings' rules refuse (ConfigError's message), a change of the loss a user's
+        model file computes itself (its update follows the optimizer, by its own rule or the
+        stepper's)."""
+        unknown = [key for key in changes if key not in TUNABLE]
+        if unknown:
+            return f"{unknown[0]} cannot change mid-run: it needs new weights (a new run)"
+        if self.model.user_code and any(key in OBJECTIVE for key in changes):
+            return "a model file computes its own loss: l1 and l2 do not change it"
+        try:
+            validate(replace(self.config, **changes), given=())
+        except ValueError as error:
+            return str(error)
+        return None
+
+    def _apply(self, config: Config) -> None:
+        """Make `config` the stepper's, with the model of its penalty rates and its batch plan."""
+        if config.architecture != self.config.architecture:
+            model = make_model(config.architecture, self.model.bug)
+            self.model = model if self.data is None or model.batched else BatchMean(model)
+        if self.data is not None and config.batch != self.config.batch:
+            rows = len(self.data.dataset.train)
+            self.data = replace(self.data, batch=min(config.batch or rows, rows))
+        self.config = config

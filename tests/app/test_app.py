@@ -8,7 +8,7 @@ import pytest
 from engine.run.stepper import Phase, Stepper
 from engine.settings.config import Config
 from tests.helpers import FIXTURES, snapshot
-from tests.waits import handled
+from tests.waits import handled, until
 from tui.app.app import StepperApp
 from tui.app.commands import stepper_commands
 from tui.app.screens.help import HelpScreen
@@ -295,6 +295,7 @@ async def test_dead_units_are_marked_in_every_relu_layer() -> None:
 
 async def test_the_form_applies_two_hidden_layers_and_three_classes() -> None:
     from tui.app.screens.config import ConfigScreen
+    from tui.app.screens.confirm import ConfirmScreen
 
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
@@ -306,8 +307,9 @@ async def test_the_form_applies_two_hidden_layers_and_three_classes() -> None:
         form.query_one("#field-y").value = "2"
         await pilot.pause()
         form.apply()
-        await pilot.pause()
-        assert not isinstance(app.screen, ConfigScreen)
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the question: new weights")
+        await pilot.press("y")
+        await until(pilot, lambda: not isinstance(app.screen, ConfirmScreen), "the answer")
         arch = app.stepper.config.architecture
         assert (arch.hidden, arch.classes, arch.loss) == ((8, 8), 3, "cross-entropy")
         await pilot.press("n")

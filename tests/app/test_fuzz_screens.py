@@ -185,6 +185,9 @@ def consistent(app: StepperApp) -> None:
     for before, after in pairwise(states):
         if after is stepper.initial:
             continue  # r: the reset is itself a step of the history
+        if after.retuned is not None:  # + or -: a change of settings repeats the phase before it
+            assert after.last_phase is before.last_phase and after.params is before.params
+            continue
         if before.last_phase is None:
             assert after.last_phase is Phase.FORWARD
         elif before.last_phase is Phase.BACKWARD:  # g may have toggled the check meanwhile
@@ -232,6 +235,10 @@ async def fuzz(seed: int, keys: int) -> int:
                 sent += len(batch)
                 await pilot.pause(0)  # until the screen has handled what is queued, not idle
                 assert app._exception is None, (seed, sent, batch)
+                running = app.runner.running
+                if running is not None and running.playing:  # p plays until paused: pause it to look
+                    app.runner.cancel()
+                    await app.runner.idle.wait()
                 consistent(app)
             await pilot.pause()
         assert app._exception is None, seed

@@ -18,6 +18,7 @@ from tests.waits import burst, handled, until
 from tui.app.app import StepperApp
 from tui.app.screens import config as config_screen
 from tui.app.screens.config import ConfigScreen, parse_fields
+from tui.app.screens.confirm import ConfirmScreen
 from tui.app.screens.safe import LONGEST_SEARCH
 from tui.app.screens.zoom import ZoomScreen
 from tui.cli.options import parse
@@ -164,7 +165,7 @@ async def test_a_refused_apply_on_a_short_screen_goes_to_the_first_bad_field() -
 
 async def test_form_shows_errors_inline_and_applies_only_valid_values() -> None:
     app = StepperApp(Stepper(Config()))
-    async with app.run_test(size=(100, 40)) as pilot:
+    async with app.run_test(size=(100, 50)) as pilot:  # the form's Apply button in view, to click
         await pilot.press("n", "n", "c")
         form = app.screen
         assert isinstance(form, ConfigScreen)
@@ -189,7 +190,9 @@ async def test_form_shows_errors_inline_and_applies_only_valid_values() -> None:
         # double click would be. Click again once the button takes clicks, as a person does.
         await until(pilot, lambda: not apply.has_class("-active"), "the button taking clicks")
         await pilot.click(apply)
-        assert not isinstance(app.screen, ConfigScreen)
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the question: new weights")
+        await pilot.press("y")
+        await until(pilot, lambda: not isinstance(app.screen, ConfirmScreen), "the answer")
         config = app.stepper.config
         assert (config.lr, config.inputs, config.hidden) == (0.5, 5, (2,))
         assert len(config.x) == 5  # the new size's default x

@@ -488,8 +488,10 @@ def test_the_form_shows_a_bad_csv_under_its_field(tmp_path: Path) -> None:
 async def test_the_app_rebuilds_its_stepper_on_the_data_the_form_names() -> None:
     from engine.run.stepper import Stepper
     from engine.settings.config import Config
+    from tests.waits import until
     from tui.app.app import StepperApp
     from tui.app.screens.config import ConfigScreen
+    from tui.app.screens.confirm import ConfirmScreen
 
     app = StepperApp(Stepper(Config()))
     async with app.run_test(size=(120, 40)) as pilot:
@@ -500,7 +502,9 @@ async def test_the_app_rebuilds_its_stepper_on_the_data_the_form_names() -> None
         form.query_one("#field-batch").value = "8"
         await pilot.pause()
         form.apply()
-        await pilot.pause()
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the question: new weights")
+        await pilot.press("y")  # new data need new weights: the form asks first
+        await until(pilot, lambda: app.stepper.data is not None, "the data applied")
         stepper = app.stepper
         assert stepper.data is not None and stepper.data.batch == 8
         assert stepper.config.inputs == 2 and stepper.state.params["W1"].shape == (4, 2)

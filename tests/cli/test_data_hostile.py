@@ -18,6 +18,7 @@ from engine.settings.config import MAX_INPUTS, Config
 from tests.waits import burst, handled, until
 from tui.app.app import StepperApp
 from tui.app.screens.config import ConfigScreen
+from tui.app.screens.confirm import ConfirmScreen
 from tui.cli.fit import with_data
 from tui.cli.main import main
 from tui.cli.options import parse
@@ -136,6 +137,8 @@ async def test_the_config_form_standardizes_near_the_largest_float_or_says_why_n
         form.query_one("#field-data", Input).value = str(big)
         await handled(app, pilot)
         form.apply()
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the question: new weights")
+        await pilot.press("y")  # new data need new weights: the form asks first
         await until(pilot, lambda: app.stepper.data is not None, "the data applied")
         data = app.stepper.data
         assert app.is_running and data is not None and data.standardized

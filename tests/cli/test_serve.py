@@ -282,21 +282,15 @@ async def test_ctrl_s_in_a_terminal_writes_the_session_here(tmp_path: Path,
 
 @NEEDS_BROWSER
 def test_in_a_real_browser_four_n_show_the_loss_and_ctrl_s_downloads_the_session(tmp_path: Path) -> None:
-    from selenium.webdriver.common.action_chains import ActionChains
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.common.keys import Keys
-
     downloads = tmp_path / "downloads"
     downloads.mkdir()
     port = free_port()
     with served(port, tmp_path / "serve.log"), browser.page(port, downloads) as page:
         page.screen_with("Next phase")  # the stepper and its footer
-        keys = page.driver.find_element(By.CSS_SELECTOR, ".xterm-helper-textarea")  # xterm.js's input
-        for _ in range(4):
-            keys.send_keys("n")
+        page.type(*"nnnn")
         screen = page.screen_with("loss 0.9036")
         assert "step 1" in screen.splitlines()[0]
-        ActionChains(page.driver).key_down(Keys.CONTROL).send_keys("s").key_up(Keys.CONTROL).perform()
+        page.ctrl("s")
         page.until(lambda _: (downloads / "backprop-session-step1-update.npz").exists())
         if os.environ.get("BACKPROP_SCREENSHOT"):  # to look at the page as a visitor sees it
             page.driver.save_screenshot(os.environ["BACKPROP_SCREENSHOT"])
@@ -304,3 +298,27 @@ def test_in_a_real_browser_four_n_show_the_loss_and_ctrl_s_downloads_the_session
     assert stepper.state.step == 1 and stepper.state.update is not None
     assert round(stepper.state.update.loss_after, 4) == 0.9036
     assert stepper.path == [("next", 4)]
+
+
+@NEEDS_BROWSER
+def test_in_a_real_browser_p_plays_plus_changes_the_rate_and_p_pauses(tmp_path: Path) -> None:
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    port = free_port()
+    with served(port, tmp_path / "serve.log"), browser.page(port, downloads) as page:
+        page.screen_with("Next phase")
+        page.type("p")
+        page.screen_with("playing: step")
+        page.type("+")
+        page.screen_with("lr=0.3")  # the network line, redrawn as the run goes
+        page.type("p")
+        page.screen_with("Paused")
+        page.until(lambda _: "playing: step" not in page.screen())
+        page.ctrl("s")
+        page.until(lambda _: list(downloads.glob("backprop-session-step*-update.npz")))
+    [saved] = downloads.glob("backprop-session-step*-update.npz")
+    stepper = sessions.open_session(sessions.read(saved))
+    assert stepper.config.lr == 0.3 and any(action == "set lr=0.3" for action, _ in stepper.path)
+    update = stepper.state.update
+    assert update is not None and update.lr == 0.3
+    assert saved.name == f"backprop-session-step{stepper.state.step}-update.npz"

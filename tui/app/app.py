@@ -45,7 +45,7 @@ from engine.settings.config import Config
 from engine.usermodel.contract import ModelError
 from tui.app.commands import StepperCommands
 from tui.app.compat import ScreenlessKeys, TerminalDriver, exiting, keymap_of
-from tui.app.controller import Controller, NewRun, Note
+from tui.app.controller import Controller, NewRun, Note, said
 from tui.app.health import Guard, rebuilt
 from tui.app.lifeline import Lifeline, ServedDriver
 from tui.app.runner import PhaseRunner
@@ -424,7 +424,11 @@ class StepperApp(ScreenlessKeys):
         self.query_one("#progress").display = True
         if phase is None:  # a training run: the pictures follow it
             self.show_state()
+            playing = self.runner.running is not None and self.runner.running.playing
+            self.query_one(ProgressBar).display = not playing  # a play has no end to measure against
             self.query_one("#progress-label", Static).update(
+                f"playing: step {self.stepper.state.step:,} · lr {self.runner.tuned().lr:g}   p or escape "
+                "pauses · + and - change lr " if playing else
                 f"training: step {done:,} of {total:,}   escape stops, keeping the steps finished ")
             self.query_one(ProgressBar).update(total=total, progress=done)
             return
@@ -448,6 +452,9 @@ class StepperApp(ScreenlessKeys):
 
     def action_cancel(self) -> None:
         running = self.runner.running
+        if running is not None and running.playing:
+            self.controller.play()  # escape pauses a play, as p does
+            return
         if running is None or not self.runner.cancel():
             return
         if running.phase is None:
@@ -470,6 +477,29 @@ class StepperApp(ScreenlessKeys):
     def action_train(self) -> None:
         if not self.busy():
             self.controller.train()
+
+    def action_play(self) -> None:
+        """p: play or pause (tui.app.controller.Controller.play)."""
+        running = self.runner.running
+        if running is not None and not running.playing:
+            self.busy()
+            return
+        self.controller.play()
+
+    def action_lr_up(self) -> None:
+        self.step_rate(up=True)
+
+    def action_lr_down(self) -> None:
+        self.step_rate(up=False)
+
+    def step_rate(self, up: bool) -> None:
+        """+ and -: the learning rate a rung up or down, mid-run (also while a run goes)."""
+        running = self.runner.running
+        if running is not None and running.phase is not None:
+            self.busy()
+            return
+        if self.controller.step_rate(up):
+            self.show_state()
 
     def action_previous_sample(self) -> None:
         self.show_sample(-1)
@@ -510,13 +540,33 @@ class StepperApp(ScreenlessKeys):
     def action_edit_config(self) -> None:
         from tui.app.screens.config import ConfigScreen  # imported when first used: a faster start
 
-        if not self.busy():
-            self.push_screen(ConfigScreen(self.stepper.config, served=self.served), self.config_chosen)
+        running = self.runner.running
+        if running is None or running.phase is None or not self.busy():  # open while a run goes
+            self.push_screen(ConfigScreen(self.runner.tuned(), served=self.served), self.config_chosen)
 
     def config_chosen(self, chosen: NewRun | None) -> None:
-        """The form's result: the settings and the data it loaded for them (None: cancelled)."""
-        if chosen is not None:
-            self.apply_config(chosen.config, chosen.data)
+        """The form's result (None: cancelled): settings a run takes as it goes are changed in
+        place; a change that needs new weights asks first (tui.app.screens.confirm)."""
+        from tui.app.screens.confirm import ConfirmScreen  # imported when first used: a faster start
+
+        if chosen is None:
+            return
+        changes, others = self.controller.differences(chosen.config)
+        if not others:
+            if not changes:
+                self.notify("Nothing changed.", timeout=2)
+            elif self.controller.retune(changes, said(changes)):
+                self.show_state()
+            return
+        if self.runner.running is not None:
+            self.notify("Pause first (p): a change of those settings starts a new run.", timeout=4)
+            return
+        names = ", ".join(name.replace("_", "-") for name in others)
+        question = (f"Changing {names} needs new weights: the run starts again from step 1, and b cannot "
+                    "go back to this one. (lr, l1, l2, batch and eps alone change mid-run, keeping the "
+                    "weights.)\n\nStart the new run?")
+        self.push_screen(ConfirmScreen(question),
+                         lambda yes: self.apply_config(chosen.config, chosen.data) if yes else None)
 
     def apply_config(self, config: Config, data: Data | None = None) -> None:
         """A new stepper for `config` (tui.app.controller), shown when it could be made."""

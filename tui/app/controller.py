@@ -10,7 +10,7 @@ changed (the app then redraws).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from typing import Literal
 
 import numpy as np
@@ -19,13 +19,37 @@ from engine.data import batches
 from engine.data.batches import Data
 from engine.model.builtin import BUGS, bug_problem, make_model
 from engine.model.protocol import Model
-from engine.run.stepper import Stepper
-from engine.settings.config import MAX_SEED, Config
+from engine.run.stepper import TUNABLE, Changes, Stepper
+from engine.settings.config import MAX_SEED, MAX_STEPS, Config
 from engine.usermodel.contract import ModelError
 from tui.app.runner import PhaseRunner
 from tui.text import printable
 
 Severity = Literal["information", "warning", "error"]
+
+#: The learning rates + and - move between: TensorFlow Playground's menu (0.00001, 0.0001,
+#: 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1, 3, 10) with 0.00003 and 0.0003 added, so every rung
+#: is a half decade (x3 or x3.3) and a student meets the values Playground offers. Doubling
+#: would leave round numbers (0.1, 0.2, 0.4, 0.8, 1.6) and take 17 presses across its range.
+LR_LADDER = (1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
+#: Settings the form carries that say nothing of the run the app shows (a report's, a fault
+#: drill the app keeps on its own, the g key's switch).
+NOT_THE_FORMS = ("steps", "trace", "inject_bug", "gradcheck", "gradcheck_method")
+
+
+def said(changes: Changes) -> str:
+    """A change of settings as a note says it: "Changed lr to 0.3, batch to 16"."""
+    parts = (f"{key.replace('_', '-')} to {value:g}" if isinstance(value, float) else
+             f"{key.replace('_', '-')} to {value}" for key, value in changes.items())
+    return "Changed " + ", ".join(parts)
+
+
+def next_rate(lr: float, up: bool) -> float | None:
+    """The ladder's next rung above (up) or below lr; None past its end. A rate between two
+    rungs (a typed 0.05) goes to the nearer one in that direction."""
+    if up:
+        return next((rung for rung in LR_LADDER if rung > lr * (1 + 1e-9)), None)
+    return next((rung for rung in reversed(LR_LADDER) if rung < lr * (1 - 1e-9)), None)
 
 
 @dataclass(frozen=True)
@@ -202,6 +226,54 @@ class Controller:
         self.tell(Note(f"Training {config.train_steps:,} steps{check}.", 3))
         self.runner.train(config.train_steps, config.check_every)
         return False
+
+    def play(self) -> None:
+        """p: train step after step until paused, as TensorFlow Playground's play button, on data
+        or on the one sample; p again (or escape) pauses. A run stops by itself at MAX_STEPS
+        steps, the most a session replays."""
+        running = self.runner.running
+        if running is not None:
+            if running.playing and self.runner.cancel():
+                self.tell(Note("Paused: the steps finished are kept (the one in progress is undone); p plays "
+                               "on, b walks back.", 3))
+            return
+        config = self.stepper.config
+        self.tell(Note(f"Playing at lr {config.lr:g}: p or escape pauses; + and - change the learning rate "
+                       "as it runs.", 4))
+        self.runner.train(MAX_STEPS, config.check_every, playing=True)
+
+    # ---- settings changed mid-run -------------------------------------------------------
+    def step_rate(self, up: bool) -> bool:
+        """+ and -: the learning rate's next rung up or down LR_LADDER, kept in the run's path."""
+        lr = self.runner.tuned().lr
+        rate = next_rate(lr, up)
+        if rate is None:
+            end = "top" if up else "bottom"
+            self.tell(Note(f"lr {lr:g} is at the {end} of the ladder ({LR_LADDER[-1 if up else 0]:g}); the "
+                           "form (c) takes any other value.", 4))
+            return False
+        return self.retune({"lr": rate}, f"Learning rate {lr:g} → {rate:g}")
+
+    def retune(self, changes: Changes, said: str) -> bool:
+        """Change settings without a reset (engine.run.stepper.Stepper.retune): now, or during a
+        training run before its next step. True when the state changed now (redraw)."""
+        problem = self.stepper.retune_problem(changes)
+        if problem:
+            self.tell(Note(f"Not changed: {problem}", 6, "error"))
+            return False
+        now = self.runner.retune(changes)
+        when = "b undoes it" if now else "from the run's next step"
+        self.tell(Note(f"{said}: the weights and the step are kept; {when}.", 3))
+        return now
+
+    def differences(self, config: Config) -> tuple[Changes, list[str]]:
+        """The form's settings against the run's: the changes a run takes as it goes, and the
+        settings whose change needs new weights (a new run)."""
+        old, new = self.runner.tuned().resolved(), config.resolved()
+        names = [f.name for f in fields(Config) if f.name not in NOT_THE_FORMS
+                 and getattr(old, f.name) != getattr(new, f.name)]
+        return ({name: getattr(new, name) for name in names if name in TUNABLE},
+                [name for name in names if name not in TUNABLE])
 
     # ---- keeping: what the exports write --------------------------------------------------
     def session_bytes(self) -> bytes:

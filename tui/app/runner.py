@@ -7,7 +7,10 @@ return; `n` typed meanwhile is queued, `s` keeps going to the end of the step (w
 Stepper.step_done says), and escape cancels: the stepper computes a phase before
 committing it, so a cancelled or failed phase leaves the state exactly as it was.
 A training run (t) always runs on a thread, whole steps one after another; escape stops it
-and keeps the steps it finished (the step in progress is undone: Stepper.train).
+and keeps the steps it finished (the step in progress is undone: Stepper.train). Play (p) is
+the same run with no end of its own, as TensorFlow Playground's play button: p or escape
+pauses it. A change of settings asked for while a run goes (retune) waits for the run's next
+step and is made on its thread, between two whole steps; the screen only reads meanwhile.
 
 The runner knows no widget. It tells its owner what happened through callbacks, always
 on the owner's thread (`call_from_thread` hops there from the worker).
@@ -20,11 +23,12 @@ import contextlib
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from engine.model.protocol import Cancelled
-from engine.run.stepper import Phase, State, Stepper
+from engine.run.stepper import Changes, Phase, State, Stepper
+from engine.settings.config import Config
 from engine.usermodel.contract import ModelError
 
 #: A loop gradient check of more parameters than this runs in a worker (about 0.1 s here).
@@ -38,6 +42,7 @@ class Job:
 
     phase: Phase | None
     cancelled: bool = False
+    playing: bool = False  # play (p): a training run with no end of its own
 
 
 #: Seconds between a training run's progress reports (each redraws the screen, which costs
@@ -61,6 +66,9 @@ class PhaseRunner:
         self.idle.set()
         self.finishing = False  # s was pressed: keep running phases to the end of the step
         self.queued = 0  # n pressed while a phase ran on a thread: typed ahead, run next
+        #: Settings asked for while a training run goes, made before its next step (retune).
+        self.pending: Changes = {}
+        self.lock = threading.Lock()
 
     def needs_worker(self) -> bool:
         stepper = self.stepper
@@ -91,9 +99,10 @@ class PhaseRunner:
         self.finishing = True
         self.advance()
 
-    def train(self, steps: int, check_every: int) -> None:
-        """t: run `steps` whole steps on a thread (the caller checks it is idle)."""
-        job = Job(None)
+    def train(self, steps: int, check_every: int, playing: bool = False) -> None:
+        """t: run `steps` whole steps on a thread (the caller checks it is idle); p: play, the
+        same run until paused."""
+        job = Job(None, playing=playing)
         self.running = job
         self.idle.clear()
         self.progress(None, 0, steps)
@@ -115,7 +124,7 @@ class PhaseRunner:
 
         outcome: ModelError | None = None
         try:
-            self.stepper.train(steps, check_every, progress)
+            self.stepper.train(steps, check_every, progress, between=self.retune_pending)
         except Cancelled:
             pass
         except ModelError as error:
@@ -127,6 +136,7 @@ class PhaseRunner:
 
     def trained(self, job: Job, outcome: ModelError | None) -> None:
         self.running = None
+        self.retune_pending()  # asked for after the run's last step
         if outcome is not None:
             self.failed(None, outcome)
         else:
@@ -145,6 +155,31 @@ class PhaseRunner:
         # built-in loop check stops at its next progress report.
         self.stepper.model.interrupt()
         return True
+
+    # ---- settings changed as the run goes ------------------------------------------------
+    def tuned(self) -> Config:
+        """The settings as they will be once the changes asked for are made."""
+        with self.lock:
+            return replace(self.stepper.config, **self.pending)
+
+    def retune(self, changes: Changes) -> bool:
+        """Change settings (Stepper.retune, whose rules the caller has checked): now, or during
+        a training run before its next step, on its thread. True when made now."""
+        with self.lock:
+            running = self.running
+            if running is not None and running.phase is None:
+                self.pending |= changes
+                return False
+        self.stepper.retune(changes)
+        return True
+
+    def retune_pending(self) -> None:
+        """The changes asked for while a run went, made now: between two of its steps (on its
+        thread), or once it has ended."""
+        with self.lock:
+            changes, self.pending = self.pending, {}
+        if changes:
+            self.stepper.retune(changes)
 
     # ---- running ------------------------------------------------------------------------
     def advance(self) -> None:

@@ -33,6 +33,9 @@ def export_run(options: Options, data: Data | None, session: Session | None) -> 
     given) for --steps N steps, or, for a session, the whole steps it has finished."""
     if session is None and options.params is None:
         return export_notebook(options, data)
+    if session is not None and any(action.startswith("set ") for action, _ in session.path):
+        return usage(UsageError("--export-notebook: this session changes its settings mid-run (its path "
+                                "holds \"set ...\"); a notebook runs one setting throughout"))
     try:
         start = build_stepper(options, None, data, session if options.model is None else None,
                               max_history=1, keep_trail=False)

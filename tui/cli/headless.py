@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from engine.explain.origin import origin_of
 from engine.model.protocol import Captured
 from engine.run.session import Session, params_to_bytes, record, to_bytes
-from engine.run.stepper import Phase, State, Stepper
+from engine.run.stepper import TUNABLE, Phase, State, Stepper
 from engine.run.verdict import Tally
 from engine.usermodel.contract import ModelError
 from tui.cli.explain import BadElement, bad_before_run, elements_of, explainer
@@ -100,7 +100,9 @@ def _continued(options: Options, stepper: Stepper,
     continues: dict[str, object] = {
         "file": str(options.session), "step": state.step,
         "phase": None if state.last_phase is None else state.last_phase.value, "first_step": first}
-    config = replace(options.config, steps=first + options.config.steps - 1)
+    # The settings the path left (a change mid-run, Stepper.retune), which the steps go on with.
+    tuned = {key: getattr(stepper.config, key) for key in TUNABLE}
+    config = replace(options.config, steps=first + options.config.steps - 1, **tuned)
     return replace(options, config=config), continues
 
 

@@ -38,7 +38,11 @@ REGULARIZATION = ("Regularization (as in TensorFlow Playground): l1 and l2 are t
                   "of L1 and L2, on the weights only; 0 is none, and both may be given.")
 DATA = ("dataset", "data", "samples", "noise", "test-fraction", "standardize", "features", "batch",
         "train-steps", "check-every")
-FIELDS = NETWORK + DATA
+#: The update rule and its settings (the built-in network's: a model file updates its own way).
+OPTIMIZER = ("optimizer", "momentum", "beta1", "beta2", "epsilon", "decay")
+UPDATE_RULE = ("The update rule (--optimizer): sgd, momentum, nesterov, rmsprop or adam, and the settings "
+               "each reads; they change mid-run too, a new optimizer starting its state at zero.")
+FIELDS = NETWORK + DATA + OPTIMIZER
 #: serve: the fields that name a file on the server, refused in a browser (served mode).
 FILE_FIELDS = ("data",)
 SERVED_REFUSAL = ("in a browser, files are fixed by the command line that started the server (a "
@@ -179,13 +183,17 @@ class ConfigScreen(OnceModal[NewRun | None]):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="config-body"):
-            yield Static("Applying resets the stepper with the new settings.", classes="hint")
+            yield Static("lr, l1, l2, batch, eps and the update rule change mid-run, keeping the weights "
+                         "and the step (b undoes it); any other change needs new weights and asks first.",
+                         classes="hint")
             for key in FIELDS:
                 if key == DATA[0]:
                     yield Static("Learning from data: with a dataset or a CSV file, the data decide "
                                  "the inputs and classes, and x and y are left out.", classes="hint")
                 if key == "l1":
                     yield Static(REGULARIZATION, classes="hint")
+                if key == OPTIMIZER[0]:
+                    yield Static(UPDATE_RULE, classes="hint")
                 with Vertical(classes="field"):
                     with Horizontal():
                         yield Label(key, classes="field-label")
