@@ -40,19 +40,20 @@ def explain(net: Net, q: str, name: str, index: tuple[int, ...], value: float) -
 
 
 def _input(net: Net, q: str, index: tuple[int, ...], value: float) -> Explanation:
-    """x[j]: --x's, or a batch's data row's."""
+    """x[j]: --x's, or a batch's data row's. Its formula says which input j is in words set off
+    by commas, never "x[j] = ... j": an index written after "=" reads as the value."""
     label = element_label("x", index)
     sample, data = net.view.sample, net.view.data
     if sample is None or data is None:
-        return Explanation(q, index, value, f"{label} = the input sample's value {index[0]}",
-                           f"{label} = {num(value)}", operation="constant",
+        which = f"{label}, input {index[0]} of the sample"
+        return Explanation(q, index, value, which, f"{which}, = {num(value)}", operation="constant",
                            operands=(Term(label, value),), notes=("set by --x (or its default)",))
     scaled = (" (standardized by the training rows' mean and standard deviation)"
               if data.standardized else "")
     where = (f"sample {sample.index + 1} of {sample.size} in the batch: row {sample.row} of the "
              f"{data.dataset.name} data{scaled}; [ and ] show another")
-    return Explanation(q, index, value, f"{label} = feature {index[0]} of data row {sample.row}",
-                       f"{label} = {num(value)}", operation="constant",
+    which = f"{label}, feature {index[0]} of data row {sample.row}"
+    return Explanation(q, index, value, which, f"{which}, = {num(value)}", operation="constant",
                        operands=(Term(label, value),), notes=(where,))
 
 
