@@ -85,8 +85,9 @@ class Net:
 
     def before_update(self, explanation: Explanation) -> Explanation:
         """The explanation with a note, first, that names the parameters it read by their value
-        before this step's update, once the state holds the update: the Parameters panel then
-        shows the new values, and "W2[0,1] = -1.913" beside its -1.887 would read as a mistake."""
+        before this step's update, once the state holds the update and it moved them: the
+        Parameters panel then shows the new values, and "W2[0,1] = -1.913" beside its -1.887
+        would read as a mistake."""
         update = self.state.update
         if update is None:
             return explanation
@@ -94,7 +95,8 @@ class Net:
         found = dict.fromkeys((m[1], tuple(int(i) for i in m[2].split(",")))
                               for m in _PARAMETER.finditer(text))
         read = [(name, index) for name, index in found if name in update.before
-                and len(index) == np.ndim(update.before[name])]
+                and len(index) == np.ndim(update.before[name])
+                and update.before[name][index] != update.after[name][index]]  # moved: a dead unit's did not
         if not read:
             return explanation
         values = [f"{name}[{','.join(map(str, index))}] = {num(float(update.before[name][index]))} "

@@ -47,3 +47,12 @@ def test_the_parameters_own_explanations_and_the_next_step_need_no_such_note() -
     stepper.next()  # step 2's forward: it read the parameters the Parameters panel shows
     assert stepper.state.update is None
     assert not any("before this step" in n for n in explain(stepper.view(), "z1", (0,)).notes)
+
+
+def test_a_parameter_the_update_did_not_move_needs_no_before_and_after() -> None:
+    """dz1[2] reads W2[0,2], whose gradient is 0 (unit 2 of layer 1 is dead): it kept its value."""
+    stepper = Stepper(Config())
+    stepper.run_steps(1)
+    e = explain(stepper.view(), "dz1", (2,))
+    assert "W2[0,2]" in e.substituted
+    assert not any("before this step's update" in note for note in e.notes)
