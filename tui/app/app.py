@@ -44,8 +44,8 @@ from engine.run.sample import sample_view
 from engine.run.stepper import Phase, State, Stepper, View
 from engine.settings.config import Config
 from engine.usermodel.contract import ModelError
-from tui.app.commands import StepperCommands
-from tui.app.compat import ScreenlessKeys, TerminalDriver, exiting, keymap_of
+from tui.app.commands import StepperCommands, printed_key, printed_keys
+from tui.app.compat import ScreenlessKeys, TerminalDriver, exiting
 from tui.app.controller import Controller, NewRun, Note
 from tui.app.health import Guard, rebuilt
 from tui.app.lifeline import Lifeline, ServedDriver
@@ -401,7 +401,8 @@ class StepperApp(ScreenlessKeys):
         running = self.runner.running
         if running is not None:
             what = "Training is" if running.phase is None else "A phase is still"
-            self.notify(f"{what} running: wait, or press escape to stop it.", timeout=2)
+            self.notify(f"{what} running: wait, or press {printed_key(self, 'cancel')} to stop it.",
+                        timeout=2)
             return True
         return False
 
@@ -437,8 +438,8 @@ class StepperApp(ScreenlessKeys):
             return
         if running.phase is None:
             self.query_one("#progress-label", Static).update("stopping after the finished steps ")
-            self.notify("Training stopped: the finished steps are kept (b walks back through them); "
-                        "the step in progress was undone.", timeout=4)
+            self.notify(f"Training stopped: the finished steps are kept ({printed_key(self, 'back')} walks "
+                        "back through them); the step in progress was undone.", timeout=4)
         else:
             self.query_one("#progress-label", Static).update("cancelling: the state stays as it was ")
             self.notify("Cancelled: the state is as it was before the phase.", timeout=3)
@@ -466,7 +467,9 @@ class StepperApp(ScreenlessKeys):
         """[ and ]: the previous or next sample of the batch, round the batch's ends."""
         rows = self.stepper.state.rows
         if rows is None:
-            self.notify("One sample: [ and ] step through a batch (--dataset, --batch).", timeout=3)
+            keys = printed_key(self, "previous-sample"), printed_key(self, "next-sample")
+            self.notify(f"One sample: {keys[0]} and {keys[1]} step through a batch (--dataset, --batch).",
+                        timeout=3)
             return
         self.sample = (min(self.sample, len(rows) - 1) + delta) % len(rows)
         self.show_state()
@@ -633,11 +636,6 @@ class StepperApp(ScreenlessKeys):
     # ---- discoverability -------------------------------------------------------------
     def key_table(self) -> list[tuple[str, str, str]]:
         """(keys, description, binding id) for every binding, as currently mapped."""
-        keymap = keymap_of(self)
-        table = []
-        for k in KEYS:
-            keys = keymap.get(k.id, k.keys).split(",")
-            table.append((", ".join(self.get_key_display(Binding(key.strip(), k.action))
-                                    for key in keys), k.description, k.id))
+        table = [(printed_keys(self, k.id), k.description, k.id) for k in KEYS]
         table.append(("ctrl+p", "The command palette: every action by name", ""))
         return table
