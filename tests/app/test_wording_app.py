@@ -68,3 +68,16 @@ async def test_a_dead_units_gradient_shows_as_zero_in_the_panels() -> None:
         await handled(app, pilot)
         gradients = str(app.query_one("#gradients").render())
         assert "-0.0000" not in gradients and "0.0000" in gradients
+
+
+async def test_the_controllers_notes_name_the_keys_the_keymap_binds() -> None:
+    app = StepperApp(Stepper(Config()), keymap={"next": "j", "finish-step": "question_mark",
+                                                "help": "h"})
+    async with app.run_test(size=SIZE) as pilot:
+        app.action_inject_bug("sign")
+        app.action_train()  # no data: refused with a note
+        await handled(app, pilot)
+        messages = [n.message for n in app._notifications]
+        assert any(m.startswith("Injected bug 'sign'") and m.endswith("Press j to watch the gradient "
+                                                                      "check catch it.") for m in messages)
+        assert any("the notebook's one sample is stepped with j and ?." in m for m in messages), messages

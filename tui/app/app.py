@@ -16,7 +16,7 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import replace
-from functools import cached_property
+from functools import cached_property, partial
 from pathlib import Path
 from typing import ClassVar, cast
 
@@ -130,7 +130,7 @@ class StepperApp(ScreenlessKeys):
         self.runner = PhaseRunner(stepper, self.call_from_thread, shown=self.show_state,
                                   progress=self.show_progress, failed=self.phase_failed)
         #: Owns the stepper (through the runner) and applies what the keys ask of it.
-        self.controller = Controller(self.runner, self.tell, model_file)
+        self.controller = Controller(self.runner, self.tell, model_file, key=partial(printed_key, self))
         self.keymap = keymap or {}
         #: Ends the app with its owner: SIGTERM, SIGHUP, a served tab's server gone (tui.app.lifeline).
         self.lifeline = Lifeline(self)
