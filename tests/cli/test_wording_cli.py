@@ -104,7 +104,15 @@ def test_a_mistyped_toml_key_is_told_what_it_may_have_meant(toml: str, hint: str
     assert out == "" and "Traceback" not in err and hint.format(path=path) in err
 
 
+def test_serve_suggests_its_own_flags_and_the_apps(capsys) -> None:
+    assert main(["serve", "--prot", "8000"]) == 2
+    assert "unrecognized arguments: --prot 8000 (did you mean --port?)" in capsys.readouterr().err
+    assert main(["serve", "--hiden", "8"]) == 2
+    assert "(did you mean --hidden?)" in capsys.readouterr().err
+
+
 def test_nothing_close_suggests_nothing(capsys) -> None:
+    assert main(["--prot", "3"]) == 2  # the flags' shared "--" makes no match (--lr was one)
     assert main(["--zzzzzz"]) == 2
     assert main(["--headless", "--explain", "W7[0,0]"]) == 2
     assert "did you mean" not in capsys.readouterr().err

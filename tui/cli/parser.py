@@ -30,6 +30,9 @@ class UsageError(Exception):
 
 
 class _FlagParser(argparse.ArgumentParser):
+    #: Flags a typo may have meant besides the parser's own: serve's, before the app's flags.
+    also_known: tuple[str, ...] = ()
+
     def error(self, message: str) -> NoReturn:
         message += self.suggestion(message)
         # argparse echoes what it refuses, unquoted or quoted: shorten each long word.
@@ -40,8 +43,9 @@ class _FlagParser(argparse.ArgumentParser):
         arguments" message (argparse's own suggest_on_error is Python 3.14's)."""
         head, _, typed = message.partition("unrecognized arguments: ")
         flags = [o for a in self._actions for o in a.option_strings if o.startswith("--")]
+        names = [flag[2:] for flag in (*flags, *self.also_known)]  # "--" alike in all: not compared
         for word in typed.split() if not head else ():
-            if word.startswith("--") and (hint := did_you_mean(word.split("=", 1)[0], flags)):
+            if word.startswith("--") and (hint := did_you_mean(word.split("=", 1)[0][2:], names, "--{}")):
                 return hint
         return ""
 
@@ -98,8 +102,11 @@ def installed_version() -> str:
         return "unknown (not installed)"
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(also_known: tuple[str, ...] = ()) -> argparse.ArgumentParser:
+    """The flags' parser; `also_known`: flags a typo may have meant that another parser reads
+    (serve's)."""
     parser = _FlagParser(prog=PROG, description=DESCRIPTION, epilog=EPILOG)
+    parser.also_known = also_known
     parser.add_argument("--version", action="version", version=f"%(prog)s {installed_version()}")
     groups = {name: parser.add_argument_group(title, text) for name, (title, text) in GROUPS.items()}
     for setting in SETTINGS:
