@@ -66,3 +66,4 @@ KEYS = (
     Key("cursor-right", "right,l", "cursor('right')", "In a panel: cursor right a column", scope="panel"),
 )
 IDS = frozenset(k.id for k in KEYS)
+BY_ID = {k.id: k for k in KEYS}

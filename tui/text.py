@@ -1,4 +1,5 @@
-"""Text from outside the app (a model's file name, its cache keys, the reprs of what it
+"""Numbers as text without a negative zero (one helper for every place that prints one), and
+text from outside the app (a model's file name, its cache keys, the reprs of what it
 caches, what it prints, the messages of its exceptions; what a session or a settings file
 holds) made safe to show.
 
@@ -11,8 +12,13 @@ write its clipboard or swallow what follows.
 from __future__ import annotations
 
 import re
+from typing import Any, TypeVar
+
+import numpy as np
 
 from engine.usermodel.transport import Opaque
+
+Numbers = TypeVar("Numbers")
 
 _ESCAPES = re.compile(
     r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]"  # CSI (7- and 8-bit): colours, cursor moves, clears
@@ -50,3 +56,22 @@ def type_name(value: object) -> str:
     """The name of a value's type; for a value that stayed in the model's process, the
     type it has there (a generator, the user's own class), not Opaque."""
     return printable(value.type_name if isinstance(value, Opaque) else type(value).__name__, oneline=True)
+
+
+def unsigned_zeros(values: Numbers) -> Numbers:
+    """The number or array with every -0.0 made 0.0, for NumPy's own printing (a float array's
+    str). -0.0 is what a dead ReLU's gradient is (0 times a negative) and means nothing more than
+    0: "-0." beside "0." reads as a tiny negative value. Integers and other values as they are."""
+    kind = np.asarray(values).dtype.kind
+    zero = {"f": 0.0, "c": 0j}.get(kind)  # -0.0 + 0.0 is 0.0; a complex number's two parts alike
+    return values if zero is None else values + zero  # type: ignore[operator, return-value]
+
+
+def number(value: Any, spec: str = "") -> str:
+    """A real number as text, never "-0": repr() without `spec`, else format() with it, with the
+    "z" option (PEP 682) that also writes a negative value rounded to zero ("-0.0000") as zero.
+    `spec` is an optional sign (" " or "+") and the rest of a float's format, e.g. " .4f"."""
+    if not spec:
+        return repr(unsigned_zeros(float(value)))
+    sign = spec[0] if spec[0] in " +-" else ""
+    return format(float(value), f"{sign}z{spec[len(sign):]}")

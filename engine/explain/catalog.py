@@ -18,6 +18,7 @@ from engine.maths.network import Architecture, param_shapes
 from engine.maths.optimizers import init_state
 from engine.run.stepper import State
 from engine.settings.config import shown as echoed
+from engine.settings.text import did_you_mean
 
 
 def tensors(state: State) -> dict[str, Any]:
@@ -89,8 +90,10 @@ def resolve(known: dict[str, tuple[int, ...]], name: str, index: tuple[int, ...]
     else:
         matches = [q for q in known if q.rsplit(".", 1)[-1] == name]
         if len(matches) != 1:
+            index_text = f"[{','.join(map(str, index))}]" if index else ""
+            names = {q.rsplit(".", 1)[-1] for q in known} | set(known)
             why = (f"{echoed(name)} is ambiguous ({', '.join(matches)})" if matches
-                   else f"no tensor {echoed(name)}")
+                   else f"no tensor {echoed(name)}{did_you_mean(name, names, '{}' + index_text)}")
             raise ValueError(f"{why}; the tensors are {listing(known)}")
         qualified = matches[0]
     shape = known[qualified]

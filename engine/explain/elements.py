@@ -71,8 +71,9 @@ def explain(view: View, tensor: str, index: tuple[int, ...],
         return check.explain(view, qualified, name, index, value, forward)
     net = Net(view)
     if batch.is_mean(net, qualified):
-        return batch.explain(net, qualified, name, index, value)
-    return PHASES[phase](net, qualified, name, index, value)
+        return net.before_update(batch.explain(net, qualified, name, index, value))
+    explained = PHASES[phase](net, qualified, name, index, value)
+    return net.before_update(explained) if phase in ("forward", "backward") else explained
 
 
 def explain_text(view: View, text: str, forward: ForwardFn | None = None) -> Explanation:

@@ -41,12 +41,13 @@ def explain(net: Net, q: str, name: str, index: tuple[int, ...], value: float) -
 
 
 def _input(net: Net, q: str, index: tuple[int, ...], value: float) -> Explanation:
-    """x[j]: --x's, or a batch's data row's."""
+    """x[j]: --x's, or a batch's data row's. Its formula says which input j is in words set off
+    by commas, never "x[j] = ... j": an index written after "=" reads as the value."""
     label = element_label("x", index)
     sample, data = net.view.sample, net.view.data
     if sample is None or data is None:
-        return Explanation(q, index, value, f"{label} = the input sample's value {index[0]}",
-                           f"{label} = {num(value)}", operation="constant",
+        which = f"{label}, input {index[0]} of the sample"
+        return Explanation(q, index, value, which, f"{which}, = {num(value)}", operation="constant",
                            operands=(Term(label, value),), notes=("set by --x (or its default)",))
     scaled = (" (standardized by the training rows' mean and standard deviation)"
               if data.standardized else "")
@@ -55,10 +56,10 @@ def _input(net: Net, q: str, index: tuple[int, ...], value: float) -> Explanatio
     if data.features:
         return _feature(q, index, value, data, sample.row, where)
     j = index[0]
-    named = f"{data.dataset.columns[j]}, " if data.dataset.columns else ""  # a CSV header's name
-    shown = f"{data.dataset.columns[j]} = " if data.dataset.columns else ""
-    return Explanation(q, index, value, f"{label} = {named}feature {j} of data row {sample.row}",
-                       f"{label} = {shown}{num(value)}", operation="constant",
+    name = data.dataset.columns[j] if data.dataset.columns else ""  # a CSV header's name
+    which = f"{label}, {name + ', ' if name else ''}feature {j} of data row {sample.row}"
+    substituted = f"{label} = {name} = {num(value)}" if name else f"{which}, = {num(value)}"
+    return Explanation(q, index, value, which, substituted, operation="constant",
                        operands=(Term(label, value),), notes=(where,))
 
 

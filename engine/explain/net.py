@@ -4,12 +4,22 @@ Drill), so that every phase's explainer reads the state the same way."""
 
 from __future__ import annotations
 
+import re
+from dataclasses import replace
+
 import numpy as np
 
-from engine.explain.explanation import Source
+from engine.explain.explanation import Explanation, Source
+from engine.explain.written import num
 from engine.maths import network
 from engine.maths.network import Array, Params
 from engine.run.stepper import View
+
+#: A parameter's element as the explanations write it: W2[0,1], b1[3] (not dW2[0,1], nor
+#: W1[i,j] of a formula's symbols).
+_PARAMETER = re.compile(r"(?<![\w.])([Wb]\d+)\[(\d+(?:,\d+)*)\]")
+#: Parameters a note names by value before "and N more".
+NAMED_PARAMETERS = 4
 
 
 class Net:
@@ -72,3 +82,31 @@ class Net:
 
     def target_label(self, k: int) -> str:
         return "y" if self.arch.classes == 1 else f"onehot(y)[{k}]"
+
+    def before_update(self, explanation: Explanation) -> Explanation:
+        """The explanation with a note, first, that names the parameters it read by their value
+        before this step's update, once the state holds the update and it moved them: the
+        Parameters panel then shows the new values, and "W2[0,1] = -1.913" beside its -1.887
+        would read as a mistake."""
+        update = self.state.update
+        if update is None:
+            return explanation
+        text = " ".join((explanation.substituted, *explanation.chain, explanation.formula))
+        found = dict.fromkeys((m[1], tuple(int(i) for i in m[2].split(",")))
+                              for m in _PARAMETER.finditer(text))
+        read = [(name, index) for name, index in found if name in update.before
+                and len(index) == np.ndim(update.before[name])
+                and update.before[name][index] != update.after[name][index]]  # moved: a dead unit's did not
+        if not read:
+            return explanation
+        values = [f"{name}[{','.join(map(str, index))}] = {num(float(update.before[name][index]))} "
+                  f"(after it {num(float(update.after[name][index]))})"
+                  for name, index in read[:NAMED_PARAMETERS]]
+        if len(read) == 1:
+            label, _, rest = values[0].partition(" = ")
+            note = f"computed from {label} before this step's update = {rest}"
+        else:
+            more = f", and {len(read) - NAMED_PARAMETERS} more (update.before holds them)" \
+                if len(read) > NAMED_PARAMETERS else ""
+            note = f"computed from the parameters before this step's update: {', '.join(values)}{more}"
+        return replace(explanation, notes=(note, *explanation.notes))

@@ -3,6 +3,9 @@ message echoes them back."""
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
+
 
 def _typed(text: str) -> str:
     """The text, if a person could have meant it as a number. Python's int() and float() also
@@ -63,6 +66,24 @@ def shown(value: object, limit: int = 40) -> str:
         return text
     length = len(value) if isinstance(value, str) else len(text)
     return f"{text[:limit - 1]}… ({length:,} characters)"
+
+
+def closest(typed: str, known: Iterable[str]) -> str | None:
+    """The known name a typo most likely meant: one that differs from it in case alone
+    (dw1 for dW1), else difflib's closest match at its usual cutoff, compared in lower case; None
+    when nothing is close."""
+    by_lower: dict[str, str] = {}
+    for name in known:
+        by_lower.setdefault(name.lower(), name)
+    near = difflib.get_close_matches(typed.lower(), by_lower, n=1)
+    return by_lower[near[0]] if near and by_lower[near[0]] != typed else None
+
+
+def did_you_mean(typed: str, known: Iterable[str], shown_as: str = "{}") -> str:
+    """" (did you mean X?)" after a message that refuses `typed`, X the closest known name
+    written as `shown_as` says ("{}[1,1]" adds an index); "" when nothing is close."""
+    near = closest(typed, known)
+    return "" if near is None else f" (did you mean {shown_as.format(near)}?)"
 
 
 def binary_size(count: int) -> str:

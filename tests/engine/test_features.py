@@ -204,7 +204,7 @@ def test_explain_and_a_session_name_a_csv_headers_columns() -> None:
     view = sample_view(s.view(), 1)
     assert view.sample is not None
     e = explain_text(view, "x[1]")
-    assert e.formula == f"x[1] = pressure, feature 1 of data row {view.sample.row}"
+    assert e.formula == f"x[1], pressure, feature 1 of data row {view.sample.row}"
     assert e.substituted == f"x[1] = pressure = {e.substituted.split(' = ')[-1]}"
     kept = session.from_bytes(session.to_bytes(session.record(s)))
     assert kept.data is not None and kept.data.axis_names == ("temperature", "pressure")

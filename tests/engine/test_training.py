@@ -177,7 +177,7 @@ def test_an_input_of_a_batch_is_explained_as_its_data_row_not_as_x() -> None:
     assert view.sample is not None and view.data is not None
     e = explain_text(view, "x[1]")
     row = view.sample.row
-    assert e.formula == f"x[1] = feature 1 of data row {row}"
+    assert e.formula == f"x[1], feature 1 of data row {row}"
     assert e.notes == (f"sample 6 of 16 in the batch: row {row} of the {view.data.dataset.name} data; "
                        "[ and ] show another",)
     assert e.value == float(view.data.dataset.X[row, 1])

@@ -16,7 +16,7 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import replace
-from functools import cached_property
+from functools import cached_property, partial
 from pathlib import Path
 from typing import ClassVar, cast
 
@@ -43,8 +43,8 @@ from engine.run.sample import sample_view
 from engine.run.stepper import Phase, State, Stepper, View
 from engine.settings.config import Config
 from engine.usermodel.contract import ModelError
-from tui.app.commands import StepperCommands
-from tui.app.compat import ScreenlessKeys, TerminalDriver, exiting, keymap_of
+from tui.app.commands import StepperCommands, printed_key, printed_keys
+from tui.app.compat import ScreenlessKeys, TerminalDriver, exiting
 from tui.app.controller import Controller, NewRun, Note, said
 from tui.app.health import Guard, rebuilt
 from tui.app.lifeline import Lifeline, ServedDriver
@@ -124,7 +124,7 @@ class StepperApp(ScreenlessKeys):
         self.runner = PhaseRunner(stepper, self.call_from_thread, shown=self.show_state,
                                   progress=self.show_progress, failed=self.phase_failed)
         #: Owns the stepper (through the runner) and applies what the keys ask of it.
-        self.controller = Controller(self.runner, self.tell, model_file)
+        self.controller = Controller(self.runner, self.tell, model_file, key=partial(printed_key, self))
         self.keymap = keymap or {}
         #: Ends the app with its owner: SIGTERM, SIGHUP, a served tab's server gone (tui.app.lifeline).
         self.lifeline = Lifeline(self)
@@ -416,7 +416,8 @@ class StepperApp(ScreenlessKeys):
         running = self.runner.running
         if running is not None:
             what = "Training is" if running.phase is None else "A phase is still"
-            self.notify(f"{what} running: wait, or press escape to stop it.", timeout=2)
+            self.notify(f"{what} running: wait, or press {printed_key(self, 'cancel')} to stop it.",
+                        timeout=2)
             return True
         return False
 
@@ -459,8 +460,8 @@ class StepperApp(ScreenlessKeys):
             return
         if running.phase is None:
             self.query_one("#progress-label", Static).update("stopping after the finished steps ")
-            self.notify("Training stopped: the finished steps are kept (b walks back through them); "
-                        "the step in progress was undone.", timeout=4)
+            self.notify(f"Training stopped: the finished steps are kept ({printed_key(self, 'back')} walks "
+                        "back through them); the step in progress was undone.", timeout=4)
         else:
             self.query_one("#progress-label", Static).update("cancelling: the state stays as it was ")
             self.notify("Cancelled: the state is as it was before the phase.", timeout=3)
@@ -511,7 +512,9 @@ class StepperApp(ScreenlessKeys):
         """[ and ]: the previous or next sample of the batch, round the batch's ends."""
         rows = self.stepper.state.rows
         if rows is None:
-            self.notify("One sample: [ and ] step through a batch (--dataset, --batch).", timeout=3)
+            keys = printed_key(self, "previous-sample"), printed_key(self, "next-sample")
+            self.notify(f"One sample: {keys[0]} and {keys[1]} step through a batch (--dataset, --batch).",
+                        timeout=3)
             return
         self.sample = (min(self.sample, len(rows) - 1) + delta) % len(rows)
         self.show_state()
@@ -712,11 +715,6 @@ class StepperApp(ScreenlessKeys):
     # ---- discoverability -------------------------------------------------------------
     def key_table(self) -> list[tuple[str, str, str]]:
         """(keys, description, binding id) for every binding, as currently mapped."""
-        keymap = keymap_of(self)
-        table = []
-        for k in KEYS:
-            keys = keymap.get(k.id, k.keys).split(",")
-            table.append((", ".join(self.get_key_display(Binding(key.strip(), k.action))
-                                    for key in keys), k.description, k.id))
+        table = [(printed_keys(self, k.id), k.description, k.id) for k in KEYS]
         table.append(("ctrl+p", "The command palette: every action by name", ""))
         return table

@@ -23,6 +23,7 @@ from engine.run.stepper import TUNABLE, Changes, Stepper
 from engine.settings.config import MAX_SEED, MAX_STEPS, Config
 from engine.usermodel.contract import ModelError
 from tui.app.runner import PhaseRunner
+from tui.keys import BY_ID
 from tui.text import printable
 
 Severity = Literal["information", "warning", "error"]
@@ -80,9 +81,12 @@ class Controller:
     applies what the keys ask of it."""
 
     def __init__(self, runner: PhaseRunner, tell: Callable[[Note], None],
-                 model_file: str | None = None) -> None:
+                 model_file: str | None = None, key: Callable[[str], str] | None = None) -> None:
         self.runner = runner
         self.tell = tell
+        #: A binding's key as a note names it, by its id: the app's printed_key (the keymap's,
+        #: as the footer prints it); without an app, the default key's Textual name.
+        self.key = key or (lambda key_id: BY_ID[key_id].keys.split(",")[0])
         #: The user's model file as named on the command line (a session records the name,
         #: never the code); None for the built-in network.
         self.model_file = model_file
@@ -162,8 +166,8 @@ class Controller:
             return False
         self.stepper.use_model(make_model(self.stepper.config.architecture, bug or None))
         if bug:
-            self.tell(Note(f"Injected bug {bug!r}: {BUGS[bug]} Press n to watch the gradient check "
-                           "catch it.", 6))
+            self.tell(Note(f"Injected bug {bug!r}: {BUGS[bug]} Press {self.key('next')} to watch the "
+                           "gradient check catch it.", 6))
         else:
             self.tell(Note("Bug removed: the correct backward pass is back.", 3))
         return True
@@ -218,8 +222,9 @@ class Controller:
         data. The state changes as the run goes (the runner redraws)."""
         config = self.stepper.config
         if self.stepper.data is None:
-            self.tell(Note("Training runs need data: start with --dataset moons (or --data "
-                           "FILE.csv); the notebook's one sample is stepped with n and s.", 5))
+            self.tell(Note("Training runs need data: start with --dataset moons (or --data FILE.csv); the "
+                           f"notebook's one sample is stepped with {self.key('next')} and "
+                           f"{self.key('finish-step')}.", 5))
             return False
         check = f", checking gradients every {config.check_every} steps" if config.check_every \
             else " (no gradient check: --check-every N asks for one)"

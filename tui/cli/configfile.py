@@ -11,11 +11,14 @@ from typing import Any
 
 from engine.files import MAX_CONFIG_BYTES, read_user_file
 from engine.settings.schema import BY_KEY, TOML_KEYS, toml_key
-from engine.settings.text import shown
+from engine.settings.text import did_you_mean, shown
 from tui.cli.parser import UsageError
 from tui.keys import IDS as KEY_IDS
 from tui.keys import KEYS
 from tui.text import printable
+
+#: How a suggestion writes a key: quoted, as the message writes the key it refuses.
+QUOTED = "'{}'"
 
 
 def read_config_file(path_text: str) -> dict[str, Any]:
@@ -47,7 +50,8 @@ def _check_keys(data: dict[str, Any], path_text: str) -> None:
     known = sorted(toml_key(key) for key in TOML_KEYS)
     unknown = sorted(set(data) - set(known))
     if unknown:
-        raise UsageError(f"--config: unknown key {unknown[0]!r} in {path_text}; "
+        hint = did_you_mean(unknown[0], known, QUOTED)
+        raise UsageError(f"--config: unknown key {unknown[0]!r} in {path_text}{hint}; "
                          f"known keys: {', '.join(known)}")
 
 
@@ -55,7 +59,8 @@ def check_keymap(keymap: dict[str, Any], path: str) -> dict[str, str]:
     """[keymap] maps binding ids (see the help screen) to comma-separated Textual key names."""
     for binding_id, keys in keymap.items():
         if binding_id not in KEY_IDS:
-            raise UsageError(f"--config: unknown binding id {binding_id!r} in [keymap] of {path}; "
+            raise UsageError(f"--config: unknown binding id {binding_id!r} in [keymap] of {path}"
+                             f"{did_you_mean(binding_id, KEY_IDS, QUOTED)}; "
                              f"known ids: {', '.join(sorted(KEY_IDS))}")
         if not isinstance(keys, str) or not all(key.strip() for key in keys.split(",")):
             raise UsageError(f"--config: [keymap] {binding_id} in {path} must be a string of "

@@ -282,9 +282,10 @@ def _path(text: str | None) -> Path | None:
     return None if text is None else Path(text)
 
 
-def parse(argv: list[str]) -> Options:
-    """Flags (and the TOML file they name) to validated options, or a UsageError."""
-    parser = build_parser()
+def parse(argv: list[str], also_known: tuple[str, ...] = ()) -> Options:
+    """Flags (and the TOML file they name) to validated options, or a UsageError; a mistyped
+    flag is told the closest of the flags and of `also_known` (serve's own)."""
+    parser = build_parser(also_known)
     args = parser.parse_args(join_negative_values(argv, parser))
     for rule in FLAG_RULES:
         rule(args)

@@ -5,14 +5,21 @@ from __future__ import annotations
 
 import argparse
 import re
+from importlib.metadata import PackageNotFoundError, version
 from typing import Any, NoReturn
 
 from engine.settings.schema import GROUPS, SETTINGS, Setting, unreadable
-from engine.settings.text import shown
+from engine.settings.text import did_you_mean, shown
 
 PROG = "backprop-stepper"
-DESCRIPTION = ("Step a 2-layer network through backpropagation, one phase at a time: forward, backward, "
-               "gradient check, SGD update.")
+DESCRIPTION = ("Watch backpropagation one phase at a time: forward, backward, gradient check, update, "
+               "every tensor shown and any number explained with its formula and real numbers (e in the "
+               "app, --explain here). Any MLP of up to 8 hidden layers (ReLU, leaky ReLU, tanh, sigmoid; "
+               "a sigmoid or softmax output), on one sample or a data set (--dataset, --data), trained "
+               "with SGD, momentum, Nesterov, RMSprop or Adam and L1/L2; or your own model's file "
+               "(--model). Headless it prints a report or a JSON trace; it also saves and replays "
+               "sessions (--save-session, --session), writes the run as a notebook (--export-notebook) "
+               "and serves the app to a browser (serve).")
 EPILOG = ("In the app, press ? for the keys. Every flag can also be set in a TOML file (--config); see "
           "README.md. In a browser: backprop-stepper serve [--host ADDRESS] [--port N] [these flags] "
           "(see serve --help).")
@@ -23,9 +30,24 @@ class UsageError(Exception):
 
 
 class _FlagParser(argparse.ArgumentParser):
+    #: Flags a typo may have meant besides the parser's own: serve's, before the app's flags.
+    also_known: tuple[str, ...] = ()
+
     def error(self, message: str) -> NoReturn:
+        message += self.suggestion(message)
         # argparse echoes what it refuses, unquoted or quoted: shorten each long word.
         raise UsageError(re.sub(r"\S{41,}", lambda m: shown(m[0].strip("'")), message))
+
+    def suggestion(self, message: str) -> str:
+        """" (did you mean --hidden?)" for the first mistyped flag of an "unrecognized
+        arguments" message (argparse's own suggest_on_error is Python 3.14's)."""
+        head, _, typed = message.partition("unrecognized arguments: ")
+        flags = [o for a in self._actions for o in a.option_strings if o.startswith("--")]
+        names = [flag[2:] for flag in (*flags, *self.also_known)]  # "--" alike in all: not compared
+        for word in typed.split() if not head else ():
+            if word.startswith("--") and (hint := did_you_mean(word.split("=", 1)[0][2:], names, "--{}")):
+                return hint
+        return ""
 
 
 def _typed(setting: Setting) -> Any:
@@ -72,8 +94,20 @@ LOADING_FLAGS: dict[str, dict[str, Any]] = {
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
+def installed_version() -> str:
+    """The version the package's metadata holds (pyproject.toml's, as installed)."""
+    try:
+        return version(PROG)
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown (not installed)"
+
+
+def build_parser(also_known: tuple[str, ...] = ()) -> argparse.ArgumentParser:
+    """The flags' parser; `also_known`: flags a typo may have meant that another parser reads
+    (serve's)."""
     parser = _FlagParser(prog=PROG, description=DESCRIPTION, epilog=EPILOG)
+    parser.also_known = also_known
+    parser.add_argument("--version", action="version", version=f"%(prog)s {installed_version()}")
     groups = {name: parser.add_argument_group(title, text) for name, (title, text) in GROUPS.items()}
     for setting in SETTINGS:
         if setting.flag == "":  # a TOML file's own key ([keymap])

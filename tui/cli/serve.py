@@ -154,7 +154,7 @@ def app_command(app_argv: list[str]) -> str:
 def check_flags(app_argv: list[str]) -> Options:
     """The app's flags, parsed as the app parses them; the ones that would make a tab do
     something other than run the app are refused. Raises UsageError."""
-    options = parse(app_argv)
+    options = parse(app_argv, also_known=OWN_FLAGS)
     if options.headless:
         raise UsageError("--headless: serve runs the app in a browser; for a report, run "
                          f"{PROG} --headless without serve")

@@ -27,7 +27,7 @@ from engine.run.verdict import Tally
 from engine.settings.config import SUMMARY_OVER, Config
 from engine.usermodel.contract import keys_words
 from tui.output.health import health_json, health_lines, inputs_notice, step_health_json, tracker
-from tui.text import printable
+from tui.text import number, printable, unsigned_zeros
 
 
 def _shape(value: np.ndarray) -> str:
@@ -39,7 +39,7 @@ def _shape(value: np.ndarray) -> str:
 
 def _matrix(label: str, value: np.ndarray) -> str:
     # print(label + ":\n", array) in the notebook: a newline, a space, NumPy's str.
-    return f"\n{label} ({_shape(value)}):\n {value}"
+    return f"\n{label} ({_shape(value)}):\n {unsigned_zeros(value)}"
 
 
 def _verdict_lines(check: GradCheck) -> list[str]:
@@ -749,7 +749,7 @@ def explanation_lines(e: Explanation) -> list[str]:
     """One explanation as the text report prints it: the element and its exact value, then
     formula, substituted numbers, chain, terms (the largest first past SHOWN_TERMS),
     notes and verdict, each under its label."""
-    lines = [f"{element_label(e.tensor, e.index)} = {e.value!r}",
+    lines = [f"{element_label(e.tensor, e.index)} = {number(e.value)}",
              f"  formula:      {e.formula}",
              f"  substituted:  {e.substituted}"]
     lines += [f"  {'chain:' if k == 0 else '':<13} {line}" for k, line in enumerate(e.chain)]

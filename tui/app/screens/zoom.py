@@ -25,7 +25,7 @@ from tui.app.widgets.tensor import (
     shape_label,
     valid_index,
 )
-from tui.text import printable
+from tui.text import number, printable
 
 
 class ZoomScreen(OnceModal[None]):
@@ -72,8 +72,9 @@ class ZoomScreen(OnceModal[None]):
         value = np.asarray(self.tensors[self.shown])
         index = element_index(value, *grid.cursor)
         element = grid.matrix[grid.cursor].item()
+        shown = number(element) if isinstance(element, float) else repr(element)
         self.query_one("#zoom-cursor", Static).update(
-            Content(f"cursor {index_label(printable(self.shown, oneline=True), index)} = {element!r}"))
+            Content(f"cursor {index_label(printable(self.shown, oneline=True), index)} = {shown}"))
 
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
         if event.option.id is not None and event.option.id != getattr(self, "shown", None):
@@ -88,7 +89,7 @@ class ZoomScreen(OnceModal[None]):
             stats += f", shown as {'×'.join(map(str, as_matrix(value).shape))}"
         if finite.size:
             low, high = float(finite.min()), float(finite.max())
-            stats += (f"\n{what}min {low!r}  max {high!r}  mean {mean(finite):.6g}  "
+            stats += (f"\n{what}min {number(low)}  max {number(high)}  mean {number(mean(finite), '.6g')}  "
                       f"norm {norm(finite):.6g}")
         if finite.size < real.size:
             stats += f"\n{real.size - finite.size:,} non-finite value(s)"

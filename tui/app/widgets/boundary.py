@@ -40,11 +40,12 @@ from engine.maths.network import Architecture, Params
 from engine.maths.plane import Field, Plane, field
 from engine.run.stepper import View
 from tui.app.compat import OneLayout
+from tui.app.widgets import palette
 from tui.text import printable
 
-#: The Playground's class colours, then more that read on dark and light backgrounds.
-HUES = [(245, 147, 34), (8, 119, 189), (46, 160, 67), (170, 80, 200), (214, 55, 70), (0, 160, 160),
-        (190, 160, 0), (150, 100, 60)]
+#: The Playground's class colours, then Okabe–Ito's: told apart under the common colour-vision
+#: deficiencies too (tui.app.widgets.palette).
+HUES = list(palette.CLASSES)
 STRENGTH = 0.6  # the most a field cell is coloured: a point of the same class still shows on it
 #: What the panel says for a user's model, whose prediction over the plane is not computed.
 USER_MODEL_NOTE = "A user's model: its prediction over the data is not computed here."

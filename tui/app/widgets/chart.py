@@ -27,7 +27,7 @@ from textual.content import Content
 
 from engine.run.stepper import Curves, View
 from tui.app.compat import OneLayout
-from tui.app.widgets import quiet
+from tui.app.widgets import palette, quiet
 from tui.app.widgets.tensor import MUTED
 
 if TYPE_CHECKING:
@@ -35,10 +35,10 @@ if TYPE_CHECKING:
 
 Array = NDArray[np.float64]
 
-TRAIN = (8, 119, 189)  # blue: the training rows (the one sample without data)
-TEST = (245, 147, 34)  # orange: the test rows
-TRAIN_ACCURACY = (46, 160, 67)
-TEST_ACCURACY = (214, 55, 70)
+#: Blues for the training rows (the one sample without data), oranges for the test rows: a
+#: palette for colour-blind readers too (tui.app.widgets.palette).
+TRAIN, TEST = palette.TRAIN_LOSS, palette.TEST_LOSS
+TRAIN_ACCURACY, TEST_ACCURACY = palette.TRAIN_ACCURACY, palette.TEST_ACCURACY
 SHOWN = 6  # last losses listed without data
 NO_CURVES = Curves(*(np.zeros(0) for _ in range(5)))  # a stepper that keeps no trail
 

@@ -16,7 +16,7 @@ from engine.explain.elements import SHOWN_TERMS, Explanation, Source, explain, t
 from engine.explain.origin import Origin
 from engine.run.stepper import View
 from tui.app.widgets.tensor import FAIL, MUTED, PASS, SOURCE, WARN, Cell, index_label
-from tui.text import printable
+from tui.text import number, printable
 
 #: The panel that shows each qualifier's tensors, for the sources line.
 PANEL_OF = {"params": "Parameters", "forward": "Forward cache", "backward": "Gradients",
@@ -33,7 +33,7 @@ def sources_line(view: View, sources: tuple[Source, ...]) -> Content:
     for n, source in enumerate(sources[:SHOWN_SOURCES]):
         phase, _, name = source.tensor.rpartition(".")
         try:
-            value = f" = {float(np.asarray(known[source.tensor])[source.index]):.4g}"
+            value = f" = {number(np.asarray(known[source.tensor])[source.index], '.4g')}"
         except Exception:  # a source the state lacks (a user's model): named without a value
             value = ""
         if n:
@@ -83,11 +83,12 @@ def explanation_text(explanation: Explanation, sources: Content | None = None) -
             f"{len(terms)} term{'s' if len(terms) != 1 else ''}"
         lines.append(Content.styled(f"terms: {what}", MUTED))
         width = max(len(printable(t.label, oneline=True)) for t in largest)
-        lines += [Content(f"  {printable(t.label, oneline=True):<{width}}  {t.value: .6g}") for t in largest]
+        lines += [Content(f"  {printable(t.label, oneline=True):<{width}}  {number(t.value, ' .6g')}")
+                  for t in largest]
         if len(terms) > SHOWN_TERMS:
             lines.append(Content.styled(f"  + {len(terms) - SHOWN_TERMS} more terms", MUTED))
         total = sum(t.value for t in terms)
-        lines.append(Content.assemble(("  total ", "bold"), f"{total: .6g}"))
+        lines.append(Content.assemble(("  total ", "bold"), number(total, " .6g")))
     if explanation.verdict:
         lines.append(Content.styled(f"verdict: {printable(explanation.verdict, oneline=True)}",
                                     verdict_style(explanation.verdict)))

@@ -2,7 +2,7 @@
 
 Built on Textual's line API: only the rows and columns on screen are ever formatted, so a
 784x128 matrix scrolls as smoothly as a 4x3 one. Values are shown as Python's repr,
-the same digits the JSON trace and the headless report print.
+the same digits the JSON trace and the headless report print (a -0.0 as 0.0).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from tui.app.widgets.tensor import as_matrix
+from tui.text import unsigned_zeros
 
 #: Characters a cell: the repr of a float64 is at most 24 (e.g. -2.2250738585072014e-308), an
 #: int64 or uint64 at most 20; a complex number gets two cells.
@@ -130,7 +131,7 @@ class TensorGrid(ScrollView, can_focus=True):
                 style = bad_style if bad else None
                 if (r, c) == self.cursor:
                     style = (style or Style()) + Style(reverse=True, bold=True)
-                cells.append(Segment(f"{v!r:>{cell - 1}} ", style))
+                cells.append(Segment(f"{unsigned_zeros(v)!r:>{cell - 1}} ", style))
         body = Strip(cells).crop(skip, skip + width - self.index_width)
         head = Strip([Segment(f"{label:>{self.index_width - 2}}  ", index_style)])
         return Strip.join([head, body]).crop(0, width)

@@ -50,7 +50,7 @@ from tui.app.widgets.tensor import (
     valid_index,
 )
 from tui.keys import KEYS
-from tui.text import printable, safe_repr, type_name
+from tui.text import number, printable, safe_repr, type_name
 
 
 def is_numeric(value: object) -> bool:
@@ -509,9 +509,9 @@ def _rechecked_lines(check: TensorCheck) -> list[tuple[str, str]]:
     lines = [(f"\n     ↻ {len(check.rechecked)} rechecked: {counts}", WARN)]
     for r in check.rechecked[:3]:
         value = float(check.analytic[r.index])
-        why = (f"one-sided {r.left:.6g} … {r.right:.6g}" if r.status == "kink"
-               else f"n {r.slope_at_step:.6g} at step {r.step:.2g}")
-        lines.append((f"\n       ↻ {list(r.index)} {r.label}: a {value:.6g}  {why}",
+        why = (f"one-sided {number(r.left, '.6g')} … {number(r.right, '.6g')}" if r.status == "kink"
+               else f"n {number(r.slope_at_step, '.6g')} at step {r.step:.2g}")
+        lines.append((f"\n       ↻ {list(r.index)} {r.label}: a {number(value, '.6g')}  {why}",
                       FAIL if r.status == "fail" else WARN))
     return lines
 
@@ -521,10 +521,10 @@ def _worst_line(check: TensorCheck, worst: tuple[int, ...]) -> tuple[str, str]:
     style = "" if check.passed else FAIL
     if check.worst_is_kink and check.one_sided is not None:
         left, right = (float(side[worst]) for side in check.one_sided)
-        return (f"\n     worst {list(worst)} ⚡: a {check.worst_analytic:.6g}  "
-                f"one-sided {left:.6g} … {right:.6g}", style)
-    return (f"\n     worst {list(worst)}: a {check.worst_analytic:.6g}  "
-            f"n {check.worst_numerical:.6g}", style)
+        return (f"\n     worst {list(worst)} ⚡: a {number(check.worst_analytic, '.6g')}  "
+                f"one-sided {number(left, '.6g')} … {number(right, '.6g')}", style)
+    return (f"\n     worst {list(worst)}: a {number(check.worst_analytic, '.6g')}  "
+            f"n {number(check.worst_numerical, '.6g')}", style)
 
 
 def _kink_lines(check: TensorCheck) -> list[tuple[str, str]]:
@@ -538,8 +538,8 @@ def _kink_lines(check: TensorCheck) -> list[tuple[str, str]]:
             idx = tuple(int(i) for i in index)
             left, right = (float(side[idx]) for side in check.one_sided)
             value = float(check.analytic[idx])
-            lines.append((f"\n       ⚡ {list(idx)} kink: inconsistent: a {value:.6g} "
-                          f"outside {left:.6g} … {right:.6g}", FAIL))
+            lines.append((f"\n       ⚡ {list(idx)} kink: inconsistent: a {number(value, '.6g')} "
+                          f"outside {number(left, '.6g')} … {number(right, '.6g')}", FAIL))
     return lines
 
 

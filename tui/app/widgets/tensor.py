@@ -19,7 +19,7 @@ import numpy as np
 from textual.content import Content
 from textual.style import Style
 
-from tui.text import printable, safe_repr
+from tui.text import number, printable, safe_repr, unsigned_zeros
 
 #: Tensors with more elements, rows or columns than these are summarised.
 FULL_ELEMENTS = 96
@@ -125,11 +125,11 @@ def number_format(values: np.ndarray) -> Callable[[Any], str]:
     if kind == "c":
         with np.errstate(all="ignore"):
             spec = _float_spec(np.abs(np.concatenate([values.real.ravel(), values.imag.ravel()])))
-        return lambda v: f"{complex(v).real: {spec}}{complex(v).imag:+{spec}}j"
+        return lambda v: f"{number(complex(v).real, f' {spec}')}{number(complex(v).imag, f'+{spec}')}j"
     if kind == "f":
         with np.errstate(all="ignore"):
             spec = _float_spec(np.abs(values.astype(np.float64).ravel()))
-        return lambda v: f"{float(v): {spec}}"
+        return lambda v: number(v, f" {spec}")
     return lambda v: f" {v!r}"
 
 
@@ -204,14 +204,14 @@ def _summary(value: np.ndarray, width: int) -> Content:
     finite = real[np.isfinite(real)]
     lines: list[str | tuple[str, str]] = []
     if finite.size:
-        stats = (f"{what}min {finite.min(): .4g}  max {finite.max(): .4g}  mean {mean(finite): .4g}  "
-                 f"norm {norm(finite):.4g}")
+        stats = (f"{what}min {number(finite.min(), ' .4g')}  max {number(finite.max(), ' .4g')}  "
+                 f"mean {number(mean(finite), ' .4g')}  norm {norm(finite):.4g}")
         lines.append((stats, MUTED))
     bad = real.size - finite.size
     if bad:
         lines.append((f"  {bad} non-finite", FAIL))
     with np.errstate(all="ignore"):
-        corners = np.array2string(value, threshold=0, edgeitems=2, precision=4,
+        corners = np.array2string(unsigned_zeros(value), threshold=0, edgeitems=2, precision=4,
                                   max_line_width=min(72, width) if width > 0 else 72)
     lines.append("\n" + corners)
     return Content.assemble(*lines)
@@ -377,7 +377,7 @@ def _large_marks(marks: Marks, qualified: str, name: str, value: np.ndarray) -> 
 
 def scalar_line(name: str, label: Content, value: float) -> Content:
     """`label  value` (the forward pass's loss): one more cell for the cursor, under `name`."""
-    text = f"  {value!r}"
+    text = f"  {number(value)}"
     marks = _MARKS.get()
     qualified = marks.qualify(name) if marks is not None else None
     if marks is None or qualified is None:
@@ -385,10 +385,10 @@ def scalar_line(name: str, label: Content, value: float) -> Content:
     marks.seen.append((qualified, np.asarray(value)))
     cell = (qualified, ())
     style = CURSOR if cell == marks.cursor else SOURCE if cell in marks.sources else ""
-    number = Content.styled(f"{value!r}", style)
+    shown = Content.styled(number(value), style)
     if marks.tagged:
-        number = number.stylize(cell_meta(qualified, (), cursor=cell == marks.cursor))
-    return Content.assemble(label, "  ", number)
+        shown = shown.stylize(cell_meta(qualified, (), cursor=cell == marks.cursor))
+    return Content.assemble(label, "  ", shown)
 
 
 def pending(name: str, why: str) -> Content:
