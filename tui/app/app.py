@@ -343,6 +343,8 @@ class StepperApp(ScreenlessKeys):
     def scroll_to_line(self, panel: Panel, line: int, immediate: bool = False) -> None:
         """Scroll the panels so that line `line` of the panel's content is their top line (its
         border's, with its title, for the first line and for -1)."""
+        if isinstance(self.focused, Panel | LossChart):
+            return  # the user has moved to a panel since: its cursor is followed instead
         area = panel.virtual_region
         top = Region(area.x, area.y + 1 + line if line > 0 else area.y, area.width, 1)  # its title too
         self.query_one("#panels", QuietScroll).scroll_to_region(top, animate=False, top=True,
