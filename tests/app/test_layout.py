@@ -8,12 +8,13 @@ import pytest
 from textual.content import Content
 from textual.geometry import Region
 from textual.widgets import Static
-from textual.widgets._footer import FooterKey
 
 from engine.data import batches
 from engine.run.stepper import Phase, Stepper
 from engine.settings.config import Config
+from tests.waits import until
 from tui.app.app import StepperApp
+from tui.app.compat import FooterKey
 from tui.app.screens.help import HelpScreen, HelpText
 from tui.app.widgets import quiet
 from tui.app.widgets.boundary import BoundaryMap
@@ -22,9 +23,10 @@ from tui.app.widgets.panels import Panel
 pytestmark = pytest.mark.slow  # drives the app's screens through Pilot (-m 'not slow' leaves it out)
 
 MOONS = Config(dataset="moons", hidden=(8, 8), activation="tanh")
-#: From the first screen with data: forward, the parameters' panel (the chart is first in the
-#: focus chain), the cursor down to W1's row 3: hidden unit a1[3].
-TO_UNIT_1_3 = ("n", "tab", "tab", "j", "j", "j")
+#: From the first screen with data: to the parameters' panel (the chart is first in the focus
+#: chain), forward (the panels stay where the reader is), the cursor down to W1's row 3:
+#: hidden unit a1[3].
+TO_UNIT_1_3 = ("tab", "tab", "n", "j", "j", "j")
 
 
 def app_for(config: Config = MOONS) -> StepperApp:
@@ -79,7 +81,8 @@ async def test_the_first_run_line_says_how_to_step_move_and_explain_until_the_fi
 async def test_the_footer_keeps_help_and_quit_in_view(width: int, shown: set[str]) -> None:
     app = app_for(Config())
     async with app.run_test(size=(width, 24)) as pilot:
-        await pilot.pause()
+        await until(pilot, lambda: bool(app.screen.query(FooterKey)), "the footer's keys")
+        await pilot.pause()  # laid out
         keys = [key for key in app.screen.query(FooterKey) if key.display]
         assert {key.key_display for key in keys} == shown
         assert all(key.region.right <= width for key in keys)  # none cut off

@@ -33,7 +33,6 @@ from textual.geometry import Region
 from textual.notifications import SeverityLevel
 from textual.theme import ThemeProvider
 from textual.widgets import Footer, ProgressBar, Static
-from textual.widgets._footer import FooterKey
 
 from engine.check.verdicts import method_for
 from engine.data.batches import Data
@@ -46,7 +45,7 @@ from engine.run.stepper import Phase, State, Stepper, View
 from engine.settings.config import Config
 from engine.usermodel.contract import ModelError
 from tui.app.commands import StepperCommands
-from tui.app.compat import ScreenlessKeys, TerminalDriver, exiting, keymap_of
+from tui.app.compat import FooterKey, ScreenlessKeys, TerminalDriver, exiting, keymap_of
 from tui.app.controller import Controller, NewRun, Note
 from tui.app.headline import headline_line
 from tui.app.health import Guard, rebuilt
