@@ -18,7 +18,12 @@ from textual.drivers.linux_driver import LinuxDriver
 from textual.widget import Widget
 from textual.widgets import OptionList
 
+from engine.run.stepper import Stepper
+from engine.settings.config import Config
+from tests.waits import until
 from tui.app import compat
+from tui.app.app import StepperApp
+from tui.app.compat import FooterKey
 
 
 def test_textual_is_the_version_the_workarounds_were_written_for() -> None:
@@ -132,3 +137,13 @@ def _catching(run: Any, failed: list[BaseException]) -> Any:
 def test_a_driver_keeps_its_app_in_a_private_attribute() -> None:
     """driver_app: Driver keeps the app it runs in `Driver._app`."""
     assert "self._app = app" in inspect.getsource(Driver.__init__)
+
+
+async def test_the_footers_key_widgets_are_private_and_carry_their_action() -> None:
+    """tui.app.app's footer hides some FooterKey widgets (textual.widgets._footer) at narrow
+    widths, by their binding's action."""
+    app = StepperApp(Stepper(Config()))
+    async with app.run_test(size=(120, 24)) as pilot:
+        await until(pilot, lambda: bool(app.screen.query(FooterKey)), "the footer's keys")
+        actions = {key.action for key in app.screen.query(FooterKey)}
+        assert {"next", "help", "quit"} <= actions

@@ -18,8 +18,10 @@ import subprocess
 import sys
 import termios
 import time
+from collections.abc import Callable
 from pathlib import Path
 
+import pyte
 import pytest
 from textual.widgets import Input
 
@@ -43,20 +45,27 @@ MOUSE_OFF = b"\x1b[?1000l"
 HANG_UP = "hang up"
 
 
-def run_in_terminal(argv: list[str], *bursts: bytes | signal.Signals | str, ready: bytes = b"Next phase",
-                    limit: float = 60) -> tuple[int, bytes]:
-    """Start the app in a 120x40 pseudo-terminal, wait for its first frame, type each
-    burst (each at once, as a fast typist's keys or an unbracketed paste arrive; a signal is
-    sent to the app; HANG_UP closes the terminal) once the screen has settled, then read
-    until the app exits. `limit` is a safety net, not a timing: an app still running then is
-    killed, and its status is SIGKILL's."""
+#: A burst that types nothing: the test waits until what the app drew so far passes it.
+Shown = Callable[[bytes], bool]
+
+
+def run_in_terminal(argv: list[str], *bursts: bytes | signal.Signals | str | Shown,
+                    ready: bytes = b"Next phase", limit: float = 60,
+                    size: tuple[int, int] = (120, 40)) -> tuple[int, bytes]:
+    """Start the app in a pseudo-terminal of `size` (columns, lines), wait for its first
+    frame, type each burst (each at once, as a fast typist's keys or an unbracketed paste
+    arrive; a signal is sent to the app; HANG_UP closes the terminal; a Shown waits until
+    what the app drew passes it) once the screen has settled, then read until the app
+    exits. `limit` is a safety net, not a timing: an app still running then is killed, and
+    its status is SIGKILL's."""
+    columns, lines = size
     pid, fd = pty.fork()
     if pid == 0:  # the child: the app
         default_signals()
         os.chdir(ROOT)
-        env = dict(os.environ, TERM="xterm-256color", COLUMNS="120", LINES="40")
+        env = dict(os.environ, TERM="xterm-256color", COLUMNS=str(columns), LINES=str(lines))
         os.execve(sys.executable, [sys.executable, "-m", "tui", *argv], env)
-    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", lines, columns, 0, 0))
     os.set_blocking(fd, False)
     output = bytearray()
     deadline = time.monotonic() + limit
@@ -99,7 +108,11 @@ def run_in_terminal(argv: list[str], *bursts: bytes | signal.Signals | str, read
     while alive and pending:
         read(time.monotonic() + 0.3)  # let the screen settle: the keys are typed after it
         burst = pending.pop(0)
-        if burst == HANG_UP:
+        if callable(burst):
+            while not burst(bytes(output)) and time.monotonic() < deadline \
+                    and (alive := read(time.monotonic() + 0.05)):
+                pass
+        elif burst == HANG_UP:
             os.close(fd)
             alive = open_ = False
         elif isinstance(burst, bytes):
@@ -280,3 +293,40 @@ async def test_a_hang_up_ignored_by_whoever_started_the_app_stays_ignored(monkey
     finally:
         for number, handler in before.items():
             signal.signal(number, handler)
+
+
+def screen_of(output: bytes, size: tuple[int, int]) -> list[str]:
+    """The lines of the screen the app last drew in the alternate screen, as a terminal
+    of `size` (columns, lines) shows them (pyte, a terminal emulator)."""
+    drawn = output[output.rindex(ENTER_ALTERNATE_SCREEN):]
+    if LEAVE_ALTERNATE_SCREEN in drawn:
+        drawn = drawn[:drawn.rindex(LEAVE_ALTERNATE_SCREEN)]
+    screen = pyte.Screen(*size)
+    pyte.ByteStream(screen).feed(drawn)
+    return list(screen.display)
+
+
+def showing(size: tuple[int, int], text: str) -> Shown:
+    """Wait until the screen shows `text`."""
+    return lambda output: ENTER_ALTERNATE_SCREEN in output and any(text in line for line in
+                                                                  screen_of(output, size))
+
+
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)])
+def test_after_forward_and_backward_dW1_and_its_values_are_on_screen(size: tuple[int, int]) -> None:
+    """Issue 27: after n n on the notebook's network the screen shows dW1, the gradient the
+    notebook prints first, with its values; at 80 columns the footer keeps ? and q."""
+    stepper = Stepper(Config())
+    stepper.next()
+    stepper.next()
+    dW1 = stepper.state.backward["dW1"]  # type: ignore[index]
+    status, output = run_in_terminal([], b"n", b"n", showing(size, "dW1  (4, 3)"), b"q", size=size)
+    assert_left_clean(status, output)
+    lines = screen_of(output, size)
+    assert any("dW1  (4, 3)" in line for line in lines), "\n".join(lines)
+    for row in dW1:
+        if row.any():  # the dead unit's row is zeros, drawn in any sign
+            values = [f"{v:.4f}" for v in row]
+            assert any(all(v in line for v in values) for line in lines), (values, "\n".join(lines))
+    footer = lines[-1]
+    assert "? Help" in footer and "q Quit" in footer, footer

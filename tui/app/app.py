@@ -24,7 +24,7 @@ import numpy as np
 from textual import events
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal
+from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.driver import Driver
 from textual.drivers.linux_driver import LinuxDriver
@@ -44,8 +44,9 @@ from engine.run.stepper import Phase, State, Stepper, View
 from engine.settings.config import Config
 from engine.usermodel.contract import ModelError
 from tui.app.commands import StepperCommands, printed_key, printed_keys
-from tui.app.compat import ScreenlessKeys, TerminalDriver, exiting
+from tui.app.compat import FooterKey, ScreenlessKeys, TerminalDriver, exiting, keymap_of
 from tui.app.controller import Controller, NewRun, Note, said
+from tui.app.headline import headline_line
 from tui.app.health import Guard, rebuilt
 from tui.app.lifeline import Lifeline, ServedDriver
 from tui.app.runner import PhaseRunner
@@ -80,6 +81,26 @@ def hidden_unit(cell: tuple[str, tuple[int, ...]] | None, depth: int) -> tuple[i
     row i of W_l and b_l, for a hidden layer l; None elsewhere."""
     unit = unit_of(cell, depth)
     return unit if unit is not None and 1 <= unit[0] < depth else None
+
+
+#: The line a first screen shows, until the first key: how to step, move and explain.
+FIRST_RUN = "{next} step · Tab and arrows move · {explain} why is this number what it is"
+#: The footer's keys at widths under the "-wide" breakpoint (by binding id): the rest, cut
+#: off there, are in help (?) and the palette (ctrl+p).
+NARROW_FOOTER = frozenset({"next", "back", "zoom", "explain", "help", "quit"})
+
+
+class StepperFooter(Footer):
+    """Textual's footer, its keys outside NARROW_FOOTER marked "-wide-only": at narrow
+    widths stepper.tcss hides them, so Help and Quit stay in view (at 80 columns the whole
+    footer was cut at "c Co")."""
+
+    def compose(self) -> ComposeResult:
+        narrow = {k.action for k in KEYS if k.id in NARROW_FOOTER}
+        for widget in super().compose():
+            if isinstance(widget, FooterKey) and widget.action not in narrow:
+                widget.add_class("-wide-only")
+            yield widget
 
 
 ZOOM_NAMES = {"params": "param", "forward": "cache", "backward": "grad", "gradcheck": "numerical",
@@ -136,6 +157,8 @@ class StepperApp(ScreenlessKeys):
         self.found: tuple[State, Origin | None] | None = None
         #: The data line's guard rails, judged when drawn (tui.app.health).
         self.guard = Guard()
+        #: How to step, move and explain, on the first screen until the first key.
+        self.first_run = Static(id="first-run")
 
     def get_driver_class(self) -> type[Driver]:
         """Textual's, except that a served app's web driver is one that ends the app when its
@@ -162,6 +185,7 @@ class StepperApp(ScreenlessKeys):
         yield Static(id="guard")
         yield Static(id="banner")
         yield Static(id="origin")
+        yield self.first_run
         with Horizontal(id="progress"):
             yield Static(id="progress-label")
             yield ProgressBar(id="progress-bar", show_eta=False)
@@ -171,12 +195,15 @@ class StepperApp(ScreenlessKeys):
             yield GradientsPanel(id="gradients")
             yield GradcheckPanel(id="gradcheck")
             yield UpdatePanel(id="update")
-            yield BoundaryMap(id="boundary")
-            yield LossChart(id="loss")
-            yield NetworkPicture(id="network-picture")
+            # The pictures: with data at 110 columns and more a column docked beside the
+            # panels (stepper.tcss), so a unit's map stays in view as the cursor moves.
+            with Vertical(id="pictures"):
+                yield BoundaryMap(id="boundary")
+                yield LossChart(id="loss")
+                yield NetworkPicture(id="network-picture")
             yield LogPanel(id="log")
         yield ExplainPanel(id="explain")
-        yield Footer()
+        yield StepperFooter()
 
     def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
                timeout: float | None = None, markup: bool = True) -> None:
@@ -205,6 +232,8 @@ class StepperApp(ScreenlessKeys):
         the input still on its way: a long paste's keys, which the exit would wait behind."""
         if isinstance(event, events.Key) and not self.screen_stack:
             return
+        if isinstance(event, events.Key) and self.first_run.display:
+            self.first_run.display = False  # the first key dismisses it
         if self.lifeline.asked and isinstance(event, events.InputEvent | events.Paste):
             return
         await super().on_event(event)
@@ -219,6 +248,7 @@ class StepperApp(ScreenlessKeys):
             self.app_resume_signal.subscribe(self, self.repaint)
         if self.keymap:
             self.set_keymap(self.keymap)
+        self.show_first_run()
         self.show_state()
         if not self.is_headless:
             # What starting made (modules, Textual's styles, the widgets: about 64,000 objects)
@@ -226,6 +256,13 @@ class StepperApp(ScreenlessKeys):
             # takes about 8 ms instead of 50, otherwise the slowest frames of a big
             # network. Not in tests, where each of many apps would be kept for ever.
             self.call_after_refresh(gc.freeze)
+
+    def show_first_run(self) -> None:
+        """The first-run line, with the keys as mapped now (a keymap may move n and e)."""
+        keymap = keymap_of(self)
+        first = {k.id: keymap.get(k.id, k.keys).split(",")[0].strip() for k in KEYS}
+        shown = {name: self.get_key_display(Binding(first[name], name)) for name in ("next", "explain")}
+        self.first_run.update(Content(FIRST_RUN.format(**shown)))
 
     def repaint(self, _: App[None]) -> None:
         """Draw the whole screen again: back from ctrl+z, the terminal shows a blank
@@ -252,12 +289,9 @@ class StepperApp(ScreenlessKeys):
         panels = self.query_one("#panels")
         panels.set_class(broad(self.stepper.state.params), "-broad")
         panels.set_class(view.data is not None, "-data")
-        if view.data is not None and panels.children[0].id != "boundary":
+        if view.data is not None and panels.children[0].id != "pictures":
             # Learning from data, the pictures say most: they come first.
-            boundary = self.query_one(BoundaryMap)
-            panels.move_child(boundary, before=0)
-            panels.move_child(self.query_one(LossChart), after=boundary)
-            panels.move_child(self.query_one(NetworkPicture), after=self.query_one(LossChart))
+            panels.move_child(self.query_one("#pictures"), before=0)
         for picture in self.pictures:
             picture.show(view)
         self.show_panels(view)
@@ -278,21 +312,34 @@ class StepperApp(ScreenlessKeys):
         line.display = bool(said)
 
     def follow(self) -> None:
-        """Scroll to what changed: a training run's pictures, else the panel the last phase
-        filled (unless the user is reading one: a panel or the chart has the focus)."""
+        """Scroll to what changed: a training run's pictures, else what the last phase
+        computed, the tensor the notebook prints first at the top (tui.app.headline), unless
+        the user is reading: a panel or the chart has the focus."""
         training = self.runner.running is not None and self.runner.running.phase is None
         if training or self.ran:  # a run is watched in its pictures, not its last phase
             self.ran = training
             self.query_one("#panels", QuietScroll).scroll_home(animate=False)
-        else:
-            for panel in self.panels:
-                if panel.has_class("-fresh") and not isinstance(self.focused, Panel | LossChart):
-                    # Follow the phase, unless the user is reading: at once, from the layout on
-                    # screen, so the scroll is painted in the same frame as the new numbers
-                    # (exact when no panel changed size, the usual case: panels keep their
-                    # size); and after the next refresh, which corrects it when one did.
-                    panel.scroll_visible(animate=False, immediate=True)
-                    panel.scroll_visible(animate=False)
+        elif not isinstance(self.focused, Panel | LossChart):
+            fresh = [panel for panel in self.panels if panel.has_class("-fresh")]
+            state = self.stepper.state
+            found = next(((p, line) for p in fresh if (line := headline_line(p, state)) is not None),
+                         (fresh[0], -1) if fresh else None)  # no headline: its top
+            if found is not None:
+                # At once, from the layout on screen, so the scroll is painted in the same
+                # frame as the new numbers (exact when no panel changed size, the usual
+                # case); and after the next refresh, which corrects it when one did.
+                self.scroll_to_line(*found, immediate=True)
+                self.call_after_refresh(self.scroll_to_line, *found)
+
+    def scroll_to_line(self, panel: Panel, line: int, immediate: bool = False) -> None:
+        """Scroll the panels so that line `line` of the panel's content is their top line (its
+        border's, with its title, for the first line and for -1)."""
+        if isinstance(self.focused, Panel | LossChart):
+            return  # the user has moved to a panel since: its cursor is followed instead
+        area = panel.virtual_region
+        top = Region(area.x, area.y + 1 + line if line > 0 else area.y, area.width, 1)  # its title too
+        self.query_one("#panels", QuietScroll).scroll_to_region(top, animate=False, top=True,
+                                                                  immediate=immediate)
 
     def show_banner(self) -> None:
         """A warning over the panels: the state diverged, or a layer saturated."""

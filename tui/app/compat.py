@@ -12,7 +12,9 @@ The rest of the app uses only Textual's public API, and these:
 - `ClosingPalette`: the command palette's workers finishing after it closed;
 - `TerminalDriver`: SIGCONT resumes only what SIGTSTP stopped;
 - `install_surviving_writer`: the output thread outlives its terminal;
-- `driver_app`: the app a driver runs.
+- `driver_app`: the app a driver runs;
+- `FooterKey`: the footer's widget of one key, with its binding's `action` (the app's footer
+  hides some of them at narrow widths).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from textual.drivers.linux_driver import LinuxDriver
 from textual.geometry import Size
 from textual.widget import Widget
 from textual.widgets import OptionList
+from textual.widgets._footer import FooterKey as FooterKey  # re-exported: tui.app.app's footer
 
 
 def exiting(app: App[Any]) -> bool:

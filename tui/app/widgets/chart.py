@@ -17,7 +17,8 @@ from __future__ import annotations
 import importlib
 import itertools
 import threading
-from typing import TYPE_CHECKING, cast
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 from numpy.typing import NDArray
@@ -151,7 +152,12 @@ class LossChart(OneLayout, Vertical, can_focus=True):
 def draw(plot: PlotextPlot, curves: Curves, after: float | None, has_data: bool, buckets: int,
          log_scale: bool = False) -> None:
     """Replot every series (plotext has no update of a series: clear and plot again); the
-    loss axis on a log scale when asked (the accuracy's stays in percent)."""
+    loss axis on a log scale when asked (the accuracy's stays in percent).
+
+    The log scale is drawn here, log10 of the losses on a linear axis labelled in losses:
+    plotext's own (yscale "log") takes the log of its data in place at each build, so a
+    second build of the same figure, at any repaint of the plot on screen (a resize), took
+    the log of the logs and raised "math domain error", ending the app."""
     plt = plot.plt
     plt.clear_data()
     plt.clear_figure()
@@ -163,27 +169,48 @@ def draw(plot: PlotextPlot, curves: Curves, after: float | None, has_data: bool,
                   (curves.test_accuracy, TEST_ACCURACY, "right")]
     else:
         series = [(curves.loss, TRAIN, "left")]
+    scale = loss_scale(log_scale)
+    logged: list[Array] = []
     for values, colour, side in series:
         x, y = downsample(steps, values, buckets)
         if not len(y):
             continue
-        if side == "right":
-            y = 100.0 * y
+        y = 100.0 * y if side == "right" else scale(y)
+        logged += [y] if side == "left" else []
         if len(y) == 1:  # a line of one point is one braille dot: too small to find
             plt.scatter(x.tolist(), y.tolist(), color=colour, yside=side, marker="●")
         else:
             plt.plot(x.tolist(), y.tolist(), color=colour, yside=side, marker="braille")
     last = len(steps)
     if after is not None and not has_data and np.isfinite(after):
-        plt.scatter([last + 0.5], [after], color=TEST, marker="●")
+        plt.scatter([last + 0.5], scale(np.array([after])).tolist(), color=TEST, marker="●")
+        logged.append(scale(np.array([after])))
     if has_data:
         # plotext is untyped: mypy infers its keyword arguments from their default, None
         plt.ylim(0, 100, yside="right")  # type: ignore[arg-type]
-    if log_scale:
-        plt.yscale("log", yside="left")  # type: ignore[arg-type]
+    if log_scale and logged:
+        loss_ticks(plt, np.concatenate(logged))
     ticks = step_ticks(last)
     plt.xticks(ticks, [str(int(t)) for t in ticks])
     plot.refresh()
+
+
+def loss_scale(log_scale: bool) -> Callable[[Array], Array]:
+    """The losses as plotted: log10 of them on a log scale (a loss of 0 at the smallest
+    positive float's), else as they are."""
+    if not log_scale:
+        return lambda y: y
+    return lambda y: np.log10(np.maximum(y, np.finfo(np.float64).tiny))
+
+
+def loss_ticks(plt: Any, logged: Array) -> None:
+    """The log scale's ticks: four, evenly spaced in log10 over the finite values, each
+    labelled with the loss it stands for."""
+    finite = logged[np.isfinite(logged)]
+    if not finite.size:
+        return
+    ticks = np.linspace(float(finite.min()), float(finite.max()), 4 if np.ptp(finite) else 1)
+    plt.yticks(ticks.tolist(), [f"{10.0 ** t:.3g}" for t in ticks], yside="left")
 
 
 def step_ticks(last: int, most: int = 5) -> list[float]:

@@ -62,6 +62,11 @@ def _size(widget: Widget, content: Content) -> tuple[int, int]:
     return height(widget, content), content.get_optimal_width(cast(RulesMap, widget.styles), 0) if auto else 0
 
 
+def shown(widget: Widget) -> Content | None:
+    """What `update` last gave the widget to show (None: nothing yet)."""
+    return cast(Content | None, getattr(widget, _SHOWN, None))
+
+
 def update(widget: Static, content: Content) -> bool:
     """widget.update(content) unless it already shows exactly that (text and styles); without
     a relayout when its size stays the same. True if it updated."""
