@@ -123,14 +123,16 @@ async def test_at_80_columns_the_pictures_stand_above_the_panels() -> None:
         assert boundary.region.width >= 70 and boundary.region.bottom <= app.query_one("#loss").region.y
 
 
-async def test_the_network_picture_stands_under_the_map_and_the_chart() -> None:
-    """With data at 120 columns the picture is in the pictures' column, under the map and the
-    chart, so the three stay in view beside the panels."""
+async def test_the_network_picture_stands_above_the_panels_beside_the_map() -> None:
+    """With data at 120 columns the map and the chart are docked at the left and the network
+    picture stands first in the panels' column, as wide as they are."""
     app = app_for()
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
-        pictures = app.query_one("#pictures")
-        assert [child.id for child in pictures.children] == ["boundary", "loss", "network-picture"]
+        assert [child.id for child in app.query_one("#pictures").children] == ["boundary", "loss"]
+        picture, parameters = app.query_one("#network-picture"), app.query_one("#parameters")
+        assert picture.region.x == parameters.region.x and picture.region.width == parameters.region.width
+        assert picture.region.bottom <= parameters.region.y
 
 
 def test_snapshot_moons_cursor_on_a_hidden_unit(snap_compare) -> None:  # type: ignore[no-untyped-def]

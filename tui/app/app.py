@@ -196,11 +196,12 @@ class StepperApp(ScreenlessKeys):
             yield GradcheckPanel(id="gradcheck")
             yield UpdatePanel(id="update")
             # The pictures: with data at 110 columns and more a column docked beside the
-            # panels (stepper.tcss), so a unit's map stays in view as the cursor moves.
+            # panels (stepper.tcss), so a unit's map stays in view as the cursor moves; the
+            # network picture above the panels, as wide as they are.
             with Vertical(id="pictures"):
                 yield BoundaryMap(id="boundary")
                 yield LossChart(id="loss")
-                yield NetworkPicture(id="network-picture")
+            yield NetworkPicture(id="network-picture")
             yield LogPanel(id="log")
         yield ExplainPanel(id="explain")
         yield StepperFooter()
@@ -291,7 +292,9 @@ class StepperApp(ScreenlessKeys):
         panels.set_class(view.data is not None, "-data")
         if view.data is not None and panels.children[0].id != "pictures":
             # Learning from data, the pictures say most: they come first.
-            panels.move_child(self.query_one("#pictures"), before=0)
+            pictures = self.query_one("#pictures")
+            panels.move_child(pictures, before=0)
+            panels.move_child(self.query_one(NetworkPicture), after=pictures)
         for picture in self.pictures:
             picture.show(view)
         self.show_panels(view)
