@@ -211,27 +211,44 @@ def _radius(series: Series, scale: float) -> Array:
     return radius
 
 
-def _cross_entropy_series(p: Array, terms: Array, y: int) -> Array:
-    """The cross-entropy's Taylor coefficients in Δa, one row a unit, from its logits'
-    (terms, shape (units, N, K), N <= ORDER: z_L(Δa) - z_L = s(Δa), s_n = terms[:, n - 1]):
-    L(z + s) - L(z) = log Σ_k p_k e^(s_k) - s_y, with p = softmax(z), the exponential and
-    the log taken as series by their derivatives' rules, E' = s'·E and (log F)' = F' / F.
-    The work is K numbers a unit and order, once; a nudge then costs ORDER numbers."""
+def _exp_means(p: Array, terms: Array) -> list[Array]:
+    """E_p[e^(s(Δa))] as a series, F_0 = 1, F_1 .. F_ORDER (one number a unit each), for the
+    logits' move s (terms, shape (units, ORDER, K), s_n = terms[:, n - 1]): the exponential
+    by its derivative's rule E' = s'·E, order by order."""
     exp = [np.ones((terms.shape[0], terms.shape[2]))]  # e^(s_k), by order
     for n in range(1, ORDER + 1):
         term = terms[:, 0] * exp[n - 1]
-        for j in range(2, min(n, terms.shape[1]) + 1):
+        for j in range(2, n + 1):
             term += j * terms[:, j - 1] * exp[n - j]
         exp.append(term / n)
-    mean = [e @ p for e in exp]  # F = Σ_k p_k e^(s_k), F_0 = 1
+    return [e @ p for e in exp]
+
+
+def _power_means(p: Array, w: Array) -> list[Array]:
+    """E_p[e^(Δa·w)] as a series for a move along one column w of J (shape (K, units)):
+    F_n = E_p[w^n] / n!, one product with p an order."""
+    means = [np.ones(w.shape[1])]
+    power = w.copy()
+    for n in range(1, ORDER + 1):
+        means.append(p @ power / math.factorial(n))
+        if n < ORDER:
+            power *= w
+    return means
+
+
+def _cross_entropy_series(means: list[Array], picked: list[Array]) -> Array:
+    """The cross-entropy's Taylor coefficients in Δa, one row a unit: L(z + s) - L(z) =
+    log E_p[e^s] - s_y, p = softmax(z), from E_p[e^s]'s series (`means`) and s_y's (its
+    first terms, `picked`), the log by its derivative's rule (log F)' = F' / F. The work is
+    K numbers a unit and order, once; a nudge then costs ORDER numbers."""
     log: list[Array] = []
     for n in range(1, ORDER + 1):
-        rest = np.zeros(terms.shape[0])
+        rest = np.zeros(means[0].shape)
         for j in range(1, n):
-            rest += j * log[j - 1] * mean[n - j]
-        log.append(mean[n] - rest / n)
+            rest += j * log[j - 1] * means[n - j]
+        log.append(means[n] - rest / n)
     coefficients: Array = np.array(log).T
-    coefficients[:, :terms.shape[1]] -= terms[:, :, y]
+    coefficients[:, :len(picked)] -= np.array(picked).T
     return coefficients
 
 
@@ -298,7 +315,10 @@ class _Layer:
         n, m = self.z.size, steps.size
         num = np.empty((n, m))
         kinks = np.zeros((n, m), dtype=bool)
-        sides = np.full((2, n, m), np.nan)
+        # Only a kinked hidden layer's nudges can straddle a kink: the other layers' slopes are
+        # all NaN, a read-only view of one number (the output layer's W of 10,000 classes
+        # would fill 80 MB with NaN).
+        sides = np.full((2, n, m), np.nan) if self.linear else np.broadcast_to(np.nan, (2, n, m))
         base = self.base
 
         def block(rows: slice, cols: slice) -> None:
@@ -338,15 +358,18 @@ class _Layer:
         rank_one = max(series) == 1  # z_L's move is Δa·J[:, i] exactly
         if rank_one and not self.softmax:
             return _Reach(series[1], None, np.full(up.size, np.inf), up, down, None)
-        zero = np.zeros_like(series[1])
-        count = 1 if rank_one else ORDER
-        terms = np.ascontiguousarray(
-            np.stack([series.get(n, zero) for n in range(1, count + 1)]).transpose(2, 0, 1))
-        loss = _cross_entropy_series(self.p, terms, int(self.y)) if self.softmax else None
         if rank_one:
-            spread = np.abs(series[1] - self.p @ series[1]).max(axis=0)
+            w = series[1]
+            along = _cross_entropy_series(_power_means(self.p, w), [w[int(self.y)]])
+            spread = np.abs(w - self.p @ w).max(axis=0)
             with np.errstate(divide="ignore"):
-                return _Reach(series[1], None, RHO / spread, up, down, loss)
+                return _Reach(w, None, RHO / spread, up, down, along)
+        zero = np.zeros_like(series[1])
+        terms = np.ascontiguousarray(
+            np.stack([series.get(n, zero) for n in range(1, ORDER + 1)]).transpose(2, 0, 1))
+        loss: Array | None = None
+        if self.softmax:
+            loss = _cross_entropy_series(_exp_means(self.p, terms), list(terms[:, :, int(self.y)].T))
         radius = _radius(series, self.scale) if self.series_ok else np.zeros(up.size)
         if loss is not None:
             own = {n + 1: row[None] for n, row in enumerate(loss.T)}
