@@ -16,6 +16,7 @@ from engine.maths import fastcheck, network
 from engine.maths.fastcheck import fast_numerical, slope
 from engine.maths.network import Architecture, Array, Labels, Params, Tensors
 from engine.maths.slopes import loop_numerical
+from tests.helpers import FIXTURES
 
 
 class Plain:
@@ -118,3 +119,96 @@ def test_the_central_difference_at_the_ends_of_the_float_range() -> None:
     assert slope(1.0, -1.0, 1e308) == pytest.approx(1e-308)  # 2 eps would overflow
     assert slope(1e-310, -1e-310, 1e-310) == pytest.approx(1.0)  # 1 / (2 eps) would be inf
     np.testing.assert_array_equal(slope(np.array([1.0, 4.0]), np.array([0.0, 0.0]), 1.0), [0.5, 2.0])
+
+
+#: Networks whose numbers the method before issue 28 computed (tests/fixtures/fastcheck_before.npz,
+#: from that method at commit 1d9f78e): (inputs, hidden, activation, classes, loss, eps), each
+#: drawn with seed 30 + its index, and the tensors whose path is unchanged, to the bit: every
+#: tensor behind one sigmoid output, except a smooth layer's with two layers after it (a
+#: series now); behind a softmax, the output layer's.
+BEFORE = [((3, (4, 3), "relu", 1, "bce", 1e-5), ("W1", "b1", "W2", "b2", "W3", "b3")),
+          ((4, (5,), "leaky-relu", 1, "mse", 1e-5), ("W1", "b1", "W2", "b2")),
+          ((2, (5, 5, 4), "relu", 1, "bce", 0.3), ("W1", "b1", "W2", "b2", "W3", "b3", "W4", "b4")),
+          ((3, (5,), "tanh", 1, "bce", 1e-5), ("W1", "b1", "W2", "b2")),
+          ((3, (4, 3), "sigmoid", 1, "mse", 1e-3), ("W2", "b2", "W3", "b3")),
+          ((3, (4, 3), "relu", 6, "cross-entropy", 1e-5), ("W3", "b3")),
+          ((3, (4, 3), "tanh", 6, "cross-entropy", 0.5), ("W3", "b3"))]
+
+
+@pytest.mark.parametrize("index", range(len(BEFORE)))
+def test_the_unchanged_paths_give_the_earlier_numbers_to_the_bit(index: int) -> None:
+    (n0, hidden, activation, classes, loss, eps), unchanged = BEFORE[index]
+    arch = Architecture(n0, hidden, activation, classes, loss)
+    params = network.init_params(arch, 30 + index, "he")
+    x = np.random.default_rng(30 + index).normal(size=n0)
+    before = np.load(FIXTURES / "fastcheck_before.npz")
+    now = fast_numerical(arch, params, x, classes - 1 if classes > 1 else 1, eps)
+    for name in arch.param_names:
+        for part, array in zip(("num", "kinks", "sides"), now[name], strict=True):
+            if name in unchanged:
+                np.testing.assert_array_equal(array, before[f"{index}/{name}/{part}"], err_msg=name)
+            else:  # a series: the same numbers to rounding
+                np.testing.assert_allclose(array, before[f"{index}/{name}/{part}"], rtol=1e-7, atol=1e-9)
+
+
+def random_net(seed: int, activation: str, classes: int) -> tuple[Architecture, Params, Array, int]:
+    """A small network of 1 to 3 hidden layers of random widths, its He draws and a sample."""
+    rng = np.random.default_rng(seed)
+    hidden = tuple(int(n) for n in rng.integers(2, 7, size=rng.integers(1, 4)))
+    loss = "cross-entropy" if classes > 1 else ("bce", "mse")[seed % 2]
+    arch = Architecture(int(rng.integers(1, 5)), hidden, activation, classes, loss)
+    x = rng.normal(size=arch.inputs)
+    return arch, network.init_params(arch, seed, "he"), x, int(rng.integers(classes))
+
+
+@pytest.mark.parametrize("eps", [1e-5, 1e-3, 0.1])
+@pytest.mark.parametrize("classes", [1, 4])
+@pytest.mark.parametrize("activation", list(network.ACTIVATIONS))
+def test_random_nets_of_every_activation_agree_with_the_loop(activation: str, classes: int,
+                                                              eps: float) -> None:
+    """The series (softmax, smooth layers) and their exact fallbacks, on nets of 1 to 3
+    hidden layers: the loop method's numbers to rounding, kinks and slopes alike."""
+    for seed in range(4):
+        arch, params, x, y = random_net(seed * 7 + classes, activation, classes)
+        fast, loop = both(arch, params, x, y, eps)
+        assert_same(fast, loop, rtol=1e-7, atol=1e-9 if eps < 0.1 else 1e-7)
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh"])
+def test_a_wide_softmax_behind_a_hidden_layer_takes_the_series_and_agrees(
+        activation: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A hidden nudge before 300 classes is carried by the cross-entropy's series, never by
+    its 300 logits (at eps 1e-5 every one is within RHO), and gives the loop's numbers."""
+    arch = Architecture(5, (6,), activation, 300, "cross-entropy")
+    params = network.init_params(arch, 4, "he")
+    x = np.random.default_rng(4).normal(size=5)
+    loop = loop_numerical(Plain(arch), params, x, 17, 1e-5, None)
+
+    def no_logits(*args: object) -> Array:
+        raise AssertionError("a hidden nudge evaluated its logits")
+
+    monkeypatch.setattr(fastcheck._Layer, "_rank_one", no_logits)
+    assert_same(fast_numerical(arch, params, x, 17, 1e-5), loop)
+
+
+def test_past_the_series_radius_a_nudge_takes_the_logits_or_the_layers(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """With the series' reach cut to nothing every hidden nudge is evaluated exactly, and
+    the numbers are the series' to rounding: neither path is the other's accident."""
+    arch = Architecture(3, (5, 4), "tanh", 5, "cross-entropy")
+    params = network.init_params(arch, 9, "he")
+    x = np.random.default_rng(9).normal(size=3)
+    series = fast_numerical(arch, params, x, 2, 1e-4)
+    monkeypatch.setattr(fastcheck, "RHO", 0.0)
+    monkeypatch.setattr(fastcheck, "TOL", 0.0)
+    assert_same(fast_numerical(arch, params, x, 2, 1e-4), series, rtol=1e-8, atol=1e-10)
+
+
+def test_the_taylor_coefficients_of_each_smooth_activation() -> None:
+    """f^(m)(z)/m! from f' as a polynomial in f, against known values at z = 0: tanh's
+    series z - z³/3 + 2z⁵/15, σ's 1/2 + z/4 - z³/48 + z⁵/480."""
+    zero = np.zeros(1)
+    tanh = [float(c[0]) for c in fastcheck._taylor("tanh", zero)]
+    sigmoid = [float(c[0]) for c in fastcheck._taylor("sigmoid", zero)]
+    np.testing.assert_allclose(tanh, [1, 0, -1 / 3, 0, 2 / 15, 0][:fastcheck.ORDER], atol=1e-15)
+    np.testing.assert_allclose(sigmoid, [1 / 4, 0, -1 / 48, 0, 1 / 480, 0][:fastcheck.ORDER], atol=1e-15)
