@@ -76,3 +76,21 @@ def close_user_models(monkeypatch: pytest.MonkeyPatch):
     yield
     for model in opened:
         model.close()
+
+
+@pytest.fixture(autouse=True)
+def _every_notification_told(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every notification's message kept on its app, in order (tests.helpers.told): a toast
+    leaves Textual's list when its timeout runs out on the clock, so on a busy machine a test
+    that read the list after a slow step found it empty. Recorded where Textual receives it,
+    after the app made it printable."""
+    from textual.app import App
+
+    notify = App.notify
+
+    def told(self: App[object], message: str, **keywords: object) -> None:
+        self.__dict__.setdefault("told", []).append(str(message))
+        notify(self, message, **keywords)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(App, "notify", told)
+

@@ -91,6 +91,12 @@ def assert_refused(argv: list[str], capsys: pytest.CaptureFixture[str], *words: 
     return err
 
 
+def told(app: object) -> list[str]:
+    """Every notification the app raised, oldest first, expired toasts too (tests/conftest.py)."""
+    messages: list[str] = getattr(app, "__dict__", {}).get("told", [])
+    return messages
+
+
 def write_toml(tmp_path: Path, text: str | bytes) -> str:
     """A config file (run.toml) with this text; its path as the command line takes it."""
     path = tmp_path / "run.toml"

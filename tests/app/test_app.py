@@ -7,7 +7,7 @@ import pytest
 
 from engine.run.stepper import Phase, Stepper
 from engine.settings.config import Config
-from tests.helpers import FIXTURES, snapshot
+from tests.helpers import FIXTURES, snapshot, told
 from tests.waits import handled, until
 from tui.app.app import StepperApp
 from tui.app.commands import stepper_commands
@@ -325,7 +325,7 @@ async def test_a_drill_that_no_longer_applies_is_dropped_on_apply() -> None:
         app.apply_config(replace(app.stepper.config, hidden=(4,), inject_bug=None))
         await handled(app, pilot)  # its notification arrives as a message
         assert app.stepper.model.bug is None and app.stepper.config.inject_bug is None
-        assert any("'transpose' removed" in n.message for n in app._notifications)
+        assert any("'transpose' removed" in m for m in told(app))
         app.apply_config(replace(app.stepper.config, seed=7))  # nothing to drop: kept as it is
         app.action_inject_bug("sign")
         app.apply_config(replace(app.stepper.config, hidden=(8, 8)))

@@ -18,7 +18,7 @@ from textual.widgets import OptionList
 from engine.run.stepper import Phase, Stepper
 from engine.settings.config import Config
 from engine.usermodel.client import load_model
-from tests.helpers import DEFINITIONS, GRADS_LINE, edit, members, rezip
+from tests.helpers import DEFINITIONS, GRADS_LINE, edit, members, rezip, told
 from tests.helpers import write_model as write
 from tests.waits import until
 from tui.app.app import StepperApp
@@ -207,7 +207,7 @@ async def test_hostile_exception_message_is_shown_literally(tmp_path: Path) -> N
         log = text_of(app, "#log")
         message = log.split("\n")[1]  # below it, the traceback quotes the source: escaped by repr
         assert SHOWN in message and "dcs" not in message and not unsafe(log)
-        messages = [n.message for n in app._notifications]
+        messages = told(app)
         assert any(SHOWN in m for m in messages) and not any(unsafe(m) for m in messages)
         assert app.export_screenshot()
     assert app._exception is None
@@ -325,7 +325,7 @@ async def test_a_notification_is_plain_printable_text() -> None:
         app.clear_notifications()
         app.notify(f"Cannot open {HOSTILE}")
         await until(pilot, lambda: "Cannot open" in drawn(app), "the toast")
-        assert f"Cannot open {SHOWN}" in [n.message for n in app._notifications]
+        assert told(app)[-1] == f"Cannot open {SHOWN}"
         assert not unsafe(drawn(app))
         await pilot.press("ctrl+c")  # Textual's own hint, marked up, said plainly
         await until(pilot, lambda: "to quit the app" in drawn(app), "the toast")

@@ -15,7 +15,7 @@ from textual.widgets import Static
 from engine.data import batches
 from engine.run.stepper import Stepper
 from engine.settings.config import Config
-from tests.helpers import raw_csv
+from tests.helpers import raw_csv, told
 from tui.app.app import StepperApp
 from tui.app.health import rebuilt
 from tui.app.screens.health import HealthScreen
@@ -111,7 +111,7 @@ async def test_v_during_a_training_run_is_refused_and_the_guard_line_follows_its
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("t", "v")
         assert not isinstance(app.screen, HealthScreen)
-        assert any("Training is running" in n.message for n in app._notifications)
+        assert any("Training is running" in m for m in told(app))
         gate.set()
         await app.runner.idle.wait()
         await pilot.pause()

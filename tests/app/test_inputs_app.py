@@ -14,7 +14,7 @@ from engine.data.fit import fit_to_data
 from engine.run import session
 from engine.run.stepper import Phase, Stepper
 from engine.settings.config import Config, validate
-from tests.helpers import FIXTURES
+from tests.helpers import FIXTURES, told
 from tui.app.app import StepperApp
 from tui.app.screens.config import FIELDS, _shown, read_fields
 from tui.app.widgets.boundary import TEST, TRAIN, BoundaryMap, Picture, lines_of
@@ -58,7 +58,7 @@ async def test_o_without_test_rows_says_there_are_none() -> None:
         await pilot.press("o")
         await pilot.pause()
         assert app.query_one(BoundaryMap).test_points
-        assert any("has none" in str(n.message) for n in app._notifications)
+        assert any("has none" in n for n in told(app))
 
 
 async def test_d_draws_new_points_and_keeps_the_weights() -> None:
@@ -77,7 +77,7 @@ async def test_d_draws_new_points_and_keeps_the_weights() -> None:
         for name, value in before.state.params.items():
             np.testing.assert_array_equal(after.state.params[name], value)
         assert after.state.step == 1 and after.state.last_phase is None and after.config == before.config
-        assert any("seed 43" in str(n.message) for n in app._notifications)
+        assert any("seed 43" in n for n in told(app))
         await pilot.press("n", "n")
         await app.runner.idle.wait()
         # A session saved now holds the kept weights and the new points: it replays exactly.
@@ -96,7 +96,7 @@ async def test_d_draws_new_points_and_keeps_the_weights() -> None:
         await pilot.press("b")
         await pilot.pause()
         assert app.stepper is before and before.state is state_before
-        assert any("Back to the data before d (seed 42)" in str(n.message) for n in app._notifications)
+        assert any("Back to the data before d (seed 42)" in n for n in told(app))
         await pilot.press("b")  # and on back through the old run's own history
         assert app.stepper is before and before.state is not state_before
 
@@ -108,7 +108,7 @@ async def test_d_without_data_says_what_it_needs() -> None:
         await pilot.press("d")
         await pilot.pause()
         assert app.stepper is before
-        assert any("--dataset moons" in str(n.message) for n in app._notifications)
+        assert any("--dataset moons" in n for n in told(app))
 
 
 async def test_feature_inputs_draw_the_map_over_the_plane_of_x1_and_x2() -> None:

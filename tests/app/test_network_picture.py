@@ -18,7 +18,7 @@ from engine.maths.network import Architecture
 from engine.maths.plane import Plane, field, unit_maps
 from engine.run.stepper import Stepper, View
 from engine.settings.config import Config
-from tests.helpers import ROOT
+from tests.helpers import ROOT, told
 from tui.app.app import StepperApp
 from tui.app.widgets.boundary import LEVELS, hue
 from tui.app.widgets.network import (
@@ -216,7 +216,7 @@ async def test_a_click_on_an_input_before_the_forward_pass_says_when_x_can_be_se
         offset = (x0 + 2, y0 + 1)  # input x[0]
         assert await pilot.click(NetworkPicture, offset=offset)
         await pilot.pause()
-        assert [n.message for n in app._notifications] == [
+        assert told(app) == [
             "x is in the panels after the forward pass: n runs it."]
         assert picture.selected is None and getattr(app.focused, "cursor", None) is None
         await pilot.press("n")

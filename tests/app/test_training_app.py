@@ -12,6 +12,7 @@ from textual.widgets import Static
 from engine.data import batches
 from engine.run.stepper import Phase, Stepper
 from engine.settings.config import Config
+from tests.helpers import told
 from tests.waits import handled
 from tui.app.app import StepperApp, hidden_unit
 
@@ -65,7 +66,7 @@ async def test_without_data_t_and_the_brackets_say_what_they_need() -> None:
         await pilot.press("t", "right_square_bracket")
         await handled(app, pilot)
         assert app.stepper.state.last_phase is None and app.runner.running is None
-        messages = [n.message for n in app._notifications]
+        messages = told(app)
         assert any("need data" in m for m in messages) and any("[ and ]" in m for m in messages)
         assert not app.query_one("#batch").display
 

@@ -13,7 +13,7 @@ from textual.geometry import Region
 from engine.run.stepper import Phase, Stepper
 from engine.settings.config import Config
 from engine.usermodel.client import load_model
-from tests.helpers import DEFINITIONS, FIXTURES, GRADS_LINE, THREE_LAYER_PATH, edit, snapshot
+from tests.helpers import DEFINITIONS, FIXTURES, GRADS_LINE, THREE_LAYER_PATH, edit, snapshot, told
 from tests.helpers import write_model as write
 from tests.waits import handled, until
 from tui.app.app import StepperApp
@@ -205,11 +205,10 @@ async def test_the_form_rebuilds_a_model_that_builds_itself_from_the_sizes() -> 
             app.apply_config(replace(config, hidden=(7,)))
             await handled(app, pilot)  # its notification arrives as a message
             assert app.stepper.state.params["W1"].shape == (2, 7)
-            assert app._notifications and "cs231n_two_layer.py with parameters W1 (2, 7)" in \
-                list(app._notifications)[-1].message
+            assert "cs231n_two_layer.py with parameters W1 (2, 7)" in told(app)[-1]
             app.apply_config(replace(config, hidden=(9, 9)))
             await handled(app, pilot)
-            message = list(app._notifications)[-1].message
+            message = told(app)[-1]
             assert message.startswith("Not applied:") and "hidden" in message
             assert app.stepper.config.hidden == (7,) and model.sizes == (2, 7, 1)
             await pilot.press("s")  # the kept network still steps (on the runner's thread)
@@ -231,7 +230,7 @@ async def test_the_form_keeps_a_model_s_own_shapes_and_says_so() -> None:
             # The file is imported again with the new sizes, in the model's new process.
             await handled(app, pilot)  # its notification arrives as a message
             assert app.stepper.state.params["Wi"].shape == (4, 3)  # its init_params' own
-            notes = [n.message for n in app._notifications]
+            notes = told(app)
             assert any("three_layer.py with parameters Wi (4, 3)" in note for note in notes), notes
     finally:
         model.close()

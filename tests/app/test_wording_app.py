@@ -3,37 +3,19 @@ and the notifications (and with a keymap, the keys it binds), and no negative ze
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
-
 import pytest
 from textual.widgets._toast import Toast
 
 from engine.run.stepper import Stepper
 from engine.settings.config import Config
+from tests.helpers import told
 from tests.waits import handled, until
-from tui.app import app as app_module
 from tui.app.app import StepperApp
 from tui.app.commands import printed_key, printed_keys, stepper_commands
 
 pytestmark = pytest.mark.slow  # drives the app through Pilot
 
 SIZE = (120, 40)
-
-
-class Told(StepperApp):
-    """The app, keeping every notification's message: a notification on screen expires after
-    its seconds, which a loaded machine can spend before a test reads it."""
-
-    CSS_PATH = str(Path(app_module.__file__).with_name(StepperApp.CSS_PATH))  # not beside this test
-
-    def __init__(self, *args: Any, **keywords: Any) -> None:
-        super().__init__(*args, **keywords)
-        self.told: list[str] = []
-
-    def notify(self, message: str, **keywords: Any) -> None:
-        self.told.append(message)
-        super().notify(message, **keywords)
 
 
 def help_of(app: StepperApp) -> dict[str, str]:
@@ -68,14 +50,14 @@ async def test_a_notification_names_the_keys_it_means_and_keeps_its_brackets() -
 
 async def test_a_keymap_moves_the_key_names_in_the_palette_the_help_and_the_notifications() -> None:
     keymap = {"previous-sample": "comma", "next-sample": "full_stop", "back": "u"}
-    app = Told(Stepper(Config()), keymap=keymap)
+    app = StepperApp(Stepper(Config()), keymap=keymap)
     async with app.run_test(size=SIZE) as pilot:
         assert printed_keys(app, "previous-sample") == "," and printed_key(app, "back") == "u"
         assert help_of(app)["Previous sample of the batch: its rows in the panels"] == "Key: ,"
         await pilot.press("comma")
         await handled(app, pilot)
-        await until(pilot, lambda: bool(app.told), "the notification")
-        assert app.told[-1].startswith("One sample: , and . step through")
+        await until(pilot, lambda: bool(told(app)), "the notification")
+        assert told(app)[-1].startswith("One sample: , and . step through")
 
 
 async def test_a_dead_units_gradient_shows_as_zero_in_the_panels() -> None:
@@ -90,12 +72,12 @@ async def test_a_dead_units_gradient_shows_as_zero_in_the_panels() -> None:
 
 
 async def test_the_controllers_notes_name_the_keys_the_keymap_binds() -> None:
-    app = Told(Stepper(Config()), keymap={"next": "j", "finish-step": "question_mark", "help": "h"})
+    app = StepperApp(Stepper(Config()), keymap={"next": "j", "finish-step": "question_mark", "help": "h"})
     async with app.run_test(size=SIZE) as pilot:
         app.action_inject_bug("sign")
         app.action_train()  # no data: refused with a note
         await handled(app, pilot)
-        messages = app.told
+        messages = told(app)
         assert any(m.startswith("Injected bug 'sign'") and m.endswith("Press j to watch the gradient "
                                                                       "check catch it.") for m in messages)
         assert any("the notebook's one sample is stepped with j and ?." in m for m in messages), messages

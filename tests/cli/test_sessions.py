@@ -38,7 +38,7 @@ from engine.run.session import (
 )
 from engine.run.stepper import Phase, State, Stepper
 from engine.settings.config import Config
-from tests.helpers import MOONS, ROOT, members, moons_stepper, npy, rezip, snapshot
+from tests.helpers import MOONS, ROOT, members, moons_stepper, npy, rezip, snapshot, told
 from tests.waits import until
 from tui.app.app import StepperApp
 from tui.cli.main import main
@@ -233,7 +233,7 @@ async def test_ctrl_s_saves_and_the_app_reopens_it_walking_back_bit_for_bit(
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("s", "s", "n", "n", "ctrl+s", "ctrl+s")
         expected = walk_back(app.stepper)
-        messages = [n.message for n in app._notifications]
+        messages = told(app)
     saved = sorted(p.name for p in tmp_path.iterdir())
     assert saved == ["backprop-session-step3-backward-1.npz", "backprop-session-step3-backward.npz"]
     assert any(m.startswith("Wrote the session to ") and m.endswith("backward.npz") for m in messages)
@@ -281,8 +281,8 @@ async def test_a_file_that_cannot_be_written_is_a_notification_and_the_app_goes_
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("ctrl+s", "x", "w", "n")
         app.action_screenshot()  # the palette's Screenshot
-        await until(pilot, lambda: len(app._notifications) == 4, "the screenshot's notification")
-        errors = [n.message for n in app._notifications if n.severity == "error"]
+        await until(pilot, lambda: len(told(app)) == 4, "the screenshot's notification")
+        errors = told(app)
         assert len(errors) == 4 and all(m.startswith("Cannot write the ") for m in errors)
         assert "as backprop-session-step1-start.npz in the working folder" in errors[0]  # named
         assert errors[3].startswith("Cannot write the screenshot as backprop-stepper-")
@@ -302,10 +302,10 @@ async def test_the_palettes_screenshot_lands_here_under_a_new_name(tmp_path: Pat
     async with app.run_test(size=SIZE) as pilot:
         (command,) = [c for c in app.get_system_commands(app.screen) if c.title == "Screenshot"]
         command.callback()  # after 0.1 s, for the palette to close
-        await until(pilot, lambda: len(app._notifications) == 1, "the screenshot's notification")
+        await until(pilot, lambda: len(told(app)) == 1, "the screenshot's notification")
         app.action_screenshot()
-        await until(pilot, lambda: len(app._notifications) == 2, "the second one's")
-        messages = [n.message for n in app._notifications]
+        await until(pilot, lambda: len(told(app)) == 2, "the second one's")
+        messages = told(app)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["backprop-stepper-20250102-030405-1.svg",
                                                          "backprop-stepper-20250102-030405.svg"]
     assert (tmp_path / "backprop-stepper-20250102-030405.svg").read_text().startswith("<svg")

@@ -21,7 +21,7 @@ from engine.run.stepper import Stepper
 from engine.settings.config import Config
 from engine.usermodel.client import UserModel, load_model
 from engine.usermodel.contract import ModelError, load_source
-from tests.helpers import FIXTURES, ROOT
+from tests.helpers import FIXTURES, ROOT, told
 from tests.waits import handled
 from tui.cli.main import main
 
@@ -448,7 +448,7 @@ async def test_the_app_states_the_convention_and_survives_a_shape_error(tmp_path
             await pilot.press("n")
             await app.runner.idle.wait()
             await handled(app, pilot)  # the phase's notification arrives as a message
-        messages = [n.message for n in app._notifications]
+        messages = told(app)
         assert any("backward returned db1 of shape (1, 16); expected (4, 1), the shape of b1" in m
                    for m in messages), messages
         assert app.is_running and app.stepper.state.last_phase.name == "FORWARD"
