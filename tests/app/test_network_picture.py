@@ -200,7 +200,7 @@ async def test_a_click_on_a_unit_selects_it_in_the_panels_the_map_and_explain() 
         parameters = app.query_one("#parameters")
         assert app.focused is parameters and getattr(parameters, "cursor", None) == ("params.W2", (3, 0))
         assert app.query_one("#boundary").border_title == "a2[3] over the input plane"
-        assert str(app.query_one("#explain").border_title).startswith("Explain params.W2[3, 0]")
+        assert str(app.query_one("#explain").border_title).startswith("Explain params.W2[3,0]")
         assert picture.selected == (2, 3)
         await pilot.press("down")  # the cursor moves on: the picture follows it
         assert picture.selected == (2, 4)

@@ -39,7 +39,7 @@ def sources_line(view: View, sources: tuple[Source, ...]) -> Content:
         if n:
             parts.append(("  ", ""))
         parts += [(printable(f"{index_label(name, source.index)}{value}", oneline=True), SOURCE),
-                  (f" {PANEL_OF.get(phase, phase)}", MUTED)]
+                  (f" (in {PANEL_OF.get(phase, phase)})", MUTED)]
     if len(sources) > SHOWN_SOURCES:
         parts.append((f"  + {len(sources) - SHOWN_SOURCES} more", MUTED))
     return Content.assemble(*parts)

@@ -95,7 +95,8 @@ def valid_index(value: np.ndarray, index: Index) -> bool:
 
 
 def index_label(name: str, index: Index) -> str:
-    return f"{name}[{', '.join(map(str, index))}]"
+    """dW1[1,1], written as the explanations and --explain write an element."""
+    return f"{name}[{','.join(map(str, index))}]"
 
 
 def cell_meta(qualified: str, index: Index, cursor: bool = False) -> Style:
