@@ -13,7 +13,7 @@ from engine.data import batches
 from engine.run.stepper import Phase, Stepper
 from engine.settings.config import Config
 from tests.helpers import told
-from tests.waits import handled
+from tests.waits import handled, until
 from tui.app.app import StepperApp, hidden_unit
 
 pytestmark = pytest.mark.slow  # drives the app's screens through Pilot (-m 'not slow' leaves it out)
@@ -95,8 +95,8 @@ async def test_the_cursor_on_a_hidden_unit_maps_that_units_activation() -> None:
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("n")
         forward = app.query_one("#forward")
-        forward.focus()
-        await pilot.pause()
+        forward.focus()  # focus, then the panel's cursor message, then the redraw that sets it
+        await until(pilot, lambda: getattr(forward, "cursor", None) is not None, "the forward panel's cursor")
         cursor = getattr(forward, "cursor", None)
         assert cursor is not None and cursor[0] == "forward.x"  # x: no hidden unit, the prediction
         assert app.query_one("#boundary").border_title == "Decision boundary"

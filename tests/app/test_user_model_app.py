@@ -20,6 +20,7 @@ from tui.app.app import StepperApp
 from tui.app.commands import stepper_commands
 from tui.app.screens.zoom import ZoomScreen
 from tui.app.widgets.boundary import USER_MODEL_NOTE, BoundaryMap
+from tui.app.widgets.panels import Panel
 from tui.cli.main import main
 
 pytestmark = pytest.mark.slow  # drives the app with a user's model process (-m 'not slow' leaves it out)
@@ -173,9 +174,9 @@ async def test_zoom_lists_a_course_model_s_nested_cache_and_opens_at_its_cursor(
             await pilot.press("s")
             await app.runner.idle.wait()  # the step runs in a worker: a pause alone raced it under load
             await pilot.pause()
-            forward = app.query_one("#forward")
-            forward.focus()
-            await pilot.pause()
+            forward = app.query_one("#forward", Panel)
+            forward.focus()  # focus, then the panel's cursor message, then the redraw that sets it
+            await until(pilot, lambda: forward.cursor is not None, "the forward panel's cursor")
             assert forward.cursor is not None and forward.cursor[0] == "forward.cache.Z1"
             await pilot.press("j", "z")
             zoom = app.screen
