@@ -5,6 +5,7 @@ run takes as it goes in place, and asks before a change that needs new weights."
 from __future__ import annotations
 
 import itertools
+from typing import Any
 
 import numpy as np
 import pytest
@@ -110,16 +111,21 @@ async def test_plus_and_minus_when_paused_change_the_rate_in_place_and_b_undoes_
         assert app.stepper.config.lr == 0.1 and app.stepper.state is state
 
 
+async def typed_in_form(app: StepperApp, pilot: Any, fields: dict[str, str]) -> None:
+    """After a finished step (s), the form (c) with `fields` typed in, applied."""
+    await pilot.press("s", "c")
+    form = app.screen
+    assert isinstance(form, ConfigScreen)
+    for key, value in fields.items():
+        form.query_one(f"#field-{key}", Input).value = value
+    await pilot.pause()
+    form.apply()
+
+
 async def test_the_form_changes_the_rate_and_batch_in_place() -> None:
     app = app_for()
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("s", "c")
-        form = app.screen
-        assert isinstance(form, ConfigScreen)
-        form.query_one("#field-lr", Input).value = "0.05"
-        form.query_one("#field-batch", Input).value = "8"
-        await pilot.pause()
-        form.apply()
+        await typed_in_form(app, pilot, {"lr": "0.05", "batch": "8"})
         await until(pilot, lambda: app.stepper.config.lr == 0.05, "the change made")
         stepper = app.stepper
         assert stepper.config.lr == 0.05 and stepper.data is not None and stepper.data.batch == 8
@@ -132,13 +138,8 @@ async def test_the_form_changes_the_rate_and_batch_in_place() -> None:
 async def test_a_change_that_needs_new_weights_asks_first(answer: str) -> None:
     app = app_for()
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("s", "c")
         old = app.stepper
-        form = app.screen
-        assert isinstance(form, ConfigScreen)
-        form.query_one("#field-activation", Input).value = "tanh"
-        await pilot.pause()
-        form.apply()
+        await typed_in_form(app, pilot, {"activation": "tanh"})
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the question")
         question = str(app.screen.query_one("#confirm-question", Static).render())
         assert "Changing activation needs new weights" in question
@@ -154,13 +155,7 @@ async def test_a_change_that_needs_new_weights_asks_first(answer: str) -> None:
 async def test_the_form_changes_the_update_rule_in_place_its_state_from_zero() -> None:
     app = app_for()
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("s", "c")
-        form = app.screen
-        assert isinstance(form, ConfigScreen)
-        form.query_one("#field-optimizer", Input).value = "adam"
-        form.query_one("#field-beta2", Input).value = "0.99"
-        await pilot.pause()
-        form.apply()
+        await typed_in_form(app, pilot, {"optimizer": "adam", "beta2": "0.99"})
         await until(pilot, lambda: app.stepper.config.optimizer == "adam", "the change made")
         stepper = app.stepper
         assert stepper.path[-1] == ("set optimizer=adam beta2=0.99", 1) and stepper.state.step == 1
