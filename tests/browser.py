@@ -109,3 +109,18 @@ def page(port: int, downloads: Path | None = None, window: str = "1280,900") -> 
         yield Page(driver, WebDriverWait(driver, 30, poll_frequency=0.05))
     finally:
         driver.quit()
+
+
+@contextlib.contextmanager
+def served_page(tmp_path: Path, *flags: str, window: str = "1280,900") -> Iterator[tuple[Page, Path]]:
+    """`serve` with `flags` on a free port and its page in a headless Chromium, once the app
+    is on it; files the page downloads land in tmp_path/downloads, which is yielded too."""
+    from tests.helpers import free_port, served
+
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    port = free_port()
+    with served(port, tmp_path / "serve.log", *flags), page(port, downloads, window) as opened:
+        opened.screen_with("Next phase")  # the stepper and its footer
+        yield opened, downloads
+

@@ -22,7 +22,7 @@ from engine.run.stepper import Stepper
 from engine.settings.config import Config
 from tests import browser
 from tests.browser import NEEDS_BROWSER
-from tests.helpers import ROOT, free_port, served
+from tests.helpers import ROOT
 from tui.app.app import StepperApp
 from tui.app.screens.config import ConfigScreen, _shown, parse_fields
 from tui.cli import serve
@@ -282,11 +282,7 @@ async def test_ctrl_s_in_a_terminal_writes_the_session_here(tmp_path: Path,
 
 @NEEDS_BROWSER
 def test_in_a_real_browser_four_n_show_the_loss_and_ctrl_s_downloads_the_session(tmp_path: Path) -> None:
-    downloads = tmp_path / "downloads"
-    downloads.mkdir()
-    port = free_port()
-    with served(port, tmp_path / "serve.log"), browser.page(port, downloads) as page:
-        page.screen_with("Next phase")  # the stepper and its footer
+    with browser.served_page(tmp_path) as (page, downloads):
         page.type(*"nnnn")
         screen = page.screen_with("loss 0.9036")
         assert "step 1" in screen.splitlines()[0]
@@ -302,11 +298,7 @@ def test_in_a_real_browser_four_n_show_the_loss_and_ctrl_s_downloads_the_session
 
 @NEEDS_BROWSER
 def test_in_a_real_browser_p_plays_plus_changes_the_rate_and_p_pauses(tmp_path: Path) -> None:
-    downloads = tmp_path / "downloads"
-    downloads.mkdir()
-    port = free_port()
-    with served(port, tmp_path / "serve.log"), browser.page(port, downloads) as page:
-        page.screen_with("Next phase")
+    with browser.served_page(tmp_path) as (page, downloads):
         page.type("p")
         page.screen_with("playing: step")
         page.type("+")
