@@ -1,6 +1,12 @@
 """Shared fixtures. The colour and theme variables are cleared so snapshots do not pick up
 the environment they run in.
 
+OpenBLAS is held to one kernel (Haswell's, AVX2 and FMA) where the processor has it: the
+kernel it picks by itself differs between machines (SkylakeX's on an AVX-512 processor), and
+so do the last bits of a matrix product. A gradient check's differences are such bits, so a
+snapshot naming its worst element would pass on one CI machine and fail on the next. Set
+before NumPy is imported, here and in every process the tests start (they inherit it).
+
 Hypothesis runs under a profile: "quick" by default (every property test, 150 examples),
 "thorough" (many more) with BACKPROP_HYPOTHESIS=thorough in the environment, or with
 pytest's --hypothesis-profile=thorough. Tests set no max_examples of their own, so the
@@ -13,11 +19,22 @@ import contextlib
 import importlib.util
 import io
 import os
+import sys
 from pathlib import Path
 from types import ModuleType
 
-import pytest
-from hypothesis import settings
+
+def _hold_openblas_kernel() -> None:
+    flags = Path("/proc/cpuinfo").read_text().split() if Path("/proc/cpuinfo").exists() else []
+    if "avx2" in flags and "fma" in flags:
+        os.environ.setdefault("OPENBLAS_CORETYPE", "Haswell")
+    assert "numpy" not in sys.modules, "NumPy was imported before the OpenBLAS kernel was chosen"
+
+
+_hold_openblas_kernel()
+
+import pytest  # noqa: E402
+from hypothesis import settings  # noqa: E402
 
 for variable in ("TEXTUAL_THEME", "NO_COLOR", "FORCE_COLOR", "COLORTERM", "TEXTUAL"):
     os.environ.pop(variable, None)
