@@ -114,12 +114,21 @@ def read_head(lines: Iterator[Line]) -> Head:
 
 def _column_names(header: list[str]) -> tuple[str, ...]:
     """The header's names of the feature columns, as the map's axes and Explain show them:
-    stripped, each a line of at most SHOWN characters, and x1, x2, ... for a blank one."""
+    stripped, out of the double quotes R's write.csv and many exports put round them, each a
+    line of at most SHOWN characters, and x1, x2, ... for a blank one."""
     names = []
     for j, text in enumerate(header):
-        name = " ".join(text.split())  # one line: a tab or a stray \r is a space
+        name = " ".join(_unquoted(text.strip()).split())  # one line: a tab or a stray \r is a space
         names.append(name[:SHOWN] if name else f"x{j + 1}")
     return tuple(names)
+
+
+def _unquoted(name: str) -> str:
+    """A name written as a quoted CSV field as it reads: "age" is age, and a doubled quote
+    inside stands for one; a name not in quotes as it is."""
+    if len(name) >= 2 and name[0] == name[-1] == '"':
+        return name[1:-1].replace('""', '"')
+    return name
 
 
 def check_row(row: Line, head: Head) -> list[float]:
