@@ -10,7 +10,9 @@ times loadtxt's time and 1.5 times its peak memory.
 Time: measured in the child around the read alone (not Python's start nor the imports).
 Peak memory: the child's own peak resident set, resource.getrusage(RUSAGE_SELF).ru_maxrss at
 its end (what RUSAGE_CHILDREN reports for that one child); it includes the interpreter and
-NumPy, about 30 MB, printed on its own line as "imports only".
+NumPy (and this script's own resident set, which a forked child starts from: so this script
+imports nothing large and writes the files from a child of its own), printed on its own line
+as "imports only".
 
 --candidates adds the other C readers on the same files: numpy.genfromtxt (10,000 rows only: it
 parses in Python), pandas.read_csv and pyarrow.csv.read_csv when they are installed (neither is
@@ -29,8 +31,6 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
-
-import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 PIXELS = 784
@@ -61,13 +61,24 @@ print(json.dumps({{"seconds": seconds, "peak_kib": resource.getrusage(resource.R
 """
 
 
+WRITER = """\
+import sys
+import numpy as np
+rows = int(sys.argv[2])
+rng = np.random.default_rng(0)
+pixels = rng.integers(0, 256, (rows, {pixels}))
+pixels[rng.random((rows, {pixels})) < 0.8] = 0
+labels = rng.integers(0, 10, rows)
+np.savetxt(sys.argv[1], np.column_stack([pixels, labels]), fmt="%d", delimiter=",")
+"""
+
+
 def write_mnist_like(path: Path, rows: int) -> None:
-    """rows lines of 784 pixels and a label, as integers, like the usual mnist_train.csv."""
-    rng = np.random.default_rng(0)
-    pixels = rng.integers(0, 256, (rows, PIXELS))
-    pixels[rng.random((rows, PIXELS)) < 0.8] = 0
-    labels = rng.integers(0, 10, rows)
-    np.savetxt(path, np.column_stack([pixels, labels]), fmt="%d", delimiter=",")
+    """rows lines of 784 pixels and a label, as integers, like the usual mnist_train.csv.
+
+    Written by a child process: a reader's process inherits the peak memory of the process it
+    was forked from (Linux carries ru_maxrss across fork and exec), so this one stays small."""
+    subprocess.run([sys.executable, "-c", WRITER.format(pixels=PIXELS), str(path), str(rows)], check=True)
 
 
 def measure(reader: tuple[str, str], path: Path) -> dict[str, float]:
@@ -124,6 +135,7 @@ def main() -> None:
     parser.add_argument("--candidates", action="store_true",
                         help="also numpy.genfromtxt, pandas and pyarrow (when installed)")
     args = parser.parse_args()
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]  # figures as they come
     print(f"load before: {load()} (1, 5 and 15 minutes; {os.cpu_count()} cores)")
     with tempfile.TemporaryDirectory() as folder:
         for rows in (int(r) for r in args.rows.split(",")):
