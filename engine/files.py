@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import BinaryIO
 
 #: Far above any real settings file or model, far below what would hurt to read.
 MAX_CONFIG_BYTES = 2**20
 MAX_MODEL_BYTES = 32 * 2**20
-MAX_DATA_BYTES = 64 * 2**20  # a CSV of 100,000 rows needs a few MiB; 64 leaves room for wide rows
 NAME_SHOWN = 120  # characters of a file name a message repeats: a 5,000-character name would bury it
 
 
@@ -30,31 +32,39 @@ def shown_name(path: object) -> str:
     return text if len(text) <= NAME_SHOWN else f"{text[:NAME_SHOWN - 1]}…"
 
 
-def read_user_file(path: Path, kind: str, limit: int = MAX_MODEL_BYTES) -> bytes:
-    """The file's bytes, or OSError whose message says what is wrong in plain words:
-    missing, a directory or other non-regular file, larger than `limit`, unreadable, a
-    symlink loop, or a name the file system refuses (too long).
+@contextmanager
+def open_user_file(path: Path, kind: str) -> Iterator[BinaryIO]:
+    """The file opened for reading bytes, or OSError whose message says what is wrong in plain
+    words: missing, a directory or other non-regular file, unreadable, a symlink loop, or a name
+    the file system refuses (too long). Errors while the caller reads are worded the same way.
 
-    The type is checked before opening (a FIFO would block the open) and again on the
-    open file, which is opened non-blocking, in case the name was swapped in between; at
-    most limit + 1 bytes are read, so a file that grows meanwhile is still refused."""
+    The type is checked before opening (a FIFO would block the open) and again on the open
+    file, which is opened non-blocking, in case the name was swapped in between."""
     name = shown_name(path)
-    too_large = f"{name} is larger than {limit // 2**20} MiB: too large for a {kind}"
     try:
         why = _not_regular(os.stat(path).st_mode)
         if why is None:
             fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
             with open(fd, "rb") as file:
                 why = _not_regular(os.fstat(fd).st_mode)
-                data = file.read(limit + 1) if why is None else b""
+                if why is None:
+                    yield file
         if why is not None:
             raise OSError(f"{name} {why}, not a {kind}")
-        if len(data) > limit:
-            raise OSError(too_large)
-        return data
     except FileNotFoundError:
         raise OSError(f"no such {kind}: {name}") from None
     except OSError as error:
         if error.strerror is None:  # one of ours, above
             raise
         raise OSError(f"cannot read {kind} {name}: {error.strerror}") from None
+
+
+def read_user_file(path: Path, kind: str, limit: int = MAX_MODEL_BYTES) -> bytes:
+    """The file's bytes, or OSError saying what is wrong (open_user_file's reasons, or larger
+    than `limit`). At most limit + 1 bytes are read, so a file that grows meanwhile is still
+    refused."""
+    with open_user_file(path, kind) as file:
+        data = file.read(limit + 1)
+    if len(data) > limit:
+        raise OSError(f"{shown_name(path)} is larger than {limit // 2**20} MiB: too large for a {kind}")
+    return data

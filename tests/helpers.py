@@ -20,8 +20,9 @@ import subprocess
 import sys
 import textwrap
 import time
+import tracemalloc
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -114,6 +115,17 @@ GRADS_LINE = "    grads = {'dW1': dW1, 'db1': db1, 'dW2': dW2, 'db2': db2}"
 FORWARD_LINE = "    # Hidden pre-activation (4,)\n"
 THREE_LAYER_PATH = FIXTURES / "three_layer.py"
 BATCHED = (FIXTURES / "batched.py").read_text()
+
+
+def peak_allocated(call: Callable[[], object]) -> int:
+    """The most memory Python allocated while call ran, in bytes (tracemalloc's count, which
+    NumPy's arrays report to): deterministic, unlike the process's size."""
+    tracemalloc.start()
+    try:
+        call()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
 
 
 def edit(text: str, old: str, new: str) -> str:

@@ -14,34 +14,31 @@ initialisation.
 from __future__ import annotations
 
 import math
-import re
-from array import array
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from itertools import chain
+from functools import partial
 from os import PathLike
 from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
 
-from engine.files import MAX_DATA_BYTES, read_user_file
+from engine.data.csv_file import file_lines, survey
+from engine.data.csv_rows import nul_refusal, numbered_lines
+from engine.data.csv_table import read_table
+from engine.data.errors import DataError as DataError
+from engine.files import open_user_file
 from engine.settings.bounds import (
-    MAX_CLASSES,
-    MAX_INPUTS,
     MAX_NOISE,
     MAX_SAMPLES,
     MAX_SEED,
     MAX_TEST_FRACTION,
     MULTICLASS,
 )
-from engine.settings.errors import NamedError
 
 Array = NDArray[np.float64]
 Labels = NDArray[np.int64]
 Indices = NDArray[np.intp]
-
-SHOWN = 40  # characters of a bad field a message repeats
 
 #: Stream numbers after the seed, so the shapes, the split and the weights never share draws.
 SHAPE_STREAM = 0
@@ -51,16 +48,31 @@ SPLIT_STREAM = 1
 RADIUS = 5.0
 
 
-class DataError(NamedError):
-    """A data set that cannot be used, with a message naming the line and the problem."""
-
-
 def _frozen(a: NDArray[np.generic]) -> NDArray[np.generic]:
     """A read-only copy: a Dataset is shared by the stepper and the screens, and a
-    write through one view would silently change the other's numbers."""
+    write through one view would silently change the other's numbers.
+
+    An array already read-only whose memory no writable array shares (read-only down to the
+    array that owns it) is kept as it is: nothing can write to it without undoing its flags
+    first, and copying MNIST's 377 MB to guard it would double the peak of reading it (and
+    again at each split)."""
+    if _read_only_throughout(a):
+        return a
     copy = np.array(a)
     copy.setflags(write=False)
     return copy
+
+
+def _read_only_throughout(a: NDArray[np.generic]) -> bool:
+    """Whether a and every array it views are read-only, down to one that owns its memory."""
+    base: object = a
+    while isinstance(base, np.ndarray):
+        if base.flags.writeable:
+            return False
+        if base.flags.owndata:
+            return True
+        base = base.base
+    return False  # memory from elsewhere (a bytearray, an array.array) may still change
 
 
 @dataclass(frozen=True, eq=False)
@@ -325,150 +337,24 @@ def _check_finite(standardized: Array, X: Array) -> None:
 
 # CSV.
 
-_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)  # float() takes "٣" too
-_NOT_FINITE = re.compile(r"[+-]?(?:nan|inf|infinity)", re.IGNORECASE)
-
-
-def _shown(text: str) -> str:
-    return repr(text if len(text) <= SHOWN else f"{text[:SHOWN - 1]}…")
-
-
-def _is_number(text: str) -> bool:
-    text = text.strip()
-    return bool(_NUMBER.fullmatch(text) or _NOT_FINITE.fullmatch(text))
-
-
-def _value(text: str, line: int, column: int, label: bool) -> float:
-    """The field as a finite float, or DataError saying what it is instead."""
-    what = "the label" if label else f"field {column}"
-    stripped = text.strip()
-    if _NOT_FINITE.fullmatch(stripped):
-        raise DataError(f"line {line}: {what} is {stripped}, not a finite number")
-    if not _NUMBER.fullmatch(stripped):
-        raise DataError(f"line {line}: {what} is {_shown(stripped)}, not a number")
-    value = float(stripped)
-    if not math.isfinite(value):
-        raise DataError(f"line {line}: {what} {_shown(stripped)} is too large (overflows to infinity)")
-    return value
-
-
-def _lines(text: str) -> Iterator[tuple[int, str]]:
-    """The non-blank lines of text with their numbers, one at a time. A list of every line
-    first would cost about 90 bytes a line before a single one was counted: 5.7 GB for a
-    64 MiB file of short rows, only to refuse it for having too many."""
-    number, start = 0, 0
-    while start <= len(text):
-        end = text.find("\n", start)
-        end = len(text) if end < 0 else end
-        number += 1
-        line = text[start:end]
-        if line and not line.isspace():
-            yield number, line
-        start = end + 1
-
 
 def parse_csv(text: str, name: str = "csv") -> Dataset:
-    """The Dataset the CSV text describes, or DataError naming the first bad line.
-
-    Lines are counted as an editor counts them (split on \\n only; the \\r of a CRLF
-    goes with the spaces stripped from every field), so the line a message names is the
-    line the user finds. Blank lines are
-    skipped wherever they are, as numpy.loadtxt and pandas do: they hold no sample, and
-    the numbers of the lines around them are unchanged. The rows are read one at a time
-    into arrays of numbers, and reading stops at the first row past MAX_SAMPLES."""
-    if "\0" in text:
-        line = text.count("\n", 0, text.index("\0")) + 1
-        raise DataError(f"line {line}: a NUL byte: this looks like a binary file, not CSV")
-    lines = _lines(text)
-    first = next(lines, None)
-    if first is None:
-        raise DataError("the file is empty: no rows of numbers")
-    header: tuple[int, list[str]] | None = None
-    if not all(_is_number(f) for f in first[1].split(",")):
-        header, first = (first[0], first[1].split(",")), next(lines, None)
-        if first is None:
-            raise DataError(f"line {header[0]} is a header and no rows of numbers follow it")
-    first_line = first[0]
-    width = len(first[1].split(","))
-    if width < 2:
-        raise DataError(f"line {first_line} has 1 field: need at least one feature and a label "
-                        "(the last column)")
-    if width - 1 > MAX_INPUTS:  # here, not as --inputs, a flag the user never gave, fitted to the file
-        raise DataError(f"line {first_line} has {width:,} fields: {width - 1:,} features and the label; a "
-                        f"network takes at most {MAX_INPUTS:,} inputs")
-    if header is not None and len(header[1]) != width:
-        raise DataError(f"line {header[0]}: the header has {len(header[1])} names but line {first_line} "
-                        f"has {width} fields")
-    features = array("d")  # 8 bytes a number, row after row
-    labels = array("q")
-    label_line: dict[int, int] = {}  # each class's first line, to point at when classes are skipped
-    for count, (line, raw) in enumerate(chain([first], lines), start=1):
-        if count > MAX_SAMPLES:
-            raise DataError(f"line {line}: more than {MAX_SAMPLES:,} rows")
-        fields = raw.split(",")
-        if len(fields) != width:
-            raise DataError(f"line {line} has {len(fields)} fields, but line {first_line} has {width}")
-        features.extend(_value(text_field, line, j + 1, label=False)
-                        for j, text_field in enumerate(fields[:-1]))
-        labels.append(_label(fields[-1], line, width))
-        label_line.setdefault(labels[-1], line)
-    _check_classes(label_line)
-    X = np.frombuffer(features, dtype=np.float64).reshape(len(labels), width - 1)
-    columns = _column_names(header[1][:-1]) if header is not None else ()
-    return Dataset(X, np.frombuffer(labels, dtype=np.int64), name, columns=columns)
-
-
-def _column_names(header: list[str]) -> tuple[str, ...]:
-    """The header's names of the feature columns, as the map's axes and Explain show them:
-    stripped, each a line of at most SHOWN characters, and x1, x2, ... for a blank one."""
-    names = []
-    for j, text in enumerate(header):
-        name = " ".join(text.split())  # one line: a tab or a stray \r is a space
-        names.append(name[:SHOWN] if name else f"x{j + 1}")
-    return tuple(names)
-
-
-def _label(text: str, line: int, width: int) -> int:
-    """The row's label as a class index, or DataError saying what it is instead."""
-    label = _value(text, line, width, label=True)
-    if label < 0:
-        raise DataError(f"line {line}: the label is {text.strip()}: class indices start at 0")
-    if not label.is_integer():
-        raise DataError(f"line {line}: the label is {text.strip()}, not a whole number "
-                        "(a class index 0, 1, ...)")
-    if label >= MAX_CLASSES:  # the network's own bound on its softmax
-        raise DataError(f"line {line}: the label {text.strip()} is too large: at most "
-                        f"{MAX_CLASSES:,} classes (0..{MAX_CLASSES - 1})")
-    return int(label)
-
-
-def _check_classes(label_line: dict[int, int]) -> None:
-    """Every class 0..K-1 used, K at least 2; `label_line` holds each class's first line."""
-    present = sorted(label_line)
-    if len(present) == 1:
-        raise DataError(f"every label is {present[0]}: a classifier needs at least two classes")
-    missing = [k for k in range(present[-1] + 1) if k not in label_line]
-    if missing == [0] and present == list(range(1, present[-1] + 1)):
-        raise DataError(f"the labels are 1..{present[-1]} but class indices start at 0: subtract 1 from each")
-    if missing:
-        k = min(c for c in present if c > missing[0])
-        raise DataError(f"the labels skip class {missing[0]}: line {label_line[k]} has label {k} "
-                        f"but no row has label {missing[0]} (labels must be 0..K-1, every one used)")
+    """The Dataset the CSV text describes, or DataError naming the first bad line (the rules,
+    and how lines are counted, in engine.data.csv_rows; the reading in engine.data.csv_table)."""
+    nul_refusal(text)
+    table = read_table(partial(numbered_lines, text), text.count("\n") + 1, MAX_SAMPLES)
+    return Dataset(table.X, table.y, name, columns=table.columns)
 
 
 def read_csv(path: str | PathLike[str]) -> Dataset:
     """The CSV file at path as a Dataset named after the file, or DataError saying what
     is wrong, whether with the file (missing, a directory, a FIFO, too large, not text)
-    or with a line of it: one exception for the caller to catch and show."""
+    or with a line of it: one exception for the caller to catch and show. The file is read as
+    a stream (engine.data.csv_file), never whole into memory."""
     given = Path(path)
     try:
-        raw = read_user_file(given, "CSV file", MAX_DATA_BYTES)
+        with open_user_file(given, "CSV file") as file:
+            table = read_table(partial(file_lines, file), survey(file), MAX_SAMPLES)
     except OSError as error:
         raise DataError(str(error)) from None
-    try:  # utf-8-sig: the byte-order mark a spreadsheet writes is not part of the first field
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        line = raw.count(b"\n", 0, error.start) + 1
-        raise DataError(f"line {line}: not UTF-8 text (byte {raw[error.start]:#04x}); "
-                        "is this a binary file?") from None
-    return parse_csv(text, given.stem or "csv")
+    return Dataset(table.X, table.y, given.stem or "csv", columns=table.columns)

@@ -23,7 +23,6 @@ from engine.data.sets import (
     split,
     standardize,
 )
-from engine.files import MAX_DATA_BYTES
 
 # The shapes.
 
@@ -367,13 +366,6 @@ def test_a_fifo_is_refused_without_waiting_for_a_writer(tmp_path: Path) -> None:
     os.mkfifo(tmp_path / "pipe")
     with pytest.raises(DataError, match=r"is not a regular file \(a FIFO\)"):
         read_csv(tmp_path / "pipe")
-
-
-def test_a_file_over_the_limit(tmp_path: Path) -> None:
-    with open(tmp_path / "big.csv", "wb") as file:
-        file.truncate(MAX_DATA_BYTES + 1)  # sparse: no disk, no time
-    with pytest.raises(DataError, match=r"big\.csv is larger than 64 MiB: too large for a CSV file"):
-        read_csv(tmp_path / "big.csv")
 
 
 # Standardisation.

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import io
 import math
-import tracemalloc
 import zipfile
-from collections.abc import Callable
 from dataclasses import astuple
 from typing import Any
 
@@ -22,7 +20,7 @@ import engine.run.stepper
 from engine.data.sets import DataError, parse_csv
 from engine.run.stepper import HISTORY_BUDGET, State, Stepper, all_finite_fast, history_limit, step_bytes
 from engine.settings.config import Config
-from tests.helpers import DEFINITIONS, edit
+from tests.helpers import DEFINITIONS, edit, peak_allocated
 from tests.helpers import write_model as write
 from tui.cli.main import main
 
@@ -95,16 +93,6 @@ def test_the_history_never_holds_more_than_its_budget() -> None:
         assert sum(n for owner, n in held.items() if owner not in current) <= budget
 
 
-def _peak(call: Callable[[], Any]) -> int:
-    """The most memory Python allocated while call ran, in bytes (tracemalloc's count)."""
-    tracemalloc.start()
-    try:
-        call()
-        return tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-
-
 def test_a_csv_of_too_many_rows_is_refused_at_the_first_row_past_the_limit(monkeypatch) -> None:
     """Refusing a 64 MiB file of short rows took 5.7 GB and 55 s: every line was split into
     a list before the rows were counted."""
@@ -115,7 +103,7 @@ def test_a_csv_of_too_many_rows_is_refused_at_the_first_row_past_the_limit(monke
         with pytest.raises(DataError, match=r"^line 11: more than 10 rows$"):
             parse_csv(text)
 
-    assert _peak(refused) < 2**20  # ten rows' worth, not a million
+    assert peak_allocated(refused) < 2**20  # ten rows' worth, not a million
 
 
 def test_a_session_json_too_large_to_parse_is_refused_before_it_is_read() -> None:
@@ -134,7 +122,7 @@ def test_a_session_json_too_large_to_parse_is_refused_before_it_is_read() -> Non
                                                r"4,194,330 bytes; at most 4,194,304 for a member"):
             from_bytes(packed)
 
-    assert _peak(refused) < 2**20  # nothing unpacked, let alone parsed
+    assert peak_allocated(refused) < 2**20  # nothing unpacked, let alone parsed
 
 
 def test_a_user_models_cache_counts_against_the_history_budget(tmp_path, monkeypatch) -> None:
@@ -162,7 +150,7 @@ def test_a_user_models_cache_counts_against_the_history_budget(tmp_path, monkeyp
 def test_the_finiteness_check_of_a_phase_copies_none_of_its_tensors() -> None:
     """The check concatenated every tensor of a phase to sum them: a copy of them all."""
     tensors = [np.ones(2**17), np.ones((256, 512))]  # 1 MiB each
-    assert _peak(lambda: all_finite_fast(tensors)) < 2**16
+    assert peak_allocated(lambda: all_finite_fast(tensors)) < 2**16
 
 
 # ---- a step's tensors at legal sizes: refused up front, or computed in chunks of rows ------------
