@@ -16,9 +16,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engine.explain.elements import parse_element
-from engine.model.conventions import CONVENTIONS, WITH_REG
-from engine.model.conventions.common import read_option
 from engine.settings.bounds import FORMATS
 from engine.settings.config import (
     MAX_MODEL_TIMEOUT,
@@ -145,7 +142,13 @@ def model_flags_need_model(args: argparse.Namespace) -> None:
 
 
 def explain_elements_read(args: argparse.Namespace) -> None:
-    for text in args.explain or ():
+    if not args.explain:
+        return
+    # Here, not at the top: engine.explain is a few tens of milliseconds of import that a run
+    # without --explain never needs.
+    from engine.explain.elements import parse_element
+
+    for text in args.explain:
         try:
             parse_element(text)
         except ValueError as error:
@@ -176,6 +179,13 @@ FLAG_RULES: tuple[Callable[[argparse.Namespace], None], ...] = (
 def _course_settings(settings: dict[str, Any]) -> dict[str, Any]:
     """--convention and --reg, taken out of the settings and checked."""
     convention, reg = settings.pop("convention", None), settings.pop("reg", None)
+    given = settings.pop("model-option", None) or []
+    if convention is None and reg is None and not given:
+        return {"convention": None, "reg": None, "model_options": ()}
+    # Only now: the course conventions (engine.model.conventions imports all four) cost a
+    # run that names none of them tens of milliseconds of start-up.
+    from engine.model.conventions import CONVENTIONS, WITH_REG
+
     if convention is not None and convention not in CONVENTIONS:
         raise UsageError(f"--convention: must be one of {', '.join(CONVENTIONS)}, got {shown(convention)}")
     if reg is not None:
@@ -185,11 +195,13 @@ def _course_settings(settings: dict[str, Any]) -> dict[str, Any]:
             raise UsageError(f"--reg: the {convention} convention takes no regularisation; --reg "
                              f"applies to {', '.join(WITH_REG)}")
     return {"convention": convention, "reg": None if reg is None else float(reg),
-            "model_options": _model_options(settings.pop("model-option", None) or [])}
+            "model_options": _model_options(given)}
 
 
 def _model_options(given: list[str]) -> tuple[tuple[str, Any], ...]:
     """--model-option KEY=VALUE, each read as a literal (never run), no key given twice."""
+    from engine.model.conventions.common import read_option  # only with options: see _course_settings
+
     out: dict[str, Any] = {}
     for text in given:
         try:

@@ -11,23 +11,27 @@ import math
 import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from engine.check.verdicts import ATOL, RTOL, Diagnosis, GradCheck, TensorCheck
 from engine.data.batches import Data, Metrics
-from engine.explain.elements import SHOWN_TERMS, Explanation, element_label, num
-from engine.explain.origin import origin_of
 from engine.maths import network
 from engine.maths.optimizers import TITLES
 from engine.run import deadnet, picture
 from engine.run.stepper import Saturation, State, Stepper
 from engine.run.verdict import Tally
 from engine.settings.config import SUMMARY_OVER, Config
-from engine.usermodel.contract import keys_words
 from tui.output.health import health_json, health_lines, inputs_notice, step_health_json, tracker
 from tui.text import number, printable, unsigned_zeros
+
+if TYPE_CHECKING:
+    from engine.explain.elements import Explanation
+
+# engine.explain (the explanations, the origin of an inf or NaN) and engine.usermodel.contract
+# are imported in the functions that use them: a report without --explain, without a
+# diverged step and without a model file never needs them, and they cost start-up time.
 
 
 def _shape(value: np.ndarray) -> str:
@@ -151,6 +155,8 @@ def model_line(stepper: Stepper) -> str:
     """The text report's first line for a user's model, e.g. "Model: net.py (its own
     init_params; gradients keyed by name, as grads['Wi'])". Needs the first backward
     done: only that shows how the file keys its gradients."""
+    from engine.usermodel.contract import keys_words  # a model file's report only: see the imports
+
     model = stepper.model
     first = next(iter(stepper.initial.params))
     init = "its own init_params; " if model.own_init else ""
@@ -440,6 +446,8 @@ def _penalty_words(stepper: Stepper, state: State) -> str:
 def origin_lines(stepper: Stepper, state: State) -> list[str]:
     """Where a diverged state's first inf or NaN came from (engine.explain.origin): the
     element, its phase and what overflowed, then its derivation with the numbers."""
+    from engine.explain.origin import origin_of  # a diverged step only: see the imports
+
     found = origin_of(stepper, state)
     return [] if found is None else found.sentences()
 
@@ -640,7 +648,11 @@ def _origin_json(stepper: Stepper, state: State) -> dict[str, Any]:
     """{"origin": {tensor, index, value, phase, cause, why, ...}} for a step holding inf or
     NaN: its first non-finite element (engine.explain.origin); nothing for a finite step,
     so a run that converges has the trace it always had."""
-    found = origin_of(stepper, state) if state.nonfinite() else None
+    if not state.nonfinite():
+        return {}
+    from engine.explain.origin import origin_of  # a diverged step only: see the imports
+
+    found = origin_of(stepper, state)
     return {} if found is None else {"origin": found.as_dict()}
 
 
@@ -749,6 +761,8 @@ def explanation_lines(e: Explanation) -> list[str]:
     """One explanation as the text report prints it: the element and its exact value, then
     formula, substituted numbers, chain, terms (the largest first past SHOWN_TERMS),
     notes and verdict, each under its label."""
+    from engine.explain.elements import SHOWN_TERMS, element_label, num  # --explain only: see the imports
+
     lines = [f"{element_label(e.tensor, e.index)} = {number(e.value)}",
              f"  formula:      {e.formula}",
              f"  substituted:  {e.substituted}"]
@@ -773,6 +787,8 @@ def explanations_text(explanations: list[Explanation]) -> str:
 
 
 def explanation_json(e: Explanation, out: _Json) -> dict[str, Any]:
+    from engine.explain.elements import element_label  # --explain only: see the imports
+
     where = f"explanations.{element_label(e.tensor, e.index)}"
     result: dict[str, Any] = {
         "tensor": e.tensor, "index": list(e.index), "value": out.value(e.value, where),
