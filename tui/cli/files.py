@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import io
 import os
 import stat
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from engine.files import shown_name
 from tui.cli.options import PROG, UsageError
@@ -120,18 +122,37 @@ def write_output(flag: str, path: os.PathLike[str] | str, data: bytes) -> int:
 
 
 def write_whole(path: os.PathLike[str] | str, data: bytes) -> None:
-    """Write the file whole or not at all: a temporary file beside it, given the mode of the
-    file it replaces (a new file's: as open() makes it), renamed into place. A file with
-    other hard links is written in place instead (renaming would leave the other names
-    holding the old contents)."""
+    """Write the file whole or not at all (whole_file). A file with other hard links is
+    written in place instead (renaming would leave the other names holding the old
+    contents), with no temporary file."""
+    target = file_to_replace(path)
+    if _links(target) > 1:
+        _write_in_place(target, data)
+        return
+    with whole_file(target) as file:
+        file.write(data)
+
+
+def _links(target: Path) -> int:
+    """The file's hard links; 0 when there is no file yet."""
+    try:
+        return os.stat(target).st_nlink
+    except FileNotFoundError:
+        return 0
+
+
+@contextlib.contextmanager
+def whole_file(path: os.PathLike[str] | str) -> Iterator[BinaryIO]:
+    """A file to write a piece at a time that appears whole or not at all: a temporary file
+    beside it, given the mode of the file it replaces (a new file's: as open() makes it),
+    renamed into place when the block ends; removed, the old file as it was, if the block
+    raises. A file with other hard links is written through them, in place, from the
+    temporary file (whose contents are then read whole: such a file is rare)."""
     target = file_to_replace(path)
     try:
         replaced: os.stat_result | None = os.stat(target)
     except FileNotFoundError:
         replaced = None
-    if replaced is not None and replaced.st_nlink > 1:
-        _write_in_place(target, data)
-        return
     if replaced is None:
         umask = os.umask(0)
         os.umask(umask)
@@ -141,18 +162,38 @@ def write_whole(path: os.PathLike[str] | str, data: bytes) -> None:
     fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=".backprop-", suffix=".part")
     try:
         try:
-            _write_all(fd, data)
+            file = io.BufferedWriter(_Descriptor(fd), buffer_size=1 << 20)
+            yield file
+            file.flush()
             os.fchmod(fd, mode)  # not mkstemp's 0600
             if replaced is not None:  # its owner and group, where we may (as root)
                 with contextlib.suppress(OSError):
                     os.fchown(fd, replaced.st_uid, replaced.st_gid)
         finally:
             os.close(fd)
-        os.replace(temporary, target)
+        if replaced is not None and replaced.st_nlink > 1:
+            _write_in_place(target, Path(temporary).read_bytes())
+            os.unlink(temporary)
+        else:
+            os.replace(temporary, target)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
         raise
+
+
+class _Descriptor(io.RawIOBase):
+    """A file descriptor's writes, by os.write (as _write_all's), that closing leaves open."""
+
+    def __init__(self, fd: int) -> None:
+        super().__init__()
+        self.fd = fd
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        return os.write(self.fd, data)
 
 
 def _write_in_place(target: Path, data: bytes) -> None:
