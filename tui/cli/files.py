@@ -1,11 +1,13 @@
-"""The files the command line writes: --save-session, --export-params and --export-notebook.
+"""The files the command line writes: --save-session, --export-params, --export-notebook and
+--output (with a JSON trace's .npz beside it).
 
 Each is checked before anything runs (check_outputs), so that a name that cannot be
 written is refused with exit status 2 and nothing done, and written after the run by
-write_whole, whole or not at all. What the user set on a file that is replaced stays as
-it was: its mode (a private 0600 session stays private), a symbolic link (written
-through: its target is replaced) and hard links (written through in place). A read-only
-file is never replaced, and neither is a file the run reads, nor one file for two outputs.
+write_whole (or, as the report is made, into whole_file), whole or not at all. What the
+user set on a file that is replaced stays as it was: its mode (a private 0600 session
+stays private), a symbolic link (written through: its target is replaced) and hard links
+(written through in place). A read-only file is never replaced, and neither is a file the
+run reads, nor one file for two outputs.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ if TYPE_CHECKING:
 
 #: The flags that name a file the run writes, and their attributes of Options.
 OUTPUTS = (("--save-session", "save_session"), ("--export-params", "export_params"),
-           ("--export-notebook", "export_notebook"))
+           ("--export-notebook", "export_notebook"), ("--output", "output"))
 
 
 def inputs(options: Options) -> list[tuple[str, Path]]:
@@ -49,8 +51,9 @@ def check_outputs(options: Options) -> None:
     files: a symbolic or hard link to net.py is net.py)."""
     read = inputs(options)
     written: list[tuple[str, Path]] = []
-    for flag, attribute in OUTPUTS:
-        name = getattr(options, attribute)
+    named = [(flag, getattr(options, attribute)) for flag, attribute in OUTPUTS]
+    named.append(("--output (its arrays' .npz)", options.sidecar))
+    for flag, name in named:
         if name is None:
             continue
         if str(name) == "":  # Path("") would be the current directory

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from engine.model.protocol import Model
     from engine.run.session import Session
     from engine.usermodel.client import UserModel
+    from tui.output.sidecar import Sidecar
 
 
 def headless(options: Options, model: UserModel | None, data: Data | None = None,
@@ -65,8 +66,14 @@ def headless(options: Options, model: UserModel | None, data: Data | None = None
             return problem
         explain = explainer(stepper, elements)
     tally = Tally(origin=diverged_origin(stepper))
-    chunks = _report(options, stepper, stepper.iter_steps(count), explain, continues, tally)
-    status = _print(options, model is None, chunks)
+    steps = stepper.iter_steps(count)
+    if options.output is not None:  # into a file (and a JSON trace's large arrays beside it)
+        from tui.cli.reportfile import write_report_file  # only with --output: zipfile's start-up time
+
+        status = write_report_file(options, lambda sidecar: _report(options, stepper, steps, explain,
+                                                                       continues, tally, sidecar))
+    else:
+        status = _print(options, model is None, _report(options, stepper, steps, explain, continues, tally))
     return status or _save_files(options, stepper) or tally.status
 
 
@@ -113,14 +120,15 @@ def _continued(options: Options, stepper: Stepper,
 
 def _report(options: Options, stepper: Stepper, steps: Iterable[State],
             explain: Callable[[], list[Explanation]] | None,
-            continues: dict[str, object] | None, tally: Tally) -> Iterable[str]:
+            continues: dict[str, object] | None, tally: Tally,
+            sidecar: Sidecar | None = None) -> Iterable[str]:
     """The report's chunks as --format (or --quiet) asks, made as the steps run, each step
-    counted into `tally` as it goes by."""
+    counted into `tally` as it goes by; a JSON trace's large arrays into `sidecar`."""
     if options.quiet:
         return quiet_report(tally, steps)
     steps = tally.watch(steps)
     if options.format == "json":
-        return json_report(options.config, stepper, steps, explain, continues)
+        return json_report(options.config, stepper, steps, explain, continues, sidecar)
     chunks = text_report(options.config, stepper, steps)
     if explain is None:
         return chunks

@@ -24,10 +24,12 @@ from engine.run.stepper import Saturation, State, Stepper
 from engine.run.verdict import Tally
 from engine.settings.config import SUMMARY_OVER, Config
 from tui.output.health import health_json, health_lines, inputs_notice, step_health_json, tracker
+from tui.output.jsontext import Streamed, chunks
 from tui.text import number, printable, unsigned_zeros
 
 if TYPE_CHECKING:
     from engine.explain.elements import Explanation
+    from tui.output.sidecar import Sidecar
 
 # engine.explain (the explanations, the origin of an inf or NaN) and engine.usermodel.contract
 # are imported in the functions that use them: a report without --explain, without a
@@ -496,15 +498,27 @@ def quiet_report(tally: Tally, finished: Iterable[State]) -> Iterator[str]:
     yield tally.summary()
 
 
+#: Arrays of more elements are written a chunk at a time (tui.output.jsontext) by json_report.
+STREAMED = 4096
+
+
 class _Json:
     """Turns arrays and floats into strict JSON values, and records every non-finite or
-    non-numeric value once per place (not once per step, so a long diverged run stays small)."""
+    non-numeric value once per place (not once per step, so a long diverged run stays small).
 
-    def __init__(self, saturation: Callable[[State], Saturation | None] | None = None) -> None:
+    With `stream` (json_report's), an array of more than STREAMED elements is left an array,
+    wrapped to be written a chunk at a time (tui.output.jsontext), and with a `sidecar` one
+    of more than its limit goes to the .npz beside the trace (tui.output.sidecar), a
+    reference to it in its place."""
+
+    def __init__(self, saturation: Callable[[State], Saturation | None] | None = None, stream: bool = False,
+                 sidecar: Sidecar | None = None) -> None:
         self.problems: dict[str, list[int]] = {}  # message -> [count, first step]
         self.step = 0
         #: The stepper's judge of a saturated output, warned about once per step it holds in.
         self.saturation = saturation
+        self.stream = stream
+        self.sidecar = sidecar
 
     def judge(self, state: State) -> None:
         saturated = None if self.saturation is None else self.saturation(state)
@@ -523,19 +537,7 @@ class _Json:
 
     def value(self, value: Any, where: str) -> Any:
         if isinstance(value, np.ndarray | np.generic | float) and np.asarray(value).dtype.kind in "biuf":
-            array = np.asarray(value)
-            if array.dtype.kind in "biu":  # tolist gives plain ints and bools, at any width
-                return array.tolist()
-            if array.dtype.itemsize > 8:  # long double: tolist would keep it, and JSON has no such type
-                with np.errstate(over="ignore"):
-                    wide, array = array, array.astype(np.float64)
-                if (np.isinf(array) & np.isfinite(wide)).any():
-                    self.warn(f"{where}: long double values beyond float64's range written as null")
-            finite = np.isfinite(array)
-            if not finite.all():
-                self.warn(f"{where}: non-finite values written as null (an overflow, or a diverging run)")
-                return np.where(finite, array, None).tolist() if array.ndim else None  # type: ignore[call-overload]
-            return array.tolist()
+            return self._numbers(np.asarray(value), where)
         if value is None or isinstance(value, str | int | bool):
             return value
         if isinstance(value, list | tuple):
@@ -546,6 +548,30 @@ class _Json:
             self.warn(f"{where}: not a number or array; written as its repr")
             return repr(value)
         return value
+
+    def _numbers(self, array: np.ndarray, where: str) -> Any:
+        """A number or an array: plain Python numbers (tolist gives plain ints and bools, at
+        any width), a Streamed array, or a reference into the sidecar."""
+        if self.sidecar is not None and self.sidecar.takes(array):
+            if array.dtype.kind == "f" and not np.isfinite(array).all():
+                self.warn(f"{where}: non-finite values (an overflow, or a diverging run), kept as they are "
+                          f"in {self.sidecar.name}")
+            return self.sidecar.add(where if self.step == 0 else f"step{self.step}.{where}", array)
+        streamed = self.stream and array.ndim > 0 and array.size > STREAMED
+        if array.dtype.kind in "biu":
+            return Streamed(array) if streamed else array.tolist()
+        if array.dtype.itemsize > 8:  # long double: tolist would keep it, and JSON has no such type
+            with np.errstate(over="ignore"):
+                wide, array = array, array.astype(np.float64)
+            if (np.isinf(array) & np.isfinite(wide)).any():
+                self.warn(f"{where}: long double values beyond float64's range written as null")
+        finite = np.isfinite(array)
+        if not finite.all():
+            self.warn(f"{where}: non-finite values written as null (an overflow, or a diverging run)")
+            if not array.ndim:
+                return None
+            return Streamed(array) if streamed else np.where(finite, array, None).tolist()  # type: ignore[call-overload]
+        return Streamed(array) if streamed else array.tolist()
 
     def tensors(self, tensors: dict[str, Any], where: str) -> dict[str, Any]:
         return {name: self.value(v, f"{where}.{name}") for name, v in tensors.items()}
@@ -688,11 +714,14 @@ def _summary_step_json(state: State, out: _Json) -> dict[str, Any]:
 
 def json_report(config: Config, stepper: Stepper, finished: Iterable[State],
                 explain: Callable[[], list[Explanation]] | None = None,
-                continues: dict[str, Any] | None = None) -> Iterator[str]:
-    """One strict JSON object (RFC 8259), written a step at a time: NaN and infinity
-    become null, explained in "warnings", which comes last because it is known last.
-    With `explain` (--explain), its explanations of the final state come before it."""
-    out = _Json(stepper.saturation)
+                continues: dict[str, Any] | None = None, sidecar: Sidecar | None = None) -> Iterator[str]:
+    """One strict JSON object (RFC 8259), written a step at a time and each large array a
+    chunk at a time (tui.output.jsontext), so memory does not grow with the run or the
+    network: NaN and infinity become null, explained in "warnings", which comes last
+    because it is known last. With `explain` (--explain), its explanations of the final
+    state come before it. With a `sidecar`, arrays over its limit are written there and
+    referred to (tui.output.sidecar)."""
+    out = _Json(stepper.saturation, stream=True, sidecar=sidecar)
     steps = iter(finished)
     first = next(steps, None)  # the head says how backward keys its gradients: one backward shows it
     initial = stepper.initial.params
@@ -726,9 +755,12 @@ def json_report(config: Config, stepper: Stepper, finished: Iterable[State],
         return {"step": full.pop("step")} | _data_step_json(state, out) | stats | full | \
             _origin_json(stepper, state)
 
-    yield json.dumps(head, allow_nan=False)[:-1] + ', "steps": ['
+    yield from _opened(chunks(head))
+    yield ', "steps": ['
     for i, state in enumerate(() if first is None else itertools.chain([first], steps)):
-        yield ("" if i == 0 else ", ") + json.dumps(record(state), allow_nan=False)
+        if i:
+            yield ", "
+        yield from chunks(record(state))
     tail: dict[str, Any] = {}
     if data is not None:
         tail["health"] = health_json(health, data)
@@ -736,6 +768,15 @@ def json_report(config: Config, stepper: Stepper, finished: Iterable[State],
         tail["explanations"] = [explanation_json(e, out) for e in explain()]
     tail["warnings"] = out.warnings
     yield "], " + json.dumps(tail, allow_nan=False)[1:]
+
+
+def _opened(pieces: Iterator[str]) -> Iterator[str]:
+    """An object's text without its closing brace, for more keys to follow."""
+    last = next(pieces)
+    for piece in pieces:
+        yield last
+        last = piece
+    yield last[:-1]
 
 
 def state_json(config: Config, stepper: Stepper, state: State) -> str:

@@ -16,23 +16,22 @@ values are kept as they are (the JSON's own arrays write them as null).
 from __future__ import annotations
 
 import zipfile
+from collections.abc import Callable
 from typing import IO, Any
 
 import numpy as np
 
-#: --json-arrays-max's default: arrays of more elements go to the .npz (784-128-1's W1,
-#: 100,352 numbers, does; the notebook's network and moons' never do).
-ARRAYS_MAX = 100_000
-
 
 class Sidecar:
-    """Arrays written into an open file as an .npz, each under a key of its own."""
+    """Arrays written into a file as an .npz, each under a key of its own. The file is opened
+    (by `open_file`) when the first array comes: a trace with none makes no file."""
 
-    def __init__(self, file: IO[bytes], name: str, limit: int) -> None:
+    def __init__(self, open_file: Callable[[], IO[bytes]], name: str, limit: int) -> None:
         self.name = name  # the file's name as the trace refers to it
         self.limit = limit  # arrays of more elements than this are written here
         self.keys: set[str] = set()
-        self._zip = zipfile.ZipFile(file, "w", zipfile.ZIP_STORED, allowZip64=True)
+        self._open_file = open_file
+        self._zip: zipfile.ZipFile | None = None
 
     def takes(self, array: np.ndarray) -> bool:
         return array.ndim > 0 and array.size > self.limit
@@ -45,10 +44,13 @@ class Sidecar:
             n += 1
             key = f"{where}#{n}"
         self.keys.add(key)
+        if self._zip is None:
+            self._zip = zipfile.ZipFile(self._open_file(), "w", zipfile.ZIP_STORED, allowZip64=True)
         with self._zip.open(key + ".npy", "w", force_zip64=True) as member:
             np.lib.format.write_array(member, np.ascontiguousarray(array), allow_pickle=False)
         return {"npz": self.name, "key": key, "shape": list(array.shape), "dtype": str(array.dtype)}
 
     def close(self) -> None:
         """The zip's central directory: the file is a readable .npz only after this."""
-        self._zip.close()
+        if self._zip is not None:
+            self._zip.close()
