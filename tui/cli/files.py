@@ -21,7 +21,7 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, Any
 
 from engine.files import shown_name
 from tui.cli.options import PROG, UsageError
@@ -145,7 +145,7 @@ def _links(target: Path) -> int:
 
 
 @contextlib.contextmanager
-def whole_file(path: os.PathLike[str] | str) -> Iterator[BinaryIO]:
+def whole_file(path: os.PathLike[str] | str) -> Iterator[Whole]:
     """A file to write a piece at a time that appears whole or not at all: a temporary file
     beside it, given the mode of the file it replaces (a new file's: as open() makes it),
     renamed into place when the block ends; removed, the old file as it was, if the block
@@ -164,8 +164,8 @@ def whole_file(path: os.PathLike[str] | str) -> Iterator[BinaryIO]:
         mode = stat.S_IMODE(replaced.st_mode)
     fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=".backprop-", suffix=".part")
     try:
+        file = Whole(fd)
         try:
-            file = io.BufferedWriter(_Descriptor(fd), buffer_size=1 << 20)
             yield file
             file.flush()
             os.fchmod(fd, mode)  # not mkstemp's 0600
@@ -173,6 +173,7 @@ def whole_file(path: os.PathLike[str] | str) -> Iterator[BinaryIO]:
                 with contextlib.suppress(OSError):
                     os.fchown(fd, replaced.st_uid, replaced.st_gid)
         finally:
+            file.abandon()
             os.close(fd)
         if replaced is not None and replaced.st_nlink > 1:
             _write_in_place(target, Path(temporary).read_bytes())
@@ -185,18 +186,41 @@ def whole_file(path: os.PathLike[str] | str) -> Iterator[BinaryIO]:
         raise
 
 
-class _Descriptor(io.RawIOBase):
-    """A file descriptor's writes, by os.write (as _write_all's), that closing leaves open."""
+class Whole(io.RawIOBase):
+    """What whole_file gives to write into: writes gathered a megabyte at a time and written
+    by os.write (as _write_all's). Once its file is abandoned it writes nothing more, so a
+    writer left to the garbage collector (a zip's) cannot write into a descriptor that may
+    by then be another file's."""
+
+    BUFFER = 1 << 20
 
     def __init__(self, fd: int) -> None:
         super().__init__()
         self.fd = fd
+        self.pending = bytearray()
 
     def writable(self) -> bool:
         return True
 
     def write(self, data: Any) -> int:
-        return os.write(self.fd, data)
+        if self.fd < 0:
+            raise ValueError("write to an abandoned file")
+        if not self.pending and len(data) >= self.BUFFER:  # a large piece (an array's): as it is
+            _write_all(self.fd, data)
+            return len(data)
+        self.pending += data
+        if len(self.pending) >= self.BUFFER:
+            self.flush()
+        return len(data)
+
+    def flush(self) -> None:
+        if self.fd >= 0 and self.pending:
+            _write_all(self.fd, self.pending)
+            self.pending.clear()
+
+    def abandon(self) -> None:
+        self.fd = -1
+        self.pending.clear()
 
 
 def _write_in_place(target: Path, data: bytes) -> None:
@@ -221,7 +245,7 @@ def _write_in_place(target: Path, data: bytes) -> None:
         os.close(fd)
 
 
-def _write_all(fd: int, data: bytes) -> None:
+def _write_all(fd: int, data: bytes | bytearray | memoryview) -> None:
     """All of `data` to `fd` (os.write may write less than it is given)."""
     view = memoryview(data)
     while view:

@@ -56,5 +56,9 @@ def _arrays(options: Options) -> Iterator[Sidecar | None]:
         return
     with contextlib.ExitStack() as stack:
         sidecar = Sidecar(lambda: stack.enter_context(whole_file(path)), path.name, options.json_arrays_max)
-        yield sidecar
+        try:
+            yield sidecar
+        except BaseException:
+            sidecar.abandon()
+            raise
         sidecar.close()

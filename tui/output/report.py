@@ -725,8 +725,11 @@ def json_report(config: Config, stepper: Stepper, finished: Iterable[State],
     steps = iter(finished)
     first = next(steps, None)  # the head says how backward keys its gradients: one backward shows it
     initial = stepper.initial.params
+    settings = config_json(config, stepper, first)
+    if sidecar is not None and len(settings.get("x", ())) > sidecar.limit:  # 1,000,000 inputs' sample
+        settings["x"] = out.value(np.asarray(settings["x"], dtype=np.float64), "config.x")
     head = {
-        "config": config_json(config, stepper, first),
+        "config": settings,
         "model": stepper.model.name,
         "gradient_keys": gradient_keys_json(stepper),
         "own_init_params": stepper.model.own_init,
@@ -755,9 +758,11 @@ def json_report(config: Config, stepper: Stepper, finished: Iterable[State],
         return {"step": full.pop("step")} | _data_step_json(state, out) | stats | full | \
             _origin_json(stepper, state)
 
+    states = iter(()) if first is None else itertools.chain([first], steps)
+    del first  # held, the first step's tensors would stay in memory to the end of a long run
     yield from _opened(chunks(head))
     yield ', "steps": ['
-    for i, state in enumerate(() if first is None else itertools.chain([first], steps)):
+    for i, state in enumerate(states):
         if i:
             yield ", "
         yield from chunks(record(state))

@@ -15,9 +15,10 @@ values are kept as they are (the JSON's own arrays write them as null).
 
 from __future__ import annotations
 
+import io
 import zipfile
 from collections.abc import Callable
-from typing import IO, Any
+from typing import Any
 
 import numpy as np
 
@@ -26,7 +27,7 @@ class Sidecar:
     """Arrays written into a file as an .npz, each under a key of its own. The file is opened
     (by `open_file`) when the first array comes: a trace with none makes no file."""
 
-    def __init__(self, open_file: Callable[[], IO[bytes]], name: str, limit: int) -> None:
+    def __init__(self, open_file: Callable[[], io.RawIOBase], name: str, limit: int) -> None:
         self.name = name  # the file's name as the trace refers to it
         self.limit = limit  # arrays of more elements than this are written here
         self.keys: set[str] = set()
@@ -49,6 +50,12 @@ class Sidecar:
         with self._zip.open(key + ".npy", "w", force_zip64=True) as member:
             np.lib.format.write_array(member, np.ascontiguousarray(array), allow_pickle=False)
         return {"npz": self.name, "key": key, "shape": list(array.shape), "dtype": str(array.dtype)}
+
+    def abandon(self) -> None:
+        """Leave the file unfinished (it is removed): the zip writes nothing more, even when
+        the garbage collector closes it."""
+        if self._zip is not None:
+            self._zip.fp = None  # ZipFile.close writes its central directory only with a file
 
     def close(self) -> None:
         """The zip's central directory: the file is a readable .npz only after this."""
