@@ -223,6 +223,7 @@ SETTINGS: tuple[Setting, ...] = (
                 '"dtype": "float64"}`'),
     Setting("json-arrays-max", WHOLE, f"headless, with --output and --format json: arrays of more "
             f"elements go to the .npz beside the trace (default {JSON_ARRAYS_MAX:,})", JSON_ARRAYS_MAX, "N",
+            shown_default=f"{JSON_ARRAYS_MAX:,}",
             doc="headless, with `--output` and `--format json`: arrays of more elements are written to "
                 "the .npz beside the trace, exactly (NaN and infinity kept), instead of as JSON numbers; "
                 "a number at least the largest array's size inlines them all"),

@@ -16,7 +16,7 @@ import pytest
 #: Modules the plain headless report (no --explain, no model, no session, no diverged step,
 #: no --version) never needs.
 LAZY = ("engine.explain", "engine.usermodel.contract", "engine.model.conventions", "engine.run.session",
-        "tui.cli.explain", "importlib.metadata")
+        "tui.cli.explain", "importlib.metadata", "tempfile", "tomllib", "zipfile", "tui.cli.reportfile")
 
 _LOADED = ("import contextlib, io, json, sys\n"
            "{run}\n"

@@ -18,7 +18,6 @@ import io
 import os
 import stat
 import sys
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -68,6 +67,8 @@ def check_outputs(options: Options) -> None:
         folder = target.parent
         if not folder.is_dir():
             raise UsageError(f"{flag}: cannot write {shown_name(path)}: no such folder {shown_name(folder)}")
+        import tempfile  # here and in whole_file: its import (shutil's, bz2's) is start-up time
+
         try:
             with tempfile.NamedTemporaryFile(dir=folder, prefix=".backprop-", suffix=".part"):
                 pass
@@ -162,6 +163,8 @@ def whole_file(path: os.PathLike[str] | str) -> Iterator[Whole]:
         mode = 0o666 & ~umask
     else:
         mode = stat.S_IMODE(replaced.st_mode)
+    import tempfile  # only when writing: see check_outputs
+
     fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=".backprop-", suffix=".part")
     try:
         file = Whole(fd)
