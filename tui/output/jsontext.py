@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,12 +42,7 @@ def chunks(value: Any) -> Iterator[str]:
             yield from chunks(item)
         yield "}"
     elif isinstance(value, list | tuple) and _streams(value):
-        yield "["
-        for i, item in enumerate(value):
-            if i:
-                yield ", "
-            yield from chunks(item)
-        yield "]"
+        yield from _listed(chunks(item) for item in value)
     else:
         yield json.dumps(value, allow_nan=False)
 
@@ -70,18 +65,18 @@ def _array(array: np.ndarray) -> Iterator[str]:
         yield from _numbers(array.reshape(1))
         return
     if array.ndim > 1:
-        yield "["
-        for i, row in enumerate(array):
-            if i:
-                yield ", "
-            yield from _array(row)
-        yield "]"
-        return
+        yield from _listed(_array(row) for row in array)
+    else:
+        yield from _listed(_numbers(array[start:start + CHUNK]) for start in range(0, len(array), CHUNK))
+
+
+def _listed(items: Iterable[Iterator[str]]) -> Iterator[str]:
+    """A JSON list of items, each written by its own pieces, ", " between them."""
     yield "["
-    for start in range(0, len(array), CHUNK):
-        if start:
+    for i, pieces in enumerate(items):
+        if i:
             yield ", "
-        yield from _numbers(array[start:start + CHUNK])
+        yield from pieces
     yield "]"
 
 
