@@ -218,12 +218,13 @@ class Whole(io.RawIOBase):
 
     def flush(self) -> None:
         if self.fd >= 0 and self.pending:
-            _write_all(self.fd, self.pending)
-            self.pending.clear()
+            # A new buffer, not clear(): a failed write's traceback may still hold a view of it.
+            pending, self.pending = self.pending, bytearray()
+            _write_all(self.fd, pending)
 
     def abandon(self) -> None:
         self.fd = -1
-        self.pending.clear()
+        self.pending = bytearray()
 
 
 def _write_in_place(target: Path, data: bytes) -> None:

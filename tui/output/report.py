@@ -553,18 +553,11 @@ class _Json:
         """A number or an array: plain Python numbers (tolist gives plain ints and bools, at
         any width), a Streamed array, or a reference into the sidecar."""
         if self.sidecar is not None and self.sidecar.takes(array):
-            if array.dtype.kind == "f" and not np.isfinite(array).all():
-                self.warn(f"{where}: non-finite values (an overflow, or a diverging run), kept as they are "
-                          f"in {self.sidecar.name}")
-            return self.sidecar.add(where if self.step == 0 else f"step{self.step}.{where}", array)
+            return self._aside(array, where)
         streamed = self.stream and array.ndim > 0 and array.size > STREAMED
         if array.dtype.kind in "biu":
             return Streamed(array) if streamed else array.tolist()
-        if array.dtype.itemsize > 8:  # long double: tolist would keep it, and JSON has no such type
-            with np.errstate(over="ignore"):
-                wide, array = array, array.astype(np.float64)
-            if (np.isinf(array) & np.isfinite(wide)).any():
-                self.warn(f"{where}: long double values beyond float64's range written as null")
+        array = self._float64(array, where)
         finite = np.isfinite(array)
         if not finite.all():
             self.warn(f"{where}: non-finite values written as null (an overflow, or a diverging run)")
@@ -572,6 +565,25 @@ class _Json:
                 return None
             return Streamed(array) if streamed else np.where(finite, array, None).tolist()  # type: ignore[call-overload]
         return Streamed(array) if streamed else array.tolist()
+
+    def _aside(self, array: np.ndarray, where: str) -> dict[str, Any]:
+        """The array into the sidecar, exactly; the reference to it in its place."""
+        assert self.sidecar is not None
+        if array.dtype.kind == "f" and not np.isfinite(array).all():
+            self.warn(f"{where}: non-finite values (an overflow, or a diverging run), kept as they are "
+                      f"in {self.sidecar.name}")
+        return self.sidecar.add(where if self.step == 0 else f"step{self.step}.{where}", array)
+
+    def _float64(self, array: np.ndarray, where: str) -> np.ndarray:
+        """A long double array as float64 (tolist would keep it, and JSON has no such type),
+        with a warning for values beyond float64's range; any other float array as it is."""
+        if array.dtype.itemsize <= 8:
+            return array
+        with np.errstate(over="ignore"):
+            narrow = array.astype(np.float64)
+        if (np.isinf(narrow) & np.isfinite(array)).any():
+            self.warn(f"{where}: long double values beyond float64's range written as null")
+        return narrow
 
     def tensors(self, tensors: dict[str, Any], where: str) -> dict[str, Any]:
         return {name: self.value(v, f"{where}.{name}") for name, v in tensors.items()}
@@ -725,11 +737,8 @@ def json_report(config: Config, stepper: Stepper, finished: Iterable[State],
     steps = iter(finished)
     first = next(steps, None)  # the head says how backward keys its gradients: one backward shows it
     initial = stepper.initial.params
-    settings = config_json(config, stepper, first)
-    if sidecar is not None and len(settings.get("x", ())) > sidecar.limit:  # 1,000,000 inputs' sample
-        settings["x"] = out.value(np.asarray(settings["x"], dtype=np.float64), "config.x")
     head = {
-        "config": settings,
+        "config": _config_json(config, stepper, first, out),
         "model": stepper.model.name,
         "gradient_keys": gradient_keys_json(stepper),
         "own_init_params": stepper.model.own_init,
@@ -773,6 +782,15 @@ def json_report(config: Config, stepper: Stepper, finished: Iterable[State],
         tail["explanations"] = [explanation_json(e, out) for e in explain()]
     tail["warnings"] = out.warnings
     yield "], " + json.dumps(tail, allow_nan=False)[1:]
+
+
+def _config_json(config: Config, stepper: Stepper, first: State | None, out: _Json) -> dict[str, Any]:
+    """The head's "config"; with a sidecar, a sample too large for the JSON (a million
+    inputs') goes to it as an array would."""
+    settings = config_json(config, stepper, first)
+    if out.sidecar is not None and len(settings.get("x", ())) > out.sidecar.limit:
+        settings["x"] = out.value(np.asarray(settings["x"], dtype=np.float64), "config.x")
+    return settings
 
 
 def _opened(pieces: Iterator[str]) -> Iterator[str]:
