@@ -50,7 +50,7 @@ from engine.check.verdicts import RTOL, Diagnosis, GradCheck, TensorCheck
 from engine.maths import names, network, penalty
 from engine.maths.fastcheck import Mask
 from engine.maths.network import Architecture, Array, Labels, Params, Tensors
-from engine.model import conventions
+from engine.model.course_names import CS231N, DLAI, NIELSEN, NNFS, NOTEBOOK
 
 #: Agreement of a user's loss with the built-in network's, for the built-in backward to serve
 #: as the reference (the notebook's clipped BCE agrees to about 1e-16).
@@ -58,7 +58,7 @@ LOSS_RTOL = 1e-9
 LOSS_ATOL = 1e-12
 WORST_SHOWN = 3
 #: The conventions whose files are compared with the built-in network through their own layout.
-COURSES = (conventions.DLAI, conventions.CS231N, conventions.NIELSEN, conventions.NNFS)
+COURSES = (DLAI, CS231N, NIELSEN, NNFS)
 #: The built-in network's losses, as a diagnosis names them.
 LOSS_NAMES = {"bce": "the mean binary cross-entropy", "mse": "the mean squared error",
               network.SOFTMAX_LOSS: "the mean cross-entropy of a softmax"}
@@ -202,6 +202,8 @@ def _as_expected(params: Params, expected: dict[str, tuple[int, ...]],
     any order) and shape, a bias written as a row (1, n) accepted where `rows`; else None."""
     if set(params) != set(expected):
         return None
+    from engine.model import conventions  # a course file only: engine.model.course_names says why
+
     shapes = conventions.row_bias(params, expected) if rows else expected
     if any(np.shape(params[n]) != shape for n, shape in shapes.items()):
         return None
@@ -210,6 +212,8 @@ def _as_expected(params: Params, expected: dict[str, tuple[int, ...]],
 
 def _dlai_course(arch: Architecture, params: Params) -> Course | None:
     """deeplearning.ai's W (n_l, n_(l-1)) is the built-in's; its b (n_l, 1) the built-in's (n_l,)."""
+    from engine.model import conventions  # a course file only: engine.model.course_names says why
+
     expected = conventions.expected_dlai(arch.sizes)
     if _as_expected(params, expected) is None:
         return None
@@ -240,6 +244,8 @@ def _rows_course(arch: Architecture, params: Params, reg: float, half: bool,
     The parameters are matched by name, in whatever order."""
     out = Architecture(arch.inputs, arch.hidden, arch.activation, 1, "bce") if sigmoid else \
         Architecture(arch.inputs, arch.hidden, arch.activation, max(2, arch.classes), network.SOFTMAX_LOSS)
+    from engine.model import conventions  # a course file only: engine.model.course_names says why
+
     expected = conventions.expected_cs231n(out.sizes)
     if sigmoid:
         expected[f"W{out.depth}"], expected[f"b{out.depth}"] = (out.sizes[-2], 1), (1,)
@@ -305,13 +311,13 @@ def _courses(arch: Architecture, params: Params, convention: str, reg: float) ->
     whose loss agrees with the file's is the reference), each with its copy of the parameters,
     the conversion of its gradients to the file's layout, the loss's regularisation and the
     units' axes; none when the parameters are not the course's."""
-    if convention == conventions.NIELSEN:
+    if convention == NIELSEN:
         return _nielsen_courses(arch, params)
-    if convention == conventions.NNFS:
+    if convention == NNFS:
         return _nnfs_courses(arch, params, reg)
-    if convention == conventions.DLAI:
+    if convention == DLAI:
         return _dlai_courses(arch, params)
-    course = _cs231n_course(arch, params, reg) if convention == conventions.CS231N else None
+    course = _cs231n_course(arch, params, reg) if convention == CS231N else None
     return [] if course is None else [course]
 
 
@@ -344,9 +350,9 @@ def _course_reference(arch: Architecture, params: Params, x: Array, y: Labels, l
 
 def _regularisation(ref: _Reference, params: Params, convention: str, reg: float) -> None:
     """The hypothesis of a dW without its L2 term (cs231n's reg·W, nnfs's 2·reg·W)."""
-    if convention not in (conventions.CS231N, conventions.NNFS) or reg <= 0:
+    if convention not in (CS231N, NNFS) or reg <= 0:
         return
-    c, term = (reg, "reg·") if convention == conventions.CS231N else (2 * reg, "2·reg·")
+    c, term = (reg, "reg·") if convention == CS231N else (2 * reg, "2·reg·")
     for name in params:
         if name.startswith("W"):
             ref.extra[name] = [("regularisation", ref.true[f"d{name}"] - c * params[name],
@@ -406,7 +412,7 @@ def _not_the_network(arch: Architecture, params: Params) -> str | None:
 
 
 def reference_for(arch: Architecture, params: Params, x: Array, y: Labels, loss: float,
-                  builtin: bool, convention: str = conventions.NOTEBOOK,
+                  builtin: bool, convention: str = NOTEBOOK,
                   reg: float = 0.0) -> tuple[_Reference | None, str | None]:
     """The built-in backward as the reference, or None and why not (for a user's model).
 
@@ -646,7 +652,7 @@ def _dead_rows(arch: Architecture, name: str, ref: _Reference, wrong: Mask, says
 
 
 def diagnose(check: GradCheck, grads: Tensors, arch: Architecture, params: Params, x: Array,
-             y: Labels, loss: float, builtin: bool, convention: str = conventions.NOTEBOOK,
+             y: Labels, loss: float, builtin: bool, convention: str = NOTEBOOK,
              reg: float = 0.0) -> GradCheck:
     """The check with its diagnosis (and a note when a user's model has no reference);
     the check itself when nothing failed."""
@@ -660,7 +666,9 @@ def diagnose(check: GradCheck, grads: Tensors, arch: Architecture, params: Param
             return replace(check, diagnosis=cost)
     if ref is not None:
         arch = ref.arch  # a cs231n file's softmax output, a deeplearning.ai file's tanh
-    if convention == conventions.DLAI:  # its dA1, dZ1 (columns) as the built-in's da1, dz1
+    if convention == DLAI:  # its dA1, dZ1 (columns) as the built-in's da1, dz1
+        from engine.model import conventions  # a course file only: engine.model.course_names says why
+
         grads = {**grads, **conventions.builtin_gradients(grads, arch.depth)}
     notes = check.notes if why is None else (*check.notes, why)
     passing = [name for name, t in check.tensors.items() if t.verdict == "pass"]

@@ -34,3 +34,7 @@ TRACES = ("summary", "full")
 #: A headless run on data longer than this writes a summary trace unless --trace full.
 SUMMARY_OVER = 100
 FORMATS = ("text", "json")
+#: --json-arrays-max's default: a JSON trace written to a file (--output) keeps arrays of more
+#: elements in an .npz beside it (784-128-1's W1, 100,352 numbers, goes; the notebook's
+#: network and the moons' never do).
+JSON_ARRAYS_MAX = 100_000

@@ -25,6 +25,7 @@ from engine.maths.optimizers import BUGS, OPTIMIZERS
 from engine.settings.bounds import (
     DATASETS,
     FORMATS,
+    JSON_ARRAYS_MAX,
     MAX_CLASSES,
     MAX_INPUTS,
     MAX_LAYERS,
@@ -212,6 +213,20 @@ SETTINGS: tuple[Setting, ...] = (
                 "`'dW1[1,1]'` (repeatable; see [Why is this number what it is?]"
                 "(#why-is-this-number-what-it-is)). A name that is not a tensor, or an index outside "
                 "its shape, exits 2 before anything is printed and lists the tensors and their shapes"),
+    Setting("output", FILE, "headless: write the report to FILE instead of stdout, whole or not at all",
+            metavar="FILE",
+            doc="headless: write the report (text or JSON) to this file instead of stdout, written as "
+                "`--save-session` is: whole or not at all, through a temporary file beside it. With "
+                "`--format json`, arrays of more than `--json-arrays-max` elements go to FILE's .npz "
+                "beside it (trace.json: trace.npz), referred to from the JSON as "
+                '`{"npz": "trace.npz", "key": "step1.backward.dW1", "shape": [9, 1000000], '
+                '"dtype": "float64"}`'),
+    Setting("json-arrays-max", WHOLE, f"headless, with --output and --format json: arrays of more "
+            f"elements go to the .npz beside the trace (default {JSON_ARRAYS_MAX:,})", JSON_ARRAYS_MAX, "N",
+            shown_default=f"{JSON_ARRAYS_MAX:,}",
+            doc="headless, with `--output` and `--format json`: arrays of more elements are written to "
+                "the .npz beside the trace, exactly (NaN and infinity kept), instead of as JSON numbers; "
+                "a number at least the largest array's size inlines them all"),
     Setting("quiet", SWITCH, "headless: print only a line per failing tensor and a summary line (for CI "
             "logs; the exit status says the verdict)", action="switch_on",
             doc="headless: instead of the report, a line per failing tensor (step, tensor, relative error, "

@@ -66,6 +66,7 @@ from engine.model.conventions import nielsen
 from engine.model.conventions import optim as rule_config
 from engine.settings.config import MAX_PARAMS
 from engine.usermodel import loading, rules, script
+from engine.usermodel.errors import ModelError as ModelError
 from engine.usermodel.siblings import Siblings
 from engine.usermodel.standins import StandIns
 
@@ -105,23 +106,6 @@ def keys_words(keys: str, first: str = "W1") -> str:
     if keys == D_NAME:
         return f"'d' + name, as grads['d{first}']"
     return f"by name, as grads['{first}']"
-
-
-class ModelError(Exception):
-    """The user's model file broke its contract, failed to load, raised, or its process
-    ended or ran out of time.
-
-    `message` is one short line naming what is wrong. `user_traceback` holds the
-    traceback lines that come from the user's own file (none of ours), formatted as
-    Python prints them, or "" when the error is not an exception in the user's code.
-    `output` is what the user's code printed in the failing import or call.
-    """
-
-    def __init__(self, message: str, user_traceback: str = "", output: str = "") -> None:
-        super().__init__(message)
-        self.message = message
-        self.user_traceback = user_traceback
-        self.output = output
 
 
 def _describe(value: object) -> str:

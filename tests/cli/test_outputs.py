@@ -20,7 +20,8 @@ from engine.settings.config import Config
 from tui.cli.main import main
 
 #: Each output flag, and what else it needs (--save-session and --export-params are headless).
-OUTPUTS = {"--save-session": ["--headless"], "--export-params": ["--headless"], "--export-notebook": []}
+OUTPUTS = {"--save-session": ["--headless"], "--export-params": ["--headless"], "--export-notebook": [],
+           "--output": ["--headless"]}
 
 
 def output(flag: str, path: Path, *flags: str) -> list[str]:

@@ -5,7 +5,6 @@ A key is named as the file spells it; the file is named by the flag that gave it
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +26,8 @@ def read_config_file(path_text: str) -> dict[str, Any]:
         raw = read_user_file(Path(path_text), "TOML file", MAX_CONFIG_BYTES)
     except OSError as error:
         raise UsageError(f"--config: {error}") from None
+    import tomllib  # only with --config: start-up time a run from flags never needs
+
     try:  # utf-8-sig: a byte-order mark, as some editors write, is not content
         data = tomllib.loads(raw.decode("utf-8-sig"))
     except UnicodeDecodeError:

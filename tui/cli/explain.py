@@ -14,18 +14,11 @@ from engine.explain.elements import Explanation, final_shapes, parse_element, re
 from engine.explain.elements import explain as explain_element
 from engine.run.stepper import Stepper
 from tui.cli.options import PROG, Options
+from tui.cli.stderr import BadElement
 from tui.text import printable
 
 #: The elements --explain names: a tensor's name and an index into it.
 Elements = list[tuple[str, tuple[int, ...]]]
-
-
-class BadElement(Exception):
-    """An --explain element the final state does not have; the message is already printed."""
-
-    def __init__(self, status: int) -> None:
-        super().__init__(status)
-        self.status = status
 
 
 def elements_of(options: Options) -> Elements:

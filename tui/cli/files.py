@@ -1,23 +1,26 @@
-"""The files the command line writes: --save-session, --export-params and --export-notebook.
+"""The files the command line writes: --save-session, --export-params, --export-notebook and
+--output (with a JSON trace's .npz beside it).
 
 Each is checked before anything runs (check_outputs), so that a name that cannot be
 written is refused with exit status 2 and nothing done, and written after the run by
-write_whole, whole or not at all. What the user set on a file that is replaced stays as
-it was: its mode (a private 0600 session stays private), a symbolic link (written
-through: its target is replaced) and hard links (written through in place). A read-only
-file is never replaced, and neither is a file the run reads, nor one file for two outputs.
+write_whole (or, as the report is made, into whole_file), whole or not at all. What the
+user set on a file that is replaced stays as it was: its mode (a private 0600 session
+stays private), a symbolic link (written through: its target is replaced) and hard links
+(written through in place). A read-only file is never replaced, and neither is a file the
+run reads, nor one file for two outputs.
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
+import io
 import os
 import stat
 import sys
-import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from engine.files import shown_name
 from tui.cli.options import PROG, UsageError
@@ -27,7 +30,7 @@ if TYPE_CHECKING:
 
 #: The flags that name a file the run writes, and their attributes of Options.
 OUTPUTS = (("--save-session", "save_session"), ("--export-params", "export_params"),
-           ("--export-notebook", "export_notebook"))
+           ("--export-notebook", "export_notebook"), ("--output", "output"))
 
 
 def inputs(options: Options) -> list[tuple[str, Path]]:
@@ -47,8 +50,9 @@ def check_outputs(options: Options) -> None:
     files: a symbolic or hard link to net.py is net.py)."""
     read = inputs(options)
     written: list[tuple[str, Path]] = []
-    for flag, attribute in OUTPUTS:
-        name = getattr(options, attribute)
+    named = [(flag, getattr(options, attribute)) for flag, attribute in OUTPUTS]
+    named.append(("--output (its arrays' .npz)", options.sidecar))
+    for flag, name in named:
         if name is None:
             continue
         if str(name) == "":  # Path("") would be the current directory
@@ -63,6 +67,8 @@ def check_outputs(options: Options) -> None:
         folder = target.parent
         if not folder.is_dir():
             raise UsageError(f"{flag}: cannot write {shown_name(path)}: no such folder {shown_name(folder)}")
+        import tempfile  # here and in whole_file: its import (shutil's, bz2's) is start-up time
+
         try:
             with tempfile.NamedTemporaryFile(dir=folder, prefix=".backprop-", suffix=".part"):
                 pass
@@ -120,39 +126,105 @@ def write_output(flag: str, path: os.PathLike[str] | str, data: bytes) -> int:
 
 
 def write_whole(path: os.PathLike[str] | str, data: bytes) -> None:
-    """Write the file whole or not at all: a temporary file beside it, given the mode of the
-    file it replaces (a new file's: as open() makes it), renamed into place. A file with
-    other hard links is written in place instead (renaming would leave the other names
-    holding the old contents)."""
+    """Write the file whole or not at all (whole_file). A file with other hard links is
+    written in place instead (renaming would leave the other names holding the old
+    contents), with no temporary file."""
+    target = file_to_replace(path)
+    if _links(target) > 1:
+        _write_in_place(target, data)
+        return
+    with whole_file(target) as file:
+        file.write(data)
+
+
+def _links(target: Path) -> int:
+    """The file's hard links; 0 when there is no file yet."""
+    try:
+        return os.stat(target).st_nlink
+    except FileNotFoundError:
+        return 0
+
+
+@contextlib.contextmanager
+def whole_file(path: os.PathLike[str] | str) -> Iterator[Whole]:
+    """A file to write a piece at a time that appears whole or not at all: a temporary file
+    beside it, given the mode of the file it replaces (a new file's: as open() makes it),
+    renamed into place when the block ends; removed, the old file as it was, if the block
+    raises. A file with other hard links is written through them, in place, from the
+    temporary file (whose contents are then read whole: such a file is rare)."""
     target = file_to_replace(path)
     try:
         replaced: os.stat_result | None = os.stat(target)
     except FileNotFoundError:
         replaced = None
-    if replaced is not None and replaced.st_nlink > 1:
-        _write_in_place(target, data)
-        return
     if replaced is None:
         umask = os.umask(0)
         os.umask(umask)
         mode = 0o666 & ~umask
     else:
         mode = stat.S_IMODE(replaced.st_mode)
+    import tempfile  # only when writing: see check_outputs
+
     fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=".backprop-", suffix=".part")
     try:
+        file = Whole(fd)
         try:
-            _write_all(fd, data)
+            yield file
+            file.flush()
             os.fchmod(fd, mode)  # not mkstemp's 0600
             if replaced is not None:  # its owner and group, where we may (as root)
                 with contextlib.suppress(OSError):
                     os.fchown(fd, replaced.st_uid, replaced.st_gid)
         finally:
+            file.abandon()
             os.close(fd)
-        os.replace(temporary, target)
+        if replaced is not None and replaced.st_nlink > 1:
+            _write_in_place(target, Path(temporary).read_bytes())
+            os.unlink(temporary)
+        else:
+            os.replace(temporary, target)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
         raise
+
+
+class Whole(io.RawIOBase):
+    """What whole_file gives to write into: writes gathered a megabyte at a time and written
+    by os.write (as _write_all's). Once its file is abandoned it writes nothing more, so a
+    writer left to the garbage collector (a zip's) cannot write into a descriptor that may
+    by then be another file's."""
+
+    BUFFER = 1 << 20
+
+    def __init__(self, fd: int) -> None:
+        super().__init__()
+        self.fd = fd
+        self.pending = bytearray()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        if self.fd < 0:
+            raise ValueError("write to an abandoned file")
+        if not self.pending and len(data) >= self.BUFFER:  # a large piece (an array's): as it is
+            _write_all(self.fd, data)
+            return len(data)
+        self.pending += data
+        if len(self.pending) >= self.BUFFER:
+            self.flush()
+        return len(data)
+
+    def flush(self) -> None:
+        if self.fd >= 0 and self.pending:
+            # A new buffer, not clear(): a failed write's traceback may still hold a view of it.
+            pending, self.pending = self.pending, bytearray()
+            _write_all(self.fd, pending)
+
+    def abandon(self) -> None:
+        self.fd = -1
+        self.pending = bytearray()
 
 
 def _write_in_place(target: Path, data: bytes) -> None:
@@ -177,7 +249,7 @@ def _write_in_place(target: Path, data: bytes) -> None:
         os.close(fd)
 
 
-def _write_all(fd: int, data: bytes) -> None:
+def _write_all(fd: int, data: bytes | bytearray | memoryview) -> None:
     """All of `data` to `fd` (os.write may write less than it is given)."""
     view = memoryview(data)
     while view:

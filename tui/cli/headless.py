@@ -18,24 +18,23 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from engine.explain.origin import origin_of
 from engine.model.protocol import Captured
-from engine.run.session import Session, params_to_bytes, record, to_bytes
 from engine.run.stepper import TUNABLE, Phase, State, Stepper
 from engine.run.verdict import Tally
-from engine.usermodel.contract import ModelError
-from tui.cli.explain import BadElement, bad_before_run, elements_of, explainer
+from engine.usermodel.errors import ModelError
 from tui.cli.files import write_output
 from tui.cli.load import build_stepper
 from tui.cli.options import PROG, Options, UsageError
-from tui.cli.stderr import echo_to_stderr, model_error, usage
+from tui.cli.stderr import BadElement, echo_to_stderr, model_error, usage
 from tui.output.report import explanations_text, json_report, quiet_report, text_report
 
 if TYPE_CHECKING:
     from engine.data.batches import Data
     from engine.explain.elements import Explanation
     from engine.model.protocol import Model
+    from engine.run.session import Session
     from engine.usermodel.client import UserModel
+    from tui.output.sidecar import Sidecar
 
 
 def headless(options: Options, model: UserModel | None, data: Data | None = None,
@@ -57,19 +56,32 @@ def headless(options: Options, model: UserModel | None, data: Data | None = None
         return usage(error)
     count = options.config.steps  # whole steps to run from here
     options, continues = _continued(options, stepper, session)
-    elements = elements_of(options)
-    if elements and model is None and (problem := bad_before_run(options, elements)) is not None:
-        return problem
-    explain = explainer(stepper, elements) if elements else None
+    explain = None
+    if options.explain:
+        # Only with --explain: engine.explain's import is start-up time every other run would pay.
+        from tui.cli.explain import bad_before_run, elements_of, explainer
+
+        elements = elements_of(options)
+        if model is None and (problem := bad_before_run(options, elements)) is not None:
+            return problem
+        explain = explainer(stepper, elements)
     tally = Tally(origin=diverged_origin(stepper))
-    chunks = _report(options, stepper, stepper.iter_steps(count), explain, continues, tally)
-    status = _print(options, model is None, chunks)
+    steps = stepper.iter_steps(count)
+    if options.output is not None:  # into a file (and a JSON trace's large arrays beside it)
+        from tui.cli.reportfile import write_report_file  # only with --output: zipfile's start-up time
+
+        status = write_report_file(options, lambda sidecar: _report(options, stepper, steps, explain,
+                                                                       continues, tally, sidecar))
+    else:
+        status = _print(options, model is None, _report(options, stepper, steps, explain, continues, tally))
     return status or _save_files(options, stepper) or tally.status
 
 
 def diverged_origin(stepper: Stepper) -> Callable[[State], str | None]:
     """The verdicts' one line on where a diverged step's first inf or NaN came from."""
     def line(state: State) -> str | None:
+        from engine.explain.origin import origin_of  # only for a diverged step: start-up time
+
         found = origin_of(stepper, state)
         return None if found is None else found.line()
     return line
@@ -108,14 +120,15 @@ def _continued(options: Options, stepper: Stepper,
 
 def _report(options: Options, stepper: Stepper, steps: Iterable[State],
             explain: Callable[[], list[Explanation]] | None,
-            continues: dict[str, object] | None, tally: Tally) -> Iterable[str]:
+            continues: dict[str, object] | None, tally: Tally,
+            sidecar: Sidecar | None = None) -> Iterable[str]:
     """The report's chunks as --format (or --quiet) asks, made as the steps run, each step
-    counted into `tally` as it goes by."""
+    counted into `tally` as it goes by; a JSON trace's large arrays into `sidecar`."""
     if options.quiet:
         return quiet_report(tally, steps)
     steps = tally.watch(steps)
     if options.format == "json":
-        return json_report(options.config, stepper, steps, explain, continues)
+        return json_report(options.config, stepper, steps, explain, continues, sidecar)
     chunks = text_report(options.config, stepper, steps)
     if explain is None:
         return chunks
@@ -167,6 +180,10 @@ def _write(chunks: Iterable[str]) -> int:
 def _save_files(options: Options, stepper: Stepper) -> int:
     """Headless, after the report: --save-session and --export-params. Each is written
     whole or not at all (tui.cli.files)."""
+    if options.save_session is None and options.export_params is None:
+        return 0
+    from engine.run.session import params_to_bytes, record, to_bytes  # only now: start-up time
+
     model_name = None if options.model is None else str(options.model)
     wanted: list[tuple[str, Path, Callable[[], bytes]]] = []
     if options.save_session is not None:

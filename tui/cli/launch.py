@@ -7,7 +7,7 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING
 
-from engine.usermodel.contract import ModelError
+from engine.usermodel.errors import ModelError
 from tui.cli.load import app_stepper
 from tui.cli.options import PROG, Options, UsageError
 from tui.cli.stderr import echo_to_stderr, model_error, usage

@@ -7,18 +7,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from engine.model.conventions import WITH_OPTIONS, WITH_REG
-from engine.run.session import Session, SessionError, open_session, read_params
 from engine.run.stepper import Stepper
 from tui.cli.files import check_outputs
 from tui.cli.fit import with_data
 from tui.cli.options import Options, UsageError
-from tui.cli.session import with_session
 from tui.cli.stderr import file_error
 
 if TYPE_CHECKING:
     from engine.data.batches import Data
     from engine.model.protocol import Model
+    from engine.run.session import Session
     from engine.usermodel.client import UserModel
 
 
@@ -28,6 +26,10 @@ def opened(options: Options) -> tuple[Options, Data | None, Session | None]:
     data; the options as the files complete them. A UsageError naming the problem."""
     check_outputs(options)
     if options.session is not None:
+        # Imported only for a session (and --params, below): engine.run.session is start-up
+        # time that a run from the flags never needs.
+        from tui.cli.session import with_session
+
         options, session = with_session(options)
         return options, session.data, session
     options, data = with_data(options)
@@ -42,6 +44,7 @@ def load_user_model(options: Options) -> UserModel | None:
     convention that takes none."""
     if options.model is None:
         return None
+    from engine.model.conventions import WITH_OPTIONS, WITH_REG  # only now, as the client: start-up time
     from engine.usermodel.client import Loading, load_model  # only now: it costs start-up time
 
     model = load_model(options.model, options.model_timeout, options.model_memory, options.convention,
@@ -65,6 +68,8 @@ def build_stepper(options: Options, model: Model | None, data: Data | None,
     """The stepper the options ask for: a session reopened (its path replayed), or a fresh
     one, started from --params when given. UsageError for a session or parameters file
     that does not fit; the model's own errors (ModelError) pass through."""
+    if session is not None or options.params is not None:  # only then: see opened
+        from engine.run.session import SessionError, open_session, read_params
     if session is not None:
         try:
             stepper = open_session(session, model, max_history=max_history)

@@ -19,7 +19,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from engine.model.protocol import Captured
-from engine.usermodel.contract import ModelError
+from engine.usermodel.errors import ModelError
 from tui.cli.headless import headless
 from tui.cli.launch import launch
 from tui.cli.load import load_user_model, opened

@@ -16,10 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engine.explain.elements import parse_element
-from engine.model.conventions import CONVENTIONS, WITH_REG
-from engine.model.conventions.common import read_option
-from engine.settings.bounds import FORMATS
+from engine.settings.bounds import FORMATS, JSON_ARRAYS_MAX
 from engine.settings.config import (
     MAX_MODEL_TIMEOUT,
     MODEL_MEMORY_BOUNDS,
@@ -37,19 +34,23 @@ from tui.cli.parser import PROG, UsageError, build_parser, join_negative_values
 __all__ = ["PROG", "Options", "UsageError", "parse", "refused"]
 
 #: Flags that only mean something headless; given to the app they would be silently ignored.
-HEADLESS_ONLY = ("steps", "format", "explain", "trace", "save_session", "export_params", "quiet")
+HEADLESS_ONLY = ("steps", "format", "explain", "trace", "save_session", "export_params", "quiet", "output",
+                 "json_arrays_max")
 #: Flags that --session allows: how to run and report it, and the model file it names. The
 #: session fixes everything else (network, data, seed, lr, ...).
 WITH_SESSION = ("headless", "session", "steps", "format", "trace", "explain", "quiet", "model",
                 "model_timeout", "model_memory", "convention", "reg", "model_option", "save_session",
-                "export_params", "export_notebook", "served", "run_module", "python")
+                "export_params", "export_notebook", "served", "run_module", "python", "output",
+                "json_arrays_max")
 #: Flags naming files, none of which may be empty (Path("") is the current directory).
-FILE_FLAGS = ("config", "model", "data", "session", "save_session", "params", "export_params", "python")
+FILE_FLAGS = ("config", "model", "data", "session", "save_session", "params", "export_params", "python",
+              "output")
 #: Flags that only mean something with --model.
 MODEL_ONLY = ("model_timeout", "model_memory", "convention", "reg", "model_option", "run_module", "python")
 #: Flags that are not settings of the run: how to run it and which files it reads and writes.
 NOT_SETTINGS = ("headless", "config", "explain", "quiet", "export_notebook", "served", "session",
-                "save_session", "params", "export_params", "run_module", "python")
+                "save_session", "params", "export_params", "run_module", "python", "output",
+                "json_arrays_max")
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,18 @@ class Options:
     run_module: bool = False
     #: --python: the Python the model's process runs in; None: the stepper's own.
     python: str | None = None
+    #: --output: headless, the report written to this file instead of stdout.
+    output: Path | None = None
+    #: --json-arrays-max: with --output and --format json, arrays of more elements go to the
+    #: .npz beside the trace (tui.output.sidecar).
+    json_arrays_max: int = JSON_ARRAYS_MAX
+
+    @property
+    def sidecar(self) -> Path | None:
+        """The .npz beside a JSON trace's file that holds its large arrays; None without one."""
+        if self.output is None or self.format != "json":
+            return None
+        return self.output.with_suffix(".npz")
 
 
 def refused(error: ConfigError) -> UsageError:
@@ -145,7 +158,13 @@ def model_flags_need_model(args: argparse.Namespace) -> None:
 
 
 def explain_elements_read(args: argparse.Namespace) -> None:
-    for text in args.explain or ():
+    if not args.explain:
+        return
+    # Here, not at the top: engine.explain is a few tens of milliseconds of import that a run
+    # without --explain never needs.
+    from engine.explain.elements import parse_element
+
+    for text in args.explain:
         try:
             parse_element(text)
         except ValueError as error:
@@ -164,10 +183,22 @@ def quiet_is_the_whole_report(args: argparse.Namespace) -> None:
                          "per failing tensor and a summary line instead of the report")
 
 
+def arrays_go_beside_a_file(args: argparse.Namespace) -> None:
+    """--json-arrays-max says which arrays go to the .npz beside --output's file: without
+    that file there is nowhere to put them."""
+    if args.json_arrays_max is None:
+        return
+    if args.json_arrays_max < 0:
+        raise UsageError(f"--json-arrays-max: must be a whole number >= 0, got {args.json_arrays_max}")
+    if args.output is None:
+        raise UsageError("--json-arrays-max: the large arrays go to an .npz beside the trace's file: add "
+                         "--output FILE.json (stdout's trace holds every array)")
+
+
 #: The flags' own rules, in the order they are checked.
 FLAG_RULES: tuple[Callable[[argparse.Namespace], None], ...] = (
     no_empty_file_names, report_flags_need_headless, session_fixes_the_rest, training_runs_are_the_apps,
-    model_flags_need_model, explain_elements_read, quiet_is_the_whole_report,
+    model_flags_need_model, explain_elements_read, quiet_is_the_whole_report, arrays_go_beside_a_file,
 )
 
 
@@ -176,6 +207,13 @@ FLAG_RULES: tuple[Callable[[argparse.Namespace], None], ...] = (
 def _course_settings(settings: dict[str, Any]) -> dict[str, Any]:
     """--convention and --reg, taken out of the settings and checked."""
     convention, reg = settings.pop("convention", None), settings.pop("reg", None)
+    given = settings.pop("model-option", None) or []
+    if convention is None and reg is None and not given:
+        return {"convention": None, "reg": None, "model_options": ()}
+    # Only now: the course conventions (engine.model.conventions imports all four) cost a
+    # run that names none of them tens of milliseconds of start-up.
+    from engine.model.conventions import CONVENTIONS, WITH_REG
+
     if convention is not None and convention not in CONVENTIONS:
         raise UsageError(f"--convention: must be one of {', '.join(CONVENTIONS)}, got {shown(convention)}")
     if reg is not None:
@@ -185,11 +223,13 @@ def _course_settings(settings: dict[str, Any]) -> dict[str, Any]:
             raise UsageError(f"--reg: the {convention} convention takes no regularisation; --reg "
                              f"applies to {', '.join(WITH_REG)}")
     return {"convention": convention, "reg": None if reg is None else float(reg),
-            "model_options": _model_options(settings.pop("model-option", None) or [])}
+            "model_options": _model_options(given)}
 
 
 def _model_options(given: list[str]) -> tuple[tuple[str, Any], ...]:
     """--model-option KEY=VALUE, each read as a literal (never run), no key given twice."""
+    from engine.model.conventions.common import read_option  # only with options: see _course_settings
+
     out: dict[str, Any] = {}
     for text in given:
         try:
@@ -297,11 +337,25 @@ def parse(argv: list[str], also_known: tuple[str, ...] = ()) -> Options:
     session_trace = settings.pop("trace", None) if args.session is not None else None
     process = _process_settings(settings, model)
     config = _config(settings, args)
+    _report_file(args, process["format"])
     return Options(config=config, headless=args.headless, config_file=_path(args.config),
                    model=_path(model), keymap=keymap, session=_path(args.session),
                    save_session=_path(args.save_session), params=_path(args.params),
                    export_params=_path(args.export_params), session_trace=session_trace,
                    explain=tuple(args.explain or ()), quiet=bool(args.quiet), given=frozenset(settings),
                    export_notebook=args.export_notebook, served=args.served,
-                   run_module=bool(args.run_module), python=args.python, **course, **process)
+                   run_module=bool(args.run_module), python=args.python, output=_path(args.output),
+                   json_arrays_max=JSON_ARRAYS_MAX if args.json_arrays_max is None else args.json_arrays_max,
+                   **course, **process)
+
+
+def _report_file(args: argparse.Namespace, output_format: str) -> None:
+    """--output's file and --json-arrays-max against the report's format (which a TOML file
+    may give)."""
+    if args.json_arrays_max is not None and output_format != "json":
+        raise UsageError("--json-arrays-max: only a JSON trace has arrays to put beside it: add "
+                         "--format json")
+    if args.output is not None and output_format == "json" and Path(args.output).suffix == ".npz":
+        raise UsageError(f"--output: name the trace FILE.json, not {shown(args.output)}: its large arrays "
+                         "go to FILE.npz beside it")
 

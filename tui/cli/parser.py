@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import re
-from importlib.metadata import PackageNotFoundError, version
 from typing import Any, NoReturn
 
 from engine.settings.schema import GROUPS, SETTINGS, Setting, unreadable
@@ -48,6 +47,15 @@ class _FlagParser(argparse.ArgumentParser):
             if word.startswith("--") and (hint := did_you_mean(word.split("=", 1)[0][2:], names, "--{}")):
                 return hint
         return ""
+
+
+class _Version(argparse.Action):
+    """--version, the version looked up only when asked for (see installed_version)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: Any, option_string: str | None = None) -> NoReturn:
+        print(f"{parser.prog} {installed_version()}")  # on stdout, as argparse's own version action
+        parser.exit()
 
 
 def _typed(setting: Setting) -> Any:
@@ -96,6 +104,10 @@ LOADING_FLAGS: dict[str, dict[str, Any]] = {
 
 def installed_version() -> str:
     """The version the package's metadata holds (pyproject.toml's, as installed)."""
+    # Imported here: importlib.metadata (and the email package under it) is start-up time that
+    # only --version needs.
+    from importlib.metadata import PackageNotFoundError, version
+
     try:
         return version(PROG)
     except PackageNotFoundError:  # run from a source tree that was never installed
@@ -107,7 +119,7 @@ def build_parser(also_known: tuple[str, ...] = ()) -> argparse.ArgumentParser:
     (serve's)."""
     parser = _FlagParser(prog=PROG, description=DESCRIPTION, epilog=EPILOG)
     parser.also_known = also_known
-    parser.add_argument("--version", action="version", version=f"%(prog)s {installed_version()}")
+    parser.add_argument("--version", action=_Version, nargs=0, help="show program's version number and exit")
     groups = {name: parser.add_argument_group(title, text) for name, (title, text) in GROUPS.items()}
     for setting in SETTINGS:
         if setting.flag == "":  # a TOML file's own key ([keymap])

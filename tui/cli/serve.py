@@ -25,7 +25,7 @@ import socket
 import sys
 from typing import NoReturn
 
-from engine.usermodel.contract import ModelError
+from engine.usermodel.errors import ModelError
 from tui.cli.load import app_stepper, load_user_model, opened
 from tui.cli.options import PROG, Options, UsageError, parse
 from tui.text import printable

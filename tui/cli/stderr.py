@@ -12,9 +12,19 @@ from collections.abc import Callable
 
 from engine.files import shown_name
 from engine.model.protocol import Captured
-from engine.usermodel.contract import ModelError
+from engine.usermodel.errors import ModelError
 from tui.cli.options import PROG, UsageError
 from tui.text import printable
+
+
+class BadElement(Exception):
+    """An --explain element the final state does not have; the message is already printed.
+    Here, not in tui.cli.explain, so the headless run can catch it without importing
+    engine.explain when --explain is not given (start-up time)."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(status)
+        self.status = status
 
 
 def usage(error: UsageError) -> int:

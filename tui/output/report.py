@@ -11,23 +11,29 @@ import math
 import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from engine.check.verdicts import ATOL, RTOL, Diagnosis, GradCheck, TensorCheck
 from engine.data.batches import Data, Metrics
-from engine.explain.elements import SHOWN_TERMS, Explanation, element_label, num
-from engine.explain.origin import origin_of
 from engine.maths import network
 from engine.maths.optimizers import TITLES
 from engine.run import deadnet, picture
 from engine.run.stepper import Saturation, State, Stepper
 from engine.run.verdict import Tally
 from engine.settings.config import SUMMARY_OVER, Config
-from engine.usermodel.contract import keys_words
 from tui.output.health import health_json, health_lines, inputs_notice, step_health_json, tracker
+from tui.output.jsontext import Streamed, chunks
 from tui.text import number, printable, unsigned_zeros
+
+if TYPE_CHECKING:
+    from engine.explain.elements import Explanation
+    from tui.output.sidecar import Sidecar
+
+# engine.explain (the explanations, the origin of an inf or NaN) and engine.usermodel.contract
+# are imported in the functions that use them: a report without --explain, without a
+# diverged step and without a model file never needs them, and they cost start-up time.
 
 
 def _shape(value: np.ndarray) -> str:
@@ -151,6 +157,8 @@ def model_line(stepper: Stepper) -> str:
     """The text report's first line for a user's model, e.g. "Model: net.py (its own
     init_params; gradients keyed by name, as grads['Wi'])". Needs the first backward
     done: only that shows how the file keys its gradients."""
+    from engine.usermodel.contract import keys_words  # a model file's report only: see the imports
+
     model = stepper.model
     first = next(iter(stepper.initial.params))
     init = "its own init_params; " if model.own_init else ""
@@ -440,6 +448,8 @@ def _penalty_words(stepper: Stepper, state: State) -> str:
 def origin_lines(stepper: Stepper, state: State) -> list[str]:
     """Where a diverged state's first inf or NaN came from (engine.explain.origin): the
     element, its phase and what overflowed, then its derivation with the numbers."""
+    from engine.explain.origin import origin_of  # a diverged step only: see the imports
+
     found = origin_of(stepper, state)
     return [] if found is None else found.sentences()
 
@@ -488,15 +498,27 @@ def quiet_report(tally: Tally, finished: Iterable[State]) -> Iterator[str]:
     yield tally.summary()
 
 
+#: Arrays of more elements are written a chunk at a time (tui.output.jsontext) by json_report.
+STREAMED = 4096
+
+
 class _Json:
     """Turns arrays and floats into strict JSON values, and records every non-finite or
-    non-numeric value once per place (not once per step, so a long diverged run stays small)."""
+    non-numeric value once per place (not once per step, so a long diverged run stays small).
 
-    def __init__(self, saturation: Callable[[State], Saturation | None] | None = None) -> None:
+    With `stream` (json_report's), an array of more than STREAMED elements is left an array,
+    wrapped to be written a chunk at a time (tui.output.jsontext), and with a `sidecar` one
+    of more than its limit goes to the .npz beside the trace (tui.output.sidecar), a
+    reference to it in its place."""
+
+    def __init__(self, saturation: Callable[[State], Saturation | None] | None = None, stream: bool = False,
+                 sidecar: Sidecar | None = None) -> None:
         self.problems: dict[str, list[int]] = {}  # message -> [count, first step]
         self.step = 0
         #: The stepper's judge of a saturated output, warned about once per step it holds in.
         self.saturation = saturation
+        self.stream = stream
+        self.sidecar = sidecar
 
     def judge(self, state: State) -> None:
         saturated = None if self.saturation is None else self.saturation(state)
@@ -515,19 +537,7 @@ class _Json:
 
     def value(self, value: Any, where: str) -> Any:
         if isinstance(value, np.ndarray | np.generic | float) and np.asarray(value).dtype.kind in "biuf":
-            array = np.asarray(value)
-            if array.dtype.kind in "biu":  # tolist gives plain ints and bools, at any width
-                return array.tolist()
-            if array.dtype.itemsize > 8:  # long double: tolist would keep it, and JSON has no such type
-                with np.errstate(over="ignore"):
-                    wide, array = array, array.astype(np.float64)
-                if (np.isinf(array) & np.isfinite(wide)).any():
-                    self.warn(f"{where}: long double values beyond float64's range written as null")
-            finite = np.isfinite(array)
-            if not finite.all():
-                self.warn(f"{where}: non-finite values written as null (an overflow, or a diverging run)")
-                return np.where(finite, array, None).tolist() if array.ndim else None  # type: ignore[call-overload]
-            return array.tolist()
+            return self._numbers(np.asarray(value), where)
         if value is None or isinstance(value, str | int | bool):
             return value
         if isinstance(value, list | tuple):
@@ -538,6 +548,42 @@ class _Json:
             self.warn(f"{where}: not a number or array; written as its repr")
             return repr(value)
         return value
+
+    def _numbers(self, array: np.ndarray, where: str) -> Any:
+        """A number or an array: plain Python numbers (tolist gives plain ints and bools, at
+        any width), a Streamed array, or a reference into the sidecar."""
+        if self.sidecar is not None and self.sidecar.takes(array):
+            return self._aside(array, where)
+        streamed = self.stream and array.ndim > 0 and array.size > STREAMED
+        if array.dtype.kind in "biu":
+            return Streamed(array) if streamed else array.tolist()
+        array = self._float64(array, where)
+        finite = np.isfinite(array)
+        if not finite.all():
+            self.warn(f"{where}: non-finite values written as null (an overflow, or a diverging run)")
+            if not array.ndim:
+                return None
+            return Streamed(array) if streamed else np.where(finite, array, None).tolist()  # type: ignore[call-overload]
+        return Streamed(array) if streamed else array.tolist()
+
+    def _aside(self, array: np.ndarray, where: str) -> dict[str, Any]:
+        """The array into the sidecar, exactly; the reference to it in its place."""
+        assert self.sidecar is not None
+        if array.dtype.kind == "f" and not np.isfinite(array).all():
+            self.warn(f"{where}: non-finite values (an overflow, or a diverging run), kept as they are "
+                      f"in {self.sidecar.name}")
+        return self.sidecar.add(where if self.step == 0 else f"step{self.step}.{where}", array)
+
+    def _float64(self, array: np.ndarray, where: str) -> np.ndarray:
+        """A long double array as float64 (tolist would keep it, and JSON has no such type),
+        with a warning for values beyond float64's range; any other float array as it is."""
+        if array.dtype.itemsize <= 8:
+            return array
+        with np.errstate(over="ignore"):
+            narrow = array.astype(np.float64)
+        if (np.isinf(narrow) & np.isfinite(array)).any():
+            self.warn(f"{where}: long double values beyond float64's range written as null")
+        return narrow
 
     def tensors(self, tensors: dict[str, Any], where: str) -> dict[str, Any]:
         return {name: self.value(v, f"{where}.{name}") for name, v in tensors.items()}
@@ -640,7 +686,11 @@ def _origin_json(stepper: Stepper, state: State) -> dict[str, Any]:
     """{"origin": {tensor, index, value, phase, cause, why, ...}} for a step holding inf or
     NaN: its first non-finite element (engine.explain.origin); nothing for a finite step,
     so a run that converges has the trace it always had."""
-    found = origin_of(stepper, state) if state.nonfinite() else None
+    if not state.nonfinite():
+        return {}
+    from engine.explain.origin import origin_of  # a diverged step only: see the imports
+
+    found = origin_of(stepper, state)
     return {} if found is None else {"origin": found.as_dict()}
 
 
@@ -676,16 +726,19 @@ def _summary_step_json(state: State, out: _Json) -> dict[str, Any]:
 
 def json_report(config: Config, stepper: Stepper, finished: Iterable[State],
                 explain: Callable[[], list[Explanation]] | None = None,
-                continues: dict[str, Any] | None = None) -> Iterator[str]:
-    """One strict JSON object (RFC 8259), written a step at a time: NaN and infinity
-    become null, explained in "warnings", which comes last because it is known last.
-    With `explain` (--explain), its explanations of the final state come before it."""
-    out = _Json(stepper.saturation)
+                continues: dict[str, Any] | None = None, sidecar: Sidecar | None = None) -> Iterator[str]:
+    """One strict JSON object (RFC 8259), written a step at a time and each large array a
+    chunk at a time (tui.output.jsontext), so memory does not grow with the run or the
+    network: NaN and infinity become null, explained in "warnings", which comes last
+    because it is known last. With `explain` (--explain), its explanations of the final
+    state come before it. With a `sidecar`, arrays over its limit are written there and
+    referred to (tui.output.sidecar)."""
+    out = _Json(stepper.saturation, stream=True, sidecar=sidecar)
     steps = iter(finished)
     first = next(steps, None)  # the head says how backward keys its gradients: one backward shows it
     initial = stepper.initial.params
     head = {
-        "config": config_json(config, stepper, first),
+        "config": _config_json(config, stepper, first, out),
         "model": stepper.model.name,
         "gradient_keys": gradient_keys_json(stepper),
         "own_init_params": stepper.model.own_init,
@@ -714,9 +767,14 @@ def json_report(config: Config, stepper: Stepper, finished: Iterable[State],
         return {"step": full.pop("step")} | _data_step_json(state, out) | stats | full | \
             _origin_json(stepper, state)
 
-    yield json.dumps(head, allow_nan=False)[:-1] + ', "steps": ['
-    for i, state in enumerate(() if first is None else itertools.chain([first], steps)):
-        yield ("" if i == 0 else ", ") + json.dumps(record(state), allow_nan=False)
+    states = iter(()) if first is None else itertools.chain([first], steps)
+    del first  # held, the first step's tensors would stay in memory to the end of a long run
+    yield from _opened(chunks(head))
+    yield ', "steps": ['
+    for i, state in enumerate(states):
+        if i:
+            yield ", "
+        yield from chunks(record(state))
     tail: dict[str, Any] = {}
     if data is not None:
         tail["health"] = health_json(health, data)
@@ -724,6 +782,24 @@ def json_report(config: Config, stepper: Stepper, finished: Iterable[State],
         tail["explanations"] = [explanation_json(e, out) for e in explain()]
     tail["warnings"] = out.warnings
     yield "], " + json.dumps(tail, allow_nan=False)[1:]
+
+
+def _config_json(config: Config, stepper: Stepper, first: State | None, out: _Json) -> dict[str, Any]:
+    """The head's "config"; with a sidecar, a sample too large for the JSON (a million
+    inputs') goes to it as an array would."""
+    settings = config_json(config, stepper, first)
+    if out.sidecar is not None and len(settings.get("x", ())) > out.sidecar.limit:
+        settings["x"] = out.value(np.asarray(settings["x"], dtype=np.float64), "config.x")
+    return settings
+
+
+def _opened(pieces: Iterator[str]) -> Iterator[str]:
+    """An object's text without its closing brace, for more keys to follow."""
+    last = next(pieces)
+    for piece in pieces:
+        yield last
+        last = piece
+    yield last[:-1]
 
 
 def state_json(config: Config, stepper: Stepper, state: State) -> str:
@@ -749,6 +825,8 @@ def explanation_lines(e: Explanation) -> list[str]:
     """One explanation as the text report prints it: the element and its exact value, then
     formula, substituted numbers, chain, terms (the largest first past SHOWN_TERMS),
     notes and verdict, each under its label."""
+    from engine.explain.elements import SHOWN_TERMS, element_label, num  # --explain only: see the imports
+
     lines = [f"{element_label(e.tensor, e.index)} = {number(e.value)}",
              f"  formula:      {e.formula}",
              f"  substituted:  {e.substituted}"]
@@ -773,6 +851,8 @@ def explanations_text(explanations: list[Explanation]) -> str:
 
 
 def explanation_json(e: Explanation, out: _Json) -> dict[str, Any]:
+    from engine.explain.elements import element_label  # --explain only: see the imports
+
     where = f"explanations.{element_label(e.tensor, e.index)}"
     result: dict[str, Any] = {
         "tensor": e.tensor, "index": list(e.index), "value": out.value(e.value, where),

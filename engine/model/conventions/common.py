@@ -14,7 +14,9 @@ from typing import Any
 
 import numpy as np
 
-NOTEBOOK, DLAI, CS231N = "notebook", "deeplearning-ai", "cs231n"
+from engine.model.course_names import CS231N as CS231N
+from engine.model.course_names import DLAI as DLAI
+from engine.model.course_names import NOTEBOOK as NOTEBOOK
 
 #: Per convention: (the names it needs that a module defines, those it lacks).
 Found = tuple[list[str], list[str]]

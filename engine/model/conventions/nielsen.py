@@ -27,8 +27,7 @@ import numpy as np
 
 from engine.model.conventions import common
 from engine.model.conventions.dlai import expected_dlai
-
-NIELSEN = "nielsen"
+from engine.model.course_names import NIELSEN as NIELSEN
 
 NEEDS = "class Network(sizes) with feedforward(a) and backprop(x, y)"
 #: Python 2 names a Python 3 port replaces; a method using one fails only when it runs.

@@ -37,8 +37,7 @@ from typing import Any
 import numpy as np
 
 from engine.model.conventions import common
-
-NNFS = "nnfs"
+from engine.model.course_names import NNFS as NNFS
 
 DENSE, RELU, SOFTMAX, SIGMOID = "Layer_Dense", "Activation_ReLU", "Activation_Softmax", "Activation_Sigmoid"
 CCE, BCE = "Loss_CategoricalCrossentropy", "Loss_BinaryCrossentropy"
