@@ -21,6 +21,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from engine.check.diagnose import diagnose
 from engine.check.verdicts import ATOL, Diagnosis, GradCheck, gradient_check
@@ -139,13 +140,40 @@ PHASES = tuple(Phase)
 
 
 @dataclass(frozen=True)
+class RunningLoss:
+    """The running mean of the batch losses since the whole sets were last measured (that
+    step's batch included), as Keras's progress bar shows an epoch's loss so far: what the
+    screens and reports show between measurements, labelled as such, since measuring every
+    training and test row costs what the data set costs and a step must not."""
+
+    total: float  # the sum of the last `count` batch losses
+    count: int
+
+    @property
+    def mean(self) -> float:
+        return self.total / self.count
+
+    def label(self) -> str:
+        """How a screen or report names it: never as the whole set's loss."""
+        return f"batch loss, mean of last {self.count}"
+
+    def then(self, loss: float, restart: bool) -> RunningLoss:
+        """With the next step's batch loss: a new window from it when the step before was measured."""
+        return RunningLoss(loss, 1) if restart else RunningLoss(self.total + loss, self.count + 1)
+
+
+@dataclass(frozen=True)
 class Forward:
     cache: Tensors  # whatever the model's forward caches: x, z1, a1, z2, a2 for the built-in
     loss: float  # a batch's mean loss
     rows: Indices | None = None  # the data set's rows this step trains on; None: the one sample
     #: Those rows' inputs and labels, taken once a step (the later phases compute on them too).
     batch: tuple[Array, Labels] | None = None
-    metrics: Metrics | None = None  # the parameters' fit to every training and test row
+    #: The parameters' fit to every training and test row; None at a step that did not
+    #: measure it (Stepper.measures: once an epoch, every --eval-every steps, on demand).
+    metrics: Metrics | None = None
+    #: On data: the batch losses' running mean since the last measured step.
+    running: RunningLoss | None = None
 
 
 @dataclass(frozen=True)
@@ -179,6 +207,7 @@ class LossTrail:
     loss: float
     previous: LossTrail | None = None
     metrics: Metrics | None = None
+    running: RunningLoss | None = None
 
     def nodes(self) -> list[LossTrail]:
         out: list[LossTrail] = []
@@ -198,21 +227,29 @@ class LossTrail:
             return np.array([np.nan if node.metrics is None or getattr(node.metrics, read) is None
                              else getattr(node.metrics, read) for node in nodes], dtype=np.float64)
 
+        running = np.array([np.nan if node.running is None else node.running.mean for node in nodes],
+                           dtype=np.float64)
+        window = np.array([0 if node.running is None else node.running.count for node in nodes],
+                          dtype=np.int64)
+        measured = np.array([node.metrics is not None for node in nodes], dtype=bool)
         return Curves(np.array([node.loss for node in nodes], dtype=np.float64),
                       series("train_loss"), series("test_loss"), series("train_accuracy"),
-                      series("test_accuracy"))
+                      series("test_accuracy"), running, window, measured)
 
 
 @dataclass(frozen=True, eq=False)
 class Curves:
-    """One value a step, step 1 first, for the loss chart; NaN where not measured (no test
-    rows, no data set: then only `loss` is known)."""
+    """One value a step, step 1 first, for the loss chart; NaN where not measured (a step
+    between whole-set measurements, no test rows, no data set: then only `loss` is known)."""
 
     loss: Array  # the loss of the step's forward pass: its batch's mean, or the one sample's
     train_loss: Array  # over every training row, with the parameters of that forward pass
     test_loss: Array
     train_accuracy: Array
     test_accuracy: Array
+    running: Array  # the batch losses' running mean since the last measured step (RunningLoss)
+    window: NDArray[np.int64]  # the steps that mean is over (0: none, without data)
+    measured: NDArray[np.bool_]  # whether the step measured the whole sets
 
 
 @dataclass(frozen=True)
@@ -529,7 +566,7 @@ class Stepper:
         self._check_every = every
 
     def replay(self, path: list[tuple[str, int]], model_for: Callable[[str | None], Model]) -> None:
-        """Do the actions of a recorded path again: "next" (a phase), "back", "reset",
+        """Do the actions of a recorded path again: "next" (a phase), "back", "reset", "measure",
         "gradcheck on"/"off", "check every [N]", "drill NAME" (a fault drill; "drill" alone
         removes it; model_for makes the model of a drill), "set KEY=VALUE ..." (retune).
         ValueError for an unknown action; the phases raise what they raise."""
@@ -542,6 +579,8 @@ class Stepper:
                         raise ValueError("the path goes back past the start")
                 elif action == "reset":
                     self.reset()
+                elif action == "measure":
+                    self.measure()
                 elif action in ("gradcheck on", "gradcheck off"):
                     self.gradcheck_enabled = action == "gradcheck on"
                 elif action == "check every":
@@ -637,11 +676,52 @@ class Stepper:
         batch = None if rows is None or self.data is None else self.data.inputs(rows)
         x, y = (self.x, self.config.y) if batch is None else batch
         cache, loss = self.model.forward(x, state.params, y)
-        metrics = self.evaluate(state.params)
-        trail = LossTrail(float(loss), state.trail, metrics) if self.keep_trail else None
+        return self._forwarded(state, step, _frozen(cache), float(loss), rows, batch)
+
+    def _forwarded(self, state: State, step: int, cache: Tensors, loss: float, rows: Indices | None,
+                   batch: tuple[Array, Labels] | None) -> State:
+        """The state after step's forward pass from `state`: the whole sets measured when the
+        schedule says (measures), else the batch losses' running mean carried on."""
+        measured = self.measures(step)
+        metrics = self.evaluate(state.params) if measured else None
+        running = None
+        if self.data is not None:
+            before = state.forward.running if state.forward is not None else None
+            running = RunningLoss(loss, 1) if before is None else before.then(loss, measured)
+        trail = LossTrail(loss, state.trail, metrics, running) if self.keep_trail else None
         return State(step=step, params=state.params, last_phase=Phase.FORWARD,
-                     forward=Forward(_frozen(cache), float(loss), rows, batch, metrics), trail=trail,
+                     forward=Forward(cache, loss, rows, batch, metrics, running), trail=trail,
                      optim=state.optim)
+
+    def eval_period(self) -> int:
+        """Steps between the whole sets' scheduled measurements: --eval-every, or an epoch's steps."""
+        return self.config.eval_every or (self.data.steps_per_epoch if self.data is not None else 1)
+
+    def measures(self, step: int) -> bool:
+        """Whether step's forward pass measures the loss and accuracy over every training and test
+        row: the first step of each period (eval_period), so step 1 does. Between them nothing
+        that costs what the data set costs runs; a run's end and the app's key measure too
+        (measure)."""
+        return self.data is not None and (step - 1) % self.eval_period() == 0
+
+    def measure(self) -> bool:
+        """Measure the whole sets now, with the parameters of this step's forward pass (as a
+        scheduled measurement would have), unless they are measured already: at the end of a
+        run and on demand. The state is replaced, not pushed: back returns to the phase before,
+        as it was shown. Recorded in the path ("measure"), so a replay measures at the same
+        moment. False when there is nothing to measure (no data, no forward pass yet)."""
+        state = self.state
+        forward = state.forward
+        if self.data is None or forward is None or forward.metrics is not None:
+            return False
+        params = state.update.before if state.update is not None else state.params
+        with np.errstate(all="ignore"):
+            metrics = self.evaluate(params)
+        running = RunningLoss(forward.loss, 1)
+        trail = None if state.trail is None else replace(state.trail, metrics=metrics, running=running)
+        self.record("measure")
+        self.state = replace(state, forward=replace(forward, metrics=metrics, running=running), trail=trail)
+        return True
 
     def _backward(self, state: State) -> State:
         assert state.forward is not None
@@ -790,9 +870,11 @@ class Stepper:
     def iter_steps(self, steps: int) -> Iterator[State]:
         """Whole steps from here, for the headless report: the state after each update,
         yielded as it is reached so a long run is reported in constant memory."""
-        for _ in range(steps):
+        for done in range(1, steps + 1):
             while self.next() is not Phase.UPDATE:
                 pass
+            if done == steps:  # a run's final figures are the whole sets'
+                self.measure()
             yield self.state
 
     def train(self, steps: int, check_every: int = 0, progress: Progress | None = None,
@@ -828,6 +910,8 @@ class Stepper:
                         while self.state is not first and self.back():
                             pass
                         break
+                if done:
+                    self.measure()
             if progress is not None:
                 progress(done, steps)
         finally:
