@@ -43,7 +43,9 @@ TRAIN_ACCURACY, TEST_ACCURACY = palette.TRAIN_ACCURACY, palette.TEST_ACCURACY
 BATCH_MEAN = palette.BATCH_MEAN
 SHOWN = 6  # last losses listed without data
 #: A stepper that keeps no trail.
-NO_CURVES = Curves(*(np.zeros(0) for _ in range(6)), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=bool))
+_NONE = np.zeros(0)
+NO_CURVES = Curves(_NONE, _NONE, _NONE, _NONE, _NONE, _NONE, np.zeros(0, dtype=np.int64),
+                   np.zeros(0, dtype=bool))
 
 
 def downsample(steps: Array, values: Array, buckets: int) -> tuple[Array, Array]:
