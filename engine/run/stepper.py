@@ -767,7 +767,10 @@ class Stepper:
         drill = optimizers.NO_DRILL if self.model.user_code else optimizers.drill(self.model.bug)
         return optimizers.Settings(self.lr(step), c.momentum, c.beta1, c.beta2, c.epsilon, drill)
 
-    def _update(self, state: State) -> State:
+    def _update(self, state: State, unchecked: list[Tensors] | None = None) -> State:
+        """The update phase. Its forward pass with the new parameters is checked for overflow
+        here, or, given `unchecked`, appended to it for the caller's one check of the whole
+        step (_fused_step), which recomputes the step phase by phase when anything overflowed."""
         assert state.backward is not None
         x, y = self.inputs(state)
         settings = self.settings(state.step)
@@ -775,8 +778,11 @@ class Stepper:
         cached = optimizers.bias_corrected(self.config.optimizer, optim, settings)
         cache_after, loss_after = self.model.forward(x, after, y)
         after, optim, cached = _frozen(after), _frozen(optim), _frozen(cached)
-        overflow = () if all_finite_fast(cache_after.values()) else \
-            tuple(name for name, value in cache_after.items() if not all_finite(value))
+        overflow: tuple[str, ...] = ()
+        if unchecked is not None:
+            unchecked.append(cache_after)
+        elif not all_finite_fast(cache_after.values()):
+            overflow = tuple(name for name, value in cache_after.items() if not all_finite(value))
         faults = self._update_faults(state, settings, after, optim if rule else None)
         update = Update(state.params, after, float(loss_after), overflow, state.optim, optim, cached,
                         settings.lr, faults, rule)
@@ -855,6 +861,33 @@ class Stepper:
         assert new.last_phase is not None
         return new.last_phase
 
+    def _fused_step(self) -> list[State]:
+        """A whole step (forward, backward, update) computed in one call and committed, for runs
+        that show no phase on its own (train, iter_steps): the states and the path are the
+        phases' own, bit for bit, but the overflow of the update's forward pass and the
+        divergence of the step are one check of everything the step made, instead of one a
+        phase and one more a step. [] when it does not apply (not at a step's start, or the
+        step checks gradients) and when anything the step made is not finite: then nothing is
+        committed, and the caller runs the phases one by one, which say where it diverged."""
+        state = self.state
+        if self.next_phase is not Phase.FORWARD:
+            return []
+        step = state.step + 1 if state.forward is not None else state.step
+        if self.checks(step):
+            return []
+        with np.errstate(all="ignore"):
+            forward = self._forward(state)
+            backward = self._backward(forward)
+            unchecked: list[Tensors] = []
+            update = self._update(backward, unchecked)
+            made = (forward, backward, update)
+            if not all_finite_fast([*(v for s in made for v in s.made()), *unchecked[0].values()]):
+                return []
+        for new in made:
+            vars(new)["finite"] = True  # State.finite, known: checked above
+            self.commit(new)
+        return list(made)
+
     def step_done(self) -> bool:
         """Where finish-step stops: at this step's update, or early where the run diverged,
         so a non-finite state is shown, not skipped past. The app's worker follows it too."""
@@ -871,8 +904,9 @@ class Stepper:
         """Whole steps from here, for the headless report: the state after each update,
         yielded as it is reached so a long run is reported in constant memory."""
         for done in range(1, steps + 1):
-            while self.next() is not Phase.UPDATE:
-                pass
+            if not self._fused_step():
+                while self.next() is not Phase.UPDATE:
+                    pass
             if done == steps:  # a run's final figures are the whole sets'
                 self.measure()
             yield self.state
@@ -894,8 +928,12 @@ class Stepper:
                     between()
                     made: list[State] = []
                     try:
+                        if progress is not None:
+                            progress(done, steps)
+                        made = self._fused_step()
+                        fused = bool(made)  # then known finite
                         while not made or made[-1].last_phase is not Phase.UPDATE:
-                            if progress is not None:
+                            if progress is not None and made:
                                 progress(done, steps)
                             self.next()
                             made.append(self.state)
@@ -904,7 +942,7 @@ class Stepper:
                             self.back()
                         raise
                     done += 1
-                    if not all_finite_fast([v for state in made for v in state.made()]):
+                    if not fused and not all_finite_fast([v for state in made for v in state.made()]):
                         # Stop where step_done would have: at the first phase that made inf or NaN.
                         first = next(state for state in made if not state.finite)
                         while self.state is not first and self.back():
