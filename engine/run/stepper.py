@@ -17,7 +17,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, fields, is_dataclass, replace
 from enum import StrEnum
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -384,13 +384,24 @@ def all_finite_fast(values: Iterable[object]) -> bool:
     the phase's memory."""
     values = list(values)
     total = 0.0
+    small: list[Array] = []  # summed as one: a small network's step makes dozens of tiny arrays
     with np.errstate(all="ignore"):  # inf + -inf in the sum: the answer sought, not a warning
         for value in values:
             if isinstance(value, np.ndarray) and value.dtype.kind == "f":
-                total += float(value.sum(dtype=np.float64))
+                if value.size <= SMALL_ARRAY:
+                    small.append(value.ravel())
+                else:
+                    total += float(value.sum(dtype=np.float64))
             elif not all_finite(value):
                 return False
+        if small:
+            total += float(np.concatenate(small, dtype=np.float64).sum())
     return math.isfinite(total) or all(all_finite(value) for value in values)
+
+
+#: Arrays of at most this many numbers are copied into one for all_finite_fast's sum (at most
+#: a few pages of memory a step); larger ones are summed where they are.
+SMALL_ARRAY = 4096
 
 
 def _frozen(tensors: dict[str, Any]) -> dict[str, Any]:
@@ -441,13 +452,21 @@ def _nbytes(value: object) -> int:
             total += item.nbytes
             continue
         total += sys.getsizeof(item)
+        if isinstance(item, float | int | str | None):  # most of what is left: nothing inside
+            continue
         if isinstance(item, dict):
             pending.extend(item.values())
         elif isinstance(item, list | tuple):
             pending.extend(item)
         elif is_dataclass(item) and not isinstance(item, type):
-            pending.extend(getattr(item, f.name) for f in fields(item))
+            pending.extend(getattr(item, name) for name in _field_names(type(item)))
     return total
+
+
+@lru_cache(maxsize=64)
+def _field_names(kind: type) -> tuple[str, ...]:
+    """A dataclass's fields' names, looked up once a class (dataclasses.fields is slow a call)."""
+    return tuple(f.name for f in fields(kind))
 
 
 def history_limit(params: int, budget: int = HISTORY_BUDGET, activations: int = 0) -> int:
