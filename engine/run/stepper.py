@@ -945,27 +945,9 @@ class Stepper:
             with np.errstate(all="ignore"):
                 while done < steps:
                     between()
-                    made: list[State] = []
-                    try:
-                        if progress is not None:
-                            progress(done, steps)
-                        made = self._fused_step()
-                        fused = bool(made)  # then known finite
-                        while not made or made[-1].last_phase is not Phase.UPDATE:
-                            if progress is not None and made:
-                                progress(done, steps)
-                            self.next()
-                            made.append(self.state)
-                    except BaseException:
-                        for _ in made:
-                            self.back()
-                        raise
+                    finite = self._training_step(done, steps, progress)
                     done += 1
-                    if not fused and not all_finite_fast([v for state in made for v in state.made()]):
-                        # Stop where step_done would have: at the first phase that made inf or NaN.
-                        first = next(state for state in made if not state.finite)
-                        while self.state is not first and self.back():
-                            pass
+                    if not finite:
                         break
                 if done:
                     self.measure()
@@ -974,6 +956,37 @@ class Stepper:
         finally:
             self.check_every = saved
         return done
+
+    def _training_step(self, done: int, steps: int, progress: Progress | None) -> bool:
+        """One step of train: fused when it can be, else phase by phase with progress before
+        each phase, undone whole when progress raises. False where it diverged: the state is
+        then its first phase that made inf or NaN, as step_done would have stopped."""
+        made: list[State] = []
+        try:
+            if progress is not None:
+                progress(done, steps)
+            made = self._fused_step()
+            if made:
+                return True  # known finite
+            while not made or made[-1].last_phase is not Phase.UPDATE:
+                if progress is not None and made:
+                    progress(done, steps)
+                self.next()
+                made.append(self.state)
+        except BaseException:
+            for _ in made:
+                self.back()
+            raise
+        return self._finite_or_back(made)
+
+    def _finite_or_back(self, made: list[State]) -> bool:
+        """Whether the phases just made are all finite; if not, back to the first that is not."""
+        if all_finite_fast([v for state in made for v in state.made()]):
+            return True
+        first = next(state for state in made if not state.finite)
+        while self.state is not first and self.back():
+            pass
+        return False
 
     def run_steps(self, steps: int) -> State:
         """Run whole steps from here; the state after the last update."""
