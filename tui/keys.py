@@ -39,6 +39,7 @@ KEYS = (
     Key("zoom", "z", "zoom", "Zoom: every exact value of a tensor, scrollable", "Zoom"),
     Key("health", "v", "health", "Training health: statistics, verdicts, histograms"),
     Key("log-scale", "y", "toggle_log_scale", "Loss chart: its loss axis linear or log scale"),
+    Key("measure", "a", "measure", "Measure the loss and accuracy of every row now"),
     Key("regenerate", "d", "regenerate", "Draw the data again from the next seed, keeping the weights"),
     Key("test-points", "o", "toggle_test_points", "Map: show or hide the test points"),
     Key("explain", "e", "toggle_explain", "Explain the element under the cursor; its sources lit",

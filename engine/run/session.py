@@ -545,7 +545,7 @@ def _path(raw: object, config: Config, built_in: bool) -> tuple[tuple[str, int],
 
 #: The actions Stepper.replay takes as they are; "check every N" and "drill NAME" are checked
 #: by _action_problem.
-ACTIONS = ("next", "back", "reset", "gradcheck on", "gradcheck off", "check every")
+ACTIONS = ("next", "back", "reset", "measure", "gradcheck on", "gradcheck off", "check every")
 _EVERY = re.compile(r"check every (0|[1-9][0-9]{0,6})")
 BUILT_IN_ONLY = "a fault drill breaks the built-in network; this session was recorded with a model file"
 

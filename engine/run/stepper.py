@@ -17,10 +17,11 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, fields, is_dataclass, replace
 from enum import StrEnum
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from engine.check.diagnose import diagnose
 from engine.check.verdicts import ATOL, Diagnosis, GradCheck, gradient_check
@@ -139,13 +140,40 @@ PHASES = tuple(Phase)
 
 
 @dataclass(frozen=True)
+class RunningLoss:
+    """The running mean of the batch losses since the whole sets were last measured (that
+    step's batch included), as Keras's progress bar shows an epoch's loss so far: what the
+    screens and reports show between measurements, labelled as such, since measuring every
+    training and test row costs what the data set costs and a step must not."""
+
+    total: float  # the sum of the last `count` batch losses
+    count: int
+
+    @property
+    def mean(self) -> float:
+        return self.total / self.count
+
+    def label(self) -> str:
+        """How a screen or report names it: never as the whole set's loss."""
+        return f"batch loss, mean of last {self.count}"
+
+    def then(self, loss: float, restart: bool) -> RunningLoss:
+        """With the next step's batch loss: a new window from it when the step before was measured."""
+        return RunningLoss(loss, 1) if restart else RunningLoss(self.total + loss, self.count + 1)
+
+
+@dataclass(frozen=True)
 class Forward:
     cache: Tensors  # whatever the model's forward caches: x, z1, a1, z2, a2 for the built-in
     loss: float  # a batch's mean loss
     rows: Indices | None = None  # the data set's rows this step trains on; None: the one sample
     #: Those rows' inputs and labels, taken once a step (the later phases compute on them too).
     batch: tuple[Array, Labels] | None = None
-    metrics: Metrics | None = None  # the parameters' fit to every training and test row
+    #: The parameters' fit to every training and test row; None at a step that did not
+    #: measure it (Stepper.measures: once an epoch, every --eval-every steps, on demand).
+    metrics: Metrics | None = None
+    #: On data: the batch losses' running mean since the last measured step.
+    running: RunningLoss | None = None
 
 
 @dataclass(frozen=True)
@@ -179,6 +207,7 @@ class LossTrail:
     loss: float
     previous: LossTrail | None = None
     metrics: Metrics | None = None
+    running: RunningLoss | None = None
 
     def nodes(self) -> list[LossTrail]:
         out: list[LossTrail] = []
@@ -198,21 +227,29 @@ class LossTrail:
             return np.array([np.nan if node.metrics is None or getattr(node.metrics, read) is None
                              else getattr(node.metrics, read) for node in nodes], dtype=np.float64)
 
+        running = np.array([np.nan if node.running is None else node.running.mean for node in nodes],
+                           dtype=np.float64)
+        window = np.array([0 if node.running is None else node.running.count for node in nodes],
+                          dtype=np.int64)
+        measured = np.array([node.metrics is not None for node in nodes], dtype=bool)
         return Curves(np.array([node.loss for node in nodes], dtype=np.float64),
                       series("train_loss"), series("test_loss"), series("train_accuracy"),
-                      series("test_accuracy"))
+                      series("test_accuracy"), running, window, measured)
 
 
 @dataclass(frozen=True, eq=False)
 class Curves:
-    """One value a step, step 1 first, for the loss chart; NaN where not measured (no test
-    rows, no data set: then only `loss` is known)."""
+    """One value a step, step 1 first, for the loss chart; NaN where not measured (a step
+    between whole-set measurements, no test rows, no data set: then only `loss` is known)."""
 
     loss: Array  # the loss of the step's forward pass: its batch's mean, or the one sample's
     train_loss: Array  # over every training row, with the parameters of that forward pass
     test_loss: Array
     train_accuracy: Array
     test_accuracy: Array
+    running: Array  # the batch losses' running mean since the last measured step (RunningLoss)
+    window: NDArray[np.int64]  # the steps that mean is over (0: none, without data)
+    measured: NDArray[np.bool_]  # whether the step measured the whole sets
 
 
 @dataclass(frozen=True)
@@ -347,13 +384,24 @@ def all_finite_fast(values: Iterable[object]) -> bool:
     the phase's memory."""
     values = list(values)
     total = 0.0
+    small: list[Array] = []  # summed as one: a small network's step makes dozens of tiny arrays
     with np.errstate(all="ignore"):  # inf + -inf in the sum: the answer sought, not a warning
         for value in values:
             if isinstance(value, np.ndarray) and value.dtype.kind == "f":
-                total += float(value.sum(dtype=np.float64))
+                if value.size <= SMALL_ARRAY:
+                    small.append(value.ravel())
+                else:
+                    total += float(value.sum(dtype=np.float64))
             elif not all_finite(value):
                 return False
+        if small:
+            total += float(np.concatenate(small, dtype=np.float64).sum())
     return math.isfinite(total) or all(all_finite(value) for value in values)
+
+
+#: Arrays of at most this many numbers are copied into one for all_finite_fast's sum (at most
+#: a few pages of memory a step); larger ones are summed where they are.
+SMALL_ARRAY = 4096
 
 
 def _frozen(tensors: dict[str, Any]) -> dict[str, Any]:
@@ -404,13 +452,21 @@ def _nbytes(value: object) -> int:
             total += item.nbytes
             continue
         total += sys.getsizeof(item)
+        if isinstance(item, float | int | str | None):  # most of what is left: nothing inside
+            continue
         if isinstance(item, dict):
             pending.extend(item.values())
         elif isinstance(item, list | tuple):
             pending.extend(item)
         elif is_dataclass(item) and not isinstance(item, type):
-            pending.extend(getattr(item, f.name) for f in fields(item))
+            pending.extend(getattr(item, name) for name in _field_names(type(item)))
     return total
+
+
+@lru_cache(maxsize=64)
+def _field_names(kind: type) -> tuple[str, ...]:
+    """A dataclass's fields' names, looked up once a class (dataclasses.fields is slow a call)."""
+    return tuple(f.name for f in fields(kind))
 
 
 def history_limit(params: int, budget: int = HISTORY_BUDGET, activations: int = 0) -> int:
@@ -529,7 +585,7 @@ class Stepper:
         self._check_every = every
 
     def replay(self, path: list[tuple[str, int]], model_for: Callable[[str | None], Model]) -> None:
-        """Do the actions of a recorded path again: "next" (a phase), "back", "reset",
+        """Do the actions of a recorded path again: "next" (a phase), "back", "reset", "measure",
         "gradcheck on"/"off", "check every [N]", "drill NAME" (a fault drill; "drill" alone
         removes it; model_for makes the model of a drill), "set KEY=VALUE ..." (retune).
         ValueError for an unknown action; the phases raise what they raise."""
@@ -542,6 +598,8 @@ class Stepper:
                         raise ValueError("the path goes back past the start")
                 elif action == "reset":
                     self.reset()
+                elif action == "measure":
+                    self.measure()
                 elif action in ("gradcheck on", "gradcheck off"):
                     self.gradcheck_enabled = action == "gradcheck on"
                 elif action == "check every":
@@ -637,11 +695,52 @@ class Stepper:
         batch = None if rows is None or self.data is None else self.data.inputs(rows)
         x, y = (self.x, self.config.y) if batch is None else batch
         cache, loss = self.model.forward(x, state.params, y)
-        metrics = self.evaluate(state.params)
-        trail = LossTrail(float(loss), state.trail, metrics) if self.keep_trail else None
+        return self._forwarded(state, step, _frozen(cache), float(loss), rows, batch)
+
+    def _forwarded(self, state: State, step: int, cache: Tensors, loss: float, rows: Indices | None,
+                   batch: tuple[Array, Labels] | None) -> State:
+        """The state after step's forward pass from `state`: the whole sets measured when the
+        schedule says (measures), else the batch losses' running mean carried on."""
+        measured = self.measures(step)
+        metrics = self.evaluate(state.params) if measured else None
+        running = None
+        if self.data is not None:
+            before = state.forward.running if state.forward is not None else None
+            running = RunningLoss(loss, 1) if before is None else before.then(loss, measured)
+        trail = LossTrail(loss, state.trail, metrics, running) if self.keep_trail else None
         return State(step=step, params=state.params, last_phase=Phase.FORWARD,
-                     forward=Forward(_frozen(cache), float(loss), rows, batch, metrics), trail=trail,
+                     forward=Forward(cache, loss, rows, batch, metrics, running), trail=trail,
                      optim=state.optim)
+
+    def eval_period(self) -> int:
+        """Steps between the whole sets' scheduled measurements: --eval-every, or an epoch's steps."""
+        return self.config.eval_every or (self.data.steps_per_epoch if self.data is not None else 1)
+
+    def measures(self, step: int) -> bool:
+        """Whether step's forward pass measures the loss and accuracy over every training and test
+        row: the first step of each period (eval_period), so step 1 does. Between them nothing
+        that costs what the data set costs runs; a run's end and the app's key measure too
+        (measure)."""
+        return self.data is not None and (step - 1) % self.eval_period() == 0
+
+    def measure(self) -> bool:
+        """Measure the whole sets now, with the parameters of this step's forward pass (as a
+        scheduled measurement would have), unless they are measured already: at the end of a
+        run and on demand. The state is replaced, not pushed: back returns to the phase before,
+        as it was shown. Recorded in the path ("measure"), so a replay measures at the same
+        moment. False when there is nothing to measure (no data, no forward pass yet)."""
+        state = self.state
+        forward = state.forward
+        if self.data is None or forward is None or forward.metrics is not None:
+            return False
+        params = state.update.before if state.update is not None else state.params
+        with np.errstate(all="ignore"):
+            metrics = self.evaluate(params)
+        running = RunningLoss(forward.loss, 1)
+        trail = None if state.trail is None else replace(state.trail, metrics=metrics, running=running)
+        self.record("measure")
+        self.state = replace(state, forward=replace(forward, metrics=metrics, running=running), trail=trail)
+        return True
 
     def _backward(self, state: State) -> State:
         assert state.forward is not None
@@ -687,7 +786,10 @@ class Stepper:
         drill = optimizers.NO_DRILL if self.model.user_code else optimizers.drill(self.model.bug)
         return optimizers.Settings(self.lr(step), c.momentum, c.beta1, c.beta2, c.epsilon, drill)
 
-    def _update(self, state: State) -> State:
+    def _update(self, state: State, unchecked: list[Tensors] | None = None) -> State:
+        """The update phase. Its forward pass with the new parameters is checked for overflow
+        here, or, given `unchecked`, appended to it for the caller's one check of the whole
+        step (_fused_step), which recomputes the step phase by phase when anything overflowed."""
         assert state.backward is not None
         x, y = self.inputs(state)
         settings = self.settings(state.step)
@@ -695,8 +797,11 @@ class Stepper:
         cached = optimizers.bias_corrected(self.config.optimizer, optim, settings)
         cache_after, loss_after = self.model.forward(x, after, y)
         after, optim, cached = _frozen(after), _frozen(optim), _frozen(cached)
-        overflow = () if all_finite_fast(cache_after.values()) else \
-            tuple(name for name, value in cache_after.items() if not all_finite(value))
+        overflow: tuple[str, ...] = ()
+        if unchecked is not None:
+            unchecked.append(cache_after)
+        elif not all_finite_fast(cache_after.values()):
+            overflow = tuple(name for name, value in cache_after.items() if not all_finite(value))
         faults = self._update_faults(state, settings, after, optim if rule else None)
         update = Update(state.params, after, float(loss_after), overflow, state.optim, optim, cached,
                         settings.lr, faults, rule)
@@ -775,6 +880,33 @@ class Stepper:
         assert new.last_phase is not None
         return new.last_phase
 
+    def _fused_step(self) -> list[State]:
+        """A whole step (forward, backward, update) computed in one call and committed, for runs
+        that show no phase on its own (train, iter_steps): the states and the path are the
+        phases' own, bit for bit, but the overflow of the update's forward pass and the
+        divergence of the step are one check of everything the step made, instead of one a
+        phase and one more a step. [] when it does not apply (not at a step's start, or the
+        step checks gradients) and when anything the step made is not finite: then nothing is
+        committed, and the caller runs the phases one by one, which say where it diverged."""
+        state = self.state
+        if self.next_phase is not Phase.FORWARD:
+            return []
+        step = state.step + 1 if state.forward is not None else state.step
+        if self.checks(step):
+            return []
+        with np.errstate(all="ignore"):
+            forward = self._forward(state)
+            backward = self._backward(forward)
+            unchecked: list[Tensors] = []
+            update = self._update(backward, unchecked)
+            made = (forward, backward, update)
+            if not all_finite_fast([*(v for s in made for v in s.made()), *unchecked[0].values()]):
+                return []
+        for new in made:
+            vars(new)["finite"] = True  # State.finite, known: checked above
+            self.commit(new)
+        return list(made)
+
     def step_done(self) -> bool:
         """Where finish-step stops: at this step's update, or early where the run diverged,
         so a non-finite state is shown, not skipped past. The app's worker follows it too."""
@@ -790,9 +922,12 @@ class Stepper:
     def iter_steps(self, steps: int) -> Iterator[State]:
         """Whole steps from here, for the headless report: the state after each update,
         yielded as it is reached so a long run is reported in constant memory."""
-        for _ in range(steps):
-            while self.next() is not Phase.UPDATE:
-                pass
+        for done in range(1, steps + 1):
+            if not self._fused_step():
+                while self.next() is not Phase.UPDATE:
+                    pass
+            if done == steps:  # a run's final figures are the whole sets'
+                self.measure()
             yield self.state
 
     def train(self, steps: int, check_every: int = 0, progress: Progress | None = None,
@@ -810,29 +945,48 @@ class Stepper:
             with np.errstate(all="ignore"):
                 while done < steps:
                     between()
-                    made: list[State] = []
-                    try:
-                        while not made or made[-1].last_phase is not Phase.UPDATE:
-                            if progress is not None:
-                                progress(done, steps)
-                            self.next()
-                            made.append(self.state)
-                    except BaseException:
-                        for _ in made:
-                            self.back()
-                        raise
+                    finite = self._training_step(done, steps, progress)
                     done += 1
-                    if not all_finite_fast([v for state in made for v in state.made()]):
-                        # Stop where step_done would have: at the first phase that made inf or NaN.
-                        first = next(state for state in made if not state.finite)
-                        while self.state is not first and self.back():
-                            pass
+                    if not finite:
                         break
+                if done:
+                    self.measure()
             if progress is not None:
                 progress(done, steps)
         finally:
             self.check_every = saved
         return done
+
+    def _training_step(self, done: int, steps: int, progress: Progress | None) -> bool:
+        """One step of train: fused when it can be, else phase by phase with progress before
+        each phase, undone whole when progress raises. False where it diverged: the state is
+        then its first phase that made inf or NaN, as step_done would have stopped."""
+        made: list[State] = []
+        try:
+            if progress is not None:
+                progress(done, steps)
+            made = self._fused_step()
+            if made:
+                return True  # known finite
+            while not made or made[-1].last_phase is not Phase.UPDATE:
+                if progress is not None and made:
+                    progress(done, steps)
+                self.next()
+                made.append(self.state)
+        except BaseException:
+            for _ in made:
+                self.back()
+            raise
+        return self._finite_or_back(made)
+
+    def _finite_or_back(self, made: list[State]) -> bool:
+        """Whether the phases just made are all finite; if not, back to the first that is not."""
+        if all_finite_fast([v for state in made for v in state.made()]):
+            return True
+        first = next(state for state in made if not state.finite)
+        while self.state is not first and self.back():
+            pass
+        return False
 
     def run_steps(self, steps: int) -> State:
         """Run whole steps from here; the state after the last update."""

@@ -48,7 +48,7 @@ NOTEBOOK_X = (0.2, -0.4, 0.1)
 #: it decays), so a plain SGD run's trace is unchanged byte for byte.
 OPTIMIZER_FIELDS = ("optimizer", "momentum", "beta1", "beta2", "epsilon", "decay")
 DATA_FIELDS = ("dataset", "data", "samples", "noise", "test_fraction", "standardize", "batch",
-               "train_steps", "check_every", "trace", "features")
+               "train_steps", "check_every", "trace", "features", "eval_every")
 #: The penalty rates: a run without them leaves them out of its JSON trace too, which stays
 #: the trace it always was.
 PENALTY_FIELDS = ("l1", "l2")
@@ -106,6 +106,9 @@ class Config:
     #: The network's inputs as features of the data's two columns (engine.maths.features); (): the
     #: columns themselves. Last, so a config's other fields keep their places in a trace.
     features: tuple[str, ...] = field(default=_default("features"))
+    #: Steps between measurements of the whole training and test sets' loss and accuracy
+    #: (engine.run.stepper.Stepper.measures); 0: once an epoch. Last, as features is.
+    eval_every: int = _default("eval-every")
 
     def __post_init__(self) -> None:
         if isinstance(self.hidden, int | np.integer) and not isinstance(self.hidden, bool):
@@ -153,6 +156,7 @@ class Config:
         the penalty rates when both are 0, the optimizer's settings it does not read."""
         unused = (*(() if self.architecture.penalised else PENALTY_FIELDS),
                   *(() if self.features else ("features",)),
+                  *(() if self.eval_every else ("eval_every",)),
                   *(("x", "y") if self.learns_from_data else DATA_FIELDS),
                   *({*OPTIMIZER_FIELDS} - {*self.optimizer_reads}))
         out = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in unused}

@@ -158,6 +158,9 @@ def training(config: Config, given: Collection[str]) -> None:
     if not _is_int(config.check_every) or not 0 <= int(config.check_every) <= MAX_STEPS:
         raise ConfigError("check-every", f"must be a whole number from 0 to {MAX_STEPS:,}, "
                                          f"got {shown(config.check_every)}")
+    if not _is_int(config.eval_every) or not 0 <= int(config.eval_every) <= MAX_STEPS:
+        raise ConfigError("eval-every", f"must be a whole number from 0 (once an epoch) to {MAX_STEPS:,}, "
+                                        f"got {shown(config.eval_every)}")
     if config.trace not in ("", *TRACES):
         raise ConfigError("trace", f"must be one of {', '.join(TRACES)}, got {shown(config.trace)}")
 
@@ -326,7 +329,7 @@ RULES: tuple[Rule, ...] = (
     Rule("data set and file", ("dataset", "data"), data_values),
     Rule("a data set or a file, not both", ("dataset", "data"), dataset_or_data),
     Rule("sampling and the split", ("samples", "noise", "test-fraction", "standardize", "batch"), sampling),
-    Rule("training runs and the trace", ("train-steps", "check-every", "trace"), training),
+    Rule("training runs and the trace", ("train-steps", "check-every", "eval-every", "trace"), training),
     Rule("features", ("features",), feature_names),
     Rule("data settings need data", ("batch", "samples", "noise", "test-fraction", "standardize", "trace",
                                      "features"), without_data),

@@ -304,6 +304,13 @@ SETTINGS: tuple[Setting, ...] = (
                 doc="check gradients every Nth step only (0: never): in the app's training runs, and in a "
                     "headless run when given (not given, a headless run checks every step unless "
                     "`--no-gradcheck`)"),
+        Setting("eval-every", WHOLE, "measure the loss and accuracy over every training and test row "
+                "every Nth step (default 0: once an epoch); between, the batch losses' running mean",
+                0, "N", toml=True, group="data",
+                hint=f"steps between whole-set measurements, 1 to {MAX_STEPS:,}; 0 once an epoch",
+                doc=f"steps between measurements of the loss and accuracy over every training and test "
+                    f"row, 1 to {MAX_STEPS:,} (0: once an epoch); between them the reports and the app "
+                    "show the running mean of the batch losses, labelled as such"),
         Setting("trace", NAME, f"headless with data: full (every tensor) or summary (losses and "
                 f"accuracies); default summary over {SUMMARY_OVER} steps", "", _names(TRACES), toml=True,
                 group="data", hint=f"{' | '.join(TRACES)}; empty: summary over {SUMMARY_OVER} steps",

@@ -151,3 +151,26 @@ async def test_random_keys_with_data_leave_a_whole_consistent_state() -> None:
             pass
         assert all(stepper.state.params[name] is value for name, value in initial.items())
     assert app.return_code in (None, 0)
+
+
+async def test_between_measurements_the_app_shows_the_running_mean_and_a_measures() -> None:
+    """160 training rows in batches of 16: the whole sets are measured at steps 1, 11, ...;
+    step 2 shows the batch losses' running mean, named as such, until a measures it."""
+    app = app_for()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("s")
+        await app.runner.idle.wait()
+        await pilot.press("n")  # step 2's forward pass
+        await app.runner.idle.wait()
+        await pilot.pause()
+        line = batch_line(app)
+        assert "batch loss, mean of last 2" in line and "train loss" not in line
+        values = str(app.query_one("#loss-values").render())
+        assert "batch loss, mean of last 2" in values and "(step 1)" in values
+        await pilot.press("a")
+        await pilot.pause()
+        line = batch_line(app)
+        assert "train loss" in line and "mean of last" not in line
+        assert app.stepper.path[-1] == ("measure", 1)
+        await pilot.press("b")  # back to step 1's update, as it was shown
+        assert app.stepper.state.step == 1 and app.stepper.state.last_phase is Phase.UPDATE

@@ -128,19 +128,30 @@ def test_check_every_checks_those_steps_only() -> None:
 
 
 def test_escape_keeps_the_finished_steps_and_undoes_the_one_in_progress() -> None:
+    """Step 4 checks gradients, so it runs phase by phase (the others fused, in one call):
+    escape after its forward pass undoes that forward pass."""
     s = stepper()
-    calls = 0
 
     def progress(done: int, total: int) -> None:
-        nonlocal calls
-        calls += 1
-        if done == 3 and calls > 10:  # inside step 4, after its forward
+        if done == 3 and s.state.last_phase is Phase.FORWARD:  # inside step 4, after its forward
+            raise Cancelled
+
+    with pytest.raises(Cancelled):
+        s.train(10, check_every=4, progress=progress)
+    assert s.state.last_phase is Phase.UPDATE and s.state.step == 3
+    assert s.history_length == 9
+
+
+def test_escape_between_fused_steps_keeps_the_finished_ones() -> None:
+    s = stepper()
+
+    def progress(done: int, total: int) -> None:
+        if done == 3:
             raise Cancelled
 
     with pytest.raises(Cancelled):
         s.train(10, progress=progress)
-    assert s.state.last_phase is Phase.UPDATE and s.state.step == 3
-    assert s.history_length == 9
+    assert s.state.last_phase is Phase.UPDATE and s.state.step == 3 and s.history_length == 9
 
 
 def test_undo_history_counts_the_batch_activations() -> None:

@@ -577,6 +577,10 @@ class StepperApp(ScreenlessKeys):
         if not self.busy() and self.controller.reset():
             self.show_state()
 
+    def action_measure(self) -> None:
+        if not self.busy() and self.controller.measure():
+            self.show_state()
+
     def action_regenerate(self) -> None:
         if not self.busy() and self.controller.regenerate():
             self.show_state()

@@ -217,6 +217,20 @@ class Controller:
         self.stepper.reset()
         return True
 
+    def measure(self) -> bool:
+        """a: the whole sets' loss and accuracy measured now, for this step's forward pass (on
+        a schedule otherwise: --eval-every, once an epoch by default)."""
+        stepper = self.stepper
+        if stepper.data is None:
+            self.tell(Note("Only a run on data has training and test rows to measure (--dataset moons).", 3))
+            return False
+        if not stepper.measure():
+            measured = stepper.state.forward is not None
+            self.tell(Note("Measured already at this step." if measured else
+                           "Nothing to measure yet: the first forward pass measures.", 2))
+            return False
+        return True
+
     def train(self) -> bool:
         """t: a training run of the configured steps on the runner's thread; refused without
         data. The state changes as the run goes (the runner redraws)."""

@@ -20,7 +20,7 @@ from engine.data.batches import Data, Metrics
 from engine.maths import network
 from engine.maths.optimizers import TITLES
 from engine.run import deadnet, picture
-from engine.run.stepper import Saturation, State, Stepper
+from engine.run.stepper import RunningLoss, Saturation, State, Stepper
 from engine.run.verdict import Tally
 from engine.settings.config import SUMMARY_OVER, Config
 from tui.output.health import health_json, health_lines, inputs_notice, step_health_json, tracker
@@ -258,6 +258,16 @@ def fit_line(metrics: Metrics) -> str:
            f"{_percent(metrics.train_accuracy)}; {test}"
 
 
+def running_line(running: RunningLoss, period: int) -> str:
+    """A step between whole-set measurements: the batch losses' running mean, named as such."""
+    return (f"Whole sets not measured at this step (they are every {period} steps, and at the end); "
+            f"{running.label()}: {_loss(running.mean)}")
+
+
+def _running(running: RunningLoss | None) -> str:
+    return "—" if running is None else f"{_loss(running.mean)} ({running.count})"
+
+
 def summary_every(steps: int) -> int:
     return max(1, math.ceil(steps / SUMMARY_LINES))
 
@@ -277,10 +287,13 @@ def summary_report(config: Config, stepper: Stepper, finished: Iterable[State]) 
     every = summary_every(config.steps)
     _, why = trace_mode(config)
     head = [data_line(config, data), *penalty_line(stepper), f"trace: summary ({why})",
-            "Loss and accuracy before each step's update; the batch's mean loss after it."]
+            "Loss and accuracy before each step's update; the batch's mean loss after it.",
+            f"Train and test measured every {stepper.eval_period()} steps and at the end (— between); "
+            "batch mean: the running mean of the batch losses since, over the last k steps (k)."]
     if every > 1:
         head.append(f"One line every {every} steps (and the last).")
-    head.append(f"{'step':>7}  {'batch loss':>11}  {'after':>11}  {'train loss':>10}  {'train acc':>9}  "
+    head.append(f"{'step':>7}  {'batch loss':>11}  {'after':>11}  {'batch mean (k)':>16}  "
+                f"{'train loss':>10}  {'train acc':>9}  "
                 f"{'test loss':>10}  {'test acc':>8}  check")
     head[1:1] = inputs_notice(data)
     last: State | None = None
@@ -325,7 +338,8 @@ def _summary_row(state: State) -> str:
     train_loss, train_acc, test_loss, test_acc = (None, None, None, None) if m is None else \
         (m.train_loss, m.train_accuracy, m.test_loss, m.test_accuracy)
     return (f"{state.step:>7}  {_loss(state.forward.loss):>11}  {_loss(state.update.loss_after):>11}  "
-            f"{_loss(train_loss):>10}  {_percent(train_acc):>9}  {_loss(test_loss):>10}  "
+            f"{_running(state.forward.running):>16}  {_loss(train_loss):>10}  {_percent(train_acc):>9}  "
+            f"{_loss(test_loss):>10}  "
             f"{_percent(test_acc):>8}  {_check_word(state)}")
 
 
@@ -411,6 +425,8 @@ def _loss_lines(stepper: Stepper, state: State) -> list[str]:
     lines.append(f"{label} {state.forward.loss!r}{mean}{_penalty_words(stepper, state)}")
     if state.forward.metrics is not None:
         lines.append(fit_line(state.forward.metrics))
+    elif state.forward.running is not None:
+        lines.append(running_line(state.forward.running, stepper.eval_period()))
     saturated = stepper.saturation(state)
     if saturated is not None:
         lines.append(saturated.message())
@@ -708,7 +724,16 @@ def _data_step_json(state: State, out: _Json) -> dict[str, Any]:
     return {"batch": [] if rows is None else out.value(rows, "batch"),
             "loss": None if state.forward is None else out.value(state.forward.loss, "loss"),
             "accuracy": None if metrics is None else out.value(metrics.train_accuracy, "accuracy"),
-            "metrics": _metrics_json(metrics, out)}
+            "metrics": _metrics_json(metrics, out), **_running_json(state, out)}
+
+
+def _running_json(state: State, out: _Json) -> dict[str, Any]:
+    """A step between whole-set measurements (its "metrics" null): the batch losses' running mean."""
+    running = None if state.forward is None or state.forward.metrics is not None else state.forward.running
+    if running is None:
+        return {}
+    return {"running_loss": {"label": running.label(), "mean": out.value(running.mean, "running_loss.mean"),
+                             "steps": running.count}}
 
 
 def _summary_step_json(state: State, out: _Json) -> dict[str, Any]:

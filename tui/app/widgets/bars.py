@@ -124,6 +124,10 @@ class BatchLine(Static):
             if metrics.test_loss is not None:
                 parts += [("   test ", MUTED), (f"loss {metrics.test_loss:.4f} acc "
                                                f"{percent(metrics.test_accuracy)}", "bold")]
+        elif state.forward is not None and state.forward.running is not None:
+            running = state.forward.running
+            parts += [(f"   {running.label()} ", MUTED), (f"{running.mean:.4f}", "bold"),
+                      ("   train/test: not measured this step (a: now)", MUTED)]
         sample = view.sample
         if sample is not None:
             own = "" if sample.loss is None else f" · its loss {sample.loss:.4f}"

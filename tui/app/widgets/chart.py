@@ -40,8 +40,12 @@ Array = NDArray[np.float64]
 #: palette for colour-blind readers too (tui.app.widgets.palette).
 TRAIN, TEST = palette.TRAIN_LOSS, palette.TEST_LOSS
 TRAIN_ACCURACY, TEST_ACCURACY = palette.TRAIN_ACCURACY, palette.TEST_ACCURACY
+BATCH_MEAN = palette.BATCH_MEAN
 SHOWN = 6  # last losses listed without data
-NO_CURVES = Curves(*(np.zeros(0) for _ in range(5)))  # a stepper that keeps no trail
+#: A stepper that keeps no trail.
+_NONE = np.zeros(0)
+NO_CURVES = Curves(_NONE, _NONE, _NONE, _NONE, _NONE, _NONE, np.zeros(0, dtype=np.int64),
+                   np.zeros(0, dtype=bool))
 
 
 def downsample(steps: Array, values: Array, buckets: int) -> tuple[Array, Array]:
@@ -164,7 +168,8 @@ def draw(plot: PlotextPlot, curves: Curves, after: float | None, has_data: bool,
     steps = np.arange(1, len(curves.loss) + 1, dtype=np.float64)
     series: list[tuple[Array, tuple[int, int, int], str]]
     if has_data:
-        series = [(curves.train_loss, TRAIN, "left"), (curves.test_loss, TEST, "left"),
+        series = [(curves.running, BATCH_MEAN, "left"),
+                  (curves.train_loss, TRAIN, "left"), (curves.test_loss, TEST, "left"),
                   (curves.train_accuracy, TRAIN_ACCURACY, "right"),
                   (curves.test_accuracy, TEST_ACCURACY, "right")]
     else:
@@ -242,14 +247,22 @@ def sample_values(curves: Curves, after: float | None, step: int) -> Content:
 
 
 def data_values(curves: Curves) -> Content:
-    """The legend, then this step's fit: the training and test rows' loss and accuracy,
-    and the batch's loss."""
+    """The legend, then the fit last measured: the training and test rows' loss and accuracy
+    (with its step when it is not this one's: the whole sets are measured on a schedule), and
+    this step's batch loss, or between measurements the batch losses' running mean, named so."""
     k = len(curves.loss) - 1
     legend = Content.assemble(("loss ", MUTED), key(TRAIN), (" train ", MUTED), key(TEST), (" test", MUTED),
+                              (" ", MUTED), key(BATCH_MEAN), (" batch mean", MUTED),
                               ("   acc % (right) ", MUTED), key(TRAIN_ACCURACY), (" train ", MUTED),
                               key(TEST_ACCURACY), (" test", MUTED))
+    measured = np.flatnonzero(curves.measured)
+    m = int(measured[-1]) if len(measured) else k
+    at = "" if m == k else f" (step {m + 1})"
+    batch: list[str | tuple[str, str]] = [("  batch ", MUTED), value(curves.loss[k])]
+    if m != k and curves.window[k]:
+        batch = [(f"  batch loss, mean of last {int(curves.window[k])} ", MUTED), value(curves.running[k])]
     numbers = Content.assemble(
-        ("train ", MUTED), value(curves.train_loss[k]), " ", (percent(curves.train_accuracy[k]), "bold"),
-        ("  test ", MUTED), value(curves.test_loss[k]), " ", (percent(curves.test_accuracy[k]), "bold"),
-        ("  batch ", MUTED), value(curves.loss[k]))
+        ("train ", MUTED), value(curves.train_loss[m]), " ", (percent(curves.train_accuracy[m]), "bold"),
+        ("  test ", MUTED), value(curves.test_loss[m]), " ", (percent(curves.test_accuracy[m]), "bold"),
+        (at, MUTED), *batch)
     return Content("\n").join([legend, numbers])

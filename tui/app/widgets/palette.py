@@ -27,6 +27,8 @@ PLAYGROUND_BLUE: RGB = (8, 119, 189)
 #: stronger of its pair, an accuracy (the right axis) in the other.
 TRAIN_LOSS, TEST_LOSS = PLAYGROUND_BLUE, PLAYGROUND_ORANGE
 TRAIN_ACCURACY, TEST_ACCURACY = OKABE_ITO["sky blue"], OKABE_ITO["vermillion"]
+#: The batch losses' running mean, drawn between the whole sets' measurements.
+BATCH_MEAN = OKABE_ITO["bluish green"]
 
 #: The map's classes: Playground's two, then Okabe–Ito's in the order that keeps each first k
 #: farthest apart under every deficiency (the 3-class spiral's third is reddish purple).
