@@ -9,6 +9,7 @@ modules do not import each other).
 from __future__ import annotations
 
 import re
+import textwrap
 from functools import cache
 from pathlib import Path
 
@@ -85,23 +86,30 @@ def assert_printed(expected: list[str], out: str) -> None:
         assert at, f"not printed (in the docs' order): {want!r}"
 
 
+def code_blocks(language: str) -> list[str]:
+    """The code of every ```LANGUAGE block, in the pages' order."""
+    return [block[:block.index("```")] for block in text().split(f"```{language}\n")[1:]]
+
+
 def python_blocks() -> list[str]:
-    """The code of every ```python block, in the pages' order."""
-    return [block[:block.index("```")] for block in text().split("```python\n")[1:]]
+    return code_blocks("python")
 
 
-def fenced_blocks() -> list[tuple[str, list[str]]]:
-    """Every fenced block of every page: (page, its lines), with the page's path for a message."""
+def fenced_blocks() -> list[tuple[str, str, list[str]]]:
+    """Every fenced block of every page: (page, its language, its lines), with the page's path
+    for a message."""
     found = []
     for page in pages():
         lines = page.read_text(encoding="utf-8").splitlines()
         inside: list[str] | None = None
+        language = ""
         for line in lines:
             if line.lstrip().startswith("```"):
                 if inside is None:
-                    inside = []
-                else:
-                    found.append((page.relative_to(ROOT).as_posix(), inside))
+                    inside, language = [], line.strip().removeprefix("```")
+                else:  # a block in a list item is indented with it
+                    lines_of = textwrap.dedent("\n".join(inside)).splitlines()
+                    found.append((page.relative_to(ROOT).as_posix(), language, lines_of))
                     inside = None
             elif inside is not None:
                 inside.append(line)

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.docs import block_after
+from tests.docs import assert_printed, block_after
 from tests.helpers import BATCHED, DEFINITIONS, edit, misbehaving, write_model
 from tests.helpers import run_cli as run
 from tui.verify import ModelError, check_functions, check_model
@@ -51,6 +51,7 @@ def test_the_docs_example_passes_the_notebooks_code_and_fails_a_one_line_bug(tmp
     message = str(failed.value)
     assert "model.py: FAILED: gradient check failed on W1, b1 at 10 of 10 checked steps" in message
     assert "step 1: W1 FAILED" in message and "W1: dead-units — " in message
+    assert_printed(block_after("failing tensor and the diagnosis, e.g."), message)  # as the docs print it
 
 
 def test_the_docs_example_is_a_test_module_pytest_runs(tmp_path: Path) -> None:
