@@ -223,10 +223,12 @@ SETTINGS: tuple[Setting, ...] = (
                 action="switch_off", doc="skip the gradient-check phase", shown_default=""),
         Setting("gradcheck-method", NAME, "numerical gradients: fast (vectorised, default) or loop "
                 "(two forward passes an element)", "fast", _names(METHODS), toml=True,
-                doc="how numerical gradients are computed (see [Two methods](/explanation/gradient-check.md#two-methods))"),
+                doc="how numerical gradients are computed (see [Two methods]"
+                    "(/explanation/gradient-check.md#two-methods))"),
         Setting("inject-bug", NAME, f"fault drill: use a known-broken backward or update ({', '.join(BUGS)}; "
                 "relu-grad is activation-grad's older name)", None, "NAME", toml=True,
-                doc="fault drill: a known-broken backward, or update (see [Fault drills](/reference/diagnosis.md#fault-drills))"),
+                doc="fault drill: a known-broken backward, or update (see [Fault drills]"
+                    "(/reference/diagnosis.md#fault-drills))"),
         Setting("init", NAME, "weight initialisation: the notebook's unscaled normals (default), or the "
                 "same draws scaled by He (sqrt(2/n_in)) or Xavier (sqrt(2/(n_in+n_out)))", "notebook",
                 _names(INITS), toml=True, hint=" | ".join(INITS),
@@ -247,7 +249,8 @@ SETTINGS: tuple[Setting, ...] = (
         Setting("data", FILE, "train on a CSV file: numeric columns, the label (0, 1, ... K-1) last, a "
                 "header row allowed; it decides the inputs and classes", "", "FILE.csv", toml=True,
                 group="data", hint="a CSV file: numeric columns, the label last",
-                doc="a CSV file ([its format](/reference/csv-format.md)); it decides the inputs and the classes"),
+                doc="a CSV file ([its format](/reference/csv-format.md)); it decides the inputs and the "
+                    "classes"),
         Setting("samples", WHOLE, f"--dataset: points to draw (default 200, at most {MAX_SAMPLES:,})", 200,
                 "N", toml=True, group="data", hint=f"points of the data set, 1 to {MAX_SAMPLES:,}",
                 doc=f"`--dataset`: points to draw, 1 to {MAX_SAMPLES:,} (at least one a class)"),
@@ -313,7 +316,8 @@ SETTINGS: tuple[Setting, ...] = (
                 "another output's file"),
     Setting("params", FILE, "start from these parameters (an .npz as np.savez writes, one array a "
             "parameter, named and shaped as the network's)", metavar="FILE.npz", group="kept",
-            doc="start from these parameters instead of the initialisation (see [Weights](/how-to/sessions.md#weights))"),
+            doc="start from these parameters instead of the initialisation (see "
+                "[Weights](/how-to/sessions.md#weights))"),
     Setting("export-params", FILE, "headless: after the run, write the parameters to FILE (the app: x)",
             metavar="FILE.npz", group="kept",
             doc="headless: after the run, write the final parameters (refused without `--headless`; the "
@@ -358,7 +362,8 @@ SETTINGS: tuple[Setting, ...] = (
 BY_KEY: dict[str, Setting] = {setting.key: setting for setting in SETTINGS}
 #: The --help sections after the first: a title and a line under it.
 GROUPS: dict[str, tuple[str, str]] = {
-    "data": ("learning from data", "a data set, mini-batches and training runs (see docs/how-to/training.md)"),
+    "data": ("learning from data", "a data set, mini-batches and training runs (see "
+             "docs/how-to/training.md)"),
     "kept": ("sessions and weights", "keep a run and reopen it, start from given weights, write them out "
              "(see docs/how-to/sessions.md)"),
 }

@@ -12,10 +12,11 @@ prints one table.
 from __future__ import annotations
 
 import argparse
+import html
 import sys
 from collections.abc import Callable, Iterable
 
-from engine.settings.schema import BY_KEY, SETTINGS, Setting, flag, missing_help
+from engine.settings.schema import SETTINGS, Setting, flag, missing_help
 from tui.keys import KEYS, Key
 
 FLAGS_HEADER = "| flag | default | meaning |\n| --- | --- | --- |\n"
@@ -43,8 +44,16 @@ def _default(setting: Setting) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
+def _code(text: str) -> str:
+    """`text` as code in a table's cell. A `|` inside backticks would keep its escaping
+    backslash on the page (Python-Markdown), so such a cell is HTML with the bar as &#124;."""
+    if "|" not in text:
+        return f"`{text}`"
+    return f"<code>{html.escape(text).replace('|', '&#124;')}</code>"
+
+
 def _row(shown: str, default: str, meaning: str) -> str:
-    return f"| `{_cell(shown)}` |{f' {default} ' if default else ' '}| {meaning} |\n"
+    return f"| {_code(shown)} |{f' {default} ' if default else ' '}| {meaning} |\n"
 
 
 def _setting_row(setting: Setting) -> str:
