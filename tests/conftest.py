@@ -20,6 +20,7 @@ import importlib.util
 import io
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
@@ -36,6 +37,8 @@ _hold_openblas_kernel()
 import pytest  # noqa: E402
 from hypothesis import settings  # noqa: E402
 
+from tests import traces  # noqa: E402
+
 for variable in ("TEXTUAL_THEME", "NO_COLOR", "FORCE_COLOR", "COLORTERM", "TEXTUAL"):
     os.environ.pop(variable, None)
 
@@ -45,6 +48,15 @@ settings.register_profile("quick", max_examples=150, deadline=None)
 settings.register_profile("thorough", max_examples=3000, deadline=None)
 HYPOTHESIS_PROFILE = os.environ.get("BACKPROP_HYPOTHESIS", "quick")
 settings.load_profile(HYPOTHESIS_PROFILE)  # an unknown name fails here, naming the profiles
+
+
+@pytest.fixture(autouse=True)
+def traces_fit_their_schema(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """Every JSON trace a test writes is validated against the published schema when the test
+    ends (tests/traces.py); a test that asks for this fixture reads the traces it wrote."""
+    written = traces.record(monkeypatch)
+    yield written
+    traces.check_all(written)
 
 
 @pytest.fixture(scope="session")

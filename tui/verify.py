@@ -1,6 +1,6 @@
 """Gradient checks for a test suite: a model file, or forward and backward functions, run for
-a few steps with every gradient checked, and the verdict returned (README.md, Gradient
-checks in CI and in pytest).
+a few steps with every gradient checked, and the verdict returned (docs/how-to/ci.md,
+Checks in CI and in a pytest suite).
 
     from tui.verify import check_model
 
@@ -79,10 +79,10 @@ def check_functions(forward: Callable[..., Any], backward: Callable[..., Any], *
                     steps: int = 10, dataset: str | None = "moons", batch: int | None = 16,
                     hidden: Sequence[int] | None = None, seed: int | None = None,
                     flags: Sequence[str] = ()) -> CheckResult:
-    """Check forward and backward functions of the notebook's contract (README.md, The
-    contract) in this process: as check_model, without a file or a process. `batched`: the
-    functions take a batch whole (a file's BATCHED = True). ModelError when they break the
-    contract, named by the file forward is defined in."""
+    """Check forward and backward functions of the notebook's contract
+    (docs/reference/model-contract.md) in this process: as check_model, without a file or a
+    process. `batched`: the functions take a batch whole (a file's BATCHED = True). ModelError
+    when they break the contract, named by the file forward is defined in."""
     options, data, session = _opened([*_settings(steps, dataset, batch, hidden, seed), *flags])
     if options.model is not None or options.config.inject_bug is not None:
         raise ValueError("check_functions checks the functions it is given: leave --model and "

@@ -25,7 +25,7 @@ moons moves its weights by up to 0.09 of their norm a step (a median over 10 ste
 initialisation, standardized inputs, 20 seeds), far above the 1e-3 CS231n gives for large
 networks. So a high update ratio alone is no verdict: the learning rate is called too high
 when the ratio is high *and* the loss stopped falling, or when one update is larger than the
-weights themselves. The measurements are in the README (Training health).
+weights themselves. The measurements are in docs/explanation/training-health.md.
 
 Constant memory: a run of a million steps keeps a window of WINDOW steps' statistics, the
 first step of each condition's current streak, and the verdicts found.

@@ -3,7 +3,7 @@ file may hold), its default, its flag, its TOML key, its form field, its metavar
 line of help.
 
 The command line's parser (tui.cli.parser), the TOML file's reader (tui.cli.configfile), the
-app's config form (tui.app.screens.config) and the README's reference tables
+app's config form (tui.app.screens.config) and the documentation's reference tables
 (tui.cli.reference) are made from this table; none of them lists a setting of its own. The
 rules between settings are engine.settings.rules.
 
@@ -88,9 +88,9 @@ class Setting:
     hint: str = ""  # the app's form field's placeholder; "": the form has no field for it
     group: str = ""  # its --help section ("data", "kept"); "": the first
     action: str = "store"  # argparse's: "store", "store_true", "switch_off", "switch_on", "append"
-    hidden: bool = False  # left out of --help and the README (serve's own flag)
-    doc: str = ""  # the README's longer word on it; "": help
-    shown_default: str | None = None  # the README's default column; None: the default as written
+    hidden: bool = False  # left out of --help and the docs' tables (serve's own flag)
+    doc: str = ""  # the docs' longer word on it; "": help
+    shown_default: str | None = None  # the docs' default column; None: the default as written
     config: bool = False  # a field of engine.settings.config.Config
 
     @property
@@ -161,7 +161,7 @@ SETTINGS: tuple[Setting, ...] = (
                     "m ← β1·m + (1−β1)dw, v ← β2·v + (1−β2)dw², w ← w − lr·m̂/(√v̂ + ε) with "
                     "m̂ = m/(1−β1ᵗ), v̂ = v/(1−β2ᵗ). The state (v_W1, s_W1, m_W1, t, …) starts at zero "
                     "and is shown, explained, undone and kept in sessions like the parameters (see "
-                    "[Optimizers](#optimizers)); the built-in network only"),
+                    "[Optimizers](/explanation/optimizers.md)); the built-in network only"),
         Setting("momentum", NUMBER, "momentum and nesterov: the velocity's decay mu, 0 <= mu < 1 "
                 "(default 0.9)", 0.9, "F", toml=True, hint="μ, 0 ≤ μ < 1 (momentum, nesterov)",
                 doc="`momentum` and `nesterov`: μ, the share of the velocity kept a step, 0 ≤ μ < 1"),
@@ -187,7 +187,7 @@ SETTINGS: tuple[Setting, ...] = (
                 doc="L1 regularisation rate (TensorFlow Playground's Regularization L1, its rate): the "
                     "loss adds l1·Σ\\|W\\| over every weight matrix, never the biases, and each dW gains "
                     "l1·sign(W) (sign(0) = 0); finite and ≥ 0. With `--l2` too, both terms (see "
-                    "[Regularisation](#regularisation))", shown_default="0"),
+                    "[Regularisation](/explanation/phases.md#regularisation))", shown_default="0"),
         Setting("l2", NUMBER, "L2 regularisation rate: the loss adds (l2/2)·ΣW² over the weights, not "
                 "the biases (default 0)", 0.0, "F", toml=True,
                 hint="Regularization rate, L2: adds (l2/2)·ΣW² to the loss; 0 for none",
@@ -203,7 +203,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("export-notebook", FILE, "write the run (network, initial parameters, data, --steps N) as a "
             "Jupyter notebook in plain NumPy, then exit", metavar="FILE.ipynb",
             doc="write the run (network, initial parameters, data, `--steps N`) as a Jupyter notebook "
-                "in plain NumPy, then exit (see [A notebook back](#a-notebook-back))"),
+                "in plain NumPy, then exit (see [A notebook back](/how-to/sessions.md#a-notebook-back))"),
     Setting("format", NAME, "headless: report format (default text)", "text", _names(FORMATS), toml=True,
             doc="headless: the report's format (refused without `--headless`)"),
     Setting("explain", NAME, "headless: after the report, explain why an element of the final state is "
@@ -211,7 +211,7 @@ SETTINGS: tuple[Setting, ...] = (
             metavar="ELEMENT", action="append",
             doc="headless: after the report, derive this element of the final state, e.g. "
                 "`'dW1[1,1]'` (repeatable; see [Why is this number what it is?]"
-                "(#why-is-this-number-what-it-is)). A name that is not a tensor, or an index outside "
+                "(/explanation/why-a-number.md)). A name that is not a tensor, or an index outside "
                 "its shape, exits 2 before anything is printed and lists the tensors and their shapes"),
     Setting("output", FILE, "headless: write the report to FILE instead of stdout, whole or not at all",
             metavar="FILE",
@@ -231,17 +231,19 @@ SETTINGS: tuple[Setting, ...] = (
             "logs; the exit status says the verdict)", action="switch_on",
             doc="headless: instead of the report, a line per failing tensor (step, tensor, relative error, "
                 "the diagnosis's kind and where it enters) and a summary line; nothing else on stdout (see "
-                "[Gradient checks in CI and in pytest](#gradient-checks-in-ci-and-in-pytest)). Refused "
+                "[Gradient checks in CI and in pytest](/how-to/ci.md)). Refused "
                 "with `--format json`, `--explain` and `--trace`, whose output it replaces"),
     *_config(
         Setting("gradcheck", SWITCH, "skip the gradient-check phase", True, flag="no-gradcheck", toml=True,
                 action="switch_off", doc="skip the gradient-check phase", shown_default=""),
         Setting("gradcheck-method", NAME, "numerical gradients: fast (vectorised, default) or loop "
                 "(two forward passes an element)", "fast", _names(METHODS), toml=True,
-                doc="how numerical gradients are computed (see below)"),
+                doc="how numerical gradients are computed (see [Two methods]"
+                    "(/explanation/gradient-check.md#two-methods))"),
         Setting("inject-bug", NAME, f"fault drill: use a known-broken backward or update ({', '.join(BUGS)}; "
                 "relu-grad is activation-grad's older name)", None, "NAME", toml=True,
-                doc="fault drill: a known-broken backward, or update (see below)"),
+                doc="fault drill: a known-broken backward, or update (see [Fault drills]"
+                    "(/reference/diagnosis.md#fault-drills))"),
         Setting("init", NAME, "weight initialisation: the notebook's unscaled normals (default), or the "
                 "same draws scaled by He (sqrt(2/n_in)) or Xavier (sqrt(2/(n_in+n_out)))", "notebook",
                 _names(INITS), toml=True, hint=" | ".join(INITS),
@@ -262,7 +264,8 @@ SETTINGS: tuple[Setting, ...] = (
         Setting("data", FILE, "train on a CSV file: numeric columns, the label (0, 1, ... K-1) last, a "
                 "header row allowed; it decides the inputs and classes", "", "FILE.csv", toml=True,
                 group="data", hint="a CSV file: numeric columns, the label last",
-                doc="a CSV file (below); it decides the inputs and the classes"),
+                doc="a CSV file ([its format](/reference/csv-format.md)); it decides the inputs and the "
+                    "classes"),
         Setting("samples", WHOLE, f"--dataset: points to draw (default 200, at most {MAX_SAMPLES:,})", 200,
                 "N", toml=True, group="data", hint=f"points of the data set, 1 to {MAX_SAMPLES:,}",
                 doc=f"`--dataset`: points to draw, 1 to {MAX_SAMPLES:,} (at least one a class)"),
@@ -287,7 +290,7 @@ SETTINGS: tuple[Setting, ...] = (
                     f"(a CSV file's first two, whatever its header calls them): any of "
                     f"{', '.join(f'`{name}`' for name in FEATURES)}, in any order, each once; read by a "
                     "grammar of its own, never run as code (see [Feature inputs]"
-                    "(#feature-inputs-regenerating-and-test-points))",
+                    "(/how-to/training.md#feature-inputs-regenerating-and-test-points))",
                 shown_default="`x1,x2`"),
         Setting("batch", WHOLE, "rows a step, shuffled each epoch from the seed (default: the whole "
                 "training split)", 0, "N", toml=True, group="data",
@@ -322,7 +325,7 @@ SETTINGS: tuple[Setting, ...] = (
             "was saved in, its history behind it; headless, run --steps more from there", metavar="FILE.npz",
             group="kept",
             doc="reopen a saved session at the state it was saved in, its history behind it; headless, "
-                "run `--steps N` more from there (see [Sessions](#sessions))"),
+                "run `--steps N` more from there (see [Sessions](/how-to/sessions.md))"),
     Setting("save-session", FILE, "headless: after the run, write the session to FILE (the app: ctrl+s)",
             metavar="FILE.npz", group="kept",
             doc="headless: after the run, write the session (refused without `--headless`; the app "
@@ -335,14 +338,15 @@ SETTINGS: tuple[Setting, ...] = (
                 "another output's file"),
     Setting("params", FILE, "start from these parameters (an .npz as np.savez writes, one array a "
             "parameter, named and shaped as the network's)", metavar="FILE.npz", group="kept",
-            doc="start from these parameters instead of the initialisation (see [Weights](#weights))"),
+            doc="start from these parameters instead of the initialisation (see "
+                "[Weights](/how-to/sessions.md#weights))"),
     Setting("export-params", FILE, "headless: after the run, write the parameters to FILE (the app: x)",
             metavar="FILE.npz", group="kept",
             doc="headless: after the run, write the final parameters (refused without `--headless`; the "
                 "app writes them with `x`), written as `--save-session` is"),
     Setting("model", FILE, "step your own forward/backward from this Python file (it runs as code with "
             "your rights)", metavar="FILE.py",
-            doc="step your own forward/backward (see [Debug your own backprop](#debug-your-own-backprop))"),
+            doc="step your own forward/backward (see [Debug your own backprop](/how-to/your-model.md))"),
     Setting("model-timeout", NUMBER,
             f"end a call of your model that takes longer (default {MODEL_TIMEOUT:g})",
             MODEL_TIMEOUT, "SECONDS", toml=True,
@@ -358,7 +362,7 @@ SETTINGS: tuple[Setting, ...] = (
             "cs231n, nielsen or nnfs (default: found from the names it defines)", metavar="NAME",
             doc="the convention your model file follows: `notebook`, `deeplearning-ai`, `cs231n`, "
                 "`nielsen` or `nnfs` (see "
-                "[Course code](#course-code-deeplearningai-and-cs231n)); only with `--model`",
+                "[Course code](/how-to/course-code.md)); only with `--model`",
             shown_default="found"),
     Setting("reg", FLOAT, "the L2 regularisation strength your model takes (cs231n's reg, nnfs's "
             "weight_regularizer_l2; default 0)",
@@ -370,7 +374,7 @@ SETTINGS: tuple[Setting, ...] = (
             doc="a keyword your model class's constructor takes, passed as given (repeatable): "
                 "`normalization=batchnorm`, `dropout_keep_ratio=0.5`; VALUE is a Python literal read "
                 "with `ast.literal_eval` (never run) or a bare word, a string; checked against the "
-                "constructor's signature; only with `--model` (see [cs231n](#cs231n))"),
+                "constructor's signature; only with `--model` (see [cs231n](/how-to/course-code.md#cs231n))"),
     Setting("served", SWITCH, argparse.SUPPRESS, action="store_true", hidden=True),
     Setting("keymap", TABLE, "the app's keys by binding id (the ids are on the help screen, ?)", flag="",
             toml=True),
@@ -380,10 +384,10 @@ SETTINGS: tuple[Setting, ...] = (
 BY_KEY: dict[str, Setting] = {setting.key: setting for setting in SETTINGS}
 #: The --help sections after the first: a title and a line under it.
 GROUPS: dict[str, tuple[str, str]] = {
-    "data": ("learning from data", "a data set, mini-batches and training runs (see README.md, Learning "
-             "from data)"),
+    "data": ("learning from data", "a data set, mini-batches and training runs (see "
+             "docs/how-to/training.md)"),
     "kept": ("sessions and weights", "keep a run and reopen it, start from given weights, write them out "
-             "(see README.md, Sessions and Weights)"),
+             "(see docs/how-to/sessions.md)"),
 }
 #: The keys a TOML file may set.
 TOML_KEYS = frozenset(setting.key for setting in SETTINGS if setting.toml)

@@ -1,6 +1,6 @@
-"""The headless run's exit status is its verdict (README.md, Gradient checks in CI and in
-pytest): 0 every step passed, 1 a check failed or the run diverged, 2 bad input, 130
-interrupted; the same for the built-in network, the drills, a model file and a run on data.
+"""The headless run's exit status is its verdict (docs/reference/exit-status.md; docs/how-to/ci.md,
+Checks in CI and in a pytest suite): 0 every step passed, 1 a check failed or the run diverged,
+2 bad input, 130 interrupted; the same for the built-in network, the drills, a model file and a run on data.
 And --quiet, the form for a CI log."""
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from engine.run import verdict
-from tests.helpers import DEFINITIONS, ROOT, edit, write_model, write_toml
+from tests.docs import block_after
+from tests.helpers import DEFINITIONS, edit, write_model, write_toml
 from tests.helpers import run_cli as run
 from tui.output import report
 
@@ -152,9 +153,8 @@ def test_quiet_overrides_a_config_files_format(tmp_path: Path, capsys) -> None:
     assert json.loads(out)["steps"]
 
 
-def test_the_readme_quiet_example_is_what_the_command_prints(capsys) -> None:
-    readme = (ROOT / "README.md").read_text()
-    block = readme.split("<!-- quiet-example -->\n```\n", 1)[1].split("```", 1)[0].splitlines()
+def test_the_docs_quiet_example_is_what_the_command_prints(capsys) -> None:
+    block = block_after("<!-- quiet-example -->")
     command, *printed, echo, status = block
     assert command.startswith("$ backprop-stepper ") and echo == "$ echo $?"
     got, out, _ = run(shlex.split(command)[2:], capsys)

@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 from engine.maths.network import NOTEBOOK, init_params
-from tests.helpers import FIXTURES, ROOT, run_cli, run_main
+from tests.docs import block_after
+from tests.helpers import FIXTURES, run_cli, run_main
 from tui.verify import check_model
 
 NAN_GRADIENT = FIXTURES / "nan_gradient.py"
@@ -94,9 +95,8 @@ def test_a_user_models_nan_gradient_in_every_form(capsys) -> None:
     assert not result.passed and result.steps[0].origin == line and line in str(result)
 
 
-def test_the_readme_origin_example_is_what_the_command_prints(capsys) -> None:
-    readme = (ROOT / "README.md").read_text()
-    command, *printed = readme.split("<!-- origin-example -->\n```\n", 1)[1].split("```", 1)[0].splitlines()
+def test_the_docs_origin_example_is_what_the_command_prints(capsys) -> None:
+    command, *printed = block_after("<!-- origin-example -->")
     argv, tail = command.split(" | tail -")
     assert argv.startswith("$ backprop-stepper ") and int(tail) == len(printed)
     status, out, _ = run_cli(shlex.split(argv)[2:], capsys)

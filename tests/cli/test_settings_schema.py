@@ -1,8 +1,9 @@
-"""One settings schema: the parser, the TOML reader, the form and the README's tables are
+"""One settings schema: the parser, the TOML reader, the form and the docs' tables are
 made from it, and every front end names a setting its own way from one message."""
 
 from __future__ import annotations
 
+import argparse
 from dataclasses import fields, replace
 
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from engine.settings.config import Config, validate
 from engine.settings.errors import ConfigError
 from engine.settings.schema import BY_KEY, NAME, SETTINGS, Setting, field_name, flag, missing_help
+from tests.docs import pages, text
 from tui.cli import reference
 from tui.cli.options import parse, refused
 
@@ -36,9 +38,50 @@ def test_the_form_has_a_hint_for_each_field() -> None:
     assert all(BY_KEY[key].hint for key in FIELDS)
 
 
-def test_the_readme_tables_are_the_schemas() -> None:
-    readme = reference.README.read_text(encoding="utf-8")
-    assert reference.rewritten(readme) == readme, "run python -m tui.cli.reference"
+def test_the_docs_tables_are_made_when_the_site_is_built() -> None:
+    """Each reference table is a marker its page's build fills (docs/hooks.py), never a copy:
+    no page holds a flags, TOML or keys table written by hand."""
+    written = "".join(page.read_text(encoding="utf-8") for page in pages())
+    for name in reference.TABLES:
+        assert f"<!-- generated: {name} -->" in written, name
+    for header in (reference.FLAGS_HEADER, reference.TOML_HEADER, reference.KEYS_HEADER):
+        assert header not in written
+
+
+def test_every_flag_and_key_has_its_row_in_the_docs() -> None:
+    from tui.cli.parser import build_parser
+    from tui.keys import KEYS
+
+    shown = [o for a in build_parser()._actions if a.help != argparse.SUPPRESS
+             for o in a.option_strings if o.startswith("--")]
+    for name in shown:
+        assert f"`{name}" in text() or f"<code>{name}" in text(), name
+    assert all(f"| {key.id} |" in text() for key in KEYS)
+    assert all(f"| `{s.key}` |" in text() for s in SETTINGS if s.toml)
+
+
+def test_a_setting_without_help_stops_the_docs_build(monkeypatch) -> None:
+    monkeypatch.setattr(reference, "SETTINGS", [*SETTINGS, Setting("colour", NAME, "", metavar="NAME")])
+    with pytest.raises(reference.MissingHelp, match="--colour"):
+        reference.flags_table()
+    with pytest.raises(reference.MissingHelp):
+        reference.toml_table()
+
+
+def test_a_flag_of_the_parser_without_help_stops_the_docs_build(monkeypatch) -> None:
+    from tui.cli import parser
+
+    monkeypatch.setattr(parser, "LOADING_FLAGS", {**parser.LOADING_FLAGS, "--bare": {"metavar": "X"}})
+    with pytest.raises(reference.MissingHelp, match="--bare"):
+        reference.flags_table()
+
+
+def test_a_key_without_a_description_stops_the_docs_build() -> None:
+    from tui.keys import KEYS, Key
+
+    with pytest.raises(reference.MissingHelp, match="shout"):
+        reference.keys_table([*KEYS, Key("shout", "!", "shout", " ")])
+    assert "| `^s` | save-session |" in reference.keys_table()  # named as the footer prints it
 
 
 def test_a_rule_names_settings_as_each_front_end_does() -> None:

@@ -1,5 +1,5 @@
 """The test-suite entry point (tui.verify): check_model agrees with the command line's exit
-status, leaves no process behind, and the README's pytest example runs here and fails on a
+status, leaves no process behind, and the docs' pytest example runs here and fails on a
 model with a one-line bug; check_functions checks functions in this process."""
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import BATCHED, DEFINITIONS, ROOT, edit, misbehaving, write_model
+from tests.docs import assert_printed, block_after
+from tests.helpers import BATCHED, DEFINITIONS, edit, misbehaving, write_model
 from tests.helpers import run_cli as run
 from tui.verify import ModelError, check_functions, check_model
 
@@ -26,17 +27,16 @@ BROKEN = edit(DEFINITIONS, RELU_DERIVATIVE, "    return np.ones_like(z)\n")
 TEST_NAME = "test_backprop_matches_the_numerical_gradient"
 
 
-def readme_example() -> str:
-    readme = (ROOT / "README.md").read_text()
-    return readme.split("<!-- pytest-example -->\n```python\n", 1)[1].split("```", 1)[0]
+def docs_example() -> str:
+    return "\n".join(block_after("<!-- pytest-example -->")) + "\n"
 
 
 def run_example(folder: Path, model: str) -> None:
-    """The README's test module beside a model.py, its test function called as pytest would."""
+    """The docs' test module beside a model.py, its test function called as pytest would."""
     folder.mkdir()
     write_model(folder, model, "model.py")
     path = folder / "test_backprop.py"
-    path.write_text(readme_example())
+    path.write_text(docs_example())
     namespace: dict[str, object] = {"__file__": str(path), "__name__": "test_backprop"}
     exec(compile(path.read_text(), str(path), "exec"), namespace)
     test = namespace[TEST_NAME]
@@ -44,21 +44,22 @@ def run_example(folder: Path, model: str) -> None:
     test()
 
 
-def test_the_readme_example_passes_the_notebooks_code_and_fails_a_one_line_bug(tmp_path: Path) -> None:
+def test_the_docs_example_passes_the_notebooks_code_and_fails_a_one_line_bug(tmp_path: Path) -> None:
     run_example(tmp_path / "good", DEFINITIONS)
     with pytest.raises(AssertionError) as failed:
         run_example(tmp_path / "bad", BROKEN)
     message = str(failed.value)
     assert "model.py: FAILED: gradient check failed on W1, b1 at 10 of 10 checked steps" in message
     assert "step 1: W1 FAILED" in message and "W1: dead-units — " in message
+    assert_printed(block_after("failing tensor and the diagnosis, e.g."), message)  # as the docs print it
 
 
-def test_the_readme_example_is_a_test_module_pytest_runs(tmp_path: Path) -> None:
+def test_the_docs_example_is_a_test_module_pytest_runs(tmp_path: Path) -> None:
     """Run by pytest itself, in a process of its own, over a good and a broken model."""
     for name, model in (("good", DEFINITIONS), ("bad", BROKEN)):
         (tmp_path / name).mkdir()
         write_model(tmp_path / name, model, "model.py")
-        (tmp_path / name / "test_backprop.py").write_text(readme_example())
+        (tmp_path / name / "test_backprop.py").write_text(docs_example())
     done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
                            "--import-mode=importlib", "good", "bad"], cwd=tmp_path, capture_output=True,
                           text=True, timeout=300)

@@ -21,7 +21,8 @@ from engine.run.stepper import Stepper
 from engine.settings.config import Config
 from engine.usermodel.client import UserModel, load_model
 from engine.usermodel.contract import ModelError, load_source
-from tests.helpers import FIXTURES, ROOT, told
+from tests.docs import python_blocks
+from tests.helpers import FIXTURES, told
 from tests.waits import handled
 from tui.cli.main import main
 
@@ -473,26 +474,24 @@ def test_the_cache_is_shown_as_named_leaves_whatever_its_structure(case) -> None
         assert shapes == {"scores": (16, 2)}
 
 
-# ---- the README's minimal files ------------------------------------------------------------------
-def readme_files() -> dict[str, str]:
-    """The README's minimal model files, each a ```python block opening "# convention: NAME"."""
-    text = (ROOT / "README.md").read_text()
+# ---- the docs' minimal files --------------------------------------------------------------------
+def docs_files() -> dict[str, str]:
+    """The docs' minimal model files, each a ```python block opening "# convention: NAME"."""
     out = {}
-    for block in text.split("```python\n")[1:]:
-        code = block[:block.index("```")]
+    for code in python_blocks():
         if code.startswith("# convention: "):
             out[code.splitlines()[0].removeprefix("# convention: ")] = code
     return out
 
 
-def test_the_readme_has_a_minimal_file_for_each_convention() -> None:
-    assert sorted(readme_files()) == ["cs231n", "deeplearning-ai", "notebook"]
+def test_the_docs_has_a_minimal_file_for_each_convention() -> None:
+    assert sorted(docs_files()) == ["cs231n", "deeplearning-ai", "notebook"]
 
 
 @pytest.mark.parametrize("convention", ["notebook", "deeplearning-ai", "cs231n"])
-def test_each_readme_minimal_file_loads_steps_and_passes_the_check(convention, tmp_path, capsys) -> None:
+def test_each_docs_minimal_file_loads_steps_and_passes_the_check(convention, tmp_path, capsys) -> None:
     path = tmp_path / "net.py"
-    path.write_text(readme_files()[convention])
+    path.write_text(docs_files()[convention])
     reg = ["--reg", "0.1"] if convention == "cs231n" else []
     status, out, err = run(["--headless", "--format", "json", "--model", str(path), "--dataset", "moons",
                             "--batch", "16", "--steps", "2", *reg], capsys)

@@ -383,7 +383,7 @@ def test_a_cancel_returns_at_once_and_ends_a_daemon_the_model_started(tmp_path) 
 
 def test_a_model_that_dies_is_reported_at_once_though_its_daemon_holds_the_pipe(tmp_path) -> None:
     """Its death went unseen until the timeout ("did not return within 60 s"). The daemon,
-    orphaned when the process died, is out of reach (the README says so): ended here."""
+    orphaned when the process died, is out of reach (the docs say so): ended here."""
     path, pidfile = _daemon(tmp_path, "os._exit(7)")
     model = load_model(path, timeout=60)
     try:

@@ -23,7 +23,8 @@ from engine.run.stepper import Stepper
 from engine.settings.config import Config
 from engine.usermodel.client import UserModel, load_model
 from engine.usermodel.contract import ModelError, load_source
-from tests.helpers import FIXTURES, ROOT, run_cli
+from tests.docs import python_blocks
+from tests.helpers import FIXTURES, run_cli
 
 NETWORK = FIXTURES / "nielsen_network.py"
 NETWORK2 = FIXTURES / "nielsen_network2.py"
@@ -224,18 +225,16 @@ def test_a_broken_copy_fails_the_check_on_the_tensors_it_breaks(bug, tmp_path) -
         model.close()
 
 
-# ---- the README ---------------------------------------------------------------------------------
-def readme_file(family: str) -> str:
-    text = (ROOT / "README.md").read_text()
-    blocks = [block[:block.index("```")] for block in text.split("```python\n")[1:]]
-    [found] = [block for block in blocks if block.startswith(f"# family: {family}\n")]
+# ---- the docs -------------------------------------------------------------------------------------
+def docs_file(family: str) -> str:
+    [found] = [block for block in python_blocks() if block.startswith(f"# family: {family}\n")]
     return found
 
 
 @pytest.mark.slow
-def test_the_readmes_minimal_nielsen_file_loads_and_passes_ten_moons_steps(tmp_path, capsys) -> None:
+def test_the_docs_minimal_nielsen_file_loads_and_passes_ten_moons_steps(tmp_path, capsys) -> None:
     path = tmp_path / "network.py"
-    path.write_text(readme_file("nielsen"))
+    path.write_text(docs_file("nielsen"))
     status, out, err = run_cli(["--headless", "--format", "json", "--model", str(path), "--dataset",
                                 "moons", "--batch", "16", "--steps", "10"], capsys)
     assert status == 0, err

@@ -22,7 +22,8 @@ from engine.run.stepper import Stepper
 from engine.settings.config import Config
 from engine.usermodel.client import UserModel, load_model
 from engine.usermodel.contract import ModelError, load_source
-from tests.helpers import FIXTURES, ROOT, run_cli
+from tests.docs import python_blocks
+from tests.helpers import FIXTURES, run_cli
 
 BOOK = FIXTURES / "nnfs_book.py"  # chapters 14 to 17, and nnfs.init()'s float32 NumPy
 MODEL = FIXTURES / "nnfs_model.py"  # the Model chapters: forward(inputs, training), ...
@@ -223,18 +224,16 @@ def test_a_bias_gradient_summed_over_the_wrong_axis_names_the_key_and_both_shape
                            "expected (1, 4), the shape of b1")
 
 
-# ---- the README ---------------------------------------------------------------------------------
-def readme_file(family: str) -> str:
-    text = (ROOT / "README.md").read_text()
-    blocks = [block[:block.index("```")] for block in text.split("```python\n")[1:]]
-    [found] = [block for block in blocks if block.startswith(f"# family: {family}\n")]
+# ---- the docs -------------------------------------------------------------------------------------
+def docs_file(family: str) -> str:
+    [found] = [block for block in python_blocks() if block.startswith(f"# family: {family}\n")]
     return found
 
 
 @pytest.mark.slow
-def test_the_readmes_minimal_nnfs_file_loads_and_passes_ten_moons_steps(tmp_path, capsys) -> None:
+def test_the_docs_minimal_nnfs_file_loads_and_passes_ten_moons_steps(tmp_path, capsys) -> None:
     path = tmp_path / "nn.py"
-    path.write_text(readme_file("nnfs"))
+    path.write_text(docs_file("nnfs"))
     status, out, err = run_cli(["--headless", "--format", "json", "--model", str(path), "--dataset",
                                 "moons", "--batch", "16", "--steps", "10", "--reg", "0.001"], capsys)
     assert status == 0, err

@@ -20,8 +20,8 @@ DESCRIPTION = ("Watch backpropagation one phase at a time: forward, backward, gr
                "sessions (--save-session, --session), writes the run as a notebook (--export-notebook) "
                "and serves the app to a browser (serve).")
 EPILOG = ("In the app, press ? for the keys. Every flag can also be set in a TOML file (--config); see "
-          "README.md. In a browser: backprop-stepper serve [--host ADDRESS] [--port N] [these flags] "
-          "(see serve --help).")
+          "docs/reference/toml.md. In a browser: backprop-stepper serve [--host ADDRESS] [--port N] "
+          "[these flags] (see serve --help).")
 
 
 class UsageError(Exception):
@@ -91,7 +91,8 @@ def _arguments(setting: Setting) -> dict[str, Any]:
 
 
 #: Flags of the command line alone, no setting (a TOML file cannot name code to run or the
-#: Python to run it in): how --model's file is loaded (README.md, Loading your file).
+#: Python to run it in): how --model's file is loaded (docs/how-to/course-code.md, Loading your
+#: file as it was written).
 LOADING_FLAGS: dict[str, dict[str, Any]] = {
     "--run-module": {"action": "store_const", "const": True,
                      "help": "with --model: run the file's whole top level at import (by default the "

@@ -13,7 +13,7 @@ from engine.run.health import THRESHOLDS, WINDOW, Health, StepStats, Verdict, in
 from engine.run.stepper import Stepper
 
 #: Where the thresholds and their sources are written down.
-SEE = "README: Training health"
+SEE = "docs: Training health"
 
 
 def tracker(stepper: Stepper) -> Health:

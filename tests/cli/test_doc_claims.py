@@ -1,11 +1,13 @@
-"""Every example in README.md that claims a result runs here, and its claim is checked (issue 26,
-item 6): a loss that falls to a figure, an accuracy a run trains to, a report's lines.
+"""Every example in the docs (README.md and docs/) that claims a result runs here, and its
+claim is checked (issue 26, item 6; issue 29): a loss that falls to a figure, an accuracy a run
+trains to, a report's lines.
 
-Each test reads the README's own words: the command from its line (the app's `--train-steps K`
-run headless as `--steps K`, which is the same K steps without the screen), the figures from its
-comment or prose, so a claim edited in the README is checked as it now reads, and a claim that
-is no longer in the README fails here until its test follows. The seed fixes everything (the
-weights, the data set, the batches), so every figure is exact to the digits the README prints.
+Each test reads the docs' own words (tests/docs.py): the command from its line (the app's
+`--train-steps K` run headless as `--steps K`, which is the same K steps without the screen),
+the figures from its comment or prose, so a claim edited in the docs is checked as it now
+reads, and a claim that is no longer in the docs fails here until its test follows. The seed
+fixes everything (the weights, the data set, the batches), so every figure is exact to the
+digits the docs print.
 """
 
 from __future__ import annotations
@@ -18,24 +20,14 @@ from typing import Any
 
 import pytest
 
+from tests.docs import assert_printed, block_after, claim, line_starting, text
 from tests.helpers import FIXTURES, raw_csv, run_main
-
-README = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
-PROSE = " ".join(README.split())  # the README's words with its line breaks as spaces
-
-
-def claim(words: str) -> str:
-    """`words` as the README says them (line breaks aside): a test of a claim the README no
-    longer makes must fail rather than pass on its own."""
-    assert " ".join(words.split()) in PROSE, f"the README no longer says {words!r}"
-    return words
 
 
 def command(start: str) -> tuple[list[str], str]:
-    """The README's example line that begins `start`: its arguments after the program's name,
+    """The docs' example line that begins `start`: its arguments after the program's name,
     and its comment."""
-    line = next(line for line in README.splitlines() if line.startswith(start))
-    code, _, comment = line.partition("  # ")
+    code, _, comment = line_starting(start).partition("  # ")
     return shlex.split(code)[1:], comment
 
 
@@ -46,24 +38,6 @@ def headless(argv: list[str]) -> list[str]:
     if "--train-steps" in argv:
         argv[argv.index("--train-steps")] = "--steps"
     return ["--headless", "--no-gradcheck", *argv]
-
-
-def block(after: str) -> list[str]:
-    """The lines of the README's first code block after the words `after`."""
-    text = README.split(after, 1)[1].split("```\n", 1)[1]
-    return text.split("```", 1)[0].splitlines()
-
-
-def assert_printed(expected: list[str], out: str) -> None:
-    """Each line of a README block is a line of the output, in order; "…" stands for text left
-    out of a line, and a line of "..." or "…" for lines left out."""
-    lines, at = out.splitlines(), 0
-    for want in expected:
-        if want.strip() in ("", "...", "…"):
-            continue
-        pattern = re.compile(".*".join(re.escape(part) for part in want.split("…")) + "$")
-        at = next((i for i in range(at, len(lines)) if pattern.match(lines[i])), -1) + 1
-        assert at, f"not printed (in the README's order): {want!r}"
 
 
 def report(capsys: pytest.CaptureFixture[str], *argv: object, status: int = 0) -> str:
@@ -93,7 +67,7 @@ def figures(comment: str) -> list[str]:
 @pytest.mark.parametrize("start", ["backprop-stepper --inputs 784 --hidden 256,128 --classes 10",
                                    "backprop-stepper --inputs 784 --hidden 128 --init he"])
 def test_usage_the_784_input_networks_losses_fall_as_their_comments_say(capsys, start) -> None:
-    """README, Usage: `# MNIST-sized softmax: 5.08 -> 3.87 -> 2.81` and `# 784-128-1 that
+    """The docs, Usage: `# MNIST-sized softmax: 5.08 -> 3.87 -> 2.81` and `# 784-128-1 that
     learns: 0.316 -> 0.0176`: the initial loss, then the loss after each update, to 3 digits."""
     argv, comment = command(start)
     said = figures(comment)
@@ -102,7 +76,7 @@ def test_usage_the_784_input_networks_losses_fall_as_their_comments_say(capsys, 
 
 
 def test_usage_the_moons_example_learns_to_93_percent_in_a_training_run(capsys) -> None:
-    """README, Usage: `backprop-stepper --dataset moons --hidden 8,8 --activation tanh  # learns
+    """The docs, Usage: `backprop-stepper --dataset moons --hidden 8,8 --activation tanh  # learns
     from data: 93% train accuracy after a run (t)`: a training run's default 100 steps, from
     17% at the first step."""
     argv, comment = command("backprop-stepper --dataset moons --hidden 8,8 --activation tanh")
@@ -113,7 +87,7 @@ def test_usage_the_moons_example_learns_to_93_percent_in_a_training_run(capsys) 
 
 
 def test_flags_init_the_notebooks_draws_saturate_784_128_1_and_he_gives_0_32(capsys) -> None:
-    """README, Flags, `--init`: "At 784-128-1 the notebook's draws saturate the sigmoid
+    """The docs, Flags, `--init`: "At 784-128-1 the notebook's draws saturate the sigmoid
     (initial loss 7e-69, gradients vanish); `--init he` gives 0.32"."""
     claim("At 784-128-1 the notebook's draws saturate the sigmoid (initial loss 7e-69, gradients "
           "vanish); `--init he` gives 0.32")
@@ -125,7 +99,7 @@ def test_flags_init_the_notebooks_draws_saturate_784_128_1_and_he_gives_0_32(cap
 # ---- Learning from data --------------------------------------------------------------------------
 
 def test_learning_from_data_the_spiral_example_trains_to_98_percent(capsys) -> None:
-    """README, Learning from data: `backprop-stepper --dataset spiral --classes 3 --hidden
+    """The docs, Learning from data: `backprop-stepper --dataset spiral --classes 3 --hidden
     16,16 --batch 32 … --train-steps 1000  # three arms: 98% train accuracy after a run (t)`,
     and the paragraph under it: "one run of 1000 steps ends at 98.1% train and 92.5% test
     accuracy" (the fit before the run's last update, as the report's table and the app's
@@ -142,7 +116,7 @@ def test_learning_from_data_the_spiral_example_trains_to_98_percent(capsys) -> N
 
 
 def test_learning_from_data_the_spiral_with_the_defaults_stays_near_40_percent(capsys) -> None:
-    """README, Learning from data: "With the defaults (SGD at lr 0.1, the notebook's init,
+    """The docs, Learning from data: "With the defaults (SGD at lr 0.1, the notebook's init,
     noise 0.1) the same network stays near 40%" (a training run's 100 steps)."""
     claim("With the defaults (SGD at lr 0.1, the notebook's init, noise 0.1) the same network "
           "stays near 40%")
@@ -153,11 +127,11 @@ def test_learning_from_data_the_spiral_with_the_defaults_stays_near_40_percent(c
 
 # ---- Training health -----------------------------------------------------------------------------
 
-def test_training_health_the_raw_csvs_report_is_the_readmes(capsys, tmp_path: Path) -> None:
-    """README, Training health: the report of `--data raw.csv --batch 16 --steps 100` (its
-    Data and Notice lines, the table, every verdict), printed as the README prints it."""
+def test_training_health_the_raw_csvs_report_is_the_docs(capsys, tmp_path: Path) -> None:
+    """The docs, Training health: the report of `--data raw.csv --batch 16 --steps 100` (its
+    Data and Notice lines, the table, every verdict), printed as the docs print it."""
     claim("A newcomer's CSV of raw ages and weights (`--data raw.csv --batch 16 --steps 100`):")
-    expected = block("(`--data raw.csv --batch 16 --steps 100`):")
+    expected = block_after("(`--data raw.csv --batch 16 --steps 100`):")
     assert sum(line.startswith("  ⚠") for line in expected) == 5
     csv = raw_csv(tmp_path)
     assert_printed(expected, report(capsys, "--headless", "--no-gradcheck", "--data", csv, "--batch", "16",
@@ -165,7 +139,7 @@ def test_training_health_the_raw_csvs_report_is_the_readmes(capsys, tmp_path: Pa
 
 
 def test_training_health_standardized_the_raw_csv_trains_to_98_8_percent(capsys, tmp_path: Path) -> None:
-    """README, Training health: "With `--standardize --init he` the same file trains to 98.8%
+    """The docs, Training health: "With `--standardize --init he` the same file trains to 98.8%
     train accuracy (train loss 0.15) and the section ends "No verdict: …"" (100 steps)."""
     claim("With `--standardize --init he` the same file trains to 98.8% train accuracy (train loss "
           "0.15) and the section ends \"No verdict: every statistic stayed in its healthy range.\"")
@@ -179,8 +153,8 @@ def test_training_health_standardized_the_raw_csv_trains_to_98_8_percent(capsys,
 
 # ---- The notebook, your own model, the worked example --------------------------------------------
 
-def test_notebook_the_defaults_losses_are_the_ones_the_readme_prints(capsys) -> None:
-    """README, A notebook back: "It prints the same losses as the stepper (`Initial loss:
+def test_notebook_the_defaults_losses_are_the_ones_the_docs_print(capsys) -> None:
+    """The docs, A notebook back: "It prints the same losses as the stepper (`Initial loss:
     1.173286503708911` and `Final loss after one SGD step: 0.9036177230801856` for the
     defaults, as the headless report does)"."""
     claim("(`Initial loss: 1.173286503708911` and `Final loss after one SGD step: 0.9036177230801856` "
@@ -190,11 +164,11 @@ def test_notebook_the_defaults_losses_are_the_ones_the_readme_prints(capsys) -> 
 
 
 def test_your_own_model_the_three_layer_files_losses(capsys) -> None:
-    """README, Your own model, any shape: `$ backprop-stepper --headless --steps 2 --model
+    """The docs, Your own model, any shape: `$ backprop-stepper --headless --steps 2 --model
     tests/fixtures/three_layer.py` and the lines it prints (0.6324541308338669 falling to
     0.5690212382469869)."""
     dollar = claim("$ backprop-stepper --headless --steps 2 --model tests/fixtures/three_layer.py")
-    printed = README.split(dollar + "\n", 1)[1].split("```", 1)[0].splitlines()
+    printed = text().split(dollar + "\n", 1)[1].split("```", 1)[0].splitlines()
     assert printed[1:3] == ["=== Step 1 ===", "Initial loss: 0.6324541308338669"]
     argv = shlex.split(dollar)[2:]
     argv[argv.index("--model") + 1] = str(FIXTURES / "three_layer.py")
@@ -202,9 +176,9 @@ def test_your_own_model_the_three_layer_files_losses(capsys) -> None:
 
 
 def test_worked_example_the_broken_relu_fails_its_check_and_its_loss_still_falls(capsys, tmp_path) -> None:
-    """README, Worked example: a broken ReLU derivative: the `sed` line's broken.py exits 1
-    ("1: the check failed"), and its report prints the README's lines: the notebook's losses,
-    "The loss still falls"."""
+    """The docs, Find a bug in your own backprop: the `sed` line's broken.py exits 1 ("1: the
+    check failed"), stderr says the demo call was left out at import, and its report prints the
+    docs' lines: the notebook's losses, "The loss still falls"."""
     claim("backprop-stepper --headless --model broken.py; echo $?    # 1: the check failed")
     claim("The loss still falls, which is why a loss curve alone would not have caught this.")
     source = (FIXTURES / "notebook.py").read_text(encoding="utf-8")
@@ -212,6 +186,8 @@ def test_worked_example_the_broken_relu_fails_its_check_and_its_loss_still_falls
     broken = tmp_path / "broken.py"
     broken.write_text(source.replace("return (z > 0).astype(float)", "return np.ones_like(z)"),
                       encoding="utf-8")
-    expected = block(claim("and the report, on stdout, flags W1 and b1, the gradients that pass through "
-                           "the ReLU:"))
-    assert_printed(expected, report(capsys, "--headless", "--model", broken, status=1))
+    status, out, err = run_main(capsys, "--headless", "--model", broken)
+    assert status == 1, err
+    assert_printed(block_after("and its printout goes to stderr instead):"), err)
+    assert_printed(block_after(claim("and the report, on stdout, flags W1 and b1, the gradients that pass "
+                                     "through the ReLU:")), out)
