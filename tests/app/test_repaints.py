@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+import numpy as np
 import pytest
 
 from engine.data import batches
@@ -14,7 +15,7 @@ from tests.waits import handled
 from tui.app.app import StepperApp
 from tui.app.widgets import chart
 from tui.app.widgets.boundary import BoundaryMap
-from tui.app.widgets.network import NetworkPicture
+from tui.app.widgets.network import NetworkPicture, same_source
 
 pytestmark = pytest.mark.slow  # drives the app through Pilot
 
@@ -63,3 +64,17 @@ async def test_the_pictures_are_drawn_again_only_when_the_parameters_change(
             updated = phase is Phase.UPDATE
             assert drawn == (Counter(map=1, network=1) if updated else Counter()), phase
             assert len(plots) == (phase is Phase.FORWARD), phase
+
+
+def test_the_network_pictures_bars_are_compared_by_their_values() -> None:
+    """Without a plane the units are bars of the sample's activations, sliced anew from each
+    state: the same values need no new picture, other values or other parameters do."""
+    params: dict[str, np.ndarray] = {}
+    acts = [np.array([0.5, -1.0]), np.array([np.nan])]
+    source = ((False, params, None), acts)
+    assert same_source(source, ((False, params, None), [a.copy() for a in acts]))
+    assert not same_source(source, ((False, params, None), [np.array([0.5, 1.0]), acts[1]]))
+    assert not same_source(source, ((False, {}, None), acts))
+    assert not same_source(source, ((False, params, None), None))
+    assert same_source(((False, params, None), None), ((False, params, None), None))
+    assert not same_source(source, None)
