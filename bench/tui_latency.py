@@ -84,7 +84,11 @@ async def measure(config: Config, presses: int) -> list[float]:
 
 
 ROOT = Path(__file__).resolve().parent.parent
-SESSION = f"backprop-tui-latency-{os.getpid()}"  # its own: other runs may share the tmux server
+SESSION = "backprop-tui-latency"
+#: A tmux server of its own (tmux -L), kept when it has no session (exit-empty off): a server
+#: stops when its last session ends, and a session started as it stops fails ("server exited
+#: unexpectedly"), which other programs' sessions on the default server made happen here.
+TMUX = ["tmux", "-L", f"backprop-tui-latency-{os.getpid()}"]
 QUIET = 0.2  # the screen is settled once unchanged this long
 TRIVIAL = [sys.executable, str(ROOT / "bench" / "trivial_app.py")]
 APP = [sys.executable, "-m", "tui"]
@@ -97,7 +101,7 @@ TERMINAL = {
 
 
 def tmux(*args: str) -> str:
-    return subprocess.run(["tmux", *args], capture_output=True, text=True, check=True).stdout
+    return subprocess.run([*TMUX, *args], capture_output=True, text=True, check=True).stdout
 
 
 class Pane:
@@ -107,7 +111,7 @@ class Pane:
     app under test ran on what was left (its frames came 20-40 ms later than unobserved)."""
 
     def __init__(self) -> None:
-        self.client = subprocess.Popen(["tmux", "-C", "attach", "-t", SESSION], stdin=subprocess.PIPE,
+        self.client = subprocess.Popen([*TMUX, "-C", "attach", "-t", SESSION], stdin=subprocess.PIPE,
                                        stdout=subprocess.PIPE, text=True, bufsize=1)
         self.reply()  # the attach command's own
         self.command("refresh-client -f no-output")  # no copy of everything the app writes
@@ -147,7 +151,7 @@ class Pane:
 def launch(command: list[str]) -> tuple[Pane, float]:
     """Start `command` in a fresh 120x40 tmux session: its pane, and when it was started
     (perf_counter), once its first frame (a non-blank screen) is on the screen."""
-    subprocess.run(["tmux", "kill-session", "-t", SESSION], capture_output=True)
+    subprocess.run([*TMUX, "kill-session", "-t", SESSION], capture_output=True)
     start = time.perf_counter()
     tmux("new-session", "-d", "-s", SESSION, "-x", "120", "-y", "40", "-c", str(ROOT),
          " ".join(command))
@@ -198,7 +202,7 @@ def presses_in_tmux(command: list[str], presses: int) -> dict[str, list[float]]:
         return times
     finally:
         pane.close()
-        subprocess.run(["tmux", "kill-session", "-t", SESSION], capture_output=True)
+        subprocess.run([*TMUX, "kill-session", "-t", SESSION], capture_output=True)
 
 
 def starts_in_tmux(command: list[str]) -> tuple[float, float]:
@@ -208,7 +212,7 @@ def starts_in_tmux(command: list[str]) -> tuple[float, float]:
     first = time.perf_counter() - start
     _, settled = settle(pane)
     pane.close()
-    subprocess.run(["tmux", "kill-session", "-t", SESSION], capture_output=True)
+    subprocess.run([*TMUX, "kill-session", "-t", SESSION], capture_output=True)
     return first, settled - start
 
 
@@ -222,6 +226,14 @@ def ms(seconds: float) -> str:
 
 
 def terminal(per_phase: int, starts: int) -> None:
+    tmux("start-server", ";", "set", "-s", "exit-empty", "off")
+    try:
+        terminal_figures(per_phase, starts)
+    finally:
+        subprocess.run([*TMUX, "kill-server"], capture_output=True)
+
+
+def terminal_figures(per_phase: int, starts: int) -> None:
     # The README's run command installs the app with pip, which compiles its bytecode; this
     # checkout runs from source, and where PYTHONDONTWRITEBYTECODE is set (as on these
     # machines) every start would compile engine/ and tui/ (12,000 lines, about 90 ms) again.
