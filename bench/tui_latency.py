@@ -53,31 +53,43 @@ NETWORKS = [Config(), Config(inputs=784, hidden=(128,)),
             Config(inputs=784, hidden=(256, 128), classes=10, init="he")]
 
 
+class NextFrame:
+    """Keys sent to an app as its terminal driver would send them, and the first frame drawn
+    after a key changed the stepper's state, turned into terminal output (compositing plus
+    what a real terminal's driver does, which a headless app skips)."""
+
+    def __init__(self, app: StepperApp) -> None:
+        self.app = app
+        self.drawn = asyncio.Event()
+        self.before: object = None
+        self.display = app._display
+        app._display = self.timed_display  # type: ignore[method-assign]
+
+    def timed_display(self, screen, renderable) -> None:  # type: ignore[no-untyped-def]
+        self.display(screen, renderable)
+        # Only a frame drawn after the key changed the stepper's state counts.
+        if renderable is not None and self.app.stepper.state is not self.before:
+            renderable.render_segments(self.app.console)
+            self.drawn.set()
+
+    def send(self, key: str = "n") -> None:
+        self.drawn.clear()
+        self.before = self.app.stepper.state
+        event = events.Key(key, key)
+        event.set_sender(self.app)
+        self.app._driver.send_message(event)  # type: ignore[union-attr]
+
+
 async def measure(config: Config, presses: int) -> list[float]:
     app = StepperApp(Stepper(config.resolved()))
-    frame = asyncio.Event()
-    display = app._display
-    before: list[object] = [None]
-
-    def timed_display(screen, renderable) -> None:  # type: ignore[no-untyped-def]
-        display(screen, renderable)
-        # Only a frame drawn after the key changed the stepper's state counts.
-        if renderable is not None and app.stepper.state is not before[0]:
-            renderable.render_segments(app.console)  # what a real terminal driver would do
-            frame.set()
-
-    app._display = timed_display  # type: ignore[method-assign]
+    frame = NextFrame(app)
     times: list[float] = []
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
         for _ in range(presses):
-            frame.clear()
-            before[0] = app.stepper.state
             start = time.perf_counter()
-            event = events.Key("n", "n")
-            event.set_sender(app)
-            app._driver.send_message(event)  # type: ignore[union-attr]
-            await frame.wait()
+            frame.send()
+            await frame.drawn.wait()
             times.append(time.perf_counter() - start)
             await pilot.pause()
     return times
