@@ -9,14 +9,18 @@ import io
 from importlib.metadata import version
 from typing import Any
 
+import pytest
+from rich.panel import Panel
 from textual.app import App, ComposeResult
 from textual.command import CommandPalette
+from textual.content import Content
 from textual.driver import Driver
 from textual.drivers import linux_driver
 from textual.drivers._writer_thread import WriterThread
 from textual.drivers.linux_driver import LinuxDriver
+from textual.style import Style
 from textual.widget import Widget
-from textual.widgets import OptionList
+from textual.widgets import OptionList, Static
 
 from engine.run.stepper import Stepper
 from engine.settings.config import Config
@@ -147,3 +151,72 @@ async def test_the_footers_key_widgets_are_private_and_carry_their_action() -> N
         await until(pilot, lambda: bool(app.screen.query(FooterKey)), "the footer's keys")
         actions = {key.action for key in app.screen.query(FooterKey)}
         assert {"next", "help", "quit"} <= actions
+
+
+def test_a_widget_renders_its_whole_content_at_the_first_line_asked_for() -> None:
+    """VisibleLines: `Widget.render_line` calls `_render_content` (every line, into
+    `_render_cache`) while `_dirty_regions` is set, and `Content._wrap_and_format` numbers the
+    lines it makes (`_FormattedLine.y`) from 0 with each line of `split(allow_blank=True)`."""
+    assert "self._render_content()" in inspect.getsource(Widget.render_line)
+    assert "_dirty_regions" in inspect.getsource(Widget.render_line)
+    assert "_render_cache = " in inspect.getsource(Widget._render_content)
+    wrap = inspect.getsource(Content._wrap_and_format)
+    assert "enumerate(self.split(allow_blank=True))" in wrap and "y=y" in wrap
+
+
+#: Lines as the panels write them, and the odd ones: spans across lines, a line exactly as wide
+#: as the widget, one wrapped at spaces, one folded (no space), a tab, blank lines, a last "\n".
+ODD_LINES = Content.assemble(
+    ("W1  (4, 3) float64  ", "bold"), ("updated", "$text-muted"), "\n[ 0.1000 ",
+    ("-0.2000\n 0.3000", "bold $text-accent on $warning-muted"), " ]\n", "x" * 30, "\n",
+    "words that wrap at the end of the widget's width and on\n", "y" * 75, "\n", "a\tb\n\n",
+    Content.styled("click me", "underline").stylize(Style.from_meta({"cell": "params.W1"})),
+    "\n" * 3, "the end\n")
+
+
+class _Lazy(compat.VisibleLines, Static):
+    """A Static rendered a line at a time."""
+
+
+@pytest.mark.parametrize("wrap", ["wrap", "nowrap"])
+async def test_visible_lines_are_textuals_own(wrap: str) -> None:
+    """VisibleLines renders each line as Textual renders the whole (segments, styles and the
+    offsets in them), in any order the lines are asked for, and counts the same height."""
+    class Two(App[None]):
+        CSS = f".odd {{ width: 30; height: auto; text-wrap: {wrap}; text-overflow: ellipsis; }}"
+
+        def compose(self) -> ComposeResult:
+            yield Static(ODD_LINES, id="whole", classes="odd")
+            yield _Lazy(ODD_LINES, id="lazy", classes="odd")
+
+    app = Two()
+    async with app.run_test(size=(40, 12)) as pilot:
+        await pilot.pause()
+        whole, lazy = app.query_one("#whole", Static), app.query_one("#lazy", _Lazy)
+        assert lazy.size == whole.size and lazy.size.height > app.size.height
+        height = whole.size.height + 2  # and blank past the end
+        order = [*range(height - 1, height // 2, -1), *range(height // 2 + 1)]
+        expected = [list(whole.render_line(y)) for y in range(height)]
+        assert [list(lazy.render_line(y)) for y in order] == [expected[y] for y in order]
+        assert lazy._lines is not None  # rendered a line at a time
+        for width in (7, 30, 80):
+            assert lazy.get_content_height(app.size, app.size, width) == \
+                whole.get_content_height(app.size, app.size, width)
+
+
+async def test_visible_lines_render_textuals_way_what_is_not_a_content() -> None:
+    """A Rich renderable (not a Text, which Textual makes a Content) or a content aligned other
+    than left and top is rendered whole."""
+    class One(App[None]):
+        def compose(self) -> ComposeResult:
+            yield _Lazy(Panel("a rich panel"))
+            yield _Lazy(Content("centred"), id="centred")
+
+    app = One()
+    async with app.run_test(size=(40, 12)) as pilot:
+        app.query_one("#centred").styles.content_align = ("center", "middle")
+        await pilot.pause()
+        for lazy in app.query(_Lazy):
+            shown = "".join(lazy.render_line(y).text for y in range(lazy.size.height))
+            assert "a rich panel" in shown or "centred" in shown
+            assert lazy._lines is None

@@ -8,6 +8,7 @@ The rest of the app uses only Textual's public API, and these:
 - `keymap_of`: the keymap the app was given (the help screen lists it);
 - `ScreenlessKeys`: a key dispatched after the screens were torn down is dropped;
 - `OneLayout`, `ScrollLaidOutOnResize`: no second layout for a size already given;
+- `VisibleLines`: a widget's content rendered a line at a time, as the screen shows it;
 - `page_ready`: an OptionList's page move before its first layout;
 - `ClosingPalette`: the command palette's workers finishing after it closed;
 - `TerminalDriver`: SIGCONT resumes only what SIGTSTP stopped;
@@ -19,18 +20,25 @@ The rest of the app uses only Textual's public API, and these:
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Mapping
-from typing import Any
+from itertools import accumulate
+from typing import Any, cast
 
+from rich.cells import cell_len
 from textual import events
 from textual.app import App
 from textual.command import CommandList, CommandPalette
 from textual.containers import VerticalScroll
+from textual.content import Content, _FormattedLine
+from textual.css.styles import RulesMap
 from textual.driver import Driver
 from textual.drivers import linux_driver
 from textual.drivers._writer_thread import WriterThread
 from textual.drivers.linux_driver import LinuxDriver
 from textual.geometry import Size
+from textual.strip import Strip
+from textual.visual import Visual
 from textual.widget import Widget
 from textual.widgets import OptionList
 from textual.widgets._footer import FooterKey as FooterKey  # re-exported: tui.app.app's footer
@@ -85,6 +93,113 @@ class ScrollLaidOutOnResize(VerticalScroll):
                       layout: bool = True) -> bool:
         return super()._size_updated(size, virtual_size, container_size,
                                      layout=layout and size != self._size)
+
+
+def line_count(text: str, rules: RulesMap, width: int) -> int:
+    """The screen lines one line of text (no newline in it) takes at `width`, wrapped as
+    Textual wraps it: one when it fits, which most lines of the panels do (measured without
+    wrapping it); a tab is expanded first, so a line with one is wrapped to be measured."""
+    if "\t" not in text and cell_len(text) <= width - 2 * rules.get("line_pad", 0):
+        return 1
+    return Content(text).get_height(rules, width)
+
+
+def text_height(text: str, rules: RulesMap, width: int) -> int:
+    """The screen lines text takes at `width`: each of its lines wrapped alone, as Textual
+    wraps them (line_count)."""
+    return sum(line_count(line, rules, width) for line in text.split("\n"))
+
+
+class _LinesFrom(Content):
+    """Lines of a widget's content, numbered by their place in the whole: Textual 8.2.8's
+    `Content._wrap_and_format` numbers the lines it makes (`_FormattedLine.y`) from 0, and the
+    number goes into each cell's style as its offset, which text selection and clicks read."""
+
+    __slots__ = ["first"]
+    first: int
+
+    def _wrap_and_format(self, *args: Any, **kwargs: Any) -> list[_FormattedLine]:
+        lines = super()._wrap_and_format(*args, **kwargs)
+        for line in lines:
+            line.y += self.first
+        return lines
+
+
+class _Lines:
+    """A Content's screen lines, rendered a screenful at a time from the first one asked for
+    that is not rendered yet (VisibleLines)."""
+
+    def __init__(self, widget: Widget, content: Content, size: Size) -> None:
+        self.widget = widget
+        self.content = content
+        self.size = size
+        lines = content.plain.split("\n")  # as _wrap_and_format splits it (allow_blank)
+        rules = cast(RulesMap, widget.styles)
+        #: The screen line each line of the content begins at, and the offset of its text.
+        self.starts = list(accumulate((line_count(line, rules, size.width) for line in lines), initial=0))
+        self.offsets = list(accumulate((len(line) + 1 for line in lines), initial=0))
+        self.rendered: dict[int, Strip] = {}
+
+    def line(self, y: int) -> Strip:
+        """Screen line y of the content (blank past its end, as Textual's)."""
+        end = min(self.size.height, self.starts[-1])
+        if not 0 <= y < end:
+            return Strip.blank(self.size.width, self.widget.visual_style.rich_style)
+        if y not in self.rendered:
+            self.render(y, min(end, y + self.widget.screen.size.height))
+        return self.rendered[y]
+
+    def render(self, top: int, bottom: int) -> None:
+        """Render the lines of the content that screen lines top to bottom - 1 show."""
+        first = bisect_right(self.starts, top) - 1
+        last = bisect_left(self.starts, bottom)  # the content's lines first to last - 1
+        window = self.content[self.offsets[first]:self.offsets[last] - 1]
+        lines = _LinesFrom(window.plain, list(window.spans), strip_control_codes=False)
+        lines.first = first
+        strips = Visual.to_strips(self.widget, lines, self.size.width, None, self.widget.visual_style)
+        for k, strip in enumerate(strips, start=self.starts[first]):
+            self.rendered[k] = strip
+
+
+class VisibleLines(Widget):
+    """A widget whose content is rendered a line at a time, as the screen asks for its lines.
+
+    Textual 8.2.8's `Widget.render_line` renders the whole content (`_render_content`: every
+    line wrapped and styled, into `_render_cache`) at the first line the compositor asks for
+    after a change, though it asks only for the lines on screen; and `get_content_height`
+    wraps the whole content again to count its lines. A gradient check of 93 lines in a
+    35-line scroll was rendered whole at every key. Here a Content (left and top aligned,
+    nothing selected in it) is split into its lines at the first line asked for, each line
+    rendered when it is first asked for, and lines that fit the width counted without being
+    wrapped; anything else is rendered as Textual renders it. tests/app/test_compat.py checks
+    the lines are Textual's own, segment for segment and style for style."""
+
+    _lines: _Lines | None = None  # None: Textual renders (and keeps) the lines whole
+
+    def _lazy(self) -> bool:
+        """Whether the content can be rendered a line at a time: a Content, left and top
+        aligned, with nothing selected in it (a selection is drawn across lines)."""
+        return isinstance(self._render(), Content) and self.size.width > 0 and \
+            self.text_selection is None and self.styles.content_align == ("left", "top")
+
+    def render_line(self, y: int) -> Strip:
+        if self._dirty_regions or (self._lines is not None and self._lines.size != self.size):
+            self._dirty_regions.clear()
+            self._lines = _Lines(self, cast(Content, self._render()), self.size) if self._lazy() else None
+            if self._lines is None:
+                self._render_content()
+        if self._lines is None:
+            return super().render_line(y)
+        return self._lines.line(y)
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        visual = self._render()
+        if not width or not isinstance(visual, Content):
+            return super().get_content_height(container, viewport, width)
+        if self._content_height_cache[0] != width:
+            rules = cast(RulesMap, self.styles)
+            self._content_height_cache = (width, text_height(visual.plain, rules, width))
+        return self._content_height_cache[1]
 
 
 def page_ready(options: OptionList) -> bool:

@@ -14,14 +14,12 @@ from textual.widgets.option_list import Option
 
 from tui.app.screens.safe import OnceModal, SafeOptionList
 from tui.app.widgets.grid import TensorGrid
+from tui.app.widgets.statistics import statistics
 from tui.app.widgets.tensor import (
     as_matrix,
     element_index,
     index_label,
     matrix_position,
-    mean,
-    norm,
-    real_values,
     shape_label,
     valid_index,
 )
@@ -82,17 +80,15 @@ class ZoomScreen(OnceModal[None]):
 
     def show(self, name: str) -> None:
         value = np.asarray(self.tensors[name])
-        real, what = real_values(value)
-        finite = real[np.isfinite(real)]
+        found = statistics(value)
         stats = f"{printable(name, oneline=True)}  {shape_label(value)} {value.dtype}  {value.size:,} values"
         if value.ndim > 2:
             stats += f", shown as {'×'.join(map(str, as_matrix(value).shape))}"
-        if finite.size:
-            low, high = float(finite.min()), float(finite.max())
-            stats += (f"\n{what}min {number(low)}  max {number(high)}  mean {number(mean(finite), '.6g')}  "
-                      f"norm {norm(finite):.6g}")
-        if finite.size < real.size:
-            stats += f"\n{real.size - finite.size:,} non-finite value(s)"
+        if found.finite:
+            stats += (f"\n{found.what}min {number(found.low)}  max {number(found.high)}  "
+                      f"mean {number(found.mean, '.6g')}  norm {found.norm:.6g}")
+        if found.nonfinite:
+            stats += f"\n{found.nonfinite:,} non-finite value(s)"
         self.query_one("#zoom-stats", Static).update(Content(stats))
         self.shown = name
         self.query_one(TensorGrid).show(value)

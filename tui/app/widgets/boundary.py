@@ -40,7 +40,7 @@ from engine.maths.network import Architecture, Params
 from engine.maths.plane import Field, Plane, field
 from engine.run.stepper import View
 from tui.app.compat import OneLayout
-from tui.app.widgets import palette
+from tui.app.widgets import palette, quiet
 from tui.text import printable
 
 #: The Playground's class colours, then Okabe–Ito's: told apart under the common colour-vision
@@ -167,6 +167,7 @@ class BoundaryMap(OneLayout):
         self.test_points = True
         self._cache: tuple[tuple[object, ...], Picture | Text] | None = None
         self._shape: tuple[object, ...] | None = None  # what its height depends on, as last laid out
+        self._shown: tuple[object, ...] | None = None  # what the map was last drawn from (drawn_from)
 
     def on_mount(self) -> None:
         self.border_title = "Decision boundary"
@@ -186,16 +187,23 @@ class BoundaryMap(OneLayout):
         self.view, self.unit = view, unit
         if data is None:
             return
-        if data.plane.features != 2:
-            self.border_title = "Confusion (true class by predicted)"
-        elif unit is None:
-            self.border_title = "Decision boundary"
-        else:
-            self.border_title = f"a{unit[0]}[{unit[1]}] over the input plane"
-        # Its height depends on the data and the width alone: a new state only repaints it.
+        title = "Confusion (true class by predicted)" if data.plane.features != 2 else \
+            "Decision boundary" if unit is None else f"a{unit[0]}[{unit[1]}] over the input plane"
+        if title != self.border_title:  # setting it, even to the same title, repaints the map
+            self.border_title = title
+        # Its height depends on the data and the width alone: a new state only repaints it,
+        # and only when the picture changes (the parameters, at an update).
         shape = (id(data), data.plane.features, view.user_code)
-        self.refresh(layout=shape != self._shape)
-        self._shape = shape
+        drawn_from = self.drawn_from(view)
+        if shape != self._shape or not quiet.same(drawn_from, self._shown):
+            self.refresh(layout=shape != self._shape)
+        self._shape, self._shown = shape, drawn_from
+
+    def drawn_from(self, view: View) -> tuple[object, ...]:
+        """What the map is drawn from, besides its width and colours: the network's
+        parameters (a new network has new ones) and the data, not the rest of the state: a
+        key that runs a forward pass or a gradient check leaves the map as it was."""
+        return (view.state.params, view.data, self.unit, view.user_code, self.test_points)
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         if self.view is None or self.view.data is None:
@@ -211,8 +219,8 @@ class BoundaryMap(OneLayout):
         width = self.content_size.width
         _, _, back, fore = self.colors
         background = back.rgb
-        key = (id(view.state), id(data), self.unit, width, background, view.user_code, self.test_points)
-        if self._cache is not None and self._cache[0] == key:
+        key = (*self.drawn_from(view), width, background)
+        if self._cache is not None and quiet.same(key, self._cache[0]):
             return self._cache[1]
         picture: Picture | Text
         if data.plane.features != 2 or view.user_code:

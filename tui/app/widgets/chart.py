@@ -123,7 +123,8 @@ class LossChart(OneLayout, Vertical, can_focus=True):
         after = state.update.loss_after if state.update is not None else None
         has_data = view.data is not None
         width = plot.size.width if (plot := self.plot(False)) is not None else 0
-        drawn_from = (state.trail, after, has_data, state.step, width, self.log_scale)
+        # With data the chart has no point for the loss after the update: that key leaves it be.
+        drawn_from = (state.trail, None if has_data else after, has_data, state.step, width, self.log_scale)
         if quiet.same(drawn_from, self.drawn_from):
             return  # the same losses: plotext's figure is not built again
         self.drawn_from = drawn_from

@@ -37,6 +37,7 @@ from engine.maths.network import Architecture, Array, Params
 from engine.maths.plane import Field, Plane, unit_maps
 from engine.run.stepper import View
 from tui.app.compat import OneLayout
+from tui.app.widgets import quiet
 from tui.app.widgets.boundary import LEVELS, hue, paint
 
 MAP_COLS, MAP_LINES = 6, 2  # a unit's map: 6 x 4 points of the plane, about square on screen
@@ -326,6 +327,22 @@ def sample_activations(view: View) -> list[Array] | None:
     return [np.atleast_2d(np.asarray(forward.cache[name], dtype=np.float64))[0] for name in names]
 
 
+#: What a picture is drawn from (NetworkPicture.drawn_from): values and objects compared as
+#: quiet.same compares them (the parameters and the data by identity) and the sample's
+#: activations, compared by value (the panels' slice of a state is new at every key), or None
+#: where the units are maps.
+Source = tuple[tuple[object, ...], list[Array] | None]
+
+
+def same_source(now: Source, before: Source | None) -> bool:
+    if before is None or not quiet.same(now[0], before[0]):
+        return False
+    if now[1] is None or before[1] is None:
+        return now[1] is before[1]
+    return len(now[1]) == len(before[1]) and all(
+        np.array_equal(a, b, equal_nan=True) for a, b in zip(now[1], before[1], strict=True))
+
+
 class NetworkPicture(OneLayout):
     """Every unit of the network and every weight between them (see the module's docstring)."""
 
@@ -348,21 +365,36 @@ class NetworkPicture(OneLayout):
         self.selected: Unit | None = None
         #: m's choice; None: shown where the width allows, when there are data.
         self.wanted: bool | None = None
-        self._cache: tuple[tuple[object, ...], Drawing | Text] | None = None
+        self._cache: tuple[Source, tuple[object, ...], Drawing | Text] | None = None
         self._shape: tuple[object, ...] | None = None  # what its height depends on, as last laid out
+        self._shown: Source | None = None  # what it was last drawn from (drawn_from)
 
     def on_mount(self) -> None:
         self.border_title = "Network (m)"
 
     def show(self, view: View) -> None:
-        """Drawn from this view, when shown (m, or by default with data at WIDE columns)."""
+        """Drawn from this view, when shown (m, or by default with data at WIDE columns):
+        repainted when what it draws changes, laid out again when its height may have."""
         wide = self.app.size.width >= WIDE
         self.display = self.wanted if self.wanted is not None else view.data is not None and wide
         self.view = view
         if self.display:  # its height depends on the network alone: a new state only repaints it
             shape = (view.config.architecture.sizes, view.user_code)
-            self.refresh(layout=shape != self._shape)
-            self._shape = shape
+            drawn_from = self.drawn_from(view)
+            if shape != self._shape or not same_source(drawn_from, self._shown):
+                self.refresh(layout=shape != self._shape)
+            self._shape, self._shown = shape, drawn_from
+
+    @staticmethod
+    def drawn_from(view: View) -> Source:
+        """What the picture is drawn from, besides its size, colours and selected unit: the
+        network's parameters (a new network has new ones) and the data, and the sample's
+        activations where the units are bars (with a plane of two inputs they are maps, of
+        the parameters alone)."""
+        data = view.data
+        maps = data is not None and data.plane.features == 2
+        return ((view.user_code, view.state.params, data),
+                None if maps else sample_activations(view))
 
     def select(self, unit: Unit | None) -> None:
         """The unit under the panels' cursor, highlighted (None: no unit)."""
@@ -387,10 +419,9 @@ class NetworkPicture(OneLayout):
         if view is None or geo is None:
             return Text(USER_MODEL_NOTE if view is not None else "", no_wrap=True, overflow="ellipsis")
         _, _, back, fore = self.colors
-        key = (id(view.state.params), id(view.state.forward), id(view.data), self.selected, geo,
-               back.rgb, fore.rgb)
-        if self._cache is not None and self._cache[0] == key:
-            return self._cache[1]
+        source, seen = self.drawn_from(view), (self.selected, geo, back.rgb, fore.rgb)
+        if self._cache is not None and same_source(source, self._cache[0]) and seen == self._cache[1]:
+            return self._cache[2]
         look = Look(back.rgb, Style(color=back.blend(fore, 0.6).rich_color),
                     Style(color=self.app.current_theme.accent or "yellow", bold=True))
         arch, data = view.config.architecture, view.data
@@ -400,7 +431,7 @@ class NetworkPicture(OneLayout):
             maps = unit_maps(arch, view.state.params, Plane.around(data.plane.X), MAP_COLS,
                              2 * MAP_LINES, shown, data.inputs_at if data.features else None)
         picture = draw(arch, view.state.params, sample_activations(view), geo, self.selected, look, maps)
-        self._cache = (key, picture)
+        self._cache = (source, seen, picture)
         return picture
 
     def on_click(self, event: events.Click) -> None:

@@ -14,13 +14,12 @@ from __future__ import annotations
 from enum import Enum
 from typing import cast
 
-from rich.cells import cell_len
 from textual.content import Content
 from textual.css.styles import RulesMap
 from textual.widget import Widget
 from textual.widgets import Static
 
-from tui.app.compat import OneLayout, ScrollLaidOutOnResize
+from tui.app.compat import OneLayout, ScrollLaidOutOnResize, VisibleLines, text_height
 
 _SHOWN = "_quiet_shown"
 _SIZE = "_quiet_size"
@@ -45,13 +44,9 @@ def height(widget: Widget, content: Content) -> int:
     """The lines `content` takes in `widget` at its width, wrapped as Textual wraps them;
     before the widget has a width, its lines as written."""
     width = widget.content_size.width
-    lines = content.plain.split("\n")
     if width <= 0:
-        return len(lines)
-    # Textual wraps each line alone, by its text: only a line wider than the widget is
-    # wrapped here (a panel's lines are fitted to its width, but for a few).
-    rules = cast(RulesMap, widget.styles)
-    return sum(1 if cell_len(line) <= width else Content(line).get_height(rules, width) for line in lines)
+        return content.plain.count("\n") + 1
+    return text_height(content.plain, cast(RulesMap, widget.styles), width)
 
 
 def _size(widget: Widget, content: Content) -> tuple[int, int]:
@@ -96,8 +91,9 @@ def steady(widget: Widget, content: Content, what: object) -> Content:
     return Content.assemble(content, "\n" * (tallest - lines)) if lines < tallest else content
 
 
-class QuietStatic(OneLayout, Static):
-    """A Static laid out once per change of size (OneLayout)."""
+class QuietStatic(OneLayout, VisibleLines, Static):
+    """A Static laid out once per change of size (OneLayout), whose lines are rendered as
+    the screen shows them (VisibleLines): a panel is often taller than the screen."""
 
 
 class QuietScroll(ScrollLaidOutOnResize):

@@ -19,6 +19,7 @@ import numpy as np
 from textual.content import Content
 from textual.style import Style
 
+from tui.app.widgets.statistics import statistics
 from tui.text import number, printable, safe_repr, unsigned_zeros
 
 #: Tensors with more elements, rows or columns than these are summarised.
@@ -153,31 +154,6 @@ def header(name: str, value: np.ndarray, style: str = "bold", note: str = "") ->
     return Content.assemble(*parts)
 
 
-def norm(values: np.ndarray) -> float:
-    """The 2-norm of finite values without overflow: entries of 1e300 square to inf."""
-    scale = float(np.max(np.abs(values))) if values.size else 0.0
-    return scale * float(np.linalg.norm(values / scale)) if scale > 0 else 0.0
-
-
-def mean(values: np.ndarray) -> float:
-    """The mean of finite values without overflow of their sum (each scaled to at most 1
-    first: 200 values of 1.7e308 overflow even halved)."""
-    scale = float(np.max(np.abs(values))) if values.size else 0.0
-    return scale * float(np.mean(values / scale)) if scale > 0 else 0.0
-
-
-def real_values(value: np.ndarray) -> tuple[np.ndarray, str]:
-    """Float64 values to take statistics of, and what they are: the magnitudes of complex
-    numbers, integers and booleans as floats (a huge integer rounded)."""
-    value = np.asarray(value)
-    if value.dtype.kind == "c":
-        with np.errstate(all="ignore"):
-            return np.abs(value).astype(np.float64).ravel(), "|v| "
-    if value.dtype.kind in "biuf":
-        return value.astype(np.float64).ravel(), ""
-    return np.zeros(0), ""
-
-
 #: Summaries of the stepper's read-only arrays, by identity: every redraw would otherwise take
 #: the statistics of every large tensor again (a 784x256 W1 is in four panels).
 _SUMMARIES: dict[tuple[int, int], tuple[weakref.ref[np.ndarray], Content]] = {}
@@ -201,16 +177,13 @@ def summary(value: np.ndarray, width: int = 0) -> Content:
 
 
 def _summary(value: np.ndarray, width: int) -> Content:
-    real, what = real_values(value)
-    finite = real[np.isfinite(real)]
+    stats = statistics(value)
     lines: list[str | tuple[str, str]] = []
-    if finite.size:
-        stats = (f"{what}min {number(finite.min(), ' .4g')}  max {number(finite.max(), ' .4g')}  "
-                 f"mean {number(mean(finite), ' .4g')}  norm {norm(finite):.4g}")
-        lines.append((stats, MUTED))
-    bad = real.size - finite.size
-    if bad:
-        lines.append((f"  {bad} non-finite", FAIL))
+    if stats.finite:
+        lines.append((f"{stats.what}min {number(stats.low, ' .4g')}  max {number(stats.high, ' .4g')}  "
+                      f"mean {number(stats.mean, ' .4g')}  norm {stats.norm:.4g}", MUTED))
+    if stats.nonfinite:
+        lines.append((f"  {stats.nonfinite} non-finite", FAIL))
     with np.errstate(all="ignore"):
         corners = np.array2string(unsigned_zeros(value), threshold=0, edgeitems=2, precision=4,
                                   max_line_width=min(72, width) if width > 0 else 72)
