@@ -94,6 +94,12 @@ class Session:
     #: What opens it at its saved step without a replay (engine.run.rebuild); None: replayed.
     checkpoints: Checkpoints | None = None
 
+    @property
+    def replayed(self) -> bool:
+        """Whether opening replays the path: no checkpoints, or ones its path or a user's model
+        (whose state between calls is its own) cannot be rebuilt from."""
+        return self.checkpoints is None or self.model is not None or not linear(self.path)
+
 
 def source_hash(source: bytes) -> str:
     """What identifies a model file's code in a session: the SHA-256 of its bytes, so a file
@@ -875,7 +881,7 @@ def open_session(session: Session, model: Model | None = None, max_history: int 
     _check_shapes(session.params, {name: np.shape(value) for name, value in stepper.initial.params.items()})
     stepper.start_from(session.params)
     try:
-        opened = session.checkpoints is not None and model is None and linear(session.path) and \
+        opened = not session.replayed and session.checkpoints is not None and model is None and \
             open_at(stepper, session.path, session.checkpoints)
         if not opened:  # a drill breaks the network of the penalty rates in use then (a change may set them)
             stepper.replay(list(session.path), lambda bug: make_model(stepper.config.architecture, bug))
