@@ -65,6 +65,27 @@ def snapshot(state: State) -> dict[str, bytes]:
     return out
 
 
+def every_tensor(state: State) -> dict[str, bytes]:
+    """Every tensor and number of a state as bytes: tests.helpers.snapshot, and the
+    batch's rows, the fit, the parameters before the update and the loss after it."""
+    out = snapshot(state)
+    if state.forward is not None:
+        out["rows"] = pickle.dumps(None if state.forward.rows is None else state.forward.rows.tobytes())
+        out["metrics"] = repr(state.forward.metrics).encode()
+    if state.update is not None:
+        out |= {f"before.{k}": v.tobytes() for k, v in state.update.before.items()}
+        out["loss_after"] = np.float64(state.update.loss_after).tobytes()
+    return out
+
+
+def walk_back(stepper: Stepper) -> list[dict[str, bytes]]:
+    """Every state from the current one back to the start, as b walks it."""
+    states = [every_tensor(stepper.state)]
+    while stepper.back():
+        states.append(every_tensor(stepper.state))
+    return states
+
+
 # ---- the command line in this process ---------------------------------------------------------
 
 def run_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:

@@ -442,8 +442,8 @@ def _checkpoints(raw: object, members: Arrays, config: Config, params: Params, d
 
 
 def _own(row: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
-    """A checkpoint's array as a state holds one: its own copy (aligned as a replay's would
-    be, so no BLAS kernel takes another path), read-only."""
+    """A checkpoint's array as a state holds one: read-only, and its own copy, so a state
+    rebuilt from it keeps only its own arrays alive, not every checkpoint's stack."""
     out = row.copy()
     out.setflags(write=False)
     return out
