@@ -71,17 +71,21 @@ class LossTable:
         """The trail's nodes, node s - 1 the trail after step s's forward pass."""
         out: list[LossTrail] = []
         previous = None
-        for row in range(len(self.loss)):
-            metrics = None
-            if self.metrics is not None and self.known is not None:
-                values = [float(v) if k else None
-                          for v, k in zip(self.metrics[row], self.known[row], strict=True)]
-                train_loss = values[0]
-                assert train_loss is not None
-                metrics = Metrics(train_loss, values[1], values[2], values[3])
-            previous = LossTrail(float(self.loss[row]), previous, metrics)
+        fits: list[Metrics | None] = [None] * len(self.loss)
+        if self.metrics is not None and self.known is not None:  # as lists: a Python float a read
+            fits = [_fit(row, knowns) for row, knowns in
+                    zip(self.metrics.tolist(), self.known.tolist(), strict=True)]
+        for loss, metrics in zip(self.loss.tolist(), fits, strict=True):
+            previous = LossTrail(loss, previous, metrics)
             out.append(previous)
         return out
+
+
+def _fit(row: list[float], known: list[bool]) -> Metrics:
+    """A row of the table as the Metrics it was, None where it held None."""
+    train_accuracy, test_loss, test_accuracy = (value if kept else None
+                                                for value, kept in zip(row[1:], known[1:], strict=True))
+    return Metrics(row[0], train_accuracy, test_loss, test_accuracy)
 
 
 def trail_of(state: State, data: bool) -> LossTable | None:
@@ -210,6 +214,9 @@ def follow(path: list[tuple[str, int]] | tuple[tuple[str, int], ...], gradcheck:
     return Path(steps, phases, bottom, forgotten, (enabled, every))
 
 
+_THEN = {Phase.FORWARD: Phase.BACKWARD, Phase.BACKWARD: Phase.GRADCHECK, Phase.GRADCHECK: Phase.UPDATE}
+
+
 def _after(step: int, phase: Phase | None, enabled: bool, every: int | None) -> tuple[int, Phase]:
     """The step and phase of the phase after this one (Stepper.next_phase and _forward's step)."""
     if phase is None:
@@ -218,8 +225,7 @@ def _after(step: int, phase: Phase | None, enabled: bool, every: int | None) -> 
         return step + 1, Phase.FORWARD
     if phase is Phase.BACKWARD and not checks(step, enabled, every):
         return step, Phase.UPDATE
-    return step, {Phase.FORWARD: Phase.BACKWARD, Phase.BACKWARD: Phase.GRADCHECK,
-                  Phase.GRADCHECK: Phase.UPDATE}[phase]
+    return step, _THEN[phase]
 
 
 class Behind:

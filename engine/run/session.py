@@ -437,7 +437,7 @@ def _checkpoints(raw: object, members: Arrays, config: Config, params: Params, d
     extra = [name for name in members if name.startswith("checkpoints/") and name not in known]
     if extra:
         raise SessionError(f"member {shown(extra[0])}.npy is not one of the checkpoints' arrays")
-    return Checkpoints(raw["every"], dict(zip(steps, rows, strict=True)), trail, [int(h) for h in held],
+    return Checkpoints(raw["every"], dict(zip(steps, rows, strict=True)), trail, held.tolist(),
                        raw["max_history"], raw["forgotten"])
 
 
