@@ -196,13 +196,12 @@ def follow(path: list[tuple[str, int]] | tuple[tuple[str, int], ...], gradcheck:
     enabled, every = gradcheck, None
     for action, count in path:
         if action == "next":
-            for _ in range(count):
-                step, phase = _after(steps[-1], phases[-1], enabled, every)
-                steps.append(step)
-                phases.append(phase)
-                if len(steps) - 1 - bottom > max_history:
-                    bottom += 1
-                    forgotten += 1
+            _phases(steps, phases, count, enabled, every)
+            # Each push forgets the oldest beyond the bound: after a run of them, the same as
+            # forgetting down to the bound at once.
+            oldest = max(bottom, len(steps) - 1 - max_history)
+            forgotten += oldest - bottom
+            bottom = oldest
         elif action == "back":
             if len(steps) - 1 - bottom < count:
                 raise ValueError("the path goes back past the start")
@@ -214,6 +213,27 @@ def follow(path: list[tuple[str, int]] | tuple[tuple[str, int], ...], gradcheck:
     return Path(steps, phases, bottom, forgotten, (enabled, every))
 
 
+def _phases(steps: list[int], phases: list[Phase | None], count: int, enabled: bool,
+            every: int | None) -> None:
+    """Add `count` phases to the history, a whole step at a time where one fits."""
+    while count:
+        step, phase = steps[-1], phases[-1]
+        if phase in (None, Phase.UPDATE):
+            start = step + (phase is Phase.UPDATE)
+            run = WITH_CHECK if checks(start, enabled, every) else WITHOUT_CHECK
+            if len(run) <= count:
+                steps.extend([start] * len(run))
+                phases.extend(run)
+                count -= len(run)
+                continue
+        step, phase = _after(step, phase, enabled, every)
+        steps.append(step)
+        phases.append(phase)
+        count -= 1
+
+
+WITH_CHECK = (Phase.FORWARD, Phase.BACKWARD, Phase.GRADCHECK, Phase.UPDATE)
+WITHOUT_CHECK = (Phase.FORWARD, Phase.BACKWARD, Phase.UPDATE)
 _THEN = {Phase.FORWARD: Phase.BACKWARD, Phase.BACKWARD: Phase.GRADCHECK, Phase.GRADCHECK: Phase.UPDATE}
 
 
