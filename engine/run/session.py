@@ -398,47 +398,64 @@ def _checkpoints(raw: object, members: Arrays, config: Config, params: Params, d
                  at: tuple[int, str | None] | None) -> Checkpoints:
     """The checkpoints, each array checked against the network and the steps it says it holds:
     a member missing or of another shape or kind is refused by name, before anything runs."""
+    steps, at_step = _checkpoint_steps(raw, at)
+    assert isinstance(raw, dict)
+    states, optim_names = _checkpoint_states(members, config, params, len(steps))
+    held = _checkpoint_member(members, "held", (members.get("checkpoints/held", np.empty(0)).shape[0],), "i")
+    if np.any(held < 0):
+        raise SessionError("checkpoints/held: the bytes each phase held cannot be negative")
+    loss = _checkpoint_member(members, "loss", (at_step,), "f")
+    trail = LossTable(loss)
+    if data:
+        trail = LossTable(loss, _checkpoint_member(members, "metrics", (at_step, 4), "f"),
+                          _checkpoint_member(members, "known", (at_step, 4), "b"))
+    known = {f"checkpoints/{name}" for name in ("held", "loss", "metrics", "known")}
+    known |= {f"checkpoints/params/{name}" for name in params}
+    known |= {f"checkpoints/optim/{name}" for name in optim_names}
+    extra = [name for name in members if name.startswith("checkpoints/") and name not in known]
+    if extra:
+        raise SessionError(f"member {shown(extra[0])}.npy is not one of the checkpoints' arrays")
+    return Checkpoints(raw["every"], dict(zip(steps, states, strict=True)), trail, held.tolist(),
+                       raw["max_history"], raw["forgotten"])
+
+
+def _checkpoint_steps(raw: object, at: tuple[int, str | None] | None) -> tuple[list[int], int]:
+    """What session.json says of the checkpoints, checked: their steps, and the steps of the
+    loss trail (the saved step's, none at the start)."""
     if not isinstance(raw, dict) or sorted(raw) != sorted(CHECKPOINT_KEYS):
         raise SessionError(f"checkpoints must be an object of {', '.join(CHECKPOINT_KEYS)}")
     if at is None:
         raise SessionError("checkpoints need at, the step the session was saved at")
     for key in ("every", "max_history", "forgotten"):
-        value = raw[key]
-        if isinstance(value, bool) or not isinstance(value, int) or value < (key != "forgotten"):
-            raise SessionError(f"checkpoints.{key}: must be a whole number, got {shown(value)}")
+        if not _whole_at_least(raw[key], int(key != "forgotten")):
+            raise SessionError(f"checkpoints.{key}: must be a whole number, got {shown(raw[key])}")
     steps = raw["steps"]
-    if (not isinstance(steps, list) or not steps or any(isinstance(s, bool) or not isinstance(s, int)
-                                                         for s in steps)
-            or steps != sorted(set(steps)) or steps[0] < 1 or steps[-1] > at[0]):
+    if (not isinstance(steps, list) or not steps or not all(_whole_at_least(s, 1) for s in steps)
+            or steps != sorted(set(steps)) or steps[-1] > at[0]):
         raise SessionError(f"checkpoints.steps: must be increasing steps from 1 to {at[0]} (where the "
                            "session was saved)")
-    count = len(steps)
-    rows: list[tuple[Params, dict[str, Any]]] = [({}, {}) for _ in steps]
-    for part, template in (("params", params), ("optim", init_state(config.optimizer, params))):
+    return steps, at[0] if at[1] is not None else 0
+
+
+def _whole_at_least(value: object, least: int) -> bool:
+    return not isinstance(value, bool) and isinstance(value, int) and value >= least
+
+
+def _checkpoint_states(members: Arrays, config: Config, params: Params,
+                       count: int) -> tuple[list[tuple[Params, dict[str, Any]]], list[str]]:
+    """Each checkpoint's parameters and optimizer state (one row of each stacked member), and
+    the optimizer state's names."""
+    states: list[tuple[Params, dict[str, Any]]] = [({}, {}) for _ in range(count)]
+    optim = init_state(config.optimizer, params)
+    for part, template in (("params", params), ("optim", optim)):
         for name, value in template.items():
             whole = isinstance(value, int)  # Adam's t
             stack = _checkpoint_member(members, f"{part}/{name}", (count, *np.shape(value)),
                                        "i" if whole else "f")
-            for row, (kept, optim) in zip(stack, rows, strict=True):
-                target: dict[str, Any] = optim if part == "optim" else kept
+            for row, (kept, moments) in zip(stack, states, strict=True):
+                target: dict[str, Any] = moments if part == "optim" else kept
                 target[name] = int(row) if whole else _own(row)
-    held = _checkpoint_member(members, "held", (members.get("checkpoints/held", np.empty(0)).shape[0],), "i")
-    if np.any(held < 0):
-        raise SessionError("checkpoints/held: the bytes each phase held cannot be negative")
-    trail_steps = at[0] if at[1] is not None else 0
-    loss = _checkpoint_member(members, "loss", (trail_steps,), "f")
-    trail = LossTable(loss)
-    if data:
-        trail = LossTable(loss, _checkpoint_member(members, "metrics", (trail_steps, 4), "f"),
-                      _checkpoint_member(members, "known", (trail_steps, 4), "b"))
-    known = {f"checkpoints/{name}" for name in ("held", "loss", "metrics", "known")} | {
-        f"checkpoints/{part}/{name}" for part, names in (("params", params), ("optim", rows[0][1]))
-        for name in names}
-    extra = [name for name in members if name.startswith("checkpoints/") and name not in known]
-    if extra:
-        raise SessionError(f"member {shown(extra[0])}.npy is not one of the checkpoints' arrays")
-    return Checkpoints(raw["every"], dict(zip(steps, rows, strict=True)), trail, held.tolist(),
-                       raw["max_history"], raw["forgotten"])
+    return states, list(optim)
 
 
 def _own(row: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
@@ -866,6 +883,20 @@ def params_from_bytes(raw: bytes, expected: Params) -> Params:
 
 # ---- opening ------------------------------------------------------------------------
 
+def _follow(stepper: Stepper, session: Session, model: Model | None) -> None:
+    """Take the fresh stepper where the session's path leads: from its checkpoints, or by
+    replaying the path."""
+    try:
+        opened = not session.replayed and session.checkpoints is not None and model is None and \
+            open_at(stepper, session.path, session.checkpoints)
+        if not opened:  # a drill breaks the network of the penalty rates in use then (a change may set them)
+            stepper.replay(list(session.path), lambda bug: make_model(stepper.config.architecture, bug))
+    except CheckpointError as error:
+        raise SessionError(f"checkpoints: {error}") from None
+    except ValueError as error:
+        raise SessionError(f"path: {error}") from None
+
+
 def open_session(session: Session, model: Model | None = None, max_history: int | None = None) -> Stepper:
     """A stepper at the state the session was saved at, its history behind it. A session
     recorded with a user's model needs that model (named on the command line) in `model`."""
@@ -880,15 +911,7 @@ def open_session(session: Session, model: Model | None = None, max_history: int 
     stepper = Stepper(session.config, model=model, max_history=max_history, data=session.data)
     _check_shapes(session.params, {name: np.shape(value) for name, value in stepper.initial.params.items()})
     stepper.start_from(session.params)
-    try:
-        opened = not session.replayed and session.checkpoints is not None and model is None and \
-            open_at(stepper, session.path, session.checkpoints)
-        if not opened:  # a drill breaks the network of the penalty rates in use then (a change may set them)
-            stepper.replay(list(session.path), lambda bug: make_model(stepper.config.architecture, bug))
-    except CheckpointError as error:
-        raise SessionError(f"checkpoints: {error}") from None
-    except ValueError as error:
-        raise SessionError(f"path: {error}") from None
+    _follow(stepper, session, model)
     state = stepper.state
     reached = (state.step, None if state.last_phase is None else state.last_phase.value)
     if session.at is not None and reached != session.at:

@@ -427,7 +427,7 @@ def _nbytes(value: object) -> int:
 PENDING = State(step=0, params={})
 
 
-class Behind(Protocol):
+class Rebuilding(Protocol):
     """The history behind a reopened session that is not rebuilt yet: its `pending` oldest
     entries (engine.run.rebuild.Behind)."""
 
@@ -513,7 +513,7 @@ class Stepper:
         #: phases held, and a session's history is not rebuilt from checkpoints).
         self.over_budget = False
         #: A reopened session's history, until all of it is rebuilt.
-        self.behind: Behind | None = None
+        self.behind: Rebuilding | None = None
 
     def start_from(self, params: Params) -> None:
         """Start from these parameters instead (a session's, or --params): only before any
@@ -911,7 +911,7 @@ class Stepper:
         return list(self._history), list(self._held)
 
     def resume(self, path: list[tuple[str, int]], gradcheck: tuple[bool, int | None], forgotten: int,
-               held: list[int], behind: Behind) -> None:
+               held: list[int], behind: Rebuilding) -> None:
         """Stand where a session's path leads without taking it (engine.run.rebuild): its
         toggles, the phases forgotten on the way, and a history of `len(held)` entries all
         pending (`behind` rebuilds them); the current state is the newest of them, rebuilt."""
