@@ -28,13 +28,13 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np
+from gradcheck import median_time  # this folder is on sys.path when a bench script runs
 
 from engine.data import batches
 from engine.run.session import open_session, read, record, to_bytes
@@ -46,15 +46,6 @@ BACK = 100
 
 def load() -> str:
     return ", ".join(f"{value:.2f}" for value in os.getloadavg()) + f" on {os.cpu_count()} cores"
-
-
-def median_s(fn: Callable[[], object], runs: int) -> float:
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def moons() -> Stepper:
@@ -113,8 +104,8 @@ def main() -> None:
             assert session.checkpoints is not None and not session.replayed
             size = path.stat().st_size
             bare = len(to_bytes(dataclasses.replace(session, checkpoints=None)))
-            np_load = median_s(partial(every_array, path), args.runs)
-            opening = median_s(partial(opened, path), args.runs)
+            np_load = median_time(partial(every_array, path), args.runs)
+            opening = median_time(partial(opened, path), args.runs)
             back = walking_back(path, args.runs)
             kept = session.checkpoints
             print(f"{count:,} steps (run {took:.1f} s): file {size / 1024:,.0f} kB "
