@@ -293,14 +293,19 @@ class Behind:
         return out
 
 
-def open_at(stepper: Stepper, path: tuple[tuple[str, int], ...], checkpoints: Checkpoints) -> bool:
+def open_at(stepper: Stepper, path: tuple[tuple[str, int], ...], checkpoints: Checkpoints,
+            at: tuple[int, str | None] | None) -> bool:
     """Stand the fresh stepper where the path leads, from the checkpoints: True, or False when
-    this stepper's undo history would reach further back than the saved one's (then replay).
+    this stepper's undo history would reach further back than the saved one's, or the path
+    leads elsewhere than `at` says (then replay, which says so as it always has).
     ValueError where the path goes back past what is kept; CheckpointError for checkpoints that
     do not fit it."""
     followed = follow(path, stepper.gradcheck_enabled, stepper.max_history)
     kept = len(followed.steps) - 1 - followed.bottom
     if stepper.max_history > checkpoints.max_history and checkpoints.forgotten:
+        return False
+    phase = followed.phases[-1]
+    if at is not None and at != (followed.steps[-1], None if phase is None else phase.value):
         return False
     if kept > len(checkpoints.held):
         raise CheckpointError(f"the path keeps {kept:,} phases of history, the checkpoints "

@@ -888,7 +888,7 @@ def _follow(stepper: Stepper, session: Session, model: Model | None) -> None:
     replaying the path."""
     try:
         opened = not session.replayed and session.checkpoints is not None and model is None and \
-            open_at(stepper, session.path, session.checkpoints)
+            open_at(stepper, session.path, session.checkpoints, session.at)
         if not opened:  # a drill breaks the network of the penalty rates in use then (a change may set them)
             stepper.replay(list(session.path), lambda bug: make_model(stepper.config.architecture, bug))
     except CheckpointError as error:
