@@ -148,9 +148,11 @@ def taken(stepper: Stepper) -> Checkpoints | None:
             found[state.step] = before_forward(state)
     states = {}
     for step in wanted:
-        if step not in found:
-            found[step] = _kept_before(stepper, step)
-        states[step] = found[step]
+        if step in found:
+            states[step] = found[step]
+        else:  # in the part of a reopened session's history not rebuilt: its own checkpoint
+            kept, checkpoint = _kept_before(stepper, step)
+            states[kept] = checkpoint
     return Checkpoints(every, states, trail, held, stepper.max_history, stepper.forgotten)
 
 
@@ -161,15 +163,18 @@ def _steps(stepper: Stepper, entries: list[State]) -> list[int]:
             for index, state in enumerate(entries)]
 
 
-def _kept_before(stepper: Stepper, step: int) -> tuple[Params, Tensors]:
-    """A pending step's checkpoint: the one it was opened with, or its entries rebuilt."""
+def _kept_before(stepper: Stepper, step: int) -> tuple[int, tuple[Params, Tensors]]:
+    """For a step in the part of a reopened session's history not rebuilt yet: the nearest
+    checkpoint it was opened with at or before it (the opening follows the whole path, so a
+    checkpoint before the oldest step kept serves), else its entries rebuilt."""
     behind = stepper.behind
     assert isinstance(behind, Behind)
-    if step in behind.checkpoints.states:
-        return behind.checkpoints.states[step]
-    for state in stepper.kept():  # rebuilt back to that step (found in its segment)
+    earlier = [kept for kept in behind.starts if kept <= step]
+    if earlier:
+        return earlier[-1], behind.checkpoints.states[earlier[-1]]
+    for state in stepper.kept():  # rebuilt back to that step
         if state.step == step:
-            return before_forward(state)
+            return step, before_forward(state)
     raise AssertionError(f"step {step} is not in the history")
 
 

@@ -142,14 +142,17 @@ def record(stepper: Stepper, model_name: str | None = None) -> Session:
 
 
 def _fitting(checkpoints: Checkpoints | None) -> Checkpoints | None:
-    """The checkpoints, if each of their arrays is one a session can hold (a network near the
-    largest keeps none: it is replayed)."""
+    """The checkpoints, if each of their arrays is one a session can hold and all of them take
+    at most a quarter of a session file's bound (a network near the largest keeps none: it is
+    replayed)."""
     if checkpoints is None:
         return None
     count = len(checkpoints.states)
     params, optim = next(iter(checkpoints.states.values()))
-    largest = max(np.size(value) for value in (*params.values(), *optim.values()))
-    return checkpoints if count * largest <= MAX_ARRAY_ELEMENTS else None
+    values = [np.asarray(value) for value in (*params.values(), *optim.values())]
+    largest = max(value.size for value in values)
+    total = count * sum(value.nbytes for value in values)
+    return checkpoints if count * largest <= MAX_ARRAY_ELEMENTS and total <= MAX_SESSION_BYTES // 4 else None
 
 
 # ---- writing ------------------------------------------------------------------------

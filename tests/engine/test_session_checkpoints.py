@@ -85,6 +85,20 @@ def test_a_reopened_session_continued_and_saved_again_reopens_bit_for_bit(saved:
     assert walk_back(open_session(again)) == walk_back(replay)
 
 
+def test_saving_again_after_the_bound_forgot_rebuilds_nothing(saved: bytes) -> None:
+    """The oldest step kept is no longer one the file has a checkpoint at: the nearest before
+    it serves, and saving computes nothing."""
+    session = from_bytes(saved)
+    opened, replay = open_session(session, max_history=60), replayed(session, 60)
+    for stepper in (opened, replay):
+        stepper.run_steps(EVERY + 3)
+    assert opened.behind is not None
+    pending = opened.behind.pending
+    again = from_bytes(to_bytes(record(opened)))
+    assert opened.behind.pending == pending > 0
+    assert walk_back(open_session(again, max_history=60)) == walk_back(replay)
+
+
 @pytest.mark.parametrize("max_history", [8, 24, 60])
 def test_the_undo_bound_forgets_what_the_replay_forgets(saved: bytes, max_history: int) -> None:
     session = from_bytes(saved)
