@@ -39,7 +39,7 @@ LINEAR = ("next", "back", "gradcheck on", "gradcheck off", "check every")
 #: each: about 0.1 s on a loaded 2-core machine).
 EVERY = 8
 #: Wider apart when the checkpoints of the history's span would take more than this.
-CHECKPOINT_BUDGET = 32 * 2**20
+CHECKPOINT_BUDGET = 8 * 2**20
 
 
 class CheckpointError(ValueError):
