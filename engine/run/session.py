@@ -388,7 +388,7 @@ def from_bytes(raw: bytes) -> Session:
         raise SessionError(f"run_module must be true or false with a model file, got {shown(run_module)}")
     at = _at(head.get("at"))
     checkpoints = None
-    if "checkpoints" in head:
+    if "checkpoints" in head and at is not None:  # without at (a file edited by hand): replayed
         checkpoints = _checkpoints(head["checkpoints"], members, config, params, data is not None, at)
     return Session(config, params, path, data, model, at, convention, reg, model_sha256,
                    run_module, options, checkpoints)
@@ -398,7 +398,7 @@ CHECKPOINT_KEYS = ("every", "steps", "max_history", "forgotten")
 
 
 def _checkpoints(raw: object, members: Arrays, config: Config, params: Params, data: bool,
-                 at: tuple[int, str | None] | None) -> Checkpoints:
+                 at: tuple[int, str | None]) -> Checkpoints:
     """The checkpoints, each array checked against the network and the steps it says it holds:
     a member missing or of another shape or kind is refused by name, before anything runs."""
     steps, at_step = _checkpoint_steps(raw, at)
@@ -422,13 +422,11 @@ def _checkpoints(raw: object, members: Arrays, config: Config, params: Params, d
                        raw["max_history"], raw["forgotten"])
 
 
-def _checkpoint_steps(raw: object, at: tuple[int, str | None] | None) -> tuple[list[int], int]:
+def _checkpoint_steps(raw: object, at: tuple[int, str | None]) -> tuple[list[int], int]:
     """What session.json says of the checkpoints, checked: their steps, and the steps of the
     loss trail (the saved step's, none at the start)."""
     if not isinstance(raw, dict) or sorted(raw) != sorted(CHECKPOINT_KEYS):
         raise SessionError(f"checkpoints must be an object of {', '.join(CHECKPOINT_KEYS)}")
-    if at is None:
-        raise SessionError("checkpoints need at, the step the session was saved at")
     for key in ("every", "max_history", "forgotten"):
         if not _whole_at_least(raw[key], int(key != "forgotten")):
             raise SessionError(f"checkpoints.{key}: must be a whole number, got {shown(raw[key])}")
