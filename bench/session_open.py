@@ -1,6 +1,6 @@
 """Opening a session: at its saved step from its checkpoints, against np.load of the same file.
 
-    python bench/session_open.py [--steps 1000,10000] [--runs 5] [--replay]
+    python bench/session_open.py [--steps 1000,10000] [--runs 5] [--replay] [--train]
 
 Makes a moons session as issue 28 measured it: 2-8-8-1 tanh on 200 moons (160 training rows),
 the whole training split a step, the gradient check every step (the default), run with
@@ -14,6 +14,11 @@ way). For each file it prints its size, and the medians over `--runs` of:
 
 --replay also times one replay of each file's path (the format-1 way, how long opening took
 before checkpoints), once: it takes as long as the run.
+
+--train makes the session as the app's t leaves it instead: batches of 32 (5 steps an epoch),
+Stepper.train with the configuration's gradient-check spacing (never, so the fused step), the
+whole sets measured once an epoch and at the end of each run (a "measure" in the path), which
+the checkpoints must open without replaying.
 
 The machine's load average is printed before and after: the figures are only comparable with
 the load they were measured at.
@@ -48,20 +53,24 @@ def load() -> str:
     return ", ".join(f"{value:.2f}" for value in os.getloadavg()) + f" on {os.cpu_count()} cores"
 
 
-def moons() -> Stepper:
-    """2-8-8-1 tanh on 200 moons, full batch, a gradient check every step."""
-    config = Config(dataset="moons", hidden=(8, 8), activation="tanh", samples=200, batch=0)
+def moons(batch: int) -> Stepper:
+    """2-8-8-1 tanh on 200 moons, in batches of `batch` (0: full batch), a gradient check
+    every step when run phase by phase."""
+    config = Config(dataset="moons", hidden=(8, 8), activation="tanh", samples=200, batch=batch)
     data = batches.from_config(config)
     assert data is not None
     return Stepper(batches.fitted(config, data), data=data)
 
 
-def sessions(steps: list[int], folder: Path) -> list[tuple[int, Path, float]]:
+def sessions(steps: list[int], folder: Path, train: bool) -> list[tuple[int, Path, float]]:
     """One run, saved at each of `steps`: (steps, file, seconds the run took to get there)."""
-    stepper = moons()
+    stepper = moons(32 if train else 0)
     made, done, start = [], 0, time.perf_counter()
     for target in sorted(steps):
-        stepper.run_steps(target - done)
+        if train:
+            stepper.train(target - done, stepper.config.check_every)
+        else:
+            stepper.run_steps(target - done)
         done = target
         path = folder / f"moons-{target}.npz"
         path.write_bytes(to_bytes(record(stepper)))
@@ -95,11 +104,12 @@ def main() -> None:
     parser.add_argument("--steps", default="1000,10000")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--replay", action="store_true")
+    parser.add_argument("--train", action="store_true")
     args = parser.parse_args()
     steps = [int(s) for s in args.steps.split(",")]
     print(f"load average {load()} (before)")
     with tempfile.TemporaryDirectory() as folder:
-        for count, path, took in sessions(steps, Path(folder)):
+        for count, path, took in sessions(steps, Path(folder), args.train):
             session = read(path)
             assert session.checkpoints is not None and not session.replayed
             size = path.stat().st_size
