@@ -66,6 +66,33 @@ def snapshot(state: State) -> dict[str, bytes]:
     return out
 
 
+def every_tensor(state: State) -> dict[str, bytes]:
+    """Every tensor and number of a state as bytes: tests.helpers.snapshot, and the
+    batch's rows, the fit (None where not measured), the batch losses' running mean, the loss
+    trail with each step's fit and running mean, the parameters before the update and the
+    loss after it (repr of a float is exact)."""
+    out = snapshot(state)
+    if state.forward is not None:
+        out["rows"] = pickle.dumps(None if state.forward.rows is None else state.forward.rows.tobytes())
+        out["metrics"] = repr(state.forward.metrics).encode()
+        out["running"] = repr(state.forward.running).encode()
+    if state.trail is not None:
+        nodes = [(node.loss, node.metrics, node.running) for node in state.trail.nodes()]
+        out["trail"] = repr(nodes).encode()
+    if state.update is not None:
+        out |= {f"before.{k}": v.tobytes() for k, v in state.update.before.items()}
+        out["loss_after"] = np.float64(state.update.loss_after).tobytes()
+    return out
+
+
+def walk_back(stepper: Stepper) -> list[dict[str, bytes]]:
+    """Every state from the current one back to the start, as b walks it."""
+    states = [every_tensor(stepper.state)]
+    while stepper.back():
+        states.append(every_tensor(stepper.state))
+    return states
+
+
 # ---- the command line in this process ---------------------------------------------------------
 
 def run_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
@@ -187,9 +214,9 @@ def misbehaving(tmp_path: Path, body: str, after: int = 0, header: str = "") -> 
 MOONS = ("--dataset", "moons", "--hidden", "8,8", "--activation", "tanh", "--batch", "16")
 
 
-def moons_stepper() -> Stepper:
-    """A stepper on the moons data set (MOONS), as the command line builds it."""
-    options, data = with_data(parse(["--headless", *MOONS]))
+def moons_stepper(*flags: str) -> Stepper:
+    """A stepper on the moons data set (MOONS, then these flags), as the command line builds it."""
+    options, data = with_data(parse(["--headless", *MOONS, *flags]))
     return Stepper(options.config, data=data)
 
 

@@ -6,8 +6,11 @@ those and nothing else, and opening it replays the path, so the state it was sav
 back bit for bit with the whole undo history behind it.
 
 The file is a zip in NumPy's .npz layout: one .npy member an array (the initial parameters
-under `params/`, the data set's rows and split under `data/`) and one JSON member,
-`session.json`, for the rest (`"format": 1`). It is read without pickle and without running
+under `params/`, the data set's rows and split under `data/`, the checkpoints under
+`checkpoints/`) and one JSON member, `session.json`, for the rest (`"format": 2`). Format 2
+adds checkpoints (engine.run.rebuild), so a session opens at its saved step without replaying
+the run and its history is rebuilt as it is walked into; a format 1 file (none) is replayed as
+it always was. It is read without pickle and without running
 anything: every member's header is read and checked (dtype, shape, declared size) before any
 array is, so a file declaring a terabyte array is refused in microseconds, and a session
 that names a user's model file only says so; the file is loaded only when the user names it
@@ -35,15 +38,18 @@ from engine.files import NAME_SHOWN, read_user_file
 from engine.maths.features import expand
 from engine.maths.features import parse as parse_features
 from engine.maths.network import BUG_ALIASES, Array, Params, param_shapes
-from engine.maths.optimizers import BUGS
+from engine.maths.optimizers import BUGS, init_state
 from engine.model.builtin import bug_problem, make_model
 from engine.model.conventions import CONVENTIONS
 from engine.model.conventions.common import plain_option
 from engine.model.protocol import Model
+from engine.run.rebuild import CheckpointError, Checkpoints, LossTable, linear, open_at, taken
 from engine.run.stepper import OBJECTIVE, Phase, Stepper, parse_tuning
 from engine.settings.config import MAX_SEED, MAX_STEPS, Config, ConfigError, outputs_for, shown, validate
 
-FORMAT = 1
+FORMAT = 2
+#: The formats this version reads: 1 (the path alone, replayed) and 2 (checkpoints too).
+FORMATS = (1, 2)
 MAX_SESSION_BYTES = 512 * 2**20  # the largest network's parameters (80 MB) and data, with room
 MAX_ARRAY_ELEMENTS = 20_000_000  # 160 MB of float64: above any array a session can hold
 MAX_MEMBERS = 1_000
@@ -85,6 +91,14 @@ class Session:
     run_module: bool = False
     #: --model-option's constructor keywords a course's model class was built with, in order.
     model_options: tuple[tuple[str, Any], ...] = ()
+    #: What opens it at its saved step without a replay (engine.run.rebuild); None: replayed.
+    checkpoints: Checkpoints | None = None
+
+    @property
+    def replayed(self) -> bool:
+        """Whether opening replays the path: no checkpoints, or ones its path or a user's model
+        (whose state between calls is its own) cannot be rebuilt from."""
+        return self.checkpoints is None or self.model is not None or not linear(self.path)
 
 
 def source_hash(source: bytes) -> str:
@@ -124,7 +138,21 @@ def record(stepper: Stepper, model_name: str | None = None) -> Session:
                    float(stepper.model.reg) if course else None,
                    source_hash(source) if source is not None else None,
                    stepper.model.run_module if model_name is not None else False,
-                   stepper.model.options if course else ())
+                   stepper.model.options if course else (), _fitting(taken(stepper)))
+
+
+def _fitting(checkpoints: Checkpoints | None) -> Checkpoints | None:
+    """The checkpoints, if each of their arrays is one a session can hold and all of them take
+    at most a quarter of a session file's bound (a network near the largest keeps none: it is
+    replayed)."""
+    if checkpoints is None:
+        return None
+    count = len(checkpoints.states)
+    params, optim = next(iter(checkpoints.states.values()))
+    values = [np.asarray(value) for value in (*params.values(), *optim.values())]
+    largest = max(value.size for value in values)
+    total = count * sum(value.nbytes for value in values)
+    return checkpoints if count * largest <= MAX_ARRAY_ELEMENTS and total <= MAX_SESSION_BYTES // 4 else None
 
 
 # ---- writing ------------------------------------------------------------------------
@@ -178,8 +206,28 @@ def to_bytes(session: Session) -> bytes:
             for name in ("X", "y", "train", "test"):
                 _member(zf, f"data/{name}", getattr(dataset, name))
             head["data"] |= _plane_head(session.data, zf)
+        if session.checkpoints is not None:
+            head["checkpoints"] = _checkpoints_head(session.checkpoints, zf)
         _write(zf, JSON_MEMBER, json.dumps(head, indent=1).encode())
     return buffer.getvalue()
+
+
+def _checkpoints_head(checkpoints: Checkpoints, zf: zipfile.ZipFile) -> dict[str, Any]:
+    """The checkpoints' arrays written under checkpoints/ (each parameter and optimizer
+    state stacked, one row a checkpoint), and what session.json says of them."""
+    states = [checkpoints.states[step] for step in sorted(checkpoints.states)]
+    for part, index in (("params", 0), ("optim", 1)):
+        for name in states[0][index]:
+            stack = np.stack([np.asarray(state[index][name]) for state in states])
+            _member(zf, f"checkpoints/{part}/{name}", stack)
+    _member(zf, "checkpoints/held", np.array(checkpoints.held, dtype=np.int64))
+    trail = checkpoints.trail
+    _member(zf, "checkpoints/loss", trail.loss)
+    if trail.metrics is not None and trail.known is not None:
+        _member(zf, "checkpoints/metrics", trail.metrics)
+        _member(zf, "checkpoints/known", trail.known)
+    return {"every": checkpoints.every, "steps": sorted(checkpoints.states),
+            "max_history": checkpoints.max_history, "forgotten": checkpoints.forgotten}
 
 
 def _plane_head(data: Data, zf: zipfile.ZipFile) -> dict[str, Any]:
@@ -338,8 +386,100 @@ def from_bytes(raw: bytes) -> Session:
     run_module = head.get("run_module", False)
     if type(run_module) is not bool or (run_module and model is None):
         raise SessionError(f"run_module must be true or false with a model file, got {shown(run_module)}")
-    return Session(config, params, path, data, model, _at(head.get("at")), convention, reg, model_sha256,
-                   run_module, options)
+    at = _at(head.get("at"))
+    checkpoints = None
+    if "checkpoints" in head and at is not None:  # without at (a file edited by hand): replayed
+        checkpoints = _checkpoints(head["checkpoints"], members, config, params, data is not None, at)
+    return Session(config, params, path, data, model, at, convention, reg, model_sha256,
+                   run_module, options, checkpoints)
+
+
+CHECKPOINT_KEYS = ("every", "steps", "max_history", "forgotten")
+
+
+def _checkpoints(raw: object, members: Arrays, config: Config, params: Params, data: bool,
+                 at: tuple[int, str | None]) -> Checkpoints:
+    """The checkpoints, each array checked against the network and the steps it says it holds:
+    a member missing or of another shape or kind is refused by name, before anything runs."""
+    steps, at_step = _checkpoint_steps(raw, at)
+    assert isinstance(raw, dict)
+    states, optim_names = _checkpoint_states(members, config, params, len(steps))
+    held = _checkpoint_member(members, "held", (members.get("checkpoints/held", np.empty(0)).shape[0],), "i")
+    if np.any(held < 0):
+        raise SessionError("checkpoints/held: the bytes each phase held cannot be negative")
+    loss = _checkpoint_member(members, "loss", (at_step,), "f")
+    trail = LossTable(loss)
+    if data:
+        trail = LossTable(loss, _checkpoint_member(members, "metrics", (at_step, 4), "f"),
+                          _checkpoint_member(members, "known", (at_step, 4), "b"))
+    known = {f"checkpoints/{name}" for name in ("held", "loss", "metrics", "known")}
+    known |= {f"checkpoints/params/{name}" for name in params}
+    known |= {f"checkpoints/optim/{name}" for name in optim_names}
+    extra = [name for name in members if name.startswith("checkpoints/") and name not in known]
+    if extra:
+        raise SessionError(f"member {shown(extra[0])}.npy is not one of the checkpoints' arrays")
+    return Checkpoints(raw["every"], dict(zip(steps, states, strict=True)), trail, held.tolist(),
+                       raw["max_history"], raw["forgotten"])
+
+
+def _checkpoint_steps(raw: object, at: tuple[int, str | None]) -> tuple[list[int], int]:
+    """What session.json says of the checkpoints, checked: their steps, and the steps of the
+    loss trail (the saved step's, none at the start)."""
+    if not isinstance(raw, dict) or sorted(raw) != sorted(CHECKPOINT_KEYS):
+        raise SessionError(f"checkpoints must be an object of {', '.join(CHECKPOINT_KEYS)}")
+    for key in ("every", "max_history", "forgotten"):
+        if not _whole_at_least(raw[key], int(key != "forgotten")):
+            raise SessionError(f"checkpoints.{key}: must be a whole number, got {shown(raw[key])}")
+    steps = raw["steps"]
+    if (not isinstance(steps, list) or not steps or not all(_whole_at_least(s, 1) for s in steps)
+            or steps != sorted(set(steps)) or steps[-1] > at[0]):
+        raise SessionError(f"checkpoints.steps: must be increasing steps from 1 to {at[0]} (where the "
+                           "session was saved)")
+    return steps, at[0] if at[1] is not None else 0
+
+
+def _whole_at_least(value: object, least: int) -> bool:
+    return not isinstance(value, bool) and isinstance(value, int) and value >= least
+
+
+def _checkpoint_states(members: Arrays, config: Config, params: Params,
+                       count: int) -> tuple[list[tuple[Params, dict[str, Any]]], list[str]]:
+    """Each checkpoint's parameters and optimizer state (one row of each stacked member), and
+    the optimizer state's names."""
+    states: list[tuple[Params, dict[str, Any]]] = [({}, {}) for _ in range(count)]
+    optim = init_state(config.optimizer, params)
+    for part, template in (("params", params), ("optim", optim)):
+        for name, value in template.items():
+            whole = isinstance(value, int)  # Adam's t
+            stack = _checkpoint_member(members, f"{part}/{name}", (count, *np.shape(value)),
+                                       "i" if whole else "f")
+            for row, (kept, moments) in zip(stack, states, strict=True):
+                target: dict[str, Any] = moments if part == "optim" else kept
+                target[name] = int(row) if whole else _own(row)
+    return states, list(optim)
+
+
+def _own(row: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    """A checkpoint's array as a state holds one: read-only, and its own copy, so a state
+    rebuilt from it keeps only its own arrays alive, not every checkpoint's stack."""
+    out = row.copy()
+    out.setflags(write=False)
+    return out
+
+
+def _checkpoint_member(members: Arrays, name: str, shape: tuple[int, ...], kind: str) -> np.ndarray[Any, Any]:
+    """A checkpoints/ member of this shape and kind (f: float64, i: whole numbers, b: bool)."""
+    array = members.get(f"checkpoints/{name}")
+    what = {"f": "float64", "i": "whole numbers", "b": "bool"}[kind]
+    if array is None:
+        raise SessionError(f"checkpoints: the member checkpoints/{name}.npy is missing")
+    if array.shape != shape:
+        raise SessionError(f"checkpoints/{name}.npy has shape {array.shape}; the session's checkpoints "
+                           f"make it {shape}")
+    if (kind == "f" and array.dtype != np.float64) or (kind == "i" and array.dtype.kind not in "iu") or (
+            kind == "b" and array.dtype != np.bool_):
+        raise SessionError(f"checkpoints/{name}.npy holds {array.dtype} values; it holds {what}")
+    return array
 
 
 def _model_options(given: Any, convention: str | None) -> tuple[tuple[str, Any], ...]:
@@ -387,7 +527,7 @@ def _model_file(head: dict[str, Any], config: Config) -> tuple[str | None, str |
 
 #: The keys session.json may hold (to_bytes writes the ones after model only when they apply).
 KEYS = ("format", "config", "path", "params", "model", "model_sha256", "data", "at", "convention", "reg",
-        "run_module", "model_options")
+        "run_module", "model_options", "checkpoints")
 #: Digits of the longest whole number a session holds: 64 bits. No setting, seed or count
 #: comes near; int() of a longer one is slow, and past 4,300 digits Python refuses it.
 MAX_DIGITS = 19
@@ -422,8 +562,14 @@ def _head(other: dict[str, bytes]) -> dict[str, Any]:
         raise SessionError(f"{JSON_MEMBER} has unknown keys: {', '.join(shown(k) for k in unknown[:5])}; "
                            f"a session holds {', '.join(KEYS)}")
     fmt = head.get("format")
-    if type(fmt) is not int or fmt != FORMAT:
-        raise SessionError(f"session format {shown(fmt)}; this version reads format {FORMAT}")
+    if type(fmt) is int and fmt > FORMAT:
+        raise SessionError(f"session format {fmt} was written by a newer version of backprop-stepper; this "
+                           f"version reads formats {FORMATS[0]} to {FORMAT}: open it with a newer version")
+    if type(fmt) is not int or fmt not in FORMATS:
+        raise SessionError(f"session format {shown(fmt)}; this version reads formats {FORMATS[0]} to "
+                           f"{FORMAT}")
+    if fmt < 2 and "checkpoints" in head:
+        raise SessionError("checkpoints need session format 2")
     return head
 
 
@@ -738,6 +884,20 @@ def params_from_bytes(raw: bytes, expected: Params) -> Params:
 
 # ---- opening ------------------------------------------------------------------------
 
+def _follow(stepper: Stepper, session: Session, model: Model | None) -> None:
+    """Take the fresh stepper where the session's path leads: from its checkpoints, or by
+    replaying the path."""
+    try:
+        opened = not session.replayed and session.checkpoints is not None and model is None and \
+            open_at(stepper, session.path, session.checkpoints, session.at)
+        if not opened:  # a drill breaks the network of the penalty rates in use then (a change may set them)
+            stepper.replay(list(session.path), lambda bug: make_model(stepper.config.architecture, bug))
+    except CheckpointError as error:
+        raise SessionError(f"checkpoints: {error}") from None
+    except ValueError as error:
+        raise SessionError(f"path: {error}") from None
+
+
 def open_session(session: Session, model: Model | None = None, max_history: int | None = None) -> Stepper:
     """A stepper at the state the session was saved at, its history behind it. A session
     recorded with a user's model needs that model (named on the command line) in `model`."""
@@ -752,10 +912,7 @@ def open_session(session: Session, model: Model | None = None, max_history: int 
     stepper = Stepper(session.config, model=model, max_history=max_history, data=session.data)
     _check_shapes(session.params, {name: np.shape(value) for name, value in stepper.initial.params.items()})
     stepper.start_from(session.params)
-    try:  # a drill breaks the network of the penalty rates in use then (a change may have set them)
-        stepper.replay(list(session.path), lambda bug: make_model(stepper.config.architecture, bug))
-    except ValueError as error:
-        raise SessionError(f"path: {error}") from None
+    _follow(stepper, session, model)
     state = stepper.state
     reached = (state.step, None if state.last_phase is None else state.last_phase.value)
     if session.at is not None and reached != session.at:

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, fields, is_dataclass, replace
 from enum import StrEnum
 from functools import cached_property, lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
@@ -376,6 +376,15 @@ def all_finite(value: object) -> bool:
     return True
 
 
+def checks(step: int, enabled: bool, every: int | None) -> bool:
+    """Whether a step runs the gradient check: every step while enabled, or with --check-every
+    N (a training run's) every Nth step only (0: never). A function of the toggles alone, so a
+    session's path can be followed without stepping (engine.run.rebuild)."""
+    if every is None:
+        return enabled
+    return every > 0 and step % every == 0
+
+
 def all_finite_fast(values: Iterable[object]) -> bool:
     """all_finite of every value, by sums: an inf or NaN anywhere makes the sum of all the
     arrays' elements non-finite, so one reduction an array settles the usual case, and only
@@ -469,6 +478,24 @@ def _field_names(kind: type) -> tuple[str, ...]:
     return tuple(f.name for f in fields(kind))
 
 
+#: Where the undo history holds a state not rebuilt yet: a reopened session's history is
+#: rebuilt when walked into (engine.run.rebuild). Compared by identity, never shown.
+PENDING = State(step=0, params={})
+
+
+class Rebuilding(Protocol):
+    """The history behind a reopened session that is not rebuilt yet: its `pending` oldest
+    entries (engine.run.rebuild.Behind)."""
+
+    pending: int
+
+    def fill(self, stepper: Stepper) -> dict[int, State]:
+        """The newest pending entry and those rebuilt with it, by their index in the history."""
+
+    def forgot(self) -> None:
+        """The oldest entry of the history was forgotten at its bound."""
+
+
 def history_limit(params: int, budget: int = HISTORY_BUDGET, activations: int = 0) -> int:
     """Phases of undo that fit the budget, and at least one. Consecutive states share
     arrays, so n phases of history hold the arrays of at most ceil(n / 4) steps beyond
@@ -538,6 +565,11 @@ class Stepper:
         self.state = self.initial
         #: Phases forgotten at the history bound; back cannot reach before them.
         self.forgotten = 0
+        #: Whether the budget has ever forgotten phases (then the bound depends on what the
+        #: phases held, and a session's history is not rebuilt from checkpoints).
+        self.over_budget = False
+        #: A reopened session's history, until all of it is rebuilt.
+        self.behind: Rebuilding | None = None
 
     def start_from(self, params: Params) -> None:
         """Start from these parameters instead (a session's, or --params): only before any
@@ -644,9 +676,7 @@ class Stepper:
 
     def checks(self, step: int) -> bool:
         """Whether step runs the gradient check."""
-        if self.check_every is None:
-            return self.gradcheck_enabled
-        return self.check_every > 0 and step % self.check_every == 0
+        return checks(step, self.gradcheck_enabled, self.check_every)
 
     def inputs(self, state: State) -> tuple[Array, Labels]:
         """What the state's phases compute on: its batch (rows of samples, and their labels),
@@ -678,8 +708,12 @@ class Stepper:
     def compute(self, progress: Progress | None = None) -> State:
         """The state after the next phase, without committing it. Overflow is the phases'
         business to show (State.nonfinite), not a warning to print: NumPy's are off."""
-        state = self.state
-        phase = self.next_phase
+        return self.run_phase(self.state, self.next_phase, progress)
+
+    def run_phase(self, state: State, phase: Phase, progress: Progress | None = None) -> State:
+        """The state after `phase` runs from `state`, committing nothing: compute's work, and
+        the rebuilding of a reopened session's history (engine.run.rebuild), whose phases are
+        the path's, whatever the toggles say now."""
         with np.errstate(all="ignore"):
             if phase is Phase.FORWARD:
                 return self._forward(state)
@@ -691,26 +725,29 @@ class Stepper:
 
     def _forward(self, state: State) -> State:
         step = state.step + 1 if state.forward is not None else state.step
+        running = state.forward.running if state.forward is not None else None
+        return self.forward_at(step, state.params, state.optim, state.trail, running, self.keep_trail)
+
+    def forward_at(self, step: int, params: Params, optim: Tensors, trail: LossTrail | None,
+                   running: RunningLoss | None, keep_trail: bool) -> State:
+        """Step `step`'s forward pass from these parameters and optimizer state, after this loss
+        trail and running mean of the batch losses: all a forward pass reads of the state before
+        it, so a checkpoint of those (engine.run.rebuild) starts a step exactly as the run did.
+        The whole sets are measured when the schedule says (measures); else the running mean
+        is carried on."""
         rows = self.data.rows(step) if self.data is not None else None
         batch = None if rows is None or self.data is None else self.data.inputs(rows)
         x, y = (self.x, self.config.y) if batch is None else batch
-        cache, loss = self.model.forward(x, state.params, y)
-        return self._forwarded(state, step, _frozen(cache), float(loss), rows, batch)
-
-    def _forwarded(self, state: State, step: int, cache: Tensors, loss: float, rows: Indices | None,
-                   batch: tuple[Array, Labels] | None) -> State:
-        """The state after step's forward pass from `state`: the whole sets measured when the
-        schedule says (measures), else the batch losses' running mean carried on."""
+        cache, raw_loss = self.model.forward(x, params, y)
+        loss = float(raw_loss)
         measured = self.measures(step)
-        metrics = self.evaluate(state.params) if measured else None
-        running = None
+        metrics = self.evaluate(params) if measured else None
         if self.data is not None:
-            before = state.forward.running if state.forward is not None else None
-            running = RunningLoss(loss, 1) if before is None else before.then(loss, measured)
-        trail = LossTrail(loss, state.trail, metrics, running) if self.keep_trail else None
-        return State(step=step, params=state.params, last_phase=Phase.FORWARD,
-                     forward=Forward(cache, loss, rows, batch, metrics, running), trail=trail,
-                     optim=state.optim)
+            running = RunningLoss(loss, 1) if running is None else running.then(loss, measured)
+        made = LossTrail(loss, trail, metrics, running) if keep_trail else None
+        return State(step=step, params=params, last_phase=Phase.FORWARD,
+                     forward=Forward(_frozen(cache), loss, rows, batch, metrics, running), trail=made,
+                     optim=optim)
 
     def eval_period(self) -> int:
         """Steps between the whole sets' scheduled measurements: --eval-every, or an epoch's steps."""
@@ -729,18 +766,27 @@ class Stepper:
         run and on demand. The state is replaced, not pushed: back returns to the phase before,
         as it was shown. Recorded in the path ("measure"), so a replay measures at the same
         moment. False when there is nothing to measure (no data, no forward pass yet)."""
-        state = self.state
+        measured = self.measured(self.state)
+        if measured is None:
+            return False
+        self.record("measure")
+        self.state = measured
+        return True
+
+    def measured(self, state: State) -> State | None:
+        """`state` as measure makes it: the whole sets' fit with the parameters of its step's
+        forward pass, and a new window of the running mean from that step's batch loss. None
+        when there is nothing to measure. Also how a reopened session's history is rebuilt
+        where its path measured (engine.run.rebuild)."""
         forward = state.forward
         if self.data is None or forward is None or forward.metrics is not None:
-            return False
+            return None
         params = state.update.before if state.update is not None else state.params
         with np.errstate(all="ignore"):
             metrics = self.evaluate(params)
         running = RunningLoss(forward.loss, 1)
         trail = None if state.trail is None else replace(state.trail, metrics=metrics, running=running)
-        self.record("measure")
-        self.state = replace(state, forward=replace(forward, metrics=metrics, running=running), trail=trail)
-        return True
+        return replace(state, forward=replace(forward, metrics=metrics, running=running), trail=trail)
 
     def _backward(self, state: State) -> State:
         assert state.forward is not None
@@ -870,8 +916,11 @@ class Stepper:
             self._history.popleft()
             self._held_total -= self._held.popleft()
             self.forgotten += 1
+            if self.behind is not None:
+                self.behind.forgot()
         if over_budget:
             self.max_history = len(self._history)
+            self.over_budget = True
 
     def next(self, progress: Progress | None = None) -> Phase:
         """Run the next phase; return the phase that ran."""
@@ -997,10 +1046,45 @@ class Stepper:
     def kept(self) -> Iterator[State]:
         """The current state, then each state the undo history keeps, newest first: the app's
         training health is rebuilt from them when asked, so nothing is measured a step. A
-        change of settings' state repeats the phase before it: that phase is given once."""
-        for state in (self.state, *reversed(self._history)):
+        change of settings' state repeats the phase before it: that phase is given once. A
+        reopened session's history is rebuilt as far as the reader goes."""
+        if self.state.retuned is None:
+            yield self.state
+        for index in range(len(self._history) - 1, -1, -1):
+            if self._history[index] is PENDING:
+                self._fill()
+            state = self._history[index]
             if state.retuned is None:
                 yield state
+
+    def _fill(self) -> None:
+        """Rebuild the newest pending part of a reopened session's history."""
+        assert self.behind is not None
+        for index, state in self.behind.fill(self).items():
+            self._history[index] = state
+
+    def history(self) -> tuple[list[State], list[int]]:
+        """The undo history, oldest first (PENDING where a reopened session's is not rebuilt
+        yet), and the bytes each entry holds (held_bytes): what a session's checkpoints are
+        taken from."""
+        return list(self._history), list(self._held)
+
+    def resume(self, path: list[tuple[str, int]], gradcheck: tuple[bool, int | None], forgotten: int,
+               held: list[int], behind: Rebuilding) -> None:
+        """Stand where a session's path leads without taking it (engine.run.rebuild): its
+        toggles, the phases forgotten on the way, and a history of `len(held)` entries all
+        pending (`behind` rebuilds them); the current state is the newest of them, rebuilt."""
+        if self.path or self._history:
+            raise RuntimeError("resume after the stepper has moved")
+        self.path = list(path)
+        self._gradcheck_enabled, self._check_every = gradcheck
+        self.forgotten = forgotten
+        self.behind = behind
+        self._history.extend([PENDING] * (len(held) + 1))
+        self._held.extend(held)
+        self._held_total = sum(held)
+        self._fill()
+        self.state = self._history.pop()
 
     def back(self) -> bool:
         """Undo the last phase exactly; False when there is nothing left to undo."""
@@ -1012,6 +1096,8 @@ class Stepper:
     def _unpush(self) -> bool:
         if not self._history:
             return False
+        if self._history[-1] is PENDING:
+            self._fill()
         retuned = self.state.retuned
         if retuned is not None:  # undoing a change of settings: the ones it replaced are back
             self.config, self.model, self.data = retuned.config, retuned.model, retuned.data

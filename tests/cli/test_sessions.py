@@ -36,9 +36,9 @@ from engine.run.session import (
     record,
     to_bytes,
 )
-from engine.run.stepper import Phase, State, Stepper
+from engine.run.stepper import Phase, Stepper
 from engine.settings.config import Config
-from tests.helpers import MOONS, ROOT, members, moons_stepper, npy, rezip, snapshot, told
+from tests.helpers import MOONS, ROOT, every_tensor, members, moons_stepper, npy, rezip, told, walk_back
 from tests.waits import until
 from tui.app.app import StepperApp
 from tui.cli.main import main
@@ -47,27 +47,6 @@ SIZE = (120, 40)
 
 
 # ---- helpers ------------------------------------------------------------------------------
-
-def every_tensor(state: State) -> dict[str, bytes]:
-    """Every tensor and number of a state as bytes: tests.helpers.snapshot, and the
-    batch's rows, the fit, the parameters before the update and the loss after it."""
-    out = snapshot(state)
-    if state.forward is not None:
-        out["rows"] = pickle.dumps(None if state.forward.rows is None else state.forward.rows.tobytes())
-        out["metrics"] = repr(state.forward.metrics).encode()
-    if state.update is not None:
-        out |= {f"before.{k}": v.tobytes() for k, v in state.update.before.items()}
-        out["loss_after"] = np.float64(state.update.loss_after).tobytes()
-    return out
-
-
-def walk_back(stepper: Stepper) -> list[dict[str, bytes]]:
-    """Every state from the current one back to the start, as b walks it."""
-    states = [every_tensor(stepper.state)]
-    while stepper.back():
-        states.append(every_tensor(stepper.state))
-    return states
-
 
 def run(*argv: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "tui", *argv], capture_output=True, text=True,
@@ -361,7 +340,11 @@ def _pickled(parts: dict[str, bytes]) -> None:
 
 SESSIONS: dict[str, tuple[Callable[[], bytes], str]] = {
     "truncated": (lambda: default_session()[:700], "not a session file (.npz)"),
-    "wrong version": (lambda: tampered(head_set(format=2)), "session format 2; this version reads format 1"),
+    "wrong version": (lambda: tampered(head_set(format=0)),
+                      "session format 0; this version reads formats 1 to 2"),
+    "newer version": (lambda: tampered(head_set(format=3)),
+                      "session format 3 was written by a newer version of backprop-stepper; this version "
+                      "reads formats 1 to 2: open it with a newer version"),
     "JSON not an object": (lambda: tampered(lambda p: p.update({"session.json": b"[1, 2]"})),
                            "session.json must be a JSON object, got list"),
     "JSON not JSON": (lambda: tampered(lambda p: p.update({"session.json": b"{oops"})),
@@ -574,6 +557,8 @@ def test_a_session_records_what_it_holds() -> None:
     assert session.data is not None and stepper.data is not None
     assert session.data.dataset.X.tobytes() == stepper.data.dataset.X.tobytes()
     names = sorted(members(to_bytes(session)))
-    assert names == ["data/X.npy", "data/test.npy", "data/train.npy", "data/y.npy", "params/W1.npy",
-                     "params/W2.npy", "params/W3.npy", "params/b1.npy", "params/b2.npy", "params/b3.npy",
-                     "session.json"]
+    parameters = ["W1", "W2", "W3", "b1", "b2", "b3"]
+    assert names == [*(f"checkpoints/{name}.npy" for name in ("held", "known", "loss", "metrics")),
+                     *(f"checkpoints/params/{name}.npy" for name in parameters),
+                     "data/X.npy", "data/test.npy", "data/train.npy", "data/y.npy",
+                     *(f"params/{name}.npy" for name in parameters), "session.json"]

@@ -177,7 +177,8 @@ ROWS: dict[str, Row] = {
                        "path[0][1]: nan is not a finite number"),
     "an unknown key": Row(edited(notebook, exec="rm -rf /"),
                           "session.json has unknown keys: 'exec'; a session holds format, config"),
-    "format true": Row(edited(notebook, format=True), "session format True; this version reads format 1"),
+    "format true": Row(edited(notebook, format=True),
+                       "session format True; this version reads formats 1 to 2"),
     # data that do not fit the config, or settings of their own out of range (a matmul error
     # blamed on the path, the app dead as it opened, a meaningless report, NumPy's words)
     "a third feature": Row(array(moons, "data/X", lambda X: np.hstack([X, X[:, :1]])),

@@ -25,7 +25,7 @@ def launch(options: Options, model: UserModel | None, data: Data | None = None,
            session: Session | None = None) -> int:
     """The app, once its stepper is built (a model's contract rehearsed); its exit status,
     or 2 with one line on stderr for a file or model refused before it opens."""
-    if session is not None and sum(count for _, count in session.path) > SLOW_REPLAY:
+    if session is not None and session.replayed and sum(count for _, count in session.path) > SLOW_REPLAY:
         print(f"{PROG}: replaying the session's {sum(c for _, c in session.path):,} actions…",
               file=sys.stderr)
     imported = 0 if model is None else len(model.log)
