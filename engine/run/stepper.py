@@ -417,7 +417,7 @@ def _frozen(tensors: dict[str, Any]) -> dict[str, Any]:
     flag by position: its keyword's parsing was half the call, a moons step has 25 arrays.)"""
     for value in tensors.values():
         if isinstance(value, np.ndarray):
-            value.setflags(False)
+            value.setflags(False)  # type: ignore[call-arg]  # positional at run time; the stubs say keyword
     return tensors
 
 
