@@ -17,7 +17,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, fields, is_dataclass, replace
 from enum import StrEnum
-from functools import cached_property, lru_cache
+from functools import cached_property, partial
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
@@ -31,7 +31,7 @@ from engine.data.sets import Indices
 from engine.maths import optimizers
 from engine.maths.network import Array, Labels, Params, Tensors, init_params
 from engine.maths.slopes import Progress
-from engine.model.builtin import BatchMean, make_model
+from engine.model.builtin import BatchMean, loss_pass, make_model
 from engine.model.protocol import Captured, Model
 from engine.settings.config import Config, validate
 from engine.settings.schema import BY_KEY
@@ -385,21 +385,27 @@ def checks(step: int, enabled: bool, every: int | None) -> bool:
     return every > 0 and step % every == 0
 
 
-def all_finite_fast(values: Iterable[object]) -> bool:
+def all_finite_fast(values: Iterable[object], known: Iterable[object] = ()) -> bool:
     """all_finite of every value, by sums: an inf or NaN anywhere makes the sum of all the
     arrays' elements non-finite, so one reduction an array settles the usual case, and only
     a non-finite sum (which huge finite values can also give) is looked at value by value.
     Summed array by array, not concatenated: a copy of a large batch's tensors would double
-    the phase's memory."""
+    the phase's memory. A large array given twice (a batch's inputs are in both forward
+    passes' caches) is summed once, and those of `known`, finite by where they came from (a
+    data set's rows, checked when it was read), not at all: at 784 inputs each is a batch of
+    100,000 numbers a step."""
     values = list(values)
     total = 0.0
     small: list[Array] = []  # summed as one: a small network's step makes dozens of tiny arrays
+    summed = {id(value) for value in known}  # the large arrays summed, or known to be finite
+    ndarray, most = np.ndarray, SMALL_ARRAY  # looked up once: a moons step has 60 arrays
     with np.errstate(all="ignore"):  # inf + -inf in the sum: the answer sought, not a warning
         for value in values:
-            if isinstance(value, np.ndarray) and value.dtype.kind == "f":
-                if value.size <= SMALL_ARRAY:
-                    small.append(value.ravel())
-                else:
+            if (type(value) is ndarray or isinstance(value, ndarray)) and value.dtype.kind == "f":
+                if value.size <= most:
+                    small.append(value if value.ndim == 1 else value.ravel())
+                elif id(value) not in summed:
+                    summed.add(id(value))
                     total += float(value.sum(dtype=np.float64))
             elif not all_finite(value):
                 return False
@@ -416,10 +422,11 @@ SMALL_ARRAY = 4096
 def _frozen(tensors: dict[str, Any]) -> dict[str, Any]:
     """The arrays made read-only, so no later code can change a tensor the history relies
     on. A phase's arrays are its own (the built-in network makes them; a user's arrive as
-    copies through the pipe), so they are frozen in place, not through a view."""
+    copies through the pipe), so they are frozen in place, not through a view. (setflags'
+    flag by position: its keyword's parsing was half the call, a moons step has 25 arrays.)"""
     for value in tensors.values():
         if isinstance(value, np.ndarray):
-            value.setflags(write=False)
+            value.setflags(False)  # type: ignore[call-arg]  # positional at run time; the stubs say keyword
     return tensors
 
 
@@ -453,29 +460,55 @@ def held_bytes(state: State) -> int:
 def _nbytes(value: object) -> int:
     """An array's data, or a Python object's size with what it holds (a cache is plain data:
     dicts, lists and tuples of arrays, numbers and strings; a phase's result is a dataclass).
-    Walked with a list, not recursion: a cache may nest as deep as pickle allows."""
+    Walked with a list, not recursion: a cache may nest as deep as pickle allows. What to do
+    with an object is looked up by its type once (_walk), since a history push measures
+    every state a phase makes: about twenty objects a state, and a moons step is 70 µs."""
     total, pending = 0, [value]
     while pending:
         item = pending.pop()
-        if isinstance(item, np.ndarray):
-            total += item.nbytes
+        walk = _WALKS.get(type(item))
+        if walk is None:
+            walk = _WALKS.setdefault(type(item), _walk(type(item)))
+        if walk is _ARRAY:
+            total += item.nbytes  # type: ignore[attr-defined]
             continue
         total += sys.getsizeof(item)
-        if isinstance(item, float | int | str | None):  # most of what is left: nothing inside
+        if walk is _LEAF:
             continue
-        if isinstance(item, dict):
-            pending.extend(item.values())
-        elif isinstance(item, list | tuple):
-            pending.extend(item)
-        elif is_dataclass(item) and not isinstance(item, type):
-            pending.extend(getattr(item, name) for name in _field_names(type(item)))
+        if walk is _DICT:
+            for inner in item.values():  # type: ignore[attr-defined]
+                if type(inner) is np.ndarray:  # most of a cache: counted here, not pushed
+                    total += inner.nbytes
+                else:
+                    pending.append(inner)
+        elif walk is _ITEMS:
+            pending.extend(item)  # type: ignore[call-overload, arg-type]
+        else:
+            pending.extend([getattr(item, name) for name in walk])
     return total
 
 
-@lru_cache(maxsize=64)
-def _field_names(kind: type) -> tuple[str, ...]:
-    """A dataclass's fields' names, looked up once a class (dataclasses.fields is slow a call)."""
-    return tuple(f.name for f in fields(kind))
+#: How _nbytes walks an object, by its type (_walk): an array's data, nothing inside, a
+#: dict's values, a list's or tuple's items; or a dataclass's fields, by their names.
+_ARRAY, _LEAF, _DICT, _ITEMS = ("array",), ("leaf",), ("dict",), ("items",)
+_WALKS: dict[type, tuple[str, ...]] = {}
+
+
+def _walk(kind: type) -> tuple[str, ...]:
+    """How _nbytes walks an object of this type (the first that applies): an array (a subclass
+    too), a number, string or None, a dict, a list or tuple, a dataclass (not a class itself:
+    a type's instances are classes), anything else as a leaf."""
+    if issubclass(kind, np.ndarray):
+        return _ARRAY
+    if issubclass(kind, float | int | str | type(None)):
+        return _LEAF
+    if issubclass(kind, dict):
+        return _DICT
+    if issubclass(kind, list | tuple):
+        return _ITEMS
+    if is_dataclass(kind) and not issubclass(kind, type):
+        return tuple(f.name for f in fields(kind))
+    return _LEAF
 
 
 #: Where the undo history holds a state not rebuilt yet: a reopened session's history is
@@ -841,7 +874,9 @@ class Stepper:
         settings = self.settings(state.step)
         after, optim, rule = self._rule(state, settings)
         cached = optimizers.bias_corrected(self.config.optimizer, optim, settings)
-        cache_after, loss_after = self.model.forward(x, after, y)
+        # The fused step wants only the loss and whether the pass stayed finite (loss_pass).
+        forward = self.model.forward if unchecked is None else partial(loss_pass, self.model)
+        cache_after, loss_after = forward(x, after, y)
         after, optim, cached = _frozen(after), _frozen(optim), _frozen(cached)
         overflow: tuple[str, ...] = ()
         if unchecked is not None:
@@ -949,7 +984,9 @@ class Stepper:
             unchecked: list[Tensors] = []
             update = self._update(backward, unchecked)
             made = (forward, backward, update)
-            if not all_finite_fast([*(v for s in made for v in s.made()), *unchecked[0].values()]):
+            inputs = () if forward.forward is None or forward.forward.batch is None \
+                else forward.forward.batch[:1]  # a data set's rows: finite, checked when read
+            if not all_finite_fast([*(v for s in made for v in s.made()), *unchecked[0].values()], inputs):
                 return []
         for new in made:
             vars(new)["finite"] = True  # State.finite, known: checked above
