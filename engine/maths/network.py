@@ -418,8 +418,7 @@ def init_params(arch: Architecture, seed: int, init: str = "notebook") -> Params
     return {name: params[name] for name in arch.param_names}
 
 
-def forward(arch: Architecture, x: Array, params: Params, y: Labels,
-            output: bool = True) -> tuple[Tensors, float]:
+def forward(arch: Architecture, x: Array, params: Params, y: Labels) -> tuple[Tensors, float]:
     """Forward pass: the cache the backward pass needs, and the loss.
 
     Inputs:
@@ -427,15 +426,13 @@ def forward(arch: Architecture, x: Array, params: Params, y: Labels,
     - x: the input, shape (n0,), or a batch's, (B, n0)
     - params: W_l of shape (n_l, n_(l-1)) and b_l of shape (n_l,), for l = 1 .. L
     - y: the class index, or a batch's, shape (B,)
-    - output: False leaves the output's activation aL out of the cache (forward_each): for a
-      pass wanted only for its loss
 
     Returns:
     - cache: x, then z_l and a_l of shape (n_l,), or (B, n_l) for a batch
     - loss: the objective: the sample's loss, or the batch's mean loss, plus the weights'
       penalty (penalty_of) where the architecture has rates, a float
     """
-    cache, losses = forward_each(arch, x, params, y, output)
+    cache, losses = forward_each(arch, x, params, y)
     loss = mean_loss(losses)
     return cache, loss + penalty_of(arch, params) if arch.penalised else loss
 

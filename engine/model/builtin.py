@@ -347,16 +347,5 @@ def _network_words(arch: Architecture, inputs_known: bool) -> str:
             f"(its inputs are the data's)")
 
 
-def loss_pass(model: Model, x: Array, params: Params, y: Labels) -> tuple[Tensors, float]:
-    """A forward pass wanted only for its loss and for whether it stayed finite (the loss after
-    an update, in a fused training step): the built-in network's leaves its output's
-    activation out (network.forward's `output`), which the loss never reads and which is
-    finite wherever the logits are (σ and softmax of finite numbers are); any other model's
-    forward pass as it is."""
-    if isinstance(model, BuiltinModel):
-        return network.forward(model.loss_arch, x, params, y, output=False)
-    return model.forward(x, params, y)
-
-
 def make_model(arch: Architecture = NOTEBOOK, bug: str | None = None) -> Model:
     return BuiltinModel(arch, network.BUG_ALIASES.get(bug, bug) if bug else None)

@@ -17,7 +17,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, fields, is_dataclass, replace
 from enum import StrEnum
-from functools import cached_property, partial
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
@@ -31,7 +31,7 @@ from engine.data.sets import Indices
 from engine.maths import optimizers
 from engine.maths.network import Array, Labels, Params, Tensors, init_params
 from engine.maths.slopes import Progress
-from engine.model.builtin import BatchMean, loss_pass, make_model
+from engine.model.builtin import BatchMean, make_model
 from engine.model.protocol import Captured, Model
 from engine.settings.config import Config, validate
 from engine.settings.schema import BY_KEY
@@ -874,9 +874,7 @@ class Stepper:
         settings = self.settings(state.step)
         after, optim, rule = self._rule(state, settings)
         cached = optimizers.bias_corrected(self.config.optimizer, optim, settings)
-        # The fused step wants only the loss and whether the pass stayed finite (loss_pass).
-        forward = self.model.forward if unchecked is None else partial(loss_pass, self.model)
-        cache_after, loss_after = forward(x, after, y)
+        cache_after, loss_after = self.model.forward(x, after, y)
         after, optim, cached = _frozen(after), _frozen(optim), _frozen(cached)
         overflow: tuple[str, ...] = ()
         if unchecked is not None:
