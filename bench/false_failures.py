@@ -61,17 +61,16 @@ from engine.check.recheck import STATUSES
 from engine.check.verdicts import GradCheck, gradient_check
 from engine.data.sets import make_dataset
 from engine.maths.fastcheck import Mask
-from engine.maths.network import Architecture, Array, Labels, Params, Tensors
-from engine.maths.optimizers import OptimState, Settings
+from engine.maths.network import Array, Labels, Params, Tensors, sgd_update
 from engine.maths.slopes import (
     Nudge,
     Numerical,
     Progress,
     loop_numerical,
-    nudged_losses,
     pre_activation_sides,
 )
-from engine.usermodel.contract import D_NAME, Contract, ModelError, load_source
+from engine.usermodel.contract import Contract, ModelError, load_source
+from engine.usermodel.inprocess import InProcess
 
 EPS = 1e-5
 FAMILIES = ("cs231n", "nielsen")
@@ -176,62 +175,18 @@ def nielsen_source(sizes: list[int], scale: float, bug: str | None = None) -> st
         ''')
 
 
-class InProcess:
-    """A loaded model file as the check calls it, in this process (engine.model.protocol)."""
-
-    name = "bench"
-    fast_gradcheck = False
-    batched = True
-    user_code = True
-    bug = None
-    log = None
-    described = ""
-    reg = 0.0
-    source = None
-    options = ()
-    run_module = False
-    own_init = True
-    own_update = True  # its update() is the SGD step: no rule of its own is looked up
-    gradient_keys = D_NAME
+class Counted(InProcess):
+    """A loaded model file called in this process as the check calls it (the engine's
+    InProcess), counting the forward passes the check's recheck costs."""
 
     def __init__(self, contract: Contract) -> None:
-        self.contract = contract
-        self.convention = contract.convention
+        super().__init__(contract)
         self.recheck_passes = 0
-
-    def init_params(self, seed: int) -> Params | None:
-        return self.contract.init_params(seed)
-
-    def forward(self, x: Array, params: Params, y: Labels) -> tuple[Tensors, float]:
-        return self.contract.forward(x, params, y)
-
-    def backward(self, x: Array, y: Labels, params: Params, cache: Tensors) -> Tensors:
-        return self.contract.backward(x, y, params, cache)
-
-    def optimize(self, optimizer: str, params: Params, grads: Tensors, state: OptimState,
-                 settings: Settings) -> tuple[Params, OptimState, str] | None:
-        return None
-
-    def update(self, params: Params, grads: Tensors, lr: float) -> Params:
-        return {name: value - lr * grads["d" + name] for name, value in params.items()}
-
-    def fit_loss(self, x: Array, params: Params, y: Labels) -> float:
-        return self.forward(x, params, y)[1]
-
-    def resize(self, arch: Architecture) -> InProcess:
-        return self
-
-    def numerical_gradients(self, params: Params, x: Array, y: Labels, eps: float,
-                            progress: Progress | None, method: str = "loop") -> Numerical:
-        return loop_numerical(self.contract, params, x, y, eps, progress)
 
     def nudged_losses(self, params: Params, x: Array, y: Labels, nudges: list[Nudge],
                       progress: Progress | None) -> Array:
         self.recheck_passes += len(nudges)
-        return nudged_losses(lambda nudged: self.forward(x, nudged, y)[1], params, nudges, progress)
-
-    def interrupt(self) -> None:
-        pass
+        return super().nudged_losses(params, x, y, nudges, progress)
 
 
 @dataclass
@@ -290,10 +245,10 @@ def draw(rng: np.random.Generator, family: str, bug: str | None = None) -> Drawn
     return Drawn(family, source, sizes, batch)
 
 
-def load(drawn: Drawn) -> InProcess:
+def load(drawn: Drawn) -> Counted:
     """The source loaded as --model loads a file (the cs231n convention builds the class)."""
     convention = "cs231n" if drawn.family == "cs231n" else None
-    return InProcess(load_source(Path(f"{drawn.family}.py"), drawn.source.encode(), convention, drawn.sizes))
+    return Counted(load_source(Path(f"{drawn.family}.py"), drawn.source.encode(), convention, drawn.sizes))
 
 
 def run(drawn: Drawn, steps: int, seed: int, lr: float = 0.5) -> tuple[list[GradCheck], int]:
@@ -303,7 +258,7 @@ def run(drawn: Drawn, steps: int, seed: int, lr: float = 0.5) -> tuple[list[Grad
     return checked_steps(model, drawn.batch, steps, seed, lr), model.recheck_passes
 
 
-def checked_steps(model: InProcess, batch: int, steps: int, seed: int, lr: float = 0.5) -> list[GradCheck]:
+def checked_steps(model: Counted, batch: int, steps: int, seed: int, lr: float = 0.5) -> list[GradCheck]:
     """SGD steps on moons batches of `batch` rows, each step's gradients checked at EPS."""
     moons = make_dataset("moons", samples=200, noise=0.1, seed=seed)
     rng = np.random.default_rng(seed)
@@ -346,7 +301,7 @@ STUBS: dict[str, dict[str, Any]] = {"matplotlib": {}, "matplotlib.pyplot": {}, "
 SIBLINGS = ("layers", "layer_utils", "fast_layers", "im2col")
 
 
-class CourseClass(InProcess):
+class CourseClass(Counted):
     """A cs231n class instance stepped as the cs231n convention steps it: params set, then
     loss(X) for the scores (all the check sees) and loss(X, y) for (loss, grads)."""
 
@@ -368,6 +323,12 @@ class CourseClass(InProcess):
         self.net.params = {name: np.array(value) for name, value in params.items()}
         _, grads = self.net.loss(x, y)
         return {"d" + name: np.asarray(value, dtype=np.float64) for name, value in grads.items()}
+
+    def fit_loss(self, x: Array, params: Params, y: Labels) -> float:
+        return self.forward(x, params, y)[1]
+
+    def update(self, params: Params, grads: Tensors, lr: float) -> Params:
+        return sgd_update(params, grads, lr)
 
     def kink_sides(self, cache: Tensors) -> list[Mask]:
         return pre_activation_sides(cache)

@@ -2,7 +2,7 @@
 
 Each model file (by default the seed notebook's code, and tests/fixtures/three_layer.py:
 its own parameter names and init_params, gradients keyed by name) is stepped twice: called
-in this process (engine.usermodel.contract, as the stepper did before the model got a process of its
+in this process (engine.usermodel.inprocess, as the stepper did before the model got a process of its
 own) and through engine.usermodel.client (a child process fed over a pipe). Each phase is timed
 from the same state, many times, and the medians are printed with their difference.
 
@@ -27,76 +27,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from engine.maths.network import Architecture, Array, Labels, Params, Tensors
-from engine.maths.optimizers import OptimState, Settings
-from engine.maths.slopes import Nudge, Numerical, Progress, loop_numerical, nudged_losses
 from engine.model.protocol import Model
 from engine.run.stepper import PHASES, Stepper
 from engine.settings.config import Config
 from engine.usermodel.client import load_model
-from engine.usermodel.contract import D_NAME, Contract, load_source
+from engine.usermodel.contract import load_source
+from engine.usermodel.inprocess import InProcess
 
 FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures"
 MODELS = (FIXTURES / "notebook.py", FIXTURES / "three_layer.py")
-
-
-class InProcess:
-    """The contract called directly: the baseline, with nothing in between."""
-
-    name = "in-process"
-    fast_gradcheck = False
-    batched = False
-    user_code = True
-    bug = None
-    log = None
-    convention = "notebook"
-    described = ""
-    reg = 0.0
-    source = None
-    options = ()
-    run_module = False
-    own_init = False
-    own_update = True  # its update() is the SGD step: no rule of its own is looked up
-
-    def __init__(self, contract: Contract) -> None:
-        self.contract = contract
-
-    @property
-    def gradient_keys(self) -> str:
-        return self.contract.gradient_keys or D_NAME
-
-    def init_params(self, seed: int) -> Params | None:
-        return self.contract.init_params(seed)
-
-    def forward(self, x: Array, params: Params, y: Labels) -> tuple[Tensors, float]:
-        return self.contract.forward(x, params, y)
-
-    def backward(self, x: Array, y: Labels, params: Params, cache: Tensors) -> Tensors:
-        return self.contract.backward(x, y, params, cache)
-
-    def optimize(self, optimizer: str, params: Params, grads: Tensors, state: OptimState,
-                 settings: Settings) -> tuple[Params, OptimState, str] | None:
-        return None
-
-    def update(self, params: Params, grads: Tensors, lr: float) -> Params:
-        return self.contract.update(params, grads, lr, self.gradient_keys)
-
-    def numerical_gradients(self, params: Params, x: Array, y: Labels, eps: float,
-                            progress: Progress | None, method: str = "loop") -> Numerical:
-        return loop_numerical(self.contract, params, x, y, eps, progress)
-
-    def fit_loss(self, x: Array, params: Params, y: Labels) -> float:
-        return self.forward(x, params, y)[1]
-
-    def nudged_losses(self, params: Params, x: Array, y: Labels, nudges: list[Nudge],
-                      progress: Progress | None) -> Array:
-        return nudged_losses(lambda nudged: self.forward(x, nudged, y)[1], params, nudges, progress)
-
-    def resize(self, arch: Architecture) -> InProcess:
-        return self
-
-    def interrupt(self) -> None:
-        pass
 
 
 def phase_medians(model: Model, config: Config, runs: int) -> list[float]:

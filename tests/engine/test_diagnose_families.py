@@ -24,40 +24,16 @@ What a family cannot show, and why (no test, by design):
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
 
 from engine.check.diagnose import diagnose
 from engine.check.verdicts import GradCheck, gradient_check
-from engine.maths.network import SOFTMAX_LOSS, Architecture, Labels, Params
-from engine.maths.slopes import Numerical, loop_numerical, nudged_losses
-from engine.usermodel.contract import Contract, load_source
+from engine.maths.network import SOFTMAX_LOSS, Architecture
+from engine.usermodel.contract import load_source
+from engine.usermodel.inprocess import InProcess
 from tests.helpers import FIXTURES
-
-
-class InProcess:
-    """A loaded file as the check's model, its numerical gradients taken here, element by
-    element, as the model's process takes them."""
-
-    fast_gradcheck = False
-    user_code = True
-
-    def __init__(self, contract: Contract) -> None:
-        self.contract = contract
-
-    def forward(self, x: np.ndarray, params: Params, y: Labels) -> tuple[dict[str, Any], float]:
-        cache, loss = self.contract.forward(x, params, y)
-        return cache, float(loss)
-
-    def numerical_gradients(self, params: Params, x: np.ndarray, y: Labels, eps: float,
-                            progress: Any, method: str) -> Numerical:
-        return loop_numerical(self.contract, params, x, y, eps, None)
-
-    def nudged_losses(self, params: Params, x: np.ndarray, y: Labels, nudges: Any,
-                      progress: Any) -> np.ndarray:
-        return nudged_losses(lambda moved: self.forward(x, moved, y)[1], params, nudges, None)
 
 
 def checked(fixture: str, old: str, new: str, sizes: tuple[int, ...], activation: str,
@@ -76,7 +52,7 @@ def checked(fixture: str, old: str, new: str, sizes: tuple[int, ...], activation
     model = InProcess(contract)
     cache, loss = model.forward(x, params, y)
     grads = dict(contract.backward(x, y, params, cache))
-    check = gradient_check(model, params, x, y, grads, 1e-6, "loop")  # type: ignore[arg-type]
+    check = gradient_check(model, params, x, y, grads, 1e-6, "loop")
     return diagnose(check, grads, arch, params, x, y, loss, builtin=False,
                     convention=contract.convention, reg=reg)
 
