@@ -329,8 +329,8 @@ def _after_update(view: View) -> Origin:
     update = state.update
     assert update is not None and state.forward is not None
     if view.user_code:
-        name = update.overflow[0] if update.overflow else "loss"
-        return Origin("update", name, None, None, f"from {view.model_name}'s forward",
+        name, value = (update.overflow[0], None) if update.overflow else ("loss", update.loss_after)
+        return Origin("update", name, None, value, f"from {view.model_name}'s forward",
                       f"the user's code: {view.model_name}'s forward, run on the updated (finite) "
                       "parameters, returned it", after_update=True, user_code=True)
     x, y = state.forward.batch if state.forward.batch is not None else \

@@ -183,6 +183,8 @@ class Contract:
         #: The imported module, where its own update rules are looked up (engine.usermodel.rules).
         self.module: types.ModuleType | None = None
         self._rules: dict[str, rules.OwnRule | None] = {}
+        #: The parameters of the first forward or backward: a run's initial ones (_diverging).
+        self._first_params: Params | None = None
 
     def init_params(self, seed: int) -> Params | None:
         """The file's init_params(seed), checked: a non-empty dict of printable names to
@@ -239,6 +241,7 @@ class Contract:
 
     def forward(self, x: Array, params: Params, y: Labels) -> tuple[Tensors, float]:
         x, y = self.rows(x, y)
+        self._remember(params)
         result = self._call("forward", self._forward, x, _writable(params), y)
         if not isinstance(result, tuple) or len(result) != 2:
             got = "a tuple of length " + str(len(result)) if isinstance(result, tuple) else _describe(result)
@@ -255,7 +258,7 @@ class Contract:
                               f"{len(x)}; with BATCHED = True the loss is the batch's mean, a "
                               "number (np.mean of the samples' losses)")
         value = self._loss_value(loss)
-        if not math.isfinite(value) and _all_finite([x, *params.values()]):
+        if not math.isfinite(value) and _all_finite([x, *params.values()]) and not self._diverging(params):
             raise self._error(f"forward returned a non-finite loss ({value}) although x and "
                               "params are finite")
         return cache, value
@@ -270,13 +273,14 @@ class Contract:
         if keys is not None:
             self.gradient_keys = keys
         x, y = self.rows(x, y)
+        self._remember(params)
         grads = self._call("backward", self._backward, x, y,
                            _writable(params), _writable(cache))
         if not isinstance(grads, dict):
             raise self._error(f"backward must return a dict of gradients ({self._expected(params)}); "
                               f"it returned {_describe(grads)}")
         keys = self._convention(grads, params)
-        finite = _all_finite([x, *params.values(), *cache.values()])
+        finite = _all_finite([x, *params.values(), *cache.values()]) and not self._diverging(params)
         names = {gradient_key(keys, name): name for name in params}
         extras: dict[str, Any] = {}
         if self.intermediates:  # a course's dA1, dZ1, ...: shown beside the parameters' gradients
@@ -431,6 +435,21 @@ class Contract:
             raise self._error(f"{source} returned an awaitable (is it an async def?); the stepper "
                               "calls plain functions")
         return result
+
+    def _remember(self, params: Params) -> None:
+        if self._first_params is None:
+            self._first_params = {name: np.array(value, copy=True) for name, value in params.items()}
+
+    def _diverging(self, params: Params) -> bool:
+        """Whether a non-finite result from finite inputs is a run diverging, not the file's
+        fault: at the first parameters forward or backward was called with (a run's initial
+        ones) it is a broken contract (exit 2); at any others, training (or the check's nudge)
+        took the parameters there, and the stepper shows the divergence as it shows the
+        built-in network's (exit 1). A restarted process (after a cancel) starts again."""
+        first = self._first_params
+        assert first is not None, "forward and backward remember the first parameters"
+        return params.keys() != first.keys() or \
+            not all(np.array_equal(params[name], value) for name, value in first.items())
 
     def _error(self, message: str, user_traceback: str = "", output: str = "") -> ModelError:
         return ModelError(f"{self.name}: {message}", user_traceback, output)

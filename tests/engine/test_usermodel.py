@@ -337,6 +337,32 @@ def test_a_diverging_run_is_shown_not_called_a_contract_violation(tmp_path, caps
     assert theirs["steps"][0]["update"]["W1"] == ours["steps"][0]["update"]["W1"]
 
 
+#: The notebook's functions with the loss not clipped, as deeplearning.ai's compute_cost writes
+#: it: once the output saturates (a2 exactly 1.0), (1 - y) log(1 - a2) is 0 · -inf = NaN.
+UNCLIPPED = edit(DEFINITIONS, "a2_clip = np.clip(a2, eps, 1 - eps)", "a2_clip = a2")
+
+
+def test_a_non_finite_loss_breaks_the_contract_only_at_the_parameters_a_run_starts_from() -> None:
+    """At the first parameters forward is called with (a run's initial ones) a NaN loss from
+    finite inputs is the file's fault; at parameters training moved it to, it is the run
+    diverging, returned for the stepper to show."""
+    stepper = Stepper(Config())
+    x, y, started = stepper.x, stepper.config.y, stepper.initial.params
+    saturated = {**started, "b2": np.array([1e3])}
+    with pytest.raises(ModelError, match=r"non-finite loss \(nan\) although x and params are finite"):
+        contract(UNCLIPPED).forward(x, saturated, y)
+    trained = contract(UNCLIPPED)
+    assert np.isfinite(trained.forward(x, started, y)[1])
+    assert np.isnan(trained.forward(x, saturated, y)[1])
+
+
+def test_a_loss_that_overflows_once_trained_is_a_divergence_exit_1(tmp_path, capsys) -> None:
+    trace = json_trace(capsys, "--model", write(tmp_path, UNCLIPPED), "--lr", "1e4", "--steps", 3,
+                       status=1)
+    assert trace["steps"][0]["update"]["loss_after"] is None  # NaN, as JSON writes it
+    assert any("diverged" in warning.lower() for warning in trace["warnings"]), trace["warnings"]
+
+
 # ---- your own model, any shape: init_params and the two gradient-key conventions --------------
 #
 # The contract's checks run in-process here (engine.usermodel.contract.load_source, no model process), so
