@@ -69,6 +69,7 @@ from engine.maths.slopes import (
     loop_numerical,
     pre_activation_sides,
 )
+from engine.run.stepper import all_finite_fast
 from engine.usermodel.contract import Contract, ModelError, load_source
 from engine.usermodel.inprocess import InProcess
 
@@ -269,10 +270,12 @@ def checked_steps(model: Counted, batch: int, steps: int, seed: int, lr: float =
         rows = rng.choice(len(moons.X), size=batch, replace=False)
         x, y = moons.X[rows], np.asarray(moons.y)[rows]
         try:
-            cache, _ = model.forward(x, params, y)
+            cache, loss = model.forward(x, params, y)
             grads = model.backward(x, y, params, cache)
-        except ModelError:  # a broken gradient's steps diverged: the checks so far stand
+        except ModelError:  # non-finite at the first parameters: the file's fault
             break
+        if not all_finite_fast([loss, *grads.values()]):  # a broken gradient's steps diverged:
+            break  # the checks so far stand, as the stepper's would (non-finite ones prove nothing)
         checks.append(gradient_check(model, params, x, y, grads, EPS, "loop"))
         params = model.update(params, grads, lr)
     return checks
