@@ -22,7 +22,7 @@ screen. `tmux start` times launching to the first non-blank screen against the t
 
 --only keeps the tmux networks whose label contains TEXT. --against times another checkout's
 app too (e.g. main's, to see what a change did), in the same run: each network's presses are
-taken in two rounds, this checkout's and the other's alternated, so a busy moment of the
+taken in four rounds, this checkout's and the other's alternated, so a busy moment of the
 machine falls on both; its lines are marked "(against)".
 
 Goals (issue 28), tmux, against the screenful measured in the same run: median key-to-settled
@@ -255,9 +255,9 @@ def terminal(per_phase: int, starts: int, only: str = "", against: Path | None =
 def app_presses(flags: list[str], presses: int,
                 against: Path | None) -> list[tuple[str, dict[str, list[float]]]]:
     """Seconds a press by phase, of this checkout's app (and of `against`'s, its label's
-    suffix " (against)"), taken in two rounds alternated when there are two."""
+    suffix " (against)"), taken in four rounds alternated when there are two."""
     roots = [("", ROOT)] + ([(" (against)", against)] if against is not None else [])
-    rounds = len(roots)
+    rounds = 2 * len(roots)  # alternated twice over: a slow minute of the machine hits both
     merged: dict[str, dict[str, list[float]]] = {suffix: defaultdict(list) for suffix, _ in roots}
     for _ in range(rounds):
         for suffix, root in roots:
