@@ -101,6 +101,34 @@ async def test_a_key_repaints_the_panels_it_scrolls_not_the_pictures_beside_them
                 assert not any(pictures.overlaps(r) for _, regions in frames for r in regions)  # type: ignore[attr-defined]
 
 
+async def test_an_update_on_data_builds_only_the_panels_it_changes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The panels show one sample's slice of the batch: the forward pass and gradients an
+    update leaves as they were keep their slices (tui.app.app.kept_slices), and a new step
+    redraws only the panels that name it, so an update builds the Parameters and Update
+    panels and no other."""
+    from tui.app.widgets.panels import Panel  # the base every panel builds through
+
+    built: Counter[str] = Counter()
+    draw = Panel.draw
+
+    def counted(self: Panel, *args: object, **kwargs: object) -> object:
+        built[type(self).__name__] += 1
+        return draw(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    app = moons_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await handled(app, pilot)
+        for _ in range(7):  # to the update of step 2
+            await pilot.press("n")
+            await handled(app, pilot)
+        assert app.stepper.next_phase is Phase.UPDATE and app.view().sample is not None
+        monkeypatch.setattr(Panel, "draw", counted)
+        await pilot.press("n")
+        await handled(app, pilot)
+        assert app.stepper.state.last_phase is Phase.UPDATE
+        assert set(built) == {"ParametersPanel", "UpdatePanel"}
+
+
 async def test_the_hidden_progress_bar_does_not_animate() -> None:
     """Textual animates a bar of unknown length 15 times a second even while it is hidden,
     and each of those frames lays the whole screen out: hidden, the progress bar is an empty

@@ -126,6 +126,24 @@ def breakpoint_classes(breakpoints: list[tuple[int, str]], width: int) -> dict[s
     return {name: name == chosen for _, name in breakpoints}
 
 
+def kept_slices(fresh: View, view: View, taken: tuple[object, ...], before: View) -> View:
+    """`fresh`, the slice of `view` to a sample, with the slices of the previous state's parts
+    kept where the new state has the same parts (`taken`: what `before` was sliced from): at
+    a backward pass the forward pass is the one sliced before, and at an update both passes
+    are. A panel drawn from the same objects is not drawn again, so a key on data redraws the
+    panels it changed, not every panel (the sample's config and forward slice were new
+    objects at every key)."""
+    state, config = taken[0], taken[1]
+    if fresh.sample is None or before.sample is None or config is not view.config \
+            or (fresh.sample.index, fresh.sample.row) != (before.sample.index, before.sample.row) \
+            or not isinstance(state, State):
+        return fresh
+    forward = before.state.forward if view.state.forward is state.forward else fresh.state.forward
+    backward = before.state.backward if view.state.backward is state.backward else fresh.state.backward
+    kept = replace(fresh.state, forward=forward, backward=backward)
+    return replace(fresh, state=kept, config=before.config if fresh.config == before.config else fresh.config)
+
+
 class StepperApp(ScreenlessKeys):
     TITLE = "backprop-stepper"
     CSS_PATH = "stepper.tcss"
@@ -175,7 +193,8 @@ class StepperApp(ScreenlessKeys):
         view = self.stepper.view()
         taken = (view.state, view.config, self.sample)
         if self.sliced is None or not quiet.same(taken, self.sliced[0]):
-            self.sliced = taken, sample_view(view, self.sample)
+            fresh = sample_view(view, self.sample)
+            self.sliced = taken, fresh if self.sliced is None else kept_slices(fresh, view, *self.sliced)
         sliced = self.sliced[1]
         return replace(view, state=sliced.state, config=sliced.config, sample=sliced.sample)
 
