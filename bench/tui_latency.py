@@ -18,6 +18,12 @@ screen. `tmux start` times launching to the first non-blank screen against the t
 `tmux start settled` to the first screen whole (its last change before it stays unchanged).
 
     python bench/tui_latency.py [--presses 40] [--tmux-presses 20] [--starts 7] [--no-headless]
+                                [--only TEXT] [--against CHECKOUT]
+
+--only keeps the tmux networks whose label contains TEXT. --against times another checkout's
+app too (e.g. main's, to see what a change did), in the same run: each network's presses are
+taken in four rounds, this checkout's and the other's alternated, so a busy moment of the
+machine falls on both; its lines are marked "(against)".
 
 Goals (issue 28), tmux, against the screenful measured in the same run: median key-to-settled
 at most 1.5x at 3-4-1 and on the moons, at most 2x at 784-128-1 and 784-256-128-10; every
@@ -160,12 +166,13 @@ class Pane:
         self.client.wait()
 
 
-def launch(command: list[str]) -> tuple[Pane, float]:
-    """Start `command` in a fresh 120x40 tmux session: its pane, and when it was started
-    (perf_counter), once its first frame (a non-blank screen) is on the screen."""
+def launch(command: list[str], root: Path = ROOT) -> tuple[Pane, float]:
+    """Start `command` in a fresh 120x40 tmux session, in the checkout `root` (`python -m tui`
+    runs that checkout's app): its pane, and when it was started (perf_counter), once its
+    first frame (a non-blank screen) is on the screen."""
     subprocess.run([*TMUX, "kill-session", "-t", SESSION], capture_output=True)
     start = time.perf_counter()
-    tmux("new-session", "-d", "-s", SESSION, "-x", "120", "-y", "40", "-c", str(ROOT),
+    tmux("new-session", "-d", "-s", SESSION, "-x", "120", "-y", "40", "-c", str(root),
          " ".join(command))
     pane = Pane()
     while not pane.screen().strip():
@@ -201,9 +208,9 @@ def key_to_settled(pane: Pane, before: str, key: str = "n") -> float:
     return changed - start
 
 
-def presses_in_tmux(command: list[str], presses: int) -> dict[str, list[float]]:
+def presses_in_tmux(command: list[str], presses: int, root: Path = ROOT) -> dict[str, list[float]]:
     """Seconds a press, keyed by the phase it ran (the phase bar's ▶ marks the next one)."""
-    pane, _ = launch(command)
+    pane, _ = launch(command, root)
     try:
         times: dict[str, list[float]] = defaultdict(list)
         before, _ = settle(pane)
@@ -237,20 +244,35 @@ def ms(seconds: float) -> str:
     return f"{seconds * 1000:.1f} ms"
 
 
-def terminal(per_phase: int, starts: int) -> None:
+def terminal(per_phase: int, starts: int, only: str = "", against: Path | None = None) -> None:
     tmux("start-server", ";", "set", "-s", "exit-empty", "off")
     try:
-        terminal_figures(per_phase, starts)
+        terminal_figures(per_phase, starts, only, against)
     finally:
         subprocess.run([*TMUX, "kill-server"], capture_output=True)
 
 
-def terminal_figures(per_phase: int, starts: int) -> None:
+def app_presses(flags: list[str], presses: int,
+                against: Path | None) -> list[tuple[str, dict[str, list[float]]]]:
+    """Seconds a press by phase, of this checkout's app (and of `against`'s, its label's
+    suffix " (against)"), taken in four rounds alternated when there are two."""
+    roots = [("", ROOT)] + ([(" (against)", against)] if against is not None else [])
+    rounds = 2 * len(roots)  # alternated twice over: a slow minute of the machine hits both
+    merged: dict[str, dict[str, list[float]]] = {suffix: defaultdict(list) for suffix, _ in roots}
+    for _ in range(rounds):
+        for suffix, root in roots:
+            for phase, ts in presses_in_tmux([*APP, *flags], presses // rounds, root).items():
+                merged[suffix][phase].extend(ts)
+    return list(merged.items())
+
+
+def terminal_figures(per_phase: int, starts: int, only: str = "", against: Path | None = None) -> None:
     # The README's run command installs the app with pip, which compiles its bytecode; this
     # checkout runs from source, and where PYTHONDONTWRITEBYTECODE is set (as on these
     # machines) every start would compile engine/ and tui/ (12,000 lines, about 90 ms) again.
-    for package in ("engine", "tui"):
-        compileall.compile_dir(ROOT / package, quiet=1)
+    for root in (ROOT,) if against is None else (ROOT, against):
+        for package in ("engine", "tui"):
+            compileall.compile_dir(root / package, quiet=1)
     trivial = presses_in_tmux(TRIVIAL, 4 * per_phase)["key"]
     base = statistics.median(trivial)
     print(f"tmux trivial median {ms(base)}, p90 {ms(p90(trivial))}, max {ms(max(trivial))} "
@@ -260,16 +282,21 @@ def terminal_figures(per_phase: int, starts: int) -> None:
     print(f"tmux screenful median {ms(whole)}, {whole / base:.2f}x the trivial app, p90 "
           f"{ms(p90(screenful))} over {len(screenful)} presses (bench/trivial_app.py --screen: "
           f"a key repaints the whole screen with styled numbers)")
-    for label, flags in TERMINAL.items():
-        phases = presses_in_tmux([*APP, *flags], 4 * per_phase)
-        every = [t for ts in phases.values() for t in ts]
-        median = statistics.median(every)
-        print(f"tmux {label} median {ms(median)}, {median / base:.2f}x the trivial app, "
-              f"{median / whole:.2f}x the screenful, p90 {ms(p90(every))}, max {ms(max(every))} "
-              f"over {len(every)} presses")
-        for phase, ts in phases.items():
-            print(f"tmux {label} {phase} p90 {ms(p90(ts))}, median {ms(statistics.median(ts))}, "
-                  f"max {ms(max(ts))} over {len(ts)} presses")
+    for name, flags in TERMINAL.items():
+        if only not in name:
+            continue
+        for suffix, phases in app_presses(flags, 4 * per_phase, against):
+            label = name + suffix
+            every = [t for ts in phases.values() for t in ts]
+            median = statistics.median(every)
+            print(f"tmux {label} median {ms(median)}, {median / base:.2f}x the trivial app, "
+                  f"{median / whole:.2f}x the screenful, p90 {ms(p90(every))}, max {ms(max(every))} "
+                  f"over {len(every)} presses")
+            for phase, ts in phases.items():
+                print(f"tmux {label} {phase} p90 {ms(p90(ts))}, median {ms(statistics.median(ts))}, "
+                      f"max {ms(max(ts))} over {len(ts)} presses")
+    if starts <= 0:
+        return
     mine: list[tuple[float, float]] = []
     theirs: list[tuple[float, float]] = []
     for _ in range(starts):  # alternated, so a slow moment of the machine hits both
@@ -290,6 +317,8 @@ def main() -> None:
     parser.add_argument("--starts", type=int, default=7)
     parser.add_argument("--no-headless", action="store_true")
     parser.add_argument("--no-tmux", action="store_true")
+    parser.add_argument("--only", default="", help="only the tmux networks whose label contains this")
+    parser.add_argument("--against", type=Path, help="another checkout whose app is timed too, alternated")
     args = parser.parse_args()
     print(f"load {load()} (1, 5, 15 minutes) at the start")
     if not args.no_headless:
@@ -301,7 +330,8 @@ def main() -> None:
     if not args.no_tmux:
         if shutil.which("tmux") is None:
             sys.exit("tmux is not installed")
-        terminal(args.tmux_presses, args.starts)
+        terminal(args.tmux_presses, args.starts, args.only,
+                 None if args.against is None else args.against.resolve())
     print(f"load {load()} (1, 5, 15 minutes) at the end")
 
 

@@ -11,13 +11,16 @@ from typing import Any
 
 import pytest
 from rich.panel import Panel
+from textual._compositor import Compositor
 from textual.app import App, ComposeResult
 from textual.command import CommandPalette
+from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.driver import Driver
 from textual.drivers import linux_driver
 from textual.drivers._writer_thread import WriterThread
 from textual.drivers.linux_driver import LinuxDriver
+from textual.geometry import Region
 from textual.style import Style
 from textual.widget import Widget
 from textual.widgets import OptionList, Static
@@ -220,3 +223,71 @@ async def test_visible_lines_render_textuals_way_what_is_not_a_content() -> None
             shown = "".join(lazy.render_line(y).text for y in range(lazy.size.height))
             assert "a rich panel" in shown or "centred" in shown
             assert lazy._lines is None
+
+
+class _Scrolled(App[None]):
+    """A Static beside a scroll of numbered lines, on Textual's own screen or on compat's."""
+
+    CSS = "#beside { dock: left; width: 10; } VerticalScroll { width: 1fr; } #scroll > Static { height: 1; }"
+
+    def __init__(self, painted: bool) -> None:
+        super().__init__()
+        self.painted = painted
+
+    def get_default_screen(self) -> Any:
+        return compat.PaintedScreen(id="_default") if self.painted else super().get_default_screen()
+
+    def compose(self) -> ComposeResult:
+        yield Static("beside", id="beside")
+        with VerticalScroll(id="scroll"):
+            for n in range(60):
+                yield Static(f"line {n}", id=f"line{n}")
+
+
+async def _scroll_repaint(painted: bool, look_off_screen: bool) -> tuple[bool, set[Region]]:
+    """Scroll by 5 lines (Textual keeps a map of what a scroll showed), then by 15 more:
+    whether the frame after that was a full update, and the regions it repainted;
+    `look_off_screen`: an off-screen line's region is read in between (as a refresh of it
+    reads it)."""
+    app = _Scrolled(painted)
+    seen: list[tuple[bool, set[Region]]] = []
+    render_update = Compositor.render_update
+
+    def recorded(compositor: Compositor, full: bool = False, **kwargs: Any) -> Any:
+        screen = compositor.size.region
+        seen.append((full or screen in compositor._dirty_regions, set(compositor._dirty_regions)))
+        return render_update(compositor, full, **kwargs)
+
+    async with app.run_test(size=(40, 10)) as pilot:
+        await pilot.pause()
+        app.query_one("#scroll").scroll_to(y=5, animate=False, immediate=True)
+        await pilot.pause()
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(Compositor, "render_update", recorded)
+            if look_off_screen:
+                assert app.query_one("#line50").region  # off screen: in the full map only
+            app.query_one("#scroll").scroll_to(y=20, animate=False, immediate=True)
+            await pilot.pause()
+        assert app.query_one("#scroll").scroll_y == 20
+    return seen[-1]
+
+
+async def test_a_look_off_screen_makes_the_next_scroll_repaint_the_whole_screen() -> None:
+    """PaintedMapCompositor: in Textual 8.2.8 reading an off-screen widget's region rebuilds
+    the compositor's full map (invalidated by every scroll), which drops its visible map
+    (`_visible_map = None`); the next `reflow_visible` compares against nothing and repaints
+    the whole screen, the unmoved Static beside the scroll included."""
+    assert "self._visible_map = None" in inspect.getsource(Compositor.full_map.fget)  # type: ignore[attr-defined]
+    assert "old_map = self._visible_map or {}" in inspect.getsource(Compositor.reflow_visible)
+    full, _ = await _scroll_repaint(painted=False, look_off_screen=True)
+    assert full
+
+
+async def test_a_painted_screen_repaints_what_a_scroll_moved_as_textual_does_unhindered() -> None:
+    """After the same look off screen, the painted map repaints the regions Textual repaints
+    when nothing dropped its visible map: the scroll's lines, not the Static beside them."""
+    unhindered = await _scroll_repaint(painted=False, look_off_screen=False)
+    painted = await _scroll_repaint(painted=True, look_off_screen=True)
+    assert painted == unhindered
+    full, regions = painted
+    assert not full and regions and all(region.x >= 10 for region in regions)

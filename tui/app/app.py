@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from functools import cached_property, partial
 from pathlib import Path
-from typing import ClassVar, cast
+from typing import Any, ClassVar, cast
 
 import numpy as np
 from textual import events
@@ -31,6 +31,7 @@ from textual.drivers.linux_driver import LinuxDriver
 from textual.drivers.web_driver import WebDriver
 from textual.geometry import Region
 from textual.notifications import SeverityLevel
+from textual.screen import Screen
 from textual.theme import ThemeProvider
 from textual.widgets import Footer, ProgressBar, Static
 
@@ -44,7 +45,7 @@ from engine.run.stepper import Phase, State, Stepper, View
 from engine.settings.config import Config
 from engine.usermodel.contract import ModelError
 from tui.app.commands import StepperCommands, printed_key, printed_keys
-from tui.app.compat import FooterKey, ScreenlessKeys, TerminalDriver, exiting, keymap_of
+from tui.app.compat import FooterKey, PaintedScreen, ScreenlessKeys, TerminalDriver, exiting, keymap_of
 from tui.app.controller import Controller, NewRun, Note, said
 from tui.app.headline import headline_line
 from tui.app.health import Guard, rebuilt
@@ -125,6 +126,24 @@ def breakpoint_classes(breakpoints: list[tuple[int, str]], width: int) -> dict[s
     return {name: name == chosen for _, name in breakpoints}
 
 
+def kept_slices(fresh: View, view: View, taken: tuple[object, ...], before: View) -> View:
+    """`fresh`, the slice of `view` to a sample, with the slices of the previous state's parts
+    kept where the new state has the same parts (`taken`: what `before` was sliced from): at
+    a backward pass the forward pass is the one sliced before, and at an update both passes
+    are. A panel drawn from the same objects is not drawn again, so a key on data redraws the
+    panels it changed, not every panel (the sample's config and forward slice were new
+    objects at every key)."""
+    state, config = taken[0], taken[1]
+    if fresh.sample is None or before.sample is None or config is not view.config \
+            or (fresh.sample.index, fresh.sample.row) != (before.sample.index, before.sample.row) \
+            or not isinstance(state, State):
+        return fresh
+    forward = before.state.forward if view.state.forward is state.forward else fresh.state.forward
+    backward = before.state.backward if view.state.backward is state.backward else fresh.state.backward
+    kept = replace(fresh.state, forward=forward, backward=backward)
+    return replace(fresh, state=kept, config=before.config if fresh.config == before.config else fresh.config)
+
+
 class StepperApp(ScreenlessKeys):
     TITLE = "backprop-stepper"
     CSS_PATH = "stepper.tcss"
@@ -174,7 +193,8 @@ class StepperApp(ScreenlessKeys):
         view = self.stepper.view()
         taken = (view.state, view.config, self.sample)
         if self.sliced is None or not quiet.same(taken, self.sliced[0]):
-            self.sliced = taken, sample_view(view, self.sample)
+            fresh = sample_view(view, self.sample)
+            self.sliced = taken, fresh if self.sliced is None else kept_slices(fresh, view, *self.sliced)
         sliced = self.sliced[1]
         return replace(view, state=sliced.state, config=sliced.config, sample=sliced.sample)
 
@@ -239,6 +259,10 @@ class StepperApp(ScreenlessKeys):
             return
         await super().on_event(event)
 
+    def get_default_screen(self) -> Screen[Any]:
+        """A screen whose scrolls repaint what moved, not the whole screen (compat)."""
+        return PaintedScreen(id="_default")
+
     def on_mount(self) -> None:
         # Textual sets the width's breakpoint class on the first Resize event, which comes
         # after the first frame: that frame would be laid out in one column and jump into two
@@ -281,7 +305,7 @@ class StepperApp(ScreenlessKeys):
 
     def show_state(self) -> None:
         """Redraw every widget from a view of the stepper."""
-        self.query_one("#progress").display = self.runner.running is not None
+        self.show_running(self.runner.running is not None)
         view = self.view()
         self.query_one(PhaseBar).show(view)
         self.query_one(NetworkLine).show(view)
@@ -471,8 +495,18 @@ class StepperApp(ScreenlessKeys):
             return True
         return False
 
+    def show_running(self, running: bool) -> None:
+        """The progress line shown while a phase or a run goes on. Hidden, its bar is an empty
+        one of known length: Textual 8.2.8 animates a bar without one (Bar.auto_refresh, 15
+        times a second) even when it is hidden, and each of those frames asks whether the bar
+        is on screen, which lays the whole screen out again (the compositor's full map) and
+        makes the next scroll of the panels repaint every line of the screen."""
+        self.query_one("#progress").display = running
+        if not running:
+            self.query_one(ProgressBar).update(total=1, progress=0)
+
     def show_progress(self, phase: Phase | None, done: int, total: int) -> None:
-        self.query_one("#progress").display = True
+        self.show_running(True)
         if phase is None:  # a training run: the pictures follow it
             self.show_state()
             playing = self.runner.running is not None and self.runner.running.playing

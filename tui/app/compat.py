@@ -8,6 +8,7 @@ The rest of the app uses only Textual's public API, and these:
 - `keymap_of`: the keymap the app was given (the help screen lists it);
 - `ScreenlessKeys`: a key dispatched after the screens were torn down is dropped;
 - `OneLayout`, `ScrollLaidOutOnResize`: no second layout for a size already given;
+- `PaintedScreen`: a scroll repaints what moved on screen, not the whole screen;
 - `VisibleLines`: a widget's content rendered a line at a time, as the screen shows it;
 - `page_ready`: an OptionList's page move before its first layout;
 - `ClosingPalette`: the command palette's workers finishing after it closed;
@@ -27,6 +28,7 @@ from typing import Any, cast
 
 from rich.cells import cell_len
 from textual import events
+from textual._compositor import Compositor, CompositorMap, ReflowResult
 from textual.app import App
 from textual.command import CommandList, CommandPalette
 from textual.containers import VerticalScroll
@@ -37,6 +39,7 @@ from textual.drivers import linux_driver
 from textual.drivers._writer_thread import WriterThread
 from textual.drivers.linux_driver import LinuxDriver
 from textual.geometry import Size
+from textual.screen import Screen
 from textual.strip import Strip
 from textual.visual import Visual
 from textual.widget import Widget
@@ -93,6 +96,50 @@ class ScrollLaidOutOnResize(VerticalScroll):
                       layout: bool = True) -> bool:
         return super()._size_updated(size, virtual_size, container_size,
                                      layout=layout and size != self._size)
+
+
+class PaintedMapCompositor(Compositor):
+    """A compositor that finds what a scroll moved against the map last painted.
+
+    Textual 8.2.8's `reflow_visible` (the layout of a scroll) marks dirty what moved since its
+    last visible map. But looking up a widget that is off screen (its `region` or `size`, which
+    a refresh of it reads, or `virtual_region`) rebuilds the full map, which every scroll
+    invalidates, and that drops the visible map: the next scroll then compares against
+    nothing, finds every widget on screen moved, and repaints the whole screen. The panels'
+    off-screen panels are read at every key, so every key sent the whole screen to the
+    terminal (17 KB on the moons, the unchanged pictures included). Here the map last painted
+    (by `reflow` or `reflow_visible`) stands in for the dropped one, so a scroll repaints the
+    regions whose widgets moved, as Textual does when nothing dropped it. A full layout
+    (`reflow`) is unchanged: it compares against its own previous full map."""
+
+    _painted: CompositorMap | None = None
+
+    def reflow(self, parent: Widget, size: Size) -> ReflowResult:
+        result = super().reflow(parent, size)
+        # The widgets this layout put on screen, where it put them.
+        self._painted = {widget: geometry for widget, geometry in self._full_map.items()
+                         if geometry.clip.overlaps(geometry.region)}
+        return result
+
+    def clear(self) -> None:
+        super().clear()
+        self._painted = None
+
+    def reflow_visible(self, parent: Widget, size: Size) -> set[Widget]:
+        if self._visible_map is None:
+            self._visible_map = self._painted  # what is on screen, to compare against
+        exposed = super().reflow_visible(parent, size)
+        self._painted = self._visible_map
+        return exposed
+
+
+class PaintedScreen(Screen[Any]):
+    """The app's default screen, with the PaintedMapCompositor."""
+
+    def __init__(self, name: str | None = None, id: str | None = None,
+                 classes: str | None = None) -> None:
+        super().__init__(name, id, classes)
+        self._compositor = PaintedMapCompositor()
 
 
 def line_count(text: str, rules: RulesMap, width: int) -> int:

@@ -154,7 +154,9 @@ class Panel(quiet.QuietStatic, can_focus=True):
         state = view.state
         fresh = self.phase is not None and state.last_phase is self.phase
         self.set_class(fresh, "-fresh")
-        drawn_from = (*self.read(state), tuple(state.params), state.step,
+        # Sized for the network: the blocks pending now take the room they will fill.
+        network = (view.model_name, tuple((n, np.shape(v)) for n, v in state.params.items()))
+        drawn_from = (*self.read(state), network, self.step_shown(state),
                       fresh and self.paints_fresh,
                       view.config, view.user_code, view.bug, view.model_name, view.gradient_keys,
                       view.gradcheck_enabled, view.convention, view.log,
@@ -169,8 +171,6 @@ class Panel(quiet.QuietStatic, can_focus=True):
             self.cursor = (name, element_index(value, 0, 0))
             content = self.draw(view, known)
         self.cursor_line = self.line_of_cursor(content) if self.active else None
-        # Sized for the network: the blocks pending now take the room they will fill.
-        network = (view.model_name, tuple((n, np.shape(v)) for n, v in view.state.params.items()))
         quiet.update(self, quiet.steady(self, content, network))
         self.drawn_from = (*drawn_from[:-2], self.cursor, self.sources)  # the cursor as settled
 
@@ -178,6 +178,11 @@ class Panel(quiet.QuietStatic, can_focus=True):
         """The parts of the state the panel is drawn from (`reads`): the same parts, the
         same drawing."""
         return tuple(getattr(state, part) for part in self.reads)
+
+    def step_shown(self, state: State) -> int | None:
+        """The step number the panel says ("not computed yet in step 3"), None when it says
+        none: a new step redraws only the panels that name it."""
+        return state.step
 
     def draw(self, view: View, known: Mapping[str, Any], tagged: bool = False) -> Content:
         """The content with the marks; `tagged`: every cell carries cell_meta (which
@@ -360,6 +365,9 @@ class ParametersPanel(Panel):
     phase = Phase.UPDATE
     title = "Parameters"
 
+    def step_shown(self, state: State) -> int | None:
+        return None
+
     def build(self, view: View, state: State) -> Content:
         fresh = self.fresh(state)
         note = "updated" if fresh else ""
@@ -369,9 +377,12 @@ class ParametersPanel(Panel):
 
 class ForwardPanel(Panel):
     prefix = "forward"
-    reads = ("params", "forward")
+    reads = ("forward",)  # the parameters' names and shapes only (show's network)
     phase = Phase.FORWARD
     title = "Forward cache"
+
+    def step_shown(self, state: State) -> int | None:
+        return state.step if state.forward is None else None
 
     def build(self, view: View, state: State) -> Content:
         blocks = [self.formula()]
@@ -436,9 +447,12 @@ def backward_order(L: int, names: list[str]) -> list[str]:
 
 class GradientsPanel(Panel):
     prefix = "backward"
-    reads = ("params", "forward", "backward")  # the forward pass: its dead units
+    reads = ("forward", "backward")  # the forward pass: its dead units
     phase = Phase.BACKWARD
     title = "Gradients"
+
+    def step_shown(self, state: State) -> int | None:
+        return state.step if state.backward is None else None
 
     def build(self, view: View, state: State) -> Content:
         blocks = [self.formula()]
@@ -566,6 +580,9 @@ class GradcheckPanel(Panel):
         grids do not change as the step goes on, and are not drawn again."""
         return (state.gradcheck, state.last_phase if state.gradcheck is None else None)
 
+    def step_shown(self, state: State) -> int | None:
+        return state.step if state.gradcheck is None else None
+
     def qualified(self, name: str, known: Mapping[str, Any]) -> str | None:
         """"W1 analytic" is backward's dW1, "W1 numerical" the check's own."""
         base, _, side = name.rpartition(" ")
@@ -609,8 +626,11 @@ class GradcheckPanel(Panel):
 
 class UpdatePanel(Panel):
     phase = Phase.UPDATE
-    reads = ("params", "forward", "update")  # the forward pass: the loss before
+    reads = ("forward", "update")  # the forward pass: the loss before
     title = "Update"
+
+    def step_shown(self, state: State) -> int | None:
+        return state.step if state.update is None else None
 
     def qualified(self, name: str, known: Mapping[str, Any]) -> str | None:
         base, _, side = name.rpartition(" ")
