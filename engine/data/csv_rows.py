@@ -46,7 +46,8 @@ def _value(text: str, line: int, column: int, label: bool) -> float:
     if _NOT_FINITE.fullmatch(stripped):
         raise DataError(f"line {line}: {what} is {stripped}, not a finite number")
     if not _NUMBER.fullmatch(stripped):
-        raise DataError(f"line {line}: {what} is {_shown(stripped)}, not a number")
+        missing = ": a missing value; fill it in or delete the row" if stripped in MISSING else ""
+        raise DataError(f"line {line}: {what} is {_shown(stripped)}, not a number{missing}")
     value = float(stripped)
     if not math.isfinite(value):
         raise DataError(f"line {line}: {what} {_shown(stripped)} is too large (overflows to infinity)")
@@ -79,11 +80,13 @@ def numbered_lines(text: str) -> Generator[Line, None, None]:
 @dataclass(frozen=True)
 class Head:
     """The start of a CSV: its header's names (() when the first line holds numbers), the first
-    row of numbers, and how many fields every row has (the features and the label)."""
+    row of numbers, how many fields every row has (the features and the label), and whether
+    the labels are class names (the first row's label is not a number) rather than indices."""
 
     columns: tuple[str, ...]
     first: Line
     width: int
+    named: bool = False
 
 
 def read_head(lines: Iterator[Line]) -> Head:
@@ -93,10 +96,14 @@ def read_head(lines: Iterator[Line]) -> Head:
     if first is None:
         raise DataError("the file is empty: no rows of numbers")
     header: tuple[int, list[str]] | None = None
-    if not all(_is_number(f) for f in first[1].split(",")):
-        header, first = (first[0], first[1].split(",")), next(lines, None)
-        if first is None:
-            raise DataError(f"line {header[0]} is a header and no rows of numbers follow it")
+    fields = first[1].split(",")
+    if not all(_is_number(f) for f in fields[:-1]) or not _is_number(fields[-1]):
+        following = next(lines, None)
+        if following is None or _is_header(fields, following):
+            header, first = (first[0], fields), following
+            if first is None:
+                raise DataError(f"line {header[0]} is a header and no rows of numbers follow it")
+        # else numbers and a class name: the file's first row, e.g. 5.1,3.5,1.4,0.2,Iris-setosa
     first_line = first[0]
     width = len(first[1].split(","))
     if width < 2:
@@ -109,7 +116,15 @@ def read_head(lines: Iterator[Line]) -> Head:
         raise DataError(f"line {header[0]}: the header has {len(header[1])} names but line {first_line} "
                         f"has {width} fields")
     columns = _column_names(header[1][:-1]) if header is not None else ()
-    return Head(columns, first, width)
+    return Head(columns, first, width, named=not _is_number(first[1].rsplit(",", 1)[-1]))
+
+
+def _is_header(fields: list[str], following: Line) -> bool:
+    """Whether the first line (its `fields`) is a header, given the line after it: yes when a
+    feature field is not a number; when only the label is not, yes if the next line's label
+    is a number (x1,x2,label over 1,2,0), no if it is a name too (the first row of a file
+    whose classes are names and which has no header)."""
+    return not all(_is_number(f) for f in fields[:-1]) or _is_number(following[1].rsplit(",", 1)[-1])
 
 
 def _column_names(header: list[str]) -> tuple[str, ...]:
@@ -142,6 +157,39 @@ def check_row(row: Line, head: Head) -> list[float]:
     return values
 
 
+def check_named_row(row: Line, head: Head) -> tuple[list[float], str]:
+    """The row's features and its label, a class name, or DataError naming the first problem."""
+    line, raw = row
+    fields = raw.split(",")
+    if len(fields) != head.width:
+        raise DataError(f"line {line} has {len(fields)} fields, but line {head.first[0]} has {head.width}")
+    values = [_value(text_field, line, j + 1, label=False) for j, text_field in enumerate(fields[:-1])]
+    name = class_name(fields[-1])
+    check_name(name, line, head)
+    return values, name
+
+
+def class_name(text: str) -> str:
+    """A label field as the class's name: stripped, out of double quotes ("M" is M)."""
+    return _unquoted(text.strip())
+
+
+#: Labels that stand for a missing value in the files students use (UCI's '?', R's NA).
+MISSING = ("", "?", "NA")
+
+
+def check_name(name: str, line: int, head: Head) -> None:
+    """DataError when a class name (of the row at `line`) is missing or is a number: in a file
+    whose labels are names, a number is a row that does not belong, or a typo."""
+    if name in MISSING:
+        raise DataError(f"line {line}: the label is missing ({name!r}): give the row its class or "
+                        "delete the row")
+    if _is_number(name):
+        first = class_name(head.first[1].rsplit(",", 1)[-1])
+        raise DataError(f"line {line}: the label is {_shown(name)}, a number, but line {head.first[0]}'s "
+                        f"is {_shown(first)}, a name: the labels must be all names or all class indices")
+
+
 def _label(text: str, line: int, width: int) -> int:
     """The row's label as a class index, or DataError saying what it is instead."""
     label = _value(text, line, width, label=True)
@@ -168,3 +216,9 @@ def check_classes(label_line: dict[int, int]) -> None:
         k = min(c for c in present if c > missing[0])
         raise DataError(f"the labels skip class {missing[0]}: line {label_line[k]} has label {k} "
                         f"but no row has label {missing[0]} (labels must be 0..K-1, every one used)")
+
+
+def check_names(names: list[str]) -> None:
+    """At least two class names, as check_classes asks of class indices."""
+    if len(names) == 1:
+        raise DataError(f"every label is {_shown(names[0])}: a classifier needs at least two classes")
