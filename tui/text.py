@@ -75,3 +75,8 @@ def number(value: Any, spec: str = "") -> str:
         return repr(unsigned_zeros(float(value)))
     sign = spec[0] if spec[0] in " +-" else ""
     return format(float(value), f"{sign}z{spec[len(sign):]}")
+
+
+def class_key(names: tuple[str, ...]) -> str:
+    """A CSV file's class names with the index each stands for, as one line: "0 B, 1 M"."""
+    return ", ".join(f"{k} {printable(name, oneline=True)}" for k, name in enumerate(names))
