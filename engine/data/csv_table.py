@@ -30,7 +30,7 @@ from numpy.typing import NDArray
 
 from engine.data import csv_rows
 from engine.data.csv_rows import Head, Line
-from engine.data.errors import DataError
+from engine.data.errors import DataError, LabelError
 from engine.settings.bounds import MAX_CLASSES, MAX_DATA_BYTES
 from engine.settings.text import binary_size
 
@@ -52,14 +52,28 @@ class Table(NamedTuple):
 
 def read_table(lines: Callable[[], Generator[Line, None, None]], most_lines: int, max_rows: int) -> Table:
     """The rows of the CSV whose non-blank lines `lines()` yields (numbered, from the start
-    each call), of which there are at most `most_lines`, or DataError naming what is wrong.
+    each call), of which there are at most `most_lines`, or DataError naming what is wrong;
+    a label's refusal adds that the label is the last column when the header names another
+    column as the label (MNIST's label,pixel0,...)."""
+    with closing(lines()) as start:
+        head = csv_rows.read_head(start)
+    try:
+        return _rows(lines, head, most_lines, max_rows)
+    except LabelError as error:
+        hint = csv_rows.label_hint(head)
+        if not hint:
+            raise
+        raise LabelError(f"{error}{hint}") from None
+
+
+def _rows(lines: Callable[[], Generator[Line, None, None]], head: Head, most_lines: int,
+          max_rows: int) -> Table:
+    """The rows after the head, or DataError naming what is wrong.
 
     At most max_rows rows (the refusal names the first line past them, after the rows before
     it are checked, as the line-by-line reader always did) and at most MAX_DATA_BYTES of arrays
     (refused before reading). Each pass over the lines is closed before the next starts, as
     the passes over a file share its position."""
-    with closing(lines()) as start:
-        head = csv_rows.read_head(start)
     fit = MAX_DATA_BYTES // (8 * head.width)
     room = most_lines - head.first[0] + 1  # every line from the first row's on may be a row
     if fit < max_rows and room > fit:
