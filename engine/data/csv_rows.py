@@ -109,8 +109,9 @@ def read_head(lines: Iterator[Line]) -> Head:
     first_line = first[0]
     width = len(first[1].split(","))
     if width < 2:
+        semicolons = "; its fields are separated by semicolons: write commas" if ";" in first[1] else ""
         raise DataError(f"line {first_line} has 1 field: need at least one feature and a label "
-                        "(the last column)")
+                        f"(the last column){semicolons}")
     if width - 1 > MAX_INPUTS:  # here, not as --inputs, a flag the user never gave, fitted to the file
         raise DataError(f"line {first_line} has {width:,} fields: {width - 1:,} features and the label; a "
                         f"network takes at most {MAX_INPUTS:,} inputs")

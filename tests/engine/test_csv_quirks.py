@@ -2,7 +2,7 @@
 reproducing a quirk of a public file: UCI's iris.data and sonar.all-data with class names,
 Kaggle's Iris.csv with an Id column and a missing value, R's write.csv quoting, MNIST's label
 first, WDBC's diagnosis second, UCI's '?' for a missing value, an SVM's -1/1 labels, Titanic's
-quoted names with commas).
+quoted names with commas, UCI wine quality's semicolons).
 
 Class names are read as classes, numbered in sorted order; every other quirk is refused with a
 message naming the line and saying what to do.
@@ -69,6 +69,8 @@ REFUSED = {
                              "...); the header names column 2 'Diagnosis': if that is the label, move "
                              "it to the last column (the label is always the last)",
     "xor_minus_one.csv": "line 3: the label is -1: class indices start at 0: write the class -1 as 0",
+    "wine_semicolons.csv": "line 1 has 1 field: need at least one feature and a label (the last column); "
+                           "its fields are separated by semicolons: write commas",
     "titanic_quoted_comma.csv": "line 1: the header has 5 names but line 2 has 6 fields (a field in double "
                                 "quotes holds a comma; fields are numbers here, split at every comma: leave "
                                 "the column of text out)",
