@@ -126,9 +126,11 @@ def read_head(lines: Iterator[Line]) -> Head:
 def _is_header(fields: list[str], following: Line) -> bool:
     """Whether the first line (its `fields`) is a header, given the line after it: yes when a
     feature field is not a number; when only the label is not, yes if the next line's label
-    is a number (x1,x2,label over 1,2,0), no if it is a name too (the first row of a file
-    whose classes are names and which has no header)."""
-    return not all(_is_number(f) for f in fields[:-1]) or _is_number(following[1].rsplit(",", 1)[-1])
+    is a number (x1,x2,label over 1,2,0) or the label's name says it is one (label, class, ...:
+    LABEL_NAMES), no if it is a name too (the first row of a file whose classes are names and
+    which has no header)."""
+    return (not all(_is_number(f) for f in fields[:-1]) or _label_like(_unquoted(fields[-1].strip()))
+            or _is_number(following[1].rsplit(",", 1)[-1]))
 
 
 def _column_names(header: list[str]) -> tuple[str, ...]:

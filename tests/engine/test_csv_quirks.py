@@ -108,9 +108,11 @@ def test_a_file_of_class_names_is_refused_naming_the_line(kind: str) -> None:
 
 def test_a_header_is_told_from_a_first_row_by_the_line_after_it() -> None:
     """Numbers and a word over numbers and a number: a header (as ever); over numbers and a word:
-    the first row of a file of names; alone: a header with nothing under it (as ever)."""
+    the first row of a file of names, unless the word names a label column; alone: a header
+    with nothing under it (as ever)."""
     assert parse_csv("1,2,label\n3,4,0\n5,6,1\n").columns == ("1", "2")
     assert parse_csv("1,2,a\n3,4,b\n").samples == 2
+    assert parse_csv("0,1,class\n3,4,b\n5,6,c\n").samples == 2  # pixels 0 and 1, then 'class'
     with pytest.raises(DataError, match=r"^line 1 is a header and no rows of numbers follow it"):
         parse_csv("1,2,a\n")
 
@@ -163,3 +165,12 @@ def test_the_confusion_key_and_a_session_keep_the_names() -> None:
     assert text.endswith("\n\nclasses: 0 M, 1 R")
     back = open_session(from_bytes(to_bytes(record(stepper))))
     assert back.data is not None and back.data.dataset.class_names == ("M", "R")
+
+
+def test_a_key_of_many_or_long_names_stays_one_short_line() -> None:
+    from tui.text import class_key
+
+    assert class_key(("B", "M")) == "0 B, 1 M"
+    key = class_key(tuple(f"class {k:02d}" for k in range(20)))
+    assert key.endswith("11 class 11, … (8 more)")
+    assert class_key(("x" * 100, "\x1b[31mred")) == f"0 {'x' * 39}…, 1 red"  # no escape code
