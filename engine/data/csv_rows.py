@@ -28,6 +28,8 @@ Line = tuple[int, str]
 
 _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)  # float() takes "٣" too
 _NOT_FINITE = re.compile(r"[+-]?(?:nan|inf|infinity)", re.IGNORECASE)
+#: Fields that stand for a missing value in the files students use (UCI's '?', R's NA).
+MISSING = ("", "?", "NA")
 
 
 def _shown(text: str) -> str:
@@ -182,20 +184,17 @@ def class_name(text: str) -> str:
     return _unquoted(text.strip())
 
 
-#: Labels that stand for a missing value in the files students use (UCI's '?', R's NA).
-MISSING = ("", "?", "NA")
-
 
 def check_name(name: str, line: int, head: Head) -> None:
     """DataError when a class name (of the row at `line`) is missing or is a number: in a file
     whose labels are names, a number is a row that does not belong, or a typo."""
     if name in MISSING:
         raise LabelError(f"line {line}: the label is missing ({name!r}): give the row its class or "
-                        "delete the row")
+                         "delete the row")
     if _is_number(name):
         first = class_name(head.first[1].rsplit(",", 1)[-1])
         raise LabelError(f"line {line}: the label is {_shown(name)}, a number, but line {head.first[0]}'s "
-                        f"is {_shown(first)}, a name: the labels must be all names or all class indices")
+                         f"is {_shown(first)}, a name: the labels must be all names or all class indices")
 
 
 def _label(text: str, line: int, width: int) -> int:
@@ -206,10 +205,10 @@ def _label(text: str, line: int, width: int) -> int:
         raise LabelError(f"line {line}: the label is {text.strip()}: class indices start at 0{svm}")
     if not label.is_integer():
         raise LabelError(f"line {line}: the label is {text.strip()}, not a whole number "
-                        "(a class index 0, 1, ...)")
+                         "(a class index 0, 1, ...)")
     if label >= MAX_CLASSES:  # the network's own bound on its softmax
         raise LabelError(f"line {line}: the label {text.strip()} is too large: at most "
-                        f"{MAX_CLASSES:,} classes (0..{MAX_CLASSES - 1})")
+                         f"{MAX_CLASSES:,} classes (0..{MAX_CLASSES - 1})")
     return int(label)
 
 
@@ -225,7 +224,7 @@ def check_classes(label_line: dict[int, int]) -> None:
     if missing:
         k = min(c for c in present if c > missing[0])
         raise LabelError(f"the labels skip class {missing[0]}: line {label_line[k]} has label {k} "
-                        f"but no row has label {missing[0]} (labels must be 0..K-1, every one used)")
+                         f"but no row has label {missing[0]} (labels must be 0..K-1, every one used)")
 
 
 def check_names(names: list[str]) -> None:

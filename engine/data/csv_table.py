@@ -133,9 +133,8 @@ class ClassNames:
             if code is None:
                 csv_rows.check_name(name, line, self.head)
                 if len(self.code) == MAX_CLASSES:
-                    raise DataError(f"line {line}: a label with more than {MAX_CLASSES:,} different "
-                                    "names: a class a name, and a network takes at most "
-                                    f"{MAX_CLASSES:,} classes")
+                    raise LabelError(f"line {line}: more than {MAX_CLASSES:,} different labels: a "
+                                     f"network takes at most {MAX_CLASSES:,} classes")
                 code = self.code[name] = len(self.code)
             out.append(code)
         return out

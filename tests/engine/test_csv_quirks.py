@@ -98,6 +98,13 @@ NAMED_REFUSED = {
 }
 
 
+def test_more_names_than_a_softmax_takes_are_refused_at_the_first_too_many() -> None:
+    text = "".join(f"{k},c{k}\n" for k in range(10_001))
+    with pytest.raises(DataError, match=r"^line 10001: more than 10,000 different labels: a network takes "
+                                        r"at most 10,000 classes$"):
+        parse_csv(text)
+
+
 @pytest.mark.parametrize("kind", list(NAMED_REFUSED))
 def test_a_file_of_class_names_is_refused_naming_the_line(kind: str) -> None:
     text, message = NAMED_REFUSED[kind]
