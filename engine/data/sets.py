@@ -118,9 +118,7 @@ class Dataset:
             raise ValueError("train and test must split the rows: disjoint, together every row, "
                              "train non-empty")
         _check_columns(self.columns, X.shape[1])
-        if self.class_names and len(self.class_names) != len(present):
-            raise ValueError(f"class_names must name each of the {len(present)} classes, "
-                             f"got {len(self.class_names)}")
+        _check_class_names(self.class_names, len(present))
         object.__setattr__(self, "X", _frozen(X))
         object.__setattr__(self, "y", _frozen(y.astype(np.int64)))
         object.__setattr__(self, "train", _frozen(train))
@@ -166,6 +164,12 @@ def _check_columns(columns: tuple[str, ...], width: int) -> None:
     """No names, or one for each of X's columns."""
     if columns and len(columns) != width:
         raise ValueError(f"columns must name each of X's {width} columns, got {len(columns)}")
+
+
+def _check_class_names(names: tuple[str, ...], classes: int) -> None:
+    """No names, or one for each class."""
+    if names and len(names) != classes:
+        raise ValueError(f"class_names must name each of the {classes} classes, got {len(names)}")
 
 
 def _check_seed(seed: int) -> None:

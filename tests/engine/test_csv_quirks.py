@@ -181,3 +181,23 @@ def test_a_key_of_many_or_long_names_stays_one_short_line() -> None:
     key = class_key(tuple(f"class {k:02d}" for k in range(20)))
     assert key.endswith("11 class 11, … (8 more)")
     assert class_key(("x" * 100, "\x1b[31mred")) == f"0 {'x' * 39}…, 1 red"  # no escape code
+
+
+def test_a_dataset_or_a_session_with_the_wrong_names_is_refused() -> None:
+    from engine.data.sets import Dataset
+    from engine.run.session import SessionError, from_bytes, record, to_bytes
+    from engine.run.stepper import Stepper
+    from tests.helpers import members, rezip
+    from tui.cli.fit import with_data
+    from tui.cli.options import parse
+
+    with pytest.raises(ValueError, match=r"^class_names must name each of the 2 classes, got 3$"):
+        Dataset(np.zeros((2, 1)), np.array([0, 1]), "d", class_names=("a", "b", "c"))
+    options, data = with_data(parse(["--data", str(CSV / "sonar_rm.csv")]))
+    parts = members(to_bytes(record(Stepper(options.config, data=data))))
+    for bad, message in ((["M"], "data.class_names: class_names must name each of the 2 classes, got 1"),
+                         ("MR", "data.class_names: must be a list of names, got 'MR'")):
+        head = json.loads(parts["session.json"])
+        head["data"]["class_names"] = bad
+        with pytest.raises(SessionError, match=f"^{message}$"):
+            from_bytes(rezip({**parts, "session.json": json.dumps(head).encode()}))
