@@ -75,3 +75,19 @@ def number(value: Any, spec: str = "") -> str:
         return repr(unsigned_zeros(float(value)))
     sign = spec[0] if spec[0] in " +-" else ""
     return format(float(value), f"{sign}z{spec[len(sign):]}")
+
+
+#: Class names a key shows (the rest counted), and the characters it shows of each.
+KEY_CLASSES, KEY_CHARS = 12, 40
+
+
+def class_key(names: tuple[str, ...]) -> str:
+    """A CSV file's class names with the index each stands for, as one line: "0 B, 1 M"; the
+    first KEY_CLASSES, each cut to KEY_CHARS characters (a file's labels may be anything)."""
+    shown = [f"{k} {printable(_cut(name), oneline=True)}" for k, name in enumerate(names[:KEY_CLASSES])]
+    more = [f"… ({len(names) - KEY_CLASSES} more)"] if len(names) > KEY_CLASSES else []
+    return ", ".join(shown + more)
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= KEY_CHARS else f"{text[:KEY_CHARS - 1]}…"

@@ -30,7 +30,7 @@ from numpy.typing import NDArray
 
 from engine.data import csv_rows
 from engine.data.csv_rows import Head, Line
-from engine.data.errors import DataError
+from engine.data.errors import DataError, LabelError
 from engine.settings.bounds import MAX_CLASSES, MAX_DATA_BYTES
 from engine.settings.text import binary_size
 
@@ -40,24 +40,40 @@ BLOCK_NUMBERS = 2**16
 
 
 class Table(NamedTuple):
-    """The features (read-only), the labels as class indices, and the header's names of the
-    feature columns (() without a header)."""
+    """The features (read-only), the labels as class indices, the header's names of the
+    feature columns (() without a header), and the classes' names when the labels are names
+    (class k is the k-th name in sorted order; () when the labels are class indices)."""
 
     X: NDArray[np.float64]
     y: NDArray[np.int64]
     columns: tuple[str, ...]
+    class_names: tuple[str, ...] = ()
 
 
 def read_table(lines: Callable[[], Generator[Line, None, None]], most_lines: int, max_rows: int) -> Table:
     """The rows of the CSV whose non-blank lines `lines()` yields (numbered, from the start
-    each call), of which there are at most `most_lines`, or DataError naming what is wrong.
+    each call), of which there are at most `most_lines`, or DataError naming what is wrong;
+    a label's refusal adds that the label is the last column when the header names another
+    column as the label (MNIST's label,pixel0,...)."""
+    with closing(lines()) as start:
+        head = csv_rows.read_head(start)
+    try:
+        return _rows(lines, head, most_lines, max_rows)
+    except LabelError as error:
+        hint = csv_rows.label_hint(head)
+        if not hint:
+            raise
+        raise LabelError(f"{error}{hint}") from None
+
+
+def _rows(lines: Callable[[], Generator[Line, None, None]], head: Head, most_lines: int,
+          max_rows: int) -> Table:
+    """The rows after the head, or DataError naming what is wrong.
 
     At most max_rows rows (the refusal names the first line past them, after the rows before
     it are checked, as the line-by-line reader always did) and at most MAX_DATA_BYTES of arrays
     (refused before reading). Each pass over the lines is closed before the next starts, as
     the passes over a file share its position."""
-    with closing(lines()) as start:
-        head = csv_rows.read_head(start)
     fit = MAX_DATA_BYTES // (8 * head.width)
     room = most_lines - head.first[0] + 1  # every line from the first row's on may be a row
     if fit < max_rows and room > fit:
@@ -69,21 +85,81 @@ def read_table(lines: Callable[[], Generator[Line, None, None]], most_lines: int
     where = np.empty(size, dtype=np.int64)  # each row's line, to name a class's first
     n = 0
     per = max(1, BLOCK_NUMBERS // head.width)
+    names = ClassNames(head)
     with closing(lines()) as every:
         data = (row for row in every if row[0] >= head.first[0])
         while block := list(islice(data, min(per, size - n))):
-            values = _block(block, head)
-            X[n:n + len(block)] = values[:, :-1]
-            y[n:n + len(block)] = values[:, -1]
+            if head.named:
+                X[n:n + len(block)] = _named_block(block, head)
+                y[n:n + len(block)] = names.codes(block)
+            else:
+                values = _block(block, head)
+                X[n:n + len(block)] = values[:, :-1]
+                y[n:n + len(block)] = values[:, -1]
             where[n:n + len(block)] = [line for line, _ in block]
             n += len(block)
         _check_no_more(next(data, None), n, max_rows, head)
-    first_rows = np.unique(y[:n], return_index=True)
-    csv_rows.check_classes({int(k): int(where[i]) for k, i in zip(*first_rows, strict=True)})
+    if head.named:
+        y[:n], class_names = names.sorted(y[:n])
+    else:
+        first_rows = np.unique(y[:n], return_index=True)
+        csv_rows.check_classes({int(k): int(where[i]) for k, i in zip(*first_rows, strict=True)})
+        class_names = ()
     if n < size:  # blank lines were counted: give the rest back in place, without a copy
         X.resize((n, head.width - 1), refcheck=False)
     X.setflags(write=False)
-    return Table(X, y[:n].copy(), head.columns)
+    return Table(X, y[:n].copy(), head.columns, class_names)
+
+
+class ClassNames:
+    """The class names of a file whose labels are names, and each row's class.
+
+    While reading, a name's code is the order of its first row (a dict lookup a row); at the
+    end the codes are renumbered so that class k is the k-th name in sorted (code point)
+    order: the same file gives the same indices whatever the order of its rows, and
+    Iris-setosa, Iris-versicolor, Iris-virginica are 0, 1, 2 as the UCI file lists them."""
+
+    def __init__(self, head: Head) -> None:
+        self.head = head
+        self.code: dict[str, int] = {}
+
+    def codes(self, block: list[Line]) -> list[int]:
+        """Each row's provisional class; DataError when a new name is missing, a number, or
+        one more than MAX_CLASSES."""
+        out = []
+        for line, raw in block:
+            name = csv_rows.class_name(raw[raw.rfind(",") + 1:])
+            code = self.code.get(name)
+            if code is None:
+                csv_rows.check_name(name, line, self.head)
+                if len(self.code) == MAX_CLASSES:
+                    raise LabelError(f"line {line}: more than {MAX_CLASSES:,} different labels: a "
+                                     f"network takes at most {MAX_CLASSES:,} classes")
+                code = self.code[name] = len(self.code)
+            out.append(code)
+        return out
+
+    def sorted(self, y: NDArray[np.int64]) -> tuple[NDArray[np.int64], tuple[str, ...]]:
+        """The rows' classes renumbered in the names' sorted order, and the names in that
+        order; DataError when there is only one."""
+        csv_rows.check_names(list(self.code))
+        names = sorted(self.code)
+        renumber = np.empty(len(names), dtype=np.int64)
+        renumber[[self.code[name] for name in names]] = np.arange(len(names))
+        return renumber[y], tuple(names)
+
+
+def _named_block(block: list[Line], head: Head) -> NDArray[np.float64]:
+    """The block's features (every field but the last, the class name) from the C reader, or
+    from the line-by-line reader when the C reader refuses them or they are not finite."""
+    try:
+        values = np.loadtxt([raw[:raw.rfind(",")] for _, raw in block], delimiter=",", comments=None,
+                            dtype=np.float64, ndmin=2)
+    except ValueError:
+        values = None
+    if values is None or values.shape != (len(block), head.width - 1) or not np.isfinite(values).all():
+        values = np.array([csv_rows.check_named_row(row, head)[0] for row in block], dtype=np.float64)
+    return values
 
 
 def _block(block: list[Line], head: Head) -> NDArray[np.float64]:

@@ -8,3 +8,8 @@ from engine.settings.errors import NamedError
 
 class DataError(NamedError):
     """A data set that cannot be used, with a message naming the line and the problem."""
+
+
+class LabelError(DataError):
+    """A label that cannot be used: the reader adds, when the header names another column
+    as a label (MNIST's `label` first), that the label must be the last column."""

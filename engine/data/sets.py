@@ -90,6 +90,9 @@ class Dataset:
     #: Each column's name, as a CSV file's header gives them (the label's left out); (): none,
     #: and the columns are x1, x2, ... (column_names).
     columns: tuple[str, ...] = ()
+    #: Each class's name, when a CSV file's labels are names (class k the k-th in sorted
+    #: order); (): the classes are known by their indices alone.
+    class_names: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         X = np.asarray(self.X, dtype=np.float64)
@@ -115,6 +118,7 @@ class Dataset:
             raise ValueError("train and test must split the rows: disjoint, together every row, "
                              "train non-empty")
         _check_columns(self.columns, X.shape[1])
+        _check_class_names(self.class_names, len(present))
         object.__setattr__(self, "X", _frozen(X))
         object.__setattr__(self, "y", _frozen(y.astype(np.int64)))
         object.__setattr__(self, "train", _frozen(train))
@@ -160,6 +164,12 @@ def _check_columns(columns: tuple[str, ...], width: int) -> None:
     """No names, or one for each of X's columns."""
     if columns and len(columns) != width:
         raise ValueError(f"columns must name each of X's {width} columns, got {len(columns)}")
+
+
+def _check_class_names(names: tuple[str, ...], classes: int) -> None:
+    """No names, or one for each class."""
+    if names and len(names) != classes:
+        raise ValueError(f"class_names must name each of the {classes} classes, got {len(names)}")
 
 
 def _check_seed(seed: int) -> None:
@@ -343,7 +353,7 @@ def parse_csv(text: str, name: str = "csv") -> Dataset:
     and how lines are counted, in engine.data.csv_rows; the reading in engine.data.csv_table)."""
     nul_refusal(text)
     table = read_table(partial(numbered_lines, text), text.count("\n") + 1, MAX_SAMPLES)
-    return Dataset(table.X, table.y, name, columns=table.columns)
+    return Dataset(table.X, table.y, name, columns=table.columns, class_names=table.class_names)
 
 
 def read_csv(path: str | PathLike[str]) -> Dataset:
@@ -357,4 +367,5 @@ def read_csv(path: str | PathLike[str]) -> Dataset:
             table = read_table(partial(file_lines, file), survey(file), MAX_SAMPLES)
     except OSError as error:
         raise DataError(str(error)) from None
-    return Dataset(table.X, table.y, given.stem or "csv", columns=table.columns)
+    return Dataset(table.X, table.y, given.stem or "csv", columns=table.columns,
+                   class_names=table.class_names)

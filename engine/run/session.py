@@ -237,6 +237,8 @@ def _plane_head(data: Data, zf: zipfile.ZipFile) -> dict[str, Any]:
     head: dict[str, Any] = {}
     if data.plane.columns:
         head["columns"] = list(data.plane.columns)
+    if data.dataset.class_names:
+        head["class_names"] = list(data.dataset.class_names)
     if data.plane_data is not None:
         _member(zf, "data/plane", data.plane_data.X)
     return head
@@ -748,9 +750,9 @@ def _data(raw: object, members: Arrays, config: Config) -> Data | None:
         return None
     if not config.learns_from_data:
         raise SessionError("the session holds data but its config names none (no dataset or data file)")
-    if not isinstance(raw, dict) or sorted(set(raw) - {"columns"}) != sorted(DATA_KEYS):
-        raise SessionError(f"data must be an object of {', '.join(DATA_KEYS)} (and columns)")
-    dataset = _dataset(raw["name"], members)
+    if not isinstance(raw, dict) or sorted(set(raw) - {"columns", "class_names"}) != sorted(DATA_KEYS):
+        raise SessionError(f"data must be an object of {', '.join(DATA_KEYS)} (and columns, class_names)")
+    dataset = _class_names(_dataset(raw["name"], members), raw.get("class_names"))
     dataset, plane = _plane(dataset, raw.get("columns"), members, config)
     _check_fitted(dataset, config)
     batch, seed, standardized = raw["batch"], raw["seed"], raw["standardized"]
@@ -814,6 +816,18 @@ def _plane(dataset: Dataset, columns: object, members: Arrays,
                            "data/plane.npy's points")
     x1, x2 = plane.column_names
     return replace(dataset, columns=tuple(f.symbol((x1, x2)) for f in features)), plane
+
+
+def _class_names(dataset: Dataset, names: object) -> Dataset:
+    """The data set with the class names a CSV file's labels gave (absent: none)."""
+    if names is None:
+        return dataset
+    if not (isinstance(names, list) and all(isinstance(c, str) for c in names)):
+        raise SessionError(f"data.class_names: must be a list of names, got {shown(names)}")
+    try:
+        return replace(dataset, class_names=tuple(names))
+    except ValueError as error:
+        raise SessionError(f"data.class_names: {error}") from None
 
 
 def _named(dataset: Dataset, columns: tuple[str, ...]) -> Dataset:

@@ -261,9 +261,9 @@ SETTINGS: tuple[Setting, ...] = (
                 doc="a data set drawn from the seed, as TensorFlow Playground draws them: "
                     f"{', '.join(f'`{name}`' for name in DATASETS)}; 2 inputs, 2 classes (`gauss` and "
                     "`spiral` also come in 3: `--classes 3`)"),
-        Setting("data", FILE, "train on a CSV file: numeric columns, the label (0, 1, ... K-1) last, a "
-                "header row allowed; it decides the inputs and classes", "", "FILE.csv", toml=True,
-                group="data", hint="a CSV file: numeric columns, the label last",
+        Setting("data", FILE, "train on a CSV file: numeric columns, the label (0, 1, ... K-1, or class "
+                "names) last, a header row allowed; it decides the inputs and classes", "", "FILE.csv",
+                toml=True, group="data", hint="a CSV file: numeric columns, the label last",
                 doc="a CSV file ([its format](/reference/csv-format.md)); it decides the inputs and the "
                     "classes"),
         Setting("samples", WHOLE, f"--dataset: points to draw (default 200, at most {MAX_SAMPLES:,})", 200,

@@ -174,3 +174,17 @@ async def test_between_measurements_the_app_shows_the_running_mean_and_a_measure
         assert app.stepper.path[-1] == ("measure", 1)
         await pilot.press("b")  # back to step 1's update, as it was shown
         assert app.stepper.state.step == 1 and app.stepper.state.last_phase is Phase.UPDATE
+
+
+async def test_the_batch_line_names_a_samples_class_when_the_csv_named_them() -> None:
+    from tests.helpers import FIXTURES
+
+    config = Config(data=str(FIXTURES / "csv" / "sonar_rm.csv"), batch=2, test_fraction=0.0)
+    app = app_for(config)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("n")
+        data = app.stepper.data
+        rows = app.stepper.state.rows
+        assert data is not None and rows is not None
+        y = int(data.dataset.y[rows[0]])
+        assert f"sample 1/2 · row {rows[0]} · y={y} ({'MR'[y]})" in batch_line(app)

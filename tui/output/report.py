@@ -17,6 +17,7 @@ import numpy as np
 
 from engine.check.verdicts import ATOL, RTOL, Diagnosis, GradCheck, TensorCheck
 from engine.data.batches import Data, Metrics
+from engine.data.sets import Dataset
 from engine.maths import network
 from engine.maths.optimizers import TITLES
 from engine.run import deadnet, picture
@@ -25,7 +26,7 @@ from engine.run.verdict import Tally
 from engine.settings.config import SUMMARY_OVER, Config
 from tui.output.health import health_json, health_lines, inputs_notice, step_health_json, tracker
 from tui.output.jsontext import Streamed, chunks
-from tui.text import number, printable, unsigned_zeros
+from tui.text import class_key, number, printable, unsigned_zeros
 
 if TYPE_CHECKING:
     from engine.explain.elements import Explanation
@@ -206,10 +207,11 @@ def data_json(config: Config, data: Data) -> dict[str, Any]:
         out["noise"] = config.noise
     else:
         out["path"] = config.data
+    named = {"class_names": list(dataset.class_names)} if dataset.class_names else {}
     return out | {"samples": dataset.samples, "features": dataset.features, "classes": dataset.classes,
                   "train": len(dataset.train), "test": len(dataset.test), "batch": data.batch,
                   "steps_per_epoch": data.steps_per_epoch, "standardized": data.standardized,
-                  "test_fraction": config.test_fraction}
+                  "test_fraction": config.test_fraction} | named
 
 
 def data_line(config: Config, data: Data) -> str:
@@ -223,7 +225,14 @@ def data_line(config: Config, data: Data) -> str:
     return (f"Data: {printable(data_source(config), oneline=True)}, {dataset.samples} samples "
             f"({len(dataset.train)} train, {len(dataset.test)} test), {dataset.features} feature(s)"
             f"{_named_features(data)}, "
-            f"{dataset.classes} classes; {plan}{scaled}")
+            f"{dataset.classes} classes{_named_classes(dataset)}; {plan}{scaled}")
+
+
+def _named_classes(dataset: Dataset) -> str:
+    """With a CSV file's class names, each with its index: " (0 B, 1 M)"."""
+    if not dataset.class_names:
+        return ""
+    return f" ({class_key(dataset.class_names)})"
 
 
 def _named_features(data: Data) -> str:

@@ -132,7 +132,13 @@ class BatchLine(Static):
         if sample is not None:
             own = "" if sample.loss is None else f" · its loss {sample.loss:.4f}"
             parts += [("\n", ""), (f"sample {sample.index + 1}/{sample.size}", "bold $text-accent"),
-                      (f" · row {sample.row} · y={sample.y}{own} · panels: its "
+                      (f" · row {sample.row} · y={sample.y}{_class_name(view, sample.y)}{own} · panels: its "
                        f"{'columns' if view.convention in COLUMNS else 'rows'}, the batch's "
                        "mean gradients · [ ] another", MUTED)]
         quiet.update(self, Content.assemble(*parts))
+
+
+def _class_name(view: View, y: int) -> str:
+    """A class's name after its index, when a CSV file named the classes: " (Iris-setosa)"."""
+    names = view.data.dataset.class_names if view.data is not None else ()
+    return f" ({printable(names[y], oneline=True)[:40]})" if names else ""

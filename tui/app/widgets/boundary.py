@@ -36,12 +36,13 @@ from textual.geometry import Size
 
 from engine.data.batches import Data
 from engine.data.confusion import Counts, confusion, split_sizes
+from engine.data.sets import Dataset
 from engine.maths.network import Architecture, Params
 from engine.maths.plane import Field, Plane, field
 from engine.run.stepper import View
 from tui.app.compat import OneLayout
 from tui.app.widgets import palette, quiet
-from tui.text import printable
+from tui.text import class_key, printable
 
 #: The Playground's class colours, then Okabe–Ito's: told apart under the common colour-vision
 #: deficiencies too (tui.app.widgets.palette).
@@ -268,7 +269,7 @@ def draw(arch: Architecture, params: Params, data: Data, unit: tuple[int, int] |
     if unit is None:
         for k in range(dataset.classes):
             legend.append("■", Style(color=Color(*hue(k)).rich_color))
-            legend.append(f" {k}  ", dim)
+            legend.append(f" {k}{_name_of(dataset, k)}  ", dim)
         legend.append("shade: confidence", dim)
     else:
         top = float(np.nanmax(np.abs(grid.value))) if np.isfinite(grid.value).any() else 0.0
@@ -280,6 +281,11 @@ def draw(arch: Architecture, params: Params, data: Data, unit: tuple[int, int] |
     return Picture(paint(grid, classes, background, points), [axes, legend])
 
 
+def _name_of(dataset: Dataset, k: int) -> str:
+    """Class k's name after its index in the legend, when a CSV file named its classes."""
+    return f" {printable(dataset.class_names[k], oneline=True)}" if dataset.class_names else ""
+
+
 def confusion_text(arch: Architecture, params: Params, data: Data, width: int = 0) -> str:
     """The confusion tables (engine.data.confusion) side by side (one above the other when
     they do not fit in `width`; 0: any width): true class a row, predicted class a column,
@@ -287,7 +293,9 @@ def confusion_text(arch: Architecture, params: Params, data: Data, width: int = 
     sizes = split_sizes(data)  # a split with no rows (no test rows) has no table
     blocks = [table_lines(name, counts, sizes[name])
               for name, counts in confusion(arch, params, data).items() if sizes[name]]
-    return beside(blocks, width)
+    names = data.dataset.class_names
+    key = f"\n\nclasses: {class_key(names)}" if names else ""  # the tables number them
+    return beside(blocks, width) + key
 
 
 def table_lines(name: str, counts: Counts, size: int) -> list[str]:
