@@ -18,6 +18,11 @@ screen. `tmux start` times launching to the first non-blank screen against the t
 `tmux start settled` to the first screen whole (its last change before it stays unchanged).
 
     python bench/tui_latency.py [--presses 40] [--tmux-presses 20] [--starts 7] [--no-headless]
+                                [--starts-only] [--against CHECKOUT]
+
+--starts-only times only the starts (no keys); --against times another checkout's app's start
+too (e.g. main's, to see what a change did), alternated with the others, its bytecode compiled
+into a cache of its own (PYTHONPYCACHEPREFIX) so that checkout is only read.
 
 Goals (issue 28), tmux, against the screenful measured in the same run: median key-to-settled
 at most 1.5x at 3-4-1 and on the moons, at most 2x at 784-128-1 and 784-256-128-10; every
@@ -160,12 +165,12 @@ class Pane:
         self.client.wait()
 
 
-def launch(command: list[str]) -> tuple[Pane, float]:
+def launch(command: list[str], cwd: Path = ROOT) -> tuple[Pane, float]:
     """Start `command` in a fresh 120x40 tmux session: its pane, and when it was started
     (perf_counter), once its first frame (a non-blank screen) is on the screen."""
     subprocess.run([*TMUX, "kill-session", "-t", SESSION], capture_output=True)
     start = time.perf_counter()
-    tmux("new-session", "-d", "-s", SESSION, "-x", "120", "-y", "40", "-c", str(ROOT),
+    tmux("new-session", "-d", "-s", SESSION, "-x", "120", "-y", "40", "-c", str(cwd),
          " ".join(command))
     pane = Pane()
     while not pane.screen().strip():
@@ -217,10 +222,10 @@ def presses_in_tmux(command: list[str], presses: int) -> dict[str, list[float]]:
         subprocess.run([*TMUX, "kill-session", "-t", SESSION], capture_output=True)
 
 
-def starts_in_tmux(command: list[str]) -> tuple[float, float]:
+def starts_in_tmux(command: list[str], cwd: Path = ROOT) -> tuple[float, float]:
     """Seconds to the first frame, and to the whole first screen (its last change before it
     settled: a first frame that is then laid out again, or filled in, counts at the end)."""
-    pane, start = launch(command)
+    pane, start = launch(command, cwd)
     first = time.perf_counter() - start
     _, settled = settle(pane)
     pane.close()
@@ -237,20 +242,22 @@ def ms(seconds: float) -> str:
     return f"{seconds * 1000:.1f} ms"
 
 
-def terminal(per_phase: int, starts: int) -> None:
+def terminal(per_phase: int, starts: int, keys: bool = True, against: Path | None = None) -> None:
     tmux("start-server", ";", "set", "-s", "exit-empty", "off")
     try:
-        terminal_figures(per_phase, starts)
+        # The README's run command installs the app with pip, which compiles its bytecode; this
+        # checkout runs from source, and where PYTHONDONTWRITEBYTECODE is set (as on these
+        # machines) every start would compile engine/ and tui/ (12,000 lines, about 90 ms) again.
+        for package in ("engine", "tui"):
+            compileall.compile_dir(ROOT / package, quiet=1)
+        if keys:
+            terminal_figures(per_phase)
+        start_figures(starts, against)
     finally:
         subprocess.run([*TMUX, "kill-server"], capture_output=True)
 
 
-def terminal_figures(per_phase: int, starts: int) -> None:
-    # The README's run command installs the app with pip, which compiles its bytecode; this
-    # checkout runs from source, and where PYTHONDONTWRITEBYTECODE is set (as on these
-    # machines) every start would compile engine/ and tui/ (12,000 lines, about 90 ms) again.
-    for package in ("engine", "tui"):
-        compileall.compile_dir(ROOT / package, quiet=1)
+def terminal_figures(per_phase: int) -> None:
     trivial = presses_in_tmux(TRIVIAL, 4 * per_phase)["key"]
     base = statistics.median(trivial)
     print(f"tmux trivial median {ms(base)}, p90 {ms(p90(trivial))}, max {ms(max(trivial))} "
@@ -270,17 +277,33 @@ def terminal_figures(per_phase: int, starts: int) -> None:
         for phase, ts in phases.items():
             print(f"tmux {label} {phase} p90 {ms(p90(ts))}, median {ms(statistics.median(ts))}, "
                   f"max {ms(max(ts))} over {len(ts)} presses")
+
+
+def start_figures(starts: int, against: Path | None) -> None:
+    other = None
+    if against is not None:  # the other checkout's app, its bytecode cached outside it
+        cache = Path("/tmp") / f"tui-latency-pycache-{os.getpid()}"
+        other = ["env", f"PYTHONPATH={against}", f"PYTHONPYCACHEPREFIX={cache}", "PYTHONDONTWRITEBYTECODE=",
+                 *APP]
+        subprocess.run([*other[:-len(APP)], sys.executable, "-c", "import tui.app.app"], check=True,
+                       cwd=against)  # its first start would compile everything
     mine: list[tuple[float, float]] = []
     theirs: list[tuple[float, float]] = []
+    others: list[tuple[float, float]] = []
     for _ in range(starts):  # alternated, so a slow moment of the machine hits both
         theirs.append(starts_in_tmux(TRIVIAL))
         mine.append(starts_in_tmux(APP))
+        if other is not None and against is not None:
+            others.append(starts_in_tmux(other, against))
     for which, what in ((0, "start"), (1, "start settled")):
         app = statistics.median(times[which] for times in mine)
         minimal = statistics.median(times[which] for times in theirs)
         print(f"tmux {what} median {ms(app)}, {app / minimal:.2f}x a minimal Textual app's {ms(minimal)} "
               f"({'first non-blank screen' if which == 0 else 'the first screen whole: its last change'}, "
               f"{starts} starts each)")
+        if others:
+            them = statistics.median(times[which] for times in others)
+            print(f"tmux {what} of {against}: median {ms(them)}, {them / minimal:.2f}x")
 
 
 def main() -> None:
@@ -290,6 +313,8 @@ def main() -> None:
     parser.add_argument("--starts", type=int, default=7)
     parser.add_argument("--no-headless", action="store_true")
     parser.add_argument("--no-tmux", action="store_true")
+    parser.add_argument("--starts-only", action="store_true", help="in tmux, time the starts alone (no keys)")
+    parser.add_argument("--against", type=Path, help="another checkout whose app's start is timed too")
     args = parser.parse_args()
     print(f"load {load()} (1, 5, 15 minutes) at the start")
     if not args.no_headless:
@@ -301,7 +326,8 @@ def main() -> None:
     if not args.no_tmux:
         if shutil.which("tmux") is None:
             sys.exit("tmux is not installed")
-        terminal(args.tmux_presses, args.starts)
+        terminal(args.tmux_presses, args.starts, keys=not args.starts_only,
+                 against=None if args.against is None else args.against.resolve())
     print(f"load {load()} (1, 5, 15 minutes) at the end")
 
 
