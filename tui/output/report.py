@@ -762,9 +762,7 @@ def json_report(config: Config, stepper: Stepper, finished: Iterable[State],
     because it is known last. With `explain` (--explain), its explanations of the final
     state come before it. With a `sidecar`, arrays over its limit are written there and
     referred to (tui.output.sidecar)."""
-    import json  # here, with the writer below: the text report's start-up pays for neither
-
-    from tui.output.jsontext import chunks
+    from tui.output import jsontext  # here: the text report's start-up pays for no JSON writer
 
     out = _Json(stepper.saturation, stream=True, sidecar=sidecar)
     steps = iter(finished)
@@ -802,19 +800,19 @@ def json_report(config: Config, stepper: Stepper, finished: Iterable[State],
 
     states = iter(()) if first is None else itertools.chain([first], steps)
     del first  # held, the first step's tensors would stay in memory to the end of a long run
-    yield from _opened(chunks(head))
+    yield from _opened(jsontext.chunks(head))
     yield ', "steps": ['
     for i, state in enumerate(states):
         if i:
             yield ", "
-        yield from chunks(record(state))
+        yield from jsontext.chunks(record(state))
     tail: dict[str, Any] = {}
     if data is not None:
         tail["health"] = health_json(health, data)
     if explain is not None:
         tail["explanations"] = [explanation_json(e, out) for e in explain()]
     tail["warnings"] = out.warnings
-    yield "], " + json.dumps(tail, allow_nan=False)[1:]
+    yield "], " + "".join(jsontext.chunks(tail))[1:]
 
 
 def _config_json(config: Config, stepper: Stepper, first: State | None, out: _Json) -> dict[str, Any]:
