@@ -82,10 +82,41 @@ def test_the_lazy_imports_load_when_their_run_needs_them() -> None:
            "(folder / 'd.csv').write_text('a,b,label\\n0,1,0\\n1,0,1\\n1,1,0\\n0,0,1\\n')\n"
            "(folder / 'c.toml').write_text('activation = \"tanh\"\\n')\n"
            "from tui.cli.main import main\n"
-           "with contextlib.redirect_stdout(io.StringIO()): main(['--headless', '--format', 'json', '--steps', '1',"
-           " '--config', str(folder / 'c.toml'), '--data', str(folder / 'd.csv'), '--hidden', '4,4',"
-           " '--inject-bug', 'sign'])")
+           "with contextlib.redirect_stdout(io.StringIO()):\n"
+           "    main(['--headless', '--format', 'json', '--steps', '1', '--config', str(folder / 'c.toml'),"
+           "          '--data', str(folder / 'd.csv'), '--hidden', '4,4', '--inject-bug', 'sign'])")
     modules = loaded_after(run)
     wanted = {"json", "tui.output.jsontext", "engine.data.csv_file", "tui.cli.configfile", "numpy.polynomial",
               "engine.check.diagnose"}
     assert wanted - modules == set()
+
+
+def test_the_collector_is_paused_while_the_app_starts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """tui.cli.launch pauses the collector from the app's imports to its first frame (each
+    collection walks what starting made, none of it garbage), and it is on again after, even
+    when the app ends before drawing anything."""
+    import gc
+
+    import tui.app.app
+    from tui.cli.main import main
+
+    during: list[bool] = []
+    monkeypatch.setattr(tui.app.app.StepperApp, "run", lambda app: during.append(gc.isenabled()))
+    assert gc.isenabled()
+    assert main([]) == 0
+    assert during == [False]
+    assert gc.isenabled()
+
+
+def test_the_first_frame_turns_the_collector_back_on() -> None:
+    import gc
+
+    from tui.app.app import started
+
+    gc.disable()
+    try:
+        started()
+        assert gc.isenabled()
+    finally:
+        gc.enable()
+        gc.unfreeze()

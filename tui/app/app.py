@@ -120,6 +120,13 @@ def zoom_name(qualified: str) -> str | None:
     return None
 
 
+def started() -> None:
+    """After the first frame: what starting made moved out of the collector's sight, and the
+    collector (paused by tui.cli.launch while the app started) back on."""
+    gc.freeze()
+    gc.enable()
+
+
 def breakpoint_classes(breakpoints: list[tuple[int, str]], width: int) -> dict[str, bool]:
     """Each breakpoint's class, on for the widest breakpoint `width` reaches (as Textual's
     Screen sets them on a resize)."""
@@ -266,8 +273,9 @@ class StepperApp(ScreenlessKeys):
             # What starting made (modules, Textual's styles, the widgets: about 64,000 objects)
             # lives as long as the app: moved out of the collector's sight, a full collection
             # takes about 8 ms instead of 50, otherwise the slowest frames of a big
-            # network. Not in tests, where each of many apps would be kept for ever.
-            self.call_after_refresh(gc.freeze)
+            # network. Not in tests, where each of many apps would be kept for ever. The
+            # collector, paused while the app started (tui.cli.launch), is back on from here.
+            self.call_after_refresh(started)
 
     def show_first_run(self) -> None:
         """The first-run line, with the keys as mapped now (a keymap may move n and e)."""
