@@ -120,3 +120,20 @@ def test_the_first_frame_turns_the_collector_back_on() -> None:
     finally:
         gc.enable()
         gc.unfreeze()
+
+
+def test_the_command_line_is_imported_with_the_collector_paused_and_runs_with_it_on() -> None:
+    """tui.cli.start, the entry point: tui.cli.main's imports with the collector paused, the
+    run with it on."""
+    run = ("import gc, sys\n"
+           "seen = []\n"
+           "class Watch:\n"
+           "    def find_spec(self, name, path=None, target=None):\n"
+           "        if name == 'tui.cli.main':\n"
+           "            seen.append(gc.isenabled())\n"
+           "sys.meta_path.insert(0, Watch())\n"
+           "from tui.cli import start\n"
+           "sys.argv = ['backprop-stepper', '--headless', '--steps', '1']\n"
+           "with contextlib.redirect_stdout(io.StringIO()): assert start.main() == 0\n"
+           "assert seen == [False] and gc.isenabled(), seen")
+    loaded_after(run)  # check=True: an assertion above failing fails the run
