@@ -18,12 +18,13 @@ screen. `tmux start` times launching to the first non-blank screen against the t
 `tmux start settled` to the first screen whole (its last change before it stays unchanged).
 
     python bench/tui_latency.py [--presses 40] [--tmux-presses 20] [--starts 7] [--no-headless]
-                                [--only TEXT] [--against CHECKOUT]
+                                [--only TEXT] [--starts-only] [--against CHECKOUT]
 
---only keeps the tmux networks whose label contains TEXT. --against times another checkout's
-app too (e.g. main's, to see what a change did), in the same run: each network's presses are
-taken in four rounds, this checkout's and the other's alternated, so a busy moment of the
-machine falls on both; its lines are marked "(against)".
+--only keeps the tmux networks whose label contains TEXT; --starts-only times only the starts
+(no keys). --against times another checkout's app too (e.g. main's, to see what a change did),
+in the same run: each network's presses are taken in four rounds, this checkout's and the
+other's alternated, and its starts alternated with the others, so a busy moment of the machine
+falls on both; its lines are marked "(against)".
 
 Goals (issue 28), tmux, against the screenful measured in the same run: median key-to-settled
 at most 1.5x at 3-4-1 and on the moons, at most 2x at 784-128-1 and 784-256-128-10; every
@@ -224,10 +225,10 @@ def presses_in_tmux(command: list[str], presses: int, root: Path = ROOT) -> dict
         subprocess.run([*TMUX, "kill-session", "-t", SESSION], capture_output=True)
 
 
-def starts_in_tmux(command: list[str]) -> tuple[float, float]:
+def starts_in_tmux(command: list[str], root: Path = ROOT) -> tuple[float, float]:
     """Seconds to the first frame, and to the whole first screen (its last change before it
     settled: a first frame that is then laid out again, or filled in, counts at the end)."""
-    pane, start = launch(command)
+    pane, start = launch(command, root)
     first = time.perf_counter() - start
     _, settled = settle(pane)
     pane.close()
@@ -244,10 +245,19 @@ def ms(seconds: float) -> str:
     return f"{seconds * 1000:.1f} ms"
 
 
-def terminal(per_phase: int, starts: int, only: str = "", against: Path | None = None) -> None:
+def terminal(per_phase: int, starts: int, only: str = "", keys: bool = True,
+             against: Path | None = None) -> None:
     tmux("start-server", ";", "set", "-s", "exit-empty", "off")
     try:
-        terminal_figures(per_phase, starts, only, against)
+        # The README's run command installs the app with pip, which compiles its bytecode; this
+        # checkout runs from source, and where PYTHONDONTWRITEBYTECODE is set (as on these
+        # machines) every start would compile engine/ and tui/ (12,000 lines, about 90 ms) again.
+        for root in (ROOT,) if against is None else (ROOT, against):
+            for package in ("engine", "tui"):
+                compileall.compile_dir(root / package, quiet=1)
+        if keys:
+            terminal_figures(per_phase, only, against)
+        start_figures(starts, against)
     finally:
         subprocess.run([*TMUX, "kill-server"], capture_output=True)
 
@@ -266,13 +276,7 @@ def app_presses(flags: list[str], presses: int,
     return list(merged.items())
 
 
-def terminal_figures(per_phase: int, starts: int, only: str = "", against: Path | None = None) -> None:
-    # The README's run command installs the app with pip, which compiles its bytecode; this
-    # checkout runs from source, and where PYTHONDONTWRITEBYTECODE is set (as on these
-    # machines) every start would compile engine/ and tui/ (12,000 lines, about 90 ms) again.
-    for root in (ROOT,) if against is None else (ROOT, against):
-        for package in ("engine", "tui"):
-            compileall.compile_dir(root / package, quiet=1)
+def terminal_figures(per_phase: int, only: str = "", against: Path | None = None) -> None:
     trivial = presses_in_tmux(TRIVIAL, 4 * per_phase)["key"]
     base = statistics.median(trivial)
     print(f"tmux trivial median {ms(base)}, p90 {ms(p90(trivial))}, max {ms(max(trivial))} "
@@ -295,19 +299,28 @@ def terminal_figures(per_phase: int, starts: int, only: str = "", against: Path 
             for phase, ts in phases.items():
                 print(f"tmux {label} {phase} p90 {ms(p90(ts))}, median {ms(statistics.median(ts))}, "
                       f"max {ms(max(ts))} over {len(ts)} presses")
+
+
+def start_figures(starts: int, against: Path | None) -> None:
     if starts <= 0:
         return
     mine: list[tuple[float, float]] = []
     theirs: list[tuple[float, float]] = []
+    others: list[tuple[float, float]] = []
     for _ in range(starts):  # alternated, so a slow moment of the machine hits both
         theirs.append(starts_in_tmux(TRIVIAL))
         mine.append(starts_in_tmux(APP))
+        if against is not None:
+            others.append(starts_in_tmux(APP, against))
     for which, what in ((0, "start"), (1, "start settled")):
         app = statistics.median(times[which] for times in mine)
         minimal = statistics.median(times[which] for times in theirs)
         print(f"tmux {what} median {ms(app)}, {app / minimal:.2f}x a minimal Textual app's {ms(minimal)} "
               f"({'first non-blank screen' if which == 0 else 'the first screen whole: its last change'}, "
               f"{starts} starts each)")
+        if others:
+            them = statistics.median(times[which] for times in others)
+            print(f"tmux {what} (against) median {ms(them)}, {them / minimal:.2f}x")
 
 
 def main() -> None:
@@ -318,6 +331,7 @@ def main() -> None:
     parser.add_argument("--no-headless", action="store_true")
     parser.add_argument("--no-tmux", action="store_true")
     parser.add_argument("--only", default="", help="only the tmux networks whose label contains this")
+    parser.add_argument("--starts-only", action="store_true", help="in tmux, time the starts alone (no keys)")
     parser.add_argument("--against", type=Path, help="another checkout whose app is timed too, alternated")
     args = parser.parse_args()
     print(f"load {load()} (1, 5, 15 minutes) at the start")
@@ -330,8 +344,8 @@ def main() -> None:
     if not args.no_tmux:
         if shutil.which("tmux") is None:
             sys.exit("tmux is not installed")
-        terminal(args.tmux_presses, args.starts, args.only,
-                 None if args.against is None else args.against.resolve())
+        terminal(args.tmux_presses, args.starts, args.only, keys=not args.starts_only,
+                 against=None if args.against is None else args.against.resolve())
     print(f"load {load()} (1, 5, 15 minutes) at the end")
 
 

@@ -1,7 +1,7 @@
-"""`python -m tui`: the command line (tui.cli.main)."""
+"""`python -m tui`: the command line (tui.cli.start, then tui.cli.main)."""
 
 import sys
 
-from tui.cli.main import main
+from tui.cli.start import main
 
 sys.exit(main())

@@ -16,8 +16,6 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from engine.usermodel.transport import Opaque
-
 Numbers = TypeVar("Numbers")
 
 _ESCAPES = re.compile(
@@ -55,6 +53,10 @@ def safe_repr(value: object, limit: int = 200) -> str:
 def type_name(value: object) -> str:
     """The name of a value's type; for a value that stayed in the model's process, the
     type it has there (a generator, the user's own class), not Opaque."""
+    # Here, not at the top: only a model's errors name types, and the transport's import
+    # (pickle's) is start-up time for every other run.
+    from engine.usermodel.transport import Opaque
+
     return printable(value.type_name if isinstance(value, Opaque) else type(value).__name__, oneline=True)
 
 

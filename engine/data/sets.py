@@ -23,11 +23,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from engine.data.csv_file import file_lines, survey
-from engine.data.csv_rows import nul_refusal, numbered_lines
-from engine.data.csv_table import read_table
 from engine.data.errors import DataError as DataError
-from engine.files import open_user_file
 from engine.settings.bounds import (
     MAX_NOISE,
     MAX_SAMPLES,
@@ -351,6 +347,10 @@ def _check_finite(standardized: Array, X: Array) -> None:
 def parse_csv(text: str, name: str = "csv") -> Dataset:
     """The Dataset the CSV text describes, or DataError naming the first bad line (the rules,
     and how lines are counted, in engine.data.csv_rows; the reading in engine.data.csv_table)."""
+    # Here, not at the top: a run without a CSV does not pay for the reader's import.
+    from engine.data.csv_rows import nul_refusal, numbered_lines
+    from engine.data.csv_table import read_table
+
     nul_refusal(text)
     table = read_table(partial(numbered_lines, text), text.count("\n") + 1, MAX_SAMPLES)
     return Dataset(table.X, table.y, name, columns=table.columns, class_names=table.class_names)
@@ -361,6 +361,11 @@ def read_csv(path: str | PathLike[str]) -> Dataset:
     is wrong, whether with the file (missing, a directory, a FIFO, too large, not text)
     or with a line of it: one exception for the caller to catch and show. The file is read as
     a stream (engine.data.csv_file), never whole into memory."""
+    # Here, not at the top: a run without a CSV does not pay for the reader's import.
+    from engine.data.csv_file import file_lines, survey
+    from engine.data.csv_table import read_table
+    from engine.files import open_user_file
+
     given = Path(path)
     try:
         with open_user_file(given, "CSV file") as file:

@@ -42,22 +42,28 @@ import functools
 import math
 import os
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from numpy.polynomial import polynomial
 from numpy.typing import NDArray
 
 from engine.maths import network
 from engine.maths.network import Architecture, Array, Labels, Params
+
+if TYPE_CHECKING:
+    from concurrent.futures import ThreadPoolExecutor
 
 Mask = NDArray[np.bool_]
 CHUNK = 1 << 20  # numbers in one batch: bounds the memory of a check of any size
 #: Nudges in one block of work: small enough that every tensor's blocks keep both cores
 #: busy to the end of the check, large enough that NumPy's calls dominate Python's.
 BLOCK = 1 << 15
+#: Parameters from which a check's jobs go to the pool. A smaller check is less work than
+#: one block and runs on the calling thread: starting the pool's threads and handing them
+#: jobs this small costs more than the jobs (a small network's first check is part of the
+#: headless report's start-up: issue 28). The numbers are the same either way.
+POOLED = BLOCK
 #: Relative margin of the kink-crossing test: perturbations this close to a crossing are
 #: evaluated exactly rather than trusted to the linear formula.
 MARGIN = 1e-6
@@ -106,7 +112,8 @@ def fast_numerical(arch: Architecture, params: Params, x: Array, y: Labels,
     """
     cache, _ = network.forward(arch, x, params, y)
     layers = [_Layer(arch, params, cache, y, l) for l in range(1, arch.depth + 1)]
-    _run([job for layer in layers for job in layer.reach_jobs()])
+    pooled = sum(p.size for p in params.values()) >= POOLED
+    _run([job for layer in layers for job in layer.reach_jobs()], pooled)
     result: dict[str, tuple[Array, Mask, Array]] = {}
     blocks: list[Callable[[], None]] = []
     for layer in layers:
@@ -114,22 +121,25 @@ def fast_numerical(arch: Architecture, params: Params, x: Array, y: Labels,
         result[f"W{layer.l}"] = layer.central(eps * a_prev, eps, blocks)
         num, kinks, sides = layer.central(np.array([eps]), eps, blocks)
         result[f"b{layer.l}"] = (num[:, 0], kinks[:, 0], sides[:, :, 0])
-    _run(blocks)
+    _run(blocks, pooled)
     return result
 
 
 @functools.cache
 def _pool() -> ThreadPoolExecutor:
-    """Threads for the blocks of a big check, one a core (made on first use)."""
+    """Threads for the blocks of a big check, one a core (made on first use; imported then
+    too: concurrent.futures brings logging, start-up time a small check never needs)."""
+    from concurrent.futures import ThreadPoolExecutor
+
     return ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="fastcheck")
 
 
-def _run(jobs: list[Callable[[], None]]) -> None:
-    """Every job, on the pool when there are several: they write disjoint slices, and NumPy
-    lets go of the interpreter lock on arrays this size, so all cores share the check. The
-    caller's floating-point error handling (np.errstate, which threads do not inherit) holds
-    in the jobs too."""
-    if len(jobs) > 1:
+def _run(jobs: list[Callable[[], None]], pooled: bool) -> None:
+    """Every job, on the pool when there are several and the check is big enough (POOLED):
+    they write disjoint slices, and NumPy lets go of the interpreter lock on arrays this size,
+    so all cores share the check. The caller's floating-point error handling (np.errstate,
+    which threads do not inherit) holds in the jobs too."""
+    if pooled and len(jobs) > 1:
         handling = np.geterr()
 
         def run(job: Callable[[], None]) -> None:
@@ -137,8 +147,9 @@ def _run(jobs: list[Callable[[], None]]) -> None:
                 job()
 
         list(_pool().map(run, jobs))
-    elif jobs:
-        jobs[0]()
+    else:
+        for job in jobs:
+            job()
 
 
 def _blocks(total: int, size: int) -> Iterator[slice]:
@@ -160,6 +171,10 @@ def _crossings(z: Array, u: Array) -> tuple[Array, Array]:
 def _taylor(activation: str, z: Array) -> list[Array]:
     """f^(m)(z) / m! for m = 1 .. ORDER, each of z's shape, from f' as a polynomial in f:
     d/dz P(f) = P'(f)·f'(f), so each derivative is the last one's derivative times f'."""
+    # Here, not at the top: numpy.polynomial (every basis's class) is start-up time that a
+    # network without a smooth activation never needs.
+    from numpy.polynomial import polynomial
+
     g = network.ACTIVATIONS[activation].f(z)
     rule = np.array(DERIVATIVE_IN_F[activation])
     derivative = rule

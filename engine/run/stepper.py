@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 from numpy.typing import NDArray
 
-from engine.check.diagnose import diagnose
 from engine.check.verdicts import ATOL, Diagnosis, GradCheck, gradient_check
 from engine.data import batches
 from engine.data.batches import Data, Metrics
@@ -834,6 +833,9 @@ class Stepper:
         check = gradient_check(self.model, state.params, x, y, state.backward,
                                self.config.eps, self.config.gradcheck_method, progress)
         if check.failed_names:
+            # Only for a failed check: engine.check.diagnose is start-up time every run would pay.
+            from engine.check.diagnose import diagnose
+
             assert state.forward is not None
             check = diagnose(check, state.backward, self.config.architecture, state.params, x,
                              y, state.forward.loss, builtin=not self.model.user_code,

@@ -3,7 +3,6 @@ message echoes them back."""
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 
 
@@ -72,6 +71,8 @@ def closest(typed: str, known: Iterable[str]) -> str | None:
     """The known name a typo most likely meant: one that differs from it in case alone
     (dw1 for dW1), else difflib's closest match at its usual cutoff, compared in lower case; None
     when nothing is close."""
+    import difflib  # only for a typo: no start-up time for a run without one
+
     by_lower: dict[str, str] = {}
     for name in known:
         by_lower.setdefault(name.lower(), name)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from textual.content import Content
 
-import tui.app.widgets.explain as explain_widget
+from engine.explain import elements
 from engine.explain.elements import Explanation, Term
 from engine.run.stepper import Phase, Stepper
 from engine.settings.config import Config
@@ -152,7 +152,7 @@ async def test_an_element_that_cannot_be_explained_is_said_so(monkeypatch: pytes
     def broken(*args: object, **kwargs: object) -> Explanation:
         raise ValueError("no derivation here")
 
-    monkeypatch.setattr(explain_widget, "explain", broken)
+    monkeypatch.setattr(elements, "explain", broken)  # the panel imports it when first used
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("tab", "e", "j")

@@ -210,6 +210,7 @@ def test_a_check_split_in_blocks_on_threads_equals_it_whole(activation: str, mon
     pool, used = fastcheck._pool(), []
     monkeypatch.setattr(fastcheck, "_pool", lambda: used.append(1) or pool)
     monkeypatch.setattr(fastcheck, "CHUNK", 16)  # blocks of a few perturbations each
+    monkeypatch.setattr(fastcheck, "POOLED", 0)  # this small a check would run on the caller's thread
     split = fastcheck.fast_numerical(arch, params, x, 2, 1e-5)
     assert len(used) == 2  # the reaches, then every tensor's blocks at once, went to the threads
     for name in arch.param_names:

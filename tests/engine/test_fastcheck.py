@@ -101,7 +101,33 @@ def test_a_check_split_in_blocks_equals_it_whole(activation: str, monkeypatch: p
     x = np.random.default_rng(8).normal(size=4)
     whole = fast_numerical(arch, params, x, 0, 0.5)
     monkeypatch.setattr(fastcheck, "CHUNK", 7)  # blocks of a few numbers, on the thread pool
+    monkeypatch.setattr(fastcheck, "POOLED", 0)
     assert_same(fast_numerical(arch, params, x, 0, 0.5), whole, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh"])
+def test_a_small_check_runs_on_the_calling_thread_with_the_pools_numbers(
+        activation: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Below POOLED parameters no thread is started (the headless report's start-up), and
+    the numbers are those of the same check on the pool, to the bit."""
+    arch = Architecture(4, (6, 5), activation, 3, "cross-entropy")
+    params = network.init_params(arch, 8, "he")
+    x = np.random.default_rng(8).normal(size=4)
+    monkeypatch.setattr(fastcheck, "CHUNK", 7)  # several blocks, so the pool would get them
+    monkeypatch.setattr(fastcheck, "POOLED", 0)
+    pooled = fast_numerical(arch, params, x, 0, 0.5)
+    monkeypatch.undo()
+    monkeypatch.setattr(fastcheck, "CHUNK", 7)
+
+    def no_pool() -> None:
+        raise AssertionError("a small check started the thread pool")
+
+    monkeypatch.setattr(fastcheck, "_pool", no_pool)
+    here = fast_numerical(arch, params, x, 0, 0.5)
+    assert list(here) == list(pooled)
+    for name, arrays in pooled.items():
+        for mine, theirs in zip(here[name], arrays, strict=True):
+            np.testing.assert_array_equal(mine, theirs, err_msg=name)
 
 
 @pytest.mark.parametrize("eps", [1e-5, 0.5, 2.0])

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from functools import cached_property, partial
 from pathlib import Path
-from typing import Any, ClassVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 import numpy as np
 from textual import events
@@ -37,13 +37,12 @@ from textual.widgets import Footer, ProgressBar, Static
 
 from engine.check.verdicts import method_for
 from engine.data.batches import Data
-from engine.explain.elements import tensors as state_tensors
-from engine.explain.origin import Origin, origin_of
+from engine.explain.catalog import tensors as state_tensors
 from engine.model.protocol import Captured
 from engine.run.sample import sample_view
 from engine.run.stepper import Phase, State, Stepper, View
 from engine.settings.config import Config
-from engine.usermodel.contract import ModelError
+from engine.usermodel.errors import ModelError
 from tui.app.commands import StepperCommands, printed_key, printed_keys
 from tui.app.compat import FooterKey, PaintedScreen, ScreenlessKeys, TerminalDriver, exiting, keymap_of
 from tui.app.controller import Controller, NewRun, Note, said
@@ -74,6 +73,9 @@ from tui.app.widgets.quiet import QuietScroll
 from tui.app.widgets.tensor import Cell
 from tui.keys import KEYS
 from tui.text import printable
+
+if TYPE_CHECKING:
+    from engine.explain.origin import Origin
 
 
 #: Zoom's label for the tensors of each qualifier of engine.explain.elements's names.
@@ -116,6 +118,13 @@ def zoom_name(qualified: str) -> str | None:
         if qualified.startswith(f"{phase}."):
             return f"{label} {qualified.removeprefix(f'{phase}.')}"
     return None
+
+
+def started() -> None:
+    """After the first frame: what starting made moved out of the collector's sight, and the
+    collector (paused by tui.cli.launch while the app started) back on."""
+    gc.freeze()
+    gc.enable()
 
 
 def breakpoint_classes(breakpoints: list[tuple[int, str]], width: int) -> dict[str, bool]:
@@ -198,6 +207,14 @@ class StepperApp(ScreenlessKeys):
         sliced = self.sliced[1]
         return replace(view, state=sliced.state, config=sliced.config, sample=sliced.sample)
 
+    def get_default_screen(self) -> Screen[Any]:
+        """The default screen: one whose scrolls repaint what moved, not the whole screen
+        (compat.PaintedScreen), made with the width's breakpoint class (see on_mount): set once
+        the widgets are mounted, the class would apply every widget's styles a second time,
+        about a fifth of the time to the first frame."""
+        classes = breakpoint_classes(self.HORIZONTAL_BREAKPOINTS, self.size.width)
+        return PaintedScreen(id="_default", classes=" ".join(name for name, on in classes.items() if on))
+
     def compose(self) -> ComposeResult:
         yield PhaseBar(id="phase-bar")
         yield NetworkLine(id="network")
@@ -259,14 +276,11 @@ class StepperApp(ScreenlessKeys):
             return
         await super().on_event(event)
 
-    def get_default_screen(self) -> Screen[Any]:
-        """A screen whose scrolls repaint what moved, not the whole screen (compat)."""
-        return PaintedScreen(id="_default")
-
     def on_mount(self) -> None:
         # Textual sets the width's breakpoint class on the first Resize event, which comes
         # after the first frame: that frame would be laid out in one column and jump into two
         # or three a few frames later. Set now, the first frame has the layout that stays.
+        # (get_default_screen set it already, unless the size changed since: then nothing.)
         self.screen.update_classes(breakpoint_classes(self.HORIZONTAL_BREAKPOINTS, self.size.width))
         if not self.is_headless:  # a kill, its terminal closing: exit as q does, or be ended
             self.lifeline.hold()
@@ -279,8 +293,9 @@ class StepperApp(ScreenlessKeys):
             # What starting made (modules, Textual's styles, the widgets: about 64,000 objects)
             # lives as long as the app: moved out of the collector's sight, a full collection
             # takes about 8 ms instead of 50, otherwise the slowest frames of a big
-            # network. Not in tests, where each of many apps would be kept for ever.
-            self.call_after_refresh(gc.freeze)
+            # network. Not in tests, where each of many apps would be kept for ever. The
+            # collector, paused while the app started (tui.cli.launch), is back on from here.
+            self.call_after_refresh(started)
 
     def show_first_run(self) -> None:
         """The first-run line, with the keys as mapped now (a keymap may move n and e)."""
@@ -397,6 +412,10 @@ class StepperApp(ScreenlessKeys):
         once a state: the banner and the Explain panel both read it."""
         state = self.stepper.state
         if self.found is None or self.found[0] is not state:
+            # Here, for a state searched: engine.explain (every phase's derivations) is start-up
+            # time the first screen does not need.
+            from engine.explain.origin import origin_of
+
             self.found = state, (origin_of(self.stepper, state) if state.nonfinite() else None)
         return self.found[1]
 

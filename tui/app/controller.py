@@ -21,7 +21,7 @@ from engine.model.builtin import BUGS, bug_problem, make_model
 from engine.model.protocol import Model
 from engine.run.stepper import TUNABLE, Changes, Stepper
 from engine.settings.config import MAX_SEED, MAX_STEPS, Config
-from engine.usermodel.contract import ModelError
+from engine.usermodel.errors import ModelError
 from tui.app.runner import PhaseRunner
 from tui.keys import BY_ID
 from tui.text import printable

@@ -29,7 +29,7 @@ from typing import Any
 from engine.model.protocol import Cancelled
 from engine.run.stepper import Changes, Phase, State, Stepper
 from engine.settings.config import Config
-from engine.usermodel.contract import ModelError
+from engine.usermodel.errors import ModelError
 
 #: A loop gradient check of more parameters than this runs in a worker (about 0.1 s here).
 WORKER_PARAMS = 2_000

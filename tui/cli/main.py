@@ -1,5 +1,5 @@
-"""Entry point: `backprop-stepper` and `python -m tui`: the flags parsed, then the run
-handed to the module that does it.
+"""The command line (`backprop-stepper` and `python -m tui`, entered through tui.cli.start):
+the flags parsed, then the run handed to the module that does it.
 
 Everything is parsed and checked before anything runs, so bad input gets one clear
 message and exit status 2, with nothing printed on stdout. A user's model file (--model)

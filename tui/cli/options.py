@@ -28,7 +28,6 @@ from engine.settings.config import (
     validate,
 )
 from engine.settings.schema import flag
-from tui.cli.configfile import check_file_types, check_keymap, read_config_file
 from tui.cli.parser import PROG, UsageError, build_parser, join_negative_values
 
 __all__ = ["PROG", "Options", "UsageError", "parse", "refused"]
@@ -273,6 +272,9 @@ def _settings(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, str]]
     settings: dict[str, Any] = {}
     keymap: dict[str, str] = {}
     if args.config is not None:
+        # Only with --config: the file's reader (and the app's key names) is start-up time.
+        from tui.cli.configfile import check_file_types, check_keymap, read_config_file
+
         settings = read_config_file(args.config)
         check_file_types(settings, args.config)
         keymap = check_keymap(settings.pop("keymap", {}), args.config)

@@ -6,7 +6,6 @@ Imports no Textual, so a script or CI job pays only for NumPy.
 from __future__ import annotations
 
 import itertools
-import json
 import math
 import os
 from collections.abc import Callable, Iterable, Iterator
@@ -20,12 +19,11 @@ from engine.data.batches import Data, Metrics
 from engine.data.sets import Dataset
 from engine.maths import network
 from engine.maths.optimizers import TITLES
-from engine.run import deadnet, picture
+from engine.run import deadnet
 from engine.run.stepper import RunningLoss, Saturation, State, Stepper
 from engine.run.verdict import Tally
 from engine.settings.config import SUMMARY_OVER, Config
 from tui.output.health import health_json, health_lines, inputs_notice, step_health_json, tracker
-from tui.output.jsontext import Streamed, chunks
 from tui.text import class_key, number, printable, unsigned_zeros
 
 if TYPE_CHECKING:
@@ -144,6 +142,8 @@ def config_json(config: Config, stepper: Stepper, first: State | None) -> dict[s
     if not model.user_code:
         return out
     state = first if first is not None else stepper.initial
+    from engine.run import picture  # JSON only: start-up time for the text report
+
     seen = picture.of_state(True, model.convention, config.architecture, config.x, config.y, state)
     return out | {"classes": seen.classes, "loss": seen.loss}
 
@@ -567,6 +567,8 @@ class _Json:
             return value
         if isinstance(value, list | tuple):
             return [self.value(v, where) for v in value]
+        import json  # the JSON report's alone: the text report's start-up does not pay for it
+
         try:  # a user model's cache may hold anything; the trace must stay valid JSON
             json.dumps(value, allow_nan=False)
         except (TypeError, ValueError):
@@ -577,6 +579,8 @@ class _Json:
     def _numbers(self, array: np.ndarray, where: str) -> Any:
         """A number or an array: plain Python numbers (tolist gives plain ints and bools, at
         any width), a Streamed array, or a reference into the sidecar."""
+        from tui.output.jsontext import Streamed  # JSON only: start-up time for the text report
+
         if self.sidecar is not None and self.sidecar.takes(array):
             return self._aside(array, where)
         streamed = self.stream and array.ndim > 0 and array.size > STREAMED
@@ -767,6 +771,8 @@ def json_report(config: Config, stepper: Stepper, finished: Iterable[State],
     because it is known last. With `explain` (--explain), its explanations of the final
     state come before it. With a `sidecar`, arrays over its limit are written there and
     referred to (tui.output.sidecar)."""
+    from tui.output import jsontext  # here: the text report's start-up pays for no JSON writer
+
     out = _Json(stepper.saturation, stream=True, sidecar=sidecar)
     steps = iter(finished)
     first = next(steps, None)  # the head says how backward keys its gradients: one backward shows it
@@ -803,19 +809,19 @@ def json_report(config: Config, stepper: Stepper, finished: Iterable[State],
 
     states = iter(()) if first is None else itertools.chain([first], steps)
     del first  # held, the first step's tensors would stay in memory to the end of a long run
-    yield from _opened(chunks(head))
+    yield from _opened(jsontext.chunks(head))
     yield ', "steps": ['
     for i, state in enumerate(states):
         if i:
             yield ", "
-        yield from chunks(record(state))
+        yield from jsontext.chunks(record(state))
     tail: dict[str, Any] = {}
     if data is not None:
         tail["health"] = health_json(health, data)
     if explain is not None:
         tail["explanations"] = [explanation_json(e, out) for e in explain()]
     tail["warnings"] = out.warnings
-    yield "], " + json.dumps(tail, allow_nan=False)[1:]
+    yield "], " + "".join(jsontext.chunks(tail))[1:]
 
 
 def _config_json(config: Config, stepper: Stepper, first: State | None, out: _Json) -> dict[str, Any]:
@@ -840,6 +846,8 @@ def state_json(config: Config, stepper: Stepper, state: State) -> str:
     """The app's export of the state on screen: the object `--format json` writes, its
     "steps" the one step on screen with every tensor (a phase not run yet is null), and
     "on_screen" saying where in the step it is, with the parameters of that moment."""
+    import json  # the app's export alone: not the app's or the text report's start-up
+
     full = replace(config, trace="full") if config.learns_from_data else config
     report = json.loads("".join(json_report(full, stepper, [state])))
     out = _Json()

@@ -8,15 +8,21 @@ cursor. The cells the element is computed from are highlighted in the panels by 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 from textual.content import Content
 from textual.widgets import Static
 
-from engine.explain.elements import SHOWN_TERMS, Explanation, Source, explain, tensors
-from engine.explain.origin import Origin
+from engine.explain.catalog import tensors
+from engine.explain.written import SHOWN_TERMS
 from engine.run.stepper import View
 from tui.app.widgets.tensor import FAIL, MUTED, PASS, SOURCE, WARN, Cell, index_label
 from tui.text import number, printable
+
+if TYPE_CHECKING:
+    from engine.explain.explanation import Explanation, Source
+    from engine.explain.origin import Origin
 
 #: The panel that shows each qualifier's tensors, for the sources line.
 PANEL_OF = {"params": "Parameters", "forward": "Forward cache", "backward": "Gradients",
@@ -120,6 +126,10 @@ class ExplainPanel(Static):
                                        "it is explained here. e closes.", MUTED))
             return None
         self.border_title = f"Explain {printable(index_label(cell[0], cell[1]), oneline=True)}"
+        # Here, when an element is first explained: engine.explain's derivations (every phase's,
+        # a course's conventions) are start-up time the app's first screen does not need.
+        from engine.explain.elements import explain
+
         try:
             explanation = explain(view, cell[0], cell[1])
         except Exception as error:  # an element the engine cannot derive: say so, keep the app

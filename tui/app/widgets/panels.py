@@ -18,7 +18,7 @@ from textual.message import Message
 from textual.style import Style
 
 from engine.check.verdicts import TensorCheck
-from engine.explain.elements import tensors as qualified_tensors
+from engine.explain.catalog import tensors as qualified_tensors
 from engine.maths.names import parse as parse_name
 from engine.maths.network import Params
 from engine.maths.optimizers import READS, SYMBOLS, TITLES
