@@ -5,7 +5,6 @@ Imports no Textual, so a script or CI job pays only for NumPy.
 
 from __future__ import annotations
 
-import itertools
 import json
 import math
 import os
@@ -362,6 +361,7 @@ def text_report(config: Config, stepper: Stepper, finished: Iterable[State]) -> 
         if state.step == 1 and data is not None:
             yield "\n".join([data_line(config, data), *inputs_notice(data)])
         yield "\n".join(_step_lines(stepper, state, several))
+        del state  # not held while the next step is computed (iter_steps: constant memory)
     if data is not None and (section := health_lines(health, data)):
         yield "\n".join(section)
 
@@ -509,6 +509,7 @@ def quiet_report(tally: Tally, finished: Iterable[State]) -> Iterator[str]:
                 yield line
             else:
                 more += 1
+        del state  # not held while the next step is computed (iter_steps: constant memory)
     if more:
         yield f"… and {more:,} more line(s) like these"
     yield tally.summary()
@@ -792,14 +793,20 @@ def json_report(config: Config, stepper: Stepper, finished: Iterable[State],
         return {"step": full.pop("step")} | _data_step_json(state, out) | stats | full | \
             _origin_json(stepper, state)
 
-    states = iter(()) if first is None else itertools.chain([first], steps)
+    states = iter(()) if first is None else _prepended(first, steps)
     del first  # held, the first step's tensors would stay in memory to the end of a long run
     yield from _opened(chunks(head))
+    del head, initial
+    if not stepper.max_history:  # no undo, no session to record (tui.cli.headless): written, not kept
+        stepper.let_go_of_start()
     yield ', "steps": ['
-    for i, state in enumerate(states):
-        if i:
-            yield ", "
+    between = ""  # not enumerate: its reused result tuple would hold the step before
+    for state in states:
+        if between:
+            yield between
+        between = ", "
         yield from chunks(record(state))
+        del state  # not held while the next step is computed (iter_steps: constant memory)
     tail: dict[str, Any] = {}
     if data is not None:
         tail["health"] = health_json(health, data)
@@ -807,6 +814,14 @@ def json_report(config: Config, stepper: Stepper, finished: Iterable[State],
         tail["explanations"] = [explanation_json(e, out) for e in explain()]
     tail["warnings"] = out.warnings
     yield "], " + json.dumps(tail, allow_nan=False)[1:]
+
+
+def _prepended(first: State, rest: Iterator[State]) -> Iterator[State]:
+    """first, then rest, holding first no longer than its turn: itertools.chain's tuple of
+    arguments would hold the first step's tensors to the end of the run."""
+    yield first
+    del first
+    yield from rest
 
 
 def _config_json(config: Config, stepper: Stepper, first: State | None, out: _Json) -> dict[str, Any]:
