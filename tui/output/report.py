@@ -800,13 +800,7 @@ def json_report(config: Config, stepper: Stepper, finished: Iterable[State],
     if not stepper.max_history:  # no undo, no session to record (tui.cli.headless): written, not kept
         stepper.let_go_of_start()
     yield ', "steps": ['
-    between = ""  # not enumerate: its reused result tuple would hold the step before
-    for state in states:
-        if between:
-            yield between
-        between = ", "
-        yield from chunks(record(state))
-        del state  # not held while the next step is computed (iter_steps: constant memory)
+    yield from _steps_text(states, record)
     tail: dict[str, Any] = {}
     if data is not None:
         tail["health"] = health_json(health, data)
@@ -814,6 +808,18 @@ def json_report(config: Config, stepper: Stepper, finished: Iterable[State],
         tail["explanations"] = [explanation_json(e, out) for e in explain()]
     tail["warnings"] = out.warnings
     yield "], " + json.dumps(tail, allow_nan=False)[1:]
+
+
+def _steps_text(states: Iterator[State], record: Callable[[State], dict[str, Any]]) -> Iterator[str]:
+    """The steps' objects, ", " between them, each let go of before the next is computed
+    (iter_steps: constant memory); not by enumerate, whose reused tuple holds the step before."""
+    between = ""
+    for state in states:
+        if between:
+            yield between
+        between = ", "
+        yield from chunks(record(state))
+        del state
 
 
 def _prepended(first: State, rest: Iterator[State]) -> Iterator[State]:
