@@ -580,7 +580,7 @@ class Stepper:
         self.data = data
         #: What the run started with: a change of settings mid-run (retune) is in the path.
         self.initial_config, self.initial_data = self.config, data
-        self.x: Array = np.array(self.config.x, dtype=np.float64)
+        self.x: Array = np.asarray(self.config.x, dtype=np.float64)  # a drawn x's own array (Floats)
         self.x.setflags(write=False)
         #: Everything done to the stepper since it was made, in order, as (action, count):
         #: replaying it from the initial parameters rebuilds every state and the whole undo
