@@ -152,10 +152,12 @@ class Config:
                 *(("decay",) if self.decay != 1 else ()))
         return tuple(name for name in OPTIMIZER_FIELDS if name in used)
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self, arrays: bool = False) -> dict[str, Any]:
         """The settings as JSON writes them; without data, the data fields are left out (they
         say nothing about a run on the single sample, whose trace stays as it was), and so are
-        the penalty rates when both are 0, the optimizer's settings it does not read."""
+        the penalty rates when both are 0, the optimizer's settings it does not read. With
+        `arrays`, a drawn x (Floats) is left as it is, for a writer that takes arrays (the JSON
+        trace's head): a list of a million Python floats is 31 MiB."""
         unused = (*(() if self.architecture.penalised else PENALTY_FIELDS),
                   *(() if self.features else ("features",)),
                   *(() if self.eval_every else ("eval_every",)),
@@ -163,7 +165,8 @@ class Config:
                   *({*OPTIMIZER_FIELDS} - {*self.optimizer_reads}))
         out = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in unused}
         listed = {"hidden": list(self.hidden)} | ({"features": list(self.features)} if self.features else {})
-        return out | listed | ({} if self.learns_from_data else {"x": list(self.x)})
+        x = self.x if arrays and isinstance(self.x, Floats) else list(self.x)
+        return out | listed | ({} if self.learns_from_data else {"x": x})
 
 
 def changed(config: Config) -> set[str]:

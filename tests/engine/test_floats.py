@@ -43,3 +43,15 @@ def test_the_stepper_computes_on_the_array_itself() -> None:
     assert np.shares_memory(stepper.x, np.asarray(stepper.config.x)) and not stepper.x.flags.writeable
     with pytest.raises(ValueError):
         stepper.x[0] = 1.0
+
+
+@pytest.mark.parametrize("inputs", [5, 5000])  # 5000: over the streamed arrays' 4096
+def test_a_drawn_xs_json_trace_is_a_typed_ones_byte_for_byte(inputs: int,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.helpers import run_main
+
+    flags = ["--headless", "--inputs", inputs, "--hidden", 3, "--seed", 7, "--steps", 1, "--format", "json"]
+    typed = ",".join(map(repr, _drawn_as_before(inputs, 7)))
+    drawn_status, drawn, _ = run_main(capsys, *flags)
+    typed_status, written, _ = run_main(capsys, *flags, "--x", typed)
+    assert drawn_status == typed_status == 0 and drawn == written

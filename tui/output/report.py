@@ -22,6 +22,7 @@ from engine.run import deadnet, picture
 from engine.run.stepper import RunningLoss, Saturation, State, Stepper
 from engine.run.verdict import Tally
 from engine.settings.config import SUMMARY_OVER, Config
+from engine.settings.floats import Floats
 from tui.output.health import health_json, health_lines, inputs_notice, step_health_json, tracker
 from tui.output.jsontext import Streamed, chunks
 from tui.text import number, printable, unsigned_zeros
@@ -136,8 +137,9 @@ def _convention_json(stepper: Stepper) -> dict[str, str]:
 def config_json(config: Config, stepper: Stepper, first: State | None) -> dict[str, Any]:
     """The head's "config": the settings, with "classes" and "loss" the model's own
     (engine.run.picture): a cs231n file's softmax over max(2, classes) scores, a
-    deeplearning.ai file's sigmoid or softmax, null where only a file's code knows them."""
-    out = config.as_dict()
+    deeplearning.ai file's sigmoid or softmax, null where only a file's code knows them.
+    A drawn x is left a Floats, for _config_json to write as an array."""
+    out = config.as_dict(arrays=True)
     model = stepper.model
     if not model.user_code:
         return out
@@ -832,10 +834,12 @@ def _prepended(first: State, rest: Iterator[State]) -> Iterator[State]:
 
 def _config_json(config: Config, stepper: Stepper, first: State | None, out: _Json) -> dict[str, Any]:
     """The head's "config"; with a sidecar, a sample too large for the JSON (a million
-    inputs') goes to it as an array would."""
+    inputs') goes to it as an array would. A drawn x is written as the array it is (streamed,
+    the same text as its list), never made a list of Python floats."""
     settings = config_json(config, stepper, first)
-    if out.sidecar is not None and len(settings.get("x", ())) > out.sidecar.limit:
-        settings["x"] = out.value(np.asarray(settings["x"], dtype=np.float64), "config.x")
+    x = settings.get("x", ())
+    if isinstance(x, Floats) or (out.sidecar is not None and len(x) > out.sidecar.limit):
+        settings["x"] = out.value(np.asarray(x, dtype=np.float64), "config.x")
     return settings
 
 
