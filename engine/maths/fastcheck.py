@@ -41,6 +41,7 @@ from __future__ import annotations
 import functools
 import math
 import os
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -116,13 +117,37 @@ def fast_numerical(arch: Architecture, params: Params, x: Array, y: Labels,
     _run([job for layer in layers for job in layer.reach_jobs()], pooled)
     result: dict[str, tuple[Array, Mask, Array]] = {}
     blocks: list[Callable[[], None]] = []
+    found: dict[str, tuple[Array, Mask, _Sides]] = {}
     for layer in layers:
         a_prev = x if layer.l == 1 else cache[f"a{layer.l - 1}"]
-        result[f"W{layer.l}"] = layer.central(eps * a_prev, eps, blocks)
-        num, kinks, sides = layer.central(np.array([eps]), eps, blocks)
-        result[f"b{layer.l}"] = (num[:, 0], kinks[:, 0], sides[:, :, 0])
+        found[f"W{layer.l}"] = layer.central(eps * a_prev, eps, blocks)
+        found[f"b{layer.l}"] = layer.central(np.array([eps]), eps, blocks)
     _run(blocks, pooled)
+    for name, (num, kinks, sides) in found.items():
+        made = sides.array()
+        result[name] = (num, kinks, made) if name[0] == "W" else (num[:, 0], kinks[:, 0], made[:, :, 0])
     return result
+
+
+class _Sides:
+    """The one-sided slopes of a tensor's kinks, shape (2, n, m), NaN off the kinks: an array
+    made when a block first judges a kink (blocks run on several threads: made once, under a
+    lock), else a read-only view of one NaN. Most checks judge none, and a full array is
+    twice the tensor (137 MiB for 1,000,000-9-1's W1)."""
+
+    def __init__(self, shape: tuple[int, int, int]) -> None:
+        self.shape = shape
+        self._made: Array | None = None
+        self._lock = threading.Lock()
+
+    def writable(self) -> Array:
+        with self._lock:
+            if self._made is None:
+                self._made = np.full(self.shape, np.nan)
+            return self._made
+
+    def array(self) -> Array:
+        return np.broadcast_to(np.nan, self.shape) if self._made is None else self._made
 
 
 @functools.cache
@@ -323,17 +348,17 @@ class _Layer:
         self.reaches[rows.start] = self._reach(rows)
 
     def central(self, steps: Array, eps: float, jobs: list[Callable[[], None]]
-                ) -> tuple[Array, Mask, Array]:
+                ) -> tuple[Array, Mask, _Sides]:
         """Central differences for z_l[i] nudged by ±steps[j]: arrays of shape (n_l, len(steps)),
         the kink mask, and the kinks' one-sided slopes, shape (2, n_l, len(steps)); filled
         by the blocks of work this appends to jobs."""
         n, m = self.z.size, steps.size
         num = np.empty((n, m))
         kinks = np.zeros((n, m), dtype=bool)
-        # Only a kinked hidden layer's nudges can straddle a kink: the other layers' slopes are
-        # all NaN, a read-only view of one number (the output layer's W of 10,000 classes
-        # would fill 80 MB with NaN).
-        sides = np.full((2, n, m), np.nan) if self.linear else np.broadcast_to(np.nan, (2, n, m))
+        # Only a kinked hidden layer's nudges can straddle a kink: without a judged kink the
+        # slopes are all NaN, a read-only view of one number (the output layer's W of 10,000
+        # classes would fill 80 MB with NaN).
+        sides = _Sides((2, n, m))
         base = self.base
 
         def block(rows: slice, cols: slice) -> None:
@@ -346,8 +371,9 @@ class _Layer:
             kinks[rows, cols] = kink.reshape(shape)
             judged = kink & ~both
             if judged.any():
-                sides[0, rows, cols] = np.where(judged, (base - minus) / eps, np.nan).reshape(shape)
-                sides[1, rows, cols] = np.where(judged, (plus - base) / eps, np.nan).reshape(shape)
+                made = sides.writable()
+                made[0, rows, cols] = np.where(judged, (base - minus) / eps, np.nan).reshape(shape)
+                made[1, rows, cols] = np.where(judged, (plus - base) / eps, np.nan).reshape(shape)
 
         for rows in self.rows:
             span = rows.stop - rows.start

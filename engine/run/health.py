@@ -219,6 +219,7 @@ class Health:
         for state in states:
             self.add(state)
             yield state
+            del state  # not held while the next step is computed: it would keep this one's arrays
 
     @property
     def verdicts(self) -> list[Verdict]:

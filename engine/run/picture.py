@@ -19,6 +19,7 @@ output is its own.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,7 +47,7 @@ class Maths:
     loss: str | None
 
 
-def inputs(config_x: tuple[float, ...], config_y: int, forward: Forward) -> tuple[Array, Labels]:
+def inputs(config_x: Sequence[float], config_y: int, forward: Forward) -> tuple[Array, Labels]:
     """What a forward pass computed on: its batch, or the one sample of the config."""
     if forward.batch is not None:
         return forward.batch
@@ -95,7 +96,7 @@ class Measured:
         self.forward: Forward | None = None
         self.answer = False
 
-    def __call__(self, arch: Architecture, config_x: tuple[float, ...], config_y: int,
+    def __call__(self, arch: Architecture, config_x: Sequence[float], config_y: int,
                  state: State) -> bool:
         forward = state.forward
         if forward is None:
@@ -112,7 +113,7 @@ class Measured:
 _measured = Measured()
 
 
-def of_state(user_code: bool, convention: str, arch: Architecture, config_x: tuple[float, ...],
+def of_state(user_code: bool, convention: str, arch: Architecture, config_x: Sequence[float],
             config_y: int, state: State) -> Maths:
     """What the model computes at `state` (a batch's whole state, not a sample's slice)."""
     if not user_code:

@@ -46,6 +46,7 @@ from engine.model.protocol import Model
 from engine.run.rebuild import CheckpointError, Checkpoints, LossTable, linear, open_at, taken
 from engine.run.stepper import OBJECTIVE, Phase, Stepper, parse_tuning
 from engine.settings.config import MAX_SEED, MAX_STEPS, Config, ConfigError, outputs_for, shown, validate
+from engine.settings.floats import Floats
 
 FORMAT = 2
 #: The formats this version reads: 1 (the path alone, replayed) and 2 (checkpoints too).
@@ -248,7 +249,7 @@ def _config_dict(config: Config) -> dict[str, Any]:
     out = {}
     for f in fields(config):
         value = getattr(config, f.name)
-        out[f.name] = list(value) if isinstance(value, tuple) else value
+        out[f.name] = list(value) if isinstance(value, tuple | Floats) else value
     return out
 
 

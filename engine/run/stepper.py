@@ -117,10 +117,16 @@ def saturation(state: State, config: Config, builtin: bool) -> Saturation | None
         return None
     grad = None
     if state.backward is not None:
-        grads = [np.abs(np.asarray(state.backward["d" + k])).max(initial=0.0)
+        grads = [_largest_magnitude(np.asarray(state.backward["d" + k]))
                  for k in state.params if "d" + k in state.backward]
         grad = float(max(grads, default=0.0))
     return Saturation(name, margin, softmax, state.forward.loss, grad, config.init)
+
+
+def _largest_magnitude(array: Array) -> float:
+    """np.abs(array).max(initial=0.0), NaN included, without an |array| the size of the
+    gradient (a network's size at 1,000,000 inputs)."""
+    return abs(float(np.maximum(array.max(initial=0.0), -array.min(initial=0.0))))
 
 
 #: Bytes of undo history the stepper may hold; bounds the history of large networks.
@@ -573,7 +579,7 @@ class Stepper:
         self.data = data
         #: What the run started with: a change of settings mid-run (retune) is in the path.
         self.initial_config, self.initial_data = self.config, data
-        self.x: Array = np.array(self.config.x, dtype=np.float64)
+        self.x: Array = np.asarray(self.config.x, dtype=np.float64)  # a drawn x's own array (Floats)
         self.x.setflags(write=False)
         #: Everything done to the stepper since it was made, in order, as (action, count):
         #: replaying it from the initial parameters rebuilds every state and the whole undo
@@ -587,9 +593,14 @@ class Stepper:
         params = self.model.init_params(self.config.seed)
         if params is None:
             params = init_params(self.config.architecture, self.config.seed, self.config.init)
+        self._initial: State | None = None
         self.initial = self._start(params)
+        #: Of the model's own parameters (a user's model may have any); start_from keeps the shapes.
+        self.param_count = sum(value.size for value in params.values())
         activations = batches.activations(self.config.architecture, 1 if data is None else data.batch)
-        self.max_history = max_history or history_limit(self.param_count, activations=activations)
+        #: Phases of undo kept; 0 keeps none (the headless report's: it never steps back).
+        self.max_history = history_limit(self.param_count, activations=activations) \
+            if max_history is None else max_history
         self.history_budget = HISTORY_BUDGET
         self._history: deque[State] = deque()
         self._held: deque[int] = deque()  # held_bytes of each state in _history
@@ -686,9 +697,25 @@ class Stepper:
                     convention=model.convention)
 
     @property
-    def param_count(self) -> int:
-        """Of the model's own parameters (a user's model may have any)."""
-        return sum(value.size for value in self.initial.params.values())
+    def initial(self) -> State:
+        """The state before any phase: what reset returns to, and whose parameters a session
+        records. RuntimeError once let go of (let_go_of_start)."""
+        if self._initial is None:
+            raise RuntimeError("the initial parameters were let go of (Stepper.let_go_of_start)")
+        return self._initial
+
+    @initial.setter
+    def initial(self, state: State) -> None:
+        self._initial = state
+
+    def let_go_of_start(self) -> None:
+        """Forget the initial parameters, for a run that will neither reset nor record its
+        path: the headless report without a session, once its trace's head has written them.
+        Kept, they are a copy of the network for the whole run (69 MiB at 1,000,000-9-1).
+        Only without undo (max_history 0), whose states are not kept to walk back to."""
+        if self.max_history:
+            raise RuntimeError("let_go_of_start with an undo history")
+        self._initial = None
 
     @property
     def history_length(self) -> int:
@@ -971,7 +998,9 @@ class Stepper:
         divergence of the step are one check of everything the step made, instead of one a
         phase and one more a step. [] when it does not apply (not at a step's start, or the
         step checks gradients) and when anything the step made is not finite: then nothing is
-        committed, and the caller runs the phases one by one, which say where it diverged."""
+        committed, and the caller runs the phases one by one, which say where it diverged.
+        A stepper that keeps no undo (max_history 0: the headless report's) commits the forward
+        pass first, so the step before's arrays are let go of before this step makes its own."""
         state = self.state
         if self.next_phase is not Phase.FORWARD:
             return []
@@ -980,6 +1009,9 @@ class Stepper:
             return []
         with np.errstate(all="ignore"):
             forward = self._forward(state)
+            if not self.max_history:  # no undo: the step before (its gradients, the parameters
+                self.commit(forward)  # before its update) is let go before this one's are made
+                del state
             backward = self._backward(forward)
             unchecked: list[Tensors] = []
             update = self._update(backward, unchecked)
@@ -990,7 +1022,8 @@ class Stepper:
                 return []
         for new in made:
             vars(new)["finite"] = True  # State.finite, known: checked above
-            self.commit(new)
+            if new is not self.state:  # the forward pass is committed already without undo
+                self.commit(new)
         return list(made)
 
     def step_done(self) -> bool:

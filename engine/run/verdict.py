@@ -145,6 +145,7 @@ class Tally:
         for state in states:
             self.add(state)
             yield state
+            del state  # not held while the next step is computed: it would keep this one's arrays
 
     @property
     def passed(self) -> bool:

@@ -35,6 +35,7 @@ from engine.settings.bounds import MODEL_TIMEOUT as MODEL_TIMEOUT
 from engine.settings.bounds import MULTICLASS as MULTICLASS
 from engine.settings.bounds import SUMMARY_OVER as SUMMARY_OVER
 from engine.settings.errors import ConfigError as ConfigError
+from engine.settings.floats import Floats
 from engine.settings.rules import check_fitted as check_fitted
 from engine.settings.rules import outputs_for as outputs_for
 from engine.settings.schema import BY_KEY
@@ -54,12 +55,13 @@ DATA_FIELDS = ("dataset", "data", "samples", "noise", "test_fraction", "standard
 PENALTY_FIELDS = ("l1", "l2")
 
 
-def default_x(inputs: int, seed: int) -> tuple[float, ...]:
+def default_x(inputs: int, seed: int) -> tuple[float, ...] | Floats:
     """The notebook's x for 3 inputs; otherwise standard normal values drawn from the seed
-    by a generator separate from the weights', so the notebook's init stream is untouched."""
+    by a generator separate from the weights', so the notebook's init stream is untouched:
+    read as a tuple of them, held as one array (a million inputs': 7.6 MiB, not 31)."""
     if inputs == len(NOTEBOOK_X):
         return NOTEBOOK_X
-    return tuple(float(v) for v in np.random.default_rng(seed).standard_normal(inputs))
+    return Floats(np.random.default_rng(seed).standard_normal(inputs))
 
 
 def _default(key: str) -> Any:
@@ -75,7 +77,7 @@ class Config:
     classes: int = _default("classes")
     loss: str = _default("loss")  # "" means the output's default: bce for one unit, cross-entropy for softmax
     seed: int = _default("seed")
-    x: tuple[float, ...] = field(default=_default("x"))  # () means default_x(inputs, seed)
+    x: tuple[float, ...] | Floats = field(default=_default("x"))  # () means default_x(inputs, seed)
     y: int = _default("y")
     lr: float = _default("lr")
     optimizer: str = _default("optimizer")  # engine.maths.optimizers: sgd, momentum, nesterov, rmsprop, adam
@@ -150,10 +152,12 @@ class Config:
                 *(("decay",) if self.decay != 1 else ()))
         return tuple(name for name in OPTIMIZER_FIELDS if name in used)
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self, arrays: bool = False) -> dict[str, Any]:
         """The settings as JSON writes them; without data, the data fields are left out (they
         say nothing about a run on the single sample, whose trace stays as it was), and so are
-        the penalty rates when both are 0, the optimizer's settings it does not read."""
+        the penalty rates when both are 0, the optimizer's settings it does not read. With
+        `arrays`, a drawn x (Floats) is left as it is, for a writer that takes arrays (the JSON
+        trace's head): a list of a million Python floats is 31 MiB."""
         unused = (*(() if self.architecture.penalised else PENALTY_FIELDS),
                   *(() if self.features else ("features",)),
                   *(() if self.eval_every else ("eval_every",)),
@@ -161,7 +165,8 @@ class Config:
                   *({*OPTIMIZER_FIELDS} - {*self.optimizer_reads}))
         out = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in unused}
         listed = {"hidden": list(self.hidden)} | ({"features": list(self.features)} if self.features else {})
-        return out | listed | ({} if self.learns_from_data else {"x": list(self.x)})
+        x = self.x if arrays and isinstance(self.x, Floats) else list(self.x)
+        return out | listed | ({} if self.learns_from_data else {"x": x})
 
 
 def changed(config: Config) -> set[str]:

@@ -92,9 +92,11 @@ def report_stepper(options: Options, model: Model | None, data: Data | None,
     """The stepper a report runs, and tui.verify's check with it: build_stepper's, checking
     every Nth step with --check-every. UsageError for a session or parameters file that
     does not fit; ModelError for a model whose init_params breaks its contract."""
-    # Headless never steps back and shows no loss history: a few phases of undo and no
-    # trail keep a long run in constant memory.
-    stepper = build_stepper(options, model, data, session, max_history=8, keep_trail=False)
+    # Headless never steps back and shows no loss history: no undo and no trail keep a long
+    # run in constant memory, the least a step can hold. A session opened or saved keeps a
+    # few phases of undo: its file records that history (engine.run.rebuild's checkpoints).
+    keep = 8 if session is not None or options.save_session is not None else 0
+    stepper = build_stepper(options, model, data, session, max_history=keep, keep_trail=False)
     if "check-every" in options.given:  # every Nth step (0: none); else as --no-gradcheck says
         stepper.check_every = options.config.check_every
     return stepper
@@ -125,6 +127,8 @@ def _report(options: Options, stepper: Stepper, steps: Iterable[State],
     """The report's chunks as --format (or --quiet) asks, made as the steps run, each step
     counted into `tally` as it goes by; a JSON trace's large arrays into `sidecar`."""
     if options.quiet:
+        if not stepper.max_history:  # nothing reads them: no undo, no session, no trace's head
+            stepper.let_go_of_start()
         return quiet_report(tally, steps)
     steps = tally.watch(steps)
     if options.format == "json":

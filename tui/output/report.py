@@ -5,7 +5,6 @@ Imports no Textual, so a script or CI job pays only for NumPy.
 
 from __future__ import annotations
 
-import itertools
 import math
 import os
 from collections.abc import Callable, Iterable, Iterator
@@ -23,6 +22,7 @@ from engine.run import deadnet
 from engine.run.stepper import RunningLoss, Saturation, State, Stepper
 from engine.run.verdict import Tally
 from engine.settings.config import SUMMARY_OVER, Config
+from engine.settings.floats import Floats
 from tui.output.health import health_json, health_lines, inputs_notice, step_health_json, tracker
 from tui.text import class_key, number, printable, unsigned_zeros
 
@@ -136,8 +136,9 @@ def _convention_json(stepper: Stepper) -> dict[str, str]:
 def config_json(config: Config, stepper: Stepper, first: State | None) -> dict[str, Any]:
     """The head's "config": the settings, with "classes" and "loss" the model's own
     (engine.run.picture): a cs231n file's softmax over max(2, classes) scores, a
-    deeplearning.ai file's sigmoid or softmax, null where only a file's code knows them."""
-    out = config.as_dict()
+    deeplearning.ai file's sigmoid or softmax, null where only a file's code knows them.
+    A drawn x is left a Floats, for _config_json to write as an array."""
+    out = config.as_dict(arrays=True)
     model = stepper.model
     if not model.user_code:
         return out
@@ -371,6 +372,7 @@ def text_report(config: Config, stepper: Stepper, finished: Iterable[State]) -> 
         if state.step == 1 and data is not None:
             yield "\n".join([data_line(config, data), *inputs_notice(data)])
         yield "\n".join(_step_lines(stepper, state, several))
+        del state  # not held while the next step is computed (iter_steps: constant memory)
     if data is not None and (section := health_lines(health, data)):
         yield "\n".join(section)
 
@@ -518,6 +520,7 @@ def quiet_report(tally: Tally, finished: Iterable[State]) -> Iterator[str]:
                 yield line
             else:
                 more += 1
+        del state  # not held while the next step is computed (iter_steps: constant memory)
     if more:
         yield f"… and {more:,} more line(s) like these"
     yield tally.summary()
@@ -807,14 +810,14 @@ def json_report(config: Config, stepper: Stepper, finished: Iterable[State],
         return {"step": full.pop("step")} | _data_step_json(state, out) | stats | full | \
             _origin_json(stepper, state)
 
-    states = iter(()) if first is None else itertools.chain([first], steps)
+    states = iter(()) if first is None else _prepended(first, steps)
     del first  # held, the first step's tensors would stay in memory to the end of a long run
     yield from _opened(jsontext.chunks(head))
+    del head, initial
+    if not stepper.max_history:  # no undo, no session to record (tui.cli.headless): written, not kept
+        stepper.let_go_of_start()
     yield ', "steps": ['
-    for i, state in enumerate(states):
-        if i:
-            yield ", "
-        yield from jsontext.chunks(record(state))
+    yield from _steps_text(states, record)
     tail: dict[str, Any] = {}
     if data is not None:
         tail["health"] = health_json(health, data)
@@ -824,12 +827,36 @@ def json_report(config: Config, stepper: Stepper, finished: Iterable[State],
     yield "], " + "".join(jsontext.chunks(tail))[1:]
 
 
+def _steps_text(states: Iterator[State], record: Callable[[State], dict[str, Any]]) -> Iterator[str]:
+    """The steps' objects, ", " between them, each let go of before the next is computed
+    (iter_steps: constant memory); not by enumerate, whose reused tuple holds the step before."""
+    from tui.output import jsontext  # JSON only: start-up time for the text report
+
+    between = ""
+    for state in states:
+        if between:
+            yield between
+        between = ", "
+        yield from jsontext.chunks(record(state))
+        del state
+
+
+def _prepended(first: State, rest: Iterator[State]) -> Iterator[State]:
+    """first, then rest, holding first no longer than its turn: itertools.chain's tuple of
+    arguments would hold the first step's tensors to the end of the run."""
+    yield first
+    del first
+    yield from rest
+
+
 def _config_json(config: Config, stepper: Stepper, first: State | None, out: _Json) -> dict[str, Any]:
     """The head's "config"; with a sidecar, a sample too large for the JSON (a million
-    inputs') goes to it as an array would."""
+    inputs') goes to it as an array would. A drawn x is written as the array it is (streamed,
+    the same text as its list), never made a list of Python floats."""
     settings = config_json(config, stepper, first)
-    if out.sidecar is not None and len(settings.get("x", ())) > out.sidecar.limit:
-        settings["x"] = out.value(np.asarray(settings["x"], dtype=np.float64), "config.x")
+    x = settings.get("x", ())
+    if isinstance(x, Floats) or (out.sidecar is not None and len(x) > out.sidecar.limit):
+        settings["x"] = out.value(np.asarray(x, dtype=np.float64), "config.x")
     return settings
 
 

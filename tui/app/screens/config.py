@@ -24,6 +24,7 @@ from engine.data.batches import Data
 from engine.data.fit import fit_to_data
 from engine.data.sets import DataError
 from engine.settings.config import Config, ConfigError, default_x, validate
+from engine.settings.floats import Floats
 from engine.settings.schema import BY_KEY, field_name, unreadable
 from tui.app.controller import NewRun
 from tui.app.screens.safe import OnceModal
@@ -69,7 +70,7 @@ def _shown(config: Config, key: str) -> str:
         return ""
     if isinstance(value, bool):
         return "yes" if value else "no"
-    if isinstance(value, tuple):
+    if isinstance(value, tuple | Floats):
         text = ",".join(repr(v) if isinstance(v, float) else str(v) for v in value)
         drawn = key == "x" and value == default_x(config.inputs, config.seed)
         return "" if drawn and len(text) > LONGEST[key] else text
