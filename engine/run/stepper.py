@@ -29,7 +29,7 @@ from engine.data import batches
 from engine.data.batches import Data, Metrics
 from engine.data.sets import Indices
 from engine.maths import optimizers
-from engine.maths.network import Array, Labels, Params, Tensors, init_params
+from engine.maths.network import Array, Labels, Params, Tensors, implied_finite, init_params
 from engine.maths.slopes import Progress
 from engine.model.builtin import BatchMean, make_model
 from engine.model.protocol import Captured, Model
@@ -301,12 +301,14 @@ class State:
             found += [f"{name} after the update" for name in self.update.overflow]
         return tuple(found)
 
-    def made(self) -> list[object]:
-        """The tensors and losses the phase that made this state computed."""
+    def made(self, implied: frozenset[str] = frozenset()) -> list[object]:
+        """The tensors and losses the phase that made this state computed, but for the forward
+        cache's and the gradients' names in `implied`: finite whenever the rest is
+        (network.implied_finite), so a check of the step leaves them out."""
         if self.last_phase is Phase.FORWARD and self.forward is not None:
-            return [*self.forward.cache.values(), self.forward.loss]
+            return [*_unimplied(self.forward.cache, implied), self.forward.loss]
         if self.last_phase is Phase.BACKWARD and self.backward is not None:
-            return list(self.backward.values())
+            return _unimplied(self.backward, implied)
         if self.last_phase is Phase.UPDATE and self.update is not None:
             return [*self.update.after.values(), *self.update.optim_after.values(),
                     *self.update.cached.values(), self.update.loss_after,
@@ -376,6 +378,13 @@ def all_finite(value: object) -> bool:
     return True
 
 
+def _unimplied(tensors: Tensors, implied: frozenset[str]) -> list[object]:
+    """The tensors but those named in `implied` (State.made)."""
+    if not implied:
+        return list(tensors.values())
+    return [value for name, value in tensors.items() if name not in implied]
+
+
 def checks(step: int, enabled: bool, every: int | None) -> bool:
     """Whether a step runs the gradient check: every step while enabled, or with --check-every
     N (a training run's) every Nth step only (0: never). A function of the toggles alone, so a
@@ -394,24 +403,49 @@ def all_finite_fast(values: Iterable[object], known: Iterable[object] = ()) -> b
     passes' caches) is summed once, and those of `known`, finite by where they came from (a
     data set's rows, checked when it was read), not at all: at 784 inputs each is a batch of
     100,000 numbers a step."""
+    with np.errstate(all="ignore"):  # inf + -inf in the sum: the answer sought, not a warning
+        return finite_by_sums(values, known)
+
+
+def finite_by_sums(values: Iterable[object], known: Iterable[object] = ()) -> bool:
+    """all_finite_fast where NumPy's warnings are off already (a fused step's check): entering
+    np.errstate costs what summing a step's arrays does (10k instructions, callgrind)."""
     values = list(values)
     total = 0.0
-    small: list[Array] = []  # summed as one: a small network's step makes dozens of tiny arrays
-    summed = {id(value) for value in known}  # the large arrays summed, or known to be finite
-    ndarray, most = np.ndarray, SMALL_ARRAY  # looked up once: a moons step has 60 arrays
-    with np.errstate(all="ignore"):  # inf + -inf in the sum: the answer sought, not a warning
-        for value in values:
-            if (type(value) is ndarray or isinstance(value, ndarray)) and value.dtype.kind == "f":
-                if value.size <= most:
-                    small.append(value if value.ndim == 1 else value.ravel())
-                elif id(value) not in summed:
+    joined: list[Array] = []  # small native float64 arrays (all the built-in network's): as bytes
+    small: list[Array] = []  # other small float arrays: copied into one
+    summed: set[int] | None = None  # the large arrays summed, or known to be finite
+    ndarray, most, f8 = np.ndarray, SMALL_ARRAY, FLOAT64  # looked up once: a moons step has 60 arrays
+    for value in values:
+        if type(value) is ndarray or isinstance(value, ndarray):
+            if value.dtype is f8 and value.size <= most:
+                joined.append(value)
+            elif value.dtype.kind != "f":
+                if not all_finite(value):
+                    return False
+            elif value.size <= most:
+                small.append(value)
+            else:
+                summed = {id(value) for value in known} if summed is None else summed
+                if id(value) not in summed:
                     summed.add(id(value))
                     total += float(value.sum(dtype=np.float64))
-            elif not all_finite(value):
-                return False
-        if small:
-            total += float(np.concatenate(small, dtype=np.float64).sum())
+        elif type(value) is float:
+            total += value  # an inf or NaN carries into the total
+        elif not all_finite(value):
+            return False
+    if joined:
+        try:
+            total += float(np.add.reduce(np.frombuffer(b"".join(joined))))  # type: ignore[arg-type]
+        except BufferError:  # an array not C-contiguous: concatenated with the others
+            small += joined
+    if small:
+        total += float(np.add.reduce(np.concatenate(small, axis=None, dtype=np.float64)))
     return math.isfinite(total) or all(all_finite(value) for value in values)
+
+
+#: The dtype of every array the built-in network makes (a singleton: compared by identity).
+FLOAT64 = np.dtype(np.float64)
 
 
 #: Arrays of at most this many numbers are copied into one for all_finite_fast's sum (at most
@@ -603,6 +637,8 @@ class Stepper:
         self.over_budget = False
         #: A reopened session's history, until all of it is rebuilt.
         self.behind: Rebuilding | None = None
+        #: The model the names below are for, and the names (_implied_finite).
+        self._implied: tuple[Model | None, frozenset[str]] = (None, frozenset())
 
     def start_from(self, params: Params) -> None:
         """Start from these parameters instead (a session's, or --params): only before any
@@ -970,26 +1006,41 @@ class Stepper:
         phase and one more a step. [] when it does not apply (not at a step's start, or the
         step checks gradients) and when anything the step made is not finite: then nothing is
         committed, and the caller runs the phases one by one, which say where it diverged."""
+        with np.errstate(all="ignore"):
+            return self._fused()
+
+    def _fused(self) -> list[State]:
+        """_fused_step, where NumPy's warnings are off already (train's loop)."""
         state = self.state
         if self.next_phase is not Phase.FORWARD:
             return []
         step = state.step + 1 if state.forward is not None else state.step
         if self.checks(step):
             return []
-        with np.errstate(all="ignore"):
-            forward = self._forward(state)
-            backward = self._backward(forward)
-            unchecked: list[Tensors] = []
-            update = self._update(backward, unchecked)
-            made = (forward, backward, update)
-            inputs = () if forward.forward is None or forward.forward.batch is None \
-                else forward.forward.batch[:1]  # a data set's rows: finite, checked when read
-            if not all_finite_fast([*(v for s in made for v in s.made()), *unchecked[0].values()], inputs):
-                return []
+        forward = self._forward(state)
+        backward = self._backward(forward)
+        unchecked: list[Tensors] = []
+        update = self._update(backward, unchecked)
+        made = (forward, backward, update)
+        inputs = () if forward.forward is None or forward.forward.batch is None \
+            else forward.forward.batch[:1]  # a data set's rows: finite, checked when read
+        implied = self._implied_finite()
+        if not finite_by_sums([*forward.made(implied), *backward.made(implied), *update.made(implied),
+                               *_unimplied(unchecked[0], implied)], inputs):
+            return []
         for new in made:
             vars(new)["finite"] = True  # State.finite, known: checked above
             self.commit(new)
         return list(made)
+
+    def _implied_finite(self) -> frozenset[str]:
+        """The built-in network's tensors a check of its step leaves out (network.implied_finite),
+        looked up once a model; none of a user's model's."""
+        model, implied = self._implied
+        if model is not self.model:
+            implied = frozenset() if self.model.user_code else implied_finite(self.config.architecture)
+            self._implied = (self.model, implied)
+        return implied
 
     def step_done(self) -> bool:
         """Where finish-step stops: at this step's update, or early where the run diverged,
@@ -1049,7 +1100,7 @@ class Stepper:
         try:
             if progress is not None:
                 progress(done, steps)
-            made = self._fused_step()
+            made = self._fused()  # train holds np.errstate
             if made:
                 return True  # known finite
             while not made or made[-1].last_phase is not Phase.UPDATE:
