@@ -498,6 +498,7 @@ def _nbytes(value: object) -> int:
     with an object is looked up by its type once (_walk), since a history push measures
     every state a phase makes: about twenty objects a state, and a moons step is 70 µs."""
     total, pending = 0, [value]
+    ndarray, fixed = np.ndarray, _FIXED
     while pending:
         item = pending.pop()
         walk = _WALKS.get(type(item))
@@ -509,17 +510,22 @@ def _nbytes(value: object) -> int:
         total += sys.getsizeof(item)
         if walk is _LEAF:
             continue
-        if walk is _DICT:
-            for inner in item.values():  # type: ignore[attr-defined]
-                if type(inner) is np.ndarray:  # most of a cache: counted here, not pushed
-                    total += inner.nbytes
-                else:
-                    pending.append(inner)
-        elif walk is _ITEMS:
-            pending.extend(item)  # type: ignore[call-overload, arg-type]
-        else:
-            pending.extend([getattr(item, name) for name in walk])
+        inners: Iterable[Any] = (item.values() if walk is _DICT  # type: ignore[attr-defined, assignment]
+                                 else item if walk is _ITEMS else [getattr(item, name) for name in walk])
+        for inner in inners:
+            kind = type(inner)
+            if kind is ndarray:  # most of what a state holds: counted here, not pushed
+                total += inner.nbytes
+            elif kind in fixed:  # a float or None: its size without a call
+                total += fixed[kind]
+            else:
+                pending.append(inner)
     return total
+
+
+#: The sizes of the objects _nbytes meets that are always the same size (CPython's float
+#: and None): a state holds a few of each (its loss, its running mean, metrics not measured).
+_FIXED: dict[type, int] = {float: sys.getsizeof(0.0), type(None): sys.getsizeof(None)}
 
 
 #: How _nbytes walks an object, by its type (_walk): an array's data, nothing inside, a
