@@ -18,7 +18,6 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, fields, is_dataclass, replace
 from enum import StrEnum
 from functools import cached_property
-from operator import attrgetter
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
@@ -499,7 +498,7 @@ def _nbytes(value: object) -> int:
     with an object is looked up by its type once (_walk), since a history push measures
     every state a phase makes: about twenty objects a state, and a moons step is 70 µs."""
     total, pending = 0, [value]
-    ndarray, fixed, arrays, nbytes = np.ndarray, _FIXED, _ARRAYS, _NBYTES
+    ndarray, fixed = np.ndarray, _FIXED
     while pending:
         item = pending.pop()
         walk = _WALKS.get(type(item))
@@ -513,9 +512,6 @@ def _nbytes(value: object) -> int:
             continue
         inners: Iterable[Any] = (item.values() if walk is _DICT  # type: ignore[attr-defined, assignment]
                                  else item if walk is _ITEMS else [getattr(item, name) for name in walk])
-        if walk is _DICT and set(map(type, inners)) <= arrays:  # the built-in network's caches and
-            total += sum(map(nbytes, inners))  # gradients: summed in C, a third of the loop's cost
-            continue
         for inner in inners:
             kind = type(inner)
             if kind is ndarray:  # most of what a state holds: counted here, not pushed
@@ -530,9 +526,6 @@ def _nbytes(value: object) -> int:
 #: The sizes of the objects _nbytes meets that are always the same size (CPython's float
 #: and None): a state holds a few of each (its loss, its running mean, metrics not measured).
 _FIXED: dict[type, int] = {float: sys.getsizeof(0.0), type(None): sys.getsizeof(None)}
-#: A dict whose values' types are these alone holds arrays only: their sizes are summed at once.
-_ARRAYS = frozenset({np.ndarray})
-_NBYTES = attrgetter("nbytes")
 
 
 #: How _nbytes walks an object, by its type (_walk): an array's data, nothing inside, a
