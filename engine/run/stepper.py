@@ -414,7 +414,7 @@ def finite_by_sums(values: Iterable[object], known: Iterable[object] = ()) -> bo
     total = 0.0
     joined: list[Array] = []  # small native float64 arrays (all the built-in network's): as bytes
     small: list[Array] = []  # other small float arrays: copied into one
-    summed: set[int] | None = None  # the large arrays summed, or known to be finite
+    summed = {id(value) for value in known}  # the large arrays summed, or known to be finite
     ndarray, most, f8 = np.ndarray, SMALL_ARRAY, FLOAT64  # looked up once: a moons step has 60 arrays
     for value in values:
         if type(value) is ndarray or isinstance(value, ndarray):
@@ -425,23 +425,31 @@ def finite_by_sums(values: Iterable[object], known: Iterable[object] = ()) -> bo
                     return False
             elif value.size <= most:
                 small.append(value)
-            else:
-                summed = {id(value) for value in known} if summed is None else summed
-                if id(value) not in summed:
-                    summed.add(id(value))
-                    total += float(value.sum(dtype=np.float64))
+            elif id(value) not in summed:
+                summed.add(id(value))
+                total += float(value.sum(dtype=np.float64))
         elif type(value) is float:
             total += value  # an inf or NaN carries into the total
         elif not all_finite(value):
             return False
+    total += _small_sum(joined, small)
+    return math.isfinite(total) or all(all_finite(value) for value in values)
+
+
+def _small_sum(joined: list[Array], small: list[Array]) -> float:
+    """The sum of all the small arrays' elements. The native float64 ones are joined as bytes and
+    read back as one array: bytes.join copies a buffer for about a third of what np.concatenate
+    spends an array (callgrind: 33k against 86k instructions for 25 arrays); the others, and all
+    when one is not C-contiguous (which bytes.join refuses), are concatenated as float64."""
+    total = 0.0
     if joined:
         try:
             total += float(np.add.reduce(np.frombuffer(b"".join(joined))))  # type: ignore[arg-type]
         except BufferError:  # an array not C-contiguous: concatenated with the others
-            small += joined
+            small = small + joined
     if small:
         total += float(np.add.reduce(np.concatenate(small, axis=None, dtype=np.float64)))
-    return math.isfinite(total) or all(all_finite(value) for value in values)
+    return total
 
 
 #: The dtype of every array the built-in network makes (a singleton: compared by identity).
