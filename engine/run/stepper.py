@@ -445,7 +445,7 @@ def _small_sum(joined: list[Array], small: list[Array]) -> float:
     if joined:
         try:
             total += float(np.add.reduce(np.frombuffer(b"".join(joined))))  # type: ignore[arg-type]
-        except BufferError:  # an array not C-contiguous: concatenated with the others
+        except (BufferError, TypeError):  # an array not C-contiguous: concatenated with the others
             small = small + joined
     if small:
         total += float(np.add.reduce(np.concatenate(small, axis=None, dtype=np.float64)))
