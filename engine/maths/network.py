@@ -628,6 +628,25 @@ def backward(arch: Architecture, x: Array, y: Labels, params: Params, cache: Ten
     return ordered | steps
 
 
+def implied_finite(arch: Architecture) -> frozenset[str]:
+    """The names in forward's cache and backward's gradients that are finite whenever the
+    others are, so a check for inf and NaN over a step can leave them out: x (the data's,
+    checked when read); each a_l, since every activation (and the output's sigmoid or
+    softmax) is finite on finite z_l, so a_l is not finite only where z_l is not; dz_L, which is a_L's
+    difference from the labels (times a_L(1 - a_L) for mse); and each da_l, since
+    dz_l = da_l ⊙ f'(z_l) with f' finite in [0, 1] on finite z_l makes an infinite da_l
+    an inf (or 0·inf = NaN) in dz_l. Every fault drill keeps this: it changes what dz or
+    dW is made of, and those stay checked.
+
+    Inputs:
+    - arch: the architecture, L = arch.depth layers
+
+    Returns the names, for the built-in network only (a user's model names its own).
+    """
+    L = arch.depth
+    return frozenset({"x", f"dz{L}", *(f"a{l}" for l in range(1, L + 1)), *(f"da{l}" for l in range(1, L))})
+
+
 def sgd_update(params: Params, grads: Tensors, lr: float) -> Params:
     """θ <- θ - lr·dθ for every parameter θ, into new arrays: the stepper keeps the old ones
     for undo.

@@ -127,6 +127,57 @@ def test_a_diverging_fused_run_stops_where_the_phases_do() -> None:
     assert fused.state.nonfinite() == phased.state.nonfinite()
 
 
+def stops(stepper: Stepper, fused: bool, steps: int = 3) -> tuple[int, Phase | None, list[str]]:
+    """Where a run of `steps` stops: fused (train) or phase by phase as the app steps."""
+    if fused:
+        stepper.train(steps)
+    else:
+        for _ in range(steps):
+            stepper.next()
+            while not stepper.step_done():
+                stepper.next()
+            if stepper.state.diverged():
+                break
+    return stepper.state.step, stepper.state.last_phase, stepper.state.nonfinite()
+
+
+#: Weights that make a step's tensors overflow, also where the fused check leaves tensors out
+#: (network.implied_finite): inf in z1 behind a finite tanh; inf in z3 behind its sigmoid and a
+#: softmax's inf - inf; an infinite da1 in the backward pass (tiny a1 keeps the forward finite);
+#: new parameters whose forward pass overflows after the update.
+HUGE = [("tanh", 1, {"W1": 5e307}), ("relu", 1, {"W2": 1e200, "W3": 1e200}),
+        ("sigmoid", 2, {"W3": 1e308}), ("relu", 2, {"W1": 1e154, "W2": 1e154}),
+        ("tanh", 1, {"W1": 1e-12, "W3": 1e308}), ("relu", 1, {"W1": 1e-12, "W3": 1e200})]
+
+
+@pytest.mark.parametrize(("activation", "classes", "scales"), HUGE)
+def test_a_step_that_overflows_where_the_fused_check_does_not_look_stops_where_the_phases_do(
+        activation: str, classes: int, scales: dict[str, float]) -> None:
+    config = replace(MOONS, activation=activation, classes=classes)
+    phased, fused = moons(config), moons(config)
+    with np.errstate(over="ignore"):  # 1e308 times a weight above 1: inf, as meant
+        params = {name: value * scales.get(name, 1.0) for name, value in phased.state.params.items()}
+    phased.start_from(params)
+    fused.start_from(params)
+    assert stops(fused, True) == stops(phased, False)
+    assert fused.state.diverged()
+
+
+def test_random_huge_weights_stop_the_fused_run_where_the_phases_do() -> None:
+    rng = np.random.default_rng(28)
+    for activation in ("tanh", "relu", "sigmoid", "leaky-relu"):
+        for classes in (1, 2):
+            config = replace(MOONS, activation=activation, classes=classes)
+            for _ in range(4):
+                phased, fused = moons(config), moons(config)
+                with np.errstate(over="ignore"):
+                    params = {name: value * 10.0 ** rng.choice([-12, 0, 100, 154, 200, 300, 308])
+                              for name, value in phased.state.params.items()}
+                phased.start_from(params)
+                fused.start_from(params)
+                assert stops(fused, True) == stops(phased, False), (activation, classes, params)
+
+
 def test_eval_every_is_validated() -> None:
     with pytest.raises(ConfigError, match="eval-every: must be a whole number from 0"):
         validate(replace(MOONS, eval_every=-1))

@@ -147,6 +147,18 @@ def test_a_user_models_cache_counts_against_the_history_budget(tmp_path, monkeyp
     assert stepper.forgotten > 0 and stepper.max_history == stepper.history_length
 
 
+def test_the_finiteness_check_reads_small_arrays_of_any_layout_and_kind() -> None:
+    """Small float64 arrays are summed as their joined bytes: one that is not C-contiguous, or
+    of another float type, must still be read for what it holds."""
+    square, with_nan = np.ones((4, 4)), np.ones((4, 4))
+    with_nan[1, 2] = np.nan
+    assert all_finite_fast([square, square[:, ::2], np.float32([1.0]), 2.0, np.arange(3)])
+    assert not all_finite_fast([square, with_nan[:, ::2]])
+    assert not all_finite_fast([square, np.float32([np.inf])])
+    assert not all_finite_fast([square, math.inf])
+    assert all_finite_fast([np.full(3, 1e308), 1e308])  # the sum overflows; every value is finite
+
+
 def test_the_finiteness_check_of_a_phase_copies_none_of_its_tensors() -> None:
     """The check concatenated every tensor of a phase to sum them: a copy of them all."""
     tensors = [np.ones(2**17), np.ones((256, 512))]  # 1 MiB each
