@@ -154,28 +154,29 @@ def _unquoted(name: str) -> str:
     return name
 
 
-def check_row(row: Line, head: Head) -> list[float]:
-    """The row's features and its label (last), or DataError naming the first problem."""
+def _fields(row: Line, head: Head) -> tuple[list[float], str]:
+    """The row's features, and its last field as written, or DataError naming the first problem."""
     line, raw = row
     fields = raw.split(",")
     if len(fields) != head.width:
         raise DataError(f"line {line} has {len(fields)} fields, but line {head.first[0]} has {head.width}"
                         f"{_quoted_comma(raw)}")
-    values = [_value(text_field, line, j + 1, label=False) for j, text_field in enumerate(fields[:-1])]
-    values.append(_label(fields[-1], line, head.width))
+    features = [_value(text_field, line, j + 1, label=False) for j, text_field in enumerate(fields[:-1])]
+    return features, fields[-1]
+
+
+def check_row(row: Line, head: Head) -> list[float]:
+    """The row's features and its label (last), or DataError naming the first problem."""
+    values, label = _fields(row, head)
+    values.append(_label(label, row[0], head.width))
     return values
 
 
 def check_named_row(row: Line, head: Head) -> tuple[list[float], str]:
     """The row's features and its label, a class name, or DataError naming the first problem."""
-    line, raw = row
-    fields = raw.split(",")
-    if len(fields) != head.width:
-        raise DataError(f"line {line} has {len(fields)} fields, but line {head.first[0]} has {head.width}"
-                        f"{_quoted_comma(raw)}")
-    values = [_value(text_field, line, j + 1, label=False) for j, text_field in enumerate(fields[:-1])]
-    name = class_name(fields[-1])
-    check_name(name, line, head)
+    values, label = _fields(row, head)
+    name = class_name(label)
+    check_name(name, row[0], head)
     return values, name
 
 
