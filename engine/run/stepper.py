@@ -1047,10 +1047,11 @@ class Stepper:
         phases' own, bit for bit, but the overflow of the update's forward pass and the
         divergence of the step are one check of everything the step made, instead of one a
         phase and one more a step. [] when it does not apply (not at a step's start, or the
-        step checks gradients) and when anything the step made is not finite: then nothing is
-        committed, and the caller runs the phases one by one, which say where it diverged.
-        A stepper that keeps no undo (max_history 0: the headless report's) commits the forward
-        pass first, so the step before's arrays are let go of before this step makes its own."""
+        step checks gradients) and when anything the step made is not finite: then the caller
+        runs the phases not committed one by one, which say where it diverged. Nothing is
+        committed then, except by a stepper that keeps no undo (max_history 0: the headless
+        report's): it commits the forward pass first, so the step before's arrays are let go of
+        before this step makes its own, and the caller goes on from its backward pass."""
         with np.errstate(all="ignore"):
             return self._fused()
 
